@@ -1,0 +1,35 @@
+# The two set-up commands (see README.md):
+#   make report   install into .venv if needed, run the whole pipeline on the default
+#                 synthetic data, leave results/report/report.html
+#   make test     install into .venv if needed, lint, run the test suite
+# Everything else is plain snakemake: .venv/bin/snakemake --help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: report test lint install clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev,cluster]"
+	touch $@
+
+install: $(VENV)/.installed
+
+report: $(VENV)/.installed
+	$(BIN)/snakemake
+	@echo "Report: results/report/report.html"
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/snakemake --lint --cores 1 >/dev/null
+
+test: lint
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf results .snakemake

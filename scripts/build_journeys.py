@@ -1,0 +1,24 @@
+"""Rule build_journeys: episodes -> journeys -> study cohorts."""
+
+import _bootstrap  # noqa: F401  (puts src/ on sys.path)
+
+from pbr import io, journeys
+from pbr.logs import logged
+
+
+def main(smk) -> None:
+    with logged(smk.log[0], "build_journeys"):
+        study, jcfg = smk.params.study, smk.params.journeys
+        j = journeys.build_journeys(
+            io.read_table(smk.input.episodes), jcfg["transfer_codes"], jcfg["transfer_gap_days"]
+        )
+        j = journeys.assign_study_fields(
+            j, io.read_table(smk.input.areas), study["pre_start"], study["post_start"], study["post_end"]
+        )
+        kept, flow = journeys.select_cohorts(j, study["cohorts"], study["min_age"])
+        io.write_table(kept, smk.output.journeys, sort_by=["journey_id"])
+        io.write_table(flow, smk.output.flow)
+
+
+if __name__ == "__main__":
+    main(snakemake)

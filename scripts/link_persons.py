@@ -1,0 +1,18 @@
+"""Rule link_persons: group episodes into pseudonymous persons; identifiers end here."""
+
+import _bootstrap  # noqa: F401  (puts src/ on sys.path)
+
+from pbr import io, link
+from pbr.logs import logged
+
+
+def main(smk) -> None:
+    with logged(smk.log[0], "link_persons"):
+        secret = link.pseudonymisation_key(smk.params.source)
+        episodes, flow = link.link_persons(io.read_table(smk.input.episodes), secret)
+        io.write_table(episodes, smk.output.episodes, sort_by=["person_id", "referral_date", "episode_id"])
+        io.write_table(flow, smk.output.flow)
+
+
+if __name__ == "__main__":
+    main(snakemake)

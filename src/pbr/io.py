@@ -1,0 +1,69 @@
+"""Reading and writing intermediates: Parquet with sorted rows and a stable schema.
+
+Every table the pipeline writes goes through :func:`write_table`, so the same data
+always gives the same bytes (no pandas index, no timestamps, rows sorted by a key).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+log = logging.getLogger(__name__)
+
+
+def write_table(df: pd.DataFrame, path: str | Path, sort_by: Sequence[str] | None = None) -> Path:
+    """Write ``df`` to Parquet at ``path``, rows sorted by ``sort_by`` (stable), no index.
+
+    The file is written to a temporary name and renamed, so a crash never leaves a
+    half-written file that looks complete.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if sort_by:
+        df = df.sort_values(list(sort_by), kind="mergesort", na_position="last")
+    df = df.reset_index(drop=True)
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    # pandas metadata embeds nothing run-specific, but strip it so files depend on data only
+    table = table.replace_schema_metadata(None)
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(table, tmp, compression="zstd", store_schema=False)
+    tmp.replace(path)
+    log.info("wrote %s (%d rows, %d columns)", path, len(df), df.shape[1])
+    return path
+
+
+def read_table(path: str | Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Read a Parquet intermediate into pandas (nullable dtypes kept)."""
+    return pq.read_table(path, columns=list(columns) if columns else None).to_pandas()
+
+
+def write_json(obj: object, path: str | Path) -> Path:
+    """Write ``obj`` as pretty, key-sorted JSON (stable bytes for the same content)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def read_json(path: str | Path) -> object:
+    """Read a JSON file written by :func:`write_json`."""
+    return json.loads(Path(path).read_text())
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -1,0 +1,66 @@
+"""Logging for workflow scripts: progress to the rule's log file and the terminal.
+
+:func:`logged` wraps a script's body: it configures logging, and turns the pipeline's
+own errors (bad input, bad config, missing key) into one clear message with no
+traceback, so the user reads what went wrong and what to do next.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from pbr.config import ConfigError
+
+
+class PipelineError(RuntimeError):
+    """Base class of errors whose message is complete for the user (no traceback needed)."""
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [PipelineError, ConfigError]
+    with contextlib.suppress(ImportError):
+        from pbr.extract import ExtractError
+
+        errors.append(ExtractError)
+    with contextlib.suppress(ImportError):
+        from pbr.link import LinkError
+
+        errors.append(LinkError)
+    return tuple(errors)
+
+
+def configure(log_file: str | Path | None, level: int = logging.INFO) -> None:
+    """Send log records to ``log_file`` (if given) and to stderr, with elapsed time stamps."""
+    root = logging.getLogger()
+    root.handlers.clear()
+    root.setLevel(level)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file:
+        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_file, mode="w"))
+    for h in handlers:
+        h.setFormatter(fmt)
+        root.addHandler(h)
+    for noisy in ("matplotlib", "PIL", "fontTools"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@contextlib.contextmanager
+def logged(log_file: str | Path | None, step: str) -> Iterator[logging.Logger]:
+    """Run a script body with logging set up; known errors exit 1 with their message only."""
+    configure(log_file)
+    log = logging.getLogger(f"pbr.{step}")
+    t0 = time.perf_counter()
+    log.info("%s: started", step)
+    try:
+        yield log
+    except _user_errors() as exc:
+        log.error("%s failed:\n%s", step, exc)
+        sys.exit(1)
+    log.info("%s: done in %.1f s", step, time.perf_counter() - t0)

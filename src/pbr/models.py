@@ -1,0 +1,189 @@
+"""Fit stage: difference-in-differences models for one outcome in one cohort.
+
+Main model: logit P(y=1) = area FE + period FE + beta * (pilot x post) + covariates,
+fitted by pyfixest ``feglm`` with standard errors clustered by area (CRV1, pyfixest's
+small-sample defaults), intervals on the z scale: OR = exp(beta), CI = exp(beta +- z SE).
+Companion: the linear probability model with the same design (``feols``); its estimate
+is a risk difference.
+
+Areas (or periods) in which the outcome never varies carry no information in a
+fixed-effects logit (perfect prediction). They are dropped before fitting and the
+numbers dropped are reported with the result, never silently.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pyfixest as pf
+from scipy import stats
+
+log = logging.getLogger(__name__)
+
+RESULT_COLUMNS = [
+    "cohort",
+    "outcome",
+    "specification",
+    "method",
+    "scale",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "beta",
+    "se",
+    "n",
+    "events",
+    "n_clusters",
+    "n_treated_clusters",
+    "dropped_clusters",
+    "dropped_rows",
+    "note",
+]
+
+
+def model_frame(analysis: pd.DataFrame, outcome: str, covariates: list[str], period_col: str) -> pd.DataFrame:
+    """Rows in the outcome's denominator, with covariates as categorical strings ('unknown' for missing)."""
+    cols = ["area_code", "pilot", "did", period_col, outcome, *covariates]
+    df = analysis.loc[analysis[outcome].notna(), cols].copy()
+    df[outcome] = df[outcome].astype("int64")
+    for c in covariates:
+        df[c] = df[c].astype("string").fillna("unknown").astype(str)
+    df["area_code"] = df["area_code"].astype(str)
+    df["period_fe"] = df[period_col].astype("int64")
+    return df.reset_index(drop=True)
+
+
+def drop_uninformative(df: pd.DataFrame, outcome: str) -> tuple[pd.DataFrame, int, int]:
+    """Drop areas and periods whose outcome is all 0 or all 1; return (data, areas dropped, rows dropped)."""
+    n0 = len(df)
+    area_mean = df.groupby("area_code")[outcome].transform("mean")
+    constant_area = area_mean.isin([0.0, 1.0])
+    dropped_areas = df.loc[constant_area, "area_code"].nunique()
+    df = df.loc[~constant_area]
+    period_mean = df.groupby("period_fe")[outcome].transform("mean")
+    df = df.loc[~period_mean.isin([0.0, 1.0])]
+    return df.reset_index(drop=True), int(dropped_areas), n0 - len(df)
+
+
+def _formula(outcome: str, covariates: list[str]) -> str:
+    rhs = " + ".join(["did", *[f"C({c})" for c in covariates]])
+    return f"{outcome} ~ {rhs} | area_code + period_fe"
+
+
+def fit_did(
+    analysis: pd.DataFrame,
+    cohort: str,
+    outcome: str,
+    covariates: list[str],
+    period_col: str = "quarter",
+    confidence_level: float = 0.95,
+) -> pd.DataFrame:
+    """Fit the logistic DiD and its linear companion; one result row per method (RESULT_COLUMNS)."""
+    df0 = model_frame(analysis, outcome, covariates, period_col)
+    df, dropped_areas, dropped_rows = drop_uninformative(df0, outcome)
+    z = stats.norm.ppf(0.5 + confidence_level / 2)
+    base = {
+        "cohort": cohort,
+        "outcome": outcome,
+        "specification": "main",
+        "n": len(df),
+        "events": int(df[outcome].sum()),
+        "n_clusters": int(df["area_code"].nunique()),
+        "n_treated_clusters": int(df.loc[df["pilot"].astype(bool), "area_code"].nunique()),
+        "dropped_clusters": dropped_areas,
+        "dropped_rows": dropped_rows,
+    }
+    note = (
+        f"{dropped_areas} area(s) with no variation in the outcome dropped ({dropped_rows} rows)"
+        if dropped_rows
+        else ""
+    )
+    if base["n_treated_clusters"] == 0 or df["did"].sum() == 0:
+        reason = "not estimable: no pilot journeys in the post period with outcome variation"
+        log.warning("%s/%s: %s", cohort, outcome, reason)
+        return pd.DataFrame(
+            [_empty_row(base, m, reason) for m in ("logit_crv1", "lpm_crv1")], columns=RESULT_COLUMNS
+        )
+
+    fml = _formula(outcome, covariates)
+    rows = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        logit = pf.feglm(fml, data=df, family="logit", vcov={"CRV1": "area_code"})
+    extra_note = _separation_note(caught, len(df), logit._N)
+    beta, se = float(logit.coef()["did"]), float(logit.se()["did"])
+    rows.append(
+        base
+        | {
+            "method": "logit_crv1",
+            "scale": "odds_ratio",
+            "estimate": math.exp(beta),
+            "ci_low": math.exp(beta - z * se),
+            "ci_high": math.exp(beta + z * se),
+            "p_value": float(2 * stats.norm.sf(abs(beta / se))),
+            "beta": beta,
+            "se": se,
+            "n": int(logit._N),
+            "note": "; ".join(x for x in (note, extra_note) if x),
+        }
+    )
+    lpm = pf.feols(fml, data=df, vcov={"CRV1": "area_code"})
+    b, s = float(lpm.coef()["did"]), float(lpm.se()["did"])
+    rows.append(
+        base
+        | {
+            "method": "lpm_crv1",
+            "scale": "risk_difference",
+            "estimate": b,
+            "ci_low": b - z * s,
+            "ci_high": b + z * s,
+            "p_value": float(2 * stats.norm.sf(abs(b / s))),
+            "beta": b,
+            "se": s,
+            "note": note,
+        }
+    )
+    log.info(
+        "%s/%s: OR %.3f (%.3f-%.3f), n=%d",
+        cohort,
+        outcome,
+        rows[0]["estimate"],
+        rows[0]["ci_low"],
+        rows[0]["ci_high"],
+        rows[0]["n"],
+    )
+    return pd.DataFrame(rows, columns=RESULT_COLUMNS)
+
+
+def _separation_note(caught: list, n_in: int, n_used: int) -> str:
+    msgs = [str(w.message) for w in caught if "separation" in str(w.message)]
+    if n_used < n_in or msgs:
+        return f"pyfixest removed {n_in - n_used} rows for separation"
+    return ""
+
+
+def _empty_row(base: dict, method: str, reason: str) -> dict:
+    return base | {
+        "method": method,
+        "scale": "odds_ratio" if method.startswith("logit") else "risk_difference",
+        "estimate": np.nan,
+        "ci_low": np.nan,
+        "ci_high": np.nan,
+        "p_value": np.nan,
+        "beta": np.nan,
+        "se": np.nan,
+        "note": reason,
+    }
+
+
+def combine_results(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Stack per-model results into the tidy results table, sorted for stable output."""
+    res = pd.concat(parts, ignore_index=True)[RESULT_COLUMNS]
+    return res.sort_values(["cohort", "outcome", "specification", "method"], kind="mergesort").reset_index(
+        drop=True
+    )

@@ -1,0 +1,57 @@
+"""The published results this pipeline reproduces (drug clients, Jones et al. 2018 and Mason et al. 2015).
+
+Facts about the papers, not settings: the report sets them beside the reproduced
+estimates. ``None`` marks a result reported without a public value.
+"""
+
+from __future__ import annotations
+
+# outcome -> (odds ratio, ci low, ci high, source)
+PUBLISHED_OR: dict[str, tuple[float | None, float | None, float | None, str]] = {
+    "treatment_initiation": (0.17, 0.14, 0.21, "Jones 2018"),
+    "waiting_over_3_weeks": (None, None, None, "Jones 2018 (value not public)"),
+    "successful_completion": (0.60, 0.53, 0.67, "Jones 2018"),
+    "completion_without_representation": (0.63, 0.52, 0.77, "Jones 2018"),
+    "abstinence": (1.50, 1.30, 1.72, "Jones 2018"),
+    "non_injecting": (1.32, 1.10, 1.59, "Jones 2018"),
+    "housing_problem": (None, None, None, "Jones 2018: not significant"),
+    "drug_related_death": (None, None, None, "Jones 2018: not significant"),
+    "acquisitive_crime": (None, None, None, "Jones 2018: not significant"),
+}
+
+# outcome -> {(group, period): raw rate}, from the University of Manchester press release
+PUBLISHED_RAW_RATES: dict[str, dict[tuple[str, str], float]] = {
+    "successful_completion": {
+        ("pilot", "pre"): 0.34,
+        ("pilot", "post"): 0.24,
+        ("other", "pre"): 0.27,
+        ("other", "post"): 0.29,
+    },
+    "abstinence": {
+        ("pilot", "pre"): 0.22,
+        ("pilot", "post"): 0.27,
+        ("other", "pre"): 0.23,
+        ("other", "post"): 0.22,
+    },
+}
+
+PUBLISHED_JOURNEYS = {
+    ("drug", "pilot", "pre"): 10716,
+    ("drug", "other", "pre"): 143459,
+    ("drug", "pilot", "post"): 10012,
+    ("drug", "other", "post"): 138929,
+}
+
+OUTCOME_LABELS = {
+    "treatment_initiation": "Treatment initiation",
+    "waiting_over_3_weeks": "Waiting time over 3 weeks",
+    "successful_completion": "Successful completion (12 months)",
+    "completion_without_representation": "Completion without re-presentation",
+    "representation": "Re-presentation",
+    "abstinence": "Abstinence at review",
+    "non_injecting": "Non-injecting at review",
+    "housing_problem": "Housing problem at review",
+    "drug_related_death": "Drug-related death (12 months)",
+    "acquisitive_crime": "Acquisitive offence (12 months)",
+    "declined_to_continue": "Declined to continue (Mason 2015)",
+}

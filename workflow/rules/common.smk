@@ -1,0 +1,104 @@
+"""Shared set-up: config validation, paths, library dependencies and input functions.
+
+Every rule module includes nothing itself; the Snakefile includes this first.
+"""
+
+import sys
+from pathlib import Path
+
+SRC = Path(workflow.basedir) / "src"
+# The Snakefile imports the library from this checkout (scripts do the same via scripts/_bootstrap.py).
+sys.path.insert(0, str(SRC))
+
+from pbr.config import ConfigError, validate_config  # noqa: E402
+from pbr.contract import TABLES  # noqa: E402
+
+try:
+    config.update(validate_config(config))
+except ConfigError as exc:
+    sys.stderr.write(f"\nConfiguration error:\n{exc}\n\n")
+    sys.exit(1)
+
+ENV = "../../environment.yml"
+R = Path("results")
+TABLE_NAMES = sorted(TABLES)
+COHORTS = config["study"]["cohorts"]
+OUTCOMES = config["models"]["outcomes"]
+SYNTHETIC = config["data"]["source"] == "synthetic"
+REAL = config["data"]["real"]
+REPORT = R / "report" / "report.html"
+
+
+def lib(*modules):
+    """Library modules a rule depends on, so that editing one re-runs exactly its rules."""
+    return [
+        str(SRC / "pbr" / f"{m}.py")
+        for m in ("__init__", "io", "flow", "logs", *modules)
+    ]
+
+
+def raw_extract_files(wildcards):
+    """The extract files the validation reads: synthetic output, or the analyst's files."""
+    if SYNTHETIC:
+        return {
+            t: str(R / "extract" / "synthetic" / f"{t}.parquet") for t in TABLE_NAMES
+        }
+    if REAL["url"]:
+        return {}
+    directory = Path(REAL["directory"])
+    files = {}
+    for t in TABLE_NAMES:
+        choices = [directory / f"{t}.{ext}" for ext in ("parquet", "csv")]
+        if REAL["format"] != "auto":
+            choices = [directory / f"{t}.{REAL['format']}"]
+        found = [str(c) for c in choices if c.exists()]
+        files[t] = found[0] if found else str(choices[0])
+    return files
+
+
+def extract_source():
+    """Where validate_extracts reads from, as plain values (no secrets)."""
+    if SYNTHETIC:
+        return {
+            "directory": str(R / "extract" / "synthetic"),
+            "url": None,
+            "db_schema": None,
+            "format": "parquet",
+        }
+    return dict(REAL)
+
+
+def flow_files():
+    """Every stage's flow table, in pipeline order."""
+    return [
+        R / "extract" / "flow.parquet",
+        R / "link" / "flow_persons.parquet",
+        R / "link" / "flow_deaths.parquet",
+        R / "link" / "flow_offences.parquet",
+        R / "derive" / "flow_cohorts.parquet",
+    ]
+
+
+# register link name -> contract table, its record id, and the fields carried past linkage
+REGISTERS = {
+    "deaths": {
+        "table": "ons_deaths",
+        "id": "death_id",
+        "keep": ["date_of_death", "underlying_cause"],
+    },
+    "offences": {
+        "table": "pnc_offences",
+        "id": "offence_id",
+        "keep": ["offence_date", "offence_group"],
+    },
+}
+
+
+def register_table(wildcards):
+    """The validated extract behind a register link."""
+    return R / "extract" / f"{REGISTERS[wildcards.register]['table']}.parquet"
+
+
+def register_spec(wildcards):
+    """Id column and carried fields of a register link."""
+    return REGISTERS[wildcards.register]

@@ -1,0 +1,80 @@
+"""Derive stage: journeys, cohorts, outcomes.
+
+Inputs: results/link/episodes.parquet, results/link/deaths.parquet, results/extract/areas.parquet.
+Outputs: results/derive/journeys.parquet (study journeys), results/derive/flow_cohorts.parquet,
+results/derive/analysis_<cohort>.parquet (one row per journey, one column per outcome),
+results/derive/rates.parquet (raw rates by cohort x group x period).
+"""
+
+
+rule build_journeys:
+    """Join episodes into journeys and select the study cohorts."""
+    input:
+        episodes=R / "link" / "episodes.parquet",
+        areas=R / "extract" / "areas.parquet",
+        code=lib("journeys"),
+    output:
+        journeys=R / "derive" / "journeys.parquet",
+        flow=R / "derive" / "flow_cohorts.parquet",
+    log:
+        R / "logs" / "build_journeys.log",
+    benchmark:
+        R / "benchmarks" / "build_journeys.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=15,
+    params:
+        study=config["study"],
+        journeys=config["journeys"],
+    script:
+        "../../scripts/build_journeys.py"
+
+
+rule derive_outcomes:
+    """Compute every outcome for one cohort's journeys: the analysis table."""
+    input:
+        journeys=R / "derive" / "journeys.parquet",
+        deaths=R / "link" / "deaths.parquet",
+        code=lib("outcomes"),
+    output:
+        analysis=R / "derive" / "analysis_{cohort}.parquet",
+    log:
+        R / "logs" / "derive_outcomes" / "{cohort}.log",
+    benchmark:
+        R / "benchmarks" / "derive_outcomes" / "{cohort}.tsv"
+    wildcard_constraints:
+        cohort="drug|alcohol",
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=15,
+    params:
+        outcomes=config["outcomes"],
+    script:
+        "../../scripts/derive_outcomes.py"
+
+
+rule tabulate_rates:
+    """Raw outcome rates by cohort x group x period (the paper's 2x2 tables)."""
+    input:
+        analysis=expand(R / "derive" / "analysis_{cohort}.parquet", cohort=COHORTS),
+        code=lib("outcomes"),
+    output:
+        rates=R / "derive" / "rates.parquet",
+    log:
+        R / "logs" / "tabulate_rates.log",
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        outcomes=OUTCOMES,
+    script:
+        "../../scripts/tabulate_rates.py"

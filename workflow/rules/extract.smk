@@ -1,0 +1,56 @@
+"""Extract stage.
+
+Inputs: config (data.source; synthetic.* or data.real.*).
+Outputs: results/extract/<table>.parquet (validated contract tables), results/extract/flow.parquet;
+in synthetic mode also results/extract/synthetic/ (raw extracts) and results/truth/ (evaluation only).
+"""
+
+
+rule generate_synthetic:
+    """Generate synthetic extracts in the input contract, and their truth."""
+    input:
+        code=lib("synthetic", "contract"),
+    output:
+        tables=expand(
+            R / "extract" / "synthetic" / "{table}.parquet", table=TABLE_NAMES
+        ),
+        truth=directory(R / "truth" / "tables"),
+        effects=R / "truth" / "effects.json",
+    log:
+        R / "logs" / "generate_synthetic.log",
+    benchmark:
+        R / "benchmarks" / "generate_synthetic.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    params:
+        synthetic=config["synthetic"],
+    script:
+        "../../scripts/generate_synthetic.py"
+
+
+rule validate_extracts:
+    """Read the extracts (files or database), validate them against the contract, write canonical tables."""
+    input:
+        unpack(raw_extract_files),
+        code=lib("extract", "contract"),
+    output:
+        tables=expand(R / "extract" / "{table}.parquet", table=TABLE_NAMES),
+        flow=R / "extract" / "flow.parquet",
+    log:
+        R / "logs" / "validate_extracts.log",
+    benchmark:
+        R / "benchmarks" / "validate_extracts.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    params:
+        source=extract_source(),
+    script:
+        "../../scripts/validate_extracts.py"
