@@ -1,4 +1,4 @@
-"""Rule build_journeys: episodes -> journeys -> study cohorts."""
+"""Rule build_journeys: episodes -> journeys -> study fields and exclusions."""
 
 import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 
@@ -9,14 +9,20 @@ from pbr.logs import logged
 def main(smk) -> None:
     with logged(smk.log[0], "build_journeys"):
         study, jcfg = smk.params.study, smk.params.journeys
-        j = journeys.build_journeys(
+        ep = journeys.assign_journeys(
             io.read_table(smk.input.episodes), jcfg["transfer_codes"], jcfg["transfer_gap_days"]
         )
         j = journeys.assign_study_fields(
-            j, io.read_table(smk.input.areas), study["pre_start"], study["post_start"], study["post_end"]
+            journeys.summarise_journeys(ep),
+            io.read_table(smk.input.areas),
+            study["pre_start"],
+            study["post_start"],
+            study["post_end"],
+            study["partial_pilot_rule"],
         )
-        kept, flow = journeys.select_cohorts(j, study["cohorts"], study["min_age"])
-        io.write_table(kept, smk.output.journeys, sort_by=["journey_id"])
+        j, flow = journeys.flag_exclusions(j, study["cohorts"], study["min_age"])
+        io.write_table(j, smk.output.journeys, sort_by=["journey_id"])
+        io.write_table(ep[["episode_id", "journey_id"]], smk.output.episode_journey, sort_by=["episode_id"])
         io.write_table(flow, smk.output.flow)
 
 

@@ -8,10 +8,19 @@ from pbr.logs import logged
 
 def main(smk) -> None:
     cohort = smk.wildcards.cohort
-    with logged(smk.log[0], f"derive_outcomes[{cohort}]"):
-        j = io.read_table(smk.input.journeys)
-        j = j[j["cohort"] == cohort].reset_index(drop=True)
-        analysis = outcomes.derive_outcomes(j, io.read_table(smk.input.deaths), smk.params.outcomes)
+    with logged(smk.log[0], f"derive_outcomes[{cohort}]") as log:
+        all_journeys = io.read_table(smk.input.journeys)
+        study = all_journeys[all_journeys["exclusion"].isna() & (all_journeys["cohort"] == cohort)]
+        log.info("%d study journeys in cohort %s", len(study), cohort)
+        analysis = outcomes.derive_outcomes(
+            study,
+            all_journeys,
+            io.read_table(smk.input.top),
+            io.read_table(smk.input.episode_journey),
+            io.read_table(smk.input.deaths),
+            io.read_table(smk.input.offences),
+            smk.params.outcomes,
+        )
         io.write_table(analysis, smk.output.analysis, sort_by=["journey_id"])
 
 

@@ -59,7 +59,8 @@ def test_shipped_config_equals_schema_defaults():
         ({"study": {"post_start": "2012-13-01"}}, "'study.post_start'"),
         ({"study": {"post_start": "2009-01-01"}}, "pre_start < post_start <= post_end"),
         ({"data": {"source": "real"}}, "set exactly one of 'directory'"),
-        ({"models": {"outcomes": ["nonexistent"]}}, "'models.outcomes': ['nonexistent'] not defined"),
+        ({"models": {"outcomes": ["nonexistent"]}}, "'models.outcomes[0]': 'nonexistent' is not allowed"),
+        ({"outcomes": {"top": {"review_target_days": 400}}}, "review_min_days <= review_target_days"),
         (
             {"outcomes": {"successful_completion": {"window_days": "a year"}}},
             "'outcomes.successful_completion.window_days'",

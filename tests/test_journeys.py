@@ -65,7 +65,13 @@ def test_transfer_after_gap_or_non_transfer_starts_new_journey():
 
 
 def _areas():
-    return pd.DataFrame({"area_code": ["A", "B"], "pilot": pd.array([True, False], dtype="boolean")})
+    return pd.DataFrame(
+        {
+            "area_code": ["A", "B", "K"],
+            "pilot": pd.array([True, False, True], dtype="boolean"),
+            "pilot_sub_area": pd.array([None, None, "west_kent"], dtype="string"),
+        }
+    )
 
 
 def test_periods_cohorts_and_groups():
@@ -99,7 +105,7 @@ def test_periods_cohorts_and_groups():
     assert got.loc["p2", "quarter"] == 0 and got.loc["p4", "quarter"] == 8
 
 
-def test_cohort_selection_counts_every_exclusion():
+def test_cohort_exclusions_are_flagged_and_counted():
     ep = _ep(
         [
             ("p1", "e1", "2009-05-01", "2009-06-01", 80),
@@ -113,10 +119,35 @@ def test_cohort_selection_counts_every_exclusion():
     j = journeys.assign_study_fields(
         journeys.build_journeys(ep, [83], 21), _areas(), "2010-04-01", "2012-04-01", "2014-03-31"
     )
-    kept, flow = journeys.select_cohorts(j, ["drug"], 18)
-    assert kept["person_id"].tolist() == ["p2"]
+    flagged, flow = journeys.flag_exclusions(j, ["drug"], 18)
+    assert len(flagged) == len(j)  # every journey kept, with its reason
+    assert flagged.loc[flagged["exclusion"].isna(), "person_id"].tolist() == ["p2"]
     by_reason = flow.groupby(["action", "reason"])["n"].sum()
     assert by_reason[("dropped", "starts outside the study windows")] == 1
     assert by_reason[("dropped", "aged under 18 at journey start or age unknown")] == 1
     assert by_reason[("dropped", "cohort not analysed")] == 1
     assert flow["n"].sum() == len(j)  # reconciles: kept + dropped = all journeys
+
+
+def _kent():
+    ep = _ep([("p1", "e1", "2011-04-01", "2011-06-01", 80), ("p2", "e2", "2011-04-01", "2011-06-01", 80)])
+    ep["area_code"] = "K"
+    ep["sub_area"] = ["west_kent", "east_kent"]
+    return journeys.build_journeys(ep, [83], 21)
+
+
+def test_partial_pilot_area_rules():
+    args = ("2010-04-01", "2012-04-01", "2014-03-31")
+    whole = journeys.assign_study_fields(_kent(), _areas(), *args, "whole_area_pilot").set_index("person_id")
+    assert whole["pilot"].tolist() == [True, True] and whole["analysis_area"].tolist() == ["K", "K"]
+    other = journeys.assign_study_fields(_kent(), _areas(), *args, "sub_area_pilot_rest_other").set_index(
+        "person_id"
+    )
+    assert other["group"].tolist() == ["pilot", "other"]
+    assert other["analysis_area"].tolist() == ["K:west_kent", "K:rest"]
+    excl = journeys.assign_study_fields(_kent(), _areas(), *args, "sub_area_pilot_rest_excluded")
+    flagged, _ = journeys.flag_exclusions(excl, ["drug"], 18)
+    assert flagged.set_index("person_id")["exclusion"].fillna("in").tolist() == [
+        "in",
+        "in the excluded part of a partially piloted area",
+    ]

@@ -9,9 +9,10 @@ import statsmodels.formula.api as smf
 from pbr import models
 
 COVS = ["age_group", "sex"]
+LOG_OR = float(np.log(0.6))
 
 
-def simulate(n=12000, n_areas=40, n_pilot=8, log_or=np.log(0.6), seed=3):
+def simulate(n=12000, n_areas=40, n_pilot=8, log_or=LOG_OR, seed=3):
     """Journeys with area and quarter effects, two covariates and a planted DiD odds ratio."""
     rng = np.random.default_rng(seed)
     area = rng.integers(0, n_areas, n)

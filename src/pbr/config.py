@@ -113,9 +113,11 @@ def _check_consistency(config: dict) -> None:
                 "'data.real': with source 'real', set exactly one of 'directory' (CSV or Parquet files) "
                 "or 'url' (a SQLAlchemy database URL)"
             )
-    unknown = sorted(set(config["models"]["outcomes"]) - set(config["outcomes"]))
-    if unknown:
-        raise ConfigError(f"'models.outcomes': {unknown} not defined under 'outcomes'")
+    t = config["outcomes"]["top"]
+    if not t["review_min_days"] <= t["review_target_days"] <= t["review_max_days"]:
+        raise ConfigError(
+            "'outcomes.top': review days must satisfy review_min_days <= review_target_days <= review_max_days"
+        )
 
 
 def load_config(path: str | Path) -> dict:

@@ -34,29 +34,37 @@ SUBSTANCE_GROUPS = {
 AGE_BANDS = [(18, 24), (25, 29), (30, 34), (35, 39), (40, 44), (45, 49), (50, 200)]
 
 
-def build_journeys(episodes: pd.DataFrame, transfer_codes: list[int], transfer_gap_days: int) -> pd.DataFrame:
-    """One row per journey from de-identified episodes (``person_id``, dates, reasons, profile).
+def assign_journeys(
+    episodes: pd.DataFrame, transfer_codes: list[int], transfer_gap_days: int
+) -> pd.DataFrame:
+    """Episodes with ``journey_seq`` and ``journey_id`` (person id + sequence) added.
 
-    Columns: journey_id, person_id, journey_seq, n_episodes, start_date, end_date,
-    discharge_reason, triage_date, first_intervention_date, area_code, sub_area,
-    agency_id, plus the first episode's client profile and age_at_start.
+    The next episode continues the journey when its referral falls 0..``transfer_gap_days``
+    days after the previous episode's discharge and that discharge's reason is a transfer.
     """
     ep = episodes.sort_values(["person_id", "referral_date", "episode_id"], kind="mergesort").reset_index(
         drop=True
     )
     same_person = ep["person_id"].eq(ep["person_id"].shift())
     prev_reason = ep["discharge_reason"].shift()
-    prev_discharge = ep["discharge_date"].shift()
-    gap = (ep["referral_date"] - prev_discharge).dt.days
+    gap = (ep["referral_date"] - ep["discharge_date"].shift()).dt.days
     continues = (
         same_person
         & prev_reason.isin(transfer_codes).fillna(False).astype(bool)
         & gap.between(0, transfer_gap_days).fillna(False).astype(bool)
     )
-    new_journey = ~continues
-    ep["journey_seq"] = new_journey.astype(int).groupby(ep["person_id"]).cumsum()
-    ep["journey_id"] = ep["person_id"] + "-" + ep["journey_seq"].astype(str).str.zfill(3)
+    ep["journey_seq"] = (~continues).astype("int64").groupby(ep["person_id"]).cumsum()
+    ep["journey_id"] = (ep["person_id"] + "-" + ep["journey_seq"].astype(str).str.zfill(3)).astype("string")
+    return ep
 
+
+def summarise_journeys(ep: pd.DataFrame) -> pd.DataFrame:
+    """One row per journey from episodes carrying ``journey_id`` (see :func:`assign_journeys`).
+
+    Columns: journey_id, person_id, journey_seq, n_episodes, start_date, end_date,
+    discharge_reason, triage_date, first_intervention_date, area_code, sub_area,
+    agency_id, the first episode's client profile, and age_at_start.
+    """
     g = ep.groupby("journey_id", sort=True)
     first = g.head(1).set_index("journey_id")
     last = g.tail(1).set_index("journey_id")
@@ -69,35 +77,71 @@ def build_journeys(episodes: pd.DataFrame, transfer_codes: list[int], transfer_g
     j["discharge_reason"] = last["discharge_reason"]
     j["triage_date"] = first["triage_date"]
     j["first_intervention_date"] = g["first_intervention_date"].min()
-    for col in [
-        "area_code",
-        "sub_area",
-        "agency_id",
-        "sex",
-        "substance_1",
-        "substance_2",
-        "substance_3",
-        "route",
-        "injecting_status",
-        "referral_source",
-        "previously_treated",
-        "accommodation_need",
-        "employment",
-    ]:
+    for col in PROFILE_COLUMNS:
         j[col] = first[col]
     j["age_at_start"] = first["age_at_referral"]
     return j.reset_index()
 
 
+def build_journeys(episodes: pd.DataFrame, transfer_codes: list[int], transfer_gap_days: int) -> pd.DataFrame:
+    """One row per journey from de-identified episodes (:func:`assign_journeys` then :func:`summarise_journeys`)."""
+    return summarise_journeys(assign_journeys(episodes, transfer_codes, transfer_gap_days))
+
+
+PROFILE_COLUMNS = [
+    "area_code",
+    "sub_area",
+    "agency_id",
+    "sex",
+    "substance_1",
+    "substance_2",
+    "substance_3",
+    "route",
+    "injecting_status",
+    "referral_source",
+    "previously_treated",
+    "accommodation_need",
+    "employment",
+]
+
+
+PARTIAL_PILOT_RULES = ("whole_area_pilot", "sub_area_pilot_rest_other", "sub_area_pilot_rest_excluded")
+
+
 def assign_study_fields(
-    journeys: pd.DataFrame, areas: pd.DataFrame, pre_start: str, post_start: str, post_end: str
+    journeys: pd.DataFrame,
+    areas: pd.DataFrame,
+    pre_start: str,
+    post_start: str,
+    post_end: str,
+    partial_pilot_rule: str = "whole_area_pilot",
 ) -> pd.DataFrame:
-    """Add cohort, pilot flag, group, period (pre/post/outside) and covariate groupings."""
+    """Add cohort, pilot flag, group, analysis area, period (pre/post/outside) and covariate groupings.
+
+    ``partial_pilot_rule`` says how an area that piloted only in part (``pilot_sub_area``
+    in the lookup; Kent: West Kent) is treated: ``whole_area_pilot`` counts the whole area
+    as pilot; ``sub_area_pilot_rest_other`` splits it into two analysis areas, the pilot
+    sub-area and the rest as a comparison area; ``sub_area_pilot_rest_excluded`` splits
+    it and marks the rest for exclusion (``partial_rest`` = True).
+    """
+    if partial_pilot_rule not in PARTIAL_PILOT_RULES:
+        raise ValueError(
+            f"partial_pilot_rule must be one of {PARTIAL_PILOT_RULES}, got {partial_pilot_rule!r}"
+        )
     j = journeys.copy()
     j["cohort"] = np.where(j["substance_1"].eq("alcohol").fillna(False), "alcohol", "drug")
-    pilot = areas.set_index("area_code")["pilot"].astype("boolean")
-    j["pilot"] = j["area_code"].map(pilot).astype("boolean")
-    j["group"] = np.where(j["pilot"].fillna(False), "pilot", "other")
+    lookup = areas.set_index("area_code")
+    pilot = j["area_code"].map(lookup["pilot"].astype("boolean")).fillna(False).astype(bool)
+    sub = j["area_code"].map(lookup["pilot_sub_area"].astype("string")).astype("string")
+    split = sub.notna() & (partial_pilot_rule != "whole_area_pilot")
+    in_sub = (j["sub_area"].astype("string") == sub).fillna(False).astype(bool)
+    j["pilot"] = pilot & (~split | in_sub)
+    j["partial_rest"] = split & ~in_sub
+    j["analysis_area"] = j["area_code"].astype("string")
+    j.loc[split, "analysis_area"] = j.loc[split, "area_code"] + np.where(
+        in_sub[split], ":" + sub[split], ":rest"
+    )
+    j["group"] = np.where(j["pilot"], "pilot", "other")
     pre, post, end = pd.Timestamp(pre_start), pd.Timestamp(post_start), pd.Timestamp(post_end)
     j["period"] = np.select(
         [
@@ -108,10 +152,9 @@ def assign_study_fields(
         default="outside",
     )
     j["post"] = (j["period"] == "post").astype("int64")
-    j["did"] = (j["pilot"].fillna(False).astype(bool) & (j["period"] == "post")).astype("int64")
-    j["quarter"] = _financial_period(j["start_date"], pre, "quarter")
-    j["half_year"] = _financial_period(j["start_date"], pre, "half_year")
-    j["year"] = _financial_period(j["start_date"], pre, "year")
+    j["did"] = (j["pilot"] & (j["period"] == "post")).astype("int64")
+    for unit in ("quarter", "half_year", "year"):
+        j[unit] = _financial_period(j["start_date"], pre, unit)
     j["substance_group"] = j["substance_1"].map(SUBSTANCE_GROUPS).astype("string")
     j["injecting"] = j["injecting_status"].fillna("unknown").astype("string")
     j["age_group"] = _age_group(j["age_at_start"])
@@ -133,13 +176,16 @@ def _age_group(age: pd.Series) -> pd.Series:
     return labels
 
 
-def select_cohorts(
+def flag_exclusions(
     journeys: pd.DataFrame, cohorts: list[str], min_age: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Journeys in the study: in a listed cohort, starting in a window, adult, area known.
+    """Mark each journey's first exclusion reason (``exclusion``; <NA> = in the study).
 
-    Every journey removed is counted in the returned flow table by reason, cohort,
-    group and period.
+    Reasons, in order: starts outside the study windows; under ``min_age`` or age
+    unknown; in the part of a partially piloted area that is excluded; cohort not
+    analysed. Every journey is counted once in the flow table, by reason, cohort, group
+    and period, so that kept + dropped = all journeys. All journeys are returned:
+    outcomes such as re-presentation look at a person's later journeys, in study or not.
     """
     steps = [
         ("starts outside the study windows", journeys["period"] == "outside"),
@@ -147,21 +193,23 @@ def select_cohorts(
             f"aged under {min_age} at journey start or age unknown",
             ~(journeys["age_at_start"] >= min_age).fillna(False),
         ),
+        ("in the excluded part of a partially piloted area", journeys["partial_rest"].astype(bool)),
         ("cohort not analysed", ~journeys["cohort"].isin(cohorts)),
     ]
-    rows = []
-    keep = pd.Series(True, index=journeys.index)
+    out = journeys.copy()
+    out["exclusion"] = pd.Series(pd.NA, index=out.index, dtype="string")
     for reason, drop in steps:
-        d = keep & drop.astype(bool)
-        rows += _counted(journeys[d], "dropped", reason)
-        keep &= ~d
-    rows += _counted(journeys[keep], "kept", "in a study cohort")
-    log.info("cohorts: %d of %d journeys kept", keep.sum(), len(journeys))
-    return journeys[keep].reset_index(drop=True), flow_frame(rows)
+        out.loc[out["exclusion"].isna() & drop.astype(bool), "exclusion"] = reason
+    rows = []
+    for reason, _ in steps:
+        rows += _counted(out[out["exclusion"] == reason], "dropped", reason)
+    rows += _counted(out[out["exclusion"].isna()], "kept", "in a study cohort")
+    log.info("cohorts: %d of %d journeys in the study", out["exclusion"].isna().sum(), len(out))
+    return out, flow_frame(rows)
 
 
 def _counted(df: pd.DataFrame, action: str, reason: str) -> list[dict]:
-    """Flow rows counting ``df`` by cohort x group x period."""
+    """Flow rows counting ``df`` by cohort x group x period (one zero row if empty)."""
     if df.empty:
         return [flow_row("derive", "cohorts", "journeys", "journeys", action, reason, 0)]
     counts = df.groupby(["cohort", "group", "period"], sort=True).size()

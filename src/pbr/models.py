@@ -47,9 +47,16 @@ RESULT_COLUMNS = [
 
 
 def model_frame(analysis: pd.DataFrame, outcome: str, covariates: list[str], period_col: str) -> pd.DataFrame:
-    """Rows in the outcome's denominator, with covariates as categorical strings ('unknown' for missing)."""
-    cols = ["area_code", "pilot", "did", period_col, outcome, *covariates]
+    """Rows in the outcome's denominator, with covariates as categorical strings ('unknown' for missing).
+
+    The cluster and area fixed effect is ``analysis_area`` when present (an area split by
+    the partial-pilot rule is two analysis areas), else ``area_code``; either way the
+    column is named ``area_code`` in the returned frame.
+    """
+    area = "analysis_area" if "analysis_area" in analysis.columns else "area_code"
+    cols = [area, "pilot", "did", period_col, outcome, *covariates]
     df = analysis.loc[analysis[outcome].notna(), cols].copy()
+    df = df.rename(columns={area: "area_code"})
     df[outcome] = df[outcome].astype("int64")
     for c in covariates:
         df[c] = df[c].astype("string").fillna("unknown").astype(str)

@@ -1,7 +1,9 @@
-"""Derive stage, part 2: outcomes per journey, the analysis tables and raw rates.
+"""Derive stage, part 2: outcomes per journey, baseline covariates, analysis tables, raw rates.
 
-Each outcome is a small function of the journeys (and linked registers) returning a
-nullable 0/1 series: 1 or 0 inside its denominator, <NA> outside it.
+Each outcome is a small function returning a nullable 0/1 series aligned with the
+journeys: 1 or 0 inside its denominator, <NA> outside it. The journey start is day 0;
+"within N days" means days 0..N inclusive. Every choice (windows, codes) is a setting
+under ``outcomes:`` in the config, passed in as arguments here.
 """
 
 from __future__ import annotations
@@ -13,62 +15,304 @@ import pandas as pd
 
 log = logging.getLogger(__name__)
 
+# problem substance -> the TOP column counting its days of use
+SUBSTANCE_TOP_COLUMN = {
+    "heroin": "days_opiates",
+    "methadone": "days_opiates",
+    "other_opiate": "days_opiates",
+    "crack": "days_crack",
+    "cocaine": "days_cocaine",
+    "amphetamine": "days_amphetamines",
+    "cannabis": "days_cannabis",
+    "alcohol": "days_alcohol",
+    "benzodiazepine": "days_other_drug",
+    "other": "days_other_drug",
+}
+
+
+def _days(later: pd.Series, earlier: pd.Series) -> pd.Series:
+    return (later - earlier).dt.days
+
+
+def _flag(mask: pd.Series) -> pd.Series:
+    """A boolean (possibly nullable) mask as 0/1 Int64, <NA> kept."""
+    return mask.astype("boolean").astype("Int64")
+
+
+def _within_denominator(value: pd.Series, denominator: pd.Series) -> pd.Series:
+    """``value`` (0/1) where ``denominator`` is true, <NA> elsewhere."""
+    out = _flag(value.fillna(False).astype(bool))
+    return out.where(denominator.fillna(False).astype(bool), pd.NA)
+
+
+def treatment_initiation(journeys: pd.DataFrame, max_days: int) -> pd.Series:
+    """1 if a structured intervention started on days 0..``max_days`` after triage.
+
+    Denominator: journeys with a triage date.
+    """
+    wait = _days(journeys["first_intervention_date"], journeys["triage_date"])
+    return _within_denominator(wait.between(0, max_days), journeys["triage_date"].notna())
+
+
+def waiting_over_3_weeks(journeys: pd.DataFrame, threshold_days: int) -> pd.Series:
+    """1 if more than ``threshold_days`` passed from referral (journey start) to the first intervention.
+
+    Denominator: journeys in which an intervention started.
+    """
+    wait = _days(journeys["first_intervention_date"], journeys["start_date"])
+    return _within_denominator(wait > threshold_days, journeys["first_intervention_date"].notna())
+
 
 def successful_completion(journeys: pd.DataFrame, window_days: int, discharge_codes: list[int]) -> pd.Series:
-    """1 if the journey ends with a completion code on or before day ``window_days`` after its start.
-
-    Denominator: every journey. The start date is day 0, so with 365 a discharge on day
-    365 counts and one on day 366 does not.
-    """
-    days = (journeys["end_date"] - journeys["start_date"]).dt.days
-    done = journeys["discharge_reason"].isin(discharge_codes).fillna(False).astype(bool) & (
-        days <= window_days
+    """1 if the journey ends with a completion code on days 0..``window_days``. Denominator: all journeys."""
+    days = _days(journeys["end_date"], journeys["start_date"])
+    done = journeys["discharge_reason"].isin(discharge_codes).fillna(False).astype(bool) & days.le(
+        window_days
     ).fillna(False).astype(bool)
-    return done.astype("Int64")
+    return _flag(done)
+
+
+def next_journey_gap(journeys: pd.DataFrame, all_journeys: pd.DataFrame) -> pd.Series:
+    """Days from each journey's end to the same person's next journey start (<NA> if none or open).
+
+    ``all_journeys`` holds every journey of every person, in the study or not.
+    """
+    allj = all_journeys[["person_id", "journey_seq", "start_date"]].copy()
+    allj["journey_seq"] = allj["journey_seq"] - 1  # the next journey's start, keyed by the previous seq
+    nxt = journeys[["person_id", "journey_seq"]].merge(allj, on=["person_id", "journey_seq"], how="left")
+    return pd.Series(
+        _days(nxt["start_date"], journeys["end_date"].reset_index(drop=True)).to_numpy(), index=journeys.index
+    )
+
+
+def representation(completed: pd.Series, gap_days: pd.Series, window_days: int) -> pd.Series:
+    """1 if a completer started a new journey on days 0..``window_days`` after discharge. Denominator: completers."""
+    return _within_denominator(gap_days.between(0, window_days), completed.eq(1))
+
+
+def completion_without_representation(
+    completed: pd.Series, gap_days: pd.Series, window_days: int
+) -> pd.Series:
+    """1 if completed and no new journey within ``window_days`` of discharge. Denominator: all journeys."""
+    back = gap_days.between(0, window_days).fillna(False).astype(bool)
+    return _flag(completed.eq(1).fillna(False).astype(bool) & ~back)
+
+
+def declined_to_continue(journeys: pd.DataFrame, window_days: int, discharge_codes: list[int]) -> pd.Series:
+    """Mason 2015: the journey ends with a 'declined' code on days 0..``window_days``. Denominator: all journeys."""
+    return successful_completion(journeys, window_days, discharge_codes)
+
+
+def journey_tops(
+    journeys: pd.DataFrame,
+    top: pd.DataFrame,
+    episode_journey: pd.DataFrame,
+    start_max_days: int,
+    review_min_days: int,
+    review_max_days: int,
+    review_target_days: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The start TOP and the review TOP of each journey (one row per journey_id each, or none).
+
+    Start TOP: the earliest 'start' record dated days 0..``start_max_days``. Review TOP:
+    the 'review' record dated days ``review_min_days``..``review_max_days`` closest to
+    ``review_target_days`` (ties: the earlier, then the lower top_id).
+    """
+    t = top.merge(episode_journey, on="episode_id", how="inner")
+    t = t.merge(journeys[["journey_id", "start_date"]], on="journey_id", how="inner")
+    t["day"] = _days(t["top_date"], t["start_date"])
+    start = t[(t["top_stage"] == "start") & t["day"].between(0, start_max_days)]
+    start = start.sort_values(["journey_id", "day", "top_id"], kind="mergesort").drop_duplicates("journey_id")
+    review = t[(t["top_stage"] == "review") & t["day"].between(review_min_days, review_max_days)].copy()
+    review["dist"] = (review["day"] - review_target_days).abs()
+    review = review.sort_values(["journey_id", "dist", "day", "top_id"], kind="mergesort").drop_duplicates(
+        "journey_id"
+    )
+    return start.set_index("journey_id"), review.set_index("journey_id")
+
+
+def _substance_days(journeys: pd.DataFrame, tops: pd.DataFrame) -> pd.Series:
+    """Days of use, at the given TOP, of the journey's problem substances: the most over them.
+
+    <NA> when the journey has no such TOP or none of its substances' days is recorded.
+    """
+    cols = sorted(set(SUBSTANCE_TOP_COLUMN.values()))
+    position = {s: cols.index(c) for s, c in SUBSTANCE_TOP_COLUMN.items()}
+    mat = tops.reindex(journeys["journey_id"])[cols].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    days = np.full((len(journeys), 3), np.nan)
+    for i, k in enumerate(("substance_1", "substance_2", "substance_3")):
+        idx = journeys[k].map(position)
+        rows = np.flatnonzero(idx.notna().to_numpy())
+        days[rows, i] = mat[rows, idx.iloc[rows].astype(int).to_numpy()]
+    return pd.Series(np.fmax.reduce(days, axis=1), index=journeys.index).astype("Float64")
+
+
+def abstinence(journeys: pd.DataFrame, start_top: pd.DataFrame, review_top: pd.DataFrame) -> pd.Series:
+    """1 if zero days of use of every problem substance at the review TOP.
+
+    Denominator: journeys with a start TOP and a review TOP that records the substances.
+    """
+    use = _substance_days(journeys, review_top)
+    has_start = journeys["journey_id"].isin(start_top.index).to_numpy()
+    return _within_denominator(use.eq(0), pd.Series(has_start, index=journeys.index) & use.notna())
+
+
+def non_injecting(journeys: pd.DataFrame, start_top: pd.DataFrame, review_top: pd.DataFrame) -> pd.Series:
+    """1 if zero days injected at review. Denominator: injecting (days_injected > 0) at the start TOP, with a review."""
+    start_inj = start_top["days_injected"].reindex(journeys["journey_id"]).to_numpy()
+    review_inj = review_top["days_injected"].reindex(journeys["journey_id"]).to_numpy()
+    start_inj = pd.Series(start_inj, index=journeys.index).astype("Float64")
+    review_inj = pd.Series(review_inj, index=journeys.index).astype("Float64")
+    return _within_denominator(review_inj.eq(0), start_inj.gt(0) & review_inj.notna())
+
+
+def housing_problem(
+    journeys: pd.DataFrame, start_top: pd.DataFrame, review_top: pd.DataFrame, among_start_problem: bool
+) -> pd.Series:
+    """1 if an acute housing problem is recorded at review.
+
+    Denominator: journeys with a start and a review TOP recording it (and, if
+    ``among_start_problem``, only those with a problem at the start).
+    """
+    start = pd.Series(
+        start_top["acute_housing_problem"].reindex(journeys["journey_id"]).to_numpy(), index=journeys.index
+    )
+    review = pd.Series(
+        review_top["acute_housing_problem"].reindex(journeys["journey_id"]).to_numpy(), index=journeys.index
+    ).astype("boolean")
+    denom = start.notna() & review.notna()
+    if among_start_problem:
+        denom &= start.astype("boolean").fillna(False)
+    return _within_denominator(review, denom)
+
+
+def register_event_within(
+    journeys: pd.DataFrame, events: pd.DataFrame, date_col: str, window_days: int
+) -> pd.Series:
+    """1 if the person has a linked register event dated on days 0..``window_days`` after start.
+
+    ``events`` has person_id and ``date_col``, already filtered to the relevant kind
+    (drug-poisoning deaths, acquisitive offences). Denominator: all journeys.
+    """
+    pairs = journeys[["journey_id", "person_id", "start_date"]].merge(
+        events[["person_id", date_col]], on="person_id"
+    )
+    hit = pairs.loc[
+        _days(pairs[date_col], pairs["start_date"]).between(0, window_days), "journey_id"
+    ].unique()
+    return pd.Series(journeys["journey_id"].isin(hit).astype("Int64").to_numpy(), index=journeys.index)
 
 
 def drug_related_death(
     journeys: pd.DataFrame, deaths: pd.DataFrame, window_days: int, icd10_prefixes: list[str]
 ) -> pd.Series:
-    """1 if a linked death with a drug-poisoning cause falls on days 0..``window_days`` after start.
-
-    Denominator: every journey. ``deaths`` has one row per (person_id, death record)
-    with date_of_death and underlying_cause; causes match on their ICD-10 prefix
-    (3 or 4 characters, e.g. X42 matches X42 and X420).
-    """
+    """1 if a linked death with a drug-poisoning cause (ICD-10 prefix match) falls on days 0..``window_days``."""
     cause = deaths["underlying_cause"].astype("string").str.upper().str.replace(".", "", regex=False)
-    prefixes = tuple(sorted(icd10_prefixes))
-    poison = deaths.loc[
-        cause.map(lambda c: c.startswith(prefixes), na_action="ignore").fillna(False).astype(bool)
-    ]
-    pairs = journeys[["journey_id", "person_id", "start_date"]].merge(
-        poison[["person_id", "date_of_death"]], on="person_id", how="inner"
+    poison = cause.str.startswith(tuple(sorted(icd10_prefixes))).fillna(False).astype(bool)
+    return register_event_within(journeys, deaths.loc[poison], "date_of_death", window_days)
+
+
+def acquisitive_crime(
+    journeys: pd.DataFrame, offences: pd.DataFrame, window_days: int, groups: list[str]
+) -> pd.Series:
+    """1 if a linked proven offence in an acquisitive group is dated on days 0..``window_days`` after start."""
+    acq = offences["offence_group"].isin(groups).fillna(False).astype(bool)
+    return register_event_within(journeys, offences.loc[acq], "offence_date", window_days)
+
+
+def baseline_covariates(journeys: pd.DataFrame, start_top: pd.DataFrame) -> pd.DataFrame:
+    """Start-TOP covariates, banded so that a missing TOP is its own category.
+
+    baseline_use: days of use of the problem substances (0, 1-7, 8-20, 21-28, no_top);
+    baseline_functioning: quality of life score (0-7, 8-13, 14-20, no_top).
+    """
+    use = _substance_days(journeys, start_top)
+    qol = pd.Series(
+        start_top["quality_of_life"].reindex(journeys["journey_id"]).to_numpy(), index=journeys.index
     )
-    days = (pairs["date_of_death"] - pairs["start_date"]).dt.days
-    hit = pairs.loc[days.between(0, window_days), "journey_id"].unique()
-    return pd.Series(journeys["journey_id"].isin(hit).astype("Int64").to_numpy(), index=journeys.index)
-
-
-OUTCOME_FUNCTIONS = {
-    "successful_completion": "journeys",
-    "drug_related_death": "deaths",
-}
-
-
-def derive_outcomes(journeys: pd.DataFrame, deaths: pd.DataFrame, definitions: dict) -> pd.DataFrame:
-    """The analysis table: journeys with one nullable 0/1 column per configured outcome."""
-    out = journeys.copy()
-    sc = definitions["successful_completion"]
-    out["successful_completion"] = successful_completion(journeys, sc["window_days"], sc["discharge_codes"])
-    dd = definitions["drug_related_death"]
-    out["drug_related_death"] = drug_related_death(journeys, deaths, dd["window_days"], dd["icd10_prefixes"])
+    qol = qol.astype("Float64")
+    out = pd.DataFrame(index=journeys.index)
+    out["baseline_use"] = _band(use, [(0, 0, "0"), (1, 7, "1-7"), (8, 20, "8-20"), (21, 28, "21-28")])
+    out["baseline_functioning"] = _band(qol, [(0, 7, "0-7"), (8, 13, "8-13"), (14, 20, "14-20")])
+    out["baseline_days_use"] = use
+    out["baseline_quality_of_life"] = qol
     return out
+
+
+def _band(values: pd.Series, bands: list[tuple[float, float, str]]) -> pd.Series:
+    out = pd.Series("no_top", index=values.index, dtype="string")
+    for lo, hi, label in bands:
+        out[values.between(lo, hi).fillna(False).astype(bool)] = label
+    return out
+
+
+def derive_outcomes(
+    journeys: pd.DataFrame,
+    all_journeys: pd.DataFrame,
+    top: pd.DataFrame,
+    episode_journey: pd.DataFrame,
+    deaths: pd.DataFrame,
+    offences: pd.DataFrame,
+    definitions: dict,
+) -> pd.DataFrame:
+    """The analysis table: study journeys with baseline covariates and one 0/1/<NA> column per outcome."""
+    d = definitions
+    j = journeys.reset_index(drop=True).copy()
+    t = d["top"]
+    start_top, review_top = journey_tops(
+        j,
+        top,
+        episode_journey,
+        t["start_max_days"],
+        t["review_min_days"],
+        t["review_max_days"],
+        t["review_target_days"],
+    )
+    j = pd.concat([j, baseline_covariates(j, start_top)], axis=1)
+    j["treatment_initiation"] = treatment_initiation(j, d["treatment_initiation"]["max_days"])
+    j["waiting_over_3_weeks"] = waiting_over_3_weeks(j, d["waiting_over_3_weeks"]["threshold_days"])
+    sc = d["successful_completion"]
+    j["successful_completion"] = successful_completion(j, sc["window_days"], sc["discharge_codes"])
+    gap = next_journey_gap(j, all_journeys)
+    rp = d["representation"]["window_days"]
+    j["representation"] = representation(j["successful_completion"], gap, rp)
+    j["completion_without_representation"] = completion_without_representation(
+        j["successful_completion"], gap, rp
+    )
+    j["abstinence"] = abstinence(j, start_top, review_top)
+    j["non_injecting"] = non_injecting(j, start_top, review_top)
+    j["housing_problem"] = housing_problem(
+        j, start_top, review_top, d["housing_problem"]["among_start_problem"]
+    )
+    dd = d["drug_related_death"]
+    j["drug_related_death"] = drug_related_death(j, deaths, dd["window_days"], dd["icd10_prefixes"])
+    ac = d["acquisitive_crime"]
+    j["acquisitive_crime"] = acquisitive_crime(j, offences, ac["window_days"], ac["offence_groups"])
+    dc = d["declined_to_continue"]
+    j["declined_to_continue"] = declined_to_continue(j, dc["window_days"], dc["discharge_codes"])
+    return j
+
+
+OUTCOMES = [
+    "treatment_initiation",
+    "waiting_over_3_weeks",
+    "successful_completion",
+    "completion_without_representation",
+    "representation",
+    "abstinence",
+    "non_injecting",
+    "housing_problem",
+    "drug_related_death",
+    "acquisitive_crime",
+    "declined_to_continue",
+]
 
 
 def outcome_rates(analysis: pd.DataFrame, outcomes: list[str]) -> pd.DataFrame:
     """Raw rates by cohort x group x period for each outcome (the paper's 2x2 tables).
 
-    Columns: cohort, outcome, group, period, n (denominator), events, rate.
+    Columns: cohort, outcome, group, period, n (denominator), events, rate. A cell with
+    no journey in the denominator is absent.
     """
     rows = []
     for outcome in outcomes:

@@ -1,7 +1,9 @@
 """Derive stage: journeys, cohorts, outcomes.
 
-Inputs: results/link/episodes.parquet, results/link/deaths.parquet, results/extract/areas.parquet.
-Outputs: results/derive/journeys.parquet (study journeys), results/derive/flow_cohorts.parquet,
+Inputs: results/link/episodes.parquet, deaths.parquet, offences.parquet; results/extract/areas.parquet
+and ndtms_top.parquet (TOP holds no identifiers).
+Outputs: results/derive/journeys.parquet (every journey, with its exclusion reason or none),
+results/derive/episode_journey.parquet, results/derive/flow_cohorts.parquet,
 results/derive/analysis_<cohort>.parquet (one row per journey, one column per outcome),
 results/derive/rates.parquet (raw rates by cohort x group x period).
 """
@@ -15,6 +17,7 @@ rule build_journeys:
         code=lib("journeys"),
     output:
         journeys=R / "derive" / "journeys.parquet",
+        episode_journey=R / "derive" / "episode_journey.parquet",
         flow=R / "derive" / "flow_cohorts.parquet",
     log:
         R / "logs" / "build_journeys.log",
@@ -37,7 +40,10 @@ rule derive_outcomes:
     """Compute every outcome for one cohort's journeys: the analysis table."""
     input:
         journeys=R / "derive" / "journeys.parquet",
+        episode_journey=R / "derive" / "episode_journey.parquet",
+        top=R / "extract" / "ndtms_top.parquet",
         deaths=R / "link" / "deaths.parquet",
+        offences=R / "link" / "offences.parquet",
         code=lib("outcomes"),
     output:
         analysis=R / "derive" / "analysis_{cohort}.parquet",
