@@ -20,6 +20,8 @@ def main(smk) -> None:
             io.read_table(smk.input.deaths),
             io.read_table(smk.input.offences),
             smk.params.outcomes,
+            threshold=smk.params.linkage["threshold"],
+            sensitivity_thresholds=tuple(smk.params.linkage["sensitivity_thresholds"]),
         )
         io.write_table(analysis, smk.output.analysis, sort_by=["journey_id"])
 

@@ -113,6 +113,9 @@ def _check_consistency(config: dict) -> None:
                 "'data.real': with source 'real', set exactly one of 'directory' (CSV or Parquet files) "
                 "or 'url' (a SQLAlchemy database URL)"
             )
+    lk = config["linkage"]
+    if lk["min_probability"] > min([lk["threshold"], *lk["sensitivity_thresholds"]]):
+        raise ConfigError("'linkage.min_probability' must not exceed 'linkage.threshold' or any sensitivity threshold")
     t = config["outcomes"]["top"]
     if not t["review_min_days"] <= t["review_target_days"] <= t["review_max_days"]:
         raise ConfigError(

@@ -4,10 +4,15 @@ Identifiers end here. Inputs carry initials, names and dates of birth; every out
 carries only a pseudonymous ``person_id`` (a keyed hash) and derived fields (age at
 referral, sex). Nothing after this stage can see an identifier.
 
-Method (first cut, ``linkage.method: deterministic``): the attributor key is
-first-name initial + surname initial + date of birth + sex, exactly as NDTMS holds it;
-register records get the same key from their full names. A person is the set of
-episodes sharing a key; a person links to every register record with the same key.
+Persons: NDTMS's attributor (first-name initial + surname initial + date of birth +
+sex) is the person key, as NDTMS itself uses it; a person is the set of episodes
+sharing it (the rule is measured against the synthetic truth by ``assess_linkage``).
+
+Registers: ONS and PNC hold full names; their records get initials from them. With
+``linkage.method: probabilistic`` (default) a Fellegi-Sunter model (splink 5, DuckDB)
+compares initials, date of birth, sex and area, is trained without labels, scores
+candidate pairs, and a greedy one-to-one pass keeps each person's best unit (a death;
+an offender, whose offences follow). ``deterministic`` links on the exact key.
 """
 
 from __future__ import annotations
@@ -121,59 +126,439 @@ def link_persons(episodes: pd.DataFrame, secret: bytes) -> tuple[pd.DataFrame, p
     return out, flow_frame(rows)
 
 
-def _register_keys(register: pd.DataFrame) -> pd.Series:
-    return attributor_key(
+def register_name(link_name: str) -> str:
+    """The contract table behind a link ('deaths' -> 'ons_deaths')."""
+    return {"deaths": "ons_deaths", "offences": "pnc_offences"}[link_name]
+
+
+# ---------------------------------------------------------------------------------------------
+# Probabilistic linkage (Fellegi-Sunter, splink 5 on DuckDB)
+# ---------------------------------------------------------------------------------------------
+
+LINK_COLUMNS = ["unique_id", "initial_first", "initial_surname", "initials", "dob", "sex", "area_code"]
+
+
+def ndtms_link_records(episodes: pd.DataFrame, secret: bytes) -> pd.DataFrame:
+    """One linkage record per NDTMS person: its attributor and the area of its latest episode."""
+    key = attributor_key(
+        episodes["initial_first"], episodes["initial_surname"], episodes["date_of_birth"], episodes["sex"]
+    )
+    ep = episodes.loc[key.notna()].assign(person_id=person_ids(key[key.notna()], secret))
+    ep = ep.sort_values(["person_id", "referral_date", "episode_id"], kind="mergesort")
+    last = ep.groupby("person_id", sort=True).tail(1)
+    return _link_frame(
+        last["person_id"],
+        last["initial_first"],
+        last["initial_surname"],
+        last["date_of_birth"],
+        last["sex"],
+        last["area_code"],
+    )
+
+
+def register_link_records(
+    register: pd.DataFrame, id_column: str, group_column: str | None = None
+) -> pd.DataFrame:
+    """Linkage records of a register: one per record, or one per distinct identity within ``group_column``.
+
+    With ``group_column`` (PNC: ``pnc_id``), each distinct identity (initials, date of
+    birth, sex, area) of an offender is one record (aliases give several), whose id is
+    the smallest ``id_column`` value carrying it; ``group`` holds the offender id.
+    """
+    rec = _link_frame(
+        register[id_column],
         _initial(register["forename"]),
         _initial(register["surname"]),
         register["date_of_birth"],
         register["sex"],
+        register["area_code"],
     )
+    if group_column is None:
+        rec["group"] = rec["unique_id"]
+        return rec
+    rec["group"] = register[group_column].astype("string").to_numpy()
+    ident = ["group", "initial_first", "initial_surname", "dob", "sex", "area_code"]
+    rec = rec.sort_values("unique_id", kind="mergesort").drop_duplicates(ident, keep="first")
+    return rec.reset_index(drop=True)
 
 
-def link_register(
-    episodes: pd.DataFrame, register: pd.DataFrame, id_column: str, keep: list[str], secret: bytes, name: str
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Link NDTMS persons to a register (deaths or offences) on the exact attributor key.
+def _link_frame(uid, first, sur, dob, sex, area) -> pd.DataFrame:
+    df = pd.DataFrame(
+        {
+            "unique_id": uid.astype("string").to_numpy(),
+            "initial_first": first.astype("string").str.upper().to_numpy(),
+            "initial_surname": sur.astype("string").str.upper().to_numpy(),
+            "dob": pd.to_datetime(dob).dt.strftime("%Y-%m-%d").astype("string").to_numpy(),
+            "sex": sex.astype("string").to_numpy(),
+            "area_code": area.astype("string").to_numpy(),
+        }
+    )
+    df["initials"] = (df["initial_first"] + df["initial_surname"]).astype("string")
+    return df
 
-    Returns one row per (person, register record) pair with ``match_probability`` 1.0
-    (deterministic), the register columns in ``keep``, and flow rows counting matched
-    and unmatched register records.
+
+def splink_settings(term_frequency: bool = True, linker_uid: str = "pbr_link"):
+    """Comparisons and blocking for linking NDTMS attributors to a register.
+
+    Comparisons: initials (both / swapped / surname only / first only / else, with a
+    term-frequency adjustment on the exact level), date of birth (exact / day and month
+    transposed / one character or one day apart / year one apart / else), sex and area
+    (exact / else). Blocking: same date of birth; or same initials and birth year; or
+    same initials and birth day-and-month (finds year errors).
     """
-    ndtms_keys = attributor_key(
-        episodes["initial_first"], episodes["initial_surname"], episodes["date_of_birth"], episodes["sex"]
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+    from splink import SettingsCreator, block_on
+
+    initials = cl.CustomComparison(
+        output_column_name="initials",
+        comparison_levels=[
+            cll.Or(cll.NullLevel("initial_first"), cll.NullLevel("initial_surname")),
+            cll.ExactMatchLevel("initials", term_frequency_adjustments=term_frequency),
+            cll.CustomLevel(
+                "initial_first_l = initial_surname_r AND initial_surname_l = initial_first_r", "swapped"
+            ),
+            cll.CustomLevel("initial_surname_l = initial_surname_r", "surname initial only"),
+            cll.CustomLevel("initial_first_l = initial_first_r", "first initial only"),
+            cll.ElseLevel(),
+        ],
     )
-    persons = pd.DataFrame({"key": ndtms_keys.dropna().unique()})
-    persons["person_id"] = person_ids(persons["key"], secret)
-    reg = register[[id_column, *keep]].copy()
-    reg["key"] = _register_keys(register)
-    links = reg.merge(persons, on="key", how="inner").drop(columns="key")
-    links["match_probability"] = np.float64(1.0)
-    links = links[["person_id", id_column, *keep, "match_probability"]]
-    n_matched = links[id_column].nunique()
-    rows = [
-        flow_row(
-            "link", name, register_name(name), "records", "kept", "linked to an NDTMS person", n_matched
-        ),
-        flow_row(
-            "link",
-            name,
-            register_name(name),
-            "records",
-            "dropped",
-            "no NDTMS person (unrelated record)",
-            len(register) - n_matched,
-        ),
-    ]
+    dob = cl.CustomComparison(
+        output_column_name="dob",
+        comparison_levels=[
+            cll.NullLevel("dob"),
+            cll.ExactMatchLevel("dob"),
+            cll.CustomLevel(
+                "substr(dob_l, 1, 4) = substr(dob_r, 1, 4) AND substr(dob_l, 6, 2) = substr(dob_r, 9, 2) "
+                "AND substr(dob_l, 9, 2) = substr(dob_r, 6, 2)",
+                "day and month transposed",
+            ),
+            cll.CustomLevel(
+                "damerau_levenshtein(dob_l, dob_r) <= 1 OR "
+                "abs(date_diff('day', try_strptime(dob_l, '%Y-%m-%d'), try_strptime(dob_r, '%Y-%m-%d'))) <= 1",
+                "one character or one day apart",
+            ),
+            cll.CustomLevel(
+                "substr(dob_l, 6, 5) = substr(dob_r, 6, 5) AND "
+                "abs(CAST(substr(dob_l, 1, 4) AS INTEGER) - CAST(substr(dob_r, 1, 4) AS INTEGER)) = 1",
+                "birth year one apart",
+            ),
+            cll.ElseLevel(),
+        ],
+    )
+    return SettingsCreator(
+        link_type="link_only",
+        comparisons=[initials, dob, cl.ExactMatch("sex"), cl.ExactMatch("area_code")],
+        blocking_rules_to_generate_predictions=[
+            block_on("dob"),
+            block_on("initials", "substr(dob, 1, 4)"),
+            block_on("initials", "substr(dob, 6, 5)"),
+        ],
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
+        linker_uid=linker_uid,
+    )
+
+
+def _linker(left: pd.DataFrame, right: pd.DataFrame, settings, threads: int):
+    import duckdb
+    from splink import DuckDBAPI, Linker
+
+    con = duckdb.connect()
+    con.execute(f"SET threads TO {int(threads)}")
+    db = DuckDBAPI(connection=con)
+    sdf_l = db.register(left[LINK_COLUMNS], dataset_display_name="ndtms")
+    sdf_r = db.register(right[LINK_COLUMNS], dataset_display_name="register")
+    return Linker([sdf_l, sdf_r], settings, log_level=logging.WARNING)
+
+
+def _round_model(obj):
+    """Round every float in the model JSON to 10 significant digits (stable bytes across runs)."""
+    if isinstance(obj, dict):
+        return {k: _round_model(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_round_model(v) for v in obj]
+    if isinstance(obj, float):
+        return float(f"{obj:.10g}")
+    return obj
+
+
+def train_link_model(
+    left: pd.DataFrame, right: pd.DataFrame, recall: float, seed: int, max_pairs: float, threads: int = 1
+) -> dict:
+    """Estimate the Fellegi-Sunter parameters; return the splink model as a dict (saved as JSON).
+
+    lambda from an exact rule on all four identifiers with the assumed ``recall``; u by
+    random sampling (``max_pairs``, ``seed``); m by two EM sessions, blocked on date of
+    birth (estimates initials, sex, area) and on initials (estimates date of birth, sex,
+    area), with lambda held fixed (splink note P-A1).
+    """
+    from splink import block_on
+
+    linker = _linker(left, right, splink_settings(), threads)
+    t = linker.training
+    t.estimate_probability_two_random_records_match(
+        [block_on("initials", "dob", "sex", "area_code")], recall=recall
+    )
+    t.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
+    t.estimate_parameters_using_expectation_maximisation(
+        block_on("dob"), fix_probability_two_random_records_match=True
+    )
+    t.estimate_parameters_using_expectation_maximisation(
+        block_on("initials"), fix_probability_two_random_records_match=True
+    )
+    return _round_model(linker.misc.save_model_to_json())
+
+
+def predict_link_pairs(
+    left: pd.DataFrame, right: pd.DataFrame, model: dict, min_probability: float, threads: int = 1
+) -> pd.DataFrame:
+    """Score candidate pairs with a trained model; pairs with probability >= ``min_probability``.
+
+    Columns: left_id, right_id, match_weight, match_probability (rounded to stable digits).
+    """
+    linker = _linker(left, right, model, threads)
+    pred = linker.inference.predict(threshold_match_probability=min_probability)
+    rel = pred.as_duckdbpyrelation()
+    df = rel.select("unique_id_l, unique_id_r, match_weight, match_probability").df()
+    df.columns = ["left_id", "right_id", "match_weight", "match_probability"]
+    df["match_weight"] = df["match_weight"].astype(float).round(8)
+    df["match_probability"] = df["match_probability"].astype(float).round(10)
+    df["left_id"] = df["left_id"].astype("string")
+    df["right_id"] = df["right_id"].astype("string")
+    return df.sort_values(["left_id", "right_id"], kind="mergesort").reset_index(drop=True)
+
+
+def best_matches(pairs: pd.DataFrame, left: str = "left_id", right: str = "right_id") -> pd.DataFrame:
+    """Greedy one-to-one assignment: take pairs by descending weight; each id is used at most once.
+
+    Ties are broken by left id then right id, so the result is deterministic. Because the
+    pass goes from the highest weight down, the assignment restricted to pairs above any
+    threshold equals the assignment made from those pairs alone, so one table serves
+    every threshold.
+    """
+    order = pairs.sort_values(["match_weight", left, right], ascending=[False, True, True], kind="mergesort")
+    used_l: set = set()
+    used_r: set = set()
+    keep = []
+    for i, lid, rid in zip(order.index, order[left].to_numpy(), order[right].to_numpy(), strict=True):
+        if lid in used_l or rid in used_r:
+            continue
+        used_l.add(lid)
+        used_r.add(rid)
+        keep.append(i)
+    return order.loc[keep].sort_values([left, right], kind="mergesort").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Link tables and their quality
+# ---------------------------------------------------------------------------------------------
+
+
+def exact_key_pairs(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
+    """The deterministic baseline: pairs agreeing exactly on initials, date of birth and sex."""
+    key = ["initials", "dob", "sex"]
+    lk = left.dropna(subset=["initials", "dob"]).assign(sex=lambda d: d["sex"].fillna("U"))
+    rk = right.dropna(subset=["initials", "dob"]).assign(sex=lambda d: d["sex"].fillna("U"))
+    pairs = lk[["unique_id", *key]].merge(rk[["unique_id", *key]], on=key, suffixes=("_l", "_r"))
+    out = pd.DataFrame({"left_id": pairs["unique_id_l"], "right_id": pairs["unique_id_r"]})
+    out["match_weight"] = np.float64(np.inf)
+    out["match_probability"] = np.float64(1.0)
+    return out.sort_values(["left_id", "right_id"], kind="mergesort").reset_index(drop=True)
+
+
+def to_group_pairs(pairs: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
+    """Pairs of (person, register unit): identities collapsed to their group (offender), best weight kept."""
+    g = pairs.merge(right[["unique_id", "group"]], left_on="right_id", right_on="unique_id", how="left")
+    g = g.sort_values(["left_id", "group", "match_weight"], ascending=[True, True, False], kind="mergesort")
+    g = g.drop_duplicates(["left_id", "group"], keep="first")
+    out = g[["left_id", "group", "match_weight", "match_probability"]].rename(columns={"group": "right_id"})
+    return out.reset_index(drop=True)
+
+
+def link_table(
+    matches: pd.DataFrame, register: pd.DataFrame, unit_column: str, keep: list[str]
+) -> pd.DataFrame:
+    """Expand one-to-one (person, unit) matches to the register records they carry.
+
+    Returns person_id, the register's records (``unit_column`` groups them: death_id for
+    ONS, pnc_id for PNC), the fields in ``keep``, match_weight and match_probability.
+    Identifier columns of the register are never carried.
+    """
+    reg = register[[unit_column, *[c for c in keep if c != unit_column]]].copy()
+    reg[unit_column] = reg[unit_column].astype("string")
+    m = matches.rename(columns={"left_id": "person_id", "right_id": unit_column})
+    out = m.merge(reg, on=unit_column, how="inner")
+    cols = ["person_id", *dict.fromkeys([unit_column, *keep]), "match_weight", "match_probability"]
+    return out[cols]
+
+
+def true_pairs(
+    person_episodes: pd.DataFrame, episode_truth: pd.DataFrame, unit_truth: pd.DataFrame, unit_column: str
+) -> pd.DataFrame:
+    """The true (person_id, unit) pairs, from the synthetic truth (evaluation only).
+
+    A unit (death, offender) truly belongs to a person when its true person is among the
+    true persons of that person's episodes.
+    """
+    pe = person_episodes[["person_id", "episode_id"]].merge(
+        episode_truth[["episode_id", "true_person_id"]], on="episode_id"
+    )
+    pe = pe[["person_id", "true_person_id"]].drop_duplicates()
+    ut = unit_truth.dropna(subset=["true_person_id"])[[unit_column, "true_person_id"]].drop_duplicates()
+    pairs = pe.merge(ut, on="true_person_id")[["person_id", unit_column]].drop_duplicates()
+    pairs.columns = ["left_id", "right_id"]
+    return pairs.astype("string").reset_index(drop=True)
+
+
+def precision_recall(pred: pd.DataFrame, truth: pd.DataFrame) -> dict:
+    """Precision, recall and F1 of predicted (left_id, right_id) pairs against true pairs."""
+    p = set(zip(pred["left_id"], pred["right_id"], strict=True))
+    t = set(zip(truth["left_id"], truth["right_id"], strict=True))
+    correct = len(p & t)
+    precision = correct / len(p) if p else float("nan")
+    recall = correct / len(t) if t else float("nan")
+    f1 = (
+        2 * precision * recall / (precision + recall)
+        if p and t and (precision + recall) > 0
+        else float("nan")
+    )
+    return {
+        "n_predicted": len(p),
+        "n_true": len(t),
+        "n_correct": correct,
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+    }
+
+
+def quality_table(
+    matches: pd.DataFrame,
+    exact: pd.DataFrame,
+    truth: pd.DataFrame,
+    thresholds: list[float],
+    register_name: str,
+    person_scope: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Precision / recall / F1 by method and threshold, overall and by scope (e.g. group x period).
+
+    ``person_scope`` maps person_id to a ``scope`` label (e.g. 'pilot/pre'); rows are
+    then added per scope, restricting predicted and true pairs to that scope's persons.
+    """
+    rows = []
+    scopes = [("all", None)]
+    if person_scope is not None:
+        scopes += [(s, set(g["person_id"])) for s, g in person_scope.groupby("scope", sort=True)]
+    for scope, persons in scopes:
+        tr = truth if persons is None else truth[truth["left_id"].isin(persons)]
+        for t in thresholds:
+            pr = matches[matches["match_probability"] >= t]
+            pr = pr if persons is None else pr[pr["left_id"].isin(persons)]
+            rows.append(
+                {"register": register_name, "method": "probabilistic", "threshold": t, "scope": scope}
+                | precision_recall(pr, tr)
+            )
+        ex = exact if persons is None else exact[exact["left_id"].isin(persons)]
+        rows.append(
+            {"register": register_name, "method": "exact_key", "threshold": np.nan, "scope": scope}
+            | precision_recall(ex, tr)
+        )
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# Stage entry points (called by the workflow scripts)
+# ---------------------------------------------------------------------------------------------
+
+
+def link_inputs(
+    episodes: pd.DataFrame, register: pd.DataFrame, spec: dict, secret: bytes
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The two sides of a linkage: NDTMS persons and the register's records (or offender identities)."""
+    return ndtms_link_records(episodes, secret), register_link_records(register, spec["id"], spec["group"])
+
+
+def link_register_probabilistic(
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    register: pd.DataFrame,
+    spec: dict,
+    model: dict,
+    cfg: dict,
+    name: str,
+    threads: int = 1,
+) -> dict[str, pd.DataFrame]:
+    """Predict, match one-to-one, and build the link table, the candidate pairs, the exact baseline and flow rows."""
+    if cfg["method"] == "probabilistic":
+        pairs = predict_link_pairs(left, right, model, cfg["min_probability"], threads)
+    else:
+        pairs = exact_key_pairs(left, right)
+    unit_pairs = to_group_pairs(pairs, right)
+    matches = best_matches(unit_pairs)
+    links = link_table(matches, register, spec["unit"], spec["keep"])
+    exact = to_group_pairs(exact_key_pairs(left, right), right)
+    linked = links.loc[links["match_probability"] >= cfg["threshold"], spec["id"]].nunique()
+    table = register_name(name)
+    flow = flow_frame(
+        [
+            flow_row(
+                "link",
+                name,
+                table,
+                "records",
+                "kept",
+                f"linked to an NDTMS person (p >= {cfg['threshold']})",
+                linked,
+            ),
+            flow_row(
+                "link",
+                name,
+                table,
+                "records",
+                "dropped",
+                "not linked to any NDTMS person",
+                len(register) - linked,
+            ),
+        ]
+    )
     log.info(
-        "%s: %d of %d register records linked to %d persons",
+        "%s: %d candidate pairs, %d one-to-one matches, %d of %d register records linked at p >= %s",
         name,
-        n_matched,
+        len(pairs),
+        len(matches),
+        linked,
         len(register),
-        links["person_id"].nunique(),
+        cfg["threshold"],
     )
-    return links, flow_frame(rows)
+    return {"links": links, "pairs": unit_pairs, "exact": exact, "flow": flow}
 
 
-def register_name(link_name: str) -> str:
-    """The contract table behind a link ('deaths' -> 'ons_deaths')."""
-    return {"deaths": "ons_deaths", "offences": "pnc_offences"}[link_name]
+def person_scopes(journeys: pd.DataFrame) -> pd.DataFrame:
+    """Each person's first study journey's cohort / group / period, as a 'scope' label for quality tables."""
+    j = journeys[journeys["exclusion"].isna()].sort_values(
+        ["person_id", "start_date", "journey_id"], kind="mergesort"
+    )
+    first = j.drop_duplicates("person_id")
+    return pd.DataFrame(
+        {
+            "person_id": first["person_id"],
+            "scope": first["cohort"] + "/" + first["group"] + "/" + first["period"],
+        }
+    )
+
+
+def match_rates(journeys: pd.DataFrame, links: dict[str, pd.DataFrame], threshold: float) -> pd.DataFrame:
+    """Share of study journeys whose person links to each register, by cohort x group x period."""
+    j = journeys[journeys["exclusion"].isna()]
+    rows = []
+    for name, lk in sorted(links.items()):
+        linked = set(lk.loc[lk["match_probability"] >= threshold, "person_id"])
+        flag = j["person_id"].isin(linked)
+        agg = flag.groupby([j["cohort"], j["group"], j["period"]]).agg(["size", "sum"]).reset_index()
+        agg.columns = ["cohort", "group", "period", "journeys", "linked"]
+        agg.insert(0, "register", name)
+        rows.append(agg)
+    out = pd.concat(rows, ignore_index=True)
+    out["rate"] = out["linked"] / out["journeys"]
+    return out

@@ -254,8 +254,16 @@ def derive_outcomes(
     deaths: pd.DataFrame,
     offences: pd.DataFrame,
     definitions: dict,
+    threshold: float = 0.0,
+    sensitivity_thresholds: tuple[float, ...] = (),
 ) -> pd.DataFrame:
-    """The analysis table: study journeys with baseline covariates and one 0/1/<NA> column per outcome."""
+    """The analysis table: study journeys with baseline covariates and one 0/1/<NA> column per outcome.
+
+    ``deaths`` and ``offences`` are link tables with a ``match_probability``; the death
+    and crime outcomes use links at or above ``threshold``, and are repeated, as
+    ``<outcome>_p<threshold>`` columns (e.g. drug_related_death_p050), at each
+    sensitivity threshold.
+    """
     d = definitions
     j = journeys.reset_index(drop=True).copy()
     t = d["top"]
@@ -284,14 +292,24 @@ def derive_outcomes(
     j["housing_problem"] = housing_problem(
         j, start_top, review_top, d["housing_problem"]["among_start_problem"]
     )
-    dd = d["drug_related_death"]
-    j["drug_related_death"] = drug_related_death(j, deaths, dd["window_days"], dd["icd10_prefixes"])
-    ac = d["acquisitive_crime"]
-    j["acquisitive_crime"] = acquisitive_crime(j, offences, ac["window_days"], ac["offence_groups"])
+    dd, ac = d["drug_related_death"], d["acquisitive_crime"]
+    for t in (threshold, *sensitivity_thresholds):
+        suffix = "" if t == threshold else threshold_suffix(t)
+        dl = deaths[deaths["match_probability"] >= t]
+        ol = offences[offences["match_probability"] >= t]
+        j["drug_related_death" + suffix] = drug_related_death(j, dl, dd["window_days"], dd["icd10_prefixes"])
+        j["acquisitive_crime" + suffix] = acquisitive_crime(j, ol, ac["window_days"], ac["offence_groups"])
     dc = d["declined_to_continue"]
     j["declined_to_continue"] = declined_to_continue(j, dc["window_days"], dc["discharge_codes"])
     return j
 
+
+def threshold_suffix(threshold: float) -> str:
+    """Column suffix of an outcome derived at another linkage threshold: 0.5 -> '_p050', 0.99 -> '_p099'."""
+    return f"_p{round(threshold * 100):03d}"
+
+
+LINKED_OUTCOMES = ("drug_related_death", "acquisitive_crime")
 
 OUTCOMES = [
     "treatment_initiation",

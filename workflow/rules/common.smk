@@ -79,19 +79,26 @@ def flow_files():
     ]
 
 
-# register link name -> contract table, its record id, and the fields carried past linkage
+# register link name -> contract table, its record id, the unit linked to a person
+# (one death; one offender, whose offences all follow), an optional grouping of
+# identities (PNC aliases), and the fields carried past linkage (no identifiers)
 REGISTERS = {
     "deaths": {
         "table": "ons_deaths",
         "id": "death_id",
-        "keep": ["date_of_death", "underlying_cause"],
+        "unit": "death_id",
+        "group": None,
+        "keep": ["death_id", "date_of_death", "underlying_cause"],
     },
     "offences": {
         "table": "pnc_offences",
         "id": "offence_id",
-        "keep": ["offence_date", "offence_group"],
+        "unit": "pnc_id",
+        "group": "pnc_id",
+        "keep": ["offence_id", "offence_date", "offence_group"],
     },
 }
+TRUTH_TABLES = {"deaths": "death_person", "offences": "offence_person"}
 
 
 def register_table(wildcards):
@@ -102,3 +109,24 @@ def register_table(wildcards):
 def register_spec(wildcards):
     """Id column and carried fields of a register link."""
     return REGISTERS[wildcards.register]
+
+
+def linkage_quality_inputs(wildcards):
+    """Link outputs, journeys, and (synthetic mode) the truth needed to assess linkage."""
+    files = {
+        "episodes": R / "link" / "episodes.parquet",
+        "journeys": R / "derive" / "journeys.parquet",
+    }
+    for reg in REGISTERS:
+        files[f"links_{reg}"] = R / "link" / f"{reg}.parquet"
+        files[f"exact_{reg}"] = R / "link" / f"exact_{reg}.parquet"
+    if SYNTHETIC:
+        files["truth"] = R / "truth" / "tables"
+        files["offences_extract"] = R / "extract" / "pnc_offences.parquet"
+    return files
+
+
+def linkage_thresholds():
+    """The linkage settings the outcomes depend on (only these re-run the outcomes when changed)."""
+    lk = config["linkage"]
+    return {"threshold": lk["threshold"], "sensitivity_thresholds": lk["sensitivity_thresholds"]}

@@ -61,6 +61,7 @@ rule derive_outcomes:
         runtime=15,
     params:
         outcomes=config["outcomes"],
+        linkage=linkage_thresholds(),
     script:
         "../../scripts/derive_outcomes.py"
 

@@ -1,8 +1,12 @@
 """Link stage: identifiers end here.
 
-Inputs: results/extract/ndtms_episodes.parquet, ons_deaths.parquet, pnc_offences.parquet.
-Outputs: results/link/episodes.parquet (de-identified, with person_id and age), results/link/deaths.parquet,
-results/link/offences.parquet (person -> register record), and their flow tables.
+Inputs: results/extract/ndtms_episodes.parquet, ons_deaths.parquet, pnc_offences.parquet;
+results/derive/journeys.parquet (for quality by group and period); results/truth/ (synthetic only).
+Outputs: results/link/episodes.parquet (de-identified, with person_id and age);
+results/link/model_<register>.json (trained splink model); results/link/<register>.parquet
+(person -> register records, with match probability); results/link/pairs_<register>.parquet and
+exact_<register>.parquet (candidate pairs, for quality); results/link/quality.parquet and
+match_rates.parquet. Registers: deaths (ONS), offences (PNC).
 """
 
 
@@ -26,35 +30,88 @@ rule link_persons:
         runtime=15,
     params:
         source=config["data"]["source"],
-        linkage=config["linkage"],
     script:
         "../../scripts/link_persons.py"
 
 
-rule link_register:
-    """Link NDTMS persons to a register (deaths: ONS; offences: PNC)."""
+rule train_linkage:
+    """Train the Fellegi-Sunter model linking NDTMS persons to one register; save it as JSON."""
     input:
         episodes=R / "extract" / "ndtms_episodes.parquet",
         register=register_table,
         code=lib("link"),
     output:
-        links=R / "link" / "{register}.parquet",
-        flow=R / "link" / "flow_{register}.parquet",
+        model=R / "link" / "model_{register}.json",
     log:
-        R / "logs" / "link_register" / "{register}.log",
+        R / "logs" / "train_linkage" / "{register}.log",
     benchmark:
-        R / "benchmarks" / "link_register" / "{register}.tsv"
+        R / "benchmarks" / "train_linkage" / "{register}.tsv"
     wildcard_constraints:
         register="deaths|offences",
     conda:
         ENV
-    threads: 1
+    threads: 2
     resources:
-        mem_mb=3000,
-        runtime=15,
+        mem_mb=6000,
+        runtime=20,
     params:
         source=config["data"]["source"],
         linkage=config["linkage"],
         spec=register_spec,
     script:
-        "../../scripts/link_register.py"
+        "../../scripts/train_linkage.py"
+
+
+rule predict_links:
+    """Score candidate pairs with the trained model and write the one-to-one link table."""
+    input:
+        episodes=R / "extract" / "ndtms_episodes.parquet",
+        register=register_table,
+        model=R / "link" / "model_{register}.json",
+        code=lib("link"),
+    output:
+        links=R / "link" / "{register}.parquet",
+        pairs=R / "link" / "pairs_{register}.parquet",
+        exact=R / "link" / "exact_{register}.parquet",
+        flow=R / "link" / "flow_{register}.parquet",
+    log:
+        R / "logs" / "predict_links" / "{register}.log",
+    benchmark:
+        R / "benchmarks" / "predict_links" / "{register}.tsv"
+    wildcard_constraints:
+        register="deaths|offences",
+    conda:
+        ENV
+    threads: 2
+    resources:
+        mem_mb=6000,
+        runtime=20,
+    params:
+        source=config["data"]["source"],
+        linkage=config["linkage"],
+        spec=register_spec,
+    script:
+        "../../scripts/predict_links.py"
+
+
+rule assess_linkage:
+    """Linkage quality: match rates by cohort x group x period; precision, recall, F1 on synthetic data."""
+    input:
+        unpack(linkage_quality_inputs),
+        code=lib("link"),
+    output:
+        quality=R / "link" / "quality.parquet",
+        match_rates=R / "link" / "match_rates.parquet",
+    log:
+        R / "logs" / "assess_linkage.log",
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=10,
+    params:
+        linkage=config["linkage"],
+        registers=REGISTERS,
+    script:
+        "../../scripts/assess_linkage.py"

@@ -1,0 +1,28 @@
+"""Rule train_linkage: estimate the linkage model for one register and save it as JSON."""
+
+import _bootstrap  # noqa: F401  (puts src/ on sys.path)
+
+from pbr import io, link
+from pbr.logs import logged
+
+
+def main(smk) -> None:
+    name = smk.wildcards.register
+    with logged(smk.log[0], f"train_linkage[{name}]") as log:
+        cfg, spec = smk.params.linkage, smk.params.spec
+        if cfg["method"] != "probabilistic":
+            io.write_json({"method": cfg["method"]}, smk.output.model)
+            return
+        secret = link.pseudonymisation_key(smk.params.source)
+        left, right = link.link_inputs(
+            io.read_table(smk.input.episodes), io.read_table(smk.input.register), spec, secret
+        )
+        log.info("training on %d NDTMS persons x %d %s records", len(left), len(right), name)
+        model = link.train_link_model(
+            left, right, cfg["recall"], cfg["seed"], cfg["u_max_pairs"], smk.threads
+        )
+        io.write_json(model, smk.output.model)
+
+
+if __name__ == "__main__":
+    main(snakemake)
