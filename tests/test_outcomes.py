@@ -119,7 +119,7 @@ def _top_journeys():
 
 
 def test_review_top_is_the_one_closest_to_six_months_inside_the_window():
-    j, start, review = _top_journeys()
+    _, start, review = _top_journeys()
     assert review["top_id"].to_dict() == {"j0": "t2", "j1": "t5"}  # j2's only review is on day 274
     assert start["top_id"].to_dict() == {"j0": "t1", "j1": "t4", "j2": "t6"}
 
