@@ -198,3 +198,32 @@ def test_rates_by_group_and_period():
     assert r.loc[("pilot", "pre"), "rate"] == 0.5
     assert ("other", "pre") not in r.index  # its only journey is outside the denominator (NA)
     assert r.loc[("other", "post"), ["n", "events"]].tolist() == [2, 1]
+
+
+def test_baseline_table_percentages_sum_to_100_per_cell():
+    a = pd.DataFrame(
+        {
+            "cohort": ["drug"] * 4,
+            "group": ["pilot", "pilot", "other", "other"],
+            "period": ["pre"] * 4,
+            "sex": ["M", None, "F", "F"],
+        }
+    )
+    t = outcomes.baseline_table(a, ["sex"])
+    pilot = t[t.group == "pilot"].set_index("level")
+    assert pilot["n"].to_dict() == {"M": 1, "unknown": 1}
+    assert (t.groupby(["group", "variable"])["percent"].sum() == 100).all()
+
+
+def test_quarterly_rates():
+    a = pd.DataFrame(
+        {
+            "cohort": ["drug"] * 4,
+            "group": ["pilot"] * 4,
+            "quarter": [0, 0, 1, 1],
+            "y": pd.array([1, 0, 1, pd.NA], dtype="Int64"),
+        }
+    )
+    q = outcomes.quarterly_rates(a, ["y"]).set_index("quarter")
+    assert q["rate"].to_dict() == {0: 0.5, 1: 1.0}
+    assert q.loc[1, "n"] == 1

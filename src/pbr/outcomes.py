@@ -346,3 +346,63 @@ def outcome_rates(analysis: pd.DataFrame, outcomes: list[str]) -> pd.DataFrame:
     rates["events"] = rates["events"].astype("int64")
     rates["rate"] = np.where(rates["n"] > 0, rates["events"] / rates["n"].clip(lower=1), np.nan)
     return rates
+
+
+BASELINE_VARIABLES = [
+    "age_group",
+    "sex",
+    "substance_group",
+    "injecting",
+    "previously_treated",
+    "referral_source",
+    "baseline_use",
+    "baseline_functioning",
+]
+
+
+def baseline_table(analysis: pd.DataFrame, variables: list[str] = BASELINE_VARIABLES) -> pd.DataFrame:
+    """Baseline characteristics by cohort x group x period (the paper's Table 1 shape).
+
+    Long format: cohort, group, period, variable, level, n (journeys at that level),
+    total (journeys in the cell), percent. Missing values are the level 'unknown'.
+    """
+    rows = []
+    keys = ["cohort", "group", "period"]
+    totals = analysis.groupby(keys, sort=True).size().rename("total")
+    for var in variables:
+        level = analysis[var].astype("string").fillna("unknown")
+        counts = (
+            analysis.groupby([*[analysis[k] for k in keys], level.rename("level")], sort=True)
+            .size()
+            .rename("n")
+        )
+        df = counts.reset_index().merge(totals.reset_index(), on=keys)
+        df.insert(3, "variable", var)
+        rows.append(df)
+    out = pd.concat(rows, ignore_index=True)
+    out["n"] = out["n"].astype("int64")
+    out["total"] = out["total"].astype("int64")
+    out["percent"] = 100 * out["n"] / out["total"]
+    return out
+
+
+def quarterly_rates(analysis: pd.DataFrame, outcomes: list[str]) -> pd.DataFrame:
+    """Outcome rates by cohort x group x quarter of journey start (trend plots).
+
+    Columns: cohort, outcome, group, quarter (0 = the first quarter of the pre-period),
+    n, events, rate.
+    """
+    rows = []
+    for outcome in outcomes:
+        sub = analysis.loc[analysis[outcome].notna(), ["cohort", "group", "quarter", outcome]]
+        agg = (
+            sub.groupby(["cohort", "group", "quarter"], sort=True)[outcome].agg(["size", "sum"]).reset_index()
+        )
+        agg.columns = ["cohort", "group", "quarter", "n", "events"]
+        agg.insert(1, "outcome", outcome)
+        rows.append(agg)
+    out = pd.concat(rows, ignore_index=True)
+    out["n"] = out["n"].astype("int64")
+    out["events"] = out["events"].astype("int64")
+    out["rate"] = out["events"] / out["n"]
+    return out

@@ -67,12 +67,14 @@ rule derive_outcomes:
 
 
 rule tabulate_rates:
-    """Raw outcome rates by cohort x group x period (the paper's 2x2 tables)."""
+    """Raw outcome rates by group x period (2x2 tables), by quarter (trends), and baseline characteristics."""
     input:
         analysis=expand(R / "derive" / "analysis_{cohort}.parquet", cohort=COHORTS),
         code=lib("outcomes"),
     output:
         rates=R / "derive" / "rates.parquet",
+        trends=R / "derive" / "trends.parquet",
+        baseline=R / "derive" / "baseline.parquet",
     log:
         R / "logs" / "tabulate_rates.log",
     conda:
