@@ -30,11 +30,11 @@ def write_table(df: pd.DataFrame, path: str | Path, sort_by: Sequence[str] | Non
     if sort_by:
         df = df.sort_values(list(sort_by), kind="mergesort", na_position="last")
     df = df.reset_index(drop=True)
+    # the pandas metadata (dtypes, column order, pandas version) is deterministic and lets
+    # read_table restore nullable dtypes (Int64, boolean, string) exactly
     table = pa.Table.from_pandas(df, preserve_index=False)
-    # pandas metadata embeds nothing run-specific, but strip it so files depend on data only
-    table = table.replace_schema_metadata(None)
     tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(table, tmp, compression="zstd", store_schema=False)
+    pq.write_table(table, tmp, compression="zstd")
     tmp.replace(path)
     log.info("wrote %s (%d rows, %d columns)", path, len(df), df.shape[1])
     return path

@@ -1,0 +1,1161 @@
+"""Read the five input tables, validate them against the contract, count what is dropped.
+
+Input comes from a directory (``<table>.csv`` or ``<table>.parquet`` for every table in
+:data:`pbr.contract.TABLES`) or from a database (tables of those names, read with
+SQLAlchemy). Whatever the source, each column goes through the same two steps:
+
+1. **conversion** to its canonical dtype (string -> pandas ``string``, int -> ``Int64``,
+   float -> ``Float64``, bool -> ``boolean``, date -> ``datetime64[s]``). CSV is read as
+   text only (no type guessing, ``""`` is the only empty value) and each value is
+   parsed explicitly, so every value that does not parse is reported with its row.
+   Parquet and SQL columns must have a compatible physical type (below); they are then
+   converted without loss or the offending rows are reported.
+2. **validation** with a pandera ``DataFrameSchema`` built from the contract: dtypes,
+   empty values, code lists, ranges, unique keys, date orders and dates in the future.
+
+Validated tables have the contract's columns in contract order, canonical dtypes and
+rows sorted by key (so the result does not depend on the source's row order).
+
+Rows are numbered from 1 as data rows in the file (the CSV line number minus the header
+line, when no value spans lines; the row position in Parquet). Database rows are
+numbered in the order of the table's key (``ORDER BY <key>``).
+
+Accepted text spellings (CSV, and text columns of frames given to :func:`validate_tables`;
+an empty string is an empty value in every source, since CSV cannot tell them apart):
+
+- int: ``123``, ``-4``, ``+5``; ``80.0`` (a whole number written with a zero decimal
+  part) is accepted, ``80.5``, ``1e3``, ``80 `` (with a space) are not;
+- float: decimal notation with optional exponent (``1.5``, ``-2``, ``3e-2``), not
+  ``nan`` or ``inf``;
+- bool: ``true``/``false``, ``t``/``f``, ``yes``/``no``, ``y``/``n``, ``1``/``0``, in any case;
+- date: ``YYYY-MM-DD`` only, and a real calendar date.
+
+Accepted physical types (Parquet, SQL; text is not parsed there, so a number or date
+stored as text is a type error): string columns need a text type; int columns an
+integer type, or a floating/decimal type holding whole numbers only; float columns any
+numeric type; bool columns a boolean type, or an integer type holding only 0 and 1;
+date columns a date type, or a time-zone-naive timestamp at midnight. A column with no
+values at all (type ``null``) is accepted for any type.
+
+Fatal problems (raise :class:`ExtractError`; all problems found are listed together,
+one line each, with the file or table, the column, the number of rows and up to five
+example row numbers; nothing is written):
+
+- the source: no or both of ``directory``/``url``; a directory that does not exist; a
+  table file missing, or present both as CSV and Parquet with ``fmt="auto"``; a
+  database that cannot be reached; a database table missing;
+- the file: empty; not UTF-8 (UTF-8 with or without a byte-order mark is fine); not
+  comma-separated; a row with more or fewer values than the header (a truncated file,
+  an unquoted comma); a quote that is never closed; a column name twice in the header;
+  a Parquet file that cannot be read;
+- the columns: a contract column missing; a column not in the contract; a Parquet/SQL
+  column whose physical type cannot hold the contract type;
+- the values: not parseable as the column's type (text in an int column, a date not
+  written ``YYYY-MM-DD`` or not a real date, a timestamp with a time of day, ...);
+  empty in a column that may not be empty; a code not in the column's code list; a
+  number outside the column's range;
+- the keys: two or more rows with the same key;
+- the dates: any contract ``date_orders`` rule broken (discharge before referral, death
+  before birth, ...); a date after ``today`` (a date of birth in the future, or any
+  other event in the future).
+
+Values of identifier columns (names, initials, dates of birth) are never printed in
+messages, only their row numbers, so messages can leave a secure environment.
+
+Tolerable problems (counted in the flow table, stage ``extract``; ``dropped`` rows are
+removed, ``flagged`` rows are kept):
+
+- ``ndtms_episodes`` whose ``area_code`` is not in ``areas``: dropped (an episode must
+  belong to a known area to be assigned to the pilot or comparison group);
+- ``ndtms_top`` records whose ``episode_id`` is not in ``ndtms_episodes``: dropped;
+- ``ndtms_top`` records whose episode was dropped above: dropped;
+- ``ndtms_episodes`` with a ``discharge_date`` but no ``discharge_reason``, or the
+  reverse: flagged;
+- ``ndtms_top`` records dated before their episode's referral or after its discharge:
+  flagged;
+- ``ons_deaths`` and ``pnc_offences`` with an ``area_code`` not in ``areas``: flagged
+  (the area there is descriptive only; linkage does not rely on it).
+
+Every table also gets one ``kept`` row with its final row count, and every tolerable
+check gets a row even when its count is zero, so that for each table the rows read equal
+``kept`` plus the sum of ``dropped``.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import logging
+import math
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pandera
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from pbr.contract import TABLES, Column, Table
+from pbr.flow import flow_frame, flow_row
+from pbr.io import read_table, write_table
+
+log = logging.getLogger(__name__)
+
+__all__ = ["STAGE", "ExtractError", "load_extracts", "read_extracts", "validate_tables", "write_extracts"]
+
+STAGE = "extract"
+MAX_EXAMPLES = 5
+CONTRACT_DOC = "docs/input-contract.md"
+FORMATS = ("auto", "csv", "parquet")
+
+CANONICAL_DTYPES: dict[str, object] = {
+    "string": pd.StringDtype(),
+    "int": pd.Int64Dtype(),
+    "float": pd.Float64Dtype(),
+    "bool": pd.BooleanDtype(),
+    "date": np.dtype("datetime64[s]"),
+}
+
+UNITS = {
+    "areas": "areas",
+    "ndtms_episodes": "episodes",
+    "ndtms_top": "TOP records",
+    "ons_deaths": "deaths",
+    "pnc_offences": "offences",
+}
+
+TRUE_TOKENS = ("true", "t", "yes", "y", "1")
+FALSE_TOKENS = ("false", "f", "no", "n", "0")
+INT_RE = re.compile(r"[+-]?[0-9]+(\.0*)?")
+FLOAT_RE = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_INT64_MAX = 2**63 - 1
+
+
+class ExtractError(Exception):
+    """The one fatal error of this module; ``str()`` is the whole message for the user."""
+
+
+# --------------------------------------------------------------------------- problems
+
+
+_SINGULAR = {"are": "is", "have": "has", "share": "shares", "do": "does"}
+
+
+@dataclass
+class Problem:
+    """One fatal problem: where, how many rows, examples, and what to do."""
+
+    origin: str
+    what: str  # with rows: a verb phrase using {are}, {have}, {share} or {do}, e.g. "{have} no value"
+    column: str | None = None
+    rows: list[int] = field(default_factory=list)  # 1-based row numbers, all of them
+    values: list[str] | None = None  # example values (None: do not show)
+    hint: str = ""
+    order: int = -1  # position of the column in the table, for a stable order of messages
+
+    def line(self) -> str:
+        where = self.origin if self.column is None else f"{self.origin}, {self.column}"
+        text = f"{where}: "
+        n = len(self.rows)
+        if self.rows:
+            verbs = _SINGULAR if n == 1 else {v: v for v in _SINGULAR}
+            text += f"{n} {'row' if n == 1 else 'rows'} {self.what.format(**verbs)}"
+            shown = sorted(self.rows)[:MAX_EXAMPLES]
+            if shown:
+                more = f" (and {n - len(shown)} more)" if n > len(shown) else ""
+                label = "row" if len(shown) == 1 else "rows"
+                text += f"; {label} {', '.join(str(r) for r in shown)}{more}"
+            if self.values:
+                shown_values = self.values[:MAX_EXAMPLES]
+                text += f"; {'value' if len(shown_values) == 1 else 'values'} " + ", ".join(shown_values)
+        else:
+            text += self.what
+        text = text.rstrip(".")
+        if self.hint:
+            text += f". {self.hint.rstrip('.')}"
+        return text + "."
+
+
+def _col(name: str) -> str:
+    return f'column "{name}"'
+
+
+def _show(v: object) -> str:
+    """An example value for a message: text quoted, numbers plain, dates as YYYY-MM-DD."""
+    if isinstance(v, pd.Timestamp):
+        return repr(v.strftime("%Y-%m-%d") if v == v.normalize() else str(v))
+    if isinstance(v, str):
+        return repr(v)
+    return str(v.item() if isinstance(v, np.generic) else v)
+
+
+def _error(problems: list[Problem], source: str) -> ExtractError:
+    n = len(problems)
+    lines = [
+        f"The input extract ({source}) failed validation with {n} {'problem' if n == 1 else 'problems'}; "
+        "nothing was written:",
+    ]
+    lines += [f"- {p.line()}" for p in problems]
+    lines.append(
+        "What to do: correct these in the source extract and run again. The expected format "
+        f"(tables, columns, types, code lists) is in {CONTRACT_DOC}. "
+        + (
+            "Rows are numbered from 1 in the order of each table's key."
+            if source.startswith("database")
+            else "Rows are numbered from 1 as data rows in the file (the header is not a row)."
+        )
+    )
+    return ExtractError("\n".join(lines))
+
+
+# --------------------------------------------------------------------------- reading CSV
+
+
+def _read_csv(path: Path, origin: str) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """Read a CSV as text only; structural problems are returned, never raised."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        return None, [Problem(origin, f"cannot be read ({e.strerror or e})")]
+    if not data.strip():
+        return None, [Problem(origin, "is empty: no header row", hint="Export the table with its header row")]
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None, [
+            Problem(origin, "is encoded as UTF-16, not UTF-8", hint="Save it as UTF-8 (Excel: 'CSV UTF-8')")
+        ]
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        guess = ""
+        try:
+            data.decode("cp1252")
+            guess = " It looks like Windows-1252 (Latin-1)."
+        except UnicodeDecodeError:
+            pass
+        return None, [
+            Problem(
+                origin,
+                f"is not valid UTF-8: byte 0x{data[e.start]:02x} on line {line} cannot be decoded.{guess}",
+                hint="Save the file as UTF-8 (Excel: 'CSV UTF-8'; or `iconv -f WINDOWS-1252 -t UTF-8`)",
+            )
+        ]
+    if "\x00" in text:
+        return None, [Problem(origin, "contains NUL bytes: it is not a text CSV file")]
+
+    problems: list[Problem] = []
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader)
+    except csv.Error as e:
+        return None, [Problem(origin, f"cannot be parsed: the header row is malformed ({e})")]
+    ncol = len(header)
+    for other in (";", "\t", "|"):
+        if ncol == 1 and len(header[0].split(other)) > 1:
+            shown = "tab" if other == "\t" else f"'{other}'"
+            return None, [
+                Problem(
+                    origin,
+                    f"is not comma-separated: the header looks separated by {shown}",
+                    hint="Save it as a comma-separated CSV (delimiter ',')",
+                )
+            ]
+    dups = sorted({h for h in header if header.count(h) > 1})
+    if dups:
+        problems.append(
+            Problem(
+                origin,
+                f"the header names {', '.join(repr(d) for d in dups)} more than once",
+                hint="Remove the duplicates",
+            )
+        )
+    wrong: list[int] = []
+    counts: dict[int, int] = {}
+    n_records = 0
+    try:
+        for row in reader:
+            if not row:  # blank line, skipped (as by pandas)
+                continue
+            n_records += 1
+            if len(row) != ncol:
+                wrong.append(n_records)
+                counts[len(row)] = counts.get(len(row), 0) + 1
+    except csv.Error as e:
+        problems.append(
+            Problem(
+                origin,
+                f"cannot be parsed after data row {n_records} ({e}): a quote is never closed, "
+                "or the file is truncated",
+                hint="Check the quoting near that row, or export the file again",
+            )
+        )
+        return None, problems
+    if wrong:
+        seen = ", ".join(f"{k} values in {v}" for k, v in sorted(counts.items()))
+        last = " (the last row is incomplete: is the file truncated?)" if wrong[-1] == n_records else ""
+        problems.append(
+            Problem(
+                origin,
+                f"{{do}} not have {ncol} values like the header ({seen}){last}",
+                rows=wrong,
+                hint="Quote values that contain commas, or export the file again if it was cut short",
+            )
+        )
+    if problems:
+        return None, problems
+    try:
+        df = pd.read_csv(
+            io.StringIO(text, newline=""),
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            skip_blank_lines=True,
+            engine="c",
+        )
+    except (ValueError, pd.errors.ParserError) as e:  # pragma: no cover - the csv pre-pass catches these
+        return None, [Problem(origin, f"cannot be parsed ({str(e).splitlines()[0]})")]
+    if len(df) != n_records:  # pragma: no cover - defensive
+        return None, [
+            Problem(origin, f"parsed inconsistently ({len(df)} vs {n_records} rows); check its quoting")
+        ]
+    return df, []
+
+
+# --------------------------------------------------------------------------- reading Parquet / SQL
+
+
+def _read_parquet(path: Path, origin: str) -> tuple[pd.DataFrame | None, dict[str, str], list[Problem]]:
+    try:
+        tbl = pq.read_table(path)
+    except (OSError, pa.ArrowException) as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        return None, {}, [Problem(origin, f"cannot be read as Parquet ({msg})", hint="Export the file again")]
+    names = tbl.column_names
+    dups = sorted({h for h in names if names.count(h) > 1})
+    if dups:
+        return (
+            None,
+            {},
+            [Problem(origin, f"has the columns {', '.join(repr(d) for d in dups)} more than once")],
+        )
+    types = {f.name: f"Parquet type {f.type}" for f in tbl.schema}
+    return tbl.to_pandas(types_mapper=pd.ArrowDtype), types, []
+
+
+def _sql_arrow_type(sqltype: object) -> pa.DataType | None:
+    from sqlalchemy import types as st
+
+    if isinstance(sqltype, st.Boolean):
+        return pa.bool_()
+    if isinstance(sqltype, st.Integer):
+        return pa.int64()
+    if isinstance(sqltype, st.Numeric):  # Float is a Numeric; Decimals are converted to float first
+        return pa.float64()
+    if isinstance(sqltype, st.DateTime):
+        return pa.timestamp("us", tz="UTC") if getattr(sqltype, "timezone", False) else pa.timestamp("us")
+    if isinstance(sqltype, st.Date):
+        return pa.date32()
+    if isinstance(sqltype, st.String):  # Text, VARCHAR, CHAR, Enum
+        return pa.large_string()
+    return None
+
+
+def _sql_values_to_arrow(values: list, sqltype: object) -> pa.Array:
+    from sqlalchemy import types as st
+
+    target = _sql_arrow_type(sqltype)
+    if isinstance(sqltype, st.Numeric):
+        values = [None if v is None else float(v) for v in values]
+    return pa.array(values, type=target) if target is not None else pa.array(values)
+
+
+def _read_database(
+    url: str, db_schema: str | None
+) -> tuple[dict[str, pd.DataFrame], dict[str, str], dict[str, dict[str, str]], list[Problem]]:
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError as e:
+        raise ExtractError(
+            f"The database URL is not valid ({e}). Give a SQLAlchemy URL such as "
+            "postgresql+psycopg://user@host:5432/dbname."
+        ) from None
+    try:
+        engine = sa.create_engine(url)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as e:
+        raise ExtractError(f"Cannot use the database URL {shown} ({e}).") from None
+
+    raw: dict[str, pd.DataFrame] = {}
+    origin: dict[str, str] = {}
+    type_names: dict[str, dict[str, str]] = {}
+    problems: list[Problem] = []
+    prefix = f"{db_schema}." if db_schema else ""
+    try:
+        with engine.connect() as conn:
+            insp = sa.inspect(conn)
+            for name, table in TABLES.items():
+                origin[name] = where = f"db table {prefix}{name}"
+                if not insp.has_table(name, schema=db_schema):
+                    problems.append(
+                        Problem(
+                            where, f"does not exist in the database {shown}", hint="Create or load the table"
+                        )
+                    )
+                    continue
+                t = sa.Table(name, sa.MetaData(), autoload_with=conn, schema=db_schema)
+                names = [c.name for c in t.columns]
+                type_names[name] = {c.name: f"SQL type {_sql_type_name(c.type)}" for c in t.columns}
+                order = [t.c[k] for k in table.key if k in t.c]
+                stmt = sa.select(t).order_by(*order)
+                chunks: dict[str, list] = {n: [] for n in names}
+                result = conn.execution_options(stream_results=True, yield_per=50_000).execute(stmt)
+                for part in result.partitions():
+                    for n, vals in zip(names, zip(*part, strict=True), strict=True):
+                        chunks[n].extend(vals)
+                cols: dict[str, pd.Series] = {}
+                for c in t.columns:
+                    try:
+                        arr = _sql_values_to_arrow(chunks.pop(c.name), c.type)
+                    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+                        problems.append(
+                            Problem(
+                                where,
+                                f"has the {type_names[name][c.name]}, which cannot be read",
+                                column=_col(c.name),
+                                hint="Store it with a plain text, number, boolean or date type",
+                            )
+                        )
+                        continue
+                    cols[c.name] = pd.Series(arr, dtype=pd.ArrowDtype(arr.type))
+                raw[name] = pd.DataFrame(cols) if cols else pd.DataFrame(index=pd.RangeIndex(0))
+                raw[name] = raw[name][[n for n in names if n in cols]]
+                log.info("read %s: %d rows", where, len(raw[name]))
+    except sa.exc.DBAPIError as e:
+        first = str(e.orig if e.orig is not None else e).strip().splitlines()[0]
+        raise ExtractError(
+            f"Cannot read the database at {shown}: {first}. Check that the server is running, the URL "
+            "(host, port, database name, user) and the credentials, then run again."
+        ) from None
+    finally:
+        engine.dispose()
+    return raw, origin, type_names, problems
+
+
+def _sql_type_name(t: object) -> str:
+    try:
+        return str(t)
+    except Exception:  # some dialect-specific types cannot compile without their dialect
+        return type(t).__name__.upper()
+
+
+# --------------------------------------------------------------------------- conversion
+
+
+@dataclass
+class _Converted:
+    series: pd.Series | None = None  # canonical, same index as the input
+    bad: np.ndarray | None = None  # rows whose value could not be converted
+    what: str = ""
+    hint: str = ""
+    column_problem: str | None = None  # the whole column is unusable
+
+
+def _to_arrow(s: pd.Series) -> pa.Array:
+    arr = pa.array(s, from_pandas=True)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+    return arr
+
+
+def _empty_as_null(arr: pa.Array) -> pa.Array:
+    """An empty string is an empty value in every source (CSV cannot tell them apart)."""
+    arr = arr.cast(pa.large_string())
+    return pc.if_else(pc.equal(arr, ""), pa.nulls(len(arr), arr.type), arr)
+
+
+def _kind(t: pa.DataType) -> str:
+    pt = pa.types
+    if pt.is_null(t):
+        return "null"
+    if pt.is_string(t) or pt.is_large_string(t) or pt.is_string_view(t):
+        return "string"
+    if pt.is_boolean(t):
+        return "bool"
+    if pt.is_signed_integer(t):
+        return "int"
+    if pt.is_unsigned_integer(t):
+        return "uint"
+    if pt.is_floating(t):
+        return "float"
+    if pt.is_decimal(t):
+        return "decimal"
+    if pt.is_date(t):
+        return "date"
+    if pt.is_timestamp(t):
+        return "timestamp_tz" if t.tz else "timestamp"
+    return "other"
+
+
+def _mask(arr: pa.Array) -> np.ndarray:
+    """A boolean array as a numpy mask, nulls as False."""
+    return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _null_where(arr: pa.Array, mask: np.ndarray) -> pa.Array:
+    if not mask.any():
+        return arr
+    return pc.if_else(pa.array(mask), pa.nulls(len(arr), arr.type), arr)
+
+
+def _parse_int(v: str) -> int:
+    if not INT_RE.fullmatch(v):
+        raise ValueError(v)
+    x = int(v.split(".")[0])
+    if not -_INT64_MAX - 1 <= x <= _INT64_MAX:
+        raise ValueError(v)
+    return x
+
+
+def _parse_float(v: str) -> float:
+    x = float(v) if FLOAT_RE.fullmatch(v) else math.nan
+    if not math.isfinite(x):
+        raise ValueError(v)
+    return x
+
+
+def _parse_bool(v: str) -> bool:
+    low = v.lower()
+    if low in TRUE_TOKENS:
+        return True
+    if low in FALSE_TOKENS:
+        return False
+    raise ValueError(v)
+
+
+def _parse_date(v: str) -> date:
+    if not DATE_RE.fullmatch(v):
+        raise ValueError(v)
+    return date.fromisoformat(v)  # rejects 2021-02-30
+
+
+_TEXT_PARSERS: dict[str, tuple[Callable[[str], object], pa.DataType, str, str]] = {
+    "int": (
+        _parse_int,
+        pa.int64(),
+        "{have} a value that is not a whole number",
+        "Write integers as digits only, e.g. 85",
+    ),
+    "float": (_parse_float, pa.float64(), "{have} a value that is not a number", "Write numbers like 1.5"),
+    "bool": (
+        _parse_bool,
+        pa.bool_(),
+        "{have} a value that is not true or false",
+        "Write booleans as true or false",
+    ),
+    "date": (
+        _parse_date,
+        pa.date32(),
+        "{have} a value that is not a date written YYYY-MM-DD (or not a real calendar date)",
+        "Write dates in ISO format, e.g. 2012-04-01",
+    ),
+}
+
+
+def _parse_text(arr: pa.Array, dtype: str) -> tuple[pa.Array, np.ndarray, str, str]:
+    """Parse a text array as ``dtype``; returns (values, bad rows, what is wrong, hint).
+
+    Each distinct value is parsed once in Python (explicit rules, no locale, no guessing),
+    then mapped back to the rows.
+    """
+    parse, out_type, what, hint = _TEXT_PARSERS[dtype]
+    enc = pc.dictionary_encode(arr.cast(pa.large_string()))
+    parsed: list[object] = []
+    ok: list[bool] = []
+    for v in enc.dictionary.to_pylist():
+        try:
+            parsed.append(parse(v))
+            ok.append(True)
+        except ValueError:
+            parsed.append(None)
+            ok.append(False)
+    values = pa.array(parsed, type=out_type).take(enc.indices)
+    bad = ~_mask(pa.array(ok, type=pa.bool_()).take(enc.indices)) & ~_nulls(arr)
+    if dtype == "date":
+        values = values.cast(pa.timestamp("s"))
+    return values, bad, what, hint
+
+
+def _nulls(arr: pa.Array) -> np.ndarray:
+    return np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _convert(s: pd.Series, col: Column, type_name: str, parse_text: bool = True) -> _Converted:
+    """Convert one raw column to the canonical dtype of ``col``, reporting failing rows.
+
+    Text is parsed into other types only when ``parse_text`` (CSV, or frames given in
+    memory); a typed source (Parquet, SQL) must store numbers, booleans and dates as such.
+    """
+    n = len(s)
+    try:
+        arr = _to_arrow(s)
+    except (pa.ArrowException, TypeError, ValueError):
+        return _Converted(column_problem=f"mixes values of different types ({type_name})")
+    kind = _kind(arr.type)
+    dtype = col.dtype
+    none = np.zeros(n, dtype=bool)
+    bad = none
+    what = hint = ""
+    incompatible = f"has the {type_name}, which cannot hold {dtype} values"
+
+    if kind == "null":
+        out = pa.nulls(
+            n,
+            {
+                "string": pa.large_string(),
+                "int": pa.int64(),
+                "float": pa.float64(),
+                "bool": pa.bool_(),
+                "date": pa.timestamp("s"),
+            }[dtype],
+        )
+    elif kind == "string" and dtype != "string":
+        if not parse_text:
+            return _Converted(column_problem=incompatible)
+        out, bad, what, hint = _parse_text(_empty_as_null(arr), dtype)
+    elif dtype == "string":
+        if kind != "string":
+            return _Converted(column_problem=incompatible)
+        out = _empty_as_null(arr.cast(pa.large_string()))
+    elif dtype == "int":
+        if kind in ("int", "uint"):
+            if kind == "uint":
+                bad = (
+                    _mask(pc.greater(arr, pa.scalar(_INT64_MAX, arr.type)))
+                    if arr.type.bit_width == 64
+                    else none
+                )
+            out = _null_where(arr, bad).cast(pa.int64())
+            what = "{have} a value too large for a 64-bit integer"
+        elif kind in ("float", "decimal"):
+            f = arr.cast(pa.float64())
+            f = _null_where(f, _mask(pc.is_nan(f)))
+            whole = _mask(pc.and_(pc.is_finite(f), pc.equal(f, pc.floor(f))))
+            whole &= _mask(pc.less(pc.abs(f), 2.0**63))
+            bad = ~_nulls(f) & ~whole
+            out = _null_where(f, bad).cast(pa.int64())
+            what = "{have} a value that is not a whole number"
+            hint = "Store this column as integers"
+        else:
+            return _Converted(column_problem=incompatible)
+    elif dtype == "float":
+        if kind in ("int", "uint", "float", "decimal"):
+            out = arr.cast(pa.float64())
+            out = _null_where(out, _mask(pc.is_nan(out)))
+            bad = _mask(pc.invert(pc.is_finite(out)))
+            out = _null_where(out, bad)
+            what = "{have} an infinite value"
+        else:
+            return _Converted(column_problem=incompatible)
+    elif dtype == "bool":
+        if kind == "bool":
+            out = arr
+        elif kind in ("int", "uint"):
+            bad = _mask(pc.invert(pc.is_in(arr, pa.array([0, 1], arr.type))))
+            out = _null_where(arr, bad).cast(pa.bool_())
+            what = "{have} an integer other than 0 and 1"
+            hint = "Store booleans as true/false (or 1/0)"
+        else:
+            return _Converted(column_problem=incompatible)
+    elif dtype == "date":
+        if kind == "date":
+            out = arr.cast(pa.timestamp("s"))
+        elif kind == "timestamp":
+            bad = _mask(pc.not_equal(pc.floor_temporal(arr, unit="day"), arr))
+            out = _null_where(pc.floor_temporal(arr, unit="day"), bad).cast(pa.timestamp("s"))
+            what = "{have} a time of day (a timestamp, not a date)"
+            hint = "Store dates only, without times"
+        elif kind == "timestamp_tz":
+            return _Converted(
+                column_problem=f"has the {type_name} (time-zone aware), which cannot hold dates"
+            )
+        else:
+            return _Converted(column_problem=incompatible)
+    else:  # pragma: no cover
+        raise ValueError(dtype)
+
+    series = pa.table({"x": out}).to_pandas(types_mapper=_canonical_mapper)["x"]
+    series = series.astype(CANONICAL_DTYPES[dtype])
+    series.index = s.index
+    series.name = s.name
+    return _Converted(series=series, bad=bad if bad.any() else None, what=what, hint=hint)
+
+
+def _canonical_mapper(t: pa.DataType) -> object | None:
+    if pa.types.is_integer(t):
+        return pd.Int64Dtype()
+    if pa.types.is_floating(t):
+        return pd.Float64Dtype()
+    if pa.types.is_boolean(t):
+        return pd.BooleanDtype()
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return pd.StringDtype()
+    return None
+
+
+def _examples(s: pd.Series, positions: np.ndarray, col: Column) -> list[str] | None:
+    if col.identifier:
+        return None
+    return [_show(v) for v in s.iloc[positions[:MAX_EXAMPLES]].tolist()]
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _order_ok(a: str, b: str) -> Callable[[pd.DataFrame], pd.Series]:
+    def check(df: pd.DataFrame) -> pd.Series:
+        return (df[a].isna() | df[b].isna() | (df[a] <= df[b])).astype(bool)
+
+    return check
+
+
+def _schema(table: Table, present: Iterable[str], today: date) -> pandera.DataFrameSchema:
+    """A pandera schema for the contract columns present in the frame (structure is checked apart)."""
+    present = set(present)
+    limit = pd.Timestamp(today)
+    columns = {}
+    for c in table.columns:
+        if c.name not in present:
+            continue
+        checks = []
+        if c.codes is not None:
+            checks.append(pandera.Check.isin(list(c.codes), error="codes"))
+        if c.minimum is not None and c.maximum is not None:
+            checks.append(pandera.Check.in_range(c.minimum, c.maximum, error="range"))
+        elif c.minimum is not None:
+            checks.append(pandera.Check.ge(c.minimum, error="range"))
+        elif c.maximum is not None:
+            checks.append(pandera.Check.le(c.maximum, error="range"))
+        if c.dtype == "date":
+            checks.append(pandera.Check.le(limit, error="not_future"))
+        columns[c.name] = pandera.Column(
+            CANONICAL_DTYPES[c.dtype], nullable=c.nullable, checks=checks, coerce=False
+        )
+    checks = [
+        pandera.Check(_order_ok(a, b), error=f"date_order:{a}:{b}")
+        for a, b in table.date_orders
+        if a in present and b in present
+    ]
+    key = list(table.key) if set(table.key) <= present else None
+    return pandera.DataFrameSchema(
+        columns, checks=checks, unique=key, report_duplicates="all", strict=False, name=table.name
+    )
+
+
+def _structure(table: Table, df: pd.DataFrame, where: str) -> list[Problem]:
+    """Column presence, with pandera: missing contract columns and unknown columns."""
+    schema = pandera.DataFrameSchema(
+        {c.name: pandera.Column(None, nullable=True, required=True) for c in table.columns}, strict=True
+    )
+    try:
+        schema.validate(df.iloc[:0], lazy=True)
+        return []
+    except pandera.errors.SchemaErrors as e:
+        fc = e.failure_cases
+    missing = [str(v) for v in fc.loc[fc["check"] == "column_in_dataframe", "failure_case"]]
+    extra = [str(v) for v in fc.loc[fc["check"] == "column_in_schema", "failure_case"]]
+    out = []
+    if missing:
+        hint = "Every contract column must be present (empty values are allowed where the contract says so)"
+        near = []
+        for m in missing:
+            close = difflib.get_close_matches(m, extra, n=1, cutoff=0.6) or [
+                x for x in extra if x.strip().lower() == m
+            ]
+            if close:
+                near.append(f'"{close[0]}" -> "{m}"')
+        if near:
+            hint += f"; rename {', '.join(near)}"
+        names = ", ".join(f'"{m}"' for m in missing)
+        out.append(
+            Problem(where, f"missing {'column' if len(missing) == 1 else 'columns'} {names}", hint=hint)
+        )
+    if extra:
+        names = ", ".join(f'"{x}"' for x in extra)
+        out.append(
+            Problem(
+                where,
+                f"{'column' if len(extra) == 1 else 'columns'} {names} not in the contract",
+                hint="Remove it, or rename it to the contract name; no other columns are allowed",
+            )
+        )
+    return out
+
+
+def _check_failures(
+    table: Table, df: pd.DataFrame, where: str, skip: dict[str, set[int]], today: date
+) -> list[Problem]:
+    """Run the pandera schema lazily and turn its failure cases into problems."""
+    schema = _schema(table, df.columns, today)
+    try:
+        schema.validate(df, lazy=True)
+        return []
+    except pandera.errors.SchemaErrors as e:
+        fc = e.failure_cases
+    except Exception as e:  # pragma: no cover - never let pandera internals reach the user as a traceback
+        return [Problem(where, f"could not be validated ({type(e).__name__}: {e})")]
+    problems = []
+    pos = pd.Series(np.arange(len(df)), index=df.index)
+    key = ", ".join(table.key)
+    groups = []
+    for check, g0 in fc.groupby("check", sort=False):
+        if check.startswith("date_order:") or "uniqueness" in check:
+            groups.append((None, check, g0))  # a row-level check over several columns
+        else:
+            groups += [(column, check, g) for column, g in g0.groupby("column", sort=False)]
+    for column, check, g in groups:
+        if g["index"].isna().all():  # a whole-column failure (dtype): a bug here, not in the data
+            problems.append(Problem(where, f"fails the check {check} after conversion", column=_col(column)))
+            continue
+        index = sorted(i for i in pd.unique(g["index"].dropna()) if i not in skip.get(column, ()))
+        if not index:
+            continue
+        rows = (pos.loc[index].to_numpy() + 1).tolist()
+        if check.startswith("date_order:"):
+            _, a, b = check.split(":")
+            problems.append(
+                Problem(
+                    where,
+                    f"{{have}} {b} before {a}",
+                    column=f'columns "{a}" and "{b}"',
+                    rows=rows,
+                    hint=f"{a} must be on or before {b}; correct the dates",
+                )
+            )
+            continue
+        if check in ("multiple_fields_uniqueness", "field_uniqueness") or "uniqueness" in check:
+            index = [i for i in index if df.loc[i, list(table.key)].notna().all()]  # empty: reported apart
+            if not index:
+                continue
+            rows = (pos.loc[index].to_numpy() + 1).tolist()
+            values = [_show(v) for v in df.loc[index[:MAX_EXAMPLES], table.key[0]]]
+            problems.append(
+                Problem(
+                    where,
+                    f"{{share}} their key ({key}) with another row",
+                    column=_col(key) if len(table.key) == 1 else f"key columns {key}",
+                    rows=rows,
+                    values=values,
+                    hint="Keys must be unique: remove duplicated rows or correct the identifiers",
+                )
+            )
+            continue
+        col = table.column(column)
+        values = None if col.identifier else [_show(v) for v in df.loc[index[:MAX_EXAMPLES], column]]
+        if check == "not_nullable":
+            what, hint, values = (
+                "{have} no value",
+                "This column may not be empty; fill it in or drop those rows",
+                None,
+            )
+        elif check == "codes":
+            codes = ", ".join(str(v) for v in col.codes)
+            what, hint = (
+                f"{{have}} a value not in the code list ({codes})",
+                f"Recode to the list in {CONTRACT_DOC}",
+            )
+        elif check == "range":
+            what = f"{{are}} outside the range {col.minimum:g} to {col.maximum:g}"
+            hint = "Correct the values"
+        elif check == "not_future":
+            what = f"{{have}} a date after today ({today.isoformat()})"
+            hint = "Dates cannot be in the future; correct them" + (
+                " (a date of birth in the future is a recording error)" if column == "date_of_birth" else ""
+            )
+        else:  # pragma: no cover - a check we did not name
+            what, hint = f"fail the check {check}", ""
+        problems.append(Problem(where, what, column=_col(column), rows=rows, values=values, hint=hint))
+    return problems
+
+
+def _validate_one(
+    table: Table, raw: pd.DataFrame, where: str, type_names: dict[str, str], today: date
+) -> tuple[pd.DataFrame | None, list[Problem]]:
+    raw = raw.reset_index(drop=True)
+    problems = _structure(table, raw, where)
+    converted: dict[str, pd.Series] = {}
+    skip: dict[str, set[int]] = {}
+    for c in table.columns:
+        if c.name not in raw.columns:
+            continue
+        tname = type_names.get(c.name, f"pandas dtype {raw[c.name].dtype}")
+        res = _convert(raw[c.name], c, tname, parse_text=c.name not in type_names)
+        if res.column_problem:
+            problems.append(
+                Problem(
+                    where,
+                    res.column_problem,
+                    column=_col(c.name),
+                    hint=f"Store it as {c.dtype} (see {CONTRACT_DOC})",
+                )
+            )
+            continue
+        converted[c.name] = res.series
+        if res.bad is not None:
+            positions = np.flatnonzero(res.bad)
+            problems.append(
+                Problem(
+                    where,
+                    res.what,
+                    column=_col(c.name),
+                    rows=(positions + 1).tolist(),
+                    values=_examples(raw[c.name], positions, c),
+                    hint=res.hint,
+                )
+            )
+            skip[c.name] = set(positions.tolist())
+    df = pd.DataFrame(converted, index=raw.index)
+    problems += _check_failures(table, df, where, skip, today)
+    names = table.column_names
+    for p in problems:
+        mentioned = [i for i, n in enumerate(names) if p.column and f'"{n}"' in p.column]
+        p.order = max(mentioned) if mentioned else -1
+    problems.sort(key=lambda p: p.order)  # stable: file-level problems first, then by column
+    if problems:
+        return None, problems
+    df = df[table.column_names]
+    return df.sort_values(list(table.key), kind="mergesort").reset_index(drop=True), []
+
+
+def _cross_table(tables: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Tolerable cross-table problems: drop or flag and count them."""
+    rows = []
+
+    def row(table: str, step: str, action: str, reason: str, n: int) -> None:
+        rows.append(flow_row(STAGE, step, table, UNITS[table], action, reason, int(n)))
+
+    areas = tables["areas"]["area_code"].dropna().unique()
+    out = dict(tables)
+
+    ep = tables["ndtms_episodes"]
+    unknown_area = ~ep["area_code"].isin(areas).to_numpy(dtype=bool)
+    row("ndtms_episodes", "area lookup", "dropped", "area_code not in areas", unknown_area.sum())
+    dropped_eps = ep.loc[unknown_area, "episode_id"].unique()
+    ep = ep.loc[~unknown_area].reset_index(drop=True)
+    has_date = ep["discharge_date"].notna().to_numpy()
+    has_reason = ep["discharge_reason"].notna().to_numpy(dtype=bool)
+    row(
+        "ndtms_episodes",
+        "discharge",
+        "flagged",
+        "discharge_date without discharge_reason",
+        (has_date & ~has_reason).sum(),
+    )
+    row(
+        "ndtms_episodes",
+        "discharge",
+        "flagged",
+        "discharge_reason without discharge_date",
+        (~has_date & has_reason).sum(),
+    )
+    row("ndtms_episodes", "validated", "kept", "episodes kept", len(ep))
+    out["ndtms_episodes"] = ep
+
+    top = tables["ndtms_top"]
+    all_eps = tables["ndtms_episodes"]["episode_id"].unique()
+    orphan = ~top["episode_id"].isin(all_eps).to_numpy(dtype=bool)
+    of_dropped = top["episode_id"].isin(dropped_eps).to_numpy(dtype=bool) & ~orphan
+    row("ndtms_top", "episode link", "dropped", "episode_id not in ndtms_episodes", orphan.sum())
+    row("ndtms_top", "episode link", "dropped", "episode dropped (area_code not in areas)", of_dropped.sum())
+    top = top.loc[~orphan & ~of_dropped].reset_index(drop=True)
+    dates = top[["episode_id", "top_date"]].merge(
+        ep[["episode_id", "referral_date", "discharge_date"]],
+        on="episode_id",
+        how="left",
+        validate="many_to_one",
+    )
+    before = (dates["top_date"] < dates["referral_date"]).fillna(False).to_numpy(dtype=bool)
+    after = (dates["top_date"] > dates["discharge_date"]).fillna(False).to_numpy(dtype=bool)
+    row("ndtms_top", "TOP dates", "flagged", "top_date before the episode's referral_date", before.sum())
+    row("ndtms_top", "TOP dates", "flagged", "top_date after the episode's discharge_date", after.sum())
+    row("ndtms_top", "validated", "kept", "TOP records kept", len(top))
+    out["ndtms_top"] = top
+
+    for name in ("ons_deaths", "pnc_offences"):
+        df = tables[name]
+        odd = (df["area_code"].notna() & ~df["area_code"].isin(areas)).to_numpy(dtype=bool)
+        row(name, "area lookup", "flagged", "area_code not in areas", odd.sum())
+        row(name, "validated", "kept", f"{UNITS[name]} kept", len(df))
+    rows.insert(
+        0, flow_row(STAGE, "validated", "areas", UNITS["areas"], "kept", "areas kept", len(tables["areas"]))
+    )
+    order = {name: i for i, name in enumerate(TABLES)}
+    rows.sort(key=lambda r: order[r["table"]])  # stable: keeps each table's own order
+    return out, flow_frame(rows)
+
+
+def _validate_all(
+    raw: dict[str, pd.DataFrame],
+    origin: dict[str, str],
+    today: date | None,
+    type_names: dict[str, dict[str, str]] | None = None,
+    problems: list[Problem] | None = None,
+    source: str = "tables given",
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    today = today or date.today()
+    problems = list(problems or [])
+    type_names = type_names or {}
+    tables: dict[str, pd.DataFrame] = {}
+    for name, table in TABLES.items():
+        if name not in raw:
+            if not any(p.origin == origin.get(name) for p in problems):
+                problems.append(Problem(origin.get(name, name), f"table {name} was not provided"))
+            continue
+        df, probs = _validate_one(table, raw[name], origin.get(name, name), type_names.get(name, {}), today)
+        problems += probs
+        if df is not None:
+            tables[name] = df
+    unknown = sorted(set(raw) - set(TABLES))
+    for name in unknown:
+        problems.append(Problem(origin.get(name, name), f"table {name} is not in the contract"))
+    if problems:
+        raise _error(problems, source)
+    out, flow = _cross_table(tables)
+    for name, df in out.items():
+        log.info("%s: %d rows kept", name, len(df))
+    return out, flow
+
+
+def validate_tables(
+    raw: dict[str, pd.DataFrame], origin: dict[str, str], today: date | None = None
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Validate raw tables against the contract; return canonical tables and the flow table.
+
+    ``raw`` maps each contract table name to a frame as read (text columns from CSV, or
+    typed columns); ``origin`` maps table names to the file path or ``"db table x"`` used
+    in messages. Output tables have the contract's columns in contract order, canonical
+    dtypes, rows sorted by key. Raises :class:`ExtractError` listing every fatal problem.
+    """
+    return _validate_all(raw, origin, today)
+
+
+# --------------------------------------------------------------------------- public entry points
+
+
+def _find_files(directory: Path, fmt: str) -> tuple[dict[str, Path], list[Problem]]:
+    files: dict[str, Path] = {}
+    problems: list[Problem] = []
+    exts = ("csv", "parquet") if fmt == "auto" else (fmt,)
+    for name in TABLES:
+        found = [directory / f"{name}.{ext}" for ext in exts if (directory / f"{name}.{ext}").is_file()]
+        if not found:
+            expected = " or ".join(f"{name}.{ext}" for ext in exts)
+            problems.append(
+                Problem(
+                    str(directory / f"{name}.{exts[0]}"),
+                    f"file not found: expected {expected} in {directory}",
+                    hint="Export the table under that name",
+                )
+            )
+        elif len(found) > 1:
+            problems.append(
+                Problem(
+                    str(found[0]),
+                    f"both {found[0].name} and {found[1].name} exist",
+                    hint="Remove one of them, or choose the format with fmt='csv' or fmt='parquet'",
+                )
+            )
+        else:
+            files[name] = found[0]
+    return files, problems
+
+
+def read_extracts(
+    directory: str | Path | None = None,
+    url: str | None = None,
+    db_schema: str | None = None,
+    fmt: str = "auto",
+    today: date | None = None,
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Read and validate the five contract tables from a directory or a database.
+
+    Give exactly one of ``directory`` (files ``<table>.csv`` or ``<table>.parquet``;
+    ``fmt`` is ``auto``, ``csv`` or ``parquet``) or ``url`` (a SQLAlchemy URL, tables
+    named as in the contract, optionally in ``db_schema``). ``today`` is the date after
+    which no date may lie (default: the real today). Returns the validated tables (see
+    :func:`validate_tables`) and the flow table; raises :class:`ExtractError`.
+    """
+    if (directory is None) == (url is None):
+        raise ExtractError(
+            "Give exactly one input for the extract: a directory of CSV/Parquet files or a database URL "
+            f"(got {'both' if directory is not None else 'neither'})."
+        )
+    if fmt not in FORMATS:
+        raise ExtractError(f"Unknown extract format {fmt!r}: use one of {', '.join(FORMATS)}.")
+    raw: dict[str, pd.DataFrame] = {}
+    type_names: dict[str, dict[str, str]] = {}
+    if url is not None:
+        raw, origin, type_names, problems = _read_database(url, db_schema)
+        from sqlalchemy.engine import make_url
+
+        source = f"database {make_url(url).render_as_string(hide_password=True)}"
+        return _validate_all(raw, origin, today, type_names, problems, source)
+
+    d = Path(directory)
+    if not d.is_dir():
+        raise ExtractError(
+            f"The extract directory {d} does not exist or is not a directory. Put the five table files "
+            f"there ({', '.join(TABLES)}; see {CONTRACT_DOC}) or point the configuration at the right place."
+        )
+    files, problems = _find_files(d, fmt)
+    first_ext = "parquet" if fmt == "parquet" else "csv"
+    origin = {name: str(d / f"{name}.{first_ext}") for name in TABLES}
+    for name, path in files.items():
+        origin[name] = str(path)
+        if path.suffix == ".csv":
+            df, probs = _read_csv(path, str(path))
+        else:
+            df, types, probs = _read_parquet(path, str(path))
+            type_names[name] = types
+        problems += probs
+        if df is not None:
+            raw[name] = df
+            log.info("read %s: %d rows", path, len(df))
+    return _validate_all(raw, origin, today, type_names, problems, str(d))
+
+
+def write_extracts(tables: dict[str, pd.DataFrame], flow: pd.DataFrame, out_dir: str | Path) -> None:
+    """Write validated tables to ``out_dir/<table>.parquet`` (rows sorted by key) and the flow table
+    to ``out_dir/flow.parquet`` (rows in their order)."""
+    out = Path(out_dir)
+    for name, table in TABLES.items():
+        write_table(tables[name][table.column_names], out / f"{name}.parquet", sort_by=table.key)
+    write_table(flow, out / "flow.parquet")
+
+
+def load_extracts(out_dir: str | Path) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Read back what :func:`write_extracts` wrote, with the canonical dtypes restored.
+
+    :func:`pbr.io.read_table` returns plain pandas dtypes (a nullable integer column with
+    empty values comes back as float64, dates as ``datetime64[ms]``); this gives back
+    exactly the frames that were written.
+    """
+    out = Path(out_dir)
+    tables = {}
+    for name, table in TABLES.items():
+        df = pq.read_table(out / f"{name}.parquet").to_pandas(types_mapper=_canonical_mapper)
+        tables[name] = pd.DataFrame(
+            {c.name: df[c.name].astype(CANONICAL_DTYPES[c.dtype]) for c in table.columns}, index=df.index
+        )
+    flow = flow_frame(read_table(out / "flow.parquet").to_dict("records"))
+    return tables, flow
