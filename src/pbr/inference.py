@@ -1,0 +1,641 @@
+"""Few-cluster inference for the DiD: wild cluster bootstraps and randomisation inference.
+
+Only 8 of the 149 areas are treated, so cluster-robust (CRV1) standard errors over-state
+precision. This module gives the honest alternatives, all clustered by area and all
+built on one exact partialling-out of the nuisance terms.
+
+Nuisance design and the algebra it buys
+---------------------------------------
+The nuisance terms are area dummies, period dummies (first period dropped) and the
+covariate dummies (first level of each dropped): a sparse matrix ``W`` (N x k, k ~ 200),
+reduced to full column rank once by a pivoted Cholesky of ``W'W``. Every projection on
+``W`` is exact (Cholesky solve of a k x k system, no iterative demeaning) and every
+quantity the methods need is a small cross-product (k x G or G x G, G = number of areas),
+so re-assignments and bootstrap draws cost microseconds each.
+
+Methods (row ``method`` names, see :func:`few_cluster_rows`)
+-----------------------------------------------------------
+``lpm_wcb_webb``
+    Restricted wild cluster bootstrap (WCR, "WCR-11") of the LPM's CRV1 t statistic,
+    Webb six-point weights drawn per area. In each draw the bootstrap sample is refitted
+    on the full design, so the bootstrap t uses refitted residuals (exactly; the test
+    suite checks one draw against a pyfixest refit). p = share of the B draws with
+    |t*| >= |t| (symmetric, two-sided). CI = {delta: p(delta) > alpha} by test inversion
+    (same draws for every delta), found by bisection outward from the estimate.
+    (pyfixest's own ``Feols.wildboottest`` needs the optional ``wildboottest`` package,
+    which is not in this environment; this implementation replaces it.)
+``logit_score_wcb``
+    Wild cluster *score* bootstrap (Kline & Santos 2012) for the logit coefficient: the
+    logit is fitted under H0: beta = delta (offset delta * did), the per-area efficient
+    scores s_g (did partialled out of the nuisance terms with the IRLS weights) are
+    perturbed by Webb weights, and the studentised score T = sum s_g / sqrt(sum s_g^2)
+    is compared with its bootstrap law; the bootstrap denominator includes the one-step
+    re-estimation of the nuisance parameters (the analogue of WCR's refit). The CI
+    (odds-ratio scale) inverts the test by refitting the restricted logit at each
+    trial delta. Never uses ``Felogit.wildboottest`` (which bootstraps the LPM; P-B1).
+``lpm_ri`` / ``logit_ri``
+    Randomisation inference over areas: R random re-assignments of "pilot" to as many
+    areas as are treated in the data, among all areas in the data. Statistic: the LPM
+    coefficient (exact, via Frisch-Waugh-Lovell: beta_S = 1_S'c / 1_S'G 1_S), and for
+    the logit the one-step estimate from the no-effect logit fitted once (efficient
+    score / efficient information, a fast stand-in for refitting the logit that agrees
+    with refits in sign and ranking). p = (1 + #{|stat_perm| >= |stat_obs|}) / (1 + R).
+    LPM CI by test inversion under the constant additive effect sharp null
+    H0: y_i(0) = y_i - delta * did_i (exact breakpoints are step points of p(delta),
+    located by bisection). Logit RI: p-value only (H0: the outcome does not depend on
+    the pilot assignment).
+``lpm_ri_t`` / ``logit_ri_t``
+    The same re-assignments with a studentised statistic (score-type t: the sum of the
+    per-area efficient scores over its cluster-robust norm, residuals from the model
+    fitted under H0). Studentising guards against treated areas that are larger or
+    smaller than the rest (MacKinnon & Webb 2020). LPM: CI by inversion; logit: p only.
+
+All draws come from ``numpy.random.default_rng(seed)``; same data and seed, same numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy import linalg, special
+
+from pbr import models
+
+log = logging.getLogger(__name__)
+
+WEBB_WEIGHTS = np.array([-math.sqrt(1.5), -1.0, -math.sqrt(0.5), math.sqrt(0.5), 1.0, math.sqrt(1.5)])
+
+
+# ---------------------------------------------------------------------------------------
+# Data and nuisance design
+
+
+@dataclass
+class Design:
+    """Model data in array form: outcome, did, area (cluster) codes, post, nuisance design."""
+
+    y: np.ndarray  # (N,) float 0/1
+    did: np.ndarray  # (N,) float 0/1, observed assignment
+    post: np.ndarray  # (N,) float 0/1
+    area: np.ndarray  # (N,) int codes 0..G-1 (areas = clusters)
+    area_codes: np.ndarray  # (G,) area labels, sorted
+    treated: np.ndarray  # (G,) bool, areas with pilot == True
+    W: sp.csr_matrix  # (N, k) nuisance dummies, full column rank
+    WT: sp.csr_matrix  # W transposed
+
+    @property
+    def n(self) -> int:
+        return len(self.y)
+
+    @property
+    def n_areas(self) -> int:
+        return len(self.area_codes)
+
+    def by_area(self, v: np.ndarray) -> np.ndarray:
+        """Sum of v within each area (G,)."""
+        return np.bincount(self.area, weights=v, minlength=self.n_areas)
+
+    def wt_by_area(self, v: np.ndarray) -> np.ndarray:
+        """k x G matrix whose column g is W_g' v_g (W restricted to area g's rows)."""
+        m = sp.csr_matrix((v, (np.arange(self.n), self.area)), shape=(self.n, self.n_areas))
+        return np.asarray((self.WT @ m).todense())
+
+    def z_matrix(self) -> sp.csr_matrix:
+        """N x G matrix of area-specific post indicators: did for assignment S = Z 1_S."""
+        return sp.csr_matrix((self.post, (np.arange(self.n), self.area)), shape=(self.n, self.n_areas))
+
+
+def _dummies(codes: np.ndarray, n_levels: int, drop_first: bool) -> sp.csr_matrix:
+    n = len(codes)
+    m = sp.csr_matrix((np.ones(n), (np.arange(n), codes)), shape=(n, n_levels))
+    return m[:, 1:] if drop_first else m
+
+
+def build_design(mf: pd.DataFrame, outcome: str, covariates: list[str]) -> Design:
+    """Design from a model frame (``models.model_frame`` columns plus ``post``)."""
+    area_codes, area = np.unique(mf["area_code"].to_numpy(dtype=str), return_inverse=True)
+    blocks = [_dummies(area, len(area_codes), drop_first=False)]
+    for col in ["period_fe", *covariates]:
+        levels, codes = np.unique(mf[col].to_numpy(), return_inverse=True)
+        if len(levels) > 1:
+            blocks.append(_dummies(codes, len(levels), drop_first=True))
+    W = sp.hstack(blocks, format="csr")
+    # Full column rank: pivoted Cholesky of W'W keeps a maximal independent set of columns.
+    gram = (W.T @ W).toarray()
+    _, piv, rank, _ = linalg.lapack.dpstrf(gram, lower=1)
+    keep = np.sort(piv[:rank] - 1)
+    if rank < W.shape[1]:
+        log.info("nuisance design: %d collinear column(s) dropped", W.shape[1] - rank)
+        W = W[:, keep].tocsr()
+    treated_rows = mf["pilot"].fillna(False).astype(bool).to_numpy()
+    treated = np.zeros(len(area_codes), dtype=bool)
+    treated[np.unique(area[treated_rows])] = True
+    return Design(
+        y=mf[outcome].to_numpy(dtype=float),
+        did=mf["did"].to_numpy(dtype=float),
+        post=mf["post"].to_numpy(dtype=float),
+        area=area.astype(np.int64),
+        area_codes=area_codes,
+        treated=treated,
+        W=W,
+        WT=W.T.tocsr(),
+    )
+
+
+class _Projector:
+    """Exact (weighted) least-squares projection on the columns of W."""
+
+    def __init__(self, d: Design, w: np.ndarray | None = None):
+        self.d, self.w = d, w
+        Ww = d.W if w is None else sp.diags(w) @ d.W
+        self.gram = np.asarray((d.WT @ Ww).todense())
+        self.cho = linalg.cho_factor(self.gram, lower=True)
+
+    def solve(self, rhs: np.ndarray) -> np.ndarray:
+        return linalg.cho_solve(self.cho, rhs)
+
+    def coef(self, v: np.ndarray) -> np.ndarray:
+        return self.solve(self.d.WT @ (v if self.w is None else self.w * v))
+
+    def resid(self, v: np.ndarray) -> np.ndarray:
+        return v - self.d.W @ self.coef(v)
+
+
+def prepare(
+    df: pd.DataFrame,
+    outcome: str,
+    covariates: list[str],
+    period_col: str = "quarter",
+    extra: tuple[str, ...] = (),
+) -> tuple[pd.DataFrame, int, int]:
+    """Model frame as in ``models.fit_did`` (same rows, same drops) with ``post`` (and ``extra``)
+    columns; returns (frame, areas dropped, rows dropped)."""
+    mask = df[outcome].notna()
+    if "post" in df.columns:
+        post = df.loc[mask, "post"].astype("float64").to_numpy()
+    else:  # post = from the first period that has a treated post journey
+        first = df.loc[df["did"].astype(bool), period_col].min()
+        post = (df.loc[mask, period_col] >= first).astype("float64").to_numpy()
+    mf = models.model_frame(df, outcome, covariates, period_col)
+    mf["post"] = post
+    for col in extra:
+        mf[col] = df.loc[mask, col].to_numpy()
+    return models.drop_uninformative(mf, outcome)
+
+
+# ---------------------------------------------------------------------------------------
+# Logit by IRLS on the sparse design (needs an offset, which pyfixest 0.60 lacks)
+
+
+def _deviance(y: np.ndarray, eta: np.ndarray) -> float:
+    return float(2 * np.sum(np.logaddexp(0.0, eta) - y * eta))
+
+
+def fit_logit(
+    W: sp.csr_matrix,
+    y: np.ndarray,
+    offset: np.ndarray | None = None,
+    eta_start: np.ndarray | None = None,
+    tol: float = 1e-13,
+    maxiter: int = 60,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Logit MLE of y on W (+ offset) by IRLS with step halving; returns (coef, eta)."""
+    off = np.zeros_like(y) if offset is None else offset
+    WT = W.T.tocsr()
+    if eta_start is None:
+        mu = (y + 0.5) / 2
+        eta = np.log(mu / (1 - mu))
+        dev = np.inf
+    else:
+        eta = eta_start
+        dev = _deviance(y, eta)
+    coef = None
+    for _ in range(maxiter):
+        mu = special.expit(eta)
+        w = np.maximum(mu * (1 - mu), 1e-12)
+        z = eta - off + (y - mu) / w
+        gram = np.asarray((WT @ (sp.diags(w) @ W)).todense())
+        new = linalg.solve(gram, WT @ (w * z), assume_a="pos")
+        new_eta = W @ new + off
+        new_dev = _deviance(y, new_eta)
+        halvings = 0
+        while coef is not None and new_dev > dev * (1 + 1e-14) and halvings < 30:
+            new = (new + coef) / 2
+            new_eta = W @ new + off
+            new_dev = _deviance(y, new_eta)
+            halvings += 1
+        converged = abs(dev - new_dev) <= tol * (abs(new_dev) + 0.1)
+        coef, eta, dev = new, new_eta, new_dev
+        if converged:
+            break
+    else:
+        log.warning("logit IRLS did not converge in %d iterations (separation?)", maxiter)
+    return coef, eta
+
+
+# ---------------------------------------------------------------------------------------
+# Small helpers
+
+
+def webb_weights(n_clusters: int, reps: int, rng: np.random.Generator) -> np.ndarray:
+    """G x B matrix of Webb six-point weights (+-sqrt(1/2), +-1, +-sqrt(3/2), prob 1/6 each)."""
+    return WEBB_WEIGHTS[rng.integers(0, 6, size=(n_clusters, reps))]
+
+
+def random_assignments(n_areas: int, n_treated: int, reps: int, rng: np.random.Generator) -> np.ndarray:
+    """reps x G 0/1 matrix: each row marks n_treated areas drawn without replacement."""
+    order = np.argsort(rng.random((reps, n_areas)), axis=1)[:, :n_treated]
+    m = np.zeros((reps, n_areas))
+    np.put_along_axis(m, order, 1.0, axis=1)
+    return m
+
+
+def _ge(stat: np.ndarray, obs: float | np.ndarray) -> np.ndarray:
+    """|stat| >= |obs| with a relative tolerance for floating-point ties."""
+    a = np.abs(obs)
+    return np.abs(stat) >= a - 1e-10 * np.maximum(a, 1e-300)
+
+
+def invert_test(
+    pfun: Callable[[float], float], est: float, scale: float, alpha: float, rel_tol: float = 1e-4
+) -> tuple[float, float]:
+    """{delta: p(delta) > alpha}: bisection for the crossing on each side of ``est``.
+
+    Steps outward from ``est`` in multiples of ``scale`` (doubling) until p <= alpha,
+    then bisects to ``rel_tol * scale``. If no rejection within 2^12 scales, +-inf.
+    """
+    bounds = []
+    for sign in (-1.0, 1.0):
+        inside, step = est, scale
+        outside = None
+        for _ in range(13):
+            trial = est + sign * step
+            if pfun(trial) <= alpha:
+                outside = trial
+                break
+            inside, step = trial, step * 2
+        if outside is None:
+            bounds.append(sign * np.inf)
+            continue
+        while abs(outside - inside) > rel_tol * scale:
+            mid = (inside + outside) / 2
+            if pfun(mid) <= alpha:
+                outside = mid
+            else:
+                inside = mid
+        bounds.append((inside + outside) / 2)
+    return bounds[0], bounds[1]
+
+
+# ---------------------------------------------------------------------------------------
+# LPM: exact wild cluster restricted bootstrap
+
+
+@dataclass
+class LpmParts:
+    """Cross-products of the LPM after partialling out W (see module docstring)."""
+
+    beta: float
+    se_crv1_unscaled: float  # sqrt(sum_g (x~_g'u_g)^2) / x~'x~, no small-sample factor
+    s_y: np.ndarray  # (G,) x~_g'y~_g
+    d: np.ndarray  # (G,) x~_g'x~_g
+    a_y: np.ndarray  # (G,G) F'(W'W)^-1 E_y
+    a_x: np.ndarray  # (G,G) F'(W'W)^-1 F
+    # randomisation-inference pieces (areas)
+    c_y: np.ndarray  # (G,) z~_a'y~
+    gram_z: np.ndarray  # (G,G) Z~'Z~
+    h_y: np.ndarray  # (G,G) H[g,a] = sum_{i in g} z~_a,i y~_i
+    h_x: np.ndarray  # (G,G) same with x~ (observed did) in place of y~
+    treated: np.ndarray  # (G,) bool, observed assignment
+
+
+def lpm_parts(d: Design) -> LpmParts:
+    """Partial W out of y, did and the area x post columns once; keep only small matrices."""
+    proj = _Projector(d)
+    y_t = proj.resid(d.y)
+    x_t = proj.resid(d.did)
+    xx = float(x_t @ x_t)
+    beta = float(x_t @ y_t) / xx
+    s_y, dd = d.by_area(x_t * y_t), d.by_area(x_t * x_t)
+    q = s_y - beta * dd
+    F = d.wt_by_area(x_t)
+    E_y = d.wt_by_area(y_t)
+    a_y = F.T @ proj.solve(E_y)
+    a_x = F.T @ proj.solve(F)
+    Z = d.z_matrix()
+    WtZ = np.asarray((d.WT @ Z).todense())
+    B = proj.solve(WtZ)
+    gram_z = np.diag(d.by_area(d.post)) - WtZ.T @ B
+    c_y = d.by_area(d.post * y_t)
+    h_y = np.diag(c_y) - E_y.T @ B
+    h_x = np.diag(d.by_area(d.post * x_t)) - F.T @ B
+    return LpmParts(
+        beta=beta,
+        se_crv1_unscaled=float(np.sqrt(np.sum(q**2)) / xx),
+        s_y=s_y,
+        d=dd,
+        a_y=a_y,
+        a_x=a_x,
+        c_y=c_y,
+        gram_z=gram_z,
+        h_y=h_y,
+        h_x=h_x,
+        treated=d.treated,
+    )
+
+
+def wcr_tstats(parts: LpmParts, v: np.ndarray, delta: float = 0.0) -> tuple[float, np.ndarray]:
+    """Observed t and bootstrap t* (WCR, H0: beta = delta) for weight matrix v (G x B).
+
+    Both without the CRV1 small-sample factor, which cancels in the comparison.
+    """
+    s = parts.s_y - delta * parts.d
+    a = parts.a_y - delta * parts.a_x
+    xx = parts.d.sum()
+    t_obs = (parts.beta - delta) / parts.se_crv1_unscaled
+    num = s @ v  # (B,) = x~'x~ (beta* - delta)
+    q = s[:, None] * v - a @ v - parts.d[:, None] * (num / xx)[None, :]
+    return t_obs, num / np.sqrt(np.sum(q**2, axis=0))
+
+
+def wcr_pvalue(parts: LpmParts, v: np.ndarray, delta: float = 0.0) -> float:
+    """Symmetric two-sided WCR p-value: share of draws with |t*| >= |t|."""
+    t_obs, t_star = wcr_tstats(parts, v, delta)
+    return float(np.mean(_ge(t_star, t_obs)))
+
+
+# ---------------------------------------------------------------------------------------
+# Randomisation inference over areas
+
+
+def ri_lpm_stats(parts: LpmParts, assign: np.ndarray, delta: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """LPM coefficient and score-type t for each assignment row (R x G), under shift delta."""
+    c = parts.c_y - delta * (parts.gram_z @ parts.treated.astype(float))
+    num = assign @ c
+    den = np.sum((assign @ parts.gram_z) * assign, axis=1)
+    h = (parts.h_y - delta * parts.h_x) @ assign.T  # (G, R)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return num / den, num / np.sqrt(np.sum(h**2, axis=0))
+
+
+def _ri_p(stats_all: np.ndarray) -> float:
+    """Row 0 is the observed assignment: p = (1 + #{|perm| >= |obs|}) / (1 + R)."""
+    return float((1 + np.sum(_ge(stats_all[1:], stats_all[0]))) / len(stats_all))
+
+
+# ---------------------------------------------------------------------------------------
+# Logit: restricted fit, efficient scores, score bootstrap and RI
+
+
+@dataclass
+class LogitParts:
+    """Logit fitted under H0: beta = delta, and its efficient-score cross-products."""
+
+    delta: float
+    eta: np.ndarray  # linear predictor of the restricted fit (warm start for the next delta)
+    s: np.ndarray  # (G,) per-area efficient scores of did
+    info: float  # efficient information for beta
+    a: np.ndarray  # (G,G) one-step nuisance re-estimation map
+    treated: np.ndarray
+    # RI pieces (only when with_ri=True)
+    c: np.ndarray | None = None  # (G,) efficient score of each area's post column
+    gram_z: np.ndarray | None = None  # (G,G) weighted Z~'Z~
+    h: np.ndarray | None = None  # (G,G) per-cluster efficient scores of each area's column
+
+
+def logit_parts(
+    d: Design, delta: float = 0.0, eta_start: np.ndarray | None = None, with_ri: bool = False
+) -> LogitParts:
+    """Fit the logit without did (offset delta * did) and build the score quantities."""
+    off = delta * d.did
+    _, eta = fit_logit(d.W, d.y, offset=off, eta_start=eta_start)
+    p = special.expit(eta)
+    w = p * (1 - p)
+    e = d.y - p
+    proj = _Projector(d, w)
+    x_t = d.did - d.W @ proj.coef(d.did)
+    s = d.by_area(x_t * e)
+    info = float(np.sum(w * x_t * x_t))
+    F = d.wt_by_area(w * x_t)
+    E = d.wt_by_area(e)
+    a = F.T @ proj.solve(E)
+    parts = LogitParts(delta=delta, eta=eta, s=s, info=info, a=a, treated=d.treated)
+    if with_ri:
+        Z = d.z_matrix()
+        WtwZ = np.asarray((d.WT @ (sp.diags(w) @ Z)).todense())
+        B = proj.solve(WtwZ)
+        ze = d.by_area(d.post * e)
+        parts.gram_z = np.diag(d.by_area(w * d.post)) - WtwZ.T @ B
+        parts.c = ze - B.T @ E.sum(axis=1)
+        parts.h = np.diag(ze) - E.T @ B
+    return parts
+
+
+def score_tstats(parts: LogitParts, v: np.ndarray) -> tuple[float, np.ndarray]:
+    """Observed studentised score and its wild-bootstrap draws (weights v, G x B)."""
+    t_obs = parts.s.sum() / np.sqrt(np.sum(parts.s**2))
+    q = parts.s[:, None] * v - parts.a @ v
+    return float(t_obs), (parts.s @ v) / np.sqrt(np.sum(q**2, axis=0))
+
+
+def score_pvalue(parts: LogitParts, v: np.ndarray) -> float:
+    t_obs, t_star = score_tstats(parts, v)
+    return float(np.mean(_ge(t_star, t_obs)))
+
+
+def ri_logit_stats(parts: LogitParts, assign: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One-step coefficient and score-type t of each assignment row under the no-effect logit."""
+    num = assign @ parts.c
+    den = np.sum((assign @ parts.gram_z) * assign, axis=1)
+    h = parts.h @ assign.T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return num / den, num / np.sqrt(np.sum(h**2, axis=0))
+
+
+# ---------------------------------------------------------------------------------------
+# Public entry point
+
+
+def few_cluster_rows(
+    df: pd.DataFrame,
+    cohort: str,
+    outcome: str,
+    covariates: list[str],
+    reps: int = 9999,
+    seed: int = 20120401,
+    *,
+    ri_reps: int = 999,
+    period_col: str = "quarter",
+    confidence_level: float = 0.95,
+    lpm_ci: bool = True,
+    logit_ci: bool = True,
+    methods: tuple[str, ...] = (
+        "lpm_wcb_webb",
+        "logit_score_wcb",
+        "lpm_ri",
+        "lpm_ri_t",
+        "logit_ri",
+        "logit_ri_t",
+    ),
+) -> pd.DataFrame:
+    """Few-cluster inference rows (models.RESULT_COLUMNS) for one outcome in one cohort.
+
+    ``reps`` bootstrap draws for the wild bootstraps, ``ri_reps`` re-assignments for RI.
+    Rows use the same data as ``models.fit_did`` (same drops). ``estimate`` is the point
+    estimate of the underlying model (LPM risk difference or logit odds ratio); ``se``
+    is NaN (these methods give p-values and intervals, not standard errors).
+    """
+    alpha = 1 - confidence_level
+    mf, dropped_areas, dropped_rows = prepare(df, outcome, covariates, period_col)
+    base = {
+        "cohort": cohort,
+        "outcome": outcome,
+        "specification": "main",
+        "n": len(mf),
+        "events": int(mf[outcome].sum()),
+        "n_clusters": int(mf["area_code"].nunique()),
+        "n_treated_clusters": int(mf.loc[mf["pilot"].fillna(False).astype(bool), "area_code"].nunique()),
+        "dropped_clusters": dropped_areas,
+        "dropped_rows": dropped_rows,
+    }
+    drop_note = f"{dropped_areas} area(s) without outcome variation dropped" if dropped_rows else ""
+
+    def row(method: str, beta: float, lo: float, hi: float, p: float, note: str) -> dict:
+        logit = method.startswith("logit")
+        open_note = "interval unbounded within the search range" if np.isinf([lo, hi]).any() else ""
+        f = math.exp if logit else float
+        return base | {
+            "method": method,
+            "scale": "odds_ratio" if logit else "risk_difference",
+            "estimate": f(beta),
+            "ci_low": f(lo) if np.isfinite(lo) else (0.0 if logit and lo < 0 else lo),
+            "ci_high": f(hi) if np.isfinite(hi) else hi,
+            "p_value": p,
+            "beta": beta,
+            "se": np.nan,
+            "note": "; ".join(x for x in (note, open_note, drop_note) if x),
+        }
+
+    if base["n_treated_clusters"] == 0 or mf["did"].sum() == 0:
+        reason = "not estimable: no pilot journeys in the post period with outcome variation"
+        return pd.DataFrame(
+            [row(m, np.nan, np.nan, np.nan, np.nan, reason) for m in methods], columns=models.RESULT_COLUMNS
+        )
+
+    d = build_design(mf, outcome, covariates)
+    n_treated = int(d.treated.sum())
+    rng_boot = np.random.default_rng([seed, 1])
+    rng_ri = np.random.default_rng([seed, 2])
+    v = webb_weights(d.n_areas, reps, rng_boot)
+    assign = np.vstack(
+        [d.treated.astype(float)[None, :], random_assignments(d.n_areas, n_treated, ri_reps, rng_ri)]
+    )
+    ci_txt = f"{100 * confidence_level:g}% CI by test inversion"
+    rows = []
+
+    if any(m.startswith("lpm") for m in methods):
+        lp = lpm_parts(d)
+        se_scale = lp.se_crv1_unscaled * math.sqrt(d.n_areas / max(d.n_areas - 1, 1))
+        if "lpm_wcb_webb" in methods:
+            p = wcr_pvalue(lp, v, 0.0)
+            lo, hi = (
+                invert_test(lambda x: wcr_pvalue(lp, v, x), lp.beta, se_scale, alpha)
+                if lpm_ci
+                else (np.nan, np.nan)
+            )
+            rows.append(
+                row(
+                    "lpm_wcb_webb",
+                    lp.beta,
+                    lo,
+                    hi,
+                    p,
+                    f"WCR (null imposed), Webb weights, {reps} reps, seed {seed}; "
+                    f"p two-sided symmetric = share |t*| >= |t| (CRV1 t)"
+                    + (f"; {ci_txt} (same draws for every delta)" if lpm_ci else ""),
+                )
+            )
+        for method, k in (("lpm_ri", 0), ("lpm_ri_t", 1)):
+            if method not in methods:
+                continue
+
+            def p_ri(delta: float, k: int = k) -> float:
+                return _ri_p(ri_lpm_stats(lp, assign, delta)[k])
+
+            p = p_ri(0.0)
+            lo, hi = invert_test(p_ri, lp.beta, se_scale, alpha) if lpm_ci else (np.nan, np.nan)
+            stat = "LPM coefficient" if k == 0 else "score-type t (sum of area scores / cluster-robust norm)"
+            rows.append(
+                row(
+                    method,
+                    lp.beta,
+                    lo,
+                    hi,
+                    p,
+                    f"randomisation inference over {d.n_areas} areas, {n_treated} treated per draw, "
+                    f"{ri_reps} re-assignments, seed {seed}; statistic: {stat}; "
+                    f"p = (1 + #|stat*| >= |stat|)/(1 + R)"
+                    + (f"; {ci_txt} under H0: y - delta*did unaffected by assignment" if lpm_ci else ""),
+                )
+            )
+
+    if any(m.startswith("logit") for m in methods):
+        # Point estimate: the unrestricted logit (same model as models.fit_did's feglm).
+        W_full = sp.hstack([d.W, sp.csr_matrix(d.did[:, None])], format="csr")
+        coef, _ = fit_logit(W_full, d.y)
+        beta = float(coef[-1])
+        lg0 = logit_parts(d, 0.0, with_ri=True)
+        if "logit_score_wcb" in methods:
+            p = score_pvalue(lg0, v)
+            lo = hi = np.nan
+            if logit_ci:
+                cache = {"eta": lg0.eta}
+
+                def p_score(delta: float) -> float:
+                    parts = logit_parts(d, delta, eta_start=cache["eta"])
+                    cache["eta"] = parts.eta
+                    return score_pvalue(parts, v)
+
+                lo, hi = invert_test(p_score, beta, 1 / math.sqrt(lg0.info) * 2, alpha, rel_tol=2e-3)
+            rows.append(
+                row(
+                    "logit_score_wcb",
+                    beta,
+                    lo,
+                    hi,
+                    p,
+                    f"wild cluster score bootstrap (Kline-Santos; logit refitted under H0), Webb weights, "
+                    f"{reps} reps, seed {seed}; p two-sided symmetric on the studentised score"
+                    + (f"; {ci_txt} (OR scale), restricted logit refitted per delta" if logit_ci else ""),
+                )
+            )
+        for method, k in (("logit_ri", 0), ("logit_ri_t", 1)):
+            if method not in methods:
+                continue
+            p = _ri_p(ri_logit_stats(lg0, assign)[k])
+            stat = (
+                "one-step logit coefficient from the no-effect model (efficient score / information)"
+                if k == 0
+                else "score-type t from the no-effect logit"
+            )
+            rows.append(
+                row(
+                    method,
+                    beta,
+                    np.nan,
+                    np.nan,
+                    p,
+                    f"randomisation inference over {d.n_areas} areas, {n_treated} treated per draw, "
+                    f"{ri_reps} re-assignments, seed {seed}; statistic: {stat}; "
+                    f"p = (1 + #|stat*| >= |stat|)/(1 + R); p-value only",
+                )
+            )
+    order = {m: i for i, m in enumerate(methods)}
+    rows.sort(key=lambda r: order[r["method"]])
+    return pd.DataFrame(rows, columns=models.RESULT_COLUMNS)

@@ -1,0 +1,243 @@
+"""Few-cluster inference: wild cluster bootstraps and randomisation inference over areas."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pyfixest as pf
+import pytest
+import scipy.sparse as sp
+from scipy import stats
+
+from pbr import inference, models
+
+COVS = ["age_group", "sex"]
+FML = "y ~ did + C(age_group) + C(sex) | area_code + period_fe"
+
+
+def simulate(n=3000, n_areas=40, n_pilot=8, log_or=0.0, seed=1, shock_sd=0.1, size_sd=0.6):
+    """Journeys by area x quarter (16 quarters from Apr 2010, post from quarter 8), unequal
+    area sizes, area x half-year shocks, two covariates and a planted DiD odds ratio."""
+    rng = np.random.default_rng(seed)
+    size = rng.lognormal(0, size_sd, n_areas)
+    area = rng.choice(n_areas, n, p=size / size.sum())
+    quarter = rng.integers(0, 16, n)
+    pilot = area < n_pilot
+    post = quarter >= 8
+    age = rng.choice(["18-29", "30-39", "40+"], n)
+    sex = rng.choice(["F", "M"], n, p=[0.3, 0.7])
+    shocks = rng.normal(0, shock_sd, (n_areas, 8))[area, quarter // 2]
+    lp = (
+        -0.8
+        + rng.normal(0, 0.4, n_areas)[area]
+        + 0.03 * quarter
+        + 0.3 * (age == "40+")
+        - 0.2 * (sex == "F")
+        + shocks
+        + log_or * (pilot & post)
+    )
+    y = (rng.random(n) < 1 / (1 + np.exp(-lp))).astype(int)
+    return pd.DataFrame(
+        {
+            "area_code": [f"E{a:03d}" for a in area],
+            "pilot": pd.array(pilot, dtype="boolean"),
+            "post": post.astype("int64"),
+            "did": (pilot & post).astype("int64"),
+            "quarter": quarter,
+            "half_year": quarter // 2,
+            "age_group": age,
+            "sex": sex,
+            "y": pd.array(y, dtype="Int64"),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def effect_rows():
+    df = simulate(n=6000, log_or=np.log(0.35), seed=3)
+    return inference.few_cluster_rows(df, "drug", "y", COVS, reps=1999, seed=7, ri_reps=999).set_index(
+        "method"
+    )
+
+
+@pytest.fixture(scope="module")
+def null_rows():
+    df = simulate(n=4000, log_or=0.0, seed=4)
+    return inference.few_cluster_rows(df, "drug", "y", COVS, reps=1999, seed=7, ri_reps=999).set_index(
+        "method"
+    )
+
+
+@pytest.fixture(scope="module")
+def design():
+    df = simulate(n=3000, log_or=np.log(0.6), seed=3)
+    mf, _, _ = inference.prepare(df, "y", COVS)
+    return mf, inference.build_design(mf, "y", COVS)
+
+
+def _refit_frame(mf, d, assign_row):
+    out = mf.copy()
+    chosen = d.area_codes[assign_row > 0]
+    out["did"] = (out["area_code"].isin(chosen) & (out["post"] > 0)).astype("int64")
+    return out
+
+
+def test_all_methods_reject_a_large_planted_effect(effect_rows):
+    assert (effect_rows["p_value"] < 0.05).all(), effect_rows["p_value"]
+    assert effect_rows.loc["lpm_ri", "estimate"] < 0
+    assert effect_rows.loc["logit_ri", "estimate"] < 1
+    for m in ("lpm_wcb_webb", "lpm_ri", "lpm_ri_t"):
+        assert effect_rows.loc[m, "ci_high"] < 0
+    assert effect_rows.loc["logit_score_wcb", "ci_high"] < 1
+
+
+def test_no_method_rejects_a_null(null_rows):
+    assert (null_rows["p_value"] > 0.05).all(), null_rows["p_value"]
+    for m in ("lpm_wcb_webb", "lpm_ri", "lpm_ri_t"):
+        assert null_rows.loc[m, "ci_low"] < 0 < null_rows.loc[m, "ci_high"]
+    assert null_rows.loc["logit_score_wcb", "ci_low"] < 1 < null_rows.loc["logit_score_wcb", "ci_high"]
+
+
+def test_rows_follow_the_result_format_and_match_the_main_fit(effect_rows):
+    df = simulate(n=6000, log_or=np.log(0.35), seed=3)
+    main = models.fit_did(df, "drug", "y", COVS).set_index("method")
+    assert sorted(effect_rows.reset_index().columns) == sorted(models.RESULT_COLUMNS)
+    # point estimates are those of the underlying models (own IRLS logit vs pyfixest feglm)
+    assert abs(effect_rows.loc["logit_score_wcb", "beta"] - main.loc["logit_crv1", "beta"]) < 1e-6
+    assert abs(effect_rows.loc["lpm_wcb_webb", "beta"] - main.loc["lpm_crv1", "beta"]) < 1e-8
+    assert (effect_rows["n"] == main.loc["logit_crv1", "n"]).all()
+    assert (effect_rows["n_treated_clusters"] == 8).all()
+    assert effect_rows.loc[["logit_ri", "logit_ri_t"], "ci_low"].isna().all()
+    assert effect_rows.loc["lpm_wcb_webb", "note"].startswith("WCR (null imposed), Webb weights, 1999 reps")
+
+
+def test_intervals_agree_with_p_values(effect_rows, null_rows):
+    """Test inversion: 0 (or OR 1) lies outside the CI exactly when p <= alpha."""
+    for rows in (effect_rows, null_rows):
+        for m, null in (("lpm_wcb_webb", 0), ("lpm_ri", 0), ("lpm_ri_t", 0), ("logit_score_wcb", 1)):
+            inside = rows.loc[m, "ci_low"] < null < rows.loc[m, "ci_high"]
+            assert inside == (rows.loc[m, "p_value"] > 0.05), m
+
+
+def test_ri_p_values_are_deterministic_given_a_seed():
+    df = simulate(n=2000, log_or=np.log(0.7), seed=9)
+    kw = {"reps": 199, "ri_reps": 999, "lpm_ci": False, "logit_ci": False}
+    a = inference.few_cluster_rows(df, "drug", "y", COVS, seed=11, **kw)
+    b = inference.few_cluster_rows(df, "drug", "y", COVS, seed=11, **kw)
+    c = inference.few_cluster_rows(df, "drug", "y", COVS, seed=12, **kw)
+    pd.testing.assert_frame_equal(a, b)
+    assert not np.allclose(a["p_value"], c["p_value"])
+
+
+def test_fast_lpm_ri_statistic_equals_a_full_refit(design):
+    mf, d = design
+    parts = inference.lpm_parts(d)
+    assign = inference.random_assignments(d.n_areas, 8, 4, np.random.default_rng(5))
+    for delta in (0.0, 0.07):
+        fast, _ = inference.ri_lpm_stats(parts, assign, delta)
+        for r in range(len(assign)):
+            refit = _refit_frame(mf, d, assign[r])
+            refit["y"] = mf["y"] - delta * mf["did"]  # the sharp null's shifted outcome
+            beta = pf.feols(FML, data=refit).coef()["did"]
+            assert abs(beta - fast[r]) < 1e-8
+
+
+def test_observed_assignment_reproduces_the_estimate(design):
+    mf, d = design
+    parts = inference.lpm_parts(d)
+    beta, _ = inference.ri_lpm_stats(parts, d.treated.astype(float)[None, :])
+    fit = pf.feols(FML, data=mf, vcov={"CRV1": "area_code"})
+    assert abs(beta[0] - fit.coef()["did"]) < 1e-10
+    assert abs(parts.beta - fit.coef()["did"]) < 1e-10
+    # unscaled CRV1 times pyfixest's small-sample factor = pyfixest's CRV1 SE (K counts the
+    # period FE levels, which are not nested in the area clusters)
+    g, n, k = d.n_areas, d.n, fit._k + mf["period_fe"].nunique()
+    assert abs(parts.se_crv1_unscaled * np.sqrt(g / (g - 1) * (n - 1) / (n - k)) / fit.se()["did"] - 1) < 1e-6
+
+
+def test_logit_score_statistic_ranks_like_full_refits(design):
+    mf, d = design
+    parts = inference.logit_parts(d, 0.0, with_ri=True)
+    assign = np.vstack(
+        [d.treated.astype(float), inference.random_assignments(d.n_areas, 8, 7, np.random.default_rng(7))]
+    )
+    one_step, score_t = inference.ri_logit_stats(parts, assign)
+    refits = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for row in assign:
+            fit = pf.feglm(FML, data=_refit_frame(mf, d, row), family="logit", vcov={"CRV1": "area_code"})
+            refits.append((fit.coef()["did"], fit.tstat()["did"]))
+    beta, tstat = np.array(refits).T
+    assert (np.sign(one_step) == np.sign(beta)).all()
+    assert (np.sign(score_t) == np.sign(tstat)).all()
+    assert stats.spearmanr(np.abs(one_step), np.abs(beta)).statistic > 0.95
+    assert stats.spearmanr(np.abs(score_t), np.abs(tstat)).statistic > 0.9
+    assert np.max(np.abs(one_step - beta)) < 0.02
+
+
+def test_wcr_bootstrap_draw_equals_an_explicit_refit(design):
+    """One WCR draw by the fast algebra = restricted fit, wild residuals, full CRV1 refit."""
+    mf, d = design
+    parts = inference.lpm_parts(d)
+    v = inference.webb_weights(d.n_areas, 2, np.random.default_rng(1))
+    dummies = "y_r ~ C(age_group) + C(sex) + C(area_code) + C(period_fe)"
+    for delta in (0.0, -0.05):
+        t_obs, t_star = inference.wcr_tstats(parts, v, delta)
+        data = mf.assign(y_r=mf["y"] - delta * mf["did"])
+        restricted = pf.feols(dummies, data=data)
+        fitted = restricted.predict()
+        resid = data["y_r"].to_numpy() - fitted
+        full = pf.feols(FML, data=mf, vcov={"CRV1": "area_code"})
+        t_full = (full.coef()["did"] - delta) / full.se()["did"]
+        for b in range(v.shape[1]):
+            data["y"] = fitted + delta * data["did"] + v[d.area, b] * resid
+            boot = pf.feols(FML, data=data, vcov={"CRV1": "area_code"})
+            t_boot = (boot.coef()["did"] - delta) / boot.se()["did"]
+            # both sides omit / include the same small-sample factor
+            assert abs(t_star[b] / t_obs - t_boot / t_full) < 1e-8
+
+
+def test_logit_fit_matches_pyfixest(design):
+    mf, d = design
+    coef, _ = inference.fit_logit(sp.hstack([d.W, sp.csr_matrix(d.did[:, None])], format="csr"), d.y)
+    fit = pf.feglm(FML, data=mf, family="logit", vcov={"CRV1": "area_code"})
+    assert abs(coef[-1] - fit.coef()["did"]) < 1e-8
+
+
+def test_score_bootstrap_is_centred_at_the_restricted_fit(design):
+    """At delta = the logit MLE the efficient score is ~0; far from it, the test rejects."""
+    _, d = design
+    coef, _ = inference.fit_logit(sp.hstack([d.W, sp.csr_matrix(d.did[:, None])], format="csr"), d.y)
+    v = inference.webb_weights(d.n_areas, 999, np.random.default_rng(3))
+    at_mle = inference.logit_parts(d, float(coef[-1]))
+    assert abs(at_mle.s.sum()) < 1e-6
+    assert inference.score_pvalue(at_mle, v) > 0.99
+    assert inference.score_pvalue(inference.logit_parts(d, float(coef[-1]) + 2.0), v) < 0.05
+
+
+def test_webb_weights_and_assignments():
+    rng = np.random.default_rng(0)
+    v = inference.webb_weights(10, 60000, rng)
+    assert set(np.round(np.unique(v) ** 2, 12)) == {0.5, 1.0, 1.5}
+    assert abs(v.mean()) < 0.01 and abs((v**2).mean() - 1) < 0.01
+    a = inference.random_assignments(149, 8, 500, rng)
+    assert (a.sum(axis=1) == 8).all()
+    assert a.mean(axis=0).min() > 0.01  # every area gets treated sometimes
+
+
+def test_dropped_areas_are_excluded_from_reassignment():
+    df = simulate(n=3000, seed=5)
+    df.loc[df["area_code"].isin(["E030", "E031"]), "y"] = 0
+    rows = inference.few_cluster_rows(
+        df, "drug", "y", COVS, reps=199, ri_reps=199, lpm_ci=False, logit_ci=False
+    )
+    assert (rows["n_clusters"] == 38).all() and (rows["dropped_clusters"] == 2).all()
+    assert rows.loc[rows["method"] == "lpm_ri", "note"].str.contains("over 38 areas, 8 treated").all()
+
+
+def test_not_estimable_without_treated_events():
+    df = simulate(n=2000, seed=6)
+    df.loc[df["pilot"].astype(bool), "y"] = 0
+    rows = inference.few_cluster_rows(df, "drug", "y", COVS, reps=99, ri_reps=99)
+    assert rows["p_value"].isna().all() and rows["note"].str.contains("not estimable").all()

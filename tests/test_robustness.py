@@ -1,0 +1,126 @@
+"""Alternative specifications: event study, placebo, leave-one-pilot-out, Mason 2015 window."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pbr import models, robustness
+
+COVS = ["age_group", "sex"]
+
+
+def simulate(n=20000, n_areas=60, n_pilot=8, log_or=0.0, pre_trend=0.0, seed=1):
+    """Analysis-table-like journeys: 16 quarters from 1 Apr 2010 (post from quarter 8),
+    start dates, area and quarter effects, two covariates, a planted DiD odds ratio and
+    optionally a pilot-specific linear trend (log-odds per quarter) before the start."""
+    rng = np.random.default_rng(seed)
+    size = rng.lognormal(0, 0.5, n_areas)
+    area = rng.choice(n_areas, n, p=size / size.sum())
+    quarter = rng.integers(0, 16, n)
+    pilot = area < n_pilot
+    post = quarter >= 8
+    age = rng.choice(["18-29", "30-39", "40+"], n)
+    sex = rng.choice(["F", "M"], n, p=[0.3, 0.7])
+    lp = (
+        -0.8
+        + rng.normal(0, 0.4, n_areas)[area]
+        + 0.03 * quarter
+        + 0.3 * (age == "40+")
+        - 0.2 * (sex == "F")
+        + rng.normal(0, 0.05, (n_areas, 8))[area, quarter // 2]
+        + log_or * (pilot & post)
+        + pre_trend * pilot * np.minimum(quarter - 7, 0)
+    )
+    y = (rng.random(n) < 1 / (1 + np.exp(-lp))).astype(int)
+    start = (np.datetime64("2010-04", "M") + 3 * quarter).astype("datetime64[D]") + rng.integers(0, 89, n)
+    return pd.DataFrame(
+        {
+            "area_code": [f"E{a:03d}" for a in area],
+            "pilot": pd.array(pilot, dtype="boolean"),
+            "post": post.astype("int64"),
+            "did": (pilot & post).astype("int64"),
+            "quarter": quarter,
+            "half_year": quarter // 2,
+            "start_date": pd.to_datetime(start),
+            "age_group": age,
+            "sex": sex,
+            "y": pd.array(y, dtype="Int64"),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def effect_data():
+    return simulate(log_or=np.log(0.4), seed=5)
+
+
+@pytest.fixture(scope="module")
+def event_effect(effect_data):
+    return robustness.event_study(effect_data, "drug", "y", COVS)
+
+
+def test_event_study_recovers_the_effect_only_in_post_bins(event_effect):
+    table, _ = event_effect
+    for method, null in (("logit_crv1", 1.0), ("lpm_crv1", 0.0)):
+        t = table.loc[table["method"] == method].set_index("bin")
+        assert list(t.index) == list(range(8))
+        assert t.loc[3, "is_reference"] and t.loc[3, "estimate"] == null  # last pre half-year
+        pre, post = t.loc[[0, 1, 2]], t.loc[[4, 5, 6, 7]]
+        assert ((pre["ci_low"] < null) & (null < pre["ci_high"])).all(), method
+        assert (post["ci_high"] < null).all(), method
+        assert not pre["is_post"].any() and post["is_post"].all()
+    logit = table.loc[table["method"] == "logit_crv1"].set_index("bin")
+    assert abs(np.log(logit.loc[[4, 5, 6, 7], "estimate"]).mean() - np.log(0.4)) < 0.3
+    assert str(logit.loc[4, "bin_start"]) == "2012-04-01"
+
+
+def test_pretrend_test_does_not_reject_under_parallel_trends(event_effect):
+    _, summary = event_effect
+    assert list(summary.columns) == models.RESULT_COLUMNS
+    assert (summary["specification"] == "event_study_pretrend").all()
+    assert set(summary["method"]) == {"logit_crv1", "lpm_crv1"}
+    assert (summary["p_value"] > 0.05).all(), summary["p_value"]
+    assert summary["note"].str.contains("3 pre-period").all()
+    assert set(summary["scale"]) == {"wald_chi2", "wald_F"}
+
+
+def test_pretrend_test_rejects_a_planted_pretrend():
+    _, summary = robustness.event_study(simulate(pre_trend=0.1, seed=6), "drug", "y", COVS)
+    assert (summary["p_value"] < 0.01).all(), summary["p_value"]
+
+
+def test_placebo_gives_a_null(effect_data):
+    res = robustness.placebo(effect_data, "drug", "y", COVS).set_index("method")
+    assert (res["specification"] == "placebo_2011").all()
+    assert res.loc["logit_crv1", "ci_low"] < 1 < res.loc["logit_crv1", "ci_high"]
+    assert res.loc["lpm_crv1", "ci_low"] < 0 < res.loc["lpm_crv1", "ci_high"]
+    assert res.loc["logit_crv1", "n"] == int((effect_data["post"] == 0).sum())
+    assert res["note"].str.startswith("placebo: pre-period journeys only, fake start 2011-04-01").all()
+
+
+def test_leave_one_out_returns_one_row_per_pilot_area(effect_data):
+    res = robustness.leave_one_out(effect_data, "drug", "y", COVS)
+    assert len(res) == 8
+    assert list(res["specification"]) == [f"leave_out_E{a:03d}" for a in range(8)]
+    assert (res["n_treated_clusters"] == 7).all() and (res["method"] == "logit_crv1").all()
+    assert (res["estimate"] < 1).all()
+    both = robustness.leave_one_out(effect_data, "drug", "y", COVS, methods=("logit_crv1", "lpm_crv1"))
+    assert len(both) == 16
+
+
+def test_mason_window(effect_data):
+    res = robustness.mason_2015(effect_data, "drug", "y", COVS).set_index("method")
+    in_window = effect_data["start_date"].between("2011-04-01", "2013-03-31")
+    assert res.loc["logit_crv1", "n"] == int(in_window.sum())
+    assert (res["specification"] == "mason_2015").all()
+    assert res["note"].str.contains("stands in for Mason").all()
+    assert res.loc["logit_crv1", "ci_high"] < 1
+
+
+def test_robustness_rows_stack_every_variant(effect_data):
+    rows, table = robustness.robustness_rows(effect_data, "drug", "y", COVS)
+    assert list(rows.columns) == models.RESULT_COLUMNS
+    specs = set(rows["specification"])
+    assert {"event_study_pretrend", "placebo_2011", "mason_2015"} <= specs
+    assert sum(s.startswith("leave_out_") for s in specs) == 8
+    assert list(table.columns) == robustness.EVENT_STUDY_COLUMNS
