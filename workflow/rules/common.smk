@@ -24,6 +24,7 @@ R = Path("results")
 TABLE_NAMES = sorted(TABLES)
 COHORTS = config["study"]["cohorts"]
 OUTCOMES = config["models"]["outcomes"]
+OUTCOME_PATTERN = "|".join(OUTCOMES)
 SYNTHETIC = config["data"]["source"] == "synthetic"
 REAL = config["data"]["real"]
 REPORT = R / "report" / "report.html"
@@ -129,4 +130,43 @@ def linkage_quality_inputs(wildcards):
 def linkage_thresholds():
     """The linkage settings the outcomes depend on (only these re-run the outcomes when changed)."""
     lk = config["linkage"]
-    return {"threshold": lk["threshold"], "sensitivity_thresholds": lk["sensitivity_thresholds"]}
+    return {
+        "threshold": lk["threshold"],
+        "sensitivity_thresholds": lk["sensitivity_thresholds"],
+    }
+
+
+def model_settings():
+    """The model settings every fit uses (covariates, confidence level)."""
+    m = config["models"]
+    return {"covariates": m["covariates"], "confidence_level": m["confidence_level"]}
+
+
+def robustness_pairs():
+    """(cohort, outcome) pairs given the robustness specifications."""
+    rb = config["models"]["robustness"]
+    return [
+        (c, o)
+        for c in COHORTS
+        if c in rb["cohorts"]
+        for o in OUTCOMES
+        if o in rb["outcomes"]
+    ]
+
+
+def fit_parts():
+    """Every per-model result file the tidy results table stacks."""
+    parts = []
+    for c in COHORTS:
+        for o in OUTCOMES:
+            parts += [
+                R / "fit" / c / f"{o}.parquet",
+                R / "fit" / c / f"{o}_few_cluster.parquet",
+            ]
+    parts += [R / "fit" / c / f"{o}_robustness.parquet" for c, o in robustness_pairs()]
+    return parts
+
+
+def event_study_parts():
+    """Event-study coefficient tables of the robustness outcomes."""
+    return [R / "fit" / c / f"{o}_event_study.parquet" for c, o in robustness_pairs()]

@@ -1,7 +1,11 @@
-"""Fit stage: one DiD job per outcome x cohort, then the tidy results table.
+"""Fit stage: DiD models per outcome x cohort, then the tidy results table.
 
 Inputs: results/derive/analysis_<cohort>.parquet.
-Outputs: results/fit/<cohort>/<outcome>.parquet, results/fit/did_results.parquet and .csv.
+Outputs: results/fit/<cohort>/<outcome>.parquet (main logit and LPM, CRV1; death and crime also at
+the sensitivity linkage thresholds), results/fit/<cohort>/<outcome>_few_cluster.parquet (wild cluster
+bootstraps, randomisation inference), results/fit/<cohort>/<outcome>_robustness.parquet and
+_event_study.parquet (configured outcomes only), results/fit/did_results.{parquet,csv} (every row),
+results/fit/event_study.parquet.
 """
 
 
@@ -9,7 +13,7 @@ rule fit_did:
     """Logistic DiD (area and period FE, CRV1 by area) and its linear companion for one outcome x cohort."""
     input:
         analysis=R / "derive" / "analysis_{cohort}.parquet",
-        code=lib("models"),
+        code=lib("models", "outcomes"),
     output:
         result=R / "fit" / "{cohort}" / "{outcome}.parquet",
     log:
@@ -18,6 +22,7 @@ rule fit_did:
         R / "benchmarks" / "fit_did" / "{cohort}" / "{outcome}.tsv"
     wildcard_constraints:
         cohort="drug|alcohol",
+        outcome=OUTCOME_PATTERN,
     conda:
         ENV
     threads: 1
@@ -25,24 +30,81 @@ rule fit_did:
         mem_mb=3000,
         runtime=20,
     params:
-        models=config["models"],
+        models=model_settings(),
         period_unit=config["study"]["period_unit"],
+        linkage=linkage_thresholds(),
     script:
         "../../scripts/fit_did.py"
 
 
-rule collect_results:
-    """Stack every model's rows into the tidy results table (Parquet and CSV)."""
+rule infer_few_cluster:
+    """Few-cluster inference for one outcome x cohort: wild cluster bootstraps and randomisation inference."""
     input:
-        parts=expand(
-            R / "fit" / "{cohort}" / "{outcome}.parquet",
-            cohort=COHORTS,
-            outcome=OUTCOMES,
-        ),
+        analysis=R / "derive" / "analysis_{cohort}.parquet",
+        code=lib("models", "inference"),
+    output:
+        result=R / "fit" / "{cohort}" / "{outcome}_few_cluster.parquet",
+    log:
+        R / "logs" / "infer_few_cluster" / "{cohort}" / "{outcome}.log",
+    benchmark:
+        R / "benchmarks" / "infer_few_cluster" / "{cohort}" / "{outcome}.tsv"
+    wildcard_constraints:
+        cohort="drug|alcohol",
+        outcome=OUTCOME_PATTERN,
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    params:
+        models=model_settings(),
+        inference=config["models"]["inference"],
+        period_unit=config["study"]["period_unit"],
+    script:
+        "../../scripts/infer_few_cluster.py"
+
+
+rule fit_robustness:
+    """Event study with pre-trend test, placebo start, leave one pilot area out, Mason 2015 window."""
+    input:
+        analysis=R / "derive" / "analysis_{cohort}.parquet",
+        code=lib("models", "robustness"),
+    output:
+        result=R / "fit" / "{cohort}" / "{outcome}_robustness.parquet",
+        event_study=R / "fit" / "{cohort}" / "{outcome}_event_study.parquet",
+    log:
+        R / "logs" / "fit_robustness" / "{cohort}" / "{outcome}.log",
+    benchmark:
+        R / "benchmarks" / "fit_robustness" / "{cohort}" / "{outcome}.tsv"
+    wildcard_constraints:
+        cohort="drug|alcohol",
+        outcome=OUTCOME_PATTERN,
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=30,
+    params:
+        models=model_settings(),
+        robustness=config["models"]["robustness"],
+        period_unit=config["study"]["period_unit"],
+        pre_start=config["study"]["pre_start"],
+    script:
+        "../../scripts/fit_robustness.py"
+
+
+rule collect_results:
+    """Stack every model's rows into the tidy results table (Parquet and CSV) and the event-study table."""
+    input:
+        parts=fit_parts(),
+        event_studies=event_study_parts(),
         code=lib("models"),
     output:
         parquet=R / "fit" / "did_results.parquet",
         csv=R / "fit" / "did_results.csv",
+        event_study=R / "fit" / "event_study.parquet",
     log:
         R / "logs" / "collect_results.log",
     conda:
