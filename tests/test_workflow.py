@@ -13,11 +13,15 @@ ALL_RULES = {
     "generate_synthetic",
     "validate_extracts",
     "link_persons",
-    "link_register",
+    "train_linkage",
+    "predict_links",
+    "assess_linkage",
     "build_journeys",
     "derive_outcomes",
     "tabulate_rates",
     "fit_did",
+    "infer_few_cluster",
+    "fit_robustness",
     "collect_results",
     "render_report",
     "all",
@@ -28,8 +32,9 @@ def test_dry_run_plans_every_stage():
     out = run_snakemake(ROOT, "-n", "--directory", str(ROOT), "--cores", "1", "--forceall").output
     jobs = planned_jobs(out)
     assert set(jobs) == ALL_RULES
-    assert jobs["fit_did"] == 4  # 2 outcomes x 2 cohorts
-    assert jobs["derive_outcomes"] == 2 and jobs["link_register"] == 2
+    assert jobs["fit_did"] == jobs["infer_few_cluster"] == 22  # 11 outcomes x 2 cohorts
+    assert jobs["fit_robustness"] == 5  # the configured robustness outcomes, drug cohort
+    assert jobs["derive_outcomes"] == 2 and jobs["train_linkage"] == jobs["predict_links"] == 2
 
 
 def test_bad_config_stops_with_the_key_named(tmp_path):
