@@ -57,6 +57,11 @@ def test_shipped_config_equals_schema_defaults():
             "'study.cohorts[0]': 'drugs' is not allowed; allowed values: ['drug', 'alcohol']",
         ),
         ({"study": {"post_start": "2012-13-01"}}, "'study.post_start'"),
+        (
+            {"synthetic": {"effects": {"drug": {"completon": 0.5}}}},
+            "unknown key synthetic.effects.drug.completon",
+        ),
+        ({"synthetic": {"noise": {"register_dob_error": "lots"}}}, "synthetic.noise.register_dob_error"),
         ({"study": {"post_start": "2009-01-01"}}, "pre_start < post_start <= post_end"),
         ({"data": {"source": "real"}}, "set exactly one of 'directory'"),
         ({"models": {"outcomes": ["nonexistent"]}}, "'models.outcomes[0]': 'nonexistent' is not allowed"),
@@ -83,3 +88,14 @@ def test_config_readme_is_generated_from_the_schema():
     from pbr.config import schema_markdown
 
     assert (ROOT / "config" / "README.md").read_text() == schema_markdown()
+
+
+def test_generator_takes_windows_and_pilot_rule_from_the_study():
+    from pbr.config import synthetic_settings
+
+    cfg = validate_config(
+        {"study": {"partial_pilot_rule": "sub_area_pilot_rest_other", "post_start": "2012-07-01"}}
+    )
+    syn = synthetic_settings(cfg)
+    assert syn["pilot_rule"] == "sub_area_pilot_rest_other"
+    assert syn["dates"]["post_start"] == "2012-07-01"

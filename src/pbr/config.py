@@ -99,7 +99,7 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
 
 
 def _check_consistency(config: dict) -> None:
-    """Checks across keys that a JSON schema cannot express."""
+    """Checks across keys that a JSON schema cannot express, and the generator's own settings."""
     s = config["study"]
     if not s["pre_start"] < s["post_start"] <= s["post_end"]:
         raise ConfigError(
@@ -115,12 +115,33 @@ def _check_consistency(config: dict) -> None:
             )
     lk = config["linkage"]
     if lk["min_probability"] > min([lk["threshold"], *lk["sensitivity_thresholds"]]):
-        raise ConfigError("'linkage.min_probability' must not exceed 'linkage.threshold' or any sensitivity threshold")
+        raise ConfigError(
+            "'linkage.min_probability' must not exceed 'linkage.threshold' or any sensitivity threshold"
+        )
     t = config["outcomes"]["top"]
     if not t["review_min_days"] <= t["review_target_days"] <= t["review_max_days"]:
         raise ConfigError(
             "'outcomes.top': review days must satisfy review_min_days <= review_target_days <= review_max_days"
         )
+    from pbr.synthetic import SyntheticParams
+
+    try:
+        SyntheticParams.from_config(synthetic_settings(config))
+    except ValueError as exc:
+        raise ConfigError(f"'synthetic': {exc}") from None
+
+
+def synthetic_settings(config: dict) -> dict:
+    """The generator's settings: the ``synthetic`` section plus the study's windows and pilot rule.
+
+    The windows and the partial-pilot rule come from ``study`` so the generator and the
+    analysis can never disagree about them.
+    """
+    out = copy.deepcopy(config["synthetic"])
+    study = config["study"]
+    out["pilot_rule"] = study["partial_pilot_rule"]
+    out["dates"] = {**out.get("dates", {}), **{k: study[k] for k in ("pre_start", "post_start", "post_end")}}
+    return out
 
 
 def load_config(path: str | Path) -> dict:

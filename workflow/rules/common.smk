@@ -10,7 +10,7 @@ SRC = Path(workflow.basedir) / "src"
 # The Snakefile imports the library from this checkout (scripts do the same via scripts/_bootstrap.py).
 sys.path.insert(0, str(SRC))
 
-from pbr.config import ConfigError, validate_config  # noqa: E402
+from pbr.config import ConfigError, synthetic_settings, validate_config  # noqa: E402
 from pbr.contract import TABLES  # noqa: E402
 
 try:

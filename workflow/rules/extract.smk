@@ -27,7 +27,7 @@ rule generate_synthetic:
         mem_mb=4000,
         runtime=20,
     params:
-        synthetic=config["synthetic"],
+        synthetic=synthetic_settings(config),
     script:
         "../../scripts/generate_synthetic.py"
 
