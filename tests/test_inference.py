@@ -241,3 +241,13 @@ def test_not_estimable_without_treated_events():
     df.loc[df["pilot"].astype(bool), "y"] = 0
     rows = inference.few_cluster_rows(df, "drug", "y", COVS, reps=99, ri_reps=99)
     assert rows["p_value"].isna().all() and rows["note"].str.contains("not estimable").all()
+
+
+def test_singular_weighted_gram_falls_back_to_least_squares():
+    """Vanishing IRLS weights (fitted probabilities at 0 or 1) make the Gram matrix singular."""
+    from pbr.inference import _solve_psd
+
+    gram = np.array([[1.0, 1.0], [1.0, 1.0]])
+    x = _solve_psd(gram, np.array([2.0, 2.0]))
+    np.testing.assert_allclose(gram @ x, [2.0, 2.0])
+    np.testing.assert_allclose(x, [1.0, 1.0])  # the minimum-norm solution

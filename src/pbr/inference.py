@@ -155,9 +155,14 @@ class _Projector:
         self.d, self.w = d, w
         Ww = d.W if w is None else sp.diags(w) @ d.W
         self.gram = np.asarray((d.WT @ Ww).todense())
-        self.cho = linalg.cho_factor(self.gram, lower=True)
+        try:
+            self.cho = linalg.cho_factor(self.gram, lower=True)
+        except linalg.LinAlgError:  # vanishing weights (see _solve_psd): fall back to least squares
+            self.cho = None
 
     def solve(self, rhs: np.ndarray) -> np.ndarray:
+        if self.cho is None:
+            return linalg.lstsq(self.gram, rhs, lapack_driver="gelsd")[0]
         return linalg.cho_solve(self.cho, rhs)
 
     def coef(self, v: np.ndarray) -> np.ndarray:
@@ -197,6 +202,18 @@ def _deviance(y: np.ndarray, eta: np.ndarray) -> float:
     return float(2 * np.sum(np.logaddexp(0.0, eta) - y * eta))
 
 
+def _solve_psd(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Solve gram @ x = rhs for a positive semi-definite gram; minimum-norm least squares when singular.
+
+    Weights p(1-p) vanish for cells whose fitted probability reaches 0 or 1 (e.g. under an
+    extreme null in test inversion), which makes the weighted Gram matrix singular.
+    """
+    try:
+        return linalg.solve(gram, rhs, assume_a="pos")
+    except linalg.LinAlgError:
+        return linalg.lstsq(gram, rhs, lapack_driver="gelsd")[0]
+
+
 def fit_logit(
     W: sp.csr_matrix,
     y: np.ndarray,
@@ -221,7 +238,7 @@ def fit_logit(
         w = np.maximum(mu * (1 - mu), 1e-12)
         z = eta - off + (y - mu) / w
         gram = np.asarray((WT @ (sp.diags(w) @ W)).todense())
-        new = linalg.solve(gram, WT @ (w * z), assume_a="pos")
+        new = _solve_psd(gram, WT @ (w * z))
         new_eta = W @ new + off
         new_dev = _deviance(y, new_eta)
         halvings = 0

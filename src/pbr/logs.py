@@ -63,4 +63,7 @@ def logged(log_file: str | Path | None, step: str) -> Iterator[logging.Logger]:
     except _user_errors() as exc:
         log.error("%s failed:\n%s", step, exc)
         sys.exit(1)
+    except Exception:
+        log.exception("%s failed with an unexpected error (a bug: please report it with this log)", step)
+        raise
     log.info("%s: done in %.1f s", step, time.perf_counter() - t0)
