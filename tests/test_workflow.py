@@ -121,3 +121,40 @@ def test_library_change_reruns_only_dependent_stages(tiny_run, tmp_path):
         module.write_text(module.read_text() + "\n# edited\n")
 
     assert _plan_after(work, edit) == DOWNSTREAM_OF_OUTCOMES
+
+
+@pytest.mark.slow
+def test_no_identifier_leaves_the_linkage_stage(tiny_run):
+    """Every file after extraction (link, derive, fit, report, logs) is free of identifiers:
+    no identifier column, no date of birth (no date before 2000 in any date column), and
+    no register name in any text."""
+    from pbr.contract import IDENTIFIER_COLUMNS
+
+    res = tiny_run / "results"
+    extract = res / "extract"
+    names = set()
+    for table in ("ons_deaths", "pnc_offences"):
+        reg = pd.read_parquet(extract / f"{table}.parquet", columns=["forename", "surname"])
+        names |= set(reg["forename"].dropna().str.upper()) | set(reg["surname"].dropna().str.upper())
+    areas = pd.read_parquet(extract / "areas.parquet")
+    place_words = {w.upper() for n in areas["area_name"] for w in n.replace("-", " ").split()}
+    # words of the project's own static text (templates, code, config: e.g. "Mason" 2015) are not data
+    static = " ".join(p.read_text() for d in ("report", "src", "config") for p in (tiny_run / d).rglob("*.*"))
+    static_words = {w.strip(".,;:()'\"").upper() for w in static.split()}
+    names = {n for n in names if len(n) >= 5} - place_words - static_words
+    later = [p for p in res.rglob("*") if p.is_file() and extract not in p.parents and "truth" not in p.parts]
+    assert any(p.suffix == ".parquet" for p in later) and any(p.suffix == ".html" for p in later)
+    for path in later:
+        if path.suffix == ".parquet":
+            df = pd.read_parquet(path)
+            assert not set(df.columns) & IDENTIFIER_COLUMNS, f"{path} has identifier columns"
+            for col in df.columns:
+                if pd.api.types.is_datetime64_any_dtype(df[col]):
+                    assert not (df[col].dropna() < "2000-01-01").any(), f"{path}:{col} holds dates of birth"
+                elif df[col].dtype == object or pd.api.types.is_string_dtype(df[col]):
+                    hits = set(df[col].dropna().astype(str).str.upper()) & names
+                    assert not hits, f"{path}:{col} holds names, e.g. {sorted(hits)[:3]}"
+        elif path.suffix in {".html", ".csv", ".json", ".log", ".txt", ".tsv"}:
+            words = set(path.read_text(errors="replace").upper().replace(",", " ").replace('"', " ").split())
+            hits = words & names
+            assert not hits, f"{path} mentions register names, e.g. {sorted(hits)[:3]}"
