@@ -1,0 +1,76 @@
+"""Benchmark the whole extract stage: generate, write, read back and validate.
+
+Usage::
+
+    .venv/bin/python bench/bench_extract.py              # scale 1.0 (the published study)
+    .venv/bin/python bench/bench_extract.py --scale 0.1
+
+Each step runs in its own process, as the two Snakemake rules do (generate_synthetic,
+validate_extracts); prints wall time and peak RSS per step and the stage total against
+the target (60 s, 3 GiB peak).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_S, TARGET_GIB = 60.0, 3.0
+
+GENERATE = """
+import sys; sys.path.insert(0, {src!r})
+from pathlib import Path
+from pbr import io, synthetic
+from pbr.contract import TABLES
+ext = synthetic.generate(synthetic.SyntheticParams(scale={scale}, seed=20120401))
+for name, df in ext.tables.items():
+    io.write_table(df, Path({out!r}) / f"{{name}}.parquet", sort_by=TABLES[name].key)
+"""
+VALIDATE = """
+import sys; sys.path.insert(0, {src!r})
+from pbr import extract
+tables, flow = extract.read_extracts(directory={out!r}, fmt="parquet")
+extract.write_extracts(tables, flow, {valid!r})
+"""
+
+
+def timed(code: str) -> tuple[float, float]:
+    """Run ``code`` in a fresh Python under /usr/bin/time; return (wall s, peak RSS GiB)."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(proc.stderr[-3000:])
+    kib = int(proc.stderr.strip().splitlines()[-1])
+    return wall, kib / 2**20
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", type=float, default=1.0)
+    args = ap.parse_args()
+    src = str(ROOT / "src")
+    with tempfile.TemporaryDirectory() as tmp:
+        out, valid = str(Path(tmp) / "raw"), str(Path(tmp) / "valid")
+        g = timed(GENERATE.format(src=src, scale=args.scale, out=out))
+        v = timed(VALIDATE.format(src=src, out=out, valid=valid))
+    total, peak = g[0] + v[0], max(g[1], v[1])
+    print(f"extract stage at scale {args.scale}")
+    print(f"{'step':<22}{'wall s':>8}{'peak GiB':>10}")
+    print(f"{'generate + write':<22}{g[0]:>8.1f}{g[1]:>10.2f}")
+    print(f"{'read + validate':<22}{v[0]:>8.1f}{v[1]:>10.2f}")
+    print(f"{'stage':<22}{total:>8.1f}{peak:>10.2f}")
+    if args.scale == 1.0:
+        ok = total <= TARGET_S and peak <= TARGET_GIB
+        print(f"target <= {TARGET_S:.0f} s and <= {TARGET_GIB:.0f} GiB: {'met' if ok else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
