@@ -13,11 +13,10 @@ the target (60 s, 3 GiB peak).
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _timing import timed
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_S, TARGET_GIB = 60.0, 3.0
@@ -37,19 +36,6 @@ from pbr import extract
 tables, flow = extract.read_extracts(directory={out!r}, fmt="parquet")
 extract.write_extracts(tables, flow, {valid!r})
 """
-
-
-def timed(code: str) -> tuple[float, float]:
-    """Run ``code`` in a fresh Python under /usr/bin/time; return (wall s, peak RSS GiB)."""
-    t0 = time.perf_counter()
-    proc = subprocess.run(
-        ["/usr/bin/time", "-f", "%M", sys.executable, "-c", code], capture_output=True, text=True, check=False
-    )
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise SystemExit(proc.stderr[-3000:])
-    kib = int(proc.stderr.strip().splitlines()[-1])
-    return wall, kib / 2**20
 
 
 def main() -> None:

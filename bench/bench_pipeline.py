@@ -1,0 +1,331 @@
+"""Benchmark the whole pipeline end to end: per-rule time and memory, total, no-op and report-only re-runs.
+
+Usage::
+
+    .venv/bin/python bench/bench_pipeline.py                       # scale 1.0 (the published study)
+    .venv/bin/python bench/bench_pipeline.py --scales 0.25 0.5 1 2 # growth with scale
+    .venv/bin/python bench/bench_pipeline.py --scales 0.02 --cores 2 --keep /tmp/bench
+
+For every scale the workflow is copied into a fresh temporary directory (as the tests do,
+with ``tests/workflow_utils.copy_workflow``) and run with plain ``snakemake --cores N``
+(profiles/default), the scale set through an extra ``--configfile``. Measured:
+
+* per rule, from Snakemake's benchmark files (``results/benchmarks/**.tsv``, columns ``s``
+  and ``max_rss``): jobs, summed and longest wall time, largest peak RSS; rules without a
+  ``benchmark:`` directive get their wall time from the timestamps in Snakemake's log
+  (1 s resolution, no memory);
+* the wall time of the whole run, and its peak RSS: the largest sum of the resident memory
+  of Snakemake and all its descendants, sampled every 0.2 s (jobs running at the same time
+  add up), next to the largest single process (``getrusage`` of the children);
+* a no-op re-run (nothing to do) and a report-only change (``touch report/report.css``).
+
+Targets: scale 1.0 in <= 10 min and <= 6 GiB; no-op re-run <= 5 s; report-only change
+<= 30 s; scale 2 completes without running out of memory. With several scales it prints
+time and memory per scale and the growth exponent (log ratio of time or memory over log
+ratio of scale) between consecutive scales.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from workflow_utils import SNAKEMAKE, copy_workflow, planned_jobs  # noqa: E402
+
+GIB = 2**30
+TARGET_TOTAL_S = 600.0
+TARGET_PEAK_GIB = 6.0
+TARGET_NOOP_S = 5.0
+TARGET_REPORT_S = 30.0
+STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$")
+
+
+@dataclass
+class RuleStats:
+    jobs: int = 0
+    total_s: float = 0.0
+    max_s: float = 0.0
+    max_rss_mb: float | None = None
+    source: str = "benchmark"
+
+
+@dataclass
+class RunResult:
+    scale: float
+    workdir: Path
+    returncode: int
+    wall_s: float
+    peak_tree_gib: float
+    peak_single_gib: float
+    rules: dict[str, RuleStats] = field(default_factory=dict)
+    noop_s: float | None = None
+    noop_jobs: dict[str, int] | None = None
+    report_s: float | None = None
+    report_jobs: dict[str, int] | None = None
+
+
+def tree_rss_bytes(root_pid: int) -> int:
+    """Summed RSS of ``root_pid`` and all its descendants (read from /proc)."""
+    children: dict[int, list[int]] = defaultdict(list)
+    rss: dict[int, int] = {}
+    page = os.sysconf("SC_PAGE_SIZE")
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                stat = f.read()
+            fields = stat[stat.rindex(")") + 2 :].split()
+            pid = int(entry.name)
+            children[int(fields[1])].append(pid)
+            rss[pid] = int(fields[21]) * page
+        except (OSError, ValueError, IndexError):
+            continue
+    total, stack = 0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def run_measured(cmd: list[str], cwd: Path, log: Path) -> tuple[int, float, int]:
+    """Run ``cmd``; return (exit code, wall seconds, peak summed RSS of its process tree in bytes)."""
+    peak = 0
+    with open(log, "w") as out:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+        done = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            while not done.is_set():
+                peak = max(peak, tree_rss_bytes(proc.pid))
+                done.wait(0.2)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        rc = proc.wait()
+        wall = time.perf_counter() - t0
+        done.set()
+        sampler.join()
+    return rc, wall, peak
+
+
+def read_benchmarks(results: Path) -> dict[str, RuleStats]:
+    """Per-rule stats from results/benchmarks/<rule>[/<wildcards>...].tsv."""
+    rules: dict[str, RuleStats] = {}
+    bench = results / "benchmarks"
+    for tsv in sorted(bench.rglob("*.tsv")):
+        rel = tsv.relative_to(bench)
+        rule = rel.parts[0] if len(rel.parts) > 1 else rel.stem
+        with open(tsv) as f:
+            rows = list(csv.DictReader(f, delimiter="\t"))
+        if not rows:
+            continue
+        row = rows[-1]
+        st = rules.setdefault(rule, RuleStats())
+        s = float(row["s"])
+        rss = float(row["max_rss"]) if row.get("max_rss") not in (None, "", "NA", "-") else None
+        st.jobs += 1
+        st.total_s += s
+        st.max_s = max(st.max_s, s)
+        if rss is not None:
+            st.max_rss_mb = max(st.max_rss_mb or 0.0, rss)
+    return rules
+
+
+def times_from_log(log: Path) -> dict[str, RuleStats]:
+    """Per-rule wall times from the timestamps Snakemake prints before each job's start and finish."""
+    starts: dict[str, tuple[str, datetime]] = {}
+    rules: dict[str, RuleStats] = {}
+    stamp: datetime | None = None
+    pending_rule: str | None = None
+    for line in log.read_text(errors="replace").splitlines():
+        m = STAMP.match(line.strip())
+        if m:
+            stamp = datetime.strptime(m.group(1), "%a %b %d %H:%M:%S %Y")
+            continue
+        m = re.match(r"^(?:local)?rule (\w+):$", line.strip())
+        if m:
+            pending_rule = m.group(1)
+            continue
+        m = re.match(r"^\s*jobid: (\d+)$", line)
+        if m and pending_rule and stamp:
+            starts[m.group(1)] = (pending_rule, stamp)
+            pending_rule = None
+            continue
+        m = re.match(r"^Finished jobid: (\d+) \(Rule: (\w+)\)", line.strip())
+        if m and stamp and m.group(1) in starts:
+            rule, t0 = starts.pop(m.group(1))
+            s = (stamp - t0).total_seconds()
+            st = rules.setdefault(rule, RuleStats(source="log"))
+            st.jobs += 1
+            st.total_s += s
+            st.max_s = max(st.max_s, s)
+    return rules
+
+
+def timed(cmd: list[str], cwd: Path, log: Path) -> tuple[float, str, int]:
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    log.write_text(proc.stdout + proc.stderr)
+    return wall, proc.stdout + proc.stderr, proc.returncode
+
+
+def bench_scale(scale: float, cores: int, base: Path) -> RunResult:
+    work = copy_workflow(base / f"scale_{scale:g}")
+    (work / "bench_scale.yaml").write_text(f"synthetic:\n  scale: {scale!r}\n")
+    cmd = [*SNAKEMAKE, "--cores", str(cores), "--configfile", "bench_scale.yaml"]
+    print(f"[scale {scale:g}] running in {work} ...", flush=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    rc, wall, peak = run_measured(cmd, work, work / "bench_run.log")
+    single = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) * 1024
+    res = RunResult(scale, work, rc, wall, peak / GIB, single / GIB)
+    res.rules = read_benchmarks(work / "results")
+    for rule, st in times_from_log(work / "bench_run.log").items():
+        if rule not in res.rules and rule != "all":
+            res.rules[rule] = st
+    print(f"[scale {scale:g}] exit {rc}, wall {wall:.1f} s, peak RSS {res.peak_tree_gib:.2f} GiB", flush=True)
+    if rc != 0:
+        tail = (work / "bench_run.log").read_text(errors="replace").splitlines()[-40:]
+        print("\n".join("    " + t for t in tail))
+        return res
+
+    res.noop_s, out, _ = timed(cmd, work, work / "bench_noop.log")
+    res.noop_jobs = planned_jobs(out)
+    (work / "report" / "report.css").touch()
+    res.report_s, out, _ = timed(cmd, work, work / "bench_report.log")
+    res.report_jobs = planned_jobs(out)
+    return res
+
+
+def fmt_mem(mb: float | None) -> str:
+    return "n/a" if mb is None else f"{mb / 1024:.2f} GiB" if mb >= 1024 else f"{mb:.0f} MiB"
+
+
+def verdict(ok: bool | None) -> str:
+    return "not measured" if ok is None else "met" if ok else "NOT MET"
+
+
+def print_rules(res: RunResult) -> None:
+    print(f"\nPer-rule wall time and peak memory, scale {res.scale:g} ({res.workdir})")
+    head = f"  {'rule':22s} {'jobs':>4s} {'sum s':>9s} {'max s':>8s} {'peak RSS':>10s}  source"
+    print(head)
+    print("  " + "-" * (len(head) - 2))
+    for rule, st in sorted(res.rules.items(), key=lambda kv: -kv[1].total_s):
+        print(
+            f"  {rule:22s} {st.jobs:4d} {st.total_s:9.1f} {st.max_s:8.1f} {fmt_mem(st.max_rss_mb):>10s}  "
+            f"{st.source}"
+        )
+    print(
+        f"  {'whole run (wall)':22s} {'':4s} {res.wall_s:9.1f} {'':8s} {res.peak_tree_gib:7.2f} GiB  sampled"
+    )
+    print(f"  largest single process peak RSS: {res.peak_single_gib:.2f} GiB")
+    if res.noop_s is not None:
+        print(f"  no-op re-run: {res.noop_s:.1f} s, jobs {res.noop_jobs or 'none'}")
+        print(f"  report-only change (touch report/report.css): {res.report_s:.1f} s, jobs {res.report_jobs}")
+
+
+def print_targets(results: list[RunResult]) -> None:
+    by_scale = {r.scale: r for r in results}
+    paper = by_scale.get(1.0)
+    ok_runs = [r for r in results if r.returncode == 0]
+    rep = paper if paper is not None and paper.returncode == 0 else (ok_runs[-1] if ok_runs else None)
+    print("\nTargets")
+    if paper is None:
+        print("  paper scale (1.0) <= 10 min:     not measured")
+        print("  paper scale (1.0) <= 6 GiB peak: not measured")
+    else:
+        ok = paper.returncode == 0
+        print(
+            f"  paper scale (1.0) <= 10 min:     {paper.wall_s / 60:.1f} min  "
+            f"{verdict(ok and paper.wall_s <= TARGET_TOTAL_S)}"
+        )
+        print(
+            f"  paper scale (1.0) <= 6 GiB peak: {paper.peak_tree_gib:.2f} GiB  "
+            f"{verdict(ok and paper.peak_tree_gib <= TARGET_PEAK_GIB)}"
+        )
+    if rep is None or rep.noop_s is None:
+        print("  no-op re-run <= 5 s:             not measured")
+        print("  report-only change <= 30 s:      not measured")
+    else:
+        noop_ok = rep.noop_s <= TARGET_NOOP_S and not rep.noop_jobs
+        print(
+            f"  no-op re-run <= 5 s:             {rep.noop_s:.1f} s (scale {rep.scale:g})  {verdict(noop_ok)}"
+        )
+        report_ok = rep.report_s <= TARGET_REPORT_S and set(rep.report_jobs or {}) <= {"render_report", "all"}
+        print(
+            f"  report-only change <= 30 s:      {rep.report_s:.1f} s (scale {rep.scale:g})  {verdict(report_ok)}"
+        )
+    two = by_scale.get(2.0)
+    if two is None:
+        print("  scale 2 without running out of memory: not measured")
+    else:
+        print(
+            f"  scale 2 without running out of memory: exit {two.returncode}, "
+            f"peak {two.peak_tree_gib:.2f} GiB  {verdict(two.returncode == 0)}"
+        )
+
+
+def print_growth(results: list[RunResult]) -> None:
+    if len(results) < 2:
+        return
+    print("\nGrowth with scale (exponent = log(ratio) / log(scale ratio); 1 = linear)")
+    print(f"  {'scale':>6s} {'wall s':>9s} {'peak GiB':>9s} {'time exp':>9s} {'mem exp':>8s}")
+    prev = None
+    for r in sorted(results, key=lambda r: r.scale):
+        te = me = ""
+        if prev is not None and r.returncode == 0 and prev.returncode == 0:
+            ls = math.log(r.scale / prev.scale)
+            te = f"{math.log(r.wall_s / prev.wall_s) / ls:.2f}"
+            me = f"{math.log(r.peak_tree_gib / prev.peak_tree_gib) / ls:.2f}"
+        status = "" if r.returncode == 0 else f"  (failed, exit {r.returncode})"
+        print(f"  {r.scale:6g} {r.wall_s:9.1f} {r.peak_tree_gib:9.2f} {te:>9s} {me:>8s}{status}")
+        prev = r
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scales", type=float, nargs="+", default=[1.0], help="synthetic scales (default 1.0)")
+    ap.add_argument("--cores", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--keep", type=Path, default=None, help="run in this directory and keep it")
+    args = ap.parse_args()
+
+    base = args.keep or Path(tempfile.mkdtemp(prefix="pbr-bench-"))
+    base.mkdir(parents=True, exist_ok=True)
+    print(f"cores {args.cores}, scales {args.scales}, work under {base}", flush=True)
+    results = []
+    try:
+        for scale in args.scales:
+            results.append(bench_scale(scale, args.cores, base))
+        for r in results:
+            print_rules(r)
+        print_growth(results)
+        print_targets(results)
+    finally:
+        if args.keep is None:
+            shutil.rmtree(base, ignore_errors=True)
+    return 0 if all(r.returncode == 0 for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
