@@ -1,9 +1,14 @@
 """Put this checkout's library (src/) first on sys.path, so scripts use the code that
-Snakemake tracks, whatever else is installed. Snakemake puts scripts/ on sys.path."""
+Snakemake tracks, whatever else is installed or inherited. Snakemake puts scripts/ on
+sys.path; it also passes on its own sys.path, which may hold another checkout's src/
+(an editable install), so the entry is moved to the front even when already present."""
 
 import sys
 from pathlib import Path
 
 _SRC = str(Path(__file__).resolve().parents[1] / "src")
-if _SRC not in sys.path:
-    sys.path.insert(0, _SRC)
+while _SRC in sys.path:
+    sys.path.remove(_SRC)
+sys.path.insert(0, _SRC)
+for _name in [m for m in sys.modules if m == "pbr" or m.startswith("pbr.")]:
+    del sys.modules[_name]  # drop a pbr imported from elsewhere before this ran

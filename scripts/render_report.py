@@ -1,26 +1,47 @@
-"""Rule render_report: the self-contained HTML report."""
-
-from pathlib import Path
+"""Rule render_report: the self-contained HTML report, and its figures and tables for Snakemake's report."""
 
 import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 
 from pbr import io, report
 from pbr.config import config_hash
-from pbr.flow import concat_flows
 from pbr.logs import logged
+
+
+def _paths(value) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
 
 
 def main(smk) -> None:
     with logged(smk.log[0], "render_report"):
         cfg = dict(smk.params.config)
+        inputs = report.load_inputs(
+            results=smk.input.results,
+            event_study=smk.input.event_study,
+            rates=smk.input.rates,
+            trends=smk.input.trends,
+            baseline=smk.input.baseline,
+            quality=smk.input.quality,
+            match_rates=smk.input.match_rates,
+            pairs=list(smk.input.pairs),
+            effects=list(smk.input.effects),
+            flows=list(smk.input.flows),
+        )
+        data_inputs = ("extracts", "results", "event_study", "rates", "trends", "baseline", "quality")
+        data_inputs += ("match_rates", "pairs", "effects", "flows")
+        checked = [p for name in data_inputs for p in _paths(getattr(smk.input, name))]
         report.render_report(
-            results=io.read_table(smk.input.results),
-            rates=io.read_table(smk.input.rates),
-            flow=concat_flows(*[io.read_table(p) for p in smk.input.flows]),
+            inputs,
             config=cfg,
             config_hash=config_hash(cfg),
-            input_checksums={Path(p).name: io.file_sha256(p) for p in smk.input.extracts},
+            input_checksums={str(p): io.file_sha256(p) for p in checked},
             out_path=smk.output.html,
+            extra_outputs={
+                "forest_png": smk.output.forest,
+                "did_csv": smk.output.did_table,
+                "event_study_png": smk.output.event_study,
+                "trends_png": smk.output.trends,
+                "flow_csv": smk.output.flow,
+            },
         )
 
 

@@ -35,6 +35,23 @@ PUBLISHED_RAW_RATES: dict[str, dict[tuple[str, str], float]] = {
     },
 }
 
+# Published findings reported as "not significant" without a public odds ratio: reproduced
+# as consistent when the reproduced interval includes 1.
+PUBLISHED_NOT_SIGNIFICANT = ("housing_problem", "drug_related_death", "acquisitive_crime")
+
+# Mason et al. 2015 (first year: FY2011-12 vs FY2012-13), drug clients:
+# outcome -> (odds ratio, ci low, ci high, source); compared with the "mason_2015" specification
+PUBLISHED_MASON_2015: dict[str, tuple[float, float, float, str]] = {
+    "successful_completion": (0.859, 0.788, 0.937, "Mason 2015"),
+    "declined_to_continue": (2.934, 2.094, 4.113, "Mason 2015"),
+}
+
+# Unadjusted DiD odds ratios implied by the published raw rates (study notes: 0.555 and 1.389)
+PUBLISHED_UNADJUSTED_OR = {"successful_completion": 0.555, "abstinence": 1.389}
+
+# The cohort the published values refer to
+PUBLISHED_COHORT = "drug"
+
 PUBLISHED_JOURNEYS = {
     ("drug", "pilot", "pre"): 10716,
     ("drug", "other", "pre"): 143459,

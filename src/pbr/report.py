@@ -1,29 +1,58 @@
 """Report stage: render the self-contained HTML report from the pipeline's results.
 
-Figures are drawn with matplotlib and embedded as base64 PNG, so the report is one
-file that opens offline. In real-data mode every count below the small-cell threshold
-is suppressed before anything is rendered.
+The report is one HTML file rendered with jinja2 from ``report/report.html.j2``; its
+figures are drawn with matplotlib and embedded as base64 PNG, so it opens offline.
+Every table is built here as a small "view" (header cells with their ``scope``, body
+cells with their text), and the template only lays them out.
+
+Disclosure control (real-data mode, ``data.source: real``): every count shown is a
+*cell* registered with a :class:`Disclosure`, together with the additive relations
+between cells that a reader could use (a total and its parts, a denominator and its
+events, the same count shown in two tables). :func:`protect` then suppresses every count
+from 1 to ``threshold - 1`` (primary suppression, shown as ``<threshold``) and, until no
+relation gives a suppressed cell away, one more cell in each relation that would
+(complementary suppression, shown as ``[c]``). Rates and percentages computed from a
+suppressed count are suppressed too (``[s]``). Counts that a reader could only use by
+differencing two models (events and counts of every model fitted, the rows dropped by a
+model) are not shown in real-data mode.
 """
 
 from __future__ import annotations
 
 import base64
+import csv
 import datetime as dt
 import importlib.metadata
 import io
 import logging
+import math
+import re
 import subprocess
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
 import matplotlib
+from markupsafe import Markup
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
+import yaml
 
-from pbr.published import OUTCOME_LABELS, PUBLISHED_OR
+from pbr.published import (
+    OUTCOME_LABELS,
+    PUBLISHED_COHORT,
+    PUBLISHED_JOURNEYS,
+    PUBLISHED_MASON_2015,
+    PUBLISHED_NOT_SIGNIFICANT,
+    PUBLISHED_OR,
+    PUBLISHED_RAW_RATES,
+    PUBLISHED_UNADJUSTED_OR,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,101 +71,1743 @@ VERSIONED_PACKAGES = [
     "matplotlib",
     "jinja2",
 ]
-SUPPRESSED = "<{k}"
+
+# Okabe-Ito: distinguishable with the common colour-vision deficiencies; every series
+# also differs by marker or line style, so the figures survive greyscale printing.
+BLUE, SKY, VERMILLION, ORANGE, GREEN, PURPLE, BLACK, GREY = (
+    "#0072B2",
+    "#56B4E9",
+    "#D55E00",
+    "#E69F00",
+    "#009E73",
+    "#CC79A7",
+    "#000000",
+    "#666666",
+)
+GROUP_STYLE = {
+    "pilot": {"color": VERMILLION, "marker": "o", "linestyle": "-", "label": "pilot areas"},
+    "other": {"color": BLUE, "marker": "s", "linestyle": "--", "label": "other areas"},
+}
+
+METHOD_LABELS = {
+    "logit_crv1": "Logit, CRV1 cluster-robust",
+    "logit_score_wcb": "Logit, wild cluster score bootstrap",
+    "logit_ri": "Logit, randomisation inference (coefficient)",
+    "logit_ri_t": "Logit, randomisation inference (studentised)",
+    "lpm_crv1": "LPM, CRV1 cluster-robust",
+    "lpm_wcb_webb": "LPM, wild cluster restricted bootstrap",
+    "lpm_ri": "LPM, randomisation inference (coefficient)",
+    "lpm_ri_t": "LPM, randomisation inference (studentised)",
+}
+SHORT_LABELS = {
+    "logit_score_wcb": "wild cluster score bootstrap",
+    "logit_crv1": "CRV1 cluster-robust",
+}
+GROUPS = ("pilot", "other")
+_MONTHS = {"quarter": 3, "half_year": 6, "year": 12}
+PERIODS = ("pre", "post")
+SPINE_TABLES = ("ndtms_episodes", "journeys")
+TABLE_LABELS = {
+    "ndtms_episodes": "NDTMS episodes",
+    "journeys": "treatment journeys",
+    "areas": "areas",
+    "ndtms_top": "NDTMS TOP records",
+    "ons_deaths": "ONS deaths",
+    "pnc_offences": "PNC offences",
+}
+# synthetic truth (results/truth/effects.json, did_or) -> outcome names
+PLANTED_NAMES = {
+    "initiation": "treatment_initiation",
+    "waiting": "waiting_over_3_weeks",
+    "completion": "successful_completion",
+    "completion_no_representation": "completion_without_representation",
+}
+
+SMALL = "<{k}"
+COMPLEMENT = "[c]"
+DERIVED = "[s]"
 
 
-def suppress_counts(df: pd.DataFrame, columns: list[str], threshold: int) -> pd.DataFrame:
-    """Replace counts below ``threshold`` (but above 0 is not required: 0 is safe) by '<k' as text.
+# ---------------------------------------------------------------------------------------
+# Disclosure control
 
-    Zero is shown (it identifies no one); 1..threshold-1 become '<threshold'. Rates
-    computed from suppressed counts are blanked too (a ``rate`` column, if present).
+
+def protect(
+    values: dict[Hashable, int],
+    relations: Iterable[tuple[Hashable, Sequence[Hashable]]],
+    threshold: int,
+    shown: Iterable[Hashable] | None = None,
+    priority: dict[Hashable, int] | None = None,
+    balances: Iterable[tuple[Sequence[Hashable], Sequence[Hashable]]] = (),
+    forced: Iterable[Hashable] = (),
+) -> dict[Hashable, str]:
+    """Cells to suppress: ``{key: "primary" | "secondary"}``.
+
+    ``values`` maps every cell to its count; ``shown`` are the cells the report prints
+    (default: all; the others, e.g. the non-events of a rate, are not printed but can
+    still be worked out). ``relations`` are ``(total, parts)`` with
+    ``values[total] == sum(values[p] for p in parts)``; ``balances`` are ``(left, right)``
+    with equal sums (e.g. four cells = a model's journeys + the journeys it dropped).
+
+    Primary: every shown count from 1 to ``threshold - 1``. Complementary, repeated until
+    nothing changes: a relation gives a hidden cell away when it is the only hidden cell
+    in the relation, and gives the sum of its hidden cells away when they all sit on one
+    side; so when a hidden cell needs protecting (it is small, or suppressed) and either
+    the relation has one hidden cell or the hidden cells on one side sum to 1 ..
+    ``threshold - 1``, one more shown cell of the relation is suppressed: the lowest
+    ``priority`` (default 1), then the smallest non-zero count. A cell that is not printed
+    and is neither small nor suppressed needs no protection. ``forced`` cells are
+    suppressed from the start (e.g. the cells of a relation that did not add up).
     """
-    out = df.copy()
-    small = pd.Series(False, index=out.index)
-    for c in columns:
-        s = (out[c] > 0) & (out[c] < threshold)
-        small |= s
-        out[c] = out[c].astype("Int64").astype("string").where(~s, SUPPRESSED.format(k=threshold))
-    if "rate" in out.columns:
-        out["rate"] = out["rate"].where(~small)
+    shown = set(values) if shown is None else set(shown)
+    priority = priority or {}
+    rels = [([t], list(p)) for t, p in relations] + [(list(a), list(b)) for a, b in balances]
+
+    def small(c: Hashable) -> bool:
+        return 0 < values[c] < threshold
+
+    status = {c: "secondary" for c in forced if c in shown}
+    status |= {c: "primary" for c in shown if small(c)}
+
+    def hidden(c: Hashable) -> bool:
+        return c in status or c not in shown
+
+    changed = True
+    while changed:
+        changed = False
+        for left, right in rels:
+            cells = [*left, *right]
+            hid_l = [c for c in left if hidden(c)]
+            hid_r = [c for c in right if hidden(c)]
+            hid = hid_l + hid_r
+            if not any(c in status or small(c) for c in hid):
+                continue
+            one_side = not hid_l or not hid_r
+            unsafe = len(hid) == 1 or (one_side and 0 < sum(values[c] for c in hid) < threshold)
+            candidates = [c for c in cells if not hidden(c)]
+            if not unsafe or not candidates:
+                continue
+            pick = min(candidates, key=lambda c: (priority.get(c, 1), values[c] == 0, values[c], str(c)))
+            status[pick] = "secondary"
+            changed = True
+    return status
+
+
+class Disclosure:
+    """Registry of the counts a report shows, their relations, and (after :meth:`resolve`) their display.
+
+    With ``active`` false (synthetic data) nothing is suppressed, but the same code runs.
+    """
+
+    def __init__(self, threshold: int, active: bool):
+        self.threshold = int(threshold)
+        self.active = active
+        self.values: dict[Hashable, int] = {}
+        self.shown: set[Hashable] = set()
+        self.balances: list[tuple[list[Hashable], list[Hashable]]] = []
+        self.forced: set[Hashable] = set()
+        self.priority: dict[Hashable, int] = {}
+        self.status: dict[Hashable, str] | None = None
+
+    def count(self, key: Hashable, value: int, shown: bool = True, priority: int = 1) -> Count:
+        """Register a count (the same key twice must carry the same value) and return its display."""
+        value = int(value)
+        if key in self.values and self.values[key] != value:
+            raise ValueError(f"disclosure cell {key!r} registered as {self.values[key]} and {value}")
+        self.values[key] = value
+        if shown:
+            self.shown.add(key)
+        self.priority[key] = min(priority, self.priority.get(key, priority))
+        return Count(self, key)
+
+    def relate(self, total: Hashable, parts: Sequence[Hashable]) -> None:
+        """Declare ``total == sum(parts)`` (every key already registered)."""
+        self.balance([total], parts)
+
+    def balance(self, left: Sequence[Hashable], right: Sequence[Hashable]) -> None:
+        """Declare ``sum(left) == sum(right)`` (every key already registered)."""
+        missing = [k for k in (*left, *right) if k not in self.values]
+        if missing:
+            raise KeyError(f"relation over unregistered cells {missing}")
+        if sum(self.values[k] for k in left) != sum(self.values[k] for k in right):
+            # an upstream table that does not add up: say so, and (real data) hide every cell of it
+            log.warning("counts do not add up: sum%r != sum%r", list(left), list(right))
+            self.forced.update([*left, *right])
+            return
+        self.balances.append((list(left), list(right)))
+
+    def rate(
+        self,
+        events_key: Hashable,
+        events: int,
+        n_key: Hashable,
+        n: int,
+        scale: float = 100.0,
+        digits: int = 1,
+    ) -> tuple[Count, Count, Rate]:
+        """Events, denominator and their rate; the non-events are a hidden cell (n = events + non-events)."""
+        e = self.count(events_key, events)
+        d = self.count(n_key, n)
+        comp = ("non_events", events_key)
+        self.count(comp, int(n) - int(events), shown=False)
+        self.relate(n_key, [events_key, comp])
+        value = events / n if n else float("nan")
+        return e, d, Rate(self, (events_key, n_key), value, scale, digits)
+
+    def resolve(self) -> None:
+        """Decide what to suppress (nothing when inactive)."""
+        self.status = (
+            protect(self.values, [], self.threshold, self.shown, self.priority, self.balances, self.forced)
+            if self.active
+            else {}
+        )
+
+    def suppressed(self, key: Hashable) -> bool:
+        if self.status is None:
+            raise RuntimeError("Disclosure.resolve() must run before anything is displayed")
+        return key in self.status
+
+    def text(self, key: Hashable) -> str:
+        if self.suppressed(key):
+            return SMALL.format(k=self.threshold) if self.status[key] == "primary" else COMPLEMENT
+        return f"{self.values[key]:,}"
+
+    def small(self, value: int) -> bool:
+        """A count that would be suppressed on its own (used for values that are only plotted)."""
+        return self.active and 0 < int(value) < self.threshold
+
+
+@dataclass
+class Count:
+    """A registered count; renders as its (possibly suppressed) text once the registry is resolved."""
+
+    disclosure: Disclosure
+    key: Hashable
+
+    def __str__(self) -> str:
+        return self.disclosure.text(self.key)
+
+    @property
+    def hidden(self) -> bool:
+        return self.disclosure.suppressed(self.key)
+
+    @property
+    def value(self) -> int:
+        return self.disclosure.values[self.key]
+
+
+@dataclass
+class Rate:
+    """A rate computed from registered counts; suppressed when any of them is."""
+
+    disclosure: Disclosure
+    keys: tuple
+    value: float
+    scale: float = 100.0
+    digits: int = 1
+
+    @property
+    def hidden(self) -> bool:
+        return any(self.disclosure.suppressed(k) for k in self.keys)
+
+    def __str__(self) -> str:
+        if self.hidden:
+            return DERIVED
+        if self.value is None or not np.isfinite(self.value):
+            return ""
+        suffix = "%" if self.scale == 100.0 else ""
+        return f"{self.value * self.scale:.{self.digits}f}{suffix}"
+
+
+class Lazy:
+    """Text computed when displayed (after the disclosure registry is resolved)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __str__(self) -> str:
+        return str(self.fn())
+
+
+class Joined(list):
+    """Text assembled from strings and lazily formatted cells (Count, Rate)."""
+
+    def __str__(self) -> str:
+        return "".join(str(x) for x in self)
+
+
+# ---------------------------------------------------------------------------------------
+# Small formatting helpers and table views
+
+
+def _isnan(x) -> bool:
+    if x is None:
+        return True
+    try:
+        return bool(pd.isna(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def fnum(x, digits: int = 3) -> str:
+    """A number with ``digits`` decimals; '' for missing, '∞' for infinite."""
+    if _isnan(x):
+        return ""
+    if np.isinf(x):
+        return "∞" if x > 0 else "−∞"
+    return f"{x:.{digits}f}"
+
+
+def fp(p) -> str:
+    """A p-value: '<0.001' or three decimals."""
+    if _isnan(p):
+        return ""
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def peq(p) -> str:
+    """'p = 0.123' or 'p < 0.001'."""
+    t = fp(p)
+    return "p not available" if not t else (f"p {t[0]} {t[1:]}" if t.startswith("<") else f"p = {t}")
+
+
+def fci(lo, hi, digits: int = 3) -> str:
+    """An interval: '0.41–0.81', or '−0.010 to 0.050' when a bound is negative (a dash would read as minus)."""
+    if _isnan(lo) or _isnan(hi):
+        return ""
+    a, b = fnum(lo, digits), fnum(hi, digits)
+    if lo < 0 or hi < 0:
+        return f"{a.replace('-', '−')} to {b.replace('-', '−')}"
+    return f"{a}–{b}"
+
+
+def th(text, scope: str = "col", colspan: int = 1, rowspan: int = 1, cls: str = "") -> dict:
+    """A header cell (``scope``: col, row, colgroup, rowgroup)."""
+    return {"th": True, "text": text, "scope": scope, "colspan": colspan, "rowspan": rowspan, "cls": cls}
+
+
+def td(text, cls: str = "", colspan: int = 1, rowspan: int = 1, title: str = "") -> dict:
+    """A data cell; ``cls`` 'num' right-aligns, 'count' marks a count (checked by the tests)."""
+    return {"th": False, "text": text, "cls": cls, "colspan": colspan, "rowspan": rowspan, "title": title}
+
+
+def table(
+    caption: str, head: list[list[dict]], body: list[list[dict]], tid: str = "", note: str = ""
+) -> dict:
+    return {"caption": caption, "head": head, "body": body, "id": tid, "note": note, "notes": []}
+
+
+def simple_head(*labels: str) -> list[list[dict]]:
+    return [[th(x) for x in labels]]
+
+
+def label(outcome: str) -> str:
+    return OUTCOME_LABELS.get(outcome, outcome.replace("_", " "))
+
+
+def inside(value, lo, hi) -> bool | None:
+    """Whether ``value`` lies in the closed interval [lo, hi]; None when either side is missing."""
+    if _isnan(value) or _isnan(lo) or _isnan(hi):
+        return None
+    return bool(lo <= value <= hi)
+
+
+def mark(flag: bool | None, yes: str = "yes", no: str = "no", missing: str = "–") -> dict:
+    """The inside/outside mark: a symbol and a word (never colour alone)."""
+    if flag is None:
+        return td(missing, cls="mark-none")
+    if flag:
+        return td(f"✓ {yes}", cls="mark-in")
+    return td(f"✗ {no}", cls="mark-out")
+
+
+# ---------------------------------------------------------------------------------------
+# Inputs
+
+
+@dataclass
+class ReportInputs:
+    """Everything the report reads. Frames left empty are reported as not available."""
+
+    results: pd.DataFrame
+    rates: pd.DataFrame
+    flow: pd.DataFrame
+    event_study: pd.DataFrame = field(default_factory=pd.DataFrame)
+    trends: pd.DataFrame = field(default_factory=pd.DataFrame)
+    baseline: pd.DataFrame = field(default_factory=pd.DataFrame)
+    quality: pd.DataFrame = field(default_factory=pd.DataFrame)
+    match_rates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    pairs: dict[str, pd.DataFrame] = field(default_factory=dict)
+    effects: dict | None = None
+
+
+def load_inputs(
+    results: str | Path,
+    rates: str | Path,
+    flows: Sequence[str | Path],
+    event_study: str | Path | None = None,
+    trends: str | Path | None = None,
+    baseline: str | Path | None = None,
+    quality: str | Path | None = None,
+    match_rates: str | Path | None = None,
+    pairs: Sequence[str | Path] = (),
+    effects: Sequence[str | Path] = (),
+) -> ReportInputs:
+    """Read the report's inputs; ``pairs`` files are named pairs_<register>.parquet, ``effects`` is 0 or 1 JSON file."""
+    from pbr import io as pio
+    from pbr.flow import concat_flows
+
+    def opt(path):
+        return pio.read_table(path) if path else pd.DataFrame()
+
+    return ReportInputs(
+        results=pio.read_table(results),
+        rates=pio.read_table(rates),
+        flow=concat_flows(*[pio.read_table(p) for p in flows]),
+        event_study=opt(event_study),
+        trends=opt(trends),
+        baseline=opt(baseline),
+        quality=opt(quality),
+        match_rates=opt(match_rates),
+        pairs={Path(p).stem.removeprefix("pairs_"): pio.read_table(p) for p in pairs},
+        effects=pio.read_json(effects[0]) if effects else None,
+    )
+
+
+def _or_empty(df: pd.DataFrame | None) -> pd.DataFrame:
+    return pd.DataFrame() if df is None else df
+
+
+# ---------------------------------------------------------------------------------------
+# Figures
+
+
+@dataclass
+class Figure:
+    """A rendered figure: PNG bytes, alt text (what a reader who cannot see it needs) and caption."""
+
+    png: bytes
+    alt: str
+    caption: str
+    fid: str
+
+    @property
+    def b64(self) -> str:
+        return base64.b64encode(self.png).decode("ascii")
+
+
+def _png(fig: plt.Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _style(ax: plt.Axes) -> None:
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.tick_params(labelsize=9)
+
+
+def _quarter_dates(start: str, quarters) -> pd.DatetimeIndex:
+    base = pd.Timestamp(start)
+    return pd.DatetimeIndex([base + pd.DateOffset(months=3 * int(q)) for q in quarters])
+
+
+def forest_plot(rows: list[dict], headline: str) -> Figure:
+    """Reproduced DiD ORs (headline interval thick, CRV1 thin) beside published ones and planted ones."""
+    est = [r for r in rows if not _isnan(r["estimate"])]
+    n = max(len(est), 1)
+    fig, ax = plt.subplots(figsize=(8.5, 0.5 * n + 1.4))
+    y = np.arange(len(est))[::-1].astype(float)
+    seen = set()
+
+    def lab(name: str) -> str | None:
+        if name in seen:
+            return None
+        seen.add(name)
+        return name
+
+    for yi, r in zip(y, est, strict=True):
+        lo, hi = r["ci_low"], r["ci_high"]
+        if not _isnan(lo) and not _isnan(hi):
+            hi_plot = hi if np.isfinite(hi) else r["estimate"] * 50
+            ax.plot([max(lo, 1e-3), hi_plot], [yi, yi], color=BLUE, lw=3, solid_capstyle="butt")
+        ax.plot(r["estimate"], yi, "o", color=BLUE, ms=7, label=lab(f"reproduced OR, {headline} 95% CI"))
+        if not _isnan(r["crv1_low"]):
+            ax.plot(
+                [r["crv1_low"], r["crv1_high"]],
+                [yi - 0.22, yi - 0.22],
+                color=SKY,
+                lw=1.5,
+                label=lab("CRV1 95% CI"),
+            )
+        if r["published"] is not None:
+            if r["published_low"] is not None:
+                ax.plot(
+                    [r["published_low"], r["published_high"]],
+                    [yi + 0.22, yi + 0.22],
+                    color=VERMILLION,
+                    lw=1.5,
+                )
+            ax.plot(
+                r["published"],
+                yi + 0.22,
+                "D",
+                color=VERMILLION,
+                ms=6,
+                label=lab("published OR and 95% CI"),
+            )
+        if r.get("planted") is not None:
+            ax.plot(
+                r["planted"], yi, "x", color=BLACK, ms=7, mew=1.5, label=lab("planted OR (synthetic truth)")
+            )
+    ax.axvline(1.0, color=GREY, lw=1, ls=":")
+    ax.set_xscale("log")
+    lo_x, hi_x = ax.get_xlim()
+    nice = [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 10, 20, 50, 100]
+    ticks = [t for t in nice if lo_x <= t <= hi_x]
+    if len(ticks) > 9:
+        ticks = [t for t in ticks if t in (0.01, 0.1, 0.2, 0.5, 1, 2, 5, 10, 100)]
+    ax.set_xticks(ticks)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_yticks(y)
+    ax.set_yticklabels([f"{label(r['outcome_key'])} ({r['cohort']})" for r in est], fontsize=9)
+    ax.set_ylim(-0.8, len(est) - 0.2)
+    ax.set_xlabel("DiD odds ratio (pilot × post), log scale", fontsize=9)
+    ax.grid(axis="x", alpha=0.3, which="both")
+    _style(ax)
+    if est:
+        ax.legend(
+            loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / n), ncol=2, fontsize=8, frameon=False
+        )
+    parts = []
+    for r in est:
+        s = f"{label(r['outcome_key'])} ({r['cohort']}): reproduced {fnum(r['estimate'], 2)}"
+        if not _isnan(r["ci_low"]):
+            s += f" ({fci(r['ci_low'], r['ci_high'], 2)})"
+        if r["published"] is not None:
+            s += f", published {r['published']:.2f}"
+        parts.append(s)
+    alt = (
+        "Forest plot of difference-in-differences odds ratios on a log scale, one row per outcome "
+        "and cohort, with a dotted line at 1. " + "; ".join(parts) + "."
+    )
+    caption = (
+        f"Reproduced DiD odds ratios: dots with the {headline} 95% interval (thick blue), the CRV1 "
+        "interval (thin light blue, below), published values (vermilion diamonds, with their interval, "
+        "above)"
+        + (" and the planted synthetic effect (black cross)" if any(r.get("planted") for r in est) else "")
+        + ". Rows that could not be estimated are left out."
+    )
+    return Figure(_png(fig), alt, caption, "fig-forest")
+
+
+def trend_figure(trends: pd.DataFrame, cohort: str, outcomes: list[str], config: dict, disc: Disclosure):
+    """Quarterly outcome rates, pilot vs other, one panel per outcome, line at the pilots' start."""
+    t = trends[trends["cohort"] == cohort]
+    outs = [o for o in outcomes if o in set(t["outcome"])]
+    if not outs:
+        return None
+    ncol = min(3, len(outs))
+    nrow = math.ceil(len(outs) / ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol, 2.7 * nrow + 0.6), squeeze=False, sharex=True)
+    start = pd.Timestamp(config["study"]["post_start"])
+    hidden_points = 0
+    for ax, o in zip(axes.flat, outs, strict=False):
+        for g in GROUPS:
+            s = t[(t["outcome"] == o) & (t["group"] == g)].sort_values("quarter")
+            if s.empty:
+                continue
+            keep = ~(
+                s["n"].map(disc.small) | s["events"].map(disc.small) | (s["n"] - s["events"]).map(disc.small)
+            )
+            hidden_points += int((~keep).sum())
+            rate = (100 * s["rate"]).where(keep)
+            x = _quarter_dates(config["study"]["pre_start"], s["quarter"]) + pd.DateOffset(days=45)
+            st = GROUP_STYLE[g]
+            ax.plot(
+                x,
+                rate,
+                color=st["color"],
+                marker=st["marker"],
+                ls=st["linestyle"],
+                ms=4,
+                lw=1.5,
+                label=st["label"],
+            )
+        ax.axvline(start, color=BLACK, lw=1, ls=":")
+        ax.set_title(label(o), fontsize=9)
+        ax.set_ylabel("%", fontsize=9)
+        ax.tick_params(axis="x", labelrotation=45)
+        _style(ax)
+    for ax in list(axes.flat)[len(outs) :]:
+        ax.set_visible(False)
+    handles, labels_ = axes.flat[0].get_legend_handles_labels()
+    fig.legend(
+        handles, labels_, loc="lower center", ncol=2, fontsize=9, frameon=False, bbox_to_anchor=(0.5, -0.02)
+    )
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    alt = (
+        f"Line charts, one per outcome ({', '.join(label(o) for o in outs)}), of the quarterly rate in "
+        f"the {cohort} cohort for pilot areas (vermilion, solid, circles) and other areas (blue, dashed, "
+        f"squares) from {config['study']['pre_start']} to {config['study']['post_end']}, with a dotted "
+        f"vertical line at {config['study']['post_start']} when the pilots started."
+    )
+    caption = (
+        f"{cohort.capitalize()} cohort: outcome rates by quarter of journey start, pilot vs other areas; "
+        f"dotted line: pilots start ({config['study']['post_start']})."
+    )
+    if hidden_points:
+        caption += f" {hidden_points} quarter(s) with a small count are not plotted (disclosure control)."
+    return Figure(_png(fig), alt, caption, f"fig-trends-{cohort}")
+
+
+def event_study_figure(es: pd.DataFrame, pretrend: dict, config: dict) -> Figure | None:
+    """Event-study odds ratios by period bin (logit, CRV1), one panel per cohort x outcome."""
+    es = es[es["method"] == "logit_crv1"] if not es.empty else es
+    if es.empty:
+        return None
+    pairs = list(dict.fromkeys(zip(es["cohort"], es["outcome"], strict=True)))
+    ncol = min(2, len(pairs))
+    nrow = math.ceil(len(pairs) / ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(5.2 * ncol, 3.0 * nrow + 0.5), squeeze=False)
+    start = pd.Timestamp(config["study"]["post_start"])
+    alts = []
+    for ax, (c, o) in zip(axes.flat, pairs, strict=False):
+        s = es[(es["cohort"] == c) & (es["outcome"] == o)].sort_values("bin")
+        months = _MONTHS.get(str(s["bin_col"].iloc[0]), 6)
+        x = pd.DatetimeIndex(
+            [pd.Timestamp(b) + pd.DateOffset(days=round(30.4 * months / 2)) for b in s["bin_start"]]
+        )
+        ref = s["is_reference"].astype(bool).to_numpy()
+        lo = (s["estimate"] - s["ci_low"]).to_numpy(dtype=float)
+        hi = (s["ci_high"] - s["estimate"]).to_numpy(dtype=float)
+        ax.errorbar(
+            x[~ref],
+            s["estimate"][~ref],
+            yerr=[lo[~ref], hi[~ref]],
+            fmt="o",
+            color=BLUE,
+            ecolor=BLUE,
+            capsize=3,
+            ms=5,
+            label="pilot × period OR (95% CI, CRV1)",
+        )
+        ax.plot(x[ref], s["estimate"][ref], "o", mfc="white", mec=BLACK, ms=7, label="reference period")
+        ax.axhline(1.0, color=GREY, lw=1, ls=":")
+        ax.axvline(start, color=BLACK, lw=1, ls="--", label="pilots start")
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.tick_params(axis="y", which="minor", labelsize=7)
+        p = pretrend.get((c, o), {}).get("logit_crv1")
+        ptxt = f"pre-trend {peq(p)}" if p is not None else "pre-trend test not available"
+        ax.set_title(f"{label(o)} ({c}); {ptxt}", fontsize=9)
+        ax.set_ylabel("odds ratio (log scale)", fontsize=9)
+        ax.tick_params(axis="x", labelrotation=30)
+        _style(ax)
+        alts.append(
+            f"{label(o)} ({c}): "
+            + ", ".join(
+                f"{pd.Timestamp(b):%b %Y} {fnum(e, 2)}"
+                for b, e in zip(s["bin_start"], s["estimate"], strict=True)
+            )
+            + f"; {ptxt}"
+        )
+    for ax in list(axes.flat)[len(pairs) :]:
+        ax.set_visible(False)
+    handles, labels_ = axes.flat[0].get_legend_handles_labels()
+    fig.legend(
+        handles, labels_, loc="lower center", ncol=3, fontsize=8, frameon=False, bbox_to_anchor=(0.5, -0.03)
+    )
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    bin_unit = str(es["bin_col"].iloc[0]).replace("_", "-")
+    alt = (
+        f"Event-study plots: odds ratio of pilot versus other areas in each {bin_unit} relative to the "
+        "reference period (hollow circle, fixed at 1), log scale, dashed line at the pilots' start. "
+        + "; ".join(alts)
+        + "."
+    )
+    caption = (
+        f"Event studies: pilot × {bin_unit} interactions in the logit (area and period fixed effects, "
+        "covariates, CRV1 by area); the p-value in each title is the joint test that every pre-period "
+        "coefficient is zero (a small p warns that the trends were not parallel before the pilots)."
+    )
+    return Figure(_png(fig), alt, caption, "fig-event-study")
+
+
+def linkage_quality_figure(quality: pd.DataFrame, threshold: float) -> Figure | None:
+    q = quality[quality["scope"] == "all"] if not quality.empty else quality
+    if q.empty:
+        return None
+    regs = sorted(q["register"].unique())
+    fig, axes = plt.subplots(1, len(regs), figsize=(4.6 * len(regs), 3.3), squeeze=False, sharey=True)
+    styles = {"precision": (BLUE, "o", "-"), "recall": (VERMILLION, "s", "--"), "f1": (GREEN, "^", "-.")}
+    alts = []
+    for ax, reg in zip(axes.flat, regs, strict=True):
+        p = q[(q["register"] == reg) & (q["method"] == "probabilistic")].sort_values("threshold")
+        e = q[(q["register"] == reg) & (q["method"] == "exact_key")]
+        for m, (col, mk, ls) in styles.items():
+            ax.plot(p["threshold"], p[m], color=col, marker=mk, ls=ls, ms=4, label=f"{m} (probabilistic)")
+            if not e.empty:
+                ax.axhline(float(e[m].iloc[0]), color=col, ls=":", lw=1)
+        ax.axvline(threshold, color=BLACK, lw=1, ls=":")
+        ax.set_title(f"{reg}: dotted = exact key", fontsize=9)
+        ax.set_xlabel("match probability threshold", fontsize=9)
+        _style(ax)
+        alts.append(
+            f"{reg}: "
+            + ", ".join(
+                f"at {t:g} precision {pr:.3f} recall {rc:.3f}"
+                for t, pr, rc in zip(p["threshold"], p["precision"], p["recall"], strict=True)
+            )
+        )
+    axes.flat[0].set_ylabel("share", fontsize=9)
+    handles, labels_ = axes.flat[0].get_legend_handles_labels()
+    fig.legend(
+        handles, labels_, loc="lower center", ncol=3, fontsize=8, frameon=False, bbox_to_anchor=(0.5, -0.06)
+    )
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    alt = (
+        "Line charts of linkage precision, recall and F1 against the match-probability threshold, one per "
+        f"register, with the exact-key values as dotted horizontal lines and the chosen threshold {threshold:g} "
+        "as a dotted vertical line. " + "; ".join(alts) + "."
+    )
+    caption = (
+        "Linkage quality against the synthetic truth across thresholds (solid/dashed: probabilistic; "
+        "dotted horizontal: exact key on initials, date of birth and sex; "
+        f"dotted vertical: chosen threshold {threshold:g})."
+    )
+    return Figure(_png(fig), alt, caption, "fig-linkage-quality")
+
+
+def match_weight_figure(pairs: dict[str, pd.DataFrame], threshold: float, disc: Disclosure) -> Figure | None:
+    regs = [r for r in sorted(pairs) if not pairs[r].empty]
+    if not regs:
+        return None
+    fig, axes = plt.subplots(1, len(regs), figsize=(4.6 * len(regs), 3.2), squeeze=False)
+    w_t = math.log2(threshold / (1 - threshold)) if 0 < threshold < 1 else 0.0
+    alts, hidden = [], 0
+    for ax, reg in zip(axes.flat, regs, strict=True):
+        w = pairs[reg]["match_weight"].to_numpy(dtype=float)
+        w = w[np.isfinite(w)]
+        counts, edges = np.histogram(w, bins=40)
+        small = np.array([disc.small(c) for c in counts])
+        hidden += int(small.sum())
+        shown = np.where(small, 0, counts)
+        ax.bar(edges[:-1], shown, width=np.diff(edges), align="edge", color=BLUE, edgecolor="white", lw=0.3)
+        ax.axvline(w_t, color=VERMILLION, lw=1.5, ls="--", label=f"threshold p = {threshold:g}")
+        ax.set_yscale("symlog", linthresh=10)
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.set_title(f"{reg}: {len(w):,} candidate pairs" if not disc.active else reg, fontsize=9)
+        ax.set_xlabel("match weight (log2 Bayes factor)", fontsize=9)
+        ax.set_ylabel("pairs (symmetric log scale)", fontsize=9)
+        ax.legend(fontsize=8, frameon=False)
+        _style(ax)
+        above = float((w >= w_t).mean()) if len(w) else float("nan")
+        alts.append(
+            f"{reg}: weights from {w.min():.1f} to {w.max():.1f}, {100 * above:.0f}% of pairs at or above the threshold"
+        )
+    fig.tight_layout()
+    alt = (
+        "Histograms of the match weight of candidate pairs, one per register, with the chosen threshold as a "
+        "dashed vertical line. " + "; ".join(alts) + "."
+    )
+    caption = (
+        "Match weights of candidate pairs (one-to-one best candidates per register record, probability "
+        f">= linkage.min_probability); dashed line: the threshold p = {threshold:g}."
+    )
+    if hidden:
+        caption += f" {hidden} bar(s) with a small count are not drawn (disclosure control)."
+    return Figure(_png(fig), alt, caption, "fig-match-weights")
+
+
+# ---------------------------------------------------------------------------------------
+# Sections
+
+
+def _journey_lookup(flow: pd.DataFrame) -> dict[tuple, int]:
+    """Analysed journeys per (cohort, group, period), from the derive stage's kept rows."""
+    if flow.empty:
+        return {}
+    k = flow[(flow["table"] == "journeys") & (flow["action"] == "kept") & flow["cohort"].notna()]
+    return {
+        (r.cohort, r.group, r.period): int(r.n)
+        for r in k.itertuples()
+        if not _isnan(r.group) and not _isnan(r.period)
+    }
+
+
+def _cell_key(journeys: dict[tuple, int], c: str, g: str, p: str, value: int, fallback: tuple) -> tuple:
+    """The shared journeys key when a count equals the analysed journeys of that cell (one quantity, one key)."""
+    return ("journeys", c, g, p) if journeys.get((c, g, p)) == int(value) else fallback
+
+
+def flow_section(flow: pd.DataFrame, disc: Disclosure, cohort_order: Sequence[str] = ()) -> dict:
+    """CONSORT-style diagram (spine of NDTMS episodes -> journeys, side chains of other extracts) and the table."""
+    flow = flow.reset_index(drop=True)
+    keys: list[Hashable] = [("flow_row", i) for i in range(len(flow))]
+    last_kept: dict[str, Hashable] = {}
+    steps = []
+    for stage, tab in dict.fromkeys(zip(flow["stage"], flow["table"], strict=True)):
+        g = flow[(flow["stage"] == stage) & (flow["table"] == tab)]
+        unit = str(g["unit"].iloc[0])
+        kept, dropped, flagged = (g[g["action"] == a] for a in ("kept", "dropped", "flagged"))
+        kept_key = ("flow_kept", stage, tab)
+        kept_total = int(kept["n"].sum())
+        cohorts = []
+        if tab == "journeys" and kept["cohort"].notna().any():
+            cohort_keys = []
+            for c, cg in kept.groupby("cohort", sort=False):
+                cells = {}
+                for i, r in cg.iterrows():
+                    keys[i] = ("journeys", r["cohort"], r["group"], r["period"])
+                    cells[(r["group"], r["period"])] = disc.count(keys[i], r["n"])
+                ck = ("cohort_total", c)
+                total = disc.count(ck, int(cg["n"].sum()))
+                disc.relate(ck, [keys[i] for i in cg.index])
+                cohort_keys.append(ck)
+                cohorts.append({"cohort": c, "total": total, "cells": cells})
+            for i in kept.index[kept["cohort"].isna()]:  # kept rows without a cohort, if any
+                disc.count(keys[i], flow.at[i, "n"])
+                cohort_keys.append(keys[i])
+            disc.count(kept_key, kept_total)
+            disc.relate(kept_key, cohort_keys)
+        elif len(kept) == 1:
+            keys[kept.index[0]] = kept_key
+            disc.count(kept_key, kept_total)
+        elif len(kept) > 1:
+            for i in kept.index:
+                disc.count(keys[i], flow.at[i, "n"])
+            disc.count(kept_key, kept_total)
+            disc.relate(kept_key, [keys[i] for i in kept.index])
+        drops = []
+        for reason, rg in dropped.groupby("reason", sort=False):
+            rk = ("flow_drop", stage, tab, reason)
+            if len(rg) == 1:
+                keys[rg.index[0]] = rk
+                drops.append((reason, disc.count(rk, int(rg["n"].iloc[0]))))
+            else:
+                for i in rg.index:
+                    disc.count(keys[i], flow.at[i, "n"])
+                drops.append((reason, disc.count(rk, int(rg["n"].sum()))))
+                disc.relate(rk, [keys[i] for i in rg.index])
+        flags = []
+        for i, r in flagged.iterrows():
+            flags.append((r["reason"], disc.count(keys[i], r["n"])))
+        chained = tab in last_kept
+        incoming = drop_total = None
+        if drops:
+            if len(drops) == 1:
+                drop_total = drops[0][1]
+            else:
+                dk = ("flow_drop_total", stage, tab)
+                drop_total = disc.count(dk, sum(d[1].value for d in drops))
+                disc.relate(dk, [d[1].key for d in drops])
+            into = kept_total + drop_total.value
+            if chained and disc.values[last_kept[tab]] == into:
+                incoming = Count(disc, last_kept[tab])
+            else:
+                chained = False
+                incoming = disc.count(("flow_in", stage, tab), into)
+            disc.relate(incoming.key, [kept_key, drop_total.key] if not kept.empty else [drop_total.key])
+        if not kept.empty:
+            last_kept[tab] = kept_key
+        kept_reason = "; ".join(dict.fromkeys(kept["reason"].astype(str))) if not kept.empty else ""
+        steps.append(
+            {
+                "stage": stage,
+                "table": tab,
+                "table_label": TABLE_LABELS.get(tab, tab.replace("_", " ")),
+                "unit": unit,
+                "kept": Count(disc, kept_key) if not kept.empty else None,
+                "kept_reason": kept_reason if tab != "journeys" else "journeys in a study cohort",
+                "drops": drops,
+                "drop_total": drop_total,
+                "flags": flags,
+                "incoming": incoming,
+                "chained": chained,
+                "cohorts": cohorts,
+            }
+        )
+    order = {c: i for i, c in enumerate(cohort_order)}
+    for s in steps:
+        s["cohorts"].sort(key=lambda c: (order.get(c["cohort"], len(order)), c["cohort"]))
+        s["flags"] = [(reason, n) for reason, n in s["flags"] if n.value != 0]  # zeros: in the table only
+    spine = [s for s in steps if s["table"] in SPINE_TABLES]
+    side: dict[str, list[dict]] = {}
+    for s in steps:
+        if s["table"] not in SPINE_TABLES:
+            side.setdefault(s["table"], []).append(s)
+    rows = []
+    for i, r in flow.iterrows():
+        rows.append(
+            [
+                td(r["stage"]),
+                td(r["step"]),
+                td(r["table"]),
+                td(r["action"]),
+                th(r["reason"], scope="row"),
+                td("" if _isnan(r["cohort"]) else r["cohort"]),
+                td("" if _isnan(r["group"]) else r["group"]),
+                td("" if _isnan(r["period"]) else r["period"]),
+                td(
+                    Joined([Count(disc, keys[i]) if keys[i] in disc.values else disc.count(keys[i], r["n"])]),
+                    cls="num count",
+                ),
+                td(r["unit"]),
+            ]
+        )
+    tbl = table(
+        "Flow table: every record kept, dropped or flagged at every stage, with its reason",
+        simple_head(
+            "Stage", "Step", "Table", "Action", "Reason", "Cohort", "Group", "Period", "Count", "Unit"
+        ),
+        rows,
+        tid="tbl-flow",
+    )
+    return {"spine": spine, "side": side, "table": tbl, "rows": flow, "keys": keys}
+
+
+def rates_section(
+    rates: pd.DataFrame, cohorts: list[str], outcomes: list[str], journeys: dict, disc: Disclosure
+) -> dict:
+    """2x2 rate tables per cohort (rate, events / journeys) with the unadjusted DiD OR and the published rates."""
+    tables, compare = [], []
+    cells_by = {}
+    for c in cohorts:
+        body = []
+        for o in outcomes:
+            sub = rates[(rates["cohort"] == c) & (rates["outcome"] == o)]
+            if sub.empty:
+                continue
+            row = [th(label(o), scope="row")]
+            rr = {}
+            for g in GROUPS:
+                for p in PERIODS:
+                    s = sub[(sub["group"] == g) & (sub["period"] == p)]
+                    if s.empty:
+                        row.append(td("", cls="num"))
+                        continue
+                    n, ev = int(s["n"].iloc[0]), int(s["events"].iloc[0])
+                    nk = _cell_key(journeys, c, g, p, n, ("denominator", c, o, g, p))
+                    e, d, rate = disc.rate(("events", c, o, g, p), ev, nk, n)
+                    rr[(g, p)] = rate
+                    cells_by[(c, o, g, p)] = (e, d, rate)
+                    row.append(td(Joined([rate, " (", e, " / ", d, ")"]), cls="num count-cell"))
+            unadj = _unadjusted_or(rr)
+            row.append(td(unadj, cls="num"))
+            pub = PUBLISHED_RAW_RATES.get(o) if c == PUBLISHED_COHORT else None
+            if pub:
+                row.append(
+                    td(
+                        f"pilot {100 * pub[('pilot', 'pre')]:.0f}% → {100 * pub[('pilot', 'post')]:.0f}%; "
+                        f"other {100 * pub[('other', 'pre')]:.0f}% → {100 * pub[('other', 'post')]:.0f}%"
+                    )
+                )
+                row.append(td(fnum(PUBLISHED_UNADJUSTED_OR.get(o), 3), cls="num"))
+                compare.append(
+                    {"cohort": c, "outcome": o, "rates": rr, "published": pub, "unadjusted": unadj}
+                )
+            else:
+                row += [td(""), td("")]
+            body.append(row)
+        if not body:
+            continue
+        head = [
+            [th("Outcome", rowspan=2)]
+            + [th(f"{g.capitalize()} areas", scope="colgroup", colspan=2) for g in GROUPS]
+            + [
+                th("Unadjusted DiD OR", rowspan=2),
+                th("Published raw rates", rowspan=2),
+                th("Published unadjusted OR", rowspan=2),
+            ],
+            [th(p) for _ in GROUPS for p in PERIODS],
+        ]
+        tables.append(
+            table(
+                f"{c.capitalize()} cohort: outcome rates by group and period, rate (events / journeys in the "
+                "denominator)",
+                head,
+                body,
+                tid=f"tbl-rates-{c}",
+            )
+        )
+    return {"tables": tables, "compare": compare, "cells": cells_by}
+
+
+def _unadjusted_or(rr: dict) -> Lazy:
+    """odds(pilot post)/odds(pilot pre) over odds(other post)/odds(other pre); '' when undefined."""
+    return Lazy(lambda: _unadjusted_or_text(rr))
+
+
+def _unadjusted_or_text(rr: dict) -> str:
+    if len(rr) < 4:
+        return ""
+    if any(r.hidden for r in rr.values()):
+        return DERIVED
+    v = {k: r.value for k, r in rr.items()}
+    if any(not (0 < x < 1) for x in v.values()):
+        return ""
+
+    def odds(x):
+        return x / (1 - x)
+
+    val = (
+        odds(v[("pilot", "post")])
+        / odds(v[("pilot", "pre")])
+        / (odds(v[("other", "post")]) / odds(v[("other", "pre")]))
+    )
+    return f"{val:.3f}"
+
+
+def _level_key(level: str) -> tuple:
+    special = level in ("unknown", "no_top", "missing")
+    m = re.match(r"^(\d+)", level)
+    return (special, float(m.group(1)) if m else math.inf, level)
+
+
+def baseline_section(
+    baseline: pd.DataFrame, cohorts: list[str], journeys: dict, disc: Disclosure
+) -> list[dict]:
+    """Table 1: baseline characteristics by group x period, n (%), per cohort."""
+    out = []
+    if baseline.empty:
+        return out
+    for c in cohorts:
+        b = baseline[baseline["cohort"] == c]
+        if b.empty:
+            continue
+        totals = {}
+        for (g, p), s in b.groupby(["group", "period"]):
+            tot = int(s["total"].iloc[0])
+            totals[(g, p)] = disc.count(_cell_key(journeys, c, g, p, tot, ("baseline_total", c, g, p)), tot)
+        body = [
+            [th("Journeys", scope="row", colspan=2)]
+            + [td(totals.get((g, p), ""), cls="num count") for g in GROUPS for p in PERIODS]
+        ]
+        for var in dict.fromkeys(b["variable"]):
+            v = b[b["variable"] == var]
+            levels = sorted(dict.fromkeys(v["level"].astype(str)), key=_level_key)
+            first = True
+            parts_by_cell: dict[tuple, list] = {}
+            for lev in levels:
+                row = []
+                if first:
+                    row.append(th(var.replace("_", " "), scope="rowgroup", rowspan=len(levels)))
+                    first = False
+                row.append(th(lev.replace("_", " "), scope="row"))
+                for g in GROUPS:
+                    for p in PERIODS:
+                        s = v[(v["group"] == g) & (v["period"] == p) & (v["level"].astype(str) == lev)]
+                        if (g, p) not in totals:
+                            row.append(td("", cls="num"))
+                            continue
+                        n = int(s["n"].iloc[0]) if not s.empty else 0
+                        key = ("baseline", c, g, p, var, lev)
+                        cnt = disc.count(key, n)
+                        parts_by_cell.setdefault((g, p), []).append(key)
+                        pct = Rate(
+                            disc,
+                            (key, totals[(g, p)].key),
+                            n / totals[(g, p)].value if totals[(g, p)].value else float("nan"),
+                        )
+                        row.append(td(Joined([cnt, " (", pct, ")"]), cls="num count-cell"))
+                body.append(row)
+            for (g, p), ks in parts_by_cell.items():
+                disc.relate(totals[(g, p)].key, ks)
+        head = [
+            [th("Characteristic", rowspan=2), th("Level", rowspan=2)]
+            + [th(f"{g.capitalize()} areas", scope="colgroup", colspan=2) for g in GROUPS],
+            [th(p) for _ in GROUPS for p in PERIODS],
+        ]
+        out.append(
+            table(
+                f"{c.capitalize()} cohort: baseline characteristics at journey start, n (%)",
+                head,
+                body,
+                tid=f"tbl-baseline-{c}",
+            )
+        )
     return out
 
 
-def _png(fig: plt.Figure) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def forest_plot(results: pd.DataFrame) -> str:
-    """Forest plot of the logistic DiD odds ratios (log scale), published values marked; base64 PNG."""
-    main = results[(results["method"] == "logit_crv1") & (results["specification"] == "main")].reset_index(
-        drop=True
-    )
-    fig, ax = plt.subplots(figsize=(7, 0.55 * max(len(main), 2) + 1))
-    y = np.arange(len(main))[::-1]
-    ax.errorbar(
-        main["estimate"],
-        y,
-        xerr=[main["estimate"] - main["ci_low"], main["ci_high"] - main["estimate"]],
-        fmt="o",
-        color="#1f4e79",
-        ecolor="#1f4e79",
-        capsize=3,
-        label="reproduced (95% CI)",
-    )
-    for yi, (_, r) in zip(y, main.iterrows(), strict=True):
-        pub = PUBLISHED_OR.get(r["outcome"], (None,))[0]
-        if pub is not None and r["cohort"] == "drug":
-            ax.plot(pub, yi, marker="D", color="#c55a11", linestyle="none", label="published")
-    ax.axvline(1.0, color="grey", lw=1, ls="--")
-    ax.set_xscale("log")
-    ax.set_yticks(y)
-    ax.set_yticklabels(
-        [f"{OUTCOME_LABELS.get(o, o)} ({c})" for c, o in zip(main["cohort"], main["outcome"], strict=True)]
-    )
-    ax.set_xlabel("DiD odds ratio (pilot x post), log scale")
-    handles, labels = ax.get_legend_handles_labels()
-    uniq = dict(zip(labels, handles, strict=True))
-    ax.legend(uniq.values(), uniq.keys(), loc="best", fontsize=8)
-    ax.grid(axis="x", alpha=0.3)
-    return _png(fig)
-
-
-def did_table(results: pd.DataFrame) -> list[dict]:
-    """Rows for the main DiD table: reproduced OR and CI beside the published value."""
-    main = results[(results["method"] == "logit_crv1") & (results["specification"] == "main")]
-    rows = []
-    for _, r in main.iterrows():
-        pub = PUBLISHED_OR.get(r["outcome"], (None, None, None, ""))
-        published = pub[0] if r["cohort"] == "drug" else None
-        inside = (
-            None
-            if published is None or np.isnan(r["ci_low"])
-            else bool(r["ci_low"] <= published <= r["ci_high"])
+def linkage_section(inputs: ReportInputs, config: dict, journeys: dict, disc: Disclosure, real: bool) -> dict:
+    thr = float(config["linkage"]["threshold"])
+    mr = inputs.match_rates
+    match_table = None
+    if not mr.empty:
+        body = []
+        for (reg, c), sub in mr.groupby(["register", "cohort"], sort=True):
+            row = [th(reg, scope="row"), td(c)]
+            for g in GROUPS:
+                for p in PERIODS:
+                    s_ = sub[(sub["group"] == g) & (sub["period"] == p)]
+                    if s_.empty:
+                        row.append(td("", cls="num"))
+                        continue
+                    n, linked = int(s_["journeys"].iloc[0]), int(s_["linked"].iloc[0])
+                    jk = _cell_key(journeys, c, g, p, n, ("link_journeys", c, g, p))
+                    e, d, rate = disc.rate(("linked", reg, c, g, p), linked, jk, n)
+                    row.append(td(Joined([rate, " (", e, " / ", d, ")"]), cls="num count-cell"))
+            body.append(row)
+        head = [
+            [th("Register", rowspan=2), th("Cohort", rowspan=2)]
+            + [th(f"{g.capitalize()} areas", scope="colgroup", colspan=2) for g in GROUPS],
+            [th(p) for _ in GROUPS for p in PERIODS],
+        ]
+        match_table = table(
+            f"Study journeys whose person links to each register at p ≥ {thr:g}: rate (linked / journeys)",
+            head,
+            body,
+            tid="tbl-match-rates",
         )
-        rows.append(
+    q = inputs.quality
+    quality_table = threshold_table = scope_table = None
+    if not q.empty and not real:
+        qa = q[q["scope"] == "all"]
+        at = qa[(qa["method"] == "exact_key") | np.isclose(qa["threshold"].astype(float).fillna(-1), thr)]
+        body = []
+        for r in at.sort_values(["register", "method"], ascending=[True, False]).itertuples():
+            body.append(
+                [
+                    th(r.register, scope="row"),
+                    td(f"probabilistic, p ≥ {thr:g}" if r.method == "probabilistic" else "exact key"),
+                    td(f"{r.n_predicted:,}", cls="num"),
+                    td(f"{r.n_true:,}", cls="num"),
+                    td(f"{r.n_correct:,}", cls="num"),
+                    td(fnum(r.precision), cls="num"),
+                    td(fnum(r.recall), cls="num"),
+                    td(fnum(r.f1), cls="num"),
+                ]
+            )
+        quality_table = table(
+            f"Linkage quality against the synthetic truth at the chosen threshold ({thr:g}), "
+            "beside the exact-key match",
+            simple_head("Register", "Method", "Links", "True pairs", "Correct", "Precision", "Recall", "F1"),
+            body,
+            tid="tbl-linkage-quality",
+        )
+        body = []
+        for r in qa[qa["method"] == "probabilistic"].sort_values(["register", "threshold"]).itertuples():
+            chosen = bool(np.isclose(r.threshold, thr))
+            body.append(
+                [
+                    th(r.register, scope="row"),
+                    td(f"{r.threshold:g}" + (" (chosen)" if chosen else ""), cls="num"),
+                    td(f"{r.n_predicted:,}", cls="num"),
+                    td(fnum(r.precision), cls="num"),
+                    td(fnum(r.recall), cls="num"),
+                    td(fnum(r.f1), cls="num"),
+                ]
+            )
+        threshold_table = table(
+            "Linkage quality across thresholds (probabilistic)",
+            simple_head("Register", "Threshold", "Links", "Precision", "Recall", "F1"),
+            body,
+            tid="tbl-linkage-thresholds",
+        )
+        sc = q[
+            (q["scope"] != "all")
+            & ((q["method"] == "exact_key") | np.isclose(q["threshold"].astype(float).fillna(-1), thr))
+        ]
+        if not sc.empty:
+            body = []
+            for r in sc.sort_values(
+                ["register", "scope", "method"], ascending=[True, True, False]
+            ).itertuples():
+                body.append(
+                    [
+                        th(r.register, scope="row"),
+                        td(r.scope),
+                        td("probabilistic" if r.method == "probabilistic" else "exact key"),
+                        td(fnum(r.precision), cls="num"),
+                        td(fnum(r.recall), cls="num"),
+                        td(fnum(r.f1), cls="num"),
+                    ]
+                )
+            scope_table = table(
+                f"Linkage quality by cohort / group / period of the person's first study journey (threshold {thr:g})",
+                simple_head("Register", "Cohort / group / period", "Method", "Precision", "Recall", "F1"),
+                body,
+                tid="tbl-linkage-scope",
+            )
+    return {
+        "match_table": match_table,
+        "quality_table": quality_table,
+        "threshold_table": threshold_table,
+        "scope_table": scope_table,
+        "quality_fig": None if real else linkage_quality_figure(q, thr),
+        "weights_fig": match_weight_figure(inputs.pairs, thr, disc),
+        "threshold": thr,
+    }
+
+
+def _row(res: pd.DataFrame, c: str, o: str, spec: str, method: str) -> pd.Series | None:
+    s = res[
+        (res["cohort"] == c)
+        & (res["outcome"] == o)
+        & (res["specification"] == spec)
+        & (res["method"] == method)
+    ]
+    return None if s.empty else s.iloc[0]
+
+
+def planted_effects(effects: dict | None) -> dict[tuple[str, str], float]:
+    """Planted DiD ORs of the synthetic truth, keyed (cohort, outcome)."""
+    if not effects or not isinstance(effects.get("did_or"), dict):
+        return {}
+    out = {}
+    for c, d in effects["did_or"].items():
+        for k, v in (d or {}).items():
+            if v is not None:
+                out[(c, PLANTED_NAMES.get(k, k))] = float(v)
+    return out
+
+
+def did_rows(
+    results: pd.DataFrame, cohorts: list[str], outcomes: list[str], headline: str, planted: dict | None = None
+) -> list[dict]:
+    """One row per cohort x outcome: the logit OR with the headline and CRV1 intervals, beside published.
+
+    ``inside``: the published OR lies in the headline interval (None: no published value or
+    no interval); ``inside_crv1`` likewise for CRV1; ``includes_one``: the headline
+    interval includes 1 (for findings published as not significant).
+    """
+    planted = planted or {}
+    rows = []
+    for c in cohorts:
+        for o in outcomes:
+            crv = _row(results, c, o, "main", "logit_crv1")
+            if crv is None:
+                continue
+            hl = _row(results, c, o, "main", headline) if headline != "logit_crv1" else crv
+            used = headline if hl is not None and not _isnan(hl["ci_low"]) else "logit_crv1"
+            hl = hl if used == headline else crv
+            pub = (
+                PUBLISHED_OR.get(o, (None, None, None, ""))
+                if c == PUBLISHED_COHORT
+                else (None, None, None, "")
+            )
+            value, lo, hi, source = pub
+            rows.append(
+                {
+                    "cohort": c,
+                    "outcome_key": o,
+                    "outcome": label(o),
+                    "estimate": float(crv["estimate"]),
+                    "method": used,
+                    "ci_low": float(hl["ci_low"]),
+                    "ci_high": float(hl["ci_high"]),
+                    "p_value": float(hl["p_value"]),
+                    "crv1_low": float(crv["ci_low"]),
+                    "crv1_high": float(crv["ci_high"]),
+                    "crv1_p": float(crv["p_value"]),
+                    "n": int(crv["n"]),
+                    "n_clusters": int(crv["n_clusters"]),
+                    "n_treated": int(crv["n_treated_clusters"]),
+                    "published": value,
+                    "published_low": lo,
+                    "published_high": hi,
+                    "published_source": source,
+                    "not_significant": c == PUBLISHED_COHORT and o in PUBLISHED_NOT_SIGNIFICANT,
+                    "inside": inside(value, hl["ci_low"], hl["ci_high"]),
+                    "inside_crv1": inside(value, crv["ci_low"], crv["ci_high"]),
+                    "includes_one": inside(1.0, hl["ci_low"], hl["ci_high"]),
+                    "planted": planted.get((c, o)),
+                    "planted_inside": inside(planted.get((c, o)), hl["ci_low"], hl["ci_high"]),
+                    "note": "; ".join(
+                        x
+                        for x in (
+                            "" if _isnan(crv["note"]) else str(crv["note"]),
+                            "headline interval unbounded within the search range"
+                            if used == headline and "unbounded" in str(hl["note"])
+                            else "",
+                        )
+                        if x
+                    ),
+                }
+            )
+    return rows
+
+
+def _strip_counts(note: str) -> str:
+    """Notes without row counts (real-data mode: the rows a model dropped are a count nobody protects)."""
+    note = re.sub(r"\s*\(\d+ rows\)", "", note)
+    return re.sub(r"removed \d+ rows", "removed rows", note)
+
+
+def did_section(
+    rows: list[dict], rates_cells: dict, headline: str, disc: Disclosure, real: bool, synthetic: bool
+) -> dict:
+    """The main DiD table view; notes become numbered footnotes (``tbl["notes"]``)."""
+    body, notes = [], []
+    for r in rows:
+        nk = ("model_n", r["cohort"], r["outcome_key"])
+        n = disc.count(nk, r["n"], priority=0)
+        parts = [
+            rates_cells[(r["cohort"], r["outcome_key"], g, p)][1].key
+            for g in GROUPS
+            for p in PERIODS
+            if (r["cohort"], r["outcome_key"], g, p) in rates_cells
+        ]
+        if len(parts) == 4:
+            # the journeys the model dropped (areas without variation, separation) = cells - model n
+            excluded = sum(disc.values[k] for k in parts) - r["n"]
+            if excluded >= 0:
+                # treated as known (never printed): a reader who guesses it (often 0) must not
+                # learn a suppressed cell, and a small one must not be learnt either
+                ek = ("model_excluded", r["cohort"], r["outcome_key"])
+                disc.count(ek, excluded)
+                disc.balance(parts, [nk, ek])
+        if r["published"] is not None:
+            pub = td(f"{r['published']:.2f} ({fci(r['published_low'], r['published_high'], 2)})", cls="num")
+            m = mark(r["inside"], "inside", "outside")
+            m_crv = mark(r["inside_crv1"], "inside", "outside")
+        elif r["not_significant"]:
+            pub = td("not significant")
+            m = mark(r["includes_one"], "includes 1", "excludes 1")
+            m_crv = mark(inside(1.0, r["crv1_low"], r["crv1_high"]), "includes 1", "excludes 1")
+        else:
+            pub = td(
+                r["published_source"].removeprefix("Jones 2018 ") if r["cohort"] == PUBLISHED_COHORT else ""
+            )
+            m = mark(None)
+            m_crv = mark(None)
+        if _isnan(r["estimate"]):
+            m = mark(None, missing="not estimable")
+        note = _strip_counts(r["note"]) if real else r["note"]
+        if r["method"] != headline:
+            fallback = (
+                f"{METHOD_LABELS.get(headline, headline)} interval not available: CRV1 shown in its place"
+            )
+            note = "; ".join(x for x in (fallback, note) if x)
+        ref = ""
+        if note:
+            notes.append(note)
+            ref = str(len(notes))
+        row = [
+            td(r["cohort"]),
+            th(r["outcome"], scope="row"),
+            td(fnum(r["estimate"]), cls="num"),
+            td(fci(r["ci_low"], r["ci_high"]), cls="num"),
+            td(fp(r["p_value"]), cls="num"),
+            td(fci(r["crv1_low"], r["crv1_high"]), cls="num"),
+            td(fp(r["crv1_p"]), cls="num"),
+            td(Joined([n]), cls="num count"),
+            td(f"{r['n_clusters']} ({r['n_treated']})", cls="num"),
+            pub,
+            m,
+            m_crv,
+        ]
+        if synthetic:
+            row.append(td(fnum(r["planted"], 2), cls="num"))
+        row.append(td(Markup(f'<a href="#tbl-did-note-{ref}">[{ref}]</a>') if ref else "", cls="note"))
+        body.append(row)
+    if not notes:
+        body = [r[:-1] for r in body]
+    hl = SHORT_LABELS.get(headline, headline)
+    head = [
+        [
+            th("Cohort", rowspan=2),
+            th("Outcome", rowspan=2),
+            th("Reproduced OR", rowspan=2),
+            th(f"Headline: {hl}", scope="colgroup", colspan=2),
+            th("CRV1 (cluster-robust)", scope="colgroup", colspan=2),
+            th("Journeys", rowspan=2),
+            th("Areas (pilot)", rowspan=2),
+            th("Published OR (95% CI), Jones 2018", rowspan=2),
+            th("Published OR inside the reproduced 95% CI?", scope="colgroup", colspan=2),
+        ]
+        + ([th("Planted OR", rowspan=2)] if synthetic else [])
+        + ([th("Note", rowspan=2)] if notes else []),
+        [th("95% CI"), th("p"), th("95% CI"), th("p"), th("headline"), th("CRV1")],
+    ]
+    tbl = table(
+        Markup("DiD odds ratios (pilot &times; post) by outcome and cohort"), head, body, tid="tbl-did"
+    )
+    tbl["notes"] = notes
+    return tbl
+
+
+def inference_section(
+    results: pd.DataFrame, cohorts: list[str], outcomes: list[str], headline: str
+) -> list[dict]:
+    """Per cohort: every inference method's estimate, interval and p for each outcome (main specification)."""
+    out = []
+    main = results[results["specification"] == "main"]
+    for c in cohorts:
+        body = []
+        for o in outcomes:
+            s = main[(main["cohort"] == c) & (main["outcome"] == o)]
+            if s.empty:
+                continue
+            methods = [m for m in METHOD_LABELS if m in set(s["method"])]
+            for i, m in enumerate(methods):
+                r = s[s["method"] == m].iloc[0]
+                row = []
+                if i == 0:
+                    row.append(th(label(o), scope="rowgroup", rowspan=len(methods)))
+                note = "" if _isnan(r["note"]) else str(r["note"])
+                flag = []
+                if "unbounded" in note:
+                    flag.append("interval unbounded within the search range")
+                if note.startswith("not estimable"):
+                    flag.append("not estimable")
+                if m == headline:
+                    flag.append("headline")
+                scale = "OR" if r["scale"] == "odds_ratio" else "risk difference"
+                row += [
+                    th(METHOD_LABELS[m], scope="row"),
+                    td(scale),
+                    td(fnum(r["estimate"], 3 if scale == "OR" else 4), cls="num"),
+                    td(
+                        fci(r["ci_low"], r["ci_high"], 3 if scale == "OR" else 4)
+                        or (
+                            "p only"
+                            if m.endswith(("_ri", "_ri_t"))
+                            and m.startswith("logit")
+                            and not _isnan(r["p_value"])
+                            else ""
+                        ),
+                        cls="num",
+                    ),
+                    td(fp(r["p_value"]), cls="num"),
+                    td("; ".join(flag)),
+                ]
+                body.append(row)
+        if body:
+            out.append(
+                table(
+                    f"{c.capitalize()} cohort: inference compared, CRV1 vs wild cluster bootstrap vs randomisation "
+                    "inference (p-values and 95% intervals)",
+                    simple_head("Outcome", "Method", "Scale", "Estimate", "95% interval", "p", "Remarks"),
+                    body,
+                    tid=f"tbl-inference-{c}",
+                )
+            )
+    return out
+
+
+def pretrend_tests(results: pd.DataFrame) -> dict:
+    """(cohort, outcome) -> {method: p} of the event-study joint pre-trend tests, plus the statistics."""
+    out: dict = {}
+    pre = results[results["specification"] == "event_study_pretrend"]
+    for r in pre.itertuples():
+        d = out.setdefault((r.cohort, r.outcome), {})
+        d[r.method] = float(r.p_value)
+        d[f"{r.method}_stat"] = (float(r.estimate), str(r.scale))
+    return out
+
+
+def robustness_section(results: pd.DataFrame, cohorts: list[str], outcomes: list[str], config: dict) -> dict:
+    """Placebo, leave-one-out range, Mason 2015 window, linkage thresholds, pre-trend tests."""
+    body, mason_checks, pre_rows = [], [], []
+    thr = float(config["linkage"]["threshold"])
+    pt = pretrend_tests(results)
+    for c in cohorts:
+        for o in outcomes:
+            s = results[(results["cohort"] == c) & (results["outcome"] == o)]
+            specs = set(s["specification"])
+            if specs <= {"main"}:
+                continue
+            checks = []
+            main = _row(results, c, o, "main", "logit_crv1")
+            if main is not None:
+                checks.append(("Main (CRV1)", main, "", None))
+            pre = pt.get((c, o))
+            if pre:
+                stat = pre.get("logit_crv1_stat")
+                names = {"wald_chi2": "Wald χ²", "wald_F": "Wald F"}
+                txt = "; ".join(
+                    f"{'logit' if m.startswith('logit') else 'LPM'}: "
+                    f"{names.get(pre[m + '_stat'][1], pre[m + '_stat'][1])} = {pre[m + '_stat'][0]:.2f}, {peq(pre[m])}"
+                    for m in ("logit_crv1", "lpm_crv1")
+                    if m in pre
+                )
+                checks.append(("Event study: joint pre-trend test", None, txt, None))
+                pre_rows.append(
+                    {"cohort": c, "outcome": o, "text": txt, "p": pre.get("logit_crv1"), "stat": stat}
+                )
+            for spec in sorted(x for x in specs if x.startswith("placebo")):
+                r = _row(results, c, o, spec, "logit_crv1")
+                if r is not None:
+                    checks.append(
+                        (
+                            f"Placebo start ({config['models']['robustness']['placebo_start']}, pre-period only)",
+                            r,
+                            "expect an OR near 1",
+                            None,
+                        )
+                    )
+            loo = s[s["specification"].str.startswith("leave_out_") & (s["method"] == "logit_crv1")]
+            loo = loo[loo["estimate"].notna()]
+            if not loo.empty:
+                lo_r, hi_r = loo.loc[loo["estimate"].idxmin()], loo.loc[loo["estimate"].idxmax()]
+                excl = int(((loo["ci_high"] < 1) | (loo["ci_low"] > 1)).sum())
+                checks.append(
+                    (
+                        f"Leave one pilot area out ({len(loo)} fits)",
+                        None,
+                        f"OR from {fnum(lo_r['estimate'])} "
+                        f"(without {lo_r['specification'].removeprefix('leave_out_')}) "
+                        f"to {fnum(hi_r['estimate'])} "
+                        f"(without {hi_r['specification'].removeprefix('leave_out_')}); "
+                        f"CRV1 interval excludes 1 in {excl} of {len(loo)}",
+                        None,
+                    )
+                )
+            r = _row(results, c, o, "mason_2015", "logit_crv1")
+            if r is not None:
+                pub = PUBLISHED_MASON_2015.get(o) if c == PUBLISHED_COHORT else None
+                flag = inside(pub[0], r["ci_low"], r["ci_high"]) if pub else None
+                txt = (
+                    f"published (Mason 2015) {pub[0]:.3f} ({pub[1]:.3f}–{pub[2]:.3f})"
+                    if pub
+                    else "no published value"
+                )
+                checks.append(
+                    (
+                        f"Mason 2015 window ({config['models']['robustness']['mason_pre_start']} to "
+                        f"{config['models']['robustness']['mason_post_end']})",
+                        r,
+                        txt,
+                        flag,
+                    )
+                )
+                if pub:
+                    mason_checks.append(
+                        {
+                            "cohort": c,
+                            "outcome": o,
+                            "inside": flag,
+                            "published": pub[0],
+                            "estimate": float(r["estimate"]),
+                            "ci": (float(r["ci_low"]), float(r["ci_high"])),
+                        }
+                    )
+            for spec in sorted(x for x in specs if x.startswith("linkage_threshold_")):
+                r = _row(results, c, o, spec, "logit_crv1")
+                t = spec.removeprefix("linkage_threshold_")
+                if r is not None:
+                    checks.append((f"Linkage threshold {t} (main: {thr:g})", r, "", None))
+            for i, (name, r, txt, flag) in enumerate(checks):
+                row = []
+                if i == 0:
+                    row += [td(c, rowspan=len(checks)), th(label(o), scope="rowgroup", rowspan=len(checks))]
+                row += [
+                    th(name, scope="row"),
+                    td(fnum(r["estimate"]) if r is not None else "", cls="num"),
+                    td(fci(r["ci_low"], r["ci_high"]) if r is not None else "", cls="num"),
+                    td(fp(r["p_value"]) if r is not None else "", cls="num"),
+                    td(txt),
+                    mark(flag, "published inside", "published outside") if flag is not None else td(""),
+                ]
+                body.append(row)
+    tbl = (
+        table(
+            "Robustness checks (logit DiD odds ratios, CRV1 95% intervals)",
+            simple_head("Cohort", "Outcome", "Check", "OR", "95% CI", "p", "Comment", "Published"),
+            body,
+            tid="tbl-robustness",
+        )
+        if body
+        else None
+    )
+    return {"table": tbl, "mason": mason_checks, "pretrend": pre_rows, "pt": pt}
+
+
+def all_estimates_table(results: pd.DataFrame, real: bool) -> dict:
+    body = []
+    for r in results.itertuples():
+        row = [
+            td(r.cohort),
+            th(label(r.outcome), scope="row"),
+            td(r.specification),
+            td(r.method),
+            td(str(r.scale).replace("_", " ")),
+            td(fnum(r.estimate, 4), cls="num"),
+            td(fci(r.ci_low, r.ci_high, 4), cls="num"),
+            td(fp(r.p_value), cls="num"),
+        ]
+        if not real:
+            row += [td(f"{int(r.n):,}", cls="num"), td(f"{int(r.events):,}", cls="num")]
+        body.append(row)
+    cols = ["Cohort", "Outcome", "Specification", "Method", "Scale", "Estimate", "95% interval", "p"]
+    if not real:
+        cols += ["n", "Events"]
+    return table(
+        "Every model fitted: logistic (odds ratio) and linear probability (risk difference) models, all "
+        "specifications and inference methods",
+        simple_head(*cols),
+        body,
+        tid="tbl-all",
+        note="Counts per model are not shown in real-data mode: differences between models could reveal small cells."
+        if real
+        else "",
+    )
+
+
+def summary_findings(
+    rows: list[dict], rates_cmp: list[dict], robustness: dict, headline: str, synthetic: bool
+) -> list[dict]:
+    """The list at the top: which published findings the run reproduced."""
+    out = []
+    pub = [r for r in rows if r["published"] is not None]
+    if pub:
+        n_in = sum(1 for r in pub if r["inside"])
+        n_crv = sum(1 for r in pub if r["inside_crv1"])
+        out.append(
             {
-                "cohort": r["cohort"],
-                "outcome": OUTCOME_LABELS.get(r["outcome"], r["outcome"]),
-                "estimate": r["estimate"],
-                "ci_low": r["ci_low"],
-                "ci_high": r["ci_high"],
-                "p_value": r["p_value"],
-                "n": int(r["n"]),
-                "n_clusters": int(r["n_clusters"]),
-                "published": published,
-                "published_ci": f"{pub[1]:.2f}-{pub[2]:.2f}"
-                if published is not None and pub[1] is not None
-                else pub[3]
-                if r["cohort"] == "drug"
-                else "",
-                "inside": inside,
-                "note": r["note"],
+                "text": f"Published OR inside the reproduced 95% interval ({METHOD_LABELS.get(headline, headline)}): "
+                f"{n_in} of {len(pub)}",
+                "ok": n_in == len(pub),
+                "detail": "; ".join(
+                    f"{r['outcome']} {'✓' if r['inside'] else '✗'} (published {r['published']:.2f}, reproduced "
+                    f"{fnum(r['estimate'], 2)}, {fci(r['ci_low'], r['ci_high'], 2) or 'no interval'})"
+                    for r in pub
+                ),
             }
         )
-    return rows
+        out.append(
+            {
+                "text": f"Published OR inside the CRV1 95% interval: {n_crv} of {len(pub)}",
+                "ok": n_crv == len(pub),
+                "detail": "",
+            }
+        )
+        same_dir = [r for r in pub if not _isnan(r["estimate"])]
+        n_dir = sum(1 for r in same_dir if (r["estimate"] - 1) * (r["published"] - 1) > 0)
+        out.append(
+            {
+                "text": f"Reproduced OR on the same side of 1 as the published OR: {n_dir} of {len(pub)}",
+                "ok": n_dir == len(pub),
+                "detail": "",
+            }
+        )
+    ns = [r for r in rows if r["not_significant"]]
+    if ns:
+        n_ok = sum(1 for r in ns if r["includes_one"])
+        out.append(
+            {
+                "text": "Findings published as not significant whose reproduced interval includes 1: "
+                f"{n_ok} of {len(ns)}",
+                "ok": n_ok == len(ns),
+                "detail": "; ".join(
+                    f"{r['outcome']} {'✓' if r['includes_one'] else ('✗' if r['includes_one'] is False else '–')}"
+                    for r in ns
+                ),
+            }
+        )
+    if robustness["mason"]:
+        m = robustness["mason"]
+        n_ok = sum(1 for x in m if x["inside"])
+        out.append(
+            {
+                "text": "Mason 2015 ORs inside the reproduced interval (FY2011-12 vs FY2012-13 window): "
+                f"{n_ok} of {len(m)}",
+                "ok": n_ok == len(m),
+                "detail": "; ".join(
+                    f"{label(x['outcome'])}: published {x['published']:.3f}, reproduced {x['estimate']:.3f} "
+                    f"({fci(*x['ci'])})"
+                    for x in m
+                ),
+            }
+        )
+    for cmp in rates_cmp:
+        pub_or = PUBLISHED_UNADJUSTED_OR.get(cmp["outcome"])
+        diffs = []
+        for (g, p), v in cmp["published"].items():
+            rate = cmp["rates"].get((g, p))
+            if rate is not None and not rate.hidden:
+                diffs.append(abs(rate.value - v))
+        if diffs:
+            out.append(
+                {
+                    "text": f"Raw rates of {label(cmp['outcome']).lower()}: largest difference from the published "
+                    f"rates {100 * max(diffs):.1f} percentage points; unadjusted DiD OR {cmp['unadjusted']} "
+                    f"(published {pub_or})",
+                    "ok": max(diffs) <= 0.02,
+                    "detail": "",
+                }
+            )
+    bad_pre = [x for x in robustness["pretrend"] if x["p"] is not None and x["p"] < 0.05]
+    if robustness["pretrend"]:
+        out.append(
+            {
+                "text": f"Event-study pre-trend tests with p < 0.05: {len(bad_pre)} of {len(robustness['pretrend'])}"
+                + (
+                    " (" + ", ".join(f"{label(x['outcome'])} ({x['cohort']})" for x in bad_pre) + ")"
+                    if bad_pre
+                    else ""
+                ),
+                "ok": not bad_pre,
+                "detail": "",
+            }
+        )
+    if synthetic:
+        pl = [r for r in rows if r["planted"] is not None and r["planted_inside"] is not None]
+        if pl:
+            n_ok = sum(1 for r in pl if r["planted_inside"])
+            out.append(
+                {
+                    "text": f"Synthetic check: planted OR inside the headline interval: {n_ok} of {len(pl)}",
+                    "ok": n_ok == len(pl),
+                    "detail": "",
+                }
+            )
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Methods text, generated from the config
+
+
+def outcome_definitions(config: dict) -> dict[str, str]:
+    o = config["outcomes"]
+    t = o["top"]
+    top = (
+        f"start TOP on days 0–{t['start_max_days']}, review TOP on days {t['review_min_days']}–"
+        f"{t['review_max_days']} closest to day {t['review_target_days']}"
+    )
+    sc = o["successful_completion"]
+    rp = o["representation"]["window_days"]
+    return {
+        "treatment_initiation": f"Among journeys with a triage: a structured intervention started within "
+        f"{o['treatment_initiation']['max_days']} days of triage.",
+        "waiting_over_3_weeks": f"Among journeys in which an intervention started: more than "
+        f"{o['waiting_over_3_weeks']['threshold_days']} days from referral to the first intervention.",
+        "successful_completion": f"The journey ends with discharge code {', '.join(map(str, sc['discharge_codes']))} "
+        f"on days 0–{sc['window_days']}. Denominator: all journeys.",
+        "completion_without_representation": f"Successfully completed and no new journey within {rp} days of "
+        "discharge. Denominator: all journeys.",
+        "representation": f"Among completers: a new journey within {rp} days of discharge.",
+        "abstinence": f"Among journeys with a start TOP and a review TOP ({top}): zero days of use of every "
+        "problem substance in the 28 days before the review.",
+        "non_injecting": "Among journeys injecting at the start TOP, with a review TOP: zero days injected at review.",
+        "housing_problem": "An acute housing problem at the review TOP, among journeys with start and review TOPs"
+        + (" and a problem at the start." if o["housing_problem"]["among_start_problem"] else "."),
+        "drug_related_death": f"A linked ONS death with underlying cause "
+        f"{', '.join(o['drug_related_death']['icd10_prefixes'])} dated (by date of death) on days "
+        f"0–{o['drug_related_death']['window_days']} after the journey start. Denominator: all journeys.",
+        "acquisitive_crime": f"A linked proven offence in {', '.join(o['acquisitive_crime']['offence_groups'])} "
+        f"dated (by offence date) on days 0–{o['acquisitive_crime']['window_days']}. Denominator: all journeys.",
+        "declined_to_continue": f"The journey ends with discharge code "
+        f"{', '.join(map(str, o['declined_to_continue']['discharge_codes']))} within "
+        f"{o['declined_to_continue']['window_days']} days (Mason 2015). Denominator: all journeys.",
+    }
+
+
+def model_formula(config: dict) -> str:
+    m = config["models"]
+    unit = config["study"]["period_unit"].replace("_", "-")
+    cov = " + ".join(m["covariates"])
+    return f"logit P(Y = 1) = area FE + {unit} FE + β · (pilot × post) + {cov};  DiD OR = exp(β)"
+
+
+# ---------------------------------------------------------------------------------------
+# Provenance
 
 
 def package_versions() -> dict[str, str]:
@@ -151,7 +1822,7 @@ def package_versions() -> dict[str, str]:
 
 
 def git_commit(repo: Path) -> str:
-    """The checked-out commit (with '+dirty' if the tree has changes), or 'unknown'."""
+    """The checked-out commit (with '+dirty' if tracked files changed), or 'unknown'."""
     try:
         sha = subprocess.run(
             ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
@@ -167,51 +1838,229 @@ def git_commit(repo: Path) -> str:
         return "unknown"
 
 
+# ---------------------------------------------------------------------------------------
+# Rendering
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["num"] = fnum
+    env.filters["ucfirst"] = lambda t: str(t)[:1].upper() + str(t)[1:]
+    env.filters["p"] = fp
+    return env
+
+
+def _csv_text(header: list[str], rows: list[list]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    for r in rows:
+        w.writerow(["" if x is None or (isinstance(x, float) and math.isnan(x)) else x for x in r])
+    return buf.getvalue()
+
+
+def did_csv(rows: list[dict], disc: Disclosure) -> str:
+    header = [
+        "cohort",
+        "outcome",
+        "estimate",
+        "headline_method",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "crv1_ci_low",
+        "crv1_ci_high",
+        "crv1_p_value",
+        "journeys",
+        "areas",
+        "pilot_areas",
+        "published_or",
+        "published_ci_low",
+        "published_ci_high",
+        "published_source",
+        "published_inside_headline_ci",
+        "published_inside_crv1_ci",
+    ]
+    out = []
+    for r in rows:
+        out.append(
+            [
+                r["cohort"],
+                r["outcome_key"],
+                r["estimate"],
+                r["method"],
+                r["ci_low"],
+                r["ci_high"],
+                r["p_value"],
+                r["crv1_low"],
+                r["crv1_high"],
+                r["crv1_p"],
+                disc.text(("model_n", r["cohort"], r["outcome_key"])),
+                r["n_clusters"],
+                r["n_treated"],
+                r["published"],
+                r["published_low"],
+                r["published_high"],
+                r["published_source"],
+                r["inside"],
+                r["inside_crv1"],
+            ]
+        )
+    return _csv_text(header, out)
+
+
+def flow_csv(flow_sec: dict, disc: Disclosure) -> str:
+    f = flow_sec["rows"]
+    cols = ["stage", "step", "table", "unit", "action", "reason", "cohort", "group", "period"]
+    rows = [
+        [*("" if _isnan(f.at[i, c]) else f.at[i, c] for c in cols), disc.text(k)]
+        for i, k in enumerate(flow_sec["keys"])
+    ]
+    return _csv_text([*cols, "n"], rows)
+
+
 def render_report(
-    results: pd.DataFrame,
-    rates: pd.DataFrame,
-    flow: pd.DataFrame,
+    inputs: ReportInputs,
     config: dict,
     config_hash: str,
     input_checksums: dict[str, str],
     out_path: str | Path,
     run_date: str | None = None,
+    extra_outputs: dict[str, str | Path] | None = None,
 ) -> Path:
-    """Render ``report/report.html.j2`` with the results to ``out_path`` (one self-contained file)."""
+    """Render ``report/report.html.j2`` to ``out_path`` (one self-contained file).
+
+    ``extra_outputs`` may name files for Snakemake's report: ``forest_png``, ``did_csv``,
+    ``event_study_png``, ``trends_png``, ``flow_csv`` (each written when named).
+    """
     real = config["data"]["source"] == "real"
-    k = config["report"]["small_cell_threshold"]
-    if real:
-        rates = suppress_counts(rates, ["n", "events"], k)
-        flow = suppress_counts(flow, ["n"], k)
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True, undefined=jinja2.StrictUndefined
+    synthetic = not real
+    k = int(config["report"]["small_cell_threshold"])
+    cohorts = list(config["study"]["cohorts"])
+    outcomes = list(config["models"]["outcomes"])
+    headline = config["models"].get("headline_method", "logit_score_wcb")
+    disc = Disclosure(k, active=real)
+    results = inputs.results
+    rates = _or_empty(inputs.rates)
+    flow = _or_empty(inputs.flow)
+
+    journeys = _journey_lookup(flow)
+    flow_sec = flow_section(flow, disc, cohorts) if not flow.empty else None
+    rates_sec = (
+        rates_section(rates, cohorts, outcomes, journeys, disc)
+        if not rates.empty
+        else {"tables": [], "compare": [], "cells": {}}
     )
-    env.filters["num"] = lambda v, d=3: (
-        "" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.{d}f}"
-    )
-    env.filters["count"] = lambda v: v if isinstance(v, str) else f"{int(v):,}"
-    template = env.get_template("report.html.j2")
-    html = template.render(
+    baseline_tables = baseline_section(_or_empty(inputs.baseline), cohorts, journeys, disc)
+    linkage = linkage_section(inputs, config, journeys, disc, real)
+    planted = planted_effects(inputs.effects) if synthetic else {}
+    rows = did_rows(results, cohorts, outcomes, headline, planted)
+    did_tbl = did_section(rows, rates_sec["cells"], headline, disc, real, synthetic)
+    disc.resolve()
+
+    robustness = robustness_section(results, cohorts, outcomes, config)
+    figures = {
+        "forest": forest_plot(rows, METHOD_LABELS.get(headline, headline).lower()),
+        "event_study": event_study_figure(_or_empty(inputs.event_study), robustness["pt"], config),
+        "trends": [
+            f
+            for c in cohorts
+            if (f := trend_figure(_or_empty(inputs.trends), c, outcomes, config, disc)) is not None
+        ]
+        if not _or_empty(inputs.trends).empty
+        else [],
+    }
+    found = {c["cohort"]: c["total"] for s in (flow_sec["spine"] if flow_sec else []) for c in s["cohorts"]}
+    analysed = [
+        {"cohort": c, "total": found[c]} for c in [*cohorts, *sorted(set(found) - set(cohorts))] if c in found
+    ]
+    commit = git_commit(TEMPLATE_DIR.parent)
+    env = _env()
+    html_text = env.get_template("report.html.j2").render(
         title=config["report"]["title"],
         config=config,
+        config_yaml=yaml.safe_dump(config, sort_keys=False, width=100, allow_unicode=True),
         config_hash=config_hash,
         real=real,
+        synthetic=synthetic,
         threshold=k,
-        did_rows=did_table(results),
-        forest_png=forest_plot(results),
-        results=results.to_dict("records"),
-        rates=rates.to_dict("records"),
-        flow=flow.to_dict("records"),
+        markers={"small": SMALL.format(k=k), "complement": COMPLEMENT, "derived": DERIVED},
+        headline=headline,
+        headline_label=METHOD_LABELS.get(headline, headline),
+        findings=summary_findings(rows, rates_sec["compare"], robustness, headline, synthetic),
+        analysed=analysed,
+        published_journeys=PUBLISHED_JOURNEYS,
+        did_table=did_tbl,
+        did_rows=rows,
+        figures=figures,
+        inference_tables=inference_section(results, cohorts, outcomes, headline),
+        robustness=robustness,
+        all_table=all_estimates_table(results, real),
+        rates_tables=rates_sec["tables"],
+        baseline_tables=baseline_tables,
+        linkage=linkage,
+        flow=flow_sec,
+        definitions=outcome_definitions(config),
+        formula=model_formula(config),
+        labels=OUTCOME_LABELS,
+        method_labels=METHOD_LABELS,
         versions=package_versions(),
-        commit=git_commit(TEMPLATE_DIR.parent),
+        commit=commit,
         checksums=input_checksums,
         run_date=run_date or dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        labels=OUTCOME_LABELS,
     )
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(out_path.name + ".tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out_path)
-    log.info("report written to %s (%d bytes)", out_path, len(html))
+    _write(out_path, html_text.encode("utf-8"))
+    extra = {k_: Path(v) for k_, v in (extra_outputs or {}).items() if v}
+    if "forest_png" in extra:
+        _write(extra["forest_png"], figures["forest"].png)
+    if "did_csv" in extra:
+        _write(extra["did_csv"], did_csv(rows, disc).encode())
+    if "event_study_png" in extra:
+        fig = figures["event_study"] or _placeholder("No event study was configured for this run.")
+        _write(extra["event_study_png"], fig.png)
+    if "trends_png" in extra:
+        pngs = [f.png for f in figures["trends"]] or [_placeholder("No trend data.").png]
+        _write(extra["trends_png"], _stack_pngs(pngs))
+    if "flow_csv" in extra:
+        _write(extra["flow_csv"], flow_csv(flow_sec, disc).encode() if flow_sec else b"")
+    log.info("report written to %s (%d bytes)", out_path, len(html_text))
     return out_path
+
+
+def _stack_pngs(pngs: list[bytes]) -> bytes:
+    """Several PNGs one above the other, as one PNG (the per-cohort trend figures for Snakemake's report)."""
+    if len(pngs) == 1:
+        return pngs[0]
+    from PIL import Image
+
+    images = [Image.open(io.BytesIO(p)).convert("RGB") for p in pngs]
+    out = Image.new("RGB", (max(i.width for i in images), sum(i.height for i in images)), "white")
+    y = 0
+    for im in images:
+        out.paste(im, (0, y))
+        y += im.height
+    buf = io.BytesIO()
+    out.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _placeholder(text: str) -> Figure:
+    fig, ax = plt.subplots(figsize=(5, 1))
+    ax.text(0.5, 0.5, text, ha="center", va="center")
+    ax.axis("off")
+    return Figure(_png(fig), text, text, "fig-placeholder")
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)

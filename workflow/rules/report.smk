@@ -1,22 +1,69 @@
 """Report stage.
 
-Inputs: results/fit/did_results.parquet, results/derive/rates.parquet, every flow table,
-the validated extracts (for checksums), the templates under report/.
-Outputs: results/report/report.html (self-contained).
+Inputs: results/fit/did_results.parquet and event_study.parquet; results/derive/rates.parquet,
+trends.parquet, baseline.parquet; results/link/quality.parquet, match_rates.parquet and
+pairs_<register>.parquet (this puts assess_linkage in the DAG); every flow table; the validated
+extracts (for checksums); results/truth/effects.json (synthetic mode); the templates under report/.
+Outputs: results/report/report.html (self-contained), and for `snakemake --report`: the forest plot,
+the DiD table, the event-study and trend figures and the flow table (captions in report/captions/).
 """
 
 
 rule render_report:
-    """Render the self-contained HTML report."""
+    """Render the self-contained HTML report and its figures and tables for Snakemake's report."""
     input:
         results=R / "fit" / "did_results.parquet",
+        event_study=R / "fit" / "event_study.parquet",
         rates=R / "derive" / "rates.parquet",
+        trends=R / "derive" / "trends.parquet",
+        baseline=R / "derive" / "baseline.parquet",
+        quality=R / "link" / "quality.parquet",
+        match_rates=R / "link" / "match_rates.parquet",
+        pairs=expand(
+            R / "link" / "pairs_{register}.parquet", register=sorted(REGISTERS)
+        ),
+        effects=[R / "truth" / "effects.json"] if SYNTHETIC else [],
         flows=flow_files(),
         extracts=expand(R / "extract" / "{table}.parquet", table=TABLE_NAMES),
         templates=["report/report.html.j2", "report/report.css"],
         code=lib("report", "published", "config"),
     output:
-        html=REPORT,
+        html=report(
+            REPORT,
+            caption="../../report/captions/report.rst",
+            category="1. Report",
+            labels={"item": "HTML report (self-contained)"},
+        ),
+        forest=report(
+            R / "report" / "forest_plot.png",
+            caption="../../report/captions/forest_plot.rst",
+            category="2. Main results",
+            labels={"item": "Forest plot of DiD odds ratios"},
+        ),
+        did_table=report(
+            R / "report" / "did_table.csv",
+            caption="../../report/captions/did_table.rst",
+            category="2. Main results",
+            labels={"item": "DiD odds ratios beside published"},
+        ),
+        event_study=report(
+            R / "report" / "event_study.png",
+            caption="../../report/captions/event_study.rst",
+            category="3. Robustness",
+            labels={"item": "Event studies with pre-trend tests"},
+        ),
+        trends=report(
+            R / "report" / "trends.png",
+            caption="../../report/captions/trends.rst",
+            category="4. Outcome rates",
+            labels={"item": "Quarterly rates, pilot vs other"},
+        ),
+        flow=report(
+            R / "report" / "flow.csv",
+            caption="../../report/captions/flow.rst",
+            category="5. Record flow",
+            labels={"item": "Flow table"},
+        ),
     log:
         R / "logs" / "render_report.log",
     conda:
