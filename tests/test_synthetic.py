@@ -359,7 +359,7 @@ def medium() -> synthetic.SyntheticExtract:
     return synthetic.generate(synthetic.SyntheticParams(scale=0.1))
 
 
-@pytest.mark.parametrize("outcome", ["completion", "abstinence"])
+@pytest.mark.parametrize("outcome", ["completion", "abstinence", "acquisitive_crime", "drug_related_death"])
 def test_logistic_model_recovers_planted_did(medium, outcome):
     """A plain logistic DiD on the truth journeys covers the planted OR with its 95% CI.
 
@@ -393,6 +393,9 @@ def test_logistic_model_recovers_planted_did(medium, outcome):
     fit = smf.logit(formula, data=d).fit(disp=0, maxiter=100)
     lo, hi = np.exp(fit.conf_int().loc["pilot:post"])
     planted = medium.effects["did_or"]["drug"][outcome]
+    # crime and death are planted null. Offences planted for one journey used to fall into
+    # the window of the person's re-presentation: truth OR for crime 1.103 [1.031, 1.180] at
+    # scale 1.0, now 1.042 [0.972, 1.118]. At this scale the check is weak (old: 0.969).
     assert lo < planted < hi, (outcome, np.exp(fit.params["pilot:post"]), lo, hi)
 
 

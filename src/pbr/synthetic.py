@@ -2366,17 +2366,33 @@ class _Generator:
         n = P.n
         off = 30000  # day offset for person-date keys
         # offences realising acquisitive crime within a year of a journey start
+        # Planted offences stay out of the person's neighbouring journeys' windows, so that a
+        # journey's realised outcome is its own planted one: they fall before the next
+        # journey starts, and after the window of a previous journey without the outcome.
+        # (Otherwise re-presentations, more frequent where completion fell, would carry
+        # another journey's offences and bias the null DiD for crime.)
+        nj = len(J["pid"])
+        same_next = np.zeros(nj, dtype=bool)
+        same_next[:-1] = J["pid"][1:] == J["pid"][:-1]
+        next_start = np.where(same_next, np.roll(J["start"], -1), np.iinfo(np.int64).max // 2)
+        same_prev = np.roll(same_next, 1)
+        same_prev[0] = False
+        prev_start = np.roll(J["start"], 1)
+        prev_blocks = same_prev & ~np.roll(J["acq_lat"], 1) & (prev_start + 365 >= J["start"])
+        lo_all = np.where(prev_blocks, prev_start + 366, J["start"])
         aj = np.flatnonzero(J["acq_lat"])
         death = P.death[J["pid"][aj]]
         hi = np.minimum(
-            np.minimum(J["start"][aj] + 365, self.d_end), np.where(death == NA, self.d_end, death - 1)
+            np.minimum(np.minimum(J["start"][aj] + 365, next_start[aj] - 1), self.d_end),
+            np.where(death == NA, self.d_end, death - 1),
         )
-        ok = hi >= J["start"][aj]
-        aj, hi = aj[ok], hi[ok]
+        lo = lo_all[aj]
+        ok = hi >= lo
+        aj, hi, lo = aj[ok], hi[ok], lo[ok]
         per = 1 + rng.poisson(0.5, len(aj))
         oj = np.repeat(aj, per)
         a_pid = J["pid"][oj]
-        a_date = _uniform_int(rng, J["start"][oj], np.repeat(hi, per))
+        a_date = _uniform_int(rng, np.repeat(lo, per), np.repeat(hi, per))
         a_grp = _choice(rng, _P_ACQ, len(oj))
         # background offending over the register period
         grp_p = np.zeros(n, dtype=np.int64)
@@ -2400,12 +2416,12 @@ class _Generator:
         # background acquisitive offences never fall inside a journey's 12-month window
         jkey = J["pid"] * 65536 + (J["start"] + off)
         bkey = b_pid * 65536 + (b_date + off)
-        idx = np.searchsorted(jkey, bkey, side="right") - 1
-        inside = (
-            (idx >= 0)
-            & (J["pid"][np.maximum(idx, 0)] == b_pid)
-            & (b_date - J["start"][np.maximum(idx, 0)] <= 365)
-        )
+        last = np.searchsorted(jkey, bkey, side="right") - 1
+        inside = np.zeros(len(b_pid), dtype=bool)
+        for back in range(4):  # every journey starting in the year before the offence
+            idx = last - back
+            safe = np.maximum(idx, 0)
+            inside |= (idx >= 0) & (J["pid"][safe] == b_pid) & (b_date - J["start"][safe] <= 365)
         keep = ~(acq & inside)
         c_pid = np.concatenate([a_pid, b_pid[keep]])
         c_date = np.concatenate([a_date, b_date[keep]])
