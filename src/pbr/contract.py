@@ -39,6 +39,20 @@ SUBSTANCES: dict[str, str] = {
     "other": "other drug",
 }
 
+# problem substance -> the TOP column counting its days of use
+SUBSTANCE_TOP_COLUMN: dict[str, str] = {
+    "heroin": "days_opiates",
+    "methadone": "days_opiates",
+    "other_opiate": "days_opiates",
+    "crack": "days_crack",
+    "cocaine": "days_cocaine",
+    "amphetamine": "days_amphetamines",
+    "cannabis": "days_cannabis",
+    "benzodiazepine": "days_other_drug",
+    "alcohol": "days_alcohol",
+    "other": "days_other_drug",
+}
+
 ROUTES = {"inject": "injected", "sniff": "sniffed", "smoke": "smoked", "oral": "oral", "other": "other"}
 INJECTING_STATUS = {
     "current": "currently injecting",

@@ -13,21 +13,9 @@ import logging
 import numpy as np
 import pandas as pd
 
-log = logging.getLogger(__name__)
+from pbr.contract import SUBSTANCE_TOP_COLUMN
 
-# problem substance -> the TOP column counting its days of use
-SUBSTANCE_TOP_COLUMN = {
-    "heroin": "days_opiates",
-    "methadone": "days_opiates",
-    "other_opiate": "days_opiates",
-    "crack": "days_crack",
-    "cocaine": "days_cocaine",
-    "amphetamine": "days_amphetamines",
-    "cannabis": "days_cannabis",
-    "alcohol": "days_alcohol",
-    "benzodiazepine": "days_other_drug",
-    "other": "days_other_drug",
-}
+log = logging.getLogger(__name__)
 
 
 def _days(later: pd.Series, earlier: pd.Series) -> pd.Series:
@@ -326,26 +314,29 @@ OUTCOMES = [
 ]
 
 
+def _rates_by(analysis: pd.DataFrame, outcomes: list[str], keys: list[str]) -> pd.DataFrame:
+    """n (denominator), events and rate of each outcome by ``keys``; empty cells absent."""
+    rows = []
+    for outcome in outcomes:
+        sub = analysis.loc[analysis[outcome].notna(), [*keys, outcome]]
+        agg = sub.groupby(keys, sort=True)[outcome].agg(["size", "sum"]).reset_index()
+        agg.columns = [*keys, "n", "events"]
+        agg.insert(1, "outcome", outcome)
+        rows.append(agg)
+    out = pd.concat(rows, ignore_index=True)
+    out["n"] = out["n"].astype("int64")
+    out["events"] = out["events"].astype("int64")
+    out["rate"] = out["events"] / out["n"]
+    return out
+
+
 def outcome_rates(analysis: pd.DataFrame, outcomes: list[str]) -> pd.DataFrame:
     """Raw rates by cohort x group x period for each outcome (the paper's 2x2 tables).
 
     Columns: cohort, outcome, group, period, n (denominator), events, rate. A cell with
     no journey in the denominator is absent.
     """
-    rows = []
-    for outcome in outcomes:
-        sub = analysis.loc[analysis[outcome].notna(), ["cohort", "group", "period", outcome]]
-        agg = (
-            sub.groupby(["cohort", "group", "period"], sort=True)[outcome].agg(["size", "sum"]).reset_index()
-        )
-        agg.columns = ["cohort", "group", "period", "n", "events"]
-        agg.insert(1, "outcome", outcome)
-        rows.append(agg)
-    rates = pd.concat(rows, ignore_index=True)
-    rates["n"] = rates["n"].astype("int64")
-    rates["events"] = rates["events"].astype("int64")
-    rates["rate"] = np.where(rates["n"] > 0, rates["events"] / rates["n"].clip(lower=1), np.nan)
-    return rates
+    return _rates_by(analysis, outcomes, ["cohort", "group", "period"])
 
 
 BASELINE_VARIABLES = [
@@ -392,17 +383,4 @@ def quarterly_rates(analysis: pd.DataFrame, outcomes: list[str]) -> pd.DataFrame
     Columns: cohort, outcome, group, quarter (0 = the first quarter of the pre-period),
     n, events, rate.
     """
-    rows = []
-    for outcome in outcomes:
-        sub = analysis.loc[analysis[outcome].notna(), ["cohort", "group", "quarter", outcome]]
-        agg = (
-            sub.groupby(["cohort", "group", "quarter"], sort=True)[outcome].agg(["size", "sum"]).reset_index()
-        )
-        agg.columns = ["cohort", "group", "quarter", "n", "events"]
-        agg.insert(1, "outcome", outcome)
-        rows.append(agg)
-    out = pd.concat(rows, ignore_index=True)
-    out["n"] = out["n"].astype("int64")
-    out["events"] = out["events"].astype("int64")
-    out["rate"] = out["events"] / out["n"]
-    return out
+    return _rates_by(analysis, outcomes, ["cohort", "group", "quarter"])

@@ -70,7 +70,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pbr.contract import TABLES
+from pbr.contract import SUBSTANCE_TOP_COLUMN, TABLES
 
 log = logging.getLogger(__name__)
 
@@ -679,19 +679,6 @@ TOP_DAY_COLUMNS = (
     "days_cannabis",
     "days_other_drug",
 )
-#: TOP day column of each substance (contract code order)
-SUBSTANCE_TOP_COLUMN = {
-    "heroin": "days_opiates",
-    "methadone": "days_opiates",
-    "other_opiate": "days_opiates",
-    "crack": "days_crack",
-    "cocaine": "days_cocaine",
-    "amphetamine": "days_amphetamines",
-    "cannabis": "days_cannabis",
-    "benzodiazepine": "days_other_drug",
-    "alcohol": "days_alcohol",
-    "other": "days_other_drug",
-}
 _SUB_COL = np.array([TOP_DAY_COLUMNS.index(SUBSTANCE_TOP_COLUMN[s]) for s in SUBST] + [-1])
 # model substance groups: 0 opiate, 1 crack, 2 cocaine, 3 cannabis, 4 amphetamine, 5 other drug, 6 alcohol
 GROUPS = ("opiate", "crack", "cocaine", "cannabis", "amphetamine", "other_drug", "alcohol")
