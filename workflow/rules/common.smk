@@ -3,6 +3,7 @@
 Every rule module includes nothing itself; the Snakefile includes this first.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -31,9 +32,13 @@ REPORT = R / "report" / "report.html"
 
 
 def lib(*modules):
-    """Library modules a rule depends on, so that editing one re-runs exactly its rules."""
+    """Library modules a rule depends on, so that editing one re-runs exactly its rules.
+
+    Paths are relative to the working directory, so a moved or copied project keeps its
+    cache (Snakemake compares the set of input paths).
+    """
     return [
-        str(SRC / "pbr" / f"{m}.py")
+        os.path.relpath(SRC / "pbr" / f"{m}.py")
         for m in ("__init__", "io", "flow", "logs", *modules)
     ]
 
