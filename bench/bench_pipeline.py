@@ -17,7 +17,8 @@ with ``tests/workflow_utils.copy_workflow``) and run with plain ``snakemake --co
 * the wall time of the whole run, and its peak RSS: the largest sum of the resident memory
   of Snakemake and all its descendants, sampled every 0.2 s (jobs running at the same time
   add up), next to the largest single process (``getrusage`` of the children);
-* a no-op re-run (nothing to do) and a report-only change (``touch report/report.css``).
+* a no-op re-run (nothing to do) and a report-only change (a comment appended to
+  ``report/report.css``; merely touching it re-runs nothing: Snakemake 9 compares checksums).
 
 Targets: scale 1.0 in <= 10 min and <= 6 GiB; no-op re-run <= 5 s; report-only change
 <= 30 s; scale 2 completes without running out of memory. With several scales it prints
@@ -28,6 +29,7 @@ ratio of scale) between consecutive scales.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import math
 import os
@@ -191,6 +193,21 @@ def timed(cmd: list[str], cwd: Path, log: Path) -> tuple[float, str, int]:
     return wall, proc.stdout + proc.stderr, proc.returncode
 
 
+def slurm_startup_delay() -> float:
+    """Seconds ``scontrol show config`` takes when SLURM's client is installed (0 otherwise).
+
+    snakemake-executor-plugin-slurm 2.8.0 runs it while Snakemake imports its plugins, on every
+    start, local runs included; with a slurm.conf whose controller is not running it waits
+    about 9 s for a reply that never comes.
+    """
+    if not shutil.which("scontrol"):
+        return 0.0
+    t0 = time.perf_counter()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        subprocess.run(["scontrol", "show", "config"], capture_output=True, timeout=15, check=False)
+    return time.perf_counter() - t0
+
+
 def bench_scale(scale: float, cores: int, base: Path) -> RunResult:
     work = copy_workflow(base / f"scale_{scale:g}")
     (work / "bench_scale.yaml").write_text(f"synthetic:\n  scale: {scale!r}\n")
@@ -212,7 +229,9 @@ def bench_scale(scale: float, cores: int, base: Path) -> RunResult:
 
     res.noop_s, out, _ = timed(cmd, work, work / "bench_noop.log")
     res.noop_jobs = planned_jobs(out)
-    (work / "report" / "report.css").touch()
+    # a real edit: Snakemake 9 does not re-run a job whose input was only touched (same checksum)
+    with open(work / "report" / "report.css", "a") as css:
+        css.write("\n/* bench_pipeline: a report-only change */\n")
     res.report_s, out, _ = timed(cmd, work, work / "bench_report.log")
     res.report_jobs = planned_jobs(out)
     return res
@@ -242,7 +261,7 @@ def print_rules(res: RunResult) -> None:
     print(f"  largest single process peak RSS: {res.peak_single_gib:.2f} GiB")
     if res.noop_s is not None:
         print(f"  no-op re-run: {res.noop_s:.1f} s, jobs {res.noop_jobs or 'none'}")
-        print(f"  report-only change (touch report/report.css): {res.report_s:.1f} s, jobs {res.report_jobs}")
+        print(f"  report-only change (edit report/report.css): {res.report_s:.1f} s, jobs {res.report_jobs}")
 
 
 def print_targets(results: list[RunResult]) -> None:
@@ -254,15 +273,17 @@ def print_targets(results: list[RunResult]) -> None:
     if paper is None:
         print("  paper scale (1.0) <= 10 min:     not measured")
         print("  paper scale (1.0) <= 6 GiB peak: not measured")
+    elif paper.returncode != 0:
+        print(f"  paper scale (1.0) <= 10 min:     run failed (exit {paper.returncode})  NOT MET")
+        print(f"  paper scale (1.0) <= 6 GiB peak: {paper.peak_tree_gib:.2f} GiB until it failed  NOT MET")
     else:
-        ok = paper.returncode == 0
         print(
             f"  paper scale (1.0) <= 10 min:     {paper.wall_s / 60:.1f} min  "
-            f"{verdict(ok and paper.wall_s <= TARGET_TOTAL_S)}"
+            f"{verdict(paper.wall_s <= TARGET_TOTAL_S)}"
         )
         print(
             f"  paper scale (1.0) <= 6 GiB peak: {paper.peak_tree_gib:.2f} GiB  "
-            f"{verdict(ok and paper.peak_tree_gib <= TARGET_PEAK_GIB)}"
+            f"{verdict(paper.peak_tree_gib <= TARGET_PEAK_GIB)}"
         )
     if rep is None or rep.noop_s is None:
         print("  no-op re-run <= 5 s:             not measured")
@@ -274,7 +295,8 @@ def print_targets(results: list[RunResult]) -> None:
         )
         report_ok = rep.report_s <= TARGET_REPORT_S and set(rep.report_jobs or {}) <= {"render_report", "all"}
         print(
-            f"  report-only change <= 30 s:      {rep.report_s:.1f} s (scale {rep.scale:g})  {verdict(report_ok)}"
+            f"  report-only change <= 30 s:      {rep.report_s:.1f} s (scale {rep.scale:g}), "
+            f"jobs {sorted(rep.report_jobs or {})}  {verdict(report_ok)}"
         )
     two = by_scale.get(2.0)
     if two is None:
@@ -289,17 +311,28 @@ def print_targets(results: list[RunResult]) -> None:
 def print_growth(results: list[RunResult]) -> None:
     if len(results) < 2:
         return
-    print("\nGrowth with scale (exponent = log(ratio) / log(scale ratio); 1 = linear)")
-    print(f"  {'scale':>6s} {'wall s':>9s} {'peak GiB':>9s} {'time exp':>9s} {'mem exp':>8s}")
+    runs = sorted(results, key=lambda r: r.scale)
+    first = next((r for r in runs if r.returncode == 0), runs[0])  # ratios vs the smallest scale that ran
+    print(
+        f"\nGrowth with scale (ratios vs scale {first.scale:g}; exponent vs the previous scale: 1 = linear)"
+    )
+    head = f"  {'scale':>6s} {'wall s':>8s} {'peak GiB':>9s} {'x scale':>8s} {'x time':>7s} {'x mem':>6s}"
+    print(head + f" {'time exp':>9s} {'mem exp':>8s}")
     prev = None
-    for r in sorted(results, key=lambda r: r.scale):
+    for r in runs:
         te = me = ""
         if prev is not None and r.returncode == 0 and prev.returncode == 0:
             ls = math.log(r.scale / prev.scale)
             te = f"{math.log(r.wall_s / prev.wall_s) / ls:.2f}"
             me = f"{math.log(r.peak_tree_gib / prev.peak_tree_gib) / ls:.2f}"
         status = "" if r.returncode == 0 else f"  (failed, exit {r.returncode})"
-        print(f"  {r.scale:6g} {r.wall_s:9.1f} {r.peak_tree_gib:9.2f} {te:>9s} {me:>8s}{status}")
+        xt = xm = ""
+        if r.returncode == 0 and first.returncode == 0:
+            xt, xm = f"{r.wall_s / first.wall_s:.2f}", f"{r.peak_tree_gib / first.peak_tree_gib:.2f}"
+        print(
+            f"  {r.scale:6g} {r.wall_s:8.1f} {r.peak_tree_gib:9.2f} {r.scale / first.scale:8.2f} "
+            f"{xt:>7s} {xm:>6s} {te:>9s} {me:>8s}{status}"
+        )
         prev = r
 
 
@@ -313,6 +346,13 @@ def main() -> int:
     base = args.keep or Path(tempfile.mkdtemp(prefix="pbr-bench-"))
     base.mkdir(parents=True, exist_ok=True)
     print(f"cores {args.cores}, scales {args.scales}, work under {base}", flush=True)
+    delay = slurm_startup_delay()
+    if delay > 2:
+        print(
+            f"WARNING: `scontrol show config` takes {delay:.0f} s here (SLURM configured, controller down);\n"
+            "  the SLURM plugin runs it at every Snakemake start, so each run below includes that delay.",
+            flush=True,
+        )
     results = []
     try:
         for scale in args.scales:
