@@ -28,12 +28,10 @@ lint: $(VENV)/.installed
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/snakemake --lint --cores 1 >/dev/null
 
-# The cluster and reproducibility suites (tests/test_cluster.py, tests/test_reproducibility.py)
-# are run by `make test-cluster`; they stay out of `make test` until the byte-identity fix
-# of the fit outputs is verified (see CHANGELOG).
 test: lint
-	$(BIN)/python -m pytest -m "not cluster and not reproducibility"
+	$(BIN)/python -m pytest
 
+# only the cluster and reproducibility suites (a local SLURM cluster, several tiny runs)
 test-cluster: $(VENV)/.installed
 	$(BIN)/python -m pytest -m "cluster or reproducibility"
 

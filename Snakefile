@@ -23,6 +23,14 @@ configfile: "config/config.yaml"
 include: "workflow/rules/common.smk"
 
 
+# cheap rules run where Snakemake runs (the login node on a cluster)
+localrules:
+    all,
+    tabulate_rates,
+    collect_results,
+    render_report,
+
+
 rule all:
     """The report and everything it needs (the default target)."""
     input:

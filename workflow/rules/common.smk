@@ -7,6 +7,11 @@ import os
 import sys
 from pathlib import Path
 
+# Reproducibility: pyfixest 0.60 orders the absorbed fixed effects by iterating a set, so
+# with Python's per-process string hashing fits differed in the last bits between runs.
+# A fixed hash seed, inherited by every script and every SLURM job, removes that.
+os.environ.update(PYTHONHASHSEED="0")
+
 SRC = Path(workflow.basedir) / "src"
 # The Snakefile imports the library from this checkout (scripts do the same via scripts/_bootstrap.py).
 sys.path.insert(0, str(SRC))
