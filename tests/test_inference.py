@@ -251,3 +251,11 @@ def test_singular_weighted_gram_falls_back_to_least_squares():
     x = _solve_psd(gram, np.array([2.0, 2.0]))
     np.testing.assert_allclose(gram @ x, [2.0, 2.0])
     np.testing.assert_allclose(x, [1.0, 1.0])  # the minimum-norm solution
+
+
+def test_extreme_log_odds_interval_end_is_infinite_not_an_error():
+    """A rare outcome's inverted interval can end at a huge log odds (scale 0.1 deaths crashed)."""
+    from pbr.inference import _odds_ratio
+
+    assert _odds_ratio(1000.0) == float("inf")
+    assert _odds_ratio(0.0) == 1.0

@@ -202,6 +202,12 @@ def _deviance(y: np.ndarray, eta: np.ndarray) -> float:
     return float(2 * np.sum(np.logaddexp(0.0, eta) - y * eta))
 
 
+def _odds_ratio(log_odds: float) -> float:
+    """exp(log_odds), inf instead of an overflow error for an extreme interval end."""
+    with np.errstate(over="ignore"):
+        return float(np.exp(log_odds))
+
+
 def _solve_psd(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     """Solve gram @ x = rhs for a positive semi-definite gram; minimum-norm least squares when singular.
 
@@ -526,7 +532,7 @@ def few_cluster_rows(
     def row(method: str, beta: float, lo: float, hi: float, p: float, note: str) -> dict:
         logit = method.startswith("logit")
         open_note = "interval unbounded within the search range" if np.isinf([lo, hi]).any() else ""
-        f = math.exp if logit else float
+        f = _odds_ratio if logit else float
         return base | {
             "method": method,
             "scale": "odds_ratio" if logit else "risk_difference",
