@@ -26,7 +26,7 @@ def main(smk) -> None:
                 )
                 res["specification"] = f"linkage_threshold_{t:g}"
                 parts.append(res)
-        io.write_table(models.stable_floats(pd.concat(parts, ignore_index=True)), smk.output.result)
+        io.write_table(pd.concat(parts, ignore_index=True), smk.output.result)
 
 
 if __name__ == "__main__":

@@ -34,8 +34,8 @@ def main(smk) -> None:
             ],
             ignore_index=True,
         )[models.RESULT_COLUMNS]
-        io.write_table(models.stable_floats(rows), smk.output.result)
-        io.write_table(models.stable_floats(es_table), smk.output.event_study)
+        io.write_table(rows, smk.output.result)
+        io.write_table(es_table, smk.output.event_study)
 
 
 if __name__ == "__main__":

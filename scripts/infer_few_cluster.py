@@ -2,7 +2,7 @@
 
 import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 
-from pbr import inference, io, models
+from pbr import inference, io
 from pbr.logs import logged
 
 
@@ -21,7 +21,7 @@ def main(smk) -> None:
             period_col=smk.params.period_unit,
             confidence_level=m["confidence_level"],
         )
-        io.write_table(models.stable_floats(rows), smk.output.result)
+        io.write_table(rows, smk.output.result)
 
 
 if __name__ == "__main__":

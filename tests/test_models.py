@@ -89,15 +89,3 @@ def test_outside_denominator_rows_are_excluded(period):
     df.loc[:99, "y"] = pd.NA
     res = models.fit_did(df, "drug", "y", COVS, period_col=period).set_index("method")
     assert res.loc["lpm_crv1", "n"] == len(df) - 100
-
-
-def test_stable_floats_rounds_to_significant_digits_and_keeps_missing():
-    df = pd.DataFrame(
-        {"x": [0.123456789012345, 1.0 + 1e-14, np.nan, 0.0, -2.5e-7 * (1 + 1e-13)], "k": list("abcde")}
-    )
-    out = models.stable_floats(df)
-    assert out["x"].iloc[0] == 0.1234567890
-    assert out["x"].iloc[1] == 1.0  # a last-bit difference disappears
-    assert np.isnan(out["x"].iloc[2]) and out["x"].iloc[3] == 0.0
-    assert out["x"].iloc[4] == -2.5e-7
-    assert out["k"].tolist() == list("abcde")

@@ -188,24 +188,6 @@ def _empty_row(base: dict, method: str, reason: str) -> dict:
     }
 
 
-def stable_floats(df: pd.DataFrame, digits: int = 10) -> pd.DataFrame:
-    """Round float columns to ``digits`` significant digits before writing.
-
-    Model fits differ between processes in the last bits (the order in which libraries
-    build and sum design columns varies); 10 significant digits keep every reported
-    figure and make repeated runs byte-identical.
-    """
-    out = df.copy()
-    for c in out.columns:
-        if pd.api.types.is_float_dtype(out[c]):
-            v = out[c].to_numpy(dtype=float, na_value=np.nan)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                mag = np.where(np.isfinite(v) & (v != 0), np.floor(np.log10(np.abs(v))), 0)
-            scale = 10.0 ** (digits - 1 - mag)
-            out[c] = np.where(np.isfinite(v), np.round(v * scale) / scale, v)
-    return out
-
-
 def combine_results(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """Stack per-model results into the tidy results table, sorted for stable output."""
     res = pd.concat(parts, ignore_index=True)[RESULT_COLUMNS]
