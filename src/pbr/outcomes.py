@@ -299,20 +299,6 @@ def threshold_suffix(threshold: float) -> str:
 
 LINKED_OUTCOMES = ("drug_related_death", "acquisitive_crime")
 
-OUTCOMES = [
-    "treatment_initiation",
-    "waiting_over_3_weeks",
-    "successful_completion",
-    "completion_without_representation",
-    "representation",
-    "abstinence",
-    "non_injecting",
-    "housing_problem",
-    "drug_related_death",
-    "acquisitive_crime",
-    "declined_to_continue",
-]
-
 
 def _rates_by(analysis: pd.DataFrame, outcomes: list[str], keys: list[str]) -> pd.DataFrame:
     """n (denominator), events and rate of each outcome by ``keys``; empty cells absent."""
