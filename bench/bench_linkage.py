@@ -52,7 +52,9 @@ from pathlib import Path
 from pbr import io, link
 cfg = {cfg!r}; spec = {spec!r}; v = Path({tmp!r}) / "valid"
 register = io.read_table(v / (spec["table"] + ".parquet"))
-left, right = link.link_inputs(io.read_table(v / "ndtms_episodes.parquet"), register, spec, b"bench")
+left, right = link.link_inputs(
+    io.read_table(v / "ndtms_episodes.parquet"), register, spec, b"bench", io.read_table(v / "areas.parquet")
+)
 model = link.train_link_model(left, right, cfg["recall"], cfg["seed"], cfg["u_max_pairs"], 2, cfg["em_max_pairs"])
 out = link.link_register_probabilistic(left, right, register, spec, model, cfg, {name!r}, 2)
 io.write_table(out["links"], Path({tmp!r}) / "links_{name}.parquet")
@@ -61,9 +63,11 @@ io.write_table(out["exact"], Path({tmp!r}) / "exact_{name}.parquet")
 
 REGISTERS = {
     "deaths": {"table": "ons_deaths", "id": "death_id", "unit": "death_id", "group": None,
-               "keep": ["death_id", "date_of_death", "underlying_cause"], "truth": "death_person"},
+               "keep": ["death_id", "date_of_death", "underlying_cause"], "truth": "death_person",
+               "event": "date_of_death"},
     "offences": {"table": "pnc_offences", "id": "offence_id", "unit": "pnc_id", "group": "pnc_id",
-                 "keep": ["offence_id", "offence_date", "offence_group"], "truth": "offence_person"},
+                 "keep": ["offence_id", "offence_date", "offence_group"], "truth": "offence_person",
+                 "event": None},
 }  # fmt: skip
 
 

@@ -15,11 +15,15 @@ def main(smk) -> None:
             return
         secret = link.pseudonymisation_key(smk.params.source)
         left, right = link.link_inputs(
-            io.read_table(smk.input.episodes), io.read_table(smk.input.register), spec, secret
+            io.read_table(smk.input.episodes),
+            io.read_table(smk.input.register),
+            spec,
+            secret,
+            io.read_table(smk.input.areas),
         )
         log.info("training on %d NDTMS persons x %d %s records", len(left), len(right), name)
         model = link.train_link_model(
-            left, right, cfg["recall"], cfg["seed"], cfg["u_max_pairs"], smk.threads
+            left, right, cfg["recall"], cfg["seed"], cfg["u_max_pairs"], smk.threads, cfg["em_max_pairs"]
         )
         io.write_json(model, smk.output.model)
 

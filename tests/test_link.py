@@ -24,8 +24,13 @@ def _episodes():
             "date_of_birth": pd.to_datetime(["1980-01-31", "1980-01-31", "1975-06-01", "1990-02-02"]),
             "sex": ["M", "M", "F", "M"],
             "referral_date": pd.to_datetime(["2011-01-30", "2012-05-01", "2011-06-01", "2011-01-01"]),
+            "discharge_date": pd.to_datetime(["2011-06-30", None, "2011-12-01", "2011-03-01"]),
+            "discharge_reason": pd.array([83, None, 89, 80], dtype="Int64"),
         }
     )
+
+
+AREAS = pd.DataFrame({"area_code": ["X", "Y", "Z", "A99"], "region": ["North", "North", "South", "South"]})
 
 
 def test_same_attributor_is_one_person_across_agencies():
@@ -88,12 +93,13 @@ DEATH_SPEC = {
     "unit": "death_id",
     "group": None,
     "keep": ["death_id", "date_of_death", "underlying_cause"],
+    "event": "date_of_death",
 }
 
 
 def test_deterministic_register_link_on_exact_key_carries_no_identifiers():
     cfg = {"method": "deterministic", "threshold": 0.9, "min_probability": 0.05}
-    left, right = link.link_inputs(_episodes(), _deaths(), DEATH_SPEC, SECRET)
+    left, right = link.link_inputs(_episodes(), _deaths(), DEATH_SPEC, SECRET, AREAS)
     out = link.link_register_probabilistic(left, right, _deaths(), DEATH_SPEC, {}, cfg, "deaths")
     persons, _ = link.link_persons(_episodes(), SECRET)
     pid = persons.set_index("episode_id")["person_id"]
@@ -136,7 +142,7 @@ def test_offender_identities_collapse_to_the_offender():
             "area_code": ["X", "X", "X"],
         }
     )
-    rec = link.register_link_records(pnc, "offence_id", "pnc_id")
+    rec = link.register_link_records(pnc, "offence_id", AREAS, "pnc_id")
     assert rec[["unique_id", "group"]].values.tolist() == [
         ["o1", "N1"],
         ["o3", "N2"],
@@ -157,6 +163,7 @@ def _noisy_population(n=3000, n_unrelated=15000, seed=5):
                 "dob": pd.Timestamp("1965-01-01") + pd.to_timedelta(rng.integers(0, 25 * 365, k), unit="D"),
                 "sex": rng.choice(["M", "F"], k, p=[0.7, 0.3]),
                 "area": rng.choice([f"A{i}" for i in range(30)], k),
+                "last": pd.Timestamp("2010-01-01") + pd.to_timedelta(rng.integers(0, 3 * 365, k), unit="D"),
             }
         )
 
@@ -170,7 +177,9 @@ def _noisy_population(n=3000, n_unrelated=15000, seed=5):
             "initial_surname": ppl["sur"],
             "date_of_birth": ppl["dob"],
             "sex": ppl["sex"],
-            "referral_date": pd.Timestamp("2011-01-01"),
+            "referral_date": ppl["last"],
+            "discharge_date": ppl["last"] + pd.Timedelta(days=100),
+            "discharge_reason": pd.array([80] * n, dtype="Int64"),
         }
     )
     copies = ppl.sample(n // 3, random_state=1).copy()
@@ -191,7 +200,7 @@ def _noisy_population(n=3000, n_unrelated=15000, seed=5):
             "date_of_birth": reg["dob"],
             "sex": reg["sex"],
             "area_code": reg["area"],
-            "date_of_death": pd.Timestamp("2012-01-01"),
+            "date_of_death": reg["last"] + pd.Timedelta(days=200),
             "underlying_cause": "X42",
         }
     )
@@ -201,7 +210,8 @@ def _noisy_population(n=3000, n_unrelated=15000, seed=5):
 
 def test_probabilistic_linkage_beats_the_exact_key_on_noisy_records():
     episodes, register, truth = _noisy_population()
-    left, right = link.link_inputs(episodes, register, DEATH_SPEC, SECRET)
+    areas = pd.DataFrame({"area_code": [f"A{i}" for i in range(30)] + ["A99"], "region": "R"})
+    left, right = link.link_inputs(episodes, register, DEATH_SPEC, SECRET, areas)
     model = link.train_link_model(left, right, recall=0.8, seed=1, max_pairs=2e5)
     cfg = {"method": "probabilistic", "threshold": 0.5, "min_probability": 0.05}
     out = link.link_register_probabilistic(left, right, register, DEATH_SPEC, model, cfg, "deaths")
@@ -220,3 +230,37 @@ def test_probabilistic_linkage_beats_the_exact_key_on_noisy_records():
     # the model JSON is stable: training again gives the same bytes
     again = link.train_link_model(left, right, recall=0.8, seed=1, max_pairs=2e5)
     assert json.dumps(model, sort_keys=True) == json.dumps(again, sort_keys=True)
+
+
+def test_person_link_record_carries_areas_and_dates_for_comparison():
+    left, right = link.link_inputs(_episodes(), _deaths(), DEATH_SPEC, SECRET, AREAS)
+    persons, _ = link.link_persons(_episodes(), SECRET)
+    pid = persons.set_index("episode_id")["person_id"]
+    rec = left.set_index("unique_id")
+    js, mb = rec.loc[pid["e1"]], rec.loc[pid["e3"]]
+    day = (pd.Timestamp("2012-05-01") - pd.Timestamp("1970-01-01")).days
+    assert js["areas"] == "|X|" and js["region"] == "North"
+    assert js["last_contact"] == day  # latest referral (e2, another agency)
+    assert pd.isna(js["died_on"]) and pd.isna(js["event_date"])
+    assert (
+        mb["died_on"] == (pd.Timestamp("2011-12-01") - pd.Timestamp("1970-01-01")).days
+    )  # discharged as died
+    d1 = right.set_index("unique_id").loc["d1"]
+    assert d1["event_date"] == (pd.Timestamp("2012-01-01") - pd.Timestamp("1970-01-01")).days
+    assert d1["region"] == "North" and d1["areas"] == "|X|" and pd.isna(d1["last_contact"])
+
+
+@pytest.mark.parametrize("person_side", ["l", "r"])
+def test_pair_sql_finds_the_person_side_whichever_way_round(person_side):
+    import duckdb
+
+    reg_side = "r" if person_side == "l" else "l"
+    cols = {
+        f"last_contact_{person_side}": "100",
+        f"last_contact_{reg_side}": "NULL::BIGINT",
+        f"area_code_{person_side}": "'X'",
+        f"area_code_{reg_side}": "'Y'",
+    }
+    sel = ", ".join(f"{v} AS {k}" for k, v in cols.items())
+    sql = f"SELECT {link._person_register_sql('area_code')}, {link._person_register_sql('area_code', True)}"
+    assert duckdb.connect().execute(f"{sql} FROM (SELECT {sel})").fetchone() == ("X", "Y")

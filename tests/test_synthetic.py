@@ -485,3 +485,17 @@ def test_tiny_scale_still_exact_and_consistent():
     for o in ("completion", "completion_no_representation", "initiation", "abstinence"):
         t, d = truth[o].astype("boolean"), derived[o].astype("boolean")
         assert t.isna().equals(d.isna()) and (t.dropna() == d.dropna()).all(), o
+
+
+def test_register_moves_within_the_region_stay_in_the_home_region_and_leave_the_home_area():
+    from pbr.synthetic import SyntheticParams, _Generator
+
+    g = _Generator(SyntheticParams(scale=0.01, seed=3))
+    g._areas()
+    g.area_w = np.ones(len(g.area_code))
+    home = np.repeat(np.arange(len(g.area_code)), 20)
+    moved = g._area_in_region(np.random.default_rng(0), home)
+    region = np.asarray(g.area_region)
+    assert (region[moved] == region[home]).all()
+    assert (moved != home).all()
+    assert len(np.unique(moved)) > len(np.unique(region))  # several areas per region are used

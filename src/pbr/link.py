@@ -10,9 +10,11 @@ sharing it (the rule is measured against the synthetic truth by ``assess_linkage
 
 Registers: ONS and PNC hold full names; their records get initials from them. With
 ``linkage.method: probabilistic`` (default) a Fellegi-Sunter model (splink 5, DuckDB)
-compares initials, date of birth, sex and area, is trained without labels, scores
-candidate pairs, and a greedy one-to-one pass keeps each person's best unit (a death;
-an offender, whose offences follow). ``deterministic`` links on the exact key.
+compares initials, date of birth, sex, area (latest, any, or region of the person's
+treatment) and, for deaths, the death date against the person's NDTMS dates (a
+'client died' discharge near it; a referral after it); it is trained without labels,
+scores candidate pairs, and a greedy one-to-one pass keeps each person's best unit (a
+death; an offender, whose offences follow). ``deterministic`` links on the exact key.
 """
 
 from __future__ import annotations
@@ -25,12 +27,16 @@ import os
 import numpy as np
 import pandas as pd
 
+from pbr.contract import DISCHARGE_REASONS
 from pbr.flow import flow_frame, flow_row
 
 log = logging.getLogger(__name__)
 
 KEY_ENV = "PBR_LINK_KEY"
 SYNTHETIC_KEY = "synthetic-data-only"  # used only with synthetic extracts, which hold no real person
+
+
+CLIENT_DIED = next(code for code, text in DISCHARGE_REASONS.items() if text == "client died")
 
 
 class LinkError(RuntimeError):
@@ -135,35 +141,71 @@ def register_name(link_name: str) -> str:
 # Probabilistic linkage (Fellegi-Sunter, splink 5 on DuckDB)
 # ---------------------------------------------------------------------------------------------
 
-LINK_COLUMNS = ["unique_id", "initial_first", "initial_surname", "initials", "dob", "sex", "area_code"]
+LINK_COLUMNS = [
+    "unique_id",
+    "initial_first",
+    "initial_surname",
+    "initials",
+    "dob",
+    "sex",
+    "area_code",
+    "dob_days",
+    "areas",
+    "region",
+    "last_contact",
+    "died_on",
+    "event_date",
+]
 
 
-def ndtms_link_records(episodes: pd.DataFrame, secret: bytes) -> pd.DataFrame:
-    """One linkage record per NDTMS person: its attributor and the area of its latest episode."""
+def ndtms_link_records(episodes: pd.DataFrame, secret: bytes, areas: pd.DataFrame) -> pd.DataFrame:
+    """One linkage record per NDTMS person.
+
+    Carries the attributor; the area of the latest episode (``area_code``) and its
+    ``region``; every area the person was treated in (``areas``, as '|A|B|'); and, as
+    days since 1970-01-01, the date of birth (``dob_days``), the latest referral
+    (``last_contact``: nobody is referred after their death) and the latest discharge
+    with reason 'client died' (``died_on``). ``event_date`` is empty. ``areas`` is the
+    area lookup (area_code -> region).
+    """
     key = attributor_key(
         episodes["initial_first"], episodes["initial_surname"], episodes["date_of_birth"], episodes["sex"]
     )
     ep = episodes.loc[key.notna()].assign(person_id=person_ids(key[key.notna()], secret))
     ep = ep.sort_values(["person_id", "referral_date", "episode_id"], kind="mergesort")
     last = ep.groupby("person_id", sort=True).tail(1)
-    return _link_frame(
+    rec = _link_frame(
         last["person_id"],
         last["initial_first"],
         last["initial_surname"],
         last["date_of_birth"],
         last["sex"],
         last["area_code"],
+        areas,
     )
+    rec["areas"] = rec["unique_id"].map(_joined(ep["person_id"], ep["area_code"])).astype("string")
+    rec["last_contact"] = _days(last["referral_date"]).to_numpy()
+    died = ep[ep["discharge_reason"] == CLIENT_DIED].groupby("person_id", sort=True)["discharge_date"].max()
+    rec["died_on"] = rec["unique_id"].map(_days(died)).astype("Int64")
+    rec["event_date"] = pd.array([pd.NA] * len(rec), dtype="Int64")
+    return rec
 
 
 def register_link_records(
-    register: pd.DataFrame, id_column: str, group_column: str | None = None
+    register: pd.DataFrame,
+    id_column: str,
+    areas: pd.DataFrame,
+    group_column: str | None = None,
+    event_column: str | None = None,
 ) -> pd.DataFrame:
     """Linkage records of a register: one per record, or one per distinct identity within ``group_column``.
 
     With ``group_column`` (PNC: ``pnc_id``), each distinct identity (initials, date of
     birth, sex, area) of an offender is one record (aliases give several), whose id is
     the smallest ``id_column`` value carrying it; ``group`` holds the offender id.
+    ``event_column`` (ONS: ``date_of_death``) is carried as ``event_date`` (days since
+    1970-01-01), an event after which the person has no NDTMS referral. ``areas`` is
+    the area lookup.
     """
     rec = _link_frame(
         register[id_column],
@@ -172,7 +214,15 @@ def register_link_records(
         register["date_of_birth"],
         register["sex"],
         register["area_code"],
+        areas,
     )
+    rec["areas"] = ("|" + rec["area_code"] + "|").astype("string")
+    for column in ("last_contact", "died_on"):
+        rec[column] = pd.array([pd.NA] * len(rec), dtype="Int64")
+    if event_column is None:
+        rec["event_date"] = pd.array([pd.NA] * len(rec), dtype="Int64")
+    else:
+        rec["event_date"] = _days(register[event_column]).to_numpy()
     if group_column is None:
         rec["group"] = rec["unique_id"]
         return rec
@@ -182,28 +232,80 @@ def register_link_records(
     return rec.reset_index(drop=True)
 
 
-def _link_frame(uid, first, sur, dob, sex, area) -> pd.DataFrame:
+def _joined(person: pd.Series, value: pd.Series) -> pd.Series:
+    """Per person, its distinct non-missing values sorted and joined as '|a|b|' (a person_id-indexed Series)."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.register(
+        "person_values",
+        pd.DataFrame(
+            {"person": person.astype("string").to_numpy(), "value": value.astype("string").to_numpy()}
+        ),
+    )
+    out = con.sql(
+        "SELECT person, '|' || string_agg(DISTINCT value, '|' ORDER BY value) || '|' AS joined "
+        "FROM person_values WHERE value IS NOT NULL GROUP BY person"
+    ).df()
+    return out.set_index("person")["joined"]
+
+
+def _days(dates: pd.Series) -> pd.Series:
+    """Dates as whole days since 1970-01-01 (Int64, <NA> where missing): cheap to compare per pair."""
+    d = pd.to_datetime(dates)
+    days = (d - pd.Timestamp("1970-01-01")).dt.days
+    return days.astype("Int64")
+
+
+def _iso(dates: pd.Series) -> pd.Series:
+    """Dates as ISO strings ('2012-04-01'), <NA> where missing."""
+    return pd.to_datetime(dates).dt.strftime("%Y-%m-%d").astype("string")
+
+
+def _link_frame(uid, first, sur, dob, sex, area, areas: pd.DataFrame) -> pd.DataFrame:
     df = pd.DataFrame(
         {
             "unique_id": uid.astype("string").to_numpy(),
             "initial_first": first.astype("string").str.upper().to_numpy(),
             "initial_surname": sur.astype("string").str.upper().to_numpy(),
-            "dob": pd.to_datetime(dob).dt.strftime("%Y-%m-%d").astype("string").to_numpy(),
+            "dob": _iso(dob).to_numpy(),
             "sex": sex.astype("string").to_numpy(),
             "area_code": area.astype("string").to_numpy(),
         }
     )
     df["initials"] = (df["initial_first"] + df["initial_surname"]).astype("string")
+    df["dob_days"] = _days(dob).to_numpy()
+    region = dict(zip(areas["area_code"].astype(str), areas["region"].astype(str), strict=True))
+    df["region"] = df["area_code"].map(region).astype("string")
     return df
 
 
-def splink_settings(term_frequency: bool = True, linker_uid: str = "pbr_link"):
+#: a discharge 'client died' within this many days of a death date agrees with it
+DIED_WINDOW_DAYS = 60
+
+
+def _person_register_sql(column: str, register: bool = False) -> str:
+    """SQL for the NDTMS person's (or, with ``register``, the register record's) value of ``column`` in a pair.
+
+    Only person records carry ``last_contact``, so it tells which side of a pair is the person.
+    """
+    person_left = "last_contact_l IS NOT NULL"
+    first, second = ("r", "l") if register else ("l", "r")
+    return f"(CASE WHEN {person_left} THEN {column}_{first} ELSE {column}_{second} END)"
+
+
+def splink_settings(event_dates: bool = False, term_frequency: bool = True, linker_uid: str = "pbr_link"):
     """Comparisons and blocking for linking NDTMS attributors to a register.
 
     Comparisons: initials (both / swapped / surname only / first only / else, with a
-    term-frequency adjustment on the exact level), date of birth (exact / day and month
-    transposed / one character or one day apart / year one apart / else), sex and area
-    (exact / else). Blocking: :func:`blocking_rules`.
+    term-frequency adjustment on the exact level); date of birth (exact / day and month
+    transposed / one day apart / birth year one apart / another one-character
+    difference / else); sex (exact / else); area (the person's latest area / another
+    area the person was treated in / else). With ``event_dates`` (deaths), also whether
+    the person was discharged as died near the event date, discharged as died on another
+    date, referred after the event (impossible for one person; not applied when the event
+    is in another area the person was treated in, where two people sharing an
+    attributor are told apart), or none of these. Blocking: :func:`blocking_rules`.
     """
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
@@ -226,28 +328,67 @@ def splink_settings(term_frequency: bool = True, linker_uid: str = "pbr_link"):
         output_column_name="dob",
         comparison_levels=[
             cll.NullLevel("dob"),
-            cll.ExactMatchLevel("dob"),
+            cll.ExactMatchLevel("dob", term_frequency_adjustments=term_frequency),
             cll.CustomLevel(
                 "substr(dob_l, 1, 4) = substr(dob_r, 1, 4) AND substr(dob_l, 6, 2) = substr(dob_r, 9, 2) "
                 "AND substr(dob_l, 9, 2) = substr(dob_r, 6, 2)",
                 "day and month transposed",
             ),
-            cll.CustomLevel(
-                "damerau_levenshtein(dob_l, dob_r) <= 1 OR "
-                "abs(date_diff('day', try_strptime(dob_l, '%Y-%m-%d'), try_strptime(dob_r, '%Y-%m-%d'))) <= 1",
-                "one character or one day apart",
-            ),
+            cll.CustomLevel("abs(dob_days_l - dob_days_r) <= 1", "one day apart"),
             cll.CustomLevel(
                 "substr(dob_l, 6, 5) = substr(dob_r, 6, 5) AND "
                 "abs(CAST(substr(dob_l, 1, 4) AS INTEGER) - CAST(substr(dob_r, 1, 4) AS INTEGER)) = 1",
                 "birth year one apart",
             ),
+            cll.CustomLevel("damerau_levenshtein(dob_l, dob_r) <= 1", "another one-character difference"),
             cll.ElseLevel(),
         ],
     )
+    area = cl.CustomComparison(
+        output_column_name="area",
+        comparison_levels=[
+            cll.NullLevel("area_code"),
+            cll.ExactMatchLevel("area_code"),
+            cll.CustomLevel(
+                "contains(areas_l, '|' || area_code_r || '|') OR contains(areas_r, '|' || area_code_l || '|')",
+                "another area of the person's treatment",
+            ),
+            cll.ExactMatchLevel("region").configure(label_for_charts="same region"),
+            cll.ElseLevel(),
+        ],
+    )
+    comparisons = [initials, dob, cl.ExactMatch("sex"), area]
+    if event_dates:
+        event, died = _person_register_sql("event_date", register=True), _person_register_sql("died_on")
+        last, person_areas = _person_register_sql("last_contact"), _person_register_sql("areas")
+        register_area = _person_register_sql("area_code", register=True)
+        latest_area = _person_register_sql("area_code")
+        treated_elsewhere = (
+            f"(contains({person_areas}, '|' || {register_area} || '|') AND {register_area} <> {latest_area})"
+        )
+        comparisons.append(
+            cl.CustomComparison(
+                output_column_name="event_timing",
+                comparison_levels=[
+                    cll.CustomLevel(f"{event} IS NULL OR {last} IS NULL", "no dates to compare").configure(
+                        is_null_level=True
+                    ),
+                    cll.CustomLevel(
+                        f"abs({died} - {event}) <= {DIED_WINDOW_DAYS}",
+                        f"discharged as died within {DIED_WINDOW_DAYS} days of the event",
+                    ),
+                    cll.CustomLevel(f"{died} IS NOT NULL", "discharged as died on another date"),
+                    cll.CustomLevel(
+                        f"{event} < {last} AND NOT coalesce({treated_elsewhere}, false)",
+                        "event before the person's latest referral",
+                    ),
+                    cll.ElseLevel(),
+                ],
+            )
+        )
     return SettingsCreator(
         link_type="link_only",
-        comparisons=[initials, dob, cl.ExactMatch("sex"), cl.ExactMatch("area_code")],
+        comparisons=comparisons,
         blocking_rules_to_generate_predictions=blocking_rules(),
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,
@@ -326,13 +467,18 @@ def train_link_model(
     """
     from splink import block_on
 
-    linker = _linker(left, right, splink_settings(), threads)
+    event_dates = bool(right["event_date"].notna().any())
+    linker = _linker(left, right, splink_settings(event_dates), threads)
     t = linker.training
     t.estimate_probability_two_random_records_match(
         [block_on("initials", "dob", "sex", "area_code")], recall=recall
     )
     t.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
-    for rule in (block_on("dob"), block_on("initials")):
+    for rule in (
+        block_on("dob", "area_code"),
+        block_on("initials", "area_code"),
+        block_on("initials", "dob"),
+    ):
         t.estimate_parameters_using_expectation_maximisation(
             rule, fix_probability_two_random_records_match=True, max_pairs=em_max_pairs
         )
@@ -502,10 +648,11 @@ def quality_table(
 
 
 def link_inputs(
-    episodes: pd.DataFrame, register: pd.DataFrame, spec: dict, secret: bytes
+    episodes: pd.DataFrame, register: pd.DataFrame, spec: dict, secret: bytes, areas: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The two sides of a linkage: NDTMS persons and the register's records (or offender identities)."""
-    return ndtms_link_records(episodes, secret), register_link_records(register, spec["id"], spec["group"])
+    right = register_link_records(register, spec["id"], areas, spec["group"], spec.get("event"))
+    return ndtms_link_records(episodes, secret, areas), right
 
 
 def link_register_probabilistic(

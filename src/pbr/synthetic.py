@@ -263,6 +263,8 @@ class NoiseParams:
     register_name_error: float = 0.02
     #: share of register copies recorded in a different area
     register_area_move: float = 0.10
+    #: share of those moves that stay within the home area's region (0: any area, by population)
+    register_area_move_same_region: float = 0.0
     #: share of register copies with no area
     register_area_missing: float = 0.01
     #: share of register copies with sex missing
@@ -2257,8 +2259,26 @@ class _Generator:
         area = self.P_home[pids].copy()
         moved = rng.random(k) < nz.register_area_move
         area[moved] = _choice(rng, self.area_w, int(moved.sum()))
+        if nz.register_area_move_same_region > 0:  # no extra draws by default: same data as before
+            local = np.flatnonzero(moved)[rng.random(int(moved.sum())) < nz.register_area_move_same_region]
+            area[local] = self._area_in_region(rng, self.P_home[pids[local]])
         area[rng.random(k) < nz.register_area_missing] = -1
         return dict(fn=fn, sn=sn, dob=dob, sex=sex, area=area)
+
+    def _area_in_region(self, rng, home: np.ndarray) -> np.ndarray:
+        """Another area of each home area's region, drawn by population (the home area itself if alone)."""
+        region = np.asarray(self.area_region)
+        out = home.copy()
+        for r in np.unique(region[home]):
+            rows = np.flatnonzero(region[home] == r)
+            w = np.where(region == r, self.area_w, 0.0)
+            for h in np.unique(home[rows]):
+                at = rows[home[rows] == h]
+                wh = w.copy()
+                if (wh > 0).sum() > 1:
+                    wh[h] = 0.0
+                out[at] = _choice(rng, wh, len(at))
+        return out
 
     def _unrelated_people(self, rng, n: int, p_female: float | np.ndarray, dob: np.ndarray) -> dict:
         female = rng.random(n) < p_female

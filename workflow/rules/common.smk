@@ -100,6 +100,7 @@ REGISTERS = {
         "unit": "death_id",
         "group": None,
         "keep": ["death_id", "date_of_death", "underlying_cause"],
+        "event": "date_of_death",
     },
     "offences": {
         "table": "pnc_offences",
@@ -107,6 +108,7 @@ REGISTERS = {
         "unit": "pnc_id",
         "group": "pnc_id",
         "keep": ["offence_id", "offence_date", "offence_group"],
+        "event": None,
     },
 }
 TRUTH_TABLES = {"deaths": "death_person", "offences": "offence_person"}

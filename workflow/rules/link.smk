@@ -39,6 +39,7 @@ rule train_linkage:
     input:
         episodes=R / "extract" / "ndtms_episodes.parquet",
         register=register_table,
+        areas=R / "extract" / "areas.parquet",
         code=lib("link"),
     output:
         model=R / "link" / "model_{register}.json",
@@ -67,6 +68,7 @@ rule predict_links:
     input:
         episodes=R / "extract" / "ndtms_episodes.parquet",
         register=register_table,
+        areas=R / "extract" / "areas.parquet",
         model=R / "link" / "model_{register}.json",
         code=lib("link"),
     output:
