@@ -4,6 +4,7 @@ Usage::
 
     .venv/bin/python bench/bench_linkage.py              # scale 1.0 (the published study)
     .venv/bin/python bench/bench_linkage.py --scale 0.1
+    .venv/bin/python bench/bench_linkage.py --same-region-moves 0.6   # a scenario: local moves
 
 Generates and validates synthetic extracts (not timed against the target), then, in a
 fresh process per register as the workflow runs it, trains and predicts the linkage.
@@ -36,7 +37,8 @@ import sys; sys.path.insert(0, {src!r})
 from pathlib import Path
 from pbr import extract, io, synthetic
 from pbr.contract import TABLES
-ext = synthetic.generate(synthetic.SyntheticParams(scale={scale}, seed=20120401))
+noise = synthetic.NoiseParams(register_area_move_same_region={same_region})
+ext = synthetic.generate(synthetic.SyntheticParams(scale={scale}, seed=20120401, noise=noise))
 raw = Path({tmp!r}) / "raw"
 for name, df in ext.tables.items():
     io.write_table(df, raw / f"{{name}}.parquet", sort_by=TABLES[name].key)
@@ -102,15 +104,22 @@ def quality(tmp: Path, cfg: dict, study: dict) -> pd.DataFrame:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument(
+        "--same-region-moves",
+        type=float,
+        default=0.0,
+        help="share of register area moves that stay in the home region (default 0: any area, as the generator)",
+    )
     args = ap.parse_args()
     config = validate_config({})
     cfg, study = config["linkage"], config["study"]
     src = str(ROOT / "src")
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        prep = timed(PREPARE.format(src=src, scale=args.scale, tmp=d))
+        prep = timed(PREPARE.format(src=src, scale=args.scale, tmp=d, same_region=args.same_region_moves))
         print(
-            f"linkage at scale {args.scale} (extracts generated and validated in {prep[0]:.0f} s, not counted)"
+            f"linkage at scale {args.scale}, {args.same_region_moves:.0%} of register area moves within the "
+            f"home region (extracts generated and validated in {prep[0]:.0f} s, not counted)"
         )
         runs = {}
         for name, spec in REGISTERS.items():

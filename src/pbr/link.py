@@ -216,7 +216,7 @@ def register_link_records(
         register["area_code"],
         areas,
     )
-    rec["areas"] = ("|" + rec["area_code"] + "|").astype("string")
+    rec["areas"] = ("|" + rec["area_code"] + "|").astype("string")  # one area: '|X|' is in a person's '|W|X|'
     for column in ("last_contact", "died_on"):
         rec[column] = pd.array([pd.NA] * len(rec), dtype="Int64")
     if event_column is None:
@@ -350,7 +350,7 @@ def splink_settings(event_dates: bool = False, term_frequency: bool = True, link
             cll.NullLevel("area_code"),
             cll.ExactMatchLevel("area_code"),
             cll.CustomLevel(
-                "contains(areas_l, '|' || area_code_r || '|') OR contains(areas_r, '|' || area_code_l || '|')",
+                "contains(areas_l, areas_r) OR contains(areas_r, areas_l)",
                 "another area of the person's treatment",
             ),
             cll.ExactMatchLevel("region").configure(label_for_charts="same region"),
