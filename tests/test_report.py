@@ -914,3 +914,16 @@ def test_report_loads_in_headless_chromium(rendered, chromium, tmp_path, mode):
     )
     assert got["didRows"] == len(COHORTS) * len(OUTCOMES)
     assert shot.stat().st_size > 10_000
+
+
+def test_an_error_while_rendering_writes_nothing(tmp_path, monkeypatch):
+    """The report and its tables are all rendered before any is written: an error in the last
+    one (here the flow table) leaves no report that looks complete."""
+
+    def broken(flow_sec, disc):
+        raise RuntimeError("flow table failed")
+
+    monkeypatch.setattr(report, "flow_csv", broken)
+    with pytest.raises(RuntimeError, match="flow table failed"):
+        render(tmp_path)
+    assert not list(tmp_path.rglob("*.*"))
