@@ -256,6 +256,8 @@ def _read_csv(path: Path, origin: str) -> tuple[pd.DataFrame | None, list[Proble
         ]
     if "\x00" in text:
         return None, [Problem(origin, "contains NUL bytes: it is not a text CSV file")]
+    if not text.strip():  # e.g. only a byte-order mark
+        return None, [Problem(origin, "is empty: no header row", hint="Export the table with its header row")]
 
     problems: list[Problem] = []
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
