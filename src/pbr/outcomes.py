@@ -219,7 +219,7 @@ def register_event_within(
     hit = pairs.loc[
         _days(pairs[date_col], pairs["start_date"]).between(0, window_days), "journey_id"
     ].unique()
-    return pd.Series(journeys["journey_id"].isin(hit).astype("Int64").to_numpy(), index=journeys.index)
+    return pd.Series(journeys["journey_id"].isin(hit).to_numpy(), index=journeys.index, dtype="Int64")
 
 
 def drug_related_death(
