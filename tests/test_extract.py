@@ -142,13 +142,16 @@ def _text(v: object) -> str:
     return str(v)
 
 
-def write_csv(directory: Path, tables: dict[str, list[dict]], bom: bool = False) -> Path:
-    """Write each table as <name>.csv; records may carry extra keys or miss keys (bad inputs)."""
+def write_csv(directory: Path, tables: dict[str, list[dict]], bom: bool = False, crlf: bool = False) -> Path:
+    """Write each table as <name>.csv; records may carry extra keys or miss keys (bad inputs).
+
+    Lines end with LF, or CRLF with ``crlf`` (then values holding a lone CR are quoted too).
+    """
     directory.mkdir(parents=True, exist_ok=True)
     for name, records in tables.items():
         columns = list(dict.fromkeys(k for r in records for k in r)) or TABLES[name].column_names
         with open(directory / f"{name}.csv", "w", newline="", encoding="utf-8-sig" if bom else "utf-8") as fh:
-            w = csv.writer(fh, lineterminator="\n")
+            w = csv.writer(fh, lineterminator="\r\n" if crlf else "\n")
             w.writerow(columns)
             for r in records:
                 w.writerow([_text(r.get(c)) for c in columns])
