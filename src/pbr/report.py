@@ -784,15 +784,18 @@ def linkage_quality_figure(quality: pd.DataFrame, threshold: float) -> Figure | 
 
 
 def match_weight_figure(pairs: dict[str, pd.DataFrame], threshold: float, disc: Disclosure) -> Figure | None:
-    regs = [r for r in sorted(pairs) if not pairs[r].empty]
+    """Histograms of the finite match weights per register; None when there are none (deterministic
+    linkage gives every pair an infinite weight)."""
+    finite = {r: df["match_weight"].to_numpy(dtype=float) for r, df in pairs.items()}
+    finite = {r: w[np.isfinite(w)] for r, w in finite.items()}
+    regs = [r for r in sorted(finite) if len(finite[r])]
     if not regs:
         return None
     fig, axes = plt.subplots(1, len(regs), figsize=(4.6 * len(regs), 3.2), squeeze=False)
     w_t = math.log2(threshold / (1 - threshold)) if 0 < threshold < 1 else 0.0
     alts, hidden = [], 0
     for ax, reg in zip(axes.flat, regs, strict=True):
-        w = pairs[reg]["match_weight"].to_numpy(dtype=float)
-        w = w[np.isfinite(w)]
+        w = finite[reg]
         counts, edges = np.histogram(w, bins=40)
         small = np.array([disc.small(c) for c in counts])
         hidden += int(small.sum())
