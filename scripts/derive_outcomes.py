@@ -10,7 +10,7 @@ def main(smk) -> None:
     cohort = smk.wildcards.cohort
     with logged(smk.log[0], f"derive_outcomes[{cohort}]") as log:
         all_journeys = io.read_table(smk.input.journeys)
-        study = all_journeys[all_journeys["exclusion"].isna() & (all_journeys["cohort"] == cohort)]
+        study = outcomes.study_journeys(all_journeys, cohort)
         log.info("%d study journeys in cohort %s", len(study), cohort)
         analysis = outcomes.derive_outcomes(
             study,

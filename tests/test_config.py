@@ -78,6 +78,111 @@ def test_broken_config_names_the_key(bad, expected):
     assert expected in str(err.value)
 
 
+def _leaves(node: dict, path: tuple[str, ...] = ()):
+    """Every key of the schema that holds a value (objects without properties are the generator's)."""
+    for key, sub in node.get("properties", {}).items():
+        if sub.get("type") == "object":
+            yield from _leaves(sub, (*path, key))
+        else:
+            yield (*path, key), sub
+
+
+def _wrong_values(node: dict) -> list[tuple[object, list[str]]]:
+    """Values ``node`` does not allow, each with what the message must then say is allowed."""
+    out: list[tuple[object, list[str]]] = [({"not": "a value"}, [])]  # a wrong type, for every key
+    if "enum" in node:
+        out.append(("not-a-choice", [str(node["enum"])]))
+    for bound, step in (("minimum", -1), ("exclusiveMinimum", 0), ("maximum", 1), ("exclusiveMaximum", 0)):
+        if bound in node:
+            out.append((node[bound] + step, [str(node[bound])]))
+    if node.get("type") == "integer":
+        out.append((1.5, ["an integer"]))
+    if node.get("format") == "date":
+        out.append(("2012-13-01", ["YYYY-MM-DD"]))
+    if "pattern" in node:
+        out.append(("x1", [node["pattern"]]))
+    if node.get("type") == "array":
+        for item, says in _wrong_values(node["items"])[1:]:
+            out.append(([item], says))
+        if node.get("minItems"):
+            out.append(([], [f"at least {node['minItems']}"]))
+        if node.get("uniqueItems") and node["default"]:
+            out.append(([node["default"][0]] * 2, ["each at most once"]))
+    return out
+
+
+def _nested(path: tuple[str, ...], value: object) -> dict:
+    cfg: dict = {}
+    d = cfg
+    for key in path[:-1]:
+        d = d.setdefault(key, {})
+    d[path[-1]] = value
+    return cfg
+
+
+SCHEMA = load_schema()
+WRONG = [
+    pytest.param(path, value, says, id=f"{'.'.join(path)}={value!r}")
+    for path, node in _leaves(SCHEMA)
+    for value, says in _wrong_values(node)
+]
+
+
+@pytest.mark.parametrize(("path", "value", "says"), WRONG)
+def test_every_wrong_value_names_the_key_and_the_allowed_values(path, value, says):
+    with pytest.raises(ConfigError) as err:
+        validate_config(_nested(path, value), SCHEMA)
+    key = ".".join(path)
+    (line,) = [ln for ln in str(err.value).splitlines() if f"'{key}" in ln]
+    assert "allowed values: " in line, line
+    allowed = line.split("allowed values: ", 1)[1]
+    for text in says:
+        assert text in allowed, line
+
+
+def test_every_schema_key_is_checked_for_wrong_values():
+    assert {".".join(p) for p, _, _ in (w.values for w in WRONG)} == {
+        ".".join(p) for p, _ in _leaves(load_schema())
+    }
+    assert len(WRONG) > 2 * len(list(_leaves(load_schema())))
+
+
+@pytest.mark.parametrize(
+    ("bad", "key", "allowed"),
+    [
+        ({"study": {"post_start": "2009-01-01"}}, "'study'", "'study.post_start' after 'study.pre_start'"),
+        ({"data": {"source": "real"}}, "'data.real'", "a path in 'data.real.directory'"),
+        ({"linkage": {"min_probability": 0.6}}, "'linkage.min_probability': 0.6", "a number > 0 and <= 0.2"),
+        (
+            {"outcomes": {"top": {"review_target_days": 400}}},
+            "'outcomes.top'",
+            "'outcomes.top.review_target_days' between",
+        ),
+        (
+            {"data": {"source": "real", "real": {"directory": "/x"}}, "report": {"small_cell_threshold": 3}},
+            "'report.small_cell_threshold': 3",
+            "an integer >= 5",
+        ),
+    ],
+)
+def test_values_wrong_together_name_the_key_and_the_allowed_values(bad, key, allowed):
+    with pytest.raises(ConfigError) as err:
+        validate_config(bad)
+    msg = str(err.value)
+    assert key in msg and f"allowed values: {allowed}" in msg.replace(
+        "allowed values: a number", "allowed values: a number"
+    )
+
+
+def test_real_data_allows_small_cell_thresholds_from_5():
+    real = {"data": {"source": "real", "real": {"directory": "/x"}}}
+    assert (
+        validate_config({**real, "report": {"small_cell_threshold": 5}})["report"]["small_cell_threshold"]
+        == 5
+    )
+    assert validate_config({"report": {"small_cell_threshold": 1}})  # synthetic data: nothing to protect
+
+
 def test_yaml_dates_are_accepted(tmp_path):
     p = tmp_path / "c.yaml"
     p.write_text("study:\n  pre_start: 2010-04-01\n")

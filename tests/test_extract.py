@@ -119,6 +119,10 @@ def valid_tables() -> dict[str, list[dict]]:
         }
         for i in range(1, 11)
     ]
+    # each register holds one record of the client of episode E010 (initials J T, born 1980-10-20),
+    # as a register with no client in it cannot be linked
+    for register in (deaths, offences):
+        register[9].update(forename="Jack", surname="Turner", date_of_birth=date(1980, 10, 20))
     return {
         "areas": areas,
         "ndtms_episodes": episodes,
@@ -138,13 +142,16 @@ def _text(v: object) -> str:
     return str(v)
 
 
-def write_csv(directory: Path, tables: dict[str, list[dict]], bom: bool = False) -> Path:
-    """Write each table as <name>.csv; records may carry extra keys or miss keys (bad inputs)."""
+def write_csv(directory: Path, tables: dict[str, list[dict]], bom: bool = False, crlf: bool = False) -> Path:
+    """Write each table as <name>.csv; records may carry extra keys or miss keys (bad inputs).
+
+    Lines end with LF, or CRLF with ``crlf`` (then values holding a lone CR are quoted too).
+    """
     directory.mkdir(parents=True, exist_ok=True)
     for name, records in tables.items():
         columns = list(dict.fromkeys(k for r in records for k in r)) or TABLES[name].column_names
         with open(directory / f"{name}.csv", "w", newline="", encoding="utf-8-sig" if bom else "utf-8") as fh:
-            w = csv.writer(fh, lineterminator="\n")
+            w = csv.writer(fh, lineterminator="\r\n" if crlf else "\n")
             w.writerow(columns)
             for r in records:
                 w.writerow([_text(r.get(c)) for c in columns])
@@ -374,14 +381,12 @@ def test_missing_parquet_file_reported_once(tmp_path, good):
     assert "1 problem;" in msg
 
 
-def test_header_only_table_is_valid(tmp_path, good):
-    good["ons_deaths"] = []
-    tables, flow = read_extracts(directory=write_csv(tmp_path, good), today=TODAY)
-    assert len(tables["ons_deaths"]) == 0
-    assert list(tables["ons_deaths"].columns) == TABLES["ons_deaths"].column_names
-    assert str(tables["ons_deaths"]["date_of_death"].dtype) == "datetime64[s]"
-    kept = flow[(flow["table"] == "ons_deaths") & (flow["action"] == "kept")]
-    assert kept["n"].tolist() == [0]
+def test_table_without_rows_is_an_error(tmp_path, good):
+    """An empty table is a failed export, not a table to analyse (CSV: tests/test_bad_extracts.py)."""
+    d = write_parquet(tmp_path, good)
+    pq.write_table(arrow_table("ons_deaths", []), d / "ons_deaths.parquet")
+    line = line_about(fail(d), "ons_deaths.parquet")
+    assert "has no data rows" in line
 
 
 def test_both_csv_and_parquet_present(tmp_path, good):
@@ -626,6 +631,22 @@ def test_date_of_birth_in_the_future(tmp_path, good):
     assert "after today (2024-06-30)" in line and "date of birth" in line
     assert_rows(line, 1, [7])
     assert "2030" not in line  # an identifier: no values shown
+
+
+def test_no_episode_in_a_known_area(tmp_path, good):
+    """Dropping and counting every episode would leave nothing to analyse: an error instead."""
+    for r in good["ndtms_episodes"]:
+        r["area_code"] = "X" + r["area_code"]
+    line = line_about(fail(write_csv(tmp_path, good)), "ndtms_episodes.csv", '"area_code"')
+    assert "no episode has an area_code in the area lookup" in line and "'XA02'" in line
+
+
+@pytest.mark.parametrize("pilot", [False, True])
+def test_no_pilot_or_no_comparison_area(tmp_path, good, pilot):
+    for r in good["areas"]:
+        r["pilot"] = pilot
+    line = line_about(fail(write_csv(tmp_path, good)), "areas.csv", '"pilot"')
+    assert ("every area is" if pilot else "no area is") in line and "cannot be compared" in line
 
 
 def test_all_problems_of_a_table_reported_together(tmp_path, good):

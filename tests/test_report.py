@@ -914,3 +914,28 @@ def test_report_loads_in_headless_chromium(rendered, chromium, tmp_path, mode):
     )
     assert got["didRows"] == len(COHORTS) * len(OUTCOMES)
     assert shot.stat().st_size > 10_000
+
+
+def test_an_error_while_rendering_writes_nothing(tmp_path, monkeypatch):
+    """The report and its tables are all rendered before any is written: an error in the last
+    one (here the flow table) leaves no report that looks complete."""
+
+    def broken(flow_sec, disc):
+        raise RuntimeError("flow table failed")
+
+    monkeypatch.setattr(report, "flow_csv", broken)
+    with pytest.raises(RuntimeError, match="flow table failed"):
+        render(tmp_path)
+    assert not list(tmp_path.rglob("*.*"))
+
+
+def test_deterministic_linkage_pairs_give_no_weight_figure():
+    """Exact-key pairs all weigh infinity: no histogram to draw, and no crash (real-data runs used
+    to fail here with linkage.method: deterministic)."""
+    pairs = {"deaths": pd.DataFrame({"match_weight": [np.inf, np.inf], "match_probability": [1.0, 1.0]})}
+    assert report.match_weight_figure(pairs, 0.5, report.Disclosure(K, active=True)) is None
+    pairs["offences"] = pd.DataFrame(
+        {"match_weight": [np.inf, 3.0, 8.0], "match_probability": [1, 0.9, 0.99]}
+    )
+    fig = report.match_weight_figure(pairs, 0.5, report.Disclosure(K, active=False))
+    assert fig is not None and "offences: weights from 3.0 to 8.0" in fig.alt and "deaths" not in fig.alt

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from workflow_utils import ROOT, copy_workflow, planned_jobs, run_snakemake
 
+from pbr.contract import TABLES
+
 TINY = ["--configfile", "tests/configs/tiny.yaml"]
+TABLE_NAMES = sorted(TABLES)
 ALL_RULES = {
     "generate_synthetic",
     "validate_extracts",
@@ -233,3 +238,214 @@ def test_scripts_import_their_own_checkouts_library(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().startswith(str(copy / "src"))
+
+
+# ---------------------------------------------------------------------------------------
+# Real-data mode: one small run on a real-format CSV extract (the bad-extract corpus's valid
+# extract at scale 0.005: a few dozen episodes per area, small cells in every table)
+
+REAL_KEY = "pbr-test-key-5c1f9e0b7d2a4e38"  # what an analyst exports as $PBR_LINK_KEY
+SMALL_CELL = 10
+
+
+def real_config(extract: Path) -> str:
+    return f"""data:
+  source: real
+  real:
+    directory: {extract}
+    format: csv
+linkage:
+  u_max_pairs: 50000
+  em_max_pairs: 50000
+models:
+  outcomes: [successful_completion, drug_related_death]
+  inference:
+    bootstrap_reps: 99
+    ri_reps: 99
+  robustness:
+    outcomes: []
+report:
+  small_cell_threshold: {SMALL_CELL}
+"""
+
+
+def distinctive_identifiers(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Identifiers that cannot occur by chance anywhere else: client ids CL0000001Q, names that keep
+    their first letter (linkage uses initials) followed by 'qxfn'/'qxsn' and a number."""
+    out = dict(tables)
+    ep = tables["ndtms_episodes"].copy()
+    ep["client_id"] = [f"CL{i:07d}Q" for i in range(len(ep))]
+    out["ndtms_episodes"] = ep
+    for name in ("ons_deaths", "pnc_offences"):
+        reg = tables[name].copy()
+        for col, tag in (("forename", "qxfn"), ("surname", "qxsn")):
+            reg[col] = [None if pd.isna(v) else f"{v[0]}{tag}{i:05d}" for i, v in enumerate(reg[col])]
+        out[name] = reg
+    return out
+
+
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory):
+    """The workflow in real-data mode, the key in the environment only; returns (project, extract)."""
+    from bad_extracts.corpus import valid_extract, write_csv_extract
+
+    base = tmp_path_factory.mktemp("real")
+    extract = write_csv_extract(distinctive_identifiers(valid_extract(scale=0.005, seed=11)), base / "secure")
+    work = copy_workflow(base / "project")
+    (work / "real.yaml").write_text(real_config(extract))
+    run_snakemake(work, "--configfile", "real.yaml", "--cores", "2", env={"PBR_LINK_KEY": REAL_KEY})
+    return work, extract
+
+
+def _text_files(work: Path) -> list[Path]:
+    """Every file of the run a person could read: results (but the validated copies of the input
+    tables, which keep identifiers for linkage by design), logs, Snakemake's own records."""
+    validated = {work / "results" / "extract" / f"{t}.parquet" for t in TABLE_NAMES}
+    files = [p for p in (work / "results").rglob("*") if p.is_file() and p not in validated]
+    files += [p for p in (work / ".snakemake").rglob("*") if p.is_file()]
+    return files
+
+
+@pytest.mark.slow
+def test_real_mode_person_ids_are_keyed_with_the_environment_key(real_run):
+    from pbr import link
+
+    work, extract = real_run
+    episodes = pd.read_csv(extract / "ndtms_episodes.csv", dtype=str, keep_default_na=False)
+    keys = link.attributor_key(
+        episodes["initial_first"].replace("", None),
+        episodes["initial_surname"].replace("", None),
+        pd.to_datetime(episodes["date_of_birth"]),
+        episodes["sex"].replace("", None),
+    )
+    linked = pd.read_parquet(work / "results" / "link" / "episodes.parquet").set_index("episode_id")[
+        "person_id"
+    ]
+    ids = pd.Series(keys.to_numpy(), index=episodes["episode_id"]).loc[linked.index]
+    assert (link.person_ids(ids, REAL_KEY.encode()).to_numpy() == linked.to_numpy()).all()
+    assert set(link.person_ids(ids, link.SYNTHETIC_KEY.encode())).isdisjoint(set(linked))
+
+
+@pytest.mark.slow
+def test_real_mode_writes_no_key_and_no_identifier_anywhere(real_run):
+    """Scan every result, every log and Snakemake's records for the key, identifier columns and
+    identifier values (client ids, register names, dates of birth)."""
+    from pbr.contract import IDENTIFIER_COLUMNS
+
+    work, extract = real_run
+    ep = pd.read_csv(extract / "ndtms_episodes.csv", dtype=str)
+    dobs = set(ep["date_of_birth"])
+    for name in ("ons_deaths", "pnc_offences"):
+        dobs |= set(pd.read_csv(extract / f"{name}.csv", dtype=str)["date_of_birth"].dropna())
+    identifier_columns = IDENTIFIER_COLUMNS | {"client_id"}
+    leaks = re.compile(rf"{REAL_KEY}|CL\d{{7}}Q|qxfn\d{{5}}|qxsn\d{{5}}", re.IGNORECASE)
+    config_files = [work / "real.yaml", *(work / "config").glob("*")]
+    files = _text_files(work)
+    assert any(p.suffix == ".log" for p in files) and any(p.suffix == ".html" for p in files)
+    scanned = 0
+    for path in [*files, *config_files]:
+        if path.suffix == ".parquet":
+            df = pd.read_parquet(path)
+            assert not set(df.columns) & identifier_columns, f"{path} has identifier columns"
+            for col in df.columns:
+                values = df[col].dropna()
+                if pd.api.types.is_datetime64_any_dtype(values):
+                    hits = set(values.dt.strftime("%Y-%m-%d")) & dobs
+                else:
+                    hits = {v for v in values.astype(str) if leaks.search(v)}
+                assert not hits, f"{path}:{col} holds identifiers, e.g. {sorted(hits)[:2]}"
+        else:
+            text = path.read_bytes().decode("utf-8", errors="replace")
+            assert not leaks.search(text), (
+                f"{path} holds the key or an identifier: {leaks.search(text).group()}"
+            )
+            assert not set(re.findall(r"\d{4}-\d{2}-\d{2}", text)) & dobs, f"{path} holds a date of birth"
+        scanned += 1
+    assert scanned > 60
+
+
+def _count_ok(text: str) -> bool:
+    """A count shown in real-data mode: suppressed, zero, or at least the threshold."""
+    text = text.strip()
+    if text in (f"<{SMALL_CELL}", "[c]", "[s]", ""):
+        return True
+    return int(text.replace(",", "")) == 0 or int(text.replace(",", "")) >= SMALL_CELL
+
+
+@pytest.mark.slow
+def test_real_mode_report_and_its_tables_pass_the_small_cell_rule(real_run):
+    from test_report import _parse, _small_numbers
+
+    work, _ = real_run
+    out = work / "results" / "report"
+    # the data has small cells (a few dozen episodes per area): the rule has something to hide
+    cohorts = pd.read_parquet(work / "results" / "derive" / "flow_cohorts.parquet")
+    assert cohorts["n"].between(1, SMALL_CELL - 1).any()
+    # every table under results/report/ is checked here
+    assert sorted(p.name for p in out.glob("*.csv")) == ["did_table.csv", "flow.csv"]
+    flow = pd.read_csv(out / "flow.csv", dtype=str, keep_default_na=False)
+    assert (flow["n"] == f"<{SMALL_CELL}").any()
+    bad = flow[~flow["n"].map(_count_ok)]
+    assert bad.empty, bad.to_string()
+    did = pd.read_csv(out / "did_table.csv", dtype=str, keep_default_na=False)
+    assert did["journeys"].map(_count_ok).all(), did["journeys"].tolist()
+    html = out / "report.html"
+    cells = [c for c in _parse(html).cells if "count" in c["attrs"].get("class", "")]
+    assert cells and "&lt;10" in html.read_text()
+    for c in cells:
+        assert not _small_numbers(c["text"]), c
+
+
+def _copy_run(real_run, tmp_path: Path) -> Path:
+    work = tmp_path / "project"
+    shutil.copytree(real_run[0], work, symlinks=True)
+    return work
+
+
+@pytest.mark.slow
+def test_a_bad_extract_stops_the_run_with_a_clear_error_and_no_stale_output(real_run, tmp_path):
+    """The analyst replaces the extract with one cut short: validation stops with the file named,
+    the validated tables of the previous extract are gone, nothing downstream runs."""
+    work = _copy_run(real_run, tmp_path)
+    extract = shutil.copytree(real_run[1], tmp_path / "secure")
+    (extract / "ons_deaths.csv").write_bytes((extract / "ons_deaths.csv").read_bytes()[:-2])
+    (work / "real.yaml").write_text(real_config(extract))
+    proc = run_snakemake(
+        work, "--configfile", "real.yaml", "--cores", "1", check=False, env={"PBR_LINK_KEY": REAL_KEY}
+    )
+    assert proc.returncode != 0
+    assert f"{extract / 'ons_deaths.csv'}: does not end with a line break" in proc.output
+    log = (work / "results" / "logs" / "validate_extracts.log").read_text()
+    assert "truncated" in log and "Traceback" not in log
+    assert not list((work / "results" / "extract").glob("*.parquet"))
+    assert "Finished jobid" not in proc.output.split("validate_extracts", 1)[1]
+
+
+@pytest.mark.slow
+def test_a_rule_failing_midway_leaves_no_output_a_rerun_would_trust(real_run, tmp_path):
+    """A study setting changes, and the rule that must re-run hits a write error after the first of
+    its outputs (a full disk): it fails, none of its outputs is left, and once the disk is freed
+    the next run plans it and everything after it again."""
+    work = _copy_run(real_run, tmp_path)
+    config = work / "real.yaml"
+    config.write_text(config.read_text() + "study:\n  min_age: 19\n")
+    script = work / "scripts" / "build_journeys.py"
+    original = script.read_text()
+    first_write = '        io.write_table(j, smk.output.journeys, sort_by=["journey_id"])\n'
+    assert first_write in original
+    script.write_text(
+        original.replace(first_write, first_write + "        raise OSError(28, 'No space left on device')\n")
+    )
+    env = {"PBR_LINK_KEY": REAL_KEY}
+    proc = run_snakemake(
+        work, "--configfile", "real.yaml", "--cores", "1", "--until", "build_journeys", check=False, env=env
+    )
+    assert proc.returncode != 0
+    derive = work / "results" / "derive"
+    assert "No space left on device" in (work / "results" / "logs" / "build_journeys.log").read_text()
+    for name in ("journeys.parquet", "episode_journey.parquet", "flow_cohorts.parquet"):
+        assert not (derive / name).exists(), f"{name} was left behind"
+    assert not list((work / "results").rglob("*.tmp"))
+    script.write_text(original)
+    plan = planned_jobs(run_snakemake(work, "--configfile", "real.yaml", "-n", env=env).output)
+    assert plan.get("build_journeys") == 1 and plan.get("render_report") == 1

@@ -63,18 +63,81 @@ def _path(error: jsonschema.ValidationError) -> str:
     return "".join(parts) or "(top level)"
 
 
-def _describe(error: jsonschema.ValidationError) -> str:
+def _node(schema: dict, path) -> dict:
+    """The schema node of the value at ``path`` (keys and list positions)."""
+    node = schema
+    for p in path:
+        if isinstance(p, int):
+            node = node.get("items", {})
+        else:
+            extra = node.get("additionalProperties")
+            node = node.get("properties", {}).get(p, extra if isinstance(extra, dict) else {})
+    return node
+
+
+_TYPE_WORDS = {
+    "integer": "an integer",
+    "number": "a number",
+    "string": "a string",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "a mapping of keys to values",
+    "null": "null (empty)",
+}
+
+
+def _allowed(node: dict) -> str:
+    """What a schema node allows, in words: the code list, or the type with its bounds and format."""
+    if "enum" in node:
+        return str(node["enum"])
+    types = node.get("type", [])
+    types = [types] if isinstance(types, str) else list(types)
+    words = []
+    for t in types:
+        w = _TYPE_WORDS.get(t, t)
+        if t == "string" and node.get("format") == "date":
+            w = "a date written YYYY-MM-DD"
+        elif t == "string" and "pattern" in node:
+            w = f"a string matching {node['pattern']}"
+        elif t in ("integer", "number"):
+            bounds = [
+                f"{op} {node[k]}"
+                for k, op in (
+                    ("minimum", ">="),
+                    ("exclusiveMinimum", ">"),
+                    ("maximum", "<="),
+                    ("exclusiveMaximum", "<"),
+                )
+                if k in node
+            ]
+            w += " " + " and ".join(bounds) if bounds else ""
+        elif t == "array":
+            items = node.get("items")
+            if items:
+                w += f" of values from {items['enum']}" if "enum" in items else f" of {_allowed(items)}"
+            if node.get("minItems"):
+                w += f", at least {node['minItems']}"
+            if node.get("uniqueItems"):
+                w += ", each at most once"
+        words.append(w)
+    return " or ".join(words) or "see config/schema.yaml"
+
+
+def _describe(error: jsonschema.ValidationError, schema: dict) -> str:
+    """One line for one schema error: the key's dotted path, the value, and the allowed values."""
     key = _path(error)
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
         extra = sorted(set(error.instance) - set(allowed))
         where = f"under '{key}'" if key != "(top level)" else "at the top level"
         return f"unknown key(s) {extra} {where}; allowed keys: {allowed}"
-    if error.validator == "enum":
-        return f"'{key}': {error.instance!r} is not allowed; allowed values: {error.validator_value}"
+    allowed = _allowed(_node(schema, error.absolute_path))
     if error.validator == "type":
-        return f"'{key}': expected {error.validator_value}, got {type(error.instance).__name__} {error.instance!r}"
-    return f"'{key}': {error.message}"
+        return (
+            f"'{key}': expected {error.validator_value}, got {type(error.instance).__name__} {error.instance!r}; "
+            f"allowed values: {allowed}"
+        )
+    return f"'{key}': {error.instance!r} is not allowed; allowed values: {allowed}"
 
 
 def validate_config(config: dict, schema: dict | None = None) -> dict:
@@ -86,9 +149,14 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
     schema = schema or load_schema()
     config = _fill_defaults(_dates_to_iso(copy.deepcopy(config or {})), schema)
     validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
-    errors = sorted(validator.iter_errors(config), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    errors = sorted(
+        validator.iter_errors(config),
+        key=lambda e: (list(map(str, e.absolute_path)), e.validator != "type", e.message),
+    )
+    # one line per key: a value of the wrong type also fails its enum or bounds; say it once
+    errors = [e for i, e in enumerate(errors) if i == 0 or e.absolute_path != errors[i - 1].absolute_path]
     if errors:
-        lines = "\n".join(f"  - {_describe(e)}" for e in errors)
+        lines = "\n".join(f"  - {_describe(e, schema)}" for e in errors)
         raise ConfigError(
             f"invalid configuration ({len(errors)} problem(s)):\n{lines}\n"
             "Every key, its type and its default are documented in config/schema.yaml "
@@ -98,30 +166,49 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
     return config
 
 
+REAL_MIN_SMALL_CELL_THRESHOLD = 5  # with real data, no count below 5 may be shown
+
+
 def _check_consistency(config: dict) -> None:
-    """Checks across keys that a JSON schema cannot express, and the generator's own settings."""
+    """Checks across keys that a JSON schema cannot express, and the generator's own settings.
+
+    Each message names the key, its value and the values allowed given the other keys.
+    """
     s = config["study"]
     if not s["pre_start"] < s["post_start"] <= s["post_end"]:
         raise ConfigError(
             "'study': dates must satisfy pre_start < post_start <= post_end; got "
-            f"{s['pre_start']}, {s['post_start']}, {s['post_end']}"
+            f"pre_start {s['pre_start']}, post_start {s['post_start']}, post_end {s['post_end']}; "
+            "allowed values: 'study.post_start' after 'study.pre_start', and 'study.post_end' on or after it"
         )
     if config["data"]["source"] == "real":
         real = config["data"]["real"]
         if bool(real.get("directory")) == bool(real.get("url")):
             raise ConfigError(
                 "'data.real': with source 'real', set exactly one of 'directory' (CSV or Parquet files) "
-                "or 'url' (a SQLAlchemy database URL)"
+                "or 'url' (a SQLAlchemy database URL); allowed values: a path in 'data.real.directory' "
+                "or a URL in 'data.real.url', and null for the other"
+            )
+        k = config["report"]["small_cell_threshold"]
+        if k < REAL_MIN_SMALL_CELL_THRESHOLD:
+            raise ConfigError(
+                f"'report.small_cell_threshold': {k} is not allowed with data.source 'real' (counts from "
+                f"1 to {REAL_MIN_SMALL_CELL_THRESHOLD - 1} would be shown); allowed values: an integer "
+                f">= {REAL_MIN_SMALL_CELL_THRESHOLD}"
             )
     lk = config["linkage"]
-    if lk["min_probability"] > min([lk["threshold"], *lk["sensitivity_thresholds"]]):
+    lowest = min([lk["threshold"], *lk["sensitivity_thresholds"]])
+    if lk["min_probability"] > lowest:
         raise ConfigError(
-            "'linkage.min_probability' must not exceed 'linkage.threshold' or any sensitivity threshold"
+            f"'linkage.min_probability': {lk['min_probability']} must not exceed 'linkage.threshold' or any "
+            f"sensitivity threshold; allowed values: a number > 0 and <= {lowest}"
         )
     t = config["outcomes"]["top"]
     if not t["review_min_days"] <= t["review_target_days"] <= t["review_max_days"]:
         raise ConfigError(
-            "'outcomes.top': review days must satisfy review_min_days <= review_target_days <= review_max_days"
+            "'outcomes.top': review days must satisfy review_min_days <= review_target_days <= review_max_days; "
+            f"got {t['review_min_days']}, {t['review_target_days']}, {t['review_max_days']}; allowed values: "
+            "'outcomes.top.review_target_days' between the other two"
         )
     from pbr.synthetic import SyntheticParams
 

@@ -12,6 +12,9 @@ Types are logical: ``string``, ``int``, ``float``, ``bool``, ``date`` (ISO 8601
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
+
+EARLIEST_DATE = date(1880, 1, 1)  # no date in an extract is earlier: an earlier one is a typo (1011 for 2011)
 
 DISCHARGE_REASONS: dict[int, str] = {
     80: "treatment completed, drug-free",
@@ -331,6 +334,11 @@ def to_markdown() -> str:
         "or Parquet file named `<table>.csv` / `<table>.parquet` in the directory given by",
         "`data.real.directory`, or a table of that name in the database at `data.real.url`.",
         "Column names must match exactly; columns may come in any order; no other columns.",
+        "Every table holds at least one row, and a CSV file ends with a line break (a file",
+        f"without one looks truncated). Dates lie between {EARLIEST_DATE.isoformat()} and the day of the run.",
+        "Each register (`ons_deaths`, `pnc_offences`) must hold records of at least some NDTMS",
+        "clients: a register in which no record shares initials and date of birth with an",
+        "episode cannot be linked.",
         "",
     ]
     for t in TABLES.values():

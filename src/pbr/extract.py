@@ -46,8 +46,10 @@ example row numbers; nothing is written):
   database that cannot be reached; a database table missing;
 - the file: empty; not UTF-8 (UTF-8 with or without a byte-order mark is fine); not
   comma-separated; a row with more or fewer values than the header (a truncated file,
-  an unquoted comma); a quote that is never closed; a column name twice in the header;
-  a Parquet file that cannot be read;
+  an unquoted comma); a quote that is never closed; no line break at the end (a file
+  cut inside its last value still parses, so this is the only sign of the cut); a row
+  that repeats the header (two exports joined); a column name twice in the header;
+  a Parquet file that cannot be read; a table with no rows;
 - the columns: a contract column missing; a column not in the contract; a Parquet/SQL
   column whose physical type cannot hold the contract type;
 - the values: not parseable as the column's type (text in an int column, a date not
@@ -57,7 +59,11 @@ example row numbers; nothing is written):
 - the keys: two or more rows with the same key;
 - the dates: any contract ``date_orders`` rule broken (discharge before referral, death
   before birth, ...); a date after ``today`` (a date of birth in the future, or any
-  other event in the future).
+  other event in the future); a date before :data:`pbr.contract.EARLIEST_DATE` (a year
+  centuries off);
+- the whole extract: no area marked pilot, or every area; no episode in a known area;
+  a register (``ons_deaths``, ``pnc_offences``) in which no record shares initials and
+  date of birth with an episode (it could never be linked).
 
 Values of identifier columns (names, initials, dates of birth) are never printed in
 messages, only their row numbers, so messages can leave a secure environment.
@@ -66,7 +72,8 @@ Tolerable problems (counted in the flow table, stage ``extract``; ``dropped`` ro
 removed, ``flagged`` rows are kept):
 
 - ``ndtms_episodes`` whose ``area_code`` is not in ``areas``: dropped (an episode must
-  belong to a known area to be assigned to the pilot or comparison group);
+  belong to a known area to be assigned to the pilot or comparison group; the unknown
+  codes are logged);
 - ``ndtms_top`` records whose ``episode_id`` is not in ``ndtms_episodes``: dropped;
 - ``ndtms_top`` records whose episode was dropped above: dropped;
 - ``ndtms_episodes`` with a ``discharge_date`` but no ``discharge_reason``, or the
@@ -101,7 +108,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pbr.contract import TABLES, Column, Table
+from pbr.contract import EARLIEST_DATE, TABLES, Column, Table
 from pbr.flow import flow_frame, flow_row
 from pbr.io import read_table, write_table
 
@@ -249,6 +256,8 @@ def _read_csv(path: Path, origin: str) -> tuple[pd.DataFrame | None, list[Proble
         ]
     if "\x00" in text:
         return None, [Problem(origin, "contains NUL bytes: it is not a text CSV file")]
+    if not text.strip():  # e.g. only a byte-order mark
+        return None, [Problem(origin, "is empty: no header row", hint="Export the table with its header row")]
 
     problems: list[Problem] = []
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
@@ -277,6 +286,7 @@ def _read_csv(path: Path, origin: str) -> tuple[pd.DataFrame | None, list[Proble
             )
         )
     wrong: list[int] = []
+    repeated_header: list[int] = []
     counts: dict[int, int] = {}
     n_records = 0
     try:
@@ -287,6 +297,8 @@ def _read_csv(path: Path, origin: str) -> tuple[pd.DataFrame | None, list[Proble
             if len(row) != ncol:
                 wrong.append(n_records)
                 counts[len(row)] = counts.get(len(row), 0) + 1
+            elif [row[0].lstrip("\ufeff"), *row[1:]] == header:
+                repeated_header.append(n_records)
     except csv.Error as e:
         problems.append(
             Problem(
@@ -306,6 +318,25 @@ def _read_csv(path: Path, origin: str) -> tuple[pd.DataFrame | None, list[Proble
                 f"{{do}} not have {ncol} values like the header ({seen}){last}",
                 rows=wrong,
                 hint="Quote values that contain commas, or export the file again if it was cut short",
+            )
+        )
+    if not text.endswith(("\n", "\r")) and not (wrong and wrong[-1] == n_records):
+        # a file cut short inside its last value still parses: only the missing line break tells
+        last_line = f"its last row (row {n_records})" if n_records else "its header"
+        problems.append(
+            Problem(
+                origin,
+                f"does not end with a line break, so {last_line} may be cut short: the file looks truncated",
+                hint="Export the file again; if it is complete, add a line break at its end",
+            )
+        )
+    if repeated_header:
+        problems.append(
+            Problem(
+                origin,
+                "{are} a copy of the header row (were two exports joined together?)",
+                rows=repeated_header,
+                hint="Remove the repeated header rows, and check that no row appears twice",
             )
         )
     if problems:
@@ -748,6 +779,7 @@ def _schema(table: Table, present: Iterable[str], today: date) -> pandera.DataFr
             checks.append(pandera.Check.le(c.maximum, error="range"))
         if c.dtype == "date":
             checks.append(pandera.Check.le(limit, error="not_future"))
+            checks.append(pandera.Check.ge(pd.Timestamp(EARLIEST_DATE), error="too_early"))
         columns[c.name] = pandera.Column(
             CANONICAL_DTYPES[c.dtype], nullable=c.nullable, checks=checks, coerce=False
         )
@@ -839,7 +871,8 @@ def _check_failures(
                     f"{{have}} {b} before {a}",
                     column=f'columns "{a}" and "{b}"',
                     rows=rows,
-                    hint=f"{a} must be on or before {b}; correct the dates",
+                    hint=f"{a} must be on or before {b}; correct the dates"
+                    + (" (born after the event: a negative age)" if a == "date_of_birth" else ""),
                 )
             )
             continue
@@ -849,6 +882,13 @@ def _check_failures(
                 continue
             rows = (pos.loc[index].to_numpy() + 1).tolist()
             values = [_show(v) for v in df.loc[index[:MAX_EXAMPLES], table.key[0]]]
+            copies = int(df.duplicated(keep="first").loc[index].sum())
+            copied = (
+                f" ({copies} of them {'is an exact copy' if copies == 1 else 'are exact copies'} "
+                "of another row: was the export duplicated?)"
+                if copies
+                else ""
+            )
             problems.append(
                 Problem(
                     where,
@@ -856,7 +896,7 @@ def _check_failures(
                     column=_col(key) if len(table.key) == 1 else f"key columns {key}",
                     rows=rows,
                     values=values,
-                    hint="Keys must be unique: remove duplicated rows or correct the identifiers",
+                    hint=f"Keys must be unique: remove duplicated rows or correct the identifiers{copied}",
                 )
             )
             continue
@@ -872,8 +912,12 @@ def _check_failures(
             codes = ", ".join(str(v) for v in col.codes)
             what, hint = (
                 f"{{have}} a value not in the code list ({codes})",
-                f"Recode to the list in {CONTRACT_DOC}",
+                f"Recode to the list in {CONTRACT_DOC} (codes of another version of the data set "
+                "must be mapped to these)",
             )
+            if not col.identifier:
+                distinct = pd.unique(df.loc[index, column].to_numpy(dtype=object))
+                values = [_show(v) for v in distinct[:MAX_EXAMPLES]]
         elif check == "range":
             what = f"{{are}} outside the range {col.minimum:g} to {col.maximum:g}"
             hint = "Correct the values"
@@ -882,6 +926,9 @@ def _check_failures(
             hint = "Dates cannot be in the future; correct them" + (
                 " (a date of birth in the future is a recording error)" if column == "date_of_birth" else ""
             )
+        elif check == "too_early":
+            what = f"{{have}} a date before {EARLIEST_DATE.isoformat()} (a year centuries off?)"
+            hint = "Correct the year (e.g. 1011 typed for 2011)"
         else:  # pragma: no cover - a check we did not name
             what, hint = f"fail the check {check}", ""
         problems.append(Problem(where, what, column=_col(column), rows=rows, values=values, hint=hint))
@@ -893,6 +940,14 @@ def _validate_one(
 ) -> tuple[pd.DataFrame | None, list[Problem]]:
     raw = raw.reset_index(drop=True)
     problems = _structure(table, raw, where)
+    if raw.empty:
+        problems.append(
+            Problem(
+                where,
+                "has no data rows (only a header, or an empty table)",
+                hint="Every table must hold rows; export it again with its rows",
+            )
+        )
     converted: dict[str, pd.Series] = {}
     skip: dict[str, set[int]] = {}
     for c in table.columns:
@@ -937,6 +992,62 @@ def _validate_one(
     return df.sort_values(list(table.key), kind="mergesort").reset_index(drop=True), []
 
 
+def _initials_dob(first: pd.Series, surname: pd.Series, dob: pd.Series) -> pd.Series:
+    """'AB|1980-01-31' per row: first letters of two names (upper case) and the date of birth; <NA> if any is
+    missing."""
+
+    def initial(s: pd.Series) -> pd.Series:
+        return s.astype("string").str.strip().str[:1].str.upper()
+
+    return initial(first) + initial(surname) + "|" + dob.dt.strftime("%Y-%m-%d").astype("string")
+
+
+def _fatal_cross_table(tables: dict[str, pd.DataFrame], origin: dict[str, str]) -> list[Problem]:
+    """Whole-extract problems no analysis can survive: no episode left, no pilot or no comparison
+    area, a register that shares no person with the episodes (it could never be linked)."""
+    problems = []
+    areas, ep = tables["areas"], tables["ndtms_episodes"]
+    pilot = areas["pilot"].fillna(False).astype(bool)
+    if not pilot.any() or pilot.all():
+        which = "no area is" if not pilot.any() else "every area is"
+        problems.append(
+            Problem(
+                origin["areas"],
+                f"{which} a pilot area (pilot = true), so pilot and other areas cannot be compared",
+                column=_col("pilot"),
+                hint="Mark the eight PbR pilot areas with pilot = true and the others with false",
+            )
+        )
+    known = ep["area_code"].isin(areas["area_code"].dropna()).to_numpy(dtype=bool)
+    if len(ep) and not known.any():
+        codes = ", ".join(_show(v) for v in pd.unique(ep["area_code"].to_numpy(dtype=object))[:MAX_EXAMPLES])
+        problems.append(
+            Problem(
+                origin["ndtms_episodes"],
+                f"no episode has an area_code in the area lookup ({origin['areas']}), so every episode "
+                f"would be dropped; codes {codes}",
+                column=_col("area_code"),
+                hint="Use the same area codes in both tables, or export the matching area lookup",
+            )
+        )
+        return problems
+    persons = _initials_dob(ep["initial_first"], ep["initial_surname"], ep["date_of_birth"]).dropna()
+    for name in ("ons_deaths", "pnc_offences"):
+        reg = tables[name]
+        keys = _initials_dob(reg["forename"], reg["surname"], reg["date_of_birth"])
+        if len(reg) and not keys.isin(set(persons)).any():
+            problems.append(
+                Problem(
+                    origin[name],
+                    f"none of its {len(reg)} records shares initials and date of birth with an NDTMS "
+                    "episode, so no person could ever be linked to it",
+                    hint="Check that the register covers the same people and years as the episodes, and that "
+                    "forename, surname and date_of_birth hold what the contract says",
+                )
+            )
+    return problems
+
+
 def _cross_table(tables: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """Tolerable cross-table problems: drop or flag and count them."""
     rows = []
@@ -950,6 +1061,14 @@ def _cross_table(tables: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFram
     ep = tables["ndtms_episodes"]
     unknown_area = ~ep["area_code"].isin(areas).to_numpy(dtype=bool)
     row("ndtms_episodes", "area lookup", "dropped", "area_code not in areas", unknown_area.sum())
+    if unknown_area.any():
+        codes = pd.unique(ep.loc[unknown_area, "area_code"].to_numpy(dtype=object))
+        log.warning(
+            "ndtms_episodes: episodes with an area_code not in areas are dropped (counted in the flow "
+            "table); codes: %s%s",
+            ", ".join(map(str, codes[:MAX_EXAMPLES])),
+            f" and {len(codes) - MAX_EXAMPLES} more" if len(codes) > MAX_EXAMPLES else "",
+        )
     dropped_eps = ep.loc[unknown_area, "episode_id"].unique()
     ep = ep.loc[~unknown_area].reset_index(drop=True)
     has_date = ep["discharge_date"].notna().to_numpy()
@@ -1028,6 +1147,9 @@ def _validate_all(
     unknown = sorted(set(raw) - set(TABLES))
     for name in unknown:
         problems.append(Problem(origin.get(name, name), f"table {name} is not in the contract"))
+    if problems:
+        raise _error(problems, source)
+    problems = _fatal_cross_table(tables, {name: origin.get(name, name) for name in TABLES})
     if problems:
         raise _error(problems, source)
     out, flow = _cross_table(tables)

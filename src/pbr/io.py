@@ -2,6 +2,10 @@
 
 Every table the pipeline writes goes through :func:`write_table`, so the same data
 always gives the same bytes (no pandas index, no timestamps, rows sorted by a key).
+
+Every write is atomic: the bytes go to ``<name>.tmp`` beside the target, which is then
+renamed over it. A failure part-way (an error, a full disk) removes the temporary file
+and leaves the target as it was, so nothing half-written ever looks complete.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -19,25 +23,39 @@ import pyarrow.parquet as pq
 log = logging.getLogger(__name__)
 
 
-def write_table(df: pd.DataFrame, path: str | Path, sort_by: Sequence[str] | None = None) -> Path:
-    """Write ``df`` to Parquet at ``path``, rows sorted by ``sort_by`` (stable), no index.
+def _atomic(path: str | Path, write: Callable[[Path], object]) -> Path:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``.
 
-    The file is written to a temporary name and renamed, so a crash never leaves a
-    half-written file that looks complete.
+    On any failure the temporary file is removed and ``path`` is left untouched.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        write(tmp)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_table(df: pd.DataFrame, path: str | Path, sort_by: Sequence[str] | None = None) -> Path:
+    """Write ``df`` to Parquet at ``path`` (atomically), rows sorted by ``sort_by`` (stable), no index."""
     if sort_by:
         df = df.sort_values(list(sort_by), kind="mergesort", na_position="last")
     df = df.reset_index(drop=True)
     # the pandas metadata (dtypes, column order, pandas version) is deterministic and lets
     # read_table restore nullable dtypes (Int64, boolean, string) exactly
     table = pa.Table.from_pandas(df, preserve_index=False)
-    tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    tmp.replace(path)
+    path = _atomic(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
     log.info("wrote %s (%d rows, %d columns)", path, len(df), df.shape[1])
     return path
+
+
+def write_bytes(data: bytes, path: str | Path) -> Path:
+    """Write ``data`` to ``path`` atomically."""
+    return _atomic(path, lambda tmp: tmp.write_bytes(data))
 
 
 def read_table(path: str | Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
@@ -46,13 +64,8 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None) -> pd.Dat
 
 
 def write_json(obj: object, path: str | Path) -> Path:
-    """Write ``obj`` as pretty, key-sorted JSON (stable bytes for the same content)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
-    tmp.replace(path)
-    return path
+    """Write ``obj`` as pretty, key-sorted JSON (stable bytes for the same content), atomically."""
+    return write_bytes((json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n").encode(), path)
 
 
 def read_json(path: str | Path) -> object:

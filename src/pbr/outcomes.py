@@ -14,8 +14,39 @@ import numpy as np
 import pandas as pd
 
 from pbr.contract import SUBSTANCE_TOP_COLUMN
+from pbr.logs import PipelineError
 
 log = logging.getLogger(__name__)
+
+
+class OutcomeError(PipelineError):
+    """The outcomes cannot be derived (e.g. a cohort with no journey left after the exclusions)."""
+
+
+def study_journeys(all_journeys: pd.DataFrame, cohort: str) -> pd.DataFrame:
+    """The journeys of ``cohort`` in the study (no ``exclusion``); raises :class:`OutcomeError` if none.
+
+    The message names the cohort and the exclusion reasons that removed its journeys (their
+    counts are in the flow table, ``results/derive/flow_cohorts.parquet``), never a count.
+    """
+    in_cohort = all_journeys["cohort"] == cohort
+    study = all_journeys[all_journeys["exclusion"].isna() & in_cohort]
+    if len(study):
+        return study
+    reasons = all_journeys.loc[in_cohort, "exclusion"].dropna().unique().tolist()
+    why = (
+        "its journeys were all excluded: " + "; ".join(sorted(reasons))
+        if reasons
+        else f"the extract holds no journey of this cohort (cohort {cohort!r}: "
+        + ("primary substance alcohol" if cohort == "alcohol" else "primary substance other than alcohol")
+        + ")"
+    )
+    raise OutcomeError(
+        f"cohort {cohort!r} has no journey left in the study, so its outcomes cannot be derived: {why}. "
+        "The exclusions are counted in results/derive/flow_cohorts.parquet. Check the extract "
+        "(referral dates, dates of birth, substances) and the study settings (study.pre_start, "
+        "study.post_end, study.min_age), or remove the cohort from study.cohorts."
+    )
 
 
 def _days(later: pd.Series, earlier: pd.Series) -> pd.Series:
@@ -188,7 +219,7 @@ def register_event_within(
     hit = pairs.loc[
         _days(pairs[date_col], pairs["start_date"]).between(0, window_days), "journey_id"
     ].unique()
-    return pd.Series(journeys["journey_id"].isin(hit).astype("Int64").to_numpy(), index=journeys.index)
+    return pd.Series(journeys["journey_id"].isin(hit).to_numpy(), index=journeys.index, dtype="Int64")
 
 
 def drug_related_death(

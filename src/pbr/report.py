@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from pbr.io import write_bytes
 from pbr.published import (
     OUTCOME_LABELS,
     PUBLISHED_COHORT,
@@ -783,15 +784,18 @@ def linkage_quality_figure(quality: pd.DataFrame, threshold: float) -> Figure | 
 
 
 def match_weight_figure(pairs: dict[str, pd.DataFrame], threshold: float, disc: Disclosure) -> Figure | None:
-    regs = [r for r in sorted(pairs) if not pairs[r].empty]
+    """Histograms of the finite match weights per register; None when there are none (deterministic
+    linkage gives every pair an infinite weight)."""
+    finite = {r: df["match_weight"].to_numpy(dtype=float) for r, df in pairs.items()}
+    finite = {r: w[np.isfinite(w)] for r, w in finite.items()}
+    regs = [r for r in sorted(finite) if len(finite[r])]
     if not regs:
         return None
     fig, axes = plt.subplots(1, len(regs), figsize=(4.6 * len(regs), 3.2), squeeze=False)
     w_t = math.log2(threshold / (1 - threshold)) if 0 < threshold < 1 else 0.0
     alts, hidden = [], 0
     for ax, reg in zip(axes.flat, regs, strict=True):
-        w = pairs[reg]["match_weight"].to_numpy(dtype=float)
-        w = w[np.isfinite(w)]
+        w = finite[reg]
         counts, edges = np.histogram(w, bins=40)
         small = np.array([disc.small(c) for c in counts])
         hidden += int(small.sum())
@@ -2015,22 +2019,24 @@ def render_report(
         checksums=input_checksums,
         run_date=run_date or dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
+    # everything is rendered before anything is written: an error leaves no report behind
     out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    _write(out_path, html_text.encode("utf-8"))
+    files = {out_path: html_text.encode("utf-8")}
     extra = {k_: Path(v) for k_, v in (extra_outputs or {}).items() if v}
     if "forest_png" in extra:
-        _write(extra["forest_png"], figures["forest"].png)
+        files[extra["forest_png"]] = figures["forest"].png
     if "did_csv" in extra:
-        _write(extra["did_csv"], did_csv(rows, disc).encode())
+        files[extra["did_csv"]] = did_csv(rows, disc).encode()
     if "event_study_png" in extra:
         fig = figures["event_study"] or _placeholder("No event study was configured for this run.")
-        _write(extra["event_study_png"], fig.png)
+        files[extra["event_study_png"]] = fig.png
     if "trends_png" in extra:
         pngs = [f.png for f in figures["trends"]] or [_placeholder("No trend data.").png]
-        _write(extra["trends_png"], _stack_pngs(pngs))
+        files[extra["trends_png"]] = _stack_pngs(pngs)
     if "flow_csv" in extra:
-        _write(extra["flow_csv"], flow_csv(flow_sec, disc).encode() if flow_sec else b"")
+        files[extra["flow_csv"]] = flow_csv(flow_sec, disc).encode() if flow_sec else b""
+    for path, data in files.items():
+        write_bytes(data, path)
     log.info("report written to %s (%d bytes)", out_path, len(html_text))
     return out_path
 
@@ -2057,10 +2063,3 @@ def _placeholder(text: str) -> Figure:
     ax.text(0.5, 0.5, text, ha="center", va="center")
     ax.axis("off")
     return Figure(_png(fig), text, text, "fig-placeholder")
-
-
-def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
