@@ -58,7 +58,7 @@ left, right = link.link_inputs(
     io.read_table(v / "ndtms_episodes.parquet"), register, spec, b"bench", io.read_table(v / "areas.parquet")
 )
 model = link.train_link_model(left, right, cfg["recall"], cfg["seed"], cfg["u_max_pairs"], 2, cfg["em_max_pairs"])
-out = link.link_register_probabilistic(left, right, register, spec, model, cfg, {name!r}, 2)
+out = link.link_register_probabilistic(left, right, register, spec, model, cfg, {name!r}, 2, b"bench")
 io.write_table(out["links"], Path({tmp!r}) / "links_{name}.parquet")
 io.write_table(out["exact"], Path({tmp!r}) / "exact_{name}.parquet")
 """
@@ -91,6 +91,7 @@ def quality(tmp: Path, cfg: dict, study: dict) -> pd.DataFrame:
         unit_truth = io.read_table(tmp / "truth" / f"{spec['truth']}.parquet")
         if spec["unit"] != spec["id"]:
             off = io.read_table(v / f"{spec['table']}.parquet", columns=[spec["id"], spec["unit"]])
+            off[spec["unit"]] = link.unit_ids(off[spec["unit"]], b"bench")
             unit_truth = unit_truth.merge(off, on=spec["id"])
         truth = link.true_pairs(episodes, episode_truth, unit_truth, spec["unit"])
         links = io.read_table(tmp / f"links_{name}.parquet")

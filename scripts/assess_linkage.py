@@ -12,6 +12,7 @@ from pbr.logs import logged
 def main(smk) -> None:
     with logged(smk.log[0], "assess_linkage") as log:
         cfg, registers = smk.params.linkage, smk.params.registers
+        secret = link.pseudonymisation_key(smk.params.source)
         journeys = io.read_table(smk.input.journeys)
         links = {r: io.read_table(smk.input[f"links_{r}"]) for r in registers}
         io.write_table(
@@ -31,6 +32,7 @@ def main(smk) -> None:
                 )
                 if spec["unit"] != spec["id"]:  # offences: the unit is the offender
                     off = io.read_table(smk.input.offences_extract, columns=[spec["id"], spec["unit"]])
+                    off[spec["unit"]] = link.unit_ids(off[spec["unit"]], secret)  # as the link table holds it
                     unit_truth = unit_truth.merge(off, on=spec["id"])
                 truth = link.true_pairs(episodes, episode_truth, unit_truth, spec["unit"])
                 matches = links[r][

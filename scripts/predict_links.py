@@ -16,7 +16,7 @@ def main(smk) -> None:
             io.read_table(smk.input.episodes), register, spec, secret, io.read_table(smk.input.areas)
         )
         out = link.link_register_probabilistic(
-            left, right, register, spec, io.read_json(smk.input.model), cfg, name, smk.threads
+            left, right, register, spec, io.read_json(smk.input.model), cfg, name, smk.threads, secret
         )
         io.write_table(out["links"], smk.output.links, sort_by=["person_id", spec["id"]])
         io.write_table(out["pairs"], smk.output.pairs, sort_by=["left_id", "right_id"])

@@ -142,11 +142,10 @@ def test_offender_identities_collapse_to_the_offender():
             "area_code": ["X", "X", "X"],
         }
     )
-    rec = link.register_link_records(pnc, "offence_id", AREAS, "pnc_id")
-    assert rec[["unique_id", "group"]].values.tolist() == [
-        ["o1", "N1"],
-        ["o3", "N2"],
-    ]  # John/Jon share initials
+    rec = link.register_link_records(pnc, "offence_id", AREAS, "pnc_id", secret=SECRET)
+    n1, n2 = link.unit_ids(pd.Series(["N1", "N2"]), SECRET)
+    assert rec[["unique_id", "group"]].values.tolist() == [["o1", n1], ["o3", n2]]  # John/Jon share initials
+    assert not {"N1", "N2"} & set(rec["group"])  # the PNC id itself never leaves linkage
 
 
 def _noisy_population(n=3000, n_unrelated=15000, seed=5):

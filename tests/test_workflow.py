@@ -271,7 +271,8 @@ report:
 
 def distinctive_identifiers(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Identifiers that cannot occur by chance anywhere else: client ids CL0000001Q, names that keep
-    their first letter (linkage uses initials) followed by 'qxfn'/'qxsn' and a number."""
+    their first letter (linkage uses initials) followed by 'qxfn'/'qxsn' and a number, PNC ids
+    12/0000012Q."""
     out = dict(tables)
     ep = tables["ndtms_episodes"].copy()
     ep["client_id"] = [f"CL{i:07d}Q" for i in range(len(ep))]
@@ -280,6 +281,9 @@ def distinctive_identifiers(tables: dict[str, pd.DataFrame]) -> dict[str, pd.Dat
         reg = tables[name].copy()
         for col, tag in (("forename", "qxfn"), ("surname", "qxsn")):
             reg[col] = [None if pd.isna(v) else f"{v[0]}{tag}{i:05d}" for i, v in enumerate(reg[col])]
+        if name == "pnc_offences":  # the PNC person id, one per offender: 12/0000012Q
+            codes, _ = pd.factorize(reg["pnc_id"])
+            reg["pnc_id"] = [f"{c % 100:02d}/{c:07d}Q" for c in codes]
         out[name] = reg
     return out
 
@@ -338,7 +342,7 @@ def test_real_mode_writes_no_key_and_no_identifier_anywhere(real_run):
     for name in ("ons_deaths", "pnc_offences"):
         dobs |= set(pd.read_csv(extract / f"{name}.csv", dtype=str)["date_of_birth"].dropna())
     identifier_columns = IDENTIFIER_COLUMNS | {"client_id"}
-    leaks = re.compile(rf"{REAL_KEY}|CL\d{{7}}Q|qxfn\d{{5}}|qxsn\d{{5}}", re.IGNORECASE)
+    leaks = re.compile(rf"{REAL_KEY}|CL\d{{7}}Q|qxfn\d{{5}}|qxsn\d{{5}}|\d{{2}}/\d{{7}}Q", re.IGNORECASE)
     config_files = [work / "real.yaml", *(work / "config").glob("*")]
     files = _text_files(work)
     assert any(p.suffix == ".log" for p in files) and any(p.suffix == ".html" for p in files)

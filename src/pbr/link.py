@@ -89,6 +89,19 @@ def person_ids(keys: pd.Series, secret: bytes) -> pd.Series:
     return keys.map(mapping).astype("string")
 
 
+def unit_ids(values: pd.Series, secret: bytes) -> pd.Series:
+    """Keyed hash ('U' + 16 hex chars) of a register's person identifier (PNC: pnc_id).
+
+    The register's own person id is an identifier: it never leaves linkage, only this
+    pseudonym (same key as person ids, a separate namespace) does.
+    """
+    uniq = pd.unique(values.dropna().astype(str))
+    mapping = {
+        v: "U" + hmac.new(secret, b"unit|" + v.encode(), hashlib.sha256).hexdigest()[:16] for v in uniq
+    }
+    return values.astype(str).map(mapping).astype("string")
+
+
 def age_in_years(dob: pd.Series, on: pd.Series) -> pd.Series:
     """Whole years of age on date ``on`` for dates of birth ``dob``."""
     dob = pd.to_datetime(dob)
@@ -197,12 +210,14 @@ def register_link_records(
     areas: pd.DataFrame,
     group_column: str | None = None,
     event_column: str | None = None,
+    secret: bytes = b"",
 ) -> pd.DataFrame:
     """Linkage records of a register: one per record, or one per distinct identity within ``group_column``.
 
     With ``group_column`` (PNC: ``pnc_id``), each distinct identity (initials, date of
     birth, sex, area) of an offender is one record (aliases give several), whose id is
-    the smallest ``id_column`` value carrying it; ``group`` holds the offender id.
+    the smallest ``id_column`` value carrying it; ``group`` holds the offender's
+    pseudonym (:func:`unit_ids` with ``secret``).
     ``event_column`` (ONS: ``date_of_death``) is carried as ``event_date`` (days since
     1970-01-01), an event after which the person has no NDTMS referral. ``areas`` is
     the area lookup.
@@ -226,7 +241,7 @@ def register_link_records(
     if group_column is None:
         rec["group"] = rec["unique_id"]
         return rec
-    rec["group"] = register[group_column].astype("string").to_numpy()
+    rec["group"] = unit_ids(register[group_column], secret).to_numpy()
     ident = ["group", "initial_first", "initial_surname", "dob", "sex", "area_code"]
     rec = rec.sort_values("unique_id", kind="mergesort").drop_duplicates(ident, keep="first")
     return rec.reset_index(drop=True)
@@ -651,7 +666,7 @@ def link_inputs(
     episodes: pd.DataFrame, register: pd.DataFrame, spec: dict, secret: bytes, areas: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The two sides of a linkage: NDTMS persons and the register's records (or offender identities)."""
-    right = register_link_records(register, spec["id"], areas, spec["group"], spec.get("event"))
+    right = register_link_records(register, spec["id"], areas, spec["group"], spec.get("event"), secret)
     return ndtms_link_records(episodes, secret, areas), right
 
 
@@ -664,14 +679,22 @@ def link_register_probabilistic(
     cfg: dict,
     name: str,
     threads: int = 1,
+    secret: bytes = b"",
 ) -> dict[str, pd.DataFrame]:
-    """Predict, match one-to-one, and build the link table, the candidate pairs, the exact baseline and flow rows."""
+    """Predict, match one-to-one, and build the link table, the candidate pairs, the exact baseline and flow rows.
+
+    A register unit that is a person (an offender: ``spec['group']``) is carried as its
+    pseudonym (:func:`unit_ids` with ``secret``, as in ``right['group']``), never as the
+    register's own identifier.
+    """
     if cfg["method"] == "probabilistic":
         pairs = predict_link_pairs(left, right, model, cfg["min_probability"], threads)
     else:
         pairs = exact_key_pairs(left, right)
     unit_pairs = to_group_pairs(pairs, right)
     matches = best_matches(unit_pairs)
+    if spec["group"] is not None:
+        register = register.assign(**{spec["unit"]: unit_ids(register[spec["unit"]], secret)})
     links = link_table(matches, register, spec["unit"], spec["keep"])
     exact = to_group_pairs(exact_key_pairs(left, right), right)
     linked = links.loc[links["match_probability"] >= cfg["threshold"], spec["id"]].nunique()

@@ -113,6 +113,7 @@ rule assess_linkage:
         mem_mb=3000,
         runtime=10,
     params:
+        source=config["data"]["source"],
         linkage=config["linkage"],
         registers=REGISTERS,
     script:
