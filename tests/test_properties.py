@@ -47,7 +47,7 @@ def _read_records(records: dict[str, list[dict]], crlf: bool = False):
 
 
 # each read validates five tables (about 0.3 s): reader properties get fewer examples
-READER = settings(max_examples=15)
+READER = settings(max_examples=10)
 
 
 # any text a CSV cell can hold: commas, quotes, line breaks, spaces, 'NA', any script
@@ -184,7 +184,7 @@ def test_a_file_cut_short_is_an_error_unless_cut_at_a_line_break(cut):
     assert f.loc[f["action"].isin(["kept", "dropped"]), "n"].sum() == part.count(b"\n") - 1
 
 
-@settings(max_examples=25)
+@settings(max_examples=20)
 @given(
     table=st.sampled_from(list(TABLES)),
     junk=st.sampled_from([b'"', b"\x00", b"\xff", b",", b"\n", b"\r", b";", b"\xef\xbb\xbf", b"\xfe\xff"])

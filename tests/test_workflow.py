@@ -258,7 +258,7 @@ linkage:
   u_max_pairs: 50000
   em_max_pairs: 50000
 models:
-  outcomes: [successful_completion, drug_related_death]
+  outcomes: [successful_completion]
   inference:
     bootstrap_reps: 99
     ri_reps: 99
