@@ -70,7 +70,7 @@ def attributor_key(
     initial_first: pd.Series, initial_surname: pd.Series, dob: pd.Series, sex: pd.Series
 ) -> pd.Series:
     """The NDTMS attributor as one string per row ('AB|1980-01-31|M'); <NA> if initials or dob missing."""
-    dob_s = pd.to_datetime(dob).dt.strftime("%Y-%m-%d").astype("string")
+    dob_s = _iso(dob)
     key = (
         initial_first.astype("string").str.upper()
         + initial_surname.astype("string").str.upper()
@@ -84,9 +84,7 @@ def attributor_key(
 
 def person_ids(keys: pd.Series, secret: bytes) -> pd.Series:
     """Keyed hash (HMAC-SHA256, 16 hex chars) of each attributor key: the pseudonymous person id."""
-    uniq = pd.unique(keys.dropna())
-    mapping = {k: "P" + hmac.new(secret, k.encode(), hashlib.sha256).hexdigest()[:16] for k in uniq}
-    return keys.map(mapping).astype("string")
+    return _keyed_hash(keys, secret, "P")
 
 
 def unit_ids(values: pd.Series, secret: bytes) -> pd.Series:
@@ -95,11 +93,16 @@ def unit_ids(values: pd.Series, secret: bytes) -> pd.Series:
     The register's own person id is an identifier: it never leaves linkage, only this
     pseudonym (same key as person ids, a separate namespace) does.
     """
-    uniq = pd.unique(values.dropna().astype(str))
+    return _keyed_hash(values.astype("string"), secret, "U", b"unit|")
+
+
+def _keyed_hash(values: pd.Series, secret: bytes, prefix: str, namespace: bytes = b"") -> pd.Series:
+    """``prefix`` + the first 16 hex chars of HMAC-SHA256(secret, namespace + value); <NA> stays <NA>."""
+    uniq = pd.unique(values.dropna())
     mapping = {
-        v: "U" + hmac.new(secret, b"unit|" + v.encode(), hashlib.sha256).hexdigest()[:16] for v in uniq
+        v: prefix + hmac.new(secret, namespace + v.encode(), hashlib.sha256).hexdigest()[:16] for v in uniq
     }
-    return values.astype(str).map(mapping).astype("string")
+    return values.map(mapping).astype("string")
 
 
 def age_in_years(dob: pd.Series, on: pd.Series) -> pd.Series:
