@@ -259,3 +259,52 @@ def test_extreme_log_odds_interval_end_is_infinite_not_an_error():
 
     assert _odds_ratio(1000.0) == float("inf")
     assert _odds_ratio(0.0) == 1.0
+
+
+def test_gram_and_cross_tabulations_equal_sparse_products(design):
+    """The Gram matrix from the factors' cross-tabulations is W' diag(w) W exactly."""
+    _, d = design
+    w = np.random.default_rng(5).random(d.n)
+    sparse_gram = (d.WT @ sp.diags(w) @ d.W).toarray()
+    np.testing.assert_allclose(d.gram(w), sparse_gram, rtol=1e-12, atol=1e-9)
+    by_area = sp.csr_matrix((w, (np.arange(d.n), d.area)), shape=(d.n, d.n_areas))
+    np.testing.assert_allclose(d.wt_by_area(w), (d.WT @ by_area).toarray(), rtol=1e-12, atol=1e-9)
+    full = d.gram_with(w, d.did)
+    X = sp.hstack([d.W, sp.csr_matrix(d.did[:, None])], format="csr")
+    np.testing.assert_allclose(full, (X.T @ sp.diags(w) @ X).toarray(), rtol=1e-12, atol=1e-9)
+
+
+def test_gram_keeps_only_independent_columns():
+    """A covariate that repeats another (collinear dummies) is dropped from W and from the Gram."""
+    df = simulate(n=1500, seed=2)
+    df["sex_copy"] = df["sex"]
+    mf, _, _ = inference.prepare(df, "y", [*COVS, "sex_copy"])
+    d = inference.build_design(mf, "y", [*COVS, "sex_copy"])
+    assert d.W.shape[1] == len(d.columns)
+    w = np.random.default_rng(1).random(d.n)
+    np.testing.assert_allclose(d.gram(w), (d.WT @ sp.diags(w) @ d.W).toarray(), rtol=1e-12, atol=1e-9)
+    assert np.linalg.matrix_rank(d.gram(np.ones(d.n))) == d.W.shape[1]
+
+
+def test_test_inversion_finds_the_crossings_in_few_evaluations():
+    """Smooth p: both ends within the tolerance of the exact crossing, in far fewer calls than
+    bisection; step p (a bootstrap's): each end is within the tolerance of a step point."""
+    calls = []
+
+    def p_smooth(delta):
+        calls.append(delta)
+        return float(2 * stats.norm.sf(abs(delta - 1.0) / 0.5))
+
+    lo, hi = inference.invert_test(p_smooth, 1.0, 0.5, 0.05, rel_tol=1e-4)
+    half = 0.5 * stats.norm.isf(0.025)
+    assert abs(lo - (1.0 - half)) <= 0.5e-4 and abs(hi - (1.0 + half)) <= 0.5e-4
+    assert len(calls) <= 16, len(calls)  # bisection to the same tolerance takes about 30
+
+    draws = np.random.default_rng(3).normal(size=999)
+
+    def p_step(delta):
+        return float(np.mean(np.abs(draws) >= abs(delta - 1.0) / 0.5))
+
+    lo, hi = inference.invert_test(p_step, 1.0, 0.5, 0.05, rel_tol=1e-4)
+    for end, side in ((lo, -1), (hi, 1)):
+        assert p_step(end - side * 0.5e-4) > 0.05 >= p_step(end + side * 0.5e-4)
