@@ -9,7 +9,8 @@ Nuisance design and the algebra it buys
 The nuisance terms are area dummies, period dummies (first period dropped) and the
 covariate dummies (first level of each dropped): a sparse matrix ``W`` (N x k, k ~ 200),
 reduced to full column rank once by a pivoted Cholesky of ``W'W``. Every projection on
-``W`` is exact (Cholesky solve of a k x k system, no iterative demeaning) and every
+``W`` is exact (Cholesky solve of a k x k system, no iterative demeaning; the weighted Gram
+matrix W'diag(w)W is built from the factors' cross-tabulations) and every
 quantity the methods need is a small cross-product (k x G or G x G, G = number of areas),
 so re-assignments and bootstrap draws cost microseconds each.
 
@@ -21,7 +22,7 @@ Methods (row ``method`` names, see :func:`few_cluster_rows`)
     on the full design, so the bootstrap t uses refitted residuals (exactly; the test
     suite checks one draw against a pyfixest refit). p = share of the B draws with
     |t*| >= |t| (symmetric, two-sided). CI = {delta: p(delta) > alpha} by test inversion
-    (same draws for every delta), found by bisection outward from the estimate.
+    (same draws for every delta), found by stepping outward from the estimate, then Brent's method.
     (pyfixest's own ``Feols.wildboottest`` needs the optional ``wildboottest`` package,
     which is not in this environment; this implementation replaces it.)
 ``logit_score_wcb``
@@ -42,7 +43,7 @@ Methods (row ``method`` names, see :func:`few_cluster_rows`)
     with refits in sign and ranking). p = (1 + #{|stat_perm| >= |stat_obs|}) / (1 + R).
     LPM CI by test inversion under the constant additive effect sharp null
     H0: y_i(0) = y_i - delta * did_i (exact breakpoints are step points of p(delta),
-    located by bisection). Logit RI: p-value only (H0: the outcome does not depend on
+    located by Brent's method). Logit RI: p-value only (H0: the outcome does not depend on
     the pilot assignment).
 ``lpm_ri_t`` / ``logit_ri_t``
     The same re-assignments with a studentised statistic (score-type t: the sum of the
