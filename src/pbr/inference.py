@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -265,11 +266,15 @@ def _solve_psd(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     """Solve gram @ x = rhs for a positive semi-definite gram; minimum-norm least squares when singular.
 
     Weights p(1-p) vanish for cells whose fitted probability reaches 0 or 1 (e.g. under an
-    extreme null in test inversion), which makes the weighted Gram matrix singular.
+    extreme null in test inversion), which makes the weighted Gram matrix singular or so
+    ill-conditioned that scipy warns (once per IRLS step, flooding the log); both take the
+    least-squares route without a warning.
     """
     try:
-        return linalg.solve(gram, rhs, assume_a="pos")
-    except linalg.LinAlgError:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", linalg.LinAlgWarning)
+            return linalg.solve(gram, rhs, assume_a="pos")
+    except (linalg.LinAlgError, linalg.LinAlgWarning):
         return linalg.lstsq(gram, rhs, lapack_driver="gelsd")[0]
 
 
