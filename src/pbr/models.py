@@ -89,8 +89,12 @@ def fit_did(
     covariates: list[str],
     period_col: str = "quarter",
     confidence_level: float = 0.95,
+    methods: tuple[str, ...] = ("logit_crv1", "lpm_crv1"),
 ) -> pd.DataFrame:
-    """Fit the logistic DiD and its linear companion; one result row per method (RESULT_COLUMNS)."""
+    """Fit the logistic DiD and its linear companion; one result row per method (RESULT_COLUMNS).
+
+    ``methods`` picks the models fitted (both by default; robustness refits may need one).
+    """
     df0 = model_frame(analysis, outcome, covariates, period_col)
     df, dropped_areas, dropped_rows = drop_uninformative(df0, outcome)
     z = stats.norm.ppf(0.5 + confidence_level / 2)
@@ -113,57 +117,57 @@ def fit_did(
     if base["n_treated_clusters"] == 0 or df["did"].sum() == 0:
         reason = "not estimable: no pilot journeys in the post period with outcome variation"
         log.warning("%s/%s: %s", cohort, outcome, reason)
-        return pd.DataFrame(
-            [_empty_row(base, m, reason) for m in ("logit_crv1", "lpm_crv1")], columns=RESULT_COLUMNS
-        )
+        return pd.DataFrame([_empty_row(base, m, reason) for m in methods], columns=RESULT_COLUMNS)
 
     fml = _formula(outcome, covariates)
     rows = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        logit = pf.feglm(fml, data=df, family="logit", vcov={"CRV1": "area_code"})
-    extra_note = _separation_note(caught, len(df), logit._N)
-    beta, se = float(logit.coef()["did"]), float(logit.se()["did"])
-    rows.append(
-        base
-        | {
-            "method": "logit_crv1",
-            "scale": "odds_ratio",
-            "estimate": math.exp(beta),
-            "ci_low": math.exp(beta - z * se),
-            "ci_high": math.exp(beta + z * se),
-            "p_value": float(2 * stats.norm.sf(abs(beta / se))),
-            "beta": beta,
-            "se": se,
-            "n": int(logit._N),
-            "note": "; ".join(x for x in (note, extra_note) if x),
-        }
-    )
-    lpm = pf.feols(fml, data=df, vcov={"CRV1": "area_code"})
-    b, s = float(lpm.coef()["did"]), float(lpm.se()["did"])
-    rows.append(
-        base
-        | {
-            "method": "lpm_crv1",
-            "scale": "risk_difference",
-            "estimate": b,
-            "ci_low": b - z * s,
-            "ci_high": b + z * s,
-            "p_value": float(2 * stats.norm.sf(abs(b / s))),
-            "beta": b,
-            "se": s,
-            "note": note,
-        }
-    )
-    log.info(
-        "%s/%s: OR %.3f (%.3f-%.3f), n=%d",
-        cohort,
-        outcome,
-        rows[0]["estimate"],
-        rows[0]["ci_low"],
-        rows[0]["ci_high"],
-        rows[0]["n"],
-    )
+    if "logit_crv1" in methods:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            logit = pf.feglm(fml, data=df, family="logit", vcov={"CRV1": "area_code"})
+        extra_note = _separation_note(caught, len(df), logit._N)
+        beta, se = float(logit.coef()["did"]), float(logit.se()["did"])
+        rows.append(
+            base
+            | {
+                "method": "logit_crv1",
+                "scale": "odds_ratio",
+                "estimate": math.exp(beta),
+                "ci_low": math.exp(beta - z * se),
+                "ci_high": math.exp(beta + z * se),
+                "p_value": float(2 * stats.norm.sf(abs(beta / se))),
+                "beta": beta,
+                "se": se,
+                "n": int(logit._N),
+                "note": "; ".join(x for x in (note, extra_note) if x),
+            }
+        )
+        log.info(
+            "%s/%s: OR %.3f (%.3f-%.3f), n=%d",
+            cohort,
+            outcome,
+            rows[0]["estimate"],
+            rows[0]["ci_low"],
+            rows[0]["ci_high"],
+            rows[0]["n"],
+        )
+    if "lpm_crv1" in methods:
+        lpm = pf.feols(fml, data=df, vcov={"CRV1": "area_code"})
+        b, s = float(lpm.coef()["did"]), float(lpm.se()["did"])
+        rows.append(
+            base
+            | {
+                "method": "lpm_crv1",
+                "scale": "risk_difference",
+                "estimate": b,
+                "ci_low": b - z * s,
+                "ci_high": b + z * s,
+                "p_value": float(2 * stats.norm.sf(abs(b / s))),
+                "beta": b,
+                "se": s,
+                "note": note,
+            }
+        )
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
 

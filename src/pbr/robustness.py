@@ -266,8 +266,8 @@ def leave_one_out(
             covariates,
             period_col=period_col,
             confidence_level=confidence_level,
+            methods=methods,
         )
-        res = res.loc[res["method"].isin(methods)]
         parts.append(_relabel(res, f"leave_out_{area}", f"pilot area {area} left out"))
     if not parts:
         return pd.DataFrame(columns=models.RESULT_COLUMNS)
