@@ -633,26 +633,29 @@ def true_pairs(
     return pairs.astype("string").reset_index(drop=True)
 
 
-def precision_recall(pred: pd.DataFrame, truth: pd.DataFrame) -> dict:
-    """Precision, recall and F1 of predicted (left_id, right_id) pairs against true pairs."""
-    p = set(zip(pred["left_id"], pred["right_id"], strict=True))
-    t = set(zip(truth["left_id"], truth["right_id"], strict=True))
-    correct = len(p & t)
-    precision = correct / len(p) if p else float("nan")
-    recall = correct / len(t) if t else float("nan")
+def _scores(n_predicted: int, n_true: int, n_correct: int) -> dict:
+    precision = n_correct / n_predicted if n_predicted else float("nan")
+    recall = n_correct / n_true if n_true else float("nan")
     f1 = (
         2 * precision * recall / (precision + recall)
-        if p and t and (precision + recall) > 0
+        if n_predicted and n_true and (precision + recall) > 0
         else float("nan")
     )
     return {
-        "n_predicted": len(p),
-        "n_true": len(t),
-        "n_correct": correct,
+        "n_predicted": n_predicted,
+        "n_true": n_true,
+        "n_correct": n_correct,
         "precision": precision,
         "recall": recall,
         "f1": f1,
     }
+
+
+def precision_recall(pred: pd.DataFrame, truth: pd.DataFrame) -> dict:
+    """Precision, recall and F1 of predicted (left_id, right_id) pairs against true pairs."""
+    p = set(zip(pred["left_id"], pred["right_id"], strict=True))
+    t = set(zip(truth["left_id"], truth["right_id"], strict=True))
+    return _scores(len(p), len(t), len(p & t))
 
 
 def quality_table(
@@ -667,24 +670,42 @@ def quality_table(
 
     ``person_scope`` maps person_id to a ``scope`` label (e.g. 'pilot/pre'); rows are
     then added per scope, restricting predicted and true pairs to that scope's persons.
+    Each pair is checked against the truth once (a merge); every threshold and scope is
+    then a count over masks, the same numbers as :func:`precision_recall` per cell.
     """
-    rows = []
+    key = ["left_id", "right_id"]
+    truth = truth[key].drop_duplicates()
+
+    def flagged(pairs: pd.DataFrame) -> pd.DataFrame:
+        out = pairs.drop_duplicates(key).merge(truth.assign(_true=True), on=key, how="left")
+        return out.assign(_true=out["_true"].astype("boolean").fillna(False).astype(bool))
+
+    matches = flagged(matches[[*key, "match_probability"]])
+    exact = flagged(exact[key])
+    scope_of = None if person_scope is None else person_scope.set_index("person_id")["scope"]
     scopes = [("all", None)]
-    if person_scope is not None:
-        scopes += [(s, set(g["person_id"])) for s, g in person_scope.groupby("scope", sort=True)]
-    for scope, persons in scopes:
-        tr = truth if persons is None else truth[truth["left_id"].isin(persons)]
+    if scope_of is not None:
+        scopes += [(s, s) for s in sorted(scope_of.unique())]
+        for df in (matches, exact, truth):
+            df["_scope"] = df["left_id"].map(scope_of).to_numpy()
+    rows = []
+    for scope, label in scopes:
+
+        def in_scope(df: pd.DataFrame, label=label) -> pd.DataFrame:
+            return df if label is None else df[df["_scope"] == label]
+
+        tr, pr, ex = in_scope(truth), in_scope(matches), in_scope(exact)
+        prob = pr["match_probability"].to_numpy()
+        correct = pr["_true"].to_numpy()
         for t in thresholds:
-            pr = matches[matches["match_probability"] >= t]
-            pr = pr if persons is None else pr[pr["left_id"].isin(persons)]
+            above = prob >= t
             rows.append(
                 {"register": register_name, "method": "probabilistic", "threshold": t, "scope": scope}
-                | precision_recall(pr, tr)
+                | _scores(int(above.sum()), len(tr), int((above & correct).sum()))
             )
-        ex = exact if persons is None else exact[exact["left_id"].isin(persons)]
         rows.append(
             {"register": register_name, "method": "exact_key", "threshold": np.nan, "scope": scope}
-            | precision_recall(ex, tr)
+            | _scores(len(ex), len(tr), int(ex["_true"].sum()))
         )
     return pd.DataFrame(rows)
 
