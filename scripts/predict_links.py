@@ -12,9 +12,7 @@ def main(smk) -> None:
         cfg, spec = smk.params.linkage, smk.params.spec
         secret = link.pseudonymisation_key(smk.params.source)
         register = io.read_table(smk.input.register)
-        left, right = link.link_inputs(
-            io.read_table(smk.input.episodes), register, spec, secret, io.read_table(smk.input.areas)
-        )
+        left, right = io.read_table(smk.input.left), io.read_table(smk.input.right)
         out = link.link_register_probabilistic(
             left, right, register, spec, io.read_json(smk.input.model), cfg, name, smk.threads, secret
         )

@@ -9,18 +9,11 @@ from pbr.logs import logged
 def main(smk) -> None:
     name = smk.wildcards.register
     with logged(smk.log[0], f"train_linkage[{name}]") as log:
-        cfg, spec = smk.params.linkage, smk.params.spec
+        cfg = smk.params.linkage
         if cfg["method"] != "probabilistic":
             io.write_json({"method": cfg["method"]}, smk.output.model)
             return
-        secret = link.pseudonymisation_key(smk.params.source)
-        left, right = link.link_inputs(
-            io.read_table(smk.input.episodes),
-            io.read_table(smk.input.register),
-            spec,
-            secret,
-            io.read_table(smk.input.areas),
-        )
+        left, right = io.read_table(smk.input.left), io.read_table(smk.input.right)
         log.info("training on %d NDTMS persons x %d %s records", len(left), len(right), name)
         model = link.train_link_model(
             left, right, cfg["recall"], cfg["seed"], cfg["u_max_pairs"], smk.threads, cfg["em_max_pairs"]

@@ -47,6 +47,7 @@ UPSTREAM_OF_OUTCOMES = {
     "generate_synthetic",
     "validate_extracts",
     "link_persons",
+    "link_records",
     "train_linkage",
     "predict_links",
     "assess_linkage",

@@ -18,6 +18,7 @@ ALL_RULES = {
     "generate_synthetic",
     "validate_extracts",
     "link_persons",
+    "link_records",
     "train_linkage",
     "predict_links",
     "assess_linkage",
@@ -40,6 +41,7 @@ def test_dry_run_plans_every_stage():
     assert jobs["fit_did"] == jobs["infer_few_cluster"] == 22  # 11 outcomes x 2 cohorts
     assert jobs["fit_robustness"] == 5  # the configured robustness outcomes, drug cohort
     assert jobs["derive_outcomes"] == 2 and jobs["train_linkage"] == jobs["predict_links"] == 2
+    assert jobs["link_records"] == 3  # NDTMS persons, ONS deaths, PNC offender identities
 
 
 def test_bad_config_stops_with_the_key_named(tmp_path):
@@ -303,8 +305,12 @@ def real_run(tmp_path_factory):
 
 def _text_files(work: Path) -> list[Path]:
     """Every file of the run a person could read: results (but the validated copies of the input
-    tables, which keep identifiers for linkage by design), logs, Snakemake's own records."""
+    tables and the linkage records built from them, which keep identifiers for linkage by design),
+    logs, Snakemake's own records."""
     validated = {work / "results" / "extract" / f"{t}.parquet" for t in TABLE_NAMES}
+    validated |= {
+        work / "results" / "extract" / f"link_records_{s}.parquet" for s in ("ndtms", "deaths", "offences")
+    }
     files = [p for p in (work / "results").rglob("*") if p.is_file() and p not in validated]
     files += [p for p in (work / ".snakemake").rglob("*") if p.is_file()]
     return files
@@ -421,7 +427,9 @@ def test_a_bad_extract_stops_the_run_with_a_clear_error_and_no_stale_output(real
     assert f"{extract / 'ons_deaths.csv'}: does not end with a line break" in proc.output
     log = (work / "results" / "logs" / "validate_extracts.log").read_text()
     assert "truncated" in log and "Traceback" not in log
-    assert not list((work / "results" / "extract").glob("*.parquet"))
+    # the validated tables are gone; the linkage records (downstream of them) are rebuilt before use
+    validated = [p for p in (work / "results" / "extract").glob("*.parquet") if p.stem in TABLE_NAMES]
+    assert not validated, validated
     assert "Finished jobid" not in proc.output.split("validate_extracts", 1)[1]
 
 

@@ -124,6 +124,18 @@ def register_spec(wildcards):
     return REGISTERS[wildcards.register]
 
 
+def link_records_table(wildcards):
+    """The validated extract one side's linkage records are built from (NDTMS episodes or a register)."""
+    if wildcards.side == "ndtms":
+        return R / "extract" / "ndtms_episodes.parquet"
+    return R / "extract" / f"{REGISTERS[wildcards.side]['table']}.parquet"
+
+
+def link_records_spec(wildcards):
+    """The register spec of a register side; empty for the NDTMS side."""
+    return REGISTERS.get(wildcards.side, {})
+
+
 def linkage_quality_inputs(wildcards):
     """Link outputs, journeys, and (synthetic mode) the truth needed to assess linkage."""
     files = {

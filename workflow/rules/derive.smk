@@ -23,6 +23,7 @@ rule build_journeys:
         R / "logs" / "build_journeys.log",
     benchmark:
         R / "benchmarks" / "build_journeys.tsv"
+    priority: 5
     conda:
         ENV
     threads: 1
@@ -53,6 +54,7 @@ rule derive_outcomes:
         R / "benchmarks" / "derive_outcomes" / "{cohort}.tsv"
     wildcard_constraints:
         cohort="drug|alcohol",
+    priority: 5
     conda:
         ENV
     threads: 1

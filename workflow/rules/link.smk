@@ -2,7 +2,9 @@
 
 Inputs: results/extract/ndtms_episodes.parquet, ons_deaths.parquet, pnc_offences.parquet;
 results/derive/journeys.parquet (for quality by group and period); results/truth/ (synthetic only).
-Outputs: results/link/episodes.parquet (de-identified, with person_id and age);
+Outputs: results/extract/link_records_<side>.parquet (one linkage record per NDTMS person, ONS
+death or PNC offender identity; these keep identifiers, so they stay beside the validated extracts);
+results/link/episodes.parquet (de-identified, with person_id and age);
 results/link/model_<register>.json (trained splink model); results/link/<register>.parquet
 (person -> register records, with match probability); results/link/pairs_<register>.parquet and
 exact_<register>.parquet (candidate pairs, for quality); results/link/quality.parquet and
@@ -22,6 +24,7 @@ rule link_persons:
         R / "logs" / "link_persons.log",
     benchmark:
         R / "benchmarks" / "link_persons.tsv"
+    priority: 5
     conda:
         ENV
     threads: 1
@@ -34,12 +37,39 @@ rule link_persons:
         "../../scripts/link_persons.py"
 
 
+rule link_records:
+    """Linkage records of one side, built once for training and prediction (identifiers kept)."""
+    input:
+        table=link_records_table,
+        areas=R / "extract" / "areas.parquet",
+        code=lib("link"),
+    output:
+        records=R / "extract" / "link_records_{side}.parquet",
+    log:
+        R / "logs" / "link_records" / "{side}.log",
+    benchmark:
+        R / "benchmarks" / "link_records" / "{side}.tsv"
+    wildcard_constraints:
+        side="ndtms|deaths|offences",
+    priority: 10
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=15,
+    params:
+        source=config["data"]["source"],
+        spec=link_records_spec,
+    script:
+        "../../scripts/link_records.py"
+
+
 rule train_linkage:
     """Train the Fellegi-Sunter model linking NDTMS persons to one register; save it as JSON."""
     input:
-        episodes=R / "extract" / "ndtms_episodes.parquet",
-        register=register_table,
-        areas=R / "extract" / "areas.parquet",
+        left=R / "extract" / "link_records_ndtms.parquet",
+        right=R / "extract" / "link_records_{register}.parquet",
         code=lib("link"),
     output:
         model=R / "link" / "model_{register}.json",
@@ -49,6 +79,7 @@ rule train_linkage:
         R / "benchmarks" / "train_linkage" / "{register}.tsv"
     wildcard_constraints:
         register="deaths|offences",
+    priority: 10
     conda:
         ENV
     threads: 2
@@ -58,7 +89,6 @@ rule train_linkage:
     params:
         source=config["data"]["source"],
         linkage=config["linkage"],
-        spec=register_spec,
     script:
         "../../scripts/train_linkage.py"
 
@@ -66,9 +96,9 @@ rule train_linkage:
 rule predict_links:
     """Score candidate pairs with the trained model and write the one-to-one link table."""
     input:
-        episodes=R / "extract" / "ndtms_episodes.parquet",
+        left=R / "extract" / "link_records_ndtms.parquet",
+        right=R / "extract" / "link_records_{register}.parquet",
         register=register_table,
-        areas=R / "extract" / "areas.parquet",
         model=R / "link" / "model_{register}.json",
         code=lib("link"),
     output:
@@ -82,6 +112,7 @@ rule predict_links:
         R / "benchmarks" / "predict_links" / "{register}.tsv"
     wildcard_constraints:
         register="deaths|offences",
+    priority: 10
     conda:
         ENV
     threads: 2

@@ -1,0 +1,26 @@
+"""Rule link_records: one side's linkage records (NDTMS persons, ONS deaths or PNC offender identities)."""
+
+import _bootstrap  # noqa: F401  (puts src/ on sys.path)
+
+from pbr import io, link
+from pbr.logs import logged
+
+
+def main(smk) -> None:
+    side = smk.wildcards.side
+    with logged(smk.log[0], f"link_records[{side}]") as log:
+        secret = link.pseudonymisation_key(smk.params.source)
+        table, areas = io.read_table(smk.input.table), io.read_table(smk.input.areas)
+        if side == "ndtms":
+            records = link.ndtms_link_records(table, secret, areas)
+        else:
+            spec = smk.params.spec
+            records = link.register_link_records(
+                table, spec["id"], areas, spec["group"], spec.get("event"), secret
+            )
+        log.info("%s: %d rows -> %d linkage records", side, len(table), len(records))
+        io.write_table(records, smk.output.records)  # built in a deterministic order
+
+
+if __name__ == "__main__":
+    main(snakemake)
