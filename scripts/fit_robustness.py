@@ -11,8 +11,10 @@ def main(smk) -> None:
     cohort, outcome = smk.wildcards.cohort, smk.wildcards.outcome
     with logged(smk.log[0], f"fit_robustness[{cohort}/{outcome}]"):
         m, rb = smk.params.models, smk.params.robustness
-        df = io.read_table(smk.input.analysis)
         covs = list(m["covariates"])
+        df = io.read_present_columns(
+            smk.input.analysis, models.analysis_columns([outcome], covs, smk.params.period_unit)
+        )
         kw = {"period_col": smk.params.period_unit, "confidence_level": m["confidence_level"]}
         es_table, es_rows = robustness.event_study(
             df, cohort, outcome, covs, bin_col=rb["event_study_bin"], origin=smk.params.pre_start, **kw

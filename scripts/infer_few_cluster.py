@@ -2,7 +2,7 @@
 
 import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 
-from pbr import inference, io
+from pbr import inference, io, models
 from pbr.logs import logged
 
 
@@ -10,8 +10,9 @@ def main(smk) -> None:
     cohort, outcome = smk.wildcards.cohort, smk.wildcards.outcome
     with logged(smk.log[0], f"infer_few_cluster[{cohort}/{outcome}]"):
         m, inf = smk.params.models, smk.params.inference
+        columns = models.analysis_columns([outcome], m["covariates"], smk.params.period_unit)
         rows = inference.few_cluster_rows(
-            io.read_table(smk.input.analysis),
+            io.read_present_columns(smk.input.analysis, columns),
             cohort,
             outcome,
             list(m["covariates"]),

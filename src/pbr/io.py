@@ -63,6 +63,13 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None) -> pd.Dat
     return pq.read_table(path, columns=list(columns) if columns else None).to_pandas()
 
 
+def read_present_columns(path: str | Path, wanted: Sequence[str]) -> pd.DataFrame:
+    """Read the columns of ``wanted`` that the Parquet file has (optional ones may be absent), in file order."""
+    names = pq.read_schema(path).names
+    wanted = set(wanted)
+    return read_table(path, columns=[c for c in names if c in wanted])
+
+
 def write_json(obj: object, path: str | Path) -> Path:
     """Write ``obj`` as pretty, key-sorted JSON (stable bytes for the same content), atomically."""
     return write_bytes((json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n").encode(), path)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -63,6 +64,13 @@ def model_frame(analysis: pd.DataFrame, outcome: str, covariates: list[str], per
     df["area_code"] = df["area_code"].astype(str)
     df["period_fe"] = df[period_col].astype("int64")
     return df.reset_index(drop=True)
+
+
+def analysis_columns(outcomes: Sequence[str], covariates: Sequence[str], period_col: str) -> list[str]:
+    """Columns of the analysis table the models of ``outcomes`` read (``analysis_area`` only where
+    the partial-pilot rule made it; robustness checks also need the dates and bins)."""
+    design = ["area_code", "analysis_area", "pilot", "did", "post", period_col]
+    return [*design, "start_date", "half_year", "quarter", *outcomes, *covariates]
 
 
 def drop_uninformative(df: pd.DataFrame, outcome: str) -> tuple[pd.DataFrame, int, int]:
