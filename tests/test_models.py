@@ -71,8 +71,25 @@ def test_areas_without_events_are_dropped_and_reported():
     res = models.fit_did(df, "drug", "y", COVS).set_index("method").loc["logit_crv1"]
     assert res["dropped_clusters"] == 2
     assert res["dropped_rows"] == int(df["area_code"].isin(["A020", "A021"]).sum())
-    assert "2 area(s) with no variation" in res["note"]
+    assert "dropped (2 area(s))" in res["note"]
     assert res["n_clusters"] == 38
+
+
+def test_a_covariate_level_without_outcome_variation_is_dropped_and_counted():
+    """Two rows in their own covariate level, both with the outcome: perfectly predicted, so
+    dropped (else that level's coefficient runs to infinity), counted, the same in every engine."""
+    from pbr import inference
+
+    df = simulate()
+    df.loc[:1, "age_group"] = "90+"
+    df.loc[:1, "y"] = 1
+    main = models.fit_did(df, "drug", "y", COVS).set_index("method")
+    few = inference.few_cluster_rows(df, "drug", "y", COVS, reps=99, ri_reps=99, lpm_ci=False, logit_ci=False)
+    for res in (main.loc["logit_crv1"], main.loc["lpm_crv1"], few.iloc[0]):
+        assert res["dropped_rows"] == 2 and res["dropped_clusters"] == 0
+        assert res["n"] == len(df) - 2
+        assert "2 rows without outcome variation" in res["note"]
+    assert abs(few.set_index("method").loc["logit_score_wcb", "beta"] - main.loc["logit_crv1", "beta"]) < 1e-6
 
 
 def test_no_events_among_treated_is_reported_not_fitted():

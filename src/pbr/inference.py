@@ -245,7 +245,7 @@ def prepare(
     mf["post"] = post
     for col in extra:
         mf[col] = df.loc[mask, col].to_numpy()
-    return models.drop_uninformative(mf, outcome)
+    return models.drop_uninformative(mf, outcome, covariates)
 
 
 # ---------------------------------------------------------------------------------------
@@ -618,7 +618,7 @@ def few_cluster_rows(
         "dropped_clusters": dropped_areas,
         "dropped_rows": dropped_rows,
     }
-    drop_note = f"{dropped_areas} area(s) without outcome variation dropped" if dropped_rows else ""
+    drop_note = models.drop_note(dropped_areas, dropped_rows)
 
     def row(method: str, beta: float, lo: float, hi: float, p: float, note: str) -> dict:
         logit = method.startswith("logit")

@@ -73,16 +73,35 @@ def analysis_columns(outcomes: Sequence[str], covariates: Sequence[str], period_
     return [*design, "start_date", "half_year", "quarter", *outcomes, *covariates]
 
 
-def drop_uninformative(df: pd.DataFrame, outcome: str) -> tuple[pd.DataFrame, int, int]:
-    """Drop areas and periods whose outcome is all 0 or all 1; return (data, areas dropped, rows dropped)."""
-    n0 = len(df)
-    area_mean = df.groupby("area_code")[outcome].transform("mean")
-    constant_area = area_mean.isin([0.0, 1.0])
-    dropped_areas = df.loc[constant_area, "area_code"].nunique()
-    df = df.loc[~constant_area]
-    period_mean = df.groupby("period_fe")[outcome].transform("mean")
-    df = df.loc[~period_mean.isin([0.0, 1.0])]
-    return df.reset_index(drop=True), int(dropped_areas), n0 - len(df)
+def drop_uninformative(
+    df: pd.DataFrame, outcome: str, covariates: Sequence[str] = ()
+) -> tuple[pd.DataFrame, int, int]:
+    """Drop rows whose area, period or covariate level has an outcome all 0 or all 1.
+
+    Such rows are perfectly predicted by their own dummy: they carry no information on the
+    DiD, and left in they send that dummy's coefficient to infinity (a fit that converges
+    slowly or not at all). Repeated until nothing changes; returns (data, areas dropped,
+    rows dropped).
+    """
+    n0, areas0 = len(df), df["area_code"].nunique()
+    while True:
+        n = len(df)
+        for col in ["area_code", "period_fe", *covariates]:
+            mean = df.groupby(col, observed=True)[outcome].transform("mean")
+            df = df.loc[~mean.isin([0.0, 1.0])]
+        if len(df) == n:
+            break
+    return df.reset_index(drop=True), int(areas0 - df["area_code"].nunique()), n0 - len(df)
+
+
+def drop_note(dropped_areas: int, dropped_rows: int) -> str:
+    """What :func:`drop_uninformative` dropped, for a result row's note ('' when nothing)."""
+    if not dropped_rows:
+        return ""
+    return (
+        f"{dropped_rows} rows without outcome variation in their area, period or covariate level "
+        f"dropped ({dropped_areas} area(s))"
+    )
 
 
 def _formula(outcome: str, covariates: list[str]) -> str:
@@ -104,7 +123,7 @@ def fit_did(
     ``methods`` picks the models fitted (both by default; robustness refits may need one).
     """
     df0 = model_frame(analysis, outcome, covariates, period_col)
-    df, dropped_areas, dropped_rows = drop_uninformative(df0, outcome)
+    df, dropped_areas, dropped_rows = drop_uninformative(df0, outcome, covariates)
     z = stats.norm.ppf(0.5 + confidence_level / 2)
     base = {
         "cohort": cohort,
@@ -117,11 +136,7 @@ def fit_did(
         "dropped_clusters": dropped_areas,
         "dropped_rows": dropped_rows,
     }
-    note = (
-        f"{dropped_areas} area(s) with no variation in the outcome dropped ({dropped_rows} rows)"
-        if dropped_rows
-        else ""
-    )
+    note = drop_note(dropped_areas, dropped_rows)
     if base["n_treated_clusters"] == 0 or df["did"].sum() == 0:
         reason = "not estimable: no pilot journeys in the post period with outcome variation"
         log.warning("%s/%s: %s", cohort, outcome, reason)

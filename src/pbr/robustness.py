@@ -21,7 +21,7 @@ quarter, half_year, start_date, the outcome and the covariates) and returns rows
 
 Model conventions are those of ``models.fit_did``: pyfixest ``feglm``/``feols`` with
 area and period fixed effects, CRV1 by area (pyfixest small-sample defaults), z-based
-intervals, areas and periods without outcome variation dropped and reported.
+intervals, areas, periods and covariate levels without outcome variation dropped and reported.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def _frame(
     for col in extra:
         if col not in mf.columns:
             mf[col] = df.loc[mask, col].to_numpy()
-    return models.drop_uninformative(mf, outcome)
+    return models.drop_uninformative(mf, outcome, covariates)
 
 
 def _bin_name(b: int) -> str:
@@ -200,7 +200,7 @@ def event_study(
                     f"joint Wald test that the {q} pre-period pilot x {bin_col} coefficients are 0 "
                     f"(reference bin {ref} = {start(ref)}), CRV1 by area, {dist}; "
                     f"estimate = the test statistic"
-                    + (f"; {dropped_areas} area(s) without outcome variation dropped" if dropped_rows else "")
+                    + (f"; {models.drop_note(dropped_areas, dropped_rows)}" if dropped_rows else "")
                 ),
             }
         )
