@@ -26,6 +26,7 @@ ALL_RULES = {
     "derive_outcomes",
     "tabulate_rates",
     "fit_did",
+    "fit_linkage_sensitivity",
     "infer_few_cluster",
     "fit_robustness",
     "collect_results",
@@ -39,6 +40,7 @@ def test_dry_run_plans_every_stage():
     jobs = planned_jobs(out)
     assert set(jobs) == ALL_RULES
     assert jobs["fit_did"] == jobs["infer_few_cluster"] == 22  # 11 outcomes x 2 cohorts
+    assert jobs["fit_linkage_sensitivity"] == 4  # death and crime x 2 cohorts
     assert jobs["fit_robustness"] == 5  # the configured robustness outcomes, drug cohort
     assert jobs["derive_outcomes"] == 2 and jobs["train_linkage"] == jobs["predict_links"] == 2
     assert jobs["link_records"] == 3  # NDTMS persons, ONS deaths, PNC offender identities
@@ -88,6 +90,7 @@ DOWNSTREAM_OF_OUTCOMES = {  # tiny config: 4 outcomes x 2 cohorts, robustness fo
     "derive_outcomes": 2,
     "tabulate_rates": 1,
     "fit_did": 8,
+    "fit_linkage_sensitivity": 4,  # death and crime x 2 cohorts
     "infer_few_cluster": 8,
     "fit_robustness": 1,
     "collect_results": 1,

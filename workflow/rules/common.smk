@@ -18,6 +18,7 @@ sys.path.insert(0, str(SRC))
 
 from pbr.config import ConfigError, synthetic_settings, validate_config  # noqa: E402
 from pbr.contract import TABLES  # noqa: E402
+from pbr.outcomes import LINKED_OUTCOMES  # noqa: E402
 
 try:
     config.update(validate_config(config))
@@ -188,6 +189,12 @@ def fit_parts():
                 R / "fit" / c / f"{o}_few_cluster.parquet",
             ]
     parts += [R / "fit" / c / f"{o}_robustness.parquet" for c, o in robustness_pairs()]
+    parts += [
+        R / "fit" / c / f"{o}_linkage_thresholds.parquet"
+        for c in COHORTS
+        for o in OUTCOMES
+        if o in LINKED_OUTCOMES
+    ]
     return parts
 
 

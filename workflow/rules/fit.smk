@@ -1,8 +1,9 @@
 """Fit stage: DiD models per outcome x cohort, then the tidy results table.
 
 Inputs: results/derive/analysis_<cohort>.parquet.
-Outputs: results/fit/<cohort>/<outcome>.parquet (main logit and LPM, CRV1; death and crime also at
-the sensitivity linkage thresholds), results/fit/<cohort>/<outcome>_few_cluster.parquet (wild cluster
+Outputs: results/fit/<cohort>/<outcome>.parquet (main logit and LPM, CRV1),
+results/fit/<cohort>/<outcome>_linkage_thresholds.parquet (death and crime: the same models at the
+sensitivity linkage thresholds), results/fit/<cohort>/<outcome>_few_cluster.parquet (wild cluster
 bootstraps, randomisation inference), results/fit/<cohort>/<outcome>_robustness.parquet and
 _event_study.parquet (configured outcomes only), results/fit/did_results.{parquet,csv} (every row),
 results/fit/event_study.parquet.
@@ -32,9 +33,36 @@ rule fit_did:
     params:
         models=model_settings(),
         period_unit=config["study"]["period_unit"],
-        linkage=linkage_thresholds(),
     script:
         "../../scripts/fit_did.py"
+
+
+rule fit_linkage_sensitivity:
+    """The main logistic DiD and its linear companion at the sensitivity linkage thresholds (death, crime)."""
+    input:
+        analysis=R / "derive" / "analysis_{cohort}.parquet",
+        code=lib("models", "outcomes"),
+    output:
+        result=R / "fit" / "{cohort}" / "{outcome}_linkage_thresholds.parquet",
+    log:
+        R / "logs" / "fit_linkage_sensitivity" / "{cohort}" / "{outcome}.log",
+    benchmark:
+        R / "benchmarks" / "fit_linkage_sensitivity" / "{cohort}" / "{outcome}.tsv"
+    wildcard_constraints:
+        cohort="drug|alcohol",
+        outcome="|".join(LINKED_OUTCOMES),
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=20,
+    params:
+        models=model_settings(),
+        period_unit=config["study"]["period_unit"],
+        linkage=linkage_thresholds(),
+    script:
+        "../../scripts/fit_linkage_sensitivity.py"
 
 
 rule infer_few_cluster:
