@@ -64,8 +64,10 @@ def model_frame(analysis: pd.DataFrame, outcome: str, covariates: list[str], per
     df = analysis.loc[analysis[outcome].notna(), cols].copy()
     df = df.rename(columns={area: "area_code"})
     df[outcome] = df[outcome].astype("int64")
-    for c in covariates:
-        df[c] = df[c].astype("string").fillna("unknown").astype(str)
+    for c in (
+        covariates
+    ):  # categorical: the same levels (sorted) as strings, and pyfixest's formulas are ~2x faster
+        df[c] = df[c].astype("string").fillna("unknown").astype(str).astype("category")
     df["area_code"] = df["area_code"].astype(str)
     df["period_fe"] = df[period_col].astype("int64")
     return df.reset_index(drop=True)
@@ -96,7 +98,11 @@ def drop_uninformative(
             df = df.loc[~mean.isin([0.0, 1.0])]
         if len(df) == n:
             break
-    return df.reset_index(drop=True), int(areas0 - df["area_code"].nunique()), n0 - len(df)
+    df = df.reset_index(drop=True)
+    for col in covariates:  # no empty levels left behind (a dummy of zeros)
+        if isinstance(df[col].dtype, pd.CategoricalDtype):
+            df[col] = df[col].cat.remove_unused_categories()
+    return df, int(areas0 - df["area_code"].nunique()), n0 - len(df)
 
 
 def drop_note(dropped_areas: int, dropped_rows: int) -> str:

@@ -55,8 +55,8 @@ rule fit_linkage_sensitivity:
         ENV
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=20,
+        mem_mb=2500,
+        runtime=10,
     params:
         models=model_settings(),
         period_unit=config["study"]["period_unit"],

@@ -56,7 +56,7 @@ rule link_records:
         ENV
     threads: 1
     resources:
-        mem_mb=3000,
+        mem_mb=2500,
         runtime=15,
     params:
         source=config["data"]["source"],
