@@ -1,6 +1,6 @@
 """Benchmark of the few-cluster inference (pbr.inference): speed at full scale, coverage at small scale.
 
-Run:  .venv/bin/python bench/bench_inference.py            (about 8-10 minutes on 2 cores)
+Run:  .venv/bin/python bench/bench_inference.py            (about 4-5 minutes on 2 cores)
       .venv/bin/python bench/bench_inference.py --quick    (a smoke run, ~1 minute)
 
 1. Speed: one simulated cohort of 300,000 journeys in 149 areas (8 pilot), 16 quarters,
