@@ -12,9 +12,9 @@ Measured (issue 6 targets, this 2-core machine):
    bootstrap; the CRV1 interval beside it), and the p-values of the published null
    outcomes under the few-cluster methods. Target: every published OR inside the
    reproduced interval; nulls not significant at 5% under the few-cluster methods.
-2. Main and companion models: every ``fit_did`` job (both cohorts, logit and LPM, death
-   and crime also at the sensitivity thresholds) re-run by Snakemake with ``--cores N``
-   (``--forcerun fit_did --until fit_did``): wall time. Target <= 120 s.
+2. Main and companion models: every ``fit_did`` job (both cohorts, logit and LPM; the
+   linkage-threshold variants are rule ``fit_linkage_sensitivity``) re-run by Snakemake
+   with ``--cores N`` (``--forcerun fit_did --until fit_did``): wall time. Target <= 120 s.
 3. Randomisation inference: per outcome x cohort, in this process, ``few_cluster_rows``
    restricted to the four RI methods (999 re-assignments; design, statistics and the LPM
    intervals by test inversion). Target <= 120 s per outcome. The whole few-cluster job

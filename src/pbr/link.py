@@ -86,19 +86,17 @@ def _upper(values: pd.Series) -> pd.Series:
     return _per_unique(values, lambda v: v.astype("string").str.upper())
 
 
+def _string(values: pd.Series) -> pd.Series:
+    """Values as strings (<NA> stays <NA>)."""
+    return _per_unique(values, lambda v: v.astype("string"))
+
+
 def attributor_key(
     initial_first: pd.Series, initial_surname: pd.Series, dob: pd.Series, sex: pd.Series
 ) -> pd.Series:
     """The NDTMS attributor as one string per row ('AB|1980-01-31|M'); <NA> if initials or dob missing."""
     dob_s = _iso(dob)
-    key = (
-        _upper(initial_first)
-        + _upper(initial_surname)
-        + "|"
-        + dob_s
-        + "|"
-        + _per_unique(sex, lambda v: v.astype("string")).fillna("U")
-    )
+    key = _upper(initial_first) + _upper(initial_surname) + "|" + dob_s + "|" + _string(sex).fillna("U")
     return key
 
 
@@ -113,7 +111,7 @@ def unit_ids(values: pd.Series, secret: bytes) -> pd.Series:
     The register's own person id is an identifier: it never leaves linkage, only this
     pseudonym (same key as person ids, a separate namespace) does.
     """
-    return _keyed_hash(values.astype("string"), secret, "U", b"unit|")
+    return _keyed_hash(values, secret, "U", b"unit|")
 
 
 def _keyed_hash(values: pd.Series, secret: bytes, prefix: str, namespace: bytes = b"") -> pd.Series:
@@ -131,7 +129,7 @@ def _keyed_hash(values: pd.Series, secret: bytes, prefix: str, namespace: bytes 
             dtype="string",
         )
 
-    return _per_unique(values.astype("string"), hashed).astype("string")
+    return _per_unique(values, hashed).astype("string")
 
 
 def age_in_years(dob: pd.Series, on: pd.Series) -> pd.Series:
@@ -316,8 +314,8 @@ def _link_frame(uid, first, sur, dob, sex, area, areas: pd.DataFrame) -> pd.Data
             "initial_first": _upper(first).to_numpy(),
             "initial_surname": _upper(sur).to_numpy(),
             "dob": _iso(dob).to_numpy(),
-            "sex": _per_unique(sex, lambda v: v.astype("string")).to_numpy(),
-            "area_code": _per_unique(area, lambda v: v.astype("string")).to_numpy(),
+            "sex": _string(sex).to_numpy(),
+            "area_code": _string(area).to_numpy(),
         }
     )
     df["initials"] = (df["initial_first"] + df["initial_surname"]).astype("string")

