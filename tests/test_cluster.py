@@ -4,7 +4,9 @@ The module fixture makes sure a SLURM cluster answers on this machine: if one al
 (``scontrol ping``, and ``sinfo`` shows a usable node in partition ``debug``), it is used
 and left running. Otherwise tests/cluster/slurm-local-setup.sh ``up`` installs Debian's
 slurmctld, slurmd, slurm-client and munge with apt-get (when missing), writes a one-node
-configuration (partition ``debug``, no accounting database) and starts the daemons; at the
+configuration (partition ``debug``, no accounting database) and starts the daemons (a
+controller it starts drops any saved job state: jobs of a machine stopped mid-run would
+otherwise be requeued and take the node); at the
 end ``down`` stops exactly the daemons it started, and the slurm.conf is removed again if
 ``up`` created it (see ``stop_cluster``). That needs root; without it the tests are skipped,
 except under CI (``CI`` set), where not getting a cluster is a failure.
@@ -128,7 +130,10 @@ def runs(slurm_cluster, tmp_path_factory):
             [*SNAKEMAKE, *LOCAL_RUN], cwd=local, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     try:
-        slurm_out = run_snakemake(slurm, *SLURM_RUN, timeout=RUN_TIMEOUT).output
+        try:
+            slurm_out = run_snakemake(slurm, *SLURM_RUN, timeout=RUN_TIMEOUT).output
+        except subprocess.TimeoutExpired as exc:
+            pytest.fail(f"the SLURM run took over {RUN_TIMEOUT} s\n{cluster_state(exc)}")
         rc = proc.wait(timeout=RUN_TIMEOUT)
     finally:
         if proc.poll() is None:  # the local run and its jobs (its own process group)
@@ -136,6 +141,27 @@ def runs(slurm_cluster, tmp_path_factory):
             proc.wait()
     assert rc == 0, f"local reference run failed ({rc}):\n{local_log.read_text()[-6000:]}"
     return slurm, local, slurm_out
+
+
+def cluster_state(exc: subprocess.TimeoutExpired) -> str:
+    """What a stalled SLURM run leaves for diagnosis: Snakemake's last lines, queue, node, controller log."""
+
+    def text(data) -> str:
+        return data.decode(errors="replace") if isinstance(data, bytes) else (data or "")
+
+    parts = [f"--- snakemake (last lines):\n{(text(exc.stdout) + text(exc.stderr))[-4000:]}"]
+    for cmd in (["squeue", "--states=all"], ["sinfo", "-R"], ["scontrol", "show", "node"]):
+        try:
+            out = sh(*cmd, timeout=30)
+            parts.append(f"--- {' '.join(cmd)}:\n{out.stdout}{out.stderr}")
+        except subprocess.TimeoutExpired:
+            parts.append(f"--- {' '.join(cmd)}: no answer in 30 s")
+    log = Path("/var/log/slurm/slurmctld.log")
+    if log.exists():
+        parts.append(
+            f"--- {log} (last lines):\n" + "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+        )
+    return "\n".join(parts)
 
 
 def remote_jobs(output: str) -> dict[str, str]:
@@ -163,11 +189,13 @@ def slurm_logs(workdir: Path) -> dict[str, str]:
     return logs
 
 
-def completion_records(workdir: Path) -> dict[str, dict[str, str]]:
-    """SLURM's job completion records of the jobs run in ``workdir``: job id -> fields.
+def completion_records(workdir: Path, run_id: str) -> dict[str, dict[str, str]]:
+    """SLURM's job completion records of the jobs of Snakemake run ``run_id`` in ``workdir``: job id -> fields.
 
     Read from the jobcomp/filetxt log (JobCompLoc; what ``sacct -c`` shows, with the
-    requested memory too): one ``Key=Value ...`` line per finished job.
+    requested memory too): one ``Key=Value ...`` line per finished job. The log outlives
+    runs and job ids restart with a fresh controller, so a record counts only with this
+    run's ID as its job name (pytest's temporary directories repeat across machines too).
     """
     config = sh("scontrol", "show", "config", timeout=30).stdout
     m = re.search(r"^JobCompLoc\s*=\s*(\S+)", config, re.M)
@@ -175,7 +203,7 @@ def completion_records(workdir: Path) -> dict[str, dict[str, str]]:
     records = {}
     for line in Path(m.group(1)).read_text().splitlines():
         rec = dict(re.findall(r"(\w+)=(\S*)", line))
-        if rec.get("WorkDir") and Path(rec["WorkDir"]).resolve() == workdir.resolve():
+        if rec.get("Name") == run_id and Path(rec.get("WorkDir", "/")).resolve() == workdir.resolve():
             records[rec["JobId"]] = rec
     return records
 
@@ -212,14 +240,13 @@ def test_jobs_ran_as_slurm_jobs(runs):
     assert sorted(logs.values()) == sorted(remote.values()), "one SLURM log per remote job expected"
     # SLURM's own record of each of those job ids: completed, on the cluster's default
     # partition, in this working directory, under this run's ID, with the profile's resources
-    records = completion_records(slurm)
+    records = completion_records(slurm, run_id.group(1))
     assert set(records) == set(logs), f"SLURM job records {sorted(records)} != SLURM logs {sorted(logs)}"
     profile = load_profile()
     for job_id, rule in logs.items():
         rec = records[job_id]
         assert rec["JobState"] == "COMPLETED", f"SLURM job {job_id} ({rule}): {rec}"
         assert rec["Partition"] == PARTITION
-        assert rec["Name"] == run_id.group(1)
         want = requested(profile, rule)
         assert rec["TimeLimit"] == str(want["runtime"]), f"{rule}: time limit {rec['TimeLimit']} min"
         assert f"mem={want['mem_mb']}M" in rec["Tres"], f"{rule}: {rec['Tres']}"
