@@ -29,7 +29,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from pbr import inference, models
+from pbr import design, inference, models
 
 warnings.filterwarnings("ignore")
 logging.getLogger("pbr").setLevel(logging.WARNING)
@@ -86,8 +86,8 @@ def simulate(n, n_areas=149, n_pilot=8, log_or=0.0, seed=0, shock_sd=0.1, size_s
 def lpm_estimand(df, covariates):
     """E[beta_LPM | design] = x~'p / x~'x~ on the model rows (OLS is linear in y)."""
     mf, _, _ = inference.prepare(df, "y", covariates, extra=("p_true",))
-    d = inference.build_design(mf, "y", covariates)
-    x_t = inference._Projector(d).resid(d.did)
+    d = design.build_design(mf, "y", covariates)
+    x_t = design._Projector(d).resid(d.did)
     return float(x_t @ mf["p_true"].to_numpy() / (x_t @ x_t))
 
 

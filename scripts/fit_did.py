@@ -12,7 +12,11 @@ def main(smk) -> None:
         m = smk.params.models
         columns = models.analysis_columns([outcome], m["covariates"], smk.params.period_unit)
         analysis = io.read_present_columns(smk.input.analysis, columns)
-        kw = {"period_col": smk.params.period_unit, "confidence_level": m["confidence_level"]}
+        kw = {
+            "period_col": smk.params.period_unit,
+            "confidence_level": m["confidence_level"],
+            "engine": m["engine"],
+        }
         io.write_table(
             models.fit_did(analysis, cohort, outcome, list(m["covariates"]), **kw), smk.output.result
         )

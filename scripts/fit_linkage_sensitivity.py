@@ -15,7 +15,11 @@ def main(smk) -> None:
         analysis = io.read_present_columns(
             smk.input.analysis, models.analysis_columns(columns, m["covariates"], smk.params.period_unit)
         )
-        kw = {"period_col": smk.params.period_unit, "confidence_level": m["confidence_level"]}
+        kw = {
+            "period_col": smk.params.period_unit,
+            "confidence_level": m["confidence_level"],
+            "engine": m["engine"],
+        }
         parts = []
         for t, column in zip(thresholds, columns, strict=True):
             res = models.fit_did(

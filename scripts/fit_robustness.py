@@ -15,7 +15,11 @@ def main(smk) -> None:
         df = io.read_present_columns(
             smk.input.analysis, models.analysis_columns([outcome], covs, smk.params.period_unit)
         )
-        kw = {"period_col": smk.params.period_unit, "confidence_level": m["confidence_level"]}
+        kw = {
+            "period_col": smk.params.period_unit,
+            "confidence_level": m["confidence_level"],
+            "engine": m["engine"],
+        }
         es_table, es_rows = robustness.event_study(
             df, cohort, outcome, covs, bin_col=rb["event_study_bin"], origin=smk.params.pre_start, **kw
         )

@@ -10,6 +10,7 @@ import scipy.sparse as sp
 from scipy import stats
 
 from pbr import inference, models
+from pbr.design import build_design, fit_logit
 
 COVS = ["age_group", "sex"]
 FML = "y ~ did + C(age_group) + C(sex) | area_code + period_fe"
@@ -72,7 +73,7 @@ def null_rows():
 def design():
     df = simulate(n=3000, log_or=np.log(0.6), seed=3)
     mf, _, _ = inference.prepare(df, "y", COVS)
-    return mf, inference.build_design(mf, "y", COVS)
+    return mf, build_design(mf, "y", COVS)
 
 
 def _refit_frame(mf, d, assign_row):
@@ -200,7 +201,7 @@ def test_wcr_bootstrap_draw_equals_an_explicit_refit(design):
 
 def test_logit_fit_matches_pyfixest(design):
     mf, d = design
-    coef, _ = inference.fit_logit(sp.hstack([d.W, sp.csr_matrix(d.did[:, None])], format="csr"), d.y)
+    coef, _, _ = fit_logit(sp.hstack([d.W, sp.csr_matrix(d.did[:, None])], format="csr"), d.y)
     fit = pf.feglm(FML, data=mf, family="logit", vcov={"CRV1": "area_code"})
     assert abs(coef[-1] - fit.coef()["did"]) < 1e-8
 
@@ -208,7 +209,7 @@ def test_logit_fit_matches_pyfixest(design):
 def test_score_bootstrap_is_centred_at_the_restricted_fit(design):
     """At delta = the logit MLE the efficient score is ~0; far from it, the test rejects."""
     _, d = design
-    coef, _ = inference.fit_logit(sp.hstack([d.W, sp.csr_matrix(d.did[:, None])], format="csr"), d.y)
+    coef, _, _ = fit_logit(sp.hstack([d.W, sp.csr_matrix(d.did[:, None])], format="csr"), d.y)
     v = inference.webb_weights(d.n_areas, 999, np.random.default_rng(3))
     at_mle = inference.logit_parts(d, float(coef[-1]))
     assert abs(at_mle.s.sum()) < 1e-6
@@ -245,7 +246,7 @@ def test_not_estimable_without_treated_events():
 
 def test_singular_weighted_gram_falls_back_to_least_squares():
     """Vanishing IRLS weights (fitted probabilities at 0 or 1) make the Gram matrix singular."""
-    from pbr.inference import _solve_psd
+    from pbr.design import _solve_psd
 
     gram = np.array([[1.0, 1.0], [1.0, 1.0]])
     x = _solve_psd(gram, np.array([2.0, 2.0]))
@@ -279,7 +280,7 @@ def test_gram_keeps_only_independent_columns():
     df = simulate(n=1500, seed=2)
     df["sex_copy"] = df["sex"]
     mf, _, _ = inference.prepare(df, "y", [*COVS, "sex_copy"])
-    d = inference.build_design(mf, "y", [*COVS, "sex_copy"])
+    d = build_design(mf, "y", [*COVS, "sex_copy"])
     assert d.W.shape[1] == len(d.columns)
     w = np.random.default_rng(1).random(d.n)
     np.testing.assert_allclose(d.gram(w), (d.WT @ sp.diags(w) @ d.W).toarray(), rtol=1e-12, atol=1e-9)
@@ -312,7 +313,7 @@ def test_test_inversion_finds_the_crossings_in_few_evaluations():
 
 def test_ill_conditioned_weighted_gram_is_solved_without_a_warning():
     """Near-zero IRLS weights: least squares, and no LinAlgWarning per step in the rule's log."""
-    from pbr.inference import _solve_psd
+    from pbr.design import _solve_psd
 
     gram = np.diag([1.0, 1e-17])  # positive definite, reciprocal condition below machine epsilon
     with warnings.catch_warnings():

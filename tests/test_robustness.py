@@ -124,3 +124,20 @@ def test_robustness_rows_stack_every_variant(effect_data):
     assert {"event_study_pretrend", "placebo_2011", "mason_2015"} <= specs
     assert sum(s.startswith("leave_out_") for s in specs) == 8
     assert list(table.columns) == robustness.EVENT_STUDY_COLUMNS
+
+
+def test_event_study_engines_agree(effect_data, event_effect):
+    """The exact engine's event-study coefficients, intervals and pre-trend tests equal pyfixest's
+    (the LPM to rounding; the logit to pyfixest's IRLS tolerance)."""
+    table, summary = event_effect
+    table_pf, summary_pf = robustness.event_study(effect_data, "drug", "y", COVS, engine="pyfixest")
+    assert len(table) == len(table_pf) and (table["bin"].to_numpy() == table_pf["bin"].to_numpy()).all()
+    for method, tol in (("logit_crv1", 1e-3), ("lpm_crv1", 1e-8)):
+        a = table[table["method"] == method].reset_index(drop=True)
+        b = table_pf[table_pf["method"] == method].reset_index(drop=True)
+        assert np.allclose(a["beta"], b["beta"], rtol=tol / 100, atol=1e-12)
+        assert np.allclose(a["se"], b["se"], rtol=tol, equal_nan=True)
+        assert (a["n"] == b["n"]).all()
+        sa = summary.set_index("method").loc[method]
+        sb = summary_pf.set_index("method").loc[method]
+        assert abs(sa["estimate"] / sb["estimate"] - 1) < 10 * tol

@@ -4,15 +4,12 @@ Only 8 of the 149 areas are treated, so cluster-robust (CRV1) standard errors ov
 precision. This module gives the honest alternatives, all clustered by area and all
 built on one exact partialling-out of the nuisance terms.
 
-Nuisance design and the algebra it buys
----------------------------------------
-The nuisance terms are area dummies, period dummies (first period dropped) and the
-covariate dummies (first level of each dropped): a sparse matrix ``W`` (N x k, k ~ 200),
-reduced to full column rank once by a pivoted Cholesky of ``W'W``. Every projection on
-``W`` is exact (Cholesky solve of a k x k system, no iterative demeaning; the weighted Gram
-matrix W'diag(w)W is built from the factors' cross-tabulations) and every
-quantity the methods need is a small cross-product (k x G or G x G, G = number of areas),
-so re-assignments and bootstrap draws cost microseconds each.
+Nuisance design
+---------------
+The area, period and covariate dummies form the sparse design ``W`` of :mod:`pbr.design`:
+every projection on it is exact, and every quantity the methods below need is a small
+cross-product (k x G or G x G, G = number of areas), so re-assignments and bootstrap
+draws cost microseconds each.
 
 Methods (row ``method`` names, see :func:`few_cluster_rows`)
 -----------------------------------------------------------
@@ -58,172 +55,20 @@ from __future__ import annotations
 
 import logging
 import math
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy import linalg, optimize, special
+from scipy import optimize, special
 
 from pbr import models
+from pbr.design import Design, _Projector, build_design, fit_logit
 
 log = logging.getLogger(__name__)
 
 WEBB_WEIGHTS = np.array([-math.sqrt(1.5), -1.0, -math.sqrt(0.5), math.sqrt(0.5), 1.0, math.sqrt(1.5)])
-
-
-# ---------------------------------------------------------------------------------------
-# Data and nuisance design
-
-
-@dataclass
-class Design:
-    """Model data in array form: outcome, did, area (cluster) codes, post, nuisance design."""
-
-    y: np.ndarray  # (N,) float 0/1
-    did: np.ndarray  # (N,) float 0/1, observed assignment
-    post: np.ndarray  # (N,) float 0/1
-    area: np.ndarray  # (N,) int codes 0..G-1 (areas = clusters)
-    area_codes: np.ndarray  # (G,) area labels, sorted
-    treated: np.ndarray  # (G,) bool, areas with pilot == True
-    W: sp.csr_matrix  # (N, k) nuisance dummies, full column rank
-    WT: sp.csr_matrix  # W transposed
-    factors: tuple[tuple[np.ndarray, int], ...]  # (codes, number of levels) of each factor in W
-    columns: np.ndarray  # (k,) position of each W column among all the factors' levels
-
-    @property
-    def n(self) -> int:
-        return len(self.y)
-
-    @property
-    def n_areas(self) -> int:
-        return len(self.area_codes)
-
-    def by_area(self, v: np.ndarray) -> np.ndarray:
-        """Sum of v within each area (G,)."""
-        return np.bincount(self.area, weights=v, minlength=self.n_areas)
-
-    def wt_by_area(self, v: np.ndarray) -> np.ndarray:
-        """k x G matrix whose column g is W_g' v_g (W restricted to area g's rows)."""
-        return self.cross(v, self.area, self.n_areas)
-
-    def cross(self, v: np.ndarray, codes: np.ndarray, n_levels: int) -> np.ndarray:
-        """k x L matrix W' diag(v) D, D the N x L dummies of ``codes``: weighted cross-tabulations."""
-        blocks = [
-            np.bincount(c * n_levels + codes, weights=v, minlength=n * n_levels).reshape(n, n_levels)
-            for c, n in self.factors
-        ]
-        return np.vstack(blocks)[self.columns]
-
-    def gram(self, w: np.ndarray) -> np.ndarray:
-        """k x k matrix W' diag(w) W, built from the factors' pairwise cross-tabulations.
-
-        W holds only dummies, so each block of the Gram matrix is a weighted cross-tabulation
-        of two factors: equal to the sparse product, 57 ms instead of 134 ms at scale 1.0.
-        """
-        sizes = [n for _, n in self.factors]
-        starts = np.concatenate([[0], np.cumsum(sizes)])
-        full = np.zeros((starts[-1], starts[-1]))
-        for i, (ci, ni) in enumerate(self.factors):
-            for j in range(i, len(self.factors)):
-                cj, nj = self.factors[j]
-                if i == j:
-                    block = np.diag(np.bincount(ci, weights=w, minlength=ni))
-                else:
-                    block = np.bincount(ci * nj + cj, weights=w, minlength=ni * nj).reshape(ni, nj)
-                    full[starts[j] : starts[j + 1], starts[i] : starts[i + 1]] = block.T
-                full[starts[i] : starts[i + 1], starts[j] : starts[j + 1]] = block
-        return full[np.ix_(self.columns, self.columns)]
-
-    def gram_with(self, w: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """(k+1) x (k+1) Gram matrix of [W, x] weighted by w."""
-        wx = w * x
-        top = np.column_stack([self.gram(w), self.WT @ wx])
-        return np.vstack([top, np.append(top[:, -1], wx @ x)])
-
-    def z_matrix(self) -> sp.csr_matrix:
-        """N x G matrix of area-specific post indicators: did for assignment S = Z 1_S."""
-        return sp.csr_matrix((self.post, (np.arange(self.n), self.area)), shape=(self.n, self.n_areas))
-
-
-def _dummies(codes: np.ndarray, n_levels: int, drop_first: bool) -> sp.csr_matrix:
-    n = len(codes)
-    m = sp.csr_matrix((np.ones(n), (np.arange(n), codes)), shape=(n, n_levels))
-    return m[:, 1:] if drop_first else m
-
-
-def _factorize(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(int64 codes, sorted levels) of a column without missing values (np.unique's order, faster)."""
-    codes, levels = pd.factorize(values, sort=True)
-    if (codes < 0).any():
-        raise ValueError(f"column {values.name!r} has missing values in the model frame")
-    return codes.astype(np.int64), np.asarray(levels)
-
-
-def build_design(mf: pd.DataFrame, outcome: str, covariates: list[str]) -> Design:
-    """Design from a model frame (``models.model_frame`` columns plus ``post``)."""
-    area, area_codes = _factorize(mf["area_code"].astype(str))
-    blocks = [_dummies(area, len(area_codes), drop_first=False)]
-    factors = [(area, len(area_codes))]
-    columns = [np.arange(len(area_codes))]
-    offset = len(area_codes)
-    for col in ["period_fe", *covariates]:
-        codes, levels = _factorize(mf[col])
-        if len(levels) > 1:
-            blocks.append(_dummies(codes, len(levels), drop_first=True))
-            factors.append((codes, len(levels)))
-            columns.append(offset + np.arange(1, len(levels)))
-            offset += len(levels)
-    W = sp.hstack(blocks, format="csr")
-    columns = np.concatenate(columns)
-    # Full column rank: pivoted Cholesky of W'W keeps a maximal independent set of columns.
-    gram = (W.T @ W).toarray()
-    _, piv, rank, _ = linalg.lapack.dpstrf(gram, lower=1)
-    keep = np.sort(piv[:rank] - 1)
-    if rank < W.shape[1]:
-        log.info("nuisance design: %d collinear column(s) dropped", W.shape[1] - rank)
-        W = W[:, keep].tocsr()
-        columns = columns[keep]
-    treated_rows = mf["pilot"].fillna(False).astype(bool).to_numpy()
-    treated = np.zeros(len(area_codes), dtype=bool)
-    treated[np.unique(area[treated_rows])] = True
-    return Design(
-        y=mf[outcome].to_numpy(dtype=float),
-        did=mf["did"].to_numpy(dtype=float),
-        post=mf["post"].to_numpy(dtype=float),
-        area=area,
-        area_codes=area_codes,
-        treated=treated,
-        W=W,
-        WT=W.T.tocsr(),
-        factors=tuple(factors),
-        columns=columns,
-    )
-
-
-class _Projector:
-    """Exact (weighted) least-squares projection on the columns of W."""
-
-    def __init__(self, d: Design, w: np.ndarray | None = None):
-        self.d, self.w = d, w
-        self.gram = d.gram(np.ones(d.n) if w is None else w)
-        try:
-            self.cho = linalg.cho_factor(self.gram, lower=True)
-        except linalg.LinAlgError:  # vanishing weights (see _solve_psd): fall back to least squares
-            self.cho = None
-
-    def solve(self, rhs: np.ndarray) -> np.ndarray:
-        if self.cho is None:
-            return linalg.lstsq(self.gram, rhs, lapack_driver="gelsd")[0]
-        return linalg.cho_solve(self.cho, rhs)
-
-    def coef(self, v: np.ndarray) -> np.ndarray:
-        return self.solve(self.d.WT @ (v if self.w is None else self.w * v))
-
-    def resid(self, v: np.ndarray) -> np.ndarray:
-        return v - self.d.W @ self.coef(v)
 
 
 def prepare(
@@ -249,87 +94,13 @@ def prepare(
 
 
 # ---------------------------------------------------------------------------------------
-# Logit by IRLS on the sparse design (needs an offset, which pyfixest 0.60 lacks)
-
-
-def _deviance(y: np.ndarray, eta: np.ndarray) -> float:
-    return float(2 * np.sum(np.logaddexp(0.0, eta) - y * eta))
+# Small helpers
 
 
 def _odds_ratio(log_odds: float) -> float:
     """exp(log_odds), inf instead of an overflow error for an extreme interval end."""
     with np.errstate(over="ignore"):
         return float(np.exp(log_odds))
-
-
-def _solve_psd(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """Solve gram @ x = rhs for a positive semi-definite gram; minimum-norm least squares when singular.
-
-    Weights p(1-p) vanish for cells whose fitted probability reaches 0 or 1 (e.g. under an
-    extreme null in test inversion), which makes the weighted Gram matrix singular or so
-    ill-conditioned that scipy warns (once per IRLS step, flooding the log); both take the
-    least-squares route without a warning.
-    """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", linalg.LinAlgWarning)
-            return linalg.solve(gram, rhs, assume_a="pos")
-    except (linalg.LinAlgError, linalg.LinAlgWarning):
-        return linalg.lstsq(gram, rhs, lapack_driver="gelsd")[0]
-
-
-def fit_logit(
-    W: sp.csr_matrix,
-    y: np.ndarray,
-    offset: np.ndarray | None = None,
-    eta_start: np.ndarray | None = None,
-    tol: float = 1e-13,
-    maxiter: int = 60,
-    gram: Callable[[np.ndarray], np.ndarray] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Logit MLE of y on W (+ offset) by IRLS with step halving; returns (coef, eta).
-
-    ``gram(w)`` returns W' diag(w) W (e.g. ``Design.gram``); default: a sparse product.
-    """
-    off = np.zeros_like(y) if offset is None else offset
-    WT = W.T.tocsr()
-    if gram is None:
-
-        def gram(w: np.ndarray) -> np.ndarray:
-            return np.asarray((WT @ (sp.diags(w) @ W)).todense())
-
-    if eta_start is None:
-        mu = (y + 0.5) / 2
-        eta = np.log(mu / (1 - mu))
-        dev = np.inf
-    else:
-        eta = eta_start
-        dev = _deviance(y, eta)
-    coef = None
-    for _ in range(maxiter):
-        mu = special.expit(eta)
-        w = np.maximum(mu * (1 - mu), 1e-12)
-        z = eta - off + (y - mu) / w
-        new = _solve_psd(gram(w), WT @ (w * z))
-        new_eta = W @ new + off
-        new_dev = _deviance(y, new_eta)
-        halvings = 0
-        while coef is not None and new_dev > dev * (1 + 1e-14) and halvings < 30:
-            new = (new + coef) / 2
-            new_eta = W @ new + off
-            new_dev = _deviance(y, new_eta)
-            halvings += 1
-        converged = abs(dev - new_dev) <= tol * (abs(new_dev) + 0.1)
-        coef, eta, dev = new, new_eta, new_dev
-        if converged:
-            break
-    else:
-        log.warning("logit IRLS did not converge in %d iterations (separation?)", maxiter)
-    return coef, eta
-
-
-# ---------------------------------------------------------------------------------------
-# Small helpers
 
 
 def webb_weights(n_clusters: int, reps: int, rng: np.random.Generator) -> np.ndarray:
@@ -528,7 +299,7 @@ def logit_parts(
 ) -> LogitParts:
     """Fit the logit without did (offset delta * did) and build the score quantities."""
     off = delta * d.did
-    _, eta = fit_logit(d.W, d.y, offset=off, eta_start=eta_start, gram=d.gram)
+    _, eta, _ = fit_logit(d.W, d.y, offset=off, eta_start=eta_start, gram=d.gram)
     p = special.expit(eta)
     w = p * (1 - p)
     e = d.y - p
@@ -702,7 +473,7 @@ def few_cluster_rows(
     if any(m.startswith("logit") for m in methods):
         # Point estimate: the unrestricted logit (same model as models.fit_did's feglm).
         W_full = sp.hstack([d.W, sp.csr_matrix(d.did[:, None])], format="csr")
-        coef, _ = fit_logit(W_full, d.y, gram=lambda w: d.gram_with(w, d.did))
+        coef, _, _ = fit_logit(W_full, d.y, gram=lambda w: d.gram_with(w, d.did))
         beta = float(coef[-1])
         lg0 = logit_parts(d, 0.0, with_ri=True)
         if "logit_score_wcb" in methods:

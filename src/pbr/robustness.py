@@ -19,9 +19,10 @@ quarter, half_year, start_date, the outcome and the covariates) and returns rows
   random-intercept logit over areas; here a fixed-effects logit (area and period FE)
   stands in for it, which targets the same within-area DiD odds ratio.
 
-Model conventions are those of ``models.fit_did``: pyfixest ``feglm``/``feols`` with
-area and period fixed effects, CRV1 by area (pyfixest small-sample defaults), z-based
-intervals, areas, periods and covariate levels without outcome variation dropped and reported.
+Model conventions are those of ``models.fit_did``: logit and LPM with area and period fixed
+effects, CRV1 by area (pyfixest small-sample defaults), z-based intervals, areas, periods
+and covariate levels without outcome variation dropped and reported; the same two engines
+(``engine="exact"`` or ``"pyfixest"``).
 """
 
 from __future__ import annotations
@@ -32,10 +33,9 @@ import warnings
 
 import numpy as np
 import pandas as pd
-import pyfixest as pf
-from scipy import stats
+from scipy import special
 
-from pbr import models
+from pbr import design, models
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,7 @@ def event_study(
     origin: str = "2010-04-01",
     confidence_level: float = 0.95,
     methods: tuple[str, ...] = ("logit_crv1", "lpm_crv1"),
+    engine: str = "exact",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Event study: (tidy coefficient table, summary rows with the joint pre-trend test).
 
@@ -97,7 +98,7 @@ def event_study(
     year); ``ref_bin`` defaults to the last bin with pre-period journeys. Period fixed
     effects stay at ``period_col`` (quarters by default, nested in the bins).
     """
-    z = stats.norm.ppf(0.5 + confidence_level / 2)
+    z = models.normal_quantile(confidence_level)
     mf, dropped_areas, dropped_rows = _frame(df, outcome, covariates, period_col, [bin_col, "post"])
     pilot = mf["pilot"].fillna(False).astype(bool)
     bins = sorted(int(b) for b in mf[bin_col].unique())
@@ -132,15 +133,7 @@ def event_study(
     }
     for method in methods:
         logit = method.startswith("logit")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if logit:
-                fit = pf.feglm(fml, data=mf, family="logit", vcov={"CRV1": "area_code"})
-            else:
-                fit = pf.feols(fml, data=mf, vcov={"CRV1": "area_code"})
-        coefnames = [str(c) for c in fit._coefnames]
-        coef = pd.Series(np.asarray(fit.coef(), dtype=float), index=coefnames)
-        vcov = pd.DataFrame(np.asarray(fit._vcov, dtype=float), index=coefnames, columns=coefnames)
+        coef, vcov, n_used = _fit_terms(mf, outcome, covariates, names, fml, logit, engine)
         f = math.exp if logit else float
         for b in bins:
             name = _bin_name(b)
@@ -163,10 +156,10 @@ def event_study(
                     "estimate": f(beta),
                     "ci_low": np.nan if is_ref else f(beta - z * se),
                     "ci_high": np.nan if is_ref else f(beta + z * se),
-                    "p_value": np.nan if is_ref else float(2 * stats.norm.sf(abs(beta / se))),
+                    "p_value": np.nan if is_ref else models.normal_p_value(beta, se),
                     "beta": beta,
                     "se": se,
-                    "n": int(fit._N),
+                    "n": n_used,
                     "n_clusters": n_clusters,
                 }
             )
@@ -176,10 +169,10 @@ def event_study(
             bvec = coef[pre].to_numpy()
             wald = float(bvec @ np.linalg.solve(vcov.loc[pre, pre].to_numpy(), bvec))
             if logit:
-                stat, p, scale, dist = wald, float(stats.chi2.sf(wald, q)), "wald_chi2", f"chi2({q})"
+                stat, p, scale, dist = wald, float(special.chdtrc(q, wald)), "wald_chi2", f"chi2({q})"
             else:
                 stat = wald / q
-                p, scale = float(stats.f.sf(stat, q, n_clusters - 1)), "wald_F"
+                p, scale = float(special.fdtrc(q, n_clusters - 1, stat)), "wald_F"
                 dist = f"F({q}, {n_clusters - 1})"
         else:
             stat = p = np.nan
@@ -195,7 +188,7 @@ def event_study(
                 "p_value": p,
                 "beta": np.nan,
                 "se": np.nan,
-                "n": int(fit._N),
+                "n": n_used,
                 "note": (
                     f"joint Wald test that the {q} pre-period pilot x {bin_col} coefficients are 0 "
                     f"(reference bin {ref} = {start(ref)}), CRV1 by area, {dist}; "
@@ -208,6 +201,41 @@ def event_study(
         pd.DataFrame(coef_rows, columns=EVENT_STUDY_COLUMNS),
         pd.DataFrame(summary, columns=models.RESULT_COLUMNS),
     )
+
+
+def _fit_terms(
+    mf: pd.DataFrame,
+    outcome: str,
+    covariates: list[str],
+    names: list[str],
+    fml: str,
+    logit: bool,
+    engine: str,
+) -> tuple[pd.Series, pd.DataFrame, int]:
+    """Coefficients (by name) and CRV1 covariance of the terms ``names``, and the rows used.
+
+    Terms collinear with the fixed effects are left out of both, by either engine.
+    """
+    if engine == "exact":
+        d = design.build_design(mf, outcome, covariates)
+        fit = design.fit_terms(d, mf[names].to_numpy(dtype=float), "logit" if logit else "linear")
+        kept = [names[i] for i in fit.kept]
+        return pd.Series(fit.coef, index=kept), pd.DataFrame(fit.vcov, index=kept, columns=kept), fit.n
+    if engine != "pyfixest":
+        raise ValueError(f"engine must be one of {models.ENGINES}, not {engine!r}")
+    import pyfixest as pf  # only here: its import and JIT cost about 2 s per process
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if logit:
+            fit = pf.feglm(fml, data=mf, family="logit", vcov={"CRV1": "area_code"})
+        else:
+            fit = pf.feols(fml, data=mf, vcov={"CRV1": "area_code"})
+    coefnames = [str(c) for c in fit._coefnames]
+    coef = pd.Series(np.asarray(fit.coef(), dtype=float), index=coefnames)
+    vcov = pd.DataFrame(np.asarray(fit._vcov, dtype=float), index=coefnames, columns=coefnames)
+    kept = [c for c in names if c in coef.index]
+    return coef[kept], vcov.loc[kept, kept], int(fit._N)
 
 
 def _relabel(res: pd.DataFrame, specification: str, note: str) -> pd.DataFrame:
@@ -226,6 +254,7 @@ def placebo(
     fake_start: str = "2011-04-01",
     period_col: str = "quarter",
     confidence_level: float = 0.95,
+    engine: str = "exact",
 ) -> pd.DataFrame:
     """Placebo DiD: pre-period journeys only, 'post' from a fake start date."""
     pre = df.loc[df["post"].astype(int) == 0].copy()
@@ -234,7 +263,13 @@ def placebo(
     pre["post"] = fake_post.astype("int64")
     pre["did"] = (pre["pilot"].fillna(False).astype(bool) & fake_post).astype("int64")
     res = models.fit_did(
-        pre, cohort, outcome, covariates, period_col=period_col, confidence_level=confidence_level
+        pre,
+        cohort,
+        outcome,
+        covariates,
+        period_col=period_col,
+        confidence_level=confidence_level,
+        engine=engine,
     )
     label = str(fake.year) if (fake.month, fake.day) == (4, 1) else fake.strftime("%Y%m%d")
     return _relabel(
@@ -252,6 +287,7 @@ def leave_one_out(
     *,
     period_col: str = "quarter",
     confidence_level: float = 0.95,
+    engine: str = "exact",
     methods: tuple[str, ...] = ("logit_crv1",),
 ) -> pd.DataFrame:
     """The main model refitted once per pilot area, without that area."""
@@ -267,6 +303,7 @@ def leave_one_out(
             period_col=period_col,
             confidence_level=confidence_level,
             methods=methods,
+            engine=engine,
         )
         parts.append(_relabel(res, f"leave_out_{area}", f"pilot area {area} left out"))
     if not parts:
@@ -285,6 +322,7 @@ def mason_2015(
     post_end: str = "2013-03-31",
     period_col: str = "quarter",
     confidence_level: float = 0.95,
+    engine: str = "exact",
 ) -> pd.DataFrame:
     """Mason et al. (2015) window: FY2011-12 (pre) against FY2012-13 (post)."""
     start = df["start_date"]
@@ -293,7 +331,13 @@ def mason_2015(
     sub["post"] = post.astype("int64")
     sub["did"] = (sub["pilot"].fillna(False).astype(bool) & post).astype("int64")
     res = models.fit_did(
-        sub, cohort, outcome, covariates, period_col=period_col, confidence_level=confidence_level
+        sub,
+        cohort,
+        outcome,
+        covariates,
+        period_col=period_col,
+        confidence_level=confidence_level,
+        engine=engine,
     )
     return _relabel(
         res,
@@ -311,11 +355,12 @@ def robustness_rows(
     *,
     period_col: str = "quarter",
     confidence_level: float = 0.95,
+    engine: str = "exact",
     event_bin_col: str = "half_year",
     placebo_start: str = "2011-04-01",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """All variants for one outcome: (rows in RESULT_COLUMNS, event-study coefficient table)."""
-    kw = {"period_col": period_col, "confidence_level": confidence_level}
+    kw = {"period_col": period_col, "confidence_level": confidence_level, "engine": engine}
     es_table, es_rows = event_study(df, cohort, outcome, covariates, bin_col=event_bin_col, **kw)
     rows = pd.concat(
         [

@@ -162,9 +162,9 @@ def linkage_thresholds():
 
 
 def model_settings():
-    """The model settings every fit uses (covariates, confidence level)."""
+    """The model settings every fit uses (covariates, confidence level, engine)."""
     m = config["models"]
-    return {"covariates": m["covariates"], "confidence_level": m["confidence_level"]}
+    return {k: m[k] for k in ("covariates", "confidence_level", "engine")}
 
 
 def robustness_pairs():

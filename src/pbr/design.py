@@ -1,0 +1,333 @@
+"""Exact algebra of the fixed-effects designs every DiD model here shares.
+
+The nuisance terms of each model are area dummies, period dummies (first period dropped)
+and the covariate dummies (first level of each dropped): a sparse matrix ``W`` (N x k,
+k ~ 200 at scale 1.0), reduced to full column rank once by a pivoted Cholesky of ``W'W``.
+Because ``W`` holds only dummies, every weighted Gram matrix ``W'diag(w)W`` is a set of
+cross-tabulations (``np.bincount``) and every projection on ``W`` is an exact Cholesky solve
+of a k x k system (no iterative demeaning).
+
+On it:
+
+- :func:`fit_logit`: the logit MLE by IRLS (with an offset, which pyfixest 0.60 lacks);
+- :func:`fit_terms`: the logit or linear model of ``y`` on a few terms of interest (the
+  DiD term, or event-study terms) plus ``W``, with the terms' covariance clustered by area
+  (CRV1) under pyfixest 0.60's default small-sample factors (:func:`crv1_factor`). The
+  test suite checks it against pyfixest ``feglm``/``feols`` and statsmodels; one scale-1.0
+  outcome (300k rows): logit 0.7 s against pyfixest's 3-6 s.
+
+``pbr.inference`` builds the few-cluster methods on the same design.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy import linalg, special
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Design:
+    """Model data in array form: outcome, did, area (cluster) codes, post, nuisance design."""
+
+    y: np.ndarray  # (N,) float 0/1
+    did: np.ndarray  # (N,) float 0/1, observed assignment
+    post: np.ndarray | None  # (N,) float 0/1 (needed by randomisation inference only)
+    area: np.ndarray  # (N,) int codes 0..G-1 (areas = clusters)
+    area_codes: np.ndarray  # (G,) area labels, sorted
+    treated: np.ndarray  # (G,) bool, areas with pilot == True
+    W: sp.csr_matrix  # (N, k) nuisance dummies, full column rank
+    WT: sp.csr_matrix  # W transposed
+    factors: tuple[tuple[np.ndarray, int], ...]  # (codes, number of levels) of each factor in W
+    columns: np.ndarray  # (k,) position of each W column among all the factors' levels
+
+    @property
+    def n(self) -> int:
+        return len(self.y)
+
+    @property
+    def n_areas(self) -> int:
+        return len(self.area_codes)
+
+    def by_area(self, v: np.ndarray) -> np.ndarray:
+        """Sum of v within each area (G,)."""
+        return np.bincount(self.area, weights=v, minlength=self.n_areas)
+
+    def wt_by_area(self, v: np.ndarray) -> np.ndarray:
+        """k x G matrix whose column g is W_g' v_g (W restricted to area g's rows)."""
+        return self.cross(v, self.area, self.n_areas)
+
+    def cross(self, v: np.ndarray, codes: np.ndarray, n_levels: int) -> np.ndarray:
+        """k x L matrix W' diag(v) D, D the N x L dummies of ``codes``: weighted cross-tabulations."""
+        blocks = [
+            np.bincount(c * n_levels + codes, weights=v, minlength=n * n_levels).reshape(n, n_levels)
+            for c, n in self.factors
+        ]
+        return np.vstack(blocks)[self.columns]
+
+    def gram(self, w: np.ndarray) -> np.ndarray:
+        """k x k matrix W' diag(w) W, built from the factors' pairwise cross-tabulations.
+
+        W holds only dummies, so each block of the Gram matrix is a weighted cross-tabulation
+        of two factors: equal to the sparse product, 57 ms instead of 134 ms at scale 1.0.
+        """
+        sizes = [n for _, n in self.factors]
+        starts = np.concatenate([[0], np.cumsum(sizes)])
+        full = np.zeros((starts[-1], starts[-1]))
+        for i, (ci, ni) in enumerate(self.factors):
+            for j in range(i, len(self.factors)):
+                cj, nj = self.factors[j]
+                if i == j:
+                    block = np.diag(np.bincount(ci, weights=w, minlength=ni))
+                else:
+                    block = np.bincount(ci * nj + cj, weights=w, minlength=ni * nj).reshape(ni, nj)
+                    full[starts[j] : starts[j + 1], starts[i] : starts[i + 1]] = block.T
+                full[starts[i] : starts[i + 1], starts[j] : starts[j + 1]] = block
+        return full[np.ix_(self.columns, self.columns)]
+
+    def gram_with(self, w: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """(k+q) x (k+q) Gram matrix of [W, x] weighted by w; x is one column (N,) or q columns (N x q)."""
+        x = x.reshape(self.n, -1)
+        wx = w[:, None] * x
+        cross = self.WT @ wx
+        return np.block([[self.gram(w), cross], [cross.T, x.T @ wx]])
+
+    def z_matrix(self) -> sp.csr_matrix:
+        """N x G matrix of area-specific post indicators: did for assignment S = Z 1_S."""
+        if self.post is None:
+            raise ValueError("the design was built without a 'post' column")
+        return sp.csr_matrix((self.post, (np.arange(self.n), self.area)), shape=(self.n, self.n_areas))
+
+
+def _dummies(codes: np.ndarray, n_levels: int, drop_first: bool) -> sp.csr_matrix:
+    n = len(codes)
+    m = sp.csr_matrix((np.ones(n), (np.arange(n), codes)), shape=(n, n_levels))
+    return m[:, 1:] if drop_first else m
+
+
+def _factorize(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(int64 codes, sorted levels) of a column without missing values (np.unique's order, faster)."""
+    codes, levels = pd.factorize(values, sort=True)
+    if (codes < 0).any():
+        raise ValueError(f"column {values.name!r} has missing values in the model frame")
+    return codes.astype(np.int64), np.asarray(levels)
+
+
+def build_design(mf: pd.DataFrame, outcome: str, covariates: list[str]) -> Design:
+    """Design from a model frame (``models.model_frame`` columns, and ``post`` when present)."""
+    area, area_codes = _factorize(mf["area_code"].astype(str))
+    blocks = [_dummies(area, len(area_codes), drop_first=False)]
+    factors = [(area, len(area_codes))]
+    columns = [np.arange(len(area_codes))]
+    offset = len(area_codes)
+    for col in ["period_fe", *covariates]:
+        codes, levels = _factorize(mf[col])
+        if len(levels) > 1:
+            blocks.append(_dummies(codes, len(levels), drop_first=True))
+            factors.append((codes, len(levels)))
+            columns.append(offset + np.arange(1, len(levels)))
+            offset += len(levels)
+    W = sp.hstack(blocks, format="csr")
+    columns = np.concatenate(columns)
+    # Full column rank: pivoted Cholesky of W'W keeps a maximal independent set of columns.
+    gram = (W.T @ W).toarray()
+    _, piv, rank, _ = linalg.lapack.dpstrf(gram, lower=1)
+    keep = np.sort(piv[:rank] - 1)
+    if rank < W.shape[1]:
+        log.info("nuisance design: %d collinear column(s) dropped", W.shape[1] - rank)
+        W = W[:, keep].tocsr()
+        columns = columns[keep]
+    treated_rows = mf["pilot"].fillna(False).astype(bool).to_numpy()
+    treated = np.zeros(len(area_codes), dtype=bool)
+    treated[np.unique(area[treated_rows])] = True
+    return Design(
+        y=mf[outcome].to_numpy(dtype=float),
+        did=mf["did"].to_numpy(dtype=float),
+        post=mf["post"].to_numpy(dtype=float) if "post" in mf.columns else None,
+        area=area,
+        area_codes=area_codes,
+        treated=treated,
+        W=W,
+        WT=W.T.tocsr(),
+        factors=tuple(factors),
+        columns=columns,
+    )
+
+
+class _Projector:
+    """Exact (weighted) least-squares projection on the columns of W."""
+
+    def __init__(self, d: Design, w: np.ndarray | None = None):
+        self.d, self.w = d, w
+        self.gram = d.gram(np.ones(d.n) if w is None else w)
+        try:
+            self.cho = linalg.cho_factor(self.gram, lower=True)
+        except linalg.LinAlgError:  # vanishing weights (see _solve_psd): fall back to least squares
+            self.cho = None
+
+    def solve(self, rhs: np.ndarray) -> np.ndarray:
+        if self.cho is None:
+            return linalg.lstsq(self.gram, rhs, lapack_driver="gelsd")[0]
+        return linalg.cho_solve(self.cho, rhs)
+
+    def coef(self, v: np.ndarray) -> np.ndarray:
+        return self.solve(self.d.WT @ (v if self.w is None else self.w * v))
+
+    def resid(self, v: np.ndarray) -> np.ndarray:
+        return v - self.d.W @ self.coef(v)
+
+
+# ---------------------------------------------------------------------------------------
+# Logit by IRLS on the sparse design
+
+
+def _deviance(y: np.ndarray, eta: np.ndarray) -> float:
+    return float(2 * np.sum(np.logaddexp(0.0, eta) - y * eta))
+
+
+def _solve_psd(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Solve gram @ x = rhs for a positive semi-definite gram; minimum-norm least squares when singular.
+
+    Weights p(1-p) vanish for cells whose fitted probability reaches 0 or 1 (e.g. under an
+    extreme null in test inversion), which makes the weighted Gram matrix singular or so
+    ill-conditioned that scipy warns (once per IRLS step, flooding the log); both take the
+    least-squares route without a warning.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", linalg.LinAlgWarning)
+            return linalg.solve(gram, rhs, assume_a="pos")
+    except (linalg.LinAlgError, linalg.LinAlgWarning):
+        return linalg.lstsq(gram, rhs, lapack_driver="gelsd")[0]
+
+
+def fit_logit(
+    W: sp.csr_matrix,
+    y: np.ndarray,
+    offset: np.ndarray | None = None,
+    eta_start: np.ndarray | None = None,
+    tol: float = 1e-13,
+    maxiter: int = 60,
+    gram: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Logit MLE of y on W (+ offset) by IRLS with step halving; returns (coef, eta, converged).
+
+    ``gram(w)`` returns W' diag(w) W (e.g. ``Design.gram``); default: a sparse product.
+    """
+    off = np.zeros_like(y) if offset is None else offset
+    WT = W.T.tocsr()
+    if gram is None:
+
+        def gram(w: np.ndarray) -> np.ndarray:
+            return np.asarray((WT @ (sp.diags(w) @ W)).todense())
+
+    if eta_start is None:
+        mu = (y + 0.5) / 2
+        eta = np.log(mu / (1 - mu))
+        dev = np.inf
+    else:
+        eta = eta_start
+        dev = _deviance(y, eta)
+    coef, converged = None, False
+    for _ in range(maxiter):
+        mu = special.expit(eta)
+        w = np.maximum(mu * (1 - mu), 1e-12)
+        z = eta - off + (y - mu) / w
+        new = _solve_psd(gram(w), WT @ (w * z))
+        new_eta = W @ new + off
+        new_dev = _deviance(y, new_eta)
+        halvings = 0
+        while coef is not None and new_dev > dev * (1 + 1e-14) and halvings < 30:
+            new = (new + coef) / 2
+            new_eta = W @ new + off
+            new_dev = _deviance(y, new_eta)
+            halvings += 1
+        converged = abs(dev - new_dev) <= tol * (abs(new_dev) + 0.1)
+        coef, eta, dev = new, new_eta, new_dev
+        if converged:
+            break
+    else:
+        log.warning("logit IRLS did not converge in %d iterations (separation?)", maxiter)
+    return coef, eta, converged
+
+
+# ---------------------------------------------------------------------------------------
+# Terms of interest with CRV1 by area
+
+
+@dataclass(frozen=True)
+class TermsFit:
+    """Estimates of the terms of interest (columns ``kept`` of X) with their CRV1 covariance."""
+
+    coef: np.ndarray  # (q,) coefficients of X[:, kept]
+    vcov: np.ndarray  # (q, q) CRV1 by area, small-sample factor included
+    kept: np.ndarray  # (q,) columns of X estimated (the others are collinear with W)
+    n: int  # rows used
+    converged: bool  # logit IRLS converged (always True for the linear model)
+
+
+def crv1_factor(d: Design, q: int) -> float:
+    """pyfixest 0.60's default CRV1 small-sample factor for q terms beside the design ``d``.
+
+    ``ssc(k_adj=True, k_fixef="nonnested", G_adj=True)``: G/(G-1) * (N-1)/(N-k), where k
+    counts the terms, the covariate dummies and, of the fixed effects, only those not
+    nested in the clusters: the area dummies are (area = cluster) and count once in all,
+    the period dummies all count. With W = areas + (periods - 1) + covariate dummies,
+    k = q + columns(W) - G + 1.
+    """
+    n, g = d.n, d.n_areas
+    k = q + d.W.shape[1] - g + 1
+    return g / (g - 1) * (n - 1) / (n - k)
+
+
+def _independent(x_t: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Columns of x whose part not explained by W (x_t) is not numerically zero."""
+    scale = np.maximum(np.sum(x * x, axis=0), 1.0)
+    return np.flatnonzero(np.sum(x_t * x_t, axis=0) > 1e-10 * scale)
+
+
+def fit_terms(d: Design, x: np.ndarray, family: str) -> TermsFit:
+    """Logit (``family="logit"``) or linear (``"linear"``) model of ``d.y`` on x (N x q) and W.
+
+    Returns the coefficients of x and their cluster-robust covariance by area: the x block
+    of the full sandwich H^-1 (sum_g s_g s_g') H^-1, which by the partitioned inverse is
+    B^-1 (sum_g X~_g'e_g e_g'X~_g) B^-1 with X~ = x partialled out of W (weighted by the
+    IRLS weights for the logit), B = X~' diag(w) X~ and e = y - fitted; times
+    :func:`crv1_factor`. Columns of x collinear with W are left out (``kept``).
+    """
+    if family not in ("logit", "linear"):
+        raise ValueError(f"family must be 'logit' or 'linear', not {family!r}")
+    x = np.asarray(x, dtype=float).reshape(d.n, -1)
+    x_t = x - d.W @ _Projector(d).solve(d.WT @ x)
+    kept = _independent(x_t, x)
+    x = x[:, kept]
+    converged = True
+    if family == "logit":
+        design = sp.hstack([d.W, sp.csr_matrix(x)], format="csr")
+        coef, eta, converged = fit_logit(design, d.y, gram=lambda w: d.gram_with(w, x))
+        beta = coef[-x.shape[1] :]
+        mu = special.expit(eta)
+        w = mu * (1 - mu)
+        e = d.y - mu
+        wx = w[:, None] * x
+        x_t = x - d.W @ _Projector(d, w).solve(d.WT @ wx)
+        bread = x_t.T @ (w[:, None] * x_t)
+    else:
+        x_t = x_t[:, kept]
+        proj = _Projector(d)
+        y_t = proj.resid(d.y)
+        bread = x_t.T @ x_t
+        beta = linalg.solve(bread, x_t.T @ y_t, assume_a="pos")
+        e = y_t - x_t @ beta
+    scores = np.column_stack([d.by_area(x_t[:, j] * e) for j in range(x.shape[1])])  # G x q
+    inv = linalg.inv(bread)
+    vcov = crv1_factor(d, x.shape[1]) * inv @ (scores.T @ scores) @ inv
+    return TermsFit(coef=np.asarray(beta), vcov=(vcov + vcov.T) / 2, kept=kept, n=d.n, converged=converged)
