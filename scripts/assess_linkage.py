@@ -12,7 +12,6 @@ from pbr.logs import logged
 def main(smk) -> None:
     with logged(smk.log[0], "assess_linkage") as log:
         cfg, registers = smk.params.linkage, smk.params.registers
-        secret = link.pseudonymisation_key(smk.params.source)
         journeys = io.read_table(smk.input.journeys)
         links = {r: io.read_table(smk.input[f"links_{r}"]) for r in registers}
         io.write_table(
@@ -32,7 +31,9 @@ def main(smk) -> None:
                 )
                 if spec["unit"] != spec["id"]:  # offences: the unit is the offender
                     off = io.read_table(smk.input.offences_extract, columns=[spec["id"], spec["unit"]])
-                    off[spec["unit"]] = link.unit_ids(off[spec["unit"]], secret)  # as the link table holds it
+                    records = io.read_table(smk.input[f"records_{r}"], columns=[spec["group"], "group"])
+                    pseudonym = link.unit_pseudonyms(records, spec["group"])  # as the link table holds it
+                    off[spec["unit"]] = off[spec["unit"]].map(pseudonym)
                     unit_truth = unit_truth.merge(off, on=spec["id"])
                 truth = link.true_pairs(episodes, episode_truth, unit_truth, spec["unit"])
                 matches = links[r][

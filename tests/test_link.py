@@ -146,6 +146,38 @@ def test_offender_identities_collapse_to_the_offender():
     n1, n2 = link.unit_ids(pd.Series(["N1", "N2"]), SECRET)
     assert rec[["unique_id", "group"]].values.tolist() == [["o1", n1], ["o3", n2]]  # John/Jon share initials
     assert not {"N1", "N2"} & set(rec["group"])  # the PNC id itself never leaves linkage
+    # later steps look the pseudonym up instead of hashing every PNC id again
+    assert link.unit_pseudonyms(rec, "pnc_id").to_dict() == {"N1": n1, "N2": n2}
+
+
+def test_offender_link_carries_the_pseudonym_and_counts_every_offence():
+    pnc = pd.DataFrame(
+        {
+            "offence_id": ["o1", "o2", "o3", "o4"],
+            "pnc_id": ["N1", "N1", "N2", "N3"],
+            "forename": ["John", "Jon", "Ann", "Mary"],
+            "surname": ["Smith", "Smith", "Lee", "Brown"],
+            "date_of_birth": pd.to_datetime(["1980-01-31", "1980-01-31", "1970-01-01", "1975-06-01"]),
+            "sex": ["M", "M", "F", "F"],
+            "area_code": ["X", "X", "X", "Y"],
+            "offence_date": pd.to_datetime(["2011-01-01", "2012-01-01", "2011-01-01", "2013-01-01"]),
+            "offence_group": ["theft", "theft", "drugs", "theft"],
+        }
+    )
+    spec = {
+        "id": "offence_id",
+        "unit": "pnc_id",
+        "group": "pnc_id",
+        "keep": ["offence_id", "offence_date", "offence_group"],
+    }
+    cfg = {"method": "deterministic", "threshold": 0.9, "min_probability": 0.05}
+    left, right = link.link_inputs(_episodes(), pnc, spec, SECRET, AREAS)
+    out = link.link_register_probabilistic(left, right, pnc, spec, {}, cfg, "offences", secret=SECRET)
+    links = out["links"].set_index("offence_id")
+    n1, n3 = link.unit_ids(pd.Series(["N1", "N3"]), SECRET)
+    assert sorted(links.index) == ["o1", "o2", "o4"]  # J S 1980-01-31 M (both offences), M B 1975-06-01 F
+    assert links.loc["o1", "pnc_id"] == links.loc["o2", "pnc_id"] == n1 and links.loc["o4", "pnc_id"] == n3
+    assert out["flow"].set_index("action")["n"].to_dict() == {"kept": 3, "dropped": 1}
 
 
 def _noisy_population(n=3000, n_unrelated=15000, seed=5):

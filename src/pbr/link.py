@@ -247,7 +247,10 @@ def register_link_records(
     With ``group_column`` (PNC: ``pnc_id``), each distinct identity (initials, date of
     birth, sex, area) of an offender is one record (aliases give several), whose id is
     the smallest ``id_column`` value carrying it; ``group`` holds the offender's
-    pseudonym (:func:`unit_ids` with ``secret``).
+    pseudonym (:func:`unit_ids` with ``secret``) and ``group_column`` the register's own
+    id beside it (an identifier: like the rest of these records it stays in linkage),
+    so that later steps pseudonymise by lookup (:func:`unit_pseudonyms`), not by hashing
+    again.
     ``event_column`` (ONS: ``date_of_death``) is carried as ``event_date`` (days since
     1970-01-01), an event after which the person has no NDTMS referral. ``areas`` is
     the area lookup.
@@ -272,9 +275,23 @@ def register_link_records(
         rec["group"] = rec["unique_id"]
         return rec
     rec["group"] = unit_ids(register[group_column], secret).to_numpy()
+    rec[group_column] = _string(register[group_column]).to_numpy()
     ident = ["group", "initial_first", "initial_surname", "dob", "sex", "area_code"]
     rec = rec.sort_values("unique_id", kind="mergesort").drop_duplicates(ident, keep="first")
     return rec.reset_index(drop=True)
+
+
+def unit_pseudonyms(right: pd.DataFrame, group_column: str) -> pd.Series:
+    """The register's own unit id (``group_column``, e.g. pnc_id) -> its pseudonym, from linkage records.
+
+    ``right`` is :func:`register_link_records` output built with ``group_column``: every
+    unit has at least one identity there, so every unit of the register is covered, and
+    the pseudonyms are those of ``right['group']`` (no second hashing).
+    """
+    pairs = right[[group_column, "group"]].drop_duplicates(group_column)
+    return pd.Series(
+        pairs["group"].to_numpy(), index=pd.Index(pairs[group_column].to_numpy(), name=group_column)
+    )
 
 
 def _joined(person: pd.Series, value: pd.Series) -> pd.Series:
@@ -342,11 +359,14 @@ def _person_register_sql(column: str, register: bool = False) -> str:
 def splink_settings(event_dates: bool = False, term_frequency: bool = True, linker_uid: str = "pbr_link"):
     """Comparisons and blocking for linking NDTMS attributors to a register.
 
-    Comparisons: initials (both / swapped / surname only / first only / else, with a
+    Comparisons: initials (both / swapped / surname only / first only between two women,
+    whose surname may have changed on marriage / first only / else, with a
     term-frequency adjustment on the exact level); date of birth (exact / day and month
     transposed / one day apart / birth year one apart / another one-character
-    difference / else); sex (exact / else); area (the person's latest area / another
-    area the person was treated in / else). With ``event_dates`` (deaths), also whether
+    difference / else); sex (both women / both men / else: a register holding fewer
+    women than NDTMS, as the PNC does, makes agreement on 'F' stronger evidence); area
+    (the person's latest area / another area the person was treated in / same region /
+    else). With ``event_dates`` (deaths), also whether
     the person was discharged as died near the event date, discharged as died on another
     date, referred after the event (impossible for one person; not applied when the event
     is in another area the person was treated in, where two people sharing an
@@ -365,7 +385,20 @@ def splink_settings(event_dates: bool = False, term_frequency: bool = True, link
                 "initial_first_l = initial_surname_r AND initial_surname_l = initial_first_r", "swapped"
             ),
             cll.CustomLevel("initial_surname_l = initial_surname_r", "surname initial only"),
+            cll.CustomLevel(
+                "initial_first_l = initial_first_r AND sex_l = 'F' AND sex_r = 'F'",
+                "first initial only, both women",
+            ),
             cll.CustomLevel("initial_first_l = initial_first_r", "first initial only"),
+            cll.ElseLevel(),
+        ],
+    )
+    sex = cl.CustomComparison(
+        output_column_name="sex",
+        comparison_levels=[
+            cll.NullLevel("sex"),
+            cll.CustomLevel("sex_l = 'F' AND sex_r = 'F'", "both women"),
+            cll.CustomLevel("sex_l = 'M' AND sex_r = 'M'", "both men"),
             cll.ElseLevel(),
         ],
     )
@@ -402,7 +435,7 @@ def splink_settings(event_dates: bool = False, term_frequency: bool = True, link
             cll.ElseLevel(),
         ],
     )
-    comparisons = [initials, dob, cl.ExactMatch("sex"), area]
+    comparisons = [initials, dob, sex, area]
     if event_dates:
         event, died = _person_register_sql("event_date", register=True), _person_register_sql("died_on")
         last, person_areas = _person_register_sql("last_contact"), _person_register_sql("areas")
@@ -734,9 +767,10 @@ def link_register_probabilistic(
 ) -> dict[str, pd.DataFrame]:
     """Predict, match one-to-one, and build the link table, the candidate pairs, the exact baseline and flow rows.
 
-    A register unit that is a person (an offender: ``spec['group']``) is carried as its
-    pseudonym (:func:`unit_ids` with ``secret``, as in ``right['group']``), never as the
-    register's own identifier.
+    A register unit that is a person (an offender: ``spec['group']``, which is then also
+    ``spec['unit']``) is carried as its pseudonym (``right['group']``, looked up by
+    :func:`unit_pseudonyms`; hashed with ``secret`` by :func:`unit_ids` only if ``right``
+    lacks the register's id), never as the register's own identifier.
     """
     if cfg["method"] == "probabilistic":
         pairs = predict_link_pairs(left, right, model, cfg["min_probability"], threads)
@@ -744,9 +778,17 @@ def link_register_probabilistic(
         pairs = exact_key_pairs(left, right)
     unit_pairs = to_group_pairs(pairs, right)
     matches = best_matches(unit_pairs)
+    records = register
     if spec["group"] is not None:
-        register = register.assign(**{spec["unit"]: unit_ids(register[spec["unit"]], secret)})
-    links = link_table(matches, register, spec["unit"], spec["keep"])
+        unit = spec["unit"]
+        if spec["group"] in right.columns:  # only the matched units' records are needed
+            pseudonym = unit_pseudonyms(right, spec["group"])
+            pseudonym = pseudonym[pseudonym.isin(set(matches["right_id"]))]
+            records = register[register[unit].isin(pseudonym.index)]
+            records = records.assign(**{unit: records[unit].map(pseudonym)})
+        else:
+            records = register.assign(**{unit: unit_ids(register[unit], secret)})
+    links = link_table(matches, records, spec["unit"], spec["keep"])
     exact = to_group_pairs(exact_key_pairs(left, right), right)
     linked = links.loc[links["match_probability"] >= cfg["threshold"], spec["id"]].nunique()
     table = register_name(name)

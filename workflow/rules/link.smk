@@ -131,6 +131,8 @@ rule assess_linkage:
     """Linkage quality: match rates by cohort x group x period; precision, recall, F1 on synthetic data."""
     input:
         unpack(linkage_quality_inputs),
+        # offenders' pseudonyms by PNC id (the truth names PNC ids), looked up, not hashed again
+        records_offences=R / "extract" / "link_records_offences.parquet",
         code=lib("link"),
     output:
         quality=R / "link" / "quality.parquet",
