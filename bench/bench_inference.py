@@ -108,7 +108,7 @@ def speed(n, reps, ri_reps, seed):
         ("lpm_ri (+ lpm_ri_t)", ("lpm_ri", "lpm_ri_t"), f"LPM RI, {ri_reps} re-assignments"),
         ("logit_ri (+ logit_ri_t)", ("logit_ri", "logit_ri_t"), f"logit RI, {ri_reps} re-assignments"),
     ]
-    lines = [f"| models.fit_did (CRV1 logit + LPM, pyfixest) | {t_main:.1f} | | |"]
+    lines = [f"| models.fit_did (CRV1 logit + LPM, exact engine) | {t_main:.1f} | | |"]
     for label, methods, desc in jobs:
         kw = {"reps": reps, "ri_reps": ri_reps, "seed": seed, "methods": methods}
         _, t_p = timed(

@@ -667,6 +667,7 @@ def test_synthetic_report_shows_counts(rendered):
     html = rendered["synthetic"].read_text()
     assert "&lt;10" not in html and report.COMPLEMENT not in html
     assert "17,094" in html
+    assert "engine <code>exact</code>" in html  # the methods name the model engine the config chose
 
 
 def test_report_is_self_contained_and_accessible(rendered):

@@ -538,10 +538,11 @@ def train_link_model(
     """Estimate the Fellegi-Sunter parameters; return the splink model as a dict (saved as JSON).
 
     lambda from an exact rule on all four identifiers with the assumed ``recall``; u by
-    random sampling (``max_pairs``, ``seed``); m by two EM sessions, blocked on date of
-    birth (estimates initials, sex, area) and on initials (estimates date of birth, sex,
-    area), with lambda held fixed (splink note P-A1), each on at most ``em_max_pairs``
-    pairs (uncapped, the initials block holds hundreds of millions of pairs at full scale).
+    random sampling (``max_pairs``, ``seed``); m by three EM sessions, blocked on date of
+    birth and area (estimates initials, sex and, for deaths, the event comparison), on
+    initials and area (date of birth, sex) and on initials and date of birth (area, sex),
+    with lambda held fixed (splink note P-A1), each on at most ``em_max_pairs`` pairs
+    (uncapped, the initials block holds hundreds of millions of pairs at full scale).
     """
     from splink import block_on
 
