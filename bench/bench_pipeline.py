@@ -16,7 +16,8 @@ with ``tests/workflow_utils.copy_workflow``) and run with plain ``snakemake --co
   (1 s resolution, no memory);
 * the wall time of the whole run, and its peak RSS: the largest sum of the resident memory
   of Snakemake and all its descendants, sampled every 0.2 s (jobs running at the same time
-  add up), next to the largest single process (``getrusage`` of the children);
+  add up), next to the largest single process in the same samples (``getrusage`` of the
+  children cannot serve: it keeps the maximum over every earlier run of this script);
 * a no-op re-run (nothing to do) and a report-only change (a comment appended to
   ``report/report.css``; merely touching it re-runs nothing: Snakemake 9 compares checksums).
 
@@ -34,7 +35,6 @@ import csv
 import math
 import os
 import re
-import resource
 import shutil
 import subprocess
 import sys
@@ -83,8 +83,8 @@ class RunResult:
     report_jobs: dict[str, int] | None = None
 
 
-def tree_rss_bytes(root_pid: int) -> int:
-    """Summed RSS of ``root_pid`` and all its descendants (read from /proc)."""
+def tree_rss_bytes(root_pid: int) -> tuple[int, int]:
+    """(summed RSS, largest single RSS) of ``root_pid`` and all its descendants (read from /proc)."""
     children: dict[int, list[int]] = defaultdict(list)
     rss: dict[int, int] = {}
     page = os.sysconf("SC_PAGE_SIZE")
@@ -100,26 +100,29 @@ def tree_rss_bytes(root_pid: int) -> int:
             rss[pid] = int(fields[21]) * page
         except (OSError, ValueError, IndexError):
             continue
-    total, stack = 0, [root_pid]
+    total, largest, stack = 0, 0, [root_pid]
     while stack:
         pid = stack.pop()
         total += rss.get(pid, 0)
+        largest = max(largest, rss.get(pid, 0))
         stack.extend(children.get(pid, []))
-    return total
+    return total, largest
 
 
-def run_measured(cmd: list[str], cwd: Path, log: Path) -> tuple[int, float, int]:
-    """Run ``cmd``; return (exit code, wall seconds, peak summed RSS of its process tree in bytes)."""
-    peak = 0
+def run_measured(cmd: list[str], cwd: Path, log: Path) -> tuple[int, float, int, int]:
+    """Run ``cmd``; return (exit code, wall seconds, peak summed RSS of its process tree,
+    peak RSS of its largest single process), memory in bytes, sampled every 0.2 s."""
+    peak = single = 0
     with open(log, "w") as out:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
         done = threading.Event()
 
         def sample() -> None:
-            nonlocal peak
+            nonlocal peak, single
             while not done.is_set():
-                peak = max(peak, tree_rss_bytes(proc.pid))
+                total, largest = tree_rss_bytes(proc.pid)
+                peak, single = max(peak, total), max(single, largest)
                 done.wait(0.2)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -128,7 +131,7 @@ def run_measured(cmd: list[str], cwd: Path, log: Path) -> tuple[int, float, int]
         wall = time.perf_counter() - t0
         done.set()
         sampler.join()
-    return rc, wall, peak
+    return rc, wall, peak, single
 
 
 def read_benchmarks(results: Path) -> dict[str, RuleStats]:
@@ -213,9 +216,7 @@ def bench_scale(scale: float, cores: int, base: Path) -> RunResult:
     (work / "bench_scale.yaml").write_text(f"synthetic:\n  scale: {scale!r}\n")
     cmd = [*SNAKEMAKE, "--cores", str(cores), "--configfile", "bench_scale.yaml"]
     print(f"[scale {scale:g}] running in {work} ...", flush=True)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    rc, wall, peak = run_measured(cmd, work, work / "bench_run.log")
-    single = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) * 1024
+    rc, wall, peak, single = run_measured(cmd, work, work / "bench_run.log")
     res = RunResult(scale, work, rc, wall, peak / GIB, single / GIB)
     res.rules = read_benchmarks(work / "results")
     for rule, st in times_from_log(work / "bench_run.log").items():
