@@ -245,6 +245,18 @@ def _relabel(res: pd.DataFrame, specification: str, note: str) -> pd.DataFrame:
     return res
 
 
+def _did_from(
+    df: pd.DataFrame, post_start: pd.Timestamp, cohort: str, outcome: str, covariates: list[str], **fit
+) -> pd.DataFrame:
+    """:func:`models.fit_did` on ``df`` (not modified) with ``post`` = journey starts on or after
+    ``post_start`` and ``did`` = pilot x that post; ``fit`` goes to ``fit_did``."""
+    post = df["start_date"] >= post_start
+    sub = df.assign(
+        post=post.astype("int64"), did=(df["pilot"].fillna(False).astype(bool) & post).astype("int64")
+    )
+    return models.fit_did(sub, cohort, outcome, covariates, **fit)
+
+
 def placebo(
     df: pd.DataFrame,
     cohort: str,
@@ -257,13 +269,11 @@ def placebo(
     engine: str = "exact",
 ) -> pd.DataFrame:
     """Placebo DiD: pre-period journeys only, 'post' from a fake start date."""
-    pre = df.loc[df["post"].astype(int) == 0].copy()
+    pre = df.loc[df["post"].astype(int) == 0]
     fake = pd.Timestamp(fake_start)
-    fake_post = pre["start_date"] >= fake
-    pre["post"] = fake_post.astype("int64")
-    pre["did"] = (pre["pilot"].fillna(False).astype(bool) & fake_post).astype("int64")
-    res = models.fit_did(
+    res = _did_from(
         pre,
+        fake,
         cohort,
         outcome,
         covariates,
@@ -326,12 +336,10 @@ def mason_2015(
 ) -> pd.DataFrame:
     """Mason et al. (2015) window: FY2011-12 (pre) against FY2012-13 (post)."""
     start = df["start_date"]
-    sub = df.loc[(start >= pd.Timestamp(pre_start)) & (start <= pd.Timestamp(post_end))].copy()
-    post = sub["start_date"] >= pd.Timestamp(post_start)
-    sub["post"] = post.astype("int64")
-    sub["did"] = (sub["pilot"].fillna(False).astype(bool) & post).astype("int64")
-    res = models.fit_did(
+    sub = df.loc[(start >= pd.Timestamp(pre_start)) & (start <= pd.Timestamp(post_end))]
+    res = _did_from(
         sub,
+        pd.Timestamp(post_start),
         cohort,
         outcome,
         covariates,
