@@ -8,13 +8,28 @@ from pbr.logs import logged
 
 def main(smk) -> None:
     name = smk.wildcards.register
-    with logged(smk.log[0], f"predict_links[{name}]"):
+    with logged(smk.log[0], f"predict_links[{name}]") as log:
         cfg, spec = smk.params.linkage, smk.params.spec
         secret = link.pseudonymisation_key(smk.params.source)
         register = io.read_table(smk.input.register)
         left, right = io.read_table(smk.input.left), io.read_table(smk.input.right)
+        memory_mb = link.duckdb_memory_mb(smk.resources.get("mem_mb"))
+        log.info(
+            "DuckDB memory limit: %s MB (%.0f%% of the job's mem_mb)",
+            memory_mb,
+            100 * link.DUCKDB_MEMORY_SHARE,
+        )
         out = link.link_register_probabilistic(
-            left, right, register, spec, io.read_json(smk.input.model), cfg, name, smk.threads, secret
+            left,
+            right,
+            register,
+            spec,
+            io.read_json(smk.input.model),
+            cfg,
+            name,
+            smk.threads,
+            secret,
+            memory_mb,
         )
         io.write_table(out["links"], smk.output.links, sort_by=["person_id", spec["id"]])
         io.write_table(out["pairs"], smk.output.pairs, sort_by=["left_id", "right_id"])

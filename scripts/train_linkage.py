@@ -16,7 +16,14 @@ def main(smk) -> None:
         left, right = io.read_table(smk.input.left), io.read_table(smk.input.right)
         log.info("training on %d NDTMS persons x %d %s records", len(left), len(right), name)
         model = link.train_link_model(
-            left, right, cfg["recall"], cfg["seed"], cfg["u_max_pairs"], smk.threads, cfg["em_max_pairs"]
+            left,
+            right,
+            cfg["recall"],
+            cfg["seed"],
+            cfg["u_max_pairs"],
+            smk.threads,
+            cfg["em_max_pairs"],
+            memory_mb=link.duckdb_memory_mb(smk.resources.get("mem_mb")),
         )
         io.write_json(model, smk.output.model)
 

@@ -261,6 +261,21 @@ def test_probabilistic_linkage_beats_the_exact_key_on_noisy_records():
     # the model JSON is stable: training again gives the same bytes
     again = link.train_link_model(left, right, recall=0.8, seed=1, max_pairs=2e5)
     assert json.dumps(model, sort_keys=True) == json.dumps(again, sort_keys=True)
+    # DuckDB held to a memory limit (a job's mem_mb; it spills beyond) gives the same model and pairs
+    small = link.duckdb_memory_mb(400)
+    assert small == 256 and link.duckdb_memory_mb(6000) == 3600 and link.duckdb_memory_mb(None) is None
+    limited = link.train_link_model(left, right, recall=0.8, seed=1, max_pairs=2e5, memory_mb=small)
+    assert json.dumps(limited, sort_keys=True) == json.dumps(model, sort_keys=True)
+    pd.testing.assert_frame_equal(
+        link.predict_link_pairs(left, right, model, 0.05, memory_mb=small),
+        link.predict_link_pairs(left, right, model, 0.05),
+    )
+    con = link._linker(left, right, model, 1, small)._db_api.duckdb_con
+    assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] in (
+        "244.1 MiB",
+        "256.0 MiB",
+        "256 MiB",
+    )
 
 
 def test_person_link_record_carries_areas_and_dates_for_comparison():

@@ -19,9 +19,12 @@ death; an offender, whose offences follow). ``deterministic`` links on the exact
 
 from __future__ import annotations
 
+import atexit
 import hmac
 import logging
 import os
+import shutil
+import tempfile
 
 import numpy as np
 import pandas as pd
@@ -503,12 +506,36 @@ def blocking_rules() -> list:
     ]
 
 
-def _linker(left: pd.DataFrame, right: pd.DataFrame, settings, threads: int):
+#: share of a job's memory (Snakemake ``resources.mem_mb``) that DuckDB may hold; the rest
+#: is for the pandas frames around it (inputs, pairs, link table)
+DUCKDB_MEMORY_SHARE = 0.6
+
+
+def duckdb_memory_mb(job_mem_mb: float | None) -> int | None:
+    """DuckDB's memory limit (MB) for a job given ``job_mem_mb``; None (DuckDB's default,
+    80% of the machine's memory) when the job states no memory."""
+    if not job_mem_mb:
+        return None
+    return max(256, int(job_mem_mb * DUCKDB_MEMORY_SHARE))
+
+
+def _linker(left: pd.DataFrame, right: pd.DataFrame, settings, threads: int, memory_mb: int | None = None):
+    """A splink linker over a fresh in-memory DuckDB with ``threads`` threads.
+
+    With ``memory_mb``, DuckDB holds at most that much and spills the rest of its joins to a
+    private temporary directory (the scored pairs are the same; measured at scale 2.0,
+    offences: 659,755 identical pairs, peak 10.0 -> 5.0 GiB, time 132 -> 139 s).
+    """
     import duckdb
     from splink import DuckDBAPI, Linker
 
     con = duckdb.connect()
     con.execute(f"SET threads TO {int(threads)}")
+    if memory_mb:
+        spill = tempfile.mkdtemp(prefix="pbr-duckdb-")
+        atexit.register(shutil.rmtree, spill, ignore_errors=True)
+        con.execute(f"SET memory_limit = '{int(memory_mb)}MB'")
+        con.execute(f"SET temp_directory = '{spill}'")
     db = DuckDBAPI(connection=con)
     sdf_l = db.register(left[LINK_COLUMNS], dataset_display_name="ndtms")
     sdf_r = db.register(right[LINK_COLUMNS], dataset_display_name="register")
@@ -534,6 +561,7 @@ def train_link_model(
     max_pairs: float,
     threads: int = 1,
     em_max_pairs: float = 2e6,
+    memory_mb: int | None = None,
 ) -> dict:
     """Estimate the Fellegi-Sunter parameters; return the splink model as a dict (saved as JSON).
 
@@ -547,7 +575,7 @@ def train_link_model(
     from splink import block_on
 
     event_dates = bool(right["event_date"].notna().any())
-    linker = _linker(left, right, splink_settings(event_dates), threads)
+    linker = _linker(left, right, splink_settings(event_dates), threads, memory_mb)
     t = linker.training
     t.estimate_probability_two_random_records_match(
         [block_on("initials", "dob", "sex", "area_code")], recall=recall
@@ -565,13 +593,18 @@ def train_link_model(
 
 
 def predict_link_pairs(
-    left: pd.DataFrame, right: pd.DataFrame, model: dict, min_probability: float, threads: int = 1
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    model: dict,
+    min_probability: float,
+    threads: int = 1,
+    memory_mb: int | None = None,
 ) -> pd.DataFrame:
     """Score candidate pairs with a trained model; pairs with probability >= ``min_probability``.
 
     Columns: left_id, right_id, match_weight, match_probability (rounded to stable digits).
     """
-    linker = _linker(left, right, model, threads)
+    linker = _linker(left, right, model, threads, memory_mb)
     pred = linker.inference.predict(threshold_match_probability=min_probability)
     rel = pred.as_duckdbpyrelation()
     df = rel.select("unique_id_l, unique_id_r, match_weight, match_probability").df()
@@ -765,6 +798,7 @@ def link_register_probabilistic(
     name: str,
     threads: int = 1,
     secret: bytes = b"",
+    memory_mb: int | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Predict, match one-to-one, and build the link table, the candidate pairs, the exact baseline and flow rows.
 
@@ -774,7 +808,7 @@ def link_register_probabilistic(
     lacks the register's id), never as the register's own identifier.
     """
     if cfg["method"] == "probabilistic":
-        pairs = predict_link_pairs(left, right, model, cfg["min_probability"], threads)
+        pairs = predict_link_pairs(left, right, model, cfg["min_probability"], threads, memory_mb)
     else:
         pairs = exact_key_pairs(left, right)
     unit_pairs = to_group_pairs(pairs, right)
