@@ -58,7 +58,7 @@ left, right = link.link_inputs(
     io.read_table(v / "ndtms_episodes.parquet"), register, spec, b"bench", io.read_table(v / "areas.parquet")
 )
 model = link.train_link_model(left, right, cfg["recall"], cfg["seed"], cfg["u_max_pairs"], 2, cfg["em_max_pairs"])
-out = link.link_register_probabilistic(left, right, register, spec, model, cfg, {name!r}, 2, b"bench")
+out = link.link_register_probabilistic(left, right, register, spec, model, cfg, {name!r}, 2)
 io.write_table(out["links"], Path({tmp!r}) / "links_{name}.parquet")
 io.write_table(out["exact"], Path({tmp!r}) / "exact_{name}.parquet")
 """

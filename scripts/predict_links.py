@@ -10,7 +10,6 @@ def main(smk) -> None:
     name = smk.wildcards.register
     with logged(smk.log[0], f"predict_links[{name}]") as log:
         cfg, spec = smk.params.linkage, smk.params.spec
-        secret = link.pseudonymisation_key(smk.params.source)
         register = io.read_table(smk.input.register)
         left, right = io.read_table(smk.input.left), io.read_table(smk.input.right)
         memory_mb = link.duckdb_memory_mb(smk.resources.get("mem_mb"))
@@ -28,7 +27,6 @@ def main(smk) -> None:
             cfg,
             name,
             smk.threads,
-            secret,
             memory_mb,
         )
         io.write_table(out["links"], smk.output.links, sort_by=["person_id", spec["id"]])

@@ -172,7 +172,7 @@ def test_offender_link_carries_the_pseudonym_and_counts_every_offence():
     }
     cfg = {"method": "deterministic", "threshold": 0.9, "min_probability": 0.05}
     left, right = link.link_inputs(_episodes(), pnc, spec, SECRET, AREAS)
-    out = link.link_register_probabilistic(left, right, pnc, spec, {}, cfg, "offences", secret=SECRET)
+    out = link.link_register_probabilistic(left, right, pnc, spec, {}, cfg, "offences")
     links = out["links"].set_index("offence_id")
     n1, n3 = link.unit_ids(pd.Series(["N1", "N3"]), SECRET)
     assert sorted(links.index) == ["o1", "o2", "o4"]  # J S 1980-01-31 M (both offences), M B 1975-06-01 F

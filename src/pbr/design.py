@@ -306,7 +306,8 @@ def fit_terms(d: Design, x: np.ndarray, family: str) -> TermsFit:
     if family not in ("logit", "linear"):
         raise ValueError(f"family must be 'logit' or 'linear', not {family!r}")
     x = np.asarray(x, dtype=float).reshape(d.n, -1)
-    x_t = x - d.W @ _Projector(d).solve(d.WT @ x)
+    proj = _Projector(d)
+    x_t = x - d.W @ proj.solve(d.WT @ x)
     kept = _independent(x_t, x)
     x = x[:, kept]
     converged = True
@@ -322,7 +323,6 @@ def fit_terms(d: Design, x: np.ndarray, family: str) -> TermsFit:
         bread = x_t.T @ (w[:, None] * x_t)
     else:
         x_t = x_t[:, kept]
-        proj = _Projector(d)
         y_t = proj.resid(d.y)
         bread = x_t.T @ x_t
         beta = linalg.solve(bread, x_t.T @ y_t, assume_a="pos")

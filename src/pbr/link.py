@@ -524,7 +524,8 @@ def _linker(left: pd.DataFrame, right: pd.DataFrame, settings, threads: int, mem
 
     With ``memory_mb``, DuckDB holds at most that much and spills the rest of its joins to a
     private temporary directory (the scored pairs are the same; measured at scale 2.0,
-    offences: 659,755 identical pairs, peak 10.0 -> 5.0 GiB, time 132 -> 139 s).
+    offences, with a 4 GB cap: 659,755 identical pairs, peak 10.0 -> 5.0 GiB, time
+    132 -> 139 s).
     """
     import duckdb
     from splink import DuckDBAPI, Linker
@@ -797,15 +798,13 @@ def link_register_probabilistic(
     cfg: dict,
     name: str,
     threads: int = 1,
-    secret: bytes = b"",
     memory_mb: int | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Predict, match one-to-one, and build the link table, the candidate pairs, the exact baseline and flow rows.
 
     A register unit that is a person (an offender: ``spec['group']``, which is then also
     ``spec['unit']``) is carried as its pseudonym (``right['group']``, looked up by
-    :func:`unit_pseudonyms`; hashed with ``secret`` by :func:`unit_ids` only if ``right``
-    lacks the register's id), never as the register's own identifier.
+    :func:`unit_pseudonyms`), never as the register's own identifier.
     """
     if cfg["method"] == "probabilistic":
         pairs = predict_link_pairs(left, right, model, cfg["min_probability"], threads, memory_mb)
@@ -816,13 +815,10 @@ def link_register_probabilistic(
     records = register
     if spec["group"] is not None:
         unit = spec["unit"]
-        if spec["group"] in right.columns:  # only the matched units' records are needed
-            pseudonym = unit_pseudonyms(right, spec["group"])
-            pseudonym = pseudonym[pseudonym.isin(set(matches["right_id"]))]
-            records = register[register[unit].isin(pseudonym.index)]
-            records = records.assign(**{unit: records[unit].map(pseudonym)})
-        else:
-            records = register.assign(**{unit: unit_ids(register[unit], secret)})
+        pseudonym = unit_pseudonyms(right, spec["group"])
+        pseudonym = pseudonym[pseudonym.isin(set(matches["right_id"]))]  # only matched units' records
+        records = register[register[unit].isin(pseudonym.index)]
+        records = records.assign(**{unit: records[unit].map(pseudonym)})
     links = link_table(matches, records, spec["unit"], spec["keep"])
     exact = to_group_pairs(exact_key_pairs(left, right), right)
     linked = links.loc[links["match_probability"] >= cfg["threshold"], spec["id"]].nunique()

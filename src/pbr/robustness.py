@@ -131,9 +131,11 @@ def event_study(
         "dropped_clusters": dropped_areas,
         "dropped_rows": dropped_rows,
     }
+    models.check_engine(engine)
+    d = design.build_design(mf, outcome, covariates) if engine == "exact" else None  # once for both methods
     for method in methods:
         logit = method.startswith("logit")
-        coef, vcov, n_used = _fit_terms(mf, outcome, covariates, names, fml, logit, engine)
+        coef, vcov, n_used = _fit_terms(mf, d, names, fml, logit)
         f = math.exp if logit else float
         for b in bins:
             name = _bin_name(b)
@@ -205,24 +207,20 @@ def event_study(
 
 def _fit_terms(
     mf: pd.DataFrame,
-    outcome: str,
-    covariates: list[str],
+    d: design.Design | None,
     names: list[str],
     fml: str,
     logit: bool,
-    engine: str,
 ) -> tuple[pd.Series, pd.DataFrame, int]:
     """Coefficients (by name) and CRV1 covariance of the terms ``names``, and the rows used.
 
+    With a design ``d`` of ``mf``, the exact engine fits them; without, pyfixest (``fml``).
     Terms collinear with the fixed effects are left out of both, by either engine.
     """
-    if engine == "exact":
-        d = design.build_design(mf, outcome, covariates)
+    if d is not None:
         fit = design.fit_terms(d, mf[names].to_numpy(dtype=float), "logit" if logit else "linear")
         kept = [names[i] for i in fit.kept]
         return pd.Series(fit.coef, index=kept), pd.DataFrame(fit.vcov, index=kept, columns=kept), fit.n
-    if engine != "pyfixest":
-        raise ValueError(f"engine must be one of {models.ENGINES}, not {engine!r}")
     import pyfixest as pf  # only here: its import and JIT cost about 2 s per process
 
     with warnings.catch_warnings():
