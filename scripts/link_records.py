@@ -12,7 +12,8 @@ def main(smk) -> None:
         secret = link.pseudonymisation_key(smk.params.source)
         table, areas = io.read_table(smk.input.table), io.read_table(smk.input.areas)
         if side == "ndtms":
-            records = link.ndtms_link_records(table, secret, areas)
+            tops = io.read_table(smk.input.tops, columns=["episode_id", "top_date"])
+            records = link.ndtms_link_records(table, secret, areas, tops)
         else:
             spec = smk.params.spec
             records = link.register_link_records(

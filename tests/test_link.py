@@ -24,6 +24,8 @@ def _episodes():
             "date_of_birth": pd.to_datetime(["1980-01-31", "1980-01-31", "1975-06-01", "1990-02-02"]),
             "sex": ["M", "M", "F", "M"],
             "referral_date": pd.to_datetime(["2011-01-30", "2012-05-01", "2011-06-01", "2011-01-01"]),
+            "triage_date": pd.to_datetime(["2011-02-05", "2012-05-03", None, "2011-01-02"]),
+            "first_intervention_date": pd.to_datetime(["2011-02-20", "2012-05-20", None, None]),
             "discharge_date": pd.to_datetime(["2011-06-30", None, "2011-12-01", "2011-03-01"]),
             "discharge_reason": pd.array([83, None, 89, 80], dtype="Int64"),
         }
@@ -31,6 +33,14 @@ def _episodes():
 
 
 AREAS = pd.DataFrame({"area_code": ["X", "Y", "Z", "A99"], "region": ["North", "North", "South", "South"]})
+
+#: TOP interviews of the episodes above: e2's review is its person's latest contact
+TOPS = pd.DataFrame(
+    {"episode_id": ["e1", "e2", "e3"], "top_date": pd.to_datetime(["2011-03-01", "2012-08-01", "2011-07-01"])}
+)
+NO_TOPS = pd.DataFrame(
+    {"episode_id": pd.Series([], dtype="string"), "top_date": pd.Series([], dtype="datetime64[ns]")}
+)
 
 
 def test_same_attributor_is_one_person_across_agencies():
@@ -99,7 +109,7 @@ DEATH_SPEC = {
 
 def test_deterministic_register_link_on_exact_key_carries_no_identifiers():
     cfg = {"method": "deterministic", "threshold": 0.9, "min_probability": 0.05}
-    left, right = link.link_inputs(_episodes(), _deaths(), DEATH_SPEC, SECRET, AREAS)
+    left, right = link.link_inputs(_episodes(), _deaths(), DEATH_SPEC, SECRET, AREAS, TOPS)
     out = link.link_register_probabilistic(left, right, _deaths(), DEATH_SPEC, {}, cfg, "deaths")
     persons, _ = link.link_persons(_episodes(), SECRET)
     pid = persons.set_index("episode_id")["person_id"]
@@ -171,7 +181,7 @@ def test_offender_link_carries_the_pseudonym_and_counts_every_offence():
         "keep": ["offence_id", "offence_date", "offence_group"],
     }
     cfg = {"method": "deterministic", "threshold": 0.9, "min_probability": 0.05}
-    left, right = link.link_inputs(_episodes(), pnc, spec, SECRET, AREAS)
+    left, right = link.link_inputs(_episodes(), pnc, spec, SECRET, AREAS, TOPS)
     out = link.link_register_probabilistic(left, right, pnc, spec, {}, cfg, "offences")
     links = out["links"].set_index("offence_id")
     n1, n3 = link.unit_ids(pd.Series(["N1", "N3"]), SECRET)
@@ -209,6 +219,8 @@ def _noisy_population(n=3000, n_unrelated=15000, seed=5):
             "date_of_birth": ppl["dob"],
             "sex": ppl["sex"],
             "referral_date": ppl["last"],
+            "triage_date": ppl["last"],
+            "first_intervention_date": ppl["last"],
             "discharge_date": ppl["last"] + pd.Timedelta(days=100),
             "discharge_reason": pd.array([80] * n, dtype="Int64"),
         }
@@ -242,7 +254,7 @@ def _noisy_population(n=3000, n_unrelated=15000, seed=5):
 def test_probabilistic_linkage_beats_the_exact_key_on_noisy_records():
     episodes, register, truth = _noisy_population()
     areas = pd.DataFrame({"area_code": [f"A{i}" for i in range(30)] + ["A99"], "region": "R"})
-    left, right = link.link_inputs(episodes, register, DEATH_SPEC, SECRET, areas)
+    left, right = link.link_inputs(episodes, register, DEATH_SPEC, SECRET, areas, NO_TOPS)
     model = link.train_link_model(left, right, recall=0.8, seed=1, max_pairs=2e5)
     cfg = {"method": "probabilistic", "threshold": 0.5, "min_probability": 0.05}
     out = link.link_register_probabilistic(left, right, register, DEATH_SPEC, model, cfg, "deaths")
@@ -279,14 +291,16 @@ def test_probabilistic_linkage_beats_the_exact_key_on_noisy_records():
 
 
 def test_person_link_record_carries_areas_and_dates_for_comparison():
-    left, right = link.link_inputs(_episodes(), _deaths(), DEATH_SPEC, SECRET, AREAS)
+    left, right = link.link_inputs(_episodes(), _deaths(), DEATH_SPEC, SECRET, AREAS, TOPS)
     persons, _ = link.link_persons(_episodes(), SECRET)
     pid = persons.set_index("episode_id")["person_id"]
     rec = left.set_index("unique_id")
     js, mb = rec.loc[pid["e1"]], rec.loc[pid["e3"]]
-    day = (pd.Timestamp("2012-05-01") - pd.Timestamp("1970-01-01")).days
+    day = (pd.Timestamp("2012-08-01") - pd.Timestamp("1970-01-01")).days
     assert js["areas"] == "|X|" and js["region"] == "North"
-    assert js["last_contact"] == day  # latest referral (e2, another agency)
+    assert js["last_contact"] == day  # latest contact: a TOP review of e2 (another agency)
+    # e3: referred 2011-06-01, TOP 2011-07-01, discharged as died 2011-12-01 (a discharge is no contact)
+    assert mb["last_contact"] == (pd.Timestamp("2011-07-01") - pd.Timestamp("1970-01-01")).days
     assert pd.isna(js["died_on"]) and pd.isna(js["event_date"])
     assert (
         mb["died_on"] == (pd.Timestamp("2011-12-01") - pd.Timestamp("1970-01-01")).days

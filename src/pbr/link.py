@@ -12,9 +12,10 @@ Registers: ONS and PNC hold full names; their records get initials from them. Wi
 ``linkage.method: probabilistic`` (default) a Fellegi-Sunter model (splink 5, DuckDB)
 compares initials, date of birth, sex, area (latest, any, or region of the person's
 treatment) and, for deaths, the death date against the person's NDTMS dates (a
-'client died' discharge near it; a referral after it); it is trained without labels,
-scores candidate pairs, and a greedy one-to-one pass keeps each person's best unit (a
-death; an offender, whose offences follow). ``deterministic`` links on the exact key.
+'client died' discharge near it; a referral, triage, intervention or TOP interview
+after it); it is trained without labels, scores candidate pairs, and a greedy
+one-to-one pass keeps each person's best unit (a death; an offender, whose offences
+follow). ``deterministic`` links on the exact key.
 """
 
 from __future__ import annotations
@@ -204,15 +205,19 @@ LINK_COLUMNS = [
 ]
 
 
-def ndtms_link_records(episodes: pd.DataFrame, secret: bytes, areas: pd.DataFrame) -> pd.DataFrame:
+def ndtms_link_records(
+    episodes: pd.DataFrame, secret: bytes, areas: pd.DataFrame, tops: pd.DataFrame
+) -> pd.DataFrame:
     """One linkage record per NDTMS person.
 
     Carries the attributor; the area of the latest episode (``area_code``) and its
     ``region``; every area the person was treated in (``areas``, as '|A|B|'); and, as
-    days since 1970-01-01, the date of birth (``dob_days``), the latest referral
-    (``last_contact``: nobody is referred after their death) and the latest discharge
-    with reason 'client died' (``died_on``). ``event_date`` is empty. ``areas`` is the
-    area lookup (area_code -> region).
+    days since 1970-01-01, the date of birth (``dob_days``), the latest contact that
+    needs the person alive (``last_contact``: a referral, triage, first intervention or
+    TOP interview; a discharge may be recorded after a death, so it does not count) and
+    the latest discharge with reason 'client died' (``died_on``). ``event_date`` is
+    empty. ``areas`` is the area lookup (area_code -> region); ``tops`` holds the TOP
+    interviews (episode_id, top_date).
     """
     key = attributor_key(
         episodes["initial_first"], episodes["initial_surname"], episodes["date_of_birth"], episodes["sex"]
@@ -230,11 +235,24 @@ def ndtms_link_records(episodes: pd.DataFrame, secret: bytes, areas: pd.DataFram
         areas,
     )
     rec["areas"] = rec["unique_id"].map(_joined(ep["person_id"], ep["area_code"])).astype("string")
-    rec["last_contact"] = _days(last["referral_date"]).to_numpy()
+    rec["last_contact"] = rec["unique_id"].map(_latest_contact(ep, tops)).astype("Int64")
     died = ep[ep["discharge_reason"] == CLIENT_DIED].groupby("person_id", sort=True)["discharge_date"].max()
     rec["died_on"] = rec["unique_id"].map(_days(died)).astype("Int64")
     rec["event_date"] = pd.array([pd.NA] * len(rec), dtype="Int64")
     return rec
+
+
+#: episode dates on which the client was seen alive (a discharge may be recorded after a death)
+CONTACT_DATES = ("referral_date", "triage_date", "first_intervention_date")
+
+
+def _latest_contact(episodes: pd.DataFrame, tops: pd.DataFrame) -> pd.Series:
+    """Per person_id, the latest of its episodes' CONTACT_DATES and its TOP interview dates (days)."""
+    dates = [episodes[["person_id", c]].set_axis(["person_id", "date"], axis=1) for c in CONTACT_DATES]
+    top = tops[["episode_id", "top_date"]].merge(episodes[["episode_id", "person_id"]], on="episode_id")
+    dates.append(top[["person_id", "top_date"]].set_axis(["person_id", "date"], axis=1))
+    latest = pd.concat(dates, ignore_index=True).groupby("person_id", sort=True)["date"].max()
+    return _days(latest)
 
 
 def register_link_records(
@@ -255,7 +273,7 @@ def register_link_records(
     so that later steps pseudonymise by lookup (:func:`unit_pseudonyms`), not by hashing
     again.
     ``event_column`` (ONS: ``date_of_death``) is carried as ``event_date`` (days since
-    1970-01-01), an event after which the person has no NDTMS referral. ``areas`` is
+    1970-01-01), an event after which the person has no NDTMS contact. ``areas`` is
     the area lookup.
     """
     rec = _link_frame(
@@ -369,11 +387,11 @@ def splink_settings(event_dates: bool = False, term_frequency: bool = True, link
     difference / else); sex (both women / both men / else: a register holding fewer
     women than NDTMS, as the PNC does, makes agreement on 'F' stronger evidence); area
     (the person's latest area / another area the person was treated in / same region /
-    else). With ``event_dates`` (deaths), also whether
-    the person was discharged as died near the event date, discharged as died on another
-    date, referred after the event (impossible for one person; not applied when the event
-    is in another area the person was treated in, where two people sharing an
-    attributor are told apart), or none of these. Blocking: :func:`blocking_rules`.
+    else). With ``event_dates`` (deaths), also whether the person was discharged as died
+    near the event date, discharged as died on another date, seen after the event (a
+    referral, triage, intervention or TOP interview: impossible for one person; not
+    applied when the event is in another area the person was treated in, where two
+    people sharing an attributor are told apart), or none of these. Blocking: :func:`blocking_rules`.
     """
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
@@ -461,7 +479,7 @@ def splink_settings(event_dates: bool = False, term_frequency: bool = True, link
                     cll.CustomLevel(f"{died} IS NOT NULL", "discharged as died on another date"),
                     cll.CustomLevel(
                         f"{event} < {last} AND NOT coalesce({treated_elsewhere}, false)",
-                        "event before the person's latest referral",
+                        "event before the person's latest contact",
                     ),
                     cll.ElseLevel(),
                 ],
@@ -782,11 +800,16 @@ def quality_table(
 
 
 def link_inputs(
-    episodes: pd.DataFrame, register: pd.DataFrame, spec: dict, secret: bytes, areas: pd.DataFrame
+    episodes: pd.DataFrame,
+    register: pd.DataFrame,
+    spec: dict,
+    secret: bytes,
+    areas: pd.DataFrame,
+    tops: pd.DataFrame,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The two sides of a linkage: NDTMS persons and the register's records (or offender identities)."""
     right = register_link_records(register, spec["id"], areas, spec["group"], spec.get("event"), secret)
-    return ndtms_link_records(episodes, secret, areas), right
+    return ndtms_link_records(episodes, secret, areas, tops), right
 
 
 def link_register_probabilistic(

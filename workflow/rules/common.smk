@@ -132,6 +132,11 @@ def link_records_table(wildcards):
     return R / "extract" / f"{REGISTERS[wildcards.side]['table']}.parquet"
 
 
+def link_records_tops(wildcards):
+    """The TOP interviews (their dates are contacts of a person alive); the NDTMS side only."""
+    return R / "extract" / "ndtms_top.parquet" if wildcards.side == "ndtms" else []
+
+
 def link_records_spec(wildcards):
     """The register spec of a register side; empty for the NDTMS side."""
     return REGISTERS.get(wildcards.side, {})

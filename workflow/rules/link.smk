@@ -41,6 +41,7 @@ rule link_records:
     """Linkage records of one side, built once for training and prediction (identifiers kept)."""
     input:
         table=link_records_table,
+        tops=link_records_tops,
         areas=R / "extract" / "areas.parquet",
         code=lib("link"),
     output:
