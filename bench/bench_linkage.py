@@ -51,7 +51,7 @@ from pathlib import Path
 from pbr import extract, io, synthetic
 from pbr.contract import TABLES
 noise = synthetic.NoiseParams(register_area_move_same_region={same_region}, **{noise_overrides!r})
-ext = synthetic.generate(synthetic.SyntheticParams(scale={scale}, seed=20120401, noise=noise))
+ext = synthetic.generate(synthetic.SyntheticParams(scale={scale}, seed={seed}, noise=noise))
 raw = Path({tmp!r}) / "raw"
 for name, df in ext.tables.items():
     io.write_table(df, raw / f"{{name}}.parquet", sort_by=TABLES[name].key)
@@ -202,6 +202,7 @@ def main() -> None:
         default=0.0,
         help="share of register area moves that stay in the home region (default 0: any area, as the generator)",
     )
+    ap.add_argument("--seed", type=int, default=20120401, help="generator seed (default: the pipeline's)")
     ap.add_argument(
         "--noise",
         choices=["default", "floor"],
@@ -219,14 +220,16 @@ def main() -> None:
             PREPARE.format(
                 src=src,
                 scale=args.scale,
+                seed=args.seed,
                 tmp=d,
                 same_region=args.same_region_moves,
                 noise_overrides=overrides,
             )
         )
         print(
-            f"linkage at scale {args.scale}, {args.noise} noise, {args.same_region_moves:.0%} of register area "
-            f"moves within the home region (extracts generated and validated in {prep[0]:.0f} s, not counted)"
+            f"linkage at scale {args.scale}, seed {args.seed}, {args.noise} noise, "
+            f"{args.same_region_moves:.0%} of register area moves within the home region"
+            f" (extracts generated and validated in {prep[0]:.0f} s, not counted)"
         )
         runs = {}
         for name, spec in REGISTERS.items():
