@@ -1,0 +1,45 @@
+"""The linkage benchmark runs end to end on tiny data and prints figures that hang together.
+
+Benchmarks are not timed here (their targets are checked by running them at scale 1.0);
+this only keeps ``bench/bench_linkage.py`` working as the code under it changes.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _f1(out: str, register: str, method: str) -> float:
+    """F1 of one row of the benchmark's 'quality at p >= ...' table."""
+    row = re.search(rf"^\s*{register}\s+{method}\s+\d+\s+\d+\s+[\d.]+\s+[\d.]+\s+([\d.]+)\s*$", out, re.M)
+    assert row, f"no {register}/{method} row in:\n{out}"
+    return float(row.group(1))
+
+
+@pytest.mark.slow
+def test_bench_linkage_prints_quality_and_ceiling_on_tiny_data():
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_linkage.py"), "--scale", "0.02", "--noise", "floor"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    assert "linkage at scale 0.02, seed 20120401, floor noise" in out
+    for register in ("deaths", "offences"):
+        assert _f1(out, register, "probabilistic") > _f1(out, register, "exact_key")
+    ceiling = out[out.index("information ceiling") :]
+    rows = re.findall(r"^\s*(deaths|offences)\s+\d+\s+[\d.]+\s+[\d.]+\s+([\d.]+)\s+[\d.]+\s*$", ceiling, re.M)
+    assert [r[0] for r in rows] == ["deaths", "offences"], ceiling
+    for register, f1 in rows:
+        # cells chosen with the truth on so few pairs: at least what the model reaches
+        assert float(f1) >= _f1(out, register, "probabilistic") - 0.02
