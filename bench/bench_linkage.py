@@ -94,10 +94,10 @@ REGISTERS = {
 }  # fmt: skip
 
 
-def register_truths(tmp: Path) -> dict[str, pd.DataFrame]:
-    """Per register, the true (person_id, unit) pairs of the bench's persons (evaluation only)."""
+def register_truths(tmp: Path, episodes: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Per register, the true (person_id, unit) pairs of the bench's persons (``episodes``:
+    :func:`link.link_persons` output; evaluation only)."""
     v = tmp / "valid"
-    episodes, _ = link.link_persons(io.read_table(v / "ndtms_episodes.parquet"), b"bench")
     episode_truth = io.read_table(tmp / "truth" / "episode_person.parquet")
     out = {}
     for name, spec in REGISTERS.items():
@@ -110,13 +110,18 @@ def register_truths(tmp: Path) -> dict[str, pd.DataFrame]:
     return out
 
 
-def quality(tmp: Path, cfg: dict, study: dict, truths: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def quality(
+    tmp: Path,
+    cfg: dict,
+    study: dict,
+    truths: dict[str, pd.DataFrame],
+    episodes: pd.DataFrame,
+    areas: pd.DataFrame,
+) -> pd.DataFrame:
     """Precision / recall / F1 per register, threshold and scope, from the bench's outputs."""
-    v = tmp / "valid"
-    episodes, _ = link.link_persons(io.read_table(v / "ndtms_episodes.parquet"), b"bench")
     ep = journeys.assign_journeys(episodes, [83, 84], 21)
     j = journeys.assign_study_fields(
-        journeys.summarise_journeys(ep), io.read_table(v / "areas.parquet"),
+        journeys.summarise_journeys(ep), areas,
         study["pre_start"], study["post_start"], study["post_end"],
     )  # fmt: skip
     j, _ = journeys.flag_exclusions(j, ["drug", "alcohol"], 18)
@@ -138,7 +143,9 @@ def quality(tmp: Path, cfg: dict, study: dict, truths: dict[str, pd.DataFrame]) 
 CEILING_MIN_PROBABILITY = 0.001
 
 
-def information_ceiling(tmp: Path, name: str, truth: pd.DataFrame) -> dict:
+def information_ceiling(
+    tmp: Path, name: str, truth: pd.DataFrame, left: pd.DataFrame, areas: pd.DataFrame
+) -> dict:
     """The best F1 of a pairwise rule on comparison pattern x initials-frequency decile x birth band.
 
     Scores the candidate pairs with the trained model, keeping its comparison levels;
@@ -147,16 +154,13 @@ def information_ceiling(tmp: Path, name: str, truth: pd.DataFrame) -> dict:
     person's 5-year birth band; ranks cells by their share of true pairs and returns
     the F1 (with precision, recall and the cell share at the cut) of the best prefix.
     Cells are chosen with the truth, so this is an optimistic ceiling; true pairs never
-    scored count as missed.
+    scored count as missed. ``left`` holds the NDTMS persons' linkage records.
     """
-    v = tmp / "valid"
     spec = REGISTERS[name]
-    tops = io.read_table(v / "ndtms_top.parquet", columns=["episode_id", "top_date"])
-    left, right = link.link_inputs(
-        io.read_table(v / "ndtms_episodes.parquet"),
-        io.read_table(v / f"{spec['table']}.parquet"),
-        spec, b"bench", io.read_table(v / "areas.parquet"), tops,
-    )  # fmt: skip
+    register = io.read_table(tmp / "valid" / f"{spec['table']}.parquet")
+    right = link.register_link_records(
+        register, spec["id"], areas, spec["group"], spec.get("event"), b"bench"
+    )
     model = json.loads((tmp / f"model_{name}.json").read_text())
     model |= {"retain_matching_columns": True, "retain_intermediate_calculation_columns": True}
     pred = link._linker(left, right, model, 2).inference.predict(CEILING_MIN_PROBABILITY)
@@ -241,9 +245,16 @@ def main() -> None:
         print(f"{'both':<12}{total:>8.1f}{peak:>10.2f}")
         if args.scale == 1.0:
             print(f"target <= 180 s and <= 6 GiB: {'met' if total <= 180 and peak <= 6 else 'NOT met'}")
-        truths = register_truths(tmp)
-        q = quality(tmp, cfg, study, truths)
-        ceilings = pd.DataFrame([information_ceiling(tmp, name, truths[name]) for name in REGISTERS])
+        v = tmp / "valid"
+        raw_episodes, areas = io.read_table(v / "ndtms_episodes.parquet"), io.read_table(v / "areas.parquet")
+        episodes, _ = link.link_persons(raw_episodes, b"bench")
+        truths = register_truths(tmp, episodes)
+        q = quality(tmp, cfg, study, truths, episodes, areas)
+        tops = io.read_table(v / "ndtms_top.parquet", columns=["episode_id", "top_date"])
+        left = link.ndtms_link_records(raw_episodes, b"bench", areas, tops)
+        ceilings = pd.DataFrame(
+            [information_ceiling(tmp, name, truths[name], left, areas) for name in REGISTERS]
+        )
     pd.set_option("display.width", 200)
     t = cfg["threshold"]
     main_rows = q[(q.scope == "all") & ((q.threshold == t) | (q.method == "exact_key"))]
