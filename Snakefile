@@ -26,6 +26,11 @@ include: "workflow/rules/common.smk"
 # cheap rules run where Snakemake runs (the login node on a cluster)
 localrules:
     all,
+    extract,
+    link,
+    derive,
+    fit,
+    report,
     tabulate_rates,
     collect_results,
     render_report,
@@ -42,3 +47,38 @@ include: "workflow/rules/link.smk"
 include: "workflow/rules/derive.smk"
 include: "workflow/rules/fit.smk"
 include: "workflow/rules/report.smk"
+
+
+# Named stage targets: `snakemake link` stops after linkage, and so on.
+rule extract:
+    """Validated extracts, their flow table and the fingerprint of the source read."""
+    input:
+        expand(R / "extract" / "{table}.parquet", table=TABLE_NAMES),
+        R / "extract" / "source.json",
+
+
+rule link:
+    """Pseudonymous persons, register links and linkage quality."""
+    input:
+        R / "link" / "episodes.parquet",
+        expand(R / "link" / "{register}.parquet", register=sorted(REGISTERS)),
+        R / "link" / "quality.parquet",
+
+
+rule derive:
+    """Journeys, the analysis tables of every cohort and the outcome rates."""
+    input:
+        expand(R / "derive" / "analysis_{cohort}.parquet", cohort=COHORTS),
+        R / "derive" / "rates.parquet",
+
+
+rule fit:
+    """Every model: the tidy results table."""
+    input:
+        R / "fit" / "did_results.parquet",
+
+
+rule report:
+    """The report (the same as the default target)."""
+    input:
+        REPORT,

@@ -2,7 +2,7 @@
 
 import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 
-from pbr import io, link
+from pbr import io, link, source
 from pbr.logs import logged
 
 
@@ -10,6 +10,7 @@ def main(smk) -> None:
     side = smk.wildcards.side
     with logged(smk.log[0], f"link_records[{side}]") as log:
         secret = link.pseudonymisation_key(smk.params.source)
+        source.check_key_id(smk.params.source, smk.params.key_id)
         table, areas = io.read_table(smk.input.table), io.read_table(smk.input.areas)
         if side == "ndtms":
             tops = io.read_table(smk.input.tops, columns=["episode_id", "top_date"])

@@ -79,8 +79,14 @@ def test_real_mode_without_key_stops_with_instructions(monkeypatch):
     with pytest.raises(link.LinkError, match="PBR_LINK_KEY"):
         link.pseudonymisation_key("real")
     assert link.pseudonymisation_key("synthetic")
-    monkeypatch.setenv(link.KEY_ENV, "abc")
-    assert link.pseudonymisation_key("real") == b"abc"
+    monkeypatch.setenv(link.KEY_ENV, " ")  # blank or short keys are refused, with how to make one
+    with pytest.raises(link.LinkError, match=r"(?s)too weak.*openssl rand"):
+        link.pseudonymisation_key("real")
+    monkeypatch.setenv(link.KEY_ENV, "fifteen-bytes-x")
+    with pytest.raises(link.LinkError, match="15 byte"):
+        link.pseudonymisation_key("real")
+    monkeypatch.setenv(link.KEY_ENV, "  sixteen-bytes-xy  ")
+    assert link.pseudonymisation_key("real") == b"sixteen-bytes-xy"
 
 
 def _deaths():

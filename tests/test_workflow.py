@@ -54,14 +54,6 @@ def test_bad_config_stops_with_the_key_named(tmp_path):
     assert "unknown key(s) ['scael'] under 'synthetic'" in proc.output
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    """One tiny end-to-end run in a temporary copy of the repository."""
-    work = copy_workflow(tmp_path_factory.mktemp("wf"))
-    run_snakemake(work, *TINY, "--cores", "2")
-    return work
-
-
 @pytest.mark.slow
 def test_report_holds_the_did_table(tiny_run):
     html = (tiny_run / "results" / "report" / "report.html").read_text()

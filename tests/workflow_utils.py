@@ -39,8 +39,9 @@ def copy_workflow(dest: Path) -> Path:
 
 
 def run_snakemake(workdir: Path, *args: str, check: bool = True, env: dict | None = None, timeout: int = 900):
-    """Run snakemake in ``workdir``; return the CompletedProcess (stdout and stderr joined)."""
-    full_env = {**os.environ, **(env or {})}
+    """Run snakemake in ``workdir``; return the CompletedProcess (stdout and stderr joined).
+    ``env`` adds to the environment; a value of None removes that variable."""
+    full_env = {k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None}  # None: unset
     proc = subprocess.run(
         [*SNAKEMAKE, *args],
         cwd=workdir,

@@ -7,6 +7,7 @@ offending key by its dotted path and says what was expected.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import hashlib
@@ -17,10 +18,12 @@ from typing import Any
 import jsonschema
 import yaml
 
+from pbr.errors import PipelineError
+
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "config" / "schema.yaml"
 
 
-class ConfigError(ValueError):
+class ConfigError(PipelineError, ValueError):
     """A configuration value is missing, unknown or of the wrong type."""
 
 
@@ -140,6 +143,46 @@ def _describe(error: jsonschema.ValidationError, schema: dict) -> str:
     return f"'{key}': {error.instance!r} is not allowed; allowed values: {allowed}"
 
 
+def _scalar_types(node: dict) -> set[str]:
+    t = node.get("type", [])
+    return {t} if isinstance(t, str) else set(t)
+
+
+def _coerce_strings(instance: Any, schema: dict) -> Any:
+    """Strings where the schema wants numbers, booleans or lists, read as YAML (in place).
+
+    ``snakemake --config 'synthetic={scale: 0.05}'`` passes 0.05 as the string '0.05'; a
+    value is converted only when the schema does not allow a string there and the YAML
+    reading has an allowed type, so a real mistake still fails validation.
+    """
+    if isinstance(instance, dict):
+        for key in list(instance):
+            sub = _node(schema, [key])
+            value = instance[key]
+            if isinstance(value, str) and "string" not in _scalar_types(sub) and _scalar_types(sub):
+                try:
+                    parsed = yaml.safe_load(value)
+                except yaml.YAMLError:
+                    continue
+                names = {bool: "boolean", int: "integer", float: "number", list: "array", type(None): "null"}
+                kind = names.get(type(parsed))
+                if kind and (
+                    kind in _scalar_types(sub) or (kind == "integer" and "number" in _scalar_types(sub))
+                ):
+                    instance[key] = parsed
+            else:
+                _coerce_strings(value, sub)
+    elif isinstance(instance, list):
+        for i, value in enumerate(instance):
+            sub = schema.get("items", {})
+            if isinstance(value, str) and "string" not in _scalar_types(sub) and _scalar_types(sub):
+                with contextlib.suppress(yaml.YAMLError):
+                    instance[i] = yaml.safe_load(value)
+            else:
+                _coerce_strings(value, sub)
+    return instance
+
+
 def validate_config(config: dict, schema: dict | None = None) -> dict:
     """Return ``config`` with defaults filled in, or raise :class:`ConfigError`.
 
@@ -147,7 +190,8 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
     expected, then says where the keys are documented.
     """
     schema = schema or load_schema()
-    config = _fill_defaults(_dates_to_iso(copy.deepcopy(config or {})), schema)
+    config = _coerce_strings(_dates_to_iso(copy.deepcopy(config or {})), schema)
+    config = _fill_defaults(config, schema)
     validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
     errors = sorted(
         validator.iter_errors(config),
@@ -228,6 +272,21 @@ def synthetic_settings(config: dict) -> dict:
     study = config["study"]
     out["pilot_rule"] = study["partial_pilot_rule"]
     out["dates"] = {**out.get("dates", {}), **{k: study[k] for k in ("pre_start", "post_start", "post_end")}}
+    return out
+
+
+def public_config(config: dict) -> dict:
+    """The config as it may be recorded (rule parameters, the report): a database URL without its
+    password. The workflow refuses a URL with a password before any job runs; this is the second lock."""
+    out = copy.deepcopy(config)
+    url = out.get("data", {}).get("real", {}).get("url")
+    if url:
+        from pbr.source import public_url
+
+        try:
+            out["data"]["real"]["url"] = public_url(url)
+        except Exception:  # an unparseable URL is refused elsewhere; never record it as given
+            out["data"]["real"]["url"] = "(not a valid URL)"
     return out
 
 

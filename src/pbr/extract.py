@@ -108,7 +108,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pbr import source as data_source
 from pbr.contract import EARLIEST_DATE, TABLES, Column, Table
+from pbr.errors import PipelineError
 from pbr.flow import flow_frame, flow_row
 from pbr.io import read_table, write_table
 
@@ -145,7 +147,7 @@ DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _INT64_MAX = 2**63 - 1
 
 
-class ExtractError(Exception):
+class ExtractError(PipelineError):
     """The one fatal error of this module; ``str()`` is the whole message for the user."""
 
 
@@ -411,17 +413,14 @@ def _read_database(
     url: str, db_schema: str | None
 ) -> tuple[dict[str, pd.DataFrame], dict[str, str], dict[str, dict[str, str]], list[Problem]]:
     import sqlalchemy as sa
-    from sqlalchemy.engine import make_url
 
     try:
-        shown = make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError as e:
-        raise ExtractError(
-            f"The database URL is not valid ({e}). Give a SQLAlchemy URL such as "
-            "postgresql+psycopg://user@host:5432/dbname."
-        ) from None
+        data_source.check_url(url)
+    except data_source.SourceError as e:
+        raise ExtractError(str(e)) from None
+    shown = data_source.public_url(url)
     try:
-        engine = sa.create_engine(url)
+        engine = sa.create_engine(data_source.connect_url(url))
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as e:
         raise ExtractError(f"Cannot use the database URL {shown} ({e}).") from None
 
@@ -1184,31 +1183,8 @@ def validate_tables(
 
 
 def _find_files(directory: Path, fmt: str) -> tuple[dict[str, Path], list[Problem]]:
-    files: dict[str, Path] = {}
-    problems: list[Problem] = []
-    exts = ("csv", "parquet") if fmt == "auto" else (fmt,)
-    for name in TABLES:
-        found = [directory / f"{name}.{ext}" for ext in exts if (directory / f"{name}.{ext}").is_file()]
-        if not found:
-            expected = " or ".join(f"{name}.{ext}" for ext in exts)
-            problems.append(
-                Problem(
-                    str(directory / f"{name}.{exts[0]}"),
-                    f"file not found: expected {expected} in {directory}",
-                    hint="Export the table under that name",
-                )
-            )
-        elif len(found) > 1:
-            problems.append(
-                Problem(
-                    str(found[0]),
-                    f"both {found[0].name} and {found[1].name} exist",
-                    hint="Remove one of them, or choose the format with fmt='csv' or fmt='parquet'",
-                )
-            )
-        else:
-            files[name] = found[0]
-    return files, problems
+    files, found = data_source.table_files(directory, fmt)
+    return files, [Problem(where, what, hint=todo) for where, what, todo in found]
 
 
 def read_extracts(
@@ -1237,10 +1213,9 @@ def read_extracts(
     type_names: dict[str, dict[str, str]] = {}
     if url is not None:
         raw, origin, type_names, problems = _read_database(url, db_schema)
-        from sqlalchemy.engine import make_url
-
-        source = f"database {make_url(url).render_as_string(hide_password=True)}"
-        return _validate_all(raw, origin, today, type_names, problems, source)
+        return _validate_all(
+            raw, origin, today, type_names, problems, f"database {data_source.public_url(url)}"
+        )
 
     d = Path(directory)
     if not d.is_dir():

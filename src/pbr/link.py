@@ -23,7 +23,6 @@ from __future__ import annotations
 import atexit
 import hmac
 import logging
-import os
 import shutil
 import tempfile
 
@@ -31,36 +30,28 @@ import numpy as np
 import pandas as pd
 
 from pbr.contract import DISCHARGE_REASONS
+from pbr.errors import PipelineError
 from pbr.flow import flow_frame, flow_row
+from pbr.source import KEY_ENV, SYNTHETIC_KEY, SourceError, link_key  # noqa: F401  (KEY_ENV, SYNTHETIC_KEY: re-exported)
 
 log = logging.getLogger(__name__)
-
-KEY_ENV = "PBR_LINK_KEY"
-SYNTHETIC_KEY = "synthetic-data-only"  # used only with synthetic extracts, which hold no real person
 
 
 CLIENT_DIED = next(code for code, text in DISCHARGE_REASONS.items() if text == "client died")
 
 
-class LinkError(RuntimeError):
+class LinkError(PipelineError, RuntimeError):
     """Linkage cannot proceed (e.g. no pseudonymisation key in real-data mode)."""
 
 
 def pseudonymisation_key(source: str) -> bytes:
-    """The secret key for person ids: from ``$PBR_LINK_KEY``; synthetic data may use a fixed key.
-
-    In real-data mode the key must come from the environment and is never written to
-    config, results or logs.
-    """
-    key = os.environ.get(KEY_ENV)
-    if key:
-        return key.encode()
-    if source == "synthetic":
-        return SYNTHETIC_KEY.encode()
-    raise LinkError(
-        f"real-data mode needs a secret pseudonymisation key: set the environment variable {KEY_ENV} "
-        "(e.g. `export PBR_LINK_KEY=$(openssl rand -hex 32)`, kept outside the project) and run again"
-    )
+    """The secret key for person ids: ``$PBR_LINK_KEY`` (at least 16 bytes); synthetic data may use a
+    fixed key. In real-data mode the key must come from the environment and is never written to
+    config, results or logs (:func:`pbr.source.link_key`)."""
+    try:
+        return link_key(source)
+    except SourceError as e:
+        raise LinkError(str(e)) from None
 
 
 def _per_unique(values: pd.Series, fn) -> pd.Series:

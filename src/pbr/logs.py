@@ -14,24 +14,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from pbr.config import ConfigError
+from pbr.errors import PipelineError
 
-
-class PipelineError(RuntimeError):
-    """Base class of errors whose message is complete for the user (no traceback needed)."""
-
-
-def _user_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [PipelineError, ConfigError]
-    with contextlib.suppress(ImportError):
-        from pbr.extract import ExtractError
-
-        errors.append(ExtractError)
-    with contextlib.suppress(ImportError):
-        from pbr.link import LinkError
-
-        errors.append(LinkError)
-    return tuple(errors)
+__all__ = ["PipelineError", "configure", "logged"]
 
 
 def configure(log_file: str | Path | None, level: int = logging.INFO) -> None:
@@ -60,7 +45,7 @@ def logged(log_file: str | Path | None, step: str) -> Iterator[logging.Logger]:
     log.info("%s: started", step)
     try:
         yield log
-    except _user_errors() as exc:
+    except PipelineError as exc:
         log.error("%s failed:\n%s", step, exc)
         sys.exit(1)
     except Exception:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from pbr.contract import SUBSTANCE_TOP_COLUMN
-from pbr.logs import PipelineError
+from pbr.errors import PipelineError
 
 log = logging.getLogger(__name__)
 

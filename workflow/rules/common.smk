@@ -16,18 +16,32 @@ SRC = Path(workflow.basedir) / "src"
 # The Snakefile imports the library from this checkout (scripts do the same via scripts/_bootstrap.py).
 sys.path.insert(0, str(SRC))
 
-from pbr.config import ConfigError, synthetic_settings, validate_config  # noqa: E402
+from pbr import source  # noqa: E402
+from pbr.config import (
+    ConfigError,
+    public_config,
+    synthetic_settings,
+    validate_config,
+)  # noqa: E402
 from pbr.contract import TABLES  # noqa: E402
+from pbr.dependencies import code_inputs  # noqa: E402
 from pbr.outcomes import LINKED_OUTCOMES  # noqa: E402
+
+
+def stop(title, exc):
+    """One clear message and exit 1, before any job runs (no traceback: the message says what to do)."""
+    sys.stderr.write(f"\n{title}:\n{exc}\n\n")
+    sys.exit(1)
+
 
 try:
     config.update(validate_config(config))
 except ConfigError as exc:
-    sys.stderr.write(f"\nConfiguration error:\n{exc}\n\n")
-    sys.exit(1)
+    stop("Configuration error", exc)
 
 ENV = "../../environment.yml"
-R = Path("results")
+SCRIPTS = Path(workflow.basedir) / "scripts"
+R = Path(config["results_dir"])
 TABLE_NAMES = sorted(TABLES)
 COHORTS = config["study"]["cohorts"]
 OUTCOMES = config["models"]["outcomes"]
@@ -37,47 +51,66 @@ REAL = config["data"]["real"]
 REPORT = R / "report" / "report.html"
 
 
-def lib(*modules):
-    """Library modules a rule depends on, so that editing one re-runs exactly its rules.
+def code(script):
+    """The library files ``scripts/<script>.py`` imports (transitively) and its helpers: a rule's
+    code inputs, derived from the imports when the DAG is built (pbr.dependencies), so that
+    editing a module re-runs exactly the rules whose scripts use it."""
+    return code_inputs(SCRIPTS / f"{script}.py", SRC)
 
-    Paths are relative to the working directory, so a moved or copied project keeps its
-    cache (Snakemake compares the set of input paths).
-    """
-    return [
-        os.path.relpath(SRC / "pbr" / f"{m}.py")
-        for m in ("__init__", "io", "flow", "logs", *modules)
-    ]
+
+def pick(mapping, *keys):
+    """The settings a rule's script reads, and no others: a setting re-runs only the jobs that use it."""
+    return {k: mapping[k] for k in keys}
+
+
+_FINGERPRINT = {}
+
+
+def source_fingerprint(wildcards=None):
+    """The real source's fingerprint (pbr.source), a parameter of validate_extracts: a change of
+    directory, file content or database rows re-runs validation and everything after it.
+
+    Computed once per process, and only where needed: the main Snakemake process checks the
+    source before any job runs (below); a cluster job re-reading the Snakefile computes it
+    only for the validation job (file hashes come from the cache)."""
+    if SYNTHETIC:
+        return None
+    if "fp" not in _FINGERPRINT:
+        try:
+            _FINGERPRINT["fp"] = source.fingerprint(
+                REAL, cache=R / "extract" / "source_hashes.json"
+            )
+        except source.SourceError as exc:
+            stop("The real-data source cannot be used", exc)
+    return _FINGERPRINT["fp"]
 
 
 def raw_extract_files(wildcards):
-    """The extract files the validation reads: synthetic output, or the analyst's files."""
+    """The extract files the validation reads: synthetic output, or the analyst's files (their
+    content is tracked by the fingerprint, not by file dates)."""
     if SYNTHETIC:
         return {
             t: str(R / "extract" / "synthetic" / f"{t}.parquet") for t in TABLE_NAMES
         }
     if REAL["url"]:
         return {}
-    directory = Path(REAL["directory"])
-    files = {}
-    for t in TABLE_NAMES:
-        choices = [directory / f"{t}.{ext}" for ext in ("parquet", "csv")]
-        if REAL["format"] != "auto":
-            choices = [directory / f"{t}.{REAL['format']}"]
-        found = [str(c) for c in choices if c.exists()]
-        files[t] = found[0] if found else str(choices[0])
-    return files
+    return {
+        t: str(p)
+        for t, p in source.table_files(REAL["directory"], REAL["format"])[0].items()
+    }
 
 
 def extract_source():
-    """Where validate_extracts reads from, as plain values (no secrets)."""
+    """Where validate_extracts reads from, as plain values (no credentials), with the real source's fingerprint."""
     if SYNTHETIC:
         return {
+            "kind": "synthetic",
             "directory": str(R / "extract" / "synthetic"),
             "url": None,
             "db_schema": None,
             "format": "parquet",
         }
-    return dict(REAL)
+    return source.real_source(REAL)
 
 
 def flow_files():
@@ -159,17 +192,20 @@ def linkage_quality_inputs(wildcards):
 
 def linkage_thresholds():
     """The linkage settings the outcomes depend on (only these re-run the outcomes when changed)."""
-    lk = config["linkage"]
-    return {
-        "threshold": lk["threshold"],
-        "sensitivity_thresholds": lk["sensitivity_thresholds"],
-    }
+    return pick(config["linkage"], "threshold", "sensitivity_thresholds")
 
 
-def model_settings():
-    """The model settings every fit uses (covariates, confidence level, engine)."""
-    m = config["models"]
-    return {k: m[k] for k in ("covariates", "confidence_level", "engine")}
+def model_settings(*keys):
+    """The model settings a fit rule reads: covariates and confidence level, and ``keys`` (e.g. engine)."""
+    return pick(config["models"], "covariates", "confidence_level", *keys)
+
+
+def key_id(wildcards=None):
+    """A one-way digest of the pseudonymisation key (never the key): a new key re-runs the jobs it keys."""
+    try:
+        return source.key_id(config["data"]["source"])
+    except source.SourceError as exc:
+        stop("The pseudonymisation key cannot be used", exc)
 
 
 def robustness_pairs():
@@ -206,3 +242,10 @@ def fit_parts():
 def event_study_parts():
     """Event-study coefficient tables of the robustness outcomes."""
     return [R / "fit" / c / f"{o}_event_study.parquet" for c, o in robustness_pairs()]
+
+
+# Real data: the key and the source are checked when the DAG is built, before any job runs,
+# by the main Snakemake process (dry runs included, whatever results already exist).
+if not SYNTHETIC and workflow.is_main_process:
+    key_id()
+    source_fingerprint()

@@ -14,7 +14,7 @@ rule build_journeys:
     input:
         episodes=R / "link" / "episodes.parquet",
         areas=R / "extract" / "areas.parquet",
-        code=lib("journeys"),
+        code=code("build_journeys"),
     output:
         journeys=R / "derive" / "journeys.parquet",
         episode_journey=R / "derive" / "episode_journey.parquet",
@@ -31,7 +31,15 @@ rule build_journeys:
         mem_mb=3000,
         runtime=15,
     params:
-        study=config["study"],
+        study=pick(
+            config["study"],
+            "pre_start",
+            "post_start",
+            "post_end",
+            "partial_pilot_rule",
+            "cohorts",
+            "min_age",
+        ),
         journeys=config["journeys"],
     script:
         "../../scripts/build_journeys.py"
@@ -45,7 +53,7 @@ rule derive_outcomes:
         top=R / "extract" / "ndtms_top.parquet",
         deaths=R / "link" / "deaths.parquet",
         offences=R / "link" / "offences.parquet",
-        code=lib("outcomes"),
+        code=code("derive_outcomes"),
     output:
         analysis=R / "derive" / "analysis_{cohort}.parquet",
     log:
@@ -72,7 +80,7 @@ rule tabulate_rates:
     """Raw outcome rates by group x period (2x2 tables), by quarter (trends), and baseline characteristics."""
     input:
         analysis=expand(R / "derive" / "analysis_{cohort}.parquet", cohort=COHORTS),
-        code=lib("outcomes"),
+        code=code("tabulate_rates"),
     output:
         rates=R / "derive" / "rates.parquet",
         trends=R / "derive" / "trends.parquet",

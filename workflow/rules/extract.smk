@@ -9,7 +9,7 @@ in synthetic mode also results/extract/synthetic/ (raw extracts) and results/tru
 rule generate_synthetic:
     """Generate synthetic extracts in the input contract, and their truth."""
     input:
-        code=lib("synthetic", "contract"),
+        code=code("generate_synthetic"),
     output:
         tables=expand(
             R / "extract" / "synthetic" / "{table}.parquet", table=TABLE_NAMES
@@ -36,10 +36,11 @@ rule validate_extracts:
     """Read the extracts (files or database), validate them against the contract, write canonical tables."""
     input:
         unpack(raw_extract_files),
-        code=lib("extract", "contract"),
+        code=code("validate_extracts"),
     output:
         tables=expand(R / "extract" / "{table}.parquet", table=TABLE_NAMES),
         flow=R / "extract" / "flow.parquet",
+        source=R / "extract" / "source.json",
     log:
         R / "logs" / "validate_extracts.log",
     benchmark:
@@ -52,5 +53,6 @@ rule validate_extracts:
         runtime=20,
     params:
         source=extract_source(),
+        fingerprint=source_fingerprint,
     script:
         "../../scripts/validate_extracts.py"

@@ -14,7 +14,7 @@ rule fit_did:
     """Logistic DiD (area and period FE, CRV1 by area) and its linear companion for one outcome x cohort."""
     input:
         analysis=R / "derive" / "analysis_{cohort}.parquet",
-        code=lib("models"),
+        code=code("fit_did"),
     output:
         result=R / "fit" / "{cohort}" / "{outcome}.parquet",
     log:
@@ -31,7 +31,7 @@ rule fit_did:
         mem_mb=3000,
         runtime=20,
     params:
-        models=model_settings(),
+        models=model_settings("engine"),
         period_unit=config["study"]["period_unit"],
     script:
         "../../scripts/fit_did.py"
@@ -41,7 +41,7 @@ rule fit_linkage_sensitivity:
     """The main logistic DiD and its linear companion at the sensitivity linkage thresholds (death, crime)."""
     input:
         analysis=R / "derive" / "analysis_{cohort}.parquet",
-        code=lib("models", "outcomes"),
+        code=code("fit_linkage_sensitivity"),
     output:
         result=R / "fit" / "{cohort}" / "{outcome}_linkage_thresholds.parquet",
     log:
@@ -58,9 +58,9 @@ rule fit_linkage_sensitivity:
         mem_mb=2500,
         runtime=10,
     params:
-        models=model_settings(),
+        models=model_settings("engine"),
         period_unit=config["study"]["period_unit"],
-        linkage=linkage_thresholds(),
+        linkage=pick(config["linkage"], "sensitivity_thresholds"),
     script:
         "../../scripts/fit_linkage_sensitivity.py"
 
@@ -69,7 +69,7 @@ rule infer_few_cluster:
     """Few-cluster inference for one outcome x cohort: wild cluster bootstraps and randomisation inference."""
     input:
         analysis=R / "derive" / "analysis_{cohort}.parquet",
-        code=lib("models", "inference"),
+        code=code("infer_few_cluster"),
     output:
         result=R / "fit" / "{cohort}" / "{outcome}_few_cluster.parquet",
     log:
@@ -97,7 +97,7 @@ rule fit_robustness:
     """Event study with pre-trend test, placebo start, leave one pilot area out, Mason 2015 window."""
     input:
         analysis=R / "derive" / "analysis_{cohort}.parquet",
-        code=lib("models", "robustness"),
+        code=code("fit_robustness"),
     output:
         result=R / "fit" / "{cohort}" / "{outcome}_robustness.parquet",
         event_study=R / "fit" / "{cohort}" / "{outcome}_event_study.parquet",
@@ -115,8 +115,14 @@ rule fit_robustness:
         mem_mb=3000,
         runtime=30,
     params:
-        models=model_settings(),
-        robustness=config["models"]["robustness"],
+        models=model_settings("engine"),
+        robustness=pick(
+            config["models"]["robustness"],
+            "event_study_bin",
+            "placebo_start",
+            "mason_pre_start",
+            "mason_post_end",
+        ),
         period_unit=config["study"]["period_unit"],
         pre_start=config["study"]["pre_start"],
     script:
@@ -128,7 +134,7 @@ rule collect_results:
     input:
         parts=fit_parts(),
         event_studies=event_study_parts(),
-        code=lib("models"),
+        code=code("collect_results"),
     output:
         parquet=R / "fit" / "did_results.parquet",
         csv=R / "fit" / "did_results.csv",

@@ -16,7 +16,7 @@ rule link_persons:
     """Group NDTMS episodes into pseudonymous persons and drop identifiers."""
     input:
         episodes=R / "extract" / "ndtms_episodes.parquet",
-        code=lib("link"),
+        code=code("link_persons"),
     output:
         episodes=R / "link" / "episodes.parquet",
         flow=R / "link" / "flow_persons.parquet",
@@ -33,6 +33,7 @@ rule link_persons:
         runtime=15,
     params:
         source=config["data"]["source"],
+        key_id=key_id,
     script:
         "../../scripts/link_persons.py"
 
@@ -43,7 +44,7 @@ rule link_records:
         table=link_records_table,
         tops=link_records_tops,
         areas=R / "extract" / "areas.parquet",
-        code=lib("link"),
+        code=code("link_records"),
     output:
         records=R / "extract" / "link_records_{side}.parquet",
     log:
@@ -61,6 +62,7 @@ rule link_records:
         runtime=15,
     params:
         source=config["data"]["source"],
+        key_id=key_id,
         spec=link_records_spec,
     script:
         "../../scripts/link_records.py"
@@ -71,7 +73,7 @@ rule train_linkage:
     input:
         left=R / "extract" / "link_records_ndtms.parquet",
         right=R / "extract" / "link_records_{register}.parquet",
-        code=lib("link"),
+        code=code("train_linkage"),
     output:
         model=R / "link" / "model_{register}.json",
     log:
@@ -88,8 +90,14 @@ rule train_linkage:
         mem_mb=6000,
         runtime=20,
     params:
-        source=config["data"]["source"],
-        linkage=config["linkage"],
+        linkage=pick(
+            config["linkage"],
+            "method",
+            "recall",
+            "seed",
+            "u_max_pairs",
+            "em_max_pairs",
+        ),
     script:
         "../../scripts/train_linkage.py"
 
@@ -101,7 +109,7 @@ rule predict_links:
         right=R / "extract" / "link_records_{register}.parquet",
         register=register_table,
         model=R / "link" / "model_{register}.json",
-        code=lib("link"),
+        code=code("predict_links"),
     output:
         links=R / "link" / "{register}.parquet",
         pairs=R / "link" / "pairs_{register}.parquet",
@@ -121,8 +129,7 @@ rule predict_links:
         mem_mb=6000,
         runtime=20,
     params:
-        source=config["data"]["source"],
-        linkage=config["linkage"],
+        linkage=pick(config["linkage"], "method", "min_probability", "threshold"),
         spec=register_spec,
     script:
         "../../scripts/predict_links.py"
@@ -134,7 +141,7 @@ rule assess_linkage:
         unpack(linkage_quality_inputs),
         # offenders' pseudonyms by PNC id (the truth names PNC ids), looked up, not hashed again
         records_offences=R / "extract" / "link_records_offences.parquet",
-        code=lib("link"),
+        code=code("assess_linkage"),
     output:
         quality=R / "link" / "quality.parquet",
         match_rates=R / "link" / "match_rates.parquet",
@@ -147,8 +154,7 @@ rule assess_linkage:
         mem_mb=3000,
         runtime=10,
     params:
-        source=config["data"]["source"],
-        linkage=config["linkage"],
+        linkage=pick(config["linkage"], "threshold", "quality_thresholds"),
         registers=REGISTERS,
     script:
         "../../scripts/assess_linkage.py"

@@ -26,7 +26,7 @@ rule render_report:
         flows=flow_files(),
         extracts=expand(R / "extract" / "{table}.parquet", table=TABLE_NAMES),
         templates=["report/report.html.j2", "report/report.css"],
-        code=lib("report", "published", "config"),
+        code=code("render_report"),
     output:
         html=report(
             REPORT,
@@ -73,6 +73,6 @@ rule render_report:
         mem_mb=2000,
         runtime=10,
     params:
-        config=config,
+        config=public_config(config),
     script:
         "../../scripts/render_report.py"
