@@ -14,7 +14,11 @@ On it:
   DiD term, or event-study terms) plus ``W``, with the terms' covariance clustered by area
   (CRV1) under pyfixest 0.60's default small-sample factors (:func:`crv1_factor`). The
   test suite checks it against pyfixest ``feglm``/``feols`` and statsmodels; one scale-1.0
-  outcome (300k rows): logit 0.7 s against pyfixest's 3-6 s.
+  outcome (300k rows): logit 0.7 s against pyfixest's 3-6 s. Terms collinear with ``W``
+  are left out (``kept``); when none is left (e.g. the DiD term collinear with the fixed
+  effects), the result has no coefficients and a ``note`` saying so, never an error, so
+  that the caller reports the model as not estimable (``pbr.models``). The logit's linear
+  predictor is returned for the caller's divergence checks (``models.fit_check``).
 
 ``pbr.inference`` builds the few-cluster methods on the same design.
 """
@@ -272,6 +276,8 @@ class TermsFit:
     kept: np.ndarray  # (q,) columns of X estimated (the others are collinear with W)
     n: int  # rows used
     converged: bool  # logit IRLS converged (always True for the linear model)
+    eta: np.ndarray | None = None  # logit linear predictor (N,) at the estimate; None for the linear model
+    note: str = ""  # why no term was estimated ('' when some were)
 
 
 def crv1_factor(d: Design, q: int) -> float:
@@ -282,9 +288,13 @@ def crv1_factor(d: Design, q: int) -> float:
     nested in the clusters: the area dummies are (area = cluster) and count once in all,
     the period dummies all count. With W = areas + (periods - 1) + covariate dummies,
     k = q + columns(W) - G + 1.
+
+    NaN (not an error) when undefined: a single cluster, or no residual degrees of freedom.
     """
     n, g = d.n, d.n_areas
     k = q + d.W.shape[1] - g + 1
+    if g < 2 or n <= k:
+        return float("nan")
     return g / (g - 1) * (n - 1) / (n - k)
 
 
@@ -301,7 +311,10 @@ def fit_terms(d: Design, x: np.ndarray, family: str) -> TermsFit:
     of the full sandwich H^-1 (sum_g s_g s_g') H^-1, which by the partitioned inverse is
     B^-1 (sum_g X~_g'e_g e_g'X~_g) B^-1 with X~ = x partialled out of W (weighted by the
     IRLS weights for the logit), B = X~' diag(w) X~ and e = y - fitted; times
-    :func:`crv1_factor`. Columns of x collinear with W are left out (``kept``).
+    :func:`crv1_factor`. Columns of x collinear with W are left out (``kept``); with none left,
+    the fit has empty ``coef``, ``vcov`` and ``kept`` and a ``note`` (not an error). A singular
+    bread (vanishing IRLS weights under separation) gives a NaN covariance. ``family`` other
+    than logit or linear is a programming error (ValueError).
     """
     if family not in ("logit", "linear"):
         raise ValueError(f"family must be 'logit' or 'linear', not {family!r}")
@@ -309,8 +322,17 @@ def fit_terms(d: Design, x: np.ndarray, family: str) -> TermsFit:
     proj = _Projector(d)
     x_t = x - d.W @ proj.solve(d.WT @ x)
     kept = _independent(x_t, x)
+    if not len(kept):
+        return TermsFit(
+            coef=np.zeros(0),
+            vcov=np.zeros((0, 0)),
+            kept=kept,
+            n=d.n,
+            converged=True,
+            note="the term(s) of interest are collinear with the fixed effects (and covariates)",
+        )
     x = x[:, kept]
-    converged = True
+    converged, eta = True, None
     if family == "logit":
         design = sp.hstack([d.W, sp.csr_matrix(x)], format="csr")
         coef, eta, converged = fit_logit(design, d.y, gram=lambda w: d.gram_with(w, x))
@@ -325,9 +347,16 @@ def fit_terms(d: Design, x: np.ndarray, family: str) -> TermsFit:
         x_t = x_t[:, kept]
         y_t = proj.resid(d.y)
         bread = x_t.T @ x_t
-        beta = linalg.solve(bread, x_t.T @ y_t, assume_a="pos")
+        beta = _solve_psd(bread, x_t.T @ y_t)
         e = y_t - x_t @ beta
     scores = np.column_stack([d.by_area(x_t[:, j] * e) for j in range(x.shape[1])])  # G x q
-    inv = linalg.inv(bread)
-    vcov = crv1_factor(d, x.shape[1]) * inv @ (scores.T @ scores) @ inv
-    return TermsFit(coef=np.asarray(beta), vcov=(vcov + vcov.T) / 2, kept=kept, n=d.n, converged=converged)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", linalg.LinAlgWarning)
+            inv = linalg.inv(bread)
+        vcov = crv1_factor(d, x.shape[1]) * inv @ (scores.T @ scores) @ inv
+    except (linalg.LinAlgError, linalg.LinAlgWarning):  # vanishing weights: no usable covariance
+        vcov = np.full((x.shape[1], x.shape[1]), np.nan)
+    return TermsFit(
+        coef=np.asarray(beta), vcov=(vcov + vcov.T) / 2, kept=kept, n=d.n, converged=converged, eta=eta
+    )

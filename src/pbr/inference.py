@@ -49,6 +49,20 @@ Methods (row ``method`` names, see :func:`few_cluster_rows`)
     smaller than the rest (MacKinnon & Webb 2020). LPM: CI by inversion; logit: p only.
 
 All draws come from ``numpy.random.default_rng(seed)``; same data and seed, same numbers.
+
+Estimability
+------------
+Every row carries ``status`` and ``min_cell_events`` (``models.RESULT_COLUMNS``) from the
+checks shared with ``models.fit_did``: ``models.estimability`` on the model frame before
+anything is fitted (per family: a group x period cell without outcome variation makes the
+logit methods not estimable and the LPM methods a caveat), then ``models.fit_check`` on
+the point estimate (logit: divergence of the unrestricted fit or of its linear predictor
+on the pilot post-period journeys, non-convergence, zero efficient information; LPM: a
+risk difference outside [-1, 1] or a zero standard error) and on each row's interval
+(beyond odds ratios 1e-6..1e6 or unbounded, or beyond [-1, 1]: caveat). A not-estimable
+family gives rows without numbers for all its methods, and its bootstrap and test
+inversion are not run. Randomisation inference with fewer distinct re-assignments than
+``ri_reps`` (few areas) is a caveat: p cannot fall below 1 / (number of assignments).
 """
 
 from __future__ import annotations
@@ -78,16 +92,11 @@ def prepare(
     period_col: str = "quarter",
     extra: tuple[str, ...] = (),
 ) -> tuple[pd.DataFrame, int, int]:
-    """Model frame as in ``models.fit_did`` (same rows, same drops) with ``post`` (and ``extra``)
-    columns; returns (frame, areas dropped, rows dropped)."""
+    """Model frame as in ``models.fit_did`` (same rows, same drops; ``post`` from
+    ``models.post_indicator``) with the ``extra`` columns; returns (frame, areas dropped,
+    rows dropped)."""
     mask = df[outcome].notna()
-    if "post" in df.columns:
-        post = df.loc[mask, "post"].astype("float64").to_numpy()
-    else:  # post = from the first period that has a treated post journey
-        first = df.loc[df["did"].astype(bool), period_col].min()
-        post = (df.loc[mask, period_col] >= first).astype("float64").to_numpy()
     mf = models.model_frame(df, outcome, covariates, period_col)
-    mf["post"] = post
     for col in extra:
         mf[col] = df.loc[mask, col].to_numpy()
     return models.drop_uninformative(mf, outcome, covariates)
@@ -97,10 +106,7 @@ def prepare(
 # Small helpers
 
 
-def _odds_ratio(log_odds: float) -> float:
-    """exp(log_odds), inf instead of an overflow error for an extreme interval end."""
-    with np.errstate(over="ignore"):
-        return float(np.exp(log_odds))
+_odds_ratio = models.odds_ratio  # exp, inf instead of an overflow error for an extreme interval end
 
 
 def webb_weights(n_clusters: int, reps: int, rng: np.random.Generator) -> np.ndarray:
@@ -378,6 +384,7 @@ def few_cluster_rows(
     """
     alpha = 1 - confidence_level
     mf, dropped_areas, dropped_rows = prepare(df, outcome, covariates, period_col)
+    pre = {f: models.estimability(mf, outcome, f, models.post_start(df)) for f in ("logit", "linear")}
     base = {
         "cohort": cohort,
         "outcome": outcome,
@@ -388,12 +395,22 @@ def few_cluster_rows(
         "n_treated_clusters": int(mf.loc[mf["pilot"].fillna(False).astype(bool), "area_code"].nunique()),
         "dropped_clusters": dropped_areas,
         "dropped_rows": dropped_rows,
+        "min_cell_events": pre["logit"].min_cell_events,
     }
     drop_note = models.drop_note(dropped_areas, dropped_rows)
+    of_family = {f: [m for m in methods if models.family_of(m) == f] for f in ("linear", "logit")}
+    rows: list[dict] = []
 
-    def row(method: str, beta: float, lo: float, hi: float, p: float, note: str) -> dict:
+    def not_estimable(family: str, *checks: models.Estimability) -> None:
+        reason = models.merge(*checks)[1]
+        log.warning("%s/%s %s methods: %s", cohort, outcome, family, reason)
+        rows.extend(models.empty_row(base, m, reason, drop_note) for m in of_family[family])
+
+    def row(method: str, beta: float, lo: float, hi: float, p: float, note: str, *checks) -> dict:
         logit = method.startswith("logit")
         open_note = "interval unbounded within the search range" if np.isinf([lo, hi]).any() else ""
+        interval = models.fit_check("logit" if logit else "linear", beta, lo=lo, hi=hi)
+        status, reason = models.merge(*checks, interval)
         f = _odds_ratio if logit else float
         return base | {
             "method": method,
@@ -404,16 +421,24 @@ def few_cluster_rows(
             "p_value": p,
             "beta": beta,
             "se": np.nan,
-            "note": "; ".join(x for x in (note, open_note, drop_note) if x),
+            "note": "; ".join(x for x in (reason, note, open_note, drop_note) if x),
+            "status": status,
         }
 
-    if base["n_treated_clusters"] == 0 or mf["did"].sum() == 0:
-        reason = "not estimable: no pilot journeys in the post period with outcome variation"
-        return pd.DataFrame(
-            [row(m, np.nan, np.nan, np.nan, np.nan, reason) for m in methods], columns=models.RESULT_COLUMNS
-        )
+    live = []
+    for family in ("linear", "logit"):
+        if of_family[family] and pre[family].status == "not_estimable":
+            not_estimable(family, pre[family])
+        elif of_family[family]:
+            live.append(family)
+    if not live:
+        return _ordered(rows, methods)
 
     d = build_design(mf, outcome, covariates)
+    if _did_collinear(d):
+        for family in live:
+            not_estimable(family, pre[family], models.fit_check(family, np.nan, collinear=True))
+        return _ordered(rows, methods)
     n_treated = int(d.treated.sum())
     rng_boot = np.random.default_rng([seed, 1])
     rng_ri = np.random.default_rng([seed, 2])
@@ -422,105 +447,153 @@ def few_cluster_rows(
         [d.treated.astype(float)[None, :], random_assignments(d.n_areas, n_treated, ri_reps, rng_ri)]
     )
     ci_txt = f"{100 * confidence_level:g}% CI by test inversion"
-    rows = []
+    ri_check = _ri_check(d.n_areas, n_treated, alpha)
 
-    if any(m.startswith("lpm") for m in methods):
+    if "linear" in live:
         lp = lpm_parts(d)
         se_scale = lp.se_crv1_unscaled * math.sqrt(d.n_areas / max(d.n_areas - 1, 1))
-        if "lpm_wcb_webb" in methods:
-            p = wcr_pvalue(lp, v, 0.0)
-            lo, hi = (
-                invert_test(lambda x: wcr_pvalue(lp, v, x), lp.beta, se_scale, alpha)
-                if lpm_ci
-                else (np.nan, np.nan)
-            )
-            rows.append(
-                row(
-                    "lpm_wcb_webb",
-                    lp.beta,
-                    lo,
-                    hi,
-                    p,
-                    f"WCR (null imposed), Webb weights, {reps} reps, seed {seed}; "
-                    f"p two-sided symmetric = share |t*| >= |t| (CRV1 t)"
-                    + (f"; {ci_txt} (same draws for every delta)" if lpm_ci else ""),
+        lin = models.fit_check("linear", lp.beta, se_scale)
+        if lin.status == "not_estimable":
+            not_estimable("linear", pre["linear"], lin)
+        else:
+            if "lpm_wcb_webb" in methods:
+                p = wcr_pvalue(lp, v, 0.0)
+                lo, hi = (
+                    invert_test(lambda x: wcr_pvalue(lp, v, x), lp.beta, se_scale, alpha)
+                    if lpm_ci
+                    else (np.nan, np.nan)
                 )
-            )
-        for method, k in (("lpm_ri", 0), ("lpm_ri_t", 1)):
-            if method not in methods:
-                continue
-
-            def p_ri(delta: float, k: int = k) -> float:
-                return _ri_p(ri_lpm_stats(lp, assign, delta)[k])
-
-            p = p_ri(0.0)
-            lo, hi = invert_test(p_ri, lp.beta, se_scale, alpha) if lpm_ci else (np.nan, np.nan)
-            stat = "LPM coefficient" if k == 0 else "score-type t (sum of area scores / cluster-robust norm)"
-            rows.append(
-                row(
-                    method,
-                    lp.beta,
-                    lo,
-                    hi,
-                    p,
-                    f"randomisation inference over {d.n_areas} areas, {n_treated} treated per draw, "
-                    f"{ri_reps} re-assignments, seed {seed}; statistic: {stat}; "
-                    f"p = (1 + #|stat*| >= |stat|)/(1 + R)"
-                    + (f"; {ci_txt} under H0: y - delta*did unaffected by assignment" if lpm_ci else ""),
+                rows.append(
+                    row(
+                        "lpm_wcb_webb",
+                        lp.beta,
+                        lo,
+                        hi,
+                        p,
+                        f"WCR (null imposed), Webb weights, {reps} reps, seed {seed}; "
+                        f"p two-sided symmetric = share |t*| >= |t| (CRV1 t)"
+                        + (f"; {ci_txt} (same draws for every delta)" if lpm_ci else ""),
+                        pre["linear"],
+                        lin,
+                    )
                 )
-            )
+            for method, k in (("lpm_ri", 0), ("lpm_ri_t", 1)):
+                if method not in methods:
+                    continue
 
-    if any(m.startswith("logit") for m in methods):
-        # Point estimate: the unrestricted logit (same model as models.fit_did's feglm).
+                def p_ri(delta: float, k: int = k) -> float:
+                    return _ri_p(ri_lpm_stats(lp, assign, delta)[k])
+
+                p = p_ri(0.0)
+                lo, hi = invert_test(p_ri, lp.beta, se_scale, alpha) if lpm_ci else (np.nan, np.nan)
+                stat = (
+                    "LPM coefficient" if k == 0 else "score-type t (sum of area scores / cluster-robust norm)"
+                )
+                rows.append(
+                    row(
+                        method,
+                        lp.beta,
+                        lo,
+                        hi,
+                        p,
+                        f"randomisation inference over {d.n_areas} areas, {n_treated} treated per draw, "
+                        f"{ri_reps} re-assignments, seed {seed}; statistic: {stat}; "
+                        f"p = (1 + #|stat*| >= |stat|)/(1 + R)"
+                        + (f"; {ci_txt} under H0: y - delta*did unaffected by assignment" if lpm_ci else ""),
+                        pre["linear"],
+                        lin,
+                        ri_check,
+                    )
+                )
+
+    if "logit" in live:
+        # Point estimate: the unrestricted logit (same model as models.fit_did's).
         W_full = sp.hstack([d.W, sp.csr_matrix(d.did[:, None])], format="csr")
-        coef, _, _ = fit_logit(W_full, d.y, gram=lambda w: d.gram_with(w, d.did))
+        coef, eta, converged = fit_logit(W_full, d.y, gram=lambda w: d.gram_with(w, d.did))
         beta = float(coef[-1])
-        lg0 = logit_parts(d, 0.0, with_ri=True)
-        if "logit_score_wcb" in methods:
-            p = score_pvalue(lg0, v)
-            lo = hi = np.nan
-            if logit_ci:
-                cache = {"eta": lg0.eta}
+        lgt = models.fit_check("logit", beta, converged=converged, eta=eta, did=d.did)
+        lg0 = logit_parts(d, 0.0, with_ri=True) if lgt.status != "not_estimable" else None
+        if lg0 is not None and not (np.isfinite(lg0.info) and lg0.info > 0):
+            lgt = models.verdict(
+                ["no information on the DiD term in the no-effect logit (zero efficient information)"]
+            )
+        if lgt.status == "not_estimable":
+            not_estimable("logit", pre["logit"], lgt)
+        else:
+            if "logit_score_wcb" in methods:
+                p = score_pvalue(lg0, v)
+                lo = hi = np.nan
+                if logit_ci:
+                    cache = {"eta": lg0.eta}
 
-                def p_score(delta: float) -> float:
-                    parts = logit_parts(d, delta, eta_start=cache["eta"])
-                    cache["eta"] = parts.eta
-                    return score_pvalue(parts, v)
+                    def p_score(delta: float) -> float:
+                        parts = logit_parts(d, delta, eta_start=cache["eta"])
+                        cache["eta"] = parts.eta
+                        return score_pvalue(parts, v)
 
-                lo, hi = invert_test(p_score, beta, 1 / math.sqrt(lg0.info) * 2, alpha, rel_tol=2e-3)
-            rows.append(
-                row(
-                    "logit_score_wcb",
-                    beta,
-                    lo,
-                    hi,
-                    p,
-                    f"wild cluster score bootstrap (Kline-Santos; logit refitted under H0), Webb weights, "
-                    f"{reps} reps, seed {seed}; p two-sided symmetric on the studentised score"
-                    + (f"; {ci_txt} (OR scale), restricted logit refitted per delta" if logit_ci else ""),
+                    lo, hi = invert_test(p_score, beta, 1 / math.sqrt(lg0.info) * 2, alpha, rel_tol=2e-3)
+                rows.append(
+                    row(
+                        "logit_score_wcb",
+                        beta,
+                        lo,
+                        hi,
+                        p,
+                        f"wild cluster score bootstrap (Kline-Santos; logit refitted under H0), Webb weights, "
+                        f"{reps} reps, seed {seed}; p two-sided symmetric on the studentised score"
+                        + (f"; {ci_txt} (OR scale), restricted logit refitted per delta" if logit_ci else ""),
+                        pre["logit"],
+                        lgt,
+                    )
                 )
-            )
-        for method, k in (("logit_ri", 0), ("logit_ri_t", 1)):
-            if method not in methods:
-                continue
-            p = _ri_p(ri_logit_stats(lg0, assign)[k])
-            stat = (
-                "one-step logit coefficient from the no-effect model (efficient score / information)"
-                if k == 0
-                else "score-type t from the no-effect logit"
-            )
-            rows.append(
-                row(
-                    method,
-                    beta,
-                    np.nan,
-                    np.nan,
-                    p,
-                    f"randomisation inference over {d.n_areas} areas, {n_treated} treated per draw, "
-                    f"{ri_reps} re-assignments, seed {seed}; statistic: {stat}; "
-                    f"p = (1 + #|stat*| >= |stat|)/(1 + R); p-value only",
+            for method, k in (("logit_ri", 0), ("logit_ri_t", 1)):
+                if method not in methods:
+                    continue
+                p = _ri_p(ri_logit_stats(lg0, assign)[k])
+                stat = (
+                    "one-step logit coefficient from the no-effect model (efficient score / information)"
+                    if k == 0
+                    else "score-type t from the no-effect logit"
                 )
-            )
+                rows.append(
+                    row(
+                        method,
+                        beta,
+                        np.nan,
+                        np.nan,
+                        p,
+                        f"randomisation inference over {d.n_areas} areas, {n_treated} treated per draw, "
+                        f"{ri_reps} re-assignments, seed {seed}; statistic: {stat}; "
+                        f"p = (1 + #|stat*| >= |stat|)/(1 + R); p-value only",
+                        pre["logit"],
+                        lgt,
+                        ri_check,
+                    )
+                )
+    return _ordered(rows, methods)
+
+
+def _ordered(rows: list[dict], methods: tuple[str, ...]) -> pd.DataFrame:
+    """Rows in the order of ``methods``, as a RESULT_COLUMNS frame."""
     order = {m: i for i, m in enumerate(methods)}
-    rows.sort(key=lambda r: order[r["method"]])
+    rows = sorted(rows, key=lambda r: order[r["method"]])
     return pd.DataFrame(rows, columns=models.RESULT_COLUMNS)
+
+
+def _did_collinear(d: Design) -> bool:
+    """The DiD column lies in the span of the fixed effects and covariates (as ``design.fit_terms`` judges)."""
+    x_t = _Projector(d).resid(d.did)
+    return bool(x_t @ x_t <= 1e-10 * max(float(d.did @ d.did), 1.0))
+
+
+def _ri_check(n_areas: int, n_treated: int, alpha: float) -> models.Estimability:
+    """Caveat when so few distinct assignments exist that RI cannot reach p <= alpha."""
+    n_assign = math.comb(n_areas, n_treated)
+    if n_assign * alpha >= 1:
+        return models.verdict()
+    return models.verdict(
+        caveats=[
+            f"only {n_assign} distinct assignments of {n_treated} pilot areas among {n_areas}: a "
+            f"randomisation p-value cannot fall much below 1/{n_assign}, so it cannot reach {alpha:g}"
+        ]
+    )

@@ -196,7 +196,7 @@ def linkage_thresholds():
 
 
 def model_settings(*keys):
-    """The model settings a fit rule reads: covariates and confidence level, and ``keys`` (e.g. engine)."""
+    """The model settings a fit reads: covariates and confidence level, and ``keys`` (e.g. engine)."""
     return pick(config["models"], "covariates", "confidence_level", *keys)
 
 
