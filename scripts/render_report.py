@@ -25,6 +25,7 @@ def main(smk) -> None:
             pairs=list(smk.input.pairs),
             effects=list(smk.input.effects),
             flows=list(smk.input.flows),
+            extracts=list(smk.input.extracts),
         )
         data_inputs = ("extracts", "results", "event_study", "rates", "trends", "baseline", "quality")
         data_inputs += ("match_rates", "pairs", "effects", "flows")
@@ -42,6 +43,7 @@ def main(smk) -> None:
                 "trends_png": smk.output.trends,
                 "flow_csv": smk.output.flow,
             },
+            data_source=io.read_json(smk.input.source),
         )
 
 

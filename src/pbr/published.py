@@ -49,6 +49,19 @@ PUBLISHED_MASON_2015: dict[str, tuple[float, float, float, str]] = {
 # Unadjusted DiD odds ratios implied by the published raw rates (study notes: 0.555 and 1.389)
 PUBLISHED_UNADJUSTED_OR = {"successful_completion": 0.555, "abstinence": 1.389}
 
+# The eight pilot areas of the published study (Jones 2018; from April 2012). Kent piloted in
+# West Kent only (later documents); the published study names the area.
+PUBLISHED_PILOT_AREAS = (
+    "Bracknell Forest",
+    "Enfield",
+    "Kent",
+    "Lincolnshire",
+    "Oxfordshire",
+    "Stockport",
+    "Wakefield",
+    "Wigan",
+)
+
 # The cohort the published values refer to
 PUBLISHED_COHORT = "drug"
 

@@ -14,7 +14,18 @@ relation gives a suppressed cell away, one more cell in each relation that would
 (complementary suppression, shown as ``[c]``). Rates and percentages computed from a
 suppressed count are suppressed too (``[s]``). Counts that a reader could only use by
 differencing two models (events and counts of every model fitted, the rows dropped by a
-model) are not shown in real-data mode.
+model) are not shown in real-data mode. Counts inside free text (a model's note, a flow
+reason) pass one function, :func:`redact_counts`: in real-data mode a count there is shown
+only as ``<threshold`` (1 to threshold - 1) or ``>=threshold``, never as its value.
+
+Verdicts: a DiD row counts as reproduced or not reproduced only when it can carry a verdict
+(:func:`verdict`): a row the fit marks ``not_estimable`` (the results' ``status`` column; a
+missing column means "ok") is never printed as numbers; a row whose smallest group x period
+cell has fewer than :data:`MIN_CELL_EVENTS` events or non-events (``min_cell_events``;
+unknown when the column is missing), or whose interval is uninformative (an end missing,
+infinite or zero, ``ci_high / ci_low`` above :data:`MAX_CI_RATIO`, or a value beyond
+:data:`MAX_PLAUSIBLE_OR` either way), is printed but marked "no verdict" and left out of
+every count in the findings box.
 """
 
 from __future__ import annotations
@@ -51,6 +62,7 @@ from pbr.published import (
     PUBLISHED_MASON_2015,
     PUBLISHED_NOT_SIGNIFICANT,
     PUBLISHED_OR,
+    PUBLISHED_PILOT_AREAS,
     PUBLISHED_RAW_RATES,
     PUBLISHED_UNADJUSTED_OR,
 )
@@ -127,6 +139,26 @@ PLANTED_NAMES = {
 SMALL = "<{k}"
 COMPLEMENT = "[c]"
 DERIVED = "[s]"
+LARGE = "≥{k}"
+
+# ---------------------------------------------------------------------------------------
+# Verdict rules (stated in the report's methods text and under the findings box)
+
+#: A row whose smallest group x period cell (pilot/other x pre/post) has fewer events or
+#: fewer non-events than this gets no verdict (results column ``min_cell_events``).
+MIN_CELL_EVENTS = 20
+#: An odds-ratio interval whose upper end is more than this many times its lower end says
+#: too little for "published inside reproduced" to mean anything: no verdict.
+MAX_CI_RATIO = 10.0
+#: An odds ratio (or interval end) above this, or below its inverse, is a sign of separation
+#: or a failed fit: the row is flagged and gets no verdict.
+MAX_PLAUSIBLE_OR = 1000.0
+#: Numbers this large in absolute value (or smaller than half the last printed decimal) are
+#: printed in scientific notation ('1.7e+95'), never as a long string of digits.
+SCI_LARGE = 1e6
+#: The forest plot's axis: intervals beyond it are cut at the edge (marked with an arrow).
+FOREST_LIMITS = (0.01, 100.0)
+STATUSES = ("ok", "caveat", "not_estimable")
 
 
 # ---------------------------------------------------------------------------------------
@@ -277,6 +309,65 @@ class Disclosure:
         """A count that would be suppressed on its own (used for values that are only plotted)."""
         return self.active and 0 < int(value) < self.threshold
 
+    def redact(self, text) -> str:
+        """Free text (a note, a reason) with its counts passed through :func:`redact_counts`."""
+        return redact_counts(text, self.threshold, self.active)
+
+
+# Counts inside free text. A number is a count when a counted noun follows it (with at most
+# two modifiers between: "9 rows", "4 pilot journeys", "(1 area(s))", "3 of 8 areas") or a
+# counted name and a relation precede it ("events = 4", "n: 7", "min(events, non-events) = 3").
+# Decimals, dates, codes and settings ("aged under 18 at journey start", "within 28 days",
+# "p >= 0.5", "E0012", "2011-10-01") are not counts.
+_NUMBER = re.compile(r"(?<![\w.\-/−≥<>])(\d{1,3}(?:,\d{3})+|\d+)(?![\w\-/%]|[.,]\d)")
+_COUNTED = (
+    r"(?:rows?|journeys?|episodes?|records?|persons?|people|clients?|individuals?|deaths?|"
+    r"offences?|offenders?|(?:non-)?events?|pairs?|links?|cases?|observations?|areas?|area\(s\)|"
+    r"clusters?|cells?|referrals?|discharges?|reviews?)"
+)
+_STOP = (
+    r"(?:at|in|of|on|to|from|within|after|before|per|by|for|and|or|the|a|an|with|without|under|"
+    r"over|than|is|are|was|were|day|days|week|weeks|month|months|year|years|age|aged|percent)"
+)
+_AFTER = re.compile(
+    rf"\s*(?:of\s+(?:\d{{1,3}}(?:,\d{{3}})+|\d+)\s+)?(?:(?!{_STOP}\b)[A-Za-z][\w\-]*\s+){{0,2}}{_COUNTED}(?![\w])",
+    re.IGNORECASE,
+)
+_BEFORE = re.compile(
+    rf"(?:\b(?:n|count|total|min_cell_events|{_COUNTED})\)?\s*(?:=|:|≥|>=|≤|<=|<|>)\s*|\b(?:removed|dropped|excluded)\s+)$",
+    re.IGNORECASE,
+)
+_OF_COUNT = re.compile(r"\s+of\s+$", re.IGNORECASE)
+
+
+def redact_counts(text, threshold: int, real: bool) -> str:
+    """``text`` with every count in it passed through the disclosure rule (real-data mode).
+
+    With ``real`` false the text is returned unchanged. In real-data mode a count (see the
+    patterns above) from 1 to ``threshold - 1`` becomes ``<threshold`` and a larger one
+    ``>=threshold``: a count in free text is not a registered cell, so neither its smallness
+    nor its exact value (which, with a total shown elsewhere, could give a suppressed cell
+    away) may reach the report. Zero is shown. This is the one function every note,
+    footnote and reason goes through on its way to the HTML or the CSVs.
+    """
+    text = "" if _isnan(text) else str(text)
+    if not real or not text:
+        return text
+    k = int(threshold)
+    counts: list[tuple[int, int, int]] = []
+    for m in _NUMBER.finditer(text):
+        after, before = text[m.end() :], text[: m.start()]
+        if _AFTER.match(after) or _BEFORE.search(before):
+            counts.append((m.start(), m.end(), int(m.group(1).replace(",", ""))))
+        elif _OF_COUNT.search(before) and counts and counts[-1][1] <= m.start():
+            # "3 of 8 areas": the 8 is a count; so is the 3, matched above through the "of"
+            counts.append((m.start(), m.end(), int(m.group(1).replace(",", ""))))
+    out, last = [], 0
+    for a, b, v in counts:
+        out += [text[last:a], "0" if v == 0 else (SMALL if v < k else LARGE).format(k=k)]
+        last = b
+    return "".join([*out, text[last:]])
+
 
 @dataclass
 class Count:
@@ -350,13 +441,42 @@ def _isnan(x) -> bool:
         return False
 
 
+def _sci(x: float, digits: int) -> bool:
+    """Whether ``x`` is printed in scientific notation: huge, or non-zero and lost to rounding."""
+    a = abs(float(x))
+    return a >= SCI_LARGE or (a > 0 and a < 0.5 * 10.0**-digits)
+
+
 def fnum(x, digits: int = 3) -> str:
-    """A number with ``digits`` decimals; '' for missing, '∞' for infinite."""
+    """A number with ``digits`` decimals; '' for missing, '∞' for infinite; scientific notation
+    ('1.7e+95', '3.2e-07') when huge or smaller than the last decimal (see :data:`SCI_LARGE`)."""
     if _isnan(x):
         return ""
+    x = float(x)
     if np.isinf(x):
         return "∞" if x > 0 else "−∞"
+    if _sci(x, digits):
+        return f"{x:.1e}"
     return f"{x:.{digits}f}"
+
+
+def implausible(*values, scale: str = "odds_ratio") -> bool:
+    """Whether a point estimate is no estimate at all (the row is flagged, no verdict).
+
+    Odds ratios: infinite, zero, or beyond :data:`MAX_PLAUSIBLE_OR` (or below its inverse),
+    the mark of separation or a failed fit. Risk differences: beyond ±1. Missing values are
+    not implausible (they are handled as missing)."""
+    for v in values:
+        if _isnan(v):
+            continue
+        v = float(v)
+        if not np.isfinite(v):
+            return True
+        if scale == "odds_ratio" and not (1 / MAX_PLAUSIBLE_OR <= v <= MAX_PLAUSIBLE_OR):
+            return True
+        if scale != "odds_ratio" and abs(v) > 1:
+            return True
+    return False
 
 
 def fp(p) -> str:
@@ -378,8 +498,15 @@ def fci(lo, hi, digits: int = 3) -> str:
         return ""
     a, b = fnum(lo, digits), fnum(hi, digits)
     if lo < 0 or hi < 0:
-        return f"{a.replace('-', '−')} to {b.replace('-', '−')}"
+        return f"{_minus(a)} to {_minus(b)}"
+    if "e" in a + b:  # scientific notation: a dash between '3.0e-05' and '1.7e+95' would mislead
+        return f"{a} to {b}"
     return f"{a}–{b}"
+
+
+def _minus(t: str) -> str:
+    """A leading minus as the typographic one; an exponent's sign is left alone."""
+    return "−" + t[1:] if t.startswith("-") else t
 
 
 def th(text, scope: str = "col", colspan: int = 1, rowspan: int = 1, cls: str = "") -> dict:
@@ -423,6 +550,152 @@ def mark(flag: bool | None, yes: str = "yes", no: str = "no", missing: str = "�
 
 
 # ---------------------------------------------------------------------------------------
+# Status of a result row and its verdict
+
+
+def _get(r, key: str, default=None):
+    """A field of a result row (a Series, a dict or a namedtuple); ``default`` when absent."""
+    if isinstance(r, (pd.Series, dict)):
+        return r.get(key, default)
+    return getattr(r, key, default)
+
+
+def note_text(r) -> str:
+    """A result row's note ('' when missing)."""
+    n = _get(r, "note")
+    return "" if _isnan(n) else str(n)
+
+
+def row_status(r) -> str:
+    """The fit's status of a result row: 'ok', 'caveat' or 'not_estimable' (:data:`STATUSES`).
+
+    A table without the ``status`` column (written before the fit gave one) reads 'ok'; an
+    unknown value reads 'caveat' (its note is shown). Either way a row without an estimate,
+    or whose note begins 'not estimable' (how the fit said so before the column existed),
+    is 'not_estimable'.
+    """
+    st = _get(r, "status")
+    st = "ok" if _isnan(st) or str(st).strip() == "" else str(st).strip().lower().replace(" ", "_")
+    st = st.replace("-", "_")
+    if st not in STATUSES:
+        st = "caveat"
+    if _isnan(_get(r, "estimate")) or note_text(r).lower().startswith("not estimable"):
+        st = "not_estimable"
+    return st
+
+
+def status_reason(r) -> str:
+    """Why a row is not estimable or carries a caveat, in words (the note; '' when none)."""
+    note = note_text(r).strip()
+    reason = re.sub(r"^not estimable\s*[:;,-]?\s*", "", note, flags=re.IGNORECASE)
+    if not reason and row_status(r) == "not_estimable":
+        return "no estimate" if note == "" else note
+    return reason
+
+
+def _int(x, default: int = 0) -> int:
+    """An integer field of a result row (``default`` when missing: a row not estimable may lack it)."""
+    return default if _isnan(x) else int(x)
+
+
+def min_cell_events(r) -> int | None:
+    """``min_cell_events`` of a result row; None when the column is missing or empty (unknown)."""
+    v = _get(r, "min_cell_events")
+    if _isnan(v):
+        return None
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a DiD row can say "reproduced" or "not reproduced", and if not, why.
+
+    ``kind``: 'ok' (a verdict), 'not_estimable' (no numbers are shown), 'no_verdict'
+    (numbers shown, no verdict); ``tags``: short reasons ('too few events', 'interval too
+    wide', 'estimate implausible'); ``detail``: the reasons in a sentence (counts only
+    as the rule's constant, so it is safe in real-data mode).
+    """
+
+    kind: str
+    tags: tuple[str, ...] = ()
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.kind == "ok"
+
+    def text(self, redact=str) -> str:
+        """``detail`` ready to show: the fit's reason (data, so through ``redact``) when not
+        estimable; else the rule's own words (constants, no counts), as they are."""
+        return redact(self.detail) if self.kind == "not_estimable" else self.detail
+
+    @property
+    def label(self) -> str:
+        if self.kind == "not_estimable":
+            return "not estimable"
+        if self.kind == "ok":
+            return ""
+        return " and ".join(self.tags) + " for a verdict"
+
+
+VERDICT_OK = Verdict("ok")
+
+
+def interval_problem(lo, hi) -> str:
+    """Why an odds-ratio interval says too little for a verdict ('' when it is informative).
+
+    Uninformative: an end missing; unbounded (an end infinite, or a lower end of 0 or less);
+    or ``hi / lo`` above :data:`MAX_CI_RATIO`.
+    """
+    if _isnan(lo) or _isnan(hi):
+        return "no interval"
+    lo, hi = float(lo), float(hi)
+    if not (np.isfinite(lo) and np.isfinite(hi)) or lo <= 0:
+        return f"the interval is unbounded ({fci(lo, hi)})"
+    ratio = hi / lo
+    if not np.isfinite(ratio) or ratio > MAX_CI_RATIO:
+        return (
+            f"the interval's upper end is {fnum(ratio, 0)} times its lower end (more than {MAX_CI_RATIO:g})"
+        )
+    return ""
+
+
+def verdict(r, lo=None, hi=None) -> Verdict:
+    """The verdict of a result row (odds-ratio scale) judged on the interval ``lo``-``hi``
+    (default: the row's own). The rules are in the module docstring and the report's text."""
+    st = row_status(r)
+    if st == "not_estimable":
+        return Verdict("not_estimable", ("not estimable",), status_reason(r))
+    lo = _get(r, "ci_low") if lo is None else lo
+    hi = _get(r, "ci_high") if hi is None else hi
+    tags, details = [], []
+    m = min_cell_events(r)
+    if m is not None and m < MIN_CELL_EVENTS:
+        tags.append("too few events")
+        details.append(
+            f"a pilot/other × pre/post cell has fewer than {MIN_CELL_EVENTS} events or fewer than "
+            f"{MIN_CELL_EVENTS} non-events"
+        )
+    problem = interval_problem(lo, hi)
+    if problem:
+        tags.append("interval too wide")
+        details.append(problem)
+    ends = [x for x in (lo, hi) if not _isnan(x) and np.isfinite(float(x)) and float(x) > 0]
+    if implausible(_get(r, "estimate"), *ends):  # 0 and ∞ ends: unbounded, said above
+        tags.append("estimate implausible")
+        details.append(
+            f"the estimate or an interval end lies beyond {MAX_PLAUSIBLE_OR:g} or below "
+            f"{1 / MAX_PLAUSIBLE_OR:g} (separation or a failed fit)"
+        )
+    if not tags:
+        return VERDICT_OK
+    return Verdict("no_verdict", tuple(tags), "; ".join(details))
+
+
+# ---------------------------------------------------------------------------------------
 # Inputs
 
 
@@ -440,6 +713,12 @@ class ReportInputs:
     match_rates: pd.DataFrame = field(default_factory=pd.DataFrame)
     pairs: dict[str, pd.DataFrame] = field(default_factory=dict)
     effects: dict | None = None
+    #: the validated area lookup (results/extract/areas.parquet: area_code, area_name, pilot,
+    #: pilot_sub_area); empty: the report counts areas from the results alone, without names
+    areas: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+AREA_COLUMNS = ["area_code", "area_name", "region", "pilot", "pilot_sub_area"]
 
 
 def load_inputs(
@@ -453,13 +732,25 @@ def load_inputs(
     match_rates: str | Path | None = None,
     pairs: Sequence[str | Path] = (),
     effects: Sequence[str | Path] = (),
+    areas: str | Path | None = None,
+    extracts: Sequence[str | Path] = (),
 ) -> ReportInputs:
-    """Read the report's inputs; ``pairs`` files are named pairs_<register>.parquet, ``effects`` is 0 or 1 JSON file."""
+    """Read the report's inputs; ``pairs`` files are named pairs_<register>.parquet, ``effects`` is 0 or 1 JSON file.
+
+    The area lookup is ``areas``, or else the file named ``areas.*`` among ``extracts`` (the
+    validated extracts the rule already takes as inputs); only its area columns are read
+    (the lookup holds no identifier, and area names are not personal data).
+    """
     from pbr import io as pio
     from pbr.flow import concat_flows
 
     def opt(path):
         return pio.read_table(path) if path else pd.DataFrame()
+
+    if areas is None:
+        areas = next((p for p in extracts if Path(p).name.split(".")[0] == "areas"), None)
+    area_table = opt(areas)
+    area_table = area_table[[c for c in AREA_COLUMNS if c in area_table.columns]]
 
     return ReportInputs(
         results=pio.read_table(results),
@@ -472,6 +763,7 @@ def load_inputs(
         match_rates=opt(match_rates),
         pairs={Path(p).stem.removeprefix("pairs_"): pio.read_table(p) for p in pairs},
         effects=pio.read_json(effects[0]) if effects else None,
+        areas=area_table,
     )
 
 
@@ -515,8 +807,30 @@ def _quarter_dates(start: str, quarters) -> pd.DatetimeIndex:
 
 
 def forest_plot(rows: list[dict], headline: str) -> Figure:
-    """Reproduced DiD ORs (headline interval thick, CRV1 thin) beside published ones and planted ones."""
-    est = [r for r in rows if not _isnan(r["estimate"])]
+    """Reproduced DiD ORs (headline interval thick, CRV1 thin) beside published ones and planted ones.
+
+    Rows not estimable, or whose estimate lies outside :data:`FOREST_LIMITS`, are left out;
+    intervals are cut at those limits (an arrow marks a cut end); a row without a verdict is
+    labelled so (†).
+    """
+    est = [
+        r
+        for r in rows
+        if r["verdict"].kind != "not_estimable"
+        and not _isnan(r["estimate"])
+        and FOREST_LIMITS[0] <= r["estimate"] <= FOREST_LIMITS[1]
+    ]
+    left_out = [r for r in rows if r not in est]
+    ax_lo, ax_hi = FOREST_LIMITS
+
+    def clip(lo, hi, y, color, lw):
+        a, b = max(lo, ax_lo), min(hi, ax_hi)
+        ax.plot([a, b], [y, y], color=color, lw=lw, solid_capstyle="butt")
+        if lo < ax_lo:
+            ax.plot(ax_lo, y, "<", color=color, ms=6)
+        if hi > ax_hi:
+            ax.plot(ax_hi, y, ">", color=color, ms=6)
+
     n = max(len(est), 1)
     fig, ax = plt.subplots(figsize=(8.5, 0.5 * n + 1.4))
     y = np.arange(len(est))[::-1].astype(float)
@@ -531,17 +845,11 @@ def forest_plot(rows: list[dict], headline: str) -> Figure:
     for yi, r in zip(y, est, strict=True):
         lo, hi = r["ci_low"], r["ci_high"]
         if not _isnan(lo) and not _isnan(hi):
-            hi_plot = hi if np.isfinite(hi) else r["estimate"] * 50
-            ax.plot([max(lo, 1e-3), hi_plot], [yi, yi], color=BLUE, lw=3, solid_capstyle="butt")
+            clip(lo, hi, yi, BLUE, 3)
         ax.plot(r["estimate"], yi, "o", color=BLUE, ms=7, label=lab(f"reproduced OR, {headline} 95% CI"))
-        if not _isnan(r["crv1_low"]):
-            ax.plot(
-                [r["crv1_low"], r["crv1_high"]],
-                [yi - 0.22, yi - 0.22],
-                color=SKY,
-                lw=1.5,
-                label=lab("CRV1 95% CI"),
-            )
+        if not _isnan(r["crv1_low"]) and not _isnan(r["crv1_high"]):
+            clip(r["crv1_low"], r["crv1_high"], yi - 0.22, SKY, 1.5)
+            ax.plot([], [], color=SKY, lw=1.5, label=lab("CRV1 95% CI"))
         if r["published"] is not None:
             if r["published_low"] is not None:
                 ax.plot(
@@ -573,7 +881,10 @@ def forest_plot(rows: list[dict], headline: str) -> Figure:
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_yticks(y)
-    ax.set_yticklabels([f"{label(r['outcome_key'])} ({r['cohort']})" for r in est], fontsize=9)
+    ax.set_yticklabels(
+        [f"{label(r['outcome_key'])} ({r['cohort']}){'' if r['verdict'].ok else ' †'}" for r in est],
+        fontsize=9,
+    )
     ax.set_ylim(-0.8, len(est) - 0.2)
     ax.set_xlabel("DiD odds ratio (pilot × post), log scale", fontsize=9)
     ax.grid(axis="x", alpha=0.3, which="both")
@@ -589,17 +900,29 @@ def forest_plot(rows: list[dict], headline: str) -> Figure:
             s += f" ({fci(r['ci_low'], r['ci_high'], 2)})"
         if r["published"] is not None:
             s += f", published {r['published']:.2f}"
+        if not r["verdict"].ok:
+            s += f", {r['verdict'].label}"
         parts.append(s)
     alt = (
         "Forest plot of difference-in-differences odds ratios on a log scale, one row per outcome "
         "and cohort, with a dotted line at 1. " + "; ".join(parts) + "."
     )
+    if left_out:
+        alt += " Left out: " + "; ".join(f"{label(r['outcome_key'])} ({r['cohort']})" for r in left_out) + "."
     caption = (
         f"Reproduced DiD odds ratios: dots with the {headline} 95% interval (thick blue), the CRV1 "
         "interval (thin light blue, below), published values (vermilion diamonds, with their interval, "
         "above)"
         + (" and the planted synthetic effect (black cross)" if any(r.get("planted") for r in est) else "")
-        + ". Rows that could not be estimated are left out."
+        + f". Intervals beyond {ax_lo:g}–{ax_hi:g} are cut at the edge (arrow). † marks a row with too "
+        "few events or too wide an interval for a verdict. Rows that could not be estimated, or whose "
+        f"estimate lies outside {ax_lo:g}–{ax_hi:g}, are left out"
+        + (
+            ": " + ", ".join(f"{label(r['outcome_key'])} ({r['cohort']})" for r in left_out)
+            if left_out
+            else ""
+        )
+        + "."
     )
     return Figure(_png(fig), alt, caption, "fig-forest")
 
@@ -891,15 +1214,15 @@ def flow_section(flow: pd.DataFrame, disc: Disclosure, cohort_order: Sequence[st
             rk = ("flow_drop", stage, tab, reason)
             if len(rg) == 1:
                 keys[rg.index[0]] = rk
-                drops.append((reason, disc.count(rk, int(rg["n"].iloc[0]))))
+                drops.append((disc.redact(reason), disc.count(rk, int(rg["n"].iloc[0]))))
             else:
                 for i in rg.index:
                     disc.count(keys[i], flow.at[i, "n"])
-                drops.append((reason, disc.count(rk, int(rg["n"].sum()))))
+                drops.append((disc.redact(reason), disc.count(rk, int(rg["n"].sum()))))
                 disc.relate(rk, [keys[i] for i in rg.index])
         flags = []
         for i, r in flagged.iterrows():
-            flags.append((r["reason"], disc.count(keys[i], r["n"])))
+            flags.append((disc.redact(r["reason"]), disc.count(keys[i], r["n"])))
         chained = tab in last_kept
         incoming = drop_total = None
         if drops:
@@ -918,7 +1241,9 @@ def flow_section(flow: pd.DataFrame, disc: Disclosure, cohort_order: Sequence[st
             disc.relate(incoming.key, [kept_key, drop_total.key] if not kept.empty else [drop_total.key])
         if not kept.empty:
             last_kept[tab] = kept_key
-        kept_reason = "; ".join(dict.fromkeys(kept["reason"].astype(str))) if not kept.empty else ""
+        kept_reason = (
+            disc.redact("; ".join(dict.fromkeys(kept["reason"].astype(str)))) if not kept.empty else ""
+        )
         steps.append(
             {
                 "stage": stage,
@@ -948,11 +1273,11 @@ def flow_section(flow: pd.DataFrame, disc: Disclosure, cohort_order: Sequence[st
     for i, r in flow.iterrows():
         rows.append(
             [
-                td(r["stage"]),
-                td(r["step"]),
+                td(disc.redact(r["stage"])),
+                td(disc.redact(r["step"])),
                 td(r["table"]),
                 td(r["action"]),
-                th(r["reason"], scope="row"),
+                th(disc.redact(r["reason"]), scope="row"),
                 td("" if _isnan(r["cohort"]) else r["cohort"]),
                 td("" if _isnan(r["group"]) else r["group"]),
                 td("" if _isnan(r["period"]) else r["period"]),
@@ -1063,7 +1388,7 @@ def _unadjusted_or_text(rr: dict) -> str:
         / odds(v[("pilot", "pre")])
         / (odds(v[("other", "post")]) / odds(v[("other", "pre")]))
     )
-    return f"{val:.3f}"
+    return fnum(val, 3)
 
 
 def _level_key(level: str) -> tuple:
@@ -1275,9 +1600,13 @@ def did_rows(
 ) -> list[dict]:
     """One row per cohort x outcome: the logit OR with the headline and CRV1 intervals, beside published.
 
-    ``inside``: the published OR lies in the headline interval (None: no published value or
-    no interval); ``inside_crv1`` likewise for CRV1; ``includes_one``: the headline
-    interval includes 1 (for findings published as not significant).
+    ``inside``: the published OR lies in the headline interval (None: no published value,
+    no interval, or no verdict); ``inside_crv1`` likewise for CRV1; ``includes_one``: the
+    headline interval includes 1 (for findings published as not significant).
+    ``verdict`` (:class:`Verdict`): whether the row can carry a verdict at all; every flag
+    above is None unless it can (so nothing downstream can count a row that says nothing).
+    ``status``/``status_reason`` come from the fit (the results' ``status`` column and note;
+    'ok' when the column is missing), ``min_cell_events`` likewise (None when unknown).
     """
     planted = planted or {}
     rows = []
@@ -1287,7 +1616,10 @@ def did_rows(
             if crv is None:
                 continue
             hl = _row(results, c, o, "main", headline) if headline != "logit_crv1" else crv
-            used = headline if hl is not None and not _isnan(hl["ci_low"]) else "logit_crv1"
+            usable = (
+                hl is not None and not _isnan(hl["ci_low"]) and not _isnan(hl["ci_high"])
+            ) and row_status(hl) != "not_estimable"
+            used = headline if usable else "logit_crv1"
             hl = hl if used == headline else crv
             pub = (
                 PUBLISHED_OR.get(o, (None, None, None, ""))
@@ -1295,39 +1627,54 @@ def did_rows(
                 else (None, None, None, "")
             )
             value, lo, hi, source = pub
+            status = row_status(crv)
+            v = verdict(crv, hl["ci_low"], hl["ci_high"])
+            crv1_ok = v.ok and not interval_problem(crv["ci_low"], crv["ci_high"])
+            estimable = status != "not_estimable"
+
+            def num(x, ok: bool = estimable) -> float:
+                return float(x) if ok and not _isnan(x) else math.nan
+
+            note = note_text(crv) if status != "not_estimable" else ""
+            unbounded = used == headline and "unbounded" in note_text(hl)
             rows.append(
                 {
                     "cohort": c,
                     "outcome_key": o,
                     "outcome": label(o),
-                    "estimate": float(crv["estimate"]),
+                    "estimate": num(crv["estimate"]),
                     "method": used,
-                    "ci_low": float(hl["ci_low"]),
-                    "ci_high": float(hl["ci_high"]),
-                    "p_value": float(hl["p_value"]),
-                    "crv1_low": float(crv["ci_low"]),
-                    "crv1_high": float(crv["ci_high"]),
-                    "crv1_p": float(crv["p_value"]),
-                    "n": int(crv["n"]),
-                    "n_clusters": int(crv["n_clusters"]),
-                    "n_treated": int(crv["n_treated_clusters"]),
+                    "ci_low": num(hl["ci_low"]),
+                    "ci_high": num(hl["ci_high"]),
+                    "p_value": num(hl["p_value"]),
+                    "crv1_low": num(crv["ci_low"]),
+                    "crv1_high": num(crv["ci_high"]),
+                    "crv1_p": num(crv["p_value"]),
+                    "n": _int(crv["n"]),
+                    "n_clusters": _int(crv["n_clusters"]),
+                    "n_treated": _int(crv["n_treated_clusters"]),
                     "published": value,
                     "published_low": lo,
                     "published_high": hi,
                     "published_source": source,
                     "not_significant": c == PUBLISHED_COHORT and o in PUBLISHED_NOT_SIGNIFICANT,
-                    "inside": inside(value, hl["ci_low"], hl["ci_high"]),
-                    "inside_crv1": inside(value, crv["ci_low"], crv["ci_high"]),
-                    "includes_one": inside(1.0, hl["ci_low"], hl["ci_high"]),
+                    "status": status,
+                    "status_reason": status_reason(crv) if status != "ok" else "",
+                    "min_cell_events": min_cell_events(crv),
+                    "verdict": v,
+                    "inside": inside(value, hl["ci_low"], hl["ci_high"]) if v.ok else None,
+                    "inside_crv1": inside(value, crv["ci_low"], crv["ci_high"]) if crv1_ok else None,
+                    "includes_one": inside(1.0, hl["ci_low"], hl["ci_high"]) if v.ok else None,
+                    "includes_one_crv1": inside(1.0, crv["ci_low"], crv["ci_high"]) if crv1_ok else None,
                     "planted": planted.get((c, o)),
-                    "planted_inside": inside(planted.get((c, o)), hl["ci_low"], hl["ci_high"]),
+                    "planted_inside": inside(planted.get((c, o)), hl["ci_low"], hl["ci_high"])
+                    if v.ok
+                    else None,
                     "note": "; ".join(
                         x
                         for x in (
-                            "" if _isnan(crv["note"]) else str(crv["note"]),
-                            "headline interval unbounded within the search range"
-                            if used == headline and "unbounded" in str(hl["note"])
-                            else "",
+                            note if status == "ok" else "",
+                            "headline interval unbounded within the search range" if unbounded else "",
                         )
                         if x
                     ),
@@ -1336,16 +1683,23 @@ def did_rows(
     return rows
 
 
-def _strip_counts(note: str) -> str:
-    """Notes without row counts (real-data mode: the rows a model dropped are a count nobody protects)."""
-    note = re.sub(r"\s*\(\d+ rows\)", "", note)
-    return re.sub(r"removed \d+ rows", "removed rows", note)
-
-
 def did_section(
-    rows: list[dict], rates_cells: dict, headline: str, disc: Disclosure, real: bool, synthetic: bool
+    rows: list[dict],
+    rates_cells: dict,
+    headline: str,
+    disc: Disclosure,
+    real: bool,
+    synthetic: bool,
+    pilot_areas: int | None = None,
 ) -> dict:
-    """The main DiD table view; notes become numbered footnotes (``tbl["notes"]``)."""
+    """The main DiD table view; notes become numbered footnotes (``tbl["notes"]``).
+
+    A row not estimable shows no number: "not estimable", with the reason as a footnote and
+    as the cell's title. A row without a verdict shows its numbers and, in the mark columns,
+    "too few events / interval too wide for a verdict", with the reason as a footnote. Every
+    note passes :meth:`Disclosure.redact`. ``pilot_areas``: the pilot areas of the run; a
+    model that used fewer says so in its note.
+    """
     body, notes = [], []
     for r in rows:
         nk = ("model_n", r["cohort"], r["outcome_key"])
@@ -1365,6 +1719,7 @@ def did_section(
                 ek = ("model_excluded", r["cohort"], r["outcome_key"])
                 disc.count(ek, excluded)
                 disc.balance(parts, [nk, ek])
+        v = r["verdict"]
         if r["published"] is not None:
             pub = td(f"{r['published']:.2f} ({fci(r['published_low'], r['published_high'], 2)})", cls="num")
             m = mark(r["inside"], "inside", "outside")
@@ -1372,33 +1727,78 @@ def did_section(
         elif r["not_significant"]:
             pub = td("not significant")
             m = mark(r["includes_one"], "includes 1", "excludes 1")
-            m_crv = mark(inside(1.0, r["crv1_low"], r["crv1_high"]), "includes 1", "excludes 1")
+            m_crv = mark(r["includes_one_crv1"], "includes 1", "excludes 1")
         else:
             pub = td(
                 r["published_source"].removeprefix("Jones 2018 ") if r["cohort"] == PUBLISHED_COHORT else ""
             )
             m = mark(None)
             m_crv = mark(None)
-        if _isnan(r["estimate"]):
-            m = mark(None, missing="not estimable")
-        note = _strip_counts(r["note"]) if real else r["note"]
-        if r["method"] != headline:
-            fallback = (
-                f"{METHOD_LABELS.get(headline, headline)} interval not available: CRV1 shown in its place"
+        row_notes = []
+        if v.kind == "not_estimable":
+            reason = disc.redact(r["status_reason"] or v.detail)
+            m = td("not estimable", cls="mark-none", title=reason)
+            m_crv = td("not estimable", cls="mark-none", title=reason)
+            row_notes.append(f"Not estimable: {reason}" if reason else "Not estimable")
+        elif not v.ok:
+            detail = v.text(disc.redact)
+            if r["published"] is not None or r["not_significant"]:
+                m = td(v.label, cls="mark-none no-verdict", title=detail)
+                # the CRV1 mark: the same reasons, judged on the CRV1 interval
+                tags = [t for t in v.tags if t != "interval too wide"]
+                if interval_problem(r["crv1_low"], r["crv1_high"]):
+                    tags.append("interval too wide")
+                crv_label = (
+                    " and ".join(tags) + " for a verdict"
+                    if tags
+                    else "no verdict: headline interval too wide"
+                )
+                m_crv = td(crv_label, cls="mark-none no-verdict", title=detail)
+            row_notes.append(f"No verdict ({v.label}): {detail}")
+        elif (r["published"] is not None or r["not_significant"]) and (
+            problem := interval_problem(r["crv1_low"], r["crv1_high"])
+        ):
+            m_crv = td("interval too wide for a verdict", cls="mark-none no-verdict", title=problem)
+        if r["status"] == "caveat" and r["status_reason"]:
+            row_notes.append(f"Caveat: {disc.redact(r['status_reason'])}")
+        if r["note"]:
+            row_notes.append(disc.redact(r["note"]))
+        if r["method"] != headline and v.kind != "not_estimable":
+            row_notes.insert(
+                0, f"{METHOD_LABELS.get(headline, headline)} interval not available: CRV1 shown in its place"
             )
-            note = "; ".join(x for x in (fallback, note) if x)
+        if pilot_areas and v.kind != "not_estimable" and r["n_treated"] < pilot_areas:
+            row_notes.append(
+                f"this model used {r['n_treated']} of the run's {pilot_areas} pilot areas (the others "
+                "had no outcome variation)"
+            )
+        note = "; ".join(x for x in row_notes if x)
         ref = ""
         if note:
             notes.append(note)
             ref = str(len(notes))
+        if v.kind == "not_estimable":
+            title = disc.redact(r["status_reason"])
+            numbers = [
+                td("not estimable", cls="num not-estimable", title=title),
+                td("", cls="num"),
+                td("", cls="num"),
+                td("", cls="num"),
+                td("", cls="num"),
+            ]
+        else:
+            flag = " flagged" if {"interval too wide", "estimate implausible"} & set(v.tags) else ""
+            numbers = [
+                td(fnum(r["estimate"]), cls="num" + flag),
+                td(fci(r["ci_low"], r["ci_high"]), cls="num" + flag),
+                td(fp(r["p_value"]), cls="num"),
+                td(fci(r["crv1_low"], r["crv1_high"]), cls="num"),
+                td(fp(r["crv1_p"]), cls="num"),
+            ]
         row = [
             td(r["cohort"]),
             th(r["outcome"], scope="row"),
-            td(fnum(r["estimate"]), cls="num"),
-            td(fci(r["ci_low"], r["ci_high"]), cls="num"),
-            td(fp(r["p_value"]), cls="num"),
-            td(fci(r["crv1_low"], r["crv1_high"]), cls="num"),
-            td(fp(r["crv1_p"]), cls="num"),
+            *numbers,
             td(Joined([n]), cls="num count"),
             td(f"{r['n_clusters']} ({r['n_treated']})", cls="num"),
             pub,
@@ -1435,10 +1835,42 @@ def did_section(
     return tbl
 
 
+def _remarks(r, redact, p_only: bool = False) -> list[str]:
+    """Status and verdict remarks of one result row (not estimable, caveat, no verdict).
+
+    Odds ratios are judged by :func:`verdict` (``p_only``: a method that gives a p-value and
+    no interval, judged on its events and estimate); risk differences are flagged beyond ±1
+    or with too few events; test statistics only by their status."""
+    out = []
+    st = row_status(r)
+    if st == "not_estimable":
+        reason = redact(status_reason(r))
+        return [f"not estimable: {reason}" if reason else "not estimable"]
+    if st == "caveat" and status_reason(r):
+        out.append(f"caveat: {redact(status_reason(r))}")
+    if "unbounded" in note_text(r):
+        out.append("interval unbounded within the search range")
+    scale = str(_get(r, "scale"))
+    if scale == "odds_ratio":
+        v = verdict(r, 1.0, 1.0) if p_only else verdict(r)
+        if not v.ok:
+            out.append(v.label)
+    elif scale == "risk_difference":
+        if implausible(_get(r, "estimate"), scale=scale):
+            out.append("estimate implausible (beyond ±1)")
+        m = min_cell_events(r)
+        if m is not None and m < MIN_CELL_EVENTS:
+            out.append("too few events for a verdict")
+    return out
+
+
 def inference_section(
-    results: pd.DataFrame, cohorts: list[str], outcomes: list[str], headline: str
+    results: pd.DataFrame, cohorts: list[str], outcomes: list[str], headline: str, redact=str
 ) -> list[dict]:
-    """Per cohort: every inference method's estimate, interval and p for each outcome (main specification)."""
+    """Per cohort: every inference method's estimate, interval and p for each outcome (main specification).
+
+    A row not estimable shows no number; the remarks say why, and flag a row without a
+    verdict (``redact``: how free text is made safe, :meth:`Disclosure.redact`)."""
     out = []
     main = results[results["specification"] == "main"]
     for c in cohorts:
@@ -1453,33 +1885,21 @@ def inference_section(
                 row = []
                 if i == 0:
                     row.append(th(label(o), scope="rowgroup", rowspan=len(methods)))
-                note = "" if _isnan(r["note"]) else str(r["note"])
-                flag = []
-                if "unbounded" in note:
-                    flag.append("interval unbounded within the search range")
-                if note.startswith("not estimable"):
-                    flag.append("not estimable")
+                scale = "OR" if r["scale"] == "odds_ratio" else "risk difference"
+                p_only = m.endswith(("_ri", "_ri_t")) and m.startswith("logit") and not _isnan(r["p_value"])
+                flag = _remarks(r, redact, p_only and _isnan(r["ci_low"]))
                 if m == headline:
                     flag.append("headline")
-                scale = "OR" if r["scale"] == "odds_ratio" else "risk difference"
-                row += [
-                    th(METHOD_LABELS[m], scope="row"),
-                    td(scale),
-                    td(fnum(r["estimate"], 3 if scale == "OR" else 4), cls="num"),
-                    td(
-                        fci(r["ci_low"], r["ci_high"], 3 if scale == "OR" else 4)
-                        or (
-                            "p only"
-                            if m.endswith(("_ri", "_ri_t"))
-                            and m.startswith("logit")
-                            and not _isnan(r["p_value"])
-                            else ""
-                        ),
-                        cls="num",
-                    ),
-                    td(fp(r["p_value"]), cls="num"),
-                    td("; ".join(flag)),
-                ]
+                if row_status(r) == "not_estimable":
+                    numbers = [td("not estimable", cls="num"), td("", cls="num"), td("", cls="num")]
+                else:
+                    digits = 3 if scale == "OR" else 4
+                    numbers = [
+                        td(fnum(r["estimate"], digits), cls="num"),
+                        td(fci(r["ci_low"], r["ci_high"], digits) or ("p only" if p_only else ""), cls="num"),
+                        td(fp(r["p_value"]), cls="num"),
+                    ]
+                row += [th(METHOD_LABELS[m], scope="row"), td(scale), *numbers, td("; ".join(flag))]
                 body.append(row)
         if body:
             out.append(
@@ -1505,8 +1925,14 @@ def pretrend_tests(results: pd.DataFrame) -> dict:
     return out
 
 
-def robustness_section(results: pd.DataFrame, cohorts: list[str], outcomes: list[str], config: dict) -> dict:
-    """Placebo, leave-one-out range, Mason 2015 window, linkage thresholds, pre-trend tests."""
+def robustness_section(
+    results: pd.DataFrame, cohorts: list[str], outcomes: list[str], config: dict, redact=str
+) -> dict:
+    """Placebo, leave-one-out range, Mason 2015 window, linkage thresholds, pre-trend tests.
+
+    A check not estimable shows no number; a check without a verdict (:func:`verdict`) says
+    so, and a Mason 2015 check without one is not counted (``mason`` entries carry ``verdict``).
+    """
     body, mason_checks, pre_rows = [], [], []
     thr = float(config["linkage"]["threshold"])
     pt = pretrend_tests(results)
@@ -1526,7 +1952,8 @@ def robustness_section(results: pd.DataFrame, cohorts: list[str], outcomes: list
                 names = {"wald_chi2": "Wald χ²", "wald_F": "Wald F"}
                 txt = "; ".join(
                     f"{'logit' if m.startswith('logit') else 'LPM'}: "
-                    f"{names.get(pre[m + '_stat'][1], pre[m + '_stat'][1])} = {pre[m + '_stat'][0]:.2f}, {peq(pre[m])}"
+                    f"{names.get(pre[m + '_stat'][1], pre[m + '_stat'][1])} = "
+                    f"{fnum(pre[m + '_stat'][0], 2)}, {peq(pre[m])}"
                     for m in ("logit_crv1", "lpm_crv1")
                     if m in pre
                 )
@@ -1546,7 +1973,7 @@ def robustness_section(results: pd.DataFrame, cohorts: list[str], outcomes: list
                         )
                     )
             loo = s[s["specification"].str.startswith("leave_out_") & (s["method"] == "logit_crv1")]
-            loo = loo[loo["estimate"].notna()]
+            loo = loo[[row_status(x) != "not_estimable" for _, x in loo.iterrows()]]
             if not loo.empty:
                 lo_r, hi_r = loo.loc[loo["estimate"].idxmin()], loo.loc[loo["estimate"].idxmax()]
                 excl = int(((loo["ci_high"] < 1) | (loo["ci_low"] > 1)).sum())
@@ -1565,7 +1992,8 @@ def robustness_section(results: pd.DataFrame, cohorts: list[str], outcomes: list
             r = _row(results, c, o, "mason_2015", "logit_crv1")
             if r is not None:
                 pub = PUBLISHED_MASON_2015.get(o) if c == PUBLISHED_COHORT else None
-                flag = inside(pub[0], r["ci_low"], r["ci_high"]) if pub else None
+                v = verdict(r)
+                flag = inside(pub[0], r["ci_low"], r["ci_high"]) if pub and v.ok else None
                 txt = (
                     f"published (Mason 2015) {pub[0]:.3f} ({pub[1]:.3f}–{pub[2]:.3f})"
                     if pub
@@ -1587,8 +2015,12 @@ def robustness_section(results: pd.DataFrame, cohorts: list[str], outcomes: list
                             "outcome": o,
                             "inside": flag,
                             "published": pub[0],
-                            "estimate": float(r["estimate"]),
-                            "ci": (float(r["ci_low"]), float(r["ci_high"])),
+                            "estimate": float(r["estimate"]) if v.kind != "not_estimable" else math.nan,
+                            "ci": (float(r["ci_low"]), float(r["ci_high"]))
+                            if v.kind != "not_estimable"
+                            else (math.nan, math.nan),
+                            "verdict": v,
+                            "reason": v.text(redact),
                         }
                     )
             for spec in sorted(x for x in specs if x.startswith("linkage_threshold_")):
@@ -1600,13 +2032,28 @@ def robustness_section(results: pd.DataFrame, cohorts: list[str], outcomes: list
                 row = []
                 if i == 0:
                     row += [td(c, rowspan=len(checks)), th(label(o), scope="rowgroup", rowspan=len(checks))]
+                shown = r is not None and row_status(r) != "not_estimable"
+                remarks = _remarks(r, redact) if r is not None else []
+                comment = "; ".join(x for x in (txt, *remarks) if x)
+                no_verdict = (
+                    r is not None
+                    and name.startswith("Mason")
+                    and c == PUBLISHED_COHORT
+                    and o in PUBLISHED_MASON_2015
+                    and not verdict(r).ok
+                )
                 row += [
                     th(name, scope="row"),
-                    td(fnum(r["estimate"]) if r is not None else "", cls="num"),
-                    td(fci(r["ci_low"], r["ci_high"]) if r is not None else "", cls="num"),
-                    td(fp(r["p_value"]) if r is not None else "", cls="num"),
-                    td(txt),
-                    mark(flag, "published inside", "published outside") if flag is not None else td(""),
+                    td(
+                        fnum(r["estimate"]) if shown else ("not estimable" if r is not None else ""),
+                        cls="num",
+                    ),
+                    td(fci(r["ci_low"], r["ci_high"]) if shown else "", cls="num"),
+                    td(fp(r["p_value"]) if shown else "", cls="num"),
+                    td(comment),
+                    mark(flag, "published inside", "published outside")
+                    if flag is not None
+                    else td(verdict(r).label if no_verdict else "", cls="mark-none"),
                 ]
                 body.append(row)
     tbl = (
@@ -1622,25 +2069,32 @@ def robustness_section(results: pd.DataFrame, cohorts: list[str], outcomes: list
     return {"table": tbl, "mason": mason_checks, "pretrend": pre_rows, "pt": pt}
 
 
-def all_estimates_table(results: pd.DataFrame, real: bool) -> dict:
+def all_estimates_table(results: pd.DataFrame, real: bool, redact=str) -> dict:
+    """Every result row; a row not estimable shows no number, and the remarks say why."""
     body = []
-    for r in results.itertuples():
+    for _, r in results.iterrows():
+        shown = row_status(r) != "not_estimable"
+        or_scale = r["scale"] == "odds_ratio"
+        p_only = or_scale and _isnan(r["ci_low"]) and not _isnan(r["p_value"])
+        remarks = _remarks(r, redact, p_only)
         row = [
-            td(r.cohort),
-            th(label(r.outcome), scope="row"),
-            td(r.specification),
-            td(r.method),
-            td(str(r.scale).replace("_", " ")),
-            td(fnum(r.estimate, 4), cls="num"),
-            td(fci(r.ci_low, r.ci_high, 4), cls="num"),
-            td(fp(r.p_value), cls="num"),
+            td(r["cohort"]),
+            th(label(r["outcome"]), scope="row"),
+            td(r["specification"]),
+            td(r["method"]),
+            td(str(r["scale"]).replace("_", " ")),
+            td(fnum(r["estimate"], 4) if shown else "not estimable", cls="num"),
+            td(fci(r["ci_low"], r["ci_high"], 4) if shown else "", cls="num"),
+            td(fp(r["p_value"]) if shown else "", cls="num"),
         ]
         if not real:
-            row += [td(f"{int(r.n):,}", cls="num"), td(f"{int(r.events):,}", cls="num")]
+            row += [td(f"{int(r['n']):,}", cls="num"), td(f"{int(r['events']):,}", cls="num")]
+        row.append(td("; ".join(remarks)))
         body.append(row)
     cols = ["Cohort", "Outcome", "Specification", "Method", "Scale", "Estimate", "95% interval", "p"]
     if not real:
         cols += ["n", "Events"]
+    cols.append("Remarks")
     return table(
         "Every model fitted: logistic (odds ratio) and linear probability (risk difference) models, all "
         "specifications and inference methods",
@@ -1653,71 +2107,99 @@ def all_estimates_table(results: pd.DataFrame, real: bool) -> dict:
     )
 
 
+def _of(n_ok: int, n: int, n_all: int) -> str:
+    """'3 of 4', or '3 of 4 assessed (of 6; 2 without a verdict, see below)'."""
+    if n == n_all:
+        return f"{n_ok} of {n}"
+    return f"{n_ok} of {n} assessed (of {n_all}; {n_all - n} without a verdict, see below)"
+
+
+def _tally(text: str, flags: list[bool], n_all: int, detail: str = "") -> dict:
+    """A findings item counting ``flags`` (the rows that carry a verdict) out of ``n_all``."""
+    if not flags:
+        return {
+            "text": f"{text}: none of the {n_all} could carry a verdict (see below)",
+            "ok": None,
+            "detail": "",
+        }
+    n_ok = sum(1 for f in flags if f)
+    return {"text": f"{text}: {_of(n_ok, len(flags), n_all)}", "ok": n_ok == len(flags), "detail": detail}
+
+
 def summary_findings(
-    rows: list[dict], rates_cmp: list[dict], robustness: dict, headline: str, synthetic: bool
+    rows: list[dict],
+    rates_cmp: list[dict],
+    robustness: dict,
+    headline: str,
+    synthetic: bool,
+    areas: dict | None = None,
+    redact=str,
 ) -> list[dict]:
-    """The list at the top: which published findings the run reproduced."""
+    """The list at the top: which published findings the run reproduced.
+
+    Only rows that carry a verdict (``row["verdict"].ok``) are counted as reproduced, not
+    reproduced or on the same side of 1; the rows not estimable and the rows without a
+    verdict (too few events, interval too wide) are items of their own, with their reasons
+    (``ok`` None: neither reproduced nor not). ``areas`` (:func:`area_summary`): a pilot set
+    other than the published eight is an item too. ``redact``: :meth:`Disclosure.redact`.
+    """
     out = []
+    if areas and areas.get("warning"):
+        out.append({"text": areas["finding"], "ok": False, "detail": "See the box above."})
     pub = [r for r in rows if r["published"] is not None]
     if pub:
-        n_in = sum(1 for r in pub if r["inside"])
-        n_crv = sum(1 for r in pub if r["inside_crv1"])
+        assessed = [r for r in pub if r["verdict"].ok]
         out.append(
-            {
-                "text": f"Published OR inside the reproduced 95% interval ({METHOD_LABELS.get(headline, headline)}): "
-                f"{n_in} of {len(pub)}",
-                "ok": n_in == len(pub),
-                "detail": "; ".join(
+            _tally(
+                f"Published OR inside the reproduced 95% interval ({METHOD_LABELS.get(headline, headline)})",
+                [bool(r["inside"]) for r in assessed],
+                len(pub),
+                "; ".join(
                     f"{r['outcome']} {'✓' if r['inside'] else '✗'} (published {r['published']:.2f}, reproduced "
                     f"{fnum(r['estimate'], 2)}, {fci(r['ci_low'], r['ci_high'], 2) or 'no interval'})"
-                    for r in pub
+                    for r in assessed
                 ),
-            }
+            )
         )
         out.append(
-            {
-                "text": f"Published OR inside the CRV1 95% interval: {n_crv} of {len(pub)}",
-                "ok": n_crv == len(pub),
-                "detail": "",
-            }
+            _tally(
+                "Published OR inside the CRV1 95% interval",
+                [bool(r["inside_crv1"]) for r in pub if r["inside_crv1"] is not None],
+                len(pub),
+            )
         )
-        same_dir = [r for r in pub if not _isnan(r["estimate"])]
-        n_dir = sum(1 for r in same_dir if (r["estimate"] - 1) * (r["published"] - 1) > 0)
         out.append(
-            {
-                "text": f"Reproduced OR on the same side of 1 as the published OR: {n_dir} of {len(pub)}",
-                "ok": n_dir == len(pub),
-                "detail": "",
-            }
+            _tally(
+                "Reproduced OR on the same side of 1 as the published OR",
+                [(r["estimate"] - 1) * (r["published"] - 1) > 0 for r in assessed],
+                len(pub),
+            )
         )
     ns = [r for r in rows if r["not_significant"]]
     if ns:
-        n_ok = sum(1 for r in ns if r["includes_one"])
+        assessed = [r for r in ns if r["verdict"].ok and r["includes_one"] is not None]
         out.append(
-            {
-                "text": "Findings published as not significant whose reproduced interval includes 1: "
-                f"{n_ok} of {len(ns)}",
-                "ok": n_ok == len(ns),
-                "detail": "; ".join(
-                    f"{r['outcome']} {'✓' if r['includes_one'] else ('✗' if r['includes_one'] is False else '–')}"
-                    for r in ns
-                ),
-            }
+            _tally(
+                "Findings published as not significant whose reproduced interval includes 1",
+                [bool(r["includes_one"]) for r in assessed],
+                len(ns),
+                "; ".join(f"{r['outcome']} {'✓' if r['includes_one'] else '✗'}" for r in assessed),
+            )
         )
     if robustness["mason"]:
         m = robustness["mason"]
-        n_ok = sum(1 for x in m if x["inside"])
+        ok_m = [x for x in m if x.get("verdict", VERDICT_OK).ok]
         out.append(
-            {
-                "text": "Mason 2015 ORs inside the reproduced interval (FY2011-12 vs FY2012-13 window): "
-                f"{n_ok} of {len(m)}",
-                "ok": n_ok == len(m),
-                "detail": "; ".join(
-                    f"{label(x['outcome'])}: published {x['published']:.3f}, reproduced {x['estimate']:.3f} "
+            _tally(
+                "Mason 2015 ORs inside the reproduced interval (FY2011-12 vs FY2012-13 window)",
+                [bool(x["inside"]) for x in ok_m],
+                len(m),
+                "; ".join(
+                    f"{label(x['outcome'])}: published {fnum(x['published'])}, reproduced {fnum(x['estimate'])} "
                     f"({fci(*x['ci'])})"
-                    for x in m
+                    for x in ok_m
                 ),
-            }
+            )
         )
     for cmp in rates_cmp:
         pub_or = PUBLISHED_UNADJUSTED_OR.get(cmp["outcome"])
@@ -1761,7 +2243,154 @@ def summary_findings(
                     "detail": "",
                 }
             )
+    out += _unassessed(rows, robustness["mason"], redact)
     return out
+
+
+def _unassessed(rows: list[dict], mason: list[dict], redact) -> list[dict]:
+    """Findings items for the DiD rows not estimable and those without a verdict (with reasons)."""
+    out = []
+    ne = [r for r in rows if r["verdict"].kind == "not_estimable"]
+    if ne:
+        out.append(
+            {
+                "text": f"Not estimable (not counted above): {len(ne)} of {len(rows)} DiD models",
+                "ok": None,
+                "detail": "; ".join(
+                    f"{r['outcome']} ({r['cohort']}): "
+                    + (redact(r["status_reason"] or r["verdict"].detail) or "no estimate")
+                    for r in ne
+                ),
+            }
+        )
+    nv = [r for r in rows if r["verdict"].kind == "no_verdict"]
+    nv_m = [x for x in mason if not x.get("verdict", VERDICT_OK).ok]
+    if nv or nv_m:
+        parts = [
+            f"{r['outcome']} ({r['cohort']}): {r['verdict'].label} ({r['verdict'].text(redact)})" for r in nv
+        ]
+        parts += [
+            f"{label(x['outcome'])}, Mason 2015 window: {x['verdict'].label} ({x.get('reason', '')})"
+            for x in nv_m
+        ]
+        out.append(
+            {
+                "text": "Too few events or interval too wide for a verdict (not counted above): "
+                f"{len(nv)} of {len(rows)} DiD models"
+                + (f" and {len(nv_m)} Mason 2015 check(s)" if nv_m else ""),
+                "ok": None,
+                "detail": "; ".join(parts),
+            }
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# The areas analysed
+
+
+def _norm_name(name: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"\s*\(.*\)\s*$", "", str(name))).strip().casefold()
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def area_summary(results: pd.DataFrame, areas: pd.DataFrame, flow: pd.DataFrame, config: dict) -> dict:
+    """The pilot and comparison areas this run analysed, beside the published study's eight.
+
+    Counts: the most pilot (``n_treated_clusters``) and comparison (``n_clusters`` minus
+    those) areas in any main logit model, i.e. the areas present in the analysed data; else
+    the area lookup; else (comparison areas) the extract's "areas kept" flow row minus the
+    pilots. Names: the lookup's pilot areas (``area_name``; a sub-area that alone piloted is
+    named when the partial-pilot rule splits the area). ``warning`` is set when the analysed
+    pilot set is not the published eight (another number, or other names).
+    """
+    pilot_m = comparison_m = None
+    if not results.empty and {"n_treated_clusters", "n_clusters"} <= set(results.columns):
+        main = results[(results["specification"] == "main") & (results["method"] == "logit_crv1")]
+        main = (
+            main[[row_status(r) != "not_estimable" for _, r in main.iterrows()]] if not main.empty else main
+        )
+        if not main.empty and main["n_treated_clusters"].notna().any():
+            pilot_m = int(main["n_treated_clusters"].max())
+            comparison_m = int((main["n_clusters"] - main["n_treated_clusters"]).max())
+    names: list[str] = []
+    lookup_pilot = lookup_other = None
+    if not areas.empty and "pilot" in areas.columns:
+        is_pilot = areas["pilot"].astype("boolean").fillna(False).astype(bool)
+        lookup_pilot, lookup_other = int(is_pilot.sum()), int((~is_pilot).sum())
+        split = config.get("study", {}).get("partial_pilot_rule", "whole_area_pilot") != "whole_area_pilot"
+        for _, a in areas[is_pilot].iterrows():
+            name = a.get("area_name")
+            name = str(a["area_code"]) if _isnan(name) or not str(name).strip() else str(name).strip()
+            sub = a.get("pilot_sub_area")
+            if split and not _isnan(sub) and str(sub).strip():
+                name += f" ({str(sub).replace('_', ' ').title()} only)"
+            names.append(name)
+        names.sort(key=str.casefold)
+    elif not flow.empty and lookup_other is None:
+        kept = flow[(flow["table"] == "areas") & (flow["action"] == "kept")]
+        if not kept.empty and pilot_m is not None:
+            lookup_other = int(kept["n"].sum()) - pilot_m
+    pilot = pilot_m if pilot_m is not None else lookup_pilot
+    comparison = comparison_m if comparison_m is not None else lookup_other
+    published = list(PUBLISHED_PILOT_AREAS)
+    n_pub = len(published)
+    got = {_norm_name(x) for x in names}
+    want = {_norm_name(x): x for x in published}
+    missing = [want[k] for k in want if names and k not in got]
+    extra = [x for x in names if _norm_name(x) not in want]
+    differs = (pilot is not None and pilot != n_pub) or (lookup_pilot is not None and lookup_pilot != n_pub)
+    differs = differs or bool(missing or extra)
+    warning = finding = None
+    if differs:
+        n = pilot if pilot is not None else lookup_pilot
+        warning = (
+            f"This run analysed {_plural(n, 'pilot area')}; the published study had eight: "
+            f"{', '.join(published)}."
+        )
+        if names:
+            warning += f" Pilot areas in this run's area lookup: {', '.join(names)}."
+        if missing:
+            warning += f" Not among them: {', '.join(missing)}."
+        if extra:
+            warning += f" Not in the published study: {', '.join(extra)}."
+        if lookup_pilot is not None and pilot_m is not None and lookup_pilot != pilot_m:
+            warning += (
+                f" The area lookup lists {_plural(lookup_pilot, 'pilot area')}, the models found "
+                f"{pilot_m} with analysable journeys."
+            )
+        if n == 1:
+            warning += (
+                " With a single pilot area the difference-in-differences rests on one area: "
+                "cluster-robust and bootstrap intervals cannot be trusted."
+            )
+        warning += " The comparison with the published odds ratios below is not like for like."
+        finding = f"Pilot areas: this run analysed {n}, the published study eight"
+    phrase = "a few pilot areas" if pilot is None else _plural(pilot, "pilot area")
+    if pilot is None:
+        description = "the number of pilot areas could not be determined"
+    else:
+        description = phrase + (f" ({', '.join(names)})" if names else "")
+    if comparison is not None:
+        description += f" and {_plural(comparison, 'comparison area')}"
+    return {
+        "pilot": pilot,
+        "comparison": comparison,
+        "names": names,
+        "lookup_pilot": lookup_pilot,
+        "published": published,
+        "published_count": "eight" if n_pub == 8 else str(n_pub),
+        "missing": missing,
+        "extra": extra,
+        "differs": differs,
+        "warning": warning,
+        "finding": finding,
+        "pilot_phrase": phrase,
+        "description": description,
+    }
 
 
 # ---------------------------------------------------------------------------------------
@@ -1890,9 +2519,20 @@ def did_csv(rows: list[dict], disc: Disclosure) -> str:
         "published_source",
         "published_inside_headline_ci",
         "published_inside_crv1_ci",
+        "status",
+        "min_cell_events",
+        "verdict",
+        "verdict_reason",
+        "note",
     ]
     out = []
     for r in rows:
+        v = r["verdict"]
+        m = r["min_cell_events"]
+        if m is not None and disc.active:  # a count: shown only against the rule's constant
+            m = f"<{MIN_CELL_EVENTS}" if m < MIN_CELL_EVENTS else f"≥{MIN_CELL_EVENTS}"
+        reason = r["status_reason"] if v.kind == "not_estimable" else v.detail
+        caveat = r["status_reason"] if r["status"] == "caveat" else ""
         out.append(
             [
                 r["cohort"],
@@ -1914,6 +2554,11 @@ def did_csv(rows: list[dict], disc: Disclosure) -> str:
                 r["published_source"],
                 r["inside"],
                 r["inside_crv1"],
+                r["status"],
+                m,
+                {"ok": "assessed", "not_estimable": "not estimable"}.get(v.kind, v.label),
+                disc.redact(reason) if v.kind == "not_estimable" else reason,
+                disc.redact("; ".join(x for x in (caveat, r["note"]) if x)),
             ]
         )
     return _csv_text(header, out)
@@ -1923,10 +2568,35 @@ def flow_csv(flow_sec: dict, disc: Disclosure) -> str:
     f = flow_sec["rows"]
     cols = ["stage", "step", "table", "unit", "action", "reason", "cohort", "group", "period"]
     rows = [
-        [*("" if _isnan(f.at[i, c]) else f.at[i, c] for c in cols), disc.text(k)]
+        [*("" if _isnan(f.at[i, c]) else disc.redact(f.at[i, c]) for c in cols), disc.text(k)]
         for i, k in enumerate(flow_sec["keys"])
     ]
     return _csv_text([*cols, "n"], rows)
+
+
+def source_section(fp: dict | None, disc: Disclosure) -> dict | None:
+    """What the run analysed, from the validation's fingerprint: a one-line summary and one row
+    per table (file, bytes, SHA-256; or rows and row checksum for a database). No credentials:
+    the fingerprint holds the database URL without them. Row counts of whole tables are shown,
+    except (real data) one below the small-cell threshold."""
+    if not fp:
+        return None
+    from pbr.source import describe
+
+    def rows_text(n: int) -> str:
+        return f"<{disc.threshold}" if disc.active and 0 < n < disc.threshold else f"{n:,}"
+
+    rows = []
+    for name, t in sorted(fp.get("tables", {}).items()):
+        if "sha256" in t:
+            rows.append([name, Path(t["path"]).name, f"{t['bytes']:,} bytes", t["sha256"]])
+        else:
+            rows.append([name, "database table", f"{rows_text(t['rows'])} rows", t["checksum"]])
+    summary = describe(fp)
+    if fp["kind"] == "database":
+        total = sum(t["rows"] for t in fp["tables"].values())
+        summary = summary.replace(f"{total:,} rows", f"{rows_text(total)} rows")
+    return {"summary": summary, "rows": rows}
 
 
 def render_report(
@@ -1937,8 +2607,12 @@ def render_report(
     out_path: str | Path,
     run_date: str | None = None,
     extra_outputs: dict[str, str | Path] | None = None,
+    data_source: dict | None = None,
 ) -> Path:
     """Render ``report/report.html.j2`` to ``out_path`` (one self-contained file).
+
+    ``data_source`` is the fingerprint of what validation read (results/extract/source.json,
+    :func:`pbr.source.read_fingerprint`): shown in the header and the provenance section.
 
     ``extra_outputs`` may name files for Snakemake's report: ``forest_png``, ``did_csv``,
     ``event_study_png``, ``trends_png``, ``flow_csv`` (each written when named).
@@ -1964,11 +2638,12 @@ def render_report(
     baseline_tables = baseline_section(_or_empty(inputs.baseline), cohorts, journeys, disc)
     linkage = linkage_section(inputs, config, journeys, disc, real)
     planted = planted_effects(inputs.effects) if synthetic else {}
+    areas = area_summary(results, _or_empty(inputs.areas), flow, config)
     rows = did_rows(results, cohorts, outcomes, headline, planted)
-    did_tbl = did_section(rows, rates_sec["cells"], headline, disc, real, synthetic)
+    did_tbl = did_section(rows, rates_sec["cells"], headline, disc, real, synthetic, areas["pilot"])
     disc.resolve()
 
-    robustness = robustness_section(results, cohorts, outcomes, config)
+    robustness = robustness_section(results, cohorts, outcomes, config, disc.redact)
     figures = {
         "forest": forest_plot(rows, METHOD_LABELS.get(headline, headline).lower()),
         "event_study": event_study_figure(_or_empty(inputs.event_study), robustness["pt"], config),
@@ -1997,15 +2672,25 @@ def render_report(
         markers={"small": SMALL.format(k=k), "complement": COMPLEMENT, "derived": DERIVED},
         headline=headline,
         headline_label=METHOD_LABELS.get(headline, headline),
-        findings=summary_findings(rows, rates_sec["compare"], robustness, headline, synthetic),
+        findings=summary_findings(
+            rows, rates_sec["compare"], robustness, headline, synthetic, areas=areas, redact=disc.redact
+        ),
+        areas=areas,
+        rules={
+            "min_cell_events": MIN_CELL_EVENTS,
+            "max_ci_ratio": f"{MAX_CI_RATIO:g}",
+            "max_or": f"{MAX_PLAUSIBLE_OR:g}",
+            "min_or": f"{1 / MAX_PLAUSIBLE_OR:g}",
+            "sci_large": f"{SCI_LARGE:.0e}".replace("e+0", "e"),
+        },
         analysed=analysed,
         published_journeys=PUBLISHED_JOURNEYS,
         did_table=did_tbl,
         did_rows=rows,
         figures=figures,
-        inference_tables=inference_section(results, cohorts, outcomes, headline),
+        inference_tables=inference_section(results, cohorts, outcomes, headline, disc.redact),
         robustness=robustness,
-        all_table=all_estimates_table(results, real),
+        all_table=all_estimates_table(results, real, disc.redact),
         rates_tables=rates_sec["tables"],
         baseline_tables=baseline_tables,
         linkage=linkage,
@@ -2017,6 +2702,7 @@ def render_report(
         versions=package_versions(),
         commit=commit,
         checksums=input_checksums,
+        source=source_section(data_source, disc),
         run_date=run_date or dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
     # everything is rendered before anything is written: an error leaves no report behind

@@ -25,6 +25,7 @@ rule render_report:
         effects=[R / "truth" / "effects.json"] if SYNTHETIC else [],
         flows=flow_files(),
         extracts=expand(R / "extract" / "{table}.parquet", table=TABLE_NAMES),
+        source=R / "extract" / "source.json",
         templates=["report/report.html.j2", "report/report.css"],
         code=code("render_report"),
     output:
