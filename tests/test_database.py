@@ -167,12 +167,44 @@ def test_sqlite_round_trip(tmp_path):
 
 def test_unreachable_database_is_a_clear_error():
     with pytest.raises(ExtractError) as info:
-        read_extracts(url="postgresql+psycopg://nobody:secret@127.0.0.1:1/none")
+        read_extracts(url="postgresql+psycopg://nobody@127.0.0.1:1/none")
     msg = str(info.value)
     assert "Cannot read the database" in msg and "127.0.0.1:1" in msg
-    assert "secret" not in msg
+
+
+def test_a_password_in_the_url_is_refused_without_showing_it():
+    with pytest.raises(ExtractError) as info:
+        read_extracts(url="postgresql+psycopg://nobody:secret@127.0.0.1:1/none")
+    msg = str(info.value)
+    assert "holds a password" in msg and "~/.pgpass" in msg and "secret" not in msg
+
+
+@pytest.mark.postgres
+def test_the_fingerprint_of_a_postgres_table_sees_an_edited_row(pg):
+    """PostgreSQL computes the row checksum itself (sum of the rows' MD5 digests)."""
+    from pbr import source
+
+    load(pg.url, valid_tables(), schema="fp")
+    first = source.database_fingerprint(pg.url, "fp")
+    assert first["tables"]["areas"]["checksum"].startswith("pg-md5-sum:")
+    assert source.database_fingerprint(pg.url, "fp") == first
+    engine = sa.create_engine(pg.url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "UPDATE fp.areas SET area_name = area_name || 'x' "
+                "WHERE area_code = (SELECT min(area_code) FROM fp.areas)"
+            )
+        )
+    engine.dispose()
+    second = source.database_fingerprint(pg.url, "fp")
+    assert second["tables"]["areas"]["rows"] == first["tables"]["areas"]["rows"]
+    assert second["tables"]["areas"]["checksum"] != first["tables"]["areas"]["checksum"]
+    assert {t: second["tables"][t] for t in TABLES if t != "areas"} == {
+        t: first["tables"][t] for t in TABLES if t != "areas"
+    }
 
 
 def test_invalid_database_url():
-    with pytest.raises(ExtractError, match="not valid"):
+    with pytest.raises(ExtractError, match="not a valid SQLAlchemy URL"):
         read_extracts(url="not a url")
