@@ -15,7 +15,7 @@ def main(smk) -> None:
         journeys = io.read_table(smk.input.journeys)
         links = {r: io.read_table(smk.input[f"links_{r}"]) for r in registers}
         io.write_table(
-            link.match_rates(journeys, links, cfg["threshold"]),
+            link.match_rates(journeys, links, cfg["threshold"], cfg["min_link_rate"]),
             smk.output.match_rates,
             sort_by=["register", "cohort", "group", "period"],
         )

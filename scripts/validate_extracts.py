@@ -19,7 +19,12 @@ def main(smk) -> None:
         source.check_unchanged(read, smk.params.fingerprint)
         log.info("source: %s", source.describe(read))
         tables, flow = extract.read_extracts(
-            directory=src["directory"], url=src["url"], db_schema=src["db_schema"], fmt=src["format"]
+            directory=src["directory"],
+            url=src["url"],
+            db_schema=src["db_schema"],
+            fmt=src["format"],
+            placeholder_dates_of_birth=smk.params.placeholder_dates_of_birth,
+            max_age=smk.params.max_age,
         )
         extract.write_extracts(tables, flow, Path(smk.output.flow).parent)
         io.write_json(read, smk.output.source)

@@ -676,3 +676,204 @@ def test_input_contract_doc_is_current():
 def test_contract_module_prints_the_doc():
     out = subprocess.run([sys.executable, "-m", "pbr.contract"], capture_output=True, text=True, check=True)
     assert out.stdout == to_markdown() + "\n"
+
+
+# ----------------------------------------------------------------------------- text, identifiers, codes
+
+
+def test_settings_defaults_are_the_contract_defaults():
+    """The extract's defaults are those of the config keys the workflow passes (one source of truth)."""
+    from pbr.config import validate_config
+    from pbr.contract import MAX_AGE, PLACEHOLDER_DATES_OF_BIRTH
+
+    cfg = validate_config({})
+    assert tuple(cfg["linkage"]["placeholder_dates_of_birth"]) == PLACEHOLDER_DATES_OF_BIRTH
+    assert cfg["study"]["max_age"] == MAX_AGE
+
+
+def test_spaces_and_null_tokens_are_cleaned_and_counted_except_in_free_text(tmp_path, good):
+    _, clean_flow = read_extracts(directory=write_csv(tmp_path / "clean", good), today=TODAY)
+    bad = copy.deepcopy(good)
+    bad["ndtms_episodes"][1]["area_code"] = " A03 "  # a code with spaces: trimmed
+    bad["ndtms_episodes"][2]["sub_area"] = "West Kent"  # another spelling: normalised
+    bad["ndtms_episodes"][4]["sex"] = "NULL"  # E005 is female: 'NULL' would not be in the code list
+    bad["ndtms_episodes"][4]["substance_3"] = "n/a"
+    bad["ndtms_episodes"][5]["discharge_date"] = "NULL"  # a date column (E006 is closed: reason kept)
+    bad["areas"][1]["pilot_sub_area"] = " NULL "
+    bad["areas"][0]["area_name"] = " Area 1 "  # free text: kept exactly
+    bad["areas"][2]["region"] = "NULL"  # free text: kept exactly
+    bad["ons_deaths"][0]["surname"] = "NA"  # a surname (Na), not a null token in a name column
+    tables, flow = read_extracts(directory=write_csv(tmp_path / "bad", bad), today=TODAY)
+    ep = tables["ndtms_episodes"].set_index("episode_id")
+    assert ep.loc["E002", "area_code"] == "A03" and ep.loc["E003", "sub_area"] == "west_kent"
+    assert pd.isna(ep.loc["E005", "sex"]) and pd.isna(ep.loc["E005", "substance_3"])
+    assert pd.isna(ep.loc["E006", "discharge_date"])
+    areas = tables["areas"].set_index("area_code")
+    assert areas.loc["A01", "area_name"] == " Area 1 " and areas.loc["A03", "region"] == "NULL"
+    assert pd.isna(areas.loc["A02", "pilot_sub_area"])
+    assert tables["ons_deaths"].set_index("death_id").loc["D001", "surname"] == "NA"
+
+    def n(table, reason):
+        return flow.loc[(flow["table"] == table) & flow["reason"].str.startswith(reason), "n"].tolist()
+
+    assert n("ndtms_episodes", "value with surrounding spaces") == [1]
+    assert n("ndtms_episodes", "value written as a null token") == [2]  # rows E005 and E006
+    assert n("ndtms_episodes", "sub_area in another spelling") == [1]
+    assert n("areas", "value written as a null token") == [1]
+    assert n("ons_deaths", "value written as a null token") == [0]
+    assert set(flow["reason"]) == set(clean_flow["reason"])  # every check has its row, zero or not
+
+
+def test_null_tokens_in_a_typed_source_are_missing_too(tmp_path, good):
+    """Parquet text columns are cleaned like CSV's: the same tables from either."""
+    bad = copy.deepcopy(good)
+    bad["ndtms_episodes"][0]["route"] = "NULL"
+    bad["ndtms_episodes"][1]["agency_id"] = "AG2 "
+    from_csv, flow_csv = read_extracts(directory=write_csv(tmp_path / "csv", bad), today=TODAY)
+    from_pq, flow_pq = read_extracts(directory=write_parquet(tmp_path / "pq", bad), today=TODAY)
+    for name in TABLES:
+        pd.testing.assert_frame_equal(from_csv[name], from_pq[name], check_exact=True)
+    pd.testing.assert_frame_equal(flow_csv, flow_pq)
+    assert pd.isna(from_pq["ndtms_episodes"].loc[0, "route"])
+
+
+def test_initials_in_any_case_or_accented_are_letters(tmp_path, good):
+    good["ndtms_episodes"][0]["initial_first"] = "a"
+    good["ndtms_episodes"][1]["initial_surname"] = "É"
+    tables, flow = read_extracts(directory=write_csv(tmp_path, good), today=TODAY)
+    ep = tables["ndtms_episodes"].set_index("episode_id")
+    assert ep.loc["E001", "initial_first"] == "A" and ep.loc["E002", "initial_surname"] == "E"
+    assert flow.loc[flow["reason"].str.startswith("initial not one letter"), "n"].tolist() == [0]
+
+
+def test_invalid_initials_are_read_as_missing_and_counted(tmp_path, good, caplog):
+    for i, v in ((0, "?"), (1, "1"), (2, "-")):
+        good["ndtms_episodes"][i]["initial_first"] = v
+    good["ndtms_episodes"][3]["initial_surname"] = "Jones"
+    tables, flow = read_extracts(directory=write_csv(tmp_path, good), today=TODAY)
+    ep = tables["ndtms_episodes"].set_index("episode_id")
+    assert ep.loc[["E001", "E002", "E003"], "initial_first"].isna().all() and pd.isna(
+        ep.loc["E004", "initial_surname"]
+    )
+    assert flow.loc[flow["reason"].str.startswith("initial not one letter"), "n"].tolist() == [4]
+    warned = "\n".join(r.getMessage() for r in caplog.records)
+    assert 'column "initial_first": 3 rows' in warned and "rows 1, 2, 3" in warned and "Jones" not in warned
+
+
+def test_placeholder_dates_and_max_age_follow_the_settings(tmp_path, good):
+    good["ndtms_episodes"][0]["date_of_birth"] = date(1900, 1, 1)  # the default list
+    d = write_csv(tmp_path, good)
+    _, flow = read_extracts(directory=d, today=TODAY)
+    dropped = flow[(flow["table"] == "ndtms_episodes") & (flow["action"] == "dropped") & (flow["n"] > 0)]
+    assert dropped["reason"].str.startswith("date_of_birth a placeholder").tolist() == [True]
+    # another list, another maximum: E002 (born 1972-02-12) is a placeholder; over 35 at referral: E001-E004
+    tables, flow = read_extracts(
+        directory=d, today=TODAY, placeholder_dates_of_birth=["1972-02-12"], max_age=35
+    )
+    n = flow.set_index("reason")["n"]
+    assert n["date_of_birth a placeholder (1972-02-12; linkage.placeholder_dates_of_birth)"] == 1
+    assert n["aged over 35 at referral: date_of_birth implausible (study.max_age)"] == 3
+    assert set(tables["ndtms_episodes"]["episode_id"]) == {f"E{i:03d}" for i in range(5, 11)}
+
+
+def test_a_placeholder_before_1880_is_counted_not_fatal(tmp_path, good):
+    good["ndtms_episodes"][4]["date_of_birth"] = date(1800, 1, 1)
+    good["ons_deaths"][2]["date_of_birth"] = date(1800, 1, 1)
+    tables, _ = read_extracts(directory=write_csv(tmp_path, good), today=TODAY)
+    assert "E005" not in set(tables["ndtms_episodes"]["episode_id"])
+    assert pd.isna(tables["ons_deaths"].set_index("death_id").loc["D003", "date_of_birth"])
+    good["ndtms_episodes"][4]["date_of_birth"] = date(1801, 1, 1)  # not a placeholder: a typo
+    assert "before 1880-01-01" in line_about(fail(write_csv(tmp_path / "typo", good)), '"date_of_birth"')
+
+
+def test_pilot_sub_area_on_an_area_that_is_not_pilot_is_an_error(tmp_path, good):
+    good["areas"][4]["pilot_sub_area"] = "east_kent"  # A05 is not a pilot area
+    line = line_about(fail(write_csv(tmp_path, good)), "areas.csv", '"pilot_sub_area"')
+    assert "not pilot areas" in line and "'A05'" in line
+    assert_rows(line, 1, [5])
+
+
+def test_register_without_usable_names_is_named(tmp_path, good):
+    for r in good["ons_deaths"]:
+        r["forename"] = "?"
+    line = line_about(fail(write_csv(tmp_path, good)), "ons_deaths.csv")
+    assert 'column "forename"' in line and "gives an initial" in line
+
+
+def test_a_value_longer_than_the_csv_field_limit_is_read(tmp_path, good):
+    good["areas"][3]["area_name"] = "x" * 1_000_000  # legal CSV, over csv's default limit of 131,072
+    tables, _ = read_extracts(directory=write_csv(tmp_path, good), today=TODAY)
+    assert len(tables["areas"].set_index("area_code").loc["A04", "area_name"]) == 1_000_000
+    import csv as csv_module
+
+    assert csv_module.field_size_limit() == 131072  # the limit is restored after reading
+
+
+def test_nul_bytes_are_named_by_line(tmp_path, good):
+    d = write_csv(tmp_path, good)
+    lines = (d / "areas.csv").read_bytes().split(b"\n")
+    lines[2] += b"\x00"
+    lines[4] = b"\x00" + lines[4]
+    (d / "areas.csv").write_bytes(b"\n".join(lines))
+    assert "2 NUL bytes" in line_about(fail(d), "areas.csv", "on lines 3, 5")
+
+
+def test_utf16_big_endian_without_bom(tmp_path, good):
+    d = write_csv(tmp_path, good)
+    (d / "areas.csv").write_bytes((d / "areas.csv").read_text().encode("utf-16-be"))
+    assert "UTF-16BE text without a byte-order mark" in line_about(fail(d), "areas.csv")
+
+
+def test_unnamed_columns_with_values_are_an_error(tmp_path, good):
+    d = write_csv(tmp_path, good)
+    lines = (d / "areas.csv").read_text().splitlines()
+    lines = [lines[0] + ","] + [
+        ln + ("," if i not in (2, 6) else ",note") for i, ln in enumerate(lines[1:], 1)
+    ]
+    (d / "areas.csv").write_text("\n".join(lines) + "\n")
+    line = line_about(fail(d), "areas.csv")
+    assert "no name in the header (column 6" in line
+    assert_rows(line, 2, [2, 6])
+
+
+def test_rows_with_trailing_empty_values_are_named_as_trailing_commas(tmp_path, good):
+    d = write_csv(tmp_path, good)
+    lines = (d / "areas.csv").read_text().splitlines()
+    lines[3] += ",,"
+    (d / "areas.csv").write_text("\n".join(lines) + "\n")
+    line = line_about(fail(d), "areas.csv")
+    assert "do not have 5 values" in line or "does not have 5 values" in line
+    assert "trailing commas" in line
+
+
+def test_parquet_pandas_index_is_data_only_when_it_is_a_contract_column(tmp_path, good):
+    d = write_parquet(tmp_path, good)
+    expected, _ = read_extracts(directory=d, today=TODAY)
+    df = pd.DataFrame(good["areas"])
+    df.index = df.index * 10  # not a range index: pandas stores it as a column '__index_level_0__'
+    for c in ("area_code",):
+        df[c] = df[c].astype("string")
+    df.to_parquet(d / "areas.parquet")
+    tables, _ = read_extracts(directory=d, today=TODAY)
+    pd.testing.assert_frame_equal(tables["areas"], expected["areas"])
+    named = pd.DataFrame(good["ons_deaths"]).rename_axis("row_number")  # a named index that is not data
+    for c in ("date_of_birth", "date_of_death", "date_of_registration"):
+        named[c] = pd.to_datetime(named[c])
+    named.index = named.index + 100
+    named.to_parquet(d / "ons_deaths.parquet")
+    tables, _ = read_extracts(directory=d, today=TODAY)
+    pd.testing.assert_frame_equal(tables["ons_deaths"], expected["ons_deaths"])
+
+
+def test_unknown_area_codes_are_logged_quoted_with_the_look_alike(tmp_path, good, caplog):
+    good["ndtms_episodes"][1]["area_code"] = "a03"
+    read_extracts(directory=write_csv(tmp_path, good), today=TODAY)
+    warned = "\n".join(r.getMessage() for r in caplog.records)
+    assert "codes 'a03'" in warned and "'a03' looks like 'A03'" in warned and "rows 2" not in warned
+    assert 'ndtms_episodes.csv, column "area_code": 1 episodes' in warned and "row 2" in warned
+
+
+def test_long_values_are_cut_in_messages(tmp_path, good):
+    good["ndtms_episodes"][0]["substance_1"] = "cocaine " * 100
+    line = line_about(fail(write_csv(tmp_path, good)), '"substance_1"')
+    assert "(799 characters)" in line and "cocaine " * 10 not in line

@@ -1,10 +1,33 @@
 """Derive stage: journeys from episodes, study fields and cohort selection."""
 
 import pandas as pd
+import pytest
 
 from pbr import journeys
 
 D = pd.to_datetime
+WINDOWS = ("2010-04-01", "2012-04-01", "2014-03-31")
+
+#: one journey in each cell of group x period (areas A: pilot, B: comparison), so that a test's own
+#: journeys need not cover the whole design
+CELLS = [
+    ("z1", "z1e", "2011-01-01", "2011-02-01", 80, "A"),
+    ("z2", "z2e", "2011-01-01", "2011-02-01", 80, "B"),
+    ("z3", "z3e", "2013-01-01", "2013-02-01", 80, "A"),
+    ("z4", "z4e", "2013-01-01", "2013-02-01", 80, "B"),
+]
+
+
+def _with_cells(ep: pd.DataFrame) -> pd.DataFrame:
+    """``ep`` with the four CELLS journeys' episodes added."""
+    extra = _ep([r[:5] for r in CELLS])
+    extra["area_code"] = [r[5] for r in CELLS]
+    return pd.concat([ep, extra], ignore_index=True)
+
+
+def _own(j: pd.DataFrame) -> pd.DataFrame:
+    """A test's own journeys (without the CELLS ones)."""
+    return j[~j["person_id"].isin([r[0] for r in CELLS])]
 
 
 def _ep(rows):
@@ -86,6 +109,7 @@ def test_periods_cohorts_and_groups():
         ]
     )
     ep.loc[ep.person_id == "p4", "area_code"] = "B"
+    ep.loc[ep.person_id == "p3", "area_code"] = "B"
     ep.loc[ep.person_id == "p5", "substance_1"] = "alcohol"
     j = journeys.assign_study_fields(
         journeys.build_journeys(ep, [83], 21), _areas(), "2010-04-01", "2012-04-01", "2014-03-31"
@@ -116,12 +140,10 @@ def test_cohort_exclusions_are_flagged_and_counted():
     )
     ep.loc[ep.person_id == "p3", "age_at_referral"] = 17
     ep.loc[ep.person_id == "p4", "substance_1"] = "alcohol"
-    j = journeys.assign_study_fields(
-        journeys.build_journeys(ep, [83], 21), _areas(), "2010-04-01", "2012-04-01", "2014-03-31"
-    )
+    j = journeys.assign_study_fields(journeys.build_journeys(_with_cells(ep), [83], 21), _areas(), *WINDOWS)
     flagged, flow = journeys.flag_exclusions(j, ["drug"], 18)
     assert len(flagged) == len(j)  # every journey kept, with its reason
-    assert flagged.loc[flagged["exclusion"].isna(), "person_id"].tolist() == ["p2"]
+    assert _own(flagged).loc[flagged["exclusion"].isna(), "person_id"].tolist() == ["p2"]
     by_reason = flow.groupby(["action", "reason"])["n"].sum()
     assert by_reason[("dropped", "starts outside the study windows")] == 1
     assert by_reason[("dropped", "aged under 18 at journey start or age unknown")] == 1
@@ -129,25 +151,84 @@ def test_cohort_exclusions_are_flagged_and_counted():
     assert flow["n"].sum() == len(j)  # reconciles: kept + dropped = all journeys
 
 
-def _kent():
+def _kent(sub_areas=("west_kent", "east_kent")):
     ep = _ep([("p1", "e1", "2011-04-01", "2011-06-01", 80), ("p2", "e2", "2011-04-01", "2011-06-01", 80)])
     ep["area_code"] = "K"
-    ep["sub_area"] = ["west_kent", "east_kent"]
-    return journeys.build_journeys(ep, [83], 21)
+    ep["sub_area"] = list(sub_areas)
+    return journeys.build_journeys(_with_cells(ep), [83], 21)
 
 
 def test_partial_pilot_area_rules():
-    args = ("2010-04-01", "2012-04-01", "2014-03-31")
-    whole = journeys.assign_study_fields(_kent(), _areas(), *args, "whole_area_pilot").set_index("person_id")
-    assert whole["pilot"].tolist() == [True, True] and whole["analysis_area"].tolist() == ["K", "K"]
-    other = journeys.assign_study_fields(_kent(), _areas(), *args, "sub_area_pilot_rest_other").set_index(
+    args = WINDOWS
+    whole = _own(journeys.assign_study_fields(_kent(), _areas(), *args, "whole_area_pilot")).set_index(
         "person_id"
     )
-    assert other["group"].tolist() == ["pilot", "other"]
-    assert other["analysis_area"].tolist() == ["K:west_kent", "K:rest"]
+    assert whole["pilot"].tolist() == [True, True] and whole["analysis_area"].tolist() == ["K", "K"]
+    other = journeys.assign_study_fields(_kent(), _areas(), *args, "sub_area_pilot_rest_other")
+    own = _own(other).set_index("person_id")
+    assert own["group"].tolist() == ["pilot", "other"]
+    assert own["analysis_area"].tolist() == ["K:west_kent", "K:rest"]
     excl = journeys.assign_study_fields(_kent(), _areas(), *args, "sub_area_pilot_rest_excluded")
     flagged, _ = journeys.flag_exclusions(excl, ["drug"], 18)
-    assert flagged.set_index("person_id")["exclusion"].fillna("in").tolist() == [
+    assert _own(flagged).set_index("person_id")["exclusion"].fillna("in").tolist() == [
         "in",
         "in the excluded part of a partially piloted area",
     ]
+
+
+def test_rest_other_keeps_the_rest_of_a_partial_pilot_area_as_a_comparison_area():
+    """sub_area_pilot_rest_other: the rest of Kent is a comparison area in the study, not excluded
+    (it used to be dropped exactly as under sub_area_pilot_rest_excluded)."""
+    other = journeys.assign_study_fields(_kent(), _areas(), *WINDOWS, "sub_area_pilot_rest_other")
+    flagged, flow = journeys.flag_exclusions(other, ["drug"], 18)
+    rest = flagged.set_index("person_id").loc["p2"]
+    assert not rest["partial_rest"] and pd.isna(rest["exclusion"]) and rest["group"] == "other"
+    assert "in the excluded part of a partially piloted area" not in set(flow.loc[flow["n"] > 0, "reason"])
+
+
+@pytest.mark.parametrize("spelling", ["West Kent", "WEST-KENT", " west_kent ", "west  kent"])
+def test_sub_area_spellings_match_the_pilot_sub_area(spelling):
+    j = journeys.assign_study_fields(
+        _kent((spelling, "east_kent")), _areas(), *WINDOWS, "sub_area_pilot_rest_other"
+    )
+    assert _own(j).set_index("person_id")["group"].tolist() == ["pilot", "other"]
+
+
+def test_pilot_sub_area_that_no_journey_records_stops_with_both_spellings():
+    areas = _areas()
+    areas["pilot_sub_area"] = pd.array([None, None, "north_kent"], dtype="string")
+    with pytest.raises(journeys.JourneyError) as info:
+        journeys.assign_study_fields(_kent(), areas, *WINDOWS, "sub_area_pilot_rest_other")
+    msg = str(info.value)
+    assert "'north_kent'" in msg and "'west_kent' (1)" in msg and "'east_kent' (1)" in msg
+    assert "pilot_sub_area" in msg and "study.partial_pilot_rule" in msg
+    # the whole-area rule does not use sub-areas: no stop
+    journeys.assign_study_fields(_kent(), areas, *WINDOWS, "whole_area_pilot")
+
+
+@pytest.mark.parametrize(
+    "drop, needles",
+    [
+        ("post", ["no journey starts in the post period (2012-04-01 to 2014-03-31)", "pilot post 0"]),
+        ("pre", ["no journey starts in the pre period (2010-04-01 to 2012-03-31)", "other pre 0"]),
+        ("pilot", ["no journey in the study windows is in a pilot area"]),
+        ("other", ["no journey in the study windows is in a comparison (non-pilot) area"]),
+        ("pilot_post", ["no journey in a pilot area starts in the post period"]),
+    ],
+)
+def test_a_missing_period_or_group_stops_with_the_study_dates(drop, needles):
+    ep = _with_cells(_ep([("p1", "e1", "2009-01-01", "2009-02-01", 80)]))  # p1: outside the windows
+    keep = {
+        "post": ["p1", "z1", "z2"],
+        "pre": ["p1", "z3", "z4"],
+        "pilot": ["p1", "z2", "z4"],
+        "other": ["p1", "z1", "z3"],
+        "pilot_post": ["p1", "z1", "z2", "z4"],
+    }[drop]
+    ep = ep[ep["person_id"].isin(keep)]
+    with pytest.raises(journeys.JourneyError) as info:
+        journeys.assign_study_fields(journeys.build_journeys(ep, [83], 21), _areas(), *WINDOWS)
+    msg = str(info.value)
+    for needle in needles:
+        assert needle in msg, msg
+    assert "study.pre_start" in msg and "study.post_end" in msg and "outside the windows 1" in msg

@@ -330,3 +330,138 @@ def test_pair_sql_finds_the_person_side_whichever_way_round(person_side):
     sel = ", ".join(f"{v} AS {k}" for k, v in cols.items())
     sql = f"SELECT {link._person_register_sql('area_code')}, {link._person_register_sql('area_code', True)}"
     assert duckdb.connect().execute(f"{sql} FROM (SELECT {sel})").fetchone() == ("X", "Y")
+
+
+# ---------------------------------------------------------------------------------------------
+# register names, regions, and whether the link rate is plausible
+
+
+def test_register_initials_ignore_accents_null_tokens_and_non_letters():
+    names = pd.Series(["Élodie", "NULL", "?x", "unknown", "o'Brien", "Na", " smith", None, "1st"])
+    assert link._initial(names).tolist() == ["E", pd.NA, pd.NA, pd.NA, "O", "N", "S", pd.NA, pd.NA]
+
+
+def test_a_null_token_region_is_no_region():
+    areas = pd.DataFrame({"area_code": ["X", "Y", "Z"], "region": ["NULL", "NULL", None]})
+    rec = link.register_link_records(_deaths(), "death_id", areas, event_column="date_of_death")
+    assert rec["region"].isna().all()  # 'NULL' would have made X and Y 'same region'
+
+
+def test_min_link_rate_default_is_the_schema_default():
+    from pbr.config import validate_config
+
+    assert validate_config({})["linkage"]["min_link_rate"] == link.MIN_LINK_RATE
+
+
+def _units(n_per_cell: int, died: int = 0) -> pd.DataFrame:
+    rows = [(g, p) for g in ("pilot", "other") for p in ("pre", "post") for _ in range(n_per_cell)]
+    units = pd.DataFrame(rows, columns=["group", "period"])
+    units["died"] = False
+    units.loc[: died - 1, "died"] = died > 0
+    return units
+
+
+def test_link_rate_notes_floor_relative_and_client_died():
+    units = _units(1000)
+    rate = np.r_[np.arange(4000) % 10 == 0]  # 10% everywhere: plausible
+    assert link.link_rate_notes(units, rate, "offences", 0.05) == []
+    few = np.arange(4000) % 500 == 0  # 0.2%: below a floor of 5% everywhere
+    notes = link.link_rate_notes(units, few, "offences", 0.05)
+    assert {n["cell"] for n in notes} == {"all", "pilot/pre", "pilot/post", "other/pre", "other/post"}
+    assert notes[0]["n"] == 8 and "8 of 4,000 NDTMS persons linked (0.2%)" in notes[0]["text"]
+    # one cell far below the others (a register missing the post period of the pilot areas)
+    gap = rate & ~((units["group"] == "pilot") & (units["period"] == "post")).to_numpy()
+    notes = link.link_rate_notes(units, gap, "deaths", 0.005)
+    assert {n["cell"] for n in notes} == {"pilot/post"}
+    assert any(
+        "under a third of the 100 the other groups and periods' rate (10.0%)" in n["text"] for n in notes
+    )
+    # few cells, few expected: no judgement from chance
+    assert link.link_rate_notes(_units(20), np.zeros(80, dtype=bool), "deaths", 0.005) == []
+    # persons NDTMS discharged as died that do not link to a death
+    died = _units(1000, died=10)  # all in pilot/pre
+    notes = link.link_rate_notes(died, rate, "deaths", 0.005)
+    assert [n["cell"] for n in notes] == ["all", "pilot/pre"] and [n["n"] for n in notes] == [9, 9]
+    assert "only 1 of the 10 NDTMS persons discharged as 'client died'" in notes[0]["text"]
+
+
+def test_a_register_sharing_few_clients_is_flagged_in_the_flow_and_match_rates(caplog):
+    n = 2000
+    episodes = pd.DataFrame(
+        {
+            "episode_id": [f"e{i}" for i in range(n)],
+            "client_id": [f"c{i}" for i in range(n)],
+            "agency_id": "A1",
+            "area_code": "X",
+            "initial_first": [chr(65 + i % 26) for i in range(n)],
+            "initial_surname": [chr(65 + (i // 26) % 26) for i in range(n)],
+            "date_of_birth": pd.Timestamp("1970-01-01") + pd.to_timedelta(np.arange(n), unit="D"),
+            "sex": "M",
+            "referral_date": pd.Timestamp("2011-01-01"),
+            "triage_date": pd.NaT,
+            "first_intervention_date": pd.NaT,
+            "discharge_date": pd.NaT,
+            "discharge_reason": pd.array([None] * n, dtype="Int64"),
+        }
+    )
+
+    def deaths(k: int) -> pd.DataFrame:
+        """400 deaths, of which the first ``k`` are clients' (the others are born 400 days earlier)."""
+        ep = episodes.iloc[:400]
+        shift = pd.to_timedelta(np.where(np.arange(400) < k, 0, 400), unit="D")
+        return pd.DataFrame(
+            {
+                "death_id": [f"d{i:03d}" for i in range(400)],
+                "forename": ep["initial_first"] + "x",
+                "surname": ep["initial_surname"] + "y",
+                "date_of_birth": ep["date_of_birth"] - shift,
+                "sex": "M",
+                "area_code": "X",
+                "date_of_death": pd.Timestamp("2013-01-01"),
+                "underlying_cause": "X42",
+            }
+        )
+
+    cfg = {"method": "deterministic", "threshold": 0.5, "min_probability": 0.05}
+    for k, flagged in ((40, False), (3, True)):
+        caplog.clear()
+        reg = deaths(k)
+        left, right = link.link_inputs(episodes, reg, DEATH_SPEC, SECRET, AREAS, NO_TOPS)
+        out = link.link_register_probabilistic(left, right, reg, DEATH_SPEC, {}, cfg, "deaths")
+        notes = out["flow"][out["flow"]["action"] == "flagged"]
+        assert len(notes) == flagged, notes
+        assert any("link rate far below" in r.getMessage() for r in caplog.records) == flagged
+        if flagged:
+            reason = notes["reason"].iloc[0]
+            assert reason.startswith(
+                "link rate far below expected: deaths all: 3 of 2,000 NDTMS persons linked"
+            )
+            assert "to a register of 400 deaths (0.1%)" in reason
+            assert notes["n"].iloc[0] == 3
+    # the floor is a setting: no note with a floor of 0
+    out = link.link_register_probabilistic(
+        left, right, reg, DEATH_SPEC, {}, cfg | {"min_link_rate": {"deaths": 0}}, "deaths"
+    )
+    assert (out["flow"]["action"] != "flagged").all()
+    # by group and period, over study journeys: match_rates notes the cells
+    persons, _ = link.link_persons(episodes, SECRET)
+    journeys = persons[["person_id"]].assign(
+        exclusion=pd.NA,
+        cohort="drug",
+        group=np.where(np.arange(len(persons)) % 2, "pilot", "other"),
+        period=np.where(np.arange(len(persons)) % 4 < 2, "pre", "post"),
+        discharge_reason=pd.array([None] * len(persons), dtype="Int64"),
+    )
+    rates = link.match_rates(journeys, {"deaths": out["links"]}, 0.5)
+    assert list(rates.columns) == [
+        "register",
+        "cohort",
+        "group",
+        "period",
+        "journeys",
+        "linked",
+        "rate",
+        "note",
+    ]
+    assert rates["note"].str.startswith("deaths all: 3 of 2,000 NDTMS study journeys").all()
+    assert (link.match_rates(journeys, {"deaths": out["links"]}, 0.5, {"deaths": 0.0})["note"] == "").all()

@@ -11,10 +11,55 @@ Types are logical: ``string``, ``int``, ``float``, ``bool``, ``date`` (ISO 8601
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
 EARLIEST_DATE = date(1880, 1, 1)  # no date in an extract is earlier: an earlier one is a typo (1011 for 2011)
+
+#: dates of birth that systems write when the real one is unknown (the default of the config key
+#: ``linkage.placeholder_dates_of_birth``): such an episode is dropped, such a register record cannot be linked
+PLACEHOLDER_DATES_OF_BIRTH: tuple[str, ...] = ("1800-01-01", "1900-01-01", "1901-01-01")
+#: the oldest plausible age in years (the default of ``study.max_age``): an older age is a wrong date of birth
+MAX_AGE = 100
+
+#: a date of birth is 'heaped' (a placeholder not listed?) when at least this many different people
+#: (initials and sex) share it, and this many times the average for a day of its birth year
+HEAP_MIN_PEOPLE = 10
+HEAP_FACTOR = 5
+
+#: the lowest share of NDTMS persons (or study journeys) that plausibly links to each register, the
+#: default of ``linkage.min_link_rate``: deaths, about half the lowest yearly mortality of adults in drug
+#: or alcohol treatment (about 1%); offences, a fraction of the third or more with a proven offence
+MIN_LINK_RATE = {"deaths": 0.005, "offences": 0.05}
+#: a link rate is judged only where at least this many links are expected (fewer could be chance)
+LINK_RATE_MIN_EXPECTED = 5
+#: a group x period cell is far below the others with under this share of the links their rate implies
+#: (judged where at least twice LINK_RATE_MIN_EXPECTED are expected)
+LINK_RATE_RELATIVE = 1 / 3
+#: NDTMS 'client died' discharges: judged from this many persons, and at least this share should link
+DIED_MIN = 5
+DIED_SHARE = 0.5
+
+#: whole values (after removing surrounding spaces, in any case) that mean "no value": an export of a
+#: database NULL, a spreadsheet's #N/A. Read as missing and counted, in every column except free text.
+NULL_TOKENS: tuple[str, ...] = ("NULL", "N/A", "NA", "None", "NaN", "#N/A")
+#: in name columns 'NA' and 'Nan' are real names (a surname Na, a forename Nan), and registers write unknown
+#: names in words
+NAME_NULL_TOKENS: tuple[str, ...] = (
+    "NULL",
+    "N/A",
+    "None",
+    "#N/A",
+    "UNKNOWN",
+    "NOT KNOWN",
+    "NOT STATED",
+)
+NAME_COLUMNS = frozenset(
+    {"forename", "surname"}
+)  # full names of the registers (initials are taken from them)
+INITIAL_COLUMNS = frozenset({"initial_first", "initial_surname"})  # NDTMS initials: one letter A-Z
 
 DISCHARGE_REASONS: dict[int, str] = {
     80: "treatment completed, drug-free",
@@ -102,7 +147,9 @@ class Column:
     """One column of a contract table.
 
     ``codes`` lists the allowed values (None: any value of the type); ``minimum`` and
-    ``maximum`` bound numbers; ``nullable`` says whether the column may be empty.
+    ``maximum`` bound numbers; ``nullable`` says whether the column may be empty;
+    ``free_text`` marks descriptive text (names of places) that is kept exactly as written,
+    where every other text value is trimmed and null tokens are read as missing.
     """
 
     name: str
@@ -113,6 +160,7 @@ class Column:
     minimum: float | None = None
     maximum: float | None = None
     identifier: bool = False
+    free_text: bool = False  # descriptive text kept exactly as written (no trimming, no null tokens)
 
 
 @dataclass(frozen=True)
@@ -151,13 +199,14 @@ AREAS = Table(
     "Area lookup: one row per drug and alcohol commissioning (DAT) area.",
     (
         Column("area_code", "string", "DAT area code, the key used by every other table"),
-        Column("area_name", "string", "area name"),
-        Column("region", "string", "government office region", nullable=True),
+        Column("area_name", "string", "area name", free_text=True),
+        Column("region", "string", "government office region", nullable=True, free_text=True),
         Column("pilot", "bool", "true for the eight PbR pilot areas"),
         Column(
             "pilot_sub_area",
             "string",
-            "where only part of the area piloted PbR (Kent: 'west_kent'), the sub-area that did",
+            "where only part of the area piloted PbR (Kent: 'west_kent'), the sub-area that did; "
+            "empty for every other area, which must then not be a pilot area in part",
             nullable=True,
         ),
     ),
@@ -177,14 +226,24 @@ NDTMS_EPISODES = Table(
         Column(
             "sub_area",
             "string",
-            "sub-area of residence where the area is split (Kent: 'west_kent', 'east_kent')",
+            "sub-area of residence where the area is split (Kent: 'west_kent', 'east_kent'); compared with "
+            "`pilot_sub_area` ignoring case, spaces, hyphens and underscores",
             nullable=True,
         ),
         Column(
-            "initial_first", "string", "first letter of the first name (A-Z)", nullable=True, identifier=True
+            "initial_first",
+            "string",
+            "first letter of the first name: one letter A-Z (any case; an accented letter counts as "
+            "its base letter); any other value is read as missing and counted",
+            nullable=True,
+            identifier=True,
         ),
         Column(
-            "initial_surname", "string", "first letter of the surname (A-Z)", nullable=True, identifier=True
+            "initial_surname",
+            "string",
+            "first letter of the surname, as `initial_first`",
+            nullable=True,
+            identifier=True,
         ),
         Column("date_of_birth", "date", "date of birth", identifier=True),
         Column("sex", "string", "sex", nullable=True, codes=tuple(SEX)),
@@ -242,8 +301,12 @@ NDTMS_EPISODES = Table(
     date_orders=(
         ("date_of_birth", "referral_date"),
         ("referral_date", "triage_date"),
+        ("referral_date", "first_offered_date"),
         ("referral_date", "first_intervention_date"),
+        ("first_offered_date", "first_intervention_date"),
         ("referral_date", "discharge_date"),
+        ("triage_date", "discharge_date"),
+        ("first_intervention_date", "discharge_date"),
     ),
 )
 
@@ -283,8 +346,16 @@ ONS_DEATHS = Table(
     "ONS mortality register: one row per registered death (all deaths, not only clients').",
     (
         Column("death_id", "string", "death registration identifier, unique"),
-        Column("forename", "string", "first forename", nullable=True, identifier=True),
-        Column("surname", "string", "surname", nullable=True, identifier=True),
+        Column(
+            "forename",
+            "string",
+            "first forename (its first letter, A-Z, is the initial used for linkage)",
+            nullable=True,
+            identifier=True,
+        ),
+        Column(
+            "surname", "string", "surname (its first letter is the initial)", nullable=True, identifier=True
+        ),
         Column("date_of_birth", "date", "date of birth", nullable=True, identifier=True),
         Column("sex", "string", "sex", nullable=True, codes=tuple(SEX)),
         Column("area_code", "string", "DAT area of usual residence", nullable=True),
@@ -322,6 +393,140 @@ IDENTIFIER_COLUMNS: frozenset[str] = frozenset(
     c.name for t in TABLES.values() for c in t.columns if c.identifier
 )
 
+#: the column each register's age is measured at (a date of birth older than MAX_AGE there is implausible)
+REGISTER_EVENT_COLUMNS = {"ons_deaths": "date_of_death", "pnc_offences": "offence_date"}
+
+
+def null_tokens(column: str) -> tuple[str, ...]:
+    """The values read as missing in ``column`` (compared in upper case, after trimming)."""
+    return NAME_NULL_TOKENS if column in NAME_COLUMNS else NULL_TOKENS
+
+
+def _fold(text: str) -> str:
+    """Upper case without accents ('é' -> 'E'): how a letter is compared."""
+    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)).upper()
+
+
+def letter_initial(value: str | None) -> str | None:
+    """An NDTMS initial as the contract allows it: exactly one letter A-Z (any case, accents ignored),
+    in upper case; None for anything else ('?', '1', '-', 'Jo', a null token)."""
+    if value is None:
+        return None
+    v = _fold(value.strip())
+    return v if len(v) == 1 and "A" <= v <= "Z" else None
+
+
+def name_initial(value: str | None) -> str | None:
+    """The initial of a register name: its first character, A-Z once accents are removed ('Élodie' -> 'E');
+    None when the name is missing, a null token, or does not start with a letter ('?', '1', '-x')."""
+    if value is None:
+        return None
+    v = value.strip()
+    if not v or v.upper() in NAME_NULL_TOKENS:
+        return None
+    first = _fold(v[0])[:1]
+    return first if first and "A" <= first <= "Z" else None
+
+
+def normal_sub_area(value: str | None) -> str | None:
+    """A sub-area code in its one spelling: lower case, words joined by '_' ('West Kent', 'WEST-KENT',
+    ' west_kent ' -> 'west_kent'); None for a missing value or a null token."""
+    if value is None:
+        return None
+    v = value.strip()
+    if not v or v.upper() in NULL_TOKENS:
+        return None
+    return re.sub(r"[\s_\-]+", "_", v.lower()).strip("_") or None
+
+
+def _rules_markdown() -> list[str]:
+    """The reading rules of the contract that are not column types: cleaning, identifiers, codes,
+    the design and linkage checks."""
+    tokens = ", ".join(f"`{t}`" for t in NULL_TOKENS)
+    name_tokens = ", ".join(f"`{t}`" for t in NAME_NULL_TOKENS)
+    free = ", ".join(f"`{c.name}`" for t in TABLES.values() for c in t.columns if c.free_text)
+    placeholders = ", ".join(f"`{d}`" for d in PLACEHOLDER_DATES_OF_BIRTH)
+    return [
+        "## Reading and cleaning",
+        "",
+        f"- **Text.** Surrounding spaces are removed from every value except free text ({free}, kept",
+        "  exactly as written), so `'E0142 '` is `E0142`; counted (`value with surrounding spaces`). A",
+        f"  value that is blank or a null token, compared in any case ({tokens}), is missing, in every",
+        "  column but free text and of every type (text, codes, numbers, dates); counted (`value",
+        "  written as a null token`). In name columns (`forename`, `surname`) the null tokens are",
+        f"  {name_tokens}: `NA` is a surname there. A null token where a value is required is an error",
+        "  that says so.",
+        "- **Files.** A value may be of any length. A file in UTF-16 or UTF-32 (with or without a",
+        "  byte-order mark) or holding NUL bytes is an error naming the encoding or the lines. Columns",
+        "  with no name in the header (trailing commas from a spreadsheet) are ignored, with a warning,",
+        "  when they are empty in every row, and an error otherwise. A Parquet file written by pandas",
+        "  with a contract column as its index (e.g. the key) is read with that column; another index",
+        "  is not data and is ignored. A table present both as CSV and as Parquet is an error: remove",
+        "  one, or choose with `data.real.format`.",
+        "",
+        "## Identifiers",
+        "",
+        "- **NDTMS initials** (`initial_first`, `initial_surname`) are one letter A-Z, in any case; an",
+        "  accented letter is its base letter. Any other value (`?`, `1`, `-`, a whole name) is read as",
+        "  missing and counted (`initial not one letter A-Z`); the episode then has no complete",
+        "  attributor and is dropped when persons are built (counted, stage `link`). A column in which",
+        "  more than half of the values are not single letters is an error (it holds names or codes,",
+        "  not initials), and so are episodes of which none has both initials (the error names the",
+        "  NDTMS columns).",
+        "- **Register names**: the initial of `forename` and `surname` is their first letter (accents",
+        "  removed); a name that does not start with a letter gives no initial (counted).",
+        "- **Dates of birth.** A placeholder date of birth (config `linkage.placeholder_dates_of_birth`,",
+        f"  default {placeholders}), or an age over `study.max_age` (default {MAX_AGE}) at the referral:",
+        "  the NDTMS episode is dropped (counted with the reason; its TOP records too), because it",
+        "  would merge different clients who share initials and sex into one person of an impossible",
+        "  age. In a register, a placeholder or an age over the maximum at the death or offence: the",
+        "  date of birth is set to missing, so the record cannot be linked (counted). A placeholder",
+        f"  before {EARLIEST_DATE.isoformat()} is counted this way, not an error. An NDTMS date of birth",
+        f"  that at least {HEAP_MIN_PEOPLE} different clients (initials and sex) share, over {HEAP_FACTOR} times",
+        "  the average for a day of its birth year, is counted and warned about, not dropped: if it is",
+        "  a placeholder, add it to `linkage.placeholder_dates_of_birth`.",
+        "",
+        "## Codes",
+        "",
+        "- **Area codes** and every other code or key are compared after removing surrounding",
+        "  spaces; an `area_code` of an episode that is not in `areas` drops the episode (counted),",
+        "  and the log quotes the codes (`'E0142 '`) and names a code that differs only in case or",
+        "  spaces.",
+        "- **Sub-areas** (`sub_area`, `pilot_sub_area`) are read in one spelling: lower case, words",
+        "  joined by `_` (`West Kent`, `WEST-KENT` and `west_kent` are `west_kent`); counted. Only a",
+        "  pilot area may have a `pilot_sub_area` (an error otherwise). A pilot sub-area that none of",
+        "  its area's episodes records is a warning when reading; when `study.partial_pilot_rule`",
+        "  splits areas by sub-area, the derive stage stops with both spellings.",
+        "",
+        "## The study design",
+        "",
+        "Journeys (derive stage) must fill the four cells of the design: pilot and comparison areas,",
+        "before and after `study.post_start`, within `study.pre_start` to `study.post_end`. An extract",
+        "covering one period only, or with no journey in a pilot or in a comparison area, stops the",
+        "run with the study dates and the journeys found per cell. (Fewer or more than eight pilot",
+        "areas are allowed; the report states how many.)",
+        "",
+        "## Linkage: is the link rate plausible?",
+        "",
+        "A register that shares identifiers with only a few clients (other people, other years) can",
+        "be linked, but too few links bias the death and crime outcomes towards zero. After linkage,",
+        "the share of NDTMS persons linked (stage `link`) and of study journeys linked, overall and by",
+        "group (pilot, other) and period (pre, post) (`results/link/match_rates.parquet`, column",
+        f"`note`), is warned about when, where at least {LINK_RATE_MIN_EXPECTED} links are expected:",
+        "",
+        f"- it is below `linkage.min_link_rate` (default {MIN_LINK_RATE['deaths']:.1%} for deaths, about half the",
+        f"  lowest yearly mortality of adults in treatment; {MIN_LINK_RATE['offences']:.0%} for offenders);",
+        f"- a group and period has under {LINK_RATE_RELATIVE:.0%} of the links the other cells' rate implies",
+        f"  (at least {2 * LINK_RATE_MIN_EXPECTED} expected);",
+        f"- (deaths) fewer than {DIED_SHARE:.0%} of at least {DIED_MIN} persons NDTMS discharged as 'client died'",
+        "  (within the register's dates) link to a death.",
+        "",
+        "Each finding is a warning in the log and, for persons, a flagged row of the link flow table",
+        "(`link rate far below expected: ...`) naming the register, the count, the rate and the",
+        "register's size. The run goes on.",
+        "",
+    ]
+
 
 def to_markdown() -> str:
     """Render the contract as the Markdown document an analyst reads."""
@@ -335,11 +540,21 @@ def to_markdown() -> str:
         "`data.real.directory`, or a table of that name in the database at `data.real.url`.",
         "Column names must match exactly; columns may come in any order; no other columns.",
         "Every table holds at least one row, and a CSV file ends with a line break (a file",
-        f"without one looks truncated). Dates lie between {EARLIEST_DATE.isoformat()} and the day of the run.",
+        f"without one looks truncated). Dates lie between {EARLIEST_DATE.isoformat()} and the day of the run",
+        "(a listed placeholder date of birth excepted, below).",
         "Each register (`ons_deaths`, `pnc_offences`) must hold records of at least some NDTMS",
         "clients: a register in which no record shares initials and date of birth with an",
         "episode cannot be linked.",
         "",
+        "What each kind of bad input gives (an error naming the file, column, row count and",
+        "example rows; a counted exclusion; a warning) is listed, case by case, in",
+        "`tests/bad_extracts/README.md`. Every problem below that is not an error is counted in the",
+        "flow table (`results/extract/flow.parquet`, stage `extract`: `dropped` rows are removed,",
+        "`flagged` rows are kept; every check has its row, zero or not) and logged in",
+        "`results/logs/validate_extracts.log` with the file, the column, the count and example rows.",
+        "Values of identifiers (initials, names, dates of birth) are never shown, in errors or warnings.",
+        "",
+        *_rules_markdown(),
     ]
     for t in TABLES.values():
         out += [f"## `{t.name}`", "", t.description, "", f"Key: `{', '.join(t.key)}` (unique).", ""]

@@ -14,9 +14,17 @@ import logging
 import numpy as np
 import pandas as pd
 
+from pbr.contract import normal_sub_area
+from pbr.errors import PipelineError
 from pbr.flow import flow_frame, flow_row
 
 log = logging.getLogger(__name__)
+
+
+class JourneyError(PipelineError):
+    """The journeys cannot support the study design (a period, or pilot or comparison areas, missing;
+    a pilot sub-area that no journey records); the message names the settings and what was found."""
+
 
 OPIATES = {"heroin", "methadone", "other_opiate"}
 SUBSTANCE_GROUPS = {
@@ -122,7 +130,13 @@ def assign_study_fields(
     in the lookup; Kent: West Kent) is treated: ``whole_area_pilot`` counts the whole area
     as pilot; ``sub_area_pilot_rest_other`` splits it into two analysis areas, the pilot
     sub-area and the rest as a comparison area; ``sub_area_pilot_rest_excluded`` splits
-    it and marks the rest for exclusion (``partial_rest`` = True).
+    it and marks the rest for exclusion (``partial_rest`` = True). Sub-area codes are compared
+    in one spelling (:func:`pbr.contract.normal_sub_area`: 'West Kent' is 'west_kent'); a split
+    area whose pilot sub-area no journey records raises :class:`JourneyError`.
+
+    The design needs journeys in all four cells of group (pilot, other) x period (pre, post):
+    if one is empty (an extract covering one period only, no journey in a pilot or in a
+    comparison area) :class:`JourneyError` names it, with the study dates and the counts found.
     """
     if partial_pilot_rule not in PARTIAL_PILOT_RULES:
         raise ValueError(
@@ -132,11 +146,15 @@ def assign_study_fields(
     j["cohort"] = np.where(j["substance_1"].eq("alcohol").fillna(False), "alcohol", "drug")
     lookup = areas.set_index("area_code")
     pilot = j["area_code"].map(lookup["pilot"].astype("boolean")).fillna(False).astype(bool)
-    sub = j["area_code"].map(lookup["pilot_sub_area"].astype("string")).astype("string")
+    pilot_sub = _sub_areas(lookup["pilot_sub_area"])
+    sub = j["area_code"].map(pilot_sub).astype("string")
     split = sub.notna() & (partial_pilot_rule != "whole_area_pilot")
-    in_sub = (j["sub_area"].astype("string") == sub).fillna(False).astype(bool)
+    in_sub = (_sub_areas(j["sub_area"]) == sub).fillna(False).astype(bool)
+    if split.any():
+        _check_pilot_sub_areas(j, split, in_sub, lookup, partial_pilot_rule)
     j["pilot"] = pilot & (~split | in_sub)
-    j["partial_rest"] = split & ~in_sub
+    # the rest of a split area is excluded only under the rule that says so; otherwise it is a comparison area
+    j["partial_rest"] = split & ~in_sub & (partial_pilot_rule == "sub_area_pilot_rest_excluded")
     j["analysis_area"] = j["area_code"].astype("string")
     j.loc[split, "analysis_area"] = j.loc[split, "area_code"] + np.where(
         in_sub[split], ":" + sub[split], ":rest"
@@ -151,6 +169,7 @@ def assign_study_fields(
         ["pre", "post"],
         default="outside",
     )
+    _check_design(j, pre_start, post_start, post_end)
     j["post"] = (j["period"] == "post").astype("int64")
     j["did"] = (j["pilot"] & (j["period"] == "post")).astype("int64")
     for unit in ("quarter", "half_year", "year"):
@@ -159,6 +178,83 @@ def assign_study_fields(
     j["injecting"] = j["injecting_status"].fillna("unknown").astype("string")
     j["age_group"] = _age_group(j["age_at_start"])
     return j
+
+
+def _sub_areas(values: pd.Series) -> pd.Series:
+    """Sub-area codes in their one spelling (<NA> for missing values and null tokens)."""
+    codes, uniq = pd.factorize(values.astype("string"), use_na_sentinel=True)
+    mapped = np.array([normal_sub_area(str(u)) for u in uniq] + [None], dtype=object)
+    return pd.Series(mapped[codes], index=values.index, dtype="string")
+
+
+def _check_pilot_sub_areas(
+    j: pd.DataFrame, split: pd.Series, in_sub: pd.Series, lookup: pd.DataFrame, rule: str
+) -> None:
+    """Every split area must have journeys in its pilot sub-area: else its pilot part would silently
+    become comparison (or excluded) journeys, because the two tables spell the sub-area differently."""
+    problems = []
+    for area in pd.unique(j.loc[split, "area_code"]):
+        here = j["area_code"] == area
+        if in_sub[here].any():
+            continue
+        seen = j.loc[here, "sub_area"].astype("object").fillna("(empty)").value_counts()
+        found = ", ".join(f"{v!r} ({n})" for v, n in seen.head(5).items())
+        problems.append(
+            f"for area {area!r} the area lookup names the pilot sub-area "
+            f"{lookup.at[area, 'pilot_sub_area']!r} (areas, column pilot_sub_area), and none of the area's "
+            f"{int(here.sum())} journeys has that sub_area (ndtms_episodes, column sub_area; found: {found})"
+        )
+    if problems:
+        raise JourneyError(
+            f"The partial-pilot rule study.partial_pilot_rule = {rule!r} splits an area into its pilot "
+            "sub-area and the rest, but "
+            + "; ".join(problems)
+            + ". Sub-area codes are compared ignoring case, spaces, hyphens and underscores. Correct the "
+            "sub-area codes so that the two tables agree (docs/input-contract.md), or set "
+            "study.partial_pilot_rule to 'whole_area_pilot'."
+        )
+
+
+def _check_design(j: pd.DataFrame, pre_start: str, post_start: str, post_end: str) -> None:
+    """Stop when a cell of group x period has no journey: the difference in differences needs all four."""
+    inside = j[(j["period"] != "outside") & ~j["partial_rest"].astype(bool)]
+    counts = inside.groupby(["group", "period"]).size()
+    cells = [(g, p) for g in ("pilot", "other") for p in ("pre", "post")]
+    found = {c: int(counts.get(c, 0)) for c in cells}
+    missing = [c for c in cells if found[c] == 0]
+    if not missing:
+        return
+    pre, post, end = (pd.Timestamp(d).date() for d in (pre_start, post_start, post_end))
+    windows = {
+        "pre": f"{pre} to {(pd.Timestamp(post_start) - pd.Timedelta(days=1)).date()}",
+        "post": f"{post} to {end}",
+    }
+    empty_period = [p for p in ("pre", "post") if found[("pilot", p)] == found[("other", p)] == 0]
+    empty_group = [g for g in ("pilot", "other") if found[(g, "pre")] == found[(g, "post")] == 0]
+    label = {"pilot": "a pilot area", "other": "a comparison (non-pilot) area"}
+    what = [f"no journey starts in the {p} period ({windows[p]})" for p in empty_period]
+    what += [f"no journey in the study windows is in {label[g]}" for g in empty_group]
+    what += [
+        f"no journey in {label[g]} starts in the {p} period ({windows[p]})"
+        for g, p in missing
+        if p not in empty_period and g not in empty_group
+    ]
+    if j.empty:
+        span = "the extract holds no journey"
+    else:
+        span = (
+            f"journeys start from {j['start_date'].min().date()} to {j['start_date'].max().date()}; "
+            + ", ".join(f"{g} {p} {found[(g, p)]:,}" for g, p in cells)
+            + f", outside the windows {int((j['period'] == 'outside').sum()):,}"
+        )
+    raise JourneyError(
+        "The study design (pilot vs comparison areas, before vs after the pilots started) cannot be "
+        f"estimated: {'; '.join(what)}. Study windows (config): pre from {pre} (study.pre_start) to the day "
+        f"before {post} (study.post_start), post from {post} to {end} (study.post_end). Found: {span}. "
+        "Check that the extract "
+        "covers both periods (episodes' referral_date) and pilot and comparison areas (areas.pilot, the "
+        "episodes' area_code), or correct the study dates."
+    )
 
 
 def _financial_period(dates: pd.Series, origin: pd.Timestamp, unit: str) -> pd.Series:

@@ -29,7 +29,16 @@ import tempfile
 import numpy as np
 import pandas as pd
 
-from pbr.contract import DISCHARGE_REASONS
+from pbr.contract import (  # the thresholds of the link-rate checks are part of the written contract
+    DIED_MIN,
+    DIED_SHARE,
+    DISCHARGE_REASONS,
+    LINK_RATE_MIN_EXPECTED,
+    LINK_RATE_RELATIVE,
+    MIN_LINK_RATE,
+    NULL_TOKENS,
+    name_initial,
+)
 from pbr.errors import PipelineError
 from pbr.flow import flow_frame, flow_row
 from pbr.source import KEY_ENV, SYNTHETIC_KEY, SourceError, link_key  # noqa: F401  (KEY_ENV, SYNTHETIC_KEY: re-exported)
@@ -67,11 +76,11 @@ def _per_unique(values: pd.Series, fn) -> pd.Series:
 
 
 def _initial(name: pd.Series) -> pd.Series:
-    """Upper-case first letter of a name, or <NA>."""
+    """The initial of each name (:func:`pbr.contract.name_initial`: its first letter A-Z, accents
+    removed), or <NA> (missing, a null token such as 'NULL' or 'UNKNOWN', or not starting with a letter)."""
 
     def initial(v: pd.Series) -> pd.Series:
-        first = v.astype("string").str.strip().str[:1].str.upper()
-        return first.where(first.str.match(r"^[A-Z]$", na=False))
+        return pd.Series([name_initial(x) for x in v.astype(str).tolist()], dtype="string")
 
     return _per_unique(name, initial)
 
@@ -349,7 +358,13 @@ def _link_frame(uid, first, sur, dob, sex, area, areas: pd.DataFrame) -> pd.Data
     )
     df["initials"] = (df["initial_first"] + df["initial_surname"]).astype("string")
     df["dob_days"] = _days(dob).to_numpy()
-    region = dict(zip(areas["area_code"].astype(str), areas["region"].astype(str), strict=True))
+    # a region written as a null token ('NULL') is no region: it must not make every such area 'same region'
+    tokens = {t.upper() for t in NULL_TOKENS}
+    region = {
+        str(code): str(r).strip()
+        for code, r in zip(areas["area_code"], areas["region"], strict=True)
+        if not pd.isna(r) and str(r).strip() and str(r).strip().upper() not in tokens
+    }
     df["region"] = _per_unique(df["area_code"], lambda v: v.map(region).astype("string"))
     return df
 
@@ -803,6 +818,95 @@ def link_inputs(
     return ndtms_link_records(episodes, secret, areas, tops), right
 
 
+# ---------------------------------------------------------------------------------------------
+# Is the link rate plausible? (a register that shares identifiers with only a few clients)
+# ---------------------------------------------------------------------------------------------
+
+
+def link_rate_notes(
+    units: pd.DataFrame,
+    linked: pd.Series,
+    register: str,
+    min_rate: float,
+    unit: str = "persons",
+    register_size: str = "",
+) -> list[dict]:
+    """Where the link rate is far below what the cohort implies; one note per finding.
+
+    ``units`` has one row per NDTMS person or study journey, with ``group`` and ``period`` (or
+    neither: one cell, 'all') and ``died`` (NDTMS discharged the person as 'client died', within the
+    register's dates); ``linked`` (aligned) says whether it links to the register. Three rules, each
+    only where enough links are expected to tell (:data:`LINK_RATE_MIN_EXPECTED`):
+
+    - **floor**: overall and in each group x period cell, fewer links than ``min_rate`` (config
+      ``linkage.min_link_rate``) of the units (a register covering other people or other years);
+    - **relative**: a cell with under a third of the links that the other cells' rate implies (a
+      register missing a period or the pilot areas);
+    - **deaths**: fewer than half of the persons NDTMS discharged as 'client died' link to a death.
+
+    Each note: ``cell`` ('all' or 'pilot/pre'), ``n`` (the links found, or for the deaths rule the
+    'client died' persons not linked) and ``text`` (with ``register_size``, e.g. 'a register of
+    744 deaths', beside the rate).
+    """
+    of = f" to {register_size}" if register_size else ""
+    linked = pd.Series(np.asarray(linked, dtype=bool), index=units.index)
+    cells = [("all", pd.Series(True, index=units.index))]
+    if {"group", "period"} <= set(units.columns):
+        for g in ("pilot", "other"):
+            for p in ("pre", "post"):
+                cells.append((f"{g}/{p}", (units["group"] == g) & (units["period"] == p)))
+    notes = []
+    for cell, sel in cells:
+        n, k = int(sel.sum()), int(linked[sel].sum())
+        expected = n * min_rate
+        if expected >= LINK_RATE_MIN_EXPECTED and k < expected:
+            notes.append(
+                {
+                    "cell": cell,
+                    "n": k,
+                    "text": f"{register} {cell}: {k:,} of {n:,} NDTMS {unit} linked{of} ({k / n:.1%}), below the "
+                    f"lowest plausible rate {min_rate:.1%} (linkage.min_link_rate: about {expected:.0f} links or "
+                    "more): does the register cover these people and years?",
+                }
+            )
+        if cell != "all":
+            others = ~sel & cells[0][1]
+            rate = linked[others].sum() / others.sum() if others.sum() else 0.0
+            expected = n * rate
+            if expected >= 2 * LINK_RATE_MIN_EXPECTED and k < LINK_RATE_RELATIVE * expected:
+                notes.append(
+                    {
+                        "cell": cell,
+                        "n": k,
+                        "text": f"{register} {cell}: {k:,} of {n:,} NDTMS {unit} linked ({k / n:.1%}), under a third "
+                        f"of the {expected:.0f} the other groups and periods' rate ({rate:.1%}) implies: does the "
+                        "register cover this group and period?",
+                    }
+                )
+        if "died" in units.columns:
+            died = sel & units["died"].astype(bool)
+            d, dk = int(died.sum()), int(linked[died].sum())
+            if d >= DIED_MIN and dk < DIED_SHARE * d:
+                notes.append(
+                    {
+                        "cell": cell,
+                        "n": d - dk,
+                        "text": f"{register} {cell}: only {dk:,} of the {d:,} NDTMS {unit} discharged as 'client "
+                        "died' link to a death (at least half expected): does the register cover these deaths?",
+                    }
+                )
+    return notes
+
+
+def _warn_notes(notes: list[dict]) -> None:
+    for note in notes:
+        log.warning(
+            "link rate far below what is expected: %s (docs/input-contract.md, 'Linkage: is the link rate "
+            "plausible?'; the run goes on)",
+            note["text"],
+        )
+
+
 def link_register_probabilistic(
     left: pd.DataFrame,
     right: pd.DataFrame,
@@ -837,6 +941,7 @@ def link_register_probabilistic(
     exact = to_group_pairs(exact_key_pairs(left, right), right)
     linked = links.loc[links["match_probability"] >= cfg["threshold"], spec["id"]].nunique()
     table = register_name(name)
+    notes = _person_link_notes(left, right, links, cfg, name)
     flow = flow_frame(
         [
             flow_row(
@@ -858,6 +963,18 @@ def link_register_probabilistic(
                 len(register) - linked,
             ),
         ]
+        + [
+            flow_row(
+                "link",
+                name,
+                table,
+                "NDTMS persons",
+                "flagged",
+                f"link rate far below expected: {n['text']}",
+                n["n"],
+            )
+            for n in notes
+        ]
     )
     log.info(
         "%s: %d candidate pairs, %d one-to-one matches, %d of %d register records linked at p >= %s",
@@ -869,6 +986,30 @@ def link_register_probabilistic(
         cfg["threshold"],
     )
     return {"links": links, "pairs": unit_pairs, "exact": exact, "flow": flow}
+
+
+def _person_link_notes(
+    left: pd.DataFrame, right: pd.DataFrame, links: pd.DataFrame, cfg: dict, name: str
+) -> list[dict]:
+    """:func:`link_rate_notes` over all NDTMS persons (no group or period here), logged as warnings.
+
+    A person counts as 'client died' when NDTMS discharged them so within the register's event dates
+    (a death after the register's last date cannot be in it). A register too small for the cohort is
+    noted too: it cannot cover the clients."""
+    min_rate = float((cfg.get("min_link_rate") or MIN_LINK_RATE).get(name, MIN_LINK_RATE.get(name, 0.0)))
+    persons = pd.DataFrame({"person_id": left["unique_id"].to_numpy()})
+    events = right["event_date"].dropna()
+    died = left["died_on"]
+    if len(events):
+        died = died.where((died >= events.min()) & (died <= events.max()))
+    persons["died"] = died.notna().to_numpy() if len(events) else False
+    linked = persons["person_id"].isin(
+        set(links.loc[links["match_probability"] >= cfg["threshold"], "person_id"])
+    )
+    size = f"a register of {len(right):,} {'deaths' if name == 'deaths' else 'offender identities'}"
+    notes = link_rate_notes(persons, linked, name, min_rate, register_size=size) if len(persons) else []
+    _warn_notes(notes)
+    return notes
 
 
 def person_scopes(journeys: pd.DataFrame) -> pd.DataFrame:
@@ -885,8 +1026,21 @@ def person_scopes(journeys: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def match_rates(journeys: pd.DataFrame, links: dict[str, pd.DataFrame], threshold: float) -> pd.DataFrame:
-    """Share of study journeys whose person links to each register, by cohort x group x period."""
+def match_rates(
+    journeys: pd.DataFrame,
+    links: dict[str, pd.DataFrame],
+    threshold: float,
+    min_link_rate: dict[str, float] | None = None,
+) -> pd.DataFrame:
+    """Share of study journeys whose person links to each register, by cohort x group x period.
+
+    ``note`` holds, for the rows of a group x period (every cohort) and of the whole register, what
+    :func:`link_rate_notes` found there ('' when nothing): the rate far below the plausible minimum
+    (``min_link_rate``, config ``linkage.min_link_rate``; default :data:`MIN_LINK_RATE`), far below
+    the other cells', or NDTMS 'client died' journeys not linking to deaths. Each is also logged as
+    a warning.
+    """
+    min_link_rate = {**MIN_LINK_RATE, **(min_link_rate or {})}
     j = journeys[journeys["exclusion"].isna()]
     rows = []
     for name, lk in sorted(links.items()):
@@ -895,7 +1049,17 @@ def match_rates(journeys: pd.DataFrame, links: dict[str, pd.DataFrame], threshol
         agg = flag.groupby([j["cohort"], j["group"], j["period"]]).agg(["size", "sum"]).reset_index()
         agg.columns = ["cohort", "group", "period", "journeys", "linked"]
         agg.insert(0, "register", name)
+        units = j[["group", "period"]].assign(
+            died=(j["discharge_reason"] == CLIENT_DIED).fillna(False).to_numpy(dtype=bool)
+            if name == "deaths" and "discharge_reason" in j
+            else False
+        )
+        notes = link_rate_notes(units, flag, name, float(min_link_rate.get(name, 0.0)), unit="study journeys")
+        _warn_notes(notes)
+        cell = agg["group"] + "/" + agg["period"]
+        agg["note"] = ["; ".join(n["text"] for n in notes if n["cell"] in (c, "all")) for c in cell]
         rows.append(agg)
     out = pd.concat(rows, ignore_index=True)
     out["rate"] = out["linked"] / out["journeys"]
+    out["note"] = out.pop("note").astype("string")
     return out

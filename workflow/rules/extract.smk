@@ -54,5 +54,7 @@ rule validate_extracts:
     params:
         source=extract_source(),
         fingerprint=source_fingerprint,
+        placeholder_dates_of_birth=config["linkage"]["placeholder_dates_of_birth"],
+        max_age=config["study"]["max_age"],
     script:
         "../../scripts/validate_extracts.py"

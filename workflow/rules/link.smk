@@ -129,7 +129,13 @@ rule predict_links:
         mem_mb=6000,
         runtime=20,
     params:
-        linkage=pick(config["linkage"], "method", "min_probability", "threshold"),
+        linkage=pick(
+            config["linkage"],
+            "method",
+            "min_probability",
+            "threshold",
+            "min_link_rate",
+        ),
         spec=register_spec,
     script:
         "../../scripts/predict_links.py"
@@ -154,7 +160,9 @@ rule assess_linkage:
         mem_mb=3000,
         runtime=10,
     params:
-        linkage=pick(config["linkage"], "threshold", "quality_thresholds"),
+        linkage=pick(
+            config["linkage"], "threshold", "quality_thresholds", "min_link_rate"
+        ),
         registers=REGISTERS,
     script:
         "../../scripts/assess_linkage.py"
