@@ -1,4 +1,4 @@
-"""Benchmark of the few-cluster inference (pbr.inference): speed at full scale, coverage at small scale.
+"""Benchmark of the few-cluster inference (pbr.fit.inference): speed at full scale, coverage at small scale.
 
 Run:  .venv/bin/python bench/bench_inference.py            (about 4-5 minutes on 2 cores)
       .venv/bin/python bench/bench_inference.py --quick    (a smoke run, ~1 minute)
@@ -29,7 +29,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from pbr import design, inference, models
+from pbr.fit import design, inference, models
 
 warnings.filterwarnings("ignore")
 logging.getLogger("pbr").setLevel(logging.WARNING)

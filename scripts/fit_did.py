@@ -2,7 +2,8 @@
 
 import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 
-from pbr import io, models
+from pbr import io
+from pbr.fit import models
 from pbr.logs import logged
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pbr import design, inference, models, robustness
+from pbr.fit import design, inference, models, robustness
 
 COVS = ["age_group", "sex"]
 ODDS_RATIO_BOUNDS = (1e-6, 1e6)

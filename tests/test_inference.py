@@ -9,8 +9,8 @@ import pytest
 import scipy.sparse as sp
 from scipy import stats
 
-from pbr import inference, models
-from pbr.design import build_design, fit_logit
+from pbr.fit import inference, models
+from pbr.fit.design import build_design, fit_logit
 
 COVS = ["age_group", "sex"]
 FML = "y ~ did + C(age_group) + C(sex) | area_code + period_fe"
@@ -246,7 +246,7 @@ def test_not_estimable_without_treated_events():
 
 def test_singular_weighted_gram_falls_back_to_least_squares():
     """Vanishing IRLS weights (fitted probabilities at 0 or 1) make the Gram matrix singular."""
-    from pbr.design import _solve_psd
+    from pbr.fit.design import _solve_psd
 
     gram = np.array([[1.0, 1.0], [1.0, 1.0]])
     x = _solve_psd(gram, np.array([2.0, 2.0]))
@@ -256,7 +256,7 @@ def test_singular_weighted_gram_falls_back_to_least_squares():
 
 def test_extreme_log_odds_interval_end_is_infinite_not_an_error():
     """A rare outcome's inverted interval can end at a huge log odds (scale 0.1 deaths crashed)."""
-    from pbr.inference import _odds_ratio
+    from pbr.fit.inference import _odds_ratio
 
     assert _odds_ratio(1000.0) == float("inf")
     assert _odds_ratio(0.0) == 1.0
@@ -313,7 +313,7 @@ def test_test_inversion_finds_the_crossings_in_few_evaluations():
 
 def test_ill_conditioned_weighted_gram_is_solved_without_a_warning():
     """Near-zero IRLS weights: least squares, and no LinAlgWarning per step in the rule's log."""
-    from pbr.design import _solve_psd
+    from pbr.fit.design import _solve_psd
 
     gram = np.diag([1.0, 1e-17])  # positive definite, reciprocal condition below machine epsilon
     with warnings.catch_warnings():

@@ -6,7 +6,7 @@ import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
 
-from pbr import models
+from pbr.fit import models
 
 COVS = ["age_group", "sex"]
 LOG_OR = float(np.log(0.6))
@@ -78,7 +78,7 @@ def test_areas_without_events_are_dropped_and_reported():
 def test_a_covariate_level_without_outcome_variation_is_dropped_and_counted():
     """Two rows in their own covariate level, both with the outcome: perfectly predicted, so
     dropped (else that level's coefficient runs to infinity), counted, the same in every engine."""
-    from pbr import inference
+    from pbr.fit import inference
 
     df = simulate()
     df.loc[:1, "age_group"] = "90+"
@@ -129,7 +129,7 @@ def test_exact_engine_equals_pyfixest(seed):
 def test_exact_logit_equals_a_tightly_converged_statsmodels_fit(seed):
     """The exact engine against statsmodels' GLM run to tol 1e-14: coefficient to 1e-9 and the
     cluster-robust variance (before small-sample factors) to 1e-8, relative (measured: 1e-15)."""
-    from pbr import design
+    from pbr.fit import design
 
     df = simulate(seed=seed)
     df.loc[:30, "age_group"] = "90+"
@@ -152,7 +152,7 @@ def test_exact_logit_equals_a_tightly_converged_statsmodels_fit(seed):
 
 def test_a_term_collinear_with_the_fixed_effects_is_left_out():
     """A term equal to an area dummy carries nothing beyond W: fit_terms drops it, keeps the rest."""
-    from pbr import design
+    from pbr.fit import design
 
     mf, _, _ = models.drop_uninformative(models.model_frame(simulate(), "y", COVS, "quarter"), "y", COVS)
     d = design.build_design(mf, "y", COVS)

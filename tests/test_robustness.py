@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pbr import models, robustness
+from pbr.fit import models, robustness
 
 COVS = ["age_group", "sex"]
 

@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from pbr import design, models
+from pbr.fit import design, models
 
 log = logging.getLogger(__name__)
 

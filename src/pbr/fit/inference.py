@@ -6,7 +6,7 @@ built on one exact partialling-out of the nuisance terms.
 
 Nuisance design
 ---------------
-The area, period and covariate dummies form the sparse design ``W`` of :mod:`pbr.design`:
+The area, period and covariate dummies form the sparse design ``W`` of :mod:`pbr.fit.design`:
 every projection on it is exact, and every quantity the methods below need is a small
 cross-product (k x G or G x G, G = number of areas), so re-assignments and bootstrap
 draws cost microseconds each.
@@ -77,8 +77,8 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy import optimize, special
 
-from pbr import models
-from pbr.design import Design, _Projector, build_design, fit_logit
+from pbr.fit import models
+from pbr.fit.design import Design, _Projector, build_design, fit_logit
 
 log = logging.getLogger(__name__)
 

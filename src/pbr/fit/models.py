@@ -6,7 +6,7 @@ intervals on the z scale: OR = exp(beta), CI = exp(beta +- z SE). Companion: the
 probability model with the same design; its estimate is a risk difference.
 
 Two engines give the same numbers (the test suite checks coefficients and standard errors
-against each other and against statsmodels): ``exact`` (the default; :mod:`pbr.design`,
+against each other and against statsmodels): ``exact`` (the default; :mod:`pbr.fit.design`,
 IRLS and projections on the dummy design, no iterative demeaning) and ``pyfixest``
 (``feglm``/``feols``). At scale 1.0 one outcome's logit takes 0.7 s with ``exact`` and 3-6 s
 with pyfixest, and ``exact`` spares each fit job pyfixest's import and JIT (about 2 s).
@@ -17,7 +17,7 @@ numbers dropped are reported with the result, never silently.
 
 Estimability
 ------------
-Every result row (here, in :mod:`pbr.inference` and in :mod:`pbr.robustness`) carries a
+Every result row (here, in :mod:`pbr.fit.inference` and in :mod:`pbr.fit.robustness`) carries a
 ``status`` -- ``ok``, ``caveat`` or ``not_estimable`` -- with the reason in words in
 ``note`` whenever it is not ``ok``, and ``min_cell_events``: over the four cells pilot /
 other areas x pre / post period of the model's rows, the smallest of min(events,
@@ -58,7 +58,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from pbr import design
+from pbr.fit import design
 
 log = logging.getLogger(__name__)
 
@@ -550,7 +550,7 @@ def fit_did(
 
 
 def _did_exact(d: design.Design, logit: bool) -> _DidFit:
-    """The DiD term by :func:`pbr.design.fit_terms` (NaN and ``collinear`` when collinear with W)."""
+    """The DiD term by :func:`pbr.fit.design.fit_terms` (NaN and ``collinear`` when collinear with W)."""
     fit = design.fit_terms(d, d.did, "logit" if logit else "linear")
     if not len(fit.kept):
         return _DidFit(math.nan, math.nan, fit.n, collinear=True)

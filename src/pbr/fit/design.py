@@ -17,10 +17,10 @@ On it:
   outcome (300k rows): logit 0.7 s against pyfixest's 3-6 s. Terms collinear with ``W``
   are left out (``kept``); when none is left (e.g. the DiD term collinear with the fixed
   effects), the result has no coefficients and a ``note`` saying so, never an error, so
-  that the caller reports the model as not estimable (``pbr.models``). The logit's linear
+  that the caller reports the model as not estimable (``pbr.fit.models``). The logit's linear
   predictor is returned for the caller's divergence checks (``models.fit_check``).
 
-``pbr.inference`` builds the few-cluster methods on the same design.
+``pbr.fit.inference`` builds the few-cluster methods on the same design.
 """
 
 from __future__ import annotations
