@@ -1,7 +1,7 @@
-"""Rule fit_robustness: event study, placebo, leave one pilot area out, Mason 2015 window."""
+"""Rule fit_robustness: event study, placebo, leave one pilot area out, Mason 2015 window
+(one library call: pbr.fit.robustness.robustness_rows)."""
 
 import _bootstrap  # noqa: F401  (puts src/ on sys.path)
-import pandas as pd
 
 from pbr import io
 from pbr.fit import models, robustness
@@ -16,31 +16,20 @@ def main(smk) -> None:
         df = io.read_present_columns(
             smk.input.analysis, models.analysis_columns([outcome], covs, smk.params.period_unit)
         )
-        kw = {
-            "period_col": smk.params.period_unit,
-            "confidence_level": m["confidence_level"],
-            "engine": m["engine"],
-        }
-        es_table, es_rows = robustness.event_study(
-            df, cohort, outcome, covs, bin_col=rb["event_study_bin"], origin=smk.params.pre_start, **kw
+        rows, es_table = robustness.robustness_rows(
+            df,
+            cohort,
+            outcome,
+            covs,
+            period_col=smk.params.period_unit,
+            confidence_level=m["confidence_level"],
+            engine=m["engine"],
+            event_bin_col=rb["event_study_bin"],
+            origin=smk.params.pre_start,
+            placebo_start=rb["placebo_start"],
+            mason_pre_start=rb["mason_pre_start"],
+            mason_post_end=rb["mason_post_end"],
         )
-        rows = pd.concat(
-            [
-                es_rows,
-                robustness.placebo(df, cohort, outcome, covs, fake_start=rb["placebo_start"], **kw),
-                robustness.leave_one_out(df, cohort, outcome, covs, **kw),
-                robustness.mason_2015(
-                    df,
-                    cohort,
-                    outcome,
-                    covs,
-                    pre_start=rb["mason_pre_start"],
-                    post_end=rb["mason_post_end"],
-                    **kw,
-                ),
-            ],
-            ignore_index=True,
-        )[models.RESULT_COLUMNS]
         io.write_table(rows, smk.output.result)
         io.write_table(es_table, smk.output.event_study)
 

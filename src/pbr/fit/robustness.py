@@ -561,17 +561,25 @@ def robustness_rows(
     confidence_level: float = 0.95,
     engine: str = "exact",
     event_bin_col: str = "half_year",
+    origin: str = "2010-04-01",
     placebo_start: str = "2011-04-01",
+    mason_pre_start: str = "2011-04-01",
+    mason_post_end: str = "2013-03-31",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """All variants for one outcome: (rows in RESULT_COLUMNS, event-study coefficient table)."""
+    """All variants for one outcome, as rule fit_robustness runs them: (rows in RESULT_COLUMNS,
+    event-study coefficient table). ``origin`` is the study's first day (event-study bins count
+    from it); the Mason 2015 window runs from ``mason_pre_start`` to ``mason_post_end``."""
     kw = {"period_col": period_col, "confidence_level": confidence_level, "engine": engine}
-    es_table, es_rows = event_study(df, cohort, outcome, covariates, bin_col=event_bin_col, **kw)
+    es_table, es_rows = event_study(
+        df, cohort, outcome, covariates, bin_col=event_bin_col, origin=origin, **kw
+    )
+    mason = {"pre_start": mason_pre_start, "post_end": mason_post_end}
     rows = pd.concat(
         [
             es_rows,
             placebo(df, cohort, outcome, covariates, fake_start=placebo_start, **kw),
             leave_one_out(df, cohort, outcome, covariates, **kw),
-            mason_2015(df, cohort, outcome, covariates, **kw),
+            mason_2015(df, cohort, outcome, covariates, **mason, **kw),
         ],
         ignore_index=True,
     )[models.RESULT_COLUMNS]
