@@ -87,7 +87,7 @@ def lpm_estimand(df, covariates):
     """E[beta_LPM | design] = x~'p / x~'x~ on the model rows (OLS is linear in y)."""
     mf, _, _ = inference.prepare(df, "y", covariates, extra=("p_true",))
     d = design.build_design(mf, "y", covariates)
-    x_t = design._Projector(d).resid(d.did)
+    x_t = design.Projector(d).resid(d.did)
     return float(x_t @ mf["p_true"].to_numpy() / (x_t @ x_t))
 
 

@@ -166,7 +166,7 @@ def build_design(mf: pd.DataFrame, outcome: str, covariates: list[str]) -> Desig
     )
 
 
-class _Projector:
+class Projector:
     """Exact (weighted) least-squares projection on the columns of W."""
 
     def __init__(self, d: Design, w: np.ndarray | None = None):
@@ -319,7 +319,7 @@ def fit_terms(d: Design, x: np.ndarray, family: str) -> TermsFit:
     if family not in ("logit", "linear"):
         raise ValueError(f"family must be 'logit' or 'linear', not {family!r}")
     x = np.asarray(x, dtype=float).reshape(d.n, -1)
-    proj = _Projector(d)
+    proj = Projector(d)
     x_t = x - d.W @ proj.solve(d.WT @ x)
     kept = _independent(x_t, x)
     if not len(kept):
@@ -341,7 +341,7 @@ def fit_terms(d: Design, x: np.ndarray, family: str) -> TermsFit:
         w = mu * (1 - mu)
         e = d.y - mu
         wx = w[:, None] * x
-        x_t = x - d.W @ _Projector(d, w).solve(d.WT @ wx)
+        x_t = x - d.W @ Projector(d, w).solve(d.WT @ wx)
         bread = x_t.T @ (w[:, None] * x_t)
     else:
         x_t = x_t[:, kept]

@@ -78,7 +78,7 @@ import scipy.sparse as sp
 from scipy import optimize, special
 
 from pbr.fit import models
-from pbr.fit.design import Design, _Projector, build_design, fit_logit
+from pbr.fit.design import Design, Projector, build_design, fit_logit
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +208,7 @@ class LpmParts:
 
 def lpm_parts(d: Design) -> LpmParts:
     """Partial W out of y, did and the area x post columns once; keep only small matrices."""
-    proj = _Projector(d)
+    proj = Projector(d)
     y_t = proj.resid(d.y)
     x_t = proj.resid(d.did)
     xx = float(x_t @ x_t)
@@ -309,7 +309,7 @@ def logit_parts(
     p = special.expit(eta)
     w = p * (1 - p)
     e = d.y - p
-    proj = _Projector(d, w)
+    proj = Projector(d, w)
     x_t = d.did - d.W @ proj.coef(d.did)
     s = d.by_area(x_t * e)
     info = float(np.sum(w * x_t * x_t))
@@ -582,7 +582,7 @@ def _ordered(rows: list[dict], methods: tuple[str, ...]) -> pd.DataFrame:
 
 def _did_collinear(d: Design) -> bool:
     """The DiD column lies in the span of the fixed effects and covariates (as ``design.fit_terms`` judges)."""
-    x_t = _Projector(d).resid(d.did)
+    x_t = Projector(d).resid(d.did)
     return bool(x_t @ x_t <= 1e-10 * max(float(d.did @ d.did), 1.0))
 
 
