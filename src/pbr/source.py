@@ -116,6 +116,14 @@ def file_sha256(path: str | Path, chunk: int = 1 << 22) -> str:
     return h.hexdigest()
 
 
+def _recorded(path: str | Path) -> str:
+    """How a path is recorded: relative to the working directory when inside it (a project moved
+    or run twice in two places records the same), else absolute (the analyst's extract)."""
+    p = Path(path).resolve()
+    cwd = Path.cwd().resolve()
+    return str(p.relative_to(cwd)) if p.is_relative_to(cwd) else str(p)
+
+
 def _stat_key(path: Path) -> list[int]:
     st = path.stat()
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
@@ -136,7 +144,7 @@ def files_fingerprint(files: dict[str, Path], cache: str | Path | None = None) -
         hit = store.get(str(path))
         digest = hit["sha256"] if hit and hit.get("stat") == key else file_sha256(path)
         fresh[str(path)] = {"stat": key, "sha256": digest}
-        out[name] = {"path": str(path), "bytes": key[0], "sha256": digest}
+        out[name] = {"path": _recorded(path), "bytes": key[0], "sha256": digest}
     if cache is not None and fresh != store:
         Path(cache).parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(f"{cache}.tmp{os.getpid()}")
@@ -263,7 +271,7 @@ def real_source(real: dict) -> dict:
         }
     return {
         "kind": "files",
-        "directory": str(Path(real["directory"]).resolve()),
+        "directory": _recorded(real["directory"]),
         "format": real["format"],
         "url": None,
         "db_schema": None,
@@ -300,7 +308,7 @@ def fingerprint(real: dict, cache: str | Path | None = None) -> dict:
     files = check_directory(real["directory"], real["format"])
     return {
         "kind": "files",
-        "directory": str(Path(real["directory"]).resolve()),
+        "directory": _recorded(real["directory"]),
         "tables": files_fingerprint(files, cache),
     }
 
@@ -319,7 +327,7 @@ def read_fingerprint(src: dict) -> dict:
     files = table_files(src["directory"], src["format"])[0]
     return {
         "kind": src["kind"],
-        "directory": str(Path(src["directory"]).resolve()),
+        "directory": _recorded(src["directory"]),
         "tables": files_fingerprint(files),
     }
 
