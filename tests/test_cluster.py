@@ -11,10 +11,10 @@ end ``down`` stops exactly the daemons it started, and the slurm.conf is removed
 ``up`` created it (see ``stop_cluster``). That needs root; without it the tests are skipped,
 except under CI (``CI`` set), where not getting a cluster is a failure.
 
-The tiny configuration then runs twice, at the same time, in two temporary copies of the
-repository: with ``--workflow-profile profiles/slurm`` (plus ``--slurm-keep-successful-logs``,
-so the per-job SLURM logs stay as evidence) and locally with ``--cores 2`` as the
-reference. Checked:
+The tiny configuration then runs in a temporary copy of the repository with
+``--workflow-profile profiles/slurm`` (plus ``--slurm-keep-successful-logs``, so the per-job
+SLURM logs stay as evidence); the session's local tiny run (``--cores 2``, tests/conftest.py)
+is the reference. Checked:
 
 * every job Snakemake reports as remote (``rule X:``, not ``localrule X:``) was a SLURM job:
   one SLURM log file per job under .snakemake/slurm_logs/rule_<rule>/, named by its
@@ -33,14 +33,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 from test_reproducibility import assert_same_results, result_digests
-from workflow_utils import ROOT, SNAKEMAKE, copy_workflow, run_snakemake
+from workflow_utils import ROOT, copy_workflow, run_snakemake
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
@@ -50,7 +49,6 @@ SLURM_CONF = Path("/etc/slurm/slurm.conf")  # where slurm-local-setup.sh writes 
 TINY = ["--configfile", "tests/configs/tiny.yaml"]
 # the profile as a user runs it; only the logs of successful jobs are kept in addition
 SLURM_RUN = [*TINY, "--workflow-profile", "profiles/slurm", "--slurm-keep-successful-logs"]
-LOCAL_RUN = [*TINY, "--cores", "2"]
 # rules that must have been SLURM jobs (the expensive ones; cheap ones may be local rules)
 MUST_BE_REMOTE = {"generate_synthetic", "validate_extracts", "train_linkage", "predict_links", "fit_did"}
 RUN_TIMEOUT = 900  # a clean run took 274 s on a quiet machine; a hang (the sacct trap) fails here
@@ -120,27 +118,15 @@ def slurm_cluster():
 
 
 @pytest.fixture(scope="module")
-def runs(slurm_cluster, tmp_path_factory):
-    """The tiny configuration through SLURM and locally, at the same time; returns both copies and the SLURM log."""
+def runs(slurm_cluster, tiny_run, tmp_path_factory):
+    """The tiny configuration through SLURM, and the session's local tiny run (tests/conftest.py) as
+    the reference; returns both copies and the SLURM log."""
     slurm = copy_workflow(tmp_path_factory.mktemp("slurm"))
-    local = copy_workflow(tmp_path_factory.mktemp("local"))
-    local_log = local / "run.log"
-    with open(local_log, "w") as out:
-        proc = subprocess.Popen(
-            [*SNAKEMAKE, *LOCAL_RUN], cwd=local, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
     try:
-        try:
-            slurm_out = run_snakemake(slurm, *SLURM_RUN, timeout=RUN_TIMEOUT).output
-        except subprocess.TimeoutExpired as exc:
-            pytest.fail(f"the SLURM run took over {RUN_TIMEOUT} s\n{cluster_state(exc)}")
-        rc = proc.wait(timeout=RUN_TIMEOUT)
-    finally:
-        if proc.poll() is None:  # the local run and its jobs (its own process group)
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    assert rc == 0, f"local reference run failed ({rc}):\n{local_log.read_text()[-6000:]}"
-    return slurm, local, slurm_out
+        slurm_out = run_snakemake(slurm, *SLURM_RUN, timeout=RUN_TIMEOUT).output
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"the SLURM run took over {RUN_TIMEOUT} s\n{cluster_state(exc)}")
+    return slurm, tiny_run, slurm_out
 
 
 def cluster_state(exc: subprocess.TimeoutExpired) -> str:
