@@ -189,6 +189,7 @@ def test_real_mode_problems_stop_before_any_job_even_over_old_results(tiny_run, 
     report = work / "results" / "report" / "report.html"
     before = report.stat().st_mtime_ns
     (tmp_path / "afile").write_text("")
+    sqlite3.connect(tmp_path / "empty.db").close()
     incomplete = shutil.copytree(extract_dir, tmp_path / "incomplete")
     (incomplete / "pnc_offences.csv").unlink()
     cases = {
@@ -208,6 +209,16 @@ def test_real_mode_problems_stop_before_any_job_even_over_old_results(tiny_run, 
             "pnc_offences.csv: file not found",
         ),
         "weak key": (f"    directory: {extract_dir}\n", {"PBR_LINK_KEY": " "}, "too weak"),
+        "unreachable database": (
+            "    url: postgresql+psycopg://analyst@127.0.0.1:9/pbr\n",
+            {"PBR_LINK_KEY": KEY},
+            "cannot reach the database at postgresql+psycopg://analyst@127.0.0.1:9/pbr",
+        ),
+        "database without the tables": (
+            f"    url: sqlite:///{tmp_path / 'empty.db'}\n",
+            {"PBR_LINK_KEY": KEY},
+            "table(s) areas, ndtms_episodes, ndtms_top, ons_deaths, pnc_offences not found",
+        ),
         "password": (
             "    url: postgresql+psycopg://analyst:pw-9f8e7d@dbhost/pbr\n",
             {"PBR_LINK_KEY": KEY},
