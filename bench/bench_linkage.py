@@ -42,8 +42,9 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import pandas as pd  # noqa: E402
 
-from pbr import io, journeys, link  # noqa: E402
+from pbr import io, link  # noqa: E402
 from pbr.config import validate_config  # noqa: E402
+from pbr.derive import journeys  # noqa: E402
 
 PREPARE = """
 import sys; sys.path.insert(0, {src!r})

@@ -2,7 +2,8 @@
 
 import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 
-from pbr import io, outcomes
+from pbr import io
+from pbr.derive import outcomes
 from pbr.logs import logged
 
 

@@ -3,7 +3,8 @@
 import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 import pandas as pd
 
-from pbr import io, outcomes
+from pbr import io
+from pbr.derive import outcomes
 from pbr.fit import models
 from pbr.logs import logged
 

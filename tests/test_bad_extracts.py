@@ -32,9 +32,10 @@ from bad_extracts.corpus import (
     write_csv_extract,
 )
 
-from pbr import journeys, link, outcomes
+from pbr import link
 from pbr.config import validate_config
 from pbr.contract import TABLES
+from pbr.derive import journeys, outcomes
 from pbr.extract import ExtractError, read_extracts
 
 CORPUS = Path(__file__).resolve().parent / "bad_extracts"

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from pbr import journeys
+from pbr.derive import journeys
 
 D = pd.to_datetime
 WINDOWS = ("2010-04-01", "2012-04-01", "2014-03-31")

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from pbr import outcomes
+from pbr.derive import outcomes
 
 D = pd.to_datetime
 ICD = ["F11", "X42", "X44"]

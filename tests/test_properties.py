@@ -24,8 +24,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from test_extract import TODAY, valid_tables, write_csv
 
-from pbr import journeys, outcomes
 from pbr.contract import EARLIEST_DATE, TABLES
+from pbr.derive import journeys, outcomes
 from pbr.extract import ExtractError, read_extracts
 
 # ----------------------------------------------------------------------------- readers

@@ -195,7 +195,7 @@ def test_outcome_code_change_reruns_outcomes_and_downstream_only(two_fresh_runs,
     assert {"derive_outcomes", "tabulate_rates", "fit_did", "render_report"} <= set(downstream)
     assert not set(downstream) & UPSTREAM_OF_OUTCOMES
 
-    module = work / "src" / "pbr" / "outcomes.py"
+    module = work / "src" / "pbr" / "derive" / "outcomes.py"
     module.write_text(module.read_text() + "\n# a comment: the code changed, the numbers do not\n")
     planned = planned_jobs(run_snakemake(work, *TINY, "-n").output)
     assert planned == downstream

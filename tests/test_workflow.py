@@ -121,7 +121,7 @@ def test_library_change_reruns_only_dependent_stages(tiny_run, tmp_path):
     shutil.copytree(tiny_run, work, symlinks=True)
 
     def edit(w):
-        module = w / "src" / "pbr" / "outcomes.py"
+        module = w / "src" / "pbr" / "derive" / "outcomes.py"
         module.write_text(module.read_text() + "\n# edited\n")
 
     assert _plan_after(work, edit) == DOWNSTREAM_OF_OUTCOMES

@@ -1525,7 +1525,7 @@ def _heap_mark(marks: _Marks, name: str, origin: dict[str, str], df: pd.DataFram
 
 def _sub_area_warnings(tables: dict[str, pd.DataFrame], origin: dict[str, str], marks: _Marks) -> None:
     """Warn about a pilot sub-area that none of its area's episodes records (the study stops on it when
-    the partial-pilot rule splits the area; see :func:`pbr.journeys.assign_study_fields`)."""
+    the partial-pilot rule splits the area; see :func:`pbr.derive.journeys.assign_study_fields`)."""
     areas, ep = tables["areas"], tables["ndtms_episodes"]
     for _, a in areas[areas["pilot_sub_area"].notna()].iterrows():
         subs = ep.loc[ep["area_code"] == a["area_code"], "sub_area"]

@@ -25,7 +25,7 @@ from pbr.config import (
 )  # noqa: E402
 from pbr.contract import TABLES  # noqa: E402
 from pbr.dependencies import code_inputs  # noqa: E402
-from pbr.outcomes import LINKED_OUTCOMES  # noqa: E402
+from pbr.derive.outcomes import LINKED_OUTCOMES  # noqa: E402
 
 
 def stop(title, exc):
