@@ -41,8 +41,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from bench_pipeline import run_measured  # noqa: E402
 from workflow_utils import SNAKEMAKE  # noqa: E402
 
-from pbr import published  # noqa: E402
 from pbr.fit import inference  # noqa: E402
+from pbr.report import published  # noqa: E402
 
 TARGET_MODELS_S = 120.0
 TARGET_RI_S = 120.0

@@ -2,9 +2,11 @@
 
 import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 
-from pbr import io, report
+from pbr import io
 from pbr.config import config_hash
 from pbr.logs import logged
+from pbr.report.inputs import load_inputs
+from pbr.report.render import render_report
 
 
 def _paths(value) -> list[str]:
@@ -14,7 +16,7 @@ def _paths(value) -> list[str]:
 def main(smk) -> None:
     with logged(smk.log[0], "render_report"):
         cfg = dict(smk.params.config)
-        inputs = report.load_inputs(
+        inputs = load_inputs(
             results=smk.input.results,
             event_study=smk.input.event_study,
             rates=smk.input.rates,
@@ -30,7 +32,7 @@ def main(smk) -> None:
         data_inputs = ("extracts", "results", "event_study", "rates", "trends", "baseline", "quality")
         data_inputs += ("match_rates", "pairs", "effects", "flows")
         checked = [p for name in data_inputs for p in _paths(getattr(smk.input, name))]
-        report.render_report(
+        render_report(
             inputs,
             config=cfg,
             config_hash=config_hash(cfg),

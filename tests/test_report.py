@@ -25,10 +25,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pbr import report
 from pbr.config import config_hash, load_config
 from pbr.flow import flow_frame, flow_row
-from pbr.published import PUBLISHED_OR
+from pbr.report.did import did_rows, did_section
+from pbr.report.disclosure import COMPLEMENT, DERIVED, Disclosure, protect
+from pbr.report.figures import match_weight_figure
+from pbr.report.inputs import ReportInputs
+from pbr.report.published import PUBLISHED_OR
+from pbr.report.render import TEMPLATE_DIR, git_commit, render_report
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / ".test-artifacts"
@@ -290,7 +294,7 @@ def make_flow() -> pd.DataFrame:
     return flow_frame(rows)
 
 
-def make_inputs() -> report.ReportInputs:
+def make_inputs() -> ReportInputs:
     quality = []
     for reg in ("deaths", "offences"):
         for t in (0.1, 0.5, 0.9):
@@ -349,7 +353,7 @@ def make_inputs() -> report.ReportInputs:
         )
         for reg in ("deaths", "offences")
     }
-    return report.ReportInputs(
+    return ReportInputs(
         results=make_results(),
         rates=make_rates(),
         flow=make_flow(),
@@ -368,7 +372,7 @@ def render(
 ) -> Path:
     cfg = make_config(real)
     out = tmp / name
-    report.render_report(
+    render_report(
         make_inputs(),
         cfg,
         config_hash(cfg),
@@ -397,25 +401,25 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
 
 
 def test_small_count_and_its_complement_in_a_two_way_split_are_suppressed():
-    status = report.protect({"T": 100, "a": 3, "b": 97}, [("T", ["a", "b"])], K)
+    status = protect({"T": 100, "a": 3, "b": 97}, [("T", ["a", "b"])], K)
     assert status == {"a": "primary", "b": "secondary"}
 
 
 def test_zero_and_large_counts_are_shown():
-    assert report.protect({"T": 100, "a": 0, "b": 100}, [("T", ["a", "b"])], K) == {}
-    assert report.protect({"T": 30, "a": 10, "b": 20}, [("T", ["a", "b"])], K) == {}
+    assert protect({"T": 100, "a": 0, "b": 100}, [("T", ["a", "b"])], K) == {}
+    assert protect({"T": 30, "a": 10, "b": 20}, [("T", ["a", "b"])], K) == {}
 
 
 def test_total_minus_shown_parts_does_not_reveal_a_suppressed_cell():
     values = {"T": 50, "a": 4, "b": 20, "c": 26}
-    status = report.protect(values, [("T", ["a", "b", "c"])], K)
+    status = protect(values, [("T", ["a", "b", "c"])], K)
     assert status["a"] == "primary" and status["b"] == "secondary"  # the smallest other part
     assert "T" not in status and "c" not in status
 
 
 def test_two_small_cells_whose_sum_is_small_get_a_third_suppressed():
     values = {"T": 100, "a": 3, "b": 4, "c": 93}
-    status = report.protect(values, [("T", ["a", "b", "c"])], K)
+    status = protect(values, [("T", ["a", "b", "c"])], K)
     assert set(status) == {"a", "b", "c"}  # a + b = 7 would be T - c
 
 
@@ -429,7 +433,7 @@ def test_suppression_cascades_through_a_table_with_margins():
         ("c2", ["b", "d"]),
         ("T", ["r1", "r2"]),
     ]
-    status = report.protect(v, rel, K)
+    status = protect(v, rel, K)
     assert {"a", "b", "c", "d"} <= set(status)
     assert not {"r1", "r2", "c1", "c2", "T"} & set(status)
 
@@ -437,7 +441,7 @@ def test_suppression_cascades_through_a_table_with_margins():
 def test_priority_chooses_which_complement_to_suppress():
     # four cells = model n + dropped rows (not shown): the model n goes, not a cell
     v = {"a": 100, "b": 200, "c": 300, "d": 400, "n": 995, "x": 5}
-    status = report.protect(
+    status = protect(
         v,
         [],
         K,
@@ -449,26 +453,26 @@ def test_priority_chooses_which_complement_to_suppress():
 
 
 def test_rates_from_suppressed_counts_are_suppressed():
-    d = report.Disclosure(K, active=True)
+    d = Disclosure(K, active=True)
     e1, n1, r1 = d.rate("e1", 3, "n1", 200)  # few events
     e2, n2, r2 = d.rate("e2", 196, "n2", 200)  # few non-events: the events give them away
     e3, n3, r3 = d.rate("e3", 50, "n3", 200)
     d.resolve()
-    assert (str(e1), str(n1), str(r1)) == ("<10", "200", report.DERIVED)
-    assert str(e2) == report.COMPLEMENT and str(r2) == report.DERIVED and str(n2) == "200"
+    assert (str(e1), str(n1), str(r1)) == ("<10", "200", DERIVED)
+    assert str(e2) == COMPLEMENT and str(r2) == DERIVED and str(n2) == "200"
     assert (str(e3), str(n3), str(r3)) == ("50", "200", "25.0%")
 
 
 def test_counts_that_do_not_add_up_are_hidden_with_real_data():
-    d = report.Disclosure(K, active=True)
+    d = Disclosure(K, active=True)
     cells = [d.count("T", 100), d.count("a", 40), d.count("b", 50)]
     d.relate("T", ["a", "b"])  # 100 != 90: an upstream table is wrong; hide rather than guess
     d.resolve()
-    assert [str(c) for c in cells] == [report.COMPLEMENT] * 3
+    assert [str(c) for c in cells] == [COMPLEMENT] * 3
 
 
 def test_nothing_is_suppressed_with_synthetic_data():
-    d = report.Disclosure(K, active=False)
+    d = Disclosure(K, active=False)
     e, n, r = d.rate("e", 3, "n", 5)
     d.resolve()
     assert (str(e), str(n), str(r)) == ("3", "5", "60.0%")
@@ -491,7 +495,7 @@ def systems(draw):
 @given(systems())
 def test_no_relation_gives_a_suppressed_cell_away(system):
     values, relations = system
-    status = report.protect(values, relations, K)
+    status = protect(values, relations, K)
     for c, v in values.items():
         assert (0 < v < K) <= (c in status)  # every small count is suppressed
     for total, parts in relations:
@@ -528,7 +532,7 @@ def _did_frame(headline_lo, headline_hi, crv_lo, crv_hi, estimate=0.62, outcome=
 
 def test_published_inside_the_headline_interval_is_marked_inside():
     pub = PUBLISHED_OR["successful_completion"][0]  # 0.60
-    (row,) = report.did_rows(
+    (row,) = did_rows(
         _did_frame(0.50, 0.70, 0.61, 0.64), ["drug"], ["successful_completion"], "logit_score_wcb"
     )
     assert row["published"] == pub and row["method"] == "logit_score_wcb"
@@ -537,12 +541,12 @@ def test_published_inside_the_headline_interval_is_marked_inside():
 
 
 def test_published_outside_the_headline_interval_is_marked_outside():
-    (row,) = report.did_rows(
+    (row,) = did_rows(
         _did_frame(0.61, 0.70, 0.50, 0.70), ["drug"], ["successful_completion"], "logit_score_wcb"
     )
     assert row["inside"] is False and row["inside_crv1"] is True
-    disc = report.Disclosure(K, active=False)
-    tbl = report.did_section([row], {}, "logit_score_wcb", disc, real=False, synthetic=False)
+    disc = Disclosure(K, active=False)
+    tbl = did_section([row], {}, "logit_score_wcb", disc, real=False, synthetic=False)
     disc.resolve()
     marks = [c for c in tbl["body"][0] if c.get("cls", "").startswith("mark")]
     assert marks[0]["cls"] == "mark-out" and "✗" in marks[0]["text"]
@@ -550,30 +554,30 @@ def test_published_outside_the_headline_interval_is_marked_outside():
 
 
 def test_interval_ends_count_as_inside_and_missing_intervals_give_no_mark():
-    (row,) = report.did_rows(
+    (row,) = did_rows(
         _did_frame(0.60, 0.70, 0.5, 0.6), ["drug"], ["successful_completion"], "logit_score_wcb"
     )
     assert row["inside"] is True and row["inside_crv1"] is True
-    (row,) = report.did_rows(
+    (row,) = did_rows(
         _did_frame(np.nan, np.nan, 0.5, 0.7), ["drug"], ["successful_completion"], "logit_score_wcb"
     )
     assert (
         row["method"] == "logit_crv1" and row["inside"] is True
     )  # headline missing: falls back to CRV1, says so
     frame = _did_frame(0.5, 0.7, 0.5, 0.7).assign(cohort="alcohol")
-    (row,) = report.did_rows(frame, ["alcohol"], ["successful_completion"], "logit_score_wcb")
+    (row,) = did_rows(frame, ["alcohol"], ["successful_completion"], "logit_score_wcb")
     assert row["published"] is None and row["inside"] is None  # published values are for drug clients
 
 
 def test_not_significant_findings_are_judged_by_whether_the_interval_includes_one():
-    (row,) = report.did_rows(
+    (row,) = did_rows(
         _did_frame(0.8, 1.3, 0.9, 1.1, 1.0, "drug_related_death"),
         ["drug"],
         ["drug_related_death"],
         "logit_score_wcb",
     )
     assert row["published"] is None and row["not_significant"] and row["includes_one"] is True
-    (row,) = report.did_rows(
+    (row,) = did_rows(
         _did_frame(1.1, 1.3, 1.1, 1.2, 1.2, "drug_related_death"),
         ["drug"],
         ["drug_related_death"],
@@ -635,13 +639,13 @@ def test_real_mode_report_shows_no_small_count(rendered):
     for c in counts:
         assert not _small_numbers(c["text"]), c
     html = rendered["real"].read_text()
-    assert "&lt;10" in html and report.COMPLEMENT in html and report.DERIVED in html
+    assert "&lt;10" in html and COMPLEMENT in html and DERIVED in html
     # the small journeys cell (alcohol pilot post: 8) is hidden in every table it appears in
     assert not re.search(r"\(\d+ / 8\)", html)
     # a model's journeys = its four cells (one suppressed) + the journeys it dropped: suppressed too
     did = pd.read_csv(rendered["real"].parent / "did.csv", dtype=str)
     alcohol = did[did["cohort"] == "alcohol"].set_index("outcome")["journeys"]
-    assert alcohol["abstinence"] == report.COMPLEMENT
+    assert alcohol["abstinence"] == COMPLEMENT
     # ... unless it equals a total already shown with two cells hidden (all journeys of the cohort)
     assert alcohol["successful_completion"] == "6,286"
     assert set(did.loc[did["cohort"] == "drug", "journeys"]) == {"6,065", "3,032"}
@@ -660,12 +664,12 @@ def test_real_mode_flow_complements_hide_the_small_exclusion(rendered):
     kept = next(x for x in persons if ",kept," in x)
     dropped = next(x for x in persons if ",dropped," in x)
     # 17,100 in = 17,094 kept + 6 dropped: hiding only the 6 would leave it as 17,100 - 17,094
-    assert dropped.endswith(",<10") and kept.endswith("," + report.COMPLEMENT)
+    assert dropped.endswith(",<10") and kept.endswith("," + COMPLEMENT)
 
 
 def test_synthetic_report_shows_counts(rendered):
     html = rendered["synthetic"].read_text()
-    assert "&lt;10" not in html and report.COMPLEMENT not in html
+    assert "&lt;10" not in html and COMPLEMENT not in html
     assert "17,094" in html
     assert "engine <code>exact</code>" in html  # the methods name the model engine the config chose
 
@@ -701,8 +705,8 @@ def test_did_table_has_one_row_per_outcome_and_cohort(rendered):
 
 def test_same_inputs_give_the_same_report_except_the_run_date(tmp_path, monkeypatch):
     # the commit is read once (another engineer's edit between the two renders must not flip '+dirty')
-    commit = report.git_commit(report.TEMPLATE_DIR.parent)
-    monkeypatch.setattr(report, "git_commit", lambda repo: commit)
+    commit = git_commit(TEMPLATE_DIR.parent)
+    monkeypatch.setattr("pbr.report.render.git_commit", lambda repo: commit)
     a = render(tmp_path, run_date="2026-01-01 00:00 UTC", name="a")
     b = render(tmp_path, run_date="2027-06-30 12:34 UTC", name="b")
     la, lb = a.read_text().splitlines(), b.read_text().splitlines()
@@ -924,7 +928,7 @@ def test_an_error_while_rendering_writes_nothing(tmp_path, monkeypatch):
     def broken(flow_sec, disc):
         raise RuntimeError("flow table failed")
 
-    monkeypatch.setattr(report, "flow_csv", broken)
+    monkeypatch.setattr("pbr.report.render.flow_csv", broken)
     with pytest.raises(RuntimeError, match="flow table failed"):
         render(tmp_path)
     assert not list(tmp_path.rglob("*.*"))
@@ -934,9 +938,9 @@ def test_deterministic_linkage_pairs_give_no_weight_figure():
     """Exact-key pairs all weigh infinity: no histogram to draw, and no crash (real-data runs used
     to fail here with linkage.method: deterministic)."""
     pairs = {"deaths": pd.DataFrame({"match_weight": [np.inf, np.inf], "match_probability": [1.0, 1.0]})}
-    assert report.match_weight_figure(pairs, 0.5, report.Disclosure(K, active=True)) is None
+    assert match_weight_figure(pairs, 0.5, Disclosure(K, active=True)) is None
     pairs["offences"] = pd.DataFrame(
         {"match_weight": [np.inf, 3.0, 8.0], "match_probability": [1, 0.9, 0.99]}
     )
-    fig = report.match_weight_figure(pairs, 0.5, report.Disclosure(K, active=False))
+    fig = match_weight_figure(pairs, 0.5, Disclosure(K, active=False))
     assert fig is not None and "offences: weights from 3.0 to 8.0" in fig.alt and "deaths" not in fig.alt

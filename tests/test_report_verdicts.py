@@ -17,10 +17,17 @@ import pandas as pd
 import pytest
 from test_report import COHORTS, OUTCOMES, K, _parse, make_config, make_inputs
 
-from pbr import report
 from pbr.config import config_hash
 from pbr.flow import flow_frame, flow_row
-from pbr.published import PUBLISHED_PILOT_AREAS
+from pbr.report.cells import fci, fnum
+from pbr.report.did import did_rows
+from pbr.report.disclosure import redact_counts
+from pbr.report.estimates import robustness_section
+from pbr.report.findings import area_summary, summary_findings
+from pbr.report.inputs import AREA_COLUMNS, ReportInputs, load_inputs
+from pbr.report.published import PUBLISHED_PILOT_AREAS
+from pbr.report.render import render_report
+from pbr.report.verdicts import MAX_CI_RATIO, MIN_CELL_EVENTS, interval_problem
 
 HEADLINE = "logit_score_wcb"
 
@@ -43,10 +50,10 @@ def _set(results: pd.DataFrame, cohort: str, outcome: str, methods=None, **value
     return res
 
 
-def _render(tmp: Path, inputs: report.ReportInputs, real: bool = False, name: str = "r") -> Path:
+def _render(tmp: Path, inputs: ReportInputs, real: bool = False, name: str = "r") -> Path:
     cfg = make_config(real)
     out = tmp / name
-    report.render_report(
+    render_report(
         inputs,
         cfg,
         config_hash(cfg),
@@ -60,9 +67,9 @@ def _render(tmp: Path, inputs: report.ReportInputs, real: bool = False, name: st
 
 def _findings(results: pd.DataFrame, synthetic: bool = True) -> list[dict]:
     cfg = make_config()
-    rows = report.did_rows(results, COHORTS, OUTCOMES, HEADLINE)
-    rob = report.robustness_section(results, COHORTS, OUTCOMES, cfg)
-    return report.summary_findings(rows, [], rob, HEADLINE, synthetic)
+    rows = did_rows(results, COHORTS, OUTCOMES, HEADLINE)
+    rob = robustness_section(results, COHORTS, OUTCOMES, cfg)
+    return summary_findings(rows, [], rob, HEADLINE, synthetic)
 
 
 def _item(findings: list[dict], start: str) -> dict:
@@ -113,7 +120,7 @@ def test_a_not_estimable_row_is_neither_printed_as_numbers_nor_counted(tmp_path)
     )
     (row,) = [
         r
-        for r in report.did_rows(inputs.results, ["drug"], OUTCOMES, HEADLINE)
+        for r in did_rows(inputs.results, ["drug"], OUTCOMES, HEADLINE)
         if r["outcome_key"] == "successful_completion"
     ]
     assert row["verdict"].kind == "not_estimable" and row["inside"] is None and row["includes_one"] is None
@@ -145,7 +152,7 @@ def test_a_not_estimable_row_is_neither_printed_as_numbers_nor_counted(tmp_path)
 def test_without_a_status_column_rows_are_ok_and_a_missing_estimate_is_not_estimable():
     res = make_inputs().results
     assert "status" not in res.columns and "min_cell_events" not in res.columns
-    rows = report.did_rows(res, COHORTS, OUTCOMES, HEADLINE)
+    rows = did_rows(res, COHORTS, OUTCOMES, HEADLINE)
     assert all(r["status"] == "ok" and r["min_cell_events"] is None for r in rows)
     assert all(r["verdict"].ok for r in rows)
     # the fit's own way of saying so before the column existed
@@ -158,9 +165,7 @@ def test_without_a_status_column_rows_are_ok_and_a_missing_estimate_is_not_estim
         ci_high=np.nan,
         note="not estimable: no pilot journeys",
     )
-    (row,) = [
-        r for r in report.did_rows(res, ["drug"], OUTCOMES, HEADLINE) if r["outcome_key"] == "abstinence"
-    ]
+    (row,) = [r for r in did_rows(res, ["drug"], OUTCOMES, HEADLINE) if r["outcome_key"] == "abstinence"]
     assert row["verdict"].kind == "not_estimable" and row["status_reason"] == "no pilot journeys"
 
 
@@ -172,8 +177,8 @@ def test_too_few_events_gives_no_verdict_in_the_findings_and_the_did_table(tmp_p
     inputs = make_inputs()
     inputs.results["min_cell_events"] = 500
     # abstinence: the published 1.50 lies inside 0.84-1.68, but a cell has 5 events
-    inputs.results = _set(inputs.results, "drug", "abstinence", min_cell_events=report.MIN_CELL_EVENTS - 1)
-    rows = report.did_rows(inputs.results, ["drug"], OUTCOMES, HEADLINE)
+    inputs.results = _set(inputs.results, "drug", "abstinence", min_cell_events=MIN_CELL_EVENTS - 1)
+    rows = did_rows(inputs.results, ["drug"], OUTCOMES, HEADLINE)
     (row,) = [r for r in rows if r["outcome_key"] == "abstinence"]
     assert row["verdict"].kind == "no_verdict" and "too few events" in row["verdict"].tags
     assert row["inside"] is None and row["inside_crv1"] is None
@@ -188,7 +193,7 @@ def test_too_few_events_gives_no_verdict_in_the_findings_and_the_did_table(tmp_p
     cells = _did_row_cells(html, "drug", "Abstinence at review")
     assert cells.count("too few events for a verdict") == 2  # headline and CRV1 marks
     assert not any(t.startswith("✓") for t in cells)
-    assert f"fewer than {report.MIN_CELL_EVENTS} events" in html.read_text()  # the rule, stated
+    assert f"fewer than {MIN_CELL_EVENTS} events" in html.read_text()  # the rule, stated
     did = pd.read_csv(html.parent / "did.csv", dtype=str, keep_default_na=False).set_index(
         ["cohort", "outcome"]
     )
@@ -211,9 +216,7 @@ def test_an_uninformative_interval_gives_no_verdict(lo, hi, tag):
     if np.isnan(lo):
         res = _set(res, "drug", "drug_related_death", methods=["logit_crv1"], ci_low=lo, ci_high=hi)
     (row,) = [
-        r
-        for r in report.did_rows(res, ["drug"], OUTCOMES, HEADLINE)
-        if r["outcome_key"] == "drug_related_death"
+        r for r in did_rows(res, ["drug"], OUTCOMES, HEADLINE) if r["outcome_key"] == "drug_related_death"
     ]
     assert row["not_significant"] and tag in row["verdict"].tags
     assert row["includes_one"] is None  # an interval of 0 to infinity "includes 1": never a finding
@@ -223,10 +226,10 @@ def test_an_uninformative_interval_gives_no_verdict(lo, hi, tag):
 
 
 def test_interval_rule_boundaries():
-    assert report.interval_problem(0.5, 0.5 * report.MAX_CI_RATIO) == ""  # exactly the ratio: informative
-    assert report.interval_problem(0.5, 0.5 * report.MAX_CI_RATIO * 1.01)
-    assert report.interval_problem(0.0, 2.0) and report.interval_problem(0.1, np.inf)
-    assert report.interval_problem(np.nan, 2.0) == "no interval"
+    assert interval_problem(0.5, 0.5 * MAX_CI_RATIO) == ""  # exactly the ratio: informative
+    assert interval_problem(0.5, 0.5 * MAX_CI_RATIO * 1.01)
+    assert interval_problem(0.0, 2.0) and interval_problem(0.1, np.inf)
+    assert interval_problem(np.nan, 2.0) == "no interval"
 
 
 def test_an_unbounded_headline_interval_is_not_counted_in_the_rendered_report(tmp_path):
@@ -249,14 +252,14 @@ def test_an_unbounded_headline_interval_is_not_counted_in_the_rendered_report(tm
 
 
 def test_huge_and_tiny_numbers_print_in_scientific_notation():
-    assert report.fnum(1.7e95) == "1.7e+95"
-    assert report.fnum(-2.5e7, 4) == "-2.5e+07"
-    assert report.fnum(3.2e-7) == "3.2e-07"
-    assert report.fnum(0.0004) == "4.0e-04" and report.fnum(0.0004, 4) == "0.0004"
-    assert report.fnum(0.0) == "0.000" and report.fnum(123456.789) == "123456.789"
-    assert report.fci(3.2e-7, 1.7e95) == "3.2e-07 to 1.7e+95"
-    assert report.fci(-0.01, 0.05) == "−0.010 to 0.050"
-    assert len(report.fnum(1.7e95)) < 10
+    assert fnum(1.7e95) == "1.7e+95"
+    assert fnum(-2.5e7, 4) == "-2.5e+07"
+    assert fnum(3.2e-7) == "3.2e-07"
+    assert fnum(0.0004) == "4.0e-04" and fnum(0.0004, 4) == "0.0004"
+    assert fnum(0.0) == "0.000" and fnum(123456.789) == "123456.789"
+    assert fci(3.2e-7, 1.7e95) == "3.2e-07 to 1.7e+95"
+    assert fci(-0.01, 0.05) == "−0.010 to 0.050"
+    assert len(fnum(1.7e95)) < 10
 
 
 def test_a_huge_estimate_is_flagged_and_never_a_long_string_of_digits(tmp_path):
@@ -271,9 +274,7 @@ def test_a_huge_estimate_is_flagged_and_never_a_long_string_of_digits(tmp_path):
         ci_high=1.9e95,
     )
     (row,) = [
-        r
-        for r in report.did_rows(inputs.results, ["drug"], OUTCOMES, HEADLINE)
-        if r["outcome_key"] == "abstinence"
+        r for r in did_rows(inputs.results, ["drug"], OUTCOMES, HEADLINE) if r["outcome_key"] == "abstinence"
     ]
     assert "estimate implausible" in row["verdict"].tags and row["inside"] is None
     html = _render(tmp_path, inputs)
@@ -337,7 +338,7 @@ def test_a_pilot_set_other_than_eight_shows_a_warning(tmp_path, n):
 
 def test_areas_are_counted_from_the_results_without_a_lookup():
     res = make_inputs().results.assign(n_treated_clusters=7, n_clusters=150)
-    a = report.area_summary(res, pd.DataFrame(), pd.DataFrame(), make_config())
+    a = area_summary(res, pd.DataFrame(), pd.DataFrame(), make_config())
     assert (a["pilot"], a["comparison"], a["names"]) == (7, 143, [])
     assert a["warning"].startswith("This run analysed 7 pilot areas; the published study had eight:")
 
@@ -348,15 +349,15 @@ def test_a_pilot_sub_area_is_named_and_still_the_published_area():
     res = make_inputs().results
     cfg = make_config()
     cfg["study"]["partial_pilot_rule"] = "sub_area_pilot_rest_other"
-    a = report.area_summary(res, areas, pd.DataFrame(), cfg)
+    a = area_summary(res, areas, pd.DataFrame(), cfg)
     assert "Kent (West Kent only)" in a["names"] and a["warning"] is None
     cfg["study"]["partial_pilot_rule"] = "whole_area_pilot"
-    assert "Kent" in report.area_summary(res, areas, pd.DataFrame(), cfg)["names"]
+    assert "Kent" in area_summary(res, areas, pd.DataFrame(), cfg)["names"]
 
 
 def test_a_pilot_area_other_than_the_published_ones_is_named_in_the_warning():
     names = [*PUBLISHED_PILOT_AREAS[:7], "Somewhere Else"]
-    a = report.area_summary(make_inputs().results, _areas(names), pd.DataFrame(), make_config())
+    a = area_summary(make_inputs().results, _areas(names), pd.DataFrame(), make_config())
     assert a["pilot"] == 8 and a["warning"]
     assert (
         "Not among them: Wigan." in a["warning"]
@@ -375,10 +376,10 @@ def test_load_inputs_reads_the_area_lookup_from_the_extracts(tmp_path):
     }.items():
         paths[name] = tmp_path / f"{name}.parquet"
         df.to_parquet(paths[name])
-    got = report.load_inputs(
+    got = load_inputs(
         paths["results"], paths["rates"], [paths["flow"]], extracts=[paths["ndtms_episodes"], paths["areas"]]
     )
-    assert list(got.areas.columns) == report.AREA_COLUMNS and got.areas["pilot"].sum() == 1
+    assert list(got.areas.columns) == AREA_COLUMNS and got.areas["pilot"].sum() == 1
 
 
 # ---------------------------------------------------------------------------------------
@@ -391,7 +392,7 @@ SMALL_IN_TEXT = re.compile(
 )
 
 
-def _noted_inputs() -> report.ReportInputs:
+def _noted_inputs() -> ReportInputs:
     inputs = make_inputs()
     res = _set(inputs.results, "drug", "successful_completion", note=DROP_NOTE)
     res = _set(
@@ -449,15 +450,15 @@ def test_counts_in_notes_and_reasons_pass_the_disclosure_rule_in_real_mode(tmp_p
     assert "&lt;10 pilot journeys in the post period" in text
     assert "&lt;10 episodes with a duplicate TOP" in text
     # the rule's own constant is not a count: it stays, in the HTML and the CSV
-    assert f"fewer than {report.MIN_CELL_EVENTS} events or fewer than" in text and "fewer than ≥" not in text
+    assert f"fewer than {MIN_CELL_EVENTS} events or fewer than" in text and "fewer than ≥" not in text
     did = (html.parent / "did.csv").read_text()
     assert "<10 rows without outcome variation" in did and "removed <10 rows for separation" in did
-    assert f"fewer than {report.MIN_CELL_EVENTS} events" in did
+    assert f"fewer than {MIN_CELL_EVENTS} events" in did
     # min_cell_events is a count too: in real mode shown only against the rule's constant
     cells = pd.read_csv(html.parent / "did.csv", dtype=str, keep_default_na=False).set_index(
         ["cohort", "outcome"]
     )
-    assert cells.loc[("alcohol", "abstinence"), "min_cell_events"] == f"<{report.MIN_CELL_EVENTS}"
+    assert cells.loc[("alcohol", "abstinence"), "min_cell_events"] == f"<{MIN_CELL_EVENTS}"
     assert "<10 episodes with a duplicate TOP" in (html.parent / "flow.csv").read_text()
 
 
@@ -486,7 +487,7 @@ def test_counts_in_notes_are_shown_with_synthetic_data(tmp_path):
     ],
 )
 def test_redact_counts(text, expected):
-    assert report.redact_counts(text, K, real=True) == (text if expected is None else expected)
-    assert report.redact_counts(text, K, real=False) == text
-    once = report.redact_counts(text, K, real=True)
-    assert report.redact_counts(once, K, real=True) == once  # idempotent
+    assert redact_counts(text, K, real=True) == (text if expected is None else expected)
+    assert redact_counts(text, K, real=False) == text
+    once = redact_counts(text, K, real=True)
+    assert redact_counts(once, K, real=True) == once  # idempotent

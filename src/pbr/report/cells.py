@@ -1,0 +1,132 @@
+"""Small formatting helpers and the table views every section builds.
+
+Numbers (:func:`fnum`, :func:`fp`, :func:`peq`, :func:`fci`), the cells of a table view
+(:func:`th`, :func:`td`, :func:`table`, :func:`simple_head`, :func:`mark`) and the labels of
+outcomes and inference methods. A table view is a small dict (header cells with their
+``scope``, body cells with their text); the template only lays it out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pbr.report.published import OUTCOME_LABELS
+
+METHOD_LABELS = {
+    "logit_crv1": "Logit, CRV1 cluster-robust",
+    "logit_score_wcb": "Logit, wild cluster score bootstrap",
+    "logit_ri": "Logit, randomisation inference (coefficient)",
+    "logit_ri_t": "Logit, randomisation inference (studentised)",
+    "lpm_crv1": "LPM, CRV1 cluster-robust",
+    "lpm_wcb_webb": "LPM, wild cluster restricted bootstrap",
+    "lpm_ri": "LPM, randomisation inference (coefficient)",
+    "lpm_ri_t": "LPM, randomisation inference (studentised)",
+}
+SHORT_LABELS = {
+    "logit_score_wcb": "wild cluster score bootstrap",
+    "logit_crv1": "CRV1 cluster-robust",
+}
+GROUPS = ("pilot", "other")
+PERIODS = ("pre", "post")
+#: Numbers this large in absolute value (or smaller than half the last printed decimal) are
+#: printed in scientific notation ('1.7e+95'), never as a long string of digits.
+SCI_LARGE = 1e6
+
+
+def isnan(x) -> bool:
+    if x is None:
+        return True
+    try:
+        return bool(pd.isna(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def _sci(x: float, digits: int) -> bool:
+    """Whether ``x`` is printed in scientific notation: huge, or non-zero and lost to rounding."""
+    a = abs(float(x))
+    return a >= SCI_LARGE or (a > 0 and a < 0.5 * 10.0**-digits)
+
+
+def fnum(x, digits: int = 3) -> str:
+    """A number with ``digits`` decimals; '' for missing, '∞' for infinite; scientific notation
+    ('1.7e+95', '3.2e-07') when huge or smaller than the last decimal (see :data:`SCI_LARGE`)."""
+    if isnan(x):
+        return ""
+    x = float(x)
+    if np.isinf(x):
+        return "∞" if x > 0 else "−∞"
+    if _sci(x, digits):
+        return f"{x:.1e}"
+    return f"{x:.{digits}f}"
+
+
+def fp(p) -> str:
+    """A p-value: '<0.001' or three decimals."""
+    if isnan(p):
+        return ""
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def peq(p) -> str:
+    """'p = 0.123' or 'p < 0.001'."""
+    t = fp(p)
+    return "p not available" if not t else (f"p {t[0]} {t[1:]}" if t.startswith("<") else f"p = {t}")
+
+
+def fci(lo, hi, digits: int = 3) -> str:
+    """An interval: '0.41–0.81', or '−0.010 to 0.050' when a bound is negative (a dash would read as minus)."""
+    if isnan(lo) or isnan(hi):
+        return ""
+    a, b = fnum(lo, digits), fnum(hi, digits)
+    if lo < 0 or hi < 0:
+        return f"{_minus(a)} to {_minus(b)}"
+    if "e" in a + b:  # scientific notation: a dash between '3.0e-05' and '1.7e+95' would mislead
+        return f"{a} to {b}"
+    return f"{a}–{b}"
+
+
+def _minus(t: str) -> str:
+    """A leading minus as the typographic one; an exponent's sign is left alone."""
+    return "−" + t[1:] if t.startswith("-") else t
+
+
+def th(text, scope: str = "col", colspan: int = 1, rowspan: int = 1, cls: str = "") -> dict:
+    """A header cell (``scope``: col, row, colgroup, rowgroup)."""
+    return {"th": True, "text": text, "scope": scope, "colspan": colspan, "rowspan": rowspan, "cls": cls}
+
+
+def td(text, cls: str = "", colspan: int = 1, rowspan: int = 1, title: str = "") -> dict:
+    """A data cell; ``cls`` 'num' right-aligns, 'count' marks a count (checked by the tests)."""
+    return {"th": False, "text": text, "cls": cls, "colspan": colspan, "rowspan": rowspan, "title": title}
+
+
+def table(
+    caption: str, head: list[list[dict]], body: list[list[dict]], tid: str = "", note: str = ""
+) -> dict:
+    return {"caption": caption, "head": head, "body": body, "id": tid, "note": note, "notes": []}
+
+
+def simple_head(*labels: str) -> list[list[dict]]:
+    return [[th(x) for x in labels]]
+
+
+def label(outcome: str) -> str:
+    return OUTCOME_LABELS.get(outcome, outcome.replace("_", " "))
+
+
+def inside(value, lo, hi) -> bool | None:
+    """Whether ``value`` lies in the closed interval [lo, hi]; None when either side is missing."""
+    if isnan(value) or isnan(lo) or isnan(hi):
+        return None
+    return bool(lo <= value <= hi)
+
+
+def mark(flag: bool | None, yes: str = "yes", no: str = "no", missing: str = "–") -> dict:
+    """The inside/outside mark: a symbol and a word (never colour alone)."""
+    if flag is None:
+        return td(missing, cls="mark-none")
+    if flag:
+        return td(f"✓ {yes}", cls="mark-in")
+    return td(f"✗ {no}", cls="mark-out")

@@ -1,0 +1,301 @@
+"""The main DiD table: one row per cohort x outcome, the reproduced odds ratio beside the published one."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+from markupsafe import Markup
+
+from pbr.report.cells import (
+    GROUPS,
+    METHOD_LABELS,
+    PERIODS,
+    SHORT_LABELS,
+    fci,
+    fnum,
+    fp,
+    inside,
+    isnan,
+    label,
+    mark,
+    table,
+    td,
+    th,
+)
+from pbr.report.disclosure import Disclosure, Joined
+from pbr.report.published import PUBLISHED_COHORT, PUBLISHED_NOT_SIGNIFICANT, PUBLISHED_OR
+from pbr.report.verdicts import (
+    interval_problem,
+    min_cell_events,
+    note_text,
+    result_row,
+    row_status,
+    status_reason,
+    verdict,
+)
+
+# synthetic truth (results/truth/effects.json, did_or) -> outcome names
+PLANTED_NAMES = {
+    "initiation": "treatment_initiation",
+    "waiting": "waiting_over_3_weeks",
+    "completion": "successful_completion",
+    "completion_no_representation": "completion_without_representation",
+}
+
+
+def _int(x, default: int = 0) -> int:
+    """An integer field of a result row (``default`` when missing: a row not estimable may lack it)."""
+    return default if isnan(x) else int(x)
+
+
+def planted_effects(effects: dict | None) -> dict[tuple[str, str], float]:
+    """Planted DiD ORs of the synthetic truth, keyed (cohort, outcome)."""
+    if not effects or not isinstance(effects.get("did_or"), dict):
+        return {}
+    out = {}
+    for c, d in effects["did_or"].items():
+        for k, v in (d or {}).items():
+            if v is not None:
+                out[(c, PLANTED_NAMES.get(k, k))] = float(v)
+    return out
+
+
+def did_rows(
+    results: pd.DataFrame, cohorts: list[str], outcomes: list[str], headline: str, planted: dict | None = None
+) -> list[dict]:
+    """One row per cohort x outcome: the logit OR with the headline and CRV1 intervals, beside published.
+
+    ``inside``: the published OR lies in the headline interval (None: no published value,
+    no interval, or no verdict); ``inside_crv1`` likewise for CRV1; ``includes_one``: the
+    headline interval includes 1 (for findings published as not significant).
+    ``verdict`` (:class:`Verdict`): whether the row can carry a verdict at all; every flag
+    above is None unless it can (so nothing downstream can count a row that says nothing).
+    ``status``/``status_reason`` come from the fit (the results' ``status`` column and note;
+    'ok' when the column is missing), ``min_cell_events`` likewise (None when unknown).
+    """
+    planted = planted or {}
+    rows = []
+    for c in cohorts:
+        for o in outcomes:
+            crv = result_row(results, c, o, "main", "logit_crv1")
+            if crv is None:
+                continue
+            hl = result_row(results, c, o, "main", headline) if headline != "logit_crv1" else crv
+            usable = (hl is not None and not isnan(hl["ci_low"]) and not isnan(hl["ci_high"])) and row_status(
+                hl
+            ) != "not_estimable"
+            used = headline if usable else "logit_crv1"
+            hl = hl if used == headline else crv
+            pub = (
+                PUBLISHED_OR.get(o, (None, None, None, ""))
+                if c == PUBLISHED_COHORT
+                else (None, None, None, "")
+            )
+            value, lo, hi, source = pub
+            status = row_status(crv)
+            v = verdict(crv, hl["ci_low"], hl["ci_high"])
+            crv1_ok = v.ok and not interval_problem(crv["ci_low"], crv["ci_high"])
+            estimable = status != "not_estimable"
+
+            def num(x, ok: bool = estimable) -> float:
+                return float(x) if ok and not isnan(x) else math.nan
+
+            note = note_text(crv) if status != "not_estimable" else ""
+            unbounded = used == headline and "unbounded" in note_text(hl)
+            rows.append(
+                {
+                    "cohort": c,
+                    "outcome_key": o,
+                    "outcome": label(o),
+                    "estimate": num(crv["estimate"]),
+                    "method": used,
+                    "ci_low": num(hl["ci_low"]),
+                    "ci_high": num(hl["ci_high"]),
+                    "p_value": num(hl["p_value"]),
+                    "crv1_low": num(crv["ci_low"]),
+                    "crv1_high": num(crv["ci_high"]),
+                    "crv1_p": num(crv["p_value"]),
+                    "n": _int(crv["n"]),
+                    "n_clusters": _int(crv["n_clusters"]),
+                    "n_treated": _int(crv["n_treated_clusters"]),
+                    "published": value,
+                    "published_low": lo,
+                    "published_high": hi,
+                    "published_source": source,
+                    "not_significant": c == PUBLISHED_COHORT and o in PUBLISHED_NOT_SIGNIFICANT,
+                    "status": status,
+                    "status_reason": status_reason(crv) if status != "ok" else "",
+                    "min_cell_events": min_cell_events(crv),
+                    "verdict": v,
+                    "inside": inside(value, hl["ci_low"], hl["ci_high"]) if v.ok else None,
+                    "inside_crv1": inside(value, crv["ci_low"], crv["ci_high"]) if crv1_ok else None,
+                    "includes_one": inside(1.0, hl["ci_low"], hl["ci_high"]) if v.ok else None,
+                    "includes_one_crv1": inside(1.0, crv["ci_low"], crv["ci_high"]) if crv1_ok else None,
+                    "planted": planted.get((c, o)),
+                    "planted_inside": inside(planted.get((c, o)), hl["ci_low"], hl["ci_high"])
+                    if v.ok
+                    else None,
+                    "note": "; ".join(
+                        x
+                        for x in (
+                            note if status == "ok" else "",
+                            "headline interval unbounded within the search range" if unbounded else "",
+                        )
+                        if x
+                    ),
+                }
+            )
+    return rows
+
+
+def did_section(
+    rows: list[dict],
+    rates_cells: dict,
+    headline: str,
+    disc: Disclosure,
+    real: bool,
+    synthetic: bool,
+    pilot_areas: int | None = None,
+) -> dict:
+    """The main DiD table view; notes become numbered footnotes (``tbl["notes"]``).
+
+    A row not estimable shows no number: "not estimable", with the reason as a footnote and
+    as the cell's title. A row without a verdict shows its numbers and, in the mark columns,
+    "too few events / interval too wide for a verdict", with the reason as a footnote. Every
+    note passes :meth:`Disclosure.redact`. ``pilot_areas``: the pilot areas of the run; a
+    model that used fewer says so in its note.
+    """
+    body, notes = [], []
+    for r in rows:
+        nk = ("model_n", r["cohort"], r["outcome_key"])
+        n = disc.count(nk, r["n"], priority=0)
+        parts = [
+            rates_cells[(r["cohort"], r["outcome_key"], g, p)][1].key
+            for g in GROUPS
+            for p in PERIODS
+            if (r["cohort"], r["outcome_key"], g, p) in rates_cells
+        ]
+        if len(parts) == 4:
+            # the journeys the model dropped (areas without variation, separation) = cells - model n
+            excluded = sum(disc.values[k] for k in parts) - r["n"]
+            if excluded >= 0:
+                # treated as known (never printed): a reader who guesses it (often 0) must not
+                # learn a suppressed cell, and a small one must not be learnt either
+                ek = ("model_excluded", r["cohort"], r["outcome_key"])
+                disc.count(ek, excluded)
+                disc.balance(parts, [nk, ek])
+        v = r["verdict"]
+        if r["published"] is not None:
+            pub = td(f"{r['published']:.2f} ({fci(r['published_low'], r['published_high'], 2)})", cls="num")
+            m = mark(r["inside"], "inside", "outside")
+            m_crv = mark(r["inside_crv1"], "inside", "outside")
+        elif r["not_significant"]:
+            pub = td("not significant")
+            m = mark(r["includes_one"], "includes 1", "excludes 1")
+            m_crv = mark(r["includes_one_crv1"], "includes 1", "excludes 1")
+        else:
+            pub = td(
+                r["published_source"].removeprefix("Jones 2018 ") if r["cohort"] == PUBLISHED_COHORT else ""
+            )
+            m = mark(None)
+            m_crv = mark(None)
+        row_notes = []
+        if v.kind == "not_estimable":
+            reason = disc.redact(r["status_reason"] or v.detail)
+            m = td("not estimable", cls="mark-none", title=reason)
+            m_crv = td("not estimable", cls="mark-none", title=reason)
+            row_notes.append(f"Not estimable: {reason}" if reason else "Not estimable")
+        elif not v.ok:
+            detail = v.text(disc.redact)
+            if r["published"] is not None or r["not_significant"]:
+                m = td(v.label, cls="mark-none no-verdict", title=detail)
+                # the CRV1 mark: the same reasons, judged on the CRV1 interval
+                tags = [t for t in v.tags if t != "interval too wide"]
+                if interval_problem(r["crv1_low"], r["crv1_high"]):
+                    tags.append("interval too wide")
+                crv_label = (
+                    " and ".join(tags) + " for a verdict"
+                    if tags
+                    else "no verdict: headline interval too wide"
+                )
+                m_crv = td(crv_label, cls="mark-none no-verdict", title=detail)
+            row_notes.append(f"No verdict ({v.label}): {detail}")
+        elif (r["published"] is not None or r["not_significant"]) and (
+            problem := interval_problem(r["crv1_low"], r["crv1_high"])
+        ):
+            m_crv = td("interval too wide for a verdict", cls="mark-none no-verdict", title=problem)
+        if r["status"] == "caveat" and r["status_reason"]:
+            row_notes.append(f"Caveat: {disc.redact(r['status_reason'])}")
+        if r["note"]:
+            row_notes.append(disc.redact(r["note"]))
+        if r["method"] != headline and v.kind != "not_estimable":
+            row_notes.insert(
+                0, f"{METHOD_LABELS.get(headline, headline)} interval not available: CRV1 shown in its place"
+            )
+        if pilot_areas and v.kind != "not_estimable" and r["n_treated"] < pilot_areas:
+            row_notes.append(
+                f"this model used {r['n_treated']} of the run's {pilot_areas} pilot areas (the others "
+                "had no outcome variation)"
+            )
+        note = "; ".join(x for x in row_notes if x)
+        ref = ""
+        if note:
+            notes.append(note)
+            ref = str(len(notes))
+        if v.kind == "not_estimable":
+            title = disc.redact(r["status_reason"])
+            numbers = [
+                td("not estimable", cls="num not-estimable", title=title),
+                td("", cls="num"),
+                td("", cls="num"),
+                td("", cls="num"),
+                td("", cls="num"),
+            ]
+        else:
+            flag = " flagged" if {"interval too wide", "estimate implausible"} & set(v.tags) else ""
+            numbers = [
+                td(fnum(r["estimate"]), cls="num" + flag),
+                td(fci(r["ci_low"], r["ci_high"]), cls="num" + flag),
+                td(fp(r["p_value"]), cls="num"),
+                td(fci(r["crv1_low"], r["crv1_high"]), cls="num"),
+                td(fp(r["crv1_p"]), cls="num"),
+            ]
+        row = [
+            td(r["cohort"]),
+            th(r["outcome"], scope="row"),
+            *numbers,
+            td(Joined([n]), cls="num count"),
+            td(f"{r['n_clusters']} ({r['n_treated']})", cls="num"),
+            pub,
+            m,
+            m_crv,
+        ]
+        if synthetic:
+            row.append(td(fnum(r["planted"], 2), cls="num"))
+        row.append(td(Markup(f'<a href="#tbl-did-note-{ref}">[{ref}]</a>') if ref else "", cls="note"))
+        body.append(row)
+    if not notes:
+        body = [r[:-1] for r in body]
+    hl = SHORT_LABELS.get(headline, headline)
+    head = [
+        [
+            th("Cohort", rowspan=2),
+            th("Outcome", rowspan=2),
+            th("Reproduced OR", rowspan=2),
+            th(f"Headline: {hl}", scope="colgroup", colspan=2),
+            th("CRV1 (cluster-robust)", scope="colgroup", colspan=2),
+            th("Journeys", rowspan=2),
+            th("Areas (pilot)", rowspan=2),
+            th("Published OR (95% CI), Jones 2018", rowspan=2),
+            th("Published OR inside the reproduced 95% CI?", scope="colgroup", colspan=2),
+        ]
+        + ([th("Planted OR", rowspan=2)] if synthetic else [])
+        + ([th("Note", rowspan=2)] if notes else []),
+        [th("95% CI"), th("p"), th("95% CI"), th("p"), th("headline"), th("CRV1")],
+    ]
+    tbl = table(
+        Markup("DiD odds ratios (pilot &times; post) by outcome and cohort"), head, body, tid="tbl-did"
+    )
+    tbl["notes"] = notes
+    return tbl

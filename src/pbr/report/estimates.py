@@ -1,0 +1,311 @@
+"""Every estimate beyond the main DiD table: inference methods compared, robustness checks, every model.
+
+Each row's remarks say why it is not estimable, carries a caveat or has no verdict
+(:mod:`pbr.report.verdicts`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from pbr.report.cells import (
+    METHOD_LABELS,
+    fci,
+    fnum,
+    fp,
+    inside,
+    isnan,
+    label,
+    mark,
+    peq,
+    simple_head,
+    table,
+    td,
+    th,
+)
+from pbr.report.published import PUBLISHED_COHORT, PUBLISHED_MASON_2015
+from pbr.report.verdicts import (
+    MIN_CELL_EVENTS,
+    implausible,
+    min_cell_events,
+    note_text,
+    result_row,
+    row_field,
+    row_status,
+    status_reason,
+    verdict,
+)
+
+
+def _remarks(r, redact, p_only: bool = False) -> list[str]:
+    """Status and verdict remarks of one result row (not estimable, caveat, no verdict).
+
+    Odds ratios are judged by :func:`verdict` (``p_only``: a method that gives a p-value and
+    no interval, judged on its events and estimate); risk differences are flagged beyond ±1
+    or with too few events; test statistics only by their status."""
+    out = []
+    st = row_status(r)
+    if st == "not_estimable":
+        reason = redact(status_reason(r))
+        return [f"not estimable: {reason}" if reason else "not estimable"]
+    if st == "caveat" and status_reason(r):
+        out.append(f"caveat: {redact(status_reason(r))}")
+    if "unbounded" in note_text(r):
+        out.append("interval unbounded within the search range")
+    scale = str(row_field(r, "scale"))
+    if scale == "odds_ratio":
+        v = verdict(r, 1.0, 1.0) if p_only else verdict(r)
+        if not v.ok:
+            out.append(v.label)
+    elif scale == "risk_difference":
+        if implausible(row_field(r, "estimate"), scale=scale):
+            out.append("estimate implausible (beyond ±1)")
+        m = min_cell_events(r)
+        if m is not None and m < MIN_CELL_EVENTS:
+            out.append("too few events for a verdict")
+    return out
+
+
+def inference_section(
+    results: pd.DataFrame, cohorts: list[str], outcomes: list[str], headline: str, redact=str
+) -> list[dict]:
+    """Per cohort: every inference method's estimate, interval and p for each outcome (main specification).
+
+    A row not estimable shows no number; the remarks say why, and flag a row without a
+    verdict (``redact``: how free text is made safe, :meth:`Disclosure.redact`)."""
+    out = []
+    main = results[results["specification"] == "main"]
+    for c in cohorts:
+        body = []
+        for o in outcomes:
+            s = main[(main["cohort"] == c) & (main["outcome"] == o)]
+            if s.empty:
+                continue
+            methods = [m for m in METHOD_LABELS if m in set(s["method"])]
+            for i, m in enumerate(methods):
+                r = s[s["method"] == m].iloc[0]
+                row = []
+                if i == 0:
+                    row.append(th(label(o), scope="rowgroup", rowspan=len(methods)))
+                scale = "OR" if r["scale"] == "odds_ratio" else "risk difference"
+                p_only = m.endswith(("_ri", "_ri_t")) and m.startswith("logit") and not isnan(r["p_value"])
+                flag = _remarks(r, redact, p_only and isnan(r["ci_low"]))
+                if m == headline:
+                    flag.append("headline")
+                if row_status(r) == "not_estimable":
+                    numbers = [td("not estimable", cls="num"), td("", cls="num"), td("", cls="num")]
+                else:
+                    digits = 3 if scale == "OR" else 4
+                    numbers = [
+                        td(fnum(r["estimate"], digits), cls="num"),
+                        td(fci(r["ci_low"], r["ci_high"], digits) or ("p only" if p_only else ""), cls="num"),
+                        td(fp(r["p_value"]), cls="num"),
+                    ]
+                row += [th(METHOD_LABELS[m], scope="row"), td(scale), *numbers, td("; ".join(flag))]
+                body.append(row)
+        if body:
+            out.append(
+                table(
+                    f"{c.capitalize()} cohort: inference compared, CRV1 vs wild cluster bootstrap vs randomisation "
+                    "inference (p-values and 95% intervals)",
+                    simple_head("Outcome", "Method", "Scale", "Estimate", "95% interval", "p", "Remarks"),
+                    body,
+                    tid=f"tbl-inference-{c}",
+                )
+            )
+    return out
+
+
+def pretrend_tests(results: pd.DataFrame) -> dict:
+    """(cohort, outcome) -> {method: p} of the event-study joint pre-trend tests, plus the statistics."""
+    out: dict = {}
+    pre = results[results["specification"] == "event_study_pretrend"]
+    for r in pre.itertuples():
+        d = out.setdefault((r.cohort, r.outcome), {})
+        d[r.method] = float(r.p_value)
+        d[f"{r.method}_stat"] = (float(r.estimate), str(r.scale))
+    return out
+
+
+def robustness_section(
+    results: pd.DataFrame, cohorts: list[str], outcomes: list[str], config: dict, redact=str
+) -> dict:
+    """Placebo, leave-one-out range, Mason 2015 window, linkage thresholds, pre-trend tests.
+
+    A check not estimable shows no number; a check without a verdict (:func:`verdict`) says
+    so, and a Mason 2015 check without one is not counted (``mason`` entries carry ``verdict``).
+    """
+    body, mason_checks, pre_rows = [], [], []
+    thr = float(config["linkage"]["threshold"])
+    pt = pretrend_tests(results)
+    for c in cohorts:
+        for o in outcomes:
+            s = results[(results["cohort"] == c) & (results["outcome"] == o)]
+            specs = set(s["specification"])
+            if specs <= {"main"}:
+                continue
+            checks = []
+            main = result_row(results, c, o, "main", "logit_crv1")
+            if main is not None:
+                checks.append(("Main (CRV1)", main, "", None))
+            pre = pt.get((c, o))
+            if pre:
+                stat = pre.get("logit_crv1_stat")
+                names = {"wald_chi2": "Wald χ²", "wald_F": "Wald F"}
+                txt = "; ".join(
+                    f"{'logit' if m.startswith('logit') else 'LPM'}: "
+                    f"{names.get(pre[m + '_stat'][1], pre[m + '_stat'][1])} = "
+                    f"{fnum(pre[m + '_stat'][0], 2)}, {peq(pre[m])}"
+                    for m in ("logit_crv1", "lpm_crv1")
+                    if m in pre
+                )
+                checks.append(("Event study: joint pre-trend test", None, txt, None))
+                pre_rows.append(
+                    {"cohort": c, "outcome": o, "text": txt, "p": pre.get("logit_crv1"), "stat": stat}
+                )
+            for spec in sorted(x for x in specs if x.startswith("placebo")):
+                r = result_row(results, c, o, spec, "logit_crv1")
+                if r is not None:
+                    checks.append(
+                        (
+                            f"Placebo start ({config['models']['robustness']['placebo_start']}, pre-period only)",
+                            r,
+                            "expect an OR near 1",
+                            None,
+                        )
+                    )
+            loo = s[s["specification"].str.startswith("leave_out_") & (s["method"] == "logit_crv1")]
+            loo = loo[[row_status(x) != "not_estimable" for _, x in loo.iterrows()]]
+            if not loo.empty:
+                lo_r, hi_r = loo.loc[loo["estimate"].idxmin()], loo.loc[loo["estimate"].idxmax()]
+                excl = int(((loo["ci_high"] < 1) | (loo["ci_low"] > 1)).sum())
+                checks.append(
+                    (
+                        f"Leave one pilot area out ({len(loo)} fits)",
+                        None,
+                        f"OR from {fnum(lo_r['estimate'])} "
+                        f"(without {lo_r['specification'].removeprefix('leave_out_')}) "
+                        f"to {fnum(hi_r['estimate'])} "
+                        f"(without {hi_r['specification'].removeprefix('leave_out_')}); "
+                        f"CRV1 interval excludes 1 in {excl} of {len(loo)}",
+                        None,
+                    )
+                )
+            r = result_row(results, c, o, "mason_2015", "logit_crv1")
+            if r is not None:
+                pub = PUBLISHED_MASON_2015.get(o) if c == PUBLISHED_COHORT else None
+                v = verdict(r)
+                flag = inside(pub[0], r["ci_low"], r["ci_high"]) if pub and v.ok else None
+                txt = (
+                    f"published (Mason 2015) {pub[0]:.3f} ({pub[1]:.3f}–{pub[2]:.3f})"
+                    if pub
+                    else "no published value"
+                )
+                checks.append(
+                    (
+                        f"Mason 2015 window ({config['models']['robustness']['mason_pre_start']} to "
+                        f"{config['models']['robustness']['mason_post_end']})",
+                        r,
+                        txt,
+                        flag,
+                    )
+                )
+                if pub:
+                    mason_checks.append(
+                        {
+                            "cohort": c,
+                            "outcome": o,
+                            "inside": flag,
+                            "published": pub[0],
+                            "estimate": float(r["estimate"]) if v.kind != "not_estimable" else math.nan,
+                            "ci": (float(r["ci_low"]), float(r["ci_high"]))
+                            if v.kind != "not_estimable"
+                            else (math.nan, math.nan),
+                            "verdict": v,
+                            "reason": v.text(redact),
+                        }
+                    )
+            for spec in sorted(x for x in specs if x.startswith("linkage_threshold_")):
+                r = result_row(results, c, o, spec, "logit_crv1")
+                t = spec.removeprefix("linkage_threshold_")
+                if r is not None:
+                    checks.append((f"Linkage threshold {t} (main: {thr:g})", r, "", None))
+            for i, (name, r, txt, flag) in enumerate(checks):
+                row = []
+                if i == 0:
+                    row += [td(c, rowspan=len(checks)), th(label(o), scope="rowgroup", rowspan=len(checks))]
+                shown = r is not None and row_status(r) != "not_estimable"
+                remarks = _remarks(r, redact) if r is not None else []
+                comment = "; ".join(x for x in (txt, *remarks) if x)
+                no_verdict = (
+                    r is not None
+                    and name.startswith("Mason")
+                    and c == PUBLISHED_COHORT
+                    and o in PUBLISHED_MASON_2015
+                    and not verdict(r).ok
+                )
+                row += [
+                    th(name, scope="row"),
+                    td(
+                        fnum(r["estimate"]) if shown else ("not estimable" if r is not None else ""),
+                        cls="num",
+                    ),
+                    td(fci(r["ci_low"], r["ci_high"]) if shown else "", cls="num"),
+                    td(fp(r["p_value"]) if shown else "", cls="num"),
+                    td(comment),
+                    mark(flag, "published inside", "published outside")
+                    if flag is not None
+                    else td(verdict(r).label if no_verdict else "", cls="mark-none"),
+                ]
+                body.append(row)
+    tbl = (
+        table(
+            "Robustness checks (logit DiD odds ratios, CRV1 95% intervals)",
+            simple_head("Cohort", "Outcome", "Check", "OR", "95% CI", "p", "Comment", "Published"),
+            body,
+            tid="tbl-robustness",
+        )
+        if body
+        else None
+    )
+    return {"table": tbl, "mason": mason_checks, "pretrend": pre_rows, "pt": pt}
+
+
+def all_estimates_table(results: pd.DataFrame, real: bool, redact=str) -> dict:
+    """Every result row; a row not estimable shows no number, and the remarks say why."""
+    body = []
+    for _, r in results.iterrows():
+        shown = row_status(r) != "not_estimable"
+        or_scale = r["scale"] == "odds_ratio"
+        p_only = or_scale and isnan(r["ci_low"]) and not isnan(r["p_value"])
+        remarks = _remarks(r, redact, p_only)
+        row = [
+            td(r["cohort"]),
+            th(label(r["outcome"]), scope="row"),
+            td(r["specification"]),
+            td(r["method"]),
+            td(str(r["scale"]).replace("_", " ")),
+            td(fnum(r["estimate"], 4) if shown else "not estimable", cls="num"),
+            td(fci(r["ci_low"], r["ci_high"], 4) if shown else "", cls="num"),
+            td(fp(r["p_value"]) if shown else "", cls="num"),
+        ]
+        if not real:
+            row += [td(f"{int(r['n']):,}", cls="num"), td(f"{int(r['events']):,}", cls="num")]
+        row.append(td("; ".join(remarks)))
+        body.append(row)
+    cols = ["Cohort", "Outcome", "Specification", "Method", "Scale", "Estimate", "95% interval", "p"]
+    if not real:
+        cols += ["n", "Events"]
+    cols.append("Remarks")
+    return table(
+        "Every model fitted: logistic (odds ratio) and linear probability (risk difference) models, all "
+        "specifications and inference methods",
+        simple_head(*cols),
+        body,
+        tid="tbl-all",
+        note="Counts per model are not shown in real-data mode: differences between models could reveal small cells."
+        if real
+        else "",
+    )

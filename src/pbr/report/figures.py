@@ -1,0 +1,426 @@
+"""The report's figures, drawn with matplotlib and embedded as base64 PNG (the report opens offline).
+
+Forest plot of the DiD odds ratios, quarterly trends, event studies, linkage quality and
+match weights; each :class:`Figure` carries its alt text and caption.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import matplotlib.ticker
+import numpy as np
+import pandas as pd
+
+from pbr.report.cells import GROUPS, fci, fnum, isnan, label, peq
+from pbr.report.disclosure import Disclosure
+
+# Okabe-Ito: distinguishable with the common colour-vision deficiencies; every series
+# also differs by marker or line style, so the figures survive greyscale printing.
+BLUE, SKY, VERMILLION, ORANGE, GREEN, PURPLE, BLACK, GREY = (
+    "#0072B2",
+    "#56B4E9",
+    "#D55E00",
+    "#E69F00",
+    "#009E73",
+    "#CC79A7",
+    "#000000",
+    "#666666",
+)
+GROUP_STYLE = {
+    "pilot": {"color": VERMILLION, "marker": "o", "linestyle": "-", "label": "pilot areas"},
+    "other": {"color": BLUE, "marker": "s", "linestyle": "--", "label": "other areas"},
+}
+
+_MONTHS = {"quarter": 3, "half_year": 6, "year": 12}
+#: The forest plot's axis: intervals beyond it are cut at the edge (marked with an arrow).
+FOREST_LIMITS = (0.01, 100.0)
+
+
+@dataclass
+class Figure:
+    """A rendered figure: PNG bytes, alt text (what a reader who cannot see it needs) and caption."""
+
+    png: bytes
+    alt: str
+    caption: str
+    fid: str
+
+    @property
+    def b64(self) -> str:
+        return base64.b64encode(self.png).decode("ascii")
+
+
+def _png(fig: plt.Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _style(ax: plt.Axes) -> None:
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.tick_params(labelsize=9)
+
+
+def _quarter_dates(start: str, quarters) -> pd.DatetimeIndex:
+    base = pd.Timestamp(start)
+    return pd.DatetimeIndex([base + pd.DateOffset(months=3 * int(q)) for q in quarters])
+
+
+def forest_plot(rows: list[dict], headline: str) -> Figure:
+    """Reproduced DiD ORs (headline interval thick, CRV1 thin) beside published ones and planted ones.
+
+    Rows not estimable, or whose estimate lies outside :data:`FOREST_LIMITS`, are left out;
+    intervals are cut at those limits (an arrow marks a cut end); a row without a verdict is
+    labelled so (†).
+    """
+    est = [
+        r
+        for r in rows
+        if r["verdict"].kind != "not_estimable"
+        and not isnan(r["estimate"])
+        and FOREST_LIMITS[0] <= r["estimate"] <= FOREST_LIMITS[1]
+    ]
+    left_out = [r for r in rows if r not in est]
+    ax_lo, ax_hi = FOREST_LIMITS
+
+    def clip(lo, hi, y, color, lw):
+        a, b = max(lo, ax_lo), min(hi, ax_hi)
+        ax.plot([a, b], [y, y], color=color, lw=lw, solid_capstyle="butt")
+        if lo < ax_lo:
+            ax.plot(ax_lo, y, "<", color=color, ms=6)
+        if hi > ax_hi:
+            ax.plot(ax_hi, y, ">", color=color, ms=6)
+
+    n = max(len(est), 1)
+    fig, ax = plt.subplots(figsize=(8.5, 0.5 * n + 1.4))
+    y = np.arange(len(est))[::-1].astype(float)
+    seen = set()
+
+    def lab(name: str) -> str | None:
+        if name in seen:
+            return None
+        seen.add(name)
+        return name
+
+    for yi, r in zip(y, est, strict=True):
+        lo, hi = r["ci_low"], r["ci_high"]
+        if not isnan(lo) and not isnan(hi):
+            clip(lo, hi, yi, BLUE, 3)
+        ax.plot(r["estimate"], yi, "o", color=BLUE, ms=7, label=lab(f"reproduced OR, {headline} 95% CI"))
+        if not isnan(r["crv1_low"]) and not isnan(r["crv1_high"]):
+            clip(r["crv1_low"], r["crv1_high"], yi - 0.22, SKY, 1.5)
+            ax.plot([], [], color=SKY, lw=1.5, label=lab("CRV1 95% CI"))
+        if r["published"] is not None:
+            if r["published_low"] is not None:
+                ax.plot(
+                    [r["published_low"], r["published_high"]],
+                    [yi + 0.22, yi + 0.22],
+                    color=VERMILLION,
+                    lw=1.5,
+                )
+            ax.plot(
+                r["published"],
+                yi + 0.22,
+                "D",
+                color=VERMILLION,
+                ms=6,
+                label=lab("published OR and 95% CI"),
+            )
+        if r.get("planted") is not None:
+            ax.plot(
+                r["planted"], yi, "x", color=BLACK, ms=7, mew=1.5, label=lab("planted OR (synthetic truth)")
+            )
+    ax.axvline(1.0, color=GREY, lw=1, ls=":")
+    ax.set_xscale("log")
+    lo_x, hi_x = ax.get_xlim()
+    nice = [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 10, 20, 50, 100]
+    ticks = [t for t in nice if lo_x <= t <= hi_x]
+    if len(ticks) > 9:
+        ticks = [t for t in ticks if t in (0.01, 0.1, 0.2, 0.5, 1, 2, 5, 10, 100)]
+    ax.set_xticks(ticks)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_yticks(y)
+    ax.set_yticklabels(
+        [f"{label(r['outcome_key'])} ({r['cohort']}){'' if r['verdict'].ok else ' †'}" for r in est],
+        fontsize=9,
+    )
+    ax.set_ylim(-0.8, len(est) - 0.2)
+    ax.set_xlabel("DiD odds ratio (pilot × post), log scale", fontsize=9)
+    ax.grid(axis="x", alpha=0.3, which="both")
+    _style(ax)
+    if est:
+        ax.legend(
+            loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / n), ncol=2, fontsize=8, frameon=False
+        )
+    parts = []
+    for r in est:
+        s = f"{label(r['outcome_key'])} ({r['cohort']}): reproduced {fnum(r['estimate'], 2)}"
+        if not isnan(r["ci_low"]):
+            s += f" ({fci(r['ci_low'], r['ci_high'], 2)})"
+        if r["published"] is not None:
+            s += f", published {r['published']:.2f}"
+        if not r["verdict"].ok:
+            s += f", {r['verdict'].label}"
+        parts.append(s)
+    alt = (
+        "Forest plot of difference-in-differences odds ratios on a log scale, one row per outcome "
+        "and cohort, with a dotted line at 1. " + "; ".join(parts) + "."
+    )
+    if left_out:
+        alt += " Left out: " + "; ".join(f"{label(r['outcome_key'])} ({r['cohort']})" for r in left_out) + "."
+    caption = (
+        f"Reproduced DiD odds ratios: dots with the {headline} 95% interval (thick blue), the CRV1 "
+        "interval (thin light blue, below), published values (vermilion diamonds, with their interval, "
+        "above)"
+        + (" and the planted synthetic effect (black cross)" if any(r.get("planted") for r in est) else "")
+        + f". Intervals beyond {ax_lo:g}–{ax_hi:g} are cut at the edge (arrow). † marks a row with too "
+        "few events or too wide an interval for a verdict. Rows that could not be estimated, or whose "
+        f"estimate lies outside {ax_lo:g}–{ax_hi:g}, are left out"
+        + (
+            ": " + ", ".join(f"{label(r['outcome_key'])} ({r['cohort']})" for r in left_out)
+            if left_out
+            else ""
+        )
+        + "."
+    )
+    return Figure(_png(fig), alt, caption, "fig-forest")
+
+
+def trend_figure(trends: pd.DataFrame, cohort: str, outcomes: list[str], config: dict, disc: Disclosure):
+    """Quarterly outcome rates, pilot vs other, one panel per outcome, line at the pilots' start."""
+    t = trends[trends["cohort"] == cohort]
+    outs = [o for o in outcomes if o in set(t["outcome"])]
+    if not outs:
+        return None
+    ncol = min(3, len(outs))
+    nrow = math.ceil(len(outs) / ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol, 2.7 * nrow + 0.6), squeeze=False, sharex=True)
+    start = pd.Timestamp(config["study"]["post_start"])
+    hidden_points = 0
+    for ax, o in zip(axes.flat, outs, strict=False):
+        for g in GROUPS:
+            s = t[(t["outcome"] == o) & (t["group"] == g)].sort_values("quarter")
+            if s.empty:
+                continue
+            keep = ~(
+                s["n"].map(disc.small) | s["events"].map(disc.small) | (s["n"] - s["events"]).map(disc.small)
+            )
+            hidden_points += int((~keep).sum())
+            rate = (100 * s["rate"]).where(keep)
+            x = _quarter_dates(config["study"]["pre_start"], s["quarter"]) + pd.DateOffset(days=45)
+            st = GROUP_STYLE[g]
+            ax.plot(
+                x,
+                rate,
+                color=st["color"],
+                marker=st["marker"],
+                ls=st["linestyle"],
+                ms=4,
+                lw=1.5,
+                label=st["label"],
+            )
+        ax.axvline(start, color=BLACK, lw=1, ls=":")
+        ax.set_title(label(o), fontsize=9)
+        ax.set_ylabel("%", fontsize=9)
+        ax.tick_params(axis="x", labelrotation=45)
+        _style(ax)
+    for ax in list(axes.flat)[len(outs) :]:
+        ax.set_visible(False)
+    handles, labels_ = axes.flat[0].get_legend_handles_labels()
+    fig.legend(
+        handles, labels_, loc="lower center", ncol=2, fontsize=9, frameon=False, bbox_to_anchor=(0.5, -0.02)
+    )
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    alt = (
+        f"Line charts, one per outcome ({', '.join(label(o) for o in outs)}), of the quarterly rate in "
+        f"the {cohort} cohort for pilot areas (vermilion, solid, circles) and other areas (blue, dashed, "
+        f"squares) from {config['study']['pre_start']} to {config['study']['post_end']}, with a dotted "
+        f"vertical line at {config['study']['post_start']} when the pilots started."
+    )
+    caption = (
+        f"{cohort.capitalize()} cohort: outcome rates by quarter of journey start, pilot vs other areas; "
+        f"dotted line: pilots start ({config['study']['post_start']})."
+    )
+    if hidden_points:
+        caption += f" {hidden_points} quarter(s) with a small count are not plotted (disclosure control)."
+    return Figure(_png(fig), alt, caption, f"fig-trends-{cohort}")
+
+
+def event_study_figure(es: pd.DataFrame, pretrend: dict, config: dict) -> Figure | None:
+    """Event-study odds ratios by period bin (logit, CRV1), one panel per cohort x outcome."""
+    es = es[es["method"] == "logit_crv1"] if not es.empty else es
+    if es.empty:
+        return None
+    pairs = list(dict.fromkeys(zip(es["cohort"], es["outcome"], strict=True)))
+    ncol = min(2, len(pairs))
+    nrow = math.ceil(len(pairs) / ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(5.2 * ncol, 3.0 * nrow + 0.5), squeeze=False)
+    start = pd.Timestamp(config["study"]["post_start"])
+    alts = []
+    for ax, (c, o) in zip(axes.flat, pairs, strict=False):
+        s = es[(es["cohort"] == c) & (es["outcome"] == o)].sort_values("bin")
+        months = _MONTHS.get(str(s["bin_col"].iloc[0]), 6)
+        x = pd.DatetimeIndex(
+            [pd.Timestamp(b) + pd.DateOffset(days=round(30.4 * months / 2)) for b in s["bin_start"]]
+        )
+        ref = s["is_reference"].astype(bool).to_numpy()
+        lo = (s["estimate"] - s["ci_low"]).to_numpy(dtype=float)
+        hi = (s["ci_high"] - s["estimate"]).to_numpy(dtype=float)
+        ax.errorbar(
+            x[~ref],
+            s["estimate"][~ref],
+            yerr=[lo[~ref], hi[~ref]],
+            fmt="o",
+            color=BLUE,
+            ecolor=BLUE,
+            capsize=3,
+            ms=5,
+            label="pilot × period OR (95% CI, CRV1)",
+        )
+        ax.plot(x[ref], s["estimate"][ref], "o", mfc="white", mec=BLACK, ms=7, label="reference period")
+        ax.axhline(1.0, color=GREY, lw=1, ls=":")
+        ax.axvline(start, color=BLACK, lw=1, ls="--", label="pilots start")
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.tick_params(axis="y", which="minor", labelsize=7)
+        p = pretrend.get((c, o), {}).get("logit_crv1")
+        ptxt = f"pre-trend {peq(p)}" if p is not None else "pre-trend test not available"
+        ax.set_title(f"{label(o)} ({c}); {ptxt}", fontsize=9)
+        ax.set_ylabel("odds ratio (log scale)", fontsize=9)
+        ax.tick_params(axis="x", labelrotation=30)
+        _style(ax)
+        alts.append(
+            f"{label(o)} ({c}): "
+            + ", ".join(
+                f"{pd.Timestamp(b):%b %Y} {fnum(e, 2)}"
+                for b, e in zip(s["bin_start"], s["estimate"], strict=True)
+            )
+            + f"; {ptxt}"
+        )
+    for ax in list(axes.flat)[len(pairs) :]:
+        ax.set_visible(False)
+    handles, labels_ = axes.flat[0].get_legend_handles_labels()
+    fig.legend(
+        handles, labels_, loc="lower center", ncol=3, fontsize=8, frameon=False, bbox_to_anchor=(0.5, -0.03)
+    )
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    bin_unit = str(es["bin_col"].iloc[0]).replace("_", "-")
+    alt = (
+        f"Event-study plots: odds ratio of pilot versus other areas in each {bin_unit} relative to the "
+        "reference period (hollow circle, fixed at 1), log scale, dashed line at the pilots' start. "
+        + "; ".join(alts)
+        + "."
+    )
+    caption = (
+        f"Event studies: pilot × {bin_unit} interactions in the logit (area and period fixed effects, "
+        "covariates, CRV1 by area); the p-value in each title is the joint test that every pre-period "
+        "coefficient is zero (a small p warns that the trends were not parallel before the pilots)."
+    )
+    return Figure(_png(fig), alt, caption, "fig-event-study")
+
+
+def linkage_quality_figure(quality: pd.DataFrame, threshold: float) -> Figure | None:
+    q = quality[quality["scope"] == "all"] if not quality.empty else quality
+    if q.empty:
+        return None
+    regs = sorted(q["register"].unique())
+    fig, axes = plt.subplots(1, len(regs), figsize=(4.6 * len(regs), 3.3), squeeze=False, sharey=True)
+    styles = {"precision": (BLUE, "o", "-"), "recall": (VERMILLION, "s", "--"), "f1": (GREEN, "^", "-.")}
+    alts = []
+    for ax, reg in zip(axes.flat, regs, strict=True):
+        p = q[(q["register"] == reg) & (q["method"] == "probabilistic")].sort_values("threshold")
+        e = q[(q["register"] == reg) & (q["method"] == "exact_key")]
+        for m, (col, mk, ls) in styles.items():
+            ax.plot(p["threshold"], p[m], color=col, marker=mk, ls=ls, ms=4, label=f"{m} (probabilistic)")
+            if not e.empty:
+                ax.axhline(float(e[m].iloc[0]), color=col, ls=":", lw=1)
+        ax.axvline(threshold, color=BLACK, lw=1, ls=":")
+        ax.set_title(f"{reg}: dotted = exact key", fontsize=9)
+        ax.set_xlabel("match probability threshold", fontsize=9)
+        _style(ax)
+        alts.append(
+            f"{reg}: "
+            + ", ".join(
+                f"at {t:g} precision {pr:.3f} recall {rc:.3f}"
+                for t, pr, rc in zip(p["threshold"], p["precision"], p["recall"], strict=True)
+            )
+        )
+    axes.flat[0].set_ylabel("share", fontsize=9)
+    handles, labels_ = axes.flat[0].get_legend_handles_labels()
+    fig.legend(
+        handles, labels_, loc="lower center", ncol=3, fontsize=8, frameon=False, bbox_to_anchor=(0.5, -0.06)
+    )
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    alt = (
+        "Line charts of linkage precision, recall and F1 against the match-probability threshold, one per "
+        f"register, with the exact-key values as dotted horizontal lines and the chosen threshold {threshold:g} "
+        "as a dotted vertical line. " + "; ".join(alts) + "."
+    )
+    caption = (
+        "Linkage quality against the synthetic truth across thresholds (solid/dashed: probabilistic; "
+        "dotted horizontal: exact key on initials, date of birth and sex; "
+        f"dotted vertical: chosen threshold {threshold:g})."
+    )
+    return Figure(_png(fig), alt, caption, "fig-linkage-quality")
+
+
+def match_weight_figure(pairs: dict[str, pd.DataFrame], threshold: float, disc: Disclosure) -> Figure | None:
+    """Histograms of the finite match weights per register; None when there are none (deterministic
+    linkage gives every pair an infinite weight)."""
+    finite = {r: df["match_weight"].to_numpy(dtype=float) for r, df in pairs.items()}
+    finite = {r: w[np.isfinite(w)] for r, w in finite.items()}
+    regs = [r for r in sorted(finite) if len(finite[r])]
+    if not regs:
+        return None
+    fig, axes = plt.subplots(1, len(regs), figsize=(4.6 * len(regs), 3.2), squeeze=False)
+    w_t = math.log2(threshold / (1 - threshold)) if 0 < threshold < 1 else 0.0
+    alts, hidden = [], 0
+    for ax, reg in zip(axes.flat, regs, strict=True):
+        w = finite[reg]
+        counts, edges = np.histogram(w, bins=40)
+        small = np.array([disc.small(c) for c in counts])
+        hidden += int(small.sum())
+        shown = np.where(small, 0, counts)
+        ax.bar(edges[:-1], shown, width=np.diff(edges), align="edge", color=BLUE, edgecolor="white", lw=0.3)
+        ax.axvline(w_t, color=VERMILLION, lw=1.5, ls="--", label=f"threshold p = {threshold:g}")
+        ax.set_yscale("symlog", linthresh=10)
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.set_title(f"{reg}: {len(w):,} candidate pairs" if not disc.active else reg, fontsize=9)
+        ax.set_xlabel("match weight (log2 Bayes factor)", fontsize=9)
+        ax.set_ylabel("pairs (symmetric log scale)", fontsize=9)
+        ax.legend(fontsize=8, frameon=False)
+        _style(ax)
+        above = float((w >= w_t).mean()) if len(w) else float("nan")
+        alts.append(
+            f"{reg}: weights from {w.min():.1f} to {w.max():.1f}, {100 * above:.0f}% of pairs at or above the threshold"
+        )
+    fig.tight_layout()
+    alt = (
+        "Histograms of the match weight of candidate pairs, one per register, with the chosen threshold as a "
+        "dashed vertical line. " + "; ".join(alts) + "."
+    )
+    caption = (
+        "Match weights of candidate pairs (one-to-one best candidates per register record, probability "
+        f">= linkage.min_probability); dashed line: the threshold p = {threshold:g}."
+    )
+    if hidden:
+        caption += f" {hidden} bar(s) with a small count are not drawn (disclosure control)."
+    return Figure(_png(fig), alt, caption, "fig-match-weights")
+
+
+def placeholder(text: str) -> Figure:
+    fig, ax = plt.subplots(figsize=(5, 1))
+    ax.text(0.5, 0.5, text, ha="center", va="center")
+    ax.axis("off")
+    return Figure(_png(fig), text, text, "fig-placeholder")

@@ -1,0 +1,343 @@
+"""Render the self-contained HTML report, and the figures and tables for Snakemake's report.
+
+:func:`render_report` builds every section, resolves the disclosure registry, renders
+``report/report.html.j2`` with jinja2 and writes the report and its extra outputs (the
+forest plot, the DiD and flow CSVs, the event-study and trend figures) only once all of
+them rendered. Provenance: the package versions and the git commit.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import importlib.metadata
+import io
+import logging
+import math
+import subprocess
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+import yaml
+
+from pbr.io import write_bytes
+from pbr.report.cells import METHOD_LABELS, SCI_LARGE, fnum, fp, isnan
+from pbr.report.descriptive import (
+    baseline_section,
+    flow_section,
+    journey_lookup,
+    linkage_section,
+    rates_section,
+)
+from pbr.report.did import did_rows, did_section, planted_effects
+from pbr.report.disclosure import COMPLEMENT, DERIVED, SMALL, Disclosure
+from pbr.report.estimates import all_estimates_table, inference_section, robustness_section
+from pbr.report.figures import event_study_figure, forest_plot, placeholder, trend_figure
+from pbr.report.findings import area_summary, summary_findings
+from pbr.report.inputs import ReportInputs
+from pbr.report.methods import model_formula, outcome_definitions, source_section
+from pbr.report.published import OUTCOME_LABELS, PUBLISHED_JOURNEYS
+from pbr.report.verdicts import MAX_CI_RATIO, MAX_PLAUSIBLE_OR, MIN_CELL_EVENTS
+
+log = logging.getLogger(__name__)
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[3] / "report"
+VERSIONED_PACKAGES = [
+    "snakemake",
+    "pandas",
+    "numpy",
+    "pyarrow",
+    "duckdb",
+    "splink",
+    "pyfixest",
+    "statsmodels",
+    "linearmodels",
+    "scipy",
+    "matplotlib",
+    "jinja2",
+]
+
+
+def _or_empty(df: pd.DataFrame | None) -> pd.DataFrame:
+    return pd.DataFrame() if df is None else df
+
+
+# ---------------------------------------------------------------------------------------
+# Provenance
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages the numbers depend on."""
+    out = {}
+    for p in VERSIONED_PACKAGES:
+        try:
+            out[p] = importlib.metadata.version(p)
+        except importlib.metadata.PackageNotFoundError:
+            out[p] = "not installed"
+    return out
+
+
+def git_commit(repo: Path) -> str:
+    """The checked-out commit (with '+dirty' if tracked files changed), or 'unknown'."""
+    try:
+        sha = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        return sha + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+# ---------------------------------------------------------------------------------------
+# Rendering
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["num"] = fnum
+    env.filters["ucfirst"] = lambda t: str(t)[:1].upper() + str(t)[1:]
+    env.filters["p"] = fp
+    return env
+
+
+def _csv_text(header: list[str], rows: list[list]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    for r in rows:
+        w.writerow(["" if x is None or (isinstance(x, float) and math.isnan(x)) else x for x in r])
+    return buf.getvalue()
+
+
+def did_csv(rows: list[dict], disc: Disclosure) -> str:
+    header = [
+        "cohort",
+        "outcome",
+        "estimate",
+        "headline_method",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "crv1_ci_low",
+        "crv1_ci_high",
+        "crv1_p_value",
+        "journeys",
+        "areas",
+        "pilot_areas",
+        "published_or",
+        "published_ci_low",
+        "published_ci_high",
+        "published_source",
+        "published_inside_headline_ci",
+        "published_inside_crv1_ci",
+        "status",
+        "min_cell_events",
+        "verdict",
+        "verdict_reason",
+        "note",
+    ]
+    out = []
+    for r in rows:
+        v = r["verdict"]
+        m = r["min_cell_events"]
+        if m is not None and disc.active:  # a count: shown only against the rule's constant
+            m = f"<{MIN_CELL_EVENTS}" if m < MIN_CELL_EVENTS else f"≥{MIN_CELL_EVENTS}"
+        reason = r["status_reason"] if v.kind == "not_estimable" else v.detail
+        caveat = r["status_reason"] if r["status"] == "caveat" else ""
+        out.append(
+            [
+                r["cohort"],
+                r["outcome_key"],
+                r["estimate"],
+                r["method"],
+                r["ci_low"],
+                r["ci_high"],
+                r["p_value"],
+                r["crv1_low"],
+                r["crv1_high"],
+                r["crv1_p"],
+                disc.text(("model_n", r["cohort"], r["outcome_key"])),
+                r["n_clusters"],
+                r["n_treated"],
+                r["published"],
+                r["published_low"],
+                r["published_high"],
+                r["published_source"],
+                r["inside"],
+                r["inside_crv1"],
+                r["status"],
+                m,
+                {"ok": "assessed", "not_estimable": "not estimable"}.get(v.kind, v.label),
+                disc.redact(reason) if v.kind == "not_estimable" else reason,
+                disc.redact("; ".join(x for x in (caveat, r["note"]) if x)),
+            ]
+        )
+    return _csv_text(header, out)
+
+
+def flow_csv(flow_sec: dict, disc: Disclosure) -> str:
+    f = flow_sec["rows"]
+    cols = ["stage", "step", "table", "unit", "action", "reason", "cohort", "group", "period"]
+    rows = [
+        [*("" if isnan(f.at[i, c]) else disc.redact(f.at[i, c]) for c in cols), disc.text(k)]
+        for i, k in enumerate(flow_sec["keys"])
+    ]
+    return _csv_text([*cols, "n"], rows)
+
+
+def render_report(
+    inputs: ReportInputs,
+    config: dict,
+    config_hash: str,
+    input_checksums: dict[str, str],
+    out_path: str | Path,
+    run_date: str | None = None,
+    extra_outputs: dict[str, str | Path] | None = None,
+    data_source: dict | None = None,
+) -> Path:
+    """Render ``report/report.html.j2`` to ``out_path`` (one self-contained file).
+
+    ``data_source`` is the fingerprint of what validation read (results/extract/source.json,
+    :func:`pbr.source.read_fingerprint`): shown in the header and the provenance section.
+
+    ``extra_outputs`` may name files for Snakemake's report: ``forest_png``, ``did_csv``,
+    ``event_study_png``, ``trends_png``, ``flow_csv`` (each written when named).
+    """
+    real = config["data"]["source"] == "real"
+    synthetic = not real
+    k = int(config["report"]["small_cell_threshold"])
+    cohorts = list(config["study"]["cohorts"])
+    outcomes = list(config["models"]["outcomes"])
+    headline = config["models"].get("headline_method", "logit_score_wcb")
+    disc = Disclosure(k, active=real)
+    results = inputs.results
+    rates = _or_empty(inputs.rates)
+    flow = _or_empty(inputs.flow)
+
+    journeys = journey_lookup(flow)
+    flow_sec = flow_section(flow, disc, cohorts) if not flow.empty else None
+    rates_sec = (
+        rates_section(rates, cohorts, outcomes, journeys, disc)
+        if not rates.empty
+        else {"tables": [], "compare": [], "cells": {}}
+    )
+    baseline_tables = baseline_section(_or_empty(inputs.baseline), cohorts, journeys, disc)
+    linkage = linkage_section(inputs, config, journeys, disc, real)
+    planted = planted_effects(inputs.effects) if synthetic else {}
+    areas = area_summary(results, _or_empty(inputs.areas), flow, config)
+    rows = did_rows(results, cohorts, outcomes, headline, planted)
+    did_tbl = did_section(rows, rates_sec["cells"], headline, disc, real, synthetic, areas["pilot"])
+    disc.resolve()
+
+    robustness = robustness_section(results, cohorts, outcomes, config, disc.redact)
+    figures = {
+        "forest": forest_plot(rows, METHOD_LABELS.get(headline, headline).lower()),
+        "event_study": event_study_figure(_or_empty(inputs.event_study), robustness["pt"], config),
+        "trends": [
+            f
+            for c in cohorts
+            if (f := trend_figure(_or_empty(inputs.trends), c, outcomes, config, disc)) is not None
+        ]
+        if not _or_empty(inputs.trends).empty
+        else [],
+    }
+    found = {c["cohort"]: c["total"] for s in (flow_sec["spine"] if flow_sec else []) for c in s["cohorts"]}
+    analysed = [
+        {"cohort": c, "total": found[c]} for c in [*cohorts, *sorted(set(found) - set(cohorts))] if c in found
+    ]
+    commit = git_commit(TEMPLATE_DIR.parent)
+    env = _env()
+    html_text = env.get_template("report.html.j2").render(
+        title=config["report"]["title"],
+        config=config,
+        config_yaml=yaml.safe_dump(config, sort_keys=False, width=100, allow_unicode=True),
+        config_hash=config_hash,
+        real=real,
+        synthetic=synthetic,
+        threshold=k,
+        markers={"small": SMALL.format(k=k), "complement": COMPLEMENT, "derived": DERIVED},
+        headline=headline,
+        headline_label=METHOD_LABELS.get(headline, headline),
+        findings=summary_findings(
+            rows, rates_sec["compare"], robustness, headline, synthetic, areas=areas, redact=disc.redact
+        ),
+        areas=areas,
+        rules={
+            "min_cell_events": MIN_CELL_EVENTS,
+            "max_ci_ratio": f"{MAX_CI_RATIO:g}",
+            "max_or": f"{MAX_PLAUSIBLE_OR:g}",
+            "min_or": f"{1 / MAX_PLAUSIBLE_OR:g}",
+            "sci_large": f"{SCI_LARGE:.0e}".replace("e+0", "e"),
+        },
+        analysed=analysed,
+        published_journeys=PUBLISHED_JOURNEYS,
+        did_table=did_tbl,
+        did_rows=rows,
+        figures=figures,
+        inference_tables=inference_section(results, cohorts, outcomes, headline, disc.redact),
+        robustness=robustness,
+        all_table=all_estimates_table(results, real, disc.redact),
+        rates_tables=rates_sec["tables"],
+        baseline_tables=baseline_tables,
+        linkage=linkage,
+        flow=flow_sec,
+        definitions=outcome_definitions(config),
+        formula=model_formula(config),
+        labels=OUTCOME_LABELS,
+        method_labels=METHOD_LABELS,
+        versions=package_versions(),
+        commit=commit,
+        checksums=input_checksums,
+        source=source_section(data_source, disc),
+        run_date=run_date or dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+    # everything is rendered before anything is written: an error leaves no report behind
+    out_path = Path(out_path)
+    files = {out_path: html_text.encode("utf-8")}
+    extra = {k_: Path(v) for k_, v in (extra_outputs or {}).items() if v}
+    if "forest_png" in extra:
+        files[extra["forest_png"]] = figures["forest"].png
+    if "did_csv" in extra:
+        files[extra["did_csv"]] = did_csv(rows, disc).encode()
+    if "event_study_png" in extra:
+        fig = figures["event_study"] or placeholder("No event study was configured for this run.")
+        files[extra["event_study_png"]] = fig.png
+    if "trends_png" in extra:
+        pngs = [f.png for f in figures["trends"]] or [placeholder("No trend data.").png]
+        files[extra["trends_png"]] = _stack_pngs(pngs)
+    if "flow_csv" in extra:
+        files[extra["flow_csv"]] = flow_csv(flow_sec, disc).encode() if flow_sec else b""
+    for path, data in files.items():
+        write_bytes(data, path)
+    log.info("report written to %s (%d bytes)", out_path, len(html_text))
+    return out_path
+
+
+def _stack_pngs(pngs: list[bytes]) -> bytes:
+    """Several PNGs one above the other, as one PNG (the per-cohort trend figures for Snakemake's report)."""
+    if len(pngs) == 1:
+        return pngs[0]
+    from PIL import Image
+
+    images = [Image.open(io.BytesIO(p)).convert("RGB") for p in pngs]
+    out = Image.new("RGB", (max(i.width for i in images), sum(i.height for i in images)), "white")
+    y = 0
+    for im in images:
+        out.paste(im, (0, y))
+        y += im.height
+    buf = io.BytesIO()
+    out.save(buf, format="PNG")
+    return buf.getvalue()
