@@ -7,7 +7,6 @@ offending key by its dotted path and says what was expected.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import datetime as dt
 import hashlib
@@ -148,6 +147,23 @@ def _scalar_types(node: dict) -> set[str]:
     return {t} if isinstance(t, str) else set(t)
 
 
+_YAML_TYPES = {bool: "boolean", int: "integer", float: "number", list: "array", type(None): "null"}
+
+
+def _from_yaml(value: str, node: dict) -> Any:
+    """``value`` read as YAML when the schema node wants no string and the reading has an allowed
+    type (an integer also where a number is allowed); else ``value`` unchanged."""
+    allowed = _scalar_types(node)
+    if not allowed or "string" in allowed:
+        return value
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError:
+        return value
+    kind = _YAML_TYPES.get(type(parsed))
+    return parsed if kind in allowed or (kind == "integer" and "number" in allowed) else value
+
+
 def _coerce_strings(instance: Any, schema: dict) -> Any:
     """Strings where the schema wants numbers, booleans or lists, read as YAML (in place).
 
@@ -156,30 +172,17 @@ def _coerce_strings(instance: Any, schema: dict) -> Any:
     reading has an allowed type, so a real mistake still fails validation.
     """
     if isinstance(instance, dict):
-        for key in list(instance):
-            sub = _node(schema, [key])
-            value = instance[key]
-            if isinstance(value, str) and "string" not in _scalar_types(sub) and _scalar_types(sub):
-                try:
-                    parsed = yaml.safe_load(value)
-                except yaml.YAMLError:
-                    continue
-                names = {bool: "boolean", int: "integer", float: "number", list: "array", type(None): "null"}
-                kind = names.get(type(parsed))
-                if kind and (
-                    kind in _scalar_types(sub) or (kind == "integer" and "number" in _scalar_types(sub))
-                ):
-                    instance[key] = parsed
-            else:
-                _coerce_strings(value, sub)
+        slots = [(key, _node(schema, [key])) for key in instance]
     elif isinstance(instance, list):
-        for i, value in enumerate(instance):
-            sub = schema.get("items", {})
-            if isinstance(value, str) and "string" not in _scalar_types(sub) and _scalar_types(sub):
-                with contextlib.suppress(yaml.YAMLError):
-                    instance[i] = yaml.safe_load(value)
-            else:
-                _coerce_strings(value, sub)
+        slots = [(i, schema.get("items", {})) for i in range(len(instance))]
+    else:
+        return instance
+    for slot, node in slots:
+        value = instance[slot]
+        if isinstance(value, str):
+            instance[slot] = _from_yaml(value, node)
+        else:
+            _coerce_strings(value, node)
     return instance
 
 

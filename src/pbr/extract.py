@@ -171,7 +171,7 @@ __all__ = ["STAGE", "ExtractError", "load_extracts", "read_extracts", "validate_
 STAGE = "extract"
 MAX_EXAMPLES = 5
 CONTRACT_DOC = "docs/input-contract.md"
-FORMATS = ("auto", "csv", "parquet")
+FORMATS = data_source.FORMATS
 
 CANONICAL_DTYPES: dict[str, object] = {
     "string": pd.StringDtype(),

@@ -2,8 +2,8 @@
 
 Real-data mode reads an analyst's files or database. Three promises rest on this module:
 
-- **Nothing runs against a broken source.** :func:`check_source` runs when Snakemake
-  builds the DAG (dry runs included, old results or not) and stops with one message
+- **Nothing runs against a broken source.** :func:`link_key` and :func:`fingerprint` run
+  when Snakemake builds the DAG (dry runs included, old results or not) and stops with one message
   naming what is wrong and what to do: a missing or weak ``PBR_LINK_KEY``, a directory
   that does not exist or is a file, a missing or doubled table file, a database URL that
   holds a password, an unreachable database, a missing table.
@@ -20,7 +20,7 @@ Real-data mode reads an analyst's files or database. Three promises rest on this
 
 File hashes are cached by (size, modification time, change time, inode): a copy with an
 old date still changes the change time, which no user can set, so the cache never hides
-a change. This module imports only the standard library (SQLAlchemy for a database).
+a change. This module imports only the standard library and the contract (SQLAlchemy for a database).
 """
 
 from __future__ import annotations
@@ -30,13 +30,14 @@ import json
 import os
 from pathlib import Path
 
+from pbr.contract import TABLES
 from pbr.errors import PipelineError
 
 KEY_ENV = "PBR_LINK_KEY"
 SYNTHETIC_KEY = "synthetic-data-only"  # used only with synthetic extracts, which hold no real person
 MIN_KEY_BYTES = 16
 PASSWORD_ENV = "PBR_DB_PASSWORD"
-TABLE_NAMES = ("areas", "ndtms_episodes", "ndtms_top", "ons_deaths", "pnc_offences")
+TABLE_NAMES = tuple(sorted(TABLES))
 FORMATS = ("auto", "csv", "parquet")
 KEY_HOWTO = f"export {KEY_ENV}=$(openssl rand -hex 32)  # keep it outside the project, the same for every run"
 
@@ -311,12 +312,6 @@ def fingerprint(real: dict, cache: str | Path | None = None) -> dict:
         "directory": _recorded(real["directory"]),
         "tables": files_fingerprint(files, cache),
     }
-
-
-def check_source(real: dict, cache: str | Path | None = None) -> dict:
-    """Every check of a real source that can be made before a job runs; returns its fingerprint."""
-    link_key("real")
-    return fingerprint(real, cache)
 
 
 def read_fingerprint(src: dict) -> dict:
