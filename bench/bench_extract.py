@@ -18,35 +18,35 @@ from pathlib import Path
 
 from _timing import timed
 
-ROOT = Path(__file__).resolve().parents[1]
 TARGET_S, TARGET_GIB = 60.0, 3.0
 
-GENERATE = """
-import sys; sys.path.insert(0, {src!r})
-from pathlib import Path
-from pbr import io, synthetic
-from pbr.contract import TABLES
-ext = synthetic.generate(synthetic.SyntheticParams(scale={scale}, seed=20120401))
-for name, df in ext.tables.items():
-    io.write_table(df, Path({out!r}) / f"{{name}}.parquet", sort_by=TABLES[name].key)
-"""
-VALIDATE = """
-import sys; sys.path.insert(0, {src!r})
-from pbr import extract
-tables, flow = extract.read_extracts(directory={out!r}, fmt="parquet")
-extract.write_extracts(tables, flow, {valid!r})
-"""
+
+def generate(scale: float, out: str) -> None:
+    """Generate the extracts at ``scale`` and write them as Parquet to ``out`` (as generate_synthetic does)."""
+    from pbr import io, synthetic
+    from pbr.contract import TABLES
+
+    extracts = synthetic.generate(synthetic.SyntheticParams(scale=scale, seed=20120401))
+    for name, df in extracts.tables.items():
+        io.write_table(df, Path(out) / f"{name}.parquet", sort_by=TABLES[name].key)
+
+
+def validate(out: str, valid: str) -> None:
+    """Read the Parquet extracts in ``out``, validate them and write the valid tables to ``valid``."""
+    from pbr import extract
+
+    tables, flow = extract.read_extracts(directory=out, fmt="parquet")
+    extract.write_extracts(tables, flow, valid)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=1.0)
     args = ap.parse_args()
-    src = str(ROOT / "src")
     with tempfile.TemporaryDirectory() as tmp:
         out, valid = str(Path(tmp) / "raw"), str(Path(tmp) / "valid")
-        g = timed(GENERATE.format(src=src, scale=args.scale, out=out))
-        v = timed(VALIDATE.format(src=src, out=out, valid=valid))
+        g = timed(generate, scale=args.scale, out=out)
+        v = timed(validate, out=out, valid=valid)
     total, peak = g[0] + v[0], max(g[1], v[1])
     print(f"extract stage at scale {args.scale}")
     print(f"{'step':<22}{'wall s':>8}{'peak GiB':>10}")
