@@ -30,6 +30,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from pbr.fit import design, inference, models
+from pbr.fit.frame import model_rows
+from pbr.fit.spec import FitSpec
 
 warnings.filterwarnings("ignore")
 logging.getLogger("pbr").setLevel(logging.WARNING)
@@ -85,7 +87,7 @@ def simulate(n, n_areas=149, n_pilot=8, log_or=0.0, seed=0, shock_sd=0.1, size_s
 
 def lpm_estimand(df, covariates):
     """E[beta_LPM | design] = x~'p / x~'x~ on the model rows (OLS is linear in y)."""
-    mf, _, _ = inference.prepare(df, "y", covariates, extra=("p_true",))
+    mf, _, _ = model_rows(df, FitSpec("drug", "y", covariates), extra=("p_true",))
     d = design.build_design(mf, "y", covariates)
     x_t = design.Projector(d).resid(d.did)
     return float(x_t @ mf["p_true"].to_numpy() / (x_t @ x_t))
@@ -101,7 +103,7 @@ def speed(n, reps, ri_reps, seed):
     df = simulate(n, log_or=np.log(0.85), seed=seed, covariates=FULL_COVS)
     print(f"\n## Speed: {len(df):,} journeys, 149 areas (8 pilot), 16 quarters, {len(FULL_COVS)} covariates")
     print(f"WCB: {reps} Webb draws; RI: {ri_reps} re-assignments; times are wall seconds per outcome\n")
-    _, t_main = timed(lambda: models.fit_did(df, "drug", "y", FULL_COVS))
+    _, t_main = timed(lambda: models.fit_did(df, FitSpec("drug", "y", FULL_COVS)))
     jobs = [
         ("lpm_wcb_webb", ("lpm_wcb_webb",), f"LPM WCR, {reps} reps"),
         ("logit_score_wcb", ("logit_score_wcb",), f"logit score WCB, {reps} reps"),
@@ -113,17 +115,21 @@ def speed(n, reps, ri_reps, seed):
         kw = {"reps": reps, "ri_reps": ri_reps, "seed": seed, "methods": methods}
         _, t_p = timed(
             lambda kw=kw: inference.few_cluster_rows(
-                df, "drug", "y", FULL_COVS, lpm_ci=False, logit_ci=False, **kw
+                df, FitSpec("drug", "y", FULL_COVS), lpm_ci=False, logit_ci=False, **kw
             )
         )
-        rows, t_ci = timed(lambda kw=kw: inference.few_cluster_rows(df, "drug", "y", FULL_COVS, **kw))
+        rows, t_ci = timed(
+            lambda kw=kw: inference.few_cluster_rows(df, FitSpec("drug", "y", FULL_COVS), **kw)
+        )
         r = rows.iloc[0]
         ci = "p only" if np.isnan(r["ci_low"]) else f"{r['ci_low']:.4f} to {r['ci_high']:.4f}"
         lines.append(
             f"| {label}: {desc} | {t_p:.1f} | {t_ci:.1f} | est {r['estimate']:.4f}, p {r['p_value']:.4f}, CI {ci} |"
         )
     rows, t_all = timed(
-        lambda: inference.few_cluster_rows(df, "drug", "y", FULL_COVS, reps=reps, ri_reps=ri_reps, seed=seed)
+        lambda: inference.few_cluster_rows(
+            df, FitSpec("drug", "y", FULL_COVS), reps=reps, ri_reps=ri_reps, seed=seed
+        )
     )
     lines.append(f"| few_cluster_rows, all 6 methods with intervals | | {t_all:.1f} | |")
     print("| method | p only (s) | with CI (s) | result |")
@@ -160,9 +166,9 @@ def coverage(n, n_rep, reps, ri_reps, log_or, seed0):
         truth = {"odds_ratio": log_or, "risk_difference": lpm_estimand(df, SMALL_COVS)}
         res = pd.concat(
             [
-                models.fit_did(df, "drug", "y", SMALL_COVS),
+                models.fit_did(df, FitSpec("drug", "y", SMALL_COVS)),
                 inference.few_cluster_rows(
-                    df, "drug", "y", SMALL_COVS, reps=reps, ri_reps=ri_reps, seed=seed0 + r
+                    df, FitSpec("drug", "y", SMALL_COVS), reps=reps, ri_reps=ri_reps, seed=seed0 + r
                 ),
             ]
         ).set_index("method")
@@ -182,12 +188,10 @@ def coverage(n, n_rep, reps, ri_reps, log_or, seed0):
         df0 = simulate(n, log_or=0.0, seed=10_000 + seed0 + r)
         res0 = pd.concat(
             [
-                models.fit_did(df0, "drug", "y", SMALL_COVS),
+                models.fit_did(df0, FitSpec("drug", "y", SMALL_COVS)),
                 inference.few_cluster_rows(
                     df0,
-                    "drug",
-                    "y",
-                    SMALL_COVS,
+                    FitSpec("drug", "y", SMALL_COVS),
                     reps=reps,
                     ri_reps=ri_reps,
                     seed=seed0 + r,

@@ -42,6 +42,7 @@ from bench_pipeline import run_measured  # noqa: E402
 from workflow_utils import SNAKEMAKE  # noqa: E402
 
 from pbr.fit import inference  # noqa: E402
+from pbr.fit.spec import FitSpec  # noqa: E402
 from pbr.report import published  # noqa: E402
 
 TARGET_MODELS_S = 120.0
@@ -126,15 +127,9 @@ def ri_speed(workdir: Path) -> float:
             t = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
+                spec = FitSpec.from_config(cohort, outcome, m, cfg["study"]["period_unit"])
                 rows = inference.few_cluster_rows(
-                    df,
-                    cohort,
-                    outcome,
-                    list(m["covariates"]),
-                    ri_reps=inf["ri_reps"],
-                    seed=inf["seed"],
-                    period_col=cfg["study"]["period_unit"],
-                    methods=RI_METHODS,
+                    df, spec, ri_reps=inf["ri_reps"], seed=inf["seed"], methods=RI_METHODS
                 )
             dt = time.perf_counter() - t
             slowest = max(slowest, dt)

@@ -4,13 +4,13 @@ import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 import pandas as pd
 
 from pbr import io
-from pbr.fit import models
+from pbr.fit import spec
 from pbr.logs import logged
 
 
 def main(smk) -> None:
     with logged(smk.log[0], "collect_results"):
-        res = models.combine_results([io.read_table(p) for p in smk.input.parts])
+        res = spec.combine_results([io.read_table(p) for p in smk.input.parts])
         io.write_table(res, smk.output.parquet)
         res.to_csv(smk.output.csv, index=False, float_format="%.10g", lineterminator="\n")
         es = [io.read_table(p) for p in smk.input.event_studies]

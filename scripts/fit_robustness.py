@@ -4,26 +4,20 @@
 import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 
 from pbr import io
-from pbr.fit import models, robustness
+from pbr.fit import robustness
+from pbr.fit.frame import analysis_columns
+from pbr.fit.spec import FitSpec
 from pbr.logs import logged
 
 
 def main(smk) -> None:
     cohort, outcome = smk.wildcards.cohort, smk.wildcards.outcome
     with logged(smk.log[0], f"fit_robustness[{cohort}/{outcome}]"):
-        m, rb = smk.params.models, smk.params.robustness
-        covs = list(m["covariates"])
-        df = io.read_present_columns(
-            smk.input.analysis, models.analysis_columns([outcome], covs, smk.params.period_unit)
-        )
+        spec = FitSpec.from_config(cohort, outcome, smk.params.models, smk.params.period_unit)
+        rb = smk.params.robustness
         rows, es_table = robustness.robustness_rows(
-            df,
-            cohort,
-            outcome,
-            covs,
-            period_col=smk.params.period_unit,
-            confidence_level=m["confidence_level"],
-            engine=m["engine"],
+            io.read_present_columns(smk.input.analysis, analysis_columns([outcome], spec)),
+            spec,
             event_bin_col=rb["event_study_bin"],
             origin=smk.params.pre_start,
             placebo_start=rb["placebo_start"],

@@ -3,25 +3,23 @@
 import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 
 from pbr import io
-from pbr.fit import inference, models
+from pbr.fit import inference
+from pbr.fit.frame import analysis_columns
+from pbr.fit.spec import FitSpec
 from pbr.logs import logged
 
 
 def main(smk) -> None:
     cohort, outcome = smk.wildcards.cohort, smk.wildcards.outcome
     with logged(smk.log[0], f"infer_few_cluster[{cohort}/{outcome}]"):
-        m, inf = smk.params.models, smk.params.inference
-        columns = models.analysis_columns([outcome], m["covariates"], smk.params.period_unit)
+        spec = FitSpec.from_config(cohort, outcome, smk.params.models, smk.params.period_unit)
+        inf = smk.params.inference
         rows = inference.few_cluster_rows(
-            io.read_present_columns(smk.input.analysis, columns),
-            cohort,
-            outcome,
-            list(m["covariates"]),
+            io.read_present_columns(smk.input.analysis, analysis_columns([outcome], spec)),
+            spec,
             reps=inf["bootstrap_reps"],
             seed=inf["seed"],
             ri_reps=inf["ri_reps"],
-            period_col=smk.params.period_unit,
-            confidence_level=m["confidence_level"],
         )
         io.write_table(rows, smk.output.result)
 

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pbr.fit import design, inference, models, robustness
+from pbr.fit import design, estimability, frame, inference, models, robustness, spec
+from pbr.fit.spec import FitSpec
 
 COVS = ["age_group", "sex"]
 ODDS_RATIO_BOUNDS = (1e-6, 1e6)
@@ -122,8 +123,8 @@ NUMBERS = ["estimate", "ci_low", "ci_high", "p_value", "beta", "se"]
 def assert_well_formed(rows: pd.DataFrame) -> None:
     """Every row: the result columns, a known status, a reason when not ok, no numbers when not
     estimable, and no number outside the possible (or sane) range when ok."""
-    assert list(rows.columns) == models.RESULT_COLUMNS
-    assert set(rows["status"]) <= set(models.STATUSES), set(rows["status"])
+    assert list(rows.columns) == spec.RESULT_COLUMNS
+    assert set(rows["status"]) <= set(spec.STATUSES), set(rows["status"])
     assert (rows["min_cell_events"] >= 0).all()
     for _, r in rows.iterrows():
         if r["status"] == "not_estimable":
@@ -151,7 +152,7 @@ def assert_as_expected(rows: pd.DataFrame, kind: str) -> None:
 @pytest.mark.parametrize("engine", ["exact", "pyfixest"])
 @pytest.mark.parametrize("kind", CASES)
 def test_fit_did_reports_degenerate_data(kind, engine):
-    rows = models.fit_did(degenerate(kind), "drug", "y", COVS, engine=engine)
+    rows = models.fit_did(degenerate(kind), FitSpec("drug", "y", COVS, engine=engine))
     assert list(rows["method"]) == ["logit_crv1", "lpm_crv1"]
     assert_well_formed(rows)
     assert_as_expected(rows, kind)
@@ -159,7 +160,9 @@ def test_fit_did_reports_degenerate_data(kind, engine):
 
 @pytest.mark.parametrize("kind", CASES)
 def test_few_cluster_rows_report_degenerate_data(kind):
-    rows = inference.few_cluster_rows(degenerate(kind), "drug", "y", COVS, reps=49, ri_reps=49, seed=3)
+    rows = inference.few_cluster_rows(
+        degenerate(kind), FitSpec("drug", "y", COVS), reps=49, ri_reps=49, seed=3
+    )
     assert len(rows) == 6
     assert_well_formed(rows)
     assert_as_expected(rows, kind)
@@ -170,7 +173,7 @@ def test_robustness_checks_report_degenerate_data(kind):
     """Event study, placebo, leave-one-out and Mason window: no exception, every row well formed
     (each refit its own status), no event-study coefficient outside the possible range."""
     df = degenerate(kind)
-    rows, table = robustness.robustness_rows(df, "drug", "y", COVS)
+    rows, table = robustness.robustness_rows(df, FitSpec("drug", "y", COVS))
     assert_well_formed(rows)
     assert {"event_study_pretrend", "placebo_2011", "mason_2015"} <= set(rows["specification"])
     pretrend = rows[rows["specification"] == "event_study_pretrend"].set_index("method")
@@ -185,14 +188,14 @@ def test_robustness_checks_report_degenerate_data(kind):
 
 @pytest.mark.parametrize("kind", ["complete_separation", "tiny", "all_open"])
 def test_event_study_with_pyfixest_reports_degenerate_data(kind):
-    _, summary = robustness.event_study(degenerate(kind), "drug", "y", COVS, engine="pyfixest")
+    _, summary = robustness.event_study(degenerate(kind), FitSpec("drug", "y", COVS, engine="pyfixest"))
     assert_well_formed(summary)
     assert len(summary) == 2
 
 
 def test_tiny_data_linear_event_study_outside_the_possible_range_is_not_estimable():
     """53 rows: the LPM's pilot x half-year terms run past a risk difference of 1 (1.23)."""
-    _, summary = robustness.event_study(degenerate("tiny"), "drug", "y", COVS)
+    _, summary = robustness.event_study(degenerate("tiny"), FitSpec("drug", "y", COVS))
     lpm = summary.set_index("method").loc["lpm_crv1"]
     assert lpm["status"] == "not_estimable" and "outside [-1, 1]" in lpm["note"]
     assert np.isnan(lpm["estimate"])
@@ -207,7 +210,7 @@ def test_event_study_leaves_out_a_pilot_bin_without_events_from_the_logit():
     that cell is left out (with a caveat naming it); the LPM keeps it; the Wald test runs."""
     df = simulate(n=3000, seed=3)
     df.loc[_pilot(df) & (df["half_year"] == 5), "y"] = 0
-    table, summary = robustness.event_study(df, "drug", "y", COVS)
+    table, summary = robustness.event_study(df, FitSpec("drug", "y", COVS))
     s = summary.set_index("method")
     assert s.loc["logit_crv1", "status"] == "caveat"
     assert "half_year bin(s) 5 (2012-10-01) without outcome variation" in s.loc["logit_crv1", "note"]
@@ -219,7 +222,7 @@ def test_event_study_leaves_out_a_pilot_bin_without_events_from_the_logit():
 def test_event_study_without_pilot_journeys_in_the_reference_bin_is_not_estimable():
     df = simulate(n=3000, seed=3)
     df = df.loc[~(_pilot(df) & (df["half_year"] == 3))]
-    table, summary = robustness.event_study(df, "drug", "y", COVS)
+    table, summary = robustness.event_study(df, FitSpec("drug", "y", COVS))
     assert (summary["status"] == "not_estimable").all()
     assert summary["note"].str.contains("no pilot journeys in the reference half_year bin 3").all()
     assert table.empty
@@ -228,7 +231,7 @@ def test_event_study_without_pilot_journeys_in_the_reference_bin_is_not_estimabl
 def test_event_study_without_pre_bins_besides_the_reference_is_not_estimable():
     df = simulate(n=3000, seed=3)
     df = df.loc[df["half_year"] >= 3]
-    _, summary = robustness.event_study(df, "drug", "y", COVS)
+    _, summary = robustness.event_study(df, FitSpec("drug", "y", COVS))
     assert (summary["status"] == "not_estimable").all()
     assert summary["note"].str.contains("no pre-trend to test").all()
 
@@ -242,9 +245,10 @@ def no_prefit_checks(monkeypatch):
     """Every model frame passes the pre-fit checks, so the fits run on separated or collinear data."""
 
     def always_ok(mf, outcome, family="logit", post_from=None):
-        return models.verdict(min_cell_events=0)
+        return estimability.verdict(min_cell_events=0)
 
-    monkeypatch.setattr(models, "estimability", always_ok)
+    for module in (models, inference, robustness):  # each imported the check by name
+        monkeypatch.setattr(module, "estimability", always_ok)
 
 
 @pytest.mark.parametrize("engine", ["exact", "pyfixest"])
@@ -252,7 +256,7 @@ def no_prefit_checks(monkeypatch):
 def test_a_diverging_logit_is_caught_during_the_fit(engine):
     """Separated data fitted anyway: the exact engine runs to beta -28.7 (OR 3e-13), pyfixest
     stops at -18.1 (OR 1e-8, p = 0): both not estimable, with the divergence in the note."""
-    rows = models.fit_did(degenerate("complete_separation"), "drug", "y", COVS, engine=engine)
+    rows = models.fit_did(degenerate("complete_separation"), FitSpec("drug", "y", COVS, engine=engine))
     assert_well_formed(rows)
     r = rows.set_index("method")
     assert r.loc["logit_crv1", "status"] == "not_estimable"
@@ -263,7 +267,7 @@ def test_a_diverging_logit_is_caught_during_the_fit(engine):
 @pytest.mark.usefixtures("no_prefit_checks")
 def test_few_cluster_logit_methods_catch_a_diverging_fit():
     rows = inference.few_cluster_rows(
-        degenerate("complete_separation"), "drug", "y", COVS, reps=49, ri_reps=49
+        degenerate("complete_separation"), FitSpec("drug", "y", COVS), reps=49, ri_reps=49
     )
     assert_well_formed(rows)
     logit = rows[rows["method"].str.startswith("logit")]
@@ -276,7 +280,7 @@ def test_few_cluster_logit_methods_catch_a_diverging_fit():
 @pytest.mark.usefixtures("no_prefit_checks")
 @pytest.mark.filterwarnings(r"ignore:\s*\d+ variables dropped due to multicollinearity:UserWarning")
 def test_a_did_term_collinear_with_the_fixed_effects_is_reported_not_raised(engine):
-    rows = models.fit_did(degenerate("did_collinear_with_fe"), "drug", "y", COVS, engine=engine)
+    rows = models.fit_did(degenerate("did_collinear_with_fe"), FitSpec("drug", "y", COVS, engine=engine))
     assert_well_formed(rows)
     assert (rows["status"] == "not_estimable").all()
     assert rows["note"].str.contains("the DiD term is collinear with the fixed effects").all()
@@ -285,7 +289,7 @@ def test_a_did_term_collinear_with_the_fixed_effects_is_reported_not_raised(engi
 @pytest.mark.usefixtures("no_prefit_checks")
 def test_few_cluster_rows_report_a_collinear_did_term():
     rows = inference.few_cluster_rows(
-        degenerate("did_collinear_with_fe"), "drug", "y", COVS, reps=49, ri_reps=49
+        degenerate("did_collinear_with_fe"), FitSpec("drug", "y", COVS), reps=49, ri_reps=49
     )
     assert_well_formed(rows)
     assert (rows["status"] == "not_estimable").all()
@@ -294,7 +298,7 @@ def test_few_cluster_rows_report_a_collinear_did_term():
 
 def test_fit_terms_returns_no_terms_for_a_collinear_did_and_still_refuses_a_wrong_family():
     df = degenerate("did_collinear_with_fe")
-    mf, _, _ = models.drop_uninformative(models.model_frame(df, "y", COVS, "quarter"), "y", COVS)
+    mf, _, _ = frame.drop_uninformative(frame.model_frame(df, "y", COVS, "quarter"), "y", COVS)
     d = design.build_design(mf, "y", COVS)
     for family in ("logit", "linear"):
         fit = design.fit_terms(d, d.did, family)
@@ -311,57 +315,57 @@ def test_fit_terms_returns_no_terms_for_a_collinear_did_and_still_refuses_a_wron
 def test_fit_check_thresholds():
     ne, ok = "not_estimable", "ok"
     # pyfixest's OR of 1.17e16 (log 37.0), the exact engine's 3.3e-13 (log -28.7)
-    assert models.fit_check("logit", math.log(1.17e16), 2.0).status == ne
-    assert models.fit_check("logit", -28.7, 1.0).status == ne
-    assert models.fit_check("logit", -3.55, 2.4, lo=-8.3, hi=1.1).status == ok
-    assert models.fit_check("logit", 0.2, float("nan")).status == ne
-    assert models.fit_check("logit", 0.2, 0.0).status == ne
-    assert models.fit_check("logit", float("inf")).status == ne
+    assert estimability.fit_check("logit", math.log(1.17e16), 2.0).status == ne
+    assert estimability.fit_check("logit", -28.7, 1.0).status == ne
+    assert estimability.fit_check("logit", -3.55, 2.4, lo=-8.3, hi=1.1).status == ok
+    assert estimability.fit_check("logit", 0.2, float("nan")).status == ne
+    assert estimability.fit_check("logit", 0.2, 0.0).status == ne
+    assert estimability.fit_check("logit", float("inf")).status == ne
     # the few-cluster job's risk difference of 2.31
-    rd = models.fit_check("linear", 2.31)
+    rd = estimability.fit_check("linear", 2.31)
     assert rd.status == ne and "outside [-1, 1]" in rd.reason
-    assert models.fit_check("linear", -0.4, 0.4, lo=-1.2, hi=0.37).status == "caveat"
-    assert models.fit_check("logit", 0.1, 1.0, lo=-20.0, hi=20.0).status == "caveat"
+    assert estimability.fit_check("linear", -0.4, 0.4, lo=-1.2, hi=0.37).status == "caveat"
+    assert estimability.fit_check("logit", 0.1, 1.0, lo=-20.0, hi=20.0).status == "caveat"
     # pilot post-period journeys fitted at probability 0: not estimable; other journeys: a caveat
     eta = np.array([0.1, -0.3, -35.0, 0.2])
-    on_did = models.fit_check("logit", -2.0, 0.5, eta=eta, did=np.array([0, 0, 1, 0]))
+    on_did = estimability.fit_check("logit", -2.0, 0.5, eta=eta, did=np.array([0, 0, 1, 0]))
     assert on_did.status == ne and "quasi-separation" in on_did.reason
-    elsewhere = models.fit_check("logit", -2.0, 0.5, eta=eta, did=np.array([1, 0, 0, 0]))
+    elsewhere = estimability.fit_check("logit", -2.0, 0.5, eta=eta, did=np.array([1, 0, 0, 0]))
     assert elsewhere.status == "caveat"
-    assert models.fit_check("logit", -2.0, 0.5, converged=False).status == "caveat"
-    assert models.fit_check("linear", np.nan, collinear=True).status == ne
+    assert estimability.fit_check("logit", -2.0, 0.5, converged=False).status == "caveat"
+    assert estimability.fit_check("linear", np.nan, collinear=True).status == ne
     with pytest.raises(ValueError, match="family must be"):
-        models.fit_check("probit", 0.0)
+        estimability.fit_check("probit", 0.0)
 
 
 def test_estimability_unpacks_and_counts_the_sparsest_cell():
     df = simulate()
-    mf, _, _ = models.drop_uninformative(models.model_frame(df, "y", COVS, "quarter"), "y", COVS)
-    status, reason, min_cell = models.estimability(mf, "y", "logit", models.post_start(df))
+    mf, _, _ = frame.drop_uninformative(frame.model_frame(df, "y", COVS, "quarter"), "y", COVS)
+    status, reason, min_cell = estimability.estimability(mf, "y", "logit", frame.post_start(df))
     assert (status, reason) == ("ok", "")
     cells = mf.groupby([mf["pilot"].astype(bool), mf["post"]])["y"].agg(["sum", "count"])
     assert min_cell == int(np.minimum(cells["sum"], cells["count"] - cells["sum"]).min()) == 100
     # without a post column it is derived from the first period with a pilot post-period journey
-    derived = models.estimability(mf.drop(columns="post"), "y", "logit")
+    derived = estimability.estimability(mf.drop(columns="post"), "y", "logit")
     assert derived.status == "ok" and derived.min_cell_events == 100
 
 
 def test_odds_ratio_never_overflows():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert models.odds_ratio(1000.0) == float("inf")
-        assert math.isnan(models.odds_ratio(float("nan")))
+        assert spec.odds_ratio(1000.0) == float("inf")
+        assert math.isnan(spec.odds_ratio(float("nan")))
 
 
 def test_result_columns_end_with_note_status_and_min_cell_events():
-    assert models.RESULT_COLUMNS[-3:] == ["note", "status", "min_cell_events"]
+    assert spec.RESULT_COLUMNS[-3:] == ["note", "status", "min_cell_events"]
 
 
 def test_combine_results_names_the_columns_older_parts_lack():
-    part = models.fit_did(simulate(n=1500), "drug", "y", COVS, methods=("lpm_crv1",))
-    assert len(models.combine_results([part])) == 1
+    part = models.fit_did(simulate(n=1500), FitSpec("drug", "y", COVS), methods=("lpm_crv1",))
+    assert len(spec.combine_results([part])) == 1
     with pytest.raises(ValueError, match="status"):
-        models.combine_results([part.drop(columns=["status", "min_cell_events"])])
+        spec.combine_results([part.drop(columns=["status", "min_cell_events"])])
 
 
 # ---------------------------------------------------------------------------------------
@@ -453,10 +457,10 @@ BEFORE = {
 def test_a_healthy_frame_is_ok_everywhere_and_unchanged():
     df = simulate()
     parts = {
-        "main/exact": models.fit_did(df, "drug", "y", COVS, engine="exact"),
-        "main/pyfixest": models.fit_did(df, "drug", "y", COVS, engine="pyfixest"),
-        "few": inference.few_cluster_rows(df, "drug", "y", COVS, reps=199, ri_reps=199, seed=5),
-        "rob": robustness.robustness_rows(df, "drug", "y", COVS)[0],
+        "main/exact": models.fit_did(df, FitSpec("drug", "y", COVS, engine="exact")),
+        "main/pyfixest": models.fit_did(df, FitSpec("drug", "y", COVS, engine="pyfixest")),
+        "few": inference.few_cluster_rows(df, FitSpec("drug", "y", COVS), reps=199, ri_reps=199, seed=5),
+        "rob": robustness.robustness_rows(df, FitSpec("drug", "y", COVS))[0],
     }
     got = {}
     for prefix, rows in parts.items():

@@ -9,8 +9,10 @@ import pytest
 import scipy.sparse as sp
 from scipy import stats
 
-from pbr.fit import inference, models
+from pbr.fit import inference, models, spec
 from pbr.fit.design import build_design, fit_logit
+from pbr.fit.frame import model_rows
+from pbr.fit.spec import FitSpec
 
 COVS = ["age_group", "sex"]
 FML = "y ~ did + C(age_group) + C(sex) | area_code + period_fe"
@@ -56,23 +58,23 @@ def simulate(n=3000, n_areas=40, n_pilot=8, log_or=0.0, seed=1, shock_sd=0.1, si
 @pytest.fixture(scope="module")
 def effect_rows():
     df = simulate(n=6000, log_or=np.log(0.35), seed=3)
-    return inference.few_cluster_rows(df, "drug", "y", COVS, reps=1999, seed=7, ri_reps=999).set_index(
-        "method"
-    )
+    return inference.few_cluster_rows(
+        df, FitSpec("drug", "y", COVS), reps=1999, seed=7, ri_reps=999
+    ).set_index("method")
 
 
 @pytest.fixture(scope="module")
 def null_rows():
     df = simulate(n=4000, log_or=0.0, seed=4)
-    return inference.few_cluster_rows(df, "drug", "y", COVS, reps=1999, seed=7, ri_reps=999).set_index(
-        "method"
-    )
+    return inference.few_cluster_rows(
+        df, FitSpec("drug", "y", COVS), reps=1999, seed=7, ri_reps=999
+    ).set_index("method")
 
 
 @pytest.fixture(scope="module")
 def design():
     df = simulate(n=3000, log_or=np.log(0.6), seed=3)
-    mf, _, _ = inference.prepare(df, "y", COVS)
+    mf, _, _ = model_rows(df, FitSpec("drug", "y", COVS))
     return mf, build_design(mf, "y", COVS)
 
 
@@ -101,8 +103,8 @@ def test_no_method_rejects_a_null(null_rows):
 
 def test_rows_follow_the_result_format_and_match_the_main_fit(effect_rows):
     df = simulate(n=6000, log_or=np.log(0.35), seed=3)
-    main = models.fit_did(df, "drug", "y", COVS).set_index("method")
-    assert sorted(effect_rows.reset_index().columns) == sorted(models.RESULT_COLUMNS)
+    main = models.fit_did(df, FitSpec("drug", "y", COVS)).set_index("method")
+    assert sorted(effect_rows.reset_index().columns) == sorted(spec.RESULT_COLUMNS)
     # point estimates are those of the underlying models (own IRLS logit vs pyfixest feglm)
     assert abs(effect_rows.loc["logit_score_wcb", "beta"] - main.loc["logit_crv1", "beta"]) < 1e-6
     assert abs(effect_rows.loc["lpm_wcb_webb", "beta"] - main.loc["lpm_crv1", "beta"]) < 1e-8
@@ -123,9 +125,9 @@ def test_intervals_agree_with_p_values(effect_rows, null_rows):
 def test_ri_p_values_are_deterministic_given_a_seed():
     df = simulate(n=2000, log_or=np.log(0.7), seed=9)
     kw = {"reps": 199, "ri_reps": 999, "lpm_ci": False, "logit_ci": False}
-    a = inference.few_cluster_rows(df, "drug", "y", COVS, seed=11, **kw)
-    b = inference.few_cluster_rows(df, "drug", "y", COVS, seed=11, **kw)
-    c = inference.few_cluster_rows(df, "drug", "y", COVS, seed=12, **kw)
+    a = inference.few_cluster_rows(df, FitSpec("drug", "y", COVS), seed=11, **kw)
+    b = inference.few_cluster_rows(df, FitSpec("drug", "y", COVS), seed=11, **kw)
+    c = inference.few_cluster_rows(df, FitSpec("drug", "y", COVS), seed=12, **kw)
     pd.testing.assert_frame_equal(a, b)
     assert not np.allclose(a["p_value"], c["p_value"])
 
@@ -231,7 +233,7 @@ def test_dropped_areas_are_excluded_from_reassignment():
     df = simulate(n=3000, seed=5)
     df.loc[df["area_code"].isin(["E030", "E031"]), "y"] = 0
     rows = inference.few_cluster_rows(
-        df, "drug", "y", COVS, reps=199, ri_reps=199, lpm_ci=False, logit_ci=False
+        df, FitSpec("drug", "y", COVS), reps=199, ri_reps=199, lpm_ci=False, logit_ci=False
     )
     assert (rows["n_clusters"] == 38).all() and (rows["dropped_clusters"] == 2).all()
     assert rows.loc[rows["method"] == "lpm_ri", "note"].str.contains("over 38 areas, 8 treated").all()
@@ -240,7 +242,7 @@ def test_dropped_areas_are_excluded_from_reassignment():
 def test_not_estimable_without_treated_events():
     df = simulate(n=2000, seed=6)
     df.loc[df["pilot"].astype(bool), "y"] = 0
-    rows = inference.few_cluster_rows(df, "drug", "y", COVS, reps=99, ri_reps=99)
+    rows = inference.few_cluster_rows(df, FitSpec("drug", "y", COVS), reps=99, ri_reps=99)
     assert rows["p_value"].isna().all() and rows["note"].str.contains("not estimable").all()
 
 
@@ -256,10 +258,10 @@ def test_singular_weighted_gram_falls_back_to_least_squares():
 
 def test_extreme_log_odds_interval_end_is_infinite_not_an_error():
     """A rare outcome's inverted interval can end at a huge log odds (scale 0.1 deaths crashed)."""
-    from pbr.fit.inference import _odds_ratio
-
-    assert _odds_ratio(1000.0) == float("inf")
-    assert _odds_ratio(0.0) == 1.0
+    row = spec.estimate_row({}, "logit_score_wcb", 0.0, -np.inf, 1000.0, 0.5, status="ok", note="")
+    assert (row["estimate"], row["ci_low"], row["ci_high"]) == (1.0, 0.0, float("inf"))
+    row = spec.estimate_row({}, "lpm_ri", 0.1, -np.inf, np.inf, 0.5, status="ok", note="")
+    assert (row["ci_low"], row["ci_high"], row["scale"]) == (-np.inf, np.inf, "risk_difference")
 
 
 def test_gram_and_cross_tabulations_equal_sparse_products(design):
@@ -279,7 +281,7 @@ def test_gram_keeps_only_independent_columns():
     """A covariate that repeats another (collinear dummies) is dropped from W and from the Gram."""
     df = simulate(n=1500, seed=2)
     df["sex_copy"] = df["sex"]
-    mf, _, _ = inference.prepare(df, "y", [*COVS, "sex_copy"])
+    mf, _, _ = model_rows(df, FitSpec("drug", "y", [*COVS, "sex_copy"]))
     d = build_design(mf, "y", [*COVS, "sex_copy"])
     assert d.W.shape[1] == len(d.columns)
     w = np.random.default_rng(1).random(d.n)

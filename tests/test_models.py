@@ -6,7 +6,8 @@ import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
 
-from pbr.fit import models
+from pbr.fit import frame, models
+from pbr.fit.spec import FitSpec
 
 COVS = ["age_group", "sex"]
 LOG_OR = float(np.log(0.6))
@@ -40,7 +41,7 @@ def simulate(n=12000, n_areas=40, n_pilot=8, log_or=LOG_OR, seed=3):
 
 
 def test_logit_did_recovers_planted_odds_ratio():
-    res = models.fit_did(simulate(), "drug", "y", COVS).set_index("method")
+    res = models.fit_did(simulate(), FitSpec("drug", "y", COVS)).set_index("method")
     row = res.loc["logit_crv1"]
     assert row["ci_low"] < 0.6 < row["ci_high"]
     assert row["estimate"] < 1 and row["p_value"] < 0.05
@@ -49,15 +50,15 @@ def test_logit_did_recovers_planted_odds_ratio():
 
 
 def test_null_effect_is_not_significant_and_ci_covers_one():
-    res = models.fit_did(simulate(log_or=0.0, seed=11), "drug", "y", COVS).set_index("method")
+    res = models.fit_did(simulate(log_or=0.0, seed=11), FitSpec("drug", "y", COVS)).set_index("method")
     assert res.loc["logit_crv1", "ci_low"] < 1 < res.loc["logit_crv1", "ci_high"]
 
 
 def test_statsmodels_agrees_with_the_main_engine():
     """Independent cross-check: coefficient to 1e-6, clustered standard error within 1%."""
     df = simulate()
-    res = models.fit_did(df, "drug", "y", COVS).set_index("method").loc["logit_crv1"]
-    d = models.model_frame(df, "y", COVS, "quarter")
+    res = models.fit_did(df, FitSpec("drug", "y", COVS)).set_index("method").loc["logit_crv1"]
+    d = frame.model_frame(df, "y", COVS, "quarter")
     glm = smf.glm(
         "y ~ did + C(age_group) + C(sex) + C(area_code) + C(period_fe)", data=d, family=sm.families.Binomial()
     ).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(d["area_code"])[0]})
@@ -68,7 +69,7 @@ def test_statsmodels_agrees_with_the_main_engine():
 def test_areas_without_events_are_dropped_and_reported():
     df = simulate()
     df.loc[df["area_code"].isin(["A020", "A021"]), "y"] = 0
-    res = models.fit_did(df, "drug", "y", COVS).set_index("method").loc["logit_crv1"]
+    res = models.fit_did(df, FitSpec("drug", "y", COVS)).set_index("method").loc["logit_crv1"]
     assert res["dropped_clusters"] == 2
     assert res["dropped_rows"] == int(df["area_code"].isin(["A020", "A021"]).sum())
     assert "dropped (2 area(s))" in res["note"]
@@ -83,8 +84,10 @@ def test_a_covariate_level_without_outcome_variation_is_dropped_and_counted():
     df = simulate()
     df.loc[:1, "age_group"] = "90+"
     df.loc[:1, "y"] = 1
-    main = models.fit_did(df, "drug", "y", COVS).set_index("method")
-    few = inference.few_cluster_rows(df, "drug", "y", COVS, reps=99, ri_reps=99, lpm_ci=False, logit_ci=False)
+    main = models.fit_did(df, FitSpec("drug", "y", COVS)).set_index("method")
+    few = inference.few_cluster_rows(
+        df, FitSpec("drug", "y", COVS), reps=99, ri_reps=99, lpm_ci=False, logit_ci=False
+    )
     for res in (main.loc["logit_crv1"], main.loc["lpm_crv1"], few.iloc[0]):
         assert res["dropped_rows"] == 2 and res["dropped_clusters"] == 0
         assert res["n"] == len(df) - 2
@@ -95,7 +98,7 @@ def test_a_covariate_level_without_outcome_variation_is_dropped_and_counted():
 def test_no_events_among_treated_is_reported_not_fitted():
     df = simulate()
     df.loc[df["pilot"], "y"] = 0
-    res = models.fit_did(df, "drug", "y", COVS)
+    res = models.fit_did(df, FitSpec("drug", "y", COVS))
     assert res["estimate"].isna().all()
     assert res["note"].str.contains("not estimable").all()
 
@@ -104,7 +107,7 @@ def test_no_events_among_treated_is_reported_not_fitted():
 def test_outside_denominator_rows_are_excluded(period):
     df = simulate()
     df.loc[:99, "y"] = pd.NA
-    res = models.fit_did(df, "drug", "y", COVS, period_col=period).set_index("method")
+    res = models.fit_did(df, FitSpec("drug", "y", COVS, period_col=period)).set_index("method")
     assert res.loc["lpm_crv1", "n"] == len(df) - 100
 
 
@@ -116,8 +119,8 @@ def test_exact_engine_equals_pyfixest(seed):
     A rare covariate level makes the design uneven."""
     df = simulate(seed=seed)
     df.loc[:30, "age_group"] = "90+"
-    exact = models.fit_did(df, "drug", "y", COVS, engine="exact").set_index("method")
-    pyfixest = models.fit_did(df, "drug", "y", COVS, engine="pyfixest").set_index("method")
+    exact = models.fit_did(df, FitSpec("drug", "y", COVS, engine="exact")).set_index("method")
+    pyfixest = models.fit_did(df, FitSpec("drug", "y", COVS, engine="pyfixest")).set_index("method")
     for method, tol_beta, tol_se in (("logit_crv1", 1e-6, 1e-3), ("lpm_crv1", 1e-9, 1e-9)):
         a, b = exact.loc[method], pyfixest.loc[method]
         assert a["n"] == b["n"] and a["n_clusters"] == b["n_clusters"]
@@ -133,7 +136,7 @@ def test_exact_logit_equals_a_tightly_converged_statsmodels_fit(seed):
 
     df = simulate(seed=seed)
     df.loc[:30, "age_group"] = "90+"
-    mf, _, _ = models.drop_uninformative(models.model_frame(df, "y", COVS, "quarter"), "y", COVS)
+    mf, _, _ = frame.drop_uninformative(frame.model_frame(df, "y", COVS, "quarter"), "y", COVS)
     glm = smf.glm(
         "y ~ did + C(age_group) + C(sex) + C(area_code) + C(period_fe)",
         data=mf,
@@ -154,7 +157,7 @@ def test_a_term_collinear_with_the_fixed_effects_is_left_out():
     """A term equal to an area dummy carries nothing beyond W: fit_terms drops it, keeps the rest."""
     from pbr.fit import design
 
-    mf, _, _ = models.drop_uninformative(models.model_frame(simulate(), "y", COVS, "quarter"), "y", COVS)
+    mf, _, _ = frame.drop_uninformative(frame.model_frame(simulate(), "y", COVS, "quarter"), "y", COVS)
     d = design.build_design(mf, "y", COVS)
     x = np.column_stack([d.did, (mf["area_code"] == "A001").to_numpy(float)])
     for family in ("logit", "linear"):
@@ -166,4 +169,4 @@ def test_a_term_collinear_with_the_fixed_effects_is_left_out():
 
 def test_unknown_engine_is_refused():
     with pytest.raises(ValueError, match="engine must be one of"):
-        models.fit_did(simulate(), "drug", "y", COVS, engine="stata")
+        models.fit_did(simulate(), FitSpec("drug", "y", COVS, engine="stata"))

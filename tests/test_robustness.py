@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pbr.fit import models, robustness
+from pbr.fit import robustness, spec
+from pbr.fit.spec import FitSpec
 
 COVS = ["age_group", "sex"]
 
@@ -56,7 +57,7 @@ def effect_data():
 
 @pytest.fixture(scope="module")
 def event_effect(effect_data):
-    return robustness.event_study(effect_data, "drug", "y", COVS)
+    return robustness.event_study(effect_data, FitSpec("drug", "y", COVS))
 
 
 def test_event_study_recovers_the_effect_only_in_post_bins(event_effect):
@@ -76,7 +77,7 @@ def test_event_study_recovers_the_effect_only_in_post_bins(event_effect):
 
 def test_pretrend_test_does_not_reject_under_parallel_trends(event_effect):
     _, summary = event_effect
-    assert list(summary.columns) == models.RESULT_COLUMNS
+    assert list(summary.columns) == spec.RESULT_COLUMNS
     assert (summary["specification"] == "event_study_pretrend").all()
     assert set(summary["method"]) == {"logit_crv1", "lpm_crv1"}
     assert (summary["p_value"] > 0.05).all(), summary["p_value"]
@@ -85,12 +86,12 @@ def test_pretrend_test_does_not_reject_under_parallel_trends(event_effect):
 
 
 def test_pretrend_test_rejects_a_planted_pretrend():
-    _, summary = robustness.event_study(simulate(pre_trend=0.1, seed=6), "drug", "y", COVS)
+    _, summary = robustness.event_study(simulate(pre_trend=0.1, seed=6), FitSpec("drug", "y", COVS))
     assert (summary["p_value"] < 0.01).all(), summary["p_value"]
 
 
 def test_placebo_gives_a_null(effect_data):
-    res = robustness.placebo(effect_data, "drug", "y", COVS).set_index("method")
+    res = robustness.placebo(effect_data, FitSpec("drug", "y", COVS)).set_index("method")
     assert (res["specification"] == "placebo_2011").all()
     assert res.loc["logit_crv1", "ci_low"] < 1 < res.loc["logit_crv1", "ci_high"]
     assert res.loc["lpm_crv1", "ci_low"] < 0 < res.loc["lpm_crv1", "ci_high"]
@@ -99,17 +100,19 @@ def test_placebo_gives_a_null(effect_data):
 
 
 def test_leave_one_out_returns_one_row_per_pilot_area(effect_data):
-    res = robustness.leave_one_out(effect_data, "drug", "y", COVS)
+    res = robustness.leave_one_out(effect_data, FitSpec("drug", "y", COVS))
     assert len(res) == 8
     assert list(res["specification"]) == [f"leave_out_E{a:03d}" for a in range(8)]
     assert (res["n_treated_clusters"] == 7).all() and (res["method"] == "logit_crv1").all()
     assert (res["estimate"] < 1).all()
-    both = robustness.leave_one_out(effect_data, "drug", "y", COVS, methods=("logit_crv1", "lpm_crv1"))
+    both = robustness.leave_one_out(
+        effect_data, FitSpec("drug", "y", COVS), methods=("logit_crv1", "lpm_crv1")
+    )
     assert len(both) == 16
 
 
 def test_mason_window(effect_data):
-    res = robustness.mason_2015(effect_data, "drug", "y", COVS).set_index("method")
+    res = robustness.mason_2015(effect_data, FitSpec("drug", "y", COVS)).set_index("method")
     in_window = effect_data["start_date"].between("2011-04-01", "2013-03-31")
     assert res.loc["logit_crv1", "n"] == int(in_window.sum())
     assert (res["specification"] == "mason_2015").all()
@@ -118,8 +121,8 @@ def test_mason_window(effect_data):
 
 
 def test_robustness_rows_stack_every_variant(effect_data):
-    rows, table = robustness.robustness_rows(effect_data, "drug", "y", COVS)
-    assert list(rows.columns) == models.RESULT_COLUMNS
+    rows, table = robustness.robustness_rows(effect_data, FitSpec("drug", "y", COVS))
+    assert list(rows.columns) == spec.RESULT_COLUMNS
     specs = set(rows["specification"])
     assert {"event_study_pretrend", "placebo_2011", "mason_2015"} <= specs
     assert sum(s.startswith("leave_out_") for s in specs) == 8
@@ -130,7 +133,7 @@ def test_event_study_engines_agree(effect_data, event_effect):
     """The exact engine's event-study coefficients, intervals and pre-trend tests equal pyfixest's
     (the LPM to rounding; the logit to pyfixest's IRLS tolerance)."""
     table, summary = event_effect
-    table_pf, summary_pf = robustness.event_study(effect_data, "drug", "y", COVS, engine="pyfixest")
+    table_pf, summary_pf = robustness.event_study(effect_data, FitSpec("drug", "y", COVS, engine="pyfixest"))
     assert len(table) == len(table_pf) and (table["bin"].to_numpy() == table_pf["bin"].to_numpy()).all()
     for method, tol in (("logit_crv1", 1e-3), ("lpm_crv1", 1e-8)):
         a = table[table["method"] == method].reset_index(drop=True)

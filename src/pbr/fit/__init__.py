@@ -1,9 +1,14 @@
 """Fit stage: the difference-in-differences models and their inference.
 
+- :mod:`pbr.fit.spec`: what a fit is of (:class:`~pbr.fit.spec.FitSpec`) and the result
+  rows every fit returns (columns, statuses, the one row builder);
+- :mod:`pbr.fit.frame`: the model frame (rows in the denominator, uninformative areas,
+  periods and levels dropped and counted);
+- :mod:`pbr.fit.estimability`: the checks every row goes through before and after its fit;
 - :mod:`pbr.fit.design`: the exact engine (IRLS logit and OLS on the area / period /
   covariate dummy design, CRV1 by area);
-- :mod:`pbr.fit.models`: one model per outcome x cohort (logit and linear companion,
-  either engine), the estimability checks and the tidy result rows;
+- :mod:`pbr.fit.models`: the main DiD per outcome x cohort (logit and linear companion,
+  either engine);
 - :mod:`pbr.fit.inference`: few-cluster inference (wild cluster bootstraps,
   randomisation inference);
 - :mod:`pbr.fit.robustness`: event study, placebo, leave one pilot area out, Mason 2015.

@@ -18,7 +18,7 @@ On it:
   are left out (``kept``); when none is left (e.g. the DiD term collinear with the fixed
   effects), the result has no coefficients and a ``note`` saying so, never an error, so
   that the caller reports the model as not estimable (``pbr.fit.models``). The logit's linear
-  predictor is returned for the caller's divergence checks (``models.fit_check``).
+  predictor is returned for the caller's divergence checks (``pbr.fit.estimability.fit_check``).
 
 ``pbr.fit.inference`` builds the few-cluster methods on the same design.
 """
@@ -126,7 +126,7 @@ def _factorize(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def build_design(mf: pd.DataFrame, outcome: str, covariates: list[str]) -> Design:
-    """Design from a model frame (``models.model_frame`` columns, and ``post`` when present)."""
+    """Design from a model frame (``pbr.fit.frame.model_frame`` columns, and ``post`` when present)."""
     area, area_codes = _factorize(mf["area_code"].astype(str))
     blocks = [_dummies(area, len(area_codes), drop_first=False)]
     factors = [(area, len(area_codes))]

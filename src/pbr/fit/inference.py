@@ -52,10 +52,10 @@ All draws come from ``numpy.random.default_rng(seed)``; same data and seed, same
 
 Estimability
 ------------
-Every row carries ``status`` and ``min_cell_events`` (``models.RESULT_COLUMNS``) from the
-checks shared with ``models.fit_did``: ``models.estimability`` on the model frame before
-anything is fitted (per family: a group x period cell without outcome variation makes the
-logit methods not estimable and the LPM methods a caveat), then ``models.fit_check`` on
+Every row carries ``status`` and ``min_cell_events`` (``pbr.fit.spec.RESULT_COLUMNS``) from the
+checks shared with ``models.fit_did`` (:mod:`pbr.fit.estimability`): ``estimability`` on the
+model frame before anything is fitted (per family: a group x period cell without outcome
+variation makes the logit methods not estimable and the LPM methods a caveat), then ``fit_check`` on
 the point estimate (logit: divergence of the unrestricted fit or of its linear predictor
 on the pilot post-period journeys, non-convergence, zero efficient information; LPM: a
 risk difference outside [-1, 1] or a zero standard error) and on each row's interval
@@ -77,36 +77,14 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy import optimize, special
 
-from pbr.fit import models
 from pbr.fit.design import Design, Projector, build_design, fit_logit
+from pbr.fit.estimability import Estimability, estimability, fit_check, merge, verdict
+from pbr.fit.frame import drop_note, model_rows, post_start
+from pbr.fit.spec import FitSpec, base_row, empty_row, estimate_row, family_of, joined, results_frame
 
 log = logging.getLogger(__name__)
 
 WEBB_WEIGHTS = np.array([-math.sqrt(1.5), -1.0, -math.sqrt(0.5), math.sqrt(0.5), 1.0, math.sqrt(1.5)])
-
-
-def prepare(
-    df: pd.DataFrame,
-    outcome: str,
-    covariates: list[str],
-    period_col: str = "quarter",
-    extra: tuple[str, ...] = (),
-) -> tuple[pd.DataFrame, int, int]:
-    """Model frame as in ``models.fit_did`` (same rows, same drops; ``post`` from
-    ``models.post_indicator``) with the ``extra`` columns; returns (frame, areas dropped,
-    rows dropped)."""
-    mask = df[outcome].notna()
-    mf = models.model_frame(df, outcome, covariates, period_col)
-    for col in extra:
-        mf[col] = df.loc[mask, col].to_numpy()
-    return models.drop_uninformative(mf, outcome, covariates)
-
-
-# ---------------------------------------------------------------------------------------
-# Small helpers
-
-
-_odds_ratio = models.odds_ratio  # exp, inf instead of an overflow error for an extreme interval end
 
 
 def webb_weights(n_clusters: int, reps: int, rng: np.random.Generator) -> np.ndarray:
@@ -353,231 +331,195 @@ def ri_logit_stats(parts: LogitParts, assign: np.ndarray) -> tuple[np.ndarray, n
 # Public entry point
 
 
+METHODS = ("lpm_wcb_webb", "logit_score_wcb", "lpm_ri", "lpm_ri_t", "logit_ri", "logit_ri_t")
+
+
 def few_cluster_rows(
     df: pd.DataFrame,
-    cohort: str,
-    outcome: str,
-    covariates: list[str],
+    spec: FitSpec,
+    *,
     reps: int = 9999,
     seed: int = 20120401,
-    *,
     ri_reps: int = 999,
-    period_col: str = "quarter",
-    confidence_level: float = 0.95,
     lpm_ci: bool = True,
     logit_ci: bool = True,
-    methods: tuple[str, ...] = (
-        "lpm_wcb_webb",
-        "logit_score_wcb",
-        "lpm_ri",
-        "lpm_ri_t",
-        "logit_ri",
-        "logit_ri_t",
-    ),
+    methods: tuple[str, ...] = METHODS,
 ) -> pd.DataFrame:
-    """Few-cluster inference rows (models.RESULT_COLUMNS) for one outcome in one cohort.
+    """Few-cluster inference rows (RESULT_COLUMNS) for one outcome in one cohort.
 
     ``reps`` bootstrap draws for the wild bootstraps, ``ri_reps`` re-assignments for RI.
     Rows use the same data as ``models.fit_did`` (same drops). ``estimate`` is the point
     estimate of the underlying model (LPM risk difference or logit odds ratio); ``se``
     is NaN (these methods give p-values and intervals, not standard errors).
     """
-    alpha = 1 - confidence_level
-    mf, dropped_areas, dropped_rows = prepare(df, outcome, covariates, period_col)
-    pre = {f: models.estimability(mf, outcome, f, models.post_start(df)) for f in ("logit", "linear")}
-    base = {
-        "cohort": cohort,
-        "outcome": outcome,
-        "specification": "main",
-        "n": len(mf),
-        "events": int(mf[outcome].sum()),
-        "n_clusters": int(mf["area_code"].nunique()),
-        "n_treated_clusters": int(mf.loc[mf["pilot"].fillna(False).astype(bool), "area_code"].nunique()),
-        "dropped_clusters": dropped_areas,
-        "dropped_rows": dropped_rows,
-        "min_cell_events": pre["logit"].min_cell_events,
-    }
-    drop_note = models.drop_note(dropped_areas, dropped_rows)
-    of_family = {f: [m for m in methods if models.family_of(m) == f] for f in ("linear", "logit")}
-    rows: list[dict] = []
-
-    def not_estimable(family: str, *checks: models.Estimability) -> None:
-        reason = models.merge(*checks)[1]
-        log.warning("%s/%s %s methods: %s", cohort, outcome, family, reason)
-        rows.extend(models.empty_row(base, m, reason, drop_note) for m in of_family[family])
-
-    def row(method: str, beta: float, lo: float, hi: float, p: float, note: str, *checks) -> dict:
-        logit = method.startswith("logit")
-        open_note = "interval unbounded within the search range" if np.isinf([lo, hi]).any() else ""
-        interval = models.fit_check("logit" if logit else "linear", beta, lo=lo, hi=hi)
-        status, reason = models.merge(*checks, interval)
-        f = _odds_ratio if logit else float
-        return base | {
-            "method": method,
-            "scale": "odds_ratio" if logit else "risk_difference",
-            "estimate": f(beta),
-            "ci_low": f(lo) if np.isfinite(lo) else (0.0 if logit and lo < 0 else lo),
-            "ci_high": f(hi) if np.isfinite(hi) else hi,
-            "p_value": p,
-            "beta": beta,
-            "se": np.nan,
-            "note": "; ".join(x for x in (reason, note, open_note, drop_note) if x),
-            "status": status,
-        }
-
+    mf, dropped_areas, dropped_rows = model_rows(df, spec)
+    pre = {f: estimability(mf, spec.outcome, f, post_start(df)) for f in ("logit", "linear")}
+    base = base_row(spec, mf, dropped_areas, dropped_rows, pre["logit"].min_cell_events)
+    rows = _Rows(spec, base, drop_note(dropped_areas, dropped_rows), methods)
     live = []
     for family in ("linear", "logit"):
-        if of_family[family] and pre[family].status == "not_estimable":
-            not_estimable(family, pre[family])
-        elif of_family[family]:
+        if rows.of_family[family] and pre[family].status == "not_estimable":
+            rows.not_estimable(family, pre[family])
+        elif rows.of_family[family]:
             live.append(family)
     if not live:
-        return _ordered(rows, methods)
-
-    d = build_design(mf, outcome, covariates)
+        return rows.frame()
+    d = build_design(mf, spec.outcome, list(spec.covariates))
     if _did_collinear(d):
         for family in live:
-            not_estimable(family, pre[family], models.fit_check(family, np.nan, collinear=True))
-        return _ordered(rows, methods)
-    n_treated = int(d.treated.sum())
-    rng_boot = np.random.default_rng([seed, 1])
-    rng_ri = np.random.default_rng([seed, 2])
-    v = webb_weights(d.n_areas, reps, rng_boot)
-    assign = np.vstack(
-        [d.treated.astype(float)[None, :], random_assignments(d.n_areas, n_treated, ri_reps, rng_ri)]
-    )
-    ci_txt = f"{100 * confidence_level:g}% CI by test inversion"
-    ri_check = _ri_check(d.n_areas, n_treated, alpha)
-
+            rows.not_estimable(family, pre[family], fit_check(family, np.nan, collinear=True))
+        return rows.frame()
+    draws = _Draws.of(d, reps=reps, ri_reps=ri_reps, seed=seed, confidence_level=spec.confidence_level)
     if "linear" in live:
-        lp = lpm_parts(d)
-        se_scale = lp.se_crv1_unscaled * math.sqrt(d.n_areas / max(d.n_areas - 1, 1))
-        lin = models.fit_check("linear", lp.beta, se_scale)
-        if lin.status == "not_estimable":
-            not_estimable("linear", pre["linear"], lin)
-        else:
-            if "lpm_wcb_webb" in methods:
-                p = wcr_pvalue(lp, v, 0.0)
-                lo, hi = (
-                    invert_test(lambda x: wcr_pvalue(lp, v, x), lp.beta, se_scale, alpha)
-                    if lpm_ci
-                    else (np.nan, np.nan)
-                )
-                rows.append(
-                    row(
-                        "lpm_wcb_webb",
-                        lp.beta,
-                        lo,
-                        hi,
-                        p,
-                        f"WCR (null imposed), Webb weights, {reps} reps, seed {seed}; "
-                        f"p two-sided symmetric = share |t*| >= |t| (CRV1 t)"
-                        + (f"; {ci_txt} (same draws for every delta)" if lpm_ci else ""),
-                        pre["linear"],
-                        lin,
-                    )
-                )
-            for method, k in (("lpm_ri", 0), ("lpm_ri_t", 1)):
-                if method not in methods:
-                    continue
-
-                def p_ri(delta: float, k: int = k) -> float:
-                    return _ri_p(ri_lpm_stats(lp, assign, delta)[k])
-
-                p = p_ri(0.0)
-                lo, hi = invert_test(p_ri, lp.beta, se_scale, alpha) if lpm_ci else (np.nan, np.nan)
-                stat = (
-                    "LPM coefficient" if k == 0 else "score-type t (sum of area scores / cluster-robust norm)"
-                )
-                rows.append(
-                    row(
-                        method,
-                        lp.beta,
-                        lo,
-                        hi,
-                        p,
-                        f"randomisation inference over {d.n_areas} areas, {n_treated} treated per draw, "
-                        f"{ri_reps} re-assignments, seed {seed}; statistic: {stat}; "
-                        f"p = (1 + #|stat*| >= |stat|)/(1 + R)"
-                        + (f"; {ci_txt} under H0: y - delta*did unaffected by assignment" if lpm_ci else ""),
-                        pre["linear"],
-                        lin,
-                        ri_check,
-                    )
-                )
-
+        _linear_rows(rows, d, draws, pre["linear"], lpm_ci)
     if "logit" in live:
-        # Point estimate: the unrestricted logit (same model as models.fit_did's).
-        W_full = sp.hstack([d.W, sp.csr_matrix(d.did[:, None])], format="csr")
-        coef, eta, converged = fit_logit(W_full, d.y, gram=lambda w: d.gram_with(w, d.did))
-        beta = float(coef[-1])
-        lgt = models.fit_check("logit", beta, converged=converged, eta=eta, did=d.did)
-        lg0 = logit_parts(d, 0.0, with_ri=True) if lgt.status != "not_estimable" else None
-        if lg0 is not None and not (np.isfinite(lg0.info) and lg0.info > 0):
-            lgt = models.verdict(
-                ["no information on the DiD term in the no-effect logit (zero efficient information)"]
-            )
-        if lgt.status == "not_estimable":
-            not_estimable("logit", pre["logit"], lgt)
-        else:
-            if "logit_score_wcb" in methods:
-                p = score_pvalue(lg0, v)
-                lo = hi = np.nan
-                if logit_ci:
-                    cache = {"eta": lg0.eta}
-
-                    def p_score(delta: float) -> float:
-                        parts = logit_parts(d, delta, eta_start=cache["eta"])
-                        cache["eta"] = parts.eta
-                        return score_pvalue(parts, v)
-
-                    lo, hi = invert_test(p_score, beta, 1 / math.sqrt(lg0.info) * 2, alpha, rel_tol=2e-3)
-                rows.append(
-                    row(
-                        "logit_score_wcb",
-                        beta,
-                        lo,
-                        hi,
-                        p,
-                        f"wild cluster score bootstrap (Kline-Santos; logit refitted under H0), Webb weights, "
-                        f"{reps} reps, seed {seed}; p two-sided symmetric on the studentised score"
-                        + (f"; {ci_txt} (OR scale), restricted logit refitted per delta" if logit_ci else ""),
-                        pre["logit"],
-                        lgt,
-                    )
-                )
-            for method, k in (("logit_ri", 0), ("logit_ri_t", 1)):
-                if method not in methods:
-                    continue
-                p = _ri_p(ri_logit_stats(lg0, assign)[k])
-                stat = (
-                    "one-step logit coefficient from the no-effect model (efficient score / information)"
-                    if k == 0
-                    else "score-type t from the no-effect logit"
-                )
-                rows.append(
-                    row(
-                        method,
-                        beta,
-                        np.nan,
-                        np.nan,
-                        p,
-                        f"randomisation inference over {d.n_areas} areas, {n_treated} treated per draw, "
-                        f"{ri_reps} re-assignments, seed {seed}; statistic: {stat}; "
-                        f"p = (1 + #|stat*| >= |stat|)/(1 + R); p-value only",
-                        pre["logit"],
-                        lgt,
-                        ri_check,
-                    )
-                )
-    return _ordered(rows, methods)
+        _logit_rows(rows, d, draws, pre["logit"], logit_ci)
+    return rows.frame()
 
 
-def _ordered(rows: list[dict], methods: tuple[str, ...]) -> pd.DataFrame:
-    """Rows in the order of ``methods``, as a RESULT_COLUMNS frame."""
-    order = {m: i for i, m in enumerate(methods)}
-    rows = sorted(rows, key=lambda r: order[r["method"]])
-    return pd.DataFrame(rows, columns=models.RESULT_COLUMNS)
+class _Rows:
+    """The rows of one :func:`few_cluster_rows` call, built with :mod:`pbr.fit.spec`."""
+
+    def __init__(self, spec: FitSpec, base: dict, drops: str, methods: tuple[str, ...]):
+        self.spec, self.base, self.drops, self.methods = spec, base, drops, methods
+        self.of_family = {f: [m for m in methods if family_of(m) == f] for f in ("linear", "logit")}
+        self.rows: list[dict] = []
+
+    def not_estimable(self, family: str, *checks: Estimability) -> None:
+        """Rows without numbers for every method of ``family``."""
+        reason = merge(*checks)[1]
+        log.warning("%s/%s %s methods: %s", self.spec.cohort, self.spec.outcome, family, reason)
+        self.rows.extend(empty_row(self.base, m, reason, self.drops) for m in self.of_family[family])
+
+    def add(self, method: str, beta: float, lo: float, hi: float, p: float, note: str, *checks) -> None:
+        """A row with numbers; its interval goes through ``fit_check`` too."""
+        open_note = "interval unbounded within the search range" if np.isinf([lo, hi]).any() else ""
+        interval = fit_check(family_of(method), beta, lo=lo, hi=hi)
+        status, reason = merge(*checks, interval)
+        text = joined(reason, note, open_note, self.drops)
+        self.rows.append(estimate_row(self.base, method, beta, lo, hi, p, status=status, note=text))
+
+    def frame(self) -> pd.DataFrame:
+        """The rows in the order of ``methods``, as a RESULT_COLUMNS frame."""
+        order = {m: i for i, m in enumerate(self.methods)}
+        return results_frame(sorted(self.rows, key=lambda r: order[r["method"]]))
+
+
+@dataclass(frozen=True)
+class _Draws:
+    """The bootstrap weights and re-assignments shared by every method of one call."""
+
+    v: np.ndarray  # Webb weights, reps x areas
+    assign: np.ndarray  # observed assignment, then ri_reps random ones, (1 + ri_reps) x areas
+    n_treated: int
+    alpha: float
+    ri_check: Estimability
+    reps: int
+    ri_reps: int
+    seed: int
+    confidence_level: float
+
+    @classmethod
+    def of(cls, d: Design, *, reps: int, ri_reps: int, seed: int, confidence_level: float) -> _Draws:
+        n_treated = int(d.treated.sum())
+        alpha = 1 - confidence_level
+        v = webb_weights(d.n_areas, reps, np.random.default_rng([seed, 1]))
+        random = random_assignments(d.n_areas, n_treated, ri_reps, np.random.default_rng([seed, 2]))
+        assign = np.vstack([d.treated.astype(float)[None, :], random])
+        ri_check = _ri_check(d.n_areas, n_treated, alpha)
+        return cls(v, assign, n_treated, alpha, ri_check, reps, ri_reps, seed, confidence_level)
+
+    @property
+    def ci_text(self) -> str:
+        return f"{100 * self.confidence_level:g}% CI by test inversion"
+
+    def ri_text(self, n_areas: int) -> str:
+        return (
+            f"randomisation inference over {n_areas} areas, {self.n_treated} treated per draw, "
+            f"{self.ri_reps} re-assignments, seed {self.seed}"
+        )
+
+
+def _linear_rows(rows: _Rows, d: Design, draws: _Draws, pre: Estimability, with_ci: bool) -> None:
+    """The LPM rows: the restricted wild cluster bootstrap and the two RI statistics."""
+    lp = lpm_parts(d)
+    se_scale = lp.se_crv1_unscaled * math.sqrt(d.n_areas / max(d.n_areas - 1, 1))
+    lin = fit_check("linear", lp.beta, se_scale)
+    if lin.status == "not_estimable":
+        rows.not_estimable("linear", pre, lin)
+        return
+    v, alpha = draws.v, draws.alpha
+    if "lpm_wcb_webb" in rows.methods:
+        p = wcr_pvalue(lp, v, 0.0)
+        lo, hi = (
+            invert_test(lambda x: wcr_pvalue(lp, v, x), lp.beta, se_scale, alpha)
+            if with_ci
+            else (np.nan, np.nan)
+        )
+        note = (
+            f"WCR (null imposed), Webb weights, {draws.reps} reps, seed {draws.seed}; "
+            f"p two-sided symmetric = share |t*| >= |t| (CRV1 t)"
+            + (f"; {draws.ci_text} (same draws for every delta)" if with_ci else "")
+        )
+        rows.add("lpm_wcb_webb", lp.beta, lo, hi, p, note, pre, lin)
+    for method, k in (("lpm_ri", 0), ("lpm_ri_t", 1)):
+        if method not in rows.methods:
+            continue
+
+        def p_ri(delta: float, k: int = k) -> float:
+            return _ri_p(ri_lpm_stats(lp, draws.assign, delta)[k])
+
+        p = p_ri(0.0)
+        lo, hi = invert_test(p_ri, lp.beta, se_scale, alpha) if with_ci else (np.nan, np.nan)
+        stat = "LPM coefficient" if k == 0 else "score-type t (sum of area scores / cluster-robust norm)"
+        note = f"{draws.ri_text(d.n_areas)}; statistic: {stat}; p = (1 + #|stat*| >= |stat|)/(1 + R)" + (
+            f"; {draws.ci_text} under H0: y - delta*did unaffected by assignment" if with_ci else ""
+        )
+        rows.add(method, lp.beta, lo, hi, p, note, pre, lin, draws.ri_check)
+
+
+def _logit_rows(rows: _Rows, d: Design, draws: _Draws, pre: Estimability, with_ci: bool) -> None:
+    """The logit rows: the wild cluster score bootstrap and the two RI statistics."""
+    # Point estimate: the unrestricted logit (same model as models.fit_did's).
+    w_full = sp.hstack([d.W, sp.csr_matrix(d.did[:, None])], format="csr")
+    coef, eta, converged = fit_logit(w_full, d.y, gram=lambda w: d.gram_with(w, d.did))
+    beta = float(coef[-1])
+    lgt = fit_check("logit", beta, converged=converged, eta=eta, did=d.did)
+    lg0 = logit_parts(d, 0.0, with_ri=True) if lgt.status != "not_estimable" else None
+    if lg0 is not None and not (np.isfinite(lg0.info) and lg0.info > 0):
+        lgt = verdict(["no information on the DiD term in the no-effect logit (zero efficient information)"])
+    if lgt.status == "not_estimable" or lg0 is None:
+        rows.not_estimable("logit", pre, lgt)
+        return
+    if "logit_score_wcb" in rows.methods:
+        p = score_pvalue(lg0, draws.v)
+        lo = hi = np.nan
+        if with_ci:
+            cache = {"eta": lg0.eta}
+
+            def p_score(delta: float) -> float:
+                parts = logit_parts(d, delta, eta_start=cache["eta"])
+                cache["eta"] = parts.eta
+                return score_pvalue(parts, draws.v)
+
+            lo, hi = invert_test(p_score, beta, 1 / math.sqrt(lg0.info) * 2, draws.alpha, rel_tol=2e-3)
+        note = (
+            f"wild cluster score bootstrap (Kline-Santos; logit refitted under H0), Webb weights, "
+            f"{draws.reps} reps, seed {draws.seed}; p two-sided symmetric on the studentised score"
+            + (f"; {draws.ci_text} (OR scale), restricted logit refitted per delta" if with_ci else "")
+        )
+        rows.add("logit_score_wcb", beta, lo, hi, p, note, pre, lgt)
+    for method, k in (("logit_ri", 0), ("logit_ri_t", 1)):
+        if method not in rows.methods:
+            continue
+        p = _ri_p(ri_logit_stats(lg0, draws.assign)[k])
+        stat = (
+            "one-step logit coefficient from the no-effect model (efficient score / information)"
+            if k == 0
+            else "score-type t from the no-effect logit"
+        )
+        note = f"{draws.ri_text(d.n_areas)}; statistic: {stat}; p = (1 + #|stat*| >= |stat|)/(1 + R); p-value only"
+        rows.add(method, beta, np.nan, np.nan, p, note, pre, lgt, draws.ri_check)
 
 
 def _did_collinear(d: Design) -> bool:
@@ -586,12 +528,12 @@ def _did_collinear(d: Design) -> bool:
     return bool(x_t @ x_t <= 1e-10 * max(float(d.did @ d.did), 1.0))
 
 
-def _ri_check(n_areas: int, n_treated: int, alpha: float) -> models.Estimability:
+def _ri_check(n_areas: int, n_treated: int, alpha: float) -> Estimability:
     """Caveat when so few distinct assignments exist that RI cannot reach p <= alpha."""
     n_assign = math.comb(n_areas, n_treated)
     if n_assign * alpha >= 1:
-        return models.verdict()
-    return models.verdict(
+        return verdict()
+    return verdict(
         caveats=[
             f"only {n_assign} distinct assignments of {n_treated} pilot areas among {n_areas}: a "
             f"randomisation p-value cannot fall much below 1/{n_assign}, so it cannot reach {alpha:g}"

@@ -2,7 +2,7 @@
 
 Every function takes the analysis-table-like frame (columns area_code, pilot, did, post,
 quarter, half_year, start_date, the outcome and the covariates) and returns rows in
-``models.RESULT_COLUMNS`` with ``specification`` set:
+``pbr.fit.spec.RESULT_COLUMNS`` with ``specification`` set:
 
 - :func:`event_study`: pilot x period-bin interactions (half-years by default, reference
   = the last pre-period bin) in the logit and the LPM, CRV1 by area. Returns a tidy
@@ -19,21 +19,21 @@ quarter, half_year, start_date, the outcome and the covariates) and returns rows
   random-intercept logit over areas; here a fixed-effects logit (area and period FE)
   stands in for it, which targets the same within-area DiD odds ratio.
 
-Model conventions are those of ``models.fit_did``: logit and LPM with area and period fixed
+Model conventions are those of ``pbr.fit.models.fit_did``: logit and LPM with area and period fixed
 effects, CRV1 by area (pyfixest small-sample defaults), z-based intervals, areas, periods
 and covariate levels without outcome variation dropped and reported; the same two engines
 (``engine="exact"`` or ``"pyfixest"``).
 
-Every row carries ``status`` and ``min_cell_events`` from the checks of ``models``
+Every row carries ``status`` and ``min_cell_events`` from the checks of ``pbr.fit.estimability``
 (``estimability`` before, ``fit_check`` after each fit), so that no variant crashes or
 prints an absurd number on sparse or degenerate data (no rows, every journey still open,
 no pre or post period, one pilot area left, empty bins). Placebo, leave-one-out and Mason
-rows are ``models.fit_did`` rows (each refit gets its own status). The event study adds
+rows are ``pbr.fit.models.fit_did`` rows (each refit gets its own status). The event study adds
 its own checks: no pilot journeys in the reference bin, or no pre-period bin besides it,
 is not estimable; in the logit, a pilot x bin cell whose outcome is all 0 or all 1 has an
 infinite coefficient, so its journeys and term are left out (the exact limit of the other
 estimates; a caveat naming the bins), and a reference-bin cell without outcome variation
-makes the logit not estimable; each term goes through ``models.fit_check`` (divergence,
+makes the logit not estimable; each term goes through ``pbr.fit.estimability.fit_check`` (divergence,
 non-finite standard errors, a risk difference outside [-1, 1]), and a singular covariance
 of the pre-period terms leaves the Wald test not estimable. The coefficient table has rows
 only for a model whose pre-trend row is estimable.
@@ -44,6 +44,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -51,6 +52,21 @@ import pandas as pd
 from scipy import special
 
 from pbr.fit import design, models
+from pbr.fit.estimability import Estimability, estimability, fit_check, merge, verdict
+from pbr.fit.frame import drop_note, drop_uninformative, model_rows, post_start
+from pbr.fit.spec import (
+    RESULT_COLUMNS,
+    FitSpec,
+    base_row,
+    empty_row,
+    family_of,
+    joined,
+    normal_p_value,
+    odds_ratio,
+    results_frame,
+    scale_of,
+    statistic_row,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,246 +93,251 @@ EVENT_STUDY_COLUMNS = [
 _MONTHS = {"quarter": 3, "half_year": 6, "year": 12}
 
 
-def _frame(
-    df: pd.DataFrame, outcome: str, covariates: list[str], period_col: str, extra: list[str]
-) -> tuple[pd.DataFrame, int, int]:
-    """``models.model_frame`` (same rows and drops as the main fit) plus ``extra`` columns."""
-    mask = df[outcome].notna()
-    mf = models.model_frame(df, outcome, covariates, period_col)
-    for col in extra:
-        if col not in mf.columns:
-            mf[col] = df.loc[mask, col].to_numpy()
-    return models.drop_uninformative(mf, outcome, covariates)
-
-
 def _bin_name(b: int) -> str:
     return f"es_{b}" if b >= 0 else f"es_m{-b}"
 
 
+@dataclass(frozen=True)
+class _Bins:
+    """The event-study bins of a model frame: all, post-period ones, the reference, their dates."""
+
+    column: str
+    all: list[int]
+    post: set[int]
+    ref: int
+    origin: str
+
+    @classmethod
+    def of(cls, mf: pd.DataFrame, column: str, ref_bin: int | None, origin: str) -> _Bins:
+        bins = sorted(int(b) for b in mf[column].unique())
+        post = {int(b) for b in mf.loc[mf["post"] > 0, column].unique()}
+        pre = [b for b in bins if b not in post]
+        ref = int(ref_bin) if ref_bin is not None else (max(pre) if pre else (bins[0] if bins else -1))
+        return cls(column, bins, post, ref, origin)
+
+    def start(self, b: int):
+        """The first day of bin ``b`` (NaT for a bin column of unknown length)."""
+        step = _MONTHS.get(self.column)
+        return (pd.Timestamp(self.origin) + pd.DateOffset(months=step * b)).date() if step else pd.NaT
+
+
 def event_study(
     df: pd.DataFrame,
-    cohort: str,
-    outcome: str,
-    covariates: list[str],
+    spec: FitSpec,
     *,
     bin_col: str = "half_year",
     ref_bin: int | None = None,
-    period_col: str = "quarter",
     origin: str = "2010-04-01",
-    confidence_level: float = 0.95,
     methods: tuple[str, ...] = ("logit_crv1", "lpm_crv1"),
-    engine: str = "exact",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Event study: (tidy coefficient table, summary rows with the joint pre-trend test).
 
     ``bin_col`` holds integer period indices since ``origin`` (quarter / half_year /
     year); ``ref_bin`` defaults to the last bin with pre-period journeys. Period fixed
-    effects stay at ``period_col`` (quarters by default, nested in the bins). Checks: see
-    the module docstring.
+    effects stay at ``spec.period_col`` (quarters by default, nested in the bins). Checks:
+    see the module docstring.
     """
-    models.check_engine(engine)
-    z = models.normal_quantile(confidence_level)
-    mf, dropped_areas, dropped_rows = _frame(df, outcome, covariates, period_col, [bin_col])
-    post_from = models.post_start(df)
-    pre_check = {f: models.estimability(mf, outcome, f, post_from) for f in ("logit", "linear")}
-    pilot = mf["pilot"].fillna(False).astype(bool)
-    bins = sorted(int(b) for b in mf[bin_col].unique())
-    post_bins = {int(b) for b in mf.loc[mf["post"] > 0, bin_col].unique()}
-    pre_bins = [b for b in bins if b not in post_bins]
-    ref = int(ref_bin) if ref_bin is not None else (max(pre_bins) if pre_bins else (bins[0] if bins else -1))
-    n_clusters = int(mf["area_code"].nunique())
-    step = _MONTHS.get(bin_col)
-
-    def start(b: int):
-        return (pd.Timestamp(origin) + pd.DateOffset(months=step * b)).date() if step else pd.NaT
-
+    mf, dropped_areas, dropped_rows = model_rows(df, spec, [bin_col])
+    post_from = post_start(df)
+    pre_check = {f: estimability(mf, spec.outcome, f, post_from) for f in ("logit", "linear")}
+    bins = _Bins.of(mf, bin_col, ref_bin, origin)
+    base = base_row(
+        spec, mf, dropped_areas, dropped_rows, pre_check["logit"].min_cell_events, "event_study_pretrend"
+    )
+    study = _EventStudy(spec, mf, bins, base, post_from)
     coef_rows, summary = [], []
-    base = {
-        "cohort": cohort,
-        "outcome": outcome,
-        "specification": "event_study_pretrend",
-        "events": int(mf[outcome].sum()),
-        "n_clusters": n_clusters,
-        "n_treated_clusters": int(mf.loc[pilot, "area_code"].nunique()),
-        "dropped_clusters": dropped_areas,
-        "dropped_rows": dropped_rows,
-        "min_cell_events": pre_check["logit"].min_cell_events,
-    }
-    d_all = None  # the design of the full frame, built once for the methods that use it (exact engine)
     for method in methods:
-        logit = method.startswith("logit")
-        family = "logit" if logit else "linear"
-        scale = "wald_chi2" if logit else "wald_F"
+        family = family_of(method)
         if pre_check[family].status == "not_estimable":
             reason = pre_check[family].reason
-            log.warning("%s/%s event study %s: %s", cohort, outcome, method, reason)
-            summary.append(
-                models.empty_row(
-                    base | {"n": len(mf)}, method, reason, models.drop_note(dropped_areas, dropped_rows)
-                )
-                | {"scale": scale}
-            )
+            log.warning("%s/%s event study %s: %s", spec.cohort, spec.outcome, method, reason)
+            summary.append(study.empty(base, method, reason, drop_note(dropped_areas, dropped_rows)))
             continue
-        data = _event_frame(mf, outcome, covariates, bin_col, ref, bins, logit, start)
-        row_base = base | {
-            "dropped_clusters": dropped_areas + data.dropped_clusters,
-            "dropped_rows": dropped_rows + data.dropped_rows,
+        coefs, row = study.fit(method, pre_check[family])
+        coef_rows += coefs
+        summary.append(row)
+    return pd.DataFrame(coef_rows, columns=EVENT_STUDY_COLUMNS), results_frame(summary)
+
+
+class _EventStudy:
+    """The event-study models of one model frame (one per method); the exact engine's design of
+    the full frame is built once for the methods that use it."""
+
+    def __init__(self, spec: FitSpec, mf: pd.DataFrame, bins: _Bins, base: dict, post_from):
+        self.spec, self.mf, self.bins, self.base, self.post_from = spec, mf, bins, base, post_from
+        self.n_clusters = base["n_clusters"]
+        self.full_design: design.Design | None = None
+
+    @staticmethod
+    def empty(base: dict, method: str, reason: str, drop: str, **more: object) -> dict:
+        """A not-estimable summary row (scale: the Wald test's)."""
+        return empty_row(base | {"n": more.get("n", base["n"])}, method, reason, drop) | {
+            "scale": _wald_scale(method)
         }
-        drop = models.drop_note(row_base["dropped_clusters"], row_base["dropped_rows"])
-        checks = [pre_check[family], data.check]
+
+    def fit(self, method: str, pre_check: Estimability) -> tuple[list[dict], dict]:
+        """(coefficient rows, summary row) of ``method``."""
+        spec, bins, family = self.spec, self.bins, family_of(method)
+        data = _event_frame(self.mf, spec, bins, family == "logit")
+        row_base = self.base | {
+            "dropped_clusters": self.base["dropped_clusters"] + data.dropped_clusters,
+            "dropped_rows": self.base["dropped_rows"] + data.dropped_rows,
+        }
+        drop = drop_note(row_base["dropped_clusters"], row_base["dropped_rows"])
+        checks = [pre_check, data.check]
         if data.dropped_rows:  # the reduced frame's own cells
-            checks.append(models.estimability(data.mf, outcome, family, post_from))
-        names = [_bin_name(b) for b in data.est_bins]
-        pre_names = [_bin_name(b) for b in data.est_bins if b not in post_bins]
-        if not pre_names:
+            checks.append(estimability(data.mf, spec.outcome, family, self.post_from))
+        if not [b for b in data.est_bins if b not in bins.post]:
             checks.append(
-                models.verdict(
+                verdict(
                     [
-                        f"no pre-period pilot x {bin_col} bin besides the reference ({ref}): no pre-trend to test"
+                        f"no pre-period pilot x {bins.column} bin besides the reference ({bins.ref}): "
+                        "no pre-trend to test"
                     ]
                 )
             )
         if any(c.status == "not_estimable" for c in checks):
-            reason = models.merge(*checks)[1]
-            log.warning("%s/%s event study %s: %s", cohort, outcome, method, reason)
-            summary.append(
-                models.empty_row(row_base | {"n": len(data.mf)}, method, reason, drop) | {"scale": scale}
-            )
-            continue
-        if engine == "exact":
-            if data.dropped_rows:
-                d = design.build_design(data.mf, outcome, covariates)
-            else:
-                d_all = design.build_design(mf, outcome, covariates) if d_all is None else d_all
-                d = d_all
-        else:
-            d = None
-        rhs = " + ".join([*names, *[f"C({c})" for c in covariates]])
-        res = _fit_terms(data.mf, d, names, f"{outcome} ~ {rhs} | area_code + period_fe", logit)
-        coef, vcov = res.coef, res.vcov
-        dropped_terms = [n for n in names if n not in coef.index]
-        for b in data.est_bins:
-            name = _bin_name(b)
-            if name in coef.index:
-                checks.append(
-                    models.fit_check(
-                        family,
-                        float(coef[name]),
-                        _se(vcov, name),
-                        term=f"the pilot x {bin_col} {b} term",
-                    )
-                )
-        pilot_rows = data.mf["pilot"].fillna(False).astype(bool).to_numpy(dtype=float)
-        checks.append(
-            models.fit_check(
-                family,
-                0.0,
-                converged=res.converged,
-                eta=res.eta,
-                did=pilot_rows,
-                term="the event-study terms",
-            )
+            return [], self._not_estimable(row_base, method, checks, drop, len(data.mf))
+        res = _fit_terms(
+            data.mf, self._design(data), [_bin_name(b) for b in data.est_bins], spec, family == "logit"
         )
-        pre = [n for n in pre_names if n in coef.index]
-        q = len(pre)
-        stat = p = np.nan
-        dist = ""
-        if not q:
-            checks.append(
-                models.fit_check(
-                    family, np.nan, collinear=True, term=f"every pre-period pilot x {bin_col} term"
-                )
-            )
-        else:
-            bvec = coef[pre].to_numpy()
-            try:
-                wald = float(bvec @ np.linalg.solve(vcov.loc[pre, pre].to_numpy(), bvec))
-            except np.linalg.LinAlgError:
-                wald = np.nan
-            if not np.isfinite(wald) or wald < 0:
-                checks.append(
-                    models.verdict(
-                        ["the covariance of the pre-period terms is singular or not finite (no Wald test)"]
-                    )
-                )
-            elif logit:
-                stat, p, dist = wald, float(special.chdtrc(q, wald)), f"chi2({q})"
-            else:
-                stat = wald / q
-                p, dist = float(special.fdtrc(q, n_clusters - 1, stat)), f"F({q}, {n_clusters - 1})"
-        if dropped_terms:
-            checks.append(
-                models.verdict(
-                    caveats=[
-                        f"pilot x {bin_col} term(s) {', '.join(dropped_terms)} collinear with the fixed effects, "
-                        "left out"
-                    ]
-                )
-            )
-        status, reason = models.merge(*checks)
+        checks += _term_checks(res, data, bins, family)
+        stat, p, dist, wald_checks = _pretrend_wald(res, data, bins, family, self.n_clusters)
+        checks += wald_checks
+        status, reason = merge(*checks)
         if status == "not_estimable":
-            log.warning("%s/%s event study %s: %s", cohort, outcome, method, reason)
-            summary.append(models.empty_row(row_base | {"n": res.n}, method, reason, drop) | {"scale": scale})
-            continue
-        f = models.odds_ratio if logit else float
-        for b in bins:
+            return [], self._not_estimable(row_base, method, checks, drop, res.n)
+        q = len([b for b in data.est_bins if b not in bins.post and _bin_name(b) in res.coef.index])
+        note = joined(
+            reason,
+            f"joint Wald test that the {q} pre-period pilot x {bins.column} coefficients are 0 "
+            f"(reference bin {bins.ref} = {bins.start(bins.ref)}), CRV1 by area, {dist}; "
+            f"estimate = the test statistic",
+            drop,
+        )
+        row = statistic_row(row_base, method, _wald_scale(method), stat, p, status=status, note=note, n=res.n)
+        return self._coefficient_rows(method, res), row
+
+    def _not_estimable(self, row_base: dict, method: str, checks: list, drop: str, n: int) -> dict:
+        reason = merge(*checks)[1]
+        log.warning("%s/%s event study %s: %s", self.spec.cohort, self.spec.outcome, method, reason)
+        return self.empty(row_base, method, reason, drop, n=n)
+
+    def _design(self, data: _EventFrame) -> design.Design | None:
+        """The exact engine's design of the frame fitted (None for pyfixest)."""
+        if self.spec.engine != "exact":
+            return None
+        outcome, covariates = self.spec.outcome, list(self.spec.covariates)
+        if data.dropped_rows:
+            return design.build_design(data.mf, outcome, covariates)
+        if self.full_design is None:
+            self.full_design = design.build_design(self.mf, outcome, covariates)
+        return self.full_design
+
+    def _coefficient_rows(self, method: str, res: _TermsResult) -> list[dict]:
+        """One row per bin with a term, and the reference bin (0 by construction)."""
+        bins, z = self.bins, self.spec.z
+        to_scale = odds_ratio if family_of(method) == "logit" else float
+        rows = []
+        for b in bins.all:
             name = _bin_name(b)
-            is_ref = b == ref
-            if not is_ref and name not in coef.index:
+            is_ref = b == bins.ref
+            if not is_ref and name not in res.coef.index:
                 continue  # no pilot journeys in this bin, left out (no outcome variation) or collinear
-            beta = 0.0 if is_ref else float(coef[name])
-            se = np.nan if is_ref else _se(vcov, name)
-            coef_rows.append(
+            beta = 0.0 if is_ref else float(res.coef[name])
+            se = np.nan if is_ref else _se(res.vcov, name)
+            rows.append(
                 {
-                    "cohort": cohort,
-                    "outcome": outcome,
+                    "cohort": self.spec.cohort,
+                    "outcome": self.spec.outcome,
                     "method": method,
-                    "scale": "odds_ratio" if logit else "risk_difference",
-                    "bin_col": bin_col,
+                    "scale": scale_of(method),
+                    "bin_col": bins.column,
                     "bin": b,
-                    "bin_start": start(b),
+                    "bin_start": bins.start(b),
                     "is_reference": is_ref,
-                    "is_post": b in post_bins,
-                    "estimate": f(beta),
-                    "ci_low": np.nan if is_ref else f(beta - z * se),
-                    "ci_high": np.nan if is_ref else f(beta + z * se),
-                    "p_value": np.nan if is_ref else models.normal_p_value(beta, se),
+                    "is_post": b in bins.post,
+                    "estimate": to_scale(beta),
+                    "ci_low": np.nan if is_ref else to_scale(beta - z * se),
+                    "ci_high": np.nan if is_ref else to_scale(beta + z * se),
+                    "p_value": np.nan if is_ref else normal_p_value(beta, se),
                     "beta": beta,
                     "se": se,
                     "n": res.n,
-                    "n_clusters": n_clusters,
+                    "n_clusters": self.n_clusters,
                 }
             )
-        summary.append(
-            row_base
-            | {
-                "method": method,
-                "scale": scale,
-                "estimate": stat,
-                "ci_low": np.nan,
-                "ci_high": np.nan,
-                "p_value": p,
-                "beta": np.nan,
-                "se": np.nan,
-                "n": res.n,
-                "note": "; ".join(
-                    x
-                    for x in (
-                        reason,
-                        f"joint Wald test that the {q} pre-period pilot x {bin_col} coefficients are 0 "
-                        f"(reference bin {ref} = {start(ref)}), CRV1 by area, {dist}; "
-                        f"estimate = the test statistic",
-                        drop,
-                    )
-                    if x
-                ),
-                "status": status,
-            }
+        return rows
+
+
+def _wald_scale(method: str) -> str:
+    return "wald_chi2" if family_of(method) == "logit" else "wald_F"
+
+
+def _term_checks(res: _TermsResult, data: _EventFrame, bins: _Bins, family: str) -> list[Estimability]:
+    """``fit_check`` of every bin's term, then of the fit as a whole (divergence, separation)."""
+    checks = []
+    for b in data.est_bins:
+        name = _bin_name(b)
+        if name in res.coef.index:
+            checks.append(
+                fit_check(
+                    family,
+                    float(res.coef[name]),
+                    _se(res.vcov, name),
+                    term=f"the pilot x {bins.column} {b} term",
+                )
+            )
+    pilot_rows = data.mf["pilot"].fillna(False).astype(bool).to_numpy(dtype=float)
+    checks.append(
+        fit_check(
+            family, 0.0, converged=res.converged, eta=res.eta, did=pilot_rows, term="the event-study terms"
         )
-    return (
-        pd.DataFrame(coef_rows, columns=EVENT_STUDY_COLUMNS),
-        pd.DataFrame(summary, columns=models.RESULT_COLUMNS),
     )
+    return checks
+
+
+def _pretrend_wald(
+    res: _TermsResult, data: _EventFrame, bins: _Bins, family: str, n_clusters: int
+) -> tuple[float, float, str, list[Estimability]]:
+    """(statistic, p, distribution, checks) of the joint Wald test that the pre-period terms are
+    0: chi2(q) for the logit, F(q, G-1) for the linear model."""
+    names = [_bin_name(b) for b in data.est_bins]
+    pre = [_bin_name(b) for b in data.est_bins if b not in bins.post and _bin_name(b) in res.coef.index]
+    q = len(pre)
+    stat = p = np.nan
+    dist = ""
+    checks = []
+    if not q:
+        checks.append(
+            fit_check(family, np.nan, collinear=True, term=f"every pre-period pilot x {bins.column} term")
+        )
+    else:
+        bvec = res.coef[pre].to_numpy()
+        try:
+            wald = float(bvec @ np.linalg.solve(res.vcov.loc[pre, pre].to_numpy(), bvec))
+        except np.linalg.LinAlgError:
+            wald = np.nan
+        if not np.isfinite(wald) or wald < 0:
+            checks.append(
+                verdict(["the covariance of the pre-period terms is singular or not finite (no Wald test)"])
+            )
+        elif family == "logit":
+            stat, p, dist = wald, float(special.chdtrc(q, wald)), f"chi2({q})"
+        else:
+            stat = wald / q
+            p, dist = float(special.fdtrc(q, n_clusters - 1, stat)), f"F({q}, {n_clusters - 1})"
+    dropped_terms = [n for n in names if n not in res.coef.index]
+    if dropped_terms:
+        checks.append(
+            verdict(
+                caveats=[
+                    f"pilot x {bins.column} term(s) {', '.join(dropped_terms)} collinear with the fixed effects, "
+                    "left out"
+                ]
+            )
+        )
+    return stat, p, dist, checks
 
 
 def _se(vcov: pd.DataFrame, name: str) -> float:
@@ -327,22 +348,15 @@ def _se(vcov: pd.DataFrame, name: str) -> float:
 class _EventFrame(NamedTuple):
     mf: pd.DataFrame  # the model's rows, with one 0/1 column per estimated pilot x bin term
     est_bins: list[int]  # bins with a term (not the reference, with pilot journeys, not left out)
-    check: models.Estimability  # reference-bin problems, bins left out
+    check: Estimability  # reference-bin problems, bins left out
     dropped_rows: int  # rows left out beyond the main drops (logit: cells without variation, then drops)
     dropped_clusters: int
 
 
-def _event_frame(
-    mf: pd.DataFrame,
-    outcome: str,
-    covariates: list[str],
-    bin_col: str,
-    ref: int,
-    bins: list[int],
-    logit: bool,
-    start,
-) -> _EventFrame:
+def _event_frame(mf: pd.DataFrame, spec: FitSpec, event_bins: _Bins, logit: bool) -> _EventFrame:
     """The event-study frame of one model, and what the bins allow (see the module docstring)."""
+    outcome, covariates = spec.outcome, spec.covariates
+    bin_col, ref, bins, start = event_bins.column, event_bins.ref, event_bins.all, event_bins.start
     pilot = mf["pilot"].fillna(False).astype(bool)
     y = mf[outcome]
     fatal, caveats = [], []
@@ -365,7 +379,7 @@ def _event_frame(
     out, dropped_clusters, dropped_rows = mf, 0, 0
     if separated:
         cells = pilot & mf[bin_col].isin(separated)
-        out, dropped_clusters, extra = models.drop_uninformative(mf.loc[~cells], outcome, covariates)
+        out, dropped_clusters, extra = drop_uninformative(mf.loc[~cells], outcome, covariates)
         dropped_rows = int(cells.sum()) + extra
         listed = ", ".join(f"{b} ({start(b)})" for b in separated)
         caveats.append(
@@ -380,7 +394,7 @@ def _event_frame(
         if b != ref and col.sum() > 0:
             out[_bin_name(b)] = col
             est_bins.append(b)
-    return _EventFrame(out, est_bins, models.verdict(fatal, caveats), dropped_rows, dropped_clusters)
+    return _EventFrame(out, est_bins, verdict(fatal, caveats), dropped_rows, dropped_clusters)
 
 
 class _TermsResult(NamedTuple):
@@ -395,13 +409,13 @@ def _fit_terms(
     mf: pd.DataFrame,
     d: design.Design | None,
     names: list[str],
-    fml: str,
+    spec: FitSpec,
     logit: bool,
 ) -> _TermsResult:
     """Coefficients (by name) and CRV1 covariance of the terms ``names``, the rows used, and
     the logit's convergence and linear predictor.
 
-    With a design ``d`` of ``mf``, the exact engine fits them; without, pyfixest (``fml``).
+    With a design ``d`` of ``mf``, the exact engine fits them; without, pyfixest.
     Terms collinear with the fixed effects are left out of both, by either engine.
     """
     if d is not None:
@@ -414,7 +428,10 @@ def _fit_terms(
             fit.converged,
             fit.eta,
         )
-    import pyfixest as pf  # only here: its import and JIT cost about 2 s per process
+    import pyfixest as pf  # only here: its import and JIT cost seconds per process
+
+    rhs = " + ".join([*names, *[f"C({c})" for c in spec.covariates]])
+    fml = f"{spec.outcome} ~ {rhs} | area_code + period_fe"
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -441,42 +458,21 @@ def _relabel(res: pd.DataFrame, specification: str, note: str) -> pd.DataFrame:
     return res
 
 
-def _did_from(
-    df: pd.DataFrame, post_start: pd.Timestamp, cohort: str, outcome: str, covariates: list[str], **fit
-) -> pd.DataFrame:
+def _did_from(df: pd.DataFrame, post_from: pd.Timestamp, spec: FitSpec) -> pd.DataFrame:
     """:func:`models.fit_did` on ``df`` (not modified) with ``post`` = journey starts on or after
-    ``post_start`` and ``did`` = pilot x that post; ``fit`` goes to ``fit_did``."""
-    post = df["start_date"] >= post_start
+    ``post_from`` and ``did`` = pilot x that post."""
+    post = df["start_date"] >= post_from
     sub = df.assign(
         post=post.astype("int64"), did=(df["pilot"].fillna(False).astype(bool) & post).astype("int64")
     )
-    return models.fit_did(sub, cohort, outcome, covariates, **fit)
+    return models.fit_did(sub, spec)
 
 
-def placebo(
-    df: pd.DataFrame,
-    cohort: str,
-    outcome: str,
-    covariates: list[str],
-    *,
-    fake_start: str = "2011-04-01",
-    period_col: str = "quarter",
-    confidence_level: float = 0.95,
-    engine: str = "exact",
-) -> pd.DataFrame:
+def placebo(df: pd.DataFrame, spec: FitSpec, *, fake_start: str = "2011-04-01") -> pd.DataFrame:
     """Placebo DiD: pre-period journeys only, 'post' from a fake start date."""
     pre = df.loc[df["post"].astype(int) == 0]
     fake = pd.Timestamp(fake_start)
-    res = _did_from(
-        pre,
-        fake,
-        cohort,
-        outcome,
-        covariates,
-        period_col=period_col,
-        confidence_level=confidence_level,
-        engine=engine,
-    )
+    res = _did_from(pre, fake, spec)
     label = str(fake.year) if (fake.month, fake.day) == (4, 1) else fake.strftime("%Y%m%d")
     return _relabel(
         res,
@@ -486,63 +482,32 @@ def placebo(
 
 
 def leave_one_out(
-    df: pd.DataFrame,
-    cohort: str,
-    outcome: str,
-    covariates: list[str],
-    *,
-    period_col: str = "quarter",
-    confidence_level: float = 0.95,
-    engine: str = "exact",
-    methods: tuple[str, ...] = ("logit_crv1",),
+    df: pd.DataFrame, spec: FitSpec, *, methods: tuple[str, ...] = ("logit_crv1",)
 ) -> pd.DataFrame:
     """The main model refitted once per pilot area, without that area."""
-    in_denominator = df[outcome].notna() & df["pilot"].fillna(False).astype(bool)
+    in_denominator = df[spec.outcome].notna() & df["pilot"].fillna(False).astype(bool)
     pilots = sorted(df.loc[in_denominator, "area_code"].astype(str).unique())
     parts = []
     for area in pilots:
-        res = models.fit_did(
-            df.loc[df["area_code"].astype(str) != area],
-            cohort,
-            outcome,
-            covariates,
-            period_col=period_col,
-            confidence_level=confidence_level,
-            methods=methods,
-            engine=engine,
-        )
+        res = models.fit_did(df.loc[df["area_code"].astype(str) != area], spec, methods=methods)
         parts.append(_relabel(res, f"leave_out_{area}", f"pilot area {area} left out"))
     if not parts:
-        return pd.DataFrame(columns=models.RESULT_COLUMNS)
-    return pd.concat(parts, ignore_index=True)[models.RESULT_COLUMNS]
+        return results_frame([])
+    return pd.concat(parts, ignore_index=True)[RESULT_COLUMNS]
 
 
 def mason_2015(
     df: pd.DataFrame,
-    cohort: str,
-    outcome: str,
-    covariates: list[str],
+    spec: FitSpec,
     *,
     pre_start: str = "2011-04-01",
     post_start: str = "2012-04-01",
     post_end: str = "2013-03-31",
-    period_col: str = "quarter",
-    confidence_level: float = 0.95,
-    engine: str = "exact",
 ) -> pd.DataFrame:
     """Mason et al. (2015) window: FY2011-12 (pre) against FY2012-13 (post)."""
     start = df["start_date"]
     sub = df.loc[(start >= pd.Timestamp(pre_start)) & (start <= pd.Timestamp(post_end))]
-    res = _did_from(
-        sub,
-        pd.Timestamp(post_start),
-        cohort,
-        outcome,
-        covariates,
-        period_col=period_col,
-        confidence_level=confidence_level,
-        engine=engine,
-    )
+    res = _did_from(sub, pd.Timestamp(post_start), spec)
     return _relabel(
         res,
         "mason_2015",
@@ -553,13 +518,8 @@ def mason_2015(
 
 def robustness_rows(
     df: pd.DataFrame,
-    cohort: str,
-    outcome: str,
-    covariates: list[str],
+    spec: FitSpec,
     *,
-    period_col: str = "quarter",
-    confidence_level: float = 0.95,
-    engine: str = "exact",
     event_bin_col: str = "half_year",
     origin: str = "2010-04-01",
     placebo_start: str = "2011-04-01",
@@ -569,18 +529,14 @@ def robustness_rows(
     """All variants for one outcome, as rule fit_robustness runs them: (rows in RESULT_COLUMNS,
     event-study coefficient table). ``origin`` is the study's first day (event-study bins count
     from it); the Mason 2015 window runs from ``mason_pre_start`` to ``mason_post_end``."""
-    kw = {"period_col": period_col, "confidence_level": confidence_level, "engine": engine}
-    es_table, es_rows = event_study(
-        df, cohort, outcome, covariates, bin_col=event_bin_col, origin=origin, **kw
-    )
-    mason = {"pre_start": mason_pre_start, "post_end": mason_post_end}
+    es_table, es_rows = event_study(df, spec, bin_col=event_bin_col, origin=origin)
     rows = pd.concat(
         [
             es_rows,
-            placebo(df, cohort, outcome, covariates, fake_start=placebo_start, **kw),
-            leave_one_out(df, cohort, outcome, covariates, **kw),
-            mason_2015(df, cohort, outcome, covariates, **mason, **kw),
+            placebo(df, spec, fake_start=placebo_start),
+            leave_one_out(df, spec),
+            mason_2015(df, spec, pre_start=mason_pre_start, post_end=mason_post_end),
         ],
         ignore_index=True,
-    )[models.RESULT_COLUMNS]
+    )[RESULT_COLUMNS]
     return rows, es_table

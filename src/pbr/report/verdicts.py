@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from pbr.fit.spec import STATUSES
 from pbr.report.cells import fci, fnum, isnan
 
 # ---------------------------------------------------------------------------------------
@@ -32,7 +33,6 @@ MAX_CI_RATIO = 10.0
 #: An odds ratio (or interval end) above this, or below its inverse, is a sign of separation
 #: or a failed fit: the row is flagged and gets no verdict.
 MAX_PLAUSIBLE_OR = 1000.0
-STATUSES = ("ok", "caveat", "not_estimable")
 
 
 def result_row(res: pd.DataFrame, c: str, o: str, spec: str, method: str) -> pd.Series | None:
