@@ -18,6 +18,7 @@ import jsonschema
 import yaml
 
 from pbr.errors import PipelineError
+from pbr.registry import outcomes as outcome_registry
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "config" / "schema.yaml"
 
@@ -26,9 +27,28 @@ class ConfigError(PipelineError, ValueError):
     """A configuration value is missing, unknown or of the wrong type."""
 
 
+#: Written in the schema where the list of registered outcome names belongs (an ``enum`` or a
+#: ``default``); :func:`load_schema` puts the names of :mod:`pbr.registry.outcomes` there.
+REGISTERED_OUTCOMES = "registered_outcomes"
+
+
 def load_schema(path: str | Path = SCHEMA_PATH) -> dict:
-    """The JSON schema (YAML-encoded) that every config must satisfy."""
-    return yaml.safe_load(Path(path).read_text())
+    """The JSON schema (YAML-encoded) that every config must satisfy, with the registered
+    outcome names where it says ``registered_outcomes``."""
+    return _with_outcome_names(yaml.safe_load(Path(path).read_text()), list(outcome_registry.names()))
+
+
+def _with_outcome_names(node: Any, names: list[str]) -> Any:
+    if isinstance(node, dict):
+        return {
+            k: list(names)
+            if v == REGISTERED_OUTCOMES and k in ("enum", "default")
+            else _with_outcome_names(v, names)
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_with_outcome_names(v, names) for v in node]
+    return node
 
 
 def _dates_to_iso(obj: Any) -> Any:

@@ -25,7 +25,8 @@ from pbr.config import (
 )  # noqa: E402
 from pbr.contract import TABLES  # noqa: E402
 from pbr.dependencies import code_inputs  # noqa: E402
-from pbr.derive.outcomes import LINKED_OUTCOMES  # noqa: E402
+from pbr.registry.outcomes import linked_outcomes  # noqa: E402
+from pbr.registry.registers import REGISTERS, TRUTH_TABLES  # noqa: E402
 
 
 def stop(title, exc):
@@ -124,28 +125,7 @@ def flow_files():
     ]
 
 
-# register link name -> contract table, its record id, the unit linked to a person
-# (one death; one offender, whose offences all follow), an optional grouping of
-# identities (PNC aliases), and the fields carried past linkage (no identifiers)
-REGISTERS = {
-    "deaths": {
-        "table": "ons_deaths",
-        "id": "death_id",
-        "unit": "death_id",
-        "group": None,
-        "keep": ["death_id", "date_of_death", "underlying_cause"],
-        "event": "date_of_death",
-    },
-    "offences": {
-        "table": "pnc_offences",
-        "id": "offence_id",
-        "unit": "pnc_id",
-        "group": "pnc_id",
-        "keep": ["offence_id", "offence_date", "offence_group"],
-        "event": None,
-    },
-}
-TRUTH_TABLES = {"deaths": "death_person", "offences": "offence_person"}
+# the registers linked to persons: pbr.registry.registers.REGISTERS
 
 
 def register_table(wildcards):
@@ -234,7 +214,7 @@ def fit_parts():
         R / "fit" / c / f"{o}_linkage_thresholds.parquet"
         for c in COHORTS
         for o in OUTCOMES
-        if o in LINKED_OUTCOMES
+        if o in linked_outcomes()
     ]
     return parts
 

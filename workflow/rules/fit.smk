@@ -50,7 +50,7 @@ rule fit_linkage_sensitivity:
         R / "benchmarks" / "fit_linkage_sensitivity" / "{cohort}" / "{outcome}.tsv"
     wildcard_constraints:
         cohort="drug|alcohol",
-        outcome="|".join(LINKED_OUTCOMES),
+        outcome="|".join(linked_outcomes()),
     conda:
         ENV
     threads: 1

@@ -1,9 +1,10 @@
 """Derive stage, part 2: outcomes per journey, baseline covariates, analysis tables, raw rates.
 
-Each outcome is a small function returning a nullable 0/1 series aligned with the
-journeys: 1 or 0 inside its denominator, <NA> outside it. The journey start is day 0;
-"within N days" means days 0..N inclusive. Every choice (windows, codes) is a setting
-under ``outcomes:`` in the config, passed in as arguments here.
+Each outcome of :mod:`pbr.registry.outcomes` is the function of its name here, returning a
+nullable 0/1 series aligned with the journeys: 1 or 0 inside its denominator, <NA> outside
+it; :func:`derive_outcomes` calls each with the inputs and settings its entry names. The
+journey start is day 0; "within N days" means days 0..N inclusive. Every choice (windows,
+codes) is a setting under ``outcomes:`` in the config, passed in as keyword arguments.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pandas as pd
 
 from pbr.contract import SUBSTANCE_TOP_COLUMN
 from pbr.errors import PipelineError
+from pbr.registry import outcomes as outcome_registry
 
 log = logging.getLogger(__name__)
 
@@ -232,10 +234,10 @@ def drug_related_death(
 
 
 def acquisitive_crime(
-    journeys: pd.DataFrame, offences: pd.DataFrame, window_days: int, groups: list[str]
+    journeys: pd.DataFrame, offences: pd.DataFrame, window_days: int, offence_groups: list[str]
 ) -> pd.Series:
     """1 if a linked proven offence in an acquisitive group is dated on days 0..``window_days`` after start."""
-    acq = offences["offence_group"].isin(groups).fillna(False).astype(bool)
+    acq = offences["offence_group"].isin(offence_groups).fillna(False).astype(bool)
     return register_event_within(journeys, offences.loc[acq], "offence_date", window_days)
 
 
@@ -278,14 +280,15 @@ def derive_outcomes(
 ) -> pd.DataFrame:
     """The analysis table: study journeys with baseline covariates and one 0/1/<NA> column per outcome.
 
-    ``deaths`` and ``offences`` are link tables with a ``match_probability``; the death
-    and crime outcomes use links at or above ``threshold``, and are repeated, as
-    ``<outcome>_p<threshold>`` columns (e.g. drug_related_death_p050), at each
+    Every outcome of :mod:`pbr.registry.outcomes`, in registry order, by the function of
+    its name here, given the inputs and settings its entry names (``definitions`` is the
+    config's ``outcomes:`` section). ``deaths`` and ``offences`` are link tables with a
+    ``match_probability``; linked outcomes use links at or above ``threshold``, and are
+    repeated, as ``<outcome>_p<threshold>`` columns (e.g. drug_related_death_p050), at each
     sensitivity threshold.
     """
-    d = definitions
+    t = definitions["top"]
     j = journeys.reset_index(drop=True).copy()
-    t = d["top"]
     start_top, review_top = journey_tops(
         j,
         top,
@@ -296,39 +299,42 @@ def derive_outcomes(
         t["review_target_days"],
     )
     j = pd.concat([j, baseline_covariates(j, start_top)], axis=1)
-    j["treatment_initiation"] = treatment_initiation(j, d["treatment_initiation"]["max_days"])
-    j["waiting_over_3_weeks"] = waiting_over_3_weeks(j, d["waiting_over_3_weeks"]["threshold_days"])
-    sc = d["successful_completion"]
-    j["successful_completion"] = successful_completion(j, sc["window_days"], sc["discharge_codes"])
-    gap = next_journey_gap(j, all_journeys)
-    rp = d["representation"]["window_days"]
-    j["representation"] = representation(j["successful_completion"], gap, rp)
-    j["completion_without_representation"] = completion_without_representation(
-        j["successful_completion"], gap, rp
-    )
-    j["abstinence"] = abstinence(j, start_top, review_top)
-    j["non_injecting"] = non_injecting(j, start_top, review_top)
-    j["housing_problem"] = housing_problem(
-        j, start_top, review_top, d["housing_problem"]["among_start_problem"]
-    )
-    dd, ac = d["drug_related_death"], d["acquisitive_crime"]
+    inputs: dict[str, object] = {"start_top": start_top, "review_top": review_top}
+    links = {"deaths": deaths, "offences": offences}
     for t in (threshold, *sensitivity_thresholds):
         suffix = "" if t == threshold else threshold_suffix(t)
-        dl = deaths[deaths["match_probability"] >= t]
-        ol = offences[offences["match_probability"] >= t]
-        j["drug_related_death" + suffix] = drug_related_death(j, dl, dd["window_days"], dd["icd10_prefixes"])
-        j["acquisitive_crime" + suffix] = acquisitive_crime(j, ol, ac["window_days"], ac["offence_groups"])
-    dc = d["declined_to_continue"]
-    j["declined_to_continue"] = declined_to_continue(j, dc["window_days"], dc["discharge_codes"])
+        inputs |= {name: table[table["match_probability"] >= t] for name, table in links.items()}
+        for entry in outcome_registry.OUTCOMES:
+            if suffix and not entry.register:
+                continue
+            j[entry.name + suffix] = _derive_one(entry, j, all_journeys, inputs, definitions)
     return j
+
+
+def _derive_one(
+    entry: outcome_registry.Outcome,
+    j: pd.DataFrame,
+    all_journeys: pd.DataFrame,
+    inputs: dict[str, object],
+    definitions: dict,
+) -> pd.Series:
+    """One outcome's column: its function called with the inputs and settings its entry names."""
+    if "gap" in entry.inputs and "gap" not in inputs:
+        inputs["gap"] = next_journey_gap(j, all_journeys)
+    args = [j if name == "journeys" else inputs[name] if name in inputs else j[name] for name in entry.inputs]
+    settings = definitions[entry.settings] if entry.settings else {}
+    derive = globals().get(entry.name)
+    if not callable(derive):
+        raise OutcomeError(
+            f"outcome {entry.name!r} is registered (pbr.registry.outcomes) but pbr.derive.outcomes has no "
+            f"function {entry.name}(): add it (docs/adding-an-outcome.md)"
+        )
+    return derive(*args, **settings)
 
 
 def threshold_suffix(threshold: float) -> str:
     """Column suffix of an outcome derived at another linkage threshold: 0.5 -> '_p050', 0.99 -> '_p099'."""
     return f"_p{round(threshold * 100):03d}"
-
-
-LINKED_OUTCOMES = ("drug_related_death", "acquisitive_crime")
 
 
 def _rates_by(analysis: pd.DataFrame, outcomes: list[str], keys: list[str]) -> pd.DataFrame:

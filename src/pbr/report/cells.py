@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pbr.report.published import OUTCOME_LABELS
+from pbr.registry import outcomes as outcome_registry
 
 METHOD_LABELS = {
     "logit_crv1": "Logit, CRV1 cluster-robust",
@@ -113,7 +113,8 @@ def simple_head(*labels: str) -> list[list[dict]]:
 
 
 def label(outcome: str) -> str:
-    return OUTCOME_LABELS.get(outcome, outcome.replace("_", " "))
+    """The report's label of an outcome (:func:`pbr.registry.outcomes.label`)."""
+    return outcome_registry.label(outcome)
 
 
 def inside(value, lo, hi) -> bool | None:

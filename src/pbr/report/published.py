@@ -71,17 +71,3 @@ PUBLISHED_JOURNEYS = {
     ("drug", "pilot", "post"): 10012,
     ("drug", "other", "post"): 138929,
 }
-
-OUTCOME_LABELS = {
-    "treatment_initiation": "Treatment initiation",
-    "waiting_over_3_weeks": "Waiting time over 3 weeks",
-    "successful_completion": "Successful completion (12 months)",
-    "completion_without_representation": "Completion without re-presentation",
-    "representation": "Re-presentation",
-    "abstinence": "Abstinence at review",
-    "non_injecting": "Non-injecting at review",
-    "housing_problem": "Housing problem at review",
-    "drug_related_death": "Drug-related death (12 months)",
-    "acquisitive_crime": "Acquisitive offence (12 months)",
-    "declined_to_continue": "Declined to continue (Mason 2015)",
-}

@@ -22,6 +22,7 @@ import pandas as pd
 import yaml
 
 from pbr.io import write_bytes
+from pbr.registry import outcomes as outcome_registry
 from pbr.report.cells import METHOD_LABELS, SCI_LARGE, fnum, fp, isnan
 from pbr.report.descriptive import (
     baseline_section,
@@ -36,8 +37,8 @@ from pbr.report.estimates import all_estimates_table, inference_section, robustn
 from pbr.report.figures import event_study_figure, forest_plot, placeholder, trend_figure
 from pbr.report.findings import area_summary, summary_findings
 from pbr.report.inputs import ReportInputs
-from pbr.report.methods import model_formula, outcome_definitions, source_section
-from pbr.report.published import OUTCOME_LABELS, PUBLISHED_JOURNEYS
+from pbr.report.methods import model_formula, source_section
+from pbr.report.published import PUBLISHED_JOURNEYS
 from pbr.report.verdicts import MAX_CI_RATIO, MAX_PLAUSIBLE_OR, MIN_CELL_EVENTS
 
 log = logging.getLogger(__name__)
@@ -294,9 +295,9 @@ def render_report(
         baseline_tables=baseline_tables,
         linkage=linkage,
         flow=flow_sec,
-        definitions=outcome_definitions(config),
+        definitions=outcome_registry.definitions(config["outcomes"]),
         formula=model_formula(config),
-        labels=OUTCOME_LABELS,
+        labels={o.name: o.label for o in outcome_registry.OUTCOMES},
         method_labels=METHOD_LABELS,
         versions=package_versions(),
         commit=commit,

@@ -1,0 +1,7 @@
+"""The study's vocabularies, each defined once and read by every stage (a shared leaf).
+
+- :mod:`pbr.registry.outcomes`: the outcomes (name, label, definition text built from the
+  config, denominator, the inputs and settings its derivation reads, the register it needs);
+- :mod:`pbr.registry.registers`: the linked registers (table, identifiers, fields carried,
+  event date, truth table).
+"""

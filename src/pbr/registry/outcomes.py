@@ -1,0 +1,202 @@
+"""The outcomes of the study: one entry each, the only place an outcome is named.
+
+An entry gives the outcome's ``name`` (its column in the analysis table and its key in the
+config), its ``label`` in the report, its ``denominator`` in words, its ``definition`` (a
+function of the config's ``outcomes:`` section giving the text the report prints), the
+``inputs`` its derivation reads and the config section (``settings``) whose keys are passed
+to it as keyword arguments. Its derivation is the function of the same name in
+:mod:`pbr.derive.outcomes`, called as ``fn(*inputs, **settings)``; the inputs are:
+
+- ``journeys``: the study journeys (with the baseline covariates and the outcomes derived
+  before this one, in registry order);
+- ``start_top`` / ``review_top``: each journey's start and review TOP interviews;
+- ``gap``: days from each journey's end to the person's next journey start;
+- ``deaths`` / ``offences``: the register's link table at the linkage threshold in use
+  (an outcome that reads a register is *linked*: it is derived again at each sensitivity
+  threshold, and fitted at each by ``fit_linkage_sensitivity``);
+- the name of an outcome derived before it (its 0/1 column).
+
+The config's schema takes its list of valid outcome names from here; the report its labels
+and definitions; the workflow the linked outcomes. Adding an outcome: an entry here, its
+function in :mod:`pbr.derive.outcomes`, its test (docs/adding-an-outcome.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from pbr.registry.registers import REGISTERS
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One outcome (see the module docstring)."""
+
+    name: str
+    label: str
+    denominator: str
+    definition: Callable[[Mapping], str]
+    inputs: tuple[str, ...] = ("journeys",)
+    settings: str | None = None  # the config section under outcomes: passed as keywords (None: none)
+
+    @property
+    def register(self) -> str | None:
+        """The register the outcome is linked to, or None."""
+        return next((i for i in self.inputs if i in REGISTERS), None)
+
+
+def _codes(codes: list) -> str:
+    return ", ".join(map(str, codes))
+
+
+def _tops(o: Mapping) -> str:
+    t = o["top"]
+    return (
+        f"start TOP on days 0–{t['start_max_days']}, review TOP on days {t['review_min_days']}–"
+        f"{t['review_max_days']} closest to day {t['review_target_days']}"
+    )
+
+
+OUTCOMES: tuple[Outcome, ...] = (
+    Outcome(
+        "treatment_initiation",
+        "Treatment initiation",
+        "journeys with a triage",
+        lambda o: (
+            "Among journeys with a triage: a structured intervention started within "
+            f"{o['treatment_initiation']['max_days']} days of triage."
+        ),
+        settings="treatment_initiation",
+    ),
+    Outcome(
+        "waiting_over_3_weeks",
+        "Waiting time over 3 weeks",
+        "journeys in which an intervention started",
+        lambda o: (
+            "Among journeys in which an intervention started: more than "
+            f"{o['waiting_over_3_weeks']['threshold_days']} days from referral to the first intervention."
+        ),
+        settings="waiting_over_3_weeks",
+    ),
+    Outcome(
+        "successful_completion",
+        "Successful completion (12 months)",
+        "all journeys",
+        lambda o: (
+            f"The journey ends with discharge code {_codes(o['successful_completion']['discharge_codes'])} "
+            f"on days 0–{o['successful_completion']['window_days']}. Denominator: all journeys."
+        ),
+        settings="successful_completion",
+    ),
+    Outcome(
+        "completion_without_representation",
+        "Completion without re-presentation",
+        "all journeys",
+        lambda o: (
+            f"Successfully completed and no new journey within {o['representation']['window_days']} days of "
+            "discharge. Denominator: all journeys."
+        ),
+        inputs=("successful_completion", "gap"),
+        settings="representation",
+    ),
+    Outcome(
+        "representation",
+        "Re-presentation",
+        "completers",
+        lambda o: (
+            f"Among completers: a new journey within {o['representation']['window_days']} days of discharge."
+        ),
+        inputs=("successful_completion", "gap"),
+        settings="representation",
+    ),
+    Outcome(
+        "abstinence",
+        "Abstinence at review",
+        "journeys with a start TOP and a review TOP recording the substances",
+        lambda o: (
+            f"Among journeys with a start TOP and a review TOP ({_tops(o)}): zero days of use of every "
+            "problem substance in the 28 days before the review."
+        ),
+        inputs=("journeys", "start_top", "review_top"),
+    ),
+    Outcome(
+        "non_injecting",
+        "Non-injecting at review",
+        "journeys injecting at the start TOP, with a review TOP",
+        lambda o: (
+            "Among journeys injecting at the start TOP, with a review TOP: zero days injected at review."
+        ),
+        inputs=("journeys", "start_top", "review_top"),
+    ),
+    Outcome(
+        "housing_problem",
+        "Housing problem at review",
+        "journeys with start and review TOPs recording it",
+        lambda o: (
+            "An acute housing problem at the review TOP, among journeys with start and review TOPs"
+            + (" and a problem at the start." if o["housing_problem"]["among_start_problem"] else ".")
+        ),
+        inputs=("journeys", "start_top", "review_top"),
+        settings="housing_problem",
+    ),
+    Outcome(
+        "drug_related_death",
+        "Drug-related death (12 months)",
+        "all journeys",
+        lambda o: (
+            f"A linked ONS death with underlying cause "
+            f"{', '.join(o['drug_related_death']['icd10_prefixes'])} dated (by date of death) on days "
+            f"0–{o['drug_related_death']['window_days']} after the journey start. Denominator: all journeys."
+        ),
+        inputs=("journeys", "deaths"),
+        settings="drug_related_death",
+    ),
+    Outcome(
+        "acquisitive_crime",
+        "Acquisitive offence (12 months)",
+        "all journeys",
+        lambda o: (
+            f"A linked proven offence in {', '.join(o['acquisitive_crime']['offence_groups'])} "
+            f"dated (by offence date) on days 0–{o['acquisitive_crime']['window_days']}. Denominator: all journeys."
+        ),
+        inputs=("journeys", "offences"),
+        settings="acquisitive_crime",
+    ),
+    Outcome(
+        "declined_to_continue",
+        "Declined to continue (Mason 2015)",
+        "all journeys",
+        lambda o: (
+            f"The journey ends with discharge code {_codes(o['declined_to_continue']['discharge_codes'])} "
+            f"within {o['declined_to_continue']['window_days']} days (Mason 2015). Denominator: all journeys."
+        ),
+        settings="declined_to_continue",
+    ),
+)
+
+
+def by_name() -> dict[str, Outcome]:
+    """The registered outcomes by name (read at call time, so an added entry counts)."""
+    return {o.name: o for o in OUTCOMES}
+
+
+def names() -> tuple[str, ...]:
+    """The registered outcome names, in registry order."""
+    return tuple(o.name for o in OUTCOMES)
+
+
+def linked_outcomes() -> tuple[str, ...]:
+    """The outcomes that read a linked register (derived and fitted at each linkage threshold)."""
+    return tuple(o.name for o in OUTCOMES if o.register)
+
+
+def label(name: str) -> str:
+    """The report's label of an outcome (the name in words for one not registered)."""
+    entry = by_name().get(name)
+    return entry.label if entry else name.replace("_", " ")
+
+
+def definitions(outcome_settings: Mapping) -> dict[str, str]:
+    """Each outcome's definition in words, from the config's ``outcomes:`` section."""
+    return {o.name: o.definition(outcome_settings) for o in OUTCOMES}

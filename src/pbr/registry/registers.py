@@ -1,0 +1,33 @@
+"""The registers linked to NDTMS persons: which extract table, which identifiers, which fields.
+
+Read by the workflow (one link job per register), the linkage, its quality assessment, the
+bench and the tests. A register's outcomes name it in :mod:`pbr.registry.outcomes`.
+"""
+
+from __future__ import annotations
+
+#: name -> spec: ``table`` (the validated extract), ``id`` (one row's identifier), ``unit``
+#: (what links to a person: a death, or a PNC identity holding many offences), ``group``
+#: (the column grouping rows into one unit, or None), ``keep`` (the fields the link table
+#: carries to the outcomes), ``event`` (the event date a person must be alive before, or None).
+REGISTERS: dict[str, dict] = {
+    "deaths": {
+        "table": "ons_deaths",
+        "id": "death_id",
+        "unit": "death_id",
+        "group": None,
+        "keep": ["death_id", "date_of_death", "underlying_cause"],
+        "event": "date_of_death",
+    },
+    "offences": {
+        "table": "pnc_offences",
+        "id": "offence_id",
+        "unit": "pnc_id",
+        "group": "pnc_id",
+        "keep": ["offence_id", "offence_date", "offence_group"],
+        "event": None,
+    },
+}
+
+#: register -> the synthetic truth table that says which person each record belongs to
+TRUTH_TABLES = {"deaths": "death_person", "offences": "offence_person"}
