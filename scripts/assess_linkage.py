@@ -6,7 +6,7 @@ import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 import pandas as pd
 
 from pbr import io
-from pbr.link import matching, quality, records
+from pbr.link import matching, quality
 from pbr.logs import logged
 
 
@@ -27,21 +27,15 @@ def main(smk) -> None:
             episode_truth = io.read_table(truth_dir / "episode_person.parquet")
             scopes = matching.person_scopes(journeys)
             for r, spec in registers.items():
-                unit_truth = io.read_table(
-                    truth_dir / f"{'death' if r == 'deaths' else 'offence'}_person.parquet"
-                )
+                unit_truth = io.read_table(truth_dir / f"{quality.UNIT_TRUTH_TABLES[r]}.parquet")
+                register = records = None
                 if spec["unit"] != spec["id"]:  # offences: the unit is the offender
-                    off = io.read_table(smk.input.offences_extract, columns=[spec["id"], spec["unit"]])
-                    offenders = io.read_table(smk.input[f"records_{r}"], columns=[spec["group"], "group"])
-                    # each offender's pseudonym as the link table holds it
-                    pseudonym = records.unit_pseudonyms(offenders, spec["group"])
-                    off[spec["unit"]] = off[spec["unit"]].map(pseudonym)
-                    unit_truth = unit_truth.merge(off, on=spec["id"])
-                truth = quality.true_pairs(episodes, episode_truth, unit_truth, spec["unit"])
-                matches = links[r][
-                    ["person_id", spec["unit"], "match_weight", "match_probability"]
-                ].drop_duplicates()
-                matches.columns = ["left_id", "right_id", "match_weight", "match_probability"]
+                    register = io.read_table(smk.input.offences_extract, columns=[spec["id"], spec["unit"]])
+                    records = io.read_table(smk.input[f"records_{r}"], columns=[spec["group"], "group"])
+                truth = quality.register_true_pairs(
+                    episodes, episode_truth, unit_truth, spec, register, records
+                )
+                matches = quality.link_matches(links[r], spec["unit"])
                 exact = io.read_table(smk.input[f"exact_{r}"])
                 q = quality.quality_table(matches, exact, truth, list(cfg["quality_thresholds"]), r, scopes)
                 parts.append(q)

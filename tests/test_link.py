@@ -195,6 +195,23 @@ def test_offender_link_carries_the_pseudonym_and_counts_every_offence():
     assert sorted(links.index) == ["o1", "o2", "o4"]  # J S 1980-01-31 M (both offences), M B 1975-06-01 F
     assert links.loc["o1", "pnc_id"] == links.loc["o2", "pnc_id"] == n1 and links.loc["o4", "pnc_id"] == n3
     assert out["flow"].set_index("action")["n"].to_dict() == {"kept": 3, "dropped": 1}
+    # the truth names offenders as the link table does (pseudonyms looked up in the records)
+    persons, _ = pseudonyms.link_persons(_episodes(), SECRET)
+    episode_truth = pd.DataFrame(
+        {"episode_id": ["e1", "e2", "e3", "e4"], "true_person_id": ["T1", "T1", "T2", "T3"]}
+    )
+    unit_truth = pd.DataFrame(
+        {"offence_id": ["o1", "o2", "o3", "o4"], "true_person_id": ["T1", "T1", None, "T2"]}
+    )
+    truth = quality.register_true_pairs(persons, episode_truth, unit_truth, spec, pnc, right)
+    linked = quality.link_matches(out["links"], "pnc_id")
+    pair_columns = ["left_id", "right_id"]
+    assert set(truth[pair_columns].itertuples(index=False)) == set(
+        linked[pair_columns].itertuples(index=False)
+    )
+    assert set(truth["right_id"]) == {n1, n3}
+    with pytest.raises(ValueError, match="needs the register and its records"):
+        quality.register_true_pairs(persons, episode_truth, unit_truth, spec)
 
 
 def _noisy_population(n=3000, n_unrelated=15000, seed=5):

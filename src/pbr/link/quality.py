@@ -1,7 +1,8 @@
 """Linkage quality: the true pairs, precision and recall, match rates, and whether a link rate is plausible.
 
 On synthetic data the truth names each episode's and each register record's true person;
-:func:`true_pairs` assembles from it the true (person, unit) pairs of a register, and
+:func:`register_true_pairs` assembles from it the true (person, unit) pairs of a register,
+as the rule ``assess_linkage`` and ``bench/bench_linkage.py`` both score against, and
 :func:`quality_table` scores the link tables and the exact-key baseline against them. On
 any data, :func:`match_rates` gives the share of study journeys linked to each register,
 and :func:`link_rate_notes` says where a link rate is far below what the cohort implies
@@ -23,9 +24,14 @@ from pbr.contract import (  # the thresholds of the link-rate checks are part of
     LINK_RATE_RELATIVE,
     MIN_LINK_RATE,
 )
-from pbr.link.records import CLIENT_DIED
+from pbr.link.records import CLIENT_DIED, unit_pseudonyms
 
 log = logging.getLogger(__name__)
+
+#: each register's table of the synthetic truth (``<name>.parquet`` beside ``episode_person``):
+#: the true person of each of its records
+UNIT_TRUTH_TABLES = {"deaths": "death_person", "offences": "offence_person"}
+
 
 # ---------------------------------------------------------------------------------------------
 # The truth (synthetic data only) and precision / recall against it
@@ -49,6 +55,41 @@ def true_pairs(
     pairs = person_truth.merge(unit_person, on="true_person_id")[["person_id", unit_column]].drop_duplicates()
     pairs.columns = ["left_id", "right_id"]
     return pairs.astype("string").reset_index(drop=True)
+
+
+def register_true_pairs(
+    person_episodes: pd.DataFrame,
+    episode_truth: pd.DataFrame,
+    unit_truth: pd.DataFrame,
+    spec: dict,
+    register: pd.DataFrame | None = None,
+    records: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The true (person_id, unit) pairs of one register, its units named as its link table names them.
+
+    ``person_episodes`` holds the linked episodes (person_id, episode_id); ``episode_truth`` and
+    ``unit_truth`` (:data:`UNIT_TRUTH_TABLES`) the true person of each episode and of each
+    register record (``spec['id']``). Where the register's unit is not its record (``spec['unit']``
+    differs: an offender, whose offences follow), each record takes its unit from ``register``
+    (the validated extract's ``spec['id']`` and ``spec['unit']``) and the unit its pseudonym from
+    the register's linkage ``records`` (:func:`pbr.link.records.unit_pseudonyms`: looked up as the
+    link table holds it, not hashed again).
+    """
+    if spec["unit"] != spec["id"]:
+        if register is None or records is None:
+            raise ValueError(f"the truth of units of {spec['unit']} needs the register and its records")
+        units = register[[spec["id"], spec["unit"]]].copy()
+        units[spec["unit"]] = units[spec["unit"]].map(unit_pseudonyms(records, spec["group"]))
+        unit_truth = unit_truth.merge(units, on=spec["id"])
+    return true_pairs(person_episodes, episode_truth, unit_truth, spec["unit"])
+
+
+def link_matches(links: pd.DataFrame, unit_column: str) -> pd.DataFrame:
+    """The (person, unit) matches of a link table (one row per matched unit, not per record) as the
+    pairs :func:`quality_table` scores: left_id, right_id, match_weight, match_probability."""
+    matches = links[["person_id", unit_column, "match_weight", "match_probability"]].drop_duplicates()
+    matches.columns = ["left_id", "right_id", "match_weight", "match_probability"]
+    return matches
 
 
 def _pair_scores(n_predicted: int, n_true: int, n_correct: int) -> dict:
