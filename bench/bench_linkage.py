@@ -11,6 +11,7 @@ Generates and validates synthetic extracts (not timed against the target), then,
 fresh process per register as the workflow runs it, trains and predicts the linkage.
 Prints wall time and peak RSS per register and together (target at scale 1.0: both in
 at most 3 minutes and 6 GiB), then precision, recall and F1 against the synthetic truth
+(its true pairs assembled by the library, as the rule assess_linkage assembles them)
 at the configured threshold and across thresholds, beside the exact-key match, overall
 and by group x period (pilot/other x pre/post) of the person's first study journey
 (target: F1 >= 0.95 for both registers, no material difference between groups).
@@ -42,42 +43,11 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import pandas as pd  # noqa: E402
 
-from pbr import io, link  # noqa: E402
-from pbr.config import validate_config  # noqa: E402
-from pbr.derive import journeys  # noqa: E402
+from pbr import io  # noqa: E402
+from pbr.link import matching, model, pseudonyms, quality, records  # noqa: E402
 
-PREPARE = """
-import sys; sys.path.insert(0, {src!r})
-from pathlib import Path
-from pbr import extract, io, synthetic
-from pbr.contract import TABLES
-noise = synthetic.NoiseParams(register_area_move_same_region={same_region}, **{noise_overrides!r})
-ext = synthetic.generate(synthetic.SyntheticParams(scale={scale}, seed={seed}, noise=noise))
-raw = Path({tmp!r}) / "raw"
-for name, df in ext.tables.items():
-    io.write_table(df, raw / f"{{name}}.parquet", sort_by=TABLES[name].key)
-for name, df in ext.truth.items():
-    io.write_table(df, Path({tmp!r}) / "truth" / f"{{name}}.parquet")
-tables, flow = extract.read_extracts(directory=str(raw), fmt="parquet")
-extract.write_extracts(tables, flow, Path({tmp!r}) / "valid")
-"""
-
-LINK = """
-import json, sys; sys.path.insert(0, {src!r})
-from pathlib import Path
-from pbr import io, link
-cfg = {cfg!r}; spec = {spec!r}; v = Path({tmp!r}) / "valid"
-register = io.read_table(v / (spec["table"] + ".parquet"))
-tops = io.read_table(v / "ndtms_top.parquet", columns=["episode_id", "top_date"])
-left, right = link.link_inputs(
-    io.read_table(v / "ndtms_episodes.parquet"), register, spec, b"bench", io.read_table(v / "areas.parquet"), tops
-)
-model = link.train_link_model(left, right, cfg["recall"], cfg["seed"], cfg["u_max_pairs"], 2, cfg["em_max_pairs"])
-out = link.link_register_probabilistic(left, right, register, spec, model, cfg, {name!r}, 2)
-io.write_table(out["links"], Path({tmp!r}) / "links_{name}.parquet")
-io.write_table(out["exact"], Path({tmp!r}) / "exact_{name}.parquet")
-(Path({tmp!r}) / "model_{name}.json").write_text(json.dumps(model))
-"""
+#: the bench's pseudonymisation key (synthetic data only)
+SECRET = b"bench"
 
 #: NoiseParams set to zero by ``--noise floor``: every error beyond the issue's floor
 BEYOND_FLOOR = (
@@ -87,56 +57,94 @@ BEYOND_FLOOR = (
 
 REGISTERS = {
     "deaths": {"table": "ons_deaths", "id": "death_id", "unit": "death_id", "group": None,
-               "keep": ["death_id", "date_of_death", "underlying_cause"], "truth": "death_person",
-               "event": "date_of_death"},
+               "keep": ["death_id", "date_of_death", "underlying_cause"], "event": "date_of_death"},
     "offences": {"table": "pnc_offences", "id": "offence_id", "unit": "pnc_id", "group": "pnc_id",
-                 "keep": ["offence_id", "offence_date", "offence_group"], "truth": "offence_person",
-                 "event": None},
+                 "keep": ["offence_id", "offence_date", "offence_group"], "event": None},
 }  # fmt: skip
 
 
-def register_truths(tmp: Path, episodes: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Per register, the true (person_id, unit) pairs of the bench's persons (``episodes``:
-    :func:`link.link_persons` output; evaluation only)."""
-    v = tmp / "valid"
+def prepare(scale: float, seed: int, tmp: str, same_region_moves: float, noise_overrides: dict) -> None:
+    """Generate the extracts and truth (``tmp``/raw, ``tmp``/truth) and validate them into ``tmp``/valid."""
+    from pbr import extract, io, synthetic
+    from pbr.contract import TABLES
+
+    noise = synthetic.NoiseParams(register_area_move_same_region=same_region_moves, **noise_overrides)
+    ext = synthetic.generate(synthetic.SyntheticParams(scale=scale, seed=seed, noise=noise))
+    raw = Path(tmp) / "raw"
+    for name, df in ext.tables.items():
+        io.write_table(df, raw / f"{name}.parquet", sort_by=TABLES[name].key)
+    for name, df in ext.truth.items():
+        io.write_table(df, Path(tmp) / "truth" / f"{name}.parquet")
+    tables, flow = extract.read_extracts(directory=str(raw), fmt="parquet")
+    extract.write_extracts(tables, flow, Path(tmp) / "valid")
+
+
+def link_register(cfg: dict, spec: dict, tmp: str, name: str) -> None:
+    """Train and predict one register's linkage (2 threads, as the workflow's rules); write its link
+    table, exact-key pairs and model to ``tmp``."""
+    valid = Path(tmp) / "valid"
+    register = io.read_table(valid / f"{spec['table']}.parquet")
+    tops = io.read_table(valid / "ndtms_top.parquet", columns=["episode_id", "top_date"])
+    left, right = records.link_inputs(
+        io.read_table(valid / "ndtms_episodes.parquet"),
+        register,
+        spec,
+        SECRET,
+        io.read_table(valid / "areas.parquet"),
+        tops,
+    )
+    trained = model.train_link_model(
+        left, right, cfg["recall"], cfg["seed"], cfg["u_max_pairs"], 2, cfg["em_max_pairs"]
+    )
+    out = matching.link_register_probabilistic(left, right, register, spec, trained, cfg, name, 2)
+    io.write_table(out["links"], Path(tmp) / f"links_{name}.parquet")
+    io.write_table(out["exact"], Path(tmp) / f"exact_{name}.parquet")
+    (Path(tmp) / f"model_{name}.json").write_text(json.dumps(trained))
+
+
+def register_truths(
+    tmp: Path, episodes: pd.DataFrame, rights: dict[str, pd.DataFrame]
+) -> dict[str, pd.DataFrame]:
+    """Per register, the true (person_id, unit) pairs of the bench's persons, assembled as the rule
+    assess_linkage assembles them (:func:`pbr.link.quality.register_true_pairs`). ``episodes`` is
+    :func:`pbr.link.pseudonyms.link_persons` output; ``rights`` the registers' linkage records."""
     episode_truth = io.read_table(tmp / "truth" / "episode_person.parquet")
     out = {}
     for name, spec in REGISTERS.items():
-        unit_truth = io.read_table(tmp / "truth" / f"{spec['truth']}.parquet")
-        if spec["unit"] != spec["id"]:
-            off = io.read_table(v / f"{spec['table']}.parquet", columns=[spec["id"], spec["unit"]])
-            off[spec["unit"]] = link.unit_ids(off[spec["unit"]], b"bench")
-            unit_truth = unit_truth.merge(off, on=spec["id"])
-        out[name] = link.true_pairs(episodes, episode_truth, unit_truth, spec["unit"])
+        unit_truth = io.read_table(tmp / "truth" / f"{quality.UNIT_TRUTH_TABLES[name]}.parquet")
+        register = io.read_table(
+            tmp / "valid" / f"{spec['table']}.parquet", columns=[spec["id"], spec["unit"]]
+        )
+        out[name] = quality.register_true_pairs(
+            episodes, episode_truth, unit_truth, spec, register, rights[name]
+        )
     return out
 
 
-def quality(
-    tmp: Path,
-    cfg: dict,
-    study: dict,
-    truths: dict[str, pd.DataFrame],
-    episodes: pd.DataFrame,
-    areas: pd.DataFrame,
+def quality_by_scope(
+    tmp: Path, config: dict, truths: dict[str, pd.DataFrame], episodes: pd.DataFrame, areas: pd.DataFrame
 ) -> pd.DataFrame:
-    """Precision / recall / F1 per register, threshold and scope, from the bench's outputs."""
-    ep = journeys.assign_journeys(episodes, [83, 84], 21)
-    j = journeys.assign_study_fields(
-        journeys.summarise_journeys(ep), areas,
-        study["pre_start"], study["post_start"], study["post_end"],
+    """Precision / recall / F1 per register, threshold and scope (all persons, and the group/period of
+    each person's first study journey, both cohorts), from the bench's outputs."""
+    from pbr.derive import journeys
+
+    study, journey_cfg = config["study"], config["journeys"]
+    episode_journeys = journeys.assign_journeys(
+        episodes, journey_cfg["transfer_codes"], journey_cfg["transfer_gap_days"]
+    )
+    study_journeys = journeys.assign_study_fields(
+        journeys.summarise_journeys(episode_journeys), areas,
+        study["pre_start"], study["post_start"], study["post_end"], study["partial_pilot_rule"],
     )  # fmt: skip
-    j, _ = journeys.flag_exclusions(j, ["drug", "alcohol"], 18)
-    scopes = link.person_scopes(j)
+    study_journeys, _ = journeys.flag_exclusions(study_journeys, study["cohorts"], study["min_age"])
+    scopes = matching.person_scopes(study_journeys)
     scopes["scope"] = scopes["scope"].str.split("/", n=1).str[1]  # group/period, both cohorts
     parts = []
     for name, spec in REGISTERS.items():
-        links = io.read_table(tmp / f"links_{name}.parquet")
-        matches = links[["person_id", spec["unit"], "match_weight", "match_probability"]].drop_duplicates()
-        matches.columns = ["left_id", "right_id", "match_weight", "match_probability"]
+        matches = quality.link_matches(io.read_table(tmp / f"links_{name}.parquet"), spec["unit"])
         exact = io.read_table(tmp / f"exact_{name}.parquet")
-        parts.append(
-            link.quality_table(matches, exact, truths[name], cfg["quality_thresholds"], name, scopes)
-        )
+        thresholds = config["linkage"]["quality_thresholds"]
+        parts.append(quality.quality_table(matches, exact, truths[name], thresholds, name, scopes))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -145,7 +153,7 @@ CEILING_MIN_PROBABILITY = 0.001
 
 
 def information_ceiling(
-    tmp: Path, name: str, truth: pd.DataFrame, left: pd.DataFrame, areas: pd.DataFrame
+    tmp: Path, name: str, truth: pd.DataFrame, left: pd.DataFrame, right: pd.DataFrame
 ) -> dict:
     """The best F1 of a pairwise rule on comparison pattern x initials-frequency decile x birth band.
 
@@ -155,16 +163,12 @@ def information_ceiling(
     person's 5-year birth band; ranks cells by their share of true pairs and returns
     the F1 (with precision, recall and the cell share at the cut) of the best prefix.
     Cells are chosen with the truth, so this is an optimistic ceiling; true pairs never
-    scored count as missed. ``left`` holds the NDTMS persons' linkage records.
+    scored count as missed. ``left`` and ``right`` hold the linkage records of the NDTMS
+    persons and of the register.
     """
-    spec = REGISTERS[name]
-    register = io.read_table(tmp / "valid" / f"{spec['table']}.parquet")
-    right = link.register_link_records(
-        register, spec["id"], areas, spec["group"], spec.get("event"), b"bench"
-    )
-    model = json.loads((tmp / f"model_{name}.json").read_text())
-    model |= {"retain_matching_columns": True, "retain_intermediate_calculation_columns": True}
-    pred = link._linker(left, right, model, 2).inference.predict(CEILING_MIN_PROBABILITY)
+    trained = json.loads((tmp / f"model_{name}.json").read_text())
+    trained |= {"retain_matching_columns": True, "retain_intermediate_calculation_columns": True}
+    pred = model.duckdb_linker(left, right, trained, 2).inference.predict(CEILING_MIN_PROBABILITY)
     pairs = pred.as_pandas_dataframe()
     levels = sorted(c for c in pairs.columns if c.startswith("gamma_"))
     pairs = pairs[["unique_id_l", "unique_id_r", "match_weight", *levels]]
@@ -185,20 +189,103 @@ def information_ceiling(
     cells = cells.assign(share=cells["sum"] / cells["size"]).sort_values(
         "share", ascending=False, kind="mergesort"
     )
-    tp, n = cells["sum"].cumsum().to_numpy(), cells["size"].cumsum().to_numpy()
-    f1 = 2 * tp / (n + len(true))
+    true_positives, predicted = cells["sum"].cumsum().to_numpy(), cells["size"].cumsum().to_numpy()
+    f1 = 2 * true_positives / (predicted + len(true))
     best = int(f1.argmax())
     return {
         "register": name,
         "cells": len(cells),
-        "precision": tp[best] / n[best],
-        "recall": tp[best] / len(true),
+        "precision": true_positives[best] / predicted[best],
+        "recall": true_positives[best] / len(true),
         "f1": f1[best],
         "cut_share": cells["share"].iloc[best],
     }
 
 
+def assess(tmp: Path, config: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Quality by scope and the information ceiling of each register, from the bench's outputs in ``tmp``."""
+    valid = tmp / "valid"
+    raw_episodes, areas = (
+        io.read_table(valid / "ndtms_episodes.parquet"),
+        io.read_table(valid / "areas.parquet"),
+    )
+    episodes, _ = pseudonyms.link_persons(raw_episodes, SECRET)
+    tops = io.read_table(valid / "ndtms_top.parquet", columns=["episode_id", "top_date"])
+    left = records.ndtms_link_records(raw_episodes, SECRET, areas, tops)
+    rights = {
+        name: records.register_link_records(
+            io.read_table(valid / f"{spec['table']}.parquet"),
+            spec["id"],
+            areas,
+            spec["group"],
+            spec.get("event"),
+            SECRET,
+        )
+        for name, spec in REGISTERS.items()
+    }
+    truths = register_truths(tmp, episodes, rights)
+    scored = quality_by_scope(tmp, config, truths, episodes, areas)
+    ceilings = pd.DataFrame(
+        [information_ceiling(tmp, name, truths[name], left, rights[name]) for name in REGISTERS]
+    )
+    return scored, ceilings
+
+
+def print_timings(runs: dict[str, tuple[float, float, str]], scale: float) -> None:
+    """Wall time and peak memory per register and together, against the target at scale 1.0."""
+    print(f"\n{'register':<12}{'wall s':>8}{'peak GiB':>10}")
+    for name, (wall, peak, _) in runs.items():
+        print(f"{name:<12}{wall:>8.1f}{peak:>10.2f}")
+    total, peak = sum(r[0] for r in runs.values()), max(r[1] for r in runs.values())
+    print(f"{'both':<12}{total:>8.1f}{peak:>10.2f}")
+    if scale == 1.0:
+        print(f"target <= 180 s and <= 6 GiB: {'met' if total <= 180 and peak <= 6 else 'NOT met'}")
+
+
+def print_quality(scored: pd.DataFrame, threshold: float) -> None:
+    """Quality at ``threshold`` beside the exact key, across thresholds, and by group/period."""
+    main_rows = scored[
+        (scored.scope == "all") & ((scored.threshold == threshold) | (scored.method == "exact_key"))
+    ]
+    print(f"\nquality at p >= {threshold} (probabilistic) and of the exact key:")
+    print(
+        main_rows[["register", "method", "n_predicted", "n_true", "precision", "recall", "f1"]]
+        .round(4)
+        .to_string(index=False)
+    )
+    for name in REGISTERS:
+        f1 = main_rows[(main_rows.register == name) & (main_rows.method == "probabilistic")]["f1"].iloc[0]
+        exact = main_rows[(main_rows.register == name) & (main_rows.method == "exact_key")]["f1"].iloc[0]
+        print(
+            f"{name}: F1 {f1:.4f} (target >= 0.95: {'met' if f1 >= 0.95 else 'NOT met'}; exact key {exact:.4f})"
+        )
+    print("\nacross thresholds (all persons):")
+    sweep = scored[(scored.scope == "all") & (scored.method == "probabilistic")]
+    print(sweep[["register", "threshold", "precision", "recall", "f1"]].round(4).to_string(index=False))
+    print(f"\nby group/period of the person's first study journey, at p >= {threshold}:")
+    by_scope = scored[(scored.scope != "all") & (scored.threshold == threshold)]
+    print(
+        by_scope[["register", "scope", "n_true", "precision", "recall", "f1"]].round(4).to_string(index=False)
+    )
+
+
+def print_ceilings(ceilings: pd.DataFrame) -> None:
+    """The information ceiling per register, and where the 0.95 target is above it."""
+    print(
+        "\ninformation ceiling: best F1 of a pairwise rule on comparison pattern x initials-frequency "
+        "decile x 5-year birth band, its cells chosen with the truth (optimistic):"
+    )
+    print(ceilings.round(4).to_string(index=False))
+    for row in ceilings.itertuples():
+        if row.f1 < 0.95:
+            print(
+                f"{row.register}: the 0.95 target is above what these identifiers carry (ceiling {row.f1:.4f})"
+            )
+
+
 def main() -> None:
+    from pbr.config import validate_config
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument(
@@ -217,76 +304,31 @@ def main() -> None:
     args = ap.parse_args()
     overrides = {k: 0.0 for k in BEYOND_FLOOR} if args.noise == "floor" else {}
     config = validate_config({})
-    cfg, study = config["linkage"], config["study"]
-    src = str(ROOT / "src")
+    cfg = config["linkage"]
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         prep = timed(
-            PREPARE.format(
-                src=src,
-                scale=args.scale,
-                seed=args.seed,
-                tmp=d,
-                same_region=args.same_region_moves,
-                noise_overrides=overrides,
-            )
+            prepare,
+            scale=args.scale,
+            seed=args.seed,
+            tmp=tmp,
+            same_region_moves=args.same_region_moves,
+            noise_overrides=overrides,
         )
         print(
             f"linkage at scale {args.scale}, seed {args.seed}, {args.noise} noise, "
             f"{args.same_region_moves:.0%} of register area moves within the home region"
             f" (extracts generated and validated in {prep[0]:.0f} s, not counted)"
         )
-        runs = {}
-        for name, spec in REGISTERS.items():
-            runs[name] = timed(LINK.format(src=src, cfg=cfg, spec=spec, tmp=d, name=name))
-        print(f"\n{'register':<12}{'wall s':>8}{'peak GiB':>10}")
-        for name, (wall, peak, _) in runs.items():
-            print(f"{name:<12}{wall:>8.1f}{peak:>10.2f}")
-        total, peak = sum(r[0] for r in runs.values()), max(r[1] for r in runs.values())
-        print(f"{'both':<12}{total:>8.1f}{peak:>10.2f}")
-        if args.scale == 1.0:
-            print(f"target <= 180 s and <= 6 GiB: {'met' if total <= 180 and peak <= 6 else 'NOT met'}")
-        v = tmp / "valid"
-        raw_episodes, areas = io.read_table(v / "ndtms_episodes.parquet"), io.read_table(v / "areas.parquet")
-        episodes, _ = link.link_persons(raw_episodes, b"bench")
-        truths = register_truths(tmp, episodes)
-        q = quality(tmp, cfg, study, truths, episodes, areas)
-        tops = io.read_table(v / "ndtms_top.parquet", columns=["episode_id", "top_date"])
-        left = link.ndtms_link_records(raw_episodes, b"bench", areas, tops)
-        ceilings = pd.DataFrame(
-            [information_ceiling(tmp, name, truths[name], left, areas) for name in REGISTERS]
-        )
+        runs = {
+            name: timed(link_register, cfg=cfg, spec=spec, tmp=tmp, name=name)
+            for name, spec in REGISTERS.items()
+        }
+        print_timings(runs, args.scale)
+        scored, ceilings = assess(tmp, config)
     pd.set_option("display.width", 200)
-    t = cfg["threshold"]
-    main_rows = q[(q.scope == "all") & ((q.threshold == t) | (q.method == "exact_key"))]
-    print(f"\nquality at p >= {t} (probabilistic) and of the exact key:")
-    print(
-        main_rows[["register", "method", "n_predicted", "n_true", "precision", "recall", "f1"]]
-        .round(4)
-        .to_string(index=False)
-    )
-    for name in REGISTERS:
-        f1 = main_rows[(main_rows.register == name) & (main_rows.method == "probabilistic")]["f1"].iloc[0]
-        ex = main_rows[(main_rows.register == name) & (main_rows.method == "exact_key")]["f1"].iloc[0]
-        print(
-            f"{name}: F1 {f1:.4f} (target >= 0.95: {'met' if f1 >= 0.95 else 'NOT met'}; exact key {ex:.4f})"
-        )
-    print("\nacross thresholds (all persons):")
-    sweep = q[(q.scope == "all") & (q.method == "probabilistic")]
-    print(sweep[["register", "threshold", "precision", "recall", "f1"]].round(4).to_string(index=False))
-    print(f"\nby group/period of the person's first study journey, at p >= {t}:")
-    by = q[(q.scope != "all") & (q.threshold == t)]
-    print(by[["register", "scope", "n_true", "precision", "recall", "f1"]].round(4).to_string(index=False))
-    print(
-        "\ninformation ceiling: best F1 of a pairwise rule on comparison pattern x initials-frequency "
-        "decile x 5-year birth band, its cells chosen with the truth (optimistic):"
-    )
-    print(ceilings.round(4).to_string(index=False))
-    for row in ceilings.itertuples():
-        if row.f1 < 0.95:
-            print(
-                f"{row.register}: the 0.95 target is above what these identifiers carry (ceiling {row.f1:.4f})"
-            )
+    print_quality(scored, cfg["threshold"])
+    print_ceilings(ceilings)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ from pathlib import Path
 import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 import pandas as pd
 
-from pbr import io, link
+from pbr import io
+from pbr.link import matching, quality
 from pbr.logs import logged
 
 
@@ -15,7 +16,7 @@ def main(smk) -> None:
         journeys = io.read_table(smk.input.journeys)
         links = {r: io.read_table(smk.input[f"links_{r}"]) for r in registers}
         io.write_table(
-            link.match_rates(journeys, links, cfg["threshold"], cfg["min_link_rate"]),
+            quality.match_rates(journeys, links, cfg["threshold"], cfg["min_link_rate"]),
             smk.output.match_rates,
             sort_by=["register", "cohort", "group", "period"],
         )
@@ -24,24 +25,19 @@ def main(smk) -> None:
             truth_dir = Path(smk.input.truth)
             episodes = io.read_table(smk.input.episodes, columns=["person_id", "episode_id"])
             episode_truth = io.read_table(truth_dir / "episode_person.parquet")
-            scopes = link.person_scopes(journeys)
+            scopes = matching.person_scopes(journeys)
             for r, spec in registers.items():
-                unit_truth = io.read_table(
-                    truth_dir / f"{'death' if r == 'deaths' else 'offence'}_person.parquet"
-                )
+                unit_truth = io.read_table(truth_dir / f"{quality.UNIT_TRUTH_TABLES[r]}.parquet")
+                register = records = None
                 if spec["unit"] != spec["id"]:  # offences: the unit is the offender
-                    off = io.read_table(smk.input.offences_extract, columns=[spec["id"], spec["unit"]])
+                    register = io.read_table(smk.input.offences_extract, columns=[spec["id"], spec["unit"]])
                     records = io.read_table(smk.input[f"records_{r}"], columns=[spec["group"], "group"])
-                    pseudonym = link.unit_pseudonyms(records, spec["group"])  # as the link table holds it
-                    off[spec["unit"]] = off[spec["unit"]].map(pseudonym)
-                    unit_truth = unit_truth.merge(off, on=spec["id"])
-                truth = link.true_pairs(episodes, episode_truth, unit_truth, spec["unit"])
-                matches = links[r][
-                    ["person_id", spec["unit"], "match_weight", "match_probability"]
-                ].drop_duplicates()
-                matches.columns = ["left_id", "right_id", "match_weight", "match_probability"]
+                truth = quality.register_true_pairs(
+                    episodes, episode_truth, unit_truth, spec, register, records
+                )
+                matches = quality.link_matches(links[r], spec["unit"])
                 exact = io.read_table(smk.input[f"exact_{r}"])
-                q = link.quality_table(matches, exact, truth, list(cfg["quality_thresholds"]), r, scopes)
+                q = quality.quality_table(matches, exact, truth, list(cfg["quality_thresholds"]), r, scopes)
                 parts.append(q)
                 main_row = q[
                     (q.scope == "all") & (q.method == "probabilistic") & (q.threshold == cfg["threshold"])
@@ -56,7 +52,7 @@ def main(smk) -> None:
                         m.recall,
                         m.f1,
                     )
-        quality = (
+        scores = (
             pd.concat(parts, ignore_index=True)
             if parts
             else pd.DataFrame(
@@ -74,7 +70,7 @@ def main(smk) -> None:
                 ]
             )
         )
-        io.write_table(quality, smk.output.quality)
+        io.write_table(scores, smk.output.quality)
 
 
 if __name__ == "__main__":

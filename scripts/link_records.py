@@ -2,26 +2,27 @@
 
 import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 
-from pbr import io, link, source
+from pbr import io, source
+from pbr.link import pseudonyms, records
 from pbr.logs import logged
 
 
 def main(smk) -> None:
     side = smk.wildcards.side
     with logged(smk.log[0], f"link_records[{side}]") as log:
-        secret = link.pseudonymisation_key(smk.params.source)
+        secret = pseudonyms.pseudonymisation_key(smk.params.source)
         source.check_key_id(smk.params.source, smk.params.key_id)
         table, areas = io.read_table(smk.input.table), io.read_table(smk.input.areas)
         if side == "ndtms":
             tops = io.read_table(smk.input.tops, columns=["episode_id", "top_date"])
-            records = link.ndtms_link_records(table, secret, areas, tops)
+            link_records = records.ndtms_link_records(table, secret, areas, tops)
         else:
             spec = smk.params.spec
-            records = link.register_link_records(
+            link_records = records.register_link_records(
                 table, spec["id"], areas, spec["group"], spec.get("event"), secret
             )
-        log.info("%s: %d rows -> %d linkage records", side, len(table), len(records))
-        io.write_table(records, smk.output.records)  # built in a deterministic order
+        log.info("%s: %d rows -> %d linkage records", side, len(table), len(link_records))
+        io.write_table(link_records, smk.output.records)  # built in a deterministic order
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 
-from pbr import io, link
+from pbr import io
+from pbr.link import matching, model
 from pbr.logs import logged
 
 
@@ -12,13 +13,13 @@ def main(smk) -> None:
         cfg, spec = smk.params.linkage, smk.params.spec
         register = io.read_table(smk.input.register)
         left, right = io.read_table(smk.input.left), io.read_table(smk.input.right)
-        memory_mb = link.duckdb_memory_mb(smk.resources.get("mem_mb"))
+        memory_mb = model.duckdb_memory_mb(smk.resources.get("mem_mb"))
         log.info(
             "DuckDB memory limit: %s MB (%.0f%% of the job's mem_mb)",
             memory_mb,
-            100 * link.DUCKDB_MEMORY_SHARE,
+            100 * model.DUCKDB_MEMORY_SHARE,
         )
-        out = link.link_register_probabilistic(
+        out = matching.link_register_probabilistic(
             left,
             right,
             register,

@@ -2,7 +2,8 @@
 
 import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 
-from pbr import io, link
+from pbr import io
+from pbr.link import model
 from pbr.logs import logged
 
 
@@ -15,7 +16,7 @@ def main(smk) -> None:
             return
         left, right = io.read_table(smk.input.left), io.read_table(smk.input.right)
         log.info("training on %d NDTMS persons x %d %s records", len(left), len(right), name)
-        model = link.train_link_model(
+        trained = model.train_link_model(
             left,
             right,
             cfg["recall"],
@@ -23,9 +24,9 @@ def main(smk) -> None:
             cfg["u_max_pairs"],
             smk.threads,
             cfg["em_max_pairs"],
-            memory_mb=link.duckdb_memory_mb(smk.resources.get("mem_mb")),
+            memory_mb=model.duckdb_memory_mb(smk.resources.get("mem_mb")),
         )
-        io.write_json(model, smk.output.model)
+        io.write_json(trained, smk.output.model)
 
 
 if __name__ == "__main__":

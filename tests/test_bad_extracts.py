@@ -32,11 +32,11 @@ from bad_extracts.corpus import (
     write_csv_extract,
 )
 
-from pbr import link
 from pbr.config import validate_config
 from pbr.contract import TABLES
 from pbr.derive import journeys, outcomes
 from pbr.extract import ExtractError, read_extracts
+from pbr.link import matching, pseudonyms, quality, records
 
 CORPUS = Path(__file__).resolve().parent / "bad_extracts"
 REGISTERS = {
@@ -74,7 +74,7 @@ def _derive_cohorts(tables: dict[str, pd.DataFrame], cohorts: list[str], study: 
     returns journeys and flow."""
     cfg = validate_config({"study": study or {}})
     study, jc = cfg["study"], cfg["journeys"]
-    episodes, _ = link.link_persons(tables["ndtms_episodes"], b"corpus-key")
+    episodes, _ = pseudonyms.link_persons(tables["ndtms_episodes"], b"corpus-key")
     ep = journeys.assign_journeys(episodes, jc["transfer_codes"], jc["transfer_gap_days"])
     j = journeys.assign_study_fields(
         journeys.summarise_journeys(ep),
@@ -93,7 +93,7 @@ def _link(tables: dict[str, pd.DataFrame], journeys_: pd.DataFrame) -> dict[str,
     cfg = validate_config({})["linkage"] | {"method": "deterministic"}
     out, links = {}, {}
     for name, spec in REGISTERS.items():
-        left, right = link.link_inputs(
+        left, right = records.link_inputs(
             tables["ndtms_episodes"],
             tables[spec["table"]],
             spec,
@@ -101,9 +101,11 @@ def _link(tables: dict[str, pd.DataFrame], journeys_: pd.DataFrame) -> dict[str,
             tables["areas"],
             tables["ndtms_top"],
         )
-        out[name] = link.link_register_probabilistic(left, right, tables[spec["table"]], spec, {}, cfg, name)
+        out[name] = matching.link_register_probabilistic(
+            left, right, tables[spec["table"]], spec, {}, cfg, name
+        )
         links[name] = out[name]["links"]
-    rates = link.match_rates(journeys_, links, cfg["threshold"], cfg["min_link_rate"])
+    rates = quality.match_rates(journeys_, links, cfg["threshold"], cfg["min_link_rate"])
     return {"flow": pd.concat([o["flow"] for o in out.values()], ignore_index=True), "rates": rates}
 
 
@@ -246,7 +248,7 @@ def test_placeholder_dates_of_birth_do_not_merge_clients(valid_dir, tmp_path):
     dob = header.index("date_of_birth")
     placeholder = {r[0] for r in rows if r[dob] in ("1900-01-01", "1800-01-01")}
     tables, _ = read_extracts(directory=d, today=TODAY)
-    episodes, _ = link.link_persons(tables["ndtms_episodes"], b"corpus-key")
+    episodes, _ = pseudonyms.link_persons(tables["ndtms_episodes"], b"corpus-key")
     assert (episodes["age_at_referral"] <= 100).all()
     assert placeholder and not placeholder & set(episodes["episode_id"])
     assert len(tables["ndtms_episodes"]) == len(rows) - len(placeholder)

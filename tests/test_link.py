@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pbr import link
-from pbr.contract import IDENTIFIER_COLUMNS
+from pbr import source
+from pbr.contract import IDENTIFIER_COLUMNS, MIN_LINK_RATE
+from pbr.link import matching, model, pseudonyms, quality, records
 
 SECRET = b"test-key"
 
@@ -44,7 +45,7 @@ NO_TOPS = pd.DataFrame(
 
 
 def test_same_attributor_is_one_person_across_agencies():
-    out, flow = link.link_persons(_episodes(), SECRET)
+    out, flow = pseudonyms.link_persons(_episodes(), SECRET)
     pid = out.set_index("episode_id")["person_id"]
     assert pid["e1"] == pid["e2"] != pid["e3"]
     assert "e4" not in pid.index  # missing initial: cannot be a person
@@ -54,39 +55,39 @@ def test_same_attributor_is_one_person_across_agencies():
 
 
 def test_identifiers_do_not_leave_linkage():
-    out, _ = link.link_persons(_episodes(), SECRET)
+    out, _ = pseudonyms.link_persons(_episodes(), SECRET)
     assert not (set(out.columns) & IDENTIFIER_COLUMNS)
     assert "client_id" not in out.columns
 
 
 def test_age_at_referral_counts_whole_years():
-    out, _ = link.link_persons(_episodes(), SECRET)
+    out, _ = pseudonyms.link_persons(_episodes(), SECRET)
     age = out.set_index("episode_id")["age_at_referral"]
     assert age["e1"] == 30  # referral the day before the 31st birthday
     assert age["e3"] == 36
 
 
 def test_person_id_is_a_keyed_hash():
-    a, _ = link.link_persons(_episodes(), b"key-one")
-    b, _ = link.link_persons(_episodes(), b"key-two")
+    a, _ = pseudonyms.link_persons(_episodes(), b"key-one")
+    b, _ = pseudonyms.link_persons(_episodes(), b"key-two")
     assert set(a["person_id"]).isdisjoint(set(b["person_id"]))
-    again, _ = link.link_persons(_episodes(), b"key-one")
+    again, _ = pseudonyms.link_persons(_episodes(), b"key-one")
     assert a["person_id"].tolist() == again["person_id"].tolist()
 
 
 def test_real_mode_without_key_stops_with_instructions(monkeypatch):
-    monkeypatch.delenv(link.KEY_ENV, raising=False)
-    with pytest.raises(link.LinkError, match="PBR_LINK_KEY"):
-        link.pseudonymisation_key("real")
-    assert link.pseudonymisation_key("synthetic")
-    monkeypatch.setenv(link.KEY_ENV, " ")  # blank or short keys are refused, with how to make one
-    with pytest.raises(link.LinkError, match=r"(?s)too weak.*openssl rand"):
-        link.pseudonymisation_key("real")
-    monkeypatch.setenv(link.KEY_ENV, "fifteen-bytes-x")
-    with pytest.raises(link.LinkError, match="15 byte"):
-        link.pseudonymisation_key("real")
-    monkeypatch.setenv(link.KEY_ENV, "  sixteen-bytes-xy  ")
-    assert link.pseudonymisation_key("real") == b"sixteen-bytes-xy"
+    monkeypatch.delenv(source.KEY_ENV, raising=False)
+    with pytest.raises(pseudonyms.LinkError, match="PBR_LINK_KEY"):
+        pseudonyms.pseudonymisation_key("real")
+    assert pseudonyms.pseudonymisation_key("synthetic")
+    monkeypatch.setenv(source.KEY_ENV, " ")  # blank or short keys are refused, with how to make one
+    with pytest.raises(pseudonyms.LinkError, match=r"(?s)too weak.*openssl rand"):
+        pseudonyms.pseudonymisation_key("real")
+    monkeypatch.setenv(source.KEY_ENV, "fifteen-bytes-x")
+    with pytest.raises(pseudonyms.LinkError, match="15 byte"):
+        pseudonyms.pseudonymisation_key("real")
+    monkeypatch.setenv(source.KEY_ENV, "  sixteen-bytes-xy  ")
+    assert pseudonyms.pseudonymisation_key("real") == b"sixteen-bytes-xy"
 
 
 def _deaths():
@@ -115,9 +116,9 @@ DEATH_SPEC = {
 
 def test_deterministic_register_link_on_exact_key_carries_no_identifiers():
     cfg = {"method": "deterministic", "threshold": 0.9, "min_probability": 0.05}
-    left, right = link.link_inputs(_episodes(), _deaths(), DEATH_SPEC, SECRET, AREAS, TOPS)
-    out = link.link_register_probabilistic(left, right, _deaths(), DEATH_SPEC, {}, cfg, "deaths")
-    persons, _ = link.link_persons(_episodes(), SECRET)
+    left, right = records.link_inputs(_episodes(), _deaths(), DEATH_SPEC, SECRET, AREAS, TOPS)
+    out = matching.link_register_probabilistic(left, right, _deaths(), DEATH_SPEC, {}, cfg, "deaths")
+    persons, _ = pseudonyms.link_persons(_episodes(), SECRET)
     pid = persons.set_index("episode_id")["person_id"]
     got = dict(zip(out["links"]["death_id"], out["links"]["person_id"], strict=True))
     assert got == {
@@ -137,9 +138,9 @@ def test_best_matches_is_one_to_one_greedy_and_threshold_consistent():
             "match_probability": [0.97, 0.9, 0.95, 0.6, 0.6],
         }
     )
-    m = link.best_matches(pairs)
+    m = matching.best_matches(pairs)
     assert list(zip(m.left_id, m.right_id, strict=True)) == [("a", "x"), ("b", "z")]  # tie b/c on z: b first
-    high = link.best_matches(pairs[pairs.match_probability >= 0.9])
+    high = matching.best_matches(pairs[pairs.match_probability >= 0.9])
     assert (
         high[["left_id", "right_id"]].values.tolist()
         == m[m.match_probability >= 0.9][["left_id", "right_id"]].values.tolist()
@@ -158,12 +159,12 @@ def test_offender_identities_collapse_to_the_offender():
             "area_code": ["X", "X", "X"],
         }
     )
-    rec = link.register_link_records(pnc, "offence_id", AREAS, "pnc_id", secret=SECRET)
-    n1, n2 = link.unit_ids(pd.Series(["N1", "N2"]), SECRET)
+    rec = records.register_link_records(pnc, "offence_id", AREAS, "pnc_id", secret=SECRET)
+    n1, n2 = pseudonyms.unit_ids(pd.Series(["N1", "N2"]), SECRET)
     assert rec[["unique_id", "group"]].values.tolist() == [["o1", n1], ["o3", n2]]  # John/Jon share initials
     assert not {"N1", "N2"} & set(rec["group"])  # the PNC id itself never leaves linkage
     # later steps look the pseudonym up instead of hashing every PNC id again
-    assert link.unit_pseudonyms(rec, "pnc_id").to_dict() == {"N1": n1, "N2": n2}
+    assert records.unit_pseudonyms(rec, "pnc_id").to_dict() == {"N1": n1, "N2": n2}
 
 
 def test_offender_link_carries_the_pseudonym_and_counts_every_offence():
@@ -187,13 +188,30 @@ def test_offender_link_carries_the_pseudonym_and_counts_every_offence():
         "keep": ["offence_id", "offence_date", "offence_group"],
     }
     cfg = {"method": "deterministic", "threshold": 0.9, "min_probability": 0.05}
-    left, right = link.link_inputs(_episodes(), pnc, spec, SECRET, AREAS, TOPS)
-    out = link.link_register_probabilistic(left, right, pnc, spec, {}, cfg, "offences")
+    left, right = records.link_inputs(_episodes(), pnc, spec, SECRET, AREAS, TOPS)
+    out = matching.link_register_probabilistic(left, right, pnc, spec, {}, cfg, "offences")
     links = out["links"].set_index("offence_id")
-    n1, n3 = link.unit_ids(pd.Series(["N1", "N3"]), SECRET)
+    n1, n3 = pseudonyms.unit_ids(pd.Series(["N1", "N3"]), SECRET)
     assert sorted(links.index) == ["o1", "o2", "o4"]  # J S 1980-01-31 M (both offences), M B 1975-06-01 F
     assert links.loc["o1", "pnc_id"] == links.loc["o2", "pnc_id"] == n1 and links.loc["o4", "pnc_id"] == n3
     assert out["flow"].set_index("action")["n"].to_dict() == {"kept": 3, "dropped": 1}
+    # the truth names offenders as the link table does (pseudonyms looked up in the records)
+    persons, _ = pseudonyms.link_persons(_episodes(), SECRET)
+    episode_truth = pd.DataFrame(
+        {"episode_id": ["e1", "e2", "e3", "e4"], "true_person_id": ["T1", "T1", "T2", "T3"]}
+    )
+    unit_truth = pd.DataFrame(
+        {"offence_id": ["o1", "o2", "o3", "o4"], "true_person_id": ["T1", "T1", None, "T2"]}
+    )
+    truth = quality.register_true_pairs(persons, episode_truth, unit_truth, spec, pnc, right)
+    linked = quality.link_matches(out["links"], "pnc_id")
+    pair_columns = ["left_id", "right_id"]
+    assert set(truth[pair_columns].itertuples(index=False)) == set(
+        linked[pair_columns].itertuples(index=False)
+    )
+    assert set(truth["right_id"]) == {n1, n3}
+    with pytest.raises(ValueError, match="needs the register and its records"):
+        quality.register_true_pairs(persons, episode_truth, unit_truth, spec)
 
 
 def _noisy_population(n=3000, n_unrelated=15000, seed=5):
@@ -260,35 +278,35 @@ def _noisy_population(n=3000, n_unrelated=15000, seed=5):
 def test_probabilistic_linkage_beats_the_exact_key_on_noisy_records():
     episodes, register, truth = _noisy_population()
     areas = pd.DataFrame({"area_code": [f"A{i}" for i in range(30)] + ["A99"], "region": "R"})
-    left, right = link.link_inputs(episodes, register, DEATH_SPEC, SECRET, areas, NO_TOPS)
-    model = link.train_link_model(left, right, recall=0.8, seed=1, max_pairs=2e5)
+    left, right = records.link_inputs(episodes, register, DEATH_SPEC, SECRET, areas, NO_TOPS)
+    trained = model.train_link_model(left, right, recall=0.8, seed=1, max_pairs=2e5)
     cfg = {"method": "probabilistic", "threshold": 0.5, "min_probability": 0.05}
-    out = link.link_register_probabilistic(left, right, register, DEATH_SPEC, model, cfg, "deaths")
-    persons, _ = link.link_persons(episodes, SECRET)
+    out = matching.link_register_probabilistic(left, right, register, DEATH_SPEC, trained, cfg, "deaths")
+    persons, _ = pseudonyms.link_persons(episodes, SECRET)
     ep_of = persons.groupby("person_id")["episode_id"].apply(set).to_dict()
     true_pairs = pd.DataFrame(
         [(pid, d) for pid, eps in ep_of.items() for e, d in truth if e in eps],
         columns=["left_id", "right_id"],
     )
     links = out["links"].rename(columns={"person_id": "left_id", "death_id": "right_id"})
-    prob = link.precision_recall(links[links.match_probability >= 0.5], true_pairs)
-    exact = link.precision_recall(out["exact"], true_pairs)
+    prob = quality.precision_recall(links[links.match_probability >= 0.5], true_pairs)
+    exact = quality.precision_recall(out["exact"], true_pairs)
     # measured: F1 0.972 (P 0.971, R 0.973) against the exact key's 0.944 (P 0.954, R 0.935)
     assert prob["f1"] > exact["f1"] + 0.01
     assert prob["recall"] > 0.95 and prob["precision"] > 0.95
     # the model JSON is stable: training again gives the same bytes
-    again = link.train_link_model(left, right, recall=0.8, seed=1, max_pairs=2e5)
-    assert json.dumps(model, sort_keys=True) == json.dumps(again, sort_keys=True)
+    again = model.train_link_model(left, right, recall=0.8, seed=1, max_pairs=2e5)
+    assert json.dumps(trained, sort_keys=True) == json.dumps(again, sort_keys=True)
     # DuckDB held to a memory limit (a job's mem_mb; it spills beyond) gives the same model and pairs
-    small = link.duckdb_memory_mb(400)
-    assert small == 256 and link.duckdb_memory_mb(6000) == 3600 and link.duckdb_memory_mb(None) is None
-    limited = link.train_link_model(left, right, recall=0.8, seed=1, max_pairs=2e5, memory_mb=small)
-    assert json.dumps(limited, sort_keys=True) == json.dumps(model, sort_keys=True)
+    small = model.duckdb_memory_mb(400)
+    assert small == 256 and model.duckdb_memory_mb(6000) == 3600 and model.duckdb_memory_mb(None) is None
+    limited = model.train_link_model(left, right, recall=0.8, seed=1, max_pairs=2e5, memory_mb=small)
+    assert json.dumps(limited, sort_keys=True) == json.dumps(trained, sort_keys=True)
     pd.testing.assert_frame_equal(
-        link.predict_link_pairs(left, right, model, 0.05, memory_mb=small),
-        link.predict_link_pairs(left, right, model, 0.05),
+        model.predict_link_pairs(left, right, trained, 0.05, memory_mb=small),
+        model.predict_link_pairs(left, right, trained, 0.05),
     )
-    con = link._linker(left, right, model, 1, small)._db_api.duckdb_con
+    con = model.duckdb_linker(left, right, trained, 1, small)._db_api.duckdb_con
     assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] in (
         "244.1 MiB",
         "256.0 MiB",
@@ -297,8 +315,8 @@ def test_probabilistic_linkage_beats_the_exact_key_on_noisy_records():
 
 
 def test_person_link_record_carries_areas_and_dates_for_comparison():
-    left, right = link.link_inputs(_episodes(), _deaths(), DEATH_SPEC, SECRET, AREAS, TOPS)
-    persons, _ = link.link_persons(_episodes(), SECRET)
+    left, right = records.link_inputs(_episodes(), _deaths(), DEATH_SPEC, SECRET, AREAS, TOPS)
+    persons, _ = pseudonyms.link_persons(_episodes(), SECRET)
     pid = persons.set_index("episode_id")["person_id"]
     rec = left.set_index("unique_id")
     js, mb = rec.loc[pid["e1"]], rec.loc[pid["e3"]]
@@ -328,7 +346,7 @@ def test_pair_sql_finds_the_person_side_whichever_way_round(person_side):
         f"area_code_{reg_side}": "'Y'",
     }
     sel = ", ".join(f"{v} AS {k}" for k, v in cols.items())
-    sql = f"SELECT {link._person_register_sql('area_code')}, {link._person_register_sql('area_code', True)}"
+    sql = f"SELECT {model._person_register_sql('area_code')}, {model._person_register_sql('area_code', True)}"
     assert duckdb.connect().execute(f"{sql} FROM (SELECT {sel})").fetchone() == ("X", "Y")
 
 
@@ -338,19 +356,19 @@ def test_pair_sql_finds_the_person_side_whichever_way_round(person_side):
 
 def test_register_initials_ignore_accents_null_tokens_and_non_letters():
     names = pd.Series(["Élodie", "NULL", "?x", "unknown", "o'Brien", "Na", " smith", None, "1st"])
-    assert link._initial(names).tolist() == ["E", pd.NA, pd.NA, pd.NA, "O", "N", "S", pd.NA, pd.NA]
+    assert records._name_initials(names).tolist() == ["E", pd.NA, pd.NA, pd.NA, "O", "N", "S", pd.NA, pd.NA]
 
 
 def test_a_null_token_region_is_no_region():
     areas = pd.DataFrame({"area_code": ["X", "Y", "Z"], "region": ["NULL", "NULL", None]})
-    rec = link.register_link_records(_deaths(), "death_id", areas, event_column="date_of_death")
+    rec = records.register_link_records(_deaths(), "death_id", areas, event_column="date_of_death")
     assert rec["region"].isna().all()  # 'NULL' would have made X and Y 'same region'
 
 
 def test_min_link_rate_default_is_the_schema_default():
     from pbr.config import validate_config
 
-    assert validate_config({})["linkage"]["min_link_rate"] == link.MIN_LINK_RATE
+    assert validate_config({})["linkage"]["min_link_rate"] == MIN_LINK_RATE
 
 
 def _units(n_per_cell: int, died: int = 0) -> pd.DataFrame:
@@ -364,23 +382,23 @@ def _units(n_per_cell: int, died: int = 0) -> pd.DataFrame:
 def test_link_rate_notes_floor_relative_and_client_died():
     units = _units(1000)
     rate = np.r_[np.arange(4000) % 10 == 0]  # 10% everywhere: plausible
-    assert link.link_rate_notes(units, rate, "offences", 0.05) == []
+    assert quality.link_rate_notes(units, rate, "offences", 0.05) == []
     few = np.arange(4000) % 500 == 0  # 0.2%: below a floor of 5% everywhere
-    notes = link.link_rate_notes(units, few, "offences", 0.05)
+    notes = quality.link_rate_notes(units, few, "offences", 0.05)
     assert {n["cell"] for n in notes} == {"all", "pilot/pre", "pilot/post", "other/pre", "other/post"}
     assert notes[0]["n"] == 8 and "8 of 4,000 NDTMS persons linked (0.2%)" in notes[0]["text"]
     # one cell far below the others (a register missing the post period of the pilot areas)
     gap = rate & ~((units["group"] == "pilot") & (units["period"] == "post")).to_numpy()
-    notes = link.link_rate_notes(units, gap, "deaths", 0.005)
+    notes = quality.link_rate_notes(units, gap, "deaths", 0.005)
     assert {n["cell"] for n in notes} == {"pilot/post"}
     assert any(
         "under a third of the 100 the other groups and periods' rate (10.0%)" in n["text"] for n in notes
     )
     # few cells, few expected: no judgement from chance
-    assert link.link_rate_notes(_units(20), np.zeros(80, dtype=bool), "deaths", 0.005) == []
+    assert quality.link_rate_notes(_units(20), np.zeros(80, dtype=bool), "deaths", 0.005) == []
     # persons NDTMS discharged as died that do not link to a death
     died = _units(1000, died=10)  # all in pilot/pre
-    notes = link.link_rate_notes(died, rate, "deaths", 0.005)
+    notes = quality.link_rate_notes(died, rate, "deaths", 0.005)
     assert [n["cell"] for n in notes] == ["all", "pilot/pre"] and [n["n"] for n in notes] == [9, 9]
     assert "only 1 of the 10 NDTMS persons discharged as 'client died'" in notes[0]["text"]
 
@@ -426,8 +444,8 @@ def test_a_register_sharing_few_clients_is_flagged_in_the_flow_and_match_rates(c
     for k, flagged in ((40, False), (3, True)):
         caplog.clear()
         reg = deaths(k)
-        left, right = link.link_inputs(episodes, reg, DEATH_SPEC, SECRET, AREAS, NO_TOPS)
-        out = link.link_register_probabilistic(left, right, reg, DEATH_SPEC, {}, cfg, "deaths")
+        left, right = records.link_inputs(episodes, reg, DEATH_SPEC, SECRET, AREAS, NO_TOPS)
+        out = matching.link_register_probabilistic(left, right, reg, DEATH_SPEC, {}, cfg, "deaths")
         notes = out["flow"][out["flow"]["action"] == "flagged"]
         assert len(notes) == flagged, notes
         assert any("link rate far below" in r.getMessage() for r in caplog.records) == flagged
@@ -439,12 +457,12 @@ def test_a_register_sharing_few_clients_is_flagged_in_the_flow_and_match_rates(c
             assert "to a register of 400 deaths (0.1%)" in reason
             assert notes["n"].iloc[0] == 3
     # the floor is a setting: no note with a floor of 0
-    out = link.link_register_probabilistic(
+    out = matching.link_register_probabilistic(
         left, right, reg, DEATH_SPEC, {}, cfg | {"min_link_rate": {"deaths": 0}}, "deaths"
     )
     assert (out["flow"]["action"] != "flagged").all()
     # by group and period, over study journeys: match_rates notes the cells
-    persons, _ = link.link_persons(episodes, SECRET)
+    persons, _ = pseudonyms.link_persons(episodes, SECRET)
     journeys = persons[["person_id"]].assign(
         exclusion=pd.NA,
         cohort="drug",
@@ -452,7 +470,7 @@ def test_a_register_sharing_few_clients_is_flagged_in_the_flow_and_match_rates(c
         period=np.where(np.arange(len(persons)) % 4 < 2, "pre", "post"),
         discharge_reason=pd.array([None] * len(persons), dtype="Int64"),
     )
-    rates = link.match_rates(journeys, {"deaths": out["links"]}, 0.5)
+    rates = quality.match_rates(journeys, {"deaths": out["links"]}, 0.5)
     assert list(rates.columns) == [
         "register",
         "cohort",
@@ -464,4 +482,4 @@ def test_a_register_sharing_few_clients_is_flagged_in_the_flow_and_match_rates(c
         "note",
     ]
     assert rates["note"].str.startswith("deaths all: 3 of 2,000 NDTMS study journeys").all()
-    assert (link.match_rates(journeys, {"deaths": out["links"]}, 0.5, {"deaths": 0.0})["note"] == "").all()
+    assert (quality.match_rates(journeys, {"deaths": out["links"]}, 0.5, {"deaths": 0.0})["note"] == "").all()

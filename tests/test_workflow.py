@@ -313,11 +313,12 @@ def _text_files(work: Path) -> list[Path]:
 
 @pytest.mark.slow
 def test_real_mode_person_ids_are_keyed_with_the_environment_key(real_run):
-    from pbr import link
+    from pbr import source
+    from pbr.link import pseudonyms
 
     work, extract = real_run
     episodes = pd.read_csv(extract / "ndtms_episodes.csv", dtype=str, keep_default_na=False)
-    keys = link.attributor_key(
+    keys = pseudonyms.attributor_key(
         episodes["initial_first"].replace("", None),
         episodes["initial_surname"].replace("", None),
         pd.to_datetime(episodes["date_of_birth"]),
@@ -327,8 +328,8 @@ def test_real_mode_person_ids_are_keyed_with_the_environment_key(real_run):
         "person_id"
     ]
     ids = pd.Series(keys.to_numpy(), index=episodes["episode_id"]).loc[linked.index]
-    assert (link.person_ids(ids, REAL_KEY.encode()).to_numpy() == linked.to_numpy()).all()
-    assert set(link.person_ids(ids, link.SYNTHETIC_KEY.encode())).isdisjoint(set(linked))
+    assert (pseudonyms.person_ids(ids, REAL_KEY.encode()).to_numpy() == linked.to_numpy()).all()
+    assert set(pseudonyms.person_ids(ids, source.SYNTHETIC_KEY.encode())).isdisjoint(set(linked))
 
 
 @pytest.mark.slow

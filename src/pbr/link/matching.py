@@ -1,0 +1,199 @@
+"""Matching: pairs made into one-to-one links of NDTMS persons to register units, and the link tables.
+
+Scored pairs (:func:`pbr.link.model.predict_link_pairs`), or with ``linkage.method:
+deterministic`` the pairs agreeing on the exact key (:func:`exact_key_pairs`), are
+collapsed to (person, register unit) pairs (a unit is a death, or an offender, whose
+offences follow); a greedy one-to-one pass (:func:`best_matches`) keeps each person's best
+unit; the link table carries the matched units' records (:func:`link_table`).
+:func:`link_register_probabilistic` does all of it for one register, with the exact-key
+baseline and the flow rows. :func:`person_scopes` labels persons for the quality tables.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from pbr.flow import flow_frame, flow_row
+from pbr.link.model import predict_link_pairs
+from pbr.link.quality import person_link_notes
+from pbr.link.records import unit_pseudonyms
+
+log = logging.getLogger(__name__)
+
+
+def register_table_name(link_name: str) -> str:
+    """The contract table behind a link ('deaths' -> 'ons_deaths')."""
+    return {"deaths": "ons_deaths", "offences": "pnc_offences"}[link_name]
+
+
+def best_matches(pairs: pd.DataFrame, left: str = "left_id", right: str = "right_id") -> pd.DataFrame:
+    """Greedy one-to-one assignment: take pairs by descending weight; each id is used at most once.
+
+    Ties are broken by left id then right id, so the result is deterministic. Because the
+    pass goes from the highest weight down, the assignment restricted to pairs above any
+    threshold equals the assignment made from those pairs alone, so one table serves
+    every threshold.
+    """
+    order = pairs.sort_values(["match_weight", left, right], ascending=[False, True, True], kind="mergesort")
+    used_left: set = set()
+    used_right: set = set()
+    keep = []
+    for row, left_id, right_id in zip(
+        order.index, order[left].to_numpy(), order[right].to_numpy(), strict=True
+    ):
+        if left_id in used_left or right_id in used_right:
+            continue
+        used_left.add(left_id)
+        used_right.add(right_id)
+        keep.append(row)
+    return order.loc[keep].sort_values([left, right], kind="mergesort").reset_index(drop=True)
+
+
+def exact_key_pairs(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
+    """The deterministic baseline: pairs agreeing exactly on initials, date of birth and sex."""
+    key = ["initials", "dob", "sex"]
+    left_keyed = left.dropna(subset=["initials", "dob"]).assign(sex=lambda d: d["sex"].fillna("U"))
+    right_keyed = right.dropna(subset=["initials", "dob"]).assign(sex=lambda d: d["sex"].fillna("U"))
+    pairs = left_keyed[["unique_id", *key]].merge(
+        right_keyed[["unique_id", *key]], on=key, suffixes=("_l", "_r")
+    )
+    out = pd.DataFrame({"left_id": pairs["unique_id_l"], "right_id": pairs["unique_id_r"]})
+    out["match_weight"] = np.float64(np.inf)
+    out["match_probability"] = np.float64(1.0)
+    return out.sort_values(["left_id", "right_id"], kind="mergesort").reset_index(drop=True)
+
+
+def to_group_pairs(pairs: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
+    """Pairs of (person, register unit): identities collapsed to their group (offender), best weight kept."""
+    grouped = pairs.merge(right[["unique_id", "group"]], left_on="right_id", right_on="unique_id", how="left")
+    grouped = grouped.sort_values(
+        ["left_id", "group", "match_weight"], ascending=[True, True, False], kind="mergesort"
+    )
+    grouped = grouped.drop_duplicates(["left_id", "group"], keep="first")
+    out = grouped[["left_id", "group", "match_weight", "match_probability"]].rename(
+        columns={"group": "right_id"}
+    )
+    return out.reset_index(drop=True)
+
+
+def link_table(
+    matches: pd.DataFrame, register: pd.DataFrame, unit_column: str, keep: list[str]
+) -> pd.DataFrame:
+    """Expand one-to-one (person, unit) matches to the register records they carry.
+
+    Returns person_id, the register's records (``unit_column`` groups them: death_id for
+    ONS, pnc_id for PNC), the fields in ``keep``, match_weight and match_probability.
+    Identifier columns of the register are never carried.
+    """
+    kept = register[[unit_column, *[c for c in keep if c != unit_column]]].copy()
+    kept[unit_column] = kept[unit_column].astype("string")
+    person_units = matches.rename(columns={"left_id": "person_id", "right_id": unit_column})
+    out = person_units.merge(kept, on=unit_column, how="inner")
+    columns = ["person_id", *dict.fromkeys([unit_column, *keep]), "match_weight", "match_probability"]
+    return out[columns]
+
+
+def link_register_probabilistic(
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    register: pd.DataFrame,
+    spec: dict,
+    model: dict,
+    cfg: dict,
+    name: str,
+    threads: int = 1,
+    memory_mb: int | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Predict, match one-to-one, and build the link table, the candidate pairs, the exact baseline and flow rows.
+
+    A register unit that is a person (an offender: ``spec['group']``, which is then also
+    ``spec['unit']``) is carried as its pseudonym (``right['group']``, looked up by
+    :func:`pbr.link.records.unit_pseudonyms`), never as the register's own identifier.
+    """
+    if cfg["method"] == "probabilistic":
+        pairs = predict_link_pairs(left, right, model, cfg["min_probability"], threads, memory_mb)
+    else:
+        pairs = exact_key_pairs(left, right)
+    unit_pairs = to_group_pairs(pairs, right)
+    matches = best_matches(unit_pairs)
+    records = register
+    if spec["group"] is not None:
+        unit = spec["unit"]
+        pseudonym = unit_pseudonyms(right, spec["group"])
+        pseudonym = pseudonym[pseudonym.isin(set(matches["right_id"]))]  # only matched units' records
+        records = register[register[unit].isin(pseudonym.index)]
+        records = records.assign(**{unit: records[unit].map(pseudonym)})
+    links = link_table(matches, records, spec["unit"], spec["keep"])
+    exact = to_group_pairs(exact_key_pairs(left, right), right)
+    linked = links.loc[links["match_probability"] >= cfg["threshold"], spec["id"]].nunique()
+    notes = person_link_notes(left, right, links, cfg, name)
+    flow = _register_link_flow(name, len(register), linked, cfg["threshold"], notes)
+    log.info(
+        "%s: %d candidate pairs, %d one-to-one matches, %d of %d register records linked at p >= %s",
+        name,
+        len(pairs),
+        len(matches),
+        linked,
+        len(register),
+        cfg["threshold"],
+    )
+    return {"links": links, "pairs": unit_pairs, "exact": exact, "flow": flow}
+
+
+def _register_link_flow(
+    name: str, n_records: int, linked: int, threshold: float, notes: list[dict]
+) -> pd.DataFrame:
+    """Flow rows of one register's linkage: its ``n_records`` records linked at ``threshold`` or not,
+    and the NDTMS persons each link-rate note flags."""
+    table = register_table_name(name)
+    return flow_frame(
+        [
+            flow_row(
+                "link",
+                name,
+                table,
+                "records",
+                "kept",
+                f"linked to an NDTMS person (p >= {threshold})",
+                linked,
+            ),
+            flow_row(
+                "link",
+                name,
+                table,
+                "records",
+                "dropped",
+                "not linked to any NDTMS person",
+                n_records - linked,
+            ),
+        ]
+        + [
+            flow_row(
+                "link",
+                name,
+                table,
+                "NDTMS persons",
+                "flagged",
+                f"link rate far below expected: {note['text']}",
+                note["n"],
+            )
+            for note in notes
+        ]
+    )
+
+
+def person_scopes(journeys: pd.DataFrame) -> pd.DataFrame:
+    """Each person's first study journey's cohort / group / period, as a 'scope' label for quality tables."""
+    study = journeys[journeys["exclusion"].isna()].sort_values(
+        ["person_id", "start_date", "journey_id"], kind="mergesort"
+    )
+    first = study.drop_duplicates("person_id")
+    return pd.DataFrame(
+        {
+            "person_id": first["person_id"],
+            "scope": first["cohort"] + "/" + first["group"] + "/" + first["period"],
+        }
+    )

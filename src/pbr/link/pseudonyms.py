@@ -1,0 +1,165 @@
+"""Pseudonyms: the key, keyed hashes, person and unit ids, the attributor key, and NDTMS persons.
+
+Identifiers end in the link stage. NDTMS's attributor (first-name initial + surname
+initial + date of birth + sex) is the person key, as NDTMS itself uses it; a person is the
+set of episodes sharing it (the rule is measured against the synthetic truth by
+``assess_linkage``) and carries only a keyed hash of it (``person_id``) and derived fields
+(age at referral, sex). A register's own person identifier (PNC: pnc_id) leaves linkage
+only as its keyed hash too (:func:`unit_ids`).
+
+The value helpers here (:func:`per_distinct_value`, :func:`upper_strings`,
+:func:`as_strings`, :func:`iso_dates`) normalise the attributor's parts; the linkage
+records (:mod:`pbr.link.records`) are built from the same.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Callable
+
+import pandas as pd
+
+from pbr.errors import PipelineError
+from pbr.flow import flow_frame, flow_row
+from pbr.source import SourceError, link_key
+
+log = logging.getLogger(__name__)
+
+
+class LinkError(PipelineError, RuntimeError):
+    """Linkage cannot proceed (e.g. no pseudonymisation key in real-data mode)."""
+
+
+def pseudonymisation_key(source: str) -> bytes:
+    """The secret key for person ids: ``$PBR_LINK_KEY`` (at least 16 bytes); synthetic data may use a
+    fixed key. In real-data mode the key must come from the environment and is never written to
+    config, results or logs (:func:`pbr.source.link_key`)."""
+    try:
+        return link_key(source)
+    except SourceError as e:
+        raise LinkError(str(e)) from None
+
+
+def per_distinct_value(values: pd.Series, convert: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``convert`` (a vectorised Series -> Series function) applied to the distinct non-missing values
+    only and mapped back to every row (<NA> stays <NA>). Same result as ``convert(values)`` for
+    an element-wise ``convert``, much faster for columns of few distinct values (names, dates)."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    mapped = convert(pd.Series(distinct)).reset_index(drop=True)
+    if len(mapped) == 0:
+        return pd.Series(pd.array([pd.NA] * len(values), dtype="string"), index=values.index)
+    out = pd.api.extensions.take(mapped.array, codes, allow_fill=True)
+    return pd.Series(out, index=values.index)
+
+
+def upper_strings(values: pd.Series) -> pd.Series:
+    """Values as upper-case strings (<NA> stays <NA>)."""
+    return per_distinct_value(values, lambda v: v.astype("string").str.upper())
+
+
+def as_strings(values: pd.Series) -> pd.Series:
+    """Values as strings (<NA> stays <NA>)."""
+    return per_distinct_value(values, lambda v: v.astype("string"))
+
+
+def iso_dates(dates: pd.Series) -> pd.Series:
+    """Dates as ISO strings ('2012-04-01'), <NA> where missing."""
+    return per_distinct_value(dates, lambda v: pd.to_datetime(v).dt.strftime("%Y-%m-%d").astype("string"))
+
+
+def attributor_key(
+    initial_first: pd.Series, initial_surname: pd.Series, dob: pd.Series, sex: pd.Series
+) -> pd.Series:
+    """The NDTMS attributor as one string per row ('AB|1980-01-31|M'); <NA> if initials or dob missing."""
+    dob_iso = iso_dates(dob)
+    key = (
+        upper_strings(initial_first)
+        + upper_strings(initial_surname)
+        + "|"
+        + dob_iso
+        + "|"
+        + as_strings(sex).fillna("U")
+    )
+    return key
+
+
+def person_ids(keys: pd.Series, secret: bytes) -> pd.Series:
+    """Keyed hash (HMAC-SHA256, 16 hex chars) of each attributor key: the pseudonymous person id."""
+    return _keyed_hash(keys, secret, "P")
+
+
+def unit_ids(values: pd.Series, secret: bytes) -> pd.Series:
+    """Keyed hash ('U' + 16 hex chars) of a register's person identifier (PNC: pnc_id).
+
+    The register's own person id is an identifier: it never leaves linkage, only this
+    pseudonym (same key as person ids, a separate namespace) does.
+    """
+    return _keyed_hash(values, secret, "U", b"unit|")
+
+
+def _keyed_hash(values: pd.Series, secret: bytes, prefix: str, namespace: bytes = b"") -> pd.Series:
+    """``prefix`` + the first 16 hex chars of HMAC-SHA256(secret, namespace + value); <NA> stays <NA>.
+
+    Each distinct value is hashed once, by the one-shot ``hmac.digest`` (OpenSSL's HMAC).
+    """
+
+    def hashed(distinct: pd.Series) -> pd.Series:
+        return pd.Series(
+            [
+                prefix + hmac.digest(secret, namespace + value.encode(), "sha256")[:8].hex()
+                for value in distinct.astype(str).tolist()
+            ],
+            dtype="string",
+        )
+
+    return per_distinct_value(values, hashed).astype("string")
+
+
+def age_in_years(dob: pd.Series, on: pd.Series) -> pd.Series:
+    """Whole years of age on date ``on`` for dates of birth ``dob``."""
+    dob = pd.to_datetime(dob)
+    on = pd.to_datetime(on)
+    years = on.dt.year - dob.dt.year
+    before_birthday = (on.dt.month < dob.dt.month) | (
+        (on.dt.month == dob.dt.month) & (on.dt.day < dob.dt.day)
+    )
+    return (years - before_birthday.astype(int)).astype("Int64")
+
+
+def link_persons(episodes: pd.DataFrame, secret: bytes) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """De-identified episodes with ``person_id`` and ``age_at_referral``, plus flow rows.
+
+    Episodes whose attributor is incomplete (missing initial or date of birth) cannot be
+    grouped into persons: they are dropped and counted.
+    """
+    key = attributor_key(
+        episodes["initial_first"], episodes["initial_surname"], episodes["date_of_birth"], episodes["sex"]
+    )
+    complete = key.notna()
+    out = episodes.loc[complete].copy()
+    out.insert(0, "person_id", person_ids(key[complete], secret))
+    out["age_at_referral"] = age_in_years(out["date_of_birth"], out["referral_date"])
+    out = out.drop(columns=["initial_first", "initial_surname", "date_of_birth", "client_id"])
+    rows = [
+        flow_row(
+            "link",
+            "persons",
+            "ndtms_episodes",
+            "episodes",
+            "dropped",
+            "incomplete attributor (initial or date of birth missing)",
+            int((~complete).sum()),
+        ),
+        flow_row(
+            "link",
+            "persons",
+            "ndtms_episodes",
+            "episodes",
+            "kept",
+            "grouped into persons",
+            int(complete.sum()),
+        ),
+    ]
+    log.info("persons: %d episodes -> %d persons", complete.sum(), out["person_id"].nunique())
+    return out, flow_frame(rows)
