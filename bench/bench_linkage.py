@@ -45,6 +45,7 @@ import pandas as pd  # noqa: E402
 
 from pbr import io  # noqa: E402
 from pbr.link import matching, model, pseudonyms, quality, records  # noqa: E402
+from pbr.registry.registers import REGISTERS, TRUTH_TABLES  # noqa: E402
 
 #: the bench's pseudonymisation key (synthetic data only)
 SECRET = b"bench"
@@ -54,13 +55,6 @@ BEYOND_FLOOR = (
     "register_area_missing", "register_sex_missing", "surname_change_female", "pnc_alias_person",
     "ndtms_dob_error", "ndtms_initial_error", "ndtms_initials_missing", "ndtms_sex_missing",
 )  # fmt: skip
-
-REGISTERS = {
-    "deaths": {"table": "ons_deaths", "id": "death_id", "unit": "death_id", "group": None,
-               "keep": ["death_id", "date_of_death", "underlying_cause"], "event": "date_of_death"},
-    "offences": {"table": "pnc_offences", "id": "offence_id", "unit": "pnc_id", "group": "pnc_id",
-                 "keep": ["offence_id", "offence_date", "offence_group"], "event": None},
-}  # fmt: skip
 
 
 def prepare(scale: float, seed: int, tmp: str, same_region_moves: float, noise_overrides: dict) -> None:
@@ -111,7 +105,7 @@ def register_truths(
     episode_truth = io.read_table(tmp / "truth" / "episode_person.parquet")
     out = {}
     for name, spec in REGISTERS.items():
-        unit_truth = io.read_table(tmp / "truth" / f"{quality.UNIT_TRUTH_TABLES[name]}.parquet")
+        unit_truth = io.read_table(tmp / "truth" / f"{TRUTH_TABLES[name]}.parquet")
         register = io.read_table(
             tmp / "valid" / f"{spec['table']}.parquet", columns=[spec["id"], spec["unit"]]
         )

@@ -8,6 +8,7 @@ import pandas as pd
 from pbr import io
 from pbr.link import matching, quality
 from pbr.logs import logged
+from pbr.registry.registers import TRUTH_TABLES
 
 
 def main(smk) -> None:
@@ -27,7 +28,7 @@ def main(smk) -> None:
             episode_truth = io.read_table(truth_dir / "episode_person.parquet")
             scopes = matching.person_scopes(journeys)
             for r, spec in registers.items():
-                unit_truth = io.read_table(truth_dir / f"{quality.UNIT_TRUTH_TABLES[r]}.parquet")
+                unit_truth = io.read_table(truth_dir / f"{TRUTH_TABLES[r]}.parquet")
                 register = records = None
                 if spec["unit"] != spec["id"]:  # offences: the unit is the offender
                     register = io.read_table(smk.input.offences_extract, columns=[spec["id"], spec["unit"]])

@@ -37,26 +37,9 @@ from pbr.contract import TABLES
 from pbr.derive import journeys, outcomes
 from pbr.extract import ExtractError, read_extracts
 from pbr.link import matching, pseudonyms, quality, records
+from pbr.registry.registers import REGISTERS
 
 CORPUS = Path(__file__).resolve().parent / "bad_extracts"
-REGISTERS = {
-    "deaths": {
-        "table": "ons_deaths",
-        "id": "death_id",
-        "unit": "death_id",
-        "group": None,
-        "keep": ["death_id", "date_of_death", "underlying_cause"],
-        "event": "date_of_death",
-    },
-    "offences": {
-        "table": "pnc_offences",
-        "id": "offence_id",
-        "unit": "pnc_id",
-        "group": "pnc_id",
-        "keep": ["offence_id", "offence_date", "offence_group"],
-        "event": None,
-    },
-}
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ from pbr.config import (
 from pbr.contract import TABLES  # noqa: E402
 from pbr.dependencies import code_inputs  # noqa: E402
 from pbr.registry.outcomes import linked_outcomes  # noqa: E402
-from pbr.registry.registers import REGISTERS, TRUTH_TABLES  # noqa: E402
+from pbr.registry.registers import REGISTERS  # noqa: E402
 
 
 def stop(title, exc):

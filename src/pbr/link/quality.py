@@ -28,10 +28,6 @@ from pbr.link.records import CLIENT_DIED, unit_pseudonyms
 
 log = logging.getLogger(__name__)
 
-#: each register's table of the synthetic truth (``<name>.parquet`` beside ``episode_person``):
-#: the true person of each of its records
-UNIT_TRUTH_TABLES = {"deaths": "death_person", "offences": "offence_person"}
-
 
 # ---------------------------------------------------------------------------------------------
 # The truth (synthetic data only) and precision / recall against it
@@ -68,7 +64,7 @@ def register_true_pairs(
     """The true (person_id, unit) pairs of one register, its units named as its link table names them.
 
     ``person_episodes`` holds the linked episodes (person_id, episode_id); ``episode_truth`` and
-    ``unit_truth`` (:data:`UNIT_TRUTH_TABLES`) the true person of each episode and of each
+    ``unit_truth`` (:data:`pbr.registry.registers.TRUTH_TABLES`) the true person of each episode and of each
     register record (``spec['id']``). Where the register's unit is not its record (``spec['unit']``
     differs: an offender, whose offences follow), each record takes its unit from ``register``
     (the validated extract's ``spec['id']`` and ``spec['unit']``) and the unit its pseudonym from
