@@ -1,0 +1,51 @@
+"""The registries are complete and consistent with the code and the config that read them."""
+
+import inspect
+from pathlib import Path
+
+import pytest
+
+from pbr import config
+from pbr.derive import outcomes
+from pbr.registry import outcomes as registry
+from pbr.registry.registers import REGISTERS, TRUTH_TABLES
+
+CONFIG = Path(__file__).resolve().parents[1] / "config" / "config.yaml"
+
+
+@pytest.mark.parametrize("entry", registry.OUTCOMES, ids=lambda e: e.name)
+def test_each_outcome_has_its_function_taking_its_inputs_and_settings(entry):
+    fn = getattr(outcomes, entry.name)
+    params = list(inspect.signature(fn).parameters)
+    settings = config.load_schema()["properties"]["outcomes"]["properties"].get(entry.settings or "", {})
+    keys = list(settings.get("properties", {}))
+    assert len(params) == len(entry.inputs) + len(keys), (params, entry.inputs, keys)
+    assert sorted(params[len(entry.inputs) :]) == sorted(keys)  # the settings, passed by keyword
+    for name in entry.inputs:  # an input is a known one or an outcome registered before it
+        known = {"journeys", "start_top", "review_top", "gap", *REGISTERS}
+        earlier = registry.names()[: registry.names().index(entry.name)]
+        assert name in known or name in earlier, name
+
+
+def test_names_labels_and_definitions_are_unique_and_render_from_the_default_config():
+    cfg = config.load_config(CONFIG)
+    defs = registry.definitions(cfg["outcomes"])
+    assert list(defs) == list(registry.names())
+    assert len(set(defs.values())) == len(defs) and all(len(t) > 20 for t in defs.values())
+    labels = [e.label for e in registry.OUTCOMES]
+    assert len(set(labels)) == len(labels)
+    assert registry.linked_outcomes() == ("drug_related_death", "acquisitive_crime")
+    assert registry.label("not_registered") == "not registered"
+
+
+def test_the_schema_takes_its_outcome_names_from_the_registry(monkeypatch):
+    extra = registry.Outcome("toy", "Toy", "all journeys", lambda o: "toy")
+    monkeypatch.setattr(registry, "OUTCOMES", (*registry.OUTCOMES, extra))
+    node = config.load_schema()["properties"]["models"]["properties"]["outcomes"]
+    assert node["items"]["enum"][-1] == "toy" and node["default"][-1] == "toy"
+    with pytest.raises(config.ConfigError):
+        config.validate_config(config.load_config(CONFIG) | {"models": {"outcomes": ["not_registered"]}})
+
+
+def test_every_register_has_a_truth_table():
+    assert set(TRUTH_TABLES) == set(REGISTERS)
