@@ -49,8 +49,9 @@ from pbr.derive import journeys  # noqa: E402
 PREPARE = """
 import sys; sys.path.insert(0, {src!r})
 from pathlib import Path
-from pbr import extract, io, synthetic
+from pbr import io, synthetic
 from pbr.contract import TABLES
+from pbr.extract.tables import read_extracts, write_extracts
 noise = synthetic.NoiseParams(register_area_move_same_region={same_region}, **{noise_overrides!r})
 ext = synthetic.generate(synthetic.SyntheticParams(scale={scale}, seed={seed}, noise=noise))
 raw = Path({tmp!r}) / "raw"
@@ -58,8 +59,8 @@ for name, df in ext.tables.items():
     io.write_table(df, raw / f"{{name}}.parquet", sort_by=TABLES[name].key)
 for name, df in ext.truth.items():
     io.write_table(df, Path({tmp!r}) / "truth" / f"{{name}}.parquet")
-tables, flow = extract.read_extracts(directory=str(raw), fmt="parquet")
-extract.write_extracts(tables, flow, Path({tmp!r}) / "valid")
+tables, flow = read_extracts(directory=str(raw), fmt="parquet")
+write_extracts(tables, flow, Path({tmp!r}) / "valid")
 """
 
 LINK = """

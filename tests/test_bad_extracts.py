@@ -36,7 +36,8 @@ from pbr import link
 from pbr.config import validate_config
 from pbr.contract import TABLES
 from pbr.derive import journeys, outcomes
-from pbr.extract import ExtractError, read_extracts
+from pbr.extract.problems import ExtractError
+from pbr.extract.tables import read_extracts
 
 CORPUS = Path(__file__).resolve().parent / "bad_extracts"
 REGISTERS = {
