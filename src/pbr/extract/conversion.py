@@ -103,24 +103,24 @@ def clean_text(arr: pa.Array, col: Column) -> tuple[pa.Array, np.ndarray, np.nda
 
 def _type_kind(t: pa.DataType) -> str:
     """The family of an Arrow type that conversion tells apart: 'string', 'int', 'uint', 'float', ..."""
-    pt = pa.types
-    if pt.is_null(t):
+    types = pa.types
+    if types.is_null(t):
         return "null"
-    if pt.is_string(t) or pt.is_large_string(t) or pt.is_string_view(t):
+    if types.is_string(t) or types.is_large_string(t) or types.is_string_view(t):
         return "string"
-    if pt.is_boolean(t):
+    if types.is_boolean(t):
         return "bool"
-    if pt.is_signed_integer(t):
+    if types.is_signed_integer(t):
         return "int"
-    if pt.is_unsigned_integer(t):
+    if types.is_unsigned_integer(t):
         return "uint"
-    if pt.is_floating(t):
+    if types.is_floating(t):
         return "float"
-    if pt.is_decimal(t):
+    if types.is_decimal(t):
         return "decimal"
-    if pt.is_date(t):
+    if types.is_date(t):
         return "date"
-    if pt.is_timestamp(t):
+    if types.is_timestamp(t):
         return "timestamp_tz" if t.tz else "timestamp"
     return "other"
 
@@ -247,12 +247,12 @@ def _typed_to_int(arr: pa.Array, kind: str) -> _Typed:
             "",
         )
     if kind in ("float", "decimal"):
-        f = arr.cast(pa.float64())
-        f = _null_where(f, _as_mask(pc.is_nan(f)))
-        whole = _as_mask(pc.and_(pc.is_finite(f), pc.equal(f, pc.floor(f))))
-        whole &= _as_mask(pc.less(pc.abs(f), 2.0**63))
-        bad = ~_null_mask(f) & ~whole
-        out = _null_where(f, bad).cast(pa.int64())
+        as_float = arr.cast(pa.float64())
+        as_float = _null_where(as_float, _as_mask(pc.is_nan(as_float)))
+        whole = _as_mask(pc.and_(pc.is_finite(as_float), pc.equal(as_float, pc.floor(as_float))))
+        whole &= _as_mask(pc.less(pc.abs(as_float), 2.0**63))
+        bad = ~_null_mask(as_float) & ~whole
+        out = _null_where(as_float, bad).cast(pa.int64())
         return out, bad, "{have} a value that is not a whole number", "Store this column as integers"
     return None
 

@@ -304,16 +304,18 @@ def _flag_register_areas(
 ) -> None:
     """Register records whose area_code is not in the lookup: flagged and kept (the area there is
     descriptive only)."""
-    odd = register["area_code"].notna().to_numpy(dtype=bool) & ~values_in(register["area_code"], areas)
-    _count(rows, name, "area lookup", "flagged", "area_code not in areas", odd.sum())
-    if odd.any():
-        codes = pd.unique(register.loc[odd, "area_code"].to_numpy(dtype=object))
+    unknown_area = register["area_code"].notna().to_numpy(dtype=bool) & ~values_in(
+        register["area_code"], areas
+    )
+    _count(rows, name, "area lookup", "flagged", "area_code not in areas", unknown_area.sum())
+    if unknown_area.any():
+        codes = pd.unique(register.loc[unknown_area, "area_code"].to_numpy(dtype=object))
         near = _near_codes(codes, areas)
         log.warning(
             "%s, %s: %d records with an area_code not in %s (kept; the area only helps linkage); codes %s%s",
             origin[name],
             column_label("area_code"),
-            odd.sum(),
+            unknown_area.sum(),
             origin["areas"],
             ", ".join(show_value(v) for v in codes[:MAX_EXAMPLES]),
             f" ({near})" if near else "",

@@ -48,7 +48,7 @@ def read_extracts(
     (defaults: their defaults). Returns the validated tables (see :func:`validate_tables`)
     and the flow table; raises :class:`~pbr.extract.problems.ExtractError`.
     """
-    dob = {"placeholder_dates_of_birth": placeholder_dates_of_birth, "max_age": max_age}
+    dob_settings = {"placeholder_dates_of_birth": placeholder_dates_of_birth, "max_age": max_age}
     if (directory is None) == (url is None):
         raise ExtractError(
             "Give exactly one input for the extract: a directory of CSV/Parquet files or a database URL "
@@ -59,16 +59,22 @@ def read_extracts(
     if url is not None:
         raw, origin, type_names, problems = read_database(url, db_schema)
         return _validate(
-            raw, origin, today, type_names, problems, f"database {data_source.public_url(url)}", **dob
+            raw,
+            origin,
+            today,
+            type_names,
+            problems,
+            f"database {data_source.public_url(url)}",
+            **dob_settings,
         )
-    d = Path(directory)
-    if not d.is_dir():
+    directory = Path(directory)
+    if not directory.is_dir():
         raise ExtractError(
-            f"The extract directory {d} does not exist or is not a directory. Put the five table files "
+            f"The extract directory {directory} does not exist or is not a directory. Put the five table files "
             f"there ({', '.join(TABLES)}; see {CONTRACT_DOC}) or point the configuration at the right place."
         )
-    raw, origin, type_names, problems = _read_directory(d, fmt)
-    return _validate(raw, origin, today, type_names, problems, str(d), **dob)
+    raw, origin, type_names, problems = _read_directory(directory, fmt)
+    return _validate(raw, origin, today, type_names, problems, str(directory), **dob_settings)
 
 
 def _read_directory(
