@@ -33,10 +33,10 @@ def generate(scale: float, out: str) -> None:
 
 def validate(out: str, valid: str) -> None:
     """Read the Parquet extracts in ``out``, validate them and write the valid tables to ``valid``."""
-    from pbr import extract
+    from pbr.extract.tables import read_extracts, write_extracts
 
-    tables, flow = extract.read_extracts(directory=out, fmt="parquet")
-    extract.write_extracts(tables, flow, valid)
+    tables, flow = read_extracts(directory=out, fmt="parquet")
+    write_extracts(tables, flow, valid)
 
 
 def main() -> None:

@@ -59,8 +59,9 @@ BEYOND_FLOOR = (
 
 def prepare(scale: float, seed: int, tmp: str, same_region_moves: float, noise_overrides: dict) -> None:
     """Generate the extracts and truth (``tmp``/raw, ``tmp``/truth) and validate them into ``tmp``/valid."""
-    from pbr import extract, io, synthetic
+    from pbr import io, synthetic
     from pbr.contract import TABLES
+    from pbr.extract.tables import read_extracts, write_extracts
 
     noise = synthetic.NoiseParams(register_area_move_same_region=same_region_moves, **noise_overrides)
     ext = synthetic.generate(synthetic.SyntheticParams(scale=scale, seed=seed, noise=noise))
@@ -69,8 +70,8 @@ def prepare(scale: float, seed: int, tmp: str, same_region_moves: float, noise_o
         io.write_table(df, raw / f"{name}.parquet", sort_by=TABLES[name].key)
     for name, df in ext.truth.items():
         io.write_table(df, Path(tmp) / "truth" / f"{name}.parquet")
-    tables, flow = extract.read_extracts(directory=str(raw), fmt="parquet")
-    extract.write_extracts(tables, flow, Path(tmp) / "valid")
+    tables, flow = read_extracts(directory=str(raw), fmt="parquet")
+    write_extracts(tables, flow, Path(tmp) / "valid")
 
 
 def link_register(cfg: dict, spec: dict, tmp: str, name: str) -> None:

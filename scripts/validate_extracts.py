@@ -8,7 +8,8 @@ from pathlib import Path
 
 import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 
-from pbr import extract, io, source
+from pbr import io, source
+from pbr.extract.tables import read_extracts, write_extracts
 from pbr.logs import logged
 
 
@@ -18,7 +19,7 @@ def main(smk) -> None:
         read = source.read_fingerprint(src)
         source.check_unchanged(read, smk.params.fingerprint)
         log.info("source: %s", source.describe(read))
-        tables, flow = extract.read_extracts(
+        tables, flow = read_extracts(
             directory=src["directory"],
             url=src["url"],
             db_schema=src["db_schema"],
@@ -26,7 +27,7 @@ def main(smk) -> None:
             placeholder_dates_of_birth=smk.params.placeholder_dates_of_birth,
             max_age=smk.params.max_age,
         )
-        extract.write_extracts(tables, flow, Path(smk.output.flow).parent)
+        write_extracts(tables, flow, Path(smk.output.flow).parent)
         io.write_json(read, smk.output.source)
 
 

@@ -35,7 +35,8 @@ from bad_extracts.corpus import (
 from pbr.config import validate_config
 from pbr.contract import TABLES
 from pbr.derive import journeys, outcomes
-from pbr.extract import ExtractError, read_extracts
+from pbr.extract.problems import ExtractError
+from pbr.extract.tables import read_extracts
 from pbr.link import matching, pseudonyms, quality, records
 from pbr.registry.registers import REGISTERS
 

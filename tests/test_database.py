@@ -22,7 +22,8 @@ from pg_server import PostgresServer, PostgresUnavailable
 from test_extract import TODAY, valid_tables, write_csv
 
 from pbr.contract import TABLES
-from pbr.extract import ExtractError, read_extracts
+from pbr.extract.problems import ExtractError
+from pbr.extract.tables import read_extracts
 
 SQL_TYPES = {"string": sa.Text, "int": sa.BigInteger, "float": sa.Float, "bool": sa.Boolean, "date": sa.Date}
 

@@ -20,7 +20,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from pbr.contract import TABLES, to_markdown
-from pbr.extract import ExtractError, load_extracts, read_extracts, validate_tables, write_extracts
+from pbr.extract.problems import ExtractError
+from pbr.extract.tables import load_extracts, read_extracts, validate_tables, write_extracts
 from pbr.io import read_table
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -26,7 +26,8 @@ from test_extract import TODAY, valid_tables, write_csv
 
 from pbr.contract import EARLIEST_DATE, TABLES
 from pbr.derive import journeys, outcomes
-from pbr.extract import ExtractError, read_extracts
+from pbr.extract.problems import ExtractError
+from pbr.extract.tables import read_extracts
 
 # ----------------------------------------------------------------------------- readers
 

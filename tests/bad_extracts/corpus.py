@@ -953,7 +953,7 @@ def nul_byte(d: Path) -> Expect:
 
 def parquet_key_as_index(d: Path) -> Expect:
     """ndtms_top as Parquet written by pandas with its key top_id as the index (not a column)."""
-    from pbr.extract import read_extracts
+    from pbr.extract.tables import read_extracts
 
     tables, _ = read_extracts(directory=d, today=TODAY)
     (d / "ndtms_top.csv").unlink()
