@@ -1,14 +1,17 @@
 # The two set-up commands (see README.md):
 #   make report   install into .venv if needed, run the whole pipeline on the default
 #                 synthetic data, leave results/report/report.html
-#   make test     install into .venv if needed, lint, run the test suite
+#   make test     install into .venv if needed, lint, run the test suite (all three tiers)
+# Tiers: make test-fast (tests/unit: the library, no workflow run, under 2 minutes),
+#        make test-workflow (tests/workflow: tiny runs of the workflow),
+#        make test-system (tests/system: SLURM cluster, PostgreSQL, browser, reproducibility)
 # Everything else is plain snakemake: .venv/bin/snakemake --help
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: report test test-cluster lint install clean
+.PHONY: report test test-fast test-workflow test-system test-cluster lint install clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +33,15 @@ lint: $(VENV)/.installed
 
 test: lint
 	$(BIN)/python -m pytest
+
+test-fast: $(VENV)/.installed
+	$(BIN)/python -m pytest tests/unit
+
+test-workflow: $(VENV)/.installed
+	$(BIN)/python -m pytest tests/workflow
+
+test-system: $(VENV)/.installed
+	$(BIN)/python -m pytest tests/system
 
 # only the cluster and reproducibility suites (a local SLURM cluster, several tiny runs)
 test-cluster: $(VENV)/.installed

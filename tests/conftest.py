@@ -1,7 +1,16 @@
-"""Shared test settings: one fixed, deterministic hypothesis profile, so CI time stays bounded."""
+"""Shared test settings and session fixtures.
+
+One fixed, deterministic hypothesis profile, so CI time stays bounded; the one tiny
+end-to-end run of the session; a tiny valid CSV extract; the report rendered from
+hand-built inputs. Helpers shared by several test modules live in the modules beside this
+file (workflow_utils, extract_fixtures, report_fixtures, pg_server, bad_extracts.corpus),
+on the path through pyproject's ``pythonpath``; test modules never import each other."""
+
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+from report_fixtures import render
 from workflow_utils import copy_workflow, run_snakemake
 
 # derandomize: the same examples on every run (no flaky CI, no example database written);
@@ -24,3 +33,18 @@ def tiny_run(tmp_path_factory):
     work = copy_workflow(tmp_path_factory.mktemp("wf"))
     run_snakemake(work, "--configfile", "tests/configs/tiny.yaml", "--cores", "2")
     return work
+
+
+@pytest.fixture(scope="session")
+def extract_dir(tmp_path_factory) -> Path:
+    """A tiny valid CSV extract (a few thousand episodes)."""
+    from bad_extracts.corpus import valid_extract, write_csv_extract
+
+    return write_csv_extract(valid_extract(), tmp_path_factory.mktemp("secure") / "extract")
+
+
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory) -> dict[str, Path]:
+    """The report rendered from report_fixtures' inputs, synthetic and real mode."""
+    tmp = tmp_path_factory.mktemp("report")
+    return {"synthetic": render(tmp), "real": render(tmp, real=True, name="real")}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -70,3 +71,66 @@ def planned_jobs(output: str) -> dict[str, int]:
                     counts[m.group(1)] = int(m.group(2))
             break
     return counts
+
+
+# Byte comparison of two runs' results (tests/system: reproducibility, cluster)
+
+EXCLUDED_DIRS = ("logs", "benchmarks")  # under results/: timings, timestamps (see the module docstring)
+
+
+REPORT = Path("report") / "report.html"  # relative to results/; compared with its run date blanked
+
+
+RUN_DATE = re.compile(r"(&middot; run )[^<\n]*")
+
+
+def blank_run_date(html: bytes) -> bytes:
+    """The report with its one varying value, the run date, replaced by a fixed string."""
+    text = html.decode()
+    hits = RUN_DATE.findall(text)
+    assert len(hits) == 1, f"expected exactly one run-date line in the report, found {len(hits)}"
+    return RUN_DATE.sub(r"\1<run date>", text).encode()
+
+
+def result_digests(workdir: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``workdir/results`` (relative path -> hex digest), exclusions applied.
+
+    Excluded: results/logs/** and results/benchmarks/** (timestamps, durations, measured
+    memory). The report is hashed with its run date blanked (``blank_run_date``).
+    """
+    results = workdir / "results"
+    digests = {}
+    for path in sorted(results.rglob("*")):
+        if not path.is_file():
+            continue
+        rel = path.relative_to(results)
+        if rel.parts[0] in EXCLUDED_DIRS:
+            continue
+        data = path.read_bytes()
+        if rel == REPORT:
+            data = blank_run_date(data)
+        digests[str(rel)] = hashlib.sha256(data).hexdigest()
+    return digests
+
+
+def assert_same_results(a: dict[str, str], b: dict[str, str], what: str) -> None:
+    """Both runs wrote the same files with the same bytes; name every difference otherwise."""
+    assert a, "no result files to compare"
+    only_a, only_b = sorted(set(a) - set(b)), sorted(set(b) - set(a))
+    differ = sorted(k for k in set(a) & set(b) if a[k] != b[k])
+    assert not (only_a or only_b or differ), (
+        f"{what}: results differ\n  only in first: {only_a}\n  only in second: {only_b}\n  different bytes: {differ}"
+    )
+    assert REPORT.as_posix() in a, "the report was not written"
+
+
+def edit_keeping_size_and_date(f: Path) -> None:
+    """Another digit in the first data row (same size), then the file dated a thousand seconds older."""
+    st = f.stat()
+    lines = f.read_text().split("\n")
+    row = lines[1]
+    i = max(k for k, ch in enumerate(row) if ch.isdigit())
+    lines[1] = row[:i] + str((int(row[i]) + 1) % 10) + row[i + 1 :]
+    f.write_text("\n".join(lines))
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns - 10**12))
+    assert f.stat().st_size == st.st_size

@@ -6,7 +6,7 @@ the input contract (:func:`write_csv_extract`), as an analyst would place them. 
 (:class:`Expect`): a clear error (the file, the column, how many rows, example rows), a
 counted exclusion (its reason and exact count in the flow table), or the same tables as
 the valid extract. The cases and their outcomes are listed in ``README.md`` beside this
-file; ``tests/test_bad_extracts.py`` checks every one.
+file; ``tests/unit/test_bad_extracts.py`` checks every one.
 
 Write the whole corpus to a directory, to look at or to try by hand::
 

@@ -21,9 +21,7 @@ the comparison also covers different job interleavings), then the interrupted on
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -31,15 +29,19 @@ import time
 from pathlib import Path
 
 import pytest
-from workflow_utils import SNAKEMAKE, copy_workflow, planned_jobs, run_snakemake
+from workflow_utils import (
+    SNAKEMAKE,
+    assert_same_results,
+    copy_workflow,
+    planned_jobs,
+    result_digests,
+    run_snakemake,
+)
 
 pytestmark = pytest.mark.reproducibility
 
 TINY = ["--configfile", "tests/configs/tiny.yaml"]
 RUN = [*TINY, "--cores", "2"]
-EXCLUDED_DIRS = ("logs", "benchmarks")  # under results/: timings, timestamps (see the module docstring)
-REPORT = Path("report") / "report.html"  # relative to results/; compared with its run date blanked
-RUN_DATE = re.compile(r"(&middot; run )[^<\n]*")
 RUN_TIMEOUT = 600
 
 # rules that come before derive_outcomes in the DAG: a change to the outcome code must not re-run them
@@ -53,46 +55,6 @@ UPSTREAM_OF_OUTCOMES = {
     "assess_linkage",
     "build_journeys",
 }
-
-
-def blank_run_date(html: bytes) -> bytes:
-    """The report with its one varying value, the run date, replaced by a fixed string."""
-    text = html.decode()
-    hits = RUN_DATE.findall(text)
-    assert len(hits) == 1, f"expected exactly one run-date line in the report, found {len(hits)}"
-    return RUN_DATE.sub(r"\1<run date>", text).encode()
-
-
-def result_digests(workdir: Path) -> dict[str, str]:
-    """SHA-256 of every file under ``workdir/results`` (relative path -> hex digest), exclusions applied.
-
-    Excluded: results/logs/** and results/benchmarks/** (timestamps, durations, measured
-    memory). The report is hashed with its run date blanked (``blank_run_date``).
-    """
-    results = workdir / "results"
-    digests = {}
-    for path in sorted(results.rglob("*")):
-        if not path.is_file():
-            continue
-        rel = path.relative_to(results)
-        if rel.parts[0] in EXCLUDED_DIRS:
-            continue
-        data = path.read_bytes()
-        if rel == REPORT:
-            data = blank_run_date(data)
-        digests[str(rel)] = hashlib.sha256(data).hexdigest()
-    return digests
-
-
-def assert_same_results(a: dict[str, str], b: dict[str, str], what: str) -> None:
-    """Both runs wrote the same files with the same bytes; name every difference otherwise."""
-    assert a, "no result files to compare"
-    only_a, only_b = sorted(set(a) - set(b)), sorted(set(b) - set(a))
-    differ = sorted(k for k in set(a) & set(b) if a[k] != b[k])
-    assert not (only_a or only_b or differ), (
-        f"{what}: results differ\n  only in first: {only_a}\n  only in second: {only_b}\n  different bytes: {differ}"
-    )
-    assert REPORT.as_posix() in a, "the report was not written"
 
 
 def start_run(workdir: Path, log: Path) -> subprocess.Popen:

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from extract_fixtures import TODAY, valid_tables, write_csv
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from test_extract import TODAY, valid_tables, write_csv
 
 from pbr.contract import EARLIEST_DATE, TABLES
 from pbr.derive import journeys, outcomes

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from workflow_utils import planned_jobs, run_snakemake
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "adding-an-outcome.md"
 TINY = ["--configfile", "tests/configs/tiny.yaml"]
 UPSTREAM = {"generate_synthetic", "validate_extracts", "link_persons", "link_records", "train_linkage"}

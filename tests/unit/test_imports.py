@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+SRC = Path(__file__).resolve().parents[2] / "src"
 PKG = SRC / "pbr"
 LEAVES = {"pbr", "pbr.errors", "pbr.contract", "pbr.config", "pbr.io", "pbr.flow", "pbr.logs", "pbr.source"}
 LEAVES |= {"pbr.dependencies", "pbr.registry", "pbr.registry.outcomes", "pbr.registry.registers"}

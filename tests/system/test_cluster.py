@@ -23,7 +23,7 @@ is the reference. Checked:
   partition ``debug``, in this run's working directory, with Snakemake's SLURM run ID as the
   job name and the profile's time limit and memory for the rule;
 * every file under results/ equals the local run's byte for byte, with the exclusions of
-  tests/test_reproducibility.py: results/logs/** (timestamps, durations), results/benchmarks/**
+  tests/system/test_reproducibility.py: results/logs/** (timestamps, durations), results/benchmarks/**
   (measured time and memory) and the run date in the report;
 * a second SLURM invocation has nothing to do.
 """
@@ -38,8 +38,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_reproducibility import assert_same_results, result_digests
-from workflow_utils import ROOT, copy_workflow, run_snakemake
+from workflow_utils import ROOT, assert_same_results, copy_workflow, result_digests, run_snakemake
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 

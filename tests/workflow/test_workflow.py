@@ -380,7 +380,7 @@ def _count_ok(text: str) -> bool:
 
 @pytest.mark.slow
 def test_real_mode_report_and_its_tables_pass_the_small_cell_rule(real_run):
-    from test_report import _parse, _small_numbers
+    from report_fixtures import parse_cells, small_numbers
 
     work, _ = real_run
     out = work / "results" / "report"
@@ -396,10 +396,10 @@ def test_real_mode_report_and_its_tables_pass_the_small_cell_rule(real_run):
     did = pd.read_csv(out / "did_table.csv", dtype=str, keep_default_na=False)
     assert did["journeys"].map(_count_ok).all(), did["journeys"].tolist()
     html = out / "report.html"
-    cells = [c for c in _parse(html).cells if "count" in c["attrs"].get("class", "")]
+    cells = [c for c in parse_cells(html).cells if "count" in c["attrs"].get("class", "")]
     assert cells and "&lt;10" in html.read_text()
     for c in cells:
-        assert not _small_numbers(c["text"]), c
+        assert not small_numbers(c["text"]), c
 
 
 def _copy_run(real_run, tmp_path: Path) -> Path:

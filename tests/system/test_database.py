@@ -8,18 +8,13 @@ from __future__ import annotations
 
 import copy
 import os
-import sys
 from datetime import date
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # the helpers below live next to this file
-
+from extract_fixtures import TODAY, valid_tables, write_csv
 from pg_server import PostgresServer, PostgresUnavailable
-from test_extract import TODAY, valid_tables, write_csv
 
 from pbr.contract import TABLES
 from pbr.extract.problems import ExtractError

@@ -40,7 +40,7 @@ from pbr.extract.tables import read_extracts
 from pbr.link import matching, pseudonyms, quality, records
 from pbr.registry.registers import REGISTERS
 
-CORPUS = Path(__file__).resolve().parent / "bad_extracts"
+CORPUS = Path(__file__).resolve().parents[1] / "bad_extracts"
 
 
 @pytest.fixture(scope="module")

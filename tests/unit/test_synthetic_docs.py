@@ -6,7 +6,7 @@ import yaml
 
 from pbr.synthetic import SyntheticParams
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "synthetic.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "synthetic.md"
 
 
 def test_documented_defaults_are_the_generators():

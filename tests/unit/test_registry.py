@@ -10,7 +10,7 @@ from pbr.derive import outcomes
 from pbr.registry import outcomes as registry
 from pbr.registry.registers import REGISTERS, TRUTH_TABLES
 
-CONFIG = Path(__file__).resolve().parents[1] / "config" / "config.yaml"
+CONFIG = Path(__file__).resolve().parents[2] / "config" / "config.yaml"
 
 
 @pytest.mark.parametrize("entry", registry.OUTCOMES, ids=lambda e: e.name)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_report import COHORTS, OUTCOMES, K, _parse, make_config, make_inputs
+from report_fixtures import COHORTS, OUTCOMES, K, make_config, make_inputs, parse_cells
 
 from pbr.config import config_hash
 from pbr.flow import flow_frame, flow_row
@@ -79,7 +79,7 @@ def _item(findings: list[dict], start: str) -> dict:
 
 def _did_row_cells(html: Path, cohort: str, outcome_label: str) -> list[str]:
     """The texts of the DiD table's row for one cohort and outcome (cells in order)."""
-    cells = [c for c in _parse(html).cells if c["table"] == "tbl-did"]
+    cells = [c for c in parse_cells(html).cells if c["table"] == "tbl-did"]
     rows, cur = [], []
     for c in cells:
         if c["tag"] == "td" and c["text"] in COHORTS and cur and any(x["tag"] == "th" for x in cur):

@@ -7,7 +7,7 @@ import yaml
 
 from pbr.config import ConfigError, load_config, load_schema, validate_config
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = sorted([ROOT / "config" / "config.yaml", *(ROOT / "tests" / "configs").glob("*.yaml")])
 
 

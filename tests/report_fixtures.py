@@ -1,0 +1,424 @@
+"""Small hand-built report inputs (small cells placed on purpose), their rendering, and an HTML
+cell parser: shared by the report's unit tests, its verdict tests, the browser test and the
+real-mode workflow test."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pbr.config import config_hash, load_config
+from pbr.flow import flow_frame, flow_row
+from pbr.report.inputs import ReportInputs
+from pbr.report.render import render_report
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+ARTIFACTS = ROOT / ".test-artifacts"
+
+
+K = 10
+
+
+COHORTS = ["drug", "alcohol"]
+
+
+OUTCOMES = ["successful_completion", "abstinence", "drug_related_death"]
+
+
+METHODS = [
+    "logit_crv1",
+    "logit_score_wcb",
+    "logit_ri",
+    "logit_ri_t",
+    "lpm_crv1",
+    "lpm_wcb_webb",
+    "lpm_ri",
+    "lpm_ri_t",
+]
+
+
+# analysed journeys per cohort x group x period; alcohol pilot post is a small cell on purpose
+JOURNEYS = {
+    ("drug", "pilot", "pre"): 214,
+    ("drug", "pilot", "post"): 200,
+    ("drug", "other", "pre"): 2873,
+    ("drug", "other", "post"): 2778,
+    ("alcohol", "pilot", "pre"): 226,
+    ("alcohol", "pilot", "post"): 8,
+    ("alcohol", "other", "pre"): 2967,
+    ("alcohol", "other", "post"): 3085,
+}
+
+
+def make_config(real: bool = False) -> dict:
+    cfg = load_config(ROOT / "config" / "config.yaml")
+    cfg["models"]["outcomes"] = list(OUTCOMES)
+    cfg["models"]["robustness"]["outcomes"] = ["successful_completion"]
+    cfg["report"]["small_cell_threshold"] = K
+    if real:
+        cfg["data"]["source"] = "real"
+        cfg["data"]["real"]["directory"] = "/secure/extracts"
+    return cfg
+
+
+def result_row(cohort, outcome, spec, method, est, lo, hi, p, n, events, note="") -> dict:
+    return {
+        "cohort": cohort,
+        "outcome": outcome,
+        "specification": spec,
+        "method": method,
+        "scale": "odds_ratio" if method.startswith("logit") else "risk_difference",
+        "estimate": est,
+        "ci_low": lo,
+        "ci_high": hi,
+        "p_value": p,
+        "beta": np.log(est) if method.startswith("logit") and est > 0 else est,
+        "se": 0.1,
+        "n": n,
+        "events": events,
+        "n_clusters": 149,
+        "n_treated_clusters": 8,
+        "dropped_clusters": 0,
+        "dropped_rows": 0,
+        "note": note,
+    }
+
+
+def make_results() -> pd.DataFrame:
+    rows = []
+    ors = {"successful_completion": 0.58, "abstinence": 1.2, "drug_related_death": 0.9}
+    rates = make_rates()
+    for c in COHORTS:
+        n = sum(v for k, v in JOURNEYS.items() if k[0] == c)
+        for o in OUTCOMES:
+            e = ors[o]
+            n = int(rates.loc[(rates["cohort"] == c) & (rates["outcome"] == o), "n"].sum())
+            for m in METHODS:
+                if m.startswith("logit"):
+                    lo, hi = (e * 0.8, e * 1.25) if m == "logit_crv1" else (e * 0.7, e * 1.4)
+                    if m.endswith(("_ri", "_ri_t")):
+                        lo = hi = np.nan
+                    rows.append(result_row(c, o, "main", m, e, lo, hi, 0.04, n, 500))
+                else:
+                    rows.append(result_row(c, o, "main", m, 0.02, -0.01, 0.05, 0.2, n, 500))
+        for t in ("0.2", "0.9"):
+            for m in ("logit_crv1", "lpm_crv1"):
+                rows.append(
+                    result_row(
+                        c, "drug_related_death", f"linkage_threshold_{t}", m, 0.95, 0.5, 1.8, 0.8, n, 30
+                    )
+                )
+    c, o = "drug", "successful_completion"
+    n = sum(v for k, v in JOURNEYS.items() if k[0] == c)
+    rows.append(
+        result_row(c, o, "event_study_pretrend", "logit_crv1", 3.1, np.nan, np.nan, 0.38, n, 500)
+        | {"scale": "wald_chi2"}
+    )
+    rows.append(
+        result_row(c, o, "event_study_pretrend", "lpm_crv1", 1.0, np.nan, np.nan, 0.40, n, 500)
+        | {"scale": "wald_F"}
+    )
+    rows.append(result_row(c, o, "placebo_2011", "logit_crv1", 1.02, 0.8, 1.3, 0.9, n // 2, 250))
+    for i, a in enumerate(["E0012", "E0041", "E0061"]):
+        rows.append(
+            result_row(c, o, f"leave_out_{a}", "logit_crv1", 0.55 + 0.03 * i, 0.45, 0.75, 0.01, n - 50, 480)
+        )
+    rows.append(result_row(c, o, "mason_2015", "logit_crv1", 0.86, 0.78, 0.95, 0.003, n // 2, 250))
+    return pd.DataFrame(rows)
+
+
+def make_event_study() -> pd.DataFrame:
+    rows = []
+    for b in range(8):
+        for m in ("logit_crv1", "lpm_crv1"):
+            ref = b == 3
+            est = 1.0 if ref else (1.0 if b < 4 else 0.6)
+            est = est if m.startswith("logit") else (0.0 if ref else est - 1)
+            rows.append(
+                {
+                    "cohort": "drug",
+                    "outcome": "successful_completion",
+                    "method": m,
+                    "scale": "odds_ratio" if m.startswith("logit") else "risk_difference",
+                    "bin_col": "half_year",
+                    "bin": b,
+                    "bin_start": (pd.Timestamp("2010-04-01") + pd.DateOffset(months=6 * b))
+                    .date()
+                    .isoformat(),
+                    "is_reference": ref,
+                    "is_post": b >= 4,
+                    "estimate": est,
+                    "ci_low": np.nan if ref else (est * 0.7 if m.startswith("logit") else est - 0.05),
+                    "ci_high": np.nan if ref else (est * 1.4 if m.startswith("logit") else est + 0.05),
+                    "p_value": np.nan if ref else 0.3,
+                    "beta": 0.0,
+                    "se": np.nan if ref else 0.1,
+                    "n": 6065,
+                    "n_clusters": 149,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _events(c: str, o: str, g: str, p: str, n: int) -> int:
+    if o == "drug_related_death":
+        return {"pilot": 3, "other": 25}[g] if c == "drug" else (0 if g == "pilot" else 12)
+    share = {"successful_completion": 0.3, "abstinence": 0.22}[o]
+    return round(n * share)
+
+
+def make_rates() -> pd.DataFrame:
+    rows = []
+    for (c, g, p), n in JOURNEYS.items():
+        for o in OUTCOMES:
+            nn = n if o != "abstinence" else max(n // 2, 1)
+            rows.append(
+                {
+                    "cohort": c,
+                    "outcome": o,
+                    "group": g,
+                    "period": p,
+                    "n": nn,
+                    "events": _events(c, o, g, p, nn),
+                }
+            )
+    df = pd.DataFrame(rows)
+    df["rate"] = df["events"] / df["n"]
+    return df
+
+
+def make_trends() -> pd.DataFrame:
+    rows = []
+    for (c, g, p), n in JOURNEYS.items():
+        for q in range(8):
+            quarter = q if p == "pre" else q + 8
+            for o in OUTCOMES:
+                nq = max(n // 8, 1)
+                ev = min(_events(c, o, g, p, n) // 8 + (q % 3), nq)
+                rows.append(
+                    {"cohort": c, "outcome": o, "group": g, "quarter": quarter, "n": nq, "events": ev}
+                )
+    df = pd.DataFrame(rows)
+    df["rate"] = df["events"] / df["n"]
+    return df
+
+
+def make_baseline() -> pd.DataFrame:
+    rows = []
+    for (c, g, p), n in JOURNEYS.items():
+        female = 4 if n > 100 and g == "pilot" else n // 3  # a small level on purpose
+        for var, levels in {
+            "sex": {"female": female, "male": n - female},
+            "age_group": {"18-24": n // 4, "25-34": n // 4, "35+": n - 2 * (n // 4)},
+        }.items():
+            for lev, k in levels.items():
+                rows.append(
+                    {"cohort": c, "group": g, "period": p, "variable": var, "level": lev, "n": k, "total": n}
+                )
+    df = pd.DataFrame(rows)
+    df["percent"] = 100 * df["n"] / df["total"]
+    return df
+
+
+def make_flow() -> pd.DataFrame:
+    rows = [
+        flow_row("extract", "validated", "areas", "areas", "kept", "areas kept", 149),
+        flow_row(
+            "extract", "area lookup", "ndtms_episodes", "episodes", "dropped", "area_code not in areas", 0
+        ),
+        flow_row("extract", "validated", "ndtms_episodes", "episodes", "kept", "episodes kept", 17100),
+        flow_row(
+            "extract", "TOP dates", "ndtms_top", "TOP records", "flagged", "top_date after discharge", 110
+        ),
+        flow_row("extract", "validated", "ndtms_top", "TOP records", "kept", "TOP records kept", 45109),
+        flow_row("extract", "validated", "ons_deaths", "deaths", "kept", "deaths kept", 3174),
+        flow_row("link", "persons", "ndtms_episodes", "episodes", "dropped", "incomplete attributor", 6),
+        flow_row("link", "persons", "ndtms_episodes", "episodes", "kept", "grouped into persons", 17094),
+        flow_row(
+            "link", "deaths", "ons_deaths", "records", "kept", "linked to an NDTMS person (p >= 0.5)", 526
+        ),
+        flow_row(
+            "link", "deaths", "ons_deaths", "records", "dropped", "not linked to any NDTMS person", 2648
+        ),
+    ]
+    for (c, g, p), n in JOURNEYS.items():
+        rows.append(
+            flow_row(
+                "derive",
+                "cohorts",
+                "journeys",
+                "journeys",
+                "dropped",
+                "starts outside the study windows",
+                100 + n % 7,
+                c,
+                g,
+                "outside",
+            )
+            if p == "pre"
+            else None
+        )
+        rows.append(
+            flow_row(
+                "derive",
+                "cohorts",
+                "journeys",
+                "journeys",
+                "dropped",
+                "aged under 18",
+                4 if g == "pilot" else 55,
+                c,
+                g,
+                p,
+            )
+        )
+    rows = [r for r in rows if r is not None]
+    for (c, g, p), n in JOURNEYS.items():
+        rows.append(
+            flow_row("derive", "cohorts", "journeys", "journeys", "kept", "in a study cohort", n, c, g, p)
+        )
+    return flow_frame(rows)
+
+
+def make_inputs() -> ReportInputs:
+    quality = []
+    for reg in ("deaths", "offences"):
+        for t in (0.1, 0.5, 0.9):
+            quality.append(
+                {
+                    "register": reg,
+                    "method": "probabilistic",
+                    "threshold": t,
+                    "scope": "all",
+                    "n_predicted": 500,
+                    "n_true": 510,
+                    "n_correct": 490,
+                    "precision": 0.98 - 0.02 * (t < 0.5),
+                    "recall": 0.96 - 0.1 * (t > 0.5),
+                    "f1": 0.95,
+                }
+            )
+        quality.append(
+            {
+                "register": reg,
+                "method": "exact_key",
+                "threshold": np.nan,
+                "scope": "all",
+                "n_predicted": 450,
+                "n_true": 510,
+                "n_correct": 445,
+                "precision": 0.99,
+                "recall": 0.87,
+                "f1": 0.93,
+            }
+        )
+    match = []
+    for reg in ("deaths", "offences"):
+        for (c, g, p), n in JOURNEYS.items():
+            match.append(
+                {
+                    "register": reg,
+                    "cohort": c,
+                    "group": g,
+                    "period": p,
+                    "journeys": n,
+                    "linked": max(n // (20 if reg == "deaths" else 3), 0),
+                }
+            )
+    match_rates = pd.DataFrame(match)
+    match_rates["rate"] = match_rates["linked"] / match_rates["journeys"]
+    rng = np.random.default_rng(1)
+    pairs = {
+        reg: pd.DataFrame(
+            {
+                "left_id": ["a"] * 300,
+                "right_id": ["b"] * 300,
+                "match_weight": np.r_[rng.normal(12, 2, 280), rng.normal(-2, 1, 20)],
+                "match_probability": 0.5,
+            }
+        )
+        for reg in ("deaths", "offences")
+    }
+    return ReportInputs(
+        results=make_results(),
+        rates=make_rates(),
+        flow=make_flow(),
+        event_study=make_event_study(),
+        trends=make_trends(),
+        baseline=make_baseline(),
+        quality=pd.DataFrame(quality),
+        match_rates=match_rates,
+        pairs=pairs,
+        effects={"did_or": {"drug": {"completion": 0.6, "abstinence": 1.5, "drug_related_death": 1.0}}},
+    )
+
+
+def render(
+    tmp: Path, real: bool = False, run_date: str = "2026-01-01 00:00 UTC", name: str = "report"
+) -> Path:
+    cfg = make_config(real)
+    out = tmp / name
+    render_report(
+        make_inputs(),
+        cfg,
+        config_hash(cfg),
+        {"results/extract/ndtms_episodes.parquet": "0" * 64},
+        out / "report.html",
+        run_date=run_date,
+        extra_outputs={
+            "forest_png": out / "forest.png",
+            "did_csv": out / "did.csv",
+            "event_study_png": out / "event_study.png",
+            "trends_png": out / "trends.png",
+            "flow_csv": out / "flow.csv",
+        },
+    )
+    return out / "report.html"
+
+
+class Cells(HTMLParser):
+    """Collects every td/th with its attributes and text, and every img."""
+
+    def __init__(self):
+        super().__init__()
+        self.cells, self.imgs, self.tables = [], [], {}
+        self._stack, self._table = [], None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "table":
+            self._table = a.get("id")
+        if tag in ("td", "th"):
+            self._stack.append({"tag": tag, "attrs": a, "text": "", "table": self._table})
+        if tag == "img":
+            self.imgs.append(a)
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._stack:
+            self.cells.append(self._stack.pop())
+
+    def handle_data(self, data):
+        if self._stack:
+            self._stack[-1]["text"] += data
+
+
+def parse_cells(path: Path) -> Cells:
+    p = Cells()
+    p.feed(path.read_text(encoding="utf-8"))
+    return p
+
+
+def small_numbers(text: str) -> list[int]:
+    """Integers from 1 to K-1 in a text, ignoring percentages and decimals."""
+    out = []
+    for m in re.finditer(r"(?<![\d.,<])(\d{1,3}(?:,\d{3})*)(?![\d.%])", text):
+        v = int(m.group(1).replace(",", ""))
+        if 0 < v < K:
+            out.append(v)
+    return out

@@ -1,0 +1,215 @@
+"""The report loads in headless Chromium: no console error, every image decoded, a screenshot.
+
+Chromium is driven through the DevTools protocol over a pipe (``--remote-debugging-pipe``),
+so no websocket client and no Playwright download are needed."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import select
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from report_fixtures import ARTIFACTS, COHORTS, OUTCOMES
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--remote-debugging-pipe",
+    "--window-size=1280,1000",
+]
+
+
+def _truthy(v: str | None) -> bool:
+    return (v or "").strip().lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """The chromium binary, installed with apt (as root) when missing; with CI=true a failure fails."""
+    path = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    if path:
+        return path
+    problem = ""
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        problem = "chromium is missing and cannot be installed here (needs root and apt-get)"
+    else:
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for cmd in (
+            ["apt-get", "update"],
+            ["apt-get", "install", "-y", "--no-install-recommends", "chromium"],
+        ):
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+            if proc.returncode != 0:
+                problem = f"{' '.join(cmd)} failed: {proc.stderr[-2000:]}"
+                break
+        path = shutil.which("chromium")
+        if not path and not problem:
+            problem = "chromium not found after apt-get install"
+    if problem:
+        if _truthy(os.environ.get("CI")):
+            pytest.fail(problem)
+        pytest.skip(problem)
+    return path
+
+
+class DevTools:
+    """A minimal Chrome DevTools Protocol client over --remote-debugging-pipe (fd 3 in, fd 4 out)."""
+
+    def __init__(self, binary: str, user_data_dir: Path):
+        to_r, to_w = os.pipe()
+        from_r, from_w = os.pipe()
+        # high descriptors, so dup2 onto 3 and 4 in the child cannot clobber one another
+        hi_in, hi_out = (os.dup2(fd, 100 + i, inheritable=False) for i, fd in enumerate((to_r, from_w)))
+        os.close(to_r)
+        os.close(from_w)
+
+        def child_fds():
+            os.dup2(hi_in, 3)
+            os.dup2(hi_out, 4)
+
+        self.proc = subprocess.Popen(
+            [binary, *CHROMIUM_FLAGS, f"--user-data-dir={user_data_dir}", "about:blank"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=open(user_data_dir.parent / "chromium.log", "wb"),  # noqa: SIM115
+            preexec_fn=child_fds,
+            close_fds=False,
+        )
+        os.close(hi_in)
+        os.close(hi_out)
+        self.w, self.r = to_w, from_r
+        self.buf = b""
+        self.next_id = 0
+        self.events: list[dict] = []
+
+    def _read_message(self, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        while b"\0" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.r], [], [], left)[0]:
+                raise TimeoutError("no message from chromium")
+            chunk = os.read(self.r, 1 << 20)
+            if not chunk:
+                raise RuntimeError("chromium closed the pipe")
+            self.buf += chunk
+        msg, self.buf = self.buf.split(b"\0", 1)
+        return json.loads(msg)
+
+    def send(
+        self, method: str, params: dict | None = None, session: str | None = None, timeout: float = 30
+    ) -> dict:
+        self.next_id += 1
+        msg = {"id": self.next_id, "method": method, "params": params or {}}
+        if session:
+            msg["sessionId"] = session
+        os.write(self.w, json.dumps(msg).encode() + b"\0")
+        while True:
+            m = self._read_message(timeout)
+            if m.get("id") == self.next_id:
+                if "error" in m:
+                    raise RuntimeError(f"{method}: {m['error']}")
+                return m.get("result", {})
+            self.events.append(m)
+
+    def wait_for(self, method: str, timeout: float = 30) -> dict:
+        for m in self.events:
+            if m.get("method") == method:
+                return m
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            m = self._read_message(deadline - time.monotonic())
+            self.events.append(m)
+            if m.get("method") == method:
+                return m
+        raise TimeoutError(method)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.send("Browser.close", timeout=5)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self.w)
+        os.close(self.r)
+
+
+def load_in_chromium(binary: str, html: Path, user_data_dir: Path, screenshot: Path) -> dict:
+    """Load a page; return console errors, image sizes and DiD table rows; save a full-page screenshot."""
+    dt = DevTools(binary, user_data_dir)
+    try:
+        target = dt.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        s = dt.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        for domain in ("Page", "Runtime", "Log"):
+            dt.send(f"{domain}.enable", session=s)
+        dt.events.clear()
+        dt.send("Page.navigate", {"url": html.resolve().as_uri()}, session=s)
+        dt.wait_for("Page.loadEventFired")
+        probe = """JSON.stringify({
+            images: Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.naturalHeight, i.alt.length]),
+            didRows: document.querySelectorAll('#tbl-did tbody tr').length,
+            title: document.title})"""
+        value = json.loads(
+            dt.send("Runtime.evaluate", {"expression": probe, "returnByValue": True}, session=s)["result"][
+                "value"
+            ]
+        )
+        metrics = dt.send("Page.getLayoutMetrics", session=s)
+        size = metrics.get("cssContentSize") or metrics["contentSize"]
+        shot = dt.send(
+            "Page.captureScreenshot",
+            {
+                "format": "png",
+                "captureBeyondViewport": True,
+                "clip": {
+                    "x": 0,
+                    "y": 0,
+                    "width": size["width"],
+                    "height": min(size["height"], 16000),
+                    "scale": 1,
+                },
+            },
+            session=s,
+            timeout=60,
+        )
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        screenshot.write_bytes(base64.b64decode(shot["data"]))
+        errors = []
+        for m in dt.events:
+            p = m.get("params", {})
+            if m.get("method") == "Runtime.exceptionThrown":
+                errors.append(p["exceptionDetails"].get("text", "exception"))
+            elif m.get("method") == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
+                errors.append(str(p.get("args")))
+            elif m.get("method") == "Log.entryAdded" and p["entry"].get("level") == "error":
+                errors.append(p["entry"].get("text", ""))
+        value["errors"] = errors
+        return value
+    finally:
+        dt.close()
+
+
+@pytest.mark.parametrize("mode", ["synthetic", "real"])
+def test_report_loads_in_headless_chromium(rendered, chromium, tmp_path, mode):
+    shot = ARTIFACTS / f"report_{mode}.png"
+    got = load_in_chromium(chromium, rendered[mode], tmp_path / "profile", shot)
+    assert got["errors"] == []
+    assert got["images"] and all(
+        complete and w > 0 and h > 0 and alt > 0 for complete, w, h, alt in got["images"]
+    )
+    assert got["didRows"] == len(COHORTS) * len(OUTCOMES)
+    assert shot.stat().st_size > 10_000
