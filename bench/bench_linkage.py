@@ -49,10 +49,11 @@ from pbr.derive import journeys  # noqa: E402
 PREPARE = """
 import sys; sys.path.insert(0, {src!r})
 from pathlib import Path
-from pbr import extract, io, synthetic
+from pbr import extract, io
+from pbr.synthetic import generator, params
 from pbr.contract import TABLES
-noise = synthetic.NoiseParams(register_area_move_same_region={same_region}, **{noise_overrides!r})
-ext = synthetic.generate(synthetic.SyntheticParams(scale={scale}, seed={seed}, noise=noise))
+noise = params.NoiseParams(register_area_move_same_region={same_region}, **{noise_overrides!r})
+ext = generator.generate(params.SyntheticParams(scale={scale}, seed={seed}, noise=noise))
 raw = Path({tmp!r}) / "raw"
 for name, df in ext.tables.items():
     io.write_table(df, raw / f"{{name}}.parquet", sort_by=TABLES[name].key)

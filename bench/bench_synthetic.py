@@ -38,16 +38,16 @@ def main() -> None:
     for noisy in ("numexpr", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
-    from pbr import synthetic
+    from pbr.synthetic import generator, params
 
     cfg = {"scale": args.scale} | ({"seed": args.seed} if args.seed is not None else {})
-    params = synthetic.SyntheticParams.from_config(cfg)
+    settings = params.SyntheticParams.from_config(cfg)
     base = peak_rss_gib()
     t0 = time.perf_counter()
-    extract = synthetic.generate(params)
+    extract = generator.generate(settings)
     wall = time.perf_counter() - t0
     peak = peak_rss_gib()
-    print(f"scale {params.scale}, seed {params.seed}")
+    print(f"scale {settings.scale}, seed {settings.seed}")
     print(f"generate: wall {wall:.1f} s, peak RSS {peak:.2f} GiB (after imports {base:.2f} GiB)")
     for name, df in extract.tables.items():
         print(f"  {name:16s} {len(df):>10,d} rows")

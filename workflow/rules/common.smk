@@ -26,6 +26,7 @@ from pbr.config import (
 from pbr.contract import TABLES  # noqa: E402
 from pbr.dependencies import code_inputs  # noqa: E402
 from pbr.derive.outcomes import LINKED_OUTCOMES  # noqa: E402
+from pbr.synthetic import params as synthetic_params  # noqa: E402
 
 
 def stop(title, exc):
@@ -36,6 +37,8 @@ def stop(title, exc):
 
 try:
     config.update(validate_config(config))
+    # the generator checks its own settings (pbr.config, a leaf, imports no stage)
+    synthetic_params.check_config(config)
 except ConfigError as exc:
     stop("Configuration error", exc)
 

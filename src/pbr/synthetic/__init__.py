@@ -1,0 +1,1 @@
+"""Synthetic stage (being split)."""

@@ -1,0 +1,144 @@
+"""Names and recording errors: the forename and surname pools, date-of-birth and name typos."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from pbr.synthetic.dates import days_in_month, from_ymd, ymd
+from pbr.synthetic.reference import (
+    CODAS,
+    FEMALE_FORENAME_ENDINGS,
+    FEMALE_FORENAMES,
+    FORENAME_ONSETS,
+    MALE_FORENAME_ENDINGS,
+    MALE_FORENAMES,
+    SURNAME_ENDINGS,
+    SURNAME_INITIALS,
+    SURNAME_ONSETS,
+    SURNAMES,
+    VOWELS,
+)
+
+_N_SURNAME_TAIL = 30000
+_N_FIRST_TAIL = 3000
+_FIRST_TAIL_MASS = 0.15
+
+
+@functools.lru_cache(maxsize=1)
+def name_pools() -> dict:
+    """Forename and surname pools with probabilities (fixed, independent of the seed).
+
+    The head is a list of real common names; the tail is made-up but name-like, with a
+    Zipf-like (1/rank) frequency continuing the head and a realistic spread of initials.
+    """
+    rng = np.random.default_rng(19660730)
+
+    def parse(text):
+        parts = text.split()
+        return parts[0::2], np.array(parts[1::2], dtype=float)
+
+    def made_up(onsets, vowels, codas, endings, n, exclude):
+        combos = len(onsets) * len(vowels) * len(codas) * len(endings)
+        pick = rng.choice(combos, size=min(combos, 3 * n), replace=False)
+        out, seen = [], set(exclude)
+        for k in pick.tolist():
+            k, e = divmod(k, len(endings))
+            k, c = divmod(k, len(codas))
+            o, v = divmod(k, len(vowels))
+            name = (onsets[o] + vowels[v] + codas[c] + endings[e]).capitalize()
+            if name not in seen:
+                seen.add(name)
+                out.append(name)
+                if len(out) == n:
+                    break
+        return out
+
+    pools = {}
+    for sex, text, ends in (
+        ("M", MALE_FORENAMES, MALE_FORENAME_ENDINGS),
+        ("F", FEMALE_FORENAMES, FEMALE_FORENAME_ENDINGS),
+    ):
+        head, w = parse(text)
+        tail = made_up(FORENAME_ONSETS, VOWELS[:6], CODAS, ends, _N_FIRST_TAIL, head)
+        tw = 1.0 / np.arange(len(head) + 1, len(head) + 1 + len(tail))
+        p = np.concatenate([w / w.sum() * (1 - _FIRST_TAIL_MASS), tw / tw.sum() * _FIRST_TAIL_MASS])
+        pools[sex] = (np.array(head + tail), p)
+    head, w = parse(SURNAMES)
+    w = w / 100.0
+    letters = sorted(SURNAME_INITIALS)
+    share = np.array([SURNAME_INITIALS[x] for x in letters])
+    share /= share.sum()
+    tail = []
+    for letter, s in zip(letters, share, strict=True):
+        n = max(3, round(s * _N_SURNAME_TAIL))
+        tail += made_up(SURNAME_ONSETS[letter], VOWELS, CODAS, SURNAME_ENDINGS, n, head)
+    tail = [tail[i] for i in rng.permutation(len(tail))]
+    tw = 1.0 / np.arange(len(head) + 1, len(head) + 1 + len(tail))
+    p = np.concatenate([w, tw / tw.sum() * (1 - w.sum())])
+    pools["S"] = (np.array(head + tail), p / p.sum())
+    return pools
+
+
+def dob_errors(rng: np.random.Generator, dob: np.ndarray) -> np.ndarray:
+    """Typical date-of-birth recording errors: day +-1, year +-1, or day and month transposed."""
+    y, m, d = ymd(dob)
+    n = len(dob)
+    kind = rng.integers(0, 3, n)
+    dim = days_in_month(y, m)
+    step = np.where(rng.random(n) < 0.5, -1, 1)
+    d1 = np.where(d + step < 1, d + 1, np.where(d + step > dim, d - 1, d + step))
+    out = from_ymd(y, m, d1)
+    yr = from_ymd(y + step, m, np.minimum(d, days_in_month(y + step, m)))
+    out = np.where(kind == 1, yr, out)
+    can_swap = (d <= 12) & (d != m)
+    sw = from_ymd(y, np.where(can_swap, d, 1), np.where(can_swap, m, 1))
+    out = np.where((kind == 2) & can_swap, sw, out)
+    # never create 29 February (age on non-leap years is ambiguous between systems)
+    _, m2, d2 = ymd(out)
+    return np.where((m2 == 2) & (d2 == 29), out - 1, out)
+
+
+def name_errors(rng: np.random.Generator, names: np.ndarray) -> np.ndarray:
+    """One keying error per name: a letter substituted, deleted, transposed or doubled."""
+    width = 24
+    b = np.char.encode(names.astype(str), "ascii").astype(f"S{width}")
+    n = len(b)
+    mat = np.frombuffer(b.tobytes(), dtype=np.uint8).reshape(n, width).copy()
+    length = (mat != 0).sum(axis=1)
+    kind = rng.integers(0, 4, n)
+    kind = np.where((kind == 1) & (length <= 3), 0, kind)
+    kind = np.where((kind == 3) & (length >= width - 1), 0, kind)
+    kind = np.where((kind == 2) & (length < 2), 0, kind)
+    pos = np.minimum((rng.random(n) * length).astype(np.int64), np.maximum(length - 1, 0))
+    cols = np.arange(width)[None, :]
+    rows = np.arange(n)[:, None]
+    p = pos[:, None]
+    # substitute
+    letter = rng.integers(0, 26, n).astype(np.uint8) + ord("a")
+    cur = mat[np.arange(n), pos] | 0x20
+    letter = np.where(letter == cur, (letter - ord("a") + 1) % 26 + ord("a"), letter).astype(np.uint8)
+    sub = mat.copy()
+    sub[np.arange(n), pos] = letter
+    # delete
+    src = np.where(cols >= p, np.minimum(cols + 1, width - 1), cols)
+    dele = mat[rows, src]
+    dele[np.arange(n), np.maximum(length - 1, 0)] = 0
+    # transpose (pos, pos+1)
+    tp = np.minimum(pos, np.maximum(length - 2, 0))[:, None]
+    src = np.where(cols == tp, tp + 1, np.where(cols == tp + 1, tp, cols))
+    trans = mat[rows, src]
+    # double
+    src = np.where(cols > p, cols - 1, cols)
+    dbl = mat[rows, src]
+    out = np.where(
+        (kind == 0)[:, None],
+        sub,
+        np.where((kind == 1)[:, None], dele, np.where((kind == 2)[:, None], trans, dbl)),
+    )
+    # normalise case: first letter upper, the rest lower
+    alpha = out != 0
+    out = np.where(alpha, out | 0x20, 0).astype(np.uint8)
+    out[:, 0] = np.where(out[:, 0] != 0, out[:, 0] & 0xDF, 0)
+    return np.char.decode(out.view(f"S{width}").ravel(), "ascii")
