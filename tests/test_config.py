@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pbr.config import ConfigError, load_config, load_schema, validate_config
+from pbr.config import ConfigError, check_synthetic_settings, load_config, load_schema, validate_config
 from pbr.synthetic import params
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,7 +50,7 @@ def validate_as_the_workflow_does(config: dict) -> dict:
     """The schema and cross-key checks, then the generator's check of its own settings, as
     workflow/rules/common.smk runs them before any job."""
     cfg = validate_config(config)
-    params.check_config(cfg)
+    check_synthetic_settings(cfg, params.SyntheticParams.from_config)
     return cfg
 
 

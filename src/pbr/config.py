@@ -11,6 +11,7 @@ import copy
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -220,9 +221,8 @@ def _check_consistency(config: dict) -> None:
     """Checks across keys that a JSON schema cannot express.
 
     Each message names the key, its value and the values allowed given the other keys. The
-    generator's own settings (the open ``synthetic`` sections) are checked by the synthetic
-    stage, :func:`pbr.synthetic.params.check_config`, which the workflow calls right after
-    this validation, before any job (a leaf does not import a stage).
+    generator's own settings (the open ``synthetic`` sections) are checked by
+    :func:`check_synthetic_settings`, which the workflow calls right after this validation.
     """
     s = config["study"]
     if not s["pre_start"] < s["post_start"] <= s["post_end"]:
@@ -260,6 +260,22 @@ def _check_consistency(config: dict) -> None:
             f"got {t['review_min_days']}, {t['review_target_days']}, {t['review_max_days']}; allowed values: "
             "'outcomes.top.review_target_days' between the other two"
         )
+
+
+def check_synthetic_settings(config: dict, read_settings: Callable[[dict], object]) -> None:
+    """Stop on a bad generator setting in a validated config, with a :class:`ConfigError` naming the key.
+
+    The schema leaves the generator's sections open (``counts``, ``effects``, ``rates``,
+    ``noise``, ``registers``, ``process``): the generator reads them itself.
+    ``read_settings`` is its reader (``pbr.synthetic.params.SyntheticParams.from_config``,
+    passed in by the workflow: this module, a leaf, imports no stage); it raises
+    ``ValueError`` naming an unknown key or a value out of range. The workflow calls this
+    right after :func:`validate_config`, before any job runs.
+    """
+    try:
+        read_settings(synthetic_settings(config))
+    except ValueError as exc:
+        raise ConfigError(f"'synthetic': {exc}") from None
 
 
 def synthetic_settings(config: dict) -> dict:

@@ -33,7 +33,7 @@ from pbr.synthetic.reference import (
     AGE_MEAN,
     AGE_SD,
     ALCOHOL,
-    AREA_TABLE,
+    AREAS,
     CAUSES_ALCOHOL_CLIENT_OTHER,
     CAUSES_DRUG_CLIENT_OTHER,
     CAUSES_ELDERLY,
@@ -149,15 +149,14 @@ class _Generator:
     # ----------------------------------------------------------------- areas and units
     def _areas(self) -> None:
         rng = self.rng_area
-        rows = [line.split("|") for line in AREA_TABLE.strip().splitlines()]
-        rows.sort(key=lambda r: r[0])
-        if len(rows) != 149:  # pragma: no cover - guards the table above
+        rows = sorted(AREAS, key=lambda r: r.name)
+        if len(rows) != 149:  # pragma: no cover - guards the table (data/areas.csv)
             raise AssertionError(f"expected 149 areas, got {len(rows)}")
-        names = [r[0] for r in rows]
+        names = [r.name for r in rows]
         self.area_name = names
-        self.area_region = [r[1] for r in rows]
-        pop = np.array([float(r[2]) for r in rows])
-        need = np.array([float(r[3]) * REGION_NEED[r[1]] for r in rows])
+        self.area_region = [r.region for r in rows]
+        pop = np.array([r.population for r in rows])
+        need = np.array([r.need * REGION_NEED[r.region] for r in rows])
         self.area_code = [f"E{i + 1:04d}" for i in range(len(rows))]
         self.area_pilot = np.array([n in PILOT_AREAS for n in names])
         w_drug = pop * need * np.exp(rng.normal(0, 0.2, len(rows)))

@@ -35,10 +35,6 @@ def name_pools() -> dict:
     """
     rng = np.random.default_rng(19660730)
 
-    def parse(text):
-        parts = text.split()
-        return parts[0::2], np.array(parts[1::2], dtype=float)
-
     def made_up(onsets, vowels, codas, endings, n, exclude):
         combos = len(onsets) * len(vowels) * len(codas) * len(endings)
         pick = rng.choice(combos, size=min(combos, 3 * n), replace=False)
@@ -56,16 +52,15 @@ def name_pools() -> dict:
         return out
 
     pools = {}
-    for sex, text, ends in (
+    for sex, (head, w), ends in (
         ("M", MALE_FORENAMES, MALE_FORENAME_ENDINGS),
         ("F", FEMALE_FORENAMES, FEMALE_FORENAME_ENDINGS),
     ):
-        head, w = parse(text)
         tail = made_up(FORENAME_ONSETS, VOWELS[:6], CODAS, ends, _N_FIRST_TAIL, head)
         tw = 1.0 / np.arange(len(head) + 1, len(head) + 1 + len(tail))
         p = np.concatenate([w / w.sum() * (1 - _FIRST_TAIL_MASS), tw / tw.sum() * _FIRST_TAIL_MASS])
         pools[sex] = (np.array(head + tail), p)
-    head, w = parse(SURNAMES)
+    head, w = SURNAMES
     w = w / 100.0
     letters = sorted(SURNAME_INITIALS)
     share = np.array([SURNAME_INITIALS[x] for x in letters])

@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pbr.config import ConfigError, synthetic_settings
-
 #: Outcomes with a planted DiD odds ratio and a calibrated baseline, in model order.
 OUTCOMES = (
     "initiation",
@@ -376,17 +374,3 @@ def _check_params(p: SyntheticParams) -> None:
         raise ValueError("registers ratios and rates must be >= 0")
     if not 0 <= r.deaths_elderly_share <= 1:
         raise ValueError("registers.deaths_elderly_share must be in [0, 1]")
-
-
-def check_config(config: dict) -> None:
-    """Stop on a bad generator setting in a validated config, with a :class:`~pbr.config.ConfigError`.
-
-    The schema leaves the generator's sections open (``counts``, ``effects``, ``rates``,
-    ``noise``, ``registers``, ``process``); this reads them as :class:`SyntheticParams`
-    would, so an unknown key or a value out of range stops the run before any job, with a
-    message naming the key. The workflow calls it right after :func:`pbr.config.validate_config`.
-    """
-    try:
-        SyntheticParams.from_config(synthetic_settings(config))
-    except ValueError as exc:
-        raise ConfigError(f"'synthetic': {exc}") from None
