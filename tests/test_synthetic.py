@@ -492,14 +492,13 @@ def test_tiny_scale_still_exact_and_consistent():
 
 
 def test_register_moves_within_the_region_stay_in_the_home_region_and_leave_the_home_area():
-    from pbr.synthetic.generator import _Generator
+    from pbr.synthetic.areas import build_areas
+    from pbr.synthetic.registers import area_in_region
 
-    g = _Generator(params.SyntheticParams(scale=0.01, seed=3))
-    g._areas()
-    g.area_w = np.ones(len(g.area_code))
-    home = np.repeat(np.arange(len(g.area_code)), 20)
-    moved = g._area_in_region(np.random.default_rng(0), home)
-    region = np.asarray(g.area_region)
+    areas = build_areas(params.SyntheticParams(scale=0.01, seed=3), np.random.default_rng(0))
+    region = np.asarray(areas.region)
+    home = np.repeat(np.arange(len(areas.code)), 20)
+    moved = area_in_region(np.random.default_rng(0), region, np.ones(len(areas.code)), home)
     assert (region[moved] == region[home]).all()
     assert (moved != home).all()
     assert len(np.unique(moved)) > len(np.unique(region))  # several areas per region are used

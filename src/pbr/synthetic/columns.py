@@ -56,3 +56,9 @@ def bool_col(values: np.ndarray, na_mask: np.ndarray | None = None) -> pd.Series
     v = np.asarray(values, dtype=bool)
     mask = np.zeros(len(v), dtype=bool) if na_mask is None else np.asarray(na_mask, dtype=bool)
     return pd.Series(pd.arrays.BooleanArray(v & ~mask, mask))
+
+
+def person_ids(pids: np.ndarray) -> pd.Series:
+    """True person ids ('P' + 8 digits) of person numbers; negative numbers (unrelated people) -> <NA>."""
+    pids = np.asarray(pids)
+    return string_col(id_array("P", np.maximum(pids, 0) + 1, 8), na_mask=pids < 0)

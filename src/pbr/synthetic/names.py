@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 
 from pbr.synthetic.dates import days_in_month, from_ymd, ymd
+from pbr.synthetic.draws import choice
 from pbr.synthetic.reference import (
     CODAS,
     FEMALE_FORENAME_ENDINGS,
@@ -74,6 +77,49 @@ def name_pools() -> dict:
     p = np.concatenate([w, tw / tw.sum() * (1 - w.sum())])
     pools["S"] = (np.array(head + tail), p / p.sum())
     return pools
+
+
+@dataclass
+class NamePools:
+    """Forenames (men's, then women's) and surnames, with their probabilities."""
+
+    forenames: np.ndarray
+    #: the first ``n_male`` forenames are men's
+    n_male: int
+    p_male: np.ndarray
+    p_female: np.ndarray
+    surnames: np.ndarray
+    p_surname: np.ndarray
+    #: the same names as pyarrow strings
+    forenames_arrow: pa.Array
+    surnames_arrow: pa.Array
+
+    @classmethod
+    def load(cls) -> NamePools:
+        """The pools of :func:`name_pools`."""
+        pools = name_pools()
+        (m_names, p_m), (f_names, p_f), (s_names, p_s) = pools["M"], pools["F"], pools["S"]
+        forenames = np.concatenate([m_names, f_names]).astype("<U24")
+        surnames = s_names.astype("<U24")
+        return cls(
+            forenames=forenames,
+            n_male=len(m_names),
+            p_male=p_m,
+            p_female=p_f,
+            surnames=surnames,
+            p_surname=p_s,
+            forenames_arrow=pa.array(forenames, pa.string()),
+            surnames_arrow=pa.array(surnames, pa.string()),
+        )
+
+    def draw_forenames(self, rng: np.random.Generator, female: np.ndarray) -> np.ndarray:
+        """A forename (index into ``forenames``) for each person, by sex."""
+        n = len(female)
+        return np.where(female, self.n_male + choice(rng, self.p_female, n), choice(rng, self.p_male, n))
+
+    def draw_surnames(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` surnames (indices into ``surnames``)."""
+        return choice(rng, self.p_surname, n)
 
 
 def dob_errors(rng: np.random.Generator, dob: np.ndarray) -> np.ndarray:
