@@ -84,20 +84,20 @@ def refine_calibration(model: Model, params: SyntheticParams, areas: Areas, cale
     streams = Streams.from_seed(pilot_params.seed)
     pilot_areas, pilot_model, pilot_calendar = set_up(pilot_params, streams)
     calibrate_loop_outcomes(pilot_model, pilot_params, pilot_areas, pilot_calendar, streams.calibration)
-    J = simulate(pilot_params, pilot_areas, pilot_calendar, pilot_model, streams.loop).journeys
-    period = calendar.period(J.start)
-    group = areas.unit_group[J.unit]
-    area = areas.unit_area[J.unit]
-    base = (J.cov.age >= 18) & (period >= 0) & (group < 2)
+    journeys = simulate(pilot_params, pilot_areas, pilot_calendar, pilot_model, streams.loop).journeys
+    period = calendar.period(journeys.start)
+    group = areas.unit_group[journeys.unit]
+    area = areas.unit_area[journeys.unit]
+    base = (journeys.cov.age >= 18) & (period >= 0) & (group < 2)
     for cohort in (0, 1):
         cells = {
-            (g, per): base & (J.cohort == cohort) & (group == g) & (period == per)
+            (g, per): base & (journeys.cohort == cohort) & (group == g) & (period == per)
             for g in (0, 1)
             for per in (0, 1)
         }
         if min(int(c.sum()) for c in cells.values()) < 20:
             continue  # too few journeys to improve on the first calibration
-        xbs = {o: xb(o, J.cov) + model.area_effect[o][area] for o in _PREDICTORS}
+        xbs = {o: xb(o, journeys.cov) + model.area_effect[o][area] for o in _PREDICTORS}
         xbs["completion_no_representation"] = xbs["completion"]
         for o in _DIRECT:
             calibrate(model, params, o, cohort, {k: xbs[o][m] for k, m in cells.items()})

@@ -65,8 +65,8 @@ def _unrelated_deaths(
     dob_u = np.where(eld, d_eld, resampled_dobs(rng, population, nu))
     dod_u = uniform_int(rng, np.full(nu, referral_start), np.full(nu, extract_end))
     dob_u = np.minimum(dob_u, dod_u - 6210)  # at least 17 years old
-    _, m, d = ymd(dob_u)
-    dob_u = np.where((m == 2) & (d == 29), dob_u - 1, dob_u)
+    _, month, day = ymd(dob_u)
+    dob_u = np.where((month == 2) & (day == 29), dob_u - 1, dob_u)
     u = unrelated_people(rng, params.noise, people, nu, np.where(eld, 0.5, 0.35), dob_u)
     cause_u = np.where(eld, _causes(rng, CAUSES_ELDERLY, nu), _causes(rng, CAUSES_WORKING_AGE, nu))
     return u, dod_u, cause_u
@@ -83,19 +83,19 @@ def death_register(
     rng: np.random.Generator,
 ) -> DeathRegister:
     """Every client death (cause by drug poisoning, cohort) and the unrelated deaths, in date order."""
-    P, J = population, journeys
+    population, journeys = population, journeys
     r = params.registers
-    dead = np.flatnonzero(P.death[: P.n] != NA)
+    dead = np.flatnonzero(population.death[: population.n] != NA)
     k = len(dead)
     copy = register_copy(rng, params.noise, population, people, dead)
-    last_cohort = np.zeros(P.n, dtype=np.int64)
-    last_cohort[J.person[J.last]] = J.cohort[J.last]
-    drd = P.drug_death[dead]
+    last_cohort = np.zeros(population.n, dtype=np.int64)
+    last_cohort[journeys.person[journeys.last]] = journeys.cohort[journeys.last]
+    drd = population.drug_death[dead]
     c_drd = _causes(rng, DRUG_POISONING_CAUSES, k)
     c_drug = _causes(rng, CAUSES_DRUG_CLIENT_OTHER, k)
     c_alc = _causes(rng, CAUSES_ALCOHOL_CLIENT_OTHER, k)
     cause = np.where(drd, c_drd, np.where(last_cohort[dead] == 1, c_alc, c_drug))
-    dod = P.death[dead]
+    dod = population.death[dead]
     # unrelated deaths: the elderly, and people of the clients' ages
     nu = round(r.deaths_unrelated_ratio * k)
     u, dod_u, cause_u = _unrelated_deaths(rng, params, population, people, nu, referral_start, extract_end)

@@ -55,40 +55,39 @@ def cut_episodes(
     process: ProcessParams, journeys: Journeys, areas: Areas, extract_end: int, rng: np.random.Generator
 ) -> Episodes:
     """Cut journeys into episodes (transfers) and give them agencies and dates."""
-    J = journeys
-    n = len(J.person)
-    n_ep, t1, t2, g1, g2 = _transfers(process, J, extract_end, rng)
+    n = len(journeys.person)
+    n_ep, t1, t2, g1, g2 = _transfers(process, journeys, extract_end, rng)
     ej = np.repeat(np.arange(n), n_ep)
     first = np.concatenate([[0], np.cumsum(n_ep)[:-1]])
     ek = np.arange(len(ej)) - first[ej]
     ne = len(ej)
     last = ek == n_ep[ej] - 1
-    s = J.start[ej]
+    s = journeys.start[ej]
     ref = s + np.select([ek == 0, ek == 1], [0, t1[ej] + g1[ej]], t2[ej] + g2[ej])
-    dis = np.where(last, J.end[ej], s + np.where(ek == 0, t1[ej], t2[ej]))
+    dis = np.where(last, journeys.end[ej], s + np.where(ek == 0, t1[ej], t2[ej]))
     u = rng.random(ne)
-    reason = np.where(last, J.reason[ej], np.where(u < 0.85, 83, 84))
-    unit, agency = _units_and_agencies(J, areas, ej, ek, reason, rng)
-    tri, offer, iv = _dates(J, ej, ek, ref, rng)
+    reason = np.where(last, journeys.reason[ej], np.where(u < 0.85, 83, 84))
+    unit, agency = _units_and_agencies(journeys, areas, ej, ek, reason, rng)
+    tri, offer, iv = _dates(journeys, ej, ek, ref, rng)
     log.info("%d episodes (%d journeys with transfers)", ne, int((n_ep > 1).sum()))
     return Episodes(
-        journey=ej, index=ek, person=J.person[ej], unit=unit, agency=agency, referral=ref, triage=tri,
+        journey=ej, index=ek, person=journeys.person[ej], unit=unit, agency=agency, referral=ref, triage=tri,
         offer=offer, intervention=iv, discharge=dis, reason=reason, per_journey=n_ep,
     )  # fmt: skip
 
 
 def _transfers(
-    process: ProcessParams, J: Journeys, extract_end: int, rng: np.random.Generator
+    process: ProcessParams, journeys: Journeys, extract_end: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, ...]:
     """Episodes per journey (about ``multi_episode_share`` with transfers, some with two), the
     days from the start of the first and second transfers, and the gaps before re-referral."""
-    n = len(J.person)
-    start, D, init = J.start, J.end, J.initiated
-    Dv = D != NA
-    L = np.where(Dv, D, extract_end) - start
-    w = np.where(init, J.intervention_lag, 0)
-    lo = w + 14
-    hi = np.minimum(L, 400) - 28
+    n = len(journeys.person)
+    start, end, init = journeys.start, journeys.end, journeys.initiated
+    ended = end != NA
+    span = np.where(ended, end, extract_end) - start
+    intervention_lag = np.where(init, journeys.intervention_lag, 0)
+    lo = intervention_lag + 14
+    hi = np.minimum(span, 400) - 28
     elig = init & (hi >= lo + 7)
     p_t = min(1.0, process.multi_episode_share * n / max(int(elig.sum()), 1))
     two = elig & (rng.random(n) < p_t)
@@ -103,12 +102,17 @@ def _transfers(
 
 
 def _units_and_agencies(
-    J: Journeys, areas: Areas, ej: np.ndarray, ek: np.ndarray, reason: np.ndarray, rng: np.random.Generator
+    journeys: Journeys,
+    areas: Areas,
+    ej: np.ndarray,
+    ek: np.ndarray,
+    reason: np.ndarray,
+    rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Unit and agency of each episode: transfers (83) move area now and then, custody transfers
     (84) stay; usually the person's usual agency in the area, a transfer goes elsewhere."""
-    n, ne = len(J.person), len(ej)
-    unit = J.unit[ej].copy()
+    n, ne = len(journeys.person), len(ej)
+    unit = journeys.unit[ej].copy()
     moved = (ek >= 1) & (rng.random(ne) < 0.10)
     prev_reason = np.concatenate([[0], reason[:-1]])
     moved &= prev_reason == 83
@@ -117,7 +121,7 @@ def _units_and_agencies(
     new_unit = choice(rng, areas.unit_weight[0], n)
     unit = np.where((ek >= 1) & moved_j[ej], new_unit[ej], unit)
     nag = areas.unit_agencies[unit]
-    pid = J.person[ej]
+    pid = journeys.person[ej]
     pref = (pid * 2654435761 + unit * 40503) % nag
     loc = np.where(rng.random(ne) < 0.75, pref, rng.integers(0, 1 << 30, ne) % nag)
     for k in (1, 2):
@@ -130,18 +134,18 @@ def _units_and_agencies(
 
 
 def _dates(
-    J: Journeys, ej: np.ndarray, ek: np.ndarray, ref: np.ndarray, rng: np.random.Generator
+    journeys: Journeys, ej: np.ndarray, ek: np.ndarray, ref: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Triage, first offered and first intervention dates of each episode."""
     ne = len(ej)
-    s = J.start[ej]
-    init = J.initiated
-    w = np.where(init, J.intervention_lag, 0)
-    tri = np.where(ek == 0, s + J.triage_lag[ej], ref + rng.integers(0, 6, ne))
-    tri = np.where(J.triaged[ej] & ((ek == 0) | (rng.random(ne) < 0.8)), tri, NA)
+    s = journeys.start[ej]
+    init = journeys.initiated
+    intervention_lag = np.where(init, journeys.intervention_lag, 0)
+    tri = np.where(ek == 0, s + journeys.triage_lag[ej], ref + rng.integers(0, 6, ne))
+    tri = np.where(journeys.triaged[ej] & ((ek == 0) | (rng.random(ne) < 0.8)), tri, NA)
     iv_lag = rng.integers(0, 8, ne)
-    iv = np.where(ek == 0, np.where(init[ej], s + w[ej], NA), ref + iv_lag)
-    off0 = np.where(J.offer_lag[ej] == NA, NA, s + J.offer_lag[ej])
+    iv = np.where(ek == 0, np.where(init[ej], s + intervention_lag[ej], NA), ref + iv_lag)
+    off0 = np.where(journeys.offer_lag[ej] == NA, NA, s + journeys.offer_lag[ej])
     offk = np.where(rng.random(ne) < 0.9, ref + np.floor(rng.random(ne) * (iv_lag + 1)).astype(np.int64), NA)
     return tri, np.where(ek == 0, off0, offk), iv
 

@@ -164,9 +164,9 @@ def _outcome_draws(
     ) + int((p_y > p_c).sum())
     init = rng.random(n) < p_i
     comp = init & (rng.random(n) < np.minimum(p_c / p_i, 1.0))
-    norep = comp & (rng.random(n) < np.minimum(p_y / np.maximum(p_c, 1e-12), 1.0))
+    no_representation = comp & (rng.random(n) < np.minimum(p_y / np.maximum(p_c, 1e-12), 1.0))
     wait = init & (rng.random(n) < prob["waiting"])
-    return init, comp, norep, wait, prob["drug_related_death"]
+    return init, comp, no_representation, wait, prob["drug_related_death"]
 
 
 def _waits(
@@ -175,14 +175,14 @@ def _waits(
     """Whether triage is recorded, days to triage, days to the first intervention (NA: none)."""
     n = len(init)
     triaged = rng.random(n) >= process.triage_missing
-    tlag = np.minimum(rng.geometric(0.25, n) - 1, 14).astype(np.int64)
+    triage_lag = np.minimum(rng.geometric(0.25, n) - 1, 14).astype(np.int64)
     u = rng.random(n)
-    w = np.where(
+    intervention_lag = np.where(
         wait,
-        23 + np.floor(u**1.7 * (tlag + 88 - 23 + 1)).astype(np.int64),
-        tlag + np.floor(u * (20 - tlag + 1)).astype(np.int64),
+        23 + np.floor(u**1.7 * (triage_lag + 88 - 23 + 1)).astype(np.int64),
+        triage_lag + np.floor(u * (20 - triage_lag + 1)).astype(np.int64),
     )
-    return triaged, tlag, np.where(init, w, NA)
+    return triaged, triage_lag, np.where(init, intervention_lag, NA)
 
 
 def _discharges(
@@ -190,51 +190,58 @@ def _discharges(
     cov: Covariates,
     init: np.ndarray,
     comp: np.ndarray,
-    w: np.ndarray,
-    tlag: np.ndarray,
+    intervention_lag: np.ndarray,
+    triage_lag: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Days from the start to the discharge and its reason: non-starters, completers, and
     non-completers (short, or still in treatment at a year)."""
     n = len(init)
     grp = cov.group
     u1, u2, u3 = rng.random(n), rng.random(n), rng.random(n)
-    d_non = tlag + 7 + np.minimum(np.floor(rng.exponential(35.0, n)), 150).astype(np.int64)
+    d_non = triage_lag + 7 + np.minimum(np.floor(rng.exponential(35.0, n)), 150).astype(np.int64)
     r_non = np.select([u1 < 0.55, u1 < 0.85, u1 < 0.92], [88, 85, 86], 87)
     beta_c = np.where(grp == 0, rng.beta(2.2, 1.6, n), rng.beta(1.6, 2.2, n))
-    lo_c = np.where(init, w, 0) + 28
+    lo_c = np.where(init, intervention_lag, 0) + 28
     d_comp = lo_c + np.floor((360 - lo_c) * beta_c).astype(np.int64)
     r_comp = completion_reason(cov.substance_1, u2)
     long_ = u3 < P_LONG_TREATMENT[grp]
     d_long = 370 + np.floor(rng.exponential(500.0, n)).astype(np.int64)
     u4 = rng.random(n)
     r_long = np.select([u4 < 0.30, u4 < 0.72, u4 < 0.80, u4 < 0.93, u4 < 0.97], [r_comp, 85, 86, 87, 83], 84)
-    lo_s = np.where(init, w, 0) + 7
+    lo_s = np.where(init, intervention_lag, 0) + 7
     d_short = lo_s + np.floor((358 - lo_s) * rng.beta(1.1, 1.6, n)).astype(np.int64)
     r_short = np.select([u4 < 0.62, u4 < 0.74, u4 < 0.90, u4 < 0.96], [85, 86, 87, 83], 84)
-    d = np.select([~init, comp, long_], [d_non, d_comp, d_long], d_short)
+    days_to_end = np.select([~init, comp, long_], [d_non, d_comp, d_long], d_short)
     reason = np.select([~init, comp, long_], [r_non, r_comp, r_long], r_short)
-    return d, reason
+    return days_to_end, reason
 
 
 def _offers(
     rng: np.random.Generator,
     init: np.ndarray,
-    w: np.ndarray,
-    tlag: np.ndarray,
+    intervention_lag: np.ndarray,
+    triage_lag: np.ndarray,
     reason: np.ndarray,
-    d: np.ndarray,
+    days_to_end: np.ndarray,
     open_: np.ndarray,
 ) -> np.ndarray:
     """Days from the start to the first offered date: before the intervention, or before a declined start."""
     n = len(init)
     u5 = rng.random(n)
     offer = np.where(
-        init, w - np.floor(u5 * (np.minimum(7, np.where(init, w, 0) - tlag) + 1)).astype(np.int64), NA
+        init,
+        intervention_lag
+        - np.floor(u5 * (np.minimum(7, np.where(init, intervention_lag, 0) - triage_lag) + 1)).astype(
+            np.int64
+        ),
+        NA,
     )
     offer = np.where(init & (rng.random(n) < 0.08), NA, offer)
-    dn = np.where(open_, 0, d)
+    dn = np.where(open_, 0, days_to_end)
     return np.where(
-        ~init & (reason == 88), tlag + np.floor(u5 * np.maximum(dn - tlag, 1)).astype(np.int64), offer
+        ~init & (reason == 88),
+        triage_lag + np.floor(u5 * np.maximum(dn - triage_lag, 1)).astype(np.int64),
+        offer,
     )
 
 
@@ -252,19 +259,19 @@ def _deaths_in_year(
     n = len(lo)
     grp = cov.group
     p_od = P_OTHER_CAUSE_DEATH[arrivals.cohort, cov.age_group] * np.where(grp == 0, 1.5, 1.0)
-    drd = rng.random(n) < p_drd
-    dies = drd | (rng.random(n) < p_od)
+    drug_death = rng.random(n) < p_drd
+    dies = drug_death | (rng.random(n) < p_od)
     dies &= ~keep_alive & (lo <= hi)
-    t_d = np.where(dies, uniform_int(rng, lo, np.maximum(hi, lo)), NA)
-    return drd, dies, t_d
+    death_day = np.where(dies, uniform_int(rng, lo, np.maximum(hi, lo)), NA)
+    return drug_death, dies, death_day
 
 
 def _next_journeys(
     rng: np.random.Generator,
     process: ProcessParams,
     cohort: np.ndarray,
-    comp_r: np.ndarray,
-    norep: np.ndarray,
+    completion_recorded: np.ndarray,
+    no_representation: np.ndarray,
     open_: np.ndarray,
     end: np.ndarray,
     reason: np.ndarray,
@@ -274,20 +281,20 @@ def _next_journeys(
     (completions without the 'no re-presentation' outcome re-present within 6 months)."""
     n = len(cohort)
     u6 = rng.random(n)
-    mand = comp_r & ~norep
+    must_represent = completion_recorded & ~no_representation
     gmax = np.minimum(175, extract_end - np.where(open_, extract_end, end))
     g_mand = 1 + np.floor(u6**1.3 * np.maximum(gmax, 1)).astype(np.int64)
-    late = comp_r & norep & (rng.random(n) < process.late_representation)
+    late = completion_recorded & no_representation & (rng.random(n) < process.late_representation)
     g_late = 190 + np.floor(rng.exponential(400.0, n)).astype(np.int64)
     p_re = np.where(cohort == 0, process.representation_drug, process.representation_alcohol)
-    nonc = ~comp_r & ~open_ & (rng.random(n) < p_re)
+    nonc = ~completion_recorded & ~open_ & (rng.random(n) < p_re)
     g_non = (
         1 + np.floor(rng.exponential(300.0, n)).astype(np.int64) + np.where(np.isin(reason, [83, 84]), 30, 0)
     )
-    has = (mand & (gmax >= 1)) | late | nonc
-    gap = np.select([mand, late], [g_mand, g_late], g_non)
-    succ = np.where(has, np.where(open_, 0, end) + gap, NA)
-    return has, succ, mand
+    represents = (must_represent & (gmax >= 1)) | late | nonc
+    gap = np.select([must_represent, late], [g_mand, g_late], g_non)
+    next_start = np.where(represents, np.where(open_, 0, end) + gap, NA)
+    return represents, next_start, must_represent
 
 
 def journeys_month(
@@ -303,50 +310,59 @@ def journeys_month(
 ) -> tuple[SimulatedJourneys, Successors | None]:
     """The journeys starting in month ``m``: covariates, outcomes, dates, deaths within a year
     (recorded in ``population``), and the re-presentations they lead to."""
-    P = population
     pid, start, cohort = arrivals.person, arrivals.start, arrivals.cohort
     cov = draw_covariates(
-        rng, cohort, start, P.female[pid], P.dob[pid], P.drug[pid], P.injecting_history[pid],
-        arrivals.representation | P.previously_treated[pid],
-    )  # fmt: skip
-    init, comp, norep, wait, p_drd = _outcome_draws(
+        rng,
+        cohort,
+        start,
+        population.female[pid],
+        population.dob[pid],
+        population.drug[pid],
+        population.injecting_history[pid],
+        arrivals.representation | population.previously_treated[pid],
+    )
+    init, comp, no_representation, wait, p_drd = _outcome_draws(
         rng, model, cov, arrivals, areas, start >= calendar.post_start, clipped
     )
-    triaged, tlag, w = _waits(rng, process, init, wait)
-    d, reason = _discharges(rng, cov, init, comp, w, tlag)
-    D = start + d
-    open_ = calendar.extract_end < D
-    D = np.where(open_, NA, D)
+    triaged, triage_lag, intervention_lag = _waits(rng, process, init, wait)
+    days_to_end, reason = _discharges(rng, cov, init, comp, intervention_lag, triage_lag)
+    end = start + days_to_end
+    open_ = calendar.extract_end < end
+    end = np.where(open_, NA, end)
     reason = np.where(open_, -1, reason)
-    comp_r = comp & ~open_
-    offer = _offers(rng, init, w, tlag, reason, d, open_)
-    lo = start + np.where(init, w, tlag) + 1
-    lo = np.where(comp_r, np.maximum(lo, np.where(open_, 0, D) + 1), lo)
+    completion_recorded = comp & ~open_
+    offer = _offers(rng, init, intervention_lag, triage_lag, reason, days_to_end, open_)
+    lo = start + np.where(init, intervention_lag, triage_lag) + 1
+    lo = np.where(completion_recorded, np.maximum(lo, np.where(open_, 0, end) + 1), lo)
     hi = np.minimum(start + 365, calendar.extract_end)
-    drd, dies, t_d = _deaths_in_year(rng, arrivals, cov, p_drd, lo, hi, comp_r & ~norep)
-    has, succ, mand = _next_journeys(
-        rng, process, cohort, comp_r, norep, open_, D, reason, calendar.extract_end
+    drug_death, dies, death_day = _deaths_in_year(
+        rng, arrivals, cov, p_drd, lo, hi, completion_recorded & ~no_representation
+    )
+    represents, next_start, must_represent = _next_journeys(
+        rng, process, cohort, completion_recorded, no_representation, open_, end, reason, calendar.extract_end
     )
     # a death before the re-presentation cancels it; a re-presentation before the death cancels the death
-    both = dies & has
-    cancel_death = both & (succ < t_d)
+    both = dies & represents
+    cancel_death = both & (next_start < death_day)
     dies &= ~cancel_death
-    drd &= dies
-    t_d = np.where(dies, t_d, NA)
-    has &= ~(dies & has)
-    succ = np.where(has, succ, NA)
-    cut = dies & (open_ | (t_d <= np.where(open_, t_d, D)))
-    D = np.where(cut, t_d, D)
+    drug_death &= dies
+    death_day = np.where(dies, death_day, NA)
+    represents &= ~(dies & represents)
+    next_start = np.where(represents, next_start, NA)
+    cut = dies & (open_ | (death_day <= np.where(open_, death_day, end)))
+    end = np.where(cut, death_day, end)
     reason = np.where(cut, 89, reason)
-    P.death[pid[dies]] = t_d[dies]
-    P.drug_death[pid[dies]] = drd[dies]
+    population.death[pid[dies]] = death_day[dies]
+    population.drug_death[pid[dies]] = drug_death[dies]
     journeys = SimulatedJourneys(
         person=pid, start=start, cohort=cohort, unit=arrivals.unit, initiated=init, waited=wait, triaged=triaged,
-        triage_lag=tlag, intervention_lag=w, offer_lag=offer, end=D, reason=reason, cov=cov,
+        triage_lag=triage_lag, intervention_lag=intervention_lag, offer_lag=offer, end=end, reason=reason, cov=cov,
     )  # fmt: skip
-    if not has.any():
+    if not represents.any():
         return journeys, None
-    return journeys, _successors(rng, process, areas, calendar, population, m, arrivals, has, succ, mand)
+    return journeys, _successors(
+        rng, process, areas, calendar, population, m, arrivals, represents, next_start, must_represent
+    )
 
 
 def _successors(
@@ -357,14 +373,14 @@ def _successors(
     population: Population,
     m: int,
     arrivals: Arrivals,
-    has: np.ndarray,
-    succ: np.ndarray,
-    mand: np.ndarray,
+    represents: np.ndarray,
+    next_start: np.ndarray,
+    must_represent: np.ndarray,
 ) -> Successors:
     """The re-presentations of month ``m``'s journeys: in a later month, some in the other
     cohort or another area."""
-    k = np.flatnonzero(has)
-    s = succ[k]
+    k = np.flatnonzero(represents)
+    s = next_start[k]
     # next month at the earliest, and never within 3 days of an 18th birthday
     m_end = calendar.month_end[m]
     s = np.where(s <= m_end, m_end + 1 + rng.integers(0, 3, len(k)), s)
@@ -387,7 +403,7 @@ def _successors(
         start=s,
         cohort=coh2,
         unit=np.minimum(unit2, len(areas.unit_area) - 1),
-        droppable=~mand[k],
+        droppable=~must_represent[k],
     )
 
 
@@ -411,10 +427,10 @@ def finish_journeys(
     last = ~same_next
     _later_deaths(rng, sim, population, last, calendar.extract_end)
     # realised journey outcomes (pipeline definitions on the true persons)
-    D = sim.end
-    Dv = D != NA
-    comp = Dv & np.isin(sim.reason, [80, 81, 82]) & (D - start <= 365)
-    rep = Dv & (nxt != NA) & (nxt - D <= 183)
+    end = sim.end
+    ended = end != NA
+    comp = ended & np.isin(sim.reason, [80, 81, 82]) & (end - start <= 365)
+    rep = ended & (nxt != NA) & (nxt - end <= 183)
     return Journeys(
         **{f.name: getattr(sim, f.name) for f in dataclasses.fields(SimulatedJourneys)},
         next_start=nxt,
@@ -437,20 +453,19 @@ def _later_deaths(
     extract_end: int,
 ) -> None:
     """Deaths after the first year of a person's last journey (a journey still open then ends with it)."""
-    P = population
     pid, start = sim.person, sim.start
     grp, agegrp = sim.cov.group, sim.cov.age_group
-    lj = np.flatnonzero(last & (P.death[pid] == NA))
+    lj = np.flatnonzero(last & (population.death[pid] == NA))
     frm = start[lj] + 366
     span = extract_end - frm + 1
     h = LATER_DEATH_HAZARD[grp[lj]] * LATER_DEATH_AGE_FACTOR[agegrp[lj]]
     dies = (span > 0) & (rng.random(len(lj)) < 1 - np.exp(-h * np.maximum(span, 0) / 365.25))
     t = frm + np.floor(rng.random(len(lj)) * np.maximum(span, 1)).astype(np.int64)
-    drd = rng.random(len(lj)) < LATER_DEATH_POISONING_SHARE[grp[lj]]
-    lj, t, drd = lj[dies], t[dies], drd[dies]
-    P.death[pid[lj]] = t
-    P.drug_death[pid[lj]] = drd
-    D = sim.end
-    cut = (D[lj] == NA) | (D[lj] > t)
-    D[lj[cut]] = t[cut]
+    drug_death = rng.random(len(lj)) < LATER_DEATH_POISONING_SHARE[grp[lj]]
+    lj, t, drug_death = lj[dies], t[dies], drug_death[dies]
+    population.death[pid[lj]] = t
+    population.drug_death[pid[lj]] = drug_death
+    end = sim.end
+    cut = (end[lj] == NA) | (end[lj] > t)
+    end[lj[cut]] = t[cut]
     sim.reason[lj[cut]] = 89

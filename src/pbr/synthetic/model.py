@@ -43,11 +43,15 @@ class Model:
         xb: np.ndarray,
     ) -> np.ndarray:
         """The logit of ``outcome`` for journeys with these cohorts, groups, periods, areas and ``xb``."""
-        a, b, d = self.intercept[outcome], self.post_effect[outcome], self.log_or[outcome]
+        intercept, post_effect, log_or = (
+            self.intercept[outcome],
+            self.post_effect[outcome],
+            self.log_or[outcome],
+        )
         return (
-            a[cohort, treated.astype(np.int64)]
-            + b[cohort] * post
-            + d[cohort] * (treated & post)
+            intercept[cohort, treated.astype(np.int64)]
+            + post_effect[cohort] * post
+            + log_or[cohort] * (treated & post)
             + xb
             + self.area_effect[outcome][area]
         )
@@ -112,19 +116,19 @@ def calibrate(
     w = weights or {}
     a_p = solve_intercept(samples[(1, 0)], tgt.pilot_pre, w.get((1, 0)))
     a_o = solve_intercept(samples[(0, 0)], tgt.other_pre, w.get((0, 0)))
-    b = solve_intercept(samples[(0, 1)] + a_o, tgt.other_post, w.get((0, 1)))
-    d = model.log_or[outcome][cohort]
+    post_effect = solve_intercept(samples[(0, 1)] + a_o, tgt.other_post, w.get((0, 1)))
+    log_or = model.log_or[outcome][cohort]
     model.intercept[outcome][cohort] = (a_o, a_p)
-    model.post_effect[outcome][cohort] = b
+    model.post_effect[outcome][cohort] = post_effect
     x = samples[(1, 1)]
     ww = w.get((1, 1))
-    implied = float(np.average(sigmoid(a_p + b + d + x), weights=ww))
+    implied = float(np.average(sigmoid(a_p + post_effect + log_or + x), weights=ww))
     model.calibration[name][outcome] = dict(
         targets=dataclasses.asdict(tgt),
         intercept_pilot=round(a_p, 6),
         intercept_other=round(a_o, 6),
-        post_effect=round(b, 6),
-        log_did_or=round(float(d), 6),
-        did_or=round(float(np.exp(d)), 6),
+        post_effect=round(post_effect, 6),
+        log_did_or=round(float(log_or), 6),
+        did_or=round(float(np.exp(log_or)), 6),
         implied_pilot_post=round(implied, 6),
     )

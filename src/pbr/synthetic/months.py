@@ -70,14 +70,14 @@ def window_targets(params: SyntheticParams) -> np.ndarray:
 def build_calendar(params: SyntheticParams, areas: Areas, rng: np.random.Generator) -> Calendar:
     """The month grid and the monthly targets: exact in the windows (spread by day weight),
     Poisson outside them, in the excluded East Kent and for under-18s."""
-    d = params.dates
-    extract_end = day_number(d.extract_end)
+    dates = params.dates
+    extract_end = day_number(dates.extract_end)
     pre_start, post_start, post_end = (
-        day_number(d.pre_start),
-        day_number(d.post_start),
-        day_number(d.post_end),
+        day_number(dates.pre_start),
+        day_number(dates.post_start),
+        day_number(dates.post_end),
     )
-    months = np.arange(np.datetime64(d.referral_start, "M"), np.datetime64(d.extract_end, "M") + 1)
+    months = np.arange(np.datetime64(dates.referral_start, "M"), np.datetime64(dates.extract_end, "M") + 1)
     m_start = months.astype("datetime64[D]").astype(np.int64)
     m_end = np.minimum((months + 1).astype("datetime64[D]").astype(np.int64) - 1, extract_end)
     nm = len(months)
@@ -94,7 +94,7 @@ def build_calendar(params: SyntheticParams, areas: Areas, rng: np.random.Generat
     t = window_targets(params)
     target_m = _month_targets(params, areas, rng, t, per, m_dayw)
     return Calendar(
-        referral_start=day_number(d.referral_start),
+        referral_start=day_number(dates.referral_start),
         pre_start=pre_start,
         post_start=post_start,
         post_end=post_end,

@@ -84,29 +84,29 @@ def ndtms_attributors(
 
     ``forename`` and ``surname`` are each person's names (indices into ``pools``).
     """
-    E, P = episodes, population
-    key = E.agency * (P.n + 1) + E.person
+    episodes, population = episodes, population
+    key = episodes.agency * (population.n + 1) + episodes.person
     pairs, inv = np.unique(key, return_inverse=True)
     npair = len(pairs)
-    p_ag = pairs // (P.n + 1)
-    p_pid = pairs % (P.n + 1)
+    p_ag = pairs // (population.n + 1)
+    p_pid = pairs % (population.n + 1)
     fi = np.array([s[0] for s in pools.forenames.tolist()])[forename[p_pid]]
     si = np.array([s[0] for s in pools.surnames.tolist()])[surname[p_pid]]
     fi2, si2, miss = _initials(rng, noise, fi, si)
-    dob = P.dob[p_pid].copy()
+    dob = population.dob[p_pid].copy()
     de = rng.random(npair) < noise.ndtms_dob_error
     dob[de] = dob_errors(rng, dob[de])
     # a recorded date of birth never changes whether a journey's first episode is an adult's
-    first = np.flatnonzero(E.index == 0)
-    s = E.referral[first]
-    true_adult = age_years(P.dob[E.person[first]], s) >= 18
+    first = np.flatnonzero(episodes.index == 0)
+    s = episodes.referral[first]
+    true_adult = age_years(population.dob[episodes.person[first]], s) >= 18
     rec_adult = age_years(dob[inv[first]], s) >= 18
-    dob[inv[first][true_adult != rec_adult]] = P.dob[p_pid[inv[first][true_adult != rec_adult]]]
-    dob = np.minimum(dob, _first_referral(inv, npair, E.referral))
-    sex = np.where(P.female[p_pid], 1, 0)
+    dob[inv[first][true_adult != rec_adult]] = population.dob[p_pid[inv[first][true_adult != rec_adult]]]
+    dob = np.minimum(dob, _first_referral(inv, npair, episodes.referral))
+    sex = np.where(population.female[p_pid], 1, 0)
     sex = np.where(rng.random(npair) < noise.ndtms_sex_missing, -1, sex)
     # client ids: numbered within agency in order of first referral (not unique across agencies)
-    first_ref = _first_referral(inv, npair, E.referral)
+    first_ref = _first_referral(inv, npair, episodes.referral)
     o = np.lexsort((first_ref, p_ag))
     rank = np.empty(npair, dtype=np.int64)
     start_of_ag = np.searchsorted(p_ag[o], p_ag[o], side="left")
@@ -132,10 +132,10 @@ def episode_table(
     rng: np.random.Generator,
 ) -> pd.DataFrame:
     """The contract table ``ndtms_episodes``, rows in referral-date order; some fields missing."""
-    E, cov = episodes, journeys.cov
-    ne = len(E.journey)
-    j = E.journey
-    later = E.index >= 1
+    cov = journeys.cov
+    ne = len(episodes.journey)
+    j = episodes.journey
+    later = episodes.index >= 1
     inv = attributors.record
     order, ids = episode_order.order, episode_order.ids
 
@@ -150,19 +150,19 @@ def episode_table(
         "client_id": string_col(
             pc.utf8_lpad(pc.cast(pa.array(attributors.client[inv][order]), pa.string()), 7, padding="0")
         ),
-        "agency_id": string_col(pc.take(areas.agency_codes, pa.array(E.agency[order]))),
-        "area_code": code_col(areas.code, areas.unit_area[E.unit][order]),
-        "sub_area": code_col(("", "west_kent", "east_kent"), sub_area_codes(areas, E.unit)[order]),
+        "agency_id": string_col(pc.take(areas.agency_codes, pa.array(episodes.agency[order]))),
+        "area_code": code_col(areas.code, areas.unit_area[episodes.unit][order]),
+        "sub_area": code_col(("", "west_kent", "east_kent"), sub_area_codes(areas, episodes.unit)[order]),
         "initial_first": string_col(attributors.initial_first[inv][order], miss),
         "initial_surname": string_col(attributors.initial_surname[inv][order], miss),
         "date_of_birth": date_col(attributors.dob[inv][order]),
         "sex": code_col(("M", "F"), attributors.sex[inv][order]),
-        "referral_date": date_col(E.referral[order]),
-        "triage_date": date_col(E.triage[order]),
-        "first_offered_date": date_col(E.offer[order]),
-        "first_intervention_date": date_col(E.intervention[order]),
-        "discharge_date": date_col(E.discharge[order]),
-        "discharge_reason": int_col(E.reason[order], (E.reason < 0)[order]),
+        "referral_date": date_col(episodes.referral[order]),
+        "triage_date": date_col(episodes.triage[order]),
+        "first_offered_date": date_col(episodes.offer[order]),
+        "first_intervention_date": date_col(episodes.intervention[order]),
+        "discharge_date": date_col(episodes.discharge[order]),
+        "discharge_reason": int_col(episodes.reason[order], (episodes.reason < 0)[order]),
         "substance_1": code_col(SUBSTANCES, cov.substance_1[j][order]),
         "substance_2": code_col(
             SUBSTANCES, np.where(cov.substance_2 == NO_SUBSTANCE, -1, cov.substance_2)[j][order]

@@ -91,7 +91,7 @@ def _offence_groups(rng: np.random.Generator, acq: np.ndarray) -> np.ndarray:
 
 
 def _planted_offences(
-    rng: np.random.Generator, J: Journeys, late: LateOutcomes, population: Population, extract_end: int
+    rng: np.random.Generator, journeys: Journeys, late: LateOutcomes, population: Population, extract_end: int
 ) -> Offences:
     """Offences realising acquisitive crime within a year of a journey start.
 
@@ -101,19 +101,19 @@ def _planted_offences(
     re-presentations, more frequent where completion fell, would carry another journey's
     offences and bias the null DiD for crime.)
     """
-    nj = len(J.person)
+    nj = len(journeys.person)
     same_next = np.zeros(nj, dtype=bool)
-    same_next[:-1] = J.person[1:] == J.person[:-1]
-    next_start = np.where(same_next, np.roll(J.start, -1), np.iinfo(np.int64).max // 2)
+    same_next[:-1] = journeys.person[1:] == journeys.person[:-1]
+    next_start = np.where(same_next, np.roll(journeys.start, -1), np.iinfo(np.int64).max // 2)
     same_prev = np.roll(same_next, 1)
     same_prev[0] = False
-    prev_start = np.roll(J.start, 1)
-    prev_blocks = same_prev & ~np.roll(late.acquisitive_crime, 1) & (prev_start + 365 >= J.start)
-    lo_all = np.where(prev_blocks, prev_start + 366, J.start)
+    prev_start = np.roll(journeys.start, 1)
+    prev_blocks = same_prev & ~np.roll(late.acquisitive_crime, 1) & (prev_start + 365 >= journeys.start)
+    lo_all = np.where(prev_blocks, prev_start + 366, journeys.start)
     aj = np.flatnonzero(late.acquisitive_crime)
-    death = population.death[J.person[aj]]
+    death = population.death[journeys.person[aj]]
     hi = np.minimum(
-        np.minimum(np.minimum(J.start[aj] + 365, next_start[aj] - 1), extract_end),
+        np.minimum(np.minimum(journeys.start[aj] + 365, next_start[aj] - 1), extract_end),
         np.where(death == NA, extract_end, death - 1),
     )
     lo = lo_all[aj]
@@ -122,7 +122,7 @@ def _planted_offences(
     per = 1 + rng.poisson(0.5, len(aj))
     oj = np.repeat(aj, per)
     return Offences(
-        person=J.person[oj],
+        person=journeys.person[oj],
         day=uniform_int(rng, np.repeat(lo, per), np.repeat(hi, per)),
         group=choice(rng, P_ACQUISITIVE_GROUP, len(oj)),
     )
@@ -131,25 +131,24 @@ def _planted_offences(
 def _background_offences(
     rng: np.random.Generator,
     registers: RegistersParams,
-    J: Journeys,
+    journeys: Journeys,
     population: Population,
     referral_start: int,
     extract_end: int,
 ) -> Offences:
     """Clients' background offending over the register period (from age 12, until death); no
     acquisitive offence inside a journey's 12-month window."""
-    P = population
-    n = P.n
+    n = population.n
     grp_p = np.zeros(n, dtype=np.int64)
-    grp_p[J.person[J.last]] = J.cov.group[J.last]
+    grp_p[journeys.person[journeys.last]] = journeys.cov.group[journeys.last]
     lam = (
         registers.offending_rate
         * RELATIVE_OFFENDING[grp_p]
-        * np.where(P.female[:n], 0.5, 1.0)
+        * np.where(population.female[:n], 0.5, 1.0)
         * rng.gamma(0.8, 1 / 0.8, n)
     )
-    lo = np.maximum(referral_start, birthday(P.dob[:n], 12))
-    hi = np.minimum(extract_end, np.where(P.death[:n] == NA, extract_end, P.death[:n] - 1))
+    lo = np.maximum(referral_start, birthday(population.dob[:n], 12))
+    hi = np.minimum(extract_end, np.where(population.death[:n] == NA, extract_end, population.death[:n] - 1))
     years = np.maximum(hi - lo + 1, 0) / 365.25
     nb = rng.poisson(lam * years)
     b_pid = np.repeat(np.arange(n), nb)
@@ -157,26 +156,28 @@ def _background_offences(
     acq = rng.random(len(b_pid)) < 0.35
     b_grp = _offence_groups(rng, acq)
     # background acquisitive offences never fall inside a journey's 12-month window
-    jkey = J.person * 65536 + (J.start + _OFF)
+    jkey = journeys.person * 65536 + (journeys.start + _OFF)
     bkey = b_pid * 65536 + (b_date + _OFF)
     last = np.searchsorted(jkey, bkey, side="right") - 1
     inside = np.zeros(len(b_pid), dtype=bool)
     for back in range(4):  # every journey starting in the year before the offence
         idx = last - back
         safe = np.maximum(idx, 0)
-        inside |= (idx >= 0) & (J.person[safe] == b_pid) & (b_date - J.start[safe] <= 365)
+        inside |= (idx >= 0) & (journeys.person[safe] == b_pid) & (b_date - journeys.start[safe] <= 365)
     keep = ~(acq & inside)
     return Offences(person=b_pid[keep], day=b_date[keep], group=b_grp[keep])
 
 
-def realised_acquisitive_crime(J: Journeys, offences: Offences) -> np.ndarray:
+def realised_acquisitive_crime(journeys: Journeys, offences: Offences) -> np.ndarray:
     """Per journey: the person's first acquisitive offence on or after the start is within 365 days."""
-    jkey = J.person * 65536 + (J.start + _OFF)
+    jkey = journeys.person * 65536 + (journeys.start + _OFF)
     is_acq = offences.group < len(ACQUISITIVE)
     akey = np.sort(offences.person[is_acq] * 65536 + (offences.day[is_acq] + _OFF))
     pos = np.searchsorted(akey, jkey, side="left")
     nxt = akey[np.minimum(pos, len(akey) - 1)] if len(akey) else np.zeros(len(jkey), np.int64)
-    return (pos < len(akey)) & (nxt // 65536 == J.person) & ((nxt % 65536) - _OFF - J.start <= 365)
+    return (
+        (pos < len(akey)) & (nxt // 65536 == journeys.person) & ((nxt % 65536) - _OFF - journeys.start <= 365)
+    )
 
 
 def _client_records(

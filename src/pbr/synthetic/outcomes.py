@@ -45,25 +45,29 @@ def draw_late_outcomes(
     rng: np.random.Generator,
 ) -> LateOutcomes:
     """Calibrate each outcome on the journeys where it is observed, then draw it for every journey."""
-    J = journeys
-    n = len(J.person)
-    base = J.adult & (J.period >= 0)
-    injector = J.cov.injecting == 0
+    n = len(journeys.person)
+    base = journeys.adult & (journeys.period >= 0)
+    injector = journeys.cov.injecting == 0
     masks = {
         "abstinence": coverage.observed,
         "non_injecting": coverage.observed & injector,
         "housing_problem": coverage.observed,
         "acquisitive_crime": np.ones(n, dtype=bool),
     }
-    post = J.start >= post_start
+    post = journeys.start >= post_start
     prob = {}
     for o, mask in masks.items():
-        xb_area = xb(o, J.cov) + model.area_effect[o][J.area]
+        xb_area = xb(o, journeys.cov) + model.area_effect[o][journeys.area]
         for c in (0, 1):
-            _calibrate_on_observed(model, params, o, c, J, base, mask, xb_area)
+            _calibrate_on_observed(model, params, o, c, journeys, base, mask, xb_area)
         prob[o] = sigmoid(
             model.linear_predictor(
-                o, J.cohort, J.treated, post, J.area, xb_area - model.area_effect[o][J.area]
+                o,
+                journeys.cohort,
+                journeys.treated,
+                post,
+                journeys.area,
+                xb_area - model.area_effect[o][journeys.area],
             )
         )
     # abstinence and non-injecting are correlated (Gaussian copula), each with its exact margin
@@ -82,18 +86,18 @@ def _calibrate_on_observed(
     params: SyntheticParams,
     outcome: str,
     cohort: int,
-    J: Journeys,
+    journeys: Journeys,
     base: np.ndarray,
     mask: np.ndarray,
     xb_area: np.ndarray,
 ) -> None:
     """Calibrate ``outcome`` for ``cohort`` on the study journeys where it is observed (``mask``);
     on all the cell's journeys when fewer than 5 are observed."""
-    coh = J.cohort == cohort
+    coh = journeys.cohort == cohort
     samples = {}
     for g in (0, 1):
         for per in (0, 1):
-            cell = base & coh & (J.group == g) & (J.period == per)
+            cell = base & coh & (journeys.group == g) & (journeys.period == per)
             x = xb_area[cell & mask]
             if len(x) < 5:
                 x = xb_area[cell] if cell.sum() >= 5 else np.zeros(1)

@@ -101,8 +101,8 @@ def new_people(rng: np.random.Generator, n: int, cohort: int, start: np.ndarray,
         age = np.where(age < 18.05, 18.05 + rng.random(n) * 6, np.minimum(age, 85))
         age_days = np.floor(age * 365.25).astype(np.int64)
     dob = start - age_days
-    _, m, d = ymd(dob)
-    dob = np.where((m == 2) & (d == 29), dob - 1, dob)
+    _, month, day = ymd(dob)
+    dob = np.where((month == 2) & (day == 29), dob - 1, dob)
     inj = choice_rows(rng, P_INJECTING_HISTORY, grp)
     prev = rng.random(n) < np.where(minor, 0.05, P_PREVIOUSLY_TREATED[grp])
     return NewPeople(female=female, dob=dob, drug=drug, injecting_history=inj, previously_treated=prev)

@@ -84,16 +84,14 @@ def register_copy(
     pids: np.ndarray,
 ) -> RegisterCopy:
     """Clients' identifiers as a register holds them: full names, with recording errors."""
-    nz = noise
-    P = population
     pools = people.pools
     k = len(pids)
-    fem = P.female[pids]
+    fem = population.female[pids]
     fn = pools.forenames[people.forename[pids]]
     sn = pools.surnames[people.surname[pids]]
-    chg = fem & (rng.random(k) < nz.surname_change_female)
+    chg = fem & (rng.random(k) < noise.surname_change_female)
     sn = np.where(chg, pools.surnames[pools.draw_surnames(rng, k)], sn)
-    err = rng.random(k) < nz.register_name_error
+    err = rng.random(k) < noise.register_name_error
     kind = rng.integers(0, 4, k)
     swap = err & (kind == 0)
     fn, sn = np.where(swap, sn, fn), np.where(swap, fn, sn)
@@ -102,18 +100,18 @@ def register_copy(
         fn[tf] = name_errors(rng, fn[tf])
     if ts.any():
         sn[ts] = name_errors(rng, sn[ts])
-    dob = P.dob[pids].copy()
-    de = rng.random(k) < nz.register_dob_error
+    dob = population.dob[pids].copy()
+    de = rng.random(k) < noise.register_dob_error
     dob[de] = dob_errors(rng, dob[de])
     sex = np.where(fem, 1, 0)
-    sex = np.where(rng.random(k) < nz.register_sex_missing, -1, sex)
+    sex = np.where(rng.random(k) < noise.register_sex_missing, -1, sex)
     area = people.home[pids].copy()
-    moved = rng.random(k) < nz.register_area_move
+    moved = rng.random(k) < noise.register_area_move
     area[moved] = choice(rng, people.area_weight, int(moved.sum()))
-    if nz.register_area_move_same_region > 0:  # no extra draws by default: same data as before
-        local = np.flatnonzero(moved)[rng.random(int(moved.sum())) < nz.register_area_move_same_region]
+    if noise.register_area_move_same_region > 0:  # no extra draws by default: same data as before
+        local = np.flatnonzero(moved)[rng.random(int(moved.sum())) < noise.register_area_move_same_region]
         area[local] = area_in_region(rng, people.region, people.area_weight, people.home[pids[local]])
-    area[rng.random(k) < nz.register_area_missing] = -1
+    area[rng.random(k) < noise.register_area_missing] = -1
     return RegisterCopy(forename=fn, surname=sn, dob=dob, sex=sex, area=area)
 
 

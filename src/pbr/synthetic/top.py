@@ -48,25 +48,25 @@ def schedule_tops(
     process: ProcessParams, journeys: Journeys, extract_end: int, rng: np.random.Generator
 ) -> tuple[TopSchedule, TopCoverage]:
     """Which TOP interviews exist and when: start, quarterly reviews in treatment, exit."""
-    pr = process
-    J = journeys
-    n = len(J.person)
-    start, D, init = J.start, J.end, J.initiated
+    n = len(journeys.person)
+    start, D, init = journeys.start, journeys.end, journeys.initiated
     Dv = D != NA
     end_eff = np.where(Dv, D, extract_end + 1)
-    s_date = start + J.triage_lag
-    has_s = np.where(init, rng.random(n) < pr.start_top_initiated, rng.random(n) < pr.start_top_not_initiated)
+    s_date = start + journeys.triage_lag
+    has_s = np.where(
+        init, rng.random(n) < process.start_top_initiated, rng.random(n) < process.start_top_not_initiated
+    )
     has_s &= (s_date <= extract_end) & (s_date < end_eff)
-    kmax = np.where(init, np.clip((end_eff - start - 3) // 91, 0, pr.max_reviews), 0)
+    kmax = np.where(init, np.clip((end_eff - start - 3) // 91, 0, process.max_reviews), 0)
     rj = np.repeat(np.arange(n), kmax)
     first = np.concatenate([[0], np.cumsum(kmax)[:-1]])
     rk = np.arange(len(rj)) - first[rj] + 1
     r_date = start[rj] + 91 * rk + 2 + np.floor(rng.random(len(rj)) * 19).astype(np.int64)
-    ok = (r_date < end_eff[rj]) & (r_date <= extract_end) & (rng.random(len(rj)) < pr.review_top)
+    ok = (r_date < end_eff[rj]) & (r_date <= extract_end) & (rng.random(len(rj)) < process.review_top)
     rj, rk, r_date = rj[ok], rk[ok], r_date[ok]
     in_win = rk <= 2  # days 93-111 and 184-202: inside the 91-273 review window
     has_rw = np.bincount(rj[in_win], minlength=n) > 0
-    has_x = init & Dv & (J.reason != 89) & (rng.random(n) < pr.exit_top)
+    has_x = init & Dv & (journeys.reason != 89) & (rng.random(n) < process.exit_top)
     schedule = TopSchedule(
         start_journeys=np.flatnonzero(has_s),
         start_day=s_date,
@@ -121,89 +121,99 @@ def top_table(
     rng: np.random.Generator,
 ) -> pd.DataFrame:
     """The TOP table, realising abstinence, non-injecting and housing at the window reviews."""
-    J = journeys
-    rows, cols = _rows(J, schedule, episodes, episode_order, rng)
-    tj, first = rows.journey, rows.first
-    draws = _RowDraws(rng, len(tj), first | rows.window)
-    abst, noninj, hous = _statuses(J, late, rows, draws)
-    cols |= _days_of_use(J, rows, abst, rng, draws)
-    cols |= _injecting(J, rows, noninj, rng, draws)
-    cols |= _offending(J, rows, rng, draws)
-    cols |= _scores(J, rows, rng, draws)
+    rows, cols = _rows(journeys, schedule, episodes, episode_order, rng)
+    row_journey, first = rows.journey, rows.first
+    draws = _RowDraws(rng, len(row_journey), first | rows.window)
+    abst, noninj, hous = _statuses(journeys, late, rows, draws)
+    cols |= _days_of_use(journeys, rows, abst, rng, draws)
+    cols |= _injecting(journeys, rows, noninj, rng, draws)
+    cols |= _offending(journeys, rows, rng, draws)
+    cols |= _scores(journeys, rows, rng, draws)
     rand = draws.uniform
     work = np.where(
-        J.cov.employment[tj] == 0,
+        journeys.cov.employment[row_journey] == 0,
         8 + np.floor(rand() * 13),
         np.where(rand() < 0.02, 1 + np.floor(rand() * 5), 0),
     ).astype(np.int8)
     cols["days_paid_work"] = int_col(work, rand() < 0.015)
     cols["acute_housing_problem"] = bool_col(
-        np.where(first, J.cov.accommodation_need[tj], hous), draws.missing(0.01)
+        np.where(first, journeys.cov.accommodation_need[row_journey], hous), draws.missing(0.01)
     )
     cols["eviction_risk"] = bool_col(rand() < 0.08, rand() < 0.01)
     return pd.DataFrame(cols)
 
 
 def _rows(
-    J: Journeys,
+    journeys: Journeys,
     schedule: TopSchedule,
     episodes: Episodes,
     episode_order: EpisodeOrder,
     rng: np.random.Generator,
 ) -> tuple[_Rows, dict[str, pd.Series]]:
     """The rows in date order (ties at random), and their id, episode, date and stage columns."""
-    T = schedule
-    tj = np.concatenate([T.start_journeys, T.review_journey, T.exit_journeys])
-    td = np.concatenate([T.start_day[T.start_journeys], T.review_day, J.end[T.exit_journeys]])
-    ns, nrev, nx = len(T.start_journeys), len(T.review_journey), len(T.exit_journeys)
+    row_journey = np.concatenate([schedule.start_journeys, schedule.review_journey, schedule.exit_journeys])
+    row_day = np.concatenate(
+        [
+            schedule.start_day[schedule.start_journeys],
+            schedule.review_day,
+            journeys.end[schedule.exit_journeys],
+        ]
+    )
+    ns, nrev, nx = len(schedule.start_journeys), len(schedule.review_journey), len(schedule.exit_journeys)
     stage = np.concatenate([np.zeros(ns, np.int8), np.ones(nrev, np.int8), np.full(nx, 2, np.int8)])
-    win = np.concatenate([np.zeros(ns, bool), T.review_number <= 2, np.zeros(nx, bool)])
-    nr = len(tj)
+    win = np.concatenate([np.zeros(ns, bool), schedule.review_number <= 2, np.zeros(nx, bool)])
+    nr = len(row_journey)
     # the episode each interview belongs to: the journey's latest episode referred by then
     off = 30000
     ekey = episodes.journey * 131072 + (episodes.referral + off)  # episodes are in (journey, episode) order
-    e = np.searchsorted(ekey, tj * 131072 + (td + off), side="right") - 1
-    order = date_order(rng, td)
-    tj, td, stage, win, e = tj[order], td[order], stage[order], win[order], e[order]
+    e = np.searchsorted(ekey, row_journey * 131072 + (row_day + off), side="right") - 1
+    order = date_order(rng, row_day)
+    row_journey, row_day, stage, win, e = (
+        row_journey[order],
+        row_day[order],
+        stage[order],
+        win[order],
+        e[order],
+    )
     cols = {
         "top_id": string_col(id_array("TOP", np.arange(1, nr + 1), 9)),
         "episode_id": string_col(pc.take(episode_order.ids, pa.array(episode_order.rank[e]))),
-        "top_date": date_col(td),
+        "top_date": date_col(row_day),
         "top_stage": code_col(("start", "review", "exit"), stage),
     }
-    return _Rows(journey=tj, stage=stage, window=win), cols
+    return _Rows(journey=row_journey, stage=stage, window=win), cols
 
 
 def _statuses(
-    J: Journeys, late: LateOutcomes, rows: _Rows, draws: _RowDraws
+    journeys: Journeys, late: LateOutcomes, rows: _Rows, draws: _RowDraws
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Abstinence, non-injecting and housing each interview shows: the latent outcome at window
     reviews, related values elsewhere."""
-    tj, stage, rand = rows.journey, rows.stage, draws.uniform
+    row_journey, stage, rand = rows.journey, rows.stage, draws.uniform
     other = ~rows.window & rows.later
-    abst = late.abstinence[tj]
+    abst = late.abstinence[row_journey]
     abst = np.where(other, np.where(rand() < 0.7, abst, rand() < 0.4), abst)
-    abst = np.where((stage == 2) & J.completion[tj], rand() < 0.85, abst)
-    noninj = late.non_injecting[tj]
+    abst = np.where((stage == 2) & journeys.completion[row_journey], rand() < 0.85, abst)
+    noninj = late.non_injecting[row_journey]
     noninj = np.where(other, np.where(rand() < 0.7, noninj, rand() < 0.5), noninj)
-    hous = late.housing_problem[tj]
-    hous = np.where(other, np.where(rand() < 0.7, hous, J.cov.accommodation_need[tj]), hous)
+    hous = late.housing_problem[row_journey]
+    hous = np.where(other, np.where(rand() < 0.7, hous, journeys.cov.accommodation_need[row_journey]), hous)
     return abst, noninj, hous
 
 
 def _days_of_use(
-    J: Journeys, rows: _Rows, abst: np.ndarray, rng: np.random.Generator, draws: _RowDraws
+    journeys: Journeys, rows: _Rows, abst: np.ndarray, rng: np.random.Generator, draws: _RowDraws
 ) -> dict[str, pd.Series]:
     """Days of use of each substance column: problem substances from the baseline, others mostly none."""
-    tj, first, later, rand = rows.journey, rows.first, rows.later, draws.uniform
-    n, nr = len(J.person), len(tj)
-    cov = J.cov
+    row_journey, first, later, rand = rows.journey, rows.first, rows.later, draws.uniform
+    n, nr = len(journeys.person), len(row_journey)
+    cov = journeys.cov
     prim = SUBSTANCE_DAY_COLUMN[cov.substance_1]
     problem = np.zeros((n, 7), dtype=bool)
     for sub in (cov.substance_1, cov.substance_2, cov.substance_3):
         ok = sub != NO_SUBSTANCE
         problem[np.flatnonzero(ok), SUBSTANCE_DAY_COLUMN[sub[ok]]] = True
-    prim_r = prim[tj]
+    prim_r = prim[row_journey]
     used = np.zeros(nr, dtype=bool)
     day_cols = []
     for c in range(7):
@@ -212,8 +222,8 @@ def _days_of_use(
             1 + np.floor(27 * rng.beta(1.5, 2.0, n)),
             np.where(rng.random(n) < 0.15, 1 + np.floor(rng.random(n) * 8), 0),
         )
-        base = np.where(prim == c, cov.days_used, base).astype(np.int8)[tj]
-        pm = problem[tj, c]
+        base = np.where(prim == c, cov.days_used, base).astype(np.int8)[row_journey]
+        pm = problem[row_journey, c]
         use = np.where(rand() < 0.65, 1 + np.floor(rand() * np.maximum(base, 1)), 0)
         nonp = np.where(rand() < 0.08, 1 + np.floor(rand() * 6), 0)
         val = np.where(pm, np.where(abst, 0, use), nonp).astype(np.int8)
@@ -227,12 +237,12 @@ def _days_of_use(
 
 
 def _injecting(
-    J: Journeys, rows: _Rows, noninj: np.ndarray, rng: np.random.Generator, draws: _RowDraws
+    journeys: Journeys, rows: _Rows, noninj: np.ndarray, rng: np.random.Generator, draws: _RowDraws
 ) -> dict[str, pd.Series]:
     """Days injected (at start from the baseline, later from non-injecting) and sharing."""
-    tj, first, rand = rows.journey, rows.first, draws.uniform
-    injector = (J.cov.injecting == 0)[tj]
-    bi = (1 + np.floor(27 * rng.beta(3.0, 1.5, len(J.person)))).astype(np.int8)[tj]
+    row_journey, first, rand = rows.journey, rows.first, draws.uniform
+    injector = (journeys.cov.injecting == 0)[row_journey]
+    bi = (1 + np.floor(27 * rng.beta(3.0, 1.5, len(journeys.person)))).astype(np.int8)[row_journey]
     inj_later = np.where(
         injector,
         np.where(noninj, 0, 1 + np.floor(rand() * 28)),
@@ -243,31 +253,35 @@ def _injecting(
     return {"days_injected": days_injected, "sharing": bool_col(rand() < 0.08, inj == 0)}
 
 
-def _offending(J: Journeys, rows: _Rows, rng: np.random.Generator, draws: _RowDraws) -> dict[str, pd.Series]:
+def _offending(
+    journeys: Journeys, rows: _Rows, rng: np.random.Generator, draws: _RowDraws
+) -> dict[str, pd.Series]:
     """Days of shop theft, drug selling, other theft and assault (fewer after the start)."""
-    tj, first, rand = rows.journey, rows.first, draws.uniform
-    grp = J.cov.group[tj]
+    row_journey, first, rand = rows.journey, rows.first, draws.uniform
+    grp = journeys.cov.group[row_journey]
     fac = np.where(first, 1.0, 0.5)
     cols = {}
     for name, probs in CRIME_DAYS:
         pos = rand() < np.take(probs, grp) * fac
-        v = np.where(pos, 1 + np.floor(27 * rng.beta(1.0, 2.5, len(tj))), 0).astype(np.int8)
+        v = np.where(pos, 1 + np.floor(27 * rng.beta(1.0, 2.5, len(row_journey))), 0).astype(np.int8)
         cols[name] = int_col(v, rand() < 0.015)
     return cols
 
 
-def _scores(J: Journeys, rows: _Rows, rng: np.random.Generator, draws: _RowDraws) -> dict[str, pd.Series]:
+def _scores(
+    journeys: Journeys, rows: _Rows, rng: np.random.Generator, draws: _RowDraws
+) -> dict[str, pd.Series]:
     """Psychological and physical health and quality of life: the baseline, improving later."""
-    tj, first, rand = rows.journey, rows.first, draws.uniform
-    nr = len(tj)
+    row_journey, first, rand = rows.journey, rows.first, draws.uniform
+    nr = len(row_journey)
     gain = np.where(first, 0.0, rng.normal(1.5, 2.5, nr).astype(np.float32))
     cols = {}
     for name, baseline in (
-        ("psych_health", J.cov.psych_health),
-        ("phys_health", J.cov.phys_health),
-        ("quality_of_life", J.cov.quality_of_life),
+        ("psych_health", journeys.cov.psych_health),
+        ("phys_health", journeys.cov.phys_health),
+        ("quality_of_life", journeys.cov.quality_of_life),
     ):
         noise = np.where(first, 0.0, rng.normal(0, 1.0, nr).astype(np.float32))
-        v = np.clip(np.rint(baseline[tj] + gain + noise), 0, 20).astype(np.int8)
+        v = np.clip(np.rint(baseline[row_journey] + gain + noise), 0, 20).astype(np.int8)
         cols[name] = int_col(v, rand() < 0.01)
     return cols

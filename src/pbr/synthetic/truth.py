@@ -40,27 +40,35 @@ def realised_outcomes(
 ) -> Truth:
     """The outcomes as realised in the records (equal to the planted draws except drug-related
     death and acquisitive crime, where a person's overlapping windows can share one event)."""
-    J, P = journeys, population
-    n = len(J.person)
-    death = P.death[J.person]
-    drd_r = P.drug_death[J.person] & (death != NA) & (death - J.start >= 0) & (death - J.start <= 365)
-    Dv = J.end != NA
-    injector = J.cov.injecting == 0
+    journeys, population = journeys, population
+    n = len(journeys.person)
+    death = population.death[journeys.person]
+    drd_r = (
+        population.drug_death[journeys.person]
+        & (death != NA)
+        & (death - journeys.start >= 0)
+        & (death - journeys.start <= 365)
+    )
+    Dv = journeys.end != NA
+    injector = journeys.cov.injecting == 0
     obs = coverage.observed
     never = np.zeros(n, dtype=bool)
-    declined = Dv & (J.reason == 88) & (J.end - J.start <= 365)
+    declined = Dv & (journeys.reason == 88) & (journeys.end - journeys.start <= 365)
     return Truth(
         outcomes={
-            "initiation": (J.initiated, ~J.triaged),
-            "waiting": (J.waited, ~J.initiated),
-            "completion": (J.completion, never),
-            "completion_no_representation": (J.completion_no_representation, never),
+            "initiation": (journeys.initiated, ~journeys.triaged),
+            "waiting": (journeys.waited, ~journeys.initiated),
+            "completion": (journeys.completion, never),
+            "completion_no_representation": (journeys.completion_no_representation, never),
             "abstinence": (late.abstinence, ~obs),
             "non_injecting": (late.non_injecting, ~(obs & injector)),
             "housing_problem": (late.housing_problem, ~obs),
             "drug_related_death": (drd_r, never),
             "acquisitive_crime": (acquisitive_crime, never),
-            "representation": (J.completion & ~J.completion_no_representation, ~J.completion),
+            "representation": (
+                journeys.completion & ~journeys.completion_no_representation,
+                ~journeys.completion,
+            ),
             "declined": (declined, never),
         }
     )
@@ -70,25 +78,25 @@ def truth_journeys(
     journeys: Journeys, truth: Truth, coverage: TopCoverage, episodes_per_journey: np.ndarray, areas: Areas
 ) -> pd.DataFrame:
     """The truth table ``journeys``: one row per true journey."""
-    J, cov = journeys, journeys.cov
-    n = len(J.person)
+    cov = journeys.cov
+    n = len(journeys.person)
     outcome_cols = {o: bool_col(v, na) for o, (v, na) in truth.outcomes.items()}
-    cohort = np.where(J.cohort == 1, "alcohol", "drug")
-    period = np.select([J.period == 0, J.period == 1], ["pre", "post"], "outside")
+    cohort = np.where(journeys.cohort == 1, "alcohol", "drug")
+    period = np.select([journeys.period == 0, journeys.period == 1], ["pre", "post"], "outside")
     return pd.DataFrame(
         {
             "true_journey_id": string_col(id_array("J", np.arange(1, n + 1), 8)),
-            "true_person_id": person_ids(J.person),
+            "true_person_id": person_ids(journeys.person),
             "cohort": string_col(cohort),
-            "pilot": bool_col(J.treated),
+            "pilot": bool_col(journeys.treated),
             "period": string_col(period),
-            "adult": bool_col(J.adult),
-            "in_study": bool_col(J.adult & (J.period >= 0) & (J.group < 2)),
-            "area_code": code_col(areas.code, J.area),
-            "sub_area": code_col(("", "west_kent", "east_kent"), sub_area_codes(areas, J.unit)),
-            "start_date": date_col(J.start),
-            "end_date": date_col(J.end),
-            "discharge_reason": int_col(J.reason, J.reason < 0),
+            "adult": bool_col(journeys.adult),
+            "in_study": bool_col(journeys.adult & (journeys.period >= 0) & (journeys.group < 2)),
+            "area_code": code_col(areas.code, journeys.area),
+            "sub_area": code_col(("", "west_kent", "east_kent"), sub_area_codes(areas, journeys.unit)),
+            "start_date": date_col(journeys.start),
+            "end_date": date_col(journeys.end),
+            "discharge_reason": int_col(journeys.reason, journeys.reason < 0),
             "n_episodes": int_col(episodes_per_journey),
             "age": int_col(cov.age),
             "age_group": code_col(AGE_GROUPS, cov.age_group),
@@ -112,14 +120,16 @@ def truth_journeys(
 def _realised(journeys: Journeys, truth: Truth) -> tuple[dict, dict]:
     """Per cohort: each outcome's rate and denominator per cell (pilot/other x pre/post) with the
     raw DiD OR, and the study journeys per cell."""
-    J = journeys
     realised: dict = {}
     counts: dict = {}
-    ins = J.adult & (J.period >= 0) & (J.group < 2)
+    ins = journeys.adult & (journeys.period >= 0) & (journeys.group < 2)
     for ci, cohort in enumerate(("drug", "alcohol")):
         realised[cohort] = {}
         cells = {
-            f"{gname}_{per}": ins & (J.cohort == ci) & (J.treated == g) & (J.period == pi)
+            f"{gname}_{per}": ins
+            & (journeys.cohort == ci)
+            & (journeys.treated == g)
+            & (journeys.period == pi)
             for g, gname in ((True, "pilot"), (False, "other"))
             for pi, per in ((0, "pre"), (1, "post"))
         }
