@@ -5,7 +5,7 @@ Usage::
     .venv/bin/python bench/bench_synthetic.py            # scale 1.0 (the published study)
     .venv/bin/python bench/bench_synthetic.py --scale 0.1 --write /tmp/synth
 
-Prints the wall time of ``pbr.synthetic.generate``, the process's peak RSS (which includes
+Prints the wall time of ``pbr.synthetic.generator.generate``, the process's peak RSS (which includes
 the interpreter and imported libraries, as the Snakemake rule's process would), the rows
 of every table, and per-stage timings. With ``--write DIR`` it also writes the tables and
 truth as Parquet through ``pbr.io.write_table`` (as the ``generate_synthetic`` rule does)
