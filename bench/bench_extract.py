@@ -23,10 +23,11 @@ TARGET_S, TARGET_GIB = 60.0, 3.0
 
 def generate(scale: float, out: str) -> None:
     """Generate the extracts at ``scale`` and write them as Parquet to ``out`` (as generate_synthetic does)."""
-    from pbr import io, synthetic
+    from pbr import io
     from pbr.contract import TABLES
+    from pbr.synthetic import generator, params
 
-    extracts = synthetic.generate(synthetic.SyntheticParams(scale=scale, seed=20120401))
+    extracts = generator.generate(params.SyntheticParams(scale=scale, seed=20120401))
     for name, df in extracts.tables.items():
         io.write_table(df, Path(out) / f"{name}.parquet", sort_by=TABLES[name].key)
 

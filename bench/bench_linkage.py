@@ -59,12 +59,13 @@ BEYOND_FLOOR = (
 
 def prepare(scale: float, seed: int, tmp: str, same_region_moves: float, noise_overrides: dict) -> None:
     """Generate the extracts and truth (``tmp``/raw, ``tmp``/truth) and validate them into ``tmp``/valid."""
-    from pbr import io, synthetic
+    from pbr import io
     from pbr.contract import TABLES
     from pbr.extract.tables import read_extracts, write_extracts
+    from pbr.synthetic import generator, params
 
-    noise = synthetic.NoiseParams(register_area_move_same_region=same_region_moves, **noise_overrides)
-    ext = synthetic.generate(synthetic.SyntheticParams(scale=scale, seed=seed, noise=noise))
+    noise = params.NoiseParams(register_area_move_same_region=same_region_moves, **noise_overrides)
+    ext = generator.generate(params.SyntheticParams(scale=scale, seed=seed, noise=noise))
     raw = Path(tmp) / "raw"
     for name, df in ext.tables.items():
         io.write_table(df, raw / f"{name}.parquet", sort_by=TABLES[name].key)

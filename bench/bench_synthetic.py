@@ -5,7 +5,7 @@ Usage::
     .venv/bin/python bench/bench_synthetic.py            # scale 1.0 (the published study)
     .venv/bin/python bench/bench_synthetic.py --scale 0.1 --write /tmp/synth
 
-Prints the wall time of ``pbr.synthetic.generate``, the process's peak RSS (which includes
+Prints the wall time of ``pbr.synthetic.generator.generate``, the process's peak RSS (which includes
 the interpreter and imported libraries, as the Snakemake rule's process would), the rows
 of every table, and per-stage timings. With ``--write DIR`` it also writes the tables and
 truth as Parquet through ``pbr.io.write_table`` (as the ``generate_synthetic`` rule does)
@@ -38,16 +38,16 @@ def main() -> None:
     for noisy in ("numexpr", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
-    from pbr import synthetic
+    from pbr.synthetic import generator, params
 
     cfg = {"scale": args.scale} | ({"seed": args.seed} if args.seed is not None else {})
-    params = synthetic.SyntheticParams.from_config(cfg)
+    settings = params.SyntheticParams.from_config(cfg)
     base = peak_rss_gib()
     t0 = time.perf_counter()
-    extract = synthetic.generate(params)
+    extract = generator.generate(settings)
     wall = time.perf_counter() - t0
     peak = peak_rss_gib()
-    print(f"scale {params.scale}, seed {params.seed}")
+    print(f"scale {settings.scale}, seed {settings.seed}")
     print(f"generate: wall {wall:.1f} s, peak RSS {peak:.2f} GiB (after imports {base:.2f} GiB)")
     for name, df in extract.tables.items():
         print(f"  {name:16s} {len(df):>10,d} rows")

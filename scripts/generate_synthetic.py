@@ -4,16 +4,17 @@ from pathlib import Path
 
 import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 
-from pbr import io, synthetic
+from pbr import io
 from pbr.contract import TABLES
 from pbr.logs import logged
+from pbr.synthetic import generator, params
 
 
 def main(smk) -> None:
     with logged(smk.log[0], "generate_synthetic") as log:
-        params = synthetic.SyntheticParams.from_config(smk.params.synthetic)
-        log.info("generating at scale %s, seed %s", params.scale, params.seed)
-        extract = synthetic.generate(params)
+        settings = params.SyntheticParams.from_config(smk.params.synthetic)
+        log.info("generating at scale %s, seed %s", settings.scale, settings.seed)
+        extract = generator.generate(settings)
         for path in smk.output.tables:
             name = Path(path).stem
             io.write_table(extract.tables[name], path, sort_by=TABLES[name].key)

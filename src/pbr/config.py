@@ -11,6 +11,7 @@ import copy
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -237,9 +238,11 @@ REAL_MIN_SMALL_CELL_THRESHOLD = 5  # with real data, no count below 5 may be sho
 
 
 def _check_consistency(config: dict) -> None:
-    """Checks across keys that a JSON schema cannot express, and the generator's own settings.
+    """Checks across keys that a JSON schema cannot express.
 
-    Each message names the key, its value and the values allowed given the other keys.
+    Each message names the key, its value and the values allowed given the other keys. The
+    generator's own settings (the open ``synthetic`` sections) are checked by
+    :func:`check_synthetic_settings`, which the workflow calls right after this validation.
     """
     s = config["study"]
     if not s["pre_start"] < s["post_start"] <= s["post_end"]:
@@ -277,10 +280,20 @@ def _check_consistency(config: dict) -> None:
             f"got {t['review_min_days']}, {t['review_target_days']}, {t['review_max_days']}; allowed values: "
             "'outcomes.top.review_target_days' between the other two"
         )
-    from pbr.synthetic import SyntheticParams
 
+
+def check_synthetic_settings(config: dict, read_settings: Callable[[dict], object]) -> None:
+    """Stop on a bad generator setting in a validated config, with a :class:`ConfigError` naming the key.
+
+    The schema leaves the generator's sections open (``counts``, ``effects``, ``rates``,
+    ``noise``, ``registers``, ``process``): the generator reads them itself.
+    ``read_settings`` is its reader (``pbr.synthetic.params.SyntheticParams.from_config``,
+    passed in by the workflow: this module, a leaf, imports no stage); it raises
+    ``ValueError`` naming an unknown key or a value out of range. The workflow calls this
+    right after :func:`validate_config`, before any job runs.
+    """
     try:
-        SyntheticParams.from_config(synthetic_settings(config))
+        read_settings(synthetic_settings(config))
     except ValueError as exc:
         raise ConfigError(f"'synthetic': {exc}") from None
 

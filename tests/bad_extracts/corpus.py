@@ -93,11 +93,11 @@ class Case:
 
 def valid_extract(scale: float = SCALE, seed: int = SEED) -> dict[str, pd.DataFrame]:
     """A tiny synthetic extract in the input contract (canonical dtypes, rows in key order)."""
-    from pbr import synthetic
     from pbr.config import synthetic_settings, validate_config
+    from pbr.synthetic import generator, params
 
     cfg = validate_config({"synthetic": {"scale": scale, "seed": seed}})
-    return synthetic.generate(synthetic.SyntheticParams.from_config(synthetic_settings(cfg))).tables
+    return generator.generate(params.SyntheticParams.from_config(synthetic_settings(cfg))).tables
 
 
 def _text(v: object, dtype: str) -> str:

@@ -131,9 +131,9 @@ def test_fatal_errors_name_the_db_table(pg):
 @pytest.mark.postgres
 def test_synthetic_extract_round_trip(pg, tmp_path):
     """A small synthetic extract (the default source) reads the same from CSV and from PostgreSQL."""
-    from pbr import synthetic
+    from pbr.synthetic import generator, params
 
-    tables = synthetic.generate(synthetic.SyntheticParams(scale=0.005, seed=1)).tables
+    tables = generator.generate(params.SyntheticParams(scale=0.005, seed=1)).tables
     records = {}
     for name in TABLES:
         df = tables[name].copy()

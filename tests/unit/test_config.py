@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pbr.config import ConfigError, load_config, load_schema, validate_config
+from pbr.config import ConfigError, check_synthetic_settings, load_config, load_schema, validate_config
+from pbr.synthetic import params
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = sorted([ROOT / "config" / "config.yaml", *(ROOT / "tests" / "configs").glob("*.yaml")])
@@ -45,6 +46,14 @@ def test_shipped_config_equals_schema_defaults():
     assert validate_config(shipped) == validate_config({})
 
 
+def validate_as_the_workflow_does(config: dict) -> dict:
+    """The schema and cross-key checks, then the generator's check of its own settings, as
+    workflow/rules/common.smk runs them before any job."""
+    cfg = validate_config(config)
+    check_synthetic_settings(cfg, params.SyntheticParams.from_config)
+    return cfg
+
+
 @pytest.mark.parametrize(
     ("bad", "expected"),
     [
@@ -74,7 +83,7 @@ def test_shipped_config_equals_schema_defaults():
 )
 def test_broken_config_names_the_key(bad, expected):
     with pytest.raises(ConfigError) as err:
-        validate_config(bad)
+        validate_as_the_workflow_does(bad)
     assert expected in str(err.value)
 
 

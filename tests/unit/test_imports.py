@@ -18,11 +18,8 @@ PKG = SRC / "pbr"
 LEAVES = {"pbr", "pbr.errors", "pbr.contract", "pbr.config", "pbr.io", "pbr.flow", "pbr.logs", "pbr.source"}
 LEAVES |= {"pbr.dependencies", "pbr.registry", "pbr.registry.outcomes", "pbr.registry.registers"}
 STAGES = ["synthetic", "extract", "link", "derive", "fit", "report"]  # pipeline order
-# Known exceptions, each with its reason, to be removed by the house issue (#18):
-ALLOWED = {
-    # the config check validates the generator's own settings (effects, noise keys)
-    ("pbr.config", "pbr.synthetic"),
-}
+# Known exceptions, each with its reason (none left):
+ALLOWED: set[tuple[str, str]] = set()
 
 
 def _name(path: Path) -> str:

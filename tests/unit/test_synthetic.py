@@ -17,8 +17,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pbr import synthetic
-from pbr.contract import TABLES
+from pbr.contract import SUBSTANCE_TOP_COLUMN, TABLES
+from pbr.synthetic import generator, params
 
 PUBLISHED = {  # adult journeys starting in each window (Jones 2018; final report for alcohol)
     ("drug", "pilot", "pre"): 10716,
@@ -38,13 +38,13 @@ ACQUISITIVE = [
 ]
 POISONING = ("F11", "F12", "F13", "F14", "F15", "F16", "F18", "F19", "X40", "X41", "X42", "X43", "X44",
              "X60", "X61", "X62", "X63", "X64", "X85", "Y10", "Y11", "Y12", "Y13", "Y14")  # fmt: skip
-SUBSTANCE_DAYS = synthetic.SUBSTANCE_TOP_COLUMN
+SUBSTANCE_DAYS = SUBSTANCE_TOP_COLUMN
 DTYPES = {"string": "string", "int": "Int64", "bool": "boolean", "date": "datetime64[s]"}
 
 
 @pytest.fixture(scope="module")
-def small() -> synthetic.SyntheticExtract:
-    return synthetic.generate(synthetic.SyntheticParams(scale=0.02, seed=7))
+def small() -> generator.SyntheticExtract:
+    return generator.generate(params.SyntheticParams(scale=0.02, seed=7))
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ def journeys(small) -> pd.DataFrame:
     return build_journeys(small)
 
 
-def build_journeys(ex: synthetic.SyntheticExtract) -> pd.DataFrame:
+def build_journeys(ex: generator.SyntheticExtract) -> pd.DataFrame:
     ep = ex.tables["ndtms_episodes"].merge(ex.truth["episode_person"], on="episode_id", validate="1:1")
     ep = ep.sort_values(["true_person_id", "referral_date", "episode_id"], kind="mergesort").reset_index(
         drop=True
@@ -225,7 +225,7 @@ def test_cohort_and_client_mix(small, journeys):
 # --------------------------------------------------------------------------- outcomes realised in the records
 
 
-def derive_outcomes(ex: synthetic.SyntheticExtract, j: pd.DataFrame) -> pd.DataFrame:
+def derive_outcomes(ex: generator.SyntheticExtract, j: pd.DataFrame) -> pd.DataFrame:
     """The study's outcome definitions applied to the records (true persons, default settings)."""
     out = pd.DataFrame({"true_journey_id": j["true_journey_id"]})
     out["initiation"] = ((j["intervention"] - j["triage"]).dt.days.between(0, 90)).where(j["triage"].notna())
@@ -289,7 +289,7 @@ def derive_outcomes(ex: synthetic.SyntheticExtract, j: pd.DataFrame) -> pd.DataF
 def test_records_realise_the_truth_outcomes(small, journeys):
     derived = derive_outcomes(small, journeys)
     truth = small.truth["journeys"].set_index("true_journey_id").loc[derived.index]
-    for o in synthetic.OUTCOMES:
+    for o in params.OUTCOMES:
         t = truth[o].astype("boolean")
         d = derived[o].astype("boolean")
         assert t.isna().equals(d.isna()), o
@@ -355,8 +355,8 @@ def test_pnc_aliases_and_ids(small):
 
 
 @pytest.fixture(scope="module")
-def medium() -> synthetic.SyntheticExtract:
-    return synthetic.generate(synthetic.SyntheticParams(scale=0.1))
+def medium() -> generator.SyntheticExtract:
+    return generator.generate(params.SyntheticParams(scale=0.1))
 
 
 @pytest.mark.parametrize("outcome", ["completion", "abstinence", "acquisitive_crime", "drug_related_death"])
@@ -424,22 +424,22 @@ def _parquet_hash(df: pd.DataFrame) -> str:
 
 
 def test_same_params_give_identical_extracts():
-    p = synthetic.SyntheticParams(scale=0.005, seed=3)
-    a, b = synthetic.generate(p), synthetic.generate(p)
+    p = params.SyntheticParams(scale=0.005, seed=3)
+    a, b = generator.generate(p), generator.generate(p)
     for name in a.tables:
         assert a.tables[name].equals(b.tables[name]), name
         assert _parquet_hash(a.tables[name]) == _parquet_hash(b.tables[name]), name
     for name in a.truth:
         assert a.truth[name].equals(b.truth[name]), name
     assert json.dumps(a.effects, sort_keys=True) == json.dumps(b.effects, sort_keys=True)
-    c = synthetic.generate(synthetic.SyntheticParams(scale=0.005, seed=4))
+    c = generator.generate(params.SyntheticParams(scale=0.005, seed=4))
     assert not c.tables["ndtms_episodes"].equals(a.tables["ndtms_episodes"])
 
 
 def test_from_config_nested_and_strict():
     import datetime
 
-    p = synthetic.SyntheticParams.from_config(
+    p = params.SyntheticParams.from_config(
         {
             "scale": 0.01,
             "seed": 1,
@@ -453,23 +453,23 @@ def test_from_config_nested_and_strict():
     assert p.effects.drug.completion == 0.5 and p.effects.drug.abstinence == 1.5
     assert p.effects.alcohol.completion == 0.8 and p.rates.drug.completion.other_pre == 0.27
     assert p.noise.register_dob_error == 0.1 and p.registers.deaths_unrelated_ratio == 6.0
-    assert synthetic.SyntheticParams.from_config({}) == synthetic.SyntheticParams()
-    assert synthetic.SyntheticParams.from_config(p.to_dict()) == p
+    assert params.SyntheticParams.from_config({}) == params.SyntheticParams()
+    assert params.SyntheticParams.from_config(p.to_dict()) == p
     with pytest.raises(ValueError, match=r"synthetic\.effects\.drug\.completon"):
-        synthetic.SyntheticParams.from_config({"effects": {"drug": {"completon": 0.5}}})
+        params.SyntheticParams.from_config({"effects": {"drug": {"completon": 0.5}}})
     with pytest.raises(ValueError, match=r"synthetic\.bogus"):
-        synthetic.SyntheticParams.from_config({"bogus": 1})
+        params.SyntheticParams.from_config({"bogus": 1})
     with pytest.raises(ValueError, match="scale"):
-        synthetic.SyntheticParams.from_config({"scale": -1})
+        params.SyntheticParams.from_config({"scale": -1})
     with pytest.raises(ValueError, match="seed"):
-        synthetic.SyntheticParams.from_config({"seed": "x"})
+        params.SyntheticParams.from_config({"seed": "x"})
     with pytest.raises(ValueError, match="pilot_rule"):
-        synthetic.SyntheticParams(pilot_rule="west_only")
+        params.SyntheticParams(pilot_rule="west_only")
 
 
 def test_partial_pilot_rules_plant_the_effect_in_west_kent_only():
-    p = synthetic.SyntheticParams(scale=0.01, pilot_rule="sub_area_pilot_rest_other")
-    ex = synthetic.generate(p)
+    p = params.SyntheticParams(scale=0.01, pilot_rule="sub_area_pilot_rest_other")
+    ex = generator.generate(p)
     tj = ex.truth["journeys"]
     kent = ex.tables["areas"].loc[ex.tables["areas"]["area_name"] == "Kent", "area_code"].iloc[0]
     k = tj[tj["area_code"] == kent]
@@ -480,7 +480,7 @@ def test_partial_pilot_rules_plant_the_effect_in_west_kent_only():
 
 
 def test_tiny_scale_still_exact_and_consistent():
-    ex = synthetic.generate(synthetic.SyntheticParams(scale=0.0005))
+    ex = generator.generate(params.SyntheticParams(scale=0.0005))
     assert ex.effects["counts"]["realised"] == ex.effects["counts"]["targets"]
     j = build_journeys(ex)
     assert (j["n_true"] == 1).all()
@@ -492,14 +492,13 @@ def test_tiny_scale_still_exact_and_consistent():
 
 
 def test_register_moves_within_the_region_stay_in_the_home_region_and_leave_the_home_area():
-    from pbr.synthetic import SyntheticParams, _Generator
+    from pbr.synthetic.areas import build_areas
+    from pbr.synthetic.registers import area_in_region
 
-    g = _Generator(SyntheticParams(scale=0.01, seed=3))
-    g._areas()
-    g.area_w = np.ones(len(g.area_code))
-    home = np.repeat(np.arange(len(g.area_code)), 20)
-    moved = g._area_in_region(np.random.default_rng(0), home)
-    region = np.asarray(g.area_region)
+    areas = build_areas(params.SyntheticParams(scale=0.01, seed=3), np.random.default_rng(0))
+    region = np.asarray(areas.region)
+    home = np.repeat(np.arange(len(areas.code)), 20)
+    moved = area_in_region(np.random.default_rng(0), region, np.ones(len(areas.code)), home)
     assert (region[moved] == region[home]).all()
     assert (moved != home).all()
     assert len(np.unique(moved)) > len(np.unique(region))  # several areas per region are used

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import yaml
 
-from pbr.synthetic import SyntheticParams
+from pbr.synthetic.params import SyntheticParams
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "synthetic.md"
 

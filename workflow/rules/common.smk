@@ -19,6 +19,7 @@ sys.path.insert(0, str(SRC))
 from pbr import source  # noqa: E402
 from pbr.config import (
     ConfigError,
+    check_synthetic_settings,
     public_config,
     synthetic_settings,
     validate_config,
@@ -27,6 +28,7 @@ from pbr.contract import TABLES  # noqa: E402
 from pbr.dependencies import code_inputs  # noqa: E402
 from pbr.registry.outcomes import linked_outcomes  # noqa: E402
 from pbr.registry.registers import REGISTERS  # noqa: E402
+from pbr.synthetic import params as synthetic_params  # noqa: E402
 
 
 def stop(title, exc):
@@ -37,6 +39,8 @@ def stop(title, exc):
 
 try:
     config.update(validate_config(config))
+    # the generator reads its own settings (pbr.config, a leaf, imports no stage)
+    check_synthetic_settings(config, synthetic_params.SyntheticParams.from_config)
 except ConfigError as exc:
     stop("Configuration error", exc)
 
@@ -57,6 +61,16 @@ def code(script):
     code inputs, derived from the imports when the DAG is built (pbr.dependencies), so that
     editing a module re-runs exactly the rules whose scripts use it."""
     return code_inputs(SCRIPTS / f"{script}.py", SRC)
+
+
+def synthetic_reference():
+    """The generator's reference tables (src/pbr/synthetic/data/: areas, probabilities,
+    coefficients, names), read at start: inputs of generate_synthetic, so that editing one
+    re-runs it, as editing its code does."""
+    data = SRC / "pbr" / "synthetic" / "data"
+    return sorted(
+        os.path.relpath(p) for p in [*data.glob("*.csv"), *data.glob("*.yaml")]
+    )
 
 
 def pick(mapping, *keys):

@@ -10,6 +10,7 @@ rule generate_synthetic:
     """Generate synthetic extracts in the input contract, and their truth."""
     input:
         code=code("generate_synthetic"),
+        reference=synthetic_reference(),
     output:
         tables=expand(
             R / "extract" / "synthetic" / "{table}.parquet", table=TABLE_NAMES

@@ -1,0 +1,376 @@
+"""The generator's settings: the *Params dataclasses, reading them from the config, their checks."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import typing
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: Outcomes with a planted DiD odds ratio and a calibrated baseline, in model order.
+OUTCOMES = (
+    "initiation",
+    "waiting",
+    "completion",
+    "completion_no_representation",
+    "abstinence",
+    "non_injecting",
+    "housing_problem",
+    "drug_related_death",
+    "acquisitive_crime",
+)
+PILOT_RULES = ("whole_area_pilot", "sub_area_pilot_rest_other", "sub_area_pilot_rest_excluded")
+
+
+@dataclass(frozen=True)
+class DatesParams:
+    """Calendar of the extract. Every date is ISO ``YYYY-MM-DD``; windows start on the 1st of a month."""
+
+    #: first referral date in the extract; registers start here too
+    referral_start: str = "2009-04-01"
+    #: first day of the pre window
+    pre_start: str = "2010-04-01"
+    #: first day of the post window (PbR go-live)
+    post_start: str = "2012-04-01"
+    #: last day of the post window
+    post_end: str = "2014-03-31"
+    #: extract date: last referral date, episodes open then have no discharge, registers end here
+    extract_end: str = "2015-03-31"
+
+
+@dataclass(frozen=True)
+class CountsParams:
+    """Adult journeys starting in each window at scale 1 (published), and the extras around them."""
+
+    #: drug journeys, pre window, pilot areas (Jones 2018)
+    drug_pre_pilot: int = 10716
+    #: drug journeys, pre window, other areas
+    drug_pre_other: int = 143459
+    #: drug journeys, post window, pilot areas
+    drug_post_pilot: int = 10012
+    #: drug journeys, post window, other areas
+    drug_post_other: int = 138929
+    #: alcohol journeys, pre window, all areas (final report)
+    alcohol_pre: int = 159153
+    #: alcohol journeys, post window, all areas
+    alcohol_post: int = 165833
+    #: share of alcohol journeys in pilot areas (not published; drug clients: 6.9%)
+    alcohol_pilot_share: float = 0.07
+    #: new journeys per month in the years outside the windows, relative to a window month
+    outside_window_share: float = 0.35
+    #: under-18 journeys added, relative to adult journeys
+    under18_share: float = 0.02
+    #: share of Kent's clients living in West Kent (the pilot sub-area)
+    kent_west_share: float = 0.47
+
+
+@dataclass(frozen=True)
+class CohortEffects:
+    """Planted DiD odds ratios (pilot x post) for one cohort."""
+
+    #: treatment initiation within 90 days of triage
+    initiation: float = 1.0
+    #: more than 21 days from referral to first intervention (among starters)
+    waiting: float = 1.0
+    #: successful completion within 12 months
+    completion: float = 1.0
+    #: completion without re-presentation within 6 months
+    completion_no_representation: float = 1.0
+    #: abstinence from the problem substances at the ~6-month review TOP
+    abstinence: float = 1.0
+    #: not injecting at review, among those injecting at start
+    non_injecting: float = 1.0
+    #: acute housing problem at review
+    housing_problem: float = 1.0
+    #: drug-poisoning death within 12 months of journey start
+    drug_related_death: float = 1.0
+    #: proven acquisitive offence within 12 months of journey start
+    acquisitive_crime: float = 1.0
+
+
+def _drug_effects() -> CohortEffects:
+    return CohortEffects(
+        initiation=0.17,
+        completion=0.60,
+        completion_no_representation=0.63,
+        abstinence=1.50,
+        non_injecting=1.32,
+    )
+
+
+def _alcohol_effects() -> CohortEffects:
+    return CohortEffects(completion=0.80, completion_no_representation=0.80)
+
+
+@dataclass(frozen=True)
+class EffectsParams:
+    """Planted DiD odds ratios per cohort (defaults: Jones 2018 for drug clients)."""
+
+    #: drug cohort (first episode's primary substance is not alcohol)
+    drug: CohortEffects = field(default_factory=_drug_effects)
+    #: alcohol cohort
+    alcohol: CohortEffects = field(default_factory=_alcohol_effects)
+
+
+@dataclass(frozen=True)
+class CellRates:
+    """Calibration targets (raw rates among adult journeys in the windows)."""
+
+    #: rate in the pilot areas, pre window
+    pilot_pre: float = 0.5
+    #: rate in the other areas, pre window
+    other_pre: float = 0.5
+    #: rate in the other areas, post window (the pilot post rate follows from the planted OR)
+    other_post: float = 0.5
+
+
+def _r(a: float, b: float, c: float) -> CellRates:
+    return CellRates(a, b, c)
+
+
+@dataclass(frozen=True)
+class CohortRates:
+    """Calibration targets for one cohort, per outcome (the outcomes of :class:`CohortEffects`)."""
+
+    initiation: CellRates = field(default_factory=lambda: _r(0.96, 0.955, 0.955))
+    waiting: CellRates = field(default_factory=lambda: _r(0.07, 0.07, 0.065))
+    completion: CellRates = field(default_factory=lambda: _r(0.34, 0.27, 0.29))
+    completion_no_representation: CellRates = field(default_factory=lambda: _r(0.30, 0.235, 0.255))
+    abstinence: CellRates = field(default_factory=lambda: _r(0.22, 0.23, 0.22))
+    non_injecting: CellRates = field(default_factory=lambda: _r(0.45, 0.45, 0.45))
+    housing_problem: CellRates = field(default_factory=lambda: _r(0.08, 0.08, 0.08))
+    drug_related_death: CellRates = field(default_factory=lambda: _r(0.006, 0.006, 0.006))
+    acquisitive_crime: CellRates = field(default_factory=lambda: _r(0.22, 0.22, 0.21))
+
+
+def _alcohol_rates() -> CohortRates:
+    return CohortRates(
+        initiation=_r(0.96, 0.96, 0.96),
+        waiting=_r(0.07, 0.07, 0.065),
+        completion=_r(0.62, 0.60, 0.61),
+        completion_no_representation=_r(0.55, 0.53, 0.54),
+        abstinence=_r(0.30, 0.30, 0.31),
+        non_injecting=_r(0.50, 0.50, 0.50),
+        housing_problem=_r(0.04, 0.04, 0.04),
+        drug_related_death=_r(0.001, 0.001, 0.001),
+        acquisitive_crime=_r(0.05, 0.05, 0.05),
+    )
+
+
+@dataclass(frozen=True)
+class RatesParams:
+    """Baseline calibration targets per cohort (drug: the University's published raw rates)."""
+
+    drug: CohortRates = field(default_factory=CohortRates)
+    alcohol: CohortRates = field(default_factory=_alcohol_rates)
+
+
+@dataclass(frozen=True)
+class NoiseParams:
+    """Identifier errors. Register rates apply to clients' register copies (ONS, PNC)."""
+
+    #: share of register copies with a wrong date of birth (day +-1, year +-1, day/month swapped)
+    register_dob_error: float = 0.05
+    #: share of register copies with a name typo or forename/surname swapped
+    register_name_error: float = 0.02
+    #: share of register copies recorded in a different area
+    register_area_move: float = 0.10
+    #: share of those moves that stay within the home area's region (0: any area, by population)
+    register_area_move_same_region: float = 0.0
+    #: share of register copies with no area
+    register_area_missing: float = 0.01
+    #: share of register copies with sex missing
+    register_sex_missing: float = 0.01
+    #: share of women whose register surname differs (marriage)
+    surname_change_female: float = 0.05
+    #: share of client offenders who use aliases on the PNC
+    pnc_alias_person: float = 0.10
+    #: share of an alias user's offences recorded under an alias
+    pnc_alias_record: float = 0.30
+    #: share of NDTMS (client, agency) records with a wrong date of birth
+    ndtms_dob_error: float = 0.005
+    #: share of NDTMS (client, agency) records with a wrong or swapped initial
+    ndtms_initial_error: float = 0.005
+    #: share of NDTMS (client, agency) records with initials missing
+    ndtms_initials_missing: float = 0.002
+    #: share of NDTMS (client, agency) records with sex missing
+    ndtms_sex_missing: float = 0.003
+
+
+@dataclass(frozen=True)
+class RegistersParams:
+    """Sizes of the unrelated populations in the registers."""
+
+    #: unrelated deaths per client death in the ONS extract (>= 5 keeps linkage honest)
+    deaths_unrelated_ratio: float = 5.0
+    #: unrelated offence records per client offence record in the PNC extract
+    offences_unrelated_ratio: float = 5.0
+    #: share of unrelated deaths among the elderly (born 1915-1950); the rest share the clients' birth years
+    deaths_elderly_share: float = 0.3
+    #: client background proven offences per person-year, opiate or crack users (others scaled down)
+    offending_rate: float = 0.25
+
+
+@dataclass(frozen=True)
+class ProcessParams:
+    """Treatment process settings."""
+
+    #: SD of the area random intercepts (logit scale), every outcome
+    area_sd: float = 0.25
+    #: share of journeys with more than one episode (transfers)
+    multi_episode_share: float = 0.10
+    #: share of journeys with no triage date recorded
+    triage_missing: float = 0.03
+    #: probability of a start TOP (days 0-14) for journeys that start treatment
+    start_top_initiated: float = 0.90
+    #: probability of a start TOP for journeys that never start treatment
+    start_top_not_initiated: float = 0.30
+    #: probability that each quarterly review TOP is done while in treatment
+    review_top: float = 0.85
+    #: probability of an exit TOP at a planned discharge
+    exit_top: float = 0.50
+    #: most review TOPs per journey
+    max_reviews: int = 8
+    #: probability that a drug client re-presents after a journey not completed
+    representation_drug: float = 0.55
+    #: probability that an alcohol client re-presents after a journey not completed
+    representation_alcohol: float = 0.35
+    #: probability of a late (> 6 months) re-presentation after a completion
+    late_representation: float = 0.20
+    #: probability that a re-presentation switches cohort (drug <-> alcohol)
+    cohort_switch: float = 0.05
+    #: probability that a re-presentation is in another area
+    move_area: float = 0.05
+
+
+@dataclass(frozen=True)
+class SyntheticParams:
+    """All settings of the synthetic extract (config section ``synthetic:``).
+
+    ``scale`` multiplies every count (1.0: the published study); ``seed`` fixes every
+    random draw; ``pilot_rule`` says how Kent (pilot only in West Kent) is treated, as the
+    study's ``partial_pilot_rule``: it decides which journeys carry the planted effect and
+    which count towards the published pilot counts. The nested sections are documented
+    on their classes.
+    """
+
+    #: multiplies every count; 1.0 gives the published journey counts
+    scale: float = 1.0
+    #: random seed; the same parameters give byte-identical extracts
+    seed: int = 20120401
+    #: whole_area_pilot | sub_area_pilot_rest_other | sub_area_pilot_rest_excluded
+    pilot_rule: str = "whole_area_pilot"
+    dates: DatesParams = field(default_factory=DatesParams)
+    counts: CountsParams = field(default_factory=CountsParams)
+    effects: EffectsParams = field(default_factory=EffectsParams)
+    rates: RatesParams = field(default_factory=RatesParams)
+    noise: NoiseParams = field(default_factory=NoiseParams)
+    registers: RegistersParams = field(default_factory=RegistersParams)
+    process: ProcessParams = field(default_factory=ProcessParams)
+
+    def __post_init__(self) -> None:
+        _check_params(self)
+
+    @classmethod
+    def from_config(cls, cfg: dict | None) -> SyntheticParams:
+        """Parameters from the ``synthetic:`` config section (a nested dict).
+
+        Missing keys take their defaults; an unknown key raises ``ValueError`` naming it.
+        """
+        return _from_dict(cls(), cfg or {}, "synthetic")
+
+    def to_dict(self) -> dict:
+        """The parameters as a nested, JSON-serialisable dict (the config section)."""
+        return dataclasses.asdict(self)
+
+
+def _from_dict(base, cfg, path: str):
+    """``base`` (a params dataclass instance) with the values in ``cfg`` replacing its own."""
+    cls = type(base)
+    if not isinstance(cfg, dict):
+        raise ValueError(f"{path} must be a mapping, got {type(cfg).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in cfg.items():
+        if key not in names:
+            raise ValueError(f"unknown key {path}.{key} (allowed: {', '.join(sorted(names))})")
+        kind = hints[key]
+        where = f"{path}.{key}"
+        if dataclasses.is_dataclass(kind):
+            kwargs[key] = _from_dict(getattr(base, key), value, where)
+        elif kind is int:
+            if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+                raise ValueError(f"{where} must be an integer, got {value!r}")
+            kwargs[key] = int(value)
+        elif kind is float:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"{where} must be a number, got {value!r}")
+            kwargs[key] = float(value)
+        elif kind is str:
+            if isinstance(value, _dt.date):
+                value = value.isoformat()
+            if not isinstance(value, str):
+                raise ValueError(f"{where} must be a string, got {value!r}")
+            kwargs[key] = value
+        else:  # pragma: no cover - every field is one of the above
+            raise TypeError(f"unsupported parameter type for {where}")
+    try:
+        return dataclasses.replace(base, **kwargs)
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from None
+
+
+def _check_params(p: SyntheticParams) -> None:
+    if not p.scale > 0:
+        raise ValueError(f"scale must be > 0, got {p.scale}")
+    if p.pilot_rule not in PILOT_RULES:
+        raise ValueError(f"pilot_rule must be one of {PILOT_RULES}, got {p.pilot_rule!r}")
+    d = p.dates
+    try:
+        days = [np.datetime64(getattr(d, k), "D") for k in ("referral_start", "pre_start", "post_start")]
+        post_end = np.datetime64(d.post_end, "D")
+        extract_end = np.datetime64(d.extract_end, "D")
+    except ValueError as err:
+        raise ValueError(f"dates: {err}") from None
+    for k, day in zip(("referral_start", "pre_start", "post_start"), days, strict=True):
+        if day != day.astype("datetime64[M]").astype("datetime64[D]"):
+            raise ValueError(f"dates.{k} must be the first day of a month")
+    if (post_end + 1) != (post_end + 1).astype("datetime64[M]").astype("datetime64[D]"):
+        raise ValueError("dates.post_end must be the last day of a month")
+    if not days[0] < days[1] < days[2] < post_end < extract_end:
+        raise ValueError(
+            "dates must satisfy referral_start < pre_start < post_start < post_end < extract_end"
+        )
+    c = p.counts
+    for name in ("drug_pre_pilot", "drug_pre_other", "drug_post_pilot", "drug_post_other"):
+        if getattr(c, name) < 0:
+            raise ValueError(f"counts.{name} must be >= 0")
+    for name in ("alcohol_pilot_share", "kent_west_share"):
+        if not 0 <= getattr(c, name) <= 1:
+            raise ValueError(f"counts.{name} must be in [0, 1]")
+    for cohort in ("drug", "alcohol"):
+        eff = getattr(p.effects, cohort)
+        rates = getattr(p.rates, cohort)
+        for o in OUTCOMES:
+            if not getattr(eff, o) > 0:
+                raise ValueError(f"effects.{cohort}.{o} must be > 0")
+            cell = getattr(rates, o)
+            for k in ("pilot_pre", "other_pre", "other_post"):
+                if not 0 < getattr(cell, k) < 1:
+                    raise ValueError(f"rates.{cohort}.{o}.{k} must be in (0, 1)")
+    for section in (p.noise, p.process):
+        for f in dataclasses.fields(section):
+            v = getattr(section, f.name)
+            if f.name in ("area_sd", "max_reviews"):
+                if v < 0:
+                    raise ValueError(f"{f.name} must be >= 0")
+            elif not 0 <= v <= 1:
+                raise ValueError(f"{f.name} must be in [0, 1], got {v}")
+    r = p.registers
+    if r.deaths_unrelated_ratio < 0 or r.offences_unrelated_ratio < 0 or r.offending_rate < 0:
+        raise ValueError("registers ratios and rates must be >= 0")
+    if not 0 <= r.deaths_elderly_share <= 1:
+        raise ValueError("registers.deaths_elderly_share must be in [0, 1]")

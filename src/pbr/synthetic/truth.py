@@ -1,0 +1,214 @@
+"""The truth behind the extract: true journeys with their covariates and realised outcomes, and
+the effects record (planted ORs, calibration, realised rates and raw DiD ORs, counts)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from pbr.synthetic.areas import Areas, sub_area_codes
+from pbr.synthetic.columns import bool_col, code_col, date_col, id_array, int_col, person_ids, string_col
+from pbr.synthetic.dates import NA
+from pbr.synthetic.deaths import DeathRegister
+from pbr.synthetic.journeys import Journeys
+from pbr.synthetic.model import Model
+from pbr.synthetic.offences import OffenceRegister
+from pbr.synthetic.outcomes import LateOutcomes, TopCoverage
+from pbr.synthetic.params import SyntheticParams
+from pbr.synthetic.population import Population
+from pbr.synthetic.reference import AGE_GROUPS, COEFFICIENTS, INJECTING, REFERRAL_SOURCES, SUBSTANCE_GROUPS
+from pbr.synthetic.simulation import LoopCounts
+
+
+@dataclass
+class Truth:
+    """Per journey and outcome: the value the study's default definitions find on the true
+    persons, and where the journey is outside the outcome's denominator (<NA> in the truth)."""
+
+    outcomes: dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def realised_outcomes(
+    journeys: Journeys,
+    coverage: TopCoverage,
+    late: LateOutcomes,
+    acquisitive_crime: np.ndarray,
+    population: Population,
+) -> Truth:
+    """The outcomes as realised in the records (equal to the planted draws except drug-related
+    death and acquisitive crime, where a person's overlapping windows can share one event)."""
+    journeys, population = journeys, population
+    n = len(journeys.person)
+    death = population.death[journeys.person]
+    drd_r = (
+        population.drug_death[journeys.person]
+        & (death != NA)
+        & (death - journeys.start >= 0)
+        & (death - journeys.start <= 365)
+    )
+    Dv = journeys.end != NA
+    injector = journeys.cov.injecting == 0
+    obs = coverage.observed
+    never = np.zeros(n, dtype=bool)
+    declined = Dv & (journeys.reason == 88) & (journeys.end - journeys.start <= 365)
+    return Truth(
+        outcomes={
+            "initiation": (journeys.initiated, ~journeys.triaged),
+            "waiting": (journeys.waited, ~journeys.initiated),
+            "completion": (journeys.completion, never),
+            "completion_no_representation": (journeys.completion_no_representation, never),
+            "abstinence": (late.abstinence, ~obs),
+            "non_injecting": (late.non_injecting, ~(obs & injector)),
+            "housing_problem": (late.housing_problem, ~obs),
+            "drug_related_death": (drd_r, never),
+            "acquisitive_crime": (acquisitive_crime, never),
+            "representation": (
+                journeys.completion & ~journeys.completion_no_representation,
+                ~journeys.completion,
+            ),
+            "declined": (declined, never),
+        }
+    )
+
+
+def truth_journeys(
+    journeys: Journeys, truth: Truth, coverage: TopCoverage, episodes_per_journey: np.ndarray, areas: Areas
+) -> pd.DataFrame:
+    """The truth table ``journeys``: one row per true journey."""
+    cov = journeys.cov
+    n = len(journeys.person)
+    outcome_cols = {o: bool_col(v, na) for o, (v, na) in truth.outcomes.items()}
+    cohort = np.where(journeys.cohort == 1, "alcohol", "drug")
+    period = np.select([journeys.period == 0, journeys.period == 1], ["pre", "post"], "outside")
+    return pd.DataFrame(
+        {
+            "true_journey_id": string_col(id_array("J", np.arange(1, n + 1), 8)),
+            "true_person_id": person_ids(journeys.person),
+            "cohort": string_col(cohort),
+            "pilot": bool_col(journeys.treated),
+            "period": string_col(period),
+            "adult": bool_col(journeys.adult),
+            "in_study": bool_col(journeys.adult & (journeys.period >= 0) & (journeys.group < 2)),
+            "area_code": code_col(areas.code, journeys.area),
+            "sub_area": code_col(("", "west_kent", "east_kent"), sub_area_codes(areas, journeys.unit)),
+            "start_date": date_col(journeys.start),
+            "end_date": date_col(journeys.end),
+            "discharge_reason": int_col(journeys.reason, journeys.reason < 0),
+            "n_episodes": int_col(episodes_per_journey),
+            "age": int_col(cov.age),
+            "age_group": code_col(AGE_GROUPS, cov.age_group),
+            "female": bool_col(cov.female),
+            "substance_group": code_col(SUBSTANCE_GROUPS, cov.group),
+            "injecting": code_col(INJECTING, cov.injecting),
+            "previously_treated": bool_col(cov.previously_treated),
+            "referral_source": code_col(REFERRAL_SOURCES, cov.referral),
+            "accommodation_need": bool_col(cov.accommodation_need),
+            "baseline_days_primary": int_col(cov.days_used),
+            "baseline_quality_of_life": int_col(cov.quality_of_life),
+            "baseline_psych_health": int_col(cov.psych_health),
+            "baseline_phys_health": int_col(cov.phys_health),
+            "has_start_top": bool_col(coverage.has_start_top),
+            "has_review_top": bool_col(coverage.has_review_top),
+            **outcome_cols,
+        }
+    )
+
+
+def _realised(journeys: Journeys, truth: Truth) -> tuple[dict, dict]:
+    """Per cohort: each outcome's rate and denominator per cell (pilot/other x pre/post) with the
+    raw DiD OR, and the study journeys per cell."""
+    realised: dict = {}
+    counts: dict = {}
+    ins = journeys.adult & (journeys.period >= 0) & (journeys.group < 2)
+    for ci, cohort in enumerate(("drug", "alcohol")):
+        realised[cohort] = {}
+        cells = {
+            f"{gname}_{per}": ins
+            & (journeys.cohort == ci)
+            & (journeys.treated == g)
+            & (journeys.period == pi)
+            for g, gname in ((True, "pilot"), (False, "other"))
+            for pi, per in ((0, "pre"), (1, "post"))
+        }
+        for o, (value, na) in truth.outcomes.items():
+            cell: dict = {}
+            for key, m in cells.items():
+                v = value[m & ~na]
+                cell[key] = {"n": len(v), "rate": round(float(v.mean()), 6) if len(v) else None}
+            r = {k: cell[k]["rate"] for k in cell}
+            if all(x is not None and 0 < x < 1 for x in r.values()):
+                odds = {k: x / (1 - x) for k, x in r.items()}
+                cell["raw_did_or"] = round(
+                    odds["pilot_post"] / odds["pilot_pre"] / (odds["other_post"] / odds["other_pre"]), 6
+                )
+            realised[cohort][o] = cell
+        counts[cohort] = {k: int(m.sum()) for k, m in cells.items()}
+    return realised, counts
+
+
+def _model_record(params: SyntheticParams) -> dict:
+    """The generating model's covariate coefficients, their levels and centring."""
+    return {
+        "coefficients": {
+            o: {k: list(v) if isinstance(v, tuple) else v for k, v in c.items()}
+            for o, c in COEFFICIENTS.items()
+        },
+        "levels": {
+            "age_group": AGE_GROUPS,
+            "substance_group": SUBSTANCE_GROUPS,
+            "injecting": INJECTING,
+            "referral_source": REFERRAL_SOURCES,
+        },
+        "centring": {"baseline_days_primary": 14, "scores": 10},
+        "area_sd": params.process.area_sd,
+    }
+
+
+def effects_record(
+    params: SyntheticParams,
+    model: Model,
+    journeys: Journeys,
+    truth: Truth,
+    targets: np.ndarray,
+    deaths: DeathRegister,
+    offences: OffenceRegister,
+    n_persons: int,
+    loop: LoopCounts,
+    n_rows: dict[str, int],
+) -> dict:
+    """The effects record (``effects.json``): planted ORs, calibration, realised rates, counts."""
+    realised, counts = _realised(journeys, truth)
+    t = targets
+    target_counts = {
+        cohort: {
+            f"{g}_{per}": int(t[ci, gi, pi])
+            for g, gi in (("pilot", 1), ("other", 0))
+            for per, pi in (("pre", 0), ("post", 1))
+        }
+        for ci, cohort in enumerate(("drug", "alcohol"))
+    }
+    did = {cohort: dataclasses.asdict(getattr(params.effects, cohort)) for cohort in ("drug", "alcohol")}
+    return {
+        "did_or": did,
+        "calibration": model.calibration,
+        "realised": realised,
+        "counts": {"targets": target_counts, "realised": counts, "journeys_total": len(journeys.person)},
+        "registers": {
+            "deaths_client": deaths.n_client,
+            "deaths_unrelated": deaths.n_unrelated,
+            "offences_client": offences.n_client,
+            "offences_unrelated": offences.n_unrelated,
+            "offenders_client": offences.n_client_offenders,
+            "offenders_unrelated": offences.n_unrelated_offenders,
+        },
+        "rows": n_rows,
+        "persons": int(n_persons),
+        "representations_dropped": int(loop.dropped),
+        "representations_dropped_forced": int(loop.forced),
+        "clipped_probabilities": dict(sorted(loop.clipped.items())),
+        "model": _model_record(params),
+        "params": params.to_dict(),
+    }
