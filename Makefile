@@ -30,6 +30,7 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/snakemake --lint --cores 1 >/dev/null
+	$(BIN)/mypy
 
 test: lint
 	$(BIN)/python -m pytest
