@@ -36,7 +36,7 @@ test: lint
 	$(BIN)/python -m pytest
 
 test-fast: $(VENV)/.installed
-	$(BIN)/python -m pytest tests/unit
+	$(BIN)/python -m pytest -n auto tests/unit
 
 test-workflow: $(VENV)/.installed
 	$(BIN)/python -m pytest tests/workflow

@@ -133,7 +133,7 @@ def quality_by_scope(
         study["pre_start"], study["post_start"], study["post_end"], study["partial_pilot_rule"],
     )  # fmt: skip
     study_journeys, _ = journeys.flag_exclusions(study_journeys, study["cohorts"], study["min_age"])
-    scopes = matching.person_scopes(study_journeys)
+    scopes = quality.person_scopes(study_journeys)
     scopes["scope"] = scopes["scope"].str.split("/", n=1).str[1]  # group/period, both cohorts
     parts = []
     for name, spec in REGISTERS.items():

@@ -6,7 +6,7 @@ collapsed to (person, register unit) pairs (a unit is a death, or an offender, w
 offences follow); a greedy one-to-one pass (:func:`best_matches`) keeps each person's best
 unit; the link table carries the matched units' records (:func:`link_table`).
 :func:`link_register_probabilistic` does all of it for one register, with the exact-key
-baseline and the flow rows. :func:`person_scopes` labels persons for the quality tables.
+baseline and the flow rows.
 """
 
 from __future__ import annotations
@@ -182,18 +182,4 @@ def _register_link_flow(
             )
             for note in notes
         ]
-    )
-
-
-def person_scopes(journeys: pd.DataFrame) -> pd.DataFrame:
-    """Each person's first study journey's cohort / group / period, as a 'scope' label for quality tables."""
-    study = journeys[journeys["exclusion"].isna()].sort_values(
-        ["person_id", "start_date", "journey_id"], kind="mergesort"
-    )
-    first = study.drop_duplicates("person_id")
-    return pd.DataFrame(
-        {
-            "person_id": first["person_id"],
-            "scope": first["cohort"] + "/" + first["group"] + "/" + first["period"],
-        }
     )

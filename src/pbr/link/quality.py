@@ -166,6 +166,88 @@ def quality_table(
     return pd.DataFrame(rows)
 
 
+def person_scopes(journeys: pd.DataFrame) -> pd.DataFrame:
+    """Each person's first study journey's cohort / group / period, as a 'scope' label for quality tables."""
+    study = journeys[journeys["exclusion"].isna()].sort_values(
+        ["person_id", "start_date", "journey_id"], kind="mergesort"
+    )
+    first = study.drop_duplicates("person_id")
+    return pd.DataFrame(
+        {
+            "person_id": first["person_id"],
+            "scope": first["cohort"] + "/" + first["group"] + "/" + first["period"],
+        }
+    )
+
+
+#: The columns of the linkage quality table (results/link/quality.parquet).
+QUALITY_COLUMNS = [
+    "register",
+    "method",
+    "threshold",
+    "scope",
+    "n_predicted",
+    "n_true",
+    "n_correct",
+    "precision",
+    "recall",
+    "f1",
+]
+
+
+def linkage_quality(
+    journeys: pd.DataFrame,
+    links: dict[str, pd.DataFrame],
+    exact: dict[str, pd.DataFrame],
+    episodes: pd.DataFrame,
+    episode_truth: pd.DataFrame,
+    unit_truth: dict[str, pd.DataFrame],
+    registers: dict[str, dict],
+    thresholds: list[float],
+    threshold: float,
+    register_units: dict[str, pd.DataFrame] | None = None,
+    records: dict[str, pd.DataFrame] | None = None,
+) -> pd.DataFrame:
+    """The quality table of every register (:data:`QUALITY_COLUMNS`), as the rule assess_linkage
+    writes it: :func:`quality_table` of its links and exact-key pairs against
+    :func:`register_true_pairs`, overall and per journey group x period. A register whose unit
+    is not its record (offences: the offender) needs ``register_units`` (its id and unit
+    columns) and ``records`` (its linkage records' group and pseudonym). Logs the scores at
+    ``threshold``."""
+    scopes = person_scopes(journeys)
+    parts = []
+    for name, spec in registers.items():
+        grouped = spec["unit"] != spec["id"]
+        truth = register_true_pairs(
+            episodes,
+            episode_truth,
+            unit_truth[name],
+            spec,
+            register_units[name] if grouped and register_units else None,
+            records[name] if grouped and records else None,
+        )
+        table = quality_table(
+            link_matches(links[name], spec["unit"]), exact[name], truth, thresholds, name, scopes
+        )
+        parts.append(table)
+        _log_scores(table, name, threshold)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=QUALITY_COLUMNS)
+
+
+def _log_scores(table: pd.DataFrame, register: str, threshold: float) -> None:
+    main = table[(table.scope == "all") & (table.method == "probabilistic") & (table.threshold == threshold)]
+    if len(main):
+        m = main.iloc[0]
+        log.info(
+            "%s at p >= %s: precision %.4f recall %.4f F1 %.4f",
+            register,
+            threshold,
+            m.precision,
+            m.recall,
+            m.f1,
+        )
+
+
 # ---------------------------------------------------------------------------------------------
 # Is the link rate plausible? (a register that shares identifiers with only a few clients)
 # ---------------------------------------------------------------------------------------------
