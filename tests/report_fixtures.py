@@ -355,7 +355,9 @@ def make_inputs() -> ReportInputs:
         quality=pd.DataFrame(quality),
         match_rates=match_rates,
         pairs=pairs,
-        effects={"did_or": {"drug": {"completion": 0.6, "abstinence": 1.5, "drug_related_death": 1.0}}},
+        effects={
+            "did_or": {"drug": {"successful_completion": 0.6, "abstinence": 1.5, "drug_related_death": 1.0}}
+        },
     )
 
 

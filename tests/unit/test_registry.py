@@ -49,3 +49,10 @@ def test_the_schema_takes_its_outcome_names_from_the_registry(monkeypatch):
 
 def test_every_register_has_a_truth_table():
     assert set(TRUTH_TABLES) == set(REGISTERS)
+
+
+def test_the_generator_names_its_outcomes_as_the_registry_does():
+    from pbr.synthetic.params import OUTCOMES, CohortEffects
+
+    assert set(OUTCOMES) <= set(registry.names())
+    assert {f for f in CohortEffects.__dataclass_fields__} <= set(registry.names())

@@ -228,15 +228,19 @@ def test_cohort_and_client_mix(small, journeys):
 def derive_outcomes(ex: generator.SyntheticExtract, j: pd.DataFrame) -> pd.DataFrame:
     """The study's outcome definitions applied to the records (true persons, default settings)."""
     out = pd.DataFrame({"true_journey_id": j["true_journey_id"]})
-    out["initiation"] = ((j["intervention"] - j["triage"]).dt.days.between(0, 90)).where(j["triage"].notna())
-    out["waiting"] = ((j["intervention"] - j["start"]).dt.days > 21).where(j["intervention"].notna())
+    out["treatment_initiation"] = ((j["intervention"] - j["triage"]).dt.days.between(0, 90)).where(
+        j["triage"].notna()
+    )
+    out["waiting_over_3_weeks"] = ((j["intervention"] - j["start"]).dt.days > 21).where(
+        j["intervention"].notna()
+    )
     comp = j["reason"].isin([80, 81, 82]).fillna(False) & ((j["end"] - j["start"]).dt.days <= 365).fillna(
         False
     )
-    out["completion"] = comp
+    out["successful_completion"] = comp
     nxt = j.sort_values(["true_person_id", "start"]).groupby("true_person_id")["start"].shift(-1)
     gap = (nxt.reindex(j.index) - j["end"]).dt.days
-    out["completion_no_representation"] = comp & ~gap.between(0, 183).fillna(False)
+    out["completion_without_representation"] = comp & ~gap.between(0, 183).fillna(False)
     # TOPs: start (days 0-42, earliest) and review (days 91-273, closest to 182)
     top = ex.tables["ndtms_top"].merge(
         ex.truth["episode_person"][["episode_id", "true_journey_id"]], on="episode_id"
@@ -297,7 +301,7 @@ def test_records_realise_the_truth_outcomes(small, journeys):
     # denominators look like the real ones
     ins = truth["in_study"] & truth["cohort"].eq("drug")
     assert 0.8 < truth.loc[ins, "has_start_top"].mean() < 0.92
-    assert 0.03 < truth.loc[ins, "waiting"].mean() < 0.12
+    assert 0.03 < truth.loc[ins, "waiting_over_3_weeks"].mean() < 0.12
     opi = ins & truth["substance_group"].eq("opiate")
     assert 0.003 < truth.loc[opi, "drug_related_death"].mean() < 0.03
     assert 0.2 < truth.loc[opi, "acquisitive_crime"].mean() < 0.45
@@ -359,7 +363,9 @@ def medium() -> generator.SyntheticExtract:
     return generator.generate(params.SyntheticParams(scale=0.1))
 
 
-@pytest.mark.parametrize("outcome", ["completion", "abstinence", "acquisitive_crime", "drug_related_death"])
+@pytest.mark.parametrize(
+    "outcome", ["successful_completion", "abstinence", "acquisitive_crime", "drug_related_death"]
+)
 def test_logistic_model_recovers_planted_did(medium, outcome):
     """A plain logistic DiD on the truth journeys covers the planted OR with its 95% CI.
 
@@ -405,12 +411,18 @@ def test_logistic_model_recovers_planted_did(medium, outcome):
 
 def test_calibrated_rates_near_targets(medium):
     real = medium.effects["realised"]["drug"]
-    for outcome, targets in (("completion", (0.34, 0.27, 0.29)), ("abstinence", (0.22, 0.23, 0.22))):
+    for outcome, targets in (
+        ("successful_completion", (0.34, 0.27, 0.29)),
+        ("abstinence", (0.22, 0.23, 0.22)),
+    ):
         cell = real[outcome]
         assert abs(cell["pilot_pre"]["rate"] - targets[0]) < 0.03, outcome
         assert abs(cell["other_pre"]["rate"] - targets[1]) < 0.012, outcome
         assert abs(cell["other_post"]["rate"] - targets[2]) < 0.012, outcome
-    assert real["completion"]["pilot_post"]["rate"] < real["completion"]["pilot_pre"]["rate"]
+    assert (
+        real["successful_completion"]["pilot_post"]["rate"]
+        < real["successful_completion"]["pilot_pre"]["rate"]
+    )
     json.dumps(medium.effects)  # JSON-serialisable
 
 
@@ -443,15 +455,18 @@ def test_from_config_nested_and_strict():
         {
             "scale": 0.01,
             "seed": 1,
-            "effects": {"drug": {"completion": 0.5}},
+            "effects": {"drug": {"successful_completion": 0.5}},
             "noise": {"register_dob_error": 0.1},
             "registers": {"deaths_unrelated_ratio": 6},
             "dates": {"extract_end": datetime.date(2015, 3, 31)},
         }
     )
     assert p.scale == 0.01 and p.seed == 1
-    assert p.effects.drug.completion == 0.5 and p.effects.drug.abstinence == 1.5
-    assert p.effects.alcohol.completion == 0.8 and p.rates.drug.completion.other_pre == 0.27
+    assert p.effects.drug.successful_completion == 0.5 and p.effects.drug.abstinence == 1.5
+    assert (
+        p.effects.alcohol.successful_completion == 0.8
+        and p.rates.drug.successful_completion.other_pre == 0.27
+    )
     assert p.noise.register_dob_error == 0.1 and p.registers.deaths_unrelated_ratio == 6.0
     assert params.SyntheticParams.from_config({}) == params.SyntheticParams()
     assert params.SyntheticParams.from_config(p.to_dict()) == p
@@ -486,7 +501,12 @@ def test_tiny_scale_still_exact_and_consistent():
     assert (j["n_true"] == 1).all()
     derived = derive_outcomes(ex, j)
     truth = ex.truth["journeys"].set_index("true_journey_id").loc[derived.index]
-    for o in ("completion", "completion_no_representation", "initiation", "abstinence"):
+    for o in (
+        "successful_completion",
+        "completion_without_representation",
+        "treatment_initiation",
+        "abstinence",
+    ):
         t, d = truth[o].astype("boolean"), derived[o].astype("boolean")
         assert t.isna().equals(d.isna()) and (t.dropna() == d.dropna()).all(), o
 

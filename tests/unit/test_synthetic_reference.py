@@ -242,7 +242,7 @@ P_LONG_TREATMENT = np.array(
 # logistic covariate effects per outcome (reference: age <25, male, opiate, current injector
 # for 'inj' index 0, self referral; days centred at 14, scores at 10)
 COEFFICIENTS = {
-    "initiation": dict(
+    "treatment_initiation": dict(
         age=(0, 0.05, 0.10, 0.15),
         female=0.10,
         grp=(0.3, 0, 0, -0.1, 0, 0, 0),
@@ -255,7 +255,7 @@ COEFFICIENTS = {
         phys=0.0,
         accom=-0.2,
     ),
-    "waiting": dict(
+    "waiting_over_3_weeks": dict(
         age=(0, 0, 0, 0),
         female=0.0,
         grp=(0.3, 0.1, 0, 0, 0, 0, 0),
@@ -268,7 +268,7 @@ COEFFICIENTS = {
         phys=0.0,
         accom=0.0,
     ),
-    "completion": dict(
+    "successful_completion": dict(
         age=(-0.15, 0, 0.05, 0.15),
         female=0.05,
         grp=(0, 0.4, 1.2, 1.3, 0.9, 0.9, 0),
@@ -347,8 +347,8 @@ COEFFICIENTS = {
         accom=0.3,
     ),
 }
-COEFFICIENTS["completion_no_representation"] = COEFFICIENTS[
-    "completion"
+COEFFICIENTS["completion_without_representation"] = COEFFICIENTS[
+    "successful_completion"
 ]  # shares completion's predictor (nesting)
 
 # deaths from other causes within a year of journey start, by cohort and age group
@@ -494,7 +494,10 @@ def test_areas_equal_the_old_table():
 def test_coefficients_equal_the_old_literals_with_their_types():
     # repr tells 0 from 0.0 and a tuple from a list: effects.json reports these values as they are
     assert repr(reference.COEFFICIENTS) == repr(COEFFICIENTS)
-    assert reference.COEFFICIENTS["completion_no_representation"] is reference.COEFFICIENTS["completion"]
+    assert (
+        reference.COEFFICIENTS["completion_without_representation"]
+        is reference.COEFFICIENTS["successful_completion"]
+    )
 
 
 def test_causes_of_death_equal_the_old_literals_in_order():

@@ -165,7 +165,7 @@ def test_no_identifier_leaves_the_linkage_stage(tiny_run):
 
 
 TRUTH_NAMES = {
-    "successful_completion": "completion",
+    "successful_completion": "successful_completion",
     "abstinence": "abstinence",
     "drug_related_death": "drug_related_death",
     "acquisitive_crime": "acquisitive_crime",

@@ -35,14 +35,6 @@ from pbr.report.verdicts import (
     verdict,
 )
 
-# synthetic truth (results/truth/effects.json, did_or) -> outcome names
-PLANTED_NAMES = {
-    "initiation": "treatment_initiation",
-    "waiting": "waiting_over_3_weeks",
-    "completion": "successful_completion",
-    "completion_no_representation": "completion_without_representation",
-}
-
 
 def _int(x, default: int = 0) -> int:
     """An integer field of a result row (``default`` when missing: a row not estimable may lack it)."""
@@ -57,7 +49,7 @@ def planted_effects(effects: dict | None) -> dict[tuple[str, str], float]:
     for c, d in effects["did_or"].items():
         for k, v in (d or {}).items():
             if v is not None:
-                out[(c, PLANTED_NAMES.get(k, k))] = float(v)
+                out[(c, k)] = float(v)  # the generator names outcomes as the registry does
     return out
 
 

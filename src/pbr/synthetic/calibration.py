@@ -16,9 +16,14 @@ from pbr.synthetic.population import draw_covariates, new_people
 from pbr.synthetic.simulation import simulate
 
 #: the loop outcomes with their own predictor (completion_no_representation shares completion's)
-_PREDICTORS = ("initiation", "waiting", "completion", "drug_related_death")
+_PREDICTORS = ("treatment_initiation", "waiting_over_3_weeks", "successful_completion", "drug_related_death")
 #: the loop outcomes calibrated directly (waiting is calibrated among starters)
-_DIRECT = ("initiation", "completion", "completion_no_representation", "drug_related_death")
+_DIRECT = (
+    "treatment_initiation",
+    "successful_completion",
+    "completion_without_representation",
+    "drug_related_death",
+)
 
 
 def set_up(params: SyntheticParams, streams: Streams) -> tuple[Areas, Model, Calendar]:
@@ -57,7 +62,11 @@ def calibrate_loop_outcomes(
 
         for o in _DIRECT:
             calibrate(
-                model, params, o, cohort, cells(o if o != "completion_no_representation" else "completion")
+                model,
+                params,
+                o,
+                cohort,
+                cells(o if o != "completion_without_representation" else "successful_completion"),
             )
         # waiting is among starters: weight by the probability of starting
         pi = {}
@@ -66,10 +75,15 @@ def calibrate_loop_outcomes(
                 tr = np.full(n, g == 1)
                 pst = np.full(n, per == 1)
                 lp = model.linear_predictor(
-                    "initiation", np.full(n, cohort), tr, pst, areas.unit_area[units[g]], xbs["initiation"]
+                    "treatment_initiation",
+                    np.full(n, cohort),
+                    tr,
+                    pst,
+                    areas.unit_area[units[g]],
+                    xbs["treatment_initiation"],
                 )
                 pi[(g, per)] = sigmoid(lp)
-        calibrate(model, params, "waiting", cohort, cells("waiting"), pi)
+        calibrate(model, params, "waiting_over_3_weeks", cohort, cells("waiting_over_3_weeks"), pi)
 
 
 def refine_calibration(model: Model, params: SyntheticParams, areas: Areas, calendar: Calendar) -> None:
@@ -98,17 +112,24 @@ def refine_calibration(model: Model, params: SyntheticParams, areas: Areas, cale
         if min(int(c.sum()) for c in cells.values()) < 20:
             continue  # too few journeys to improve on the first calibration
         xbs = {o: xb(o, journeys.cov) + model.area_effect[o][area] for o in _PREDICTORS}
-        xbs["completion_no_representation"] = xbs["completion"]
+        xbs["completion_without_representation"] = xbs["successful_completion"]
         for o in _DIRECT:
             calibrate(model, params, o, cohort, {k: xbs[o][m] for k, m in cells.items()})
         weights = {}
         for (g, per), m in cells.items():
-            a = model.intercept["initiation"][cohort]
+            a = model.intercept["treatment_initiation"][cohort]
             lp = (
                 a[g]
-                + model.post_effect["initiation"][cohort] * per
-                + model.log_or["initiation"][cohort] * (g * per)
-                + xbs["initiation"][m]
+                + model.post_effect["treatment_initiation"][cohort] * per
+                + model.log_or["treatment_initiation"][cohort] * (g * per)
+                + xbs["treatment_initiation"][m]
             )
             weights[(g, per)] = sigmoid(lp)
-        calibrate(model, params, "waiting", cohort, {k: xbs["waiting"][m] for k, m in cells.items()}, weights)
+        calibrate(
+            model,
+            params,
+            "waiting_over_3_weeks",
+            cohort,
+            {k: xbs["waiting_over_3_weeks"][m] for k, m in cells.items()},
+            weights,
+        )

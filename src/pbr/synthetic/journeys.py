@@ -29,7 +29,13 @@ from pbr.synthetic.reference import (
 Record = TypeVar("Record")
 
 #: outcomes drawn while journeys are simulated (the others are drawn on the realised journeys)
-LOOP_OUTCOMES = ("initiation", "waiting", "completion", "completion_no_representation", "drug_related_death")
+LOOP_OUTCOMES = (
+    "treatment_initiation",
+    "waiting_over_3_weeks",
+    "successful_completion",
+    "completion_without_representation",
+    "drug_related_death",
+)
 
 
 def concat_records(parts: list[Record]) -> Record:
@@ -113,9 +119,9 @@ class Journeys(SimulatedJourneys):
     #: the person's last journey
     last: np.ndarray
     #: successful completion within 12 months, as the pipeline defines it on the true person
-    completion: np.ndarray
+    successful_completion: np.ndarray
     #: completion not followed by a re-presentation within 6 months
-    completion_no_representation: np.ndarray
+    completion_without_representation: np.ndarray
     adult: np.ndarray
     #: 0 pre window, 1 post window, -1 outside
     period: np.ndarray
@@ -155,7 +161,11 @@ def _outcome_draws(
     prob = {}
     for o in LOOP_OUTCOMES:
         prob[o] = sigmoid(model.linear_predictor(o, arrivals.cohort, treated, post, area, xb(o, cov)))
-    p_i, p_c, p_y = prob["initiation"], prob["completion"], prob["completion_no_representation"]
+    p_i, p_c, p_y = (
+        prob["treatment_initiation"],
+        prob["successful_completion"],
+        prob["completion_without_representation"],
+    )
     clipped["completion_above_initiation"] = clipped.get("completion_above_initiation", 0) + int(
         (p_c > p_i).sum()
     )
@@ -165,7 +175,7 @@ def _outcome_draws(
     init = rng.random(n) < p_i
     comp = init & (rng.random(n) < np.minimum(p_c / p_i, 1.0))
     no_representation = comp & (rng.random(n) < np.minimum(p_y / np.maximum(p_c, 1e-12), 1.0))
-    wait = init & (rng.random(n) < prob["waiting"])
+    wait = init & (rng.random(n) < prob["waiting_over_3_weeks"])
     return init, comp, no_representation, wait, prob["drug_related_death"]
 
 
@@ -435,8 +445,8 @@ def finish_journeys(
         **{f.name: getattr(sim, f.name) for f in dataclasses.fields(SimulatedJourneys)},
         next_start=nxt,
         last=last,
-        completion=comp,
-        completion_no_representation=comp & ~rep,
+        successful_completion=comp,
+        completion_without_representation=comp & ~rep,
         adult=sim.cov.age >= 18,
         period=calendar.period(start),
         treated=areas.unit_treated[sim.unit],

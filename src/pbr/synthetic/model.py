@@ -62,8 +62,8 @@ def draw_area_effects(
 ) -> dict[str, np.ndarray]:
     """Area random intercepts per outcome (shared by completion and its nested outcome)."""
     sd = params.process.area_sd
-    effect = {o: rng.normal(0, sd, n_areas) for o in OUTCOMES if o != "completion_no_representation"}
-    effect["completion_no_representation"] = effect["completion"]
+    effect = {o: rng.normal(0, sd, n_areas) for o in OUTCOMES if o != "completion_without_representation"}
+    effect["completion_without_representation"] = effect["successful_completion"]
     return effect
 
 

@@ -11,10 +11,10 @@ import numpy as np
 
 #: Outcomes with a planted DiD odds ratio and a calibrated baseline, in model order.
 OUTCOMES = (
-    "initiation",
-    "waiting",
-    "completion",
-    "completion_no_representation",
+    "treatment_initiation",
+    "waiting_over_3_weeks",
+    "successful_completion",
+    "completion_without_representation",
     "abstinence",
     "non_injecting",
     "housing_problem",
@@ -71,13 +71,13 @@ class CohortEffects:
     """Planted DiD odds ratios (pilot x post) for one cohort."""
 
     #: treatment initiation within 90 days of triage
-    initiation: float = 1.0
+    treatment_initiation: float = 1.0
     #: more than 21 days from referral to first intervention (among starters)
-    waiting: float = 1.0
+    waiting_over_3_weeks: float = 1.0
     #: successful completion within 12 months
-    completion: float = 1.0
+    successful_completion: float = 1.0
     #: completion without re-presentation within 6 months
-    completion_no_representation: float = 1.0
+    completion_without_representation: float = 1.0
     #: abstinence from the problem substances at the ~6-month review TOP
     abstinence: float = 1.0
     #: not injecting at review, among those injecting at start
@@ -92,16 +92,16 @@ class CohortEffects:
 
 def _drug_effects() -> CohortEffects:
     return CohortEffects(
-        initiation=0.17,
-        completion=0.60,
-        completion_no_representation=0.63,
+        treatment_initiation=0.17,
+        successful_completion=0.60,
+        completion_without_representation=0.63,
         abstinence=1.50,
         non_injecting=1.32,
     )
 
 
 def _alcohol_effects() -> CohortEffects:
-    return CohortEffects(completion=0.80, completion_no_representation=0.80)
+    return CohortEffects(successful_completion=0.80, completion_without_representation=0.80)
 
 
 @dataclass(frozen=True)
@@ -134,10 +134,10 @@ def _r(a: float, b: float, c: float) -> CellRates:
 class CohortRates:
     """Calibration targets for one cohort, per outcome (the outcomes of :class:`CohortEffects`)."""
 
-    initiation: CellRates = field(default_factory=lambda: _r(0.96, 0.955, 0.955))
-    waiting: CellRates = field(default_factory=lambda: _r(0.07, 0.07, 0.065))
-    completion: CellRates = field(default_factory=lambda: _r(0.34, 0.27, 0.29))
-    completion_no_representation: CellRates = field(default_factory=lambda: _r(0.30, 0.235, 0.255))
+    treatment_initiation: CellRates = field(default_factory=lambda: _r(0.96, 0.955, 0.955))
+    waiting_over_3_weeks: CellRates = field(default_factory=lambda: _r(0.07, 0.07, 0.065))
+    successful_completion: CellRates = field(default_factory=lambda: _r(0.34, 0.27, 0.29))
+    completion_without_representation: CellRates = field(default_factory=lambda: _r(0.30, 0.235, 0.255))
     abstinence: CellRates = field(default_factory=lambda: _r(0.22, 0.23, 0.22))
     non_injecting: CellRates = field(default_factory=lambda: _r(0.45, 0.45, 0.45))
     housing_problem: CellRates = field(default_factory=lambda: _r(0.08, 0.08, 0.08))
@@ -147,10 +147,10 @@ class CohortRates:
 
 def _alcohol_rates() -> CohortRates:
     return CohortRates(
-        initiation=_r(0.96, 0.96, 0.96),
-        waiting=_r(0.07, 0.07, 0.065),
-        completion=_r(0.62, 0.60, 0.61),
-        completion_no_representation=_r(0.55, 0.53, 0.54),
+        treatment_initiation=_r(0.96, 0.96, 0.96),
+        waiting_over_3_weeks=_r(0.07, 0.07, 0.065),
+        successful_completion=_r(0.62, 0.60, 0.61),
+        completion_without_representation=_r(0.55, 0.53, 0.54),
         abstinence=_r(0.30, 0.30, 0.31),
         non_injecting=_r(0.50, 0.50, 0.50),
         housing_problem=_r(0.04, 0.04, 0.04),

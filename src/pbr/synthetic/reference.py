@@ -153,7 +153,9 @@ def _coefficients() -> dict:
         outcome: {k: tuple(v) if isinstance(v, list) else v for k, v in terms.items()}
         for outcome, terms in _read_yaml("coefficients.yaml").items()
     }
-    coef["completion_no_representation"] = coef["completion"]  # shares completion's predictor (nesting)
+    coef["completion_without_representation"] = coef[
+        "successful_completion"
+    ]  # shares completion's predictor (nesting)
     return coef
 
 

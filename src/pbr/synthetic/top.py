@@ -193,7 +193,7 @@ def _statuses(
     other = ~rows.window & rows.later
     abst = late.abstinence[row_journey]
     abst = np.where(other, np.where(rand() < 0.7, abst, rand() < 0.4), abst)
-    abst = np.where((stage == 2) & journeys.completion[row_journey], rand() < 0.85, abst)
+    abst = np.where((stage == 2) & journeys.successful_completion[row_journey], rand() < 0.85, abst)
     noninj = late.non_injecting[row_journey]
     noninj = np.where(other, np.where(rand() < 0.7, noninj, rand() < 0.5), noninj)
     hous = late.housing_problem[row_journey]

@@ -56,18 +56,18 @@ def realised_outcomes(
     declined = Dv & (journeys.reason == 88) & (journeys.end - journeys.start <= 365)
     return Truth(
         outcomes={
-            "initiation": (journeys.initiated, ~journeys.triaged),
-            "waiting": (journeys.waited, ~journeys.initiated),
-            "completion": (journeys.completion, never),
-            "completion_no_representation": (journeys.completion_no_representation, never),
+            "treatment_initiation": (journeys.initiated, ~journeys.triaged),
+            "waiting_over_3_weeks": (journeys.waited, ~journeys.initiated),
+            "successful_completion": (journeys.successful_completion, never),
+            "completion_without_representation": (journeys.completion_without_representation, never),
             "abstinence": (late.abstinence, ~obs),
             "non_injecting": (late.non_injecting, ~(obs & injector)),
             "housing_problem": (late.housing_problem, ~obs),
             "drug_related_death": (drd_r, never),
             "acquisitive_crime": (acquisitive_crime, never),
             "representation": (
-                journeys.completion & ~journeys.completion_no_representation,
-                ~journeys.completion,
+                journeys.successful_completion & ~journeys.completion_without_representation,
+                ~journeys.successful_completion,
             ),
             "declined": (declined, never),
         }
