@@ -23,6 +23,31 @@ COPIED = [
     "tests/configs",
 ]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+TINY = ["--configfile", "tests/configs/tiny.yaml"]  # the tiny synthetic run of the test suite
+
+#: the rules before derive_outcomes in the DAG: a change to the outcomes must not re-run them
+UPSTREAM_OF_OUTCOMES = {
+    "generate_synthetic",
+    "validate_extracts",
+    "link_persons",
+    "link_records",
+    "train_linkage",
+    "predict_links",
+    "assess_linkage",
+    "build_journeys",
+}
+#: every rule of a full run
+ALL_RULES = UPSTREAM_OF_OUTCOMES | {
+    "derive_outcomes",
+    "tabulate_rates",
+    "fit_did",
+    "fit_linkage_sensitivity",
+    "infer_few_cluster",
+    "fit_robustness",
+    "collect_results",
+    "render_report",
+    "all",
+}
 
 
 def copy_workflow(dest: Path) -> Path:

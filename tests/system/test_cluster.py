@@ -38,14 +38,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from workflow_utils import ROOT, assert_same_results, copy_workflow, result_digests, run_snakemake
+from workflow_utils import ROOT, TINY, assert_same_results, copy_workflow, result_digests, run_snakemake
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
 SETUP = ROOT / "tests" / "cluster" / "slurm-local-setup.sh"
 PARTITION = "debug"  # what slurm-local-setup.sh names its (default) partition
 SLURM_CONF = Path("/etc/slurm/slurm.conf")  # where slurm-local-setup.sh writes the configuration
-TINY = ["--configfile", "tests/configs/tiny.yaml"]
 # the profile as a user runs it; only the logs of successful jobs are kept in addition
 SLURM_RUN = [*TINY, "--workflow-profile", "profiles/slurm", "--slurm-keep-successful-logs"]
 # rules that must have been SLURM jobs (the expensive ones; cheap ones may be local rules)

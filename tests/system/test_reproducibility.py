@@ -31,6 +31,8 @@ from pathlib import Path
 import pytest
 from workflow_utils import (
     SNAKEMAKE,
+    TINY,
+    UPSTREAM_OF_OUTCOMES,
     assert_same_results,
     copy_workflow,
     planned_jobs,
@@ -40,21 +42,8 @@ from workflow_utils import (
 
 pytestmark = pytest.mark.reproducibility
 
-TINY = ["--configfile", "tests/configs/tiny.yaml"]
 RUN = [*TINY, "--cores", "2"]
 RUN_TIMEOUT = 600
-
-# rules that come before derive_outcomes in the DAG: a change to the outcome code must not re-run them
-UPSTREAM_OF_OUTCOMES = {
-    "generate_synthetic",
-    "validate_extracts",
-    "link_persons",
-    "link_records",
-    "train_linkage",
-    "predict_links",
-    "assess_linkage",
-    "build_journeys",
-}
 
 
 def start_run(workdir: Path, log: Path) -> subprocess.Popen:

@@ -14,13 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from workflow_utils import planned_jobs, run_snakemake
+from workflow_utils import TINY, UPSTREAM_OF_OUTCOMES, planned_jobs, run_snakemake
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "adding-an-outcome.md"
-TINY = ["--configfile", "tests/configs/tiny.yaml"]
-UPSTREAM = {"generate_synthetic", "validate_extracts", "link_persons", "link_records", "train_linkage"}
-UPSTREAM |= {"predict_links", "assess_linkage", "build_journeys"}
 
 
 def doc_blocks() -> dict[str, str]:
@@ -66,7 +63,7 @@ def test_the_walkthrough_adds_an_outcome_end_to_end(tiny_run, tmp_path):
     (work / "extra.yaml").write_text(f"models:\n  outcomes: [successful_completion, {name}]\n")
     plan = planned_jobs(run_snakemake(work, *TINY, "extra.yaml", "-n").output)
     assert plan.get("derive_outcomes") == 2 and plan.get("render_report") == 1, plan
-    assert not UPSTREAM & set(plan), plan
+    assert not UPSTREAM_OF_OUTCOMES & set(plan), plan
 
     run_snakemake(work, *TINY, "extra.yaml", "--cores", "2")
     analysis = pd.read_parquet(work / "results" / "derive" / "analysis_drug.parquet")

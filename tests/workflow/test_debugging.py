@@ -5,9 +5,7 @@ import subprocess
 import sys
 
 import pytest
-from workflow_utils import run_snakemake
-
-TINY = ["--configfile", "tests/configs/tiny.yaml"]
+from workflow_utils import TINY, run_snakemake
 
 
 @pytest.mark.slow

@@ -18,11 +18,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from workflow_utils import ROOT, copy_workflow, planned_jobs, run_snakemake
+from workflow_utils import ROOT, TINY, copy_workflow, planned_jobs, run_snakemake
 
 from pbr.dependencies import code_inputs
 
-TINY = ["--configfile", "tests/configs/tiny.yaml"]
 SCRIPTS = sorted(p for p in (ROOT / "scripts").glob("*.py") if not p.name.startswith("_"))
 MODULES = sorted((ROOT / "src" / "pbr").rglob("*.py"))
 

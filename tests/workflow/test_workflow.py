@@ -8,31 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from workflow_utils import ROOT, copy_workflow, planned_jobs, run_snakemake
+from workflow_utils import ALL_RULES, ROOT, TINY, copy_workflow, planned_jobs, run_snakemake
 
 from pbr.contract import TABLES
 
-TINY = ["--configfile", "tests/configs/tiny.yaml"]
 TABLE_NAMES = sorted(TABLES)
-ALL_RULES = {
-    "generate_synthetic",
-    "validate_extracts",
-    "link_persons",
-    "link_records",
-    "train_linkage",
-    "predict_links",
-    "assess_linkage",
-    "build_journeys",
-    "derive_outcomes",
-    "tabulate_rates",
-    "fit_did",
-    "fit_linkage_sensitivity",
-    "infer_few_cluster",
-    "fit_robustness",
-    "collect_results",
-    "render_report",
-    "all",
-}
 
 
 def test_dry_run_plans_every_stage():
