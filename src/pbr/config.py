@@ -80,7 +80,7 @@ def _fill_defaults(instance: Any, schema: dict) -> Any:
 
 
 def _path(error: jsonschema.ValidationError) -> str:
-    parts = []
+    parts: list[str] = []
     for p in error.absolute_path:
         parts.append(f"[{p}]" if isinstance(p, int) else (f".{p}" if parts else str(p)))
     return "".join(parts) or "(top level)"
@@ -150,10 +150,10 @@ def _describe(error: jsonschema.ValidationError, schema: dict) -> str:
     """One line for one schema error: the key's dotted path, the value, and the allowed values."""
     key = _path(error)
     if error.validator == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
-        extra = sorted(set(error.instance) - set(allowed))
+        allowed_keys = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed_keys))
         where = f"under '{key}'" if key != "(top level)" else "at the top level"
-        return f"unknown key(s) {extra} {where}; allowed keys: {allowed}"
+        return f"unknown key(s) {extra} {where}; allowed keys: {allowed_keys}"
     allowed = _allowed(_node(schema, error.absolute_path))
     if error.validator == "type":
         return (

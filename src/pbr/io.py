@@ -15,6 +15,7 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -66,8 +67,8 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None) -> pd.Dat
 def read_present_columns(path: str | Path, wanted: Sequence[str]) -> pd.DataFrame:
     """Read the columns of ``wanted`` that the Parquet file has (optional ones may be absent), in file order."""
     names = pq.read_schema(path).names
-    wanted = set(wanted)
-    return read_table(path, columns=[c for c in names if c in wanted])
+    wanted_names = set(wanted)
+    return read_table(path, columns=[c for c in names if c in wanted_names])
 
 
 def write_json(obj: object, path: str | Path) -> Path:
@@ -75,8 +76,8 @@ def write_json(obj: object, path: str | Path) -> Path:
     return write_bytes((json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n").encode(), path)
 
 
-def read_json(path: str | Path) -> object:
-    """Read a JSON file written by :func:`write_json`."""
+def read_json(path: str | Path) -> Any:
+    """Read a JSON file written by :func:`write_json` (any JSON value, as :func:`json.loads` returns)."""
     return json.loads(Path(path).read_text())
 
 

@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
@@ -31,6 +32,9 @@ import pyarrow.parquet as pq
 from pbr import source as data_source
 from pbr.contract import TABLES, Table
 from pbr.extract.problems import MAX_EXAMPLES, ExtractError, Problem, column_label
+
+if TYPE_CHECKING:  # SQLAlchemy is imported only when a database is read
+    from sqlalchemy.engine import Connection
 
 log = logging.getLogger(__name__)
 
@@ -460,7 +464,7 @@ def read_database(
 
 
 def _read_database_table(
-    conn: object, table: Table, db_schema: str | None, where: str
+    conn: Connection, table: Table, db_schema: str | None, where: str
 ) -> tuple[pd.DataFrame, dict[str, str], list[Problem]]:
     """One table, streamed in key order: the frame, its columns' SQL types, and a problem for each
     column whose values cannot be read."""

@@ -48,7 +48,6 @@ def read_extracts(
     (defaults: their defaults). Returns the validated tables (see :func:`validate_tables`)
     and the flow table; raises :class:`~pbr.extract.problems.ExtractError`.
     """
-    dob_settings = {"placeholder_dates_of_birth": placeholder_dates_of_birth, "max_age": max_age}
     if (directory is None) == (url is None):
         raise ExtractError(
             "Give exactly one input for the extract: a directory of CSV/Parquet files or a database URL "
@@ -58,23 +57,28 @@ def read_extracts(
         raise ExtractError(f"Unknown extract format {fmt!r}: use one of {', '.join(data_source.FORMATS)}.")
     if url is not None:
         raw, origin, type_names, problems = read_database(url, db_schema)
-        return _validate(
-            raw,
-            origin,
-            today,
-            type_names,
-            problems,
-            f"database {data_source.public_url(url)}",
-            **dob_settings,
-        )
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise ExtractError(
-            f"The extract directory {directory} does not exist or is not a directory. Put the five table files "
-            f"there ({', '.join(TABLES)}; see {CONTRACT_DOC}) or point the configuration at the right place."
-        )
-    raw, origin, type_names, problems = _read_directory(directory, fmt)
-    return _validate(raw, origin, today, type_names, problems, str(directory), **dob_settings)
+        source = f"database {data_source.public_url(url)}"
+    else:
+        assert directory is not None  # exactly one of directory and url, checked above
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise ExtractError(
+                f"The extract directory {directory} does not exist or is not a directory. Put the five table "
+                f"files there ({', '.join(TABLES)}; see {CONTRACT_DOC}) or point the configuration at the right "
+                "place."
+            )
+        raw, origin, type_names, problems = _read_directory(directory, fmt)
+        source = str(directory)
+    return _validate(
+        raw,
+        origin,
+        today,
+        type_names,
+        problems,
+        source,
+        placeholder_dates_of_birth=placeholder_dates_of_birth,
+        max_age=max_age,
+    )
 
 
 def _read_directory(

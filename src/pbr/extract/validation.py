@@ -260,16 +260,16 @@ def schema_problems(
     named_before: dict[str, set] = {}
     for column, check, group in _failure_groups(failures, table):
         if group["index"].isna().all():  # a whole-column failure (dtype): a bug here, not in the data
-            problems.append(
-                Problem(where, f"fails the check {check} after conversion", column=column_label(column))
-            )
+            label = None if column is None else column_label(column)  # None: a row-level check
+            problems.append(Problem(where, f"fails the check {check} after conversion", column=label))
             continue
-        index = sorted(i for i in pd.unique(group["index"].dropna()) if i not in skip.get(column, ()))
+        skipped = () if column is None else skip.get(column, ())
+        index = sorted(i for i in pd.unique(group["index"].dropna()) if i not in skipped)
         if not index:
             continue
         if check.startswith("date_order:"):
             problem = _date_order_problem(check, index, positions, named_before, where)
-        elif "uniqueness" in check:
+        elif "uniqueness" in check or column is None:  # row-level checks have no column
             problem = _duplicate_key_problem(table, df, index, positions, where)
         else:
             rows = (positions.loc[index].to_numpy() + 1).tolist()
@@ -282,7 +282,7 @@ def schema_problems(
 def _failure_groups(failures: pd.DataFrame, table: Table) -> list[tuple[str | None, str, pd.DataFrame]]:
     """pandera's failure cases as (column or None, check, cases): one group per check and column, or per
     check for a row-level check over several columns; date orders in the contract's order."""
-    groups = []
+    groups: list[tuple[str | None, str, pd.DataFrame]] = []
     for check, by_check in failures.groupby("check", sort=False):
         if check.startswith("date_order:") or "uniqueness" in check:
             groups.append((None, check, by_check))  # a row-level check over several columns
@@ -371,7 +371,7 @@ def _value_problem(
                 f"read as missing: {tokens})"
             )
     elif check == "codes":
-        codes = ", ".join(str(v) for v in col.codes)
+        codes = ", ".join(str(v) for v in col.codes or ())  # never None: the check exists only with codes
         what, hint = (
             f"{{have}} a value not in the code list ({codes})",
             f"Recode to the list in {CONTRACT_DOC} (codes of another version of the data set "

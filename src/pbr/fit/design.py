@@ -104,11 +104,17 @@ class Design:
         cross = self.WT @ wx
         return np.block([[self.gram(w), cross], [cross.T, x.T @ wx]])
 
-    def z_matrix(self) -> sp.csr_matrix:
-        """N x G matrix of area-specific post indicators: did for assignment S = Z 1_S."""
+    def post_column(self) -> np.ndarray:
+        """The ``post`` column; ValueError when the design was built without one."""
         if self.post is None:
             raise ValueError("the design was built without a 'post' column")
-        return sp.csr_matrix((self.post, (np.arange(self.n), self.area)), shape=(self.n, self.n_areas))
+        return self.post
+
+    def z_matrix(self) -> sp.csr_matrix:
+        """N x G matrix of area-specific post indicators: did for assignment S = Z 1_S."""
+        return sp.csr_matrix(
+            (self.post_column(), (np.arange(self.n), self.area)), shape=(self.n, self.n_areas)
+        )
 
 
 def _dummies(codes: np.ndarray, n_levels: int, drop_first: bool) -> sp.csr_matrix:
@@ -130,17 +136,17 @@ def build_design(mf: pd.DataFrame, outcome: str, covariates: list[str]) -> Desig
     area, area_codes = _factorize(mf["area_code"].astype(str))
     blocks = [_dummies(area, len(area_codes), drop_first=False)]
     factors = [(area, len(area_codes))]
-    columns = [np.arange(len(area_codes))]
+    column_blocks = [np.arange(len(area_codes))]
     offset = len(area_codes)
     for col in ["period_fe", *covariates]:
         codes, levels = _factorize(mf[col])
         if len(levels) > 1:
             blocks.append(_dummies(codes, len(levels), drop_first=True))
             factors.append((codes, len(levels)))
-            columns.append(offset + np.arange(1, len(levels)))
+            column_blocks.append(offset + np.arange(1, len(levels)))
             offset += len(levels)
     W = sp.hstack(blocks, format="csr")
-    columns = np.concatenate(columns)
+    columns = np.concatenate(column_blocks)
     # Full column rank: pivoted Cholesky of W'W keeps a maximal independent set of columns.
     gram = (W.T @ W).toarray()
     _, piv, rank, _ = linalg.lapack.dpstrf(gram, lower=1)
@@ -260,6 +266,8 @@ def fit_logit(
             break
     else:
         log.warning("logit IRLS did not converge in %d iterations (separation?)", maxiter)
+    if coef is None:  # only when the loop did not run
+        raise ValueError(f"maxiter must be at least 1, got {maxiter}")
     return coef, eta, converged
 
 

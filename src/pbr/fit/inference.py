@@ -119,18 +119,18 @@ def invert_test(
     bounds = []
     for sign in (-1.0, 1.0):
         inside, p_in, step = est, 1.0, scale
-        outside = p_out = None
+        outside: tuple[float, float] | None = None  # (x, p) of the first rejected step
         for _ in range(13):
             trial = est + sign * step
             p = pfun(trial)
             if p <= alpha:
-                outside, p_out = trial, p
+                outside = (trial, p)
                 break
             inside, p_in, step = trial, p, step * 2
         if outside is None:
             bounds.append(sign * np.inf)
             continue
-        bounds.append(_crossing(pfun, (inside, p_in), (outside, p_out), alpha, rel_tol * scale))
+        bounds.append(_crossing(pfun, (inside, p_in), outside, alpha, rel_tol * scale))
     return bounds[0], bounds[1]
 
 
@@ -198,12 +198,13 @@ def lpm_parts(d: Design) -> LpmParts:
     a_y = F.T @ proj.solve(E_y)
     a_x = F.T @ proj.solve(F)
     Z = d.z_matrix()
+    post = d.post_column()
     WtZ = np.asarray((d.WT @ Z).todense())
     B = proj.solve(WtZ)
-    gram_z = np.diag(d.by_area(d.post)) - WtZ.T @ B
-    c_y = d.by_area(d.post * y_t)
+    gram_z = np.diag(d.by_area(post)) - WtZ.T @ B
+    c_y = d.by_area(post * y_t)
     h_y = np.diag(c_y) - E_y.T @ B
-    h_x = np.diag(d.by_area(d.post * x_t)) - F.T @ B
+    h_x = np.diag(d.by_area(post * x_t)) - F.T @ B
     return LpmParts(
         beta=beta,
         se_crv1_unscaled=float(np.sqrt(np.sum(q**2)) / xx),
@@ -297,10 +298,11 @@ def logit_parts(
     parts = LogitParts(delta=delta, eta=eta, s=s, info=info, a=a, treated=d.treated)
     if with_ri:
         Z = d.z_matrix()
+        post = d.post_column()
         WtwZ = np.asarray((d.WT @ (sp.diags(w) @ Z)).todense())
         B = proj.solve(WtwZ)
-        ze = d.by_area(d.post * e)
-        parts.gram_z = np.diag(d.by_area(w * d.post)) - WtwZ.T @ B
+        ze = d.by_area(post * e)
+        parts.gram_z = np.diag(d.by_area(w * post)) - WtwZ.T @ B
         parts.c = ze - B.T @ E.sum(axis=1)
         parts.h = np.diag(ze) - E.T @ B
     return parts

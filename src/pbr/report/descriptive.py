@@ -279,7 +279,7 @@ def baseline_section(
     baseline: pd.DataFrame, cohorts: list[str], journeys: dict, disc: Disclosure
 ) -> list[dict]:
     """Table 1: baseline characteristics by group x period, n (%), per cohort."""
-    out = []
+    out: list[dict] = []
     if baseline.empty:
         return out
     for c in cohorts:

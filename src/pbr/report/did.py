@@ -78,7 +78,7 @@ def did_rows(
                 hl
             ) != "not_estimable"
             used = headline if usable else "logit_crv1"
-            hl = hl if used == headline else crv
+            hl = hl if hl is not None and used == headline else crv
             pub = (
                 PUBLISHED_OR.get(o, (None, None, None, ""))
                 if c == PUBLISHED_COHORT

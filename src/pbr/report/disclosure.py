@@ -170,6 +170,7 @@ class Disclosure:
 
     def text(self, key: Hashable) -> str:
         if self.suppressed(key):
+            assert self.status is not None  # suppressed() raised otherwise
             return SMALL.format(k=self.threshold) if self.status[key] == "primary" else COMPLEMENT
         return f"{self.values[key]:,}"
 

@@ -7,6 +7,7 @@ Each row's remarks say why it is not estimable, carries a caveat or has no verdi
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pandas as pd
 
@@ -146,7 +147,7 @@ def robustness_section(
             specs = set(s["specification"])
             if specs <= {"main"}:
                 continue
-            checks = []
+            checks: list[tuple[str, Any, str, bool | None]] = []  # (name, results row or None, text, flag)
             main = result_row(results, c, o, "main", "logit_crv1")
             if main is not None:
                 checks.append(("Main (CRV1)", main, "", None))

@@ -10,6 +10,7 @@ import base64
 import io
 import math
 from dataclasses import dataclass
+from typing import TypedDict
 
 import matplotlib
 
@@ -56,6 +57,15 @@ class Figure:
     @property
     def b64(self) -> str:
         return base64.b64encode(self.png).decode("ascii")
+
+
+class ReportFigures(TypedDict):
+    """The DiD figures of the report: the forest plot, the event study (None when not configured),
+    and one trend figure per cohort with trend data."""
+
+    forest: Figure
+    event_study: Figure | None
+    trends: list[Figure]
 
 
 def _png(fig: plt.Figure) -> bytes:

@@ -251,6 +251,7 @@ def area_summary(results: pd.DataFrame, areas: pd.DataFrame, flow: pd.DataFrame,
     warning = finding = None
     if differs:
         n = pilot if pilot is not None else lookup_pilot
+        assert n is not None  # differs needs a pilot count: names (missing, extra) come from the lookup
         warning = (
             f"This run analysed {_plural(n, 'pilot area')}; the published study had eight: "
             f"{', '.join(published)}."

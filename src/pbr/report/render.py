@@ -34,7 +34,7 @@ from pbr.report.descriptive import (
 from pbr.report.did import did_rows, did_section, planted_effects
 from pbr.report.disclosure import COMPLEMENT, DERIVED, SMALL, Disclosure
 from pbr.report.estimates import all_estimates_table, inference_section, robustness_section
-from pbr.report.figures import event_study_figure, forest_plot, placeholder, trend_figure
+from pbr.report.figures import ReportFigures, event_study_figure, forest_plot, placeholder, trend_figure
 from pbr.report.findings import area_summary, summary_findings
 from pbr.report.inputs import ReportInputs
 from pbr.report.methods import model_formula, source_section
@@ -244,7 +244,7 @@ def render_report(
     disc.resolve()
 
     robustness = robustness_section(results, cohorts, outcomes, config, disc.redact)
-    figures = {
+    figures: ReportFigures = {
         "forest": forest_plot(rows, METHOD_LABELS.get(headline, headline).lower()),
         "event_study": event_study_figure(_or_empty(inputs.event_study), robustness["pt"], config),
         "trends": [

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -26,7 +26,10 @@ from pbr.synthetic.reference import (
     SUBSTANCE_GROUP,
 )
 
-Record = TypeVar("Record")
+if TYPE_CHECKING:  # the typeshed protocol every dataclass instance satisfies (no runtime module)
+    from _typeshed import DataclassInstance
+
+Record = TypeVar("Record", bound="DataclassInstance")
 
 #: outcomes drawn while journeys are simulated (the others are drawn on the realised journeys)
 LOOP_OUTCOMES = (
@@ -55,7 +58,8 @@ def take_records(record: Record, index: np.ndarray) -> Record:
     values = {}
     for f in dataclasses.fields(record):
         value = getattr(record, f.name)
-        values[f.name] = take_records(value, index) if dataclasses.is_dataclass(value) else value[index]
+        nested = dataclasses.is_dataclass(value) and not isinstance(value, type)  # an instance, not a class
+        values[f.name] = take_records(value, index) if nested else value[index]
     return type(record)(**values)
 
 

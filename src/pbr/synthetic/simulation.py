@@ -71,8 +71,8 @@ def simulate(
     chunks: list[SimulatedJourneys] = []
     offset = 0
     for m in range(calendar.n_months):
-        due = buckets.pop(m, [])
-        due = concat_records(due) if due else None
+        due_parts = buckets.pop(m, [])
+        due = concat_records(due_parts) if due_parts else None
         keep, new_parts = _plan_month(calendar, areas, population, counts, rng, m, due)
         arrivals = _month_arrivals(calendar, areas, population, rng, m, due, keep, new_parts)
         if arrivals is None:
@@ -152,7 +152,8 @@ def _window_month(
         remaining[co, g] = calendar.targets[co, g, per]
         balance[co, g] = 0
     want = int(calendar.month_targets[co, g, m] + balance[co, g])
-    if n_f > max(want, 0):
+    # re-presenters (n_f > 0) come only with ``due`` and its ``keep``
+    if due is not None and keep is not None and n_f > max(want, 0):
         # too many re-presenters this month: drop ones no outcome depends on
         cand = sel[due.droppable[sel]]
         k = min(n_f - max(want, 0), len(cand))
@@ -160,7 +161,7 @@ def _window_month(
             keep[rng.choice(cand, size=k, replace=False)] = False
             counts.dropped += k
             n_f -= k
-    if n_f > remaining[co, g]:
+    if keep is not None and n_f > remaining[co, g]:
         # only if the window's count could not be met otherwise (tiny scales)
         kept = sel[keep[sel]]
         k = n_f - int(remaining[co, g])
@@ -188,7 +189,7 @@ def _month_arrivals(
 ) -> Arrivals | None:
     """The month's journeys: the kept re-presenters, then new people (added to ``population``)."""
     parts = []
-    if due is not None and keep.any():
+    if due is not None and keep is not None and keep.any():  # keep is None only without due
         k = np.flatnonzero(keep)
         parts.append(
             Arrivals(
