@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # this checkout's library
+
 
 def peak_rss_gib() -> float:
     """Peak resident set size of this process so far, in GiB (Linux reports KiB)."""
