@@ -54,90 +54,10 @@ def flow_section(flow: pd.DataFrame, disc: Disclosure, cohort_order: Sequence[st
     flow = flow.reset_index(drop=True)
     keys: list[Hashable] = [("flow_row", i) for i in range(len(flow))]
     last_kept: dict[str, Hashable] = {}
-    steps = []
-    for stage, tab in dict.fromkeys(zip(flow["stage"], flow["table"], strict=True)):
-        g = flow[(flow["stage"] == stage) & (flow["table"] == tab)]
-        unit = str(g["unit"].iloc[0])
-        kept, dropped, flagged = (g[g["action"] == a] for a in ("kept", "dropped", "flagged"))
-        kept_key = ("flow_kept", stage, tab)
-        kept_total = int(kept["n"].sum())
-        cohorts = []
-        if tab == "journeys" and kept["cohort"].notna().any():
-            cohort_keys = []
-            for c, cg in kept.groupby("cohort", sort=False):
-                cells = {}
-                for i, r in cg.iterrows():
-                    keys[i] = ("journeys", r["cohort"], r["group"], r["period"])
-                    cells[(r["group"], r["period"])] = disc.count(keys[i], r["n"])
-                ck = ("cohort_total", c)
-                total = disc.count(ck, int(cg["n"].sum()))
-                disc.relate(ck, [keys[i] for i in cg.index])
-                cohort_keys.append(ck)
-                cohorts.append({"cohort": c, "total": total, "cells": cells})
-            for i in kept.index[kept["cohort"].isna()]:  # kept rows without a cohort, if any
-                disc.count(keys[i], flow.at[i, "n"])
-                cohort_keys.append(keys[i])
-            disc.count(kept_key, kept_total)
-            disc.relate(kept_key, cohort_keys)
-        elif len(kept) == 1:
-            keys[kept.index[0]] = kept_key
-            disc.count(kept_key, kept_total)
-        elif len(kept) > 1:
-            for i in kept.index:
-                disc.count(keys[i], flow.at[i, "n"])
-            disc.count(kept_key, kept_total)
-            disc.relate(kept_key, [keys[i] for i in kept.index])
-        drops = []
-        for reason, rg in dropped.groupby("reason", sort=False):
-            rk = ("flow_drop", stage, tab, reason)
-            if len(rg) == 1:
-                keys[rg.index[0]] = rk
-                drops.append((disc.redact(reason), disc.count(rk, int(rg["n"].iloc[0]))))
-            else:
-                for i in rg.index:
-                    disc.count(keys[i], flow.at[i, "n"])
-                drops.append((disc.redact(reason), disc.count(rk, int(rg["n"].sum()))))
-                disc.relate(rk, [keys[i] for i in rg.index])
-        flags = []
-        for i, r in flagged.iterrows():
-            flags.append((disc.redact(r["reason"]), disc.count(keys[i], r["n"])))
-        chained = tab in last_kept
-        incoming = drop_total = None
-        if drops:
-            if len(drops) == 1:
-                drop_total = drops[0][1]
-            else:
-                dk = ("flow_drop_total", stage, tab)
-                drop_total = disc.count(dk, sum(d[1].value for d in drops))
-                disc.relate(dk, [d[1].key for d in drops])
-            into = kept_total + drop_total.value
-            if chained and disc.values[last_kept[tab]] == into:
-                incoming = Count(disc, last_kept[tab])
-            else:
-                chained = False
-                incoming = disc.count(("flow_in", stage, tab), into)
-            disc.relate(incoming.key, [kept_key, drop_total.key] if not kept.empty else [drop_total.key])
-        if not kept.empty:
-            last_kept[tab] = kept_key
-        kept_reason = (
-            disc.redact("; ".join(dict.fromkeys(kept["reason"].astype(str)))) if not kept.empty else ""
-        )
-        steps.append(
-            {
-                "stage": stage,
-                "table": tab,
-                "table_label": TABLE_LABELS.get(tab, tab.replace("_", " ")),
-                "unit": unit,
-                "kept": Count(disc, kept_key) if not kept.empty else None,
-                "kept_reason": kept_reason if tab != "journeys" else "journeys in a study cohort",
-                "drops": drops,
-                "drop_total": drop_total,
-                "flags": flags,
-                "incoming": incoming,
-                "chained": chained,
-                "cohorts": cohorts,
-            }
-        )
+    steps = [
+        _flow_step(flow, stage, table_name, keys, last_kept, disc)
+        for stage, table_name in dict.fromkeys(zip(flow["stage"], flow["table"], strict=True))
+    ]
     order = {c: i for i, c in enumerate(cohort_order)}
     for s in steps:
         s["cohorts"].sort(key=lambda c: (order.get(c["cohort"], len(order)), c["cohort"]))
@@ -147,6 +67,139 @@ def flow_section(flow: pd.DataFrame, disc: Disclosure, cohort_order: Sequence[st
     for s in steps:
         if s["table"] not in SPINE_TABLES:
             side.setdefault(s["table"], []).append(s)
+    return {"spine": spine, "side": side, "table": _flow_table(flow, keys, disc), "rows": flow, "keys": keys}
+
+
+def _flow_step(
+    flow: pd.DataFrame,
+    stage: str,
+    table_name: str,
+    keys: list[Hashable],
+    last_kept: dict[str, Hashable],
+    disc: Disclosure,
+) -> dict:
+    """One box of the diagram: a stage's kept, dropped and flagged rows of one table, registered.
+
+    ``keys`` (the disclosure key of each flow row) and ``last_kept`` (each table's last kept
+    count, to which the next step of the same table chains) are updated in place.
+    """
+    step_rows = flow[(flow["stage"] == stage) & (flow["table"] == table_name)]
+    unit = str(step_rows["unit"].iloc[0])
+    kept, dropped, flagged = (step_rows[step_rows["action"] == a] for a in ("kept", "dropped", "flagged"))
+    kept_key = ("flow_kept", stage, table_name)
+    kept_total = int(kept["n"].sum())
+    cohorts = _register_kept(flow, kept, kept_key, table_name, keys, disc)
+    drops = _register_drops(flow, dropped, stage, table_name, keys, disc)
+    flags = []
+    for i, r in flagged.iterrows():
+        flags.append((disc.redact(r["reason"]), disc.count(keys[i], r["n"])))
+    chained = table_name in last_kept
+    incoming = drop_total = None
+    if drops:
+        drop_total = _drop_total(drops, ("flow_drop_total", stage, table_name), disc)
+        into = kept_total + drop_total.value
+        if chained and disc.values[last_kept[table_name]] == into:
+            incoming = Count(disc, last_kept[table_name])
+        else:
+            chained = False
+            incoming = disc.count(("flow_in", stage, table_name), into)
+        disc.relate(incoming.key, [kept_key, drop_total.key] if not kept.empty else [drop_total.key])
+    if not kept.empty:
+        last_kept[table_name] = kept_key
+    kept_reason = disc.redact("; ".join(dict.fromkeys(kept["reason"].astype(str)))) if not kept.empty else ""
+    return {
+        "stage": stage,
+        "table": table_name,
+        "table_label": TABLE_LABELS.get(table_name, table_name.replace("_", " ")),
+        "unit": unit,
+        "kept": Count(disc, kept_key) if not kept.empty else None,
+        "kept_reason": kept_reason if table_name != "journeys" else "journeys in a study cohort",
+        "drops": drops,
+        "drop_total": drop_total,
+        "flags": flags,
+        "incoming": incoming,
+        "chained": chained,
+        "cohorts": cohorts,
+    }
+
+
+def _register_kept(
+    flow: pd.DataFrame,
+    kept: pd.DataFrame,
+    kept_key: tuple,
+    table_name: str,
+    keys: list[Hashable],
+    disc: Disclosure,
+) -> list[dict]:
+    """Register a step's kept rows and their total (``kept_key``) as the sum of its parts.
+
+    Journeys kept in a study cohort are registered by cell (the shared journeys keys) and by
+    cohort; the cohorts (total and cells) are returned, [] for any other step.
+    """
+    kept_total = int(kept["n"].sum())
+    cohorts = []
+    if table_name == "journeys" and kept["cohort"].notna().any():
+        cohort_keys = []
+        for cohort, cohort_rows in kept.groupby("cohort", sort=False):
+            cells = {}
+            for i, r in cohort_rows.iterrows():
+                keys[i] = ("journeys", r["cohort"], r["group"], r["period"])
+                cells[(r["group"], r["period"])] = disc.count(keys[i], r["n"])
+            cohort_key = ("cohort_total", cohort)
+            total = disc.count(cohort_key, int(cohort_rows["n"].sum()))
+            disc.relate(cohort_key, [keys[i] for i in cohort_rows.index])
+            cohort_keys.append(cohort_key)
+            cohorts.append({"cohort": cohort, "total": total, "cells": cells})
+        for i in kept.index[kept["cohort"].isna()]:  # kept rows without a cohort, if any
+            disc.count(keys[i], flow.at[i, "n"])
+            cohort_keys.append(keys[i])
+        disc.count(kept_key, kept_total)
+        disc.relate(kept_key, cohort_keys)
+    elif len(kept) == 1:
+        keys[kept.index[0]] = kept_key
+        disc.count(kept_key, kept_total)
+    elif len(kept) > 1:
+        for i in kept.index:
+            disc.count(keys[i], flow.at[i, "n"])
+        disc.count(kept_key, kept_total)
+        disc.relate(kept_key, [keys[i] for i in kept.index])
+    return cohorts
+
+
+def _register_drops(
+    flow: pd.DataFrame,
+    dropped: pd.DataFrame,
+    stage: str,
+    table_name: str,
+    keys: list[Hashable],
+    disc: Disclosure,
+) -> list[tuple[str, Count]]:
+    """A step's drops, one (reason, count) per reason; a reason on several rows is their sum."""
+    drops = []
+    for reason, reason_rows in dropped.groupby("reason", sort=False):
+        drop_key = ("flow_drop", stage, table_name, reason)
+        if len(reason_rows) == 1:
+            keys[reason_rows.index[0]] = drop_key
+            drops.append((disc.redact(reason), disc.count(drop_key, int(reason_rows["n"].iloc[0]))))
+        else:
+            for i in reason_rows.index:
+                disc.count(keys[i], flow.at[i, "n"])
+            drops.append((disc.redact(reason), disc.count(drop_key, int(reason_rows["n"].sum()))))
+            disc.relate(drop_key, [keys[i] for i in reason_rows.index])
+    return drops
+
+
+def _drop_total(drops: list[tuple[str, Count]], total_key: tuple, disc: Disclosure) -> Count:
+    """The count of every drop of a step: the one drop, or their sum registered as ``total_key``."""
+    if len(drops) == 1:
+        return drops[0][1]
+    drop_total = disc.count(total_key, sum(count.value for _, count in drops))
+    disc.relate(total_key, [count.key for _, count in drops])
+    return drop_total
+
+
+def _flow_table(flow: pd.DataFrame, keys: list[Hashable], disc: Disclosure) -> dict:
+    """The flow table view: every flow row with its count (registered under ``keys``)."""
     rows = []
     for i, r in flow.iterrows():
         rows.append(
@@ -166,7 +219,7 @@ def flow_section(flow: pd.DataFrame, disc: Disclosure, cohort_order: Sequence[st
                 td(r["unit"]),
             ]
         )
-    tbl = table(
+    return table(
         "Flow table: every record kept, dropped or flagged at every stage, with its reason",
         simple_head(
             "Stage", "Step", "Table", "Action", "Reason", "Cohort", "Group", "Period", "Count", "Unit"
@@ -174,7 +227,6 @@ def flow_section(flow: pd.DataFrame, disc: Disclosure, cohort_order: Sequence[st
         rows,
         tid="tbl-flow",
     )
-    return {"spine": spine, "side": side, "table": tbl, "rows": flow, "keys": keys}
 
 
 def rates_section(
@@ -341,111 +393,143 @@ def baseline_section(
 
 
 def linkage_section(inputs: ReportInputs, config: dict, journeys: dict, disc: Disclosure, real: bool) -> dict:
-    thr = float(config["linkage"]["threshold"])
-    mr = inputs.match_rates
-    match_table = None
-    if not mr.empty:
-        body = []
-        for (reg, c), sub in mr.groupby(["register", "cohort"], sort=True):
-            row = [th(reg, scope="row"), td(c)]
-            for g in GROUPS:
-                for p in PERIODS:
-                    s_ = sub[(sub["group"] == g) & (sub["period"] == p)]
-                    if s_.empty:
-                        row.append(td("", cls="num"))
-                        continue
-                    n, linked = int(s_["journeys"].iloc[0]), int(s_["linked"].iloc[0])
-                    jk = _cell_key(journeys, c, g, p, n, ("link_journeys", c, g, p))
-                    e, d, rate = disc.rate(("linked", reg, c, g, p), linked, jk, n)
-                    row.append(td(Joined([rate, " (", e, " / ", d, ")"]), cls="num count-cell"))
-            body.append(row)
-        head = [
-            [th("Register", rowspan=2), th("Cohort", rowspan=2)]
-            + [th(f"{g.capitalize()} areas", scope="colgroup", colspan=2) for g in GROUPS],
-            [th(p) for _ in GROUPS for p in PERIODS],
-        ]
-        match_table = table(
-            f"Study journeys whose person links to each register at p ≥ {thr:g}: rate (linked / journeys)",
-            head,
-            body,
-            tid="tbl-match-rates",
-        )
-    q = inputs.quality
+    """The linkage section: match rates by register and cell and, against the synthetic truth
+    (not with real data), linkage quality at the chosen threshold, across thresholds and by scope."""
+    threshold = float(config["linkage"]["threshold"])
+    match_table = _match_rate_table(inputs.match_rates, threshold, journeys, disc)
+    quality = inputs.quality
     quality_table = threshold_table = scope_table = None
-    if not q.empty and not real:
-        qa = q[q["scope"] == "all"]
-        at = qa[(qa["method"] == "exact_key") | np.isclose(qa["threshold"].astype(float).fillna(-1), thr)]
-        body = []
-        for r in at.sort_values(["register", "method"], ascending=[True, False]).itertuples():
-            body.append(
-                [
-                    th(r.register, scope="row"),
-                    td(f"probabilistic, p ≥ {thr:g}" if r.method == "probabilistic" else "exact key"),
-                    td(f"{r.n_predicted:,}", cls="num"),
-                    td(f"{r.n_true:,}", cls="num"),
-                    td(f"{r.n_correct:,}", cls="num"),
-                    td(fnum(r.precision), cls="num"),
-                    td(fnum(r.recall), cls="num"),
-                    td(fnum(r.f1), cls="num"),
-                ]
-            )
-        quality_table = table(
-            f"Linkage quality against the synthetic truth at the chosen threshold ({thr:g}), "
-            "beside the exact-key match",
-            simple_head("Register", "Method", "Links", "True pairs", "Correct", "Precision", "Recall", "F1"),
-            body,
-            tid="tbl-linkage-quality",
-        )
-        body = []
-        for r in qa[qa["method"] == "probabilistic"].sort_values(["register", "threshold"]).itertuples():
-            chosen = bool(np.isclose(r.threshold, thr))
-            body.append(
-                [
-                    th(r.register, scope="row"),
-                    td(f"{r.threshold:g}" + (" (chosen)" if chosen else ""), cls="num"),
-                    td(f"{r.n_predicted:,}", cls="num"),
-                    td(fnum(r.precision), cls="num"),
-                    td(fnum(r.recall), cls="num"),
-                    td(fnum(r.f1), cls="num"),
-                ]
-            )
-        threshold_table = table(
-            "Linkage quality across thresholds (probabilistic)",
-            simple_head("Register", "Threshold", "Links", "Precision", "Recall", "F1"),
-            body,
-            tid="tbl-linkage-thresholds",
-        )
-        sc = q[
-            (q["scope"] != "all")
-            & ((q["method"] == "exact_key") | np.isclose(q["threshold"].astype(float).fillna(-1), thr))
-        ]
-        if not sc.empty:
-            body = []
-            for r in sc.sort_values(
-                ["register", "scope", "method"], ascending=[True, True, False]
-            ).itertuples():
-                body.append(
-                    [
-                        th(r.register, scope="row"),
-                        td(r.scope),
-                        td("probabilistic" if r.method == "probabilistic" else "exact key"),
-                        td(fnum(r.precision), cls="num"),
-                        td(fnum(r.recall), cls="num"),
-                        td(fnum(r.f1), cls="num"),
-                    ]
-                )
-            scope_table = table(
-                f"Linkage quality by cohort / group / period of the person's first study journey (threshold {thr:g})",
-                simple_head("Register", "Cohort / group / period", "Method", "Precision", "Recall", "F1"),
-                body,
-                tid="tbl-linkage-scope",
-            )
+    if not quality.empty and not real:
+        quality_table = _quality_table(quality, threshold)
+        threshold_table = _threshold_table(quality, threshold)
+        scope_table = _scope_table(quality, threshold)
     return {
         "match_table": match_table,
         "quality_table": quality_table,
         "threshold_table": threshold_table,
         "scope_table": scope_table,
-        "quality_fig": None if real else linkage_quality_figure(q, thr),
-        "weights_fig": match_weight_figure(inputs.pairs, thr, disc),
-        "threshold": thr,
+        "quality_fig": None if real else linkage_quality_figure(quality, threshold),
+        "weights_fig": match_weight_figure(inputs.pairs, threshold, disc),
+        "threshold": threshold,
     }
+
+
+def _match_rate_table(
+    match_rates: pd.DataFrame, threshold: float, journeys: dict, disc: Disclosure
+) -> dict | None:
+    """Study journeys linked to each register, rate (linked / journeys) per group and period; None without rates."""
+    if match_rates.empty:
+        return None
+    body = []
+    for (register, c), sub in match_rates.groupby(["register", "cohort"], sort=True):
+        row = [th(register, scope="row"), td(c)]
+        for g in GROUPS:
+            for p in PERIODS:
+                cell = sub[(sub["group"] == g) & (sub["period"] == p)]
+                if cell.empty:
+                    row.append(td("", cls="num"))
+                    continue
+                n, linked = int(cell["journeys"].iloc[0]), int(cell["linked"].iloc[0])
+                journeys_key = _cell_key(journeys, c, g, p, n, ("link_journeys", c, g, p))
+                events, denominator, rate = disc.rate(("linked", register, c, g, p), linked, journeys_key, n)
+                row.append(td(Joined([rate, " (", events, " / ", denominator, ")"]), cls="num count-cell"))
+        body.append(row)
+    head = [
+        [th("Register", rowspan=2), th("Cohort", rowspan=2)]
+        + [th(f"{g.capitalize()} areas", scope="colgroup", colspan=2) for g in GROUPS],
+        [th(p) for _ in GROUPS for p in PERIODS],
+    ]
+    return table(
+        f"Study journeys whose person links to each register at p ≥ {threshold:g}: rate (linked / journeys)",
+        head,
+        body,
+        tid="tbl-match-rates",
+    )
+
+
+def _at_threshold(quality: pd.DataFrame, threshold: float) -> pd.Series:
+    """The quality rows of the exact-key match and of the probabilistic one at ``threshold``."""
+    return (quality["method"] == "exact_key") | np.isclose(
+        quality["threshold"].astype(float).fillna(-1), threshold
+    )
+
+
+def _quality_table(quality: pd.DataFrame, threshold: float) -> dict:
+    """Linkage quality (all persons) at the chosen threshold, beside the exact-key match."""
+    overall = quality[quality["scope"] == "all"]
+    body = []
+    for r in (
+        overall[_at_threshold(overall, threshold)]
+        .sort_values(["register", "method"], ascending=[True, False])
+        .itertuples()
+    ):
+        body.append(
+            [
+                th(r.register, scope="row"),
+                td(f"probabilistic, p ≥ {threshold:g}" if r.method == "probabilistic" else "exact key"),
+                td(f"{r.n_predicted:,}", cls="num"),
+                td(f"{r.n_true:,}", cls="num"),
+                td(f"{r.n_correct:,}", cls="num"),
+                td(fnum(r.precision), cls="num"),
+                td(fnum(r.recall), cls="num"),
+                td(fnum(r.f1), cls="num"),
+            ]
+        )
+    return table(
+        f"Linkage quality against the synthetic truth at the chosen threshold ({threshold:g}), "
+        "beside the exact-key match",
+        simple_head("Register", "Method", "Links", "True pairs", "Correct", "Precision", "Recall", "F1"),
+        body,
+        tid="tbl-linkage-quality",
+    )
+
+
+def _threshold_table(quality: pd.DataFrame, threshold: float) -> dict:
+    """Probabilistic linkage quality (all persons) at every threshold assessed."""
+    overall = quality[quality["scope"] == "all"]
+    body = []
+    for r in (
+        overall[overall["method"] == "probabilistic"].sort_values(["register", "threshold"]).itertuples()
+    ):
+        chosen = bool(np.isclose(r.threshold, threshold))
+        body.append(
+            [
+                th(r.register, scope="row"),
+                td(f"{r.threshold:g}" + (" (chosen)" if chosen else ""), cls="num"),
+                td(f"{r.n_predicted:,}", cls="num"),
+                td(fnum(r.precision), cls="num"),
+                td(fnum(r.recall), cls="num"),
+                td(fnum(r.f1), cls="num"),
+            ]
+        )
+    return table(
+        "Linkage quality across thresholds (probabilistic)",
+        simple_head("Register", "Threshold", "Links", "Precision", "Recall", "F1"),
+        body,
+        tid="tbl-linkage-thresholds",
+    )
+
+
+def _scope_table(quality: pd.DataFrame, threshold: float) -> dict | None:
+    """Linkage quality at the chosen threshold by cohort / group / period; None when not assessed by scope."""
+    scoped = quality[(quality["scope"] != "all") & _at_threshold(quality, threshold)]
+    if scoped.empty:
+        return None
+    body = []
+    for r in scoped.sort_values(["register", "scope", "method"], ascending=[True, True, False]).itertuples():
+        body.append(
+            [
+                th(r.register, scope="row"),
+                td(r.scope),
+                td("probabilistic" if r.method == "probabilistic" else "exact key"),
+                td(fnum(r.precision), cls="num"),
+                td(fnum(r.recall), cls="num"),
+                td(fnum(r.f1), cls="num"),
+            ]
+        )
+    return table(
+        f"Linkage quality by cohort / group / period of the person's first study journey (threshold {threshold:g})",
+        simple_head("Register", "Cohort / group / period", "Method", "Precision", "Recall", "F1"),
+        body,
+        tid="tbl-linkage-scope",
+    )
