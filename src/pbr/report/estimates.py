@@ -138,7 +138,6 @@ def robustness_section(
     so, and a Mason 2015 check without one is not counted (``mason`` entries carry ``verdict``).
     """
     body, mason_checks, pre_rows = [], [], []
-    thr = float(config["linkage"]["threshold"])
     pt = pretrend_tests(results)
     for c in cohorts:
         for o in outcomes:
@@ -152,114 +151,22 @@ def robustness_section(
                 checks.append(("Main (CRV1)", main, "", None))
             pre = pt.get((c, o))
             if pre:
-                stat = pre.get("logit_crv1_stat")
-                names = {"wald_chi2": "Wald χ²", "wald_F": "Wald F"}
-                txt = "; ".join(
-                    f"{'logit' if m.startswith('logit') else 'LPM'}: "
-                    f"{names.get(pre[m + '_stat'][1], pre[m + '_stat'][1])} = "
-                    f"{fnum(pre[m + '_stat'][0], 2)}, {peq(pre[m])}"
-                    for m in ("logit_crv1", "lpm_crv1")
-                    if m in pre
-                )
+                txt = _pretrend_text(pre)
                 checks.append(("Event study: joint pre-trend test", None, txt, None))
                 pre_rows.append(
-                    {"cohort": c, "outcome": o, "text": txt, "p": pre.get("logit_crv1"), "stat": stat}
+                    {
+                        "cohort": c,
+                        "outcome": o,
+                        "text": txt,
+                        "p": pre.get("logit_crv1"),
+                        "stat": pre.get("logit_crv1_stat"),
+                    }
                 )
-            for spec in sorted(x for x in specs if x.startswith("placebo")):
-                r = result_row(results, c, o, spec, "logit_crv1")
-                if r is not None:
-                    checks.append(
-                        (
-                            f"Placebo start ({config['models']['robustness']['placebo_start']}, pre-period only)",
-                            r,
-                            "expect an OR near 1",
-                            None,
-                        )
-                    )
-            loo = s[s["specification"].str.startswith("leave_out_") & (s["method"] == "logit_crv1")]
-            loo = loo[[row_status(x) != "not_estimable" for _, x in loo.iterrows()]]
-            if not loo.empty:
-                lo_r, hi_r = loo.loc[loo["estimate"].idxmin()], loo.loc[loo["estimate"].idxmax()]
-                excl = int(((loo["ci_high"] < 1) | (loo["ci_low"] > 1)).sum())
-                checks.append(
-                    (
-                        f"Leave one pilot area out ({len(loo)} fits)",
-                        None,
-                        f"OR from {fnum(lo_r['estimate'])} "
-                        f"(without {lo_r['specification'].removeprefix('leave_out_')}) "
-                        f"to {fnum(hi_r['estimate'])} "
-                        f"(without {hi_r['specification'].removeprefix('leave_out_')}); "
-                        f"CRV1 interval excludes 1 in {excl} of {len(loo)}",
-                        None,
-                    )
-                )
-            r = result_row(results, c, o, "mason_2015", "logit_crv1")
-            if r is not None:
-                pub = PUBLISHED_MASON_2015.get(o) if c == PUBLISHED_COHORT else None
-                v = verdict(r)
-                flag = inside(pub[0], r["ci_low"], r["ci_high"]) if pub and v.ok else None
-                txt = (
-                    f"published (Mason 2015) {pub[0]:.3f} ({pub[1]:.3f}–{pub[2]:.3f})"
-                    if pub
-                    else "no published value"
-                )
-                checks.append(
-                    (
-                        f"Mason 2015 window ({config['models']['robustness']['mason_pre_start']} to "
-                        f"{config['models']['robustness']['mason_post_end']})",
-                        r,
-                        txt,
-                        flag,
-                    )
-                )
-                if pub:
-                    mason_checks.append(
-                        {
-                            "cohort": c,
-                            "outcome": o,
-                            "inside": flag,
-                            "published": pub[0],
-                            "estimate": float(r["estimate"]) if v.kind != "not_estimable" else math.nan,
-                            "ci": (float(r["ci_low"]), float(r["ci_high"]))
-                            if v.kind != "not_estimable"
-                            else (math.nan, math.nan),
-                            "verdict": v,
-                            "reason": v.text(redact),
-                        }
-                    )
-            for spec in sorted(x for x in specs if x.startswith("linkage_threshold_")):
-                r = result_row(results, c, o, spec, "logit_crv1")
-                t = spec.removeprefix("linkage_threshold_")
-                if r is not None:
-                    checks.append((f"Linkage threshold {t} (main: {thr:g})", r, "", None))
-            for i, (name, r, txt, flag) in enumerate(checks):
-                row = []
-                if i == 0:
-                    row += [td(c, rowspan=len(checks)), th(label(o), scope="rowgroup", rowspan=len(checks))]
-                shown = r is not None and row_status(r) != "not_estimable"
-                remarks = _remarks(r, redact) if r is not None else []
-                comment = "; ".join(x for x in (txt, *remarks) if x)
-                no_verdict = (
-                    r is not None
-                    and name.startswith("Mason")
-                    and c == PUBLISHED_COHORT
-                    and o in PUBLISHED_MASON_2015
-                    and not verdict(r).ok
-                )
-                row += [
-                    th(name, scope="row"),
-                    td(
-                        fnum(r["estimate"]) if shown else ("not estimable" if r is not None else ""),
-                        cls="num",
-                    ),
-                    td(fci(r["ci_low"], r["ci_high"]) if shown else "", cls="num"),
-                    td(fp(r["p_value"]) if shown else "", cls="num"),
-                    td(comment),
-                    mark(flag, "published inside", "published outside")
-                    if flag is not None
-                    else td(verdict(r).label if no_verdict else "", cls="mark-none"),
-                ]
-                body.append(row)
+            checks += _placebo_checks(results, c, o, specs, config)
+            checks += _leave_one_out_check(s)
+            checks += _mason_check(results, c, o, config, redact, mason_checks)
+            checks += _threshold_checks(results, c, o, specs, float(config["linkage"]["threshold"]))
+            body += _check_rows(c, o, checks, redact)
     tbl = (
         table(
             "Robustness checks (logit DiD odds ratios, CRV1 95% intervals)",
@@ -271,6 +178,141 @@ def robustness_section(
         else None
     )
     return {"table": tbl, "mason": mason_checks, "pretrend": pre_rows, "pt": pt}
+
+
+def _pretrend_text(pre: dict) -> str:
+    """The joint pre-trend tests of one model, logit and LPM: statistic and p."""
+    names = {"wald_chi2": "Wald χ²", "wald_F": "Wald F"}
+    return "; ".join(
+        f"{'logit' if m.startswith('logit') else 'LPM'}: "
+        f"{names.get(pre[m + '_stat'][1], pre[m + '_stat'][1])} = "
+        f"{fnum(pre[m + '_stat'][0], 2)}, {peq(pre[m])}"
+        for m in ("logit_crv1", "lpm_crv1")
+        if m in pre
+    )
+
+
+def _placebo_checks(results: pd.DataFrame, c: str, o: str, specs: set[str], config: dict) -> list[tuple]:
+    """The placebo checks (a start date in the pre-period) of one cohort x outcome."""
+    checks = []
+    for spec in sorted(x for x in specs if x.startswith("placebo")):
+        r = result_row(results, c, o, spec, "logit_crv1")
+        if r is not None:
+            checks.append(
+                (
+                    f"Placebo start ({config['models']['robustness']['placebo_start']}, pre-period only)",
+                    r,
+                    "expect an OR near 1",
+                    None,
+                )
+            )
+    return checks
+
+
+def _leave_one_out_check(s: pd.DataFrame) -> list[tuple]:
+    """The range of the leave-one-pilot-area-out fits (``s``: one cohort x outcome's rows), if any."""
+    loo = s[s["specification"].str.startswith("leave_out_") & (s["method"] == "logit_crv1")]
+    loo = loo[[row_status(x) != "not_estimable" for _, x in loo.iterrows()]]
+    if loo.empty:
+        return []
+    lo_r, hi_r = loo.loc[loo["estimate"].idxmin()], loo.loc[loo["estimate"].idxmax()]
+    excl = int(((loo["ci_high"] < 1) | (loo["ci_low"] > 1)).sum())
+    return [
+        (
+            f"Leave one pilot area out ({len(loo)} fits)",
+            None,
+            f"OR from {fnum(lo_r['estimate'])} "
+            f"(without {lo_r['specification'].removeprefix('leave_out_')}) "
+            f"to {fnum(hi_r['estimate'])} "
+            f"(without {hi_r['specification'].removeprefix('leave_out_')}); "
+            f"CRV1 interval excludes 1 in {excl} of {len(loo)}",
+            None,
+        )
+    ]
+
+
+def _mason_check(
+    results: pd.DataFrame, c: str, o: str, config: dict, redact, mason_checks: list[dict]
+) -> list[tuple]:
+    """The Mason 2015 window check of one cohort x outcome, if fitted; with a published value,
+    its entry (with its verdict) is appended to ``mason_checks``."""
+    r = result_row(results, c, o, "mason_2015", "logit_crv1")
+    if r is None:
+        return []
+    pub = PUBLISHED_MASON_2015.get(o) if c == PUBLISHED_COHORT else None
+    v = verdict(r)
+    flag = inside(pub[0], r["ci_low"], r["ci_high"]) if pub and v.ok else None
+    txt = f"published (Mason 2015) {pub[0]:.3f} ({pub[1]:.3f}–{pub[2]:.3f})" if pub else "no published value"
+    check = (
+        f"Mason 2015 window ({config['models']['robustness']['mason_pre_start']} to "
+        f"{config['models']['robustness']['mason_post_end']})",
+        r,
+        txt,
+        flag,
+    )
+    if pub:
+        mason_checks.append(
+            {
+                "cohort": c,
+                "outcome": o,
+                "inside": flag,
+                "published": pub[0],
+                "estimate": float(r["estimate"]) if v.kind != "not_estimable" else math.nan,
+                "ci": (float(r["ci_low"]), float(r["ci_high"]))
+                if v.kind != "not_estimable"
+                else (math.nan, math.nan),
+                "verdict": v,
+                "reason": v.text(redact),
+            }
+        )
+    return [check]
+
+
+def _threshold_checks(
+    results: pd.DataFrame, c: str, o: str, specs: set[str], threshold: float
+) -> list[tuple]:
+    """The fits of one cohort x outcome at other linkage thresholds."""
+    checks = []
+    for spec in sorted(x for x in specs if x.startswith("linkage_threshold_")):
+        r = result_row(results, c, o, spec, "logit_crv1")
+        t = spec.removeprefix("linkage_threshold_")
+        if r is not None:
+            checks.append((f"Linkage threshold {t} (main: {threshold:g})", r, "", None))
+    return checks
+
+
+def _check_rows(c: str, o: str, checks: list[tuple], redact) -> list[list[dict]]:
+    """The table rows of one cohort x outcome's checks, each (name, result row, comment, flag)."""
+    rows = []
+    for i, (name, r, txt, flag) in enumerate(checks):
+        row = []
+        if i == 0:
+            row += [td(c, rowspan=len(checks)), th(label(o), scope="rowgroup", rowspan=len(checks))]
+        shown = r is not None and row_status(r) != "not_estimable"
+        remarks = _remarks(r, redact) if r is not None else []
+        comment = "; ".join(x for x in (txt, *remarks) if x)
+        no_verdict = (
+            r is not None
+            and name.startswith("Mason")
+            and c == PUBLISHED_COHORT
+            and o in PUBLISHED_MASON_2015
+            and not verdict(r).ok
+        )
+        row += [
+            th(name, scope="row"),
+            td(
+                fnum(r["estimate"]) if shown else ("not estimable" if r is not None else ""),
+                cls="num",
+            ),
+            td(fci(r["ci_low"], r["ci_high"]) if shown else "", cls="num"),
+            td(fp(r["p_value"]) if shown else "", cls="num"),
+            td(comment),
+            mark(flag, "published inside", "published outside")
+            if flag is not None
+            else td(verdict(r).label if no_verdict else "", cls="mark-none"),
+        ]
+        rows.append(row)
+    return rows
 
 
 def all_estimates_table(results: pd.DataFrame, real: bool, redact=str) -> dict:
