@@ -90,6 +90,22 @@ def forest_plot(rows: list[dict], headline: str) -> Figure:
         and FOREST_LIMITS[0] <= r["estimate"] <= FOREST_LIMITS[1]
     ]
     left_out = [r for r in rows if r not in est]
+    n = max(len(est), 1)
+    fig, ax = plt.subplots(figsize=(8.5, 0.5 * n + 1.4))
+    y = np.arange(len(est))[::-1].astype(float)
+    _forest_points(ax, est, y, headline)
+    _forest_axes(ax, est, y)
+    if est:
+        ax.legend(
+            loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / n), ncol=2, fontsize=8, frameon=False
+        )
+    alt, caption = _forest_text(est, left_out, headline)
+    return Figure(_png(fig), alt, caption, "fig-forest")
+
+
+def _forest_points(ax: plt.Axes, est: list[dict], y: np.ndarray, headline: str) -> None:
+    """Each row's reproduced OR with its headline (thick) and CRV1 (thin, below) intervals, the
+    published OR and interval (above) and the planted OR; each legend entry labelled once."""
     ax_lo, ax_hi = FOREST_LIMITS
 
     def clip(lo, hi, y, color, lw):
@@ -100,9 +116,6 @@ def forest_plot(rows: list[dict], headline: str) -> Figure:
         if hi > ax_hi:
             ax.plot(ax_hi, y, ">", color=color, ms=6)
 
-    n = max(len(est), 1)
-    fig, ax = plt.subplots(figsize=(8.5, 0.5 * n + 1.4))
-    y = np.arange(len(est))[::-1].astype(float)
     seen = set()
 
     def lab(name: str) -> str | None:
@@ -139,6 +152,10 @@ def forest_plot(rows: list[dict], headline: str) -> Figure:
             ax.plot(
                 r["planted"], yi, "x", color=BLACK, ms=7, mew=1.5, label=lab("planted OR (synthetic truth)")
             )
+
+
+def _forest_axes(ax: plt.Axes, est: list[dict], y: np.ndarray) -> None:
+    """The forest plot's axes: a line at 1, a log x axis with round ticks, a label per row."""
     ax.axvline(1.0, color=GREY, lw=1, ls=":")
     ax.set_xscale("log")
     lo_x, hi_x = ax.get_xlim()
@@ -158,10 +175,11 @@ def forest_plot(rows: list[dict], headline: str) -> Figure:
     ax.set_xlabel("DiD odds ratio (pilot × post), log scale", fontsize=9)
     ax.grid(axis="x", alpha=0.3, which="both")
     _style(ax)
-    if est:
-        ax.legend(
-            loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / n), ncol=2, fontsize=8, frameon=False
-        )
+
+
+def _forest_text(est: list[dict], left_out: list[dict], headline: str) -> tuple[str, str]:
+    """The forest plot's alt text (every value drawn) and caption (what each mark is, what is left out)."""
+    ax_lo, ax_hi = FOREST_LIMITS
     parts = []
     for r in est:
         s = f"{label(r['outcome_key'])} ({r['cohort']}): reproduced {fnum(r['estimate'], 2)}"
@@ -193,7 +211,7 @@ def forest_plot(rows: list[dict], headline: str) -> Figure:
         )
         + "."
     )
-    return Figure(_png(fig), alt, caption, "fig-forest")
+    return alt, caption
 
 
 def trend_figure(trends: pd.DataFrame, cohort: str, outcomes: list[str], config: dict, disc: Disclosure):
