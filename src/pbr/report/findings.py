@@ -50,61 +50,81 @@ def summary_findings(
     out = []
     if areas and areas.get("warning"):
         out.append({"text": areas["finding"], "ok": False, "detail": "See the box above."})
-    pub = [r for r in rows if r["published"] is not None]
-    if pub:
-        assessed = [r for r in pub if r["verdict"].ok]
-        out.append(
-            _tally(
-                f"Published OR inside the reproduced 95% interval ({METHOD_LABELS.get(headline, headline)})",
-                [bool(r["inside"]) for r in assessed],
-                len(pub),
-                "; ".join(
-                    f"{r['outcome']} {'✓' if r['inside'] else '✗'} (published {r['published']:.2f}, reproduced "
-                    f"{fnum(r['estimate'], 2)}, {fci(r['ci_low'], r['ci_high'], 2) or 'no interval'})"
-                    for r in assessed
-                ),
-            )
-        )
-        out.append(
-            _tally(
-                "Published OR inside the CRV1 95% interval",
-                [bool(r["inside_crv1"]) for r in pub if r["inside_crv1"] is not None],
-                len(pub),
-            )
-        )
-        out.append(
-            _tally(
-                "Reproduced OR on the same side of 1 as the published OR",
-                [(r["estimate"] - 1) * (r["published"] - 1) > 0 for r in assessed],
-                len(pub),
-            )
-        )
-    ns = [r for r in rows if r["not_significant"]]
-    if ns:
-        assessed = [r for r in ns if r["verdict"].ok and r["includes_one"] is not None]
-        out.append(
-            _tally(
-                "Findings published as not significant whose reproduced interval includes 1",
-                [bool(r["includes_one"]) for r in assessed],
-                len(ns),
-                "; ".join(f"{r['outcome']} {'✓' if r['includes_one'] else '✗'}" for r in assessed),
-            )
-        )
+    out += _published_or_items([r for r in rows if r["published"] is not None], headline)
+    out += _not_significant_items([r for r in rows if r["not_significant"]])
     if robustness["mason"]:
-        m = robustness["mason"]
-        ok_m = [x for x in m if x.get("verdict", VERDICT_OK).ok]
-        out.append(
-            _tally(
-                "Mason 2015 ORs inside the reproduced interval (FY2011-12 vs FY2012-13 window)",
-                [bool(x["inside"]) for x in ok_m],
-                len(m),
-                "; ".join(
-                    f"{label(x['outcome'])}: published {fnum(x['published'])}, reproduced {fnum(x['estimate'])} "
-                    f"({fci(*x['ci'])})"
-                    for x in ok_m
-                ),
-            )
+        out.append(_mason_item(robustness["mason"]))
+    out += _raw_rate_items(rates_cmp)
+    if robustness["pretrend"]:
+        out.append(_pretrend_item(robustness["pretrend"]))
+    if synthetic:
+        out += _planted_items(rows)
+    out += _unassessed(rows, robustness["mason"], redact)
+    return out
+
+
+def _published_or_items(pub: list[dict], headline: str) -> list[dict]:
+    """The published ORs inside the headline and CRV1 intervals, and on the same side of 1."""
+    if not pub:
+        return []
+    assessed = [r for r in pub if r["verdict"].ok]
+    return [
+        _tally(
+            f"Published OR inside the reproduced 95% interval ({METHOD_LABELS.get(headline, headline)})",
+            [bool(r["inside"]) for r in assessed],
+            len(pub),
+            "; ".join(
+                f"{r['outcome']} {'✓' if r['inside'] else '✗'} (published {r['published']:.2f}, reproduced "
+                f"{fnum(r['estimate'], 2)}, {fci(r['ci_low'], r['ci_high'], 2) or 'no interval'})"
+                for r in assessed
+            ),
+        ),
+        _tally(
+            "Published OR inside the CRV1 95% interval",
+            [bool(r["inside_crv1"]) for r in pub if r["inside_crv1"] is not None],
+            len(pub),
+        ),
+        _tally(
+            "Reproduced OR on the same side of 1 as the published OR",
+            [(r["estimate"] - 1) * (r["published"] - 1) > 0 for r in assessed],
+            len(pub),
+        ),
+    ]
+
+
+def _not_significant_items(ns: list[dict]) -> list[dict]:
+    """The findings published as not significant whose reproduced interval includes 1."""
+    if not ns:
+        return []
+    assessed = [r for r in ns if r["verdict"].ok and r["includes_one"] is not None]
+    return [
+        _tally(
+            "Findings published as not significant whose reproduced interval includes 1",
+            [bool(r["includes_one"]) for r in assessed],
+            len(ns),
+            "; ".join(f"{r['outcome']} {'✓' if r['includes_one'] else '✗'}" for r in assessed),
         )
+    ]
+
+
+def _mason_item(mason: list[dict]) -> dict:
+    """The Mason 2015 ORs inside the reproduced interval (checks with a verdict only)."""
+    ok_m = [x for x in mason if x.get("verdict", VERDICT_OK).ok]
+    return _tally(
+        "Mason 2015 ORs inside the reproduced interval (FY2011-12 vs FY2012-13 window)",
+        [bool(x["inside"]) for x in ok_m],
+        len(mason),
+        "; ".join(
+            f"{label(x['outcome'])}: published {fnum(x['published'])}, reproduced {fnum(x['estimate'])} "
+            f"({fci(*x['ci'])})"
+            for x in ok_m
+        ),
+    )
+
+
+def _raw_rate_items(rates_cmp: list[dict]) -> list[dict]:
+    """Per outcome with published raw rates: the largest difference from them (rates shown only)."""
+    out = []
     for cmp in rates_cmp:
         pub_or = PUBLISHED_UNADJUSTED_OR.get(cmp["outcome"])
         diffs = []
@@ -122,33 +142,37 @@ def summary_findings(
                     "detail": "",
                 }
             )
-    bad_pre = [x for x in robustness["pretrend"] if x["p"] is not None and x["p"] < 0.05]
-    if robustness["pretrend"]:
-        out.append(
-            {
-                "text": f"Event-study pre-trend tests with p < 0.05: {len(bad_pre)} of {len(robustness['pretrend'])}"
-                + (
-                    " (" + ", ".join(f"{label(x['outcome'])} ({x['cohort']})" for x in bad_pre) + ")"
-                    if bad_pre
-                    else ""
-                ),
-                "ok": not bad_pre,
-                "detail": "",
-            }
-        )
-    if synthetic:
-        pl = [r for r in rows if r["planted"] is not None and r["planted_inside"] is not None]
-        if pl:
-            n_ok = sum(1 for r in pl if r["planted_inside"])
-            out.append(
-                {
-                    "text": f"Synthetic check: planted OR inside the headline interval: {n_ok} of {len(pl)}",
-                    "ok": n_ok == len(pl),
-                    "detail": "",
-                }
-            )
-    out += _unassessed(rows, robustness["mason"], redact)
     return out
+
+
+def _pretrend_item(pretrend: list[dict]) -> dict:
+    """The event-study pre-trend tests with p < 0.05, named."""
+    bad_pre = [x for x in pretrend if x["p"] is not None and x["p"] < 0.05]
+    return {
+        "text": f"Event-study pre-trend tests with p < 0.05: {len(bad_pre)} of {len(pretrend)}"
+        + (
+            " (" + ", ".join(f"{label(x['outcome'])} ({x['cohort']})" for x in bad_pre) + ")"
+            if bad_pre
+            else ""
+        ),
+        "ok": not bad_pre,
+        "detail": "",
+    }
+
+
+def _planted_items(rows: list[dict]) -> list[dict]:
+    """Synthetic data: the planted ORs inside the headline interval (rows with a verdict)."""
+    pl = [r for r in rows if r["planted"] is not None and r["planted_inside"] is not None]
+    if not pl:
+        return []
+    n_ok = sum(1 for r in pl if r["planted_inside"])
+    return [
+        {
+            "text": f"Synthetic check: planted OR inside the headline interval: {n_ok} of {len(pl)}",
+            "ok": n_ok == len(pl),
+            "detail": "",
+        }
+    ]
 
 
 def _unassessed(rows: list[dict], mason: list[dict], redact) -> list[dict]:
@@ -211,33 +235,8 @@ def area_summary(results: pd.DataFrame, areas: pd.DataFrame, flow: pd.DataFrame,
     named when the partial-pilot rule splits the area). ``warning`` is set when the analysed
     pilot set is not the published eight (another number, or other names).
     """
-    pilot_m = comparison_m = None
-    if not results.empty and {"n_treated_clusters", "n_clusters"} <= set(results.columns):
-        main = results[(results["specification"] == "main") & (results["method"] == "logit_crv1")]
-        main = (
-            main[[row_status(r) != "not_estimable" for _, r in main.iterrows()]] if not main.empty else main
-        )
-        if not main.empty and main["n_treated_clusters"].notna().any():
-            pilot_m = int(main["n_treated_clusters"].max())
-            comparison_m = int((main["n_clusters"] - main["n_treated_clusters"]).max())
-    names: list[str] = []
-    lookup_pilot = lookup_other = None
-    if not areas.empty and "pilot" in areas.columns:
-        is_pilot = areas["pilot"].astype("boolean").fillna(False).astype(bool)
-        lookup_pilot, lookup_other = int(is_pilot.sum()), int((~is_pilot).sum())
-        split = config.get("study", {}).get("partial_pilot_rule", "whole_area_pilot") != "whole_area_pilot"
-        for _, a in areas[is_pilot].iterrows():
-            name = a.get("area_name")
-            name = str(a["area_code"]) if isnan(name) or not str(name).strip() else str(name).strip()
-            sub = a.get("pilot_sub_area")
-            if split and not isnan(sub) and str(sub).strip():
-                name += f" ({str(sub).replace('_', ' ').title()} only)"
-            names.append(name)
-        names.sort(key=str.casefold)
-    elif not flow.empty and lookup_other is None:
-        kept = flow[(flow["table"] == "areas") & (flow["action"] == "kept")]
-        if not kept.empty and pilot_m is not None:
-            lookup_other = int(kept["n"].sum()) - pilot_m
+    pilot_m, comparison_m = _model_areas(results)
+    names, lookup_pilot, lookup_other = _lookup_areas(areas, flow, config, pilot_m)
     pilot = pilot_m if pilot_m is not None else lookup_pilot
     comparison = comparison_m if comparison_m is not None else lookup_other
     published = list(PUBLISHED_PILOT_AREAS)
@@ -251,27 +250,7 @@ def area_summary(results: pd.DataFrame, areas: pd.DataFrame, flow: pd.DataFrame,
     warning = finding = None
     if differs:
         n = pilot if pilot is not None else lookup_pilot
-        warning = (
-            f"This run analysed {_plural(n, 'pilot area')}; the published study had eight: "
-            f"{', '.join(published)}."
-        )
-        if names:
-            warning += f" Pilot areas in this run's area lookup: {', '.join(names)}."
-        if missing:
-            warning += f" Not among them: {', '.join(missing)}."
-        if extra:
-            warning += f" Not in the published study: {', '.join(extra)}."
-        if lookup_pilot is not None and pilot_m is not None and lookup_pilot != pilot_m:
-            warning += (
-                f" The area lookup lists {_plural(lookup_pilot, 'pilot area')}, the models found "
-                f"{pilot_m} with analysable journeys."
-            )
-        if n == 1:
-            warning += (
-                " With a single pilot area the difference-in-differences rests on one area: "
-                "cluster-robust and bootstrap intervals cannot be trusted."
-            )
-        warning += " The comparison with the published odds ratios below is not like for like."
+        warning = _area_warning(n, published, names, missing, extra, lookup_pilot, pilot_m)
         finding = f"Pilot areas: this run analysed {n}, the published study eight"
     phrase = "a few pilot areas" if pilot is None else _plural(pilot, "pilot area")
     if pilot is None:
@@ -295,3 +274,74 @@ def area_summary(results: pd.DataFrame, areas: pd.DataFrame, flow: pd.DataFrame,
         "pilot_phrase": phrase,
         "description": description,
     }
+
+
+def _model_areas(results: pd.DataFrame) -> tuple[int | None, int | None]:
+    """The most pilot and comparison areas in any estimable main logit model; None without them."""
+    pilot_m = comparison_m = None
+    if not results.empty and {"n_treated_clusters", "n_clusters"} <= set(results.columns):
+        main = results[(results["specification"] == "main") & (results["method"] == "logit_crv1")]
+        main = (
+            main[[row_status(r) != "not_estimable" for _, r in main.iterrows()]] if not main.empty else main
+        )
+        if not main.empty and main["n_treated_clusters"].notna().any():
+            pilot_m = int(main["n_treated_clusters"].max())
+            comparison_m = int((main["n_clusters"] - main["n_treated_clusters"]).max())
+    return pilot_m, comparison_m
+
+
+def _lookup_areas(
+    areas: pd.DataFrame, flow: pd.DataFrame, config: dict, pilot_m: int | None
+) -> tuple[list[str], int | None, int | None]:
+    """The area lookup's pilot area names (sorted) and its pilot and comparison counts; without
+    a lookup, the comparison areas are the flow's areas kept minus the models' pilots."""
+    names: list[str] = []
+    lookup_pilot = lookup_other = None
+    if not areas.empty and "pilot" in areas.columns:
+        is_pilot = areas["pilot"].astype("boolean").fillna(False).astype(bool)
+        lookup_pilot, lookup_other = int(is_pilot.sum()), int((~is_pilot).sum())
+        split = config.get("study", {}).get("partial_pilot_rule", "whole_area_pilot") != "whole_area_pilot"
+        for _, a in areas[is_pilot].iterrows():
+            name = a.get("area_name")
+            name = str(a["area_code"]) if isnan(name) or not str(name).strip() else str(name).strip()
+            sub = a.get("pilot_sub_area")
+            if split and not isnan(sub) and str(sub).strip():
+                name += f" ({str(sub).replace('_', ' ').title()} only)"
+            names.append(name)
+        names.sort(key=str.casefold)
+    elif not flow.empty and lookup_other is None:
+        kept = flow[(flow["table"] == "areas") & (flow["action"] == "kept")]
+        if not kept.empty and pilot_m is not None:
+            lookup_other = int(kept["n"].sum()) - pilot_m
+    return names, lookup_pilot, lookup_other
+
+
+def _area_warning(
+    n: int,
+    published: list[str],
+    names: list[str],
+    missing: list[str],
+    extra: list[str],
+    lookup_pilot: int | None,
+    pilot_m: int | None,
+) -> str:
+    """The box above the findings when the run's ``n`` pilot areas are not the published eight."""
+    warning = f"This run analysed {_plural(n, 'pilot area')}; the published study had eight: {', '.join(published)}."
+    if names:
+        warning += f" Pilot areas in this run's area lookup: {', '.join(names)}."
+    if missing:
+        warning += f" Not among them: {', '.join(missing)}."
+    if extra:
+        warning += f" Not in the published study: {', '.join(extra)}."
+    if lookup_pilot is not None and pilot_m is not None and lookup_pilot != pilot_m:
+        warning += (
+            f" The area lookup lists {_plural(lookup_pilot, 'pilot area')}, the models found "
+            f"{pilot_m} with analysable journeys."
+        )
+    if n == 1:
+        warning += (
+            " With a single pilot area the difference-in-differences rests on one area: "
+            "cluster-robust and bootstrap intervals cannot be trusted."
+        )
+    warning += " The comparison with the published odds ratios below is not like for like."
+    return warning
