@@ -15,7 +15,17 @@ from collections.abc import Hashable, Sequence
 import numpy as np
 import pandas as pd
 
-from pbr.report.cells import GROUPS, PERIODS, fnum, isnan, label, simple_head, table, td, th
+from pbr.report.cells import (
+    GROUPS,
+    PERIODS,
+    data_cell,
+    format_number,
+    header_cell,
+    isnan,
+    label,
+    simple_head,
+    table,
+)
 from pbr.report.disclosure import DERIVED, Count, Disclosure, Joined, Lazy, Rate
 from pbr.report.figures import linkage_quality_figure, match_weight_figure
 from pbr.report.inputs import ReportInputs
@@ -204,19 +214,19 @@ def _flow_table(flow: pd.DataFrame, keys: list[Hashable], disc: Disclosure) -> d
     for i, r in flow.iterrows():
         rows.append(
             [
-                td(disc.redact(r["stage"])),
-                td(disc.redact(r["step"])),
-                td(r["table"]),
-                td(r["action"]),
-                th(disc.redact(r["reason"]), scope="row"),
-                td("" if isnan(r["cohort"]) else r["cohort"]),
-                td("" if isnan(r["group"]) else r["group"]),
-                td("" if isnan(r["period"]) else r["period"]),
-                td(
+                data_cell(disc.redact(r["stage"])),
+                data_cell(disc.redact(r["step"])),
+                data_cell(r["table"]),
+                data_cell(r["action"]),
+                header_cell(disc.redact(r["reason"]), scope="row"),
+                data_cell("" if isnan(r["cohort"]) else r["cohort"]),
+                data_cell("" if isnan(r["group"]) else r["group"]),
+                data_cell("" if isnan(r["period"]) else r["period"]),
+                data_cell(
                     Joined([Count(disc, keys[i]) if keys[i] in disc.values else disc.count(keys[i], r["n"])]),
                     cls="num count",
                 ),
-                td(r["unit"]),
+                data_cell(r["unit"]),
             ]
         )
     return table(
@@ -241,48 +251,48 @@ def rates_section(
             sub = rates[(rates["cohort"] == c) & (rates["outcome"] == o)]
             if sub.empty:
                 continue
-            row = [th(label(o), scope="row")]
+            row = [header_cell(label(o), scope="row")]
             rr = {}
             for g in GROUPS:
                 for p in PERIODS:
                     s = sub[(sub["group"] == g) & (sub["period"] == p)]
                     if s.empty:
-                        row.append(td("", cls="num"))
+                        row.append(data_cell("", cls="num"))
                         continue
                     n, ev = int(s["n"].iloc[0]), int(s["events"].iloc[0])
                     nk = _cell_key(journeys, c, g, p, n, ("denominator", c, o, g, p))
                     e, d, rate = disc.rate(("events", c, o, g, p), ev, nk, n)
                     rr[(g, p)] = rate
                     cells_by[(c, o, g, p)] = (e, d, rate)
-                    row.append(td(Joined([rate, " (", e, " / ", d, ")"]), cls="num count-cell"))
+                    row.append(data_cell(Joined([rate, " (", e, " / ", d, ")"]), cls="num count-cell"))
             unadj = _unadjusted_or(rr)
-            row.append(td(unadj, cls="num"))
+            row.append(data_cell(unadj, cls="num"))
             pub = PUBLISHED_RAW_RATES.get(o) if c == PUBLISHED_COHORT else None
             if pub:
                 row.append(
-                    td(
+                    data_cell(
                         f"pilot {100 * pub[('pilot', 'pre')]:.0f}% → {100 * pub[('pilot', 'post')]:.0f}%; "
                         f"other {100 * pub[('other', 'pre')]:.0f}% → {100 * pub[('other', 'post')]:.0f}%"
                     )
                 )
-                row.append(td(fnum(PUBLISHED_UNADJUSTED_OR.get(o), 3), cls="num"))
+                row.append(data_cell(format_number(PUBLISHED_UNADJUSTED_OR.get(o), 3), cls="num"))
                 compare.append(
                     {"cohort": c, "outcome": o, "rates": rr, "published": pub, "unadjusted": unadj}
                 )
             else:
-                row += [td(""), td("")]
+                row += [data_cell(""), data_cell("")]
             body.append(row)
         if not body:
             continue
         head = [
-            [th("Outcome", rowspan=2)]
-            + [th(f"{g.capitalize()} areas", scope="colgroup", colspan=2) for g in GROUPS]
+            [header_cell("Outcome", rowspan=2)]
+            + [header_cell(f"{g.capitalize()} areas", scope="colgroup", colspan=2) for g in GROUPS]
             + [
-                th("Unadjusted DiD OR", rowspan=2),
-                th("Published raw rates", rowspan=2),
-                th("Published unadjusted OR", rowspan=2),
+                header_cell("Unadjusted DiD OR", rowspan=2),
+                header_cell("Published raw rates", rowspan=2),
+                header_cell("Published unadjusted OR", rowspan=2),
             ],
-            [th(p) for _ in GROUPS for p in PERIODS],
+            [header_cell(p) for _ in GROUPS for p in PERIODS],
         ]
         tables.append(
             table(
@@ -318,7 +328,7 @@ def _unadjusted_or_text(rr: dict) -> str:
         / odds(v[("pilot", "pre")])
         / (odds(v[("other", "post")]) / odds(v[("other", "pre")]))
     )
-    return fnum(val, 3)
+    return format_number(val, 3)
 
 
 def _level_key(level: str) -> tuple:
@@ -343,8 +353,8 @@ def baseline_section(
             tot = int(s["total"].iloc[0])
             totals[(g, p)] = disc.count(_cell_key(journeys, c, g, p, tot, ("baseline_total", c, g, p)), tot)
         body = [
-            [th("Journeys", scope="row", colspan=2)]
-            + [td(totals.get((g, p), ""), cls="num count") for g in GROUPS for p in PERIODS]
+            [header_cell("Journeys", scope="row", colspan=2)]
+            + [data_cell(totals.get((g, p), ""), cls="num count") for g in GROUPS for p in PERIODS]
         ]
         for var in dict.fromkeys(b["variable"]):
             v = b[b["variable"] == var]
@@ -354,14 +364,14 @@ def baseline_section(
             for lev in levels:
                 row = []
                 if first:
-                    row.append(th(var.replace("_", " "), scope="rowgroup", rowspan=len(levels)))
+                    row.append(header_cell(var.replace("_", " "), scope="rowgroup", rowspan=len(levels)))
                     first = False
-                row.append(th(lev.replace("_", " "), scope="row"))
+                row.append(header_cell(lev.replace("_", " "), scope="row"))
                 for g in GROUPS:
                     for p in PERIODS:
                         s = v[(v["group"] == g) & (v["period"] == p) & (v["level"].astype(str) == lev)]
                         if (g, p) not in totals:
-                            row.append(td("", cls="num"))
+                            row.append(data_cell("", cls="num"))
                             continue
                         n = int(s["n"].iloc[0]) if not s.empty else 0
                         key = ("baseline", c, g, p, var, lev)
@@ -372,14 +382,14 @@ def baseline_section(
                             (key, totals[(g, p)].key),
                             n / totals[(g, p)].value if totals[(g, p)].value else float("nan"),
                         )
-                        row.append(td(Joined([cnt, " (", pct, ")"]), cls="num count-cell"))
+                        row.append(data_cell(Joined([cnt, " (", pct, ")"]), cls="num count-cell"))
                 body.append(row)
             for (g, p), ks in parts_by_cell.items():
                 disc.relate(totals[(g, p)].key, ks)
         head = [
-            [th("Characteristic", rowspan=2), th("Level", rowspan=2)]
-            + [th(f"{g.capitalize()} areas", scope="colgroup", colspan=2) for g in GROUPS],
-            [th(p) for _ in GROUPS for p in PERIODS],
+            [header_cell("Characteristic", rowspan=2), header_cell("Level", rowspan=2)]
+            + [header_cell(f"{g.capitalize()} areas", scope="colgroup", colspan=2) for g in GROUPS],
+            [header_cell(p) for _ in GROUPS for p in PERIODS],
         ]
         out.append(
             table(
@@ -422,22 +432,24 @@ def _match_rate_table(
         return None
     body = []
     for (register, c), sub in match_rates.groupby(["register", "cohort"], sort=True):
-        row = [th(register, scope="row"), td(c)]
+        row = [header_cell(register, scope="row"), data_cell(c)]
         for g in GROUPS:
             for p in PERIODS:
                 cell = sub[(sub["group"] == g) & (sub["period"] == p)]
                 if cell.empty:
-                    row.append(td("", cls="num"))
+                    row.append(data_cell("", cls="num"))
                     continue
                 n, linked = int(cell["journeys"].iloc[0]), int(cell["linked"].iloc[0])
                 journeys_key = _cell_key(journeys, c, g, p, n, ("link_journeys", c, g, p))
                 events, denominator, rate = disc.rate(("linked", register, c, g, p), linked, journeys_key, n)
-                row.append(td(Joined([rate, " (", events, " / ", denominator, ")"]), cls="num count-cell"))
+                row.append(
+                    data_cell(Joined([rate, " (", events, " / ", denominator, ")"]), cls="num count-cell")
+                )
         body.append(row)
     head = [
-        [th("Register", rowspan=2), th("Cohort", rowspan=2)]
-        + [th(f"{g.capitalize()} areas", scope="colgroup", colspan=2) for g in GROUPS],
-        [th(p) for _ in GROUPS for p in PERIODS],
+        [header_cell("Register", rowspan=2), header_cell("Cohort", rowspan=2)]
+        + [header_cell(f"{g.capitalize()} areas", scope="colgroup", colspan=2) for g in GROUPS],
+        [header_cell(p) for _ in GROUPS for p in PERIODS],
     ]
     return table(
         f"Study journeys whose person links to each register at p ≥ {threshold:g}: rate (linked / journeys)",
@@ -465,14 +477,16 @@ def _quality_table(quality: pd.DataFrame, threshold: float) -> dict:
     ):
         body.append(
             [
-                th(r.register, scope="row"),
-                td(f"probabilistic, p ≥ {threshold:g}" if r.method == "probabilistic" else "exact key"),
-                td(f"{r.n_predicted:,}", cls="num"),
-                td(f"{r.n_true:,}", cls="num"),
-                td(f"{r.n_correct:,}", cls="num"),
-                td(fnum(r.precision), cls="num"),
-                td(fnum(r.recall), cls="num"),
-                td(fnum(r.f1), cls="num"),
+                header_cell(r.register, scope="row"),
+                data_cell(
+                    f"probabilistic, p ≥ {threshold:g}" if r.method == "probabilistic" else "exact key"
+                ),
+                data_cell(f"{r.n_predicted:,}", cls="num"),
+                data_cell(f"{r.n_true:,}", cls="num"),
+                data_cell(f"{r.n_correct:,}", cls="num"),
+                data_cell(format_number(r.precision), cls="num"),
+                data_cell(format_number(r.recall), cls="num"),
+                data_cell(format_number(r.f1), cls="num"),
             ]
         )
     return table(
@@ -494,12 +508,12 @@ def _threshold_table(quality: pd.DataFrame, threshold: float) -> dict:
         chosen = bool(np.isclose(r.threshold, threshold))
         body.append(
             [
-                th(r.register, scope="row"),
-                td(f"{r.threshold:g}" + (" (chosen)" if chosen else ""), cls="num"),
-                td(f"{r.n_predicted:,}", cls="num"),
-                td(fnum(r.precision), cls="num"),
-                td(fnum(r.recall), cls="num"),
-                td(fnum(r.f1), cls="num"),
+                header_cell(r.register, scope="row"),
+                data_cell(f"{r.threshold:g}" + (" (chosen)" if chosen else ""), cls="num"),
+                data_cell(f"{r.n_predicted:,}", cls="num"),
+                data_cell(format_number(r.precision), cls="num"),
+                data_cell(format_number(r.recall), cls="num"),
+                data_cell(format_number(r.f1), cls="num"),
             ]
         )
     return table(
@@ -519,12 +533,12 @@ def _scope_table(quality: pd.DataFrame, threshold: float) -> dict | None:
     for r in scoped.sort_values(["register", "scope", "method"], ascending=[True, True, False]).itertuples():
         body.append(
             [
-                th(r.register, scope="row"),
-                td(r.scope),
-                td("probabilistic" if r.method == "probabilistic" else "exact key"),
-                td(fnum(r.precision), cls="num"),
-                td(fnum(r.recall), cls="num"),
-                td(fnum(r.f1), cls="num"),
+                header_cell(r.register, scope="row"),
+                data_cell(r.scope),
+                data_cell("probabilistic" if r.method == "probabilistic" else "exact key"),
+                data_cell(format_number(r.precision), cls="num"),
+                data_cell(format_number(r.recall), cls="num"),
+                data_cell(format_number(r.f1), cls="num"),
             ]
         )
     return table(

@@ -12,16 +12,16 @@ from pbr.report.cells import (
     METHOD_LABELS,
     PERIODS,
     SHORT_LABELS,
-    fci,
-    fnum,
-    fp,
+    data_cell,
+    format_interval,
+    format_number,
+    format_p,
+    header_cell,
     inside,
     isnan,
     label,
     mark,
     table,
-    td,
-    th,
 )
 from pbr.report.disclosure import Count, Disclosure, Joined
 from pbr.report.published import PUBLISHED_COHORT, PUBLISHED_NOT_SIGNIFICANT, PUBLISHED_OR
@@ -200,18 +200,18 @@ def did_section(
             notes.append(note)
             ref = str(len(notes))
         row = [
-            td(r["cohort"]),
-            th(r["outcome"], scope="row"),
+            data_cell(r["cohort"]),
+            header_cell(r["outcome"], scope="row"),
             *_number_cells(r, disc),
-            td(Joined([n]), cls="num count"),
-            td(f"{r['n_clusters']} ({r['n_treated']})", cls="num"),
+            data_cell(Joined([n]), cls="num count"),
+            data_cell(f"{r['n_clusters']} ({r['n_treated']})", cls="num"),
             pub,
             m,
             m_crv,
         ]
         if synthetic:
-            row.append(td(fnum(r["planted"], 2), cls="num"))
-        row.append(td(Markup(f'<a href="#tbl-did-note-{ref}">[{ref}]</a>') if ref else "", cls="note"))
+            row.append(data_cell(format_number(r["planted"], 2), cls="num"))
+        row.append(data_cell(Markup(f'<a href="#tbl-did-note-{ref}">[{ref}]</a>') if ref else "", cls="note"))
         body.append(row)
     if not notes:
         body = [r[:-1] for r in body]
@@ -252,15 +252,19 @@ def _published_marks(r: dict) -> tuple[dict, dict, dict]:
     """The published cell and the headline and CRV1 marks: the published OR inside the interval,
     or (published as not significant) the interval including 1; else no mark."""
     if r["published"] is not None:
-        pub = td(f"{r['published']:.2f} ({fci(r['published_low'], r['published_high'], 2)})", cls="num")
+        pub = data_cell(
+            f"{r['published']:.2f} ({format_interval(r['published_low'], r['published_high'], 2)})", cls="num"
+        )
         m = mark(r["inside"], "inside", "outside")
         m_crv = mark(r["inside_crv1"], "inside", "outside")
     elif r["not_significant"]:
-        pub = td("not significant")
+        pub = data_cell("not significant")
         m = mark(r["includes_one"], "includes 1", "excludes 1")
         m_crv = mark(r["includes_one_crv1"], "includes 1", "excludes 1")
     else:
-        pub = td(r["published_source"].removeprefix("Jones 2018 ") if r["cohort"] == PUBLISHED_COHORT else "")
+        pub = data_cell(
+            r["published_source"].removeprefix("Jones 2018 ") if r["cohort"] == PUBLISHED_COHORT else ""
+        )
         m = mark(None)
         m_crv = mark(None)
     return pub, m, m_crv
@@ -273,13 +277,13 @@ def _verdict_marks(r: dict, m: dict, m_crv: dict, disc: Disclosure) -> tuple[dic
     row_notes = []
     if v.kind == "not_estimable":
         reason = disc.redact(r["status_reason"] or v.detail)
-        m = td("not estimable", cls="mark-none", title=reason)
-        m_crv = td("not estimable", cls="mark-none", title=reason)
+        m = data_cell("not estimable", cls="mark-none", title=reason)
+        m_crv = data_cell("not estimable", cls="mark-none", title=reason)
         row_notes.append(f"Not estimable: {reason}" if reason else "Not estimable")
     elif not v.ok:
         detail = v.text(disc.redact)
         if r["published"] is not None or r["not_significant"]:
-            m = td(v.label, cls="mark-none no-verdict", title=detail)
+            m = data_cell(v.label, cls="mark-none no-verdict", title=detail)
             # the CRV1 mark: the same reasons, judged on the CRV1 interval
             tags = [t for t in v.tags if t != "interval too wide"]
             if interval_problem(r["crv1_low"], r["crv1_high"]):
@@ -287,12 +291,12 @@ def _verdict_marks(r: dict, m: dict, m_crv: dict, disc: Disclosure) -> tuple[dic
             crv_label = (
                 " and ".join(tags) + " for a verdict" if tags else "no verdict: headline interval too wide"
             )
-            m_crv = td(crv_label, cls="mark-none no-verdict", title=detail)
+            m_crv = data_cell(crv_label, cls="mark-none no-verdict", title=detail)
         row_notes.append(f"No verdict ({v.label}): {detail}")
     elif (r["published"] is not None or r["not_significant"]) and (
         problem := interval_problem(r["crv1_low"], r["crv1_high"])
     ):
-        m_crv = td("interval too wide for a verdict", cls="mark-none no-verdict", title=problem)
+        m_crv = data_cell("interval too wide for a verdict", cls="mark-none no-verdict", title=problem)
     return m, m_crv, row_notes
 
 
@@ -323,19 +327,19 @@ def _number_cells(r: dict, disc: Disclosure) -> list[dict]:
     if v.kind == "not_estimable":
         title = disc.redact(r["status_reason"])
         return [
-            td("not estimable", cls="num not-estimable", title=title),
-            td("", cls="num"),
-            td("", cls="num"),
-            td("", cls="num"),
-            td("", cls="num"),
+            data_cell("not estimable", cls="num not-estimable", title=title),
+            data_cell("", cls="num"),
+            data_cell("", cls="num"),
+            data_cell("", cls="num"),
+            data_cell("", cls="num"),
         ]
     flag = " flagged" if {"interval too wide", "estimate implausible"} & set(v.tags) else ""
     return [
-        td(fnum(r["estimate"]), cls="num" + flag),
-        td(fci(r["ci_low"], r["ci_high"]), cls="num" + flag),
-        td(fp(r["p_value"]), cls="num"),
-        td(fci(r["crv1_low"], r["crv1_high"]), cls="num"),
-        td(fp(r["crv1_p"]), cls="num"),
+        data_cell(format_number(r["estimate"]), cls="num" + flag),
+        data_cell(format_interval(r["ci_low"], r["ci_high"]), cls="num" + flag),
+        data_cell(format_p(r["p_value"]), cls="num"),
+        data_cell(format_interval(r["crv1_low"], r["crv1_high"]), cls="num"),
+        data_cell(format_p(r["crv1_p"]), cls="num"),
     ]
 
 
@@ -345,17 +349,24 @@ def _did_head(headline: str, synthetic: bool, notes: bool) -> list[list[dict]]:
     hl = SHORT_LABELS.get(headline, headline)
     return [
         [
-            th("Cohort", rowspan=2),
-            th("Outcome", rowspan=2),
-            th("Reproduced OR", rowspan=2),
-            th(f"Headline: {hl}", scope="colgroup", colspan=2),
-            th("CRV1 (cluster-robust)", scope="colgroup", colspan=2),
-            th("Journeys", rowspan=2),
-            th("Areas (pilot)", rowspan=2),
-            th("Published OR (95% CI), Jones 2018", rowspan=2),
-            th("Published OR inside the reproduced 95% CI?", scope="colgroup", colspan=2),
+            header_cell("Cohort", rowspan=2),
+            header_cell("Outcome", rowspan=2),
+            header_cell("Reproduced OR", rowspan=2),
+            header_cell(f"Headline: {hl}", scope="colgroup", colspan=2),
+            header_cell("CRV1 (cluster-robust)", scope="colgroup", colspan=2),
+            header_cell("Journeys", rowspan=2),
+            header_cell("Areas (pilot)", rowspan=2),
+            header_cell("Published OR (95% CI), Jones 2018", rowspan=2),
+            header_cell("Published OR inside the reproduced 95% CI?", scope="colgroup", colspan=2),
         ]
-        + ([th("Planted OR", rowspan=2)] if synthetic else [])
-        + ([th("Note", rowspan=2)] if notes else []),
-        [th("95% CI"), th("p"), th("95% CI"), th("p"), th("headline"), th("CRV1")],
+        + ([header_cell("Planted OR", rowspan=2)] if synthetic else [])
+        + ([header_cell("Note", rowspan=2)] if notes else []),
+        [
+            header_cell("95% CI"),
+            header_cell("p"),
+            header_cell("95% CI"),
+            header_cell("p"),
+            header_cell("headline"),
+            header_cell("CRV1"),
+        ],
     ]

@@ -12,18 +12,18 @@ import pandas as pd
 
 from pbr.report.cells import (
     METHOD_LABELS,
-    fci,
-    fnum,
-    fp,
+    data_cell,
+    format_interval,
+    format_number,
+    format_p,
+    header_cell,
     inside,
     isnan,
     label,
     mark,
-    peq,
+    p_statement,
     simple_head,
     table,
-    td,
-    th,
 )
 from pbr.report.published import PUBLISHED_COHORT, PUBLISHED_MASON_2015
 from pbr.report.verdicts import (
@@ -88,22 +88,35 @@ def inference_section(
                 r = s[s["method"] == m].iloc[0]
                 row = []
                 if i == 0:
-                    row.append(th(label(o), scope="rowgroup", rowspan=len(methods)))
+                    row.append(header_cell(label(o), scope="rowgroup", rowspan=len(methods)))
                 scale = "OR" if r["scale"] == "odds_ratio" else "risk difference"
                 p_only = m.endswith(("_ri", "_ri_t")) and m.startswith("logit") and not isnan(r["p_value"])
                 flag = _remarks(r, redact, p_only and isnan(r["ci_low"]))
                 if m == headline:
                     flag.append("headline")
                 if row_status(r) == "not_estimable":
-                    numbers = [td("not estimable", cls="num"), td("", cls="num"), td("", cls="num")]
+                    numbers = [
+                        data_cell("not estimable", cls="num"),
+                        data_cell("", cls="num"),
+                        data_cell("", cls="num"),
+                    ]
                 else:
                     digits = 3 if scale == "OR" else 4
                     numbers = [
-                        td(fnum(r["estimate"], digits), cls="num"),
-                        td(fci(r["ci_low"], r["ci_high"], digits) or ("p only" if p_only else ""), cls="num"),
-                        td(fp(r["p_value"]), cls="num"),
+                        data_cell(format_number(r["estimate"], digits), cls="num"),
+                        data_cell(
+                            format_interval(r["ci_low"], r["ci_high"], digits)
+                            or ("p only" if p_only else ""),
+                            cls="num",
+                        ),
+                        data_cell(format_p(r["p_value"]), cls="num"),
                     ]
-                row += [th(METHOD_LABELS[m], scope="row"), td(scale), *numbers, td("; ".join(flag))]
+                row += [
+                    header_cell(METHOD_LABELS[m], scope="row"),
+                    data_cell(scale),
+                    *numbers,
+                    data_cell("; ".join(flag)),
+                ]
                 body.append(row)
         if body:
             out.append(
@@ -186,7 +199,7 @@ def _pretrend_text(pre: dict) -> str:
     return "; ".join(
         f"{'logit' if m.startswith('logit') else 'LPM'}: "
         f"{names.get(pre[m + '_stat'][1], pre[m + '_stat'][1])} = "
-        f"{fnum(pre[m + '_stat'][0], 2)}, {peq(pre[m])}"
+        f"{format_number(pre[m + '_stat'][0], 2)}, {p_statement(pre[m])}"
         for m in ("logit_crv1", "lpm_crv1")
         if m in pre
     )
@@ -221,9 +234,9 @@ def _leave_one_out_check(s: pd.DataFrame) -> list[tuple]:
         (
             f"Leave one pilot area out ({len(loo)} fits)",
             None,
-            f"OR from {fnum(lo_r['estimate'])} "
+            f"OR from {format_number(lo_r['estimate'])} "
             f"(without {lo_r['specification'].removeprefix('leave_out_')}) "
-            f"to {fnum(hi_r['estimate'])} "
+            f"to {format_number(hi_r['estimate'])} "
             f"(without {hi_r['specification'].removeprefix('leave_out_')}); "
             f"CRV1 interval excludes 1 in {excl} of {len(loo)}",
             None,
@@ -287,7 +300,10 @@ def _check_rows(c: str, o: str, checks: list[tuple], redact) -> list[list[dict]]
     for i, (name, r, txt, flag) in enumerate(checks):
         row = []
         if i == 0:
-            row += [td(c, rowspan=len(checks)), th(label(o), scope="rowgroup", rowspan=len(checks))]
+            row += [
+                data_cell(c, rowspan=len(checks)),
+                header_cell(label(o), scope="rowgroup", rowspan=len(checks)),
+            ]
         shown = r is not None and row_status(r) != "not_estimable"
         remarks = _remarks(r, redact) if r is not None else []
         comment = "; ".join(x for x in (txt, *remarks) if x)
@@ -299,17 +315,17 @@ def _check_rows(c: str, o: str, checks: list[tuple], redact) -> list[list[dict]]
             and not verdict(r).ok
         )
         row += [
-            th(name, scope="row"),
-            td(
-                fnum(r["estimate"]) if shown else ("not estimable" if r is not None else ""),
+            header_cell(name, scope="row"),
+            data_cell(
+                format_number(r["estimate"]) if shown else ("not estimable" if r is not None else ""),
                 cls="num",
             ),
-            td(fci(r["ci_low"], r["ci_high"]) if shown else "", cls="num"),
-            td(fp(r["p_value"]) if shown else "", cls="num"),
-            td(comment),
+            data_cell(format_interval(r["ci_low"], r["ci_high"]) if shown else "", cls="num"),
+            data_cell(format_p(r["p_value"]) if shown else "", cls="num"),
+            data_cell(comment),
             mark(flag, "published inside", "published outside")
             if flag is not None
-            else td(verdict(r).label if no_verdict else "", cls="mark-none"),
+            else data_cell(verdict(r).label if no_verdict else "", cls="mark-none"),
         ]
         rows.append(row)
     return rows
@@ -324,18 +340,18 @@ def all_estimates_table(results: pd.DataFrame, real: bool, redact=str) -> dict:
         p_only = or_scale and isnan(r["ci_low"]) and not isnan(r["p_value"])
         remarks = _remarks(r, redact, p_only)
         row = [
-            td(r["cohort"]),
-            th(label(r["outcome"]), scope="row"),
-            td(r["specification"]),
-            td(r["method"]),
-            td(str(r["scale"]).replace("_", " ")),
-            td(fnum(r["estimate"], 4) if shown else "not estimable", cls="num"),
-            td(fci(r["ci_low"], r["ci_high"], 4) if shown else "", cls="num"),
-            td(fp(r["p_value"]) if shown else "", cls="num"),
+            data_cell(r["cohort"]),
+            header_cell(label(r["outcome"]), scope="row"),
+            data_cell(r["specification"]),
+            data_cell(r["method"]),
+            data_cell(str(r["scale"]).replace("_", " ")),
+            data_cell(format_number(r["estimate"], 4) if shown else "not estimable", cls="num"),
+            data_cell(format_interval(r["ci_low"], r["ci_high"], 4) if shown else "", cls="num"),
+            data_cell(format_p(r["p_value"]) if shown else "", cls="num"),
         ]
         if not real:
-            row += [td(f"{int(r['n']):,}", cls="num"), td(f"{int(r['events']):,}", cls="num")]
-        row.append(td("; ".join(remarks)))
+            row += [data_cell(f"{int(r['n']):,}", cls="num"), data_cell(f"{int(r['events']):,}", cls="num")]
+        row.append(data_cell("; ".join(remarks)))
         body.append(row)
     cols = ["Cohort", "Outcome", "Specification", "Method", "Scale", "Estimate", "95% interval", "p"]
     if not real:

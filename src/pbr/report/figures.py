@@ -19,7 +19,7 @@ import matplotlib.ticker
 import numpy as np
 import pandas as pd
 
-from pbr.report.cells import GROUPS, fci, fnum, isnan, label, peq
+from pbr.report.cells import GROUPS, format_interval, format_number, isnan, label, p_statement
 from pbr.report.disclosure import Disclosure
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies; every series
@@ -182,9 +182,9 @@ def _forest_text(est: list[dict], left_out: list[dict], headline: str) -> tuple[
     ax_lo, ax_hi = FOREST_LIMITS
     parts = []
     for r in est:
-        s = f"{label(r['outcome_key'])} ({r['cohort']}): reproduced {fnum(r['estimate'], 2)}"
+        s = f"{label(r['outcome_key'])} ({r['cohort']}): reproduced {format_number(r['estimate'], 2)}"
         if not isnan(r["ci_low"]):
-            s += f" ({fci(r['ci_low'], r['ci_high'], 2)})"
+            s += f" ({format_interval(r['ci_low'], r['ci_high'], 2)})"
         if r["published"] is not None:
             s += f", published {r['published']:.2f}"
         if not r["verdict"].ok:
@@ -313,7 +313,7 @@ def event_study_figure(es: pd.DataFrame, pretrend: dict, config: dict) -> Figure
         ax.yaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
         ax.tick_params(axis="y", which="minor", labelsize=7)
         p = pretrend.get((c, o), {}).get("logit_crv1")
-        ptxt = f"pre-trend {peq(p)}" if p is not None else "pre-trend test not available"
+        ptxt = f"pre-trend {p_statement(p)}" if p is not None else "pre-trend test not available"
         ax.set_title(f"{label(o)} ({c}); {ptxt}", fontsize=9)
         ax.set_ylabel("odds ratio (log scale)", fontsize=9)
         ax.tick_params(axis="x", labelrotation=30)
@@ -321,7 +321,7 @@ def event_study_figure(es: pd.DataFrame, pretrend: dict, config: dict) -> Figure
         alts.append(
             f"{label(o)} ({c}): "
             + ", ".join(
-                f"{pd.Timestamp(b):%b %Y} {fnum(e, 2)}"
+                f"{pd.Timestamp(b):%b %Y} {format_number(e, 2)}"
                 for b, e in zip(s["bin_start"], s["estimate"], strict=True)
             )
             + f"; {ptxt}"

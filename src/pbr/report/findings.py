@@ -6,7 +6,7 @@ import re
 
 import pandas as pd
 
-from pbr.report.cells import METHOD_LABELS, fci, fnum, isnan, label
+from pbr.report.cells import METHOD_LABELS, format_interval, format_number, isnan, label
 from pbr.report.published import PUBLISHED_PILOT_AREAS, PUBLISHED_UNADJUSTED_OR
 from pbr.report.verdicts import VERDICT_OK, row_status
 
@@ -75,7 +75,7 @@ def _published_or_items(pub: list[dict], headline: str) -> list[dict]:
             len(pub),
             "; ".join(
                 f"{r['outcome']} {'✓' if r['inside'] else '✗'} (published {r['published']:.2f}, reproduced "
-                f"{fnum(r['estimate'], 2)}, {fci(r['ci_low'], r['ci_high'], 2) or 'no interval'})"
+                f"{format_number(r['estimate'], 2)}, {format_interval(r['ci_low'], r['ci_high'], 2) or 'no interval'})"
                 for r in assessed
             ),
         ),
@@ -115,8 +115,8 @@ def _mason_item(mason: list[dict]) -> dict:
         [bool(x["inside"]) for x in ok_m],
         len(mason),
         "; ".join(
-            f"{label(x['outcome'])}: published {fnum(x['published'])}, reproduced {fnum(x['estimate'])} "
-            f"({fci(*x['ci'])})"
+            f"{label(x['outcome'])}: published {format_number(x['published'])}, "
+            f"reproduced {format_number(x['estimate'])} ({format_interval(*x['ci'])})"
             for x in ok_m
         ),
     )

@@ -24,7 +24,7 @@ import yaml
 
 from pbr.io import write_bytes
 from pbr.registry import outcomes as outcome_registry
-from pbr.report.cells import METHOD_LABELS, SCI_LARGE, fnum, fp, isnan
+from pbr.report.cells import METHOD_LABELS, SCI_LARGE, format_number, format_p, isnan
 from pbr.report.descriptive import (
     baseline_section,
     flow_section,
@@ -109,9 +109,9 @@ def _env() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["num"] = fnum
+    env.filters["num"] = format_number
     env.filters["ucfirst"] = lambda t: str(t)[:1].upper() + str(t)[1:]
-    env.filters["p"] = fp
+    env.filters["p"] = format_p
     return env
 
 
