@@ -155,13 +155,18 @@ def _did_row(spec: FitSpec, base: dict, method: str, fit: _DidFit, pre, note: st
     return row
 
 
-def _did_exact(d: design.Design, logit: bool) -> _DidFit:
+def _did_exact(model_design: design.Design, logit: bool) -> _DidFit:
     """The DiD term by :func:`pbr.fit.design.fit_terms` (NaN and ``collinear`` when collinear with W)."""
-    fit = design.fit_terms(d, d.did, "logit" if logit else "linear")
+    fit = design.fit_terms(model_design, model_design.did, "logit" if logit else "linear")
     if not len(fit.kept):
         return _DidFit(math.nan, math.nan, fit.n, collinear=True)
     return _DidFit(
-        float(fit.coef[0]), _sqrt(fit.vcov[0, 0]), fit.n, converged=fit.converged, eta=fit.eta, did=d.did
+        float(fit.coef[0]),
+        _sqrt(fit.vcov[0, 0]),
+        fit.n,
+        converged=fit.converged,
+        eta=fit.eta,
+        did=model_design.did,
     )
 
 

@@ -407,7 +407,7 @@ class _TermsResult(NamedTuple):
 
 def _fit_terms(
     mf: pd.DataFrame,
-    d: design.Design | None,
+    model_design: design.Design | None,
     names: list[str],
     spec: FitSpec,
     logit: bool,
@@ -415,11 +415,11 @@ def _fit_terms(
     """Coefficients (by name) and CRV1 covariance of the terms ``names``, the rows used, and
     the logit's convergence and linear predictor.
 
-    With a design ``d`` of ``mf``, the exact engine fits them; without, pyfixest.
+    With ``model_design`` (the design of ``mf``), the exact engine fits them; without, pyfixest.
     Terms collinear with the fixed effects are left out of both, by either engine.
     """
-    if d is not None:
-        fit = design.fit_terms(d, mf[names].to_numpy(dtype=float), "logit" if logit else "linear")
+    if model_design is not None:
+        fit = design.fit_terms(model_design, mf[names].to_numpy(dtype=float), "logit" if logit else "linear")
         kept = [names[i] for i in fit.kept]
         return _TermsResult(
             pd.Series(fit.coef, index=kept, dtype=float),
