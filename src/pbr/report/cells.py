@@ -36,6 +36,7 @@ SCI_LARGE = 1e6
 
 
 def isnan(x) -> bool:
+    """Whether ``x`` is missing: None, NaN, NA or NaT (False for anything pandas cannot judge)."""
     if x is None:
         return True
     try:
@@ -106,10 +107,12 @@ def data_cell(text, cls: str = "", colspan: int = 1, rowspan: int = 1, title: st
 def table(
     caption: str, head: list[list[dict]], body: list[list[dict]], tid: str = "", note: str = ""
 ) -> dict:
+    """A table view: caption, header rows, body rows, HTML id (``tid``), a note; footnotes go in ``notes``."""
     return {"caption": caption, "head": head, "body": body, "id": tid, "note": note, "notes": []}
 
 
 def simple_head(*labels: str) -> list[list[dict]]:
+    """One header row of column headers."""
     return [[header_cell(x) for x in labels]]
 
 

@@ -252,7 +252,7 @@ def rates_section(
             if sub.empty:
                 continue
             row = [header_cell(label(o), scope="row")]
-            rr = {}
+            cell_rates = {}
             for g in GROUPS:
                 for p in PERIODS:
                     s = sub[(sub["group"] == g) & (sub["period"] == p)]
@@ -261,11 +261,13 @@ def rates_section(
                         continue
                     n, ev = int(s["n"].iloc[0]), int(s["events"].iloc[0])
                     nk = _cell_key(journeys, c, g, p, n, ("denominator", c, o, g, p))
-                    e, d, rate = disc.rate(("events", c, o, g, p), ev, nk, n)
-                    rr[(g, p)] = rate
-                    cells_by[(c, o, g, p)] = (e, d, rate)
-                    row.append(data_cell(Joined([rate, " (", e, " / ", d, ")"]), cls="num count-cell"))
-            unadj = _unadjusted_or(rr)
+                    events, denominator, rate = disc.rate(("events", c, o, g, p), ev, nk, n)
+                    cell_rates[(g, p)] = rate
+                    cells_by[(c, o, g, p)] = (events, denominator, rate)
+                    row.append(
+                        data_cell(Joined([rate, " (", events, " / ", denominator, ")"]), cls="num count-cell")
+                    )
+            unadj = _unadjusted_or(cell_rates)
             row.append(data_cell(unadj, cls="num"))
             pub = PUBLISHED_RAW_RATES.get(o) if c == PUBLISHED_COHORT else None
             if pub:
@@ -277,7 +279,7 @@ def rates_section(
                 )
                 row.append(data_cell(format_number(PUBLISHED_UNADJUSTED_OR.get(o), 3), cls="num"))
                 compare.append(
-                    {"cohort": c, "outcome": o, "rates": rr, "published": pub, "unadjusted": unadj}
+                    {"cohort": c, "outcome": o, "rates": cell_rates, "published": pub, "unadjusted": unadj}
                 )
             else:
                 row += [data_cell(""), data_cell("")]
@@ -306,17 +308,17 @@ def rates_section(
     return {"tables": tables, "compare": compare, "cells": cells_by}
 
 
-def _unadjusted_or(rr: dict) -> Lazy:
+def _unadjusted_or(cell_rates: dict) -> Lazy:
     """odds(pilot post)/odds(pilot pre) over odds(other post)/odds(other pre); '' when undefined."""
-    return Lazy(lambda: _unadjusted_or_text(rr))
+    return Lazy(lambda: _unadjusted_or_text(cell_rates))
 
 
-def _unadjusted_or_text(rr: dict) -> str:
-    if len(rr) < 4:
+def _unadjusted_or_text(cell_rates: dict) -> str:
+    if len(cell_rates) < 4:
         return ""
-    if any(r.hidden for r in rr.values()):
+    if any(r.hidden for r in cell_rates.values()):
         return DERIVED
-    v = {k: r.value for k, r in rr.items()}
+    v = {k: r.value for k, r in cell_rates.items()}
     if any(not (0 < x < 1) for x in v.values()):
         return ""
 

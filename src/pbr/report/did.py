@@ -55,8 +55,8 @@ def planted_effects(effects: dict | None) -> dict[tuple[str, str], float]:
     if not effects or not isinstance(effects.get("did_or"), dict):
         return {}
     out = {}
-    for c, d in effects["did_or"].items():
-        for k, v in (d or {}).items():
+    for c, by_outcome in effects["did_or"].items():
+        for k, v in (by_outcome or {}).items():
             if v is not None:
                 out[(c, PLANTED_NAMES.get(k, k))] = float(v)
     return out

@@ -136,9 +136,9 @@ def pretrend_tests(results: pd.DataFrame) -> dict:
     out: dict = {}
     pre = results[results["specification"] == "event_study_pretrend"]
     for r in pre.itertuples():
-        d = out.setdefault((r.cohort, r.outcome), {})
-        d[r.method] = float(r.p_value)
-        d[f"{r.method}_stat"] = (float(r.estimate), str(r.scale))
+        tests = out.setdefault((r.cohort, r.outcome), {})
+        tests[r.method] = float(r.p_value)
+        tests[f"{r.method}_stat"] = (float(r.estimate), str(r.scale))
     return out
 
 

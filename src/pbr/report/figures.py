@@ -55,6 +55,7 @@ class Figure:
 
     @property
     def b64(self) -> str:
+        """The PNG as base64 text, for a data: URI in the HTML."""
         return base64.b64encode(self.png).decode("ascii")
 
 
@@ -349,6 +350,8 @@ def event_study_figure(es: pd.DataFrame, pretrend: dict, config: dict) -> Figure
 
 
 def linkage_quality_figure(quality: pd.DataFrame, threshold: float) -> Figure | None:
+    """Precision, recall and F1 against the threshold per register, the exact key dotted beside;
+    None without a linkage assessment."""
     q = quality[quality["scope"] == "all"] if not quality.empty else quality
     if q.empty:
         return None
@@ -438,6 +441,7 @@ def match_weight_figure(pairs: dict[str, pd.DataFrame], threshold: float, disc: 
 
 
 def placeholder(text: str) -> Figure:
+    """A figure that only says ``text`` (an extra output that has nothing to show)."""
     fig, ax = plt.subplots(figsize=(5, 1))
     ax.text(0.5, 0.5, text, ha="center", va="center")
     ax.axis("off")

@@ -125,6 +125,7 @@ def _csv_text(header: list[str], rows: list[list]) -> str:
 
 
 def did_csv(rows: list[dict], disc: Disclosure) -> str:
+    """The DiD table as CSV (one row per cohort x outcome), its counts and notes under disclosure control."""
     header = [
         "cohort",
         "outcome",
@@ -191,6 +192,7 @@ def did_csv(rows: list[dict], disc: Disclosure) -> str:
 
 
 def flow_csv(flow_sec: dict, disc: Disclosure) -> str:
+    """The flow table as CSV, its counts (as shown in the report) and text under disclosure control."""
     f = flow_sec["rows"]
     cols = ["stage", "step", "table", "unit", "action", "reason", "cohort", "group", "period"]
     rows = [

@@ -113,6 +113,7 @@ class Verdict:
 
     @property
     def ok(self) -> bool:
+        """Whether the row carries a verdict."""
         return self.kind == "ok"
 
     def text(self, redact=str) -> str:
@@ -122,6 +123,8 @@ class Verdict:
 
     @property
     def label(self) -> str:
+        """The short reason shown in a mark column: 'not estimable', '' with a verdict, else the
+        tags ('too few events and interval too wide for a verdict')."""
         if self.kind == "not_estimable":
             return "not estimable"
         if self.kind == "ok":
