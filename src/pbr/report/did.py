@@ -79,68 +79,70 @@ def did_rows(
     rows = []
     for c in cohorts:
         for o in outcomes:
-            crv = result_row(results, c, o, "main", "logit_crv1")
-            if crv is None:
+            crv1_row = result_row(results, c, o, "main", "logit_crv1")
+            if crv1_row is None:
                 continue
-            rows.append(_did_row(results, c, o, crv, headline, planted.get((c, o))))
+            rows.append(_did_row(results, c, o, crv1_row, headline, planted.get((c, o))))
     return rows
 
 
 def _headline_row(
-    results: pd.DataFrame, c: str, o: str, crv: pd.Series, headline: str
+    results: pd.DataFrame, c: str, o: str, crv1_row: pd.Series, headline: str
 ) -> tuple[str, pd.Series]:
     """The method the row's interval comes from, and its result row: the headline method's, or
-    CRV1's (``crv``) when the headline method gave no usable interval."""
-    hl = result_row(results, c, o, "main", headline) if headline != "logit_crv1" else crv
-    usable = (hl is not None and not isnan(hl["ci_low"]) and not isnan(hl["ci_high"])) and row_status(
-        hl
-    ) != "not_estimable"
+    CRV1's (``crv1_row``) when the headline method gave no usable interval."""
+    headline_row = result_row(results, c, o, "main", headline) if headline != "logit_crv1" else crv1_row
+    usable = (
+        headline_row is not None and not isnan(headline_row["ci_low"]) and not isnan(headline_row["ci_high"])
+    ) and row_status(headline_row) != "not_estimable"
     used = headline if usable else "logit_crv1"
-    return used, hl if used == headline else crv
+    return used, headline_row if used == headline else crv1_row
 
 
 def _did_row(
-    results: pd.DataFrame, c: str, o: str, crv: pd.Series, headline: str, planted_or: float | None
+    results: pd.DataFrame, c: str, o: str, crv1_row: pd.Series, headline: str, planted_or: float | None
 ) -> dict:
-    """The row of one cohort x outcome (see :func:`did_rows`); ``crv``: its CRV1 result row."""
-    used, hl = _headline_row(results, c, o, crv, headline)
-    pub = PUBLISHED_OR.get(o, (None, None, None, "")) if c == PUBLISHED_COHORT else (None, None, None, "")
-    value, lo, hi, source = pub
-    status = row_status(crv)
-    v = verdict(crv, hl["ci_low"], hl["ci_high"])
-    crv1_ok = v.ok and not interval_problem(crv["ci_low"], crv["ci_high"])
+    """The row of one cohort x outcome (see :func:`did_rows`); ``crv1_row``: its CRV1 result row."""
+    used, headline_row = _headline_row(results, c, o, crv1_row, headline)
+    published = (
+        PUBLISHED_OR.get(o, (None, None, None, "")) if c == PUBLISHED_COHORT else (None, None, None, "")
+    )
+    value, lo, hi, source = published
+    status = row_status(crv1_row)
+    v = verdict(crv1_row, headline_row["ci_low"], headline_row["ci_high"])
+    crv1_ok = v.ok and not interval_problem(crv1_row["ci_low"], crv1_row["ci_high"])
     estimable = status != "not_estimable"
 
     def num(x, ok: bool = estimable) -> float:
         return float(x) if ok and not isnan(x) else math.nan
 
-    note = note_text(crv) if status != "not_estimable" else ""
-    unbounded = used == headline and "unbounded" in note_text(hl)
+    note = note_text(crv1_row) if status != "not_estimable" else ""
+    unbounded = used == headline and "unbounded" in note_text(headline_row)
     return {
         "cohort": c,
         "outcome_key": o,
         "outcome": label(o),
-        "estimate": num(crv["estimate"]),
+        "estimate": num(crv1_row["estimate"]),
         "method": used,
-        "ci_low": num(hl["ci_low"]),
-        "ci_high": num(hl["ci_high"]),
-        "p_value": num(hl["p_value"]),
-        "crv1_low": num(crv["ci_low"]),
-        "crv1_high": num(crv["ci_high"]),
-        "crv1_p": num(crv["p_value"]),
-        "n": _int(crv["n"]),
-        "n_clusters": _int(crv["n_clusters"]),
-        "n_treated": _int(crv["n_treated_clusters"]),
+        "ci_low": num(headline_row["ci_low"]),
+        "ci_high": num(headline_row["ci_high"]),
+        "p_value": num(headline_row["p_value"]),
+        "crv1_low": num(crv1_row["ci_low"]),
+        "crv1_high": num(crv1_row["ci_high"]),
+        "crv1_p": num(crv1_row["p_value"]),
+        "n": _int(crv1_row["n"]),
+        "n_clusters": _int(crv1_row["n_clusters"]),
+        "n_treated": _int(crv1_row["n_treated_clusters"]),
         "published": value,
         "published_low": lo,
         "published_high": hi,
         "published_source": source,
         "not_significant": c == PUBLISHED_COHORT and o in PUBLISHED_NOT_SIGNIFICANT,
         "status": status,
-        "status_reason": status_reason(crv) if status != "ok" else "",
-        "min_cell_events": min_cell_events(crv),
+        "status_reason": status_reason(crv1_row) if status != "ok" else "",
+        "min_cell_events": min_cell_events(crv1_row),
         "verdict": v,
-        **_did_marks(value, hl, crv, v, crv1_ok, planted_or),
+        **_did_marks(value, headline_row, crv1_row, v, crv1_ok, planted_or),
         "note": "; ".join(
             x
             for x in (
@@ -154,21 +156,23 @@ def _did_row(
 
 def _did_marks(
     published: float | None,
-    hl: pd.Series,
-    crv: pd.Series,
+    headline_row: pd.Series,
+    crv1_row: pd.Series,
     v: Verdict,
     crv1_ok: bool,
     planted_or: float | None,
 ) -> dict:
-    """A row's flags: the published OR (or 1) inside the headline (``hl``) and CRV1 intervals, and
+    """A row's flags: the published OR (or 1) inside the headline (``headline_row``) and CRV1 intervals, and
     the planted OR with its flag; every flag None unless the interval can carry a verdict."""
     return {
-        "inside": inside(published, hl["ci_low"], hl["ci_high"]) if v.ok else None,
-        "inside_crv1": inside(published, crv["ci_low"], crv["ci_high"]) if crv1_ok else None,
-        "includes_one": inside(1.0, hl["ci_low"], hl["ci_high"]) if v.ok else None,
-        "includes_one_crv1": inside(1.0, crv["ci_low"], crv["ci_high"]) if crv1_ok else None,
+        "inside": inside(published, headline_row["ci_low"], headline_row["ci_high"]) if v.ok else None,
+        "inside_crv1": inside(published, crv1_row["ci_low"], crv1_row["ci_high"]) if crv1_ok else None,
+        "includes_one": inside(1.0, headline_row["ci_low"], headline_row["ci_high"]) if v.ok else None,
+        "includes_one_crv1": inside(1.0, crv1_row["ci_low"], crv1_row["ci_high"]) if crv1_ok else None,
         "planted": planted_or,
-        "planted_inside": inside(planted_or, hl["ci_low"], hl["ci_high"]) if v.ok else None,
+        "planted_inside": inside(planted_or, headline_row["ci_low"], headline_row["ci_high"])
+        if v.ok
+        else None,
     }
 
 
@@ -192,8 +196,8 @@ def did_section(
     body, notes = [], []
     for r in rows:
         n = _register_model_n(r, rates_cells, disc)
-        pub, m, m_crv = _published_marks(r)
-        m, m_crv, row_notes = _verdict_marks(r, m, m_crv, disc)
+        published_cell, headline_mark, crv1_mark = _published_marks(r)
+        headline_mark, crv1_mark, row_notes = _verdict_marks(r, headline_mark, crv1_mark, disc)
         note = _row_note(r, row_notes, headline, pilot_areas, disc)
         ref = ""
         if note:
@@ -205,9 +209,9 @@ def did_section(
             *_number_cells(r, disc),
             data_cell(Joined([n]), cls="num count"),
             data_cell(f"{r['n_clusters']} ({r['n_treated']})", cls="num"),
-            pub,
-            m,
-            m_crv,
+            published_cell,
+            headline_mark,
+            crv1_mark,
         ]
         if synthetic:
             row.append(data_cell(format_number(r["planted"], 2), cls="num"))
@@ -228,8 +232,8 @@ def did_section(
 def _register_model_n(r: dict, rates_cells: dict, disc: Disclosure) -> Count:
     """Register the model's journeys; with all four rate cells, also the journeys it dropped
     (cells minus model n), balanced against the cells."""
-    nk = ("model_n", r["cohort"], r["outcome_key"])
-    n = disc.count(nk, r["n"], priority=0)
+    n_key = ("model_n", r["cohort"], r["outcome_key"])
+    n = disc.count(n_key, r["n"], priority=0)
     parts = [
         rates_cells[(r["cohort"], r["outcome_key"], g, p)][1].key
         for g in GROUPS
@@ -242,9 +246,9 @@ def _register_model_n(r: dict, rates_cells: dict, disc: Disclosure) -> Count:
         if excluded >= 0:
             # treated as known (never printed): a reader who guesses it (often 0) must not
             # learn a suppressed cell, and a small one must not be learnt either
-            ek = ("model_excluded", r["cohort"], r["outcome_key"])
-            disc.count(ek, excluded)
-            disc.balance(parts, [nk, ek])
+            excluded_key = ("model_excluded", r["cohort"], r["outcome_key"])
+            disc.count(excluded_key, excluded)
+            disc.balance(parts, [n_key, excluded_key])
     return n
 
 
@@ -252,38 +256,40 @@ def _published_marks(r: dict) -> tuple[dict, dict, dict]:
     """The published cell and the headline and CRV1 marks: the published OR inside the interval,
     or (published as not significant) the interval including 1; else no mark."""
     if r["published"] is not None:
-        pub = data_cell(
+        published_cell = data_cell(
             f"{r['published']:.2f} ({format_interval(r['published_low'], r['published_high'], 2)})", cls="num"
         )
-        m = mark(r["inside"], "inside", "outside")
-        m_crv = mark(r["inside_crv1"], "inside", "outside")
+        headline_mark = mark(r["inside"], "inside", "outside")
+        crv1_mark = mark(r["inside_crv1"], "inside", "outside")
     elif r["not_significant"]:
-        pub = data_cell("not significant")
-        m = mark(r["includes_one"], "includes 1", "excludes 1")
-        m_crv = mark(r["includes_one_crv1"], "includes 1", "excludes 1")
+        published_cell = data_cell("not significant")
+        headline_mark = mark(r["includes_one"], "includes 1", "excludes 1")
+        crv1_mark = mark(r["includes_one_crv1"], "includes 1", "excludes 1")
     else:
-        pub = data_cell(
+        published_cell = data_cell(
             r["published_source"].removeprefix("Jones 2018 ") if r["cohort"] == PUBLISHED_COHORT else ""
         )
-        m = mark(None)
-        m_crv = mark(None)
-    return pub, m, m_crv
+        headline_mark = mark(None)
+        crv1_mark = mark(None)
+    return published_cell, headline_mark, crv1_mark
 
 
-def _verdict_marks(r: dict, m: dict, m_crv: dict, disc: Disclosure) -> tuple[dict, dict, list[str]]:
+def _verdict_marks(
+    r: dict, headline_mark: dict, crv1_mark: dict, disc: Disclosure
+) -> tuple[dict, dict, list[str]]:
     """The marks of a row not estimable or without a verdict (with the reason as their title), and
     the row's notes saying why; a CRV1 interval too wide is marked so on its own."""
     v = r["verdict"]
     row_notes = []
     if v.kind == "not_estimable":
         reason = disc.redact(r["status_reason"] or v.detail)
-        m = data_cell("not estimable", cls="mark-none", title=reason)
-        m_crv = data_cell("not estimable", cls="mark-none", title=reason)
+        headline_mark = data_cell("not estimable", cls="mark-none", title=reason)
+        crv1_mark = data_cell("not estimable", cls="mark-none", title=reason)
         row_notes.append(f"Not estimable: {reason}" if reason else "Not estimable")
     elif not v.ok:
         detail = v.text(disc.redact)
         if r["published"] is not None or r["not_significant"]:
-            m = data_cell(v.label, cls="mark-none no-verdict", title=detail)
+            headline_mark = data_cell(v.label, cls="mark-none no-verdict", title=detail)
             # the CRV1 mark: the same reasons, judged on the CRV1 interval
             tags = [t for t in v.tags if t != "interval too wide"]
             if interval_problem(r["crv1_low"], r["crv1_high"]):
@@ -291,13 +297,13 @@ def _verdict_marks(r: dict, m: dict, m_crv: dict, disc: Disclosure) -> tuple[dic
             crv_label = (
                 " and ".join(tags) + " for a verdict" if tags else "no verdict: headline interval too wide"
             )
-            m_crv = data_cell(crv_label, cls="mark-none no-verdict", title=detail)
+            crv1_mark = data_cell(crv_label, cls="mark-none no-verdict", title=detail)
         row_notes.append(f"No verdict ({v.label}): {detail}")
     elif (r["published"] is not None or r["not_significant"]) and (
         problem := interval_problem(r["crv1_low"], r["crv1_high"])
     ):
-        m_crv = data_cell("interval too wide for a verdict", cls="mark-none no-verdict", title=problem)
-    return m, m_crv, row_notes
+        crv1_mark = data_cell("interval too wide for a verdict", cls="mark-none no-verdict", title=problem)
+    return headline_mark, crv1_mark, row_notes
 
 
 def _row_note(r: dict, row_notes: list[str], headline: str, pilot_areas: int | None, disc: Disclosure) -> str:
@@ -346,13 +352,13 @@ def _number_cells(r: dict, disc: Disclosure) -> list[dict]:
 def _did_head(headline: str, synthetic: bool, notes: bool) -> list[list[dict]]:
     """The DiD table's two header rows (a planted OR column in synthetic mode, a note column when
     any row has a note)."""
-    hl = SHORT_LABELS.get(headline, headline)
+    short_label = SHORT_LABELS.get(headline, headline)
     return [
         [
             header_cell("Cohort", rowspan=2),
             header_cell("Outcome", rowspan=2),
             header_cell("Reproduced OR", rowspan=2),
-            header_cell(f"Headline: {hl}", scope="colgroup", colspan=2),
+            header_cell(f"Headline: {short_label}", scope="colgroup", colspan=2),
             header_cell("CRV1 (cluster-robust)", scope="colgroup", colspan=2),
             header_cell("Journeys", rowspan=2),
             header_cell("Areas (pilot)", rowspan=2),

@@ -151,7 +151,7 @@ def robustness_section(
     so, and a Mason 2015 check without one is not counted (``mason`` entries carry ``verdict``).
     """
     body, mason_checks, pre_rows = [], [], []
-    pt = pretrend_tests(results)
+    pretrend = pretrend_tests(results)
     for c in cohorts:
         for o in outcomes:
             s = results[(results["cohort"] == c) & (results["outcome"] == o)]
@@ -162,7 +162,7 @@ def robustness_section(
             main = result_row(results, c, o, "main", "logit_crv1")
             if main is not None:
                 checks.append(("Main (CRV1)", main, "", None))
-            pre = pt.get((c, o))
+            pre = pretrend.get((c, o))
             if pre:
                 txt = _pretrend_text(pre)
                 checks.append(("Event study: joint pre-trend test", None, txt, None))
@@ -190,7 +190,7 @@ def robustness_section(
         if body
         else None
     )
-    return {"table": tbl, "mason": mason_checks, "pretrend": pre_rows, "pt": pt}
+    return {"table": tbl, "mason": mason_checks, "pretrend": pre_rows, "pt": pretrend}
 
 
 def _pretrend_text(pre: dict) -> str:
@@ -224,21 +224,24 @@ def _placebo_checks(results: pd.DataFrame, c: str, o: str, specs: set[str], conf
 
 def _leave_one_out_check(s: pd.DataFrame) -> list[tuple]:
     """The range of the leave-one-pilot-area-out fits (``s``: one cohort x outcome's rows), if any."""
-    loo = s[s["specification"].str.startswith("leave_out_") & (s["method"] == "logit_crv1")]
-    loo = loo[[row_status(x) != "not_estimable" for _, x in loo.iterrows()]]
-    if loo.empty:
+    leave_outs = s[s["specification"].str.startswith("leave_out_") & (s["method"] == "logit_crv1")]
+    leave_outs = leave_outs[[row_status(x) != "not_estimable" for _, x in leave_outs.iterrows()]]
+    if leave_outs.empty:
         return []
-    lo_r, hi_r = loo.loc[loo["estimate"].idxmin()], loo.loc[loo["estimate"].idxmax()]
-    excl = int(((loo["ci_high"] < 1) | (loo["ci_low"] > 1)).sum())
+    lowest, highest = (
+        leave_outs.loc[leave_outs["estimate"].idxmin()],
+        leave_outs.loc[leave_outs["estimate"].idxmax()],
+    )
+    n_excluding_one = int(((leave_outs["ci_high"] < 1) | (leave_outs["ci_low"] > 1)).sum())
     return [
         (
-            f"Leave one pilot area out ({len(loo)} fits)",
+            f"Leave one pilot area out ({len(leave_outs)} fits)",
             None,
-            f"OR from {format_number(lo_r['estimate'])} "
-            f"(without {lo_r['specification'].removeprefix('leave_out_')}) "
-            f"to {format_number(hi_r['estimate'])} "
-            f"(without {hi_r['specification'].removeprefix('leave_out_')}); "
-            f"CRV1 interval excludes 1 in {excl} of {len(loo)}",
+            f"OR from {format_number(lowest['estimate'])} "
+            f"(without {lowest['specification'].removeprefix('leave_out_')}) "
+            f"to {format_number(highest['estimate'])} "
+            f"(without {highest['specification'].removeprefix('leave_out_')}); "
+            f"CRV1 interval excludes 1 in {n_excluding_one} of {len(leave_outs)}",
             None,
         )
     ]
