@@ -443,17 +443,17 @@ class _Draws:
 
 def _linear_rows(rows: _Rows, design: Design, draws: _Draws, pre: Estimability, with_ci: bool) -> None:
     """The LPM rows: the restricted wild cluster bootstrap and the two RI statistics."""
-    lp = lpm_parts(design)
-    se_scale = lp.se_crv1_unscaled * math.sqrt(design.n_areas / max(design.n_areas - 1, 1))
-    lin = fit_check("linear", lp.beta, se_scale)
-    if lin.status == "not_estimable":
-        rows.not_estimable("linear", pre, lin)
+    lpm = lpm_parts(design)
+    se_scale = lpm.se_crv1_unscaled * math.sqrt(design.n_areas / max(design.n_areas - 1, 1))
+    lpm_check = fit_check("linear", lpm.beta, se_scale)
+    if lpm_check.status == "not_estimable":
+        rows.not_estimable("linear", pre, lpm_check)
         return
     v, alpha = draws.v, draws.alpha
     if "lpm_wcb_webb" in rows.methods:
-        p = wcr_pvalue(lp, v, 0.0)
+        p = wcr_pvalue(lpm, v, 0.0)
         lo, hi = (
-            invert_test(lambda x: wcr_pvalue(lp, v, x), lp.beta, se_scale, alpha)
+            invert_test(lambda x: wcr_pvalue(lpm, v, x), lpm.beta, se_scale, alpha)
             if with_ci
             else (np.nan, np.nan)
         )
@@ -462,21 +462,21 @@ def _linear_rows(rows: _Rows, design: Design, draws: _Draws, pre: Estimability, 
             f"p two-sided symmetric = share |t*| >= |t| (CRV1 t)"
             + (f"; {draws.ci_text} (same draws for every delta)" if with_ci else "")
         )
-        rows.add("lpm_wcb_webb", lp.beta, lo, hi, p, note, pre, lin)
+        rows.add("lpm_wcb_webb", lpm.beta, lo, hi, p, note, pre, lpm_check)
     for method, k in (("lpm_ri", 0), ("lpm_ri_t", 1)):
         if method not in rows.methods:
             continue
 
         def p_ri(delta: float, k: int = k) -> float:
-            return _ri_p(ri_lpm_stats(lp, draws.assign, delta)[k])
+            return _ri_p(ri_lpm_stats(lpm, draws.assign, delta)[k])
 
         p = p_ri(0.0)
-        lo, hi = invert_test(p_ri, lp.beta, se_scale, alpha) if with_ci else (np.nan, np.nan)
+        lo, hi = invert_test(p_ri, lpm.beta, se_scale, alpha) if with_ci else (np.nan, np.nan)
         stat = "LPM coefficient" if k == 0 else "score-type t (sum of area scores / cluster-robust norm)"
         note = f"{draws.ri_text(design.n_areas)}; statistic: {stat}; p = (1 + #|stat*| >= |stat|)/(1 + R)" + (
             f"; {draws.ci_text} under H0: y - delta*did unaffected by assignment" if with_ci else ""
         )
-        rows.add(method, lp.beta, lo, hi, p, note, pre, lin, draws.ri_check)
+        rows.add(method, lpm.beta, lo, hi, p, note, pre, lpm_check, draws.ri_check)
 
 
 def _logit_rows(rows: _Rows, design: Design, draws: _Draws, pre: Estimability, with_ci: bool) -> None:
@@ -485,42 +485,44 @@ def _logit_rows(rows: _Rows, design: Design, draws: _Draws, pre: Estimability, w
     w_full = sp.hstack([design.W, sp.csr_matrix(design.did[:, None])], format="csr")
     coef, eta, converged = fit_logit(w_full, design.y, gram=lambda w: design.gram_with(w, design.did))
     beta = float(coef[-1])
-    lgt = fit_check("logit", beta, converged=converged, eta=eta, did=design.did)
-    lg0 = logit_parts(design, 0.0, with_ri=True) if lgt.status != "not_estimable" else None
-    if lg0 is not None and not (np.isfinite(lg0.info) and lg0.info > 0):
-        lgt = verdict(["no information on the DiD term in the no-effect logit (zero efficient information)"])
-    if lgt.status == "not_estimable" or lg0 is None:
-        rows.not_estimable("logit", pre, lgt)
+    logit_check = fit_check("logit", beta, converged=converged, eta=eta, did=design.did)
+    null_parts = logit_parts(design, 0.0, with_ri=True) if logit_check.status != "not_estimable" else None
+    if null_parts is not None and not (np.isfinite(null_parts.info) and null_parts.info > 0):
+        logit_check = verdict(
+            ["no information on the DiD term in the no-effect logit (zero efficient information)"]
+        )
+    if logit_check.status == "not_estimable" or null_parts is None:
+        rows.not_estimable("logit", pre, logit_check)
         return
     if "logit_score_wcb" in rows.methods:
-        p = score_pvalue(lg0, draws.v)
+        p = score_pvalue(null_parts, draws.v)
         lo = hi = np.nan
         if with_ci:
-            cache = {"eta": lg0.eta}
+            cache = {"eta": null_parts.eta}
 
             def p_score(delta: float) -> float:
                 parts = logit_parts(design, delta, eta_start=cache["eta"])
                 cache["eta"] = parts.eta
                 return score_pvalue(parts, draws.v)
 
-            lo, hi = invert_test(p_score, beta, 1 / math.sqrt(lg0.info) * 2, draws.alpha, rel_tol=2e-3)
+            lo, hi = invert_test(p_score, beta, 1 / math.sqrt(null_parts.info) * 2, draws.alpha, rel_tol=2e-3)
         note = (
             f"wild cluster score bootstrap (Kline-Santos; logit refitted under H0), Webb weights, "
             f"{draws.reps} reps, seed {draws.seed}; p two-sided symmetric on the studentised score"
             + (f"; {draws.ci_text} (OR scale), restricted logit refitted per delta" if with_ci else "")
         )
-        rows.add("logit_score_wcb", beta, lo, hi, p, note, pre, lgt)
+        rows.add("logit_score_wcb", beta, lo, hi, p, note, pre, logit_check)
     for method, k in (("logit_ri", 0), ("logit_ri_t", 1)):
         if method not in rows.methods:
             continue
-        p = _ri_p(ri_logit_stats(lg0, draws.assign)[k])
+        p = _ri_p(ri_logit_stats(null_parts, draws.assign)[k])
         stat = (
             "one-step logit coefficient from the no-effect model (efficient score / information)"
             if k == 0
             else "score-type t from the no-effect logit"
         )
         note = f"{draws.ri_text(design.n_areas)}; statistic: {stat}; p = (1 + #|stat*| >= |stat|)/(1 + R); p-value only"
-        rows.add(method, beta, np.nan, np.nan, p, note, pre, lgt, draws.ri_check)
+        rows.add(method, beta, np.nan, np.nan, p, note, pre, logit_check, draws.ri_check)
 
 
 def _did_collinear(design: Design) -> bool:

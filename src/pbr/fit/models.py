@@ -179,16 +179,18 @@ def _did_pyfixest(df: pd.DataFrame, outcome: str, covariates: tuple[str, ...], l
     """The DiD term by pyfixest ``feglm`` (logit) or ``feols``."""
     import pyfixest as pf  # only here: its import and JIT cost about 2 s per process
 
-    fml = formula(outcome, covariates)
+    formula_text = formula(outcome, covariates)
     if not logit:
-        lpm = pf.feols(fml, data=df, vcov={"CRV1": "area_code"}, **LEAN)
+        lpm = pf.feols(formula_text, data=df, vcov={"CRV1": "area_code"}, **LEAN)
         if "did" not in lpm.coef().index:
             return _DidFit(math.nan, math.nan, int(lpm._N), collinear=True)
         return _DidFit(float(lpm.coef()["did"]), float(lpm.se()["did"]), int(lpm._N))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         # not lean: the linear predictor is kept for fit_check (N floats)
-        fit = pf.feglm(fml, data=df, family="logit", vcov={"CRV1": "area_code"}, **(LEAN | {"lean": False}))
+        fit = pf.feglm(
+            formula_text, data=df, family="logit", vcov={"CRV1": "area_code"}, **(LEAN | {"lean": False})
+        )
     note = _separation_note(caught, len(df), fit._N)
     if "did" not in fit.coef().index:
         return _DidFit(math.nan, math.nan, int(fit._N), collinear=True, note=note)

@@ -431,14 +431,14 @@ def _fit_terms(
     import pyfixest as pf  # only here: its import and JIT cost seconds per process
 
     rhs = " + ".join([*names, *[f"C({c})" for c in spec.covariates]])
-    fml = f"{spec.outcome} ~ {rhs} | area_code + period_fe"
+    formula_text = f"{spec.outcome} ~ {rhs} | area_code + period_fe"
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if logit:
-            fit = pf.feglm(fml, data=mf, family="logit", vcov={"CRV1": "area_code"})
+            fit = pf.feglm(formula_text, data=mf, family="logit", vcov={"CRV1": "area_code"})
         else:
-            fit = pf.feols(fml, data=mf, vcov={"CRV1": "area_code"})
+            fit = pf.feols(formula_text, data=mf, vcov={"CRV1": "area_code"})
     coefnames = [str(c) for c in fit._coefnames]
     coef = pd.Series(np.asarray(fit.coef(), dtype=float), index=coefnames)
     vcov = pd.DataFrame(np.asarray(fit._vcov, dtype=float), index=coefnames, columns=coefnames)
