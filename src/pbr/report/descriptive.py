@@ -259,9 +259,9 @@ def rates_section(
                     if s.empty:
                         row.append(data_cell("", cls="num"))
                         continue
-                    n, ev = int(s["n"].iloc[0]), int(s["events"].iloc[0])
-                    nk = _cell_key(journeys, c, g, p, n, ("denominator", c, o, g, p))
-                    events, denominator, rate = disc.rate(("events", c, o, g, p), ev, nk, n)
+                    n, n_events = int(s["n"].iloc[0]), int(s["events"].iloc[0])
+                    n_key = _cell_key(journeys, c, g, p, n, ("denominator", c, o, g, p))
+                    events, denominator, rate = disc.rate(("events", c, o, g, p), n_events, n_key, n)
                     cell_rates[(g, p)] = rate
                     cells_by[(c, o, g, p)] = (events, denominator, rate)
                     row.append(
@@ -352,8 +352,10 @@ def baseline_section(
             continue
         totals = {}
         for (g, p), s in b.groupby(["group", "period"]):
-            tot = int(s["total"].iloc[0])
-            totals[(g, p)] = disc.count(_cell_key(journeys, c, g, p, tot, ("baseline_total", c, g, p)), tot)
+            total = int(s["total"].iloc[0])
+            totals[(g, p)] = disc.count(
+                _cell_key(journeys, c, g, p, total, ("baseline_total", c, g, p)), total
+            )
         body = [
             [header_cell("Journeys", scope="row", colspan=2)]
             + [data_cell(totals.get((g, p), ""), cls="num count") for g in GROUPS for p in PERIODS]
@@ -363,31 +365,31 @@ def baseline_section(
             levels = sorted(dict.fromkeys(v["level"].astype(str)), key=_level_key)
             first = True
             parts_by_cell: dict[tuple, list] = {}
-            for lev in levels:
+            for level in levels:
                 row = []
                 if first:
                     row.append(header_cell(var.replace("_", " "), scope="rowgroup", rowspan=len(levels)))
                     first = False
-                row.append(header_cell(lev.replace("_", " "), scope="row"))
+                row.append(header_cell(level.replace("_", " "), scope="row"))
                 for g in GROUPS:
                     for p in PERIODS:
-                        s = v[(v["group"] == g) & (v["period"] == p) & (v["level"].astype(str) == lev)]
+                        s = v[(v["group"] == g) & (v["period"] == p) & (v["level"].astype(str) == level)]
                         if (g, p) not in totals:
                             row.append(data_cell("", cls="num"))
                             continue
                         n = int(s["n"].iloc[0]) if not s.empty else 0
-                        key = ("baseline", c, g, p, var, lev)
-                        cnt = disc.count(key, n)
+                        key = ("baseline", c, g, p, var, level)
+                        count = disc.count(key, n)
                         parts_by_cell.setdefault((g, p), []).append(key)
-                        pct = Rate(
+                        percent = Rate(
                             disc,
                             (key, totals[(g, p)].key),
                             n / totals[(g, p)].value if totals[(g, p)].value else float("nan"),
                         )
-                        row.append(data_cell(Joined([cnt, " (", pct, ")"]), cls="num count-cell"))
+                        row.append(data_cell(Joined([count, " (", percent, ")"]), cls="num count-cell"))
                 body.append(row)
-            for (g, p), ks in parts_by_cell.items():
-                disc.relate(totals[(g, p)].key, ks)
+            for (g, p), part_keys in parts_by_cell.items():
+                disc.relate(totals[(g, p)].key, part_keys)
         head = [
             [header_cell("Characteristic", rowspan=2), header_cell("Level", rowspan=2)]
             + [header_cell(f"{g.capitalize()} areas", scope="colgroup", colspan=2) for g in GROUPS],

@@ -362,8 +362,8 @@ def linkage_quality_figure(quality: pd.DataFrame, threshold: float) -> Figure | 
     for ax, reg in zip(axes.flat, regs, strict=True):
         p = q[(q["register"] == reg) & (q["method"] == "probabilistic")].sort_values("threshold")
         e = q[(q["register"] == reg) & (q["method"] == "exact_key")]
-        for m, (col, mk, ls) in styles.items():
-            ax.plot(p["threshold"], p[m], color=col, marker=mk, ls=ls, ms=4, label=f"{m} (probabilistic)")
+        for m, (col, marker, ls) in styles.items():
+            ax.plot(p["threshold"], p[m], color=col, marker=marker, ls=ls, ms=4, label=f"{m} (probabilistic)")
             if not e.empty:
                 ax.axhline(float(e[m].iloc[0]), color=col, ls=":", lw=1)
         ax.axvline(threshold, color=BLACK, lw=1, ls=":")
@@ -373,8 +373,8 @@ def linkage_quality_figure(quality: pd.DataFrame, threshold: float) -> Figure | 
         alts.append(
             f"{reg}: "
             + ", ".join(
-                f"at {t:g} precision {pr:.3f} recall {rc:.3f}"
-                for t, pr, rc in zip(p["threshold"], p["precision"], p["recall"], strict=True)
+                f"at {t:g} precision {precision:.3f} recall {recall:.3f}"
+                for t, precision, recall in zip(p["threshold"], p["precision"], p["recall"], strict=True)
             )
         )
     axes.flat[0].set_ylabel("share", fontsize=9)
@@ -405,7 +405,7 @@ def match_weight_figure(pairs: dict[str, pd.DataFrame], threshold: float, disc: 
     if not regs:
         return None
     fig, axes = plt.subplots(1, len(regs), figsize=(4.6 * len(regs), 3.2), squeeze=False)
-    w_t = math.log2(threshold / (1 - threshold)) if 0 < threshold < 1 else 0.0
+    threshold_weight = math.log2(threshold / (1 - threshold)) if 0 < threshold < 1 else 0.0
     alts, hidden = [], 0
     for ax, reg in zip(axes.flat, regs, strict=True):
         w = finite[reg]
@@ -414,7 +414,7 @@ def match_weight_figure(pairs: dict[str, pd.DataFrame], threshold: float, disc: 
         hidden += int(small.sum())
         shown = np.where(small, 0, counts)
         ax.bar(edges[:-1], shown, width=np.diff(edges), align="edge", color=BLUE, edgecolor="white", lw=0.3)
-        ax.axvline(w_t, color=VERMILLION, lw=1.5, ls="--", label=f"threshold p = {threshold:g}")
+        ax.axvline(threshold_weight, color=VERMILLION, lw=1.5, ls="--", label=f"threshold p = {threshold:g}")
         ax.set_yscale("symlog", linthresh=10)
         ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
         ax.set_title(f"{reg}: {len(w):,} candidate pairs" if not disc.active else reg, fontsize=9)
@@ -422,7 +422,7 @@ def match_weight_figure(pairs: dict[str, pd.DataFrame], threshold: float, disc: 
         ax.set_ylabel("pairs (symmetric log scale)", fontsize=9)
         ax.legend(fontsize=8, frameon=False)
         _style(ax)
-        above = float((w >= w_t).mean()) if len(w) else float("nan")
+        above = float((w >= threshold_weight).mean()) if len(w) else float("nan")
         alts.append(
             f"{reg}: weights from {w.min():.1f} to {w.max():.1f}, {100 * above:.0f}% of pairs at or above the threshold"
         )

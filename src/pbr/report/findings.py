@@ -92,16 +92,16 @@ def _published_or_items(pub: list[dict], headline: str) -> list[dict]:
     ]
 
 
-def _not_significant_items(ns: list[dict]) -> list[dict]:
+def _not_significant_items(not_significant: list[dict]) -> list[dict]:
     """The findings published as not significant whose reproduced interval includes 1."""
-    if not ns:
+    if not not_significant:
         return []
-    assessed = [r for r in ns if r["verdict"].ok and r["includes_one"] is not None]
+    assessed = [r for r in not_significant if r["verdict"].ok and r["includes_one"] is not None]
     return [
         _tally(
             "Findings published as not significant whose reproduced interval includes 1",
             [bool(r["includes_one"]) for r in assessed],
-            len(ns),
+            len(not_significant),
             "; ".join(f"{r['outcome']} {'✓' if r['includes_one'] else '✗'}" for r in assessed),
         )
     ]
@@ -109,15 +109,15 @@ def _not_significant_items(ns: list[dict]) -> list[dict]:
 
 def _mason_item(mason: list[dict]) -> dict:
     """The Mason 2015 ORs inside the reproduced interval (checks with a verdict only)."""
-    ok_m = [x for x in mason if x.get("verdict", VERDICT_OK).ok]
+    assessed = [x for x in mason if x.get("verdict", VERDICT_OK).ok]
     return _tally(
         "Mason 2015 ORs inside the reproduced interval (FY2011-12 vs FY2012-13 window)",
-        [bool(x["inside"]) for x in ok_m],
+        [bool(x["inside"]) for x in assessed],
         len(mason),
         "; ".join(
             f"{label(x['outcome'])}: published {format_number(x['published'])}, "
             f"reproduced {format_number(x['estimate'])} ({format_interval(*x['ci'])})"
-            for x in ok_m
+            for x in assessed
         ),
     )
 
@@ -162,14 +162,14 @@ def _pretrend_item(pretrend: list[dict]) -> dict:
 
 def _planted_items(rows: list[dict]) -> list[dict]:
     """Synthetic data: the planted ORs inside the headline interval (rows with a verdict)."""
-    pl = [r for r in rows if r["planted"] is not None and r["planted_inside"] is not None]
-    if not pl:
+    planted_rows = [r for r in rows if r["planted"] is not None and r["planted_inside"] is not None]
+    if not planted_rows:
         return []
-    n_ok = sum(1 for r in pl if r["planted_inside"])
+    n_ok = sum(1 for r in planted_rows if r["planted_inside"])
     return [
         {
-            "text": f"Synthetic check: planted OR inside the headline interval: {n_ok} of {len(pl)}",
-            "ok": n_ok == len(pl),
+            "text": f"Synthetic check: planted OR inside the headline interval: {n_ok} of {len(planted_rows)}",
+            "ok": n_ok == len(planted_rows),
             "detail": "",
         }
     ]
@@ -178,34 +178,35 @@ def _planted_items(rows: list[dict]) -> list[dict]:
 def _unassessed(rows: list[dict], mason: list[dict], redact) -> list[dict]:
     """Findings items for the DiD rows not estimable and those without a verdict (with reasons)."""
     out = []
-    ne = [r for r in rows if r["verdict"].kind == "not_estimable"]
-    if ne:
+    not_estimable_rows = [r for r in rows if r["verdict"].kind == "not_estimable"]
+    if not_estimable_rows:
         out.append(
             {
-                "text": f"Not estimable (not counted above): {len(ne)} of {len(rows)} DiD models",
+                "text": f"Not estimable (not counted above): {len(not_estimable_rows)} of {len(rows)} DiD models",
                 "ok": None,
                 "detail": "; ".join(
                     f"{r['outcome']} ({r['cohort']}): "
                     + (redact(r["status_reason"] or r["verdict"].detail) or "no estimate")
-                    for r in ne
+                    for r in not_estimable_rows
                 ),
             }
         )
-    nv = [r for r in rows if r["verdict"].kind == "no_verdict"]
-    nv_m = [x for x in mason if not x.get("verdict", VERDICT_OK).ok]
-    if nv or nv_m:
+    no_verdict_rows = [r for r in rows if r["verdict"].kind == "no_verdict"]
+    no_verdict_mason = [x for x in mason if not x.get("verdict", VERDICT_OK).ok]
+    if no_verdict_rows or no_verdict_mason:
         parts = [
-            f"{r['outcome']} ({r['cohort']}): {r['verdict'].label} ({r['verdict'].text(redact)})" for r in nv
+            f"{r['outcome']} ({r['cohort']}): {r['verdict'].label} ({r['verdict'].text(redact)})"
+            for r in no_verdict_rows
         ]
         parts += [
             f"{label(x['outcome'])}, Mason 2015 window: {x['verdict'].label} ({x.get('reason', '')})"
-            for x in nv_m
+            for x in no_verdict_mason
         ]
         out.append(
             {
                 "text": "Too few events or interval too wide for a verdict (not counted above): "
-                f"{len(nv)} of {len(rows)} DiD models"
-                + (f" and {len(nv_m)} Mason 2015 check(s)" if nv_m else ""),
+                f"{len(no_verdict_rows)} of {len(rows)} DiD models"
+                + (f" and {len(no_verdict_mason)} Mason 2015 check(s)" if no_verdict_mason else ""),
                 "ok": None,
                 "detail": "; ".join(parts),
             }
