@@ -117,15 +117,15 @@ def _allowed(node: dict) -> str:
     types = [types] if isinstance(types, str) else list(types)
     words = []
     for t in types:
-        w = _TYPE_WORDS.get(t, t)
+        phrase = _TYPE_WORDS.get(t, t)
         if t == "string" and node.get("format") == "date":
-            w = "a date written YYYY-MM-DD"
+            phrase = "a date written YYYY-MM-DD"
         elif t == "string" and "pattern" in node:
-            w = f"a string matching {node['pattern']}"
+            phrase = f"a string matching {node['pattern']}"
         elif t in ("integer", "number"):
             bounds = [
-                f"{op} {node[k]}"
-                for k, op in (
+                f"{relation} {node[k]}"
+                for k, relation in (
                     ("minimum", ">="),
                     ("exclusiveMinimum", ">"),
                     ("maximum", "<="),
@@ -133,16 +133,16 @@ def _allowed(node: dict) -> str:
                 )
                 if k in node
             ]
-            w += " " + " and ".join(bounds) if bounds else ""
+            phrase += " " + " and ".join(bounds) if bounds else ""
         elif t == "array":
             items = node.get("items")
             if items:
-                w += f" of values from {items['enum']}" if "enum" in items else f" of {_allowed(items)}"
+                phrase += f" of values from {items['enum']}" if "enum" in items else f" of {_allowed(items)}"
             if node.get("minItems"):
-                w += f", at least {node['minItems']}"
+                phrase += f", at least {node['minItems']}"
             if node.get("uniqueItems"):
-                w += ", each at most once"
-        words.append(w)
+                phrase += ", each at most once"
+        words.append(phrase)
     return " or ".join(words) or "see config/schema.yaml"
 
 
@@ -266,11 +266,11 @@ def _check_consistency(config: dict) -> None:
                 f"1 to {REAL_MIN_SMALL_CELL_THRESHOLD - 1} would be shown); allowed values: an integer "
                 f">= {REAL_MIN_SMALL_CELL_THRESHOLD}"
             )
-    lk = config["linkage"]
-    lowest = min([lk["threshold"], *lk["sensitivity_thresholds"]])
-    if lk["min_probability"] > lowest:
+    linkage = config["linkage"]
+    lowest = min([linkage["threshold"], *linkage["sensitivity_thresholds"]])
+    if linkage["min_probability"] > lowest:
         raise ConfigError(
-            f"'linkage.min_probability': {lk['min_probability']} must not exceed 'linkage.threshold' or any "
+            f"'linkage.min_probability': {linkage['min_probability']} must not exceed 'linkage.threshold' or any "
             f"sensitivity threshold; allowed values: a number > 0 and <= {lowest}"
         )
     t = config["outcomes"]["top"]
@@ -358,13 +358,13 @@ def schema_markdown(schema: dict | None = None) -> str:
     def walk(node: dict, path: str) -> None:
         for key, sub in node.get("properties", {}).items():
             full = f"{path}.{key}" if path else key
-            typ = sub.get("type", "")
-            typ = " or ".join(typ) if isinstance(typ, list) else typ
+            type_text = sub.get("type", "")
+            type_text = " or ".join(type_text) if isinstance(type_text, list) else type_text
             if "enum" in sub:
-                typ += f" (one of {', '.join(map(str, sub['enum']))})"
+                type_text += f" (one of {', '.join(map(str, sub['enum']))})"
             default = "" if sub.get("type") == "object" else f"`{json.dumps(sub.get('default'))}`"
             desc = " ".join(str(sub.get("description", "")).split())
-            out.append(f"| `{full}` | {typ} | {default} | {desc} |")
+            out.append(f"| `{full}` | {type_text} | {default} | {desc} |")
             walk(sub, full)
 
     walk(schema, "")

@@ -3,7 +3,9 @@
 This module is the single source of truth for the extract format. The synthetic
 generator writes it, the reader validates against it, and ``docs/input-contract.md``
 is generated from it (``python -m pbr.contract > docs/input-contract.md``), so the
-written contract cannot drift from the code that checks it.
+written contract cannot drift from the code that checks it. That is also why it is one module
+of about 600 lines: most of it is the tables' column lists and the rules' prose, which belong
+beside each other.
 
 Types are logical: ``string``, ``int``, ``float``, ``bool``, ``date`` (ISO 8601
 ``YYYY-MM-DD`` in CSV; a date or timestamp column in Parquet or SQL).
@@ -175,9 +177,11 @@ class Table:
 
     @property
     def column_names(self) -> list[str]:
+        """The table's column names, in contract order."""
         return [c.name for c in self.columns]
 
     def column(self, name: str) -> Column:
+        """The column called ``name``; KeyError naming the table when there is none."""
         for c in self.columns:
             if c.name == name:
                 return c
@@ -442,10 +446,15 @@ def normal_sub_area(value: str | None) -> str | None:
 def _rules_markdown() -> list[str]:
     """The reading rules of the contract that are not column types: cleaning, identifiers, codes,
     the design and linkage checks."""
+    return [*_reading_rules(), *_check_rules()]
+
+
+def _reading_rules() -> list[str]:
+    """How values are read and cleaned, and how identifiers (initials, names, dates of birth) are read."""
     tokens = ", ".join(f"`{t}`" for t in NULL_TOKENS)
     name_tokens = ", ".join(f"`{t}`" for t in NAME_NULL_TOKENS)
     free = ", ".join(f"`{c.name}`" for t in TABLES.values() for c in t.columns if c.free_text)
-    placeholders = ", ".join(f"`{d}`" for d in PLACEHOLDER_DATES_OF_BIRTH)
+    placeholders = ", ".join(f"`{day}`" for day in PLACEHOLDER_DATES_OF_BIRTH)
     return [
         "## Reading and cleaning",
         "",
@@ -486,6 +495,12 @@ def _rules_markdown() -> list[str]:
         "  the average for a day of its birth year, is counted and warned about, not dropped: if it is",
         "  a placeholder, add it to `linkage.placeholder_dates_of_birth`.",
         "",
+    ]
+
+
+def _check_rules() -> list[str]:
+    """The checks on codes, on the study design and on the plausibility of the link rate."""
+    return [
         "## Codes",
         "",
         "- **Area codes** and every other code or key are compared after removing surrounding",

@@ -73,9 +73,9 @@ def _direct(path: Path, src: Path) -> frozenset[Path]:
         if name.split(".")[0] != PACKAGE:
             continue
         for part in _parents(name):
-            f = _module_file(part, src)
-            if f is not None:
-                found.add(f)
+            module_file = _module_file(part, src)
+            if module_file is not None:
+                found.add(module_file)
     return frozenset(found)
 
 
@@ -85,10 +85,10 @@ def library_files(script: str | Path, src: str | Path) -> list[Path]:
     seen: set[Path] = set()
     todo = list(_direct(Path(script).resolve(), src))
     while todo:
-        f = todo.pop()
-        if f not in seen:
-            seen.add(f)
-            todo.extend(_direct(f, src))
+        module_file = todo.pop()
+        if module_file not in seen:
+            seen.add(module_file)
+            todo.extend(_direct(module_file, src))
     return sorted(seen)
 
 
@@ -105,4 +105,4 @@ def code_inputs(script: str | Path, src: str | Path) -> list[str]:
     to the working directory (a moved or copied project keeps its cache: Snakemake compares the
     set of input paths)."""
     files = [*script_helpers(script), *library_files(script, src)]
-    return [os.path.relpath(f) for f in files]
+    return [os.path.relpath(module_file) for module_file in files]

@@ -29,9 +29,9 @@ def configure(log_file: str | Path | None, level: int = logging.INFO) -> None:
     if log_file:
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(log_file, mode="w"))
-    for h in handlers:
-        h.setFormatter(fmt)
-        root.addHandler(h)
+    for handler in handlers:
+        handler.setFormatter(fmt)
+        root.addHandler(handler)
     for noisy in ("matplotlib", "PIL", "fontTools"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -41,7 +41,7 @@ def logged(log_file: str | Path | None, step: str) -> Iterator[logging.Logger]:
     """Run a script body with logging set up; known errors exit 1 with their message only."""
     configure(log_file)
     log = logging.getLogger(f"pbr.{step}")
-    t0 = time.perf_counter()
+    started = time.perf_counter()
     log.info("%s: started", step)
     try:
         yield log
@@ -51,4 +51,4 @@ def logged(log_file: str | Path | None, step: str) -> Iterator[logging.Logger]:
     except Exception:
         log.exception("%s failed with an unexpected error (a bug: please report it with this log)", step)
         raise
-    log.info("%s: done in %.1f s", step, time.perf_counter() - t0)
+    log.info("%s: done in %.1f s", step, time.perf_counter() - started)

@@ -81,18 +81,18 @@ def key_id(kind: str) -> str:
 
 def table_files(directory: str | Path, fmt: str) -> tuple[dict[str, Path], list[tuple[str, str, str]]]:
     """Each table's file in ``directory`` and the problems found, as (where, what, what to do)."""
-    d = Path(directory)
+    folder = Path(directory)
     exts = ("csv", "parquet") if fmt == "auto" else (fmt,)
     files: dict[str, Path] = {}
     problems: list[tuple[str, str, str]] = []
     for name in TABLE_NAMES:
-        found = [d / f"{name}.{ext}" for ext in exts if (d / f"{name}.{ext}").is_file()]
+        found = [folder / f"{name}.{ext}" for ext in exts if (folder / f"{name}.{ext}").is_file()]
         if not found:
             expected = " or ".join(f"{name}.{ext}" for ext in exts)
             problems.append(
                 (
-                    str(d / f"{name}.{exts[0]}"),
-                    f"file not found: expected {expected} in {d}",
+                    str(folder / f"{name}.{exts[0]}"),
+                    f"file not found: expected {expected} in {folder}",
                     "Export the table under that name",
                 )
             )
@@ -110,11 +110,12 @@ def table_files(directory: str | Path, fmt: str) -> tuple[dict[str, Path], list[
 
 
 def file_sha256(path: str | Path, chunk: int = 1 << 22) -> str:
-    h = hashlib.sha256()
+    """Hex SHA-256 of a file's bytes, read ``chunk`` bytes at a time."""
+    digest = hashlib.sha256()
     with open(path, "rb") as f:
         while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _recorded(path: str | Path) -> str:
@@ -281,24 +282,24 @@ def real_source(real: dict) -> dict:
 
 def check_directory(directory: str | Path, fmt: str) -> dict[str, Path]:
     """The table files, or SourceError naming each missing or doubled file."""
-    d = Path(directory)
-    if not d.exists():
+    folder = Path(directory)
+    if not folder.exists():
         raise SourceError(
-            f"the extract directory 'data.real.directory' = {d} does not exist. Put the five table files there "
+            f"the extract directory 'data.real.directory' = {folder} does not exist. Put the five table files there "
             f"({', '.join(TABLE_NAMES)}, each .csv or .parquet; see docs/input-contract.md) or point the "
             "configuration at the right place."
         )
-    if not d.is_dir():
+    if not folder.is_dir():
         raise SourceError(
-            f"'data.real.directory' = {d} is a file, not a directory. Point it at the directory that holds "
+            f"'data.real.directory' = {folder} is a file, not a directory. Point it at the directory that holds "
             f"the five table files ({', '.join(TABLE_NAMES)})."
         )
     if fmt not in FORMATS:
         raise SourceError(f"'data.real.format' = {fmt!r}: use one of {', '.join(FORMATS)}.")
-    files, problems = table_files(d, fmt)
+    files, problems = table_files(folder, fmt)
     if problems:
         lines = "\n".join(f"  - {where}: {what}. {todo}." for where, what, todo in problems)
-        raise SourceError(f"the extract in {d} is incomplete ({len(problems)} problem(s)):\n{lines}")
+        raise SourceError(f"the extract in {folder} is incomplete ({len(problems)} problem(s)):\n{lines}")
     return files
 
 
@@ -346,15 +347,18 @@ def check_unchanged(read: dict, expected: dict | None) -> None:
         )
 
 
-def describe(fp: dict) -> str:
+def describe(source_fingerprint: dict) -> str:
     """One line for logs and the report: where, and how much (no credentials)."""
-    tables = fp.get("tables", {})
-    if fp["kind"] == "database":
+    tables = source_fingerprint.get("tables", {})
+    if source_fingerprint["kind"] == "database":
         rows = sum(t["rows"] for t in tables.values())
-        where = fp["url"] + (f" (schema {fp['schema']})" if fp.get("schema") else "")
+        where = source_fingerprint["url"] + (
+            f" (schema {source_fingerprint['schema']})" if source_fingerprint.get("schema") else ""
+        )
         return f"database {where}: {len(tables)} tables, {rows:,} rows"
     size = sum(t["bytes"] for t in tables.values())
-    return f"{fp['kind']} files in {fp['directory']}: {len(tables)} tables, {size / 1e6:,.1f} MB"
+    where = source_fingerprint["directory"]
+    return f"{source_fingerprint['kind']} files in {where}: {len(tables)} tables, {size / 1e6:,.1f} MB"
 
 
 def check_key_id(kind: str, expected: str) -> None:

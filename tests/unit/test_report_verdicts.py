@@ -19,7 +19,7 @@ from report_fixtures import COHORTS, OUTCOMES, K, make_config, make_inputs, pars
 
 from pbr.config import config_hash
 from pbr.flow import flow_frame, flow_row
-from pbr.report.cells import fci, fnum
+from pbr.report.cells import format_interval, format_number
 from pbr.report.did import did_rows
 from pbr.report.disclosure import redact_counts
 from pbr.report.estimates import robustness_section
@@ -252,14 +252,14 @@ def test_an_unbounded_headline_interval_is_not_counted_in_the_rendered_report(tm
 
 
 def test_huge_and_tiny_numbers_print_in_scientific_notation():
-    assert fnum(1.7e95) == "1.7e+95"
-    assert fnum(-2.5e7, 4) == "-2.5e+07"
-    assert fnum(3.2e-7) == "3.2e-07"
-    assert fnum(0.0004) == "4.0e-04" and fnum(0.0004, 4) == "0.0004"
-    assert fnum(0.0) == "0.000" and fnum(123456.789) == "123456.789"
-    assert fci(3.2e-7, 1.7e95) == "3.2e-07 to 1.7e+95"
-    assert fci(-0.01, 0.05) == "−0.010 to 0.050"
-    assert len(fnum(1.7e95)) < 10
+    assert format_number(1.7e95) == "1.7e+95"
+    assert format_number(-2.5e7, 4) == "-2.5e+07"
+    assert format_number(3.2e-7) == "3.2e-07"
+    assert format_number(0.0004) == "4.0e-04" and format_number(0.0004, 4) == "0.0004"
+    assert format_number(0.0) == "0.000" and format_number(123456.789) == "123456.789"
+    assert format_interval(3.2e-7, 1.7e95) == "3.2e-07 to 1.7e+95"
+    assert format_interval(-0.01, 0.05) == "−0.010 to 0.050"
+    assert len(format_number(1.7e95)) < 10
 
 
 def test_a_huge_estimate_is_flagged_and_never_a_long_string_of_digits(tmp_path):

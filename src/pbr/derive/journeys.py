@@ -50,30 +50,32 @@ def assign_journeys(
     The next episode continues the journey when its referral falls 0..``transfer_gap_days``
     days after the previous episode's discharge and that discharge's reason is a transfer.
     """
-    ep = episodes.sort_values(["person_id", "referral_date", "episode_id"], kind="mergesort").reset_index(
-        drop=True
-    )
-    same_person = ep["person_id"].eq(ep["person_id"].shift())
-    prev_reason = ep["discharge_reason"].shift()
-    gap = (ep["referral_date"] - ep["discharge_date"].shift()).dt.days
+    ordered = episodes.sort_values(
+        ["person_id", "referral_date", "episode_id"], kind="mergesort"
+    ).reset_index(drop=True)
+    same_person = ordered["person_id"].eq(ordered["person_id"].shift())
+    prev_reason = ordered["discharge_reason"].shift()
+    gap = (ordered["referral_date"] - ordered["discharge_date"].shift()).dt.days
     continues = (
         same_person
         & prev_reason.isin(transfer_codes).fillna(False).astype(bool)
         & gap.between(0, transfer_gap_days).fillna(False).astype(bool)
     )
-    ep["journey_seq"] = (~continues).astype("int64").groupby(ep["person_id"]).cumsum()
-    ep["journey_id"] = (ep["person_id"] + "-" + ep["journey_seq"].astype(str).str.zfill(3)).astype("string")
-    return ep
+    ordered["journey_seq"] = (~continues).astype("int64").groupby(ordered["person_id"]).cumsum()
+    ordered["journey_id"] = (
+        ordered["person_id"] + "-" + ordered["journey_seq"].astype(str).str.zfill(3)
+    ).astype("string")
+    return ordered
 
 
-def summarise_journeys(ep: pd.DataFrame) -> pd.DataFrame:
+def summarise_journeys(episodes: pd.DataFrame) -> pd.DataFrame:
     """One row per journey from episodes carrying ``journey_id`` (see :func:`assign_journeys`).
 
     Columns: journey_id, person_id, journey_seq, n_episodes, start_date, end_date,
     discharge_reason, triage_date, first_intervention_date, area_code, sub_area,
     agency_id, the first episode's client profile, and age_at_start.
     """
-    g = ep.groupby("journey_id", sort=True)
+    g = episodes.groupby("journey_id", sort=True)
     first = g.head(1).set_index("journey_id")
     last = g.tail(1).set_index("journey_id")
     j = pd.DataFrame(index=first.index)
@@ -224,7 +226,7 @@ def _check_design(j: pd.DataFrame, pre_start: str, post_start: str, post_end: st
     missing = [c for c in cells if found[c] == 0]
     if not missing:
         return
-    pre, post, end = (pd.Timestamp(d).date() for d in (pre_start, post_start, post_end))
+    pre, post, end = (pd.Timestamp(day).date() for day in (pre_start, post_start, post_end))
     windows = {
         "pre": f"{pre} to {(pd.Timestamp(post_start) - pd.Timedelta(days=1)).date()}",
         "post": f"{post} to {end}",

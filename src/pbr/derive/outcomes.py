@@ -36,7 +36,7 @@ def study_journeys(all_journeys: pd.DataFrame, cohort: str) -> pd.DataFrame:
     if len(study):
         return study
     reasons = all_journeys.loc[in_cohort, "exclusion"].dropna().unique().tolist()
-    why = (
+    reason = (
         "its journeys were all excluded: " + "; ".join(sorted(reasons))
         if reasons
         else f"the extract holds no journey of this cohort (cohort {cohort!r}: "
@@ -44,7 +44,7 @@ def study_journeys(all_journeys: pd.DataFrame, cohort: str) -> pd.DataFrame:
         + ")"
     )
     raise OutcomeError(
-        f"cohort {cohort!r} has no journey left in the study, so its outcomes cannot be derived: {why}. "
+        f"cohort {cohort!r} has no journey left in the study, so its outcomes cannot be derived: {reason}. "
         "The exclusions are counted in results/derive/flow_cohorts.parquet. Check the extract "
         "(referral dates, dates of birth, substances) and the study settings (study.pre_start, "
         "study.post_end, study.min_age), or remove the cohort from study.cohorts."
@@ -98,11 +98,15 @@ def next_journey_gap(journeys: pd.DataFrame, all_journeys: pd.DataFrame) -> pd.S
 
     ``all_journeys`` holds every journey of every person, in the study or not.
     """
-    allj = all_journeys[["person_id", "journey_seq", "start_date"]].copy()
-    allj["journey_seq"] = allj["journey_seq"] - 1  # the next journey's start, keyed by the previous seq
-    nxt = journeys[["person_id", "journey_seq"]].merge(allj, on=["person_id", "journey_seq"], how="left")
+    next_starts = all_journeys[["person_id", "journey_seq", "start_date"]].copy()
+    # the next journey's start, keyed by the previous seq
+    next_starts["journey_seq"] = next_starts["journey_seq"] - 1
+    next_journey = journeys[["person_id", "journey_seq"]].merge(
+        next_starts, on=["person_id", "journey_seq"], how="left"
+    )
     return pd.Series(
-        _days(nxt["start_date"], journeys["end_date"].reset_index(drop=True)).to_numpy(), index=journeys.index
+        _days(next_journey["start_date"], journeys["end_date"].reset_index(drop=True)).to_numpy(),
+        index=journeys.index,
     )
 
 
@@ -159,12 +163,14 @@ def _substance_days(journeys: pd.DataFrame, tops: pd.DataFrame) -> pd.Series:
     """
     cols = sorted(set(SUBSTANCE_TOP_COLUMN.values()))
     position = {s: cols.index(c) for s, c in SUBSTANCE_TOP_COLUMN.items()}
-    mat = tops.reindex(journeys["journey_id"])[cols].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    top_days = (
+        tops.reindex(journeys["journey_id"])[cols].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    )
     days = np.full((len(journeys), 3), np.nan)
     for i, k in enumerate(("substance_1", "substance_2", "substance_3")):
-        idx = journeys[k].map(position)
-        rows = np.flatnonzero(idx.notna().to_numpy())
-        days[rows, i] = mat[rows, idx.iloc[rows].astype(int).to_numpy()]
+        column_index = journeys[k].map(position)
+        rows = np.flatnonzero(column_index.notna().to_numpy())
+        days[rows, i] = top_days[rows, column_index.iloc[rows].astype(int).to_numpy()]
     return pd.Series(np.fmax.reduce(days, axis=1), index=journeys.index).astype("Float64")
 
 
@@ -218,10 +224,12 @@ def register_event_within(
     pairs = journeys[["journey_id", "person_id", "start_date"]].merge(
         events[["person_id", date_col]], on="person_id"
     )
-    hit = pairs.loc[
+    linked_journeys = pairs.loc[
         _days(pairs[date_col], pairs["start_date"]).between(0, window_days), "journey_id"
     ].unique()
-    return pd.Series(journeys["journey_id"].isin(hit).to_numpy(), index=journeys.index, dtype="Int64")
+    return pd.Series(
+        journeys["journey_id"].isin(linked_journeys).to_numpy(), index=journeys.index, dtype="Int64"
+    )
 
 
 def drug_related_death(
@@ -237,8 +245,8 @@ def acquisitive_crime(
     journeys: pd.DataFrame, offences: pd.DataFrame, window_days: int, offence_groups: list[str]
 ) -> pd.Series:
     """1 if a linked proven offence in an acquisitive group is dated on days 0..``window_days`` after start."""
-    acq = offences["offence_group"].isin(offence_groups).fillna(False).astype(bool)
-    return register_event_within(journeys, offences.loc[acq], "offence_date", window_days)
+    acquisitive = offences["offence_group"].isin(offence_groups).fillna(False).astype(bool)
+    return register_event_within(journeys, offences.loc[acquisitive], "offence_date", window_days)
 
 
 def baseline_covariates(journeys: pd.DataFrame, start_top: pd.DataFrame) -> pd.DataFrame:
@@ -248,15 +256,15 @@ def baseline_covariates(journeys: pd.DataFrame, start_top: pd.DataFrame) -> pd.D
     baseline_functioning: quality of life score (0-7, 8-13, 14-20, no_top).
     """
     use = _substance_days(journeys, start_top)
-    qol = pd.Series(
+    quality_of_life = pd.Series(
         start_top["quality_of_life"].reindex(journeys["journey_id"]).to_numpy(), index=journeys.index
     )
-    qol = qol.astype("Float64")
+    quality_of_life = quality_of_life.astype("Float64")
     out = pd.DataFrame(index=journeys.index)
     out["baseline_use"] = _band(use, [(0, 0, "0"), (1, 7, "1-7"), (8, 20, "8-20"), (21, 28, "21-28")])
-    out["baseline_functioning"] = _band(qol, [(0, 7, "0-7"), (8, 13, "8-13"), (14, 20, "14-20")])
+    out["baseline_functioning"] = _band(quality_of_life, [(0, 7, "0-7"), (8, 13, "8-13"), (14, 20, "14-20")])
     out["baseline_days_use"] = use
-    out["baseline_quality_of_life"] = qol
+    out["baseline_quality_of_life"] = quality_of_life
     return out
 
 

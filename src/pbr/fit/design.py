@@ -13,8 +13,9 @@ On it:
 - :func:`fit_terms`: the logit or linear model of ``y`` on a few terms of interest (the
   DiD term, or event-study terms) plus ``W``, with the terms' covariance clustered by area
   (CRV1) under pyfixest 0.60's default small-sample factors (:func:`crv1_factor`). The
-  test suite checks it against pyfixest ``feglm``/``feols`` and statsmodels; one scale-1.0
-  outcome (300k rows): logit 0.7 s against pyfixest's 3-6 s. Terms collinear with ``W``
+  test suite checks it against pyfixest ``feglm``/``feols`` and statsmodels; it is faster
+  than pyfixest because every projection is one exact solve of a small system, never an
+  iterative demeaning (bench/bench_models.py measures both). Terms collinear with ``W``
   are left out (``kept``); when none is left (e.g. the DiD term collinear with the fixed
   effects), the result has no coefficients and a ``note`` saying so, never an error, so
   that the caller reports the model as not estimable (``pbr.fit.models``). The logit's linear
@@ -55,10 +56,12 @@ class Design:
 
     @property
     def n(self) -> int:
+        """Number of rows (journeys) in the design."""
         return len(self.y)
 
     @property
     def n_areas(self) -> int:
+        """Number of areas (the clusters, G)."""
         return len(self.area_codes)
 
     def by_area(self, v: np.ndarray) -> np.ndarray:
@@ -81,7 +84,8 @@ class Design:
         """k x k matrix W' diag(w) W, built from the factors' pairwise cross-tabulations.
 
         W holds only dummies, so each block of the Gram matrix is a weighted cross-tabulation
-        of two factors: equal to the sparse product, 57 ms instead of 134 ms at scale 1.0.
+        of two factors: equal to the sparse product, and cheaper, since counting (``np.bincount``)
+        replaces a sparse matrix product.
         """
         sizes = [n for _, n in self.factors]
         starts = np.concatenate([[0], np.cumsum(sizes)])
@@ -175,24 +179,27 @@ def build_design(mf: pd.DataFrame, outcome: str, covariates: list[str]) -> Desig
 class Projector:
     """Exact (weighted) least-squares projection on the columns of W."""
 
-    def __init__(self, d: Design, w: np.ndarray | None = None):
-        self.d, self.w = d, w
-        self.gram = d.gram(np.ones(d.n) if w is None else w)
+    def __init__(self, design: Design, w: np.ndarray | None = None):
+        self.design, self.w = design, w
+        self.gram = design.gram(np.ones(design.n) if w is None else w)
         try:
             self.cho = linalg.cho_factor(self.gram, lower=True)
         except linalg.LinAlgError:  # vanishing weights (see _solve_psd): fall back to least squares
             self.cho = None
 
     def solve(self, rhs: np.ndarray) -> np.ndarray:
+        """(W'diag(w)W)^-1 rhs: by Cholesky, or least squares when the Gram matrix is singular."""
         if self.cho is None:
             return linalg.lstsq(self.gram, rhs, lapack_driver="gelsd")[0]
         return linalg.cho_solve(self.cho, rhs)
 
     def coef(self, v: np.ndarray) -> np.ndarray:
-        return self.solve(self.d.WT @ (v if self.w is None else self.w * v))
+        """Coefficients of the (weighted) least-squares regression of v on W."""
+        return self.solve(self.design.WT @ (v if self.w is None else self.w * v))
 
     def resid(self, v: np.ndarray) -> np.ndarray:
-        return v - self.d.W @ self.coef(v)
+        """v with its projection on W removed (W partialled out)."""
+        return v - self.design.W @ self.coef(v)
 
 
 # ---------------------------------------------------------------------------------------
@@ -288,8 +295,8 @@ class TermsFit:
     note: str = ""  # why no term was estimated ('' when some were)
 
 
-def crv1_factor(d: Design, q: int) -> float:
-    """pyfixest 0.60's default CRV1 small-sample factor for q terms beside the design ``d``.
+def crv1_factor(design: Design, q: int) -> float:
+    """pyfixest 0.60's default CRV1 small-sample factor for q terms beside ``design``.
 
     ``ssc(k_adj=True, k_fixef="nonnested", G_adj=True)``: G/(G-1) * (N-1)/(N-k), where k
     counts the terms, the covariate dummies and, of the fixed effects, only those not
@@ -299,8 +306,8 @@ def crv1_factor(d: Design, q: int) -> float:
 
     NaN (not an error) when undefined: a single cluster, or no residual degrees of freedom.
     """
-    n, g = d.n, d.n_areas
-    k = q + d.W.shape[1] - g + 1
+    n, g = design.n, design.n_areas
+    k = q + design.W.shape[1] - g + 1
     if g < 2 or n <= k:
         return float("nan")
     return g / (g - 1) * (n - 1) / (n - k)
@@ -312,8 +319,8 @@ def _independent(x_t: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.sum(x_t * x_t, axis=0) > 1e-10 * scale)
 
 
-def fit_terms(d: Design, x: np.ndarray, family: str) -> TermsFit:
-    """Logit (``family="logit"``) or linear (``"linear"``) model of ``d.y`` on x (N x q) and W.
+def fit_terms(design: Design, x: np.ndarray, family: str) -> TermsFit:
+    """Logit (``family="logit"``) or linear (``"linear"``) model of ``design.y`` on x (N x q) and W.
 
     Returns the coefficients of x and their cluster-robust covariance by area: the x block
     of the full sandwich H^-1 (sum_g s_g s_g') H^-1, which by the partitioned inverse is
@@ -326,45 +333,45 @@ def fit_terms(d: Design, x: np.ndarray, family: str) -> TermsFit:
     """
     if family not in ("logit", "linear"):
         raise ValueError(f"family must be 'logit' or 'linear', not {family!r}")
-    x = np.asarray(x, dtype=float).reshape(d.n, -1)
-    proj = Projector(d)
-    x_t = x - d.W @ proj.solve(d.WT @ x)
+    x = np.asarray(x, dtype=float).reshape(design.n, -1)
+    proj = Projector(design)
+    x_t = x - design.W @ proj.solve(design.WT @ x)
     kept = _independent(x_t, x)
     if not len(kept):
         return TermsFit(
             coef=np.zeros(0),
             vcov=np.zeros((0, 0)),
             kept=kept,
-            n=d.n,
+            n=design.n,
             converged=True,
             note="the term(s) of interest are collinear with the fixed effects (and covariates)",
         )
     x = x[:, kept]
     converged, eta = True, None
     if family == "logit":
-        design = sp.hstack([d.W, sp.csr_matrix(x)], format="csr")
-        coef, eta, converged = fit_logit(design, d.y, gram=lambda w: d.gram_with(w, x))
+        logit_design = sp.hstack([design.W, sp.csr_matrix(x)], format="csr")
+        coef, eta, converged = fit_logit(logit_design, design.y, gram=lambda w: design.gram_with(w, x))
         beta = coef[-x.shape[1] :]
         mu = special.expit(eta)
         w = mu * (1 - mu)
-        e = d.y - mu
+        e = design.y - mu
         wx = w[:, None] * x
-        x_t = x - d.W @ Projector(d, w).solve(d.WT @ wx)
+        x_t = x - design.W @ Projector(design, w).solve(design.WT @ wx)
         bread = x_t.T @ (w[:, None] * x_t)
     else:
         x_t = x_t[:, kept]
-        y_t = proj.resid(d.y)
+        y_t = proj.resid(design.y)
         bread = x_t.T @ x_t
         beta = _solve_psd(bread, x_t.T @ y_t)
         e = y_t - x_t @ beta
-    scores = np.column_stack([d.by_area(x_t[:, j] * e) for j in range(x.shape[1])])  # G x q
+    scores = np.column_stack([design.by_area(x_t[:, j] * e) for j in range(x.shape[1])])  # G x q
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", linalg.LinAlgWarning)
             inv = linalg.inv(bread)
-        vcov = crv1_factor(d, x.shape[1]) * inv @ (scores.T @ scores) @ inv
+        vcov = crv1_factor(design, x.shape[1]) * inv @ (scores.T @ scores) @ inv
     except (linalg.LinAlgError, linalg.LinAlgWarning):  # vanishing weights: no usable covariance
         vcov = np.full((x.shape[1], x.shape[1]), np.nan)
     return TermsFit(
-        coef=np.asarray(beta), vcov=(vcov + vcov.T) / 2, kept=kept, n=d.n, converged=converged, eta=eta
+        coef=np.asarray(beta), vcov=(vcov + vcov.T) / 2, kept=kept, n=design.n, converged=converged, eta=eta
     )

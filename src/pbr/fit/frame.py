@@ -29,8 +29,8 @@ def model_frame(analysis: pd.DataFrame, outcome: str, covariates: list[str], per
     df = analysis.loc[mask, cols].copy()
     df = df.rename(columns={area: "area_code"})
     df[outcome] = df[outcome].astype("int64")
-    # categoricals: the same (sorted) levels as strings; pyfixest builds its design from them faster
-    # (both fits of one scale-1.0 outcome 12.4 s -> 8.2 s, same estimates)
+    # categoricals: the same (sorted) levels as strings, and the same estimates; pyfixest builds its
+    # design from categorical codes faster than from strings
     for c in covariates:
         df[c] = df[c].astype("string").fillna("unknown").astype(str).astype("category")
     df["area_code"] = df["area_code"].astype(str)

@@ -173,7 +173,7 @@ class LpmParts:
     beta: float
     se_crv1_unscaled: float  # sqrt(sum_g (x~_g'u_g)^2) / x~'x~, no small-sample factor
     s_y: np.ndarray  # (G,) x~_g'y~_g
-    d: np.ndarray  # (G,) x~_g'x~_g
+    s_x: np.ndarray  # (G,) x~_g'x~_g
     a_y: np.ndarray  # (G,G) F'(W'W)^-1 E_y
     a_x: np.ndarray  # (G,G) F'(W'W)^-1 F
     # randomisation-inference pieces (areas)
@@ -184,39 +184,39 @@ class LpmParts:
     treated: np.ndarray  # (G,) bool, observed assignment
 
 
-def lpm_parts(d: Design) -> LpmParts:
+def lpm_parts(design: Design) -> LpmParts:
     """Partial W out of y, did and the area x post columns once; keep only small matrices."""
-    proj = Projector(d)
-    y_t = proj.resid(d.y)
-    x_t = proj.resid(d.did)
+    proj = Projector(design)
+    y_t = proj.resid(design.y)
+    x_t = proj.resid(design.did)
     xx = float(x_t @ x_t)
     beta = float(x_t @ y_t) / xx
-    s_y, dd = d.by_area(x_t * y_t), d.by_area(x_t * x_t)
-    q = s_y - beta * dd
-    F = d.wt_by_area(x_t)
-    E_y = d.wt_by_area(y_t)
+    s_y, s_x = design.by_area(x_t * y_t), design.by_area(x_t * x_t)
+    q = s_y - beta * s_x
+    F = design.wt_by_area(x_t)
+    E_y = design.wt_by_area(y_t)
     a_y = F.T @ proj.solve(E_y)
     a_x = F.T @ proj.solve(F)
-    Z = d.z_matrix()
-    post = d.post_column()
-    WtZ = np.asarray((d.WT @ Z).todense())
+    Z = design.z_matrix()
+    post = design.post_column()
+    WtZ = np.asarray((design.WT @ Z).todense())
     B = proj.solve(WtZ)
-    gram_z = np.diag(d.by_area(post)) - WtZ.T @ B
-    c_y = d.by_area(post * y_t)
+    gram_z = np.diag(design.by_area(post)) - WtZ.T @ B
+    c_y = design.by_area(post * y_t)
     h_y = np.diag(c_y) - E_y.T @ B
-    h_x = np.diag(d.by_area(post * x_t)) - F.T @ B
+    h_x = np.diag(design.by_area(post * x_t)) - F.T @ B
     return LpmParts(
         beta=beta,
         se_crv1_unscaled=float(np.sqrt(np.sum(q**2)) / xx),
         s_y=s_y,
-        d=dd,
+        s_x=s_x,
         a_y=a_y,
         a_x=a_x,
         c_y=c_y,
         gram_z=gram_z,
         h_y=h_y,
         h_x=h_x,
-        treated=d.treated,
+        treated=design.treated,
     )
 
 
@@ -225,12 +225,12 @@ def wcr_tstats(parts: LpmParts, v: np.ndarray, delta: float = 0.0) -> tuple[floa
 
     Both without the CRV1 small-sample factor, which cancels in the comparison.
     """
-    s = parts.s_y - delta * parts.d
+    s = parts.s_y - delta * parts.s_x
     a = parts.a_y - delta * parts.a_x
-    xx = parts.d.sum()
+    xx = parts.s_x.sum()
     t_obs = (parts.beta - delta) / parts.se_crv1_unscaled
     num = s @ v  # (B,) = x~'x~ (beta* - delta)
-    q = s[:, None] * v - a @ v - parts.d[:, None] * (num / xx)[None, :]
+    q = s[:, None] * v - a @ v - parts.s_x[:, None] * (num / xx)[None, :]
     return t_obs, num / np.sqrt(np.sum(q**2, axis=0))
 
 
@@ -280,29 +280,29 @@ class LogitParts:
 
 
 def logit_parts(
-    d: Design, delta: float = 0.0, eta_start: np.ndarray | None = None, with_ri: bool = False
+    design: Design, delta: float = 0.0, eta_start: np.ndarray | None = None, with_ri: bool = False
 ) -> LogitParts:
     """Fit the logit without did (offset delta * did) and build the score quantities."""
-    off = delta * d.did
-    _, eta, _ = fit_logit(d.W, d.y, offset=off, eta_start=eta_start, gram=d.gram)
+    off = delta * design.did
+    _, eta, _ = fit_logit(design.W, design.y, offset=off, eta_start=eta_start, gram=design.gram)
     p = special.expit(eta)
     w = p * (1 - p)
-    e = d.y - p
-    proj = Projector(d, w)
-    x_t = d.did - d.W @ proj.coef(d.did)
-    s = d.by_area(x_t * e)
+    e = design.y - p
+    proj = Projector(design, w)
+    x_t = design.did - design.W @ proj.coef(design.did)
+    s = design.by_area(x_t * e)
     info = float(np.sum(w * x_t * x_t))
-    F = d.wt_by_area(w * x_t)
-    E = d.wt_by_area(e)
+    F = design.wt_by_area(w * x_t)
+    E = design.wt_by_area(e)
     a = F.T @ proj.solve(E)
-    parts = LogitParts(delta=delta, eta=eta, s=s, info=info, a=a, treated=d.treated)
+    parts = LogitParts(delta=delta, eta=eta, s=s, info=info, a=a, treated=design.treated)
     if with_ri:
-        Z = d.z_matrix()
-        post = d.post_column()
-        WtwZ = np.asarray((d.WT @ (sp.diags(w) @ Z)).todense())
+        Z = design.z_matrix()
+        post = design.post_column()
+        WtwZ = np.asarray((design.WT @ (sp.diags(w) @ Z)).todense())
         B = proj.solve(WtwZ)
-        ze = d.by_area(post * e)
-        parts.gram_z = np.diag(d.by_area(w * post)) - WtwZ.T @ B
+        ze = design.by_area(post * e)
+        parts.gram_z = np.diag(design.by_area(w * post)) - WtwZ.T @ B
         parts.c = ze - B.T @ E.sum(axis=1)
         parts.h = np.diag(ze) - E.T @ B
     return parts
@@ -316,6 +316,7 @@ def score_tstats(parts: LogitParts, v: np.ndarray) -> tuple[float, np.ndarray]:
 
 
 def score_pvalue(parts: LogitParts, v: np.ndarray) -> float:
+    """Wild cluster score bootstrap p-value: the share of draws t* at least as extreme as t (:func:`score_tstats`)."""
     t_obs, t_star = score_tstats(parts, v)
     return float(np.mean(_ge(t_star, t_obs)))
 
@@ -366,16 +367,16 @@ def few_cluster_rows(
             live.append(family)
     if not live:
         return rows.frame()
-    d = build_design(mf, spec.outcome, list(spec.covariates))
-    if _did_collinear(d):
+    design = build_design(mf, spec.outcome, list(spec.covariates))
+    if _did_collinear(design):
         for family in live:
             rows.not_estimable(family, pre[family], fit_check(family, np.nan, collinear=True))
         return rows.frame()
-    draws = _Draws.of(d, reps=reps, ri_reps=ri_reps, seed=seed, confidence_level=spec.confidence_level)
+    draws = _Draws.of(design, reps=reps, ri_reps=ri_reps, seed=seed, confidence_level=spec.confidence_level)
     if "linear" in live:
-        _linear_rows(rows, d, draws, pre["linear"], lpm_ci)
+        _linear_rows(rows, design, draws, pre["linear"], lpm_ci)
     if "logit" in live:
-        _logit_rows(rows, d, draws, pre["logit"], logit_ci)
+        _logit_rows(rows, design, draws, pre["logit"], logit_ci)
     return rows.frame()
 
 
@@ -422,13 +423,13 @@ class _Draws:
     confidence_level: float
 
     @classmethod
-    def of(cls, d: Design, *, reps: int, ri_reps: int, seed: int, confidence_level: float) -> _Draws:
-        n_treated = int(d.treated.sum())
+    def of(cls, design: Design, *, reps: int, ri_reps: int, seed: int, confidence_level: float) -> _Draws:
+        n_treated = int(design.treated.sum())
         alpha = 1 - confidence_level
-        v = webb_weights(d.n_areas, reps, np.random.default_rng([seed, 1]))
-        random = random_assignments(d.n_areas, n_treated, ri_reps, np.random.default_rng([seed, 2]))
-        assign = np.vstack([d.treated.astype(float)[None, :], random])
-        ri_check = _ri_check(d.n_areas, n_treated, alpha)
+        v = webb_weights(design.n_areas, reps, np.random.default_rng([seed, 1]))
+        random = random_assignments(design.n_areas, n_treated, ri_reps, np.random.default_rng([seed, 2]))
+        assign = np.vstack([design.treated.astype(float)[None, :], random])
+        ri_check = _ri_check(design.n_areas, n_treated, alpha)
         return cls(v, assign, n_treated, alpha, ri_check, reps, ri_reps, seed, confidence_level)
 
     @property
@@ -442,19 +443,19 @@ class _Draws:
         )
 
 
-def _linear_rows(rows: _Rows, d: Design, draws: _Draws, pre: Estimability, with_ci: bool) -> None:
+def _linear_rows(rows: _Rows, design: Design, draws: _Draws, pre: Estimability, with_ci: bool) -> None:
     """The LPM rows: the restricted wild cluster bootstrap and the two RI statistics."""
-    lp = lpm_parts(d)
-    se_scale = lp.se_crv1_unscaled * math.sqrt(d.n_areas / max(d.n_areas - 1, 1))
-    lin = fit_check("linear", lp.beta, se_scale)
-    if lin.status == "not_estimable":
-        rows.not_estimable("linear", pre, lin)
+    lpm = lpm_parts(design)
+    se_scale = lpm.se_crv1_unscaled * math.sqrt(design.n_areas / max(design.n_areas - 1, 1))
+    lpm_check = fit_check("linear", lpm.beta, se_scale)
+    if lpm_check.status == "not_estimable":
+        rows.not_estimable("linear", pre, lpm_check)
         return
     v, alpha = draws.v, draws.alpha
     if "lpm_wcb_webb" in rows.methods:
-        p = wcr_pvalue(lp, v, 0.0)
+        p = wcr_pvalue(lpm, v, 0.0)
         lo, hi = (
-            invert_test(lambda x: wcr_pvalue(lp, v, x), lp.beta, se_scale, alpha)
+            invert_test(lambda x: wcr_pvalue(lpm, v, x), lpm.beta, se_scale, alpha)
             if with_ci
             else (np.nan, np.nan)
         )
@@ -463,71 +464,73 @@ def _linear_rows(rows: _Rows, d: Design, draws: _Draws, pre: Estimability, with_
             f"p two-sided symmetric = share |t*| >= |t| (CRV1 t)"
             + (f"; {draws.ci_text} (same draws for every delta)" if with_ci else "")
         )
-        rows.add("lpm_wcb_webb", lp.beta, lo, hi, p, note, pre, lin)
+        rows.add("lpm_wcb_webb", lpm.beta, lo, hi, p, note, pre, lpm_check)
     for method, k in (("lpm_ri", 0), ("lpm_ri_t", 1)):
         if method not in rows.methods:
             continue
 
         def p_ri(delta: float, k: int = k) -> float:
-            return _ri_p(ri_lpm_stats(lp, draws.assign, delta)[k])
+            return _ri_p(ri_lpm_stats(lpm, draws.assign, delta)[k])
 
         p = p_ri(0.0)
-        lo, hi = invert_test(p_ri, lp.beta, se_scale, alpha) if with_ci else (np.nan, np.nan)
+        lo, hi = invert_test(p_ri, lpm.beta, se_scale, alpha) if with_ci else (np.nan, np.nan)
         stat = "LPM coefficient" if k == 0 else "score-type t (sum of area scores / cluster-robust norm)"
-        note = f"{draws.ri_text(d.n_areas)}; statistic: {stat}; p = (1 + #|stat*| >= |stat|)/(1 + R)" + (
+        note = f"{draws.ri_text(design.n_areas)}; statistic: {stat}; p = (1 + #|stat*| >= |stat|)/(1 + R)" + (
             f"; {draws.ci_text} under H0: y - delta*did unaffected by assignment" if with_ci else ""
         )
-        rows.add(method, lp.beta, lo, hi, p, note, pre, lin, draws.ri_check)
+        rows.add(method, lpm.beta, lo, hi, p, note, pre, lpm_check, draws.ri_check)
 
 
-def _logit_rows(rows: _Rows, d: Design, draws: _Draws, pre: Estimability, with_ci: bool) -> None:
+def _logit_rows(rows: _Rows, design: Design, draws: _Draws, pre: Estimability, with_ci: bool) -> None:
     """The logit rows: the wild cluster score bootstrap and the two RI statistics."""
     # Point estimate: the unrestricted logit (same model as models.fit_did's).
-    w_full = sp.hstack([d.W, sp.csr_matrix(d.did[:, None])], format="csr")
-    coef, eta, converged = fit_logit(w_full, d.y, gram=lambda w: d.gram_with(w, d.did))
+    w_full = sp.hstack([design.W, sp.csr_matrix(design.did[:, None])], format="csr")
+    coef, eta, converged = fit_logit(w_full, design.y, gram=lambda w: design.gram_with(w, design.did))
     beta = float(coef[-1])
-    lgt = fit_check("logit", beta, converged=converged, eta=eta, did=d.did)
-    lg0 = logit_parts(d, 0.0, with_ri=True) if lgt.status != "not_estimable" else None
-    if lg0 is not None and not (np.isfinite(lg0.info) and lg0.info > 0):
-        lgt = verdict(["no information on the DiD term in the no-effect logit (zero efficient information)"])
-    if lgt.status == "not_estimable" or lg0 is None:
-        rows.not_estimable("logit", pre, lgt)
+    logit_check = fit_check("logit", beta, converged=converged, eta=eta, did=design.did)
+    null_parts = logit_parts(design, 0.0, with_ri=True) if logit_check.status != "not_estimable" else None
+    if null_parts is not None and not (np.isfinite(null_parts.info) and null_parts.info > 0):
+        logit_check = verdict(
+            ["no information on the DiD term in the no-effect logit (zero efficient information)"]
+        )
+    if logit_check.status == "not_estimable" or null_parts is None:
+        rows.not_estimable("logit", pre, logit_check)
         return
     if "logit_score_wcb" in rows.methods:
-        p = score_pvalue(lg0, draws.v)
+        p = score_pvalue(null_parts, draws.v)
         lo = hi = np.nan
         if with_ci:
-            cache = {"eta": lg0.eta}
+            cache = {"eta": null_parts.eta}
 
             def p_score(delta: float) -> float:
-                parts = logit_parts(d, delta, eta_start=cache["eta"])
+                parts = logit_parts(design, delta, eta_start=cache["eta"])
                 cache["eta"] = parts.eta
                 return score_pvalue(parts, draws.v)
 
-            lo, hi = invert_test(p_score, beta, 1 / math.sqrt(lg0.info) * 2, draws.alpha, rel_tol=2e-3)
+            lo, hi = invert_test(p_score, beta, 1 / math.sqrt(null_parts.info) * 2, draws.alpha, rel_tol=2e-3)
         note = (
             f"wild cluster score bootstrap (Kline-Santos; logit refitted under H0), Webb weights, "
             f"{draws.reps} reps, seed {draws.seed}; p two-sided symmetric on the studentised score"
             + (f"; {draws.ci_text} (OR scale), restricted logit refitted per delta" if with_ci else "")
         )
-        rows.add("logit_score_wcb", beta, lo, hi, p, note, pre, lgt)
+        rows.add("logit_score_wcb", beta, lo, hi, p, note, pre, logit_check)
     for method, k in (("logit_ri", 0), ("logit_ri_t", 1)):
         if method not in rows.methods:
             continue
-        p = _ri_p(ri_logit_stats(lg0, draws.assign)[k])
+        p = _ri_p(ri_logit_stats(null_parts, draws.assign)[k])
         stat = (
             "one-step logit coefficient from the no-effect model (efficient score / information)"
             if k == 0
             else "score-type t from the no-effect logit"
         )
-        note = f"{draws.ri_text(d.n_areas)}; statistic: {stat}; p = (1 + #|stat*| >= |stat|)/(1 + R); p-value only"
-        rows.add(method, beta, np.nan, np.nan, p, note, pre, lgt, draws.ri_check)
+        note = f"{draws.ri_text(design.n_areas)}; statistic: {stat}; p = (1 + #|stat*| >= |stat|)/(1 + R); p-value only"
+        rows.add(method, beta, np.nan, np.nan, p, note, pre, logit_check, draws.ri_check)
 
 
-def _did_collinear(d: Design) -> bool:
+def _did_collinear(design: Design) -> bool:
     """The DiD column lies in the span of the fixed effects and covariates (as ``design.fit_terms`` judges)."""
-    x_t = Projector(d).resid(d.did)
-    return bool(x_t @ x_t <= 1e-10 * max(float(d.did @ d.did), 1.0))
+    x_t = Projector(design).resid(design.did)
+    return bool(x_t @ x_t <= 1e-10 * max(float(design.did @ design.did), 1.0))
 
 
 def _ri_check(n_areas: int, n_treated: int, alpha: float) -> Estimability:

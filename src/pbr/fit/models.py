@@ -155,13 +155,18 @@ def _did_row(spec: FitSpec, base: dict, method: str, fit: _DidFit, pre, note: st
     return row
 
 
-def _did_exact(d: design.Design, logit: bool) -> _DidFit:
+def _did_exact(model_design: design.Design, logit: bool) -> _DidFit:
     """The DiD term by :func:`pbr.fit.design.fit_terms` (NaN and ``collinear`` when collinear with W)."""
-    fit = design.fit_terms(d, d.did, "logit" if logit else "linear")
+    fit = design.fit_terms(model_design, model_design.did, "logit" if logit else "linear")
     if not len(fit.kept):
         return _DidFit(math.nan, math.nan, fit.n, collinear=True)
     return _DidFit(
-        float(fit.coef[0]), _sqrt(fit.vcov[0, 0]), fit.n, converged=fit.converged, eta=fit.eta, did=d.did
+        float(fit.coef[0]),
+        _sqrt(fit.vcov[0, 0]),
+        fit.n,
+        converged=fit.converged,
+        eta=fit.eta,
+        did=model_design.did,
     )
 
 
@@ -174,16 +179,18 @@ def _did_pyfixest(df: pd.DataFrame, outcome: str, covariates: tuple[str, ...], l
     """The DiD term by pyfixest ``feglm`` (logit) or ``feols``."""
     import pyfixest as pf  # only here: its import and JIT cost about 2 s per process
 
-    fml = formula(outcome, covariates)
+    formula_text = formula(outcome, covariates)
     if not logit:
-        lpm = pf.feols(fml, data=df, vcov={"CRV1": "area_code"}, **LEAN)
+        lpm = pf.feols(formula_text, data=df, vcov={"CRV1": "area_code"}, **LEAN)
         if "did" not in lpm.coef().index:
             return _DidFit(math.nan, math.nan, int(lpm._N), collinear=True)
         return _DidFit(float(lpm.coef()["did"]), float(lpm.se()["did"]), int(lpm._N))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         # not lean: the linear predictor is kept for fit_check (N floats)
-        fit = pf.feglm(fml, data=df, family="logit", vcov={"CRV1": "area_code"}, **(LEAN | {"lean": False}))
+        fit = pf.feglm(
+            formula_text, data=df, family="logit", vcov={"CRV1": "area_code"}, **(LEAN | {"lean": False})
+        )
     note = _separation_note(caught, len(df), fit._N)
     if "did" not in fit.coef().index:
         return _DidFit(math.nan, math.nan, int(fit._N), collinear=True, note=note)

@@ -407,7 +407,7 @@ class _TermsResult(NamedTuple):
 
 def _fit_terms(
     mf: pd.DataFrame,
-    d: design.Design | None,
+    model_design: design.Design | None,
     names: list[str],
     spec: FitSpec,
     logit: bool,
@@ -415,11 +415,11 @@ def _fit_terms(
     """Coefficients (by name) and CRV1 covariance of the terms ``names``, the rows used, and
     the logit's convergence and linear predictor.
 
-    With a design ``d`` of ``mf``, the exact engine fits them; without, pyfixest.
+    With ``model_design`` (the design of ``mf``), the exact engine fits them; without, pyfixest.
     Terms collinear with the fixed effects are left out of both, by either engine.
     """
-    if d is not None:
-        fit = design.fit_terms(d, mf[names].to_numpy(dtype=float), "logit" if logit else "linear")
+    if model_design is not None:
+        fit = design.fit_terms(model_design, mf[names].to_numpy(dtype=float), "logit" if logit else "linear")
         kept = [names[i] for i in fit.kept]
         return _TermsResult(
             pd.Series(fit.coef, index=kept, dtype=float),
@@ -431,14 +431,14 @@ def _fit_terms(
     import pyfixest as pf  # only here: its import and JIT cost seconds per process
 
     rhs = " + ".join([*names, *[f"C({c})" for c in spec.covariates]])
-    fml = f"{spec.outcome} ~ {rhs} | area_code + period_fe"
+    formula_text = f"{spec.outcome} ~ {rhs} | area_code + period_fe"
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if logit:
-            fit = pf.feglm(fml, data=mf, family="logit", vcov={"CRV1": "area_code"})
+            fit = pf.feglm(formula_text, data=mf, family="logit", vcov={"CRV1": "area_code"})
         else:
-            fit = pf.feols(fml, data=mf, vcov={"CRV1": "area_code"})
+            fit = pf.feols(formula_text, data=mf, vcov={"CRV1": "area_code"})
     coefnames = [str(c) for c in fit._coefnames]
     coef = pd.Series(np.asarray(fit.coef(), dtype=float), index=coefnames)
     vcov = pd.DataFrame(np.asarray(fit._vcov, dtype=float), index=coefnames, columns=coefnames)

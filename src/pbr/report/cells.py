@@ -1,8 +1,9 @@
 """Small formatting helpers and the table views every section builds.
 
-Numbers (:func:`fnum`, :func:`fp`, :func:`peq`, :func:`fci`), the cells of a table view
-(:func:`th`, :func:`td`, :func:`table`, :func:`simple_head`, :func:`mark`) and the labels of
-outcomes and inference methods. A table view is a small dict (header cells with their
+Numbers (:func:`format_number`, :func:`format_p`, :func:`p_statement`,
+:func:`format_interval`), the cells of a table view (:func:`header_cell`, :func:`data_cell`,
+:func:`table`, :func:`simple_head`, :func:`mark`) and the labels of outcomes and inference
+methods. A table view is a small dict (header cells with their
 ``scope``, body cells with their text); the template only lays it out.
 """
 
@@ -35,6 +36,7 @@ SCI_LARGE = 1e6
 
 
 def isnan(x) -> bool:
+    """Whether ``x`` is missing: None, NaN, NA or NaT (False for anything pandas cannot judge)."""
     if x is None:
         return True
     try:
@@ -43,13 +45,13 @@ def isnan(x) -> bool:
         return False
 
 
-def _sci(x: float, digits: int) -> bool:
+def _scientific(x: float, digits: int) -> bool:
     """Whether ``x`` is printed in scientific notation: huge, or non-zero and lost to rounding."""
     a = abs(float(x))
     return a >= SCI_LARGE or (a > 0 and a < 0.5 * 10.0**-digits)
 
 
-def fnum(x, digits: int = 3) -> str:
+def format_number(x, digits: int = 3) -> str:
     """A number with ``digits`` decimals; '' for missing, '∞' for infinite; scientific notation
     ('1.7e+95', '3.2e-07') when huge or smaller than the last decimal (see :data:`SCI_LARGE`)."""
     if isnan(x):
@@ -57,29 +59,29 @@ def fnum(x, digits: int = 3) -> str:
     x = float(x)
     if np.isinf(x):
         return "∞" if x > 0 else "−∞"
-    if _sci(x, digits):
+    if _scientific(x, digits):
         return f"{x:.1e}"
     return f"{x:.{digits}f}"
 
 
-def fp(p) -> str:
+def format_p(p) -> str:
     """A p-value: '<0.001' or three decimals."""
     if isnan(p):
         return ""
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def peq(p) -> str:
+def p_statement(p) -> str:
     """'p = 0.123' or 'p < 0.001'."""
-    t = fp(p)
+    t = format_p(p)
     return "p not available" if not t else (f"p {t[0]} {t[1:]}" if t.startswith("<") else f"p = {t}")
 
 
-def fci(lo, hi, digits: int = 3) -> str:
+def format_interval(lo, hi, digits: int = 3) -> str:
     """An interval: '0.41–0.81', or '−0.010 to 0.050' when a bound is negative (a dash would read as minus)."""
     if isnan(lo) or isnan(hi):
         return ""
-    a, b = fnum(lo, digits), fnum(hi, digits)
+    a, b = format_number(lo, digits), format_number(hi, digits)
     if lo < 0 or hi < 0:
         return f"{_minus(a)} to {_minus(b)}"
     if "e" in a + b:  # scientific notation: a dash between '3.0e-05' and '1.7e+95' would mislead
@@ -92,12 +94,12 @@ def _minus(t: str) -> str:
     return "−" + t[1:] if t.startswith("-") else t
 
 
-def th(text, scope: str = "col", colspan: int = 1, rowspan: int = 1, cls: str = "") -> dict:
+def header_cell(text, scope: str = "col", colspan: int = 1, rowspan: int = 1, cls: str = "") -> dict:
     """A header cell (``scope``: col, row, colgroup, rowgroup)."""
     return {"th": True, "text": text, "scope": scope, "colspan": colspan, "rowspan": rowspan, "cls": cls}
 
 
-def td(text, cls: str = "", colspan: int = 1, rowspan: int = 1, title: str = "") -> dict:
+def data_cell(text, cls: str = "", colspan: int = 1, rowspan: int = 1, title: str = "") -> dict:
     """A data cell; ``cls`` 'num' right-aligns, 'count' marks a count (checked by the tests)."""
     return {"th": False, "text": text, "cls": cls, "colspan": colspan, "rowspan": rowspan, "title": title}
 
@@ -105,11 +107,13 @@ def td(text, cls: str = "", colspan: int = 1, rowspan: int = 1, title: str = "")
 def table(
     caption: str, head: list[list[dict]], body: list[list[dict]], tid: str = "", note: str = ""
 ) -> dict:
+    """A table view: caption, header rows, body rows, HTML id (``tid``), a note; footnotes go in ``notes``."""
     return {"caption": caption, "head": head, "body": body, "id": tid, "note": note, "notes": []}
 
 
 def simple_head(*labels: str) -> list[list[dict]]:
-    return [[th(x) for x in labels]]
+    """One header row of column headers."""
+    return [[header_cell(x) for x in labels]]
 
 
 def label(outcome: str) -> str:
@@ -127,7 +131,7 @@ def inside(value, lo, hi) -> bool | None:
 def mark(flag: bool | None, yes: str = "yes", no: str = "no", missing: str = "–") -> dict:
     """The inside/outside mark: a symbol and a word (never colour alone)."""
     if flag is None:
-        return td(missing, cls="mark-none")
+        return data_cell(missing, cls="mark-none")
     if flag:
-        return td(f"✓ {yes}", cls="mark-in")
-    return td(f"✗ {no}", cls="mark-out")
+        return data_cell(f"✓ {yes}", cls="mark-in")
+    return data_cell(f"✗ {no}", cls="mark-out")

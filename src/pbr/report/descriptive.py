@@ -15,7 +15,17 @@ from collections.abc import Hashable, Sequence
 import numpy as np
 import pandas as pd
 
-from pbr.report.cells import GROUPS, PERIODS, fnum, isnan, label, simple_head, table, td, th
+from pbr.report.cells import (
+    GROUPS,
+    PERIODS,
+    data_cell,
+    format_number,
+    header_cell,
+    isnan,
+    label,
+    simple_head,
+    table,
+)
 from pbr.report.disclosure import DERIVED, Count, Disclosure, Joined, Lazy, Rate
 from pbr.report.figures import linkage_quality_figure, match_weight_figure
 from pbr.report.inputs import ReportInputs
@@ -54,90 +64,10 @@ def flow_section(flow: pd.DataFrame, disc: Disclosure, cohort_order: Sequence[st
     flow = flow.reset_index(drop=True)
     keys: list[Hashable] = [("flow_row", i) for i in range(len(flow))]
     last_kept: dict[str, Hashable] = {}
-    steps = []
-    for stage, tab in dict.fromkeys(zip(flow["stage"], flow["table"], strict=True)):
-        g = flow[(flow["stage"] == stage) & (flow["table"] == tab)]
-        unit = str(g["unit"].iloc[0])
-        kept, dropped, flagged = (g[g["action"] == a] for a in ("kept", "dropped", "flagged"))
-        kept_key = ("flow_kept", stage, tab)
-        kept_total = int(kept["n"].sum())
-        cohorts = []
-        if tab == "journeys" and kept["cohort"].notna().any():
-            cohort_keys = []
-            for c, cg in kept.groupby("cohort", sort=False):
-                cells = {}
-                for i, r in cg.iterrows():
-                    keys[i] = ("journeys", r["cohort"], r["group"], r["period"])
-                    cells[(r["group"], r["period"])] = disc.count(keys[i], r["n"])
-                ck = ("cohort_total", c)
-                total = disc.count(ck, int(cg["n"].sum()))
-                disc.relate(ck, [keys[i] for i in cg.index])
-                cohort_keys.append(ck)
-                cohorts.append({"cohort": c, "total": total, "cells": cells})
-            for i in kept.index[kept["cohort"].isna()]:  # kept rows without a cohort, if any
-                disc.count(keys[i], flow.at[i, "n"])
-                cohort_keys.append(keys[i])
-            disc.count(kept_key, kept_total)
-            disc.relate(kept_key, cohort_keys)
-        elif len(kept) == 1:
-            keys[kept.index[0]] = kept_key
-            disc.count(kept_key, kept_total)
-        elif len(kept) > 1:
-            for i in kept.index:
-                disc.count(keys[i], flow.at[i, "n"])
-            disc.count(kept_key, kept_total)
-            disc.relate(kept_key, [keys[i] for i in kept.index])
-        drops = []
-        for reason, rg in dropped.groupby("reason", sort=False):
-            rk = ("flow_drop", stage, tab, reason)
-            if len(rg) == 1:
-                keys[rg.index[0]] = rk
-                drops.append((disc.redact(reason), disc.count(rk, int(rg["n"].iloc[0]))))
-            else:
-                for i in rg.index:
-                    disc.count(keys[i], flow.at[i, "n"])
-                drops.append((disc.redact(reason), disc.count(rk, int(rg["n"].sum()))))
-                disc.relate(rk, [keys[i] for i in rg.index])
-        flags = []
-        for i, r in flagged.iterrows():
-            flags.append((disc.redact(r["reason"]), disc.count(keys[i], r["n"])))
-        chained = tab in last_kept
-        incoming = drop_total = None
-        if drops:
-            if len(drops) == 1:
-                drop_total = drops[0][1]
-            else:
-                dk = ("flow_drop_total", stage, tab)
-                drop_total = disc.count(dk, sum(d[1].value for d in drops))
-                disc.relate(dk, [d[1].key for d in drops])
-            into = kept_total + drop_total.value
-            if chained and disc.values[last_kept[tab]] == into:
-                incoming = Count(disc, last_kept[tab])
-            else:
-                chained = False
-                incoming = disc.count(("flow_in", stage, tab), into)
-            disc.relate(incoming.key, [kept_key, drop_total.key] if not kept.empty else [drop_total.key])
-        if not kept.empty:
-            last_kept[tab] = kept_key
-        kept_reason = (
-            disc.redact("; ".join(dict.fromkeys(kept["reason"].astype(str)))) if not kept.empty else ""
-        )
-        steps.append(
-            {
-                "stage": stage,
-                "table": tab,
-                "table_label": TABLE_LABELS.get(tab, tab.replace("_", " ")),
-                "unit": unit,
-                "kept": Count(disc, kept_key) if not kept.empty else None,
-                "kept_reason": kept_reason if tab != "journeys" else "journeys in a study cohort",
-                "drops": drops,
-                "drop_total": drop_total,
-                "flags": flags,
-                "incoming": incoming,
-                "chained": chained,
-                "cohorts": cohorts,
-            }
-        )
+    steps = [
+        _flow_step(flow, stage, table_name, keys, last_kept, disc)
+        for stage, table_name in dict.fromkeys(zip(flow["stage"], flow["table"], strict=True))
+    ]
     order = {c: i for i, c in enumerate(cohort_order)}
     for s in steps:
         s["cohorts"].sort(key=lambda c: (order.get(c["cohort"], len(order)), c["cohort"]))
@@ -147,26 +77,159 @@ def flow_section(flow: pd.DataFrame, disc: Disclosure, cohort_order: Sequence[st
     for s in steps:
         if s["table"] not in SPINE_TABLES:
             side.setdefault(s["table"], []).append(s)
+    return {"spine": spine, "side": side, "table": _flow_table(flow, keys, disc), "rows": flow, "keys": keys}
+
+
+def _flow_step(
+    flow: pd.DataFrame,
+    stage: str,
+    table_name: str,
+    keys: list[Hashable],
+    last_kept: dict[str, Hashable],
+    disc: Disclosure,
+) -> dict:
+    """One box of the diagram: a stage's kept, dropped and flagged rows of one table, registered.
+
+    ``keys`` (the disclosure key of each flow row) and ``last_kept`` (each table's last kept
+    count, to which the next step of the same table chains) are updated in place.
+    """
+    step_rows = flow[(flow["stage"] == stage) & (flow["table"] == table_name)]
+    unit = str(step_rows["unit"].iloc[0])
+    kept, dropped, flagged = (step_rows[step_rows["action"] == a] for a in ("kept", "dropped", "flagged"))
+    kept_key = ("flow_kept", stage, table_name)
+    kept_total = int(kept["n"].sum())
+    cohorts = _register_kept(flow, kept, kept_key, table_name, keys, disc)
+    drops = _register_drops(flow, dropped, stage, table_name, keys, disc)
+    flags = []
+    for i, r in flagged.iterrows():
+        flags.append((disc.redact(r["reason"]), disc.count(keys[i], r["n"])))
+    chained = table_name in last_kept
+    incoming = drop_total = None
+    if drops:
+        drop_total = _drop_total(drops, ("flow_drop_total", stage, table_name), disc)
+        into = kept_total + drop_total.value
+        if chained and disc.values[last_kept[table_name]] == into:
+            incoming = Count(disc, last_kept[table_name])
+        else:
+            chained = False
+            incoming = disc.count(("flow_in", stage, table_name), into)
+        disc.relate(incoming.key, [kept_key, drop_total.key] if not kept.empty else [drop_total.key])
+    if not kept.empty:
+        last_kept[table_name] = kept_key
+    kept_reason = disc.redact("; ".join(dict.fromkeys(kept["reason"].astype(str)))) if not kept.empty else ""
+    return {
+        "stage": stage,
+        "table": table_name,
+        "table_label": TABLE_LABELS.get(table_name, table_name.replace("_", " ")),
+        "unit": unit,
+        "kept": Count(disc, kept_key) if not kept.empty else None,
+        "kept_reason": kept_reason if table_name != "journeys" else "journeys in a study cohort",
+        "drops": drops,
+        "drop_total": drop_total,
+        "flags": flags,
+        "incoming": incoming,
+        "chained": chained,
+        "cohorts": cohorts,
+    }
+
+
+def _register_kept(
+    flow: pd.DataFrame,
+    kept: pd.DataFrame,
+    kept_key: tuple,
+    table_name: str,
+    keys: list[Hashable],
+    disc: Disclosure,
+) -> list[dict]:
+    """Register a step's kept rows and their total (``kept_key``) as the sum of its parts.
+
+    Journeys kept in a study cohort are registered by cell (the shared journeys keys) and by
+    cohort; the cohorts (total and cells) are returned, [] for any other step.
+    """
+    kept_total = int(kept["n"].sum())
+    cohorts = []
+    if table_name == "journeys" and kept["cohort"].notna().any():
+        cohort_keys = []
+        for cohort, cohort_rows in kept.groupby("cohort", sort=False):
+            cells = {}
+            for i, r in cohort_rows.iterrows():
+                keys[i] = ("journeys", r["cohort"], r["group"], r["period"])
+                cells[(r["group"], r["period"])] = disc.count(keys[i], r["n"])
+            cohort_key = ("cohort_total", cohort)
+            total = disc.count(cohort_key, int(cohort_rows["n"].sum()))
+            disc.relate(cohort_key, [keys[i] for i in cohort_rows.index])
+            cohort_keys.append(cohort_key)
+            cohorts.append({"cohort": cohort, "total": total, "cells": cells})
+        for i in kept.index[kept["cohort"].isna()]:  # kept rows without a cohort, if any
+            disc.count(keys[i], flow.at[i, "n"])
+            cohort_keys.append(keys[i])
+        disc.count(kept_key, kept_total)
+        disc.relate(kept_key, cohort_keys)
+    elif len(kept) == 1:
+        keys[kept.index[0]] = kept_key
+        disc.count(kept_key, kept_total)
+    elif len(kept) > 1:
+        for i in kept.index:
+            disc.count(keys[i], flow.at[i, "n"])
+        disc.count(kept_key, kept_total)
+        disc.relate(kept_key, [keys[i] for i in kept.index])
+    return cohorts
+
+
+def _register_drops(
+    flow: pd.DataFrame,
+    dropped: pd.DataFrame,
+    stage: str,
+    table_name: str,
+    keys: list[Hashable],
+    disc: Disclosure,
+) -> list[tuple[str, Count]]:
+    """A step's drops, one (reason, count) per reason; a reason on several rows is their sum."""
+    drops = []
+    for reason, reason_rows in dropped.groupby("reason", sort=False):
+        drop_key = ("flow_drop", stage, table_name, reason)
+        if len(reason_rows) == 1:
+            keys[reason_rows.index[0]] = drop_key
+            drops.append((disc.redact(reason), disc.count(drop_key, int(reason_rows["n"].iloc[0]))))
+        else:
+            for i in reason_rows.index:
+                disc.count(keys[i], flow.at[i, "n"])
+            drops.append((disc.redact(reason), disc.count(drop_key, int(reason_rows["n"].sum()))))
+            disc.relate(drop_key, [keys[i] for i in reason_rows.index])
+    return drops
+
+
+def _drop_total(drops: list[tuple[str, Count]], total_key: tuple, disc: Disclosure) -> Count:
+    """The count of every drop of a step: the one drop, or their sum registered as ``total_key``."""
+    if len(drops) == 1:
+        return drops[0][1]
+    drop_total = disc.count(total_key, sum(count.value for _, count in drops))
+    disc.relate(total_key, [count.key for _, count in drops])
+    return drop_total
+
+
+def _flow_table(flow: pd.DataFrame, keys: list[Hashable], disc: Disclosure) -> dict:
+    """The flow table view: every flow row with its count (registered under ``keys``)."""
     rows = []
     for i, r in flow.iterrows():
         rows.append(
             [
-                td(disc.redact(r["stage"])),
-                td(disc.redact(r["step"])),
-                td(r["table"]),
-                td(r["action"]),
-                th(disc.redact(r["reason"]), scope="row"),
-                td("" if isnan(r["cohort"]) else r["cohort"]),
-                td("" if isnan(r["group"]) else r["group"]),
-                td("" if isnan(r["period"]) else r["period"]),
-                td(
+                data_cell(disc.redact(r["stage"])),
+                data_cell(disc.redact(r["step"])),
+                data_cell(r["table"]),
+                data_cell(r["action"]),
+                header_cell(disc.redact(r["reason"]), scope="row"),
+                data_cell("" if isnan(r["cohort"]) else r["cohort"]),
+                data_cell("" if isnan(r["group"]) else r["group"]),
+                data_cell("" if isnan(r["period"]) else r["period"]),
+                data_cell(
                     Joined([Count(disc, keys[i]) if keys[i] in disc.values else disc.count(keys[i], r["n"])]),
                     cls="num count",
                 ),
-                td(r["unit"]),
+                data_cell(r["unit"]),
             ]
         )
-    tbl = table(
+    return table(
         "Flow table: every record kept, dropped or flagged at every stage, with its reason",
         simple_head(
             "Stage", "Step", "Table", "Action", "Reason", "Cohort", "Group", "Period", "Count", "Unit"
@@ -174,7 +237,6 @@ def flow_section(flow: pd.DataFrame, disc: Disclosure, cohort_order: Sequence[st
         rows,
         tid="tbl-flow",
     )
-    return {"spine": spine, "side": side, "table": tbl, "rows": flow, "keys": keys}
 
 
 def rates_section(
@@ -189,48 +251,50 @@ def rates_section(
             sub = rates[(rates["cohort"] == c) & (rates["outcome"] == o)]
             if sub.empty:
                 continue
-            row = [th(label(o), scope="row")]
-            rr = {}
+            row = [header_cell(label(o), scope="row")]
+            cell_rates = {}
             for g in GROUPS:
                 for p in PERIODS:
                     s = sub[(sub["group"] == g) & (sub["period"] == p)]
                     if s.empty:
-                        row.append(td("", cls="num"))
+                        row.append(data_cell("", cls="num"))
                         continue
-                    n, ev = int(s["n"].iloc[0]), int(s["events"].iloc[0])
-                    nk = _cell_key(journeys, c, g, p, n, ("denominator", c, o, g, p))
-                    e, d, rate = disc.rate(("events", c, o, g, p), ev, nk, n)
-                    rr[(g, p)] = rate
-                    cells_by[(c, o, g, p)] = (e, d, rate)
-                    row.append(td(Joined([rate, " (", e, " / ", d, ")"]), cls="num count-cell"))
-            unadj = _unadjusted_or(rr)
-            row.append(td(unadj, cls="num"))
+                    n, n_events = int(s["n"].iloc[0]), int(s["events"].iloc[0])
+                    n_key = _cell_key(journeys, c, g, p, n, ("denominator", c, o, g, p))
+                    events, denominator, rate = disc.rate(("events", c, o, g, p), n_events, n_key, n)
+                    cell_rates[(g, p)] = rate
+                    cells_by[(c, o, g, p)] = (events, denominator, rate)
+                    row.append(
+                        data_cell(Joined([rate, " (", events, " / ", denominator, ")"]), cls="num count-cell")
+                    )
+            unadj = _unadjusted_or(cell_rates)
+            row.append(data_cell(unadj, cls="num"))
             pub = PUBLISHED_RAW_RATES.get(o) if c == PUBLISHED_COHORT else None
             if pub:
                 row.append(
-                    td(
+                    data_cell(
                         f"pilot {100 * pub[('pilot', 'pre')]:.0f}% → {100 * pub[('pilot', 'post')]:.0f}%; "
                         f"other {100 * pub[('other', 'pre')]:.0f}% → {100 * pub[('other', 'post')]:.0f}%"
                     )
                 )
-                row.append(td(fnum(PUBLISHED_UNADJUSTED_OR.get(o), 3), cls="num"))
+                row.append(data_cell(format_number(PUBLISHED_UNADJUSTED_OR.get(o), 3), cls="num"))
                 compare.append(
-                    {"cohort": c, "outcome": o, "rates": rr, "published": pub, "unadjusted": unadj}
+                    {"cohort": c, "outcome": o, "rates": cell_rates, "published": pub, "unadjusted": unadj}
                 )
             else:
-                row += [td(""), td("")]
+                row += [data_cell(""), data_cell("")]
             body.append(row)
         if not body:
             continue
         head = [
-            [th("Outcome", rowspan=2)]
-            + [th(f"{g.capitalize()} areas", scope="colgroup", colspan=2) for g in GROUPS]
+            [header_cell("Outcome", rowspan=2)]
+            + [header_cell(f"{g.capitalize()} areas", scope="colgroup", colspan=2) for g in GROUPS]
             + [
-                th("Unadjusted DiD OR", rowspan=2),
-                th("Published raw rates", rowspan=2),
-                th("Published unadjusted OR", rowspan=2),
+                header_cell("Unadjusted DiD OR", rowspan=2),
+                header_cell("Published raw rates", rowspan=2),
+                header_cell("Published unadjusted OR", rowspan=2),
             ],
-            [th(p) for _ in GROUPS for p in PERIODS],
+            [header_cell(p) for _ in GROUPS for p in PERIODS],
         ]
         tables.append(
             table(
@@ -244,17 +308,17 @@ def rates_section(
     return {"tables": tables, "compare": compare, "cells": cells_by}
 
 
-def _unadjusted_or(rr: dict) -> Lazy:
+def _unadjusted_or(cell_rates: dict) -> Lazy:
     """odds(pilot post)/odds(pilot pre) over odds(other post)/odds(other pre); '' when undefined."""
-    return Lazy(lambda: _unadjusted_or_text(rr))
+    return Lazy(lambda: _unadjusted_or_text(cell_rates))
 
 
-def _unadjusted_or_text(rr: dict) -> str:
-    if len(rr) < 4:
+def _unadjusted_or_text(cell_rates: dict) -> str:
+    if len(cell_rates) < 4:
         return ""
-    if any(r.hidden for r in rr.values()):
+    if any(r.hidden for r in cell_rates.values()):
         return DERIVED
-    v = {k: r.value for k, r in rr.items()}
+    v = {k: r.value for k, r in cell_rates.items()}
     if any(not (0 < x < 1) for x in v.values()):
         return ""
 
@@ -266,7 +330,7 @@ def _unadjusted_or_text(rr: dict) -> str:
         / odds(v[("pilot", "pre")])
         / (odds(v[("other", "post")]) / odds(v[("other", "pre")]))
     )
-    return fnum(val, 3)
+    return format_number(val, 3)
 
 
 def _level_key(level: str) -> tuple:
@@ -288,46 +352,48 @@ def baseline_section(
             continue
         totals = {}
         for (g, p), s in b.groupby(["group", "period"]):
-            tot = int(s["total"].iloc[0])
-            totals[(g, p)] = disc.count(_cell_key(journeys, c, g, p, tot, ("baseline_total", c, g, p)), tot)
+            total = int(s["total"].iloc[0])
+            totals[(g, p)] = disc.count(
+                _cell_key(journeys, c, g, p, total, ("baseline_total", c, g, p)), total
+            )
         body = [
-            [th("Journeys", scope="row", colspan=2)]
-            + [td(totals.get((g, p), ""), cls="num count") for g in GROUPS for p in PERIODS]
+            [header_cell("Journeys", scope="row", colspan=2)]
+            + [data_cell(totals.get((g, p), ""), cls="num count") for g in GROUPS for p in PERIODS]
         ]
         for var in dict.fromkeys(b["variable"]):
             v = b[b["variable"] == var]
             levels = sorted(dict.fromkeys(v["level"].astype(str)), key=_level_key)
             first = True
             parts_by_cell: dict[tuple, list] = {}
-            for lev in levels:
+            for level in levels:
                 row = []
                 if first:
-                    row.append(th(var.replace("_", " "), scope="rowgroup", rowspan=len(levels)))
+                    row.append(header_cell(var.replace("_", " "), scope="rowgroup", rowspan=len(levels)))
                     first = False
-                row.append(th(lev.replace("_", " "), scope="row"))
+                row.append(header_cell(level.replace("_", " "), scope="row"))
                 for g in GROUPS:
                     for p in PERIODS:
-                        s = v[(v["group"] == g) & (v["period"] == p) & (v["level"].astype(str) == lev)]
+                        s = v[(v["group"] == g) & (v["period"] == p) & (v["level"].astype(str) == level)]
                         if (g, p) not in totals:
-                            row.append(td("", cls="num"))
+                            row.append(data_cell("", cls="num"))
                             continue
                         n = int(s["n"].iloc[0]) if not s.empty else 0
-                        key = ("baseline", c, g, p, var, lev)
-                        cnt = disc.count(key, n)
+                        key = ("baseline", c, g, p, var, level)
+                        count = disc.count(key, n)
                         parts_by_cell.setdefault((g, p), []).append(key)
-                        pct = Rate(
+                        percent = Rate(
                             disc,
                             (key, totals[(g, p)].key),
                             n / totals[(g, p)].value if totals[(g, p)].value else float("nan"),
                         )
-                        row.append(td(Joined([cnt, " (", pct, ")"]), cls="num count-cell"))
+                        row.append(data_cell(Joined([count, " (", percent, ")"]), cls="num count-cell"))
                 body.append(row)
-            for (g, p), ks in parts_by_cell.items():
-                disc.relate(totals[(g, p)].key, ks)
+            for (g, p), part_keys in parts_by_cell.items():
+                disc.relate(totals[(g, p)].key, part_keys)
         head = [
-            [th("Characteristic", rowspan=2), th("Level", rowspan=2)]
-            + [th(f"{g.capitalize()} areas", scope="colgroup", colspan=2) for g in GROUPS],
-            [th(p) for _ in GROUPS for p in PERIODS],
+            [header_cell("Characteristic", rowspan=2), header_cell("Level", rowspan=2)]
+            + [header_cell(f"{g.capitalize()} areas", scope="colgroup", colspan=2) for g in GROUPS],
+            [header_cell(p) for _ in GROUPS for p in PERIODS],
         ]
         out.append(
             table(
@@ -341,111 +407,147 @@ def baseline_section(
 
 
 def linkage_section(inputs: ReportInputs, config: dict, journeys: dict, disc: Disclosure, real: bool) -> dict:
-    thr = float(config["linkage"]["threshold"])
-    mr = inputs.match_rates
-    match_table = None
-    if not mr.empty:
-        body = []
-        for (reg, c), sub in mr.groupby(["register", "cohort"], sort=True):
-            row = [th(reg, scope="row"), td(c)]
-            for g in GROUPS:
-                for p in PERIODS:
-                    s_ = sub[(sub["group"] == g) & (sub["period"] == p)]
-                    if s_.empty:
-                        row.append(td("", cls="num"))
-                        continue
-                    n, linked = int(s_["journeys"].iloc[0]), int(s_["linked"].iloc[0])
-                    jk = _cell_key(journeys, c, g, p, n, ("link_journeys", c, g, p))
-                    e, d, rate = disc.rate(("linked", reg, c, g, p), linked, jk, n)
-                    row.append(td(Joined([rate, " (", e, " / ", d, ")"]), cls="num count-cell"))
-            body.append(row)
-        head = [
-            [th("Register", rowspan=2), th("Cohort", rowspan=2)]
-            + [th(f"{g.capitalize()} areas", scope="colgroup", colspan=2) for g in GROUPS],
-            [th(p) for _ in GROUPS for p in PERIODS],
-        ]
-        match_table = table(
-            f"Study journeys whose person links to each register at p ≥ {thr:g}: rate (linked / journeys)",
-            head,
-            body,
-            tid="tbl-match-rates",
-        )
-    q = inputs.quality
+    """The linkage section: match rates by register and cell and, against the synthetic truth
+    (not with real data), linkage quality at the chosen threshold, across thresholds and by scope."""
+    threshold = float(config["linkage"]["threshold"])
+    match_table = _match_rate_table(inputs.match_rates, threshold, journeys, disc)
+    quality = inputs.quality
     quality_table = threshold_table = scope_table = None
-    if not q.empty and not real:
-        qa = q[q["scope"] == "all"]
-        at = qa[(qa["method"] == "exact_key") | np.isclose(qa["threshold"].astype(float).fillna(-1), thr)]
-        body = []
-        for r in at.sort_values(["register", "method"], ascending=[True, False]).itertuples():
-            body.append(
-                [
-                    th(r.register, scope="row"),
-                    td(f"probabilistic, p ≥ {thr:g}" if r.method == "probabilistic" else "exact key"),
-                    td(f"{r.n_predicted:,}", cls="num"),
-                    td(f"{r.n_true:,}", cls="num"),
-                    td(f"{r.n_correct:,}", cls="num"),
-                    td(fnum(r.precision), cls="num"),
-                    td(fnum(r.recall), cls="num"),
-                    td(fnum(r.f1), cls="num"),
-                ]
-            )
-        quality_table = table(
-            f"Linkage quality against the synthetic truth at the chosen threshold ({thr:g}), "
-            "beside the exact-key match",
-            simple_head("Register", "Method", "Links", "True pairs", "Correct", "Precision", "Recall", "F1"),
-            body,
-            tid="tbl-linkage-quality",
-        )
-        body = []
-        for r in qa[qa["method"] == "probabilistic"].sort_values(["register", "threshold"]).itertuples():
-            chosen = bool(np.isclose(r.threshold, thr))
-            body.append(
-                [
-                    th(r.register, scope="row"),
-                    td(f"{r.threshold:g}" + (" (chosen)" if chosen else ""), cls="num"),
-                    td(f"{r.n_predicted:,}", cls="num"),
-                    td(fnum(r.precision), cls="num"),
-                    td(fnum(r.recall), cls="num"),
-                    td(fnum(r.f1), cls="num"),
-                ]
-            )
-        threshold_table = table(
-            "Linkage quality across thresholds (probabilistic)",
-            simple_head("Register", "Threshold", "Links", "Precision", "Recall", "F1"),
-            body,
-            tid="tbl-linkage-thresholds",
-        )
-        sc = q[
-            (q["scope"] != "all")
-            & ((q["method"] == "exact_key") | np.isclose(q["threshold"].astype(float).fillna(-1), thr))
-        ]
-        if not sc.empty:
-            body = []
-            for r in sc.sort_values(
-                ["register", "scope", "method"], ascending=[True, True, False]
-            ).itertuples():
-                body.append(
-                    [
-                        th(r.register, scope="row"),
-                        td(r.scope),
-                        td("probabilistic" if r.method == "probabilistic" else "exact key"),
-                        td(fnum(r.precision), cls="num"),
-                        td(fnum(r.recall), cls="num"),
-                        td(fnum(r.f1), cls="num"),
-                    ]
-                )
-            scope_table = table(
-                f"Linkage quality by cohort / group / period of the person's first study journey (threshold {thr:g})",
-                simple_head("Register", "Cohort / group / period", "Method", "Precision", "Recall", "F1"),
-                body,
-                tid="tbl-linkage-scope",
-            )
+    if not quality.empty and not real:
+        quality_table = _quality_table(quality, threshold)
+        threshold_table = _threshold_table(quality, threshold)
+        scope_table = _scope_table(quality, threshold)
     return {
         "match_table": match_table,
         "quality_table": quality_table,
         "threshold_table": threshold_table,
         "scope_table": scope_table,
-        "quality_fig": None if real else linkage_quality_figure(q, thr),
-        "weights_fig": match_weight_figure(inputs.pairs, thr, disc),
-        "threshold": thr,
+        "quality_fig": None if real else linkage_quality_figure(quality, threshold),
+        "weights_fig": match_weight_figure(inputs.pairs, threshold, disc),
+        "threshold": threshold,
     }
+
+
+def _match_rate_table(
+    match_rates: pd.DataFrame, threshold: float, journeys: dict, disc: Disclosure
+) -> dict | None:
+    """Study journeys linked to each register, rate (linked / journeys) per group and period; None without rates."""
+    if match_rates.empty:
+        return None
+    body = []
+    for (register, c), sub in match_rates.groupby(["register", "cohort"], sort=True):
+        row = [header_cell(register, scope="row"), data_cell(c)]
+        for g in GROUPS:
+            for p in PERIODS:
+                cell = sub[(sub["group"] == g) & (sub["period"] == p)]
+                if cell.empty:
+                    row.append(data_cell("", cls="num"))
+                    continue
+                n, linked = int(cell["journeys"].iloc[0]), int(cell["linked"].iloc[0])
+                journeys_key = _cell_key(journeys, c, g, p, n, ("link_journeys", c, g, p))
+                events, denominator, rate = disc.rate(("linked", register, c, g, p), linked, journeys_key, n)
+                row.append(
+                    data_cell(Joined([rate, " (", events, " / ", denominator, ")"]), cls="num count-cell")
+                )
+        body.append(row)
+    head = [
+        [header_cell("Register", rowspan=2), header_cell("Cohort", rowspan=2)]
+        + [header_cell(f"{g.capitalize()} areas", scope="colgroup", colspan=2) for g in GROUPS],
+        [header_cell(p) for _ in GROUPS for p in PERIODS],
+    ]
+    return table(
+        f"Study journeys whose person links to each register at p ≥ {threshold:g}: rate (linked / journeys)",
+        head,
+        body,
+        tid="tbl-match-rates",
+    )
+
+
+def _at_threshold(quality: pd.DataFrame, threshold: float) -> pd.Series:
+    """The quality rows of the exact-key match and of the probabilistic one at ``threshold``."""
+    return (quality["method"] == "exact_key") | np.isclose(
+        quality["threshold"].astype(float).fillna(-1), threshold
+    )
+
+
+def _quality_table(quality: pd.DataFrame, threshold: float) -> dict:
+    """Linkage quality (all persons) at the chosen threshold, beside the exact-key match."""
+    overall = quality[quality["scope"] == "all"]
+    body = []
+    for r in (
+        overall[_at_threshold(overall, threshold)]
+        .sort_values(["register", "method"], ascending=[True, False])
+        .itertuples()
+    ):
+        body.append(
+            [
+                header_cell(r.register, scope="row"),
+                data_cell(
+                    f"probabilistic, p ≥ {threshold:g}" if r.method == "probabilistic" else "exact key"
+                ),
+                data_cell(f"{r.n_predicted:,}", cls="num"),
+                data_cell(f"{r.n_true:,}", cls="num"),
+                data_cell(f"{r.n_correct:,}", cls="num"),
+                data_cell(format_number(r.precision), cls="num"),
+                data_cell(format_number(r.recall), cls="num"),
+                data_cell(format_number(r.f1), cls="num"),
+            ]
+        )
+    return table(
+        f"Linkage quality against the synthetic truth at the chosen threshold ({threshold:g}), "
+        "beside the exact-key match",
+        simple_head("Register", "Method", "Links", "True pairs", "Correct", "Precision", "Recall", "F1"),
+        body,
+        tid="tbl-linkage-quality",
+    )
+
+
+def _threshold_table(quality: pd.DataFrame, threshold: float) -> dict:
+    """Probabilistic linkage quality (all persons) at every threshold assessed."""
+    overall = quality[quality["scope"] == "all"]
+    body = []
+    for r in (
+        overall[overall["method"] == "probabilistic"].sort_values(["register", "threshold"]).itertuples()
+    ):
+        chosen = bool(np.isclose(r.threshold, threshold))
+        body.append(
+            [
+                header_cell(r.register, scope="row"),
+                data_cell(f"{r.threshold:g}" + (" (chosen)" if chosen else ""), cls="num"),
+                data_cell(f"{r.n_predicted:,}", cls="num"),
+                data_cell(format_number(r.precision), cls="num"),
+                data_cell(format_number(r.recall), cls="num"),
+                data_cell(format_number(r.f1), cls="num"),
+            ]
+        )
+    return table(
+        "Linkage quality across thresholds (probabilistic)",
+        simple_head("Register", "Threshold", "Links", "Precision", "Recall", "F1"),
+        body,
+        tid="tbl-linkage-thresholds",
+    )
+
+
+def _scope_table(quality: pd.DataFrame, threshold: float) -> dict | None:
+    """Linkage quality at the chosen threshold by cohort / group / period; None when not assessed by scope."""
+    scoped = quality[(quality["scope"] != "all") & _at_threshold(quality, threshold)]
+    if scoped.empty:
+        return None
+    body = []
+    for r in scoped.sort_values(["register", "scope", "method"], ascending=[True, True, False]).itertuples():
+        body.append(
+            [
+                header_cell(r.register, scope="row"),
+                data_cell(r.scope),
+                data_cell("probabilistic" if r.method == "probabilistic" else "exact key"),
+                data_cell(format_number(r.precision), cls="num"),
+                data_cell(format_number(r.recall), cls="num"),
+                data_cell(format_number(r.f1), cls="num"),
+            ]
+        )
+    return table(
+        f"Linkage quality by cohort / group / period of the person's first study journey (threshold {threshold:g})",
+        simple_head("Register", "Cohort / group / period", "Method", "Precision", "Recall", "F1"),
+        body,
+        tid="tbl-linkage-scope",
+    )

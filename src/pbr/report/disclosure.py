@@ -147,13 +147,13 @@ class Disclosure:
         digits: int = 1,
     ) -> tuple[Count, Count, Rate]:
         """Events, denominator and their rate; the non-events are a hidden cell (n = events + non-events)."""
-        e = self.count(events_key, events)
-        d = self.count(n_key, n)
-        comp = ("non_events", events_key)
-        self.count(comp, int(n) - int(events), shown=False)
-        self.relate(n_key, [events_key, comp])
+        events_count = self.count(events_key, events)
+        n_count = self.count(n_key, n)
+        non_events_key = ("non_events", events_key)
+        self.count(non_events_key, int(n) - int(events), shown=False)
+        self.relate(n_key, [events_key, non_events_key])
         value = events / n if n else float("nan")
-        return e, d, Rate(self, (events_key, n_key), value, scale, digits)
+        return events_count, n_count, Rate(self, (events_key, n_key), value, scale, digits)
 
     def resolve(self) -> None:
         """Decide what to suppress (nothing when inactive)."""
@@ -164,11 +164,13 @@ class Disclosure:
         )
 
     def suppressed(self, key: Hashable) -> bool:
+        """Whether the count ``key`` is suppressed (only once :meth:`resolve` has run)."""
         if self.status is None:
             raise RuntimeError("Disclosure.resolve() must run before anything is displayed")
         return key in self.status
 
     def text(self, key: Hashable) -> str:
+        """The count ``key`` as shown: its value, or the marker of its suppression."""
         if self.suppressed(key):
             assert self.status is not None  # suppressed() raised otherwise
             return SMALL.format(k=self.threshold) if self.status[key] == "primary" else COMPLEMENT
@@ -250,10 +252,12 @@ class Count:
 
     @property
     def hidden(self) -> bool:
+        """Whether the count is suppressed."""
         return self.disclosure.suppressed(self.key)
 
     @property
     def value(self) -> int:
+        """The registered value (never shown when hidden)."""
         return self.disclosure.values[self.key]
 
 
@@ -269,6 +273,7 @@ class Rate:
 
     @property
     def hidden(self) -> bool:
+        """Whether any count the rate is computed from is suppressed."""
         return any(self.disclosure.suppressed(k) for k in self.keys)
 
     def __str__(self) -> str:

@@ -13,18 +13,18 @@ import pandas as pd
 
 from pbr.report.cells import (
     METHOD_LABELS,
-    fci,
-    fnum,
-    fp,
+    data_cell,
+    format_interval,
+    format_number,
+    format_p,
+    header_cell,
     inside,
     isnan,
     label,
     mark,
-    peq,
+    p_statement,
     simple_head,
     table,
-    td,
-    th,
 )
 from pbr.report.published import PUBLISHED_COHORT, PUBLISHED_MASON_2015
 from pbr.report.verdicts import (
@@ -89,22 +89,35 @@ def inference_section(
                 r = s[s["method"] == m].iloc[0]
                 row = []
                 if i == 0:
-                    row.append(th(label(o), scope="rowgroup", rowspan=len(methods)))
+                    row.append(header_cell(label(o), scope="rowgroup", rowspan=len(methods)))
                 scale = "OR" if r["scale"] == "odds_ratio" else "risk difference"
                 p_only = m.endswith(("_ri", "_ri_t")) and m.startswith("logit") and not isnan(r["p_value"])
                 flag = _remarks(r, redact, p_only and isnan(r["ci_low"]))
                 if m == headline:
                     flag.append("headline")
                 if row_status(r) == "not_estimable":
-                    numbers = [td("not estimable", cls="num"), td("", cls="num"), td("", cls="num")]
+                    numbers = [
+                        data_cell("not estimable", cls="num"),
+                        data_cell("", cls="num"),
+                        data_cell("", cls="num"),
+                    ]
                 else:
                     digits = 3 if scale == "OR" else 4
                     numbers = [
-                        td(fnum(r["estimate"], digits), cls="num"),
-                        td(fci(r["ci_low"], r["ci_high"], digits) or ("p only" if p_only else ""), cls="num"),
-                        td(fp(r["p_value"]), cls="num"),
+                        data_cell(format_number(r["estimate"], digits), cls="num"),
+                        data_cell(
+                            format_interval(r["ci_low"], r["ci_high"], digits)
+                            or ("p only" if p_only else ""),
+                            cls="num",
+                        ),
+                        data_cell(format_p(r["p_value"]), cls="num"),
                     ]
-                row += [th(METHOD_LABELS[m], scope="row"), td(scale), *numbers, td("; ".join(flag))]
+                row += [
+                    header_cell(METHOD_LABELS[m], scope="row"),
+                    data_cell(scale),
+                    *numbers,
+                    data_cell("; ".join(flag)),
+                ]
                 body.append(row)
         if body:
             out.append(
@@ -124,9 +137,9 @@ def pretrend_tests(results: pd.DataFrame) -> dict:
     out: dict = {}
     pre = results[results["specification"] == "event_study_pretrend"]
     for r in pre.itertuples():
-        d = out.setdefault((r.cohort, r.outcome), {})
-        d[r.method] = float(r.p_value)
-        d[f"{r.method}_stat"] = (float(r.estimate), str(r.scale))
+        tests = out.setdefault((r.cohort, r.outcome), {})
+        tests[r.method] = float(r.p_value)
+        tests[f"{r.method}_stat"] = (float(r.estimate), str(r.scale))
     return out
 
 
@@ -138,9 +151,10 @@ def robustness_section(
     A check not estimable shows no number; a check without a verdict (:func:`verdict`) says
     so, and a Mason 2015 check without one is not counted (``mason`` entries carry ``verdict``).
     """
-    body, mason_checks, pre_rows = [], [], []
-    thr = float(config["linkage"]["threshold"])
-    pt = pretrend_tests(results)
+    body: list = []
+    mason_checks: list[dict] = []
+    pre_rows: list = []
+    pretrend = pretrend_tests(results)
     for c in cohorts:
         for o in outcomes:
             s = results[(results["cohort"] == c) & (results["outcome"] == o)]
@@ -151,116 +165,24 @@ def robustness_section(
             main = result_row(results, c, o, "main", "logit_crv1")
             if main is not None:
                 checks.append(("Main (CRV1)", main, "", None))
-            pre = pt.get((c, o))
+            pre = pretrend.get((c, o))
             if pre:
-                stat = pre.get("logit_crv1_stat")
-                names = {"wald_chi2": "Wald χ²", "wald_F": "Wald F"}
-                txt = "; ".join(
-                    f"{'logit' if m.startswith('logit') else 'LPM'}: "
-                    f"{names.get(pre[m + '_stat'][1], pre[m + '_stat'][1])} = "
-                    f"{fnum(pre[m + '_stat'][0], 2)}, {peq(pre[m])}"
-                    for m in ("logit_crv1", "lpm_crv1")
-                    if m in pre
-                )
+                txt = _pretrend_text(pre)
                 checks.append(("Event study: joint pre-trend test", None, txt, None))
                 pre_rows.append(
-                    {"cohort": c, "outcome": o, "text": txt, "p": pre.get("logit_crv1"), "stat": stat}
+                    {
+                        "cohort": c,
+                        "outcome": o,
+                        "text": txt,
+                        "p": pre.get("logit_crv1"),
+                        "stat": pre.get("logit_crv1_stat"),
+                    }
                 )
-            for spec in sorted(x for x in specs if x.startswith("placebo")):
-                r = result_row(results, c, o, spec, "logit_crv1")
-                if r is not None:
-                    checks.append(
-                        (
-                            f"Placebo start ({config['models']['robustness']['placebo_start']}, pre-period only)",
-                            r,
-                            "expect an OR near 1",
-                            None,
-                        )
-                    )
-            loo = s[s["specification"].str.startswith("leave_out_") & (s["method"] == "logit_crv1")]
-            loo = loo[[row_status(x) != "not_estimable" for _, x in loo.iterrows()]]
-            if not loo.empty:
-                lo_r, hi_r = loo.loc[loo["estimate"].idxmin()], loo.loc[loo["estimate"].idxmax()]
-                excl = int(((loo["ci_high"] < 1) | (loo["ci_low"] > 1)).sum())
-                checks.append(
-                    (
-                        f"Leave one pilot area out ({len(loo)} fits)",
-                        None,
-                        f"OR from {fnum(lo_r['estimate'])} "
-                        f"(without {lo_r['specification'].removeprefix('leave_out_')}) "
-                        f"to {fnum(hi_r['estimate'])} "
-                        f"(without {hi_r['specification'].removeprefix('leave_out_')}); "
-                        f"CRV1 interval excludes 1 in {excl} of {len(loo)}",
-                        None,
-                    )
-                )
-            r = result_row(results, c, o, "mason_2015", "logit_crv1")
-            if r is not None:
-                pub = PUBLISHED_MASON_2015.get(o) if c == PUBLISHED_COHORT else None
-                v = verdict(r)
-                flag = inside(pub[0], r["ci_low"], r["ci_high"]) if pub and v.ok else None
-                txt = (
-                    f"published (Mason 2015) {pub[0]:.3f} ({pub[1]:.3f}–{pub[2]:.3f})"
-                    if pub
-                    else "no published value"
-                )
-                checks.append(
-                    (
-                        f"Mason 2015 window ({config['models']['robustness']['mason_pre_start']} to "
-                        f"{config['models']['robustness']['mason_post_end']})",
-                        r,
-                        txt,
-                        flag,
-                    )
-                )
-                if pub:
-                    mason_checks.append(
-                        {
-                            "cohort": c,
-                            "outcome": o,
-                            "inside": flag,
-                            "published": pub[0],
-                            "estimate": float(r["estimate"]) if v.kind != "not_estimable" else math.nan,
-                            "ci": (float(r["ci_low"]), float(r["ci_high"]))
-                            if v.kind != "not_estimable"
-                            else (math.nan, math.nan),
-                            "verdict": v,
-                            "reason": v.text(redact),
-                        }
-                    )
-            for spec in sorted(x for x in specs if x.startswith("linkage_threshold_")):
-                r = result_row(results, c, o, spec, "logit_crv1")
-                t = spec.removeprefix("linkage_threshold_")
-                if r is not None:
-                    checks.append((f"Linkage threshold {t} (main: {thr:g})", r, "", None))
-            for i, (name, r, txt, flag) in enumerate(checks):
-                row = []
-                if i == 0:
-                    row += [td(c, rowspan=len(checks)), th(label(o), scope="rowgroup", rowspan=len(checks))]
-                shown = r is not None and row_status(r) != "not_estimable"
-                remarks = _remarks(r, redact) if r is not None else []
-                comment = "; ".join(x for x in (txt, *remarks) if x)
-                no_verdict = (
-                    r is not None
-                    and name.startswith("Mason")
-                    and c == PUBLISHED_COHORT
-                    and o in PUBLISHED_MASON_2015
-                    and not verdict(r).ok
-                )
-                row += [
-                    th(name, scope="row"),
-                    td(
-                        fnum(r["estimate"]) if shown else ("not estimable" if r is not None else ""),
-                        cls="num",
-                    ),
-                    td(fci(r["ci_low"], r["ci_high"]) if shown else "", cls="num"),
-                    td(fp(r["p_value"]) if shown else "", cls="num"),
-                    td(comment),
-                    mark(flag, "published inside", "published outside")
-                    if flag is not None
-                    else td(verdict(r).label if no_verdict else "", cls="mark-none"),
-                ]
-                body.append(row)
+            checks += _placebo_checks(results, c, o, specs, config)
+            checks += _leave_one_out_check(s)
+            checks += _mason_check(results, c, o, config, redact, mason_checks)
+            checks += _threshold_checks(results, c, o, specs, float(config["linkage"]["threshold"]))
+            body += _check_rows(c, o, checks, redact)
     tbl = (
         table(
             "Robustness checks (logit DiD odds ratios, CRV1 95% intervals)",
@@ -271,7 +193,148 @@ def robustness_section(
         if body
         else None
     )
-    return {"table": tbl, "mason": mason_checks, "pretrend": pre_rows, "pt": pt}
+    return {"table": tbl, "mason": mason_checks, "pretrend": pre_rows, "pt": pretrend}
+
+
+def _pretrend_text(pre: dict) -> str:
+    """The joint pre-trend tests of one model, logit and LPM: statistic and p."""
+    names = {"wald_chi2": "Wald χ²", "wald_F": "Wald F"}
+    return "; ".join(
+        f"{'logit' if m.startswith('logit') else 'LPM'}: "
+        f"{names.get(pre[m + '_stat'][1], pre[m + '_stat'][1])} = "
+        f"{format_number(pre[m + '_stat'][0], 2)}, {p_statement(pre[m])}"
+        for m in ("logit_crv1", "lpm_crv1")
+        if m in pre
+    )
+
+
+def _placebo_checks(results: pd.DataFrame, c: str, o: str, specs: set[str], config: dict) -> list[tuple]:
+    """The placebo checks (a start date in the pre-period) of one cohort x outcome."""
+    checks = []
+    for spec in sorted(x for x in specs if x.startswith("placebo")):
+        r = result_row(results, c, o, spec, "logit_crv1")
+        if r is not None:
+            checks.append(
+                (
+                    f"Placebo start ({config['models']['robustness']['placebo_start']}, pre-period only)",
+                    r,
+                    "expect an OR near 1",
+                    None,
+                )
+            )
+    return checks
+
+
+def _leave_one_out_check(s: pd.DataFrame) -> list[tuple]:
+    """The range of the leave-one-pilot-area-out fits (``s``: one cohort x outcome's rows), if any."""
+    leave_outs = s[s["specification"].str.startswith("leave_out_") & (s["method"] == "logit_crv1")]
+    leave_outs = leave_outs[[row_status(x) != "not_estimable" for _, x in leave_outs.iterrows()]]
+    if leave_outs.empty:
+        return []
+    lowest, highest = (
+        leave_outs.loc[leave_outs["estimate"].idxmin()],
+        leave_outs.loc[leave_outs["estimate"].idxmax()],
+    )
+    n_excluding_one = int(((leave_outs["ci_high"] < 1) | (leave_outs["ci_low"] > 1)).sum())
+    return [
+        (
+            f"Leave one pilot area out ({len(leave_outs)} fits)",
+            None,
+            f"OR from {format_number(lowest['estimate'])} "
+            f"(without {lowest['specification'].removeprefix('leave_out_')}) "
+            f"to {format_number(highest['estimate'])} "
+            f"(without {highest['specification'].removeprefix('leave_out_')}); "
+            f"CRV1 interval excludes 1 in {n_excluding_one} of {len(leave_outs)}",
+            None,
+        )
+    ]
+
+
+def _mason_check(
+    results: pd.DataFrame, c: str, o: str, config: dict, redact, mason_checks: list[dict]
+) -> list[tuple]:
+    """The Mason 2015 window check of one cohort x outcome, if fitted; with a published value,
+    its entry (with its verdict) is appended to ``mason_checks``."""
+    r = result_row(results, c, o, "mason_2015", "logit_crv1")
+    if r is None:
+        return []
+    pub = PUBLISHED_MASON_2015.get(o) if c == PUBLISHED_COHORT else None
+    v = verdict(r)
+    flag = inside(pub[0], r["ci_low"], r["ci_high"]) if pub and v.ok else None
+    txt = f"published (Mason 2015) {pub[0]:.3f} ({pub[1]:.3f}–{pub[2]:.3f})" if pub else "no published value"
+    check = (
+        f"Mason 2015 window ({config['models']['robustness']['mason_pre_start']} to "
+        f"{config['models']['robustness']['mason_post_end']})",
+        r,
+        txt,
+        flag,
+    )
+    if pub:
+        mason_checks.append(
+            {
+                "cohort": c,
+                "outcome": o,
+                "inside": flag,
+                "published": pub[0],
+                "estimate": float(r["estimate"]) if v.kind != "not_estimable" else math.nan,
+                "ci": (float(r["ci_low"]), float(r["ci_high"]))
+                if v.kind != "not_estimable"
+                else (math.nan, math.nan),
+                "verdict": v,
+                "reason": v.text(redact),
+            }
+        )
+    return [check]
+
+
+def _threshold_checks(
+    results: pd.DataFrame, c: str, o: str, specs: set[str], threshold: float
+) -> list[tuple]:
+    """The fits of one cohort x outcome at other linkage thresholds."""
+    checks = []
+    for spec in sorted(x for x in specs if x.startswith("linkage_threshold_")):
+        r = result_row(results, c, o, spec, "logit_crv1")
+        t = spec.removeprefix("linkage_threshold_")
+        if r is not None:
+            checks.append((f"Linkage threshold {t} (main: {threshold:g})", r, "", None))
+    return checks
+
+
+def _check_rows(c: str, o: str, checks: list[tuple], redact) -> list[list[dict]]:
+    """The table rows of one cohort x outcome's checks, each (name, result row, comment, flag)."""
+    rows = []
+    for i, (name, r, txt, flag) in enumerate(checks):
+        row = []
+        if i == 0:
+            row += [
+                data_cell(c, rowspan=len(checks)),
+                header_cell(label(o), scope="rowgroup", rowspan=len(checks)),
+            ]
+        shown = r is not None and row_status(r) != "not_estimable"
+        remarks = _remarks(r, redact) if r is not None else []
+        comment = "; ".join(x for x in (txt, *remarks) if x)
+        no_verdict = (
+            r is not None
+            and name.startswith("Mason")
+            and c == PUBLISHED_COHORT
+            and o in PUBLISHED_MASON_2015
+            and not verdict(r).ok
+        )
+        row += [
+            header_cell(name, scope="row"),
+            data_cell(
+                format_number(r["estimate"]) if shown else ("not estimable" if r is not None else ""),
+                cls="num",
+            ),
+            data_cell(format_interval(r["ci_low"], r["ci_high"]) if shown else "", cls="num"),
+            data_cell(format_p(r["p_value"]) if shown else "", cls="num"),
+            data_cell(comment),
+            mark(flag, "published inside", "published outside")
+            if flag is not None
+            else data_cell(verdict(r).label if no_verdict else "", cls="mark-none"),
+        ]
+        rows.append(row)
+    return rows
 
 
 def all_estimates_table(results: pd.DataFrame, real: bool, redact=str) -> dict:
@@ -283,18 +346,18 @@ def all_estimates_table(results: pd.DataFrame, real: bool, redact=str) -> dict:
         p_only = or_scale and isnan(r["ci_low"]) and not isnan(r["p_value"])
         remarks = _remarks(r, redact, p_only)
         row = [
-            td(r["cohort"]),
-            th(label(r["outcome"]), scope="row"),
-            td(r["specification"]),
-            td(r["method"]),
-            td(str(r["scale"]).replace("_", " ")),
-            td(fnum(r["estimate"], 4) if shown else "not estimable", cls="num"),
-            td(fci(r["ci_low"], r["ci_high"], 4) if shown else "", cls="num"),
-            td(fp(r["p_value"]) if shown else "", cls="num"),
+            data_cell(r["cohort"]),
+            header_cell(label(r["outcome"]), scope="row"),
+            data_cell(r["specification"]),
+            data_cell(r["method"]),
+            data_cell(str(r["scale"]).replace("_", " ")),
+            data_cell(format_number(r["estimate"], 4) if shown else "not estimable", cls="num"),
+            data_cell(format_interval(r["ci_low"], r["ci_high"], 4) if shown else "", cls="num"),
+            data_cell(format_p(r["p_value"]) if shown else "", cls="num"),
         ]
         if not real:
-            row += [td(f"{int(r['n']):,}", cls="num"), td(f"{int(r['events']):,}", cls="num")]
-        row.append(td("; ".join(remarks)))
+            row += [data_cell(f"{int(r['n']):,}", cls="num"), data_cell(f"{int(r['events']):,}", cls="num")]
+        row.append(data_cell("; ".join(remarks)))
         body.append(row)
     cols = ["Cohort", "Outcome", "Specification", "Method", "Scale", "Estimate", "95% interval", "p"]
     if not real:

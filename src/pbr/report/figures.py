@@ -20,7 +20,7 @@ import matplotlib.ticker
 import numpy as np
 import pandas as pd
 
-from pbr.report.cells import GROUPS, fci, fnum, isnan, label, peq
+from pbr.report.cells import GROUPS, format_interval, format_number, isnan, label, p_statement
 from pbr.report.disclosure import Disclosure
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies; every series
@@ -56,6 +56,7 @@ class Figure:
 
     @property
     def b64(self) -> str:
+        """The PNG as base64 text, for a data: URI in the HTML."""
         return base64.b64encode(self.png).decode("ascii")
 
 
@@ -100,6 +101,22 @@ def forest_plot(rows: list[dict], headline: str) -> Figure:
         and FOREST_LIMITS[0] <= r["estimate"] <= FOREST_LIMITS[1]
     ]
     left_out = [r for r in rows if r not in est]
+    n = max(len(est), 1)
+    fig, ax = plt.subplots(figsize=(8.5, 0.5 * n + 1.4))
+    y = np.arange(len(est))[::-1].astype(float)
+    _forest_points(ax, est, y, headline)
+    _forest_axes(ax, est, y)
+    if est:
+        ax.legend(
+            loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / n), ncol=2, fontsize=8, frameon=False
+        )
+    alt, caption = _forest_text(est, left_out, headline)
+    return Figure(_png(fig), alt, caption, "fig-forest")
+
+
+def _forest_points(ax: plt.Axes, est: list[dict], y: np.ndarray, headline: str) -> None:
+    """Each row's reproduced OR with its headline (thick) and CRV1 (thin, below) intervals, the
+    published OR and interval (above) and the planted OR; each legend entry labelled once."""
     ax_lo, ax_hi = FOREST_LIMITS
 
     def clip(lo, hi, y, color, lw):
@@ -110,9 +127,6 @@ def forest_plot(rows: list[dict], headline: str) -> Figure:
         if hi > ax_hi:
             ax.plot(ax_hi, y, ">", color=color, ms=6)
 
-    n = max(len(est), 1)
-    fig, ax = plt.subplots(figsize=(8.5, 0.5 * n + 1.4))
-    y = np.arange(len(est))[::-1].astype(float)
     seen = set()
 
     def lab(name: str) -> str | None:
@@ -149,6 +163,10 @@ def forest_plot(rows: list[dict], headline: str) -> Figure:
             ax.plot(
                 r["planted"], yi, "x", color=BLACK, ms=7, mew=1.5, label=lab("planted OR (synthetic truth)")
             )
+
+
+def _forest_axes(ax: plt.Axes, est: list[dict], y: np.ndarray) -> None:
+    """The forest plot's axes: a line at 1, a log x axis with round ticks, a label per row."""
     ax.axvline(1.0, color=GREY, lw=1, ls=":")
     ax.set_xscale("log")
     lo_x, hi_x = ax.get_xlim()
@@ -168,15 +186,16 @@ def forest_plot(rows: list[dict], headline: str) -> Figure:
     ax.set_xlabel("DiD odds ratio (pilot × post), log scale", fontsize=9)
     ax.grid(axis="x", alpha=0.3, which="both")
     _style(ax)
-    if est:
-        ax.legend(
-            loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / n), ncol=2, fontsize=8, frameon=False
-        )
+
+
+def _forest_text(est: list[dict], left_out: list[dict], headline: str) -> tuple[str, str]:
+    """The forest plot's alt text (every value drawn) and caption (what each mark is, what is left out)."""
+    ax_lo, ax_hi = FOREST_LIMITS
     parts = []
     for r in est:
-        s = f"{label(r['outcome_key'])} ({r['cohort']}): reproduced {fnum(r['estimate'], 2)}"
+        s = f"{label(r['outcome_key'])} ({r['cohort']}): reproduced {format_number(r['estimate'], 2)}"
         if not isnan(r["ci_low"]):
-            s += f" ({fci(r['ci_low'], r['ci_high'], 2)})"
+            s += f" ({format_interval(r['ci_low'], r['ci_high'], 2)})"
         if r["published"] is not None:
             s += f", published {r['published']:.2f}"
         if not r["verdict"].ok:
@@ -203,7 +222,7 @@ def forest_plot(rows: list[dict], headline: str) -> Figure:
         )
         + "."
     )
-    return Figure(_png(fig), alt, caption, "fig-forest")
+    return alt, caption
 
 
 def trend_figure(trends: pd.DataFrame, cohort: str, outcomes: list[str], config: dict, disc: Disclosure):
@@ -305,7 +324,7 @@ def event_study_figure(es: pd.DataFrame, pretrend: dict, config: dict) -> Figure
         ax.yaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
         ax.tick_params(axis="y", which="minor", labelsize=7)
         p = pretrend.get((c, o), {}).get("logit_crv1")
-        ptxt = f"pre-trend {peq(p)}" if p is not None else "pre-trend test not available"
+        ptxt = f"pre-trend {p_statement(p)}" if p is not None else "pre-trend test not available"
         ax.set_title(f"{label(o)} ({c}); {ptxt}", fontsize=9)
         ax.set_ylabel("odds ratio (log scale)", fontsize=9)
         ax.tick_params(axis="x", labelrotation=30)
@@ -313,7 +332,7 @@ def event_study_figure(es: pd.DataFrame, pretrend: dict, config: dict) -> Figure
         alts.append(
             f"{label(o)} ({c}): "
             + ", ".join(
-                f"{pd.Timestamp(b):%b %Y} {fnum(e, 2)}"
+                f"{pd.Timestamp(b):%b %Y} {format_number(e, 2)}"
                 for b, e in zip(s["bin_start"], s["estimate"], strict=True)
             )
             + f"; {ptxt}"
@@ -341,6 +360,8 @@ def event_study_figure(es: pd.DataFrame, pretrend: dict, config: dict) -> Figure
 
 
 def linkage_quality_figure(quality: pd.DataFrame, threshold: float) -> Figure | None:
+    """Precision, recall and F1 against the threshold per register, the exact key dotted beside;
+    None without a linkage assessment."""
     q = quality[quality["scope"] == "all"] if not quality.empty else quality
     if q.empty:
         return None
@@ -351,8 +372,8 @@ def linkage_quality_figure(quality: pd.DataFrame, threshold: float) -> Figure | 
     for ax, reg in zip(axes.flat, regs, strict=True):
         p = q[(q["register"] == reg) & (q["method"] == "probabilistic")].sort_values("threshold")
         e = q[(q["register"] == reg) & (q["method"] == "exact_key")]
-        for m, (col, mk, ls) in styles.items():
-            ax.plot(p["threshold"], p[m], color=col, marker=mk, ls=ls, ms=4, label=f"{m} (probabilistic)")
+        for m, (col, marker, ls) in styles.items():
+            ax.plot(p["threshold"], p[m], color=col, marker=marker, ls=ls, ms=4, label=f"{m} (probabilistic)")
             if not e.empty:
                 ax.axhline(float(e[m].iloc[0]), color=col, ls=":", lw=1)
         ax.axvline(threshold, color=BLACK, lw=1, ls=":")
@@ -362,8 +383,8 @@ def linkage_quality_figure(quality: pd.DataFrame, threshold: float) -> Figure | 
         alts.append(
             f"{reg}: "
             + ", ".join(
-                f"at {t:g} precision {pr:.3f} recall {rc:.3f}"
-                for t, pr, rc in zip(p["threshold"], p["precision"], p["recall"], strict=True)
+                f"at {t:g} precision {precision:.3f} recall {recall:.3f}"
+                for t, precision, recall in zip(p["threshold"], p["precision"], p["recall"], strict=True)
             )
         )
     axes.flat[0].set_ylabel("share", fontsize=9)
@@ -394,7 +415,7 @@ def match_weight_figure(pairs: dict[str, pd.DataFrame], threshold: float, disc: 
     if not regs:
         return None
     fig, axes = plt.subplots(1, len(regs), figsize=(4.6 * len(regs), 3.2), squeeze=False)
-    w_t = math.log2(threshold / (1 - threshold)) if 0 < threshold < 1 else 0.0
+    threshold_weight = math.log2(threshold / (1 - threshold)) if 0 < threshold < 1 else 0.0
     alts, hidden = [], 0
     for ax, reg in zip(axes.flat, regs, strict=True):
         w = finite[reg]
@@ -403,7 +424,7 @@ def match_weight_figure(pairs: dict[str, pd.DataFrame], threshold: float, disc: 
         hidden += int(small.sum())
         shown = np.where(small, 0, counts)
         ax.bar(edges[:-1], shown, width=np.diff(edges), align="edge", color=BLUE, edgecolor="white", lw=0.3)
-        ax.axvline(w_t, color=VERMILLION, lw=1.5, ls="--", label=f"threshold p = {threshold:g}")
+        ax.axvline(threshold_weight, color=VERMILLION, lw=1.5, ls="--", label=f"threshold p = {threshold:g}")
         ax.set_yscale("symlog", linthresh=10)
         ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
         ax.set_title(f"{reg}: {len(w):,} candidate pairs" if not disc.active else reg, fontsize=9)
@@ -411,7 +432,7 @@ def match_weight_figure(pairs: dict[str, pd.DataFrame], threshold: float, disc: 
         ax.set_ylabel("pairs (symmetric log scale)", fontsize=9)
         ax.legend(fontsize=8, frameon=False)
         _style(ax)
-        above = float((w >= w_t).mean()) if len(w) else float("nan")
+        above = float((w >= threshold_weight).mean()) if len(w) else float("nan")
         alts.append(
             f"{reg}: weights from {w.min():.1f} to {w.max():.1f}, {100 * above:.0f}% of pairs at or above the threshold"
         )
@@ -430,6 +451,7 @@ def match_weight_figure(pairs: dict[str, pd.DataFrame], threshold: float, disc: 
 
 
 def placeholder(text: str) -> Figure:
+    """A figure that only says ``text`` (an extra output that has nothing to show)."""
     fig, ax = plt.subplots(figsize=(5, 1))
     ax.text(0.5, 0.5, text, ha="center", va="center")
     ax.axis("off")

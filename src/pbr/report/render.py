@@ -15,6 +15,7 @@ import io
 import logging
 import math
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
@@ -23,7 +24,7 @@ import yaml
 
 from pbr.io import write_bytes
 from pbr.registry import outcomes as outcome_registry
-from pbr.report.cells import METHOD_LABELS, SCI_LARGE, fnum, fp, isnan
+from pbr.report.cells import METHOD_LABELS, SCI_LARGE, format_number, format_p, isnan
 from pbr.report.descriptive import (
     baseline_section,
     flow_section,
@@ -108,9 +109,9 @@ def _env() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["num"] = fnum
+    env.filters["num"] = format_number
     env.filters["ucfirst"] = lambda t: str(t)[:1].upper() + str(t)[1:]
-    env.filters["p"] = fp
+    env.filters["p"] = format_p
     return env
 
 
@@ -124,6 +125,7 @@ def _csv_text(header: list[str], rows: list[list]) -> str:
 
 
 def did_csv(rows: list[dict], disc: Disclosure) -> str:
+    """The DiD table as CSV (one row per cohort x outcome), its counts and notes under disclosure control."""
     header = [
         "cohort",
         "outcome",
@@ -190,6 +192,7 @@ def did_csv(rows: list[dict], disc: Disclosure) -> str:
 
 
 def flow_csv(flow_sec: dict, disc: Disclosure) -> str:
+    """The flow table as CSV, its counts (as shown in the report) and text under disclosure control."""
     f = flow_sec["rows"]
     cols = ["stage", "step", "table", "unit", "action", "reason", "cohort", "group", "period"]
     rows = [
@@ -197,6 +200,33 @@ def flow_csv(flow_sec: dict, disc: Disclosure) -> str:
         for i, k in enumerate(flow_sec["keys"])
     ]
     return _csv_text([*cols, "n"], rows)
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """The settings every part of the report reads from the config."""
+
+    real: bool
+    small_cell_threshold: int
+    cohorts: list[str]
+    outcomes: list[str]
+    headline: str
+
+    @property
+    def synthetic(self) -> bool:
+        """Synthetic data: the planted effects and the linkage truth are shown."""
+        return not self.real
+
+    @classmethod
+    def of(cls, config: dict) -> _Settings:
+        """The settings of ``config``."""
+        return cls(
+            real=config["data"]["source"] == "real",
+            small_cell_threshold=int(config["report"]["small_cell_threshold"]),
+            cohorts=list(config["study"]["cohorts"]),
+            outcomes=list(config["models"]["outcomes"]),
+            headline=config["models"].get("headline_method", "logit_score_wcb"),
+        )
 
 
 def render_report(
@@ -217,17 +247,34 @@ def render_report(
     ``extra_outputs`` may name files for Snakemake's report: ``forest_png``, ``did_csv``,
     ``event_study_png``, ``trends_png``, ``flow_csv`` (each written when named).
     """
-    real = config["data"]["source"] == "real"
-    synthetic = not real
-    k = int(config["report"]["small_cell_threshold"])
-    cohorts = list(config["study"]["cohorts"])
-    outcomes = list(config["models"]["outcomes"])
-    headline = config["models"].get("headline_method", "logit_score_wcb")
-    disc = Disclosure(k, active=real)
-    results = inputs.results
+    settings = _Settings.of(config)
+    disc = Disclosure(settings.small_cell_threshold, active=settings.real)
+    sections = _counted_sections(inputs, config, settings, disc)
+    disc.resolve()
+
+    sections["robustness"] = robustness_section(
+        inputs.results, settings.cohorts, settings.outcomes, config, disc.redact
+    )
+    figures = _figures(inputs, sections, config, settings, disc)
+    html_text = _html(
+        inputs, sections, figures, config, settings, disc, config_hash, input_checksums, run_date, data_source
+    )
+    # everything is rendered before anything is written: an error leaves no report behind
+    out_path = Path(out_path)
+    files = {out_path: html_text.encode("utf-8")}
+    files.update(_extra_files(extra_outputs, sections, figures, disc))
+    for path, data in files.items():
+        write_bytes(data, path)
+    log.info("report written to %s (%d bytes)", out_path, len(html_text))
+    return out_path
+
+
+def _counted_sections(inputs: ReportInputs, config: dict, settings: _Settings, disc: Disclosure) -> dict:
+    """The sections whose counts the disclosure registry must know before it is resolved: flow,
+    rates, baseline, linkage, areas and the DiD rows and table."""
+    cohorts, outcomes, headline = settings.cohorts, settings.outcomes, settings.headline
     rates = _or_empty(inputs.rates)
     flow = _or_empty(inputs.flow)
-
     journeys = journey_lookup(flow)
     flow_sec = flow_section(flow, disc, cohorts) if not flow.empty else None
     rates_sec = (
@@ -236,46 +283,92 @@ def render_report(
         else {"tables": [], "compare": [], "cells": {}}
     )
     baseline_tables = baseline_section(_or_empty(inputs.baseline), cohorts, journeys, disc)
-    linkage = linkage_section(inputs, config, journeys, disc, real)
-    planted = planted_effects(inputs.effects) if synthetic else {}
-    areas = area_summary(results, _or_empty(inputs.areas), flow, config)
-    rows = did_rows(results, cohorts, outcomes, headline, planted)
-    did_tbl = did_section(rows, rates_sec["cells"], headline, disc, real, synthetic, areas["pilot"])
-    disc.resolve()
+    linkage = linkage_section(inputs, config, journeys, disc, settings.real)
+    planted = planted_effects(inputs.effects) if settings.synthetic else {}
+    areas = area_summary(inputs.results, _or_empty(inputs.areas), flow, config)
+    rows = did_rows(inputs.results, cohorts, outcomes, headline, planted)
+    did_tbl = did_section(
+        rows, rates_sec["cells"], headline, disc, settings.real, settings.synthetic, areas["pilot"]
+    )
+    return {
+        "flow": flow_sec,
+        "rates": rates_sec,
+        "baseline_tables": baseline_tables,
+        "linkage": linkage,
+        "areas": areas,
+        "rows": rows,
+        "did_table": did_tbl,
+    }
 
-    robustness = robustness_section(results, cohorts, outcomes, config, disc.redact)
-    figures: ReportFigures = {
-        "forest": forest_plot(rows, METHOD_LABELS.get(headline, headline).lower()),
-        "event_study": event_study_figure(_or_empty(inputs.event_study), robustness["pt"], config),
+
+def _figures(
+    inputs: ReportInputs, sections: dict, config: dict, settings: _Settings, disc: Disclosure
+) -> ReportFigures:
+    """The forest plot, the event studies (None without them) and one trend figure per cohort."""
+    headline, trends = settings.headline, _or_empty(inputs.trends)
+    return {
+        "forest": forest_plot(sections["rows"], METHOD_LABELS.get(headline, headline).lower()),
+        "event_study": event_study_figure(
+            _or_empty(inputs.event_study), sections["robustness"]["pt"], config
+        ),
         "trends": [
             f
-            for c in cohorts
-            if (f := trend_figure(_or_empty(inputs.trends), c, outcomes, config, disc)) is not None
+            for c in settings.cohorts
+            if (f := trend_figure(trends, c, settings.outcomes, config, disc)) is not None
         ]
-        if not _or_empty(inputs.trends).empty
+        if not trends.empty
         else [],
     }
+
+
+def _analysed(flow_sec: dict | None, cohorts: list[str]) -> list[dict]:
+    """The journeys analysed per cohort (the configured cohorts first), from the flow diagram."""
     found = {c["cohort"]: c["total"] for s in (flow_sec["spine"] if flow_sec else []) for c in s["cohorts"]}
-    analysed = [
+    return [
         {"cohort": c, "total": found[c]} for c in [*cohorts, *sorted(set(found) - set(cohorts))] if c in found
     ]
+
+
+def _html(
+    inputs: ReportInputs,
+    sections: dict,
+    figures: ReportFigures,
+    config: dict,
+    settings: _Settings,
+    disc: Disclosure,
+    config_hash: str,
+    input_checksums: dict[str, str],
+    run_date: str | None,
+    data_source: dict | None,
+) -> str:
+    """The report's HTML: the template rendered with every section, figure and provenance item."""
+    real, k, headline = settings.real, settings.small_cell_threshold, settings.headline
+    results, cohorts, outcomes = inputs.results, settings.cohorts, settings.outcomes
+    robustness = sections["robustness"]
+    analysed = _analysed(sections["flow"], cohorts)
     commit = git_commit(TEMPLATE_DIR.parent)
     env = _env()
-    html_text = env.get_template("report.html.j2").render(
+    return env.get_template("report.html.j2").render(
         title=config["report"]["title"],
         config=config,
         config_yaml=yaml.safe_dump(config, sort_keys=False, width=100, allow_unicode=True),
         config_hash=config_hash,
         real=real,
-        synthetic=synthetic,
+        synthetic=settings.synthetic,
         threshold=k,
         markers={"small": SMALL.format(k=k), "complement": COMPLEMENT, "derived": DERIVED},
         headline=headline,
         headline_label=METHOD_LABELS.get(headline, headline),
         findings=summary_findings(
-            rows, rates_sec["compare"], robustness, headline, synthetic, areas=areas, redact=disc.redact
+            sections["rows"],
+            sections["rates"]["compare"],
+            robustness,
+            headline,
+            settings.synthetic,
+            areas=sections["areas"],
+            redact=disc.redact,
         ),
-        areas=areas,
+        areas=sections["areas"],
         rules={
             "min_cell_events": MIN_CELL_EVENTS,
             "max_ci_ratio": f"{MAX_CI_RATIO:g}",
@@ -285,16 +378,16 @@ def render_report(
         },
         analysed=analysed,
         published_journeys=PUBLISHED_JOURNEYS,
-        did_table=did_tbl,
-        did_rows=rows,
+        did_table=sections["did_table"],
+        did_rows=sections["rows"],
         figures=figures,
         inference_tables=inference_section(results, cohorts, outcomes, headline, disc.redact),
         robustness=robustness,
         all_table=all_estimates_table(results, real, disc.redact),
-        rates_tables=rates_sec["tables"],
-        baseline_tables=baseline_tables,
-        linkage=linkage,
-        flow=flow_sec,
+        rates_tables=sections["rates"]["tables"],
+        baseline_tables=sections["baseline_tables"],
+        linkage=sections["linkage"],
+        flow=sections["flow"],
         definitions=outcome_registry.definitions(config["outcomes"]),
         formula=model_formula(config),
         labels={o.name: o.label for o in outcome_registry.OUTCOMES},
@@ -305,14 +398,18 @@ def render_report(
         source=source_section(data_source, disc),
         run_date=run_date or dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
-    # everything is rendered before anything is written: an error leaves no report behind
-    out_path = Path(out_path)
-    files = {out_path: html_text.encode("utf-8")}
+
+
+def _extra_files(
+    extra_outputs: dict[str, str | Path] | None, sections: dict, figures: ReportFigures, disc: Disclosure
+) -> dict[Path, bytes]:
+    """The extra outputs named in ``extra_outputs`` (see :func:`render_report`), path -> bytes."""
+    files = {}
     extra = {k_: Path(v) for k_, v in (extra_outputs or {}).items() if v}
     if "forest_png" in extra:
         files[extra["forest_png"]] = figures["forest"].png
     if "did_csv" in extra:
-        files[extra["did_csv"]] = did_csv(rows, disc).encode()
+        files[extra["did_csv"]] = did_csv(sections["rows"], disc).encode()
     if "event_study_png" in extra:
         fig = figures["event_study"] or placeholder("No event study was configured for this run.")
         files[extra["event_study_png"]] = fig.png
@@ -320,11 +417,8 @@ def render_report(
         pngs = [f.png for f in figures["trends"]] or [placeholder("No trend data.").png]
         files[extra["trends_png"]] = _stack_pngs(pngs)
     if "flow_csv" in extra:
-        files[extra["flow_csv"]] = flow_csv(flow_sec, disc).encode() if flow_sec else b""
-    for path, data in files.items():
-        write_bytes(data, path)
-    log.info("report written to %s (%d bytes)", out_path, len(html_text))
-    return out_path
+        files[extra["flow_csv"]] = flow_csv(sections["flow"], disc).encode() if sections["flow"] else b""
+    return files
 
 
 def _stack_pngs(pngs: list[bytes]) -> bytes:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from pbr.fit.spec import STATUSES
-from pbr.report.cells import fci, fnum, isnan
+from pbr.report.cells import format_interval, format_number, isnan
 
 # ---------------------------------------------------------------------------------------
 # Verdict rules (stated in the report's methods text and under the findings box)
@@ -113,6 +113,7 @@ class Verdict:
 
     @property
     def ok(self) -> bool:
+        """Whether the row carries a verdict."""
         return self.kind == "ok"
 
     def text(self, redact=str) -> str:
@@ -122,6 +123,8 @@ class Verdict:
 
     @property
     def label(self) -> str:
+        """The short reason shown in a mark column: 'not estimable', '' with a verdict, else the
+        tags ('too few events and interval too wide for a verdict')."""
         if self.kind == "not_estimable":
             return "not estimable"
         if self.kind == "ok":
@@ -161,12 +164,10 @@ def interval_problem(lo, hi) -> str:
         return "no interval"
     lo, hi = float(lo), float(hi)
     if not (np.isfinite(lo) and np.isfinite(hi)) or lo <= 0:
-        return f"the interval is unbounded ({fci(lo, hi)})"
+        return f"the interval is unbounded ({format_interval(lo, hi)})"
     ratio = hi / lo
     if not np.isfinite(ratio) or ratio > MAX_CI_RATIO:
-        return (
-            f"the interval's upper end is {fnum(ratio, 0)} times its lower end (more than {MAX_CI_RATIO:g})"
-        )
+        return f"the interval's upper end is {format_number(ratio, 0)} times its lower end (more than {MAX_CI_RATIO:g})"
     return ""
 
 
