@@ -43,7 +43,7 @@ from workflow_utils import SNAKEMAKE  # noqa: E402
 
 from pbr.fit import inference  # noqa: E402
 from pbr.fit.spec import FitSpec  # noqa: E402
-from pbr.report import published  # noqa: E402
+from pbr.registry import published  # noqa: E402
 
 TARGET_MODELS_S = 120.0
 TARGET_RI_S = 120.0

@@ -16,10 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from report_fixtures import COHORTS, OUTCOMES, K, parse_cells, render, result_row, small_numbers
 
+from pbr.registry.published import PUBLISHED_OR
 from pbr.report.did import did_rows, did_section
 from pbr.report.disclosure import COMPLEMENT, DERIVED, Disclosure, protect
 from pbr.report.figures import match_weight_figure
-from pbr.report.published import PUBLISHED_OR
 from pbr.report.render import TEMPLATE_DIR, git_commit
 
 # ---------------------------------------------------------------------------------------

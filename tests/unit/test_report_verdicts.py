@@ -19,13 +19,13 @@ from report_fixtures import COHORTS, OUTCOMES, K, make_config, make_inputs, pars
 
 from pbr.config import config_hash
 from pbr.flow import flow_frame, flow_row
+from pbr.registry.published import PUBLISHED_PILOT_AREAS
 from pbr.report.cells import format_interval, format_number
 from pbr.report.did import did_rows
 from pbr.report.disclosure import redact_counts
 from pbr.report.estimates import robustness_section
 from pbr.report.findings import area_summary, summary_findings
 from pbr.report.inputs import AREA_COLUMNS, ReportInputs, load_inputs
-from pbr.report.published import PUBLISHED_PILOT_AREAS
 from pbr.report.render import render_report
 from pbr.report.verdicts import MAX_CI_RATIO, MIN_CELL_EVENTS, interval_problem
 

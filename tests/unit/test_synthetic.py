@@ -18,15 +18,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from pbr.contract import SUBSTANCE_TOP_COLUMN, TABLES
+from pbr.registry.published import PUBLISHED_ALCOHOL_JOURNEYS, PUBLISHED_JOURNEYS
 from pbr.synthetic import generator, params
 
-PUBLISHED = {  # adult journeys starting in each window (Jones 2018; final report for alcohol)
-    ("drug", "pilot", "pre"): 10716,
-    ("drug", "other", "pre"): 143459,
-    ("drug", "pilot", "post"): 10012,
-    ("drug", "other", "post"): 138929,
-}
-ALCOHOL = {"pre": 159153, "post": 165833}
+PUBLISHED = PUBLISHED_JOURNEYS  # adult journeys starting in each window (Jones 2018)
+ALCOHOL = PUBLISHED_ALCOHOL_JOURNEYS  # the final report
 ACQUISITIVE = [
     "theft_shoplifting",
     "theft_other",

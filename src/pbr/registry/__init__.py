@@ -3,5 +3,7 @@
 - :mod:`pbr.registry.outcomes`: the outcomes (name, label, definition text built from the
   config, denominator, the inputs and settings its derivation reads, the register it needs);
 - :mod:`pbr.registry.registers`: the linked registers (table, identifiers, fields carried,
-  event date, truth table).
+  event date, truth table);
+- :mod:`pbr.registry.published`: the published results (odds ratios, raw rates, journey
+  counts, pilot areas) the report compares with and the generator is calibrated to.
 """

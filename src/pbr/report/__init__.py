@@ -3,10 +3,9 @@
 The report is one HTML file rendered with jinja2 from ``report/report.html.j2``; its
 figures are drawn with matplotlib and embedded as base64 PNG, so it opens offline. Every
 table is built as a small "view" (header cells with their ``scope``, body cells with their
-text), and the template only lays them out. Imports run one way, down this list:
+text), and the template only lays them out. The published results it sets beside the
+reproduced ones are :mod:`pbr.registry.published`. Imports run one way, down this list:
 
-- :mod:`pbr.report.published`: the published results the report sets beside the
-  reproduced ones (Jones et al. 2018, Mason et al. 2015);
 - :mod:`pbr.report.cells`: number formatting, table cells and views, labels;
 - :mod:`pbr.report.disclosure`: disclosure control (:func:`~pbr.report.disclosure.protect`,
   the :class:`~pbr.report.disclosure.Disclosure` registry, counts in free text);

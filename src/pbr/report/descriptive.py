@@ -15,6 +15,7 @@ from collections.abc import Hashable, Sequence
 import numpy as np
 import pandas as pd
 
+from pbr.registry.published import PUBLISHED_COHORT, PUBLISHED_RAW_RATES, PUBLISHED_UNADJUSTED_OR
 from pbr.report.cells import (
     GROUPS,
     PERIODS,
@@ -29,7 +30,6 @@ from pbr.report.cells import (
 from pbr.report.disclosure import DERIVED, Count, Disclosure, Joined, Lazy, Rate
 from pbr.report.figures import linkage_quality_figure, match_weight_figure
 from pbr.report.inputs import ReportInputs
-from pbr.report.published import PUBLISHED_COHORT, PUBLISHED_RAW_RATES, PUBLISHED_UNADJUSTED_OR
 
 SPINE_TABLES = ("ndtms_episodes", "journeys")
 TABLE_LABELS = {

@@ -7,6 +7,7 @@ import math
 import pandas as pd
 from markupsafe import Markup
 
+from pbr.registry.published import PUBLISHED_COHORT, PUBLISHED_NOT_SIGNIFICANT, PUBLISHED_OR
 from pbr.report.cells import (
     GROUPS,
     METHOD_LABELS,
@@ -24,7 +25,6 @@ from pbr.report.cells import (
     table,
 )
 from pbr.report.disclosure import Count, Disclosure, Joined
-from pbr.report.published import PUBLISHED_COHORT, PUBLISHED_NOT_SIGNIFICANT, PUBLISHED_OR
 from pbr.report.verdicts import (
     Verdict,
     interval_problem,

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from pbr.registry.published import PUBLISHED_COHORT, PUBLISHED_MASON_2015
 from pbr.report.cells import (
     METHOD_LABELS,
     data_cell,
@@ -26,7 +27,6 @@ from pbr.report.cells import (
     simple_head,
     table,
 )
-from pbr.report.published import PUBLISHED_COHORT, PUBLISHED_MASON_2015
 from pbr.report.verdicts import (
     MIN_CELL_EVENTS,
     implausible,

@@ -6,8 +6,8 @@ import re
 
 import pandas as pd
 
+from pbr.registry.published import PUBLISHED_PILOT_AREAS, PUBLISHED_UNADJUSTED_OR
 from pbr.report.cells import METHOD_LABELS, format_interval, format_number, isnan, label
-from pbr.report.published import PUBLISHED_PILOT_AREAS, PUBLISHED_UNADJUSTED_OR
 from pbr.report.verdicts import VERDICT_OK, row_status
 
 

@@ -24,6 +24,7 @@ import yaml
 
 from pbr.io import write_bytes
 from pbr.registry import outcomes as outcome_registry
+from pbr.registry.published import PUBLISHED_JOURNEYS
 from pbr.report.cells import METHOD_LABELS, SCI_LARGE, format_number, format_p, isnan
 from pbr.report.descriptive import (
     baseline_section,
@@ -39,7 +40,6 @@ from pbr.report.figures import ReportFigures, event_study_figure, forest_plot, p
 from pbr.report.findings import area_summary, summary_findings
 from pbr.report.inputs import ReportInputs
 from pbr.report.methods import model_formula, source_section
-from pbr.report.published import PUBLISHED_JOURNEYS
 from pbr.report.verdicts import MAX_CI_RATIO, MAX_PLAUSIBLE_OR, MIN_CELL_EVENTS
 
 log = logging.getLogger(__name__)

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from pbr.registry.published import PUBLISHED_ALCOHOL_JOURNEYS, PUBLISHED_JOURNEYS
+
 #: Outcomes with a planted DiD odds ratio and a calibrated baseline, in model order.
 OUTCOMES = (
     "treatment_initiation",
@@ -45,17 +47,17 @@ class CountsParams:
     """Adult journeys starting in each window at scale 1 (published), and the extras around them."""
 
     #: drug journeys, pre window, pilot areas (Jones 2018)
-    drug_pre_pilot: int = 10716
+    drug_pre_pilot: int = PUBLISHED_JOURNEYS[("drug", "pilot", "pre")]
     #: drug journeys, pre window, other areas
-    drug_pre_other: int = 143459
+    drug_pre_other: int = PUBLISHED_JOURNEYS[("drug", "other", "pre")]
     #: drug journeys, post window, pilot areas
-    drug_post_pilot: int = 10012
+    drug_post_pilot: int = PUBLISHED_JOURNEYS[("drug", "pilot", "post")]
     #: drug journeys, post window, other areas
-    drug_post_other: int = 138929
+    drug_post_other: int = PUBLISHED_JOURNEYS[("drug", "other", "post")]
     #: alcohol journeys, pre window, all areas (final report)
-    alcohol_pre: int = 159153
+    alcohol_pre: int = PUBLISHED_ALCOHOL_JOURNEYS["pre"]
     #: alcohol journeys, post window, all areas
-    alcohol_post: int = 165833
+    alcohol_post: int = PUBLISHED_ALCOHOL_JOURNEYS["post"]
     #: share of alcohol journeys in pilot areas (not published; drug clients: 6.9%)
     alcohol_pilot_share: float = 0.07
     #: new journeys per month in the years outside the windows, relative to a window month
@@ -126,7 +128,7 @@ class CellRates:
     other_post: float = 0.5
 
 
-def _r(a: float, b: float, c: float) -> CellRates:
+def _cell_rates(a: float, b: float, c: float) -> CellRates:
     return CellRates(a, b, c)
 
 
@@ -134,28 +136,30 @@ def _r(a: float, b: float, c: float) -> CellRates:
 class CohortRates:
     """Calibration targets for one cohort, per outcome (the outcomes of :class:`CohortEffects`)."""
 
-    treatment_initiation: CellRates = field(default_factory=lambda: _r(0.96, 0.955, 0.955))
-    waiting_over_3_weeks: CellRates = field(default_factory=lambda: _r(0.07, 0.07, 0.065))
-    successful_completion: CellRates = field(default_factory=lambda: _r(0.34, 0.27, 0.29))
-    completion_without_representation: CellRates = field(default_factory=lambda: _r(0.30, 0.235, 0.255))
-    abstinence: CellRates = field(default_factory=lambda: _r(0.22, 0.23, 0.22))
-    non_injecting: CellRates = field(default_factory=lambda: _r(0.45, 0.45, 0.45))
-    housing_problem: CellRates = field(default_factory=lambda: _r(0.08, 0.08, 0.08))
-    drug_related_death: CellRates = field(default_factory=lambda: _r(0.006, 0.006, 0.006))
-    acquisitive_crime: CellRates = field(default_factory=lambda: _r(0.22, 0.22, 0.21))
+    treatment_initiation: CellRates = field(default_factory=lambda: _cell_rates(0.96, 0.955, 0.955))
+    waiting_over_3_weeks: CellRates = field(default_factory=lambda: _cell_rates(0.07, 0.07, 0.065))
+    successful_completion: CellRates = field(default_factory=lambda: _cell_rates(0.34, 0.27, 0.29))
+    completion_without_representation: CellRates = field(
+        default_factory=lambda: _cell_rates(0.30, 0.235, 0.255)
+    )
+    abstinence: CellRates = field(default_factory=lambda: _cell_rates(0.22, 0.23, 0.22))
+    non_injecting: CellRates = field(default_factory=lambda: _cell_rates(0.45, 0.45, 0.45))
+    housing_problem: CellRates = field(default_factory=lambda: _cell_rates(0.08, 0.08, 0.08))
+    drug_related_death: CellRates = field(default_factory=lambda: _cell_rates(0.006, 0.006, 0.006))
+    acquisitive_crime: CellRates = field(default_factory=lambda: _cell_rates(0.22, 0.22, 0.21))
 
 
 def _alcohol_rates() -> CohortRates:
     return CohortRates(
-        treatment_initiation=_r(0.96, 0.96, 0.96),
-        waiting_over_3_weeks=_r(0.07, 0.07, 0.065),
-        successful_completion=_r(0.62, 0.60, 0.61),
-        completion_without_representation=_r(0.55, 0.53, 0.54),
-        abstinence=_r(0.30, 0.30, 0.31),
-        non_injecting=_r(0.50, 0.50, 0.50),
-        housing_problem=_r(0.04, 0.04, 0.04),
-        drug_related_death=_r(0.001, 0.001, 0.001),
-        acquisitive_crime=_r(0.05, 0.05, 0.05),
+        treatment_initiation=_cell_rates(0.96, 0.96, 0.96),
+        waiting_over_3_weeks=_cell_rates(0.07, 0.07, 0.065),
+        successful_completion=_cell_rates(0.62, 0.60, 0.61),
+        completion_without_representation=_cell_rates(0.55, 0.53, 0.54),
+        abstinence=_cell_rates(0.30, 0.30, 0.31),
+        non_injecting=_cell_rates(0.50, 0.50, 0.50),
+        housing_problem=_cell_rates(0.04, 0.04, 0.04),
+        drug_related_death=_cell_rates(0.001, 0.001, 0.001),
+        acquisitive_crime=_cell_rates(0.05, 0.05, 0.05),
     )
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import yaml
 
 from pbr.contract import SUBSTANCE_TOP_COLUMN
+from pbr.registry.published import PUBLISHED_PILOT_AREAS
 
 DATA = Path(__file__).with_name("data")
 
@@ -27,16 +28,7 @@ DATA = Path(__file__).with_name("data")
 # Code lists
 # ---------------------------------------------------------------------------------------
 
-PILOT_AREAS = (
-    "Bracknell Forest",
-    "Enfield",
-    "Kent",
-    "Lincolnshire",
-    "Oxfordshire",
-    "Stockport",
-    "Wakefield",
-    "Wigan",
-)
+PILOT_AREAS = PUBLISHED_PILOT_AREAS  # the synthetic pilot areas are the published eight
 # Substance codes (contract order) and how they map to TOP columns and model groups.
 SUBSTANCES = (
     "heroin",

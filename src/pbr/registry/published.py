@@ -1,7 +1,8 @@
 """The published results this pipeline reproduces (drug clients, Jones et al. 2018 and Mason et al. 2015).
 
-Facts about the papers, not settings: the report sets them beside the reproduced
-estimates. ``None`` marks a result reported without a public value.
+Facts about the papers, not settings, named once: the report sets them beside the
+reproduced estimates, and the synthetic generator is calibrated to them (journey counts,
+pilot areas). ``None`` marks a result reported without a public value.
 """
 
 from __future__ import annotations
@@ -71,3 +72,6 @@ PUBLISHED_JOURNEYS = {
     ("drug", "pilot", "post"): 10012,
     ("drug", "other", "post"): 138929,
 }
+
+# Alcohol journeys starting in each window, all areas (the final report)
+PUBLISHED_ALCOHOL_JOURNEYS = {"pre": 159153, "post": 165833}
