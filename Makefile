@@ -32,8 +32,10 @@ lint: $(VENV)/.installed
 	$(BIN)/snakemake --lint --cores 1 >/dev/null
 	$(BIN)/mypy
 
+# the unit tier on all cores; the workflow and system tiers in one process (one shared tiny run)
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto tests/unit
+	$(BIN)/python -m pytest tests/workflow tests/system
 
 test-fast: $(VENV)/.installed
 	$(BIN)/python -m pytest -n auto tests/unit

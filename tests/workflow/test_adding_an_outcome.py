@@ -33,12 +33,15 @@ def add_outcome(work: Path, blocks: dict[str, str]) -> None:
     text = registry.read_text()
     start = text.index("OUTCOMES: tuple[Outcome, ...] = (")
     end = text.index("\n)\n", start)  # the tuple's closing parenthesis
-    registry.write_text(text[:end] + "\n" + blocks["registry"].rstrip("\n") + text[end:])
+    entry = "".join(f"    {line}\n" if line else "\n" for line in blocks["registry"].rstrip("\n").split("\n"))
+    registry.write_text(text[:end] + "\n" + entry.rstrip("\n") + "," + text[end:])
     derive = work / "src" / "pbr" / "derive" / "outcomes.py"
     derive.write_text(derive.read_text() + "\n\n" + blocks["function"])
 
 
 def test_the_doc_names_the_files_its_blocks_go_to():
+    """...and its registry block is one entry (a formatter once turned it into a tuple)."""
+    assert doc_blocks()["registry"].startswith("Outcome(\n")
     text = DOC.read_text()
     for path in ("src/pbr/registry/outcomes.py", "src/pbr/derive/outcomes.py"):
         assert (ROOT / path).exists() and path in text
