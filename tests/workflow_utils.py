@@ -24,6 +24,7 @@ COPIED = [
 ]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 TINY = ["--configfile", "tests/configs/tiny.yaml"]  # the tiny synthetic run of the test suite
+TEST_KEY = "pbr-test-key-5c1f9e0b7d2a4e38"  # the pseudonymisation key tests export as $PBR_LINK_KEY
 
 #: the rules before derive_outcomes in the DAG: a change to the outcomes must not re-run them
 UPSTREAM_OF_OUTCOMES = {

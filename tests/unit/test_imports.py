@@ -19,8 +19,6 @@ LEAVES = {"pbr", "pbr.errors", "pbr.contract", "pbr.config", "pbr.io", "pbr.flow
 LEAVES |= {"pbr.dependencies"}
 LEAF_PACKAGES = ("pbr.registry",)  # every module of these is a leaf
 STAGES = ["synthetic", "extract", "link", "derive", "fit", "report"]  # pipeline order
-# Known exceptions, each with its reason (none left):
-ALLOWED: set[tuple[str, str]] = set()
 
 
 def _name(path: Path) -> str:
@@ -31,9 +29,7 @@ def _name(path: Path) -> str:
 def _rank(module: str) -> int:
     if module in LEAVES or any(module == p or module.startswith(p + ".") for p in LEAF_PACKAGES):
         return -1
-    stage = module.split(".")[1]
-    stage = "derive" if stage in ("journeys", "outcomes") else stage
-    return STAGES.index(stage)
+    return STAGES.index(module.split(".")[1])
 
 
 def _imports(path: Path, modules: set[str]) -> list[tuple[str, str | None]]:
@@ -60,8 +56,6 @@ def test_every_module_has_a_place():
 @pytest.mark.parametrize("module", sorted(MODULES))
 def test_imports_go_one_way_and_no_private_name_crosses(module):
     for target, name in _imports(MODULES[module], set(MODULES)):
-        if (module, target) in ALLOWED:
-            continue
         assert _rank(target) <= _rank(module) or target == "pbr", f"{module} imports the later {target}"
         if name is not None and target != module:
             assert not name.startswith("_"), f"{module} imports the private {target}.{name}"

@@ -7,12 +7,12 @@ import sqlite3
 
 import pytest
 from extract_fixtures import sqlite_db
-from workflow_utils import edit_keeping_size_and_date
+from workflow_utils import TEST_KEY, edit_keeping_size_and_date
 
 from pbr import source
 from pbr.config import public_config, validate_config
 
-KEY = "pbr-test-key-5c1f9e0b7d2a4e38"
+KEY = TEST_KEY
 TABLES = source.TABLE_NAMES
 
 

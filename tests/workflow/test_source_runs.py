@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from extract_fixtures import sqlite_db
-from workflow_utils import copy_workflow, edit_keeping_size_and_date, planned_jobs, run_snakemake
+from workflow_utils import TEST_KEY, copy_workflow, edit_keeping_size_and_date, planned_jobs, run_snakemake
 
-KEY = "pbr-test-key-5c1f9e0b7d2a4e38"
+KEY = TEST_KEY
 
 
 def _real_yaml(work: Path, real: str) -> None:

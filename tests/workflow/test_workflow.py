@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from workflow_utils import ALL_RULES, ROOT, TINY, copy_workflow, planned_jobs, run_snakemake
+from workflow_utils import ALL_RULES, ROOT, TEST_KEY, TINY, copy_workflow, planned_jobs, run_snakemake
 
 from pbr.contract import TABLES
 
@@ -221,7 +221,7 @@ def test_scripts_import_their_own_checkouts_library(tmp_path):
 # Real-data mode: one small run on a real-format CSV extract (the bad-extract corpus's valid
 # extract at scale 0.005: a few dozen episodes per area, small cells in every table)
 
-REAL_KEY = "pbr-test-key-5c1f9e0b7d2a4e38"  # what an analyst exports as $PBR_LINK_KEY
+REAL_KEY = TEST_KEY  # what an analyst exports as $PBR_LINK_KEY
 SMALL_CELL = 10
 
 

@@ -415,7 +415,6 @@ class _Draws:
     v: np.ndarray  # Webb weights, reps x areas
     assign: np.ndarray  # observed assignment, then ri_reps random ones, (1 + ri_reps) x areas
     n_treated: int
-    alpha: float
     ri_check: Estimability
     reps: int
     ri_reps: int
@@ -425,12 +424,16 @@ class _Draws:
     @classmethod
     def of(cls, design: Design, *, reps: int, ri_reps: int, seed: int, confidence_level: float) -> _Draws:
         n_treated = int(design.treated.sum())
-        alpha = 1 - confidence_level
         v = webb_weights(design.n_areas, reps, np.random.default_rng([seed, 1]))
         random = random_assignments(design.n_areas, n_treated, ri_reps, np.random.default_rng([seed, 2]))
         assign = np.vstack([design.treated.astype(float)[None, :], random])
-        ri_check = _ri_check(design.n_areas, n_treated, alpha)
-        return cls(v, assign, n_treated, alpha, ri_check, reps, ri_reps, seed, confidence_level)
+        ri_check = _ri_check(design.n_areas, n_treated, 1 - confidence_level)
+        return cls(v, assign, n_treated, ri_check, reps, ri_reps, seed, confidence_level)
+
+    @property
+    def alpha(self) -> float:
+        """The test level, 1 - confidence level."""
+        return 1 - self.confidence_level
 
     @property
     def ci_text(self) -> str:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -51,9 +52,9 @@ log = logging.getLogger(__name__)
 LEAN = {"copy_data": False, "store_data": False, "lean": True}
 
 
-def formula(outcome: str, covariates: tuple[str, ...] | list[str]) -> str:
-    """The pyfixest formula of the DiD model: outcome ~ did + covariates | area + period FE."""
-    rhs = " + ".join(["did", *[f"C({c})" for c in covariates]])
+def formula(outcome: str, covariates: Sequence[str], terms: Sequence[str] = ("did",)) -> str:
+    """The pyfixest formula: outcome ~ terms (the DiD by default) + covariates | area + period FE."""
+    rhs = " + ".join([*terms, *[f"C({c})" for c in covariates]])
     return f"{outcome} ~ {rhs} | area_code + period_fe"
 
 

@@ -430,8 +430,7 @@ def _fit_terms(
         )
     import pyfixest as pf  # only here: its import and JIT cost seconds per process
 
-    rhs = " + ".join([*names, *[f"C({c})" for c in spec.covariates]])
-    formula_text = f"{spec.outcome} ~ {rhs} | area_code + period_fe"
+    formula_text = models.formula(spec.outcome, spec.covariates, names)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
