@@ -357,8 +357,17 @@ def test_odds_ratio_never_overflows():
         assert math.isnan(spec.odds_ratio(float("nan")))
 
 
-def test_result_columns_end_with_note_status_and_min_cell_events():
-    assert spec.RESULT_COLUMNS[-3:] == ["note", "status", "min_cell_events"]
+def test_result_columns_hold_the_status_and_the_adjusted_p_values_after_the_note():
+    cols = spec.RESULT_COLUMNS
+    assert cols[cols.index("note") :] == [
+        "note",
+        "status",
+        "min_cell_events",
+        "p_holm",
+        "p_romano_wolf",
+        "mde_low",
+        "mde_high",
+    ]
 
 
 def test_combine_results_names_the_columns_older_parts_lack():

@@ -45,6 +45,10 @@ RESULT_COLUMNS = [
     "note",
     "status",
     "min_cell_events",
+    "p_holm",
+    "p_romano_wolf",
+    "mde_low",
+    "mde_high",
 ]
 
 #: Values of the ``status`` column, from best to worst.
