@@ -1,0 +1,182 @@
+"""Size of every test the report bases a verdict on, with the study's own geometry.
+
+Run:  .venv/bin/python bench/bench_size.py --analysis results/s01/derive/analysis_drug.parquet
+      (make the table with: .venv/bin/snakemake --cores 2 results/s01/derive/analysis_drug.parquet
+       --config 'synthetic={scale: 0.1}' results_dir=results/s01)
+      --reps R --chunk K/N runs replicates K, K+N, ... (chunks of a long run, merged with --merge)
+
+Data-generating mechanism (a parametric bootstrap under the null, on the real design): the
+analysis table's areas (149, unequal sizes), pilot set (the eight, Kent among the largest
+and Bracknell Forest among the smallest), periods and covariates are kept; the outcome is
+redrawn as y* ~ Bernoulli(expit(eta0 + u[area, half-year])), where eta0 is the fitted main
+logit's linear predictor with the DiD term set to 0 (no effect, exactly parallel trends)
+and u are area x half-year shocks, normal with sd ``--shock-sd`` (0.1 by default), which
+make errors correlated within areas as in real data. Every method is run on the same
+replicates (common random numbers) through the pipeline's own functions; a test "rejects"
+when p <= 0.05.
+
+Performance measure: the rejection rate at nominal 5% with its Monte Carlo standard error
+sqrt(r (1 - r) / R). Results go to ``--out`` (CSV: method, check, scenario, replicates,
+rejection_rate, mc_se, command), the file the report's methods section quotes
+(``pbr.registry.methods.measured_sizes``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from pbr.fit import design, inference, models, robustness  # noqa: E402
+from pbr.fit.frame import model_rows  # noqa: E402
+from pbr.fit.spec import FitSpec  # noqa: E402
+
+warnings.filterwarnings("ignore")
+logging.getLogger("pbr").setLevel(logging.ERROR)
+
+COVARIATES = [
+    "age_group",
+    "sex",
+    "substance_group",
+    "injecting",
+    "previously_treated",
+    "referral_source",
+    "baseline_use",
+    "baseline_functioning",
+]
+ALPHA = 0.05
+
+
+def null_linear_predictor(df: pd.DataFrame, spec: FitSpec) -> tuple[pd.DataFrame, np.ndarray]:
+    """(model rows, eta0): the main logit fitted to the data, its DiD term then set to 0."""
+    mf, _, _ = model_rows(df, spec, extra=["start_date", "half_year", "quarter"])
+    d = design.build_design(mf, spec.outcome, list(spec.covariates))
+    fit = design.fit_terms(d, d.did, "logit")
+    return mf, fit.eta - float(fit.coef[0]) * d.did
+
+
+def replicate(mf: pd.DataFrame, eta0: np.ndarray, outcome: str, shock_sd: float, seed: int) -> pd.DataFrame:
+    """One null data set: the outcome redrawn from eta0 plus area x half-year shocks."""
+    rng = np.random.default_rng([seed, 19])
+    area = pd.factorize(mf["area_code"], sort=True)[0]
+    half = mf["half_year"].to_numpy(dtype=np.int64)
+    shocks = rng.normal(0.0, shock_sd, (area.max() + 1, half.max() + 1))
+    p = special.expit(eta0 + shocks[area, half])
+    out = mf.copy()
+    out[outcome] = (rng.random(len(out)) < p).astype("int64")
+    return out
+
+
+def _few_cluster(methods: tuple[str, ...], reps: int) -> Callable[[pd.DataFrame, FitSpec, int], dict]:
+    def run(df: pd.DataFrame, spec: FitSpec, seed: int) -> dict:
+        rows = inference.few_cluster_rows(
+            df, spec, reps=reps, ri_reps=reps, seed=seed, lpm_ci=False, logit_ci=False, methods=methods
+        )
+        return dict(zip(rows["method"], rows["p_value"], strict=True))
+
+    return run
+
+
+def _crv1(df: pd.DataFrame, spec: FitSpec, seed: int) -> dict:
+    rows = models.fit_did(df, spec)
+    return {f"{m}": p for m, p in zip(rows["method"], rows["p_value"], strict=True)}
+
+
+def _pretrend(df: pd.DataFrame, spec: FitSpec, seed: int) -> dict:
+    _, rows = robustness.event_study(df, spec, bin_col="half_year")
+    return {f"pretrend_{m}": p for m, p in zip(rows["method"], rows["p_value"], strict=True)}
+
+
+def checks(reps: int) -> dict[str, Callable[[pd.DataFrame, FitSpec, int], dict]]:
+    """Name -> function(null data, spec, seed) returning {method: p-value}."""
+    return {
+        "main_crv1": _crv1,
+        "main_few_cluster": _few_cluster(inference.METHODS, reps),
+        "pretrend": _pretrend,
+    }
+
+
+def run(args: argparse.Namespace) -> pd.DataFrame:
+    """The p-values of every check on replicates chunk::n_chunks (one row per replicate x method)."""
+    analysis = pd.read_parquet(args.analysis)
+    spec = FitSpec(args.cohort, args.outcome, tuple(COVARIATES))
+    mf, eta0 = null_linear_predictor(analysis, spec)
+    mf = mf.assign(pilot=mf["pilot"].astype(bool), start_date=pd.to_datetime(mf["start_date"]))
+    chosen = checks(args.bootstrap_reps)
+    rows = []
+    start = time.perf_counter()
+    todo = range(args.chunk, args.reps, args.n_chunks)
+    for i, r in enumerate(todo):
+        data = replicate(mf, eta0, args.outcome, args.shock_sd, args.seed + r)
+        for name, fn in chosen.items():
+            for method, p in fn(data, spec, args.seed + r).items():
+                rows.append({"replicate": r, "check": name, "method": method, "p_value": p})
+        if (i + 1) % 10 == 0:
+            rate = (time.perf_counter() - start) / (i + 1)
+            print(f"  {i + 1}/{len(todo)} replicates, {rate:.1f} s each", flush=True)
+    return pd.DataFrame(rows)
+
+
+def summary(pvalues: pd.DataFrame, scenario: str, command: str) -> pd.DataFrame:
+    """Rejection rate at 5% and its MC SE per method."""
+    out = []
+    for (check, method), g in pvalues.groupby(["check", "method"], sort=True):
+        p = g["p_value"].dropna()
+        r = float((p <= ALPHA).mean()) if len(p) else math.nan
+        out.append(
+            {
+                "method": method,
+                "check": check,
+                "scenario": scenario,
+                "replicates": len(p),
+                "rejection_rate": r,
+                "mc_se": math.sqrt(r * (1 - r) / len(p)) if len(p) else math.nan,
+                "command": command,
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--analysis", default="results/s01/derive/analysis_drug.parquet")
+    ap.add_argument("--cohort", default="drug")
+    ap.add_argument("--outcome", default="successful_completion")
+    ap.add_argument("--reps", type=int, default=500)
+    ap.add_argument("--bootstrap-reps", type=int, default=999)
+    ap.add_argument("--shock-sd", type=float, default=0.1)
+    ap.add_argument("--seed", type=int, default=20120401)
+    ap.add_argument("--chunk", type=int, default=0)
+    ap.add_argument("--n-chunks", type=int, default=1)
+    ap.add_argument("--pvalues", default=None, help="write the per-replicate p-values here (Parquet)")
+    ap.add_argument("--merge", nargs="*", default=None, help="p-value files of chunks to summarise")
+    ap.add_argument("--out", default=None, help="summary CSV")
+    args = ap.parse_args()
+    command = "python " + " ".join(sys.argv)
+    if args.merge:
+        pvalues = pd.concat([pd.read_parquet(f) for f in args.merge], ignore_index=True)
+    else:
+        print(f"# Size at nominal 5%: {args.cohort}/{args.outcome}, {args.reps} replicates, shock sd {args.shock_sd}")
+        pvalues = run(args)
+        if args.pvalues:
+            pvalues.to_parquet(args.pvalues, index=False)
+    scenario = f"study geometry ({args.cohort} {args.outcome}), shock sd {args.shock_sd}"
+    table = summary(pvalues, scenario, command)
+    print(table.drop(columns=["command", "scenario"]).to_string(index=False))
+    if args.out:
+        table.to_csv(args.out, index=False)
+
+
+if __name__ == "__main__":
+    main()
