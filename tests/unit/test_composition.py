@@ -102,6 +102,8 @@ def test_mix_rows_cover_every_level_as_the_model_frame_makes_it(shifted_mix):
         f"mix:sex={s}" for s in ("F", "M", "unknown")
     }
     assert set(shifted_mix["outcome"]) == expected
+    one_level = mix(simulate(n=2000, seed=4).assign(age_group="40+"))
+    assert not one_level["outcome"].str.startswith("mix:age_group").any()  # nothing to check
     assert set(shifted_mix["specification"]) == {"composition"}
     methods = shifted_mix.groupby("outcome")["method"].apply(tuple)
     assert set(methods) == {composition.SHARE_METHODS}

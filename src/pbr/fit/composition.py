@@ -121,12 +121,15 @@ def mix_rows(
     inference_settings: Inference,
 ) -> pd.DataFrame:
     """The DiD of the share of journeys in each level of each covariate (:func:`share_rows`;
-    ``spec`` gives cohort, period and confidence level). The rows of ``post_start_covariates``
-    carry :data:`POST_START_NOTE`."""
+    ``spec`` gives cohort, period and confidence level); none for a covariate with one level in
+    the data. The rows of ``post_start_covariates`` carry :data:`POST_START_NOTE`."""
     parts = []
     for covariate in covariates:
         values = covariate_levels(analysis, covariate)
         levels = sorted(values.unique())
+        if len(levels) < 2:  # e.g. substance_group in the alcohol cohort: a share of 1 everywhere
+            log.info("%s composition: %s has one level only; no mix to check", spec.cohort, covariate)
+            continue
         for i, level in enumerate(levels, 1):
             log.info("%s composition: %s (level %d of %d)", spec.cohort, covariate, i, len(levels))
             note = joined(
