@@ -45,6 +45,7 @@ ALL_RULES = UPSTREAM_OF_OUTCOMES | {
     "fit_linkage_sensitivity",
     "infer_few_cluster",
     "fit_robustness",
+    "fit_composition",
     "collect_results",
     "render_report",
     "all",

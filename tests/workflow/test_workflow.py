@@ -22,6 +22,7 @@ def test_dry_run_plans_every_stage():
     assert jobs["fit_did"] == jobs["infer_few_cluster"] == 22  # 11 outcomes x 2 cohorts
     assert jobs["fit_linkage_sensitivity"] == 4  # death and crime x 2 cohorts
     assert jobs["fit_robustness"] == 5  # the configured robustness outcomes, drug cohort
+    assert jobs["fit_composition"] == 2  # one per cohort
     assert jobs["derive_outcomes"] == 2 and jobs["train_linkage"] == jobs["predict_links"] == 2
     assert jobs["link_records"] == 3  # NDTMS persons, ONS deaths, PNC offender identities
 
@@ -65,6 +66,7 @@ DOWNSTREAM_OF_OUTCOMES = {  # tiny config: 4 outcomes x 2 cohorts, robustness fo
     "fit_linkage_sensitivity": 4,  # death and crime x 2 cohorts
     "infer_few_cluster": 8,
     "fit_robustness": 1,
+    "fit_composition": 2,
     "collect_results": 1,
     "render_report": 1,
     "all": 1,

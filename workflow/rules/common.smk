@@ -224,6 +224,7 @@ def fit_parts():
                 R / "fit" / c / f"{o}_few_cluster.parquet",
             ]
     parts += [R / "fit" / c / f"{o}_robustness.parquet" for c, o in robustness_pairs()]
+    parts += [R / "fit" / c / "composition.parquet" for c in COHORTS]
     parts += [
         R / "fit" / c / f"{o}_linkage_thresholds.parquet"
         for c in COHORTS

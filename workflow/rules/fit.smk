@@ -5,7 +5,8 @@ Outputs: results/fit/<cohort>/<outcome>.parquet (main logit and LPM, CRV1),
 results/fit/<cohort>/<outcome>_linkage_thresholds.parquet (death and crime: the same models at the
 sensitivity linkage thresholds), results/fit/<cohort>/<outcome>_few_cluster.parquet (wild cluster
 bootstraps, randomisation inference), results/fit/<cohort>/<outcome>_robustness.parquet and
-_event_study.parquet (configured outcomes only), results/fit/did_results.{parquet,csv} (every row),
+_event_study.parquet (configured outcomes only), results/fit/<cohort>/composition.parquet (covariate
+mix, denominator shares, adjustment sets), results/fit/did_results.{parquet,csv} (every row),
 results/fit/event_study.parquet.
 """
 
@@ -127,6 +128,40 @@ rule fit_robustness:
         pre_start=config["study"]["pre_start"],
     script:
         "../../scripts/fit_robustness.py"
+
+
+rule fit_composition:
+    """Covariate mix, denominator shares and adjustment sets (composition checks) for one cohort."""
+    input:
+        analysis=R / "derive" / "analysis_{cohort}.parquet",
+        code=code("fit_composition"),
+    output:
+        result=R / "fit" / "{cohort}" / "composition.parquet",
+    log:
+        R / "logs" / "fit_composition" / "{cohort}.log",
+    benchmark:
+        R / "benchmarks" / "fit_composition" / "{cohort}.tsv"
+    wildcard_constraints:
+        cohort="drug|alcohol",
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=30,
+    params:
+        models=model_settings("outcomes"),
+        inference=pick(config["models"]["inference"], "bootstrap_reps", "seed"),
+        robustness=pick(
+            config["models"]["robustness"],
+            "outcomes",
+            "cohorts",
+            "demographic_covariates",
+            "post_start_covariates",
+        ),
+        period_unit=config["study"]["period_unit"],
+    script:
+        "../../scripts/fit_composition.py"
 
 
 rule collect_results:
