@@ -74,8 +74,8 @@ and re-assignments over the same areas are the same, in every outcome and cohort
 the Romano-Wolf adjustment of :mod:`pbr.fit.multiplicity` needs. :func:`headline_draws`
 writes the headline statistic (``logit_score_wcb`` under beta = 0) and its draws for it.
 Same data and seed, same numbers. The LPM RI products that do not depend on delta are
-formed once per set of re-assignments (:class:`RiLpm`), so a test inversion over 9,999
-re-assignments costs little more than its p-value.
+formed once per set of re-assignments (:class:`RiLpm`), so each delta a test inversion
+tries costs O(G R), not O(G^2 R).
 
 Estimability
 ------------
