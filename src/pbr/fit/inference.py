@@ -432,7 +432,7 @@ def few_cluster_rows(
         ri_reps=ri_reps,
         seed=seed,
         confidence_level=spec.confidence_level,
-        by_size=any(m.endswith("_size") for m in methods),
+        methods=methods,
     )
     if "linear" in live:
         _linear_rows(rows, design, draws, pre["linear"], lpm_ci)
@@ -532,16 +532,18 @@ class _Draws:
 
     @classmethod
     def of(
-        cls, design: Design, *, reps: int, ri_reps: int, seed: int, confidence_level: float, by_size: bool
+        cls, design: Design, *, reps: int, ri_reps: int, seed: int, confidence_level: float, methods
     ) -> _Draws:
+        """The draws ``methods`` need: re-assignments only for RI methods, within strata only for ``*_size``."""
         codes, treated = design.area_codes, design.treated
         observed = treated.astype(float)[None, :]
         v = area_webb_weights(codes, reps, seed)
-        assign = np.vstack([observed, area_assignments(codes, treated, ri_reps, seed)])
+        plain = any(m in _RI and not m.endswith("_size") for m in methods)
+        assign = np.vstack([observed, area_assignments(codes, treated, ri_reps, seed)]) if plain else observed
         strata = size_strata(np.bincount(design.area, minlength=design.n_areas), treated)
         assign_size = (
             np.vstack([observed, area_assignments(codes, treated, ri_reps, seed, strata=strata)])
-            if by_size
+            if any(m in _RI and m.endswith("_size") for m in methods)
             else None
         )
         alpha = 1 - confidence_level
