@@ -401,6 +401,21 @@ def test_att_equals_a_statsmodels_glm_with_and_without_the_did_term():
     assert att_row["note"].startswith("ATT on the probability scale")
 
 
+def test_att_of_an_unbounded_or_interval_ends_at_the_bound_with_the_ors_caveat():
+    """A rare outcome's OR interval runs to 0 or infinity: the ATT end is -1 or 1, and the ATT
+    row keeps the OR row's caveat (the data say next to nothing), not a clean 'ok'."""
+    df = simulate(n=1500, n_areas=12, n_pilot=3, seed=4)
+    df["y"] = (df["y"].astype(int) * (np.random.default_rng(1).random(len(df)) < 0.06)).astype("Int64")
+    rows = inference.few_cluster_rows(
+        df, FitSpec("drug", "y", COVS), reps=199, seed=1, methods=("logit_score_wcb", "logit_att_score_wcb")
+    ).set_index("method")
+    odds, att = rows.loc["logit_score_wcb"], rows.loc["logit_att_score_wcb"]
+    assert odds["ci_low"] == 0 or np.isinf(odds["ci_high"]), odds[["ci_low", "ci_high"]]
+    assert att["ci_low"] == -1 or att["ci_high"] == 1
+    assert odds["status"] == att["status"] == "caveat"
+    assert "interval beyond odds ratios" in att["note"]
+
+
 def test_raw_coefficient_ri_is_labelled_and_size_strata_are_counted():
     df = simulate(n=1500, n_areas=6, n_pilot=2, seed=3)
     rows = inference.few_cluster_rows(

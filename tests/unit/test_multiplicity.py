@@ -46,6 +46,37 @@ def test_romano_wolf_equals_a_loop_from_the_definition(seed):
     assert (np.diff(got[order]) >= 0).all()  # monotone along the step-down order
 
 
+def romano_wolf_p_loop(t, draws):
+    """The balanced (min-p) step-down from its definition: each draw's p* per hypothesis, then
+    the share of draws whose smallest p* among the hypotheses left reaches the k-th p."""
+    b, h = draws.shape
+    a = np.abs(draws)
+    p_obs = [np.mean(a[:, j] >= abs(t[j])) for j in range(h)]
+    p_star = [[np.mean(a[:, j] >= a[r, j]) for j in range(h)] for r in range(b)]
+    order = sorted(range(h), key=lambda j: p_obs[j])
+    p, running = np.empty(h), 0.0
+    for k, j in enumerate(order):
+        hits = sum(min(row[m] for m in order[k:]) <= p_obs[j] for row in p_star)
+        running = max(running, hits / b)
+        p[j] = running
+    return p
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_balanced_romano_wolf_equals_a_loop_and_never_exceeds_holm(seed):
+    rng = np.random.default_rng(seed)
+    h, b = 5, 200
+    scale = np.array([1.0, 1.0, 3.0, 1.0, 0.5])  # bootstrap laws that differ in spread
+    draws = rng.multivariate_normal(np.zeros(h), 0.4 + 0.6 * np.eye(h), size=b) * scale
+    t = rng.normal(0, 2.5, h) * scale
+    got = multiplicity.romano_wolf(t, draws, on="p")
+    np.testing.assert_allclose(got, romano_wolf_p_loop(t, draws), rtol=0, atol=1e-15)
+    raw = np.mean(np.abs(draws) >= np.abs(t), axis=0)
+    assert (got >= raw).all()
+    assert (got <= multiplicity.holm(raw) + 1e-12).all()
+    assert multiplicity.romano_wolf(t[:1], draws[:, :1], on="p")[0] == raw[0]
+
+
 def test_romano_wolf_limits():
     rng = np.random.default_rng(1)
     z = rng.normal(size=(500, 1))

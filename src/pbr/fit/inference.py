@@ -737,7 +737,9 @@ def _score_rows(
                 f"; interval: the ATT at the ends of the {draws.ci_text} of beta, from the restricted logit "
                 "at each end (an unbounded end of beta gives -1 or 1, the bound of a risk difference)"
             )
-        rows.add("logit_att_score_wcb", att, min(ends), max(ends), p, note, pre, fit.check)
+        # the OR interval's verdict too: an unbounded end of beta is an ATT end at -1 or 1, no wider
+        or_interval = fit_check("logit", fit.beta, lo=lo, hi=hi)
+        rows.add("logit_att_score_wcb", att, min(ends), max(ends), p, note, pre, fit.check, or_interval)
 
 
 def _att_end(design: Design, fit: _LogitFit, delta: float) -> float:
