@@ -107,8 +107,16 @@ def speed(n, reps, ri_reps, seed):
     jobs = [
         ("lpm_wcb_webb", ("lpm_wcb_webb",), f"LPM WCR, {reps} reps"),
         ("logit_score_wcb", ("logit_score_wcb",), f"logit score WCB, {reps} reps"),
-        ("lpm_ri (+ lpm_ri_t)", ("lpm_ri", "lpm_ri_t"), f"LPM RI, {ri_reps} re-assignments"),
-        ("logit_ri (+ logit_ri_t)", ("logit_ri", "logit_ri_t"), f"logit RI, {ri_reps} re-assignments"),
+        (
+            "lpm_ri (+ _t, _t_size)",
+            ("lpm_ri", "lpm_ri_t", "lpm_ri_t_size"),
+            f"LPM RI, {ri_reps} re-assignments",
+        ),
+        (
+            "logit_ri (+ _t, _t_size)",
+            ("logit_ri", "logit_ri_t", "logit_ri_t_size"),
+            f"logit RI, {ri_reps} re-assignments",
+        ),
     ]
     lines = [f"| models.fit_did (CRV1 logit + LPM, exact engine) | {t_main:.1f} | | |"]
     for label, methods, desc in jobs:
@@ -131,7 +139,7 @@ def speed(n, reps, ri_reps, seed):
             df, FitSpec("drug", "y", FULL_COVS), reps=reps, ri_reps=ri_reps, seed=seed
         )
     )
-    lines.append(f"| few_cluster_rows, all 6 methods with intervals | | {t_all:.1f} | |")
+    lines.append(f"| few_cluster_rows, all {len(rows)} methods with intervals | | {t_all:.1f} | |")
     print("| method | p only (s) | with CI (s) | result |")
     print("|---|---|---|---|")
     print("\n".join(lines))

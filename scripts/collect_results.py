@@ -1,16 +1,24 @@
-"""Rule collect_results: the tidy results table (Parquet and CSV) and the event-study table."""
+"""Rule collect_results: the tidy results table (Parquet and CSV) and the event-study table.
+
+The headline rows get their multiplicity-adjusted p-values here (Holm; Romano-Wolf from the
+headline bootstrap draws of every outcome x cohort): :mod:`pbr.fit.multiplicity`."""
 
 import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 import pandas as pd
 
 from pbr import io
-from pbr.fit import spec
+from pbr.fit import multiplicity, spec
 from pbr.logs import logged
 
 
 def main(smk) -> None:
     with logged(smk.log[0], "collect_results"):
         res = spec.combine_results([io.read_table(p) for p in smk.input.parts])
+        draws = [d for d in (io.read_table(p) for p in smk.input.draws) if len(d)]  # empty: not estimable
+        draws_all = (
+            pd.concat(draws, ignore_index=True) if draws else pd.DataFrame(columns=["cohort", "outcome"])
+        )
+        res = multiplicity.adjusted_p_values(res, draws_all, smk.params.headline_method)
         io.write_table(res, smk.output.parquet)
         res.to_csv(smk.output.csv, index=False, float_format="%.10g", lineterminator="\n")
         es = [io.read_table(p) for p in smk.input.event_studies]

@@ -1,4 +1,5 @@
-"""Rule infer_few_cluster: wild cluster bootstraps and randomisation inference for one outcome x cohort."""
+"""Rule infer_few_cluster: wild cluster bootstraps and randomisation inference for one outcome x cohort,
+and the headline statistic's bootstrap draws (for the Romano-Wolf adjustment of collect_results)."""
 
 import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 
@@ -14,14 +15,13 @@ def main(smk) -> None:
     with logged(smk.log[0], f"infer_few_cluster[{cohort}/{outcome}]"):
         spec = FitSpec.from_config(cohort, outcome, smk.params.models, smk.params.period_unit)
         inf = smk.params.inference
+        df = io.read_present_columns(smk.input.analysis, analysis_columns([outcome], spec))
         rows = inference.few_cluster_rows(
-            io.read_present_columns(smk.input.analysis, analysis_columns([outcome], spec)),
-            spec,
-            reps=inf["bootstrap_reps"],
-            seed=inf["seed"],
-            ri_reps=inf["ri_reps"],
+            df, spec, reps=inf["bootstrap_reps"], seed=inf["seed"], ri_reps=inf["ri_reps"]
         )
         io.write_table(rows, smk.output.result)
+        draws = inference.headline_draws(df, spec, reps=inf["bootstrap_reps"], seed=inf["seed"])
+        io.write_table(draws, smk.output.draws)
 
 
 if __name__ == "__main__":

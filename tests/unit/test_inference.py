@@ -1,5 +1,6 @@
 """Few-cluster inference: wild cluster bootstraps and randomisation inference over areas."""
 
+import math
 import warnings
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 import scipy.sparse as sp
 from scipy import stats
 
-from pbr.fit import inference, models, spec
+from pbr.fit import draws, inference, models, spec
 from pbr.fit.design import build_design, fit_logit
 from pbr.fit.frame import model_rows
 from pbr.fit.spec import FitSpec
@@ -117,7 +118,10 @@ def test_rows_follow_the_result_format_and_match_the_main_fit(effect_rows):
 def test_intervals_agree_with_p_values(effect_rows, null_rows):
     """Test inversion: 0 (or OR 1) lies outside the CI exactly when p <= alpha."""
     for rows in (effect_rows, null_rows):
-        for m, null in (("lpm_wcb_webb", 0), ("lpm_ri", 0), ("lpm_ri_t", 0), ("logit_score_wcb", 1)):
+        pairs = [
+            (m, 0) for m in ("lpm_wcb_webb", "lpm_ri", "lpm_ri_t", "lpm_ri_t_size", "logit_att_score_wcb")
+        ]
+        for m, null in [*pairs, ("logit_score_wcb", 1)]:
             inside = rows.loc[m, "ci_low"] < null < rows.loc[m, "ci_high"]
             assert inside == (rows.loc[m, "p_value"] > 0.05), m
 
@@ -135,7 +139,7 @@ def test_ri_p_values_are_deterministic_given_a_seed():
 def test_fast_lpm_ri_statistic_equals_a_full_refit(design):
     mf, d = design
     parts = inference.lpm_parts(d)
-    assign = inference.random_assignments(d.n_areas, 8, 4, np.random.default_rng(5))
+    assign = draws.area_assignments(d.area_codes, d.treated, 4, seed=5)
     for delta in (0.0, 0.07):
         fast, _ = inference.ri_lpm_stats(parts, assign, delta)
         for r in range(len(assign)):
@@ -161,9 +165,7 @@ def test_observed_assignment_reproduces_the_estimate(design):
 def test_logit_score_statistic_ranks_like_full_refits(design):
     mf, d = design
     parts = inference.logit_parts(d, 0.0, with_ri=True)
-    assign = np.vstack(
-        [d.treated.astype(float), inference.random_assignments(d.n_areas, 8, 7, np.random.default_rng(7))]
-    )
+    assign = np.vstack([d.treated.astype(float), draws.area_assignments(d.area_codes, d.treated, 7, seed=7)])
     one_step, score_t = inference.ri_logit_stats(parts, assign)
     refits = []
     with warnings.catch_warnings():
@@ -183,7 +185,7 @@ def test_wcr_bootstrap_draw_equals_an_explicit_refit(design):
     """One WCR draw by the fast algebra = restricted fit, wild residuals, full CRV1 refit."""
     mf, d = design
     parts = inference.lpm_parts(d)
-    v = inference.webb_weights(d.n_areas, 2, np.random.default_rng(1))
+    v = draws.area_webb_weights(d.area_codes, 2, seed=1)
     dummies = "y_r ~ C(age_group) + C(sex) + C(area_code) + C(period_fe)"
     for delta in (0.0, -0.05):
         t_obs, t_star = inference.wcr_tstats(parts, v, delta)
@@ -212,7 +214,7 @@ def test_score_bootstrap_is_centred_at_the_restricted_fit(design):
     """At delta = the logit MLE the efficient score is ~0; far from it, the test rejects."""
     _, d = design
     coef, _, _ = fit_logit(sp.hstack([d.W, sp.csr_matrix(d.did[:, None])], format="csr"), d.y)
-    v = inference.webb_weights(d.n_areas, 999, np.random.default_rng(3))
+    v = draws.area_webb_weights(d.area_codes, 999, seed=3)
     at_mle = inference.logit_parts(d, float(coef[-1]))
     assert abs(at_mle.s.sum()) < 1e-6
     assert inference.score_pvalue(at_mle, v) > 0.99
@@ -220,13 +222,52 @@ def test_score_bootstrap_is_centred_at_the_restricted_fit(design):
 
 
 def test_webb_weights_and_assignments():
-    rng = np.random.default_rng(0)
-    v = inference.webb_weights(10, 60000, rng)
+    codes = np.array([f"E{a:03d}" for a in range(149)])
+    v = draws.area_webb_weights(codes[:10], 60000, seed=0)
     assert set(np.round(np.unique(v) ** 2, 12)) == {0.5, 1.0, 1.5}
     assert abs(v.mean()) < 0.01 and abs((v**2).mean() - 1) < 0.01
-    a = inference.random_assignments(149, 8, 500, rng)
+    a = draws.area_assignments(codes, np.arange(149) < 8, 500, seed=0)
     assert (a.sum(axis=1) == 8).all()
     assert a.mean(axis=0).min() > 0.01  # every area gets treated sometimes
+
+
+def test_draws_of_an_area_do_not_change_when_another_area_is_dropped():
+    """Webb weights are keyed by area code; a re-assignment that did not pick the dropped area
+    is the same without it. The rows use exactly these draws (the WCR p recomputed from them)."""
+    df = simulate(n=3000, seed=5)
+    full = build_design(model_rows(df, FitSpec("drug", "y", COVS))[0], "y", COVS)
+    df.loc[df["area_code"] == "E030", "y"] = 0  # E030 has no outcome variation: dropped
+    mf, _, _ = model_rows(df, FitSpec("drug", "y", COVS))
+    less = build_design(mf, "y", COVS)
+    keep = np.isin(full.area_codes, less.area_codes)
+    assert keep.sum() == len(full.area_codes) - 1 == len(less.area_codes)
+    np.testing.assert_array_equal(
+        draws.area_webb_weights(full.area_codes, 50, 3)[keep], draws.area_webb_weights(less.area_codes, 50, 3)
+    )
+    a_full = draws.area_assignments(full.area_codes, full.treated, 300, 3)
+    a_less = draws.area_assignments(less.area_codes, less.treated, 300, 3)
+    untouched = a_full[:, ~keep][:, 0] == 0
+    assert 0 < untouched.sum() < 300
+    np.testing.assert_array_equal(a_full[untouched][:, keep], a_less[untouched])
+    rows = inference.few_cluster_rows(
+        df, FitSpec("drug", "y", COVS), reps=99, seed=3, lpm_ci=False, methods=("lpm_wcb_webb",)
+    )
+    p = inference.wcr_pvalue(inference.lpm_parts(less), draws.area_webb_weights(less.area_codes, 99, 3))
+    assert rows["p_value"].iloc[0] == p
+
+
+def test_size_strata_ri_keeps_each_stratums_treated_count(design):
+    _, d = design
+    sizes = np.bincount(d.area, minlength=d.n_areas)
+    strata = draws.size_strata(sizes, d.treated)
+    assign = draws.area_assignments(d.area_codes, d.treated, 400, 9, strata=strata)
+    for s in np.unique(strata):
+        members = strata == s
+        assert d.treated[members].sum() == 1  # one pilot per stratum
+        assert (assign[:, members].sum(axis=1) == d.treated[members].sum()).all()
+    # each stratum's sizes are a contiguous run of the sorted sizes (areas of similar size)
+    order = np.argsort(sizes, kind="stable")
+    assert (np.diff(strata[order]) >= 0).all()
 
 
 def test_dropped_areas_are_excluded_from_reassignment():
@@ -322,3 +363,84 @@ def test_ill_conditioned_weighted_gram_is_solved_without_a_warning():
         warnings.simplefilter("error")
         x = _solve_psd(gram, np.array([2.0, 0.0]))
     np.testing.assert_allclose(x, [2.0, 0.0])
+
+
+def test_att_equals_a_statsmodels_glm_with_and_without_the_did_term():
+    """The ATT (and its interval ends) recomputed with statsmodels: the unrestricted GLM predicted
+    on the pilot post-period journeys with and without the DiD term; the restricted GLM (offset
+    delta * did) at the ends of the OR interval."""
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+
+    df = simulate(n=2500, n_areas=14, n_pilot=4, log_or=np.log(0.6), seed=8)
+    fs = FitSpec("drug", "y", COVS)
+    rows = inference.few_cluster_rows(
+        df, fs, reps=199, seed=2, methods=("logit_score_wcb", "logit_att_score_wcb")
+    ).set_index("method")
+    mf, _, _ = model_rows(df, fs)
+    mf = mf.assign(y=mf["y"].astype(float), did=mf["did"].astype(float))
+    rhs = "C(age_group) + C(sex) + C(area_code) + C(period_fe)"
+    glm = smf.glm(f"y ~ did + {rhs}", data=mf, family=sm.families.Binomial()).fit(tol=1e-12)
+    on = mf[mf["did"] > 0]
+    att = float(np.mean(glm.predict(on) - glm.predict(on.assign(did=0.0))))
+    att_row = rows.loc["logit_att_score_wcb"]
+    assert att_row["scale"] == "risk_difference" and att_row["estimate"] == att_row["beta"]
+    assert abs(att_row["estimate"] - att) < 1e-7
+    assert abs(np.log(rows.loc["logit_score_wcb", "estimate"]) - glm.params["did"]) < 1e-6
+    ends = []
+    for odds in rows.loc["logit_score_wcb", ["ci_low", "ci_high"]]:
+        delta = float(np.log(odds))
+        restricted = smf.glm(
+            f"y ~ {rhs}", data=mf, family=sm.families.Binomial(), offset=delta * mf["did"]
+        ).fit(tol=1e-12)
+        p = restricted.fittedvalues[mf["did"] > 0]
+        ends.append(float(np.mean(p - 1 / (1 + np.exp(-(np.log(p / (1 - p)) - delta))))))
+    np.testing.assert_allclose(att_row[["ci_low", "ci_high"]].astype(float), ends, atol=1e-7)
+    assert att_row["ci_low"] < att_row["estimate"] < att_row["ci_high"]
+    assert att_row["p_value"] == rows.loc["logit_score_wcb", "p_value"]
+    assert att_row["note"].startswith("ATT on the probability scale")
+
+
+def test_att_of_an_unbounded_or_interval_ends_at_the_bound_with_the_ors_caveat():
+    """A rare outcome's OR interval runs to 0 or infinity: the ATT end is -1 or 1, and the ATT
+    row keeps the OR row's caveat (the data say next to nothing), not a clean 'ok'."""
+    df = simulate(n=1500, n_areas=12, n_pilot=3, seed=4)
+    df["y"] = (df["y"].astype(int) * (np.random.default_rng(1).random(len(df)) < 0.06)).astype("Int64")
+    rows = inference.few_cluster_rows(
+        df, FitSpec("drug", "y", COVS), reps=199, seed=1, methods=("logit_score_wcb", "logit_att_score_wcb")
+    ).set_index("method")
+    odds, att = rows.loc["logit_score_wcb"], rows.loc["logit_att_score_wcb"]
+    assert odds["ci_low"] == 0 or np.isinf(odds["ci_high"]), odds[["ci_low", "ci_high"]]
+    assert att["ci_low"] == -1 or att["ci_high"] == 1
+    assert odds["status"] == att["status"] == "caveat"
+    assert "interval beyond odds ratios" in att["note"]
+
+
+def test_raw_coefficient_ri_is_labelled_and_size_strata_are_counted():
+    df = simulate(n=1500, n_areas=6, n_pilot=2, seed=3)
+    rows = inference.few_cluster_rows(
+        df, FitSpec("drug", "y", COVS), reps=99, ri_reps=99, lpm_ci=False, logit_ci=False
+    ).set_index("method")
+    for m in ("lpm_ri", "logit_ri"):
+        assert rows.loc[m, "note"].startswith("valid only if the pilots were exchangeable with other areas")
+    assert not rows.loc["lpm_ri_t", "note"].startswith("valid only")
+    mf, _, _ = model_rows(df, FitSpec("drug", "y", COVS))
+    d = build_design(mf, "y", COVS)
+    strata = draws.size_strata(np.bincount(d.area), d.treated)
+    n_assign = int(np.prod([math.comb(int((strata == s).sum()), 1) for s in np.unique(strata)]))
+    assert n_assign < 15  # C(6, 2) = 15 without strata
+    assert "only 15 distinct assignments of 2 pilot areas among 6" in rows.loc["lpm_ri_t", "note"]
+    assert (
+        f"only {n_assign} distinct assignments of 2 pilot areas within 2 size strata"
+        in (rows.loc["lpm_ri_t_size", "note"])
+    )
+    assert "within 2 strata of areas of similar size" in rows.loc["logit_ri_t_size", "note"]
+    # the row's p is the studentised RI over exactly the within-strata re-assignments
+    assign = np.vstack(
+        [d.treated[None].astype(float), draws.area_assignments(d.area_codes, d.treated, 99, 20120401, strata)]
+    )
+    _, t = inference.ri_lpm_stats(inference.lpm_parts(d), assign)
+    assert (
+        rows.loc["lpm_ri_t_size", "p_value"]
+        == (1 + np.sum(np.abs(t[1:]) >= np.abs(t[0]) * (1 - 1e-10))) / 100
+    )

@@ -234,6 +234,11 @@ def fit_parts():
     return parts
 
 
+def draws_parts():
+    """The headline statistic's bootstrap draws of every outcome x cohort (Romano-Wolf)."""
+    return [R / "fit" / c / f"{o}_draws.parquet" for c in COHORTS for o in OUTCOMES]
+
+
 def event_study_parts():
     """Event-study coefficient tables of the robustness outcomes."""
     return [R / "fit" / c / f"{o}_event_study.parquet" for c, o in robustness_pairs()]

@@ -4,7 +4,8 @@ Inputs: results/derive/analysis_<cohort>.parquet.
 Outputs: results/fit/<cohort>/<outcome>.parquet (main logit and LPM, CRV1),
 results/fit/<cohort>/<outcome>_linkage_thresholds.parquet (death and crime: the same models at the
 sensitivity linkage thresholds), results/fit/<cohort>/<outcome>_few_cluster.parquet (wild cluster
-bootstraps, randomisation inference), results/fit/<cohort>/<outcome>_robustness.parquet and
+bootstraps, randomisation inference), results/fit/<cohort>/<outcome>_draws.parquet (the headline
+statistic and its bootstrap draws), results/fit/<cohort>/<outcome>_robustness.parquet and
 _event_study.parquet (configured outcomes only), results/fit/<cohort>/composition.parquet (covariate
 mix, denominator shares, adjustment sets), results/fit/did_results.{parquet,csv} (every row),
 results/fit/event_study.parquet.
@@ -67,12 +68,15 @@ rule fit_linkage_sensitivity:
 
 
 rule infer_few_cluster:
-    """Few-cluster inference for one outcome x cohort: wild cluster bootstraps and randomisation inference."""
+    """Few-cluster inference for one outcome x cohort: wild cluster bootstraps and randomisation inference;
+    the headline statistic's bootstrap draws (draw 0 observed) for the Romano-Wolf adjustment.
+    """
     input:
         analysis=R / "derive" / "analysis_{cohort}.parquet",
         code=code("infer_few_cluster"),
     output:
         result=R / "fit" / "{cohort}" / "{outcome}_few_cluster.parquet",
+        draws=R / "fit" / "{cohort}" / "{outcome}_draws.parquet",
     log:
         R / "logs" / "infer_few_cluster" / "{cohort}" / "{outcome}.log",
     benchmark:
@@ -165,10 +169,12 @@ rule fit_composition:
 
 
 rule collect_results:
-    """Stack every model's rows into the tidy results table (Parquet and CSV) and the event-study table."""
+    """Stack every model's rows into the tidy results table (Parquet and CSV) and the event-study table;
+    Holm and Romano-Wolf p-values on the headline rows."""
     input:
         parts=fit_parts(),
         event_studies=event_study_parts(),
+        draws=draws_parts(),
         code=code("collect_results"),
     output:
         parquet=R / "fit" / "did_results.parquet",
@@ -182,5 +188,7 @@ rule collect_results:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        headline_method=config["models"]["headline_method"],
     script:
         "../../scripts/collect_results.py"

@@ -9,7 +9,10 @@
   covariate dummy design, CRV1 by area);
 - :mod:`pbr.fit.models`: the main DiD per outcome x cohort (logit and linear companion,
   either engine);
-- :mod:`pbr.fit.inference`: few-cluster inference (wild cluster bootstraps,
-  randomisation inference);
+- :mod:`pbr.fit.draws`: bootstrap weights and re-assignments drawn per area code (the same
+  for an area in every outcome and cohort);
+- :mod:`pbr.fit.inference`: few-cluster inference (wild cluster bootstraps, the logit's
+  ATT, randomisation inference, the headline statistic's bootstrap draws);
+- :mod:`pbr.fit.multiplicity`: Holm and Romano-Wolf p-values over outcomes x cohorts;
 - :mod:`pbr.fit.robustness`: event study, placebo, leave one pilot area out, Mason 2015.
 """

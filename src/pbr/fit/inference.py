@@ -31,6 +31,15 @@ Methods (row ``method`` names, see :func:`few_cluster_rows`)
     re-estimation of the nuisance parameters (the analogue of WCR's refit). The CI
     (odds-ratio scale) inverts the test by refitting the restricted logit at each
     trial delta. Never uses ``Felogit.wildboottest`` (which bootstraps the LPM; P-B1).
+``logit_att_score_wcb``
+    The same logit on the probability scale (scale ``risk_difference``): the average effect
+    on the treated, ATT = mean over the pilot post-period journeys (did = 1) of
+    expit(eta_i) - expit(eta_i - beta), eta from the unrestricted logit (:func:`logit_att`).
+    p = the score bootstrap's (H0: beta = 0 is H0: ATT = 0). Interval: the ATT at each end
+    delta of the ``logit_score_wcb`` interval, eta from the restricted logit at that delta
+    (ATT(delta) rises with delta, so the ends map to the ends); an unbounded end of beta
+    gives -1 or 1, the bound of a risk difference. The tests check the estimate and both
+    ends against statsmodels GLM fits.
 ``lpm_ri`` / ``logit_ri``
     Randomisation inference over areas: R random re-assignments of "pilot" to as many
     areas as are treated in the data, among all areas in the data. Statistic: the LPM
@@ -41,14 +50,32 @@ Methods (row ``method`` names, see :func:`few_cluster_rows`)
     LPM CI by test inversion under the constant additive effect sharp null
     H0: y_i(0) = y_i - delta * did_i (exact breakpoints are step points of p(delta),
     located by Brent's method). Logit RI: p-value only (H0: the outcome does not depend on
-    the pilot assignment).
+    the pilot assignment). A raw coefficient's spread depends on the size of the areas
+    that carry it, so these are valid only if the pilots were exchangeable with other
+    areas (issue #19: the pilots include some of the largest and some of the smallest
+    areas); their note starts so (:data:`RAW_RI_CAVEAT`), and no verdict uses them.
 ``lpm_ri_t`` / ``logit_ri_t``
     The same re-assignments with a studentised statistic (score-type t: the sum of the
     per-area efficient scores over its cluster-robust norm, residuals from the model
     fitted under H0). Studentising guards against treated areas that are larger or
     smaller than the rest (MacKinnon & Webb 2020). LPM: CI by inversion; logit: p only.
+``lpm_ri_t_size`` / ``logit_ri_t_size``
+    The studentised RI with re-assignments restricted to strata of areas of similar size
+    (journeys per area in the model frame; :func:`pbr.fit.draws.size_strata`: one pilot
+    per stratum with the areas nearest it in size rank), each stratum keeping its number
+    of pilots: a sensitivity for pilots that are not exchangeable with areas of another
+    size. LPM: CI by inversion; logit: p only.
 
-All draws come from ``numpy.random.default_rng(seed)``; same data and seed, same numbers.
+Draws
+-----
+Webb weights and re-assignments come from :mod:`pbr.fit.draws`, drawn per *area code*
+(one random stream per area, seeded by ``seed``): an area gets the same weight in draw b,
+and re-assignments over the same areas are the same, in every outcome and cohort, which
+the Romano-Wolf adjustment of :mod:`pbr.fit.multiplicity` needs. :func:`headline_draws`
+writes the headline statistic (``logit_score_wcb`` under beta = 0) and its draws for it.
+Same data and seed, same numbers. The LPM RI products that do not depend on delta are
+formed once per set of re-assignments (:class:`RiLpm`), so each delta a test inversion
+tries costs O(G R), not O(G^2 R).
 
 Estimability
 ------------
@@ -61,8 +88,9 @@ on the pilot post-period journeys, non-convergence, zero efficient information; 
 risk difference outside [-1, 1] or a zero standard error) and on each row's interval
 (beyond odds ratios 1e-6..1e6 or unbounded, or beyond [-1, 1]: caveat). A not-estimable
 family gives rows without numbers for all its methods, and its bootstrap and test
-inversion are not run. Randomisation inference with fewer distinct re-assignments than
-``ri_reps`` (few areas) is a caveat: p cannot fall below 1 / (number of assignments).
+inversion are not run. Randomisation inference with so few distinct re-assignments that p
+cannot reach the test level (few areas; within size strata, the product over strata of the
+ways to place each stratum's pilots) is a caveat: p cannot fall below 1 / (number of assignments).
 """
 
 from __future__ import annotations
@@ -78,26 +106,21 @@ import scipy.sparse as sp
 from scipy import optimize, special
 
 from pbr.fit.design import Design, Projector, build_design, fit_logit
+from pbr.fit.draws import area_assignments, area_webb_weights, size_strata
 from pbr.fit.estimability import Estimability, estimability, fit_check, merge, verdict
 from pbr.fit.frame import drop_note, model_rows, post_start
-from pbr.fit.spec import FitSpec, base_row, empty_row, estimate_row, family_of, joined, results_frame
+from pbr.fit.spec import (
+    FitSpec,
+    base_row,
+    empty_row,
+    estimate_row,
+    family_of,
+    joined,
+    results_frame,
+    scale_of,
+)
 
 log = logging.getLogger(__name__)
-
-WEBB_WEIGHTS = np.array([-math.sqrt(1.5), -1.0, -math.sqrt(0.5), math.sqrt(0.5), 1.0, math.sqrt(1.5)])
-
-
-def webb_weights(n_clusters: int, reps: int, rng: np.random.Generator) -> np.ndarray:
-    """G x B matrix of Webb six-point weights (+-sqrt(1/2), +-1, +-sqrt(3/2), prob 1/6 each)."""
-    return WEBB_WEIGHTS[rng.integers(0, 6, size=(n_clusters, reps))]
-
-
-def random_assignments(n_areas: int, n_treated: int, reps: int, rng: np.random.Generator) -> np.ndarray:
-    """reps x G 0/1 matrix: each row marks n_treated areas drawn without replacement."""
-    order = np.argsort(rng.random((reps, n_areas)), axis=1)[:, :n_treated]
-    m = np.zeros((reps, n_areas))
-    np.put_along_axis(m, order, 1.0, axis=1)
-    return m
 
 
 def _ge(stat: np.ndarray, obs: float | np.ndarray) -> np.ndarray:
@@ -246,12 +269,29 @@ def wcr_pvalue(parts: LpmParts, v: np.ndarray, delta: float = 0.0) -> float:
 
 def ri_lpm_stats(parts: LpmParts, assign: np.ndarray, delta: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """LPM coefficient and score-type t for each assignment row (R x G), under shift delta."""
-    c = parts.c_y - delta * (parts.gram_z @ parts.treated.astype(float))
-    num = assign @ c
-    den = np.sum((assign @ parts.gram_z) * assign, axis=1)
-    h = (parts.h_y - delta * parts.h_x) @ assign.T  # (G, R)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return num / den, num / np.sqrt(np.sum(h**2, axis=0))
+    return RiLpm(parts, assign).stats(delta)
+
+
+class RiLpm:
+    """:func:`ri_lpm_stats` for many deltas (test inversion) on one set of assignments (R x G).
+
+    Every G x G by G x R product is linear in delta, so it is formed once here, and each
+    delta costs O(G R) instead of O(G^2 R).
+    """
+
+    def __init__(self, parts: LpmParts, assign: np.ndarray):
+        self.num_y = assign @ parts.c_y
+        self.num_x = assign @ (parts.gram_z @ parts.treated.astype(float))
+        self.den = np.sum((assign @ parts.gram_z) * assign, axis=1)
+        self.h_y = parts.h_y @ assign.T  # (G, R)
+        self.h_x = parts.h_x @ assign.T
+
+    def stats(self, delta: float) -> tuple[np.ndarray, np.ndarray]:
+        """(coefficient, score-type t) of each assignment under H0: y - delta * did unaffected."""
+        num = self.num_y - delta * self.num_x
+        h = self.h_y - delta * self.h_x
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return num / self.den, num / np.sqrt(np.sum(h**2, axis=0))
 
 
 def _ri_p(stats_all: np.ndarray) -> float:
@@ -331,10 +371,23 @@ def ri_logit_stats(parts: LogitParts, assign: np.ndarray) -> tuple[np.ndarray, n
 
 
 # ---------------------------------------------------------------------------------------
-# Public entry point
+# Public entry points
 
 
-METHODS = ("lpm_wcb_webb", "logit_score_wcb", "lpm_ri", "lpm_ri_t", "logit_ri", "logit_ri_t")
+METHODS = (
+    "lpm_wcb_webb",
+    "logit_score_wcb",
+    "logit_att_score_wcb",
+    "lpm_ri",
+    "lpm_ri_t",
+    "lpm_ri_t_size",
+    "logit_ri",
+    "logit_ri_t",
+    "logit_ri_t_size",
+)
+
+#: The columns of :func:`headline_draws`.
+DRAW_COLUMNS = ["cohort", "outcome", "draw", "statistic"]
 
 
 def few_cluster_rows(
@@ -343,7 +396,7 @@ def few_cluster_rows(
     *,
     reps: int = 9999,
     seed: int = 20120401,
-    ri_reps: int = 999,
+    ri_reps: int = 9999,
     lpm_ci: bool = True,
     logit_ci: bool = True,
     methods: tuple[str, ...] = METHODS,
@@ -352,8 +405,9 @@ def few_cluster_rows(
 
     ``reps`` bootstrap draws for the wild bootstraps, ``ri_reps`` re-assignments for RI.
     Rows use the same data as ``models.fit_did`` (same drops). ``estimate`` is the point
-    estimate of the underlying model (LPM risk difference or logit odds ratio); ``se``
-    is NaN (these methods give p-values and intervals, not standard errors).
+    estimate of the underlying model (LPM risk difference, logit odds ratio, or the logit's
+    ATT as a risk difference); ``se`` is NaN (these methods give p-values and intervals,
+    not standard errors).
     """
     mf, dropped_areas, dropped_rows = model_rows(df, spec)
     pre = {f: estimability(mf, spec.outcome, f, post_start(df)) for f in ("logit", "linear")}
@@ -372,12 +426,60 @@ def few_cluster_rows(
         for family in live:
             rows.not_estimable(family, pre[family], fit_check(family, np.nan, collinear=True))
         return rows.frame()
-    draws = _Draws.of(design, reps=reps, ri_reps=ri_reps, seed=seed, confidence_level=spec.confidence_level)
+    draws = _Draws.of(
+        design,
+        reps=reps,
+        ri_reps=ri_reps,
+        seed=seed,
+        confidence_level=spec.confidence_level,
+        methods=methods,
+    )
     if "linear" in live:
         _linear_rows(rows, design, draws, pre["linear"], lpm_ci)
     if "logit" in live:
         _logit_rows(rows, design, draws, pre["logit"], logit_ci)
     return rows.frame()
+
+
+def headline_draws(df: pd.DataFrame, spec: FitSpec, reps: int = 9999, seed: int = 20120401) -> pd.DataFrame:
+    """The studentised score statistic of ``logit_score_wcb`` under H0: beta = 0 and its bootstrap draws.
+
+    Columns :data:`DRAW_COLUMNS`: draw 0 is the observed statistic, draws 1..``reps`` the
+    wild cluster score bootstrap's, with the Webb weights of :func:`pbr.fit.draws.area_webb_weights`
+    (keyed by area code, so draw b perturbs an area alike in every outcome and cohort: the
+    joint law a Romano-Wolf step-down over outcomes needs, :mod:`pbr.fit.multiplicity`).
+    The same data, checks and draws as :func:`few_cluster_rows`, so the share of draws
+    with |t*| >= |t| is that row's p-value. Not estimable: an empty frame with the columns.
+    """
+    mf, _, _ = model_rows(df, spec)
+    empty = pd.DataFrame(
+        {"cohort": [], "outcome": [], "draw": np.zeros(0, np.int64), "statistic": np.zeros(0)}
+    )
+    if estimability(mf, spec.outcome, "logit", post_start(df)).status == "not_estimable":
+        return empty
+    design = build_design(mf, spec.outcome, list(spec.covariates))
+    fit = None if _did_collinear(design) else _logit_fit(design, with_ri=False)
+    if fit is None or fit.null is None:
+        return empty
+    t_obs, t_star = score_tstats(fit.null, area_webb_weights(design.area_codes, reps, seed))
+    return pd.DataFrame(
+        {
+            "cohort": spec.cohort,
+            "outcome": spec.outcome,
+            "draw": np.arange(reps + 1, dtype=np.int64),
+            "statistic": np.concatenate([[t_obs], t_star]),
+        }
+    )
+
+
+def logit_att(eta: np.ndarray, did: np.ndarray, delta: float) -> float:
+    """ATT on the probability scale: the mean over the ``did`` rows of expit(eta) - expit(eta - delta).
+
+    ``eta``: the linear predictor of a logit whose DiD coefficient is ``delta`` (the
+    unrestricted fit at its estimate, or the restricted fit at a trial delta).
+    """
+    treated = did > 0
+    return float(np.mean(special.expit(eta[treated]) - special.expit(eta[treated] - delta)))
 
 
 class _Rows:
@@ -394,12 +496,15 @@ class _Rows:
         log.warning("%s/%s %s methods: %s", self.spec.cohort, self.spec.outcome, family, reason)
         self.rows.extend(empty_row(self.base, m, reason, self.drops) for m in self.of_family[family])
 
-    def add(self, method: str, beta: float, lo: float, hi: float, p: float, note: str, *checks) -> None:
-        """A row with numbers; its interval goes through ``fit_check`` too."""
+    def add(
+        self, method: str, beta: float, lo: float, hi: float, p: float, note: str, *checks, first: str = ""
+    ) -> None:
+        """A row with numbers; its interval goes through ``fit_check`` too (on the row's scale).
+        The note: ``first`` (e.g. a validity condition), the checks' reason, ``note``, the drops."""
         open_note = "interval unbounded within the search range" if np.isinf([lo, hi]).any() else ""
-        interval = fit_check(family_of(method), beta, lo=lo, hi=hi)
+        interval = fit_check("logit" if scale_of(method) == "odds_ratio" else "linear", beta, lo=lo, hi=hi)
         status, reason = merge(*checks, interval)
-        text = joined(reason, note, open_note, self.drops)
+        text = joined(first, reason, note, open_note, self.drops)
         self.rows.append(estimate_row(self.base, method, beta, lo, hi, p, status=status, note=text))
 
     def frame(self) -> pd.DataFrame:
@@ -410,25 +515,54 @@ class _Rows:
 
 @dataclass(frozen=True)
 class _Draws:
-    """The bootstrap weights and re-assignments shared by every method of one call."""
+    """The bootstrap weights and re-assignments shared by every method of one call, drawn per
+    area code (:mod:`pbr.fit.draws`): the same for an area in every outcome and cohort."""
 
-    v: np.ndarray  # Webb weights, reps x areas
+    v: np.ndarray  # Webb weights, areas x reps
     assign: np.ndarray  # observed assignment, then ri_reps random ones, (1 + ri_reps) x areas
+    assign_size: np.ndarray | None  # the same within size strata; None unless asked for
+    n_strata: int
     n_treated: int
     ri_check: Estimability
+    size_check: Estimability
     reps: int
     ri_reps: int
     seed: int
     confidence_level: float
 
     @classmethod
-    def of(cls, design: Design, *, reps: int, ri_reps: int, seed: int, confidence_level: float) -> _Draws:
-        n_treated = int(design.treated.sum())
-        v = webb_weights(design.n_areas, reps, np.random.default_rng([seed, 1]))
-        random = random_assignments(design.n_areas, n_treated, ri_reps, np.random.default_rng([seed, 2]))
-        assign = np.vstack([design.treated.astype(float)[None, :], random])
-        ri_check = _ri_check(design.n_areas, n_treated, 1 - confidence_level)
-        return cls(v, assign, n_treated, ri_check, reps, ri_reps, seed, confidence_level)
+    def of(
+        cls, design: Design, *, reps: int, ri_reps: int, seed: int, confidence_level: float, methods
+    ) -> _Draws:
+        """The draws ``methods`` need: re-assignments only for RI methods, within strata only for ``*_size``."""
+        codes, treated = design.area_codes, design.treated
+        observed = treated.astype(float)[None, :]
+        v = area_webb_weights(codes, reps, seed)
+        plain = any(m in _RI and not m.endswith("_size") for m in methods)
+        assign = np.vstack([observed, area_assignments(codes, treated, ri_reps, seed)]) if plain else observed
+        strata = size_strata(np.bincount(design.area, minlength=design.n_areas), treated)
+        assign_size = (
+            np.vstack([observed, area_assignments(codes, treated, ri_reps, seed, strata=strata)])
+            if any(m in _RI and m.endswith("_size") for m in methods)
+            else None
+        )
+        alpha = 1 - confidence_level
+        ri_check = _ri_check(np.zeros(len(treated), dtype=np.int64), treated, alpha)
+        size_check = _ri_check(strata, treated, alpha)
+        n_strata = len(np.unique(strata))
+        return cls(
+            v=v,
+            assign=assign,
+            assign_size=assign_size,
+            n_strata=n_strata,
+            n_treated=int(treated.sum()),
+            ri_check=ri_check,
+            size_check=size_check,
+            reps=reps,
+            ri_reps=ri_reps,
+            seed=seed,
+            confidence_level=confidence_level,
+        )
 
     @property
     def alpha(self) -> float:
@@ -439,15 +573,44 @@ class _Draws:
     def ci_text(self) -> str:
         return f"{100 * self.confidence_level:g}% CI by test inversion"
 
-    def ri_text(self, n_areas: int) -> str:
+    def ri(self, method: str) -> tuple[np.ndarray, Estimability, str]:
+        """(re-assignments, their check, their description) of an RI method: within size strata
+        for ``*_size``."""
+        common = f"{self.n_treated} treated per draw, {self.ri_reps} re-assignments, seed {self.seed}"
+        if method.endswith("_size"):
+            text = (
+                f"randomisation inference within {self.n_strata} strata of areas of similar size (journeys in "
+                "the model; each pilot exchanged only with areas of about its size, the stratum keeping its "
+                f"number of pilots; a sensitivity), {common}"
+            )
+            assert self.assign_size is not None
+            return self.assign_size, self.size_check, text
         return (
-            f"randomisation inference over {n_areas} areas, {self.n_treated} treated per draw, "
-            f"{self.ri_reps} re-assignments, seed {self.seed}"
+            self.assign,
+            self.ri_check,
+            f"randomisation inference over {self.assign.shape[1]} areas, {common}",
         )
 
 
+#: What a raw-coefficient RI row's note starts with (:func:`few_cluster_rows`).
+RAW_RI_CAVEAT = (
+    "valid only if the pilots were exchangeable with other areas (coefficient statistic; "
+    "not used for any verdict)"
+)
+
+#: The RI methods' statistic: 0 = coefficient, 1 = score-type t.
+_RI = {
+    "lpm_ri": 0,
+    "lpm_ri_t": 1,
+    "lpm_ri_t_size": 1,
+    "logit_ri": 0,
+    "logit_ri_t": 1,
+    "logit_ri_t_size": 1,
+}
+
+
 def _linear_rows(rows: _Rows, design: Design, draws: _Draws, pre: Estimability, with_ci: bool) -> None:
-    """The LPM rows: the restricted wild cluster bootstrap and the two RI statistics."""
+    """The LPM rows: the restricted wild cluster bootstrap and the RI statistics."""
     lpm = lpm_parts(design)
     se_scale = lpm.se_crv1_unscaled * math.sqrt(design.n_areas / max(design.n_areas - 1, 1))
     lpm_check = fit_check("linear", lpm.beta, se_scale)
@@ -456,6 +619,7 @@ def _linear_rows(rows: _Rows, design: Design, draws: _Draws, pre: Estimability, 
         return
     v, alpha = draws.v, draws.alpha
     if "lpm_wcb_webb" in rows.methods:
+        log.info("%s/%s lpm_wcb_webb: %d draws", rows.spec.cohort, rows.spec.outcome, draws.reps)
         p = wcr_pvalue(lpm, v, 0.0)
         lo, hi = (
             invert_test(lambda x: wcr_pvalue(lpm, v, x), lpm.beta, se_scale, alpha)
@@ -468,66 +632,124 @@ def _linear_rows(rows: _Rows, design: Design, draws: _Draws, pre: Estimability, 
             + (f"; {draws.ci_text} (same draws for every delta)" if with_ci else "")
         )
         rows.add("lpm_wcb_webb", lpm.beta, lo, hi, p, note, pre, lpm_check)
-    for method, k in (("lpm_ri", 0), ("lpm_ri_t", 1)):
-        if method not in rows.methods:
-            continue
+    for method in (m for m in rows.methods if m.startswith("lpm_ri")):
+        log.info("%s/%s %s: %d re-assignments", rows.spec.cohort, rows.spec.outcome, method, draws.ri_reps)
+        assign, ri_check, text = draws.ri(method)
+        ri = RiLpm(lpm, assign)
 
-        def p_ri(delta: float, k: int = k) -> float:
-            return _ri_p(ri_lpm_stats(lpm, draws.assign, delta)[k])
+        def p_ri(delta: float, k: int = _RI[method], ri: RiLpm = ri) -> float:
+            return _ri_p(ri.stats(delta)[k])
 
         p = p_ri(0.0)
         lo, hi = invert_test(p_ri, lpm.beta, se_scale, alpha) if with_ci else (np.nan, np.nan)
-        stat = "LPM coefficient" if k == 0 else "score-type t (sum of area scores / cluster-robust norm)"
-        note = f"{draws.ri_text(design.n_areas)}; statistic: {stat}; p = (1 + #|stat*| >= |stat|)/(1 + R)" + (
+        stat = (
+            "LPM coefficient"
+            if _RI[method] == 0
+            else "score-type t (sum of area scores / cluster-robust norm)"
+        )
+        note = f"{text}; statistic: {stat}; p = (1 + #|stat*| >= |stat|)/(1 + R)" + (
             f"; {draws.ci_text} under H0: y - delta*did unaffected by assignment" if with_ci else ""
         )
-        rows.add(method, lpm.beta, lo, hi, p, note, pre, lpm_check, draws.ri_check)
+        first = RAW_RI_CAVEAT if _RI[method] == 0 else ""
+        rows.add(method, lpm.beta, lo, hi, p, note, pre, lpm_check, ri_check, first=first)
 
 
-def _logit_rows(rows: _Rows, design: Design, draws: _Draws, pre: Estimability, with_ci: bool) -> None:
-    """The logit rows: the wild cluster score bootstrap and the two RI statistics."""
-    # Point estimate: the unrestricted logit (same model as models.fit_did's).
+@dataclass(frozen=True)
+class _LogitFit:
+    """The unrestricted logit (point estimate) and the no-effect logit's score quantities."""
+
+    beta: float
+    eta: np.ndarray  # linear predictor of the unrestricted fit
+    check: Estimability
+    null: LogitParts | None  # None when the logit is not estimable
+
+
+def _logit_fit(design: Design, with_ri: bool) -> _LogitFit:
+    """The same model as ``models.fit_did``'s logit, its checks, and the fit under H0: beta = 0."""
     w_full = sp.hstack([design.W, sp.csr_matrix(design.did[:, None])], format="csr")
     coef, eta, converged = fit_logit(w_full, design.y, gram=lambda w: design.gram_with(w, design.did))
     beta = float(coef[-1])
-    logit_check = fit_check("logit", beta, converged=converged, eta=eta, did=design.did)
-    null_parts = logit_parts(design, 0.0, with_ri=True) if logit_check.status != "not_estimable" else None
-    if null_parts is not None and not (np.isfinite(null_parts.info) and null_parts.info > 0):
-        logit_check = verdict(
-            ["no information on the DiD term in the no-effect logit (zero efficient information)"]
-        )
-    if logit_check.status == "not_estimable" or null_parts is None:
-        rows.not_estimable("logit", pre, logit_check)
+    check = fit_check("logit", beta, converged=converged, eta=eta, did=design.did)
+    if check.status == "not_estimable":
+        return _LogitFit(beta, eta, check, None)
+    null = logit_parts(design, 0.0, with_ri=with_ri)
+    if not (np.isfinite(null.info) and null.info > 0):
+        reason = "no information on the DiD term in the no-effect logit (zero efficient information)"
+        return _LogitFit(beta, eta, verdict([reason]), None)
+    return _LogitFit(beta, eta, check, null)
+
+
+def _logit_rows(rows: _Rows, design: Design, draws: _Draws, pre: Estimability, with_ci: bool) -> None:
+    """The logit rows: the wild cluster score bootstrap (OR and ATT) and the RI statistics."""
+    fit = _logit_fit(design, with_ri=any(m.startswith("logit_ri") for m in rows.methods))
+    if fit.null is None:
+        rows.not_estimable("logit", pre, fit.check)
         return
-    if "logit_score_wcb" in rows.methods:
-        p = score_pvalue(null_parts, draws.v)
-        lo = hi = np.nan
-        if with_ci:
-            cache = {"eta": null_parts.eta}
-
-            def p_score(delta: float) -> float:
-                parts = logit_parts(design, delta, eta_start=cache["eta"])
-                cache["eta"] = parts.eta
-                return score_pvalue(parts, draws.v)
-
-            lo, hi = invert_test(p_score, beta, 1 / math.sqrt(null_parts.info) * 2, draws.alpha, rel_tol=2e-3)
-        note = (
-            f"wild cluster score bootstrap (Kline-Santos; logit refitted under H0), Webb weights, "
-            f"{draws.reps} reps, seed {draws.seed}; p two-sided symmetric on the studentised score"
-            + (f"; {draws.ci_text} (OR scale), restricted logit refitted per delta" if with_ci else "")
-        )
-        rows.add("logit_score_wcb", beta, lo, hi, p, note, pre, logit_check)
-    for method, k in (("logit_ri", 0), ("logit_ri_t", 1)):
-        if method not in rows.methods:
-            continue
-        p = _ri_p(ri_logit_stats(null_parts, draws.assign)[k])
+    if {"logit_score_wcb", "logit_att_score_wcb"} & set(rows.methods):
+        _score_rows(rows, design, draws, fit, pre, with_ci)
+    for method in (m for m in rows.methods if m.startswith("logit_ri")):
+        log.info("%s/%s %s: %d re-assignments", rows.spec.cohort, rows.spec.outcome, method, draws.ri_reps)
+        assign, ri_check, text = draws.ri(method)
+        p = _ri_p(ri_logit_stats(fit.null, assign)[_RI[method]])
         stat = (
             "one-step logit coefficient from the no-effect model (efficient score / information)"
-            if k == 0
+            if _RI[method] == 0
             else "score-type t from the no-effect logit"
         )
-        note = f"{draws.ri_text(design.n_areas)}; statistic: {stat}; p = (1 + #|stat*| >= |stat|)/(1 + R); p-value only"
-        rows.add(method, beta, np.nan, np.nan, p, note, pre, logit_check, draws.ri_check)
+        note = f"{text}; statistic: {stat}; p = (1 + #|stat*| >= |stat|)/(1 + R); p-value only"
+        first = RAW_RI_CAVEAT if _RI[method] == 0 else ""
+        rows.add(method, fit.beta, np.nan, np.nan, p, note, pre, fit.check, ri_check, first=first)
+
+
+def _score_rows(
+    rows: _Rows, design: Design, draws: _Draws, fit: _LogitFit, pre: Estimability, with_ci: bool
+) -> None:
+    """``logit_score_wcb`` (odds ratio) and ``logit_att_score_wcb`` (its ATT, risk difference)."""
+    assert fit.null is not None
+    log.info("%s/%s logit_score_wcb: %d draws", rows.spec.cohort, rows.spec.outcome, draws.reps)
+    p = score_pvalue(fit.null, draws.v)
+    lo = hi = np.nan
+    if with_ci:
+        cache = {"eta": fit.null.eta}
+
+        def p_score(delta: float) -> float:
+            parts = logit_parts(design, delta, eta_start=cache["eta"])
+            cache["eta"] = parts.eta
+            return score_pvalue(parts, draws.v)
+
+        lo, hi = invert_test(p_score, fit.beta, 1 / math.sqrt(fit.null.info) * 2, draws.alpha, rel_tol=2e-3)
+    note = (
+        f"wild cluster score bootstrap (Kline-Santos; logit refitted under H0), Webb weights, "
+        f"{draws.reps} reps, seed {draws.seed}; p two-sided symmetric on the studentised score"
+    )
+    if "logit_score_wcb" in rows.methods:
+        ci_note = f"; {draws.ci_text} (OR scale), restricted logit refitted per delta" if with_ci else ""
+        rows.add("logit_score_wcb", fit.beta, lo, hi, p, note + ci_note, pre, fit.check)
+    if "logit_att_score_wcb" in rows.methods:
+        att = logit_att(fit.eta, design.did, fit.beta)
+        ends = [_att_end(design, fit, x) for x in (lo, hi)]
+        note = (
+            "ATT on the probability scale among pilot post-period journeys implied by the logit: "
+            "mean of expit(eta) - expit(eta - beta); p and interval from the " + note
+        )
+        if with_ci:
+            note += (
+                f"; interval: the ATT at the ends of the {draws.ci_text} of beta, from the restricted logit "
+                "at each end (an unbounded end of beta gives -1 or 1, the bound of a risk difference)"
+            )
+        # the OR interval's verdict too: an unbounded end of beta is an ATT end at -1 or 1, no wider
+        or_interval = fit_check("logit", fit.beta, lo=lo, hi=hi)
+        rows.add("logit_att_score_wcb", att, min(ends), max(ends), p, note, pre, fit.check, or_interval)
+
+
+def _att_end(design: Design, fit: _LogitFit, delta: float) -> float:
+    """The ATT at an interval end ``delta`` of beta (restricted logit at delta); -1 / 1 when unbounded."""
+    if np.isnan(delta):
+        return np.nan
+    if np.isinf(delta):
+        return float(np.sign(delta))
+    assert fit.null is not None
+    return logit_att(logit_parts(design, delta, eta_start=fit.null.eta).eta, design.did, delta)
 
 
 def _did_collinear(design: Design) -> bool:
@@ -536,14 +758,20 @@ def _did_collinear(design: Design) -> bool:
     return bool(x_t @ x_t <= 1e-10 * max(float(design.did @ design.did), 1.0))
 
 
-def _ri_check(n_areas: int, n_treated: int, alpha: float) -> Estimability:
-    """Caveat when so few distinct assignments exist that RI cannot reach p <= alpha."""
-    n_assign = math.comb(n_areas, n_treated)
+def _ri_check(strata: np.ndarray, treated: np.ndarray, alpha: float) -> Estimability:
+    """Caveat when so few distinct assignments exist that RI cannot reach p <= alpha: with strata,
+    their number is the product over strata of C(areas in the stratum, its treated areas)."""
+    n_assign = 1
+    for stratum in np.unique(strata):
+        members = strata == stratum
+        n_assign *= math.comb(int(members.sum()), int(treated[members].sum()))
     if n_assign * alpha >= 1:
         return verdict()
+    n_strata = len(np.unique(strata))
+    where = f"among {len(treated)}" if n_strata == 1 else f"within {n_strata} size strata of {len(treated)}"
     return verdict(
         caveats=[
-            f"only {n_assign} distinct assignments of {n_treated} pilot areas among {n_areas}: a "
+            f"only {n_assign} distinct assignments of {int(treated.sum())} pilot areas {where}: a "
             f"randomisation p-value cannot fall much below 1/{n_assign}, so it cannot reach {alpha:g}"
         ]
     )

@@ -122,8 +122,11 @@ def family_of(method: str) -> str:
 
 
 def scale_of(method: str) -> str:
-    """The reporting scale of a method's estimate: odds ratio (logit) or risk difference."""
-    return "odds_ratio" if family_of(method) == "logit" else "risk_difference"
+    """The reporting scale of a method's estimate: odds ratio (logit) or risk difference (LPM, and
+    a logit's average effect on the treated, ``logit_att_*``: a difference of probabilities)."""
+    if family_of(method) == "logit" and not method.startswith("logit_att_"):
+        return "odds_ratio"
+    return "risk_difference"
 
 
 def joined(*notes: str) -> str:
@@ -169,9 +172,10 @@ def estimate_row(
     **more: object,
 ) -> dict:
     """A row with numbers: ``beta`` and its interval ``lo``-``hi`` on the coefficient scale,
-    reported on the method's scale (odds ratio for a logit: exp, ``inf`` rather than an
-    overflow error); ``more`` overrides columns of ``base`` (e.g. ``n`` of the fit)."""
-    to_scale = odds_ratio if family_of(method) == "logit" else float
+    reported on the method's scale (:func:`scale_of`; odds ratio: exp, ``inf`` rather than an
+    overflow error; a risk difference, the ATT of a logit included, as it is); ``more``
+    overrides columns of ``base`` (e.g. ``n`` of the fit)."""
+    to_scale = odds_ratio if scale_of(method) == "odds_ratio" else float
     return (
         base
         | more
