@@ -38,7 +38,7 @@ def test_romano_wolf_equals_a_loop_from_the_definition(seed):
     cov = 0.5 + 0.5 * np.eye(h)  # correlated hypotheses
     draws = rng.multivariate_normal(np.zeros(h), cov, size=b)
     t = rng.normal(0, 2, h)
-    got = multiplicity.romano_wolf(t, draws)
+    got = multiplicity.romano_wolf(t, draws, on="t")
     np.testing.assert_allclose(got, romano_wolf_loop(t, draws), rtol=0, atol=1e-15)
     raw = np.mean(np.abs(draws) >= np.abs(t), axis=0)
     assert (got >= raw).all()  # never below the unadjusted bootstrap p
@@ -83,9 +83,11 @@ def test_romano_wolf_limits():
     t = np.array([2.5, 1.0, -1.9])
     # perfectly dependent hypotheses: no penalty, the raw bootstrap p-values
     same = np.repeat(z, 3, axis=1)
-    np.testing.assert_allclose(multiplicity.romano_wolf(t, same), np.mean(np.abs(z) >= np.abs(t), axis=0))
+    np.testing.assert_allclose(
+        multiplicity.romano_wolf(t, same, on="t"), np.mean(np.abs(z) >= np.abs(t), axis=0)
+    )
     # one hypothesis: its bootstrap p
-    assert multiplicity.romano_wolf([1.7], z)[0] == np.mean(np.abs(z[:, 0]) >= 1.7)
+    assert multiplicity.romano_wolf([1.7], z, on="t")[0] == np.mean(np.abs(z[:, 0]) >= 1.7)
 
 
 def test_single_hypothesis_romano_wolf_is_the_headline_rows_p():
@@ -99,7 +101,7 @@ def test_single_hypothesis_romano_wolf_is_the_headline_rows_p():
     stats = d["statistic"].to_numpy()
     p = row["p_value"].iloc[0]
     assert 0.01 < p < 0.99  # an interior p: another draw of the weights would move it
-    assert multiplicity.romano_wolf(stats[:1], stats[1:, None])[0] == p
+    assert multiplicity.romano_wolf(stats[:1], stats[1:, None], on="t")[0] == p
 
 
 def test_headline_draws_of_a_not_estimable_model_is_empty_with_the_columns():
@@ -137,7 +139,7 @@ def test_adjusted_p_values_fill_only_the_headline_family():
     res = _results()
     keys = [("drug", "a"), ("drug", "b"), ("alcohol", "a")]
     draws = _draws(keys)
-    out = multiplicity.adjusted_p_values(res, draws, "logit_score_wcb")
+    out = multiplicity.adjusted_p_values(res, draws, "logit_score_wcb", on="t")
     family = [0, 1, 2]
     np.testing.assert_allclose(out.loc[family, "p_holm"], multipletests([0.01, 0.04, 0.30], method="holm")[1])
     stats = np.column_stack(
@@ -145,6 +147,11 @@ def test_adjusted_p_values_fill_only_the_headline_family():
     )
     np.testing.assert_allclose(out.loc[family, "p_romano_wolf"], romano_wolf_loop(stats[0], stats[1:]))
     assert out.loc[[3, 4, 5], ["p_holm", "p_romano_wolf"]].isna().all().all()
+    # the default (what collect_results fills) is the balanced step-down on bootstrap p-values
+    balanced = multiplicity.adjusted_p_values(res, draws, "logit_score_wcb")
+    np.testing.assert_allclose(
+        balanced.loc[family, "p_romano_wolf"], multiplicity.romano_wolf(stats[0], stats[1:], on="p")
+    )
     # CRV1 headline: Holm only; missing draws: no Romano-Wolf
     crv1 = multiplicity.adjusted_p_values(_results("logit_crv1"), draws, "logit_crv1")
     assert crv1.loc[family, "p_holm"].notna().all() and crv1["p_romano_wolf"].isna().all()

@@ -7,11 +7,12 @@ x cohort with an estimate:
 
 - ``p_holm``: Holm's step-down Bonferroni adjustment of their p-values (statsmodels
   ``multipletests``; valid under any dependence, conservative when outcomes are correlated);
-- ``p_romano_wolf``: the Romano-Wolf (2005) step-down adjustment from the bootstrap draws of
-  the headline method (:func:`pbr.fit.inference.headline_draws`). Its draws are keyed by
-  area code (:mod:`pbr.fit.draws`), so draw b perturbs an area alike in every outcome and
-  cohort: the joint law of the statistics, dependence included, which makes it less
-  conservative than Holm when outcomes move together. Only for ``logit_score_wcb``.
+- ``p_romano_wolf``: the Romano-Wolf (2005) step-down adjustment (balanced: on bootstrap
+  p-values) from the bootstrap draws of the headline method
+  (:func:`pbr.fit.inference.headline_draws`). Its draws are keyed by area code
+  (:mod:`pbr.fit.draws`), so draw b perturbs an area alike in every outcome and cohort: the
+  joint law of the statistics, dependence included, which makes it less conservative than
+  Holm when outcomes move together. Only for ``logit_score_wcb``.
 
 Romano-Wolf is written here because statsmodels has no bootstrap step-down: with the
 hypotheses ordered by |t| (largest first), the k-th p-value is the share of draws whose
@@ -26,7 +27,9 @@ over the maximum, and the adjusted p of another can exceed Holm's: on the scale-
 (``adjusted_p_values(..., on="t")`` vs ``on="p"`` on results/s002), drug
 declined_to_continue had raw p 0.0060, Holm 0.102, Romano-Wolf on |t| 0.136, on p 0.091.
 ``on="p"`` (the "balanced" step-down on each draw's per-hypothesis bootstrap p) never
-exceeds Holm on the same draws (tested); ``collect_results`` uses the default, ``"t"``.
+exceeds Holm on the same draws (tested), so it is the default and what ``collect_results``
+fills: each hypothesis weighs alike whatever the tails of its statistic's law (the min-p
+form of the step-down; Romano & Wolf 2005, section 4, on balance; Westfall & Young 1993).
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ def holm(p) -> np.ndarray:
     return out
 
 
-def romano_wolf(stats_obs, stats_draws, on: str = "t") -> np.ndarray:
+def romano_wolf(stats_obs, stats_draws, on: str = "p") -> np.ndarray:
     """Romano-Wolf step-down p-values of H hypotheses (two-sided).
 
     ``stats_obs``: (H,) observed statistics; ``stats_draws``: (B, H) their bootstrap draws
@@ -95,7 +98,7 @@ def _step_down(obs: np.ndarray, draws: np.ndarray) -> np.ndarray:
 
 
 def adjusted_p_values(
-    results: pd.DataFrame, draws: pd.DataFrame, headline_method: str, on: str = "t"
+    results: pd.DataFrame, draws: pd.DataFrame, headline_method: str, on: str = "p"
 ) -> pd.DataFrame:
     """``results`` with ``p_holm`` and ``p_romano_wolf`` on the headline rows (see the module docstring).
 
