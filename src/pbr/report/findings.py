@@ -42,12 +42,13 @@ def summary_findings(
     Every verdict uses the headline method (``headline``) or, for the pre-trend and Mason 2015
     checks, that method's rows of those specifications in ``results``; CRV1 appears only in
     items "for reference" (``ok`` None, never a verdict). Each item names the method that made
-    it (``method``; '' for a comparison of point estimates or rates). The reproduction is stated
-    in two steps: the point estimates against the published ones, then the conclusions under
-    the headline method against those under CRV1. Only rows that carry a verdict
-    (``row["verdict"].ok``) are counted; the rows not estimable and the rows without a verdict
-    are items of their own, with their reasons. ``areas`` (:func:`area_summary`): a pilot set
-    other than the published eight is an item too. ``redact``: :meth:`Disclosure.redact`.
+    it (``method``), or, for a comparison of point estimates or rates, what it rests on
+    (``basis``). The reproduction is stated in two steps: the point estimates against the
+    published ones, then the conclusions under the headline method against those under CRV1.
+    Only rows that carry a verdict (``row["verdict"].ok``) are counted; the rows not estimable
+    and the rows without a verdict are items of their own, with their reasons. ``areas``
+    (:func:`area_summary`): a pilot set other than the published eight is an item too.
+    ``redact``: :meth:`Disclosure.redact`.
     """
     results = pd.DataFrame() if results is None else results
     out = []
@@ -56,19 +57,25 @@ def summary_findings(
     if not may_decide(headline):
         out.append(_headline_warning(headline))
     pub = [r for r in rows if r["published"] is not None]
-    out += _point_items(pub)
+    out += [x | {"basis": POINT_BASIS} for x in _point_items(pub)]
     out += _published_or_items(pub, headline)
     out += _conclusion_items([r for r in rows if r["published_significant"] is not None], headline)
     out += _not_significant_items([r for r in rows if r["not_significant"]], headline)
     out += _crv1_reference_items(pub)
     out += _multiplicity_items(rows, headline)
     out += _mason_items(results, robustness["mason"], headline)
-    out += _raw_rate_items(rates_cmp)
+    out += [
+        x | {"basis": "the raw rates beside the published ones (no test)"} for x in _raw_rate_items(rates_cmp)
+    ]
     out += _pretrend_items(results, robustness.get("pretrend") or [], headline, redact)
     if synthetic:
         out += _planted_items(rows, headline)
     out += _unassessed(rows, robustness["mason"], redact)
-    return [{"method": ""} | x for x in out]
+    return [{"method": "", "basis": ""} | x for x in out]
+
+
+#: What decides the step-1 items: no inference method, the point estimates only.
+POINT_BASIS = "the logit DiD point estimates beside the published ones (no interval or test)"
 
 
 def _item(text: str, ok: bool | None, detail: str = "", method: str = "", what: str = "") -> dict:

@@ -247,6 +247,7 @@ def render_report(
     run_date: str | None = None,
     extra_outputs: dict[str, str | Path] | None = None,
     data_source: dict | None = None,
+    method_sizes: pd.DataFrame | None = None,
 ) -> Path:
     """Render ``report/report.html.j2`` to ``out_path`` (one self-contained file).
 
@@ -255,10 +256,14 @@ def render_report(
 
     ``extra_outputs`` may name files for Snakemake's report: ``forest_png``, ``did_csv``,
     ``event_study_png``, ``trends_png``, ``flow_csv`` (each written when named).
+
+    ``method_sizes``: the measured sizes of the methods (default
+    :func:`pbr.registry.methods.measured_sizes`, the registry's file).
     """
     settings = _Settings.of(config)
     disc = Disclosure(settings.small_cell_threshold, active=settings.real)
     sections = _counted_sections(inputs, config, settings, disc)
+    sections["sizes"] = measured_sizes() if method_sizes is None else method_sizes
     disc.resolve()
 
     sections["robustness"] = robustness_section(
@@ -338,6 +343,20 @@ def _analysed(flow_sec: dict | None, cohorts: list[str]) -> list[dict]:
     ]
 
 
+def _findings(inputs: ReportInputs, sections: dict, settings: _Settings, disc: Disclosure) -> list[dict]:
+    """The findings box (:func:`summary_findings`), every verdict by the headline method."""
+    return summary_findings(
+        sections["rows"],
+        sections["rates"]["compare"],
+        sections["robustness"],
+        settings.headline,
+        settings.synthetic,
+        areas=sections["areas"],
+        redact=disc.redact,
+        results=inputs.results,
+    )
+
+
 def _html(
     inputs: ReportInputs,
     sections: dict,
@@ -356,16 +375,7 @@ def _html(
     robustness = sections["robustness"]
     analysed = _analysed(sections["flow"], cohorts)
     commit = git_commit(TEMPLATE_DIR.parent)
-    findings = summary_findings(
-        sections["rows"],
-        sections["rates"]["compare"],
-        robustness,
-        headline,
-        settings.synthetic,
-        areas=sections["areas"],
-        redact=disc.redact,
-        results=results,
-    )
+    findings = _findings(inputs, sections, settings, disc)
     env = _env()
     return env.get_template("report.html.j2").render(
         title=config["report"]["title"],
@@ -380,7 +390,7 @@ def _html(
         headline_label=METHOD_LABELS.get(headline, headline),
         findings=findings,
         verdict_methods=verdict_methods_table(
-            verdict_methods(findings, headline, sections["rows"]), measured_sizes()
+            verdict_methods(findings, headline, sections["rows"]), sections["sizes"]
         ),
         areas=sections["areas"],
         rules={
