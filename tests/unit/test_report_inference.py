@@ -331,3 +331,11 @@ def test_the_did_table_and_csv_show_the_new_columns(html):
 def html(rendered):
     """The synthetic-mode report of conftest's session fixture."""
     return rendered["synthetic"]
+
+
+def test_raw_coefficient_ri_is_labelled_valid_only_under_exchangeability(html):
+    for m in ("logit_ri", "lpm_ri"):
+        assert registry.EXCHANGEABLE_NOTE in registry.METHOD_LABELS[m]
+    assert registry.EXCHANGEABLE_NOTE == "valid only if the pilots were exchangeable with other areas"
+    text = html.read_text()
+    assert f"Logit, randomisation inference (coefficient; {registry.EXCHANGEABLE_NOTE})" in text

@@ -3,7 +3,8 @@
 Inputs: results/fit/did_results.parquet and event_study.parquet; results/derive/rates.parquet,
 trends.parquet, baseline.parquet; results/link/quality.parquet, match_rates.parquet and
 pairs_<register>.parquet (this puts assess_linkage in the DAG); every flow table; the validated
-extracts (for checksums); results/truth/effects.json (synthetic mode); the templates under report/.
+extracts (for checksums); results/truth/effects.json (synthetic mode); the templates under report/;
+the methods' measured sizes (src/pbr/registry/data/method_sizes.csv, once written).
 Outputs: results/report/report.html (self-contained), and for `snakemake --report`: the forest plot,
 the DiD table, the event-study and trend figures and the flow table (captions in report/captions/).
 """
@@ -27,6 +28,10 @@ rule render_report:
         extracts=expand(R / "extract" / "{table}.parquet", table=TABLE_NAMES),
         source=R / "extract" / "source.json",
         templates=["report/report.html.j2", "report/report.css"],
+        # the measured sizes of the inference methods, printed beside every verdict (when written)
+        sizes=[
+            p for p in ["src/pbr/registry/data/method_sizes.csv"] if os.path.exists(p)
+        ],
         code=code("render_report"),
     output:
         html=report(

@@ -80,7 +80,7 @@ METHODS: dict[str, Method] = {
         ),
         _m(
             "logit_ri",
-            "Logit, randomisation inference (coefficient)",
+            f"Logit, randomisation inference (coefficient; {EXCHANGEABLE_NOTE})",
             "RI (coefficient)",
             "exchangeable_only",
         ),
@@ -105,7 +105,7 @@ METHODS: dict[str, Method] = {
         ),
         _m(
             "lpm_ri",
-            "LPM, randomisation inference (coefficient)",
+            f"LPM, randomisation inference (coefficient; {EXCHANGEABLE_NOTE})",
             "RI (coefficient, LPM)",
             "exchangeable_only",
         ),
