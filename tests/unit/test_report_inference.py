@@ -233,7 +233,7 @@ def test_step_one_compares_the_point_estimate_within_the_tolerance():
     row = _row(res, "abstinence")
     assert row["within_tolerance"] is False and row["inside_published"] is False
     assert _row(res, "abstinence", settings=DidSettings(tolerance=1.3))["within_tolerance"] is True
-    item = _item(_findings(res), "Step 1, point estimates: reproduced OR within a factor 1.1")
+    item = _item(_findings(res), "Step 1, point estimates: reproduced OR within a factor 1.10")
     assert item["text"].endswith("1 of 2") and item["ok"] is False
     assert DidSettings.of(make_config() | {"report": {"reproduction_tolerance": 1.25}}).tolerance == 1.25
 

@@ -109,7 +109,7 @@ def _point_items(pub: list[dict]) -> list[dict]:
     tol = pub[0]["tolerance"]
     return [
         _tally(
-            f"Step 1, point estimates: reproduced OR within a factor {tol:g} of the published OR",
+            f"Step 1, point estimates: reproduced OR within a factor {tol:.2f} of the published OR",
             [bool(r["within_tolerance"]) for r in assessed if r["within_tolerance"] is not None],
             len(pub),
             "; ".join(
