@@ -339,3 +339,17 @@ def test_raw_coefficient_ri_is_labelled_valid_only_under_exchangeability(html):
     assert registry.EXCHANGEABLE_NOTE == "valid only if the pilots were exchangeable with other areas"
     text = html.read_text()
     assert f"Logit, randomisation inference (coefficient; {registry.EXCHANGEABLE_NOTE})" in text
+
+
+def test_a_crv1_headline_is_flagged_and_the_crv1_reference_reads_p_crv1():
+    res = make_results()
+    rows = did_rows(res, COHORTS, OUTCOMES, "logit_crv1")
+    rob = robustness_section(res, COHORTS, OUTCOMES, make_config())
+    findings = summary_findings(rows, [], rob, "logit_crv1", True, results=res)
+    assert findings[0]["ok"] is False and "its size is not honest" in findings[0]["text"]
+    # without bootstrap pre-trend rows, the CRV1 tests are counted for reference, by their CRV1 p
+    rob = {"mason": [], "pretrend": [{"cohort": "drug", "outcome": "abstinence", "p": None, "p_crv1": 0.01}]}
+    res = res[res["specification"] != "event_study_pretrend"]
+    findings = summary_findings(rows, [], rob, HEADLINE, True, results=res)
+    item = _item(findings, "For reference only, not a verdict (no wild cluster score bootstrap pre-trend")
+    assert item["text"].endswith("1 of 1") and item["ok"] is None

@@ -3,8 +3,7 @@
 Inputs: results/fit/did_results.parquet and event_study.parquet; results/derive/rates.parquet,
 trends.parquet, baseline.parquet; results/link/quality.parquet, match_rates.parquet and
 pairs_<register>.parquet (this puts assess_linkage in the DAG); every flow table; the validated
-extracts (for checksums); results/truth/effects.json (synthetic mode); the templates under report/;
-the methods' measured sizes (src/pbr/registry/data/method_sizes.csv, once written).
+extracts (for checksums); results/truth/effects.json (synthetic mode); the templates under report/.
 Outputs: results/report/report.html (self-contained), and for `snakemake --report`: the forest plot,
 the DiD table, the event-study and trend figures and the flow table (captions in report/captions/).
 """

@@ -1,4 +1,10 @@
-"""The main DiD table: one row per cohort x outcome, the reproduced odds ratio beside the published one."""
+"""The main DiD table: one row per cohort x outcome, the reproduced odds ratio beside the published one.
+
+Every verdict is the headline method's (``models.headline_method``); beside it: raw, Holm and
+Romano-Wolf p, the absolute effects (the logit ATT on the probability scale and the LPM risk
+difference, in percentage points), what a finding not significant can rule out (minimum
+detectable ORs, equivalence within ``models.equivalence_margin_or``), the two steps of the
+reproduction (:class:`DidSettings`) and the CRV1 interval, for reference only."""
 
 from __future__ import annotations
 
@@ -63,7 +69,7 @@ class DidSettings:
     more than this many times the other (``report.reproduction_tolerance``, a ratio on the OR
     scale); ``margin``: the equivalence margin m > 1 on the OR scale (an interval inside
     [1/m, m] is "equivalent"; ``models.equivalence_margin_or``, None: no statement);
-    ``power``: the power of the minimum detectable ORs (``models.power``); ``alpha``: the
+    ``power``: the power of the minimum detectable ORs (``models.power.target``); ``alpha``: the
     test level (1 - ``models.confidence_level``), for the Holm and Romano-Wolf p-values.
     """
 
@@ -78,7 +84,7 @@ class DidSettings:
         m = config.get("models", {})
         power = m.get("power") or {}
         margin = m.get("equivalence_margin_or")
-        target = power.get("target", power.get("target_power", 0.8)) if isinstance(power, dict) else 0.8
+        target = power.get("target", 0.8) if isinstance(power, dict) else 0.8
         return cls(
             tolerance=float(config.get("report", {}).get("reproduction_tolerance", 1.10)),
             margin=float(margin) if margin is not None and float(margin) > 1 else None,

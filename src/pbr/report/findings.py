@@ -366,7 +366,9 @@ def _pretrend_items(results: pd.DataFrame, crv1_pretrend: list[dict], headline: 
         ]
     if not crv1_pretrend:
         return []
-    bad_pre = [x for x in crv1_pretrend if x["p"] is not None and x["p"] < 0.05]
+    # the CRV1 p: 'p_crv1' where the robustness section keeps the bootstrap p as 'p', else 'p'
+    crv1_p = [x["p_crv1"] if "p_crv1" in x else x.get("p") for x in crv1_pretrend]
+    bad_pre = [p for p in crv1_p if p is not None and not isnan(p) and p < 0.05]
     return [
         _item(
             f"For reference only, not a verdict (no {_name(headline)} pre-trend test in this run; the CRV1 "
