@@ -294,6 +294,7 @@ def test_the_report_says_which_method_made_each_verdict_with_its_size(html):
     used = {m for m in registry.METHODS if any(f"({m})" == c["text"][-len(m) - 2 :] for c in table_cells)}
     assert HEADLINE in used
     for m in used:
+        assert registry.may_decide(m), f"{m} made a verdict but its role is {registry.role_of(m)}"
         assert registry.sizes_of(sizes, m), f"{m} made a verdict but has no row in the sizes fixture"
     texts = [c["text"] for c in table_cells]
     assert "5.0% (MC SE 1.5%, 200 replicates)" in texts and "size not measured" not in texts
