@@ -312,6 +312,11 @@ def test_a_verdict_method_without_a_measured_size_says_so():
     tbl = verdict_methods_table(verdicts, sizes)
     texts = [c["text"] for row in tbl["body"] for c in row]
     assert "size not measured" not in texts and len(tbl["body"]) == 2  # two checks measured
+    # a verdict of another section, by a method without a measured size, says so
+    verdicts = verdict_methods(findings, HEADLINE, [], extra={"lpm_canay_romano_shaikh": ["per-pilot test"]})
+    tbl = verdict_methods_table(verdicts, sizes)
+    (row,) = [r for r in tbl["body"] if "(lpm_canay_romano_shaikh)" in r[0]["text"]]
+    assert [c["text"] for c in row][-1] == "size not measured" and "per-pilot test" in row[2]["text"]
 
 
 def test_the_did_table_and_csv_show_the_new_columns(html):
@@ -354,3 +359,20 @@ def test_a_crv1_headline_is_flagged_and_the_crv1_reference_reads_p_crv1():
     findings = summary_findings(rows, [], rob, HEADLINE, True, results=res)
     item = _item(findings, "For reference only, not a verdict (no wild cluster score bootstrap pre-trend")
     assert item["text"].endswith("1 of 1") and item["ok"] is None
+
+
+def test_sections_can_report_their_verdicts_to_the_methods_section():
+    from pbr.report.render import section_verdicts
+
+    sections = {
+        "rows": [],
+        "robustness": {"verdicts": {HEADLINE: ["pre-trend detected"]}},
+        "pilots": {
+            "verdicts": {"logit_ibragimov_mueller": ["per-pilot t test"], HEADLINE: ["leave-one-out"]}
+        },
+        "flow": None,
+    }
+    assert section_verdicts(sections) == {
+        HEADLINE: ["pre-trend detected", "leave-one-out"],
+        "logit_ibragimov_mueller": ["per-pilot t test"],
+    }

@@ -49,10 +49,13 @@ def source_section(source_fingerprint: dict | None, disc: Disclosure) -> dict | 
     return {"summary": summary, "rows": rows}
 
 
-def verdict_methods(findings: list[dict], headline: str, did_rows: list[dict]) -> dict[str, list[str]]:
+def verdict_methods(
+    findings: list[dict], headline: str, did_rows: list[dict], extra: dict[str, list[str]] | None = None
+) -> dict[str, list[str]]:
     """Method -> the verdicts it made in this report: every findings item with a verdict (``ok``
-    not None) names its method; the DiD table's marks are the headline method's."""
-    out: dict[str, list[str]] = {}
+    not None) names its method; the DiD table's marks are the headline method's; ``extra``: the
+    verdicts of other sections (method -> their names), e.g. the robustness table's marks."""
+    out: dict[str, list[str]] = {m: list(v) for m, v in (extra or {}).items()}
     if any(r["verdict"].ok for r in did_rows):
         out.setdefault(headline, []).append("DiD table: published OR inside the reproduced 95% interval")
     for f in findings:

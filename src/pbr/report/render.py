@@ -343,6 +343,17 @@ def _analysed(flow_sec: dict | None, cohorts: list[str]) -> list[dict]:
     ]
 
 
+def section_verdicts(sections: dict) -> dict[str, list[str]]:
+    """The verdicts other sections made, method -> their names: each section (a dict) may carry
+    ``verdicts`` (method -> names), listed in the methods section with the method's measured size."""
+    out: dict[str, list[str]] = {}
+    for sec in sections.values():
+        if isinstance(sec, dict) and isinstance(sec.get("verdicts"), dict):
+            for method, names in sec["verdicts"].items():
+                out.setdefault(method, []).extend(names)
+    return out
+
+
 def _findings(inputs: ReportInputs, sections: dict, settings: _Settings, disc: Disclosure) -> list[dict]:
     """The findings box (:func:`summary_findings`), every verdict by the headline method."""
     return summary_findings(
@@ -390,7 +401,8 @@ def _html(
         headline_label=METHOD_LABELS.get(headline, headline),
         findings=findings,
         verdict_methods=verdict_methods_table(
-            verdict_methods(findings, headline, sections["rows"]), sections["sizes"]
+            verdict_methods(findings, headline, sections["rows"], section_verdicts(sections)),
+            sections["sizes"],
         ),
         areas=sections["areas"],
         rules={
