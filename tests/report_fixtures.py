@@ -130,7 +130,54 @@ def make_results() -> pd.DataFrame:
             result_row(c, o, f"leave_out_{a}", "logit_crv1", 0.55 + 0.03 * i, 0.45, 0.75, 0.01, n - 50, 480)
         )
     rows.append(result_row(c, o, "mason_2015", "logit_crv1", 0.86, 0.78, 0.95, 0.003, n // 2, 250))
-    return pd.DataFrame(rows)
+    return add_honest_rows(pd.DataFrame(rows))
+
+
+# the rows of issue 19's honest inference (the fit's later steps), added to make_results():
+# ATT on the probability scale, size-stratified studentised RI, Holm / Romano-Wolf p and the
+# minimum detectable ORs on the headline rows, the bootstrap pre-trend tests, Mason 2015 by
+# the headline method
+HONEST_P = {"successful_completion": (0.01, 0.03, 0.02), "abstinence": (0.2, 0.6, 0.5)}
+MDE = (0.55, 1.7)
+
+
+def add_honest_rows(results: pd.DataFrame) -> pd.DataFrame:
+    """``results`` with the honest-inference rows and columns (see the comment above)."""
+    res = results.copy()
+    rows = []
+    for c in COHORTS:
+        for o in OUTCOMES:
+            base = res[(res["cohort"] == c) & (res["outcome"] == o) & (res["specification"] == "main")]
+            n = int(base["n"].iloc[0])
+            rows.append(result_row(c, o, "main", "logit_att_score_wcb", -0.021, -0.043, 0.004, 0.04, n, 500))
+            rows.append(result_row(c, o, "main", "logit_ri_t_size", 0.58, np.nan, np.nan, 0.05, n, 500))
+            rows.append(result_row(c, o, "main", "lpm_ri_t_size", 0.02, np.nan, np.nan, 0.2, n, 500))
+            p, holm, rw = HONEST_P.get(o, (0.5, 1.0, 0.9))
+            sel = (res["cohort"] == c) & (res["outcome"] == o) & (res["specification"] == "main")
+            sel &= res["method"] == "logit_score_wcb"
+            res.loc[sel, ["p_value", "p_holm", "p_romano_wolf"]] = (p, holm, rw)
+            res.loc[sel, ["mde_low", "mde_high"]] = MDE
+    c, o = "drug", "successful_completion"
+    n = int(res[(res["cohort"] == c) & (res["specification"] == "event_study_pretrend")]["n"].iloc[0])
+    for m, stat, p, scale in (
+        ("logit_score_wcb", 2.9, 0.45, "wald_chi2"),
+        ("lpm_wcb_webb", 0.9, 0.5, "wald_F"),
+    ):
+        rows.append(
+            result_row(c, o, "event_study_pretrend", m, stat, np.nan, np.nan, p, n, 500) | {"scale": scale}
+        )
+    rows.append(result_row(c, o, "mason_2015", "logit_score_wcb", 0.86, 0.74, 1.01, 0.07, n // 2, 250))
+    return pd.concat([res, pd.DataFrame(rows)], ignore_index=True)
+
+
+SIZES_CSV = ROOT / "tests" / "report_sizes.csv"
+
+
+def make_sizes() -> pd.DataFrame:
+    """The measured-sizes fixture (tests/report_sizes.csv: made-up rates, not a measurement)."""
+    from pbr.registry.methods import measured_sizes
+
+    return measured_sizes(SIZES_CSV)
 
 
 def make_event_study() -> pd.DataFrame:
@@ -373,6 +420,7 @@ def render(
         {"results/extract/ndtms_episodes.parquet": "0" * 64},
         out / "report.html",
         run_date=run_date,
+        method_sizes=make_sizes(),
         extra_outputs={
             "forest_png": out / "forest.png",
             "did_csv": out / "did.csv",

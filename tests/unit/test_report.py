@@ -191,9 +191,9 @@ def test_interval_ends_count_as_inside_and_missing_intervals_give_no_mark():
     (row,) = did_rows(
         _did_frame(np.nan, np.nan, 0.5, 0.7), ["drug"], ["successful_completion"], "logit_score_wcb"
     )
-    assert (
-        row["method"] == "logit_crv1" and row["inside"] is True
-    )  # headline missing: falls back to CRV1, says so
+    # headline interval missing: no verdict, and CRV1 never takes its place (it is shown for reference)
+    assert row["method"] == "logit_score_wcb" and row["inside"] is None and not row["verdict"].ok
+    assert row["inside_crv1"] is None and "CRV1 shown for reference only" in row["note"]
     frame = _did_frame(0.5, 0.7, 0.5, 0.7).assign(cohort="alcohol")
     (row,) = did_rows(frame, ["alcohol"], ["successful_completion"], "logit_score_wcb")
     assert row["published"] is None and row["inside"] is None  # published values are for drug clients

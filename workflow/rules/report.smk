@@ -27,6 +27,10 @@ rule render_report:
         extracts=expand(R / "extract" / "{table}.parquet", table=TABLE_NAMES),
         source=R / "extract" / "source.json",
         templates=["report/report.html.j2", "report/report.css"],
+        # the measured sizes of the inference methods, printed beside every verdict (when written)
+        sizes=[
+            p for p in ["src/pbr/registry/data/method_sizes.csv"] if os.path.exists(p)
+        ],
         code=code("render_report"),
     output:
         html=report(

@@ -3,8 +3,9 @@
 Numbers (:func:`format_number`, :func:`format_p`, :func:`p_statement`,
 :func:`format_interval`), the cells of a table view (:func:`header_cell`, :func:`data_cell`,
 :func:`table`, :func:`simple_head`, :func:`mark`) and the labels of outcomes and inference
-methods. A table view is a small dict (header cells with their
-``scope``, body cells with their text); the template only lays it out.
+methods (defined in :mod:`pbr.registry.methods`, re-exported here). A table view is a small
+dict (header cells with their ``scope``, body cells with their text); the template only lays
+it out.
 """
 
 from __future__ import annotations
@@ -13,21 +14,9 @@ import numpy as np
 import pandas as pd
 
 from pbr.registry import outcomes as outcome_registry
+from pbr.registry.methods import METHOD_LABELS as METHOD_LABELS  # re-exported
+from pbr.registry.methods import SHORT_LABELS as SHORT_LABELS  # re-exported
 
-METHOD_LABELS = {
-    "logit_crv1": "Logit, CRV1 cluster-robust",
-    "logit_score_wcb": "Logit, wild cluster score bootstrap",
-    "logit_ri": "Logit, randomisation inference (coefficient)",
-    "logit_ri_t": "Logit, randomisation inference (studentised)",
-    "lpm_crv1": "LPM, CRV1 cluster-robust",
-    "lpm_wcb_webb": "LPM, wild cluster restricted bootstrap",
-    "lpm_ri": "LPM, randomisation inference (coefficient)",
-    "lpm_ri_t": "LPM, randomisation inference (studentised)",
-}
-SHORT_LABELS = {
-    "logit_score_wcb": "wild cluster score bootstrap",
-    "logit_crv1": "CRV1 cluster-robust",
-}
 GROUPS = ("pilot", "other")
 PERIODS = ("pre", "post")
 #: Numbers this large in absolute value (or smaller than half the last printed decimal) are

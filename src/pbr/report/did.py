@@ -1,8 +1,15 @@
-"""The main DiD table: one row per cohort x outcome, the reproduced odds ratio beside the published one."""
+"""The main DiD table: one row per cohort x outcome, the reproduced odds ratio beside the published one.
+
+Every verdict is the headline method's (``models.headline_method``); beside it: raw, Holm and
+Romano-Wolf p, the absolute effects (the logit ATT on the probability scale and the LPM risk
+difference, in percentage points), what a finding not significant can rule out (minimum
+detectable ORs, equivalence within ``models.equivalence_margin_or``), the two steps of the
+reproduction (:class:`DidSettings`) and the CRV1 interval, for reference only."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import pandas as pd
 from markupsafe import Markup
@@ -54,54 +61,114 @@ def planted_effects(effects: dict | None) -> dict[tuple[str, str], float]:
     return out
 
 
-def did_rows(
-    results: pd.DataFrame, cohorts: list[str], outcomes: list[str], headline: str, planted: dict | None = None
-) -> list[dict]:
-    """One row per cohort x outcome: the logit OR with the headline and CRV1 intervals, beside published.
+@dataclass(frozen=True)
+class DidSettings:
+    """The settings the DiD rows are judged by (config ``report`` and ``models``).
 
-    ``inside``: the published OR lies in the headline interval (None: no published value,
-    no interval, or no verdict); ``inside_crv1`` likewise for CRV1; ``includes_one``: the
-    headline interval includes 1 (for findings published as not significant).
-    ``verdict`` (:class:`Verdict`): whether the row can carry a verdict at all; every flag
-    above is None unless it can (so nothing downstream can count a row that says nothing).
-    ``status``/``status_reason`` come from the fit (the results' ``status`` column and note;
-    'ok' when the column is missing), ``min_cell_events`` likewise (None when unknown).
+    ``tolerance``: the reproduced point estimate matches the published one when neither is
+    more than this many times the other (``report.reproduction_tolerance``, a ratio on the OR
+    scale); ``margin``: the equivalence margin m > 1 on the OR scale (an interval inside
+    [1/m, m] is "equivalent"; ``models.equivalence_margin_or``, None: no statement);
+    ``power``: the power of the minimum detectable ORs (``models.power.target``); ``alpha``: the
+    test level (1 - ``models.confidence_level``), for the Holm and Romano-Wolf p-values.
+    """
+
+    tolerance: float = 1.10
+    margin: float | None = None
+    power: float = 0.8
+    alpha: float = 0.05
+
+    @classmethod
+    def of(cls, config: dict) -> DidSettings:
+        """The settings of ``config`` (defaults for keys it lacks)."""
+        m = config.get("models", {})
+        power = m.get("power") or {}
+        margin = m.get("equivalence_margin_or")
+        target = power.get("target", 0.8) if isinstance(power, dict) else 0.8
+        return cls(
+            tolerance=float(config.get("report", {}).get("reproduction_tolerance", 1.10)),
+            margin=float(margin) if margin is not None and float(margin) > 1 else None,
+            power=float(target or 0.8),
+            alpha=1.0 - float(m.get("confidence_level", 0.95)),
+        )
+
+
+def did_rows(
+    results: pd.DataFrame,
+    cohorts: list[str],
+    outcomes: list[str],
+    headline: str,
+    planted: dict | None = None,
+    settings: DidSettings | None = None,
+) -> list[dict]:
+    """One row per cohort x outcome: the logit OR with the headline interval, the absolute
+    effects and the CRV1 interval (for reference), beside published.
+
+    Every verdict uses the headline method's row (``headline``, specification ``main``): a
+    headline row missing, not estimable or without an interval gives no verdict (the CRV1
+    interval is shown, for reference only, never in its place). ``inside``: the published OR
+    lies in the headline interval (None: no published value, or no verdict); ``inside_crv1``
+    likewise for CRV1 (reference); ``includes_one``: the headline interval includes 1;
+    ``significant``: it excludes 1. Step 1 of the reproduction: ``within_tolerance`` (the point
+    estimate within ``settings.tolerance`` of the published OR) and ``inside_published`` (the
+    estimate inside the published interval). ``verdict`` (:class:`Verdict`): whether the row
+    can carry a verdict at all; every flag is None unless it can. ``status``/``status_reason``
+    come from the fit (the results' ``status`` column and note), ``min_cell_events`` likewise.
     """
     planted = planted or {}
+    settings = settings or DidSettings()
     rows = []
     for c in cohorts:
         for o in outcomes:
             crv1_row = result_row(results, c, o, "main", "logit_crv1")
             if crv1_row is None:
                 continue
-            rows.append(_did_row(results, c, o, crv1_row, headline, planted.get((c, o))))
+            row = _did_row(results, c, o, crv1_row, headline, planted.get((c, o)))
+            row |= _absolute_effects(results, c, o)
+            row |= _reproduction(row, settings)
+            row |= _multiplicity(row, settings)
+            row["rule_out"] = rule_out_text(row, settings)
+            rows.append(row)
     return rows
 
 
 def _headline_row(
     results: pd.DataFrame, c: str, o: str, crv1_row: pd.Series, headline: str
-) -> tuple[str, pd.Series]:
-    """The method the row's interval comes from, and its result row: the headline method's, or
-    CRV1's (``crv1_row``) when the headline method gave no usable interval."""
+) -> tuple[pd.Series | None, str]:
+    """The headline method's result row (None when absent or not estimable) and, when it gives
+    no usable interval, why (else '')."""
     headline_row = result_row(results, c, o, "main", headline) if headline != "logit_crv1" else crv1_row
-    usable = (
-        headline_row is not None and not isnan(headline_row["ci_low"]) and not isnan(headline_row["ci_high"])
-    ) and row_status(headline_row) != "not_estimable"
-    used = headline if usable else "logit_crv1"
-    return used, headline_row if headline_row is not None and used == headline else crv1_row
+    name = METHOD_LABELS.get(headline, headline)
+    if headline_row is None:
+        return None, f"no {name} result for this model: no verdict (CRV1 shown for reference only)"
+    if row_status(headline_row) == "not_estimable":
+        why = status_reason(headline_row)
+        return None, f"{name} not estimable ({why}): no verdict (CRV1 shown for reference only)"
+    if isnan(headline_row["ci_low"]) or isnan(headline_row["ci_high"]):
+        return headline_row, f"{name} gave no interval: no verdict (CRV1 shown for reference only)"
+    return headline_row, ""
+
+
+def _field(r: pd.Series | None, key: str) -> float:
+    """A numeric field of a result row; NaN when the row or the column is missing."""
+    if r is None:
+        return math.nan
+    x = r.get(key, math.nan)
+    return math.nan if isnan(x) else float(x)
 
 
 def _did_row(
     results: pd.DataFrame, c: str, o: str, crv1_row: pd.Series, headline: str, planted_or: float | None
 ) -> dict:
     """The row of one cohort x outcome (see :func:`did_rows`); ``crv1_row``: its CRV1 result row."""
-    used, headline_row = _headline_row(results, c, o, crv1_row, headline)
+    headline_row, missing = _headline_row(results, c, o, crv1_row, headline)
     published = (
         PUBLISHED_OR.get(o, (None, None, None, "")) if c == PUBLISHED_COHORT else (None, None, None, "")
     )
     value, lo, hi, source = published
     status = row_status(crv1_row)
-    v = verdict(crv1_row, headline_row["ci_low"], headline_row["ci_high"])
+    h_lo, h_hi = _field(headline_row, "ci_low"), _field(headline_row, "ci_high")
+    v = verdict(crv1_row, h_lo, h_hi)
     crv1_ok = v.ok and not interval_problem(crv1_row["ci_low"], crv1_row["ci_high"])
     estimable = status != "not_estimable"
 
@@ -109,16 +176,20 @@ def _did_row(
         return float(x) if ok and not isnan(x) else math.nan
 
     note = note_text(crv1_row) if status != "not_estimable" else ""
-    unbounded = used == headline and "unbounded" in note_text(headline_row)
+    unbounded = headline_row is not None and "unbounded" in note_text(headline_row)
     return {
         "cohort": c,
         "outcome_key": o,
         "outcome": label(o),
         "estimate": num(crv1_row["estimate"]),
-        "method": used,
-        "ci_low": num(headline_row["ci_low"]),
-        "ci_high": num(headline_row["ci_high"]),
-        "p_value": num(headline_row["p_value"]),
+        "method": headline,
+        "ci_low": num(h_lo),
+        "ci_high": num(h_hi),
+        "p_value": num(_field(headline_row, "p_value")),
+        "p_holm": num(_field(headline_row, "p_holm")),
+        "p_romano_wolf": num(_field(headline_row, "p_romano_wolf")),
+        "mde_low": num(_field(headline_row, "mde_low")),
+        "mde_high": num(_field(headline_row, "mde_high")),
         "crv1_low": num(crv1_row["ci_low"]),
         "crv1_high": num(crv1_row["ci_high"]),
         "crv1_p": num(crv1_row["p_value"]),
@@ -134,10 +205,11 @@ def _did_row(
         "status_reason": status_reason(crv1_row) if status != "ok" else "",
         "min_cell_events": min_cell_events(crv1_row),
         "verdict": v,
-        **_did_marks(value, headline_row, crv1_row, v, crv1_ok, planted_or),
+        **_did_marks(value, (h_lo, h_hi), crv1_row, v, crv1_ok, planted_or),
         "note": "; ".join(
             x
             for x in (
+                missing if estimable else "",
                 note if status == "ok" else "",
                 "headline interval unbounded within the search range" if unbounded else "",
             )
@@ -148,24 +220,105 @@ def _did_row(
 
 def _did_marks(
     published: float | None,
-    headline_row: pd.Series,
+    headline_ci: tuple[float, float],
     crv1_row: pd.Series,
     v: Verdict,
     crv1_ok: bool,
     planted_or: float | None,
 ) -> dict:
-    """A row's flags: the published OR (or 1) inside the headline (``headline_row``) and CRV1 intervals, and
-    the planted OR with its flag; every flag None unless the interval can carry a verdict."""
+    """A row's flags: the published OR (or 1) inside the headline (``headline_ci``) and CRV1
+    intervals, and the planted OR with its flag (headline interval only); every flag None
+    unless the interval can carry a verdict."""
+    lo, hi = headline_ci
+    includes_one = inside(1.0, lo, hi) if v.ok else None
+    includes_one_crv1 = inside(1.0, crv1_row["ci_low"], crv1_row["ci_high"]) if crv1_ok else None
     return {
-        "inside": inside(published, headline_row["ci_low"], headline_row["ci_high"]) if v.ok else None,
+        "inside": inside(published, lo, hi) if v.ok else None,
         "inside_crv1": inside(published, crv1_row["ci_low"], crv1_row["ci_high"]) if crv1_ok else None,
-        "includes_one": inside(1.0, headline_row["ci_low"], headline_row["ci_high"]) if v.ok else None,
-        "includes_one_crv1": inside(1.0, crv1_row["ci_low"], crv1_row["ci_high"]) if crv1_ok else None,
+        "includes_one": includes_one,
+        "includes_one_crv1": includes_one_crv1,
+        "significant": None if includes_one is None else not includes_one,
+        "significant_crv1": None if includes_one_crv1 is None else not includes_one_crv1,
         "planted": planted_or,
-        "planted_inside": inside(planted_or, headline_row["ci_low"], headline_row["ci_high"])
-        if v.ok
-        else None,
+        "planted_inside": inside(planted_or, lo, hi) if v.ok else None,
     }
+
+
+def _absolute_effects(results: pd.DataFrame, c: str, o: str) -> dict:
+    """The ATT on the probability scale (``logit_att_score_wcb``) and the LPM risk difference
+    (``lpm_wcb_webb``) of the main model, with their intervals (NaN when absent or not estimable)."""
+    out: dict[str, float] = {}
+    for key, method in (("att", "logit_att_score_wcb"), ("rd", "lpm_wcb_webb")):
+        r = result_row(results, c, o, "main", method)
+        if r is not None and row_status(r) == "not_estimable":
+            r = None
+        out |= {
+            key: _field(r, "estimate"),
+            f"{key}_low": _field(r, "ci_low"),
+            f"{key}_high": _field(r, "ci_high"),
+            f"{key}_p": _field(r, "p_value"),
+        }
+    return out
+
+
+def _reproduction(row: dict, settings: DidSettings) -> dict:
+    """Step 1 of the reproduction (point estimate against the published one) and the published
+    conclusion: ``ratio`` (the larger of reproduced/published and its inverse),
+    ``within_tolerance`` (ratio at most ``settings.tolerance``), ``inside_published`` (the
+    estimate inside the published interval), ``published_significant`` (the published interval
+    excludes 1; False for findings published as not significant). None without a verdict or a
+    published value."""
+    pub, est, ok = row["published"], row["estimate"], row["verdict"].ok
+    ratio = max(est / pub, pub / est) if ok and pub and not isnan(est) and est > 0 else math.nan
+    published_significant = None
+    if row["not_significant"]:
+        published_significant = False
+    elif pub is not None and row["published_low"] is not None:
+        published_significant = not (row["published_low"] <= 1 <= row["published_high"])
+    return {
+        "ratio": ratio,
+        "tolerance": settings.tolerance,
+        "within_tolerance": None if isnan(ratio) else bool(ratio <= settings.tolerance),
+        "inside_published": inside(est, row["published_low"], row["published_high"]) if ok else None,
+        "published_significant": published_significant,
+    }
+
+
+def _multiplicity(row: dict, settings: DidSettings) -> dict:
+    """Whether the headline finding stays significant at ``settings.alpha`` after Holm and
+    after Romano-Wolf (None without a verdict or without the adjusted p)."""
+    ok = row["verdict"].ok
+    return {"alpha": settings.alpha} | {
+        f"significant_{k}": (
+            bool(row[f"p_{k}"] < settings.alpha) if ok and not isnan(row[f"p_{k}"]) else None
+        )
+        for k in ("holm", "romano_wolf")
+    }
+
+
+def rule_out_text(row: dict, settings: DidSettings) -> str:
+    """What a finding not significant under the headline method can rule out: the minimum
+    detectable ORs at ``settings.power`` and, with a margin, whether the headline interval lies
+    inside [1/m, m] ('' for a finding significant or without a verdict)."""
+    if row["significant"] is not False:
+        return ""
+    parts = []
+    if not isnan(row["mde_low"]) or not isnan(row["mde_high"]):
+        ends = [
+            f"below {format_number(row['mde_low'], 2)}" if not isnan(row["mde_low"]) else "",
+            f"above {format_number(row['mde_high'], 2)}" if not isnan(row["mde_high"]) else "",
+        ]
+        parts.append(f"could rule out ORs {' or '.join(x for x in ends if x)} at {settings.power:.0%} power")
+    else:
+        parts.append("minimum detectable OR not computed")
+    m = settings.margin
+    if m is not None:
+        within = inside(row["ci_low"], 1 / m, m) and inside(row["ci_high"], 1 / m, m)
+        margin = format_interval(1 / m, m, 2)
+        parts.append(
+            f"equivalent within the margin {margin}" if within else f"not shown equivalent within {margin}"
+        )
+    return "; ".join(parts)
 
 
 def did_section(
@@ -204,6 +357,7 @@ def did_section(
             published_cell,
             headline_mark,
             crv1_mark,
+            data_cell(r["rule_out"], cls="rule-out"),
         ]
         if synthetic:
             row.append(data_cell(format_number(r["planted"], 2), cls="num"))
@@ -212,7 +366,10 @@ def did_section(
     if not notes:
         body = [r[:-1] for r in body]
     tbl = table(
-        Markup("DiD odds ratios (pilot &times; post) by outcome and cohort"),
+        Markup(
+            "DiD odds ratios (pilot &times; post) by outcome and cohort, with the absolute effects "
+            "(percentage points) and what a finding not significant can rule out"
+        ),
         _did_head(headline, synthetic, bool(notes)),
         body,
         tid="tbl-did",
@@ -306,10 +463,6 @@ def _row_note(r: dict, row_notes: list[str], headline: str, pilot_areas: int | N
         row_notes.append(f"Caveat: {disc.redact(r['status_reason'])}")
     if r["note"]:
         row_notes.append(disc.redact(r["note"]))
-    if r["method"] != headline and v.kind != "not_estimable":
-        row_notes.insert(
-            0, f"{METHOD_LABELS.get(headline, headline)} interval not available: CRV1 shown in its place"
-        )
     if pilot_areas and v.kind != "not_estimable" and r["n_treated"] < pilot_areas:
         row_notes.append(
             f"this model used {r['n_treated']} of the run's {pilot_areas} pilot areas (the others "
@@ -318,26 +471,36 @@ def _row_note(r: dict, row_notes: list[str], headline: str, pilot_areas: int | N
     return "; ".join(x for x in row_notes if x)
 
 
+def _pp(est: float, lo: float, hi: float) -> str:
+    """A risk difference in percentage points with its interval: '−3.2 (−5.1 to −1.0)'; '' when missing."""
+    if isnan(est):
+        return ""
+    text = format_number(100 * est, 1).replace("-", "−")
+    interval = format_interval(100 * lo, 100 * hi, 1)
+    return f"{text} ({interval})" if interval else text
+
+
 def _number_cells(r: dict, disc: Disclosure) -> list[dict]:
-    """The OR, the headline interval and p, the CRV1 interval and p; 'not estimable' and blanks
-    for a row not estimable, the OR and interval flagged when implausible or too wide."""
+    """The OR; the headline interval, p, Holm p and Romano-Wolf p; the ATT and the LPM risk
+    difference (percentage points); the CRV1 interval and p. 'not estimable' and blanks for a
+    row not estimable, the OR and interval flagged when implausible or too wide."""
     v = r["verdict"]
     if v.kind == "not_estimable":
         title = disc.redact(r["status_reason"])
-        return [
-            data_cell("not estimable", cls="num not-estimable", title=title),
-            data_cell("", cls="num"),
-            data_cell("", cls="num"),
-            data_cell("", cls="num"),
-            data_cell("", cls="num"),
+        return [data_cell("not estimable", cls="num not-estimable", title=title)] + [
+            data_cell("", cls="num") for _ in range(8)
         ]
     flag = " flagged" if {"interval too wide", "estimate implausible"} & set(v.tags) else ""
     return [
         data_cell(format_number(r["estimate"]), cls="num" + flag),
         data_cell(format_interval(r["ci_low"], r["ci_high"]), cls="num" + flag),
         data_cell(format_p(r["p_value"]), cls="num"),
-        data_cell(format_interval(r["crv1_low"], r["crv1_high"]), cls="num"),
-        data_cell(format_p(r["crv1_p"]), cls="num"),
+        data_cell(format_p(r["p_holm"]), cls="num"),
+        data_cell(format_p(r["p_romano_wolf"]), cls="num"),
+        data_cell(_pp(r["att"], r["att_low"], r["att_high"]), cls="num"),
+        data_cell(_pp(r["rd"], r["rd_low"], r["rd_high"]), cls="num"),
+        data_cell(format_interval(r["crv1_low"], r["crv1_high"]), cls="num reference"),
+        data_cell(format_p(r["crv1_p"]), cls="num reference"),
     ]
 
 
@@ -350,21 +513,27 @@ def _did_head(headline: str, synthetic: bool, notes: bool) -> list[list[dict]]:
             header_cell("Cohort", rowspan=2),
             header_cell("Outcome", rowspan=2),
             header_cell("Reproduced OR", rowspan=2),
-            header_cell(f"Headline: {short_label}", scope="colgroup", colspan=2),
-            header_cell("CRV1 (cluster-robust)", scope="colgroup", colspan=2),
+            header_cell(f"Headline: {short_label}", scope="colgroup", colspan=4),
+            header_cell("Absolute effect, percentage points (95% CI)", scope="colgroup", colspan=2),
+            header_cell("CRV1, for reference only", scope="colgroup", colspan=2),
             header_cell("Journeys", rowspan=2),
             header_cell("Areas (pilot)", rowspan=2),
             header_cell("Published OR (95% CI), Jones 2018", rowspan=2),
             header_cell("Published OR inside the reproduced 95% CI?", scope="colgroup", colspan=2),
+            header_cell("If not significant (headline): what it can rule out", rowspan=2),
         ]
         + ([header_cell("Planted OR", rowspan=2)] if synthetic else [])
         + ([header_cell("Note", rowspan=2)] if notes else []),
         [
             header_cell("95% CI"),
             header_cell("p"),
+            header_cell("Holm p"),
+            header_cell("Romano-Wolf p"),
+            header_cell("ATT (logit, headline CI)"),
+            header_cell("Risk difference (LPM, wild bootstrap CI)"),
             header_cell("95% CI"),
             header_cell("p"),
             header_cell("headline"),
-            header_cell("CRV1"),
+            header_cell("CRV1 (reference)"),
         ],
     ]

@@ -6,9 +6,10 @@ import re
 
 import pandas as pd
 
+from pbr.registry.methods import METHOD_LABELS, SHORT_LABELS, may_decide
 from pbr.registry.published import PUBLISHED_PILOT_AREAS, PUBLISHED_UNADJUSTED_OR
-from pbr.report.cells import METHOD_LABELS, format_interval, format_number, isnan, label
-from pbr.report.verdicts import VERDICT_OK, row_status
+from pbr.report.cells import format_interval, format_number, inside, isnan, label
+from pbr.report.verdicts import VERDICT_OK, result_row, row_status, status_reason, verdict
 
 
 def _of(n_ok: int, n: int, n_all: int) -> str:
@@ -21,13 +22,9 @@ def _of(n_ok: int, n: int, n_all: int) -> str:
 def _tally(text: str, flags: list[bool], n_all: int, detail: str = "") -> dict:
     """A findings item counting ``flags`` (the rows that carry a verdict) out of ``n_all``."""
     if not flags:
-        return {
-            "text": f"{text}: none of the {n_all} could carry a verdict (see below)",
-            "ok": None,
-            "detail": "",
-        }
+        return _item(f"{text}: none of the {n_all} could carry a verdict (see below)", None, what=text)
     n_ok = sum(1 for f in flags if f)
-    return {"text": f"{text}: {_of(n_ok, len(flags), n_all)}", "ok": n_ok == len(flags), "detail": detail}
+    return _item(f"{text}: {_of(n_ok, len(flags), n_all)}", n_ok == len(flags), detail, what=text)
 
 
 def summary_findings(
@@ -38,50 +35,94 @@ def summary_findings(
     synthetic: bool,
     areas: dict | None = None,
     redact=str,
+    results: pd.DataFrame | None = None,
 ) -> list[dict]:
     """The list at the top: which published findings the run reproduced.
 
-    Only rows that carry a verdict (``row["verdict"].ok``) are counted as reproduced, not
-    reproduced or on the same side of 1; the rows not estimable and the rows without a
-    verdict (too few events, interval too wide) are items of their own, with their reasons
-    (``ok`` None: neither reproduced nor not). ``areas`` (:func:`area_summary`): a pilot set
-    other than the published eight is an item too. ``redact``: :meth:`Disclosure.redact`.
+    Every verdict uses the headline method (``headline``) or, for the pre-trend and Mason 2015
+    checks, that method's rows of those specifications in ``results``; CRV1 appears only in
+    items "for reference" (``ok`` None, never a verdict). Each item names the method that made
+    it (``method``), or, for a comparison of point estimates or rates, what it rests on
+    (``basis``). The reproduction is stated in two steps: the point estimates against the
+    published ones, then the conclusions under the headline method against those under CRV1.
+    Only rows that carry a verdict (``row["verdict"].ok``) are counted; the rows not estimable
+    and the rows without a verdict are items of their own, with their reasons. ``areas``
+    (:func:`area_summary`): a pilot set other than the published eight is an item too.
+    ``redact``: :meth:`Disclosure.redact`.
     """
+    results = pd.DataFrame() if results is None else results
     out = []
     if areas and areas.get("warning"):
-        out.append({"text": areas["finding"], "ok": False, "detail": "See the box above."})
-    out += _published_or_items([r for r in rows if r["published"] is not None], headline)
-    out += _not_significant_items([r for r in rows if r["not_significant"]])
-    if robustness["mason"]:
-        out.append(_mason_item(robustness["mason"]))
-    out += _raw_rate_items(rates_cmp)
-    if robustness["pretrend"]:
-        out.append(_pretrend_item(robustness["pretrend"]))
+        out.append(_item(areas["finding"], False, "See the box above."))
+    if not may_decide(headline):
+        out.append(_headline_warning(headline))
+    pub = [r for r in rows if r["published"] is not None]
+    out += [x | {"basis": POINT_BASIS} for x in _point_items(pub)]
+    out += _published_or_items(pub, headline)
+    out += _conclusion_items([r for r in rows if r["published_significant"] is not None], headline)
+    out += _not_significant_items([r for r in rows if r["not_significant"]], headline)
+    out += _crv1_reference_items(pub)
+    out += _multiplicity_items(rows, headline)
+    out += _mason_items(results, robustness["mason"], headline)
+    out += [
+        x | {"basis": "the raw rates beside the published ones (no test)"} for x in _raw_rate_items(rates_cmp)
+    ]
+    out += _pretrend_items(results, robustness.get("pretrend") or [], headline, redact)
     if synthetic:
-        out += _planted_items(rows)
+        out += _planted_items(rows, headline)
     out += _unassessed(rows, robustness["mason"], redact)
-    return out
+    return [{"method": "", "basis": ""} | x for x in out]
 
 
-def _published_or_items(pub: list[dict], headline: str) -> list[dict]:
-    """The published ORs inside the headline and CRV1 intervals, and on the same side of 1."""
+#: What decides the step-1 items: no inference method, the point estimates only.
+POINT_BASIS = "the logit DiD point estimates beside the published ones (no interval or test)"
+
+
+def _item(text: str, ok: bool | None, detail: str = "", method: str = "", what: str = "") -> dict:
+    """A findings item; ``method``: the method that made its verdict ('' for none); ``what``: the
+    verdict's name without its count (default ``text``)."""
+    return {"text": text, "ok": ok, "detail": detail, "method": method, "what": what or text}
+
+
+def _name(method: str) -> str:
+    """A method's short label ('wild cluster score bootstrap')."""
+    return SHORT_LABELS.get(method, method)
+
+
+def _headline_warning(headline: str) -> dict:
+    """The item shown when the configured headline method may not decide a verdict (CRV1)."""
+    return _item(
+        f"The headline method ({METHOD_LABELS.get(headline, headline)}) is configured "
+        "(models.headline_method) but its size is not honest with few treated areas: the verdicts "
+        "below use it only because the configuration says so",
+        False,
+        method=headline,
+    )
+
+
+def _point_items(pub: list[dict]) -> list[dict]:
+    """Step 1 of the reproduction: the reproduced point estimates against the published ones
+    (within the tolerance, inside the published interval, on the same side of 1)."""
     if not pub:
         return []
     assessed = [r for r in pub if r["verdict"].ok]
+    tol = pub[0]["tolerance"]
     return [
         _tally(
-            f"Published OR inside the reproduced 95% interval ({METHOD_LABELS.get(headline, headline)})",
-            [bool(r["inside"]) for r in assessed],
+            f"Step 1, point estimates: reproduced OR within a factor {tol:.2f} of the published OR",
+            [bool(r["within_tolerance"]) for r in assessed if r["within_tolerance"] is not None],
             len(pub),
             "; ".join(
-                f"{r['outcome']} {'✓' if r['inside'] else '✗'} (published {r['published']:.2f}, reproduced "
-                f"{format_number(r['estimate'], 2)}, {format_interval(r['ci_low'], r['ci_high'], 2) or 'no interval'})"
+                f"{r['outcome']} {'✓' if r['within_tolerance'] else '✗'} (reproduced "
+                f"{format_number(r['estimate'], 2)}, published {r['published']:.2f}, ratio "
+                f"{format_number(r['ratio'], 2)})"
                 for r in assessed
+                if r["within_tolerance"] is not None
             ),
         ),
         _tally(
-            "Published OR inside the CRV1 95% interval",
-            [bool(r["inside_crv1"]) for r in pub if r["inside_crv1"] is not None],
+            "Step 1, point estimates: reproduced OR inside the published 95% interval",
+            [bool(r["inside_published"]) for r in assessed if r["inside_published"] is not None],
             len(pub),
         ),
         _tally(
@@ -92,17 +133,158 @@ def _published_or_items(pub: list[dict], headline: str) -> list[dict]:
     ]
 
 
-def _not_significant_items(not_significant: list[dict]) -> list[dict]:
-    """The findings published as not significant whose reproduced interval includes 1."""
+def _published_or_items(pub: list[dict], headline: str) -> list[dict]:
+    """The published ORs inside the headline interval."""
+    if not pub:
+        return []
+    assessed = [r for r in pub if r["verdict"].ok]
+    item = _tally(
+        f"Published OR inside the reproduced 95% interval ({METHOD_LABELS.get(headline, headline)})",
+        [bool(r["inside"]) for r in assessed],
+        len(pub),
+        "; ".join(
+            f"{r['outcome']} {'✓' if r['inside'] else '✗'} (published {r['published']:.2f}, reproduced "
+            f"{format_number(r['estimate'], 2)}, {format_interval(r['ci_low'], r['ci_high'], 2) or 'no interval'})"
+            for r in assessed
+        ),
+    )
+    return [item | {"method": headline}]
+
+
+def _significance(flag: bool | None) -> str:
+    return "significant" if flag else "not significant"
+
+
+def _conclusion_items(judged: list[dict], headline: str) -> list[dict]:
+    """Step 2 of the reproduction: the published conclusion (significant in its direction, or not
+    significant) reached under the headline method; where CRV1 (for reference) says otherwise,
+    the detail says so ("significant under CRV1, not under the score bootstrap")."""
+    if not judged:
+        return []
+    assessed = [r for r in judged if r["verdict"].ok]
+    flags, parts = [], []
+    for r in assessed:
+        same_side = r["published"] is None or (r["estimate"] - 1) * (r["published"] - 1) > 0
+        same = bool(r["significant"] and same_side) if r["published_significant"] else not r["significant"]
+        flags.append(same)
+        part = f"{r['outcome']} {'✓' if same else '✗'}: {_significance(r['significant'])} under the {_name(headline)}"
+        if r["significant_crv1"] is not None and r["significant_crv1"] != r["significant"]:
+            part = (
+                f"{r['outcome']} {'✓' if same else '✗'}: {_significance(r['significant_crv1'])} under CRV1, "
+                f"{'' if r['significant'] else 'not '}under the {_name(headline)}"
+            )
+        parts.append(part)
+    item = _tally(
+        f"Step 2, honest inference: the published conclusion (significant in the same direction, or not "
+        f"significant) holds under the {_name(headline)}",
+        flags,
+        len(judged),
+        "; ".join(parts),
+    )
+    return [item | {"method": headline}]
+
+
+def _not_significant_items(not_significant: list[dict], headline: str) -> list[dict]:
+    """The findings published as not significant whose reproduced (headline) interval includes 1."""
     if not not_significant:
         return []
     assessed = [r for r in not_significant if r["verdict"].ok and r["includes_one"] is not None]
+    item = _tally(
+        "Findings published as not significant whose reproduced interval includes 1",
+        [bool(r["includes_one"]) for r in assessed],
+        len(not_significant),
+        "; ".join(f"{r['outcome']} {'✓' if r['includes_one'] else '✗'}" for r in assessed),
+    )
+    return [item | {"method": headline}]
+
+
+def _crv1_reference_items(pub: list[dict]) -> list[dict]:
+    """For reference only (never a verdict): the published ORs inside the CRV1 interval."""
+    flags = [bool(r["inside_crv1"]) for r in pub if r["inside_crv1"] is not None]
+    if not pub:
+        return []
     return [
-        _tally(
-            "Findings published as not significant whose reproduced interval includes 1",
-            [bool(r["includes_one"]) for r in assessed],
-            len(not_significant),
-            "; ".join(f"{r['outcome']} {'✓' if r['includes_one'] else '✗'}" for r in assessed),
+        _item(
+            f"For reference only, not a verdict (CRV1 over-rejects with few treated areas): published OR "
+            f"inside the CRV1 95% interval: {sum(flags)} of {len(flags)}",
+            None,
+            method="logit_crv1",
+        )
+    ]
+
+
+def _multiplicity_items(rows: list[dict], headline: str) -> list[dict]:
+    """How many findings (outcomes x cohorts with a verdict) stay significant after Holm and after
+    the Romano-Wolf step-down (the headline rows' ``p_holm`` and ``p_romano_wolf``)."""
+    assessed = [r for r in rows if r["verdict"].ok and not isnan(r["p_value"])]
+    if not assessed:
+        return []
+    alpha = assessed[0]["alpha"]
+    raw = [r for r in assessed if r["p_value"] < alpha]
+
+    def after(key: str, name: str) -> str:
+        flags = [r[f"significant_{key}"] for r in raw]
+        if not raw:
+            return f"{name}: none to adjust"
+        if any(f is None for f in flags):
+            return f"{name}: not computed for every finding"
+        return f"after {name}: {sum(flags)}"
+
+    lost = [
+        f"{r['outcome']} ({r['cohort']}, p = {format_number(r['p_value'], 3)}, Holm "
+        f"{format_number(r['p_holm'], 3) or '–'}, Romano-Wolf {format_number(r['p_romano_wolf'], 3) or '–'})"
+        for r in raw
+        if r["significant_holm"] is not True or r["significant_romano_wolf"] is not True
+    ]
+    return [
+        _item(
+            f"Multiplicity ({len(assessed)} findings, outcomes × cohorts): {len(raw)} significant at "
+            f"p < {alpha:g} under the {_name(headline)}; {after('holm', 'Holm')}; "
+            f"{after('romano_wolf', 'Romano-Wolf')}",
+            None,
+            ("Not significant after adjustment, or not adjusted: " + "; ".join(lost)) if lost else "",
+            headline,
+        )
+    ]
+
+
+def _mason_items(results: pd.DataFrame, mason: list[dict], headline: str) -> list[dict]:
+    """The Mason 2015 ORs inside the reproduced interval: by the headline method's
+    ``mason_2015`` rows in ``results`` when there are any (verdicts); else the robustness
+    section's CRV1 checks (``mason``), for reference only."""
+    checks = []
+    for x in mason:
+        r = (
+            result_row(results, x["cohort"], x["outcome"], "mason_2015", headline)
+            if not results.empty
+            else None
+        )
+        if r is None:
+            continue
+        v = verdict(r)
+        est = float(r["estimate"]) if v.kind != "not_estimable" else float("nan")
+        ci = (float(r["ci_low"]), float(r["ci_high"])) if v.kind != "not_estimable" else (est, est)
+        checks.append(
+            x
+            | {
+                "estimate": est,
+                "ci": ci,
+                "verdict": v,
+                "inside": inside(x["published"], *ci) if v.ok else None,
+            }
+        )
+    if checks:
+        return [_mason_item(checks) | {"method": headline}]
+    if not mason:
+        return []
+    assessed = [x for x in mason if x.get("verdict", VERDICT_OK).ok]
+    n_in = sum(1 for x in assessed if x["inside"])
+    return [
+        _item(
+            f"For reference only, not a verdict (no {_name(headline)} fit of the Mason 2015 window): Mason 2015 "
+            f"ORs inside the CRV1 interval: {n_in} of {len(assessed)}",
+            None,
+            method="logit_crv1",
         )
     ]
 
@@ -145,33 +327,83 @@ def _raw_rate_items(rates_cmp: list[dict]) -> list[dict]:
     return out
 
 
-def _pretrend_item(pretrend: list[dict]) -> dict:
-    """The event-study pre-trend tests with p < 0.05, named."""
-    bad_pre = [x for x in pretrend if x["p"] is not None and x["p"] < 0.05]
-    return {
-        "text": f"Event-study pre-trend tests with p < 0.05: {len(bad_pre)} of {len(pretrend)}"
-        + (
-            " (" + ", ".join(f"{label(x['outcome'])} ({x['cohort']})" for x in bad_pre) + ")"
-            if bad_pre
-            else ""
-        ),
-        "ok": not bad_pre,
-        "detail": "",
-    }
+def pretrend_rows(results: pd.DataFrame, method: str) -> list[dict]:
+    """The event-study joint pre-trend tests of ``method`` (``event_study_pretrend`` rows of
+    ``results``): cohort, outcome, statistic, its scale, p and status (one dict per model)."""
+    if results.empty or "specification" not in results.columns:
+        return []
+    sel = results[(results["specification"] == "event_study_pretrend") & (results["method"] == method)]
+    return [
+        {
+            "cohort": r["cohort"],
+            "outcome": r["outcome"],
+            "stat": r["estimate"],
+            "scale": r["scale"],
+            "p": None if isnan(r["p_value"]) else float(r["p_value"]),
+            "status": row_status(r),
+            "reason": status_reason(r),
+        }
+        for _, r in sel.iterrows()
+    ]
 
 
-def _planted_items(rows: list[dict]) -> list[dict]:
-    """Synthetic data: the planted ORs inside the headline interval (rows with a verdict)."""
-    planted_rows = [r for r in rows if r["planted"] is not None and r["planted_inside"] is not None]
+def _pretrend_items(results: pd.DataFrame, crv1_pretrend: list[dict], headline: str, redact) -> list[dict]:
+    """The joint pre-trend tests by the headline method with p < 0.05, named; without any, the
+    CRV1 tests (``crv1_pretrend``, the robustness section's) for reference only."""
+    tests = pretrend_rows(results, headline)
+    if tests:
+        usable = [x for x in tests if x["p"] is not None and x["status"] != "not_estimable"]
+        bad = [x for x in usable if x["p"] < 0.05]
+        text = f"Event-study joint pre-trend tests ({_name(headline)}) with p < 0.05: {len(bad)} of {len(usable)}"
+        if bad:
+            text += " (" + ", ".join(f"{label(x['outcome'])} ({x['cohort']})" for x in bad) + ")"
+        skipped = [x for x in tests if x not in usable]
+        detail = "; ".join(
+            f"{label(x['outcome'])} ({x['cohort']}): not estimable ({redact(x['reason'])})" for x in skipped
+        )
+        return [
+            _item(text, not bad, detail, headline, f"Event-study joint pre-trend tests ({_name(headline)})")
+        ]
+    if not crv1_pretrend:
+        return []
+    # the CRV1 p: 'p_crv1' where the robustness section keeps the bootstrap p as 'p', else 'p'
+    crv1_p = [x["p_crv1"] if "p_crv1" in x else x.get("p") for x in crv1_pretrend]
+    bad_pre = [p for p in crv1_p if p is not None and not isnan(p) and p < 0.05]
+    return [
+        _item(
+            f"For reference only, not a verdict (no {_name(headline)} pre-trend test in this run; the CRV1 "
+            f"test over-rejects with few treated areas): CRV1 pre-trend tests with p < 0.05: "
+            f"{len(bad_pre)} of {len(crv1_pretrend)}",
+            None,
+            method="logit_crv1",
+        )
+    ]
+
+
+def _planted_items(rows: list[dict], headline: str) -> list[dict]:
+    """Synthetic data: the planted ORs inside the headline interval (rows with a verdict; the
+    headline method only, never CRV1 nor raw-coefficient RI)."""
+    planted_rows = [
+        r
+        for r in rows
+        if r["planted"] is not None and r["planted_inside"] is not None and r["method"] == headline
+    ]
     if not planted_rows:
         return []
     n_ok = sum(1 for r in planted_rows if r["planted_inside"])
     return [
-        {
-            "text": f"Synthetic check: planted OR inside the headline interval: {n_ok} of {len(planted_rows)}",
-            "ok": n_ok == len(planted_rows),
-            "detail": "",
-        }
+        _item(
+            f"Synthetic check: planted OR inside the headline interval ({_name(headline)}): {n_ok} of "
+            f"{len(planted_rows)}",
+            n_ok == len(planted_rows),
+            "; ".join(
+                f"{r['outcome']} ({r['cohort']}) {'✓' if r['planted_inside'] else '✗'} (planted "
+                f"{format_number(r['planted'], 2)}, {format_interval(r['ci_low'], r['ci_high'], 2)})"
+                for r in planted_rows
+            ),
+            headline,
+            "Synthetic check: planted OR inside the headline interval",
+        )
     ]
 
 

@@ -1,11 +1,18 @@
-"""Text generated from the config and the run's data source: the model, what was analysed.
+"""Text generated from the config and the run's data source: the model, what was analysed,
+and which method made each of the report's verdicts with its measured size.
 
-The outcomes' definitions in words are :func:`pbr.registry.outcomes.definitions`."""
+The outcomes' definitions in words are :func:`pbr.registry.outcomes.definitions`; the
+methods' labels, roles and measured sizes are :mod:`pbr.registry.methods`."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+from markupsafe import Markup
+
+from pbr.registry.methods import EXCHANGEABLE_NOTE, method_label, role_of, sizes_of
+from pbr.report.cells import data_cell, header_cell, isnan, simple_head, table
 from pbr.report.disclosure import Disclosure
 
 
@@ -40,3 +47,74 @@ def source_section(source_fingerprint: dict | None, disc: Disclosure) -> dict | 
         total = sum(t["rows"] for t in source_fingerprint["tables"].values())
         summary = summary.replace(f"{total:,} rows", f"{rows_text(total)} rows")
     return {"summary": summary, "rows": rows}
+
+
+def verdict_methods(
+    findings: list[dict], headline: str, did_rows: list[dict], extra: dict[str, list[str]] | None = None
+) -> dict[str, list[str]]:
+    """Method -> the verdicts it made in this report: every findings item with a verdict (``ok``
+    not None) names its method; the DiD table's marks are the headline method's; ``extra``: the
+    verdicts of other sections (method -> their names), e.g. the robustness table's marks."""
+    out: dict[str, list[str]] = {m: list(v) for m, v in (extra or {}).items()}
+    if any(r["verdict"].ok for r in did_rows):
+        out.setdefault(headline, []).append("DiD table: published OR inside the reproduced 95% interval")
+    for f in findings:
+        if f["ok"] is not None and f.get("method"):
+            out.setdefault(f["method"], []).append(f.get("what") or f["text"])
+    return out
+
+
+def size_text(size: dict) -> str:
+    """One measured size in words: '5.2% (MC SE 0.7%, 1,000 replicates)'."""
+    return (
+        f"{100 * float(size['rejection_rate']):.1f}% (MC SE {100 * float(size['mc_se']):.1f}%, "
+        f"{int(size['replicates']):,} replicates)"
+    )
+
+
+def verdict_methods_table(verdicts: dict[str, list[str]], sizes: pd.DataFrame) -> dict:
+    """The table of the methods that made the report's verdicts: for each, its role, the
+    verdicts it made, and its measured sizes (:func:`pbr.registry.methods.measured_sizes`: null
+    rejection rate, Monte Carlo SE, replicates, check and scenario, the command that measured
+    it), or "size not measured" where the sizes file has no entry."""
+    body = []
+    for method, what in verdicts.items():
+        entries: list[dict | None] = [*sizes_of(sizes, method)] or [None]
+        for i, s in enumerate(entries):
+            row = []
+            if i == 0:
+                n = len(entries)
+                row += [
+                    header_cell(f"{method_label(method)} ({method})", scope="row", rowspan=n),
+                    data_cell(ROLE_TEXT.get(role_of(method), role_of(method)), rowspan=n),
+                    data_cell("; ".join(dict.fromkeys(what)), rowspan=n),
+                ]
+            if s is None:
+                row += [data_cell("size not measured", cls="not-measured", colspan=3)]
+            else:
+                row += [
+                    data_cell(size_text(s), cls="num"),
+                    data_cell(f"{s['check']}; {s['scenario']}" if not isnan(s["scenario"]) else s["check"]),
+                    data_cell(Markup("<code>{}</code>").format(s["command"])),
+                ]
+            body.append(row)
+    return table(
+        "The methods that made this report's verdicts, and their measured sizes",
+        simple_head(
+            "Method",
+            "Role",
+            "Verdicts it made",
+            "Measured size (null rejection rate)",
+            "Check, scenario",
+            "Command",
+        ),
+        body,
+        tid="tbl-verdict-methods",
+    )
+
+
+ROLE_TEXT = {
+    "verdict": "may decide a verdict (size measured or marked 'size not measured')",
+    "reference": "for reference only: never decides a verdict",
+    "exchangeable_only": f"{EXCHANGEABLE_NOTE}: never in a verdict",
+}

@@ -24,6 +24,7 @@ import yaml
 
 from pbr.io import write_bytes
 from pbr.registry import outcomes as outcome_registry
+from pbr.registry.methods import EXCHANGEABLE_NOTE, measured_sizes
 from pbr.registry.published import PUBLISHED_JOURNEYS
 from pbr.report.cells import METHOD_LABELS, SCI_LARGE, format_number, format_p, isnan
 from pbr.report.descriptive import (
@@ -33,13 +34,13 @@ from pbr.report.descriptive import (
     linkage_section,
     rates_section,
 )
-from pbr.report.did import did_rows, did_section, planted_effects
+from pbr.report.did import DidSettings, did_rows, did_section, planted_effects
 from pbr.report.disclosure import COMPLEMENT, DERIVED, SMALL, Disclosure
 from pbr.report.estimates import all_estimates_table, inference_section, robustness_section
 from pbr.report.figures import ReportFigures, event_study_figure, forest_plot, placeholder, trend_figure
 from pbr.report.findings import area_summary, summary_findings
 from pbr.report.inputs import ReportInputs
-from pbr.report.methods import model_formula, source_section
+from pbr.report.methods import model_formula, source_section, verdict_methods, verdict_methods_table
 from pbr.report.verdicts import MAX_CI_RATIO, MAX_PLAUSIBLE_OR, MIN_CELL_EVENTS
 
 log = logging.getLogger(__name__)
@@ -124,34 +125,57 @@ def _csv_text(header: list[str], rows: list[list]) -> str:
     return buf.getvalue()
 
 
+#: The DiD CSV's columns from the DiD rows (:func:`pbr.report.did.did_rows`): column -> row key.
+DID_CSV_FIELDS = {
+    "cohort": "cohort",
+    "outcome": "outcome_key",
+    "estimate": "estimate",
+    "headline_method": "method",
+    "ci_low": "ci_low",
+    "ci_high": "ci_high",
+    "p_value": "p_value",
+    "p_holm": "p_holm",
+    "p_romano_wolf": "p_romano_wolf",
+    "significant_headline": "significant",
+    "att": "att",
+    "att_ci_low": "att_low",
+    "att_ci_high": "att_high",
+    "lpm_risk_difference": "rd",
+    "lpm_ci_low": "rd_low",
+    "lpm_ci_high": "rd_high",
+    "lpm_p_value": "rd_p",
+    "mde_low": "mde_low",
+    "mde_high": "mde_high",
+    "rule_out": "rule_out",
+    "crv1_ci_low": "crv1_low",
+    "crv1_ci_high": "crv1_high",
+    "crv1_p_value": "crv1_p",
+    "significant_crv1": "significant_crv1",
+}
+DID_CSV_PUBLISHED = {
+    "published_or": "published",
+    "published_ci_low": "published_low",
+    "published_ci_high": "published_high",
+    "published_source": "published_source",
+    "point_ratio": "ratio",
+    "point_within_tolerance": "within_tolerance",
+    "estimate_inside_published_ci": "inside_published",
+    "published_inside_headline_ci": "inside",
+    "published_inside_crv1_ci": "inside_crv1",
+    "status": "status",
+}
+
+
 def did_csv(rows: list[dict], disc: Disclosure) -> str:
-    """The DiD table as CSV (one row per cohort x outcome), its counts and notes under disclosure control."""
-    header = [
-        "cohort",
-        "outcome",
-        "estimate",
-        "headline_method",
-        "ci_low",
-        "ci_high",
-        "p_value",
-        "crv1_ci_low",
-        "crv1_ci_high",
-        "crv1_p_value",
-        "journeys",
-        "areas",
-        "pilot_areas",
-        "published_or",
-        "published_ci_low",
-        "published_ci_high",
-        "published_source",
-        "published_inside_headline_ci",
-        "published_inside_crv1_ci",
-        "status",
-        "min_cell_events",
-        "verdict",
-        "verdict_reason",
-        "note",
-    ]
+    """The DiD table as CSV (one row per cohort x outcome), its counts and notes under disclosure control.
+
+    Beside the OR: the headline interval, raw, Holm and Romano-Wolf p, the ATT on the
+    probability scale and the LPM risk difference (proportions, not percentage points), the
+    minimum detectable ORs and what a finding not significant can rule out, the CRV1 interval
+    (for reference) and both steps of the reproduction (point ratio, within tolerance, inside
+    the published interval; the published OR inside the headline interval)."""
+    header = [*DID_CSV_FIELDS, "journeys", "areas", "pilot_areas", *DID_CSV_PUBLISHED]
+    header += ["min_cell_events", "verdict", "verdict_reason", "note"]
     out = []
     for r in rows:
         v = r["verdict"]
@@ -162,26 +186,11 @@ def did_csv(rows: list[dict], disc: Disclosure) -> str:
         caveat = r["status_reason"] if r["status"] == "caveat" else ""
         out.append(
             [
-                r["cohort"],
-                r["outcome_key"],
-                r["estimate"],
-                r["method"],
-                r["ci_low"],
-                r["ci_high"],
-                r["p_value"],
-                r["crv1_low"],
-                r["crv1_high"],
-                r["crv1_p"],
+                *(r[k] for k in DID_CSV_FIELDS.values()),
                 disc.text(("model_n", r["cohort"], r["outcome_key"])),
                 r["n_clusters"],
                 r["n_treated"],
-                r["published"],
-                r["published_low"],
-                r["published_high"],
-                r["published_source"],
-                r["inside"],
-                r["inside_crv1"],
-                r["status"],
+                *(r[k] for k in DID_CSV_PUBLISHED.values()),
                 m,
                 {"ok": "assessed", "not_estimable": "not estimable"}.get(v.kind, v.label),
                 disc.redact(reason) if v.kind == "not_estimable" else reason,
@@ -238,6 +247,7 @@ def render_report(
     run_date: str | None = None,
     extra_outputs: dict[str, str | Path] | None = None,
     data_source: dict | None = None,
+    method_sizes: pd.DataFrame | None = None,
 ) -> Path:
     """Render ``report/report.html.j2`` to ``out_path`` (one self-contained file).
 
@@ -246,10 +256,14 @@ def render_report(
 
     ``extra_outputs`` may name files for Snakemake's report: ``forest_png``, ``did_csv``,
     ``event_study_png``, ``trends_png``, ``flow_csv`` (each written when named).
+
+    ``method_sizes``: the measured sizes of the methods (default
+    :func:`pbr.registry.methods.measured_sizes`, the registry's file).
     """
     settings = _Settings.of(config)
     disc = Disclosure(settings.small_cell_threshold, active=settings.real)
     sections = _counted_sections(inputs, config, settings, disc)
+    sections["sizes"] = measured_sizes() if method_sizes is None else method_sizes
     disc.resolve()
 
     sections["robustness"] = robustness_section(
@@ -286,7 +300,7 @@ def _counted_sections(inputs: ReportInputs, config: dict, settings: _Settings, d
     linkage = linkage_section(inputs, config, journeys, disc, settings.real)
     planted = planted_effects(inputs.effects) if settings.synthetic else {}
     areas = area_summary(inputs.results, _or_empty(inputs.areas), flow, config)
-    rows = did_rows(inputs.results, cohorts, outcomes, headline, planted)
+    rows = did_rows(inputs.results, cohorts, outcomes, headline, planted, DidSettings.of(config))
     did_tbl = did_section(
         rows, rates_sec["cells"], headline, disc, settings.real, settings.synthetic, areas["pilot"]
     )
@@ -329,6 +343,31 @@ def _analysed(flow_sec: dict | None, cohorts: list[str]) -> list[dict]:
     ]
 
 
+def section_verdicts(sections: dict) -> dict[str, list[str]]:
+    """The verdicts other sections made, method -> their names: each section (a dict) may carry
+    ``verdicts`` (method -> names), listed in the methods section with the method's measured size."""
+    out: dict[str, list[str]] = {}
+    for sec in sections.values():
+        if isinstance(sec, dict) and isinstance(sec.get("verdicts"), dict):
+            for method, names in sec["verdicts"].items():
+                out.setdefault(method, []).extend(names)
+    return out
+
+
+def _findings(inputs: ReportInputs, sections: dict, settings: _Settings, disc: Disclosure) -> list[dict]:
+    """The findings box (:func:`summary_findings`), every verdict by the headline method."""
+    return summary_findings(
+        sections["rows"],
+        sections["rates"]["compare"],
+        sections["robustness"],
+        settings.headline,
+        settings.synthetic,
+        areas=sections["areas"],
+        redact=disc.redact,
+        results=inputs.results,
+    )
+
+
 def _html(
     inputs: ReportInputs,
     sections: dict,
@@ -347,6 +386,7 @@ def _html(
     robustness = sections["robustness"]
     analysed = _analysed(sections["flow"], cohorts)
     commit = git_commit(TEMPLATE_DIR.parent)
+    findings = _findings(inputs, sections, settings, disc)
     env = _env()
     return env.get_template("report.html.j2").render(
         title=config["report"]["title"],
@@ -359,14 +399,10 @@ def _html(
         markers={"small": SMALL.format(k=k), "complement": COMPLEMENT, "derived": DERIVED},
         headline=headline,
         headline_label=METHOD_LABELS.get(headline, headline),
-        findings=summary_findings(
-            sections["rows"],
-            sections["rates"]["compare"],
-            robustness,
-            headline,
-            settings.synthetic,
-            areas=sections["areas"],
-            redact=disc.redact,
+        findings=findings,
+        verdict_methods=verdict_methods_table(
+            verdict_methods(findings, headline, sections["rows"], section_verdicts(sections)),
+            sections["sizes"],
         ),
         areas=sections["areas"],
         rules={
@@ -392,6 +428,8 @@ def _html(
         formula=model_formula(config),
         labels={o.name: o.label for o in outcome_registry.OUTCOMES},
         method_labels=METHOD_LABELS,
+        exchangeable_note=EXCHANGEABLE_NOTE,
+        did_settings=DidSettings.of(config),
         versions=package_versions(),
         commit=commit,
         checksums=input_checksums,

@@ -1,0 +1,224 @@
+"""The inference methods of the tidy results table, each named once, and their measured sizes.
+
+An entry gives a method's ``name`` (the results' ``method`` column), its ``label`` and
+``short`` label in the report, its ``family`` (logit or linear), the ``scale`` of its
+estimate and its ``role`` in the report:
+
+- ``verdict``: may decide a verdict (the logit score bootstrap, the restricted LPM wild
+  bootstrap, the Ibragimov-Müller and Canay-Romano-Shaikh tests over the pilots, the
+  studentised randomisation inference as a secondary check);
+- ``reference``: shown beside, never decides (CRV1, which over-rejects with eight treated
+  areas; point estimates without a test, such as the per-pilot DiDs and the ATT);
+- ``exchangeable_only``: raw-coefficient randomisation inference, shown labelled "valid only
+  if the pilots were exchangeable with other areas", never in a verdict nor in the check
+  of the planted effects (it is invalid when the pilots differ in size from the others).
+
+:func:`measured_sizes` reads the null rejection rates measured for these methods
+(``data/method_sizes.csv``: method, check, scenario, replicates, rejection_rate, mc_se,
+command), written from the benchmarks, never by hand; the report prints them beside every
+verdict and says "size not measured" where the file has no entry.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from pbr.errors import PipelineError
+
+log = logging.getLogger(__name__)
+
+ROLES = ("verdict", "reference", "exchangeable_only")
+#: The note every raw-coefficient RI result carries in the report.
+EXCHANGEABLE_NOTE = "valid only if the pilots were exchangeable with other areas"
+
+
+@dataclass(frozen=True)
+class Method:
+    """One inference method (see the module docstring)."""
+
+    name: str
+    label: str
+    short: str
+    role: str
+    scale: str = ""  # '' = by family: odds_ratio (logit), risk_difference (linear)
+
+    @property
+    def family(self) -> str:
+        """'logit' for logit_* methods, else 'linear'."""
+        return "logit" if self.name.startswith("logit") else "linear"
+
+    @property
+    def reporting_scale(self) -> str:
+        """The scale of the method's estimate: odds_ratio, risk_difference (or as given)."""
+        return self.scale or ("odds_ratio" if self.family == "logit" else "risk_difference")
+
+
+def _m(name: str, label: str, short: str, role: str, scale: str = "") -> Method:
+    return Method(name, label, short, role, scale)
+
+
+METHODS: dict[str, Method] = {
+    m.name: m
+    for m in (
+        _m("logit_crv1", "Logit, CRV1 cluster-robust", "CRV1 cluster-robust", "reference"),
+        _m(
+            "logit_score_wcb",
+            "Logit, wild cluster score bootstrap",
+            "wild cluster score bootstrap",
+            "verdict",
+        ),
+        _m(
+            "logit_att_score_wcb",
+            "Logit ATT (probability scale), score bootstrap interval",
+            "ATT, score bootstrap",
+            "reference",
+            "risk_difference",
+        ),
+        _m(
+            "logit_ri",
+            f"Logit, randomisation inference (coefficient; {EXCHANGEABLE_NOTE})",
+            "RI (coefficient)",
+            "exchangeable_only",
+        ),
+        _m(
+            "logit_ri_t",
+            "Logit, randomisation inference (studentised)",
+            "RI (studentised)",
+            "verdict",
+        ),
+        _m(
+            "logit_ri_t_size",
+            "Logit, randomisation inference (studentised, within size strata)",
+            "RI (studentised, size strata)",
+            "verdict",
+        ),
+        _m("lpm_crv1", "LPM, CRV1 cluster-robust", "CRV1 cluster-robust (LPM)", "reference"),
+        _m(
+            "lpm_wcb_webb",
+            "LPM, wild cluster restricted bootstrap",
+            "wild cluster restricted bootstrap (LPM)",
+            "verdict",
+        ),
+        _m(
+            "lpm_ri",
+            f"LPM, randomisation inference (coefficient; {EXCHANGEABLE_NOTE})",
+            "RI (coefficient, LPM)",
+            "exchangeable_only",
+        ),
+        _m("lpm_ri_t", "LPM, randomisation inference (studentised)", "RI (studentised, LPM)", "verdict"),
+        _m(
+            "lpm_ri_t_size",
+            "LPM, randomisation inference (studentised, within size strata)",
+            "RI (studentised, size strata, LPM)",
+            "verdict",
+        ),
+        _m("logit_per_pilot", "Logit, one pilot area against all others", "per-pilot DiD", "reference"),
+        _m("lpm_per_pilot", "LPM, one pilot area against all others", "per-pilot DiD (LPM)", "reference"),
+        _m(
+            "logit_ibragimov_mueller",
+            "Logit, Ibragimov-Müller t over the pilots",
+            "Ibragimov-Müller t",
+            "verdict",
+        ),
+        _m(
+            "lpm_ibragimov_mueller",
+            "LPM, Ibragimov-Müller t over the pilots",
+            "Ibragimov-Müller t (LPM)",
+            "verdict",
+        ),
+        _m(
+            "logit_canay_romano_shaikh",
+            "Logit, Canay-Romano-Shaikh sign-change test",
+            "Canay-Romano-Shaikh",
+            "verdict",
+        ),
+        _m(
+            "lpm_canay_romano_shaikh",
+            "LPM, Canay-Romano-Shaikh sign-change test",
+            "Canay-Romano-Shaikh (LPM)",
+            "verdict",
+        ),
+    )
+}
+METHOD_LABELS: dict[str, str] = {k: m.label for k, m in METHODS.items()}
+SHORT_LABELS: dict[str, str] = {k: m.short for k, m in METHODS.items()}
+
+
+def method_label(name: str) -> str:
+    """The report's label of a method (its name when unknown)."""
+    return METHOD_LABELS.get(name, name)
+
+
+def role_of(name: str) -> str:
+    """The role of a method: verdict, reference or exchangeable_only (an unknown method is a
+    reference: it never decides a verdict)."""
+    m = METHODS.get(name)
+    return m.role if m else "reference"
+
+
+def may_decide(name: str) -> bool:
+    """Whether a method may decide a verdict (role ``verdict``)."""
+    return role_of(name) == "verdict"
+
+
+# ---------------------------------------------------------------------------------------
+# Measured sizes
+
+SIZES_CSV = Path(__file__).resolve().parent / "data" / "method_sizes.csv"
+SIZE_COLUMNS = ("method", "check", "scenario", "replicates", "rejection_rate", "mc_se", "command")
+
+
+class SizesError(PipelineError):
+    """The measured-sizes file is malformed (the message names the file and the problem)."""
+
+
+def measured_sizes(path: str | Path | None = None) -> pd.DataFrame:
+    """The measured null rejection rates (:data:`SIZE_COLUMNS`), one row per method x check x
+    scenario, from ``path`` (default :data:`SIZES_CSV`).
+
+    A missing file gives an empty table (every method then reads "size not measured"); a file
+    with missing columns, an unknown method, a rate outside [0, 1], a negative MC SE, fewer
+    than one replicate or an empty command raises :class:`SizesError`.
+    """
+    path = Path(path) if path is not None else SIZES_CSV
+    if not path.exists():
+        log.warning("no measured sizes at %s: every method reads 'size not measured'", path)
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in SIZE_COLUMNS})
+    df = pd.read_csv(path, dtype={"method": str, "check": str, "scenario": str, "command": str})
+    check_sizes(df, path)
+    return df[list(SIZE_COLUMNS)].reset_index(drop=True)
+
+
+def check_sizes(df: pd.DataFrame, path: str | Path = "method_sizes.csv") -> None:
+    """Raise :class:`SizesError` naming ``path`` and the rows at fault unless ``df`` holds
+    :data:`SIZE_COLUMNS` with a known method, a rate in [0, 1], an MC SE >= 0, replicates >= 1
+    and a command on every row."""
+    missing = [c for c in SIZE_COLUMNS if c not in df.columns]
+    if missing:
+        raise SizesError(
+            f"{path}: missing column(s) {', '.join(missing)} (expected {', '.join(SIZE_COLUMNS)})"
+        )
+    problems = {
+        "unknown method": ~df["method"].isin(list(METHODS)),
+        "rejection_rate outside [0, 1]": ~pd.to_numeric(df["rejection_rate"], errors="coerce").between(0, 1),
+        "mc_se missing or negative": ~(pd.to_numeric(df["mc_se"], errors="coerce") >= 0),
+        "replicates below 1": ~(pd.to_numeric(df["replicates"], errors="coerce") >= 1),
+        "no command": df["command"].fillna("").astype(str).str.strip() == "",
+        "no check": df["check"].fillna("").astype(str).str.strip() == "",
+    }
+    bad = [
+        f"{what} (row {', '.join(str(i + 2) for i in df.index[sel][:5])})"
+        for what, sel in problems.items()
+        if sel.any()
+    ]
+    if bad:
+        raise SizesError(f"{path}: {'; '.join(bad)} (the header is line 1)")
+
+
+def sizes_of(sizes: pd.DataFrame, method: str) -> list[dict]:
+    """The measured sizes of ``method`` (one dict per check x scenario; [] when not measured)."""
+    return sizes[sizes["method"] == method].to_dict("records") if not sizes.empty else []
