@@ -465,6 +465,14 @@ def pilot_forest_plot(
         frameon=False,
     )
     _style(ax)
+    alt, caption = _pilot_forest_text(pilots, mean, cut, cohort, outcome)
+    return Figure(_png(fig), alt, caption, f"fig-pilots-{cohort}-{outcome}")
+
+
+def _pilot_forest_text(
+    pilots: list[tuple[str, float]], mean: dict | None, cut: list[str], cohort: str, outcome: str
+) -> tuple[str, str]:
+    """The per-pilot forest plot's alt text (every value drawn) and caption (``cut``: points at the edge)."""
     mean_txt = (
         f"Ibragimov-Müller mean {format_number(mean['estimate'], 2)}"
         + (
@@ -488,7 +496,7 @@ def pilot_forest_plot(
         "Ibragimov-Müller mean of the pilots' coefficients with its t interval (blue diamond)."
         + (f" Drawn at the edge or left out: {', '.join(cut)}." if cut else "")
     )
-    return Figure(_png(fig), alt, caption, f"fig-pilots-{cohort}-{outcome}")
+    return alt, caption
 
 
 def linkage_quality_figure(quality: pd.DataFrame, threshold: float) -> Figure | None:
