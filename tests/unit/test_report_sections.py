@@ -334,3 +334,23 @@ def test_the_issue19_report_renders_self_contained_with_every_new_section(issue1
         p = parse_cells(html)
         assert all(i.get("src", "").startswith("data:image/png;base64,") for i in p.imgs)
     assert K == 10
+
+
+def test_a_check_comment_carries_the_fits_caveat_once_without_the_methods_note():
+    """A caveat row's note is the fit's caveat plus the method's description: the check shows the
+    caveat (from the CRV1 row of the same fit) once, never the bootstrap's note, never 'caveat: caveat:'."""
+    from pbr.report.checks import spec_check
+
+    caveat = "caveat: 6 journeys fitted at probability 0 or 1"
+    results = pd.DataFrame(
+        [
+            result_row(C, OUT, "main", "logit_crv1", 0.6, 0.5, 0.7, 0.01, 1000, 300, caveat)
+            | {"status": "caveat"},
+            result_row(
+                C, OUT, "main", "logit_score_wcb", 0.6, 0.4, 0.9, 0.02, 1000, 300, caveat + "; Webb weights"
+            )
+            | {"status": "caveat"},
+        ]
+    )
+    check = spec_check(results, C, OUT, "main", "Main")
+    assert check.comment == "caveat: 6 journeys fitted at probability 0 or 1"

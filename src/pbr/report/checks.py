@@ -77,7 +77,7 @@ def remarks(r, redact, p_only: bool = False) -> list[str]:
         reason = redact(status_reason(r))
         return [f"not estimable: {reason}" if reason else "not estimable"]
     if st == "caveat" and status_reason(r):
-        out.append(f"caveat: {redact(status_reason(r))}")
+        out.append(f"caveat: {redact(status_reason(r).removeprefix('caveat:').strip())}")
     if "unbounded" in note_text(r):
         out.append("interval unbounded within the search range")
     scale = str(row_field(r, "scale"))
@@ -126,7 +126,11 @@ def model_check(
         parts = [text, "no few-cluster row: CRV1 only, for reference, no verdict"]
         parts += remarks(ref, redact) if ref is not None else []
     else:
-        parts = [text, *remarks(head, redact)]
+        own = remarks(head, redact)
+        if shown(ref) and row_status(ref) == "caveat":  # the fit's caveat, without the method's note
+            own = [x for x in own if not x.startswith("caveat")]
+            own += [x for x in remarks(ref, redact) if x.startswith("caveat")]
+        parts = [text, *own]
 
     def scaled(x):
         return x * factor
