@@ -28,9 +28,10 @@ def main(smk) -> None:
             effects=list(smk.input.effects),
             flows=list(smk.input.flows),
             extracts=list(smk.input.extracts),
+            pilot_areas=smk.input.get("pilot_areas") or None,
         )
         data_inputs = ("extracts", "results", "event_study", "rates", "trends", "baseline", "quality")
-        data_inputs += ("match_rates", "pairs", "effects", "flows")
+        data_inputs += ("match_rates", "pairs", "effects", "flows", "pilot_areas")
         checked = [p for name in data_inputs for p in _paths(getattr(smk.input, name))]
         render_report(
             inputs,

@@ -472,3 +472,215 @@ def small_numbers(text: str) -> list[int]:
         if 0 < v < K:
             out.append(v)
     return out
+
+
+# ---------------------------------------------------------------------------------------
+# Issue 19: the headline method on every check, per-pilot evidence, timing, composition
+
+#: pilot area codes of the per-pilot fixture, named after the published pilots in the lookup
+PILOT_CODES = [f"P{i}" for i in range(8)]
+#: the pilot whose journeys and events are small cells (real-data mode must hide them)
+SMALL_PILOT = "P7"
+RI_NOTE = (
+    "randomisation inference over 149 areas, 8 treated per draw, 9,999 re-assignments, seed 20240101; "
+    "statistic: coefficient"
+)
+
+
+def _wcb(row: dict, lo: float, hi: float, p: float) -> dict:
+    """The headline (score bootstrap) twin of a logit_crv1 row: same estimate, wider interval."""
+    return row | {"method": "logit_score_wcb", "ci_low": lo, "ci_high": hi, "p_value": p}
+
+
+def make_issue19_rows() -> list[dict]:
+    """The rows issue 19 adds, on top of :func:`make_results`: headline rows for every robustness
+    check, the timing specifications, RI variants, per-pilot rows and composition/adjustment."""
+    c, o = "drug", "successful_completion"
+    n = sum(v for k, v in JOURNEYS.items() if k[0] == c)
+    rows = [
+        result_row(c, o, "event_study_pretrend", "logit_score_wcb", 2.4, np.nan, np.nan, 0.52, n, 500)
+        | {"scale": "wald_chi2"},
+        result_row(c, o, "event_study_pretrend", "lpm_wcb_webb", 0.8, np.nan, np.nan, 0.61, n, 500)
+        | {"scale": "wald_F"},
+        _wcb(
+            result_row(c, o, "placebo_2011", "logit_crv1", 1.02, 0.8, 1.3, 0.9, n // 2, 250), 0.7, 1.5, 0.93
+        ),
+        _wcb(
+            result_row(c, o, "mason_2015", "logit_crv1", 0.86, 0.78, 0.95, 0.003, n // 2, 250), 0.7, 1.2, 0.21
+        ),
+    ]
+    for i, a in enumerate(["E0012", "E0041", "E0061"]):
+        crv = result_row(c, o, f"leave_out_{a}", "logit_crv1", 0.55 + 0.03 * i, 0.45, 0.75, 0.01, n - 50, 480)
+        rows.append(_wcb(crv, 0.38 + 0.2 * i, 0.9 + 0.1 * i, 0.03 + 0.05 * i))
+    for coh in COHORTS:
+        for t in ("0.2", "0.9"):
+            crv = result_row(
+                coh, "drug_related_death", f"linkage_threshold_{t}", "logit_crv1", 0.95, 0.5, 1.8, 0.8, n, 30
+            )
+            rows.append(_wcb(crv, 0.4, 2.2, 0.84))
+    rows += _timing_rows(c, o, n) + _ri_rows() + _pilot_rows(c, o, n) + _composition_rows(c, o, n)
+    return rows
+
+
+def _timing_rows(c: str, o: str, n: int) -> list[dict]:
+    """Donut, placebo clear of the start and the clear-of-start pre-trend tests."""
+    donut = result_row(c, o, "donut", "logit_crv1", 0.61, 0.5, 0.75, 0.001, n - 900, 420)
+    placebo = result_row(c, o, "placebo_clear", "logit_crv1", 0.97, 0.8, 1.2, 0.7, n // 3, 200)
+    return [
+        donut,
+        _wcb(donut, 0.45, 0.83, 0.004),
+        result_row(c, o, "donut", "lpm_crv1", -0.05, -0.08, -0.02, 0.002, n - 900, 420),
+        placebo,
+        _wcb(placebo, 0.7, 1.35, 0.81),
+        result_row(c, o, "event_study_pretrend_clear", "logit_score_wcb", 1.9, np.nan, np.nan, 0.66, n, 500)
+        | {"scale": "wald_chi2"},
+        result_row(c, o, "event_study_pretrend_clear", "lpm_wcb_webb", 0.6, np.nan, np.nan, 0.7, n, 500)
+        | {"scale": "wald_F"},
+        result_row(c, o, "event_study_pretrend_clear", "logit_crv1", 2.9, np.nan, np.nan, 0.41, n, 500)
+        | {"scale": "wald_chi2"},
+        result_row(c, o, "event_study_pretrend_clear", "lpm_crv1", 0.9, np.nan, np.nan, 0.44, n, 500)
+        | {"scale": "wald_F"},
+    ]
+
+
+def _ri_rows() -> list[dict]:
+    """The size-restricted studentised RI and the ATT on the probability scale (main, every model)."""
+    rows = []
+    rates = make_rates()
+    for c in COHORTS:
+        for o in OUTCOMES:
+            n = int(rates.loc[(rates["cohort"] == c) & (rates["outcome"] == o), "n"].sum())
+            note = RI_NOTE.replace("coefficient", "t; re-assignments within 4 size strata")
+            rows += [
+                result_row(c, o, "main", "logit_ri_t_size", 0.58, np.nan, np.nan, 0.07, n, 500, note),
+                result_row(c, o, "main", "lpm_ri_t_size", 0.02, -0.02, 0.06, 0.3, n, 500, note),
+                result_row(c, o, "main", "logit_att_score_wcb", -0.061, -0.11, -0.012, 0.02, n, 500)
+                | {"scale": "risk_difference"},
+            ]
+    return rows
+
+
+def _pilot_rows(c: str, o: str, n: int) -> list[dict]:
+    """Per-pilot fits (points, no interval) and the tests over the pilots."""
+    ors = [0.41, 0.52, 0.95, 0.63, 0.7, 1.15, 0.5, 0.33]
+    rows = []
+    for code, e in zip(PILOT_CODES, ors, strict=True):
+        note = "no interval: one treated area gives no valid cluster-robust interval"
+        rows.append(
+            result_row(c, o, f"pilot_{code}", "logit_per_pilot", e, np.nan, np.nan, np.nan, n // 9, 60, note)
+        )
+        rows.append(
+            result_row(
+                c, o, f"pilot_{code}", "lpm_per_pilot", (e - 1) / 8, np.nan, np.nan, np.nan, n // 9, 60, note
+            )
+        )
+    rows += [
+        result_row(c, o, "per_pilot", "logit_ibragimov_mueller", 0.61, 0.45, 0.84, 0.011, n, 500),
+        result_row(c, o, "per_pilot", "logit_canay_romano_shaikh", 0.61, 0.44, 0.86, 0.016, n, 500),
+        result_row(c, o, "per_pilot", "lpm_ibragimov_mueller", -0.05, -0.08, -0.02, 0.012, n, 500),
+        result_row(c, o, "per_pilot", "lpm_canay_romano_shaikh", -0.05, -0.09, -0.01, 0.016, n, 500),
+    ]
+    return rows
+
+
+def _composition_rows(c: str, o: str, n: int) -> list[dict]:
+    """Mix and denominator shares (LPM), and the unadjusted and demographics-only fits."""
+    rows = []
+    for share, est in (
+        ("mix:sex=female", 0.004),
+        ("mix:baseline_use=daily", 0.031),
+        ("denominator:with_start_top", -0.06),
+    ):
+        lo, hi = est - 0.02, est + 0.02
+        rows.append(result_row(c, share, "composition", "lpm_crv1", est, lo, hi, 0.6, n, 900))
+        rows.append(
+            result_row(c, share, "composition", "lpm_wcb_webb", est, lo - 0.02, hi + 0.02, 0.7, n, 900)
+        )
+    for spec, e in (("unadjusted", 0.52), ("demographics", 0.55)):
+        crv = result_row(c, o, spec, "logit_crv1", e, e * 0.8, e * 1.25, 0.001, n, 500)
+        rows += [crv, _wcb(crv, e * 0.7, e * 1.4, 0.02)]
+    return rows
+
+
+def make_pilot_areas() -> pd.DataFrame:
+    """results/fit/pilot_areas.parquet of the per-pilot fixture (one pilot's counts are small cells)."""
+    ors = [0.41, 0.52, 0.95, 0.63, 0.7, 1.15, 0.5, 0.33]
+    lev = np.array([0.30, 0.05, 0.12, 0.15, 0.1, 0.08, 0.12, 0.08])
+    return pd.DataFrame(
+        {
+            "cohort": "drug",
+            "outcome": "successful_completion",
+            "area_code": PILOT_CODES,
+            "beta": np.log(ors),
+            "odds_ratio": ors,
+            "risk_difference": [(e - 1) / 8 for e in ors],
+            "leverage_share": lev,
+            "n": [120, 40, 80, 90, 60, 55, 70, 6],
+            "events": [40, 12, 25, 31, 20, 17, 22, 3],
+        }
+    )
+
+
+def make_event_study_with_specs() -> pd.DataFrame:
+    """The event-study table with its ``specification`` column: the standard one and one whose
+    reference bin (bin 1) is clear of the start."""
+    standard = make_event_study().assign(specification="event_study")
+    clear = standard.assign(specification="event_study_clear")
+    clear["is_reference"] = clear["bin"] == 1
+    return pd.concat([standard, clear], ignore_index=True)
+
+
+def make_area_lookup() -> pd.DataFrame:
+    """The area lookup: the published pilots under PILOT_CODES, 141 comparison areas."""
+    from pbr.registry.published import PUBLISHED_PILOT_AREAS
+
+    rows = [
+        {"area_code": code, "area_name": name, "region": "X", "pilot": True, "pilot_sub_area": None}
+        for code, name in zip(PILOT_CODES, PUBLISHED_PILOT_AREAS, strict=True)
+    ]
+    rows += [
+        {
+            "area_code": f"O{i}",
+            "area_name": f"Other {i}",
+            "region": "X",
+            "pilot": False,
+            "pilot_sub_area": None,
+        }
+        for i in range(141)
+    ]
+    return pd.DataFrame(rows)
+
+
+def make_issue19_inputs() -> ReportInputs:
+    """:func:`make_inputs` with every row issue 19 adds, the per-pilot table, the event-study
+    table with its specifications and the area lookup."""
+    inputs = make_inputs()
+    results = inputs.results.copy()
+    ri = results["method"].isin(["logit_ri", "lpm_ri"])
+    results.loc[ri, "note"] = "valid only if the pilots were exchangeable with other areas; " + RI_NOTE
+    results.loc[results["method"].isin(["logit_ri_t", "lpm_ri_t"]), "note"] = RI_NOTE.replace(
+        "coefficient", "t"
+    )
+    inputs.results = pd.concat([results, pd.DataFrame(make_issue19_rows())], ignore_index=True)
+    inputs.pilot_areas = make_pilot_areas()
+    inputs.event_study = make_event_study_with_specs()
+    inputs.areas = make_area_lookup()
+    return inputs
+
+
+def render_issue19(
+    tmp: Path, real: bool = False, name: str = "issue19", inputs: ReportInputs | None = None
+) -> Path:
+    """The report of :func:`make_issue19_inputs` (or ``inputs``), with its event-study figure."""
+    cfg = make_config(real)
+    out = tmp / name
+    render_report(
+        inputs or make_issue19_inputs(),
+        cfg,
+        config_hash(cfg),
+        {},
+        out / "report.html",
+        run_date="2026-01-01 00:00 UTC",
+        extra_outputs={"event_study_png": out / "event_study.png", "did_csv": out / "did.csv"},
+    )
+    return out / "report.html"

@@ -213,3 +213,18 @@ def test_report_loads_in_headless_chromium(rendered, chromium, tmp_path, mode):
     )
     assert got["didRows"] == len(COHORTS) * len(OUTCOMES)
     assert shot.stat().st_size > 10_000
+
+
+def test_issue19_report_loads_in_headless_chromium(chromium, tmp_path):
+    """The report with every issue-19 section (per-pilot forest plot, timing, composition) loads
+    without a console error and every image decodes; the screenshot is kept for review."""
+    from report_fixtures import render_issue19
+
+    html = render_issue19(tmp_path)
+    shot = ARTIFACTS / "report_issue19.png"
+    got = load_in_chromium(chromium, html, tmp_path / "profile", shot)
+    assert got["errors"] == []
+    assert len(got["images"]) >= 4 and all(
+        complete and w > 0 and h > 0 and alt > 0 for complete, w, h, alt in got["images"]
+    )
+    assert shot.stat().st_size > 10_000

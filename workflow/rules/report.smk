@@ -1,6 +1,7 @@
 """Report stage.
 
-Inputs: results/fit/did_results.parquet and event_study.parquet; results/derive/rates.parquet,
+Inputs: results/fit/did_results.parquet, event_study.parquet and (when collect_results writes
+it) pilot_areas.parquet; results/derive/rates.parquet,
 trends.parquet, baseline.parquet; results/link/quality.parquet, match_rates.parquet and
 pairs_<register>.parquet (this puts assess_linkage in the DAG); every flow table; the validated
 extracts (for checksums); results/truth/effects.json (synthetic mode); the templates under report/.
@@ -13,6 +14,8 @@ rule render_report:
     """Render the self-contained HTML report and its figures and tables for Snakemake's report."""
     input:
         results=R / "fit" / "did_results.parquet",
+        # optional: the per-pilot table, when collect_results writes one
+        pilot_areas=rules.collect_results.output.get("pilot_areas", []),
         event_study=R / "fit" / "event_study.parquet",
         rates=R / "derive" / "rates.parquet",
         trends=R / "derive" / "trends.parquet",
@@ -26,7 +29,12 @@ rule render_report:
         flows=flow_files(),
         extracts=expand(R / "extract" / "{table}.parquet", table=TABLE_NAMES),
         source=R / "extract" / "source.json",
-        templates=["report/report.html.j2", "report/report.css"],
+        templates=[
+            "report/report.html.j2",
+            "report/_pilots.html.j2",
+            "report/_composition.html.j2",
+            "report/report.css",
+        ],
         # the measured sizes of the inference methods, printed beside every verdict (when written)
         sizes=[
             p for p in ["src/pbr/registry/data/method_sizes.csv"] if os.path.exists(p)

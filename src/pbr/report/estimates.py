@@ -1,19 +1,21 @@
 """Every estimate beyond the main DiD table: inference methods compared, robustness checks, every model.
 
 Each row's remarks say why it is not estimable, carries a caveat or has no verdict
-(:mod:`pbr.report.verdicts`).
+(:mod:`pbr.report.verdicts`). Every check shows the headline few-cluster method first and
+CRV1 beside it for reference only (:mod:`pbr.report.checks`); the verdict words of a check
+(a pre-trend "detected", a published value "inside") come from the headline method alone.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import pandas as pd
 
 from pbr.registry.published import PUBLISHED_COHORT, PUBLISHED_MASON_2015
 from pbr.report.cells import (
-    METHOD_LABELS,
     data_cell,
     format_interval,
     format_number,
@@ -27,46 +29,79 @@ from pbr.report.cells import (
     simple_head,
     table,
 )
-from pbr.report.verdicts import (
-    MIN_CELL_EVENTS,
-    implausible,
-    min_cell_events,
-    note_text,
-    result_row,
-    row_field,
-    row_status,
-    status_reason,
-    verdict,
+from pbr.report.checks import (
+    HEADLINE_METHOD,
+    REFERENCE_METHOD,
+    Check,
+    check_cells,
+    check_head,
+    grouped_rows,
+    method_label,
+    model_check,
+    remarks,
+    shown,
+    spec_check,
+)
+from pbr.report.verdicts import Verdict, result_row, row_status, verdict
+
+#: The verdict of a check that has no headline (few-cluster) row: CRV1 alone gives none.
+ODDS = "odds_ratio"
+NO_HEADLINE = Verdict(
+    "no_verdict", ("no few-cluster interval",), "no few-cluster (headline) row for this check"
 )
 
+#: The order of the methods in the inference tables, the headline's family first, and the role
+#: each plays in the report (issue 19: raw-coefficient RI is invalid when the pilots differ in
+#: size from the other areas; the studentised RI is a secondary check; CRV1 over-rejects).
+INFERENCE_ROLES = {
+    "logit_score_wcb": "headline family: few-cluster interval and p",
+    "logit_att_score_wcb": "absolute effect: ATT among pilot post-period journeys, headline interval",
+    "lpm_wcb_webb": "few-cluster interval and p (LPM)",
+    "logit_ri_t": "secondary check (studentised randomisation inference)",
+    "lpm_ri_t": "secondary check (studentised randomisation inference)",
+    "logit_ri_t_size": "sensitivity: re-assignments among areas of similar size",
+    "lpm_ri_t_size": "sensitivity: re-assignments among areas of similar size",
+    "logit_ri": "valid only if the pilots were exchangeable with other areas",
+    "lpm_ri": "valid only if the pilots were exchangeable with other areas",
+    "logit_crv1": "for reference only: over-rejects with few treated areas",
+    "lpm_crv1": "for reference only: over-rejects with few treated areas",
+}
+_REASSIGNMENTS = re.compile(r"(\d[\d,]*) re-assignments")
 
-def _remarks(r, redact, p_only: bool = False) -> list[str]:
-    """Status and verdict remarks of one result row (not estimable, caveat, no verdict).
 
-    Odds ratios are judged by :func:`verdict` (``p_only``: a method that gives a p-value and
-    no interval, judged on its events and estimate); risk differences are flagged beyond ±1
-    or with too few events; test statistics only by their status."""
-    out = []
-    st = row_status(r)
-    if st == "not_estimable":
-        reason = redact(status_reason(r))
-        return [f"not estimable: {reason}" if reason else "not estimable"]
-    if st == "caveat" and status_reason(r):
-        out.append(f"caveat: {redact(status_reason(r))}")
-    if "unbounded" in note_text(r):
-        out.append("interval unbounded within the search range")
-    scale = str(row_field(r, "scale"))
-    if scale == "odds_ratio":
-        v = verdict(r, 1.0, 1.0) if p_only else verdict(r)
-        if not v.ok:
-            out.append(v.label)
-    elif scale == "risk_difference":
-        if implausible(row_field(r, "estimate"), scale=scale):
-            out.append("estimate implausible (beyond ±1)")
-        m = min_cell_events(r)
-        if m is not None and m < MIN_CELL_EVENTS:
-            out.append("too few events for a verdict")
-    return out
+def reassignments(note) -> int | None:
+    """The number of re-assignments a randomisation-inference row's note reports; None without one."""
+    m = _REASSIGNMENTS.search("" if isnan(note) else str(note))
+    return int(m.group(1).replace(",", "")) if m else None
+
+
+def _inference_row(r, m: str, headline: str, redact) -> list[dict]:
+    """The cells of one method's row of the inference table (after the outcome)."""
+    scale = "OR" if r["scale"] == "odds_ratio" else "risk difference"
+    p_only = m.startswith("logit") and "_ri" in m and not isnan(r["p_value"]) and isnan(r["ci_low"])
+    flag = remarks(r, redact, p_only)
+    reps = reassignments(r.get("note"))
+    if reps is not None:
+        flag.append(f"{reps:,} re-assignments")
+    role = "headline" if m == headline else INFERENCE_ROLES.get(m, "")
+    if row_status(r) == "not_estimable":
+        numbers = [data_cell("not estimable", cls="num"), data_cell("", cls="num"), data_cell("", cls="num")]
+    else:
+        digits = 3 if scale == "OR" else 4
+        numbers = [
+            data_cell(format_number(r["estimate"], digits), cls="num"),
+            data_cell(
+                format_interval(r["ci_low"], r["ci_high"], digits) or ("p only" if p_only else ""), cls="num"
+            ),
+            data_cell(format_p(r["p_value"]), cls="num"),
+        ]
+    return [
+        header_cell(method_label(m), scope="row"),
+        data_cell(role),
+        data_cell(scale),
+        *numbers,
+        data_cell("; ".join(flag)),
+    ]
 
 
 def inference_section(
@@ -74,57 +109,29 @@ def inference_section(
 ) -> list[dict]:
     """Per cohort: every inference method's estimate, interval and p for each outcome (main specification).
 
-    A row not estimable shows no number; the remarks say why, and flag a row without a
-    verdict (``redact``: how free text is made safe, :meth:`Disclosure.redact`)."""
+    Methods in :data:`INFERENCE_ROLES` order, the headline first, each with its role (raw-coefficient
+    randomisation inference: "valid only if the pilots were exchangeable with other areas") and,
+    for randomisation inference, the number of re-assignments its note reports. A row not
+    estimable shows no number; the remarks say why (``redact``: :meth:`Disclosure.redact`)."""
     out = []
     main = results[results["specification"] == "main"]
+    order = [headline, *(m for m in INFERENCE_ROLES if m != headline)]
     for c in cohorts:
         body = []
         for o in outcomes:
             s = main[(main["cohort"] == c) & (main["outcome"] == o)]
-            if s.empty:
-                continue
-            methods = [m for m in METHOD_LABELS if m in set(s["method"])]
+            methods = [m for m in order if m in set(s["method"])]
             for i, m in enumerate(methods):
-                r = s[s["method"] == m].iloc[0]
-                row = []
-                if i == 0:
-                    row.append(header_cell(label(o), scope="rowgroup", rowspan=len(methods)))
-                scale = "OR" if r["scale"] == "odds_ratio" else "risk difference"
-                p_only = m.endswith(("_ri", "_ri_t")) and m.startswith("logit") and not isnan(r["p_value"])
-                flag = _remarks(r, redact, p_only and isnan(r["ci_low"]))
-                if m == headline:
-                    flag.append("headline")
-                if row_status(r) == "not_estimable":
-                    numbers = [
-                        data_cell("not estimable", cls="num"),
-                        data_cell("", cls="num"),
-                        data_cell("", cls="num"),
-                    ]
-                else:
-                    digits = 3 if scale == "OR" else 4
-                    numbers = [
-                        data_cell(format_number(r["estimate"], digits), cls="num"),
-                        data_cell(
-                            format_interval(r["ci_low"], r["ci_high"], digits)
-                            or ("p only" if p_only else ""),
-                            cls="num",
-                        ),
-                        data_cell(format_p(r["p_value"]), cls="num"),
-                    ]
-                row += [
-                    header_cell(METHOD_LABELS[m], scope="row"),
-                    data_cell(scale),
-                    *numbers,
-                    data_cell("; ".join(flag)),
-                ]
-                body.append(row)
+                row = [header_cell(label(o), scope="rowgroup", rowspan=len(methods))] if i == 0 else []
+                body.append(row + _inference_row(s[s["method"] == m].iloc[0], m, headline, redact))
         if body:
             out.append(
                 table(
-                    f"{c.capitalize()} cohort: inference compared, CRV1 vs wild cluster bootstrap vs randomisation "
-                    "inference (p-values and 95% intervals)",
-                    simple_head("Outcome", "Method", "Scale", "Estimate", "95% interval", "p", "Remarks"),
+                    f"{c.capitalize()} cohort: inference compared (headline first; CRV1 and raw-coefficient "
+                    "randomisation inference for reference only)",
+                    simple_head(
+                        "Outcome", "Method", "Role", "Scale", "Estimate", "95% interval", "p", "Remarks"
+                    ),
                     body,
                     tid=f"tbl-inference-{c}",
                 )
@@ -132,209 +139,263 @@ def inference_section(
     return out
 
 
-def pretrend_tests(results: pd.DataFrame) -> dict:
-    """(cohort, outcome) -> {method: p} of the event-study joint pre-trend tests, plus the statistics."""
+#: The joint pre-trend tests of an event study: (p key, statistic key, method); the first is
+#: the headline (logit wild cluster score bootstrap), whose p alone gives the verdict words.
+PRETREND_FIELDS = (
+    ("p", "stat", "logit_score_wcb"),
+    ("lpm_p", "lpm_stat", "lpm_wcb_webb"),
+    ("p_crv1", "stat_crv1", "logit_crv1"),
+    ("lpm_p_crv1", "lpm_stat_crv1", "lpm_crv1"),
+)
+_STAT_NAMES = {"wald_chi2": "Wald χ²", "wald_F": "Wald F"}
+
+
+def pretrend_tests(
+    results: pd.DataFrame, specification: str = "event_study_pretrend", alpha: float = 0.05
+) -> dict:
+    """(cohort, outcome) -> the joint pre-trend test of one event study, the bootstrap first.
+
+    Each entry holds, for every method of :data:`PRETREND_FIELDS`, its p (``p``: the logit wild
+    cluster score bootstrap; ``lpm_p``: the LPM restricted wild bootstrap; ``p_crv1`` and
+    ``lpm_p_crv1``: CRV1, kept for reference only) and its statistic (``stat``, ... as
+    (value, scale)); None when the row is absent or not estimable. ``detected`` (bootstrap
+    p < ``alpha``; None without it), ``verdict`` (words from the bootstrap p only) and
+    ``text`` (every test in words) follow."""
     out: dict = {}
-    pre = results[results["specification"] == "event_study_pretrend"]
-    for r in pre.itertuples():
-        tests = out.setdefault((r.cohort, r.outcome), {})
-        tests[r.method] = float(r.p_value)
-        tests[f"{r.method}_stat"] = (float(r.estimate), str(r.scale))
+    pre = results[results["specification"] == specification]
+    for (c, o), s in pre.groupby(["cohort", "outcome"], sort=False):
+        test: dict = {}
+        for p_key, stat_key, method in PRETREND_FIELDS:
+            r = s[s["method"] == method]
+            ok = not r.empty and shown(r.iloc[0])
+            test[p_key] = float(r.iloc[0]["p_value"]) if ok else None
+            test[stat_key] = (float(r.iloc[0]["estimate"]), str(r.iloc[0]["scale"])) if ok else None
+        p = test["p"]
+        test["detected"] = None if p is None or isnan(p) else bool(p < alpha)
+        test["verdict"] = {
+            True: "pre-trend detected",
+            False: "no pre-trend detected",
+            None: "no verdict: no bootstrap pre-trend test",
+        }[test["detected"]]
+        test["text"] = _pretrend_text(test)
+        out[(c, o)] = test
     return out
+
+
+def _pretrend_text(test: dict) -> str:
+    """The joint pre-trend tests of one model in words: bootstrap first, CRV1 for reference."""
+
+    def one(p_key: str, stat_key: str) -> str:
+        value, scale = test[stat_key]
+        return f"{_STAT_NAMES.get(scale, scale)} = {format_number(value, 2)}, {p_statement(test[p_key])}"
+
+    parts = [
+        f"{name}: {one(p_key, stat_key)}"
+        for name, p_key, stat_key in (
+            ("logit score bootstrap", "p", "stat"),
+            ("LPM wild bootstrap", "lpm_p", "lpm_stat"),
+        )
+        if test[p_key] is not None
+    ]
+    ref = [
+        f"{name} {p_statement(test[p_key])}"
+        for name, p_key in (("logit", "p_crv1"), ("LPM", "lpm_p_crv1"))
+        if test[p_key] is not None
+    ]
+    if ref:
+        parts.append("CRV1, for reference only: " + ", ".join(ref))
+    return "; ".join(parts)
+
+
+def pretrend_check(test: dict, name: str = "Event study: joint pre-trend test") -> Check:
+    """A pre-trend test as a check: the bootstrap p first, the CRV1 p beside; the verdict words."""
+    return Check(
+        name,
+        estimate="",
+        p=format_p(test["p"]),
+        reference_p=format_p(test["p_crv1"]),
+        comment=f"{test['verdict']} ({test['text']})" if test["text"] else test["verdict"],
+    )
 
 
 def robustness_section(
     results: pd.DataFrame, cohorts: list[str], outcomes: list[str], config: dict, redact=str
 ) -> dict:
-    """Placebo, leave-one-out range, Mason 2015 window, linkage thresholds, pre-trend tests.
+    """Pre-trend tests, placebo, leave-one-out range, Mason 2015 window, linkage thresholds.
 
-    A check not estimable shows no number; a check without a verdict (:func:`verdict`) says
-    so, and a Mason 2015 check without one is not counted (``mason`` entries carry ``verdict``).
-    """
+    Each check shows the headline method (``logit_score_wcb``: OR, interval, p) first and CRV1
+    beside it for reference. A check not estimable shows no number; a Mason 2015 check is
+    judged on the headline interval and is not counted without a verdict (``mason`` entries
+    carry ``verdict``). ``pretrend`` (one entry per event study: ``p`` the bootstrap p, which
+    alone gives the verdict, ``p_crv1`` for reference) and ``pt`` (:func:`pretrend_tests`) feed
+    the findings box and the event-study figure; ``leave_out`` is the table of every
+    leave-one-out fit (None without one)."""
+    alpha = 1 - float(config["models"].get("confidence_level", 0.95))
     body: list = []
     mason_checks: list[dict] = []
     pre_rows: list = []
-    pretrend = pretrend_tests(results)
+    leave_out_rows: list = []
+    pretrend = pretrend_tests(results, alpha=alpha)
     for c in cohorts:
         for o in outcomes:
             s = results[(results["cohort"] == c) & (results["outcome"] == o)]
             specs = set(s["specification"])
             if specs <= {"main"}:
                 continue
-            checks: list[tuple[str, Any, str, bool | None]] = []  # (name, results row or None, text, flag)
-            main = result_row(results, c, o, "main", "logit_crv1")
-            if main is not None:
-                checks.append(("Main (CRV1)", main, "", None))
-            pre = pretrend.get((c, o))
-            if pre:
-                txt = _pretrend_text(pre)
-                checks.append(("Event study: joint pre-trend test", None, txt, None))
-                pre_rows.append(
-                    {
-                        "cohort": c,
-                        "outcome": o,
-                        "text": txt,
-                        "p": pre.get("logit_crv1"),
-                        "stat": pre.get("logit_crv1_stat"),
-                    }
-                )
-            checks += _placebo_checks(results, c, o, specs, config)
-            checks += _leave_one_out_check(s)
+            checks = [
+                x for x in [spec_check(results, c, o, "main", "Main specification", redact=redact)] if x
+            ]
+            if (c, o) in pretrend:
+                test = pretrend[(c, o)]
+                checks.append(pretrend_check(test))
+                pre_rows.append({"cohort": c, "outcome": o, **test})
+            checks += _placebo_checks(results, c, o, specs, config, redact)
+            checks += _leave_one_out_check(s, leave_out_rows)
             checks += _mason_check(results, c, o, config, redact, mason_checks)
-            checks += _threshold_checks(results, c, o, specs, float(config["linkage"]["threshold"]))
-            body += _check_rows(c, o, checks, redact)
+            checks += _threshold_checks(results, c, o, specs, float(config["linkage"]["threshold"]), redact)
+            body += grouped_rows(c, o, checks, mark=True)
     tbl = (
         table(
-            "Robustness checks (logit DiD odds ratios, CRV1 95% intervals)",
-            simple_head("Cohort", "Outcome", "Check", "OR", "95% CI", "p", "Comment", "Published"),
+            "Robustness checks: logit DiD odds ratios with the headline (wild cluster score bootstrap) 95% "
+            "interval and p; CRV1 beside, for reference only",
+            check_head("OR", ("Cohort", "Outcome", "Check"), mark="Published"),
             body,
             tid="tbl-robustness",
         )
         if body
         else None
     )
-    return {"table": tbl, "mason": mason_checks, "pretrend": pre_rows, "pt": pretrend}
+    return {
+        "table": tbl,
+        "mason": mason_checks,
+        "pretrend": pre_rows,
+        "pt": pretrend,
+        "leave_out": _leave_out_table(leave_out_rows, redact),
+    }
 
 
-def _pretrend_text(pre: dict) -> str:
-    """The joint pre-trend tests of one model, logit and LPM: statistic and p."""
-    names = {"wald_chi2": "Wald χ²", "wald_F": "Wald F"}
-    return "; ".join(
-        f"{'logit' if m.startswith('logit') else 'LPM'}: "
-        f"{names.get(pre[m + '_stat'][1], pre[m + '_stat'][1])} = "
-        f"{format_number(pre[m + '_stat'][0], 2)}, {p_statement(pre[m])}"
-        for m in ("logit_crv1", "lpm_crv1")
-        if m in pre
-    )
-
-
-def _placebo_checks(results: pd.DataFrame, c: str, o: str, specs: set[str], config: dict) -> list[tuple]:
-    """The placebo checks (a start date in the pre-period) of one cohort x outcome."""
-    checks = []
-    for spec in sorted(x for x in specs if x.startswith("placebo")):
-        r = result_row(results, c, o, spec, "logit_crv1")
-        if r is not None:
-            checks.append(
-                (
-                    f"Placebo start ({config['models']['robustness']['placebo_start']}, pre-period only)",
-                    r,
-                    "expect an OR near 1",
-                    None,
-                )
-            )
-    return checks
-
-
-def _leave_one_out_check(s: pd.DataFrame) -> list[tuple]:
-    """The range of the leave-one-pilot-area-out fits (``s``: one cohort x outcome's rows), if any."""
-    leave_outs = s[s["specification"].str.startswith("leave_out_") & (s["method"] == "logit_crv1")]
-    leave_outs = leave_outs[[row_status(x) != "not_estimable" for _, x in leave_outs.iterrows()]]
-    if leave_outs.empty:
-        return []
-    lowest, highest = (
-        leave_outs.loc[leave_outs["estimate"].idxmin()],
-        leave_outs.loc[leave_outs["estimate"].idxmax()],
-    )
-    n_excluding_one = int(((leave_outs["ci_high"] < 1) | (leave_outs["ci_low"] > 1)).sum())
-    return [
-        (
-            f"Leave one pilot area out ({len(leave_outs)} fits)",
-            None,
-            f"OR from {format_number(lowest['estimate'])} "
-            f"(without {lowest['specification'].removeprefix('leave_out_')}) "
-            f"to {format_number(highest['estimate'])} "
-            f"(without {highest['specification'].removeprefix('leave_out_')}); "
-            f"CRV1 interval excludes 1 in {n_excluding_one} of {len(leave_outs)}",
-            None,
+def _placebo_checks(
+    results: pd.DataFrame, c: str, o: str, specs: set[str], config: dict, redact
+) -> list[Check]:
+    """The placebo checks (a start date in the pre-period) of one cohort x outcome; the placebo
+    clear of the start is in the timing table."""
+    start = config["models"]["robustness"]["placebo_start"]
+    checks = [
+        spec_check(
+            results, c, o, spec, f"Placebo start ({start}, pre-period only)", "expect an OR near 1", redact
         )
+        for spec in sorted(x for x in specs if x.startswith("placebo") and x != "placebo_clear")
     ]
+    return [x for x in checks if x is not None]
+
+
+def _leave_one_out_check(s: pd.DataFrame, detail: list) -> list[Check]:
+    """The range of the leave-one-pilot-area-out fits (``s``: one cohort x outcome's rows), judged
+    on the score-bootstrap interval (each over the remaining pilots), CRV1 counted for reference;
+    each fit's (headline row, CRV1 row) is appended to ``detail``."""
+    fits = s[s["specification"].str.startswith("leave_out_")]
+    if fits.empty:
+        return []
+    c, o = s["cohort"].iloc[0], s["outcome"].iloc[0]
+    pairs = [
+        (spec, *(result_row(fits, c, o, spec, m[ODDS]) for m in (HEADLINE_METHOD, REFERENCE_METHOD)))
+        for spec in sorted(set(fits["specification"]))
+    ]
+    detail += [(c, o, *x) for x in pairs]
+    est: list[tuple[str, Any]] = [(spec, h if h is not None else r) for spec, h, r in pairs]
+    est = [(spec, r) for spec, r in est if shown(r)]
+    if not est:
+        return []
+    low = min(est, key=lambda x: x[1]["estimate"])
+    high = max(est, key=lambda x: x[1]["estimate"])
+
+    def excluding(rows) -> str:
+        rows = [r for r in rows if shown(r)]
+        n = sum(1 for r in rows if r["ci_high"] < 1 or r["ci_low"] > 1)
+        return f"{n} of {len(rows)}"
+
+    heads = [h for _, h, _ in pairs if h is not None]
+    text = (
+        f"OR from {format_number(low[1]['estimate'])} (without {low[0].removeprefix('leave_out_')}) to "
+        f"{format_number(high[1]['estimate'])} (without {high[0].removeprefix('leave_out_')}); "
+        + (
+            f"score-bootstrap interval (over the remaining pilots) excludes 1 in {excluding(heads)}"
+            if heads
+            else "no few-cluster rows: no verdict"
+        )
+        + f"; CRV1, for reference only: excludes 1 in {excluding([r for _, _, r in pairs if r is not None])}"
+    )
+    return [Check(f"Leave one pilot area out ({len(pairs)} fits)", comment=text)]
+
+
+def _leave_out_table(detail: list, redact) -> dict | None:
+    """Every leave-one-pilot-area-out fit: the score-bootstrap OR, interval and p, CRV1 beside."""
+    if not detail:
+        return None
+    body = []
+    for c, o, spec, head, ref in detail:
+        check = model_check(f"without {spec.removeprefix('leave_out_')}", head, ref, redact=redact)
+        body.append([data_cell(c), data_cell(label(o)), *check_cells(check)])
+    return table(
+        "Leave one pilot area out: each fit with the headline (score bootstrap over the remaining pilots) "
+        "interval and p, CRV1 for reference only",
+        check_head("OR", ("Cohort", "Outcome", "Left out")),
+        body,
+        tid="tbl-leave-out",
+    )
 
 
 def _mason_check(
     results: pd.DataFrame, c: str, o: str, config: dict, redact, mason_checks: list[dict]
-) -> list[tuple]:
-    """The Mason 2015 window check of one cohort x outcome, if fitted; with a published value,
-    its entry (with its verdict) is appended to ``mason_checks``."""
-    r = result_row(results, c, o, "mason_2015", "logit_crv1")
-    if r is None:
+) -> list[Check]:
+    """The Mason 2015 window check of one cohort x outcome, if fitted, judged on the headline
+    interval; with a published value, its entry (with its verdict) is appended to ``mason_checks``."""
+    head = result_row(results, c, o, "mason_2015", HEADLINE_METHOD["odds_ratio"])
+    ref = result_row(results, c, o, "mason_2015", REFERENCE_METHOD["odds_ratio"])
+    if head is None and ref is None:
         return []
+    rob = config["models"]["robustness"]
+    name = f"Mason 2015 window ({rob['mason_pre_start']} to {rob['mason_post_end']})"
     pub = PUBLISHED_MASON_2015.get(o) if c == PUBLISHED_COHORT else None
-    v = verdict(r)
-    flag = inside(pub[0], r["ci_low"], r["ci_high"]) if pub and v.ok else None
     txt = f"published (Mason 2015) {pub[0]:.3f} ({pub[1]:.3f}–{pub[2]:.3f})" if pub else "no published value"
-    check = (
-        f"Mason 2015 window ({config['models']['robustness']['mason_pre_start']} to "
-        f"{config['models']['robustness']['mason_post_end']})",
-        r,
-        txt,
-        flag,
+    check = model_check(name, head, ref, txt, redact)
+    if not pub:
+        return [check]
+    # the verdict uses the headline interval only; without a headline row there is none
+    v = verdict(head) if head is not None else NO_HEADLINE
+    flag = inside(pub[0], head["ci_low"], head["ci_high"]) if head is not None and v.ok else None
+    check.mark = (
+        mark(flag, "published inside", "published outside")
+        if flag is not None
+        else data_cell(v.label if not v.ok else "", cls="mark-none")
     )
-    if pub:
-        mason_checks.append(
-            {
-                "cohort": c,
-                "outcome": o,
-                "inside": flag,
-                "published": pub[0],
-                "estimate": float(r["estimate"]) if v.kind != "not_estimable" else math.nan,
-                "ci": (float(r["ci_low"]), float(r["ci_high"]))
-                if v.kind != "not_estimable"
-                else (math.nan, math.nan),
-                "verdict": v,
-                "reason": v.text(redact),
-            }
-        )
+    r: Any = head if head is not None else ref
+    mason_checks.append(
+        {
+            "cohort": c,
+            "outcome": o,
+            "inside": flag,
+            "published": pub[0],
+            "estimate": float(r["estimate"]) if shown(r) else math.nan,
+            "ci": (float(r["ci_low"]), float(r["ci_high"])) if v.ok else (math.nan, math.nan),
+            "verdict": v,
+            "reason": v.text(redact),
+        }
+    )
     return [check]
 
 
 def _threshold_checks(
-    results: pd.DataFrame, c: str, o: str, specs: set[str], threshold: float
-) -> list[tuple]:
+    results: pd.DataFrame, c: str, o: str, specs: set[str], threshold: float, redact
+) -> list[Check]:
     """The fits of one cohort x outcome at other linkage thresholds."""
     checks = []
     for spec in sorted(x for x in specs if x.startswith("linkage_threshold_")):
-        r = result_row(results, c, o, spec, "logit_crv1")
         t = spec.removeprefix("linkage_threshold_")
-        if r is not None:
-            checks.append((f"Linkage threshold {t} (main: {threshold:g})", r, "", None))
+        check = spec_check(results, c, o, spec, f"Linkage threshold {t} (main: {threshold:g})", redact=redact)
+        if check is not None:
+            checks.append(check)
     return checks
-
-
-def _check_rows(c: str, o: str, checks: list[tuple], redact) -> list[list[dict]]:
-    """The table rows of one cohort x outcome's checks, each (name, result row, comment, flag)."""
-    rows = []
-    for i, (name, r, txt, flag) in enumerate(checks):
-        row = []
-        if i == 0:
-            row += [
-                data_cell(c, rowspan=len(checks)),
-                header_cell(label(o), scope="rowgroup", rowspan=len(checks)),
-            ]
-        shown = r is not None and row_status(r) != "not_estimable"
-        remarks = _remarks(r, redact) if r is not None else []
-        comment = "; ".join(x for x in (txt, *remarks) if x)
-        no_verdict = (
-            r is not None
-            and name.startswith("Mason")
-            and c == PUBLISHED_COHORT
-            and o in PUBLISHED_MASON_2015
-            and not verdict(r).ok
-        )
-        row += [
-            header_cell(name, scope="row"),
-            data_cell(
-                format_number(r["estimate"]) if shown else ("not estimable" if r is not None else ""),
-                cls="num",
-            ),
-            data_cell(format_interval(r["ci_low"], r["ci_high"]) if shown else "", cls="num"),
-            data_cell(format_p(r["p_value"]) if shown else "", cls="num"),
-            data_cell(comment),
-            mark(flag, "published inside", "published outside")
-            if flag is not None
-            else data_cell(verdict(r).label if no_verdict else "", cls="mark-none"),
-        ]
-        rows.append(row)
-    return rows
 
 
 def all_estimates_table(results: pd.DataFrame, real: bool, redact=str) -> dict:
@@ -344,7 +405,7 @@ def all_estimates_table(results: pd.DataFrame, real: bool, redact=str) -> dict:
         shown = row_status(r) != "not_estimable"
         or_scale = r["scale"] == "odds_ratio"
         p_only = or_scale and isnan(r["ci_low"]) and not isnan(r["p_value"])
-        remarks = _remarks(r, redact, p_only)
+        flags = remarks(r, redact, p_only)
         row = [
             data_cell(r["cohort"]),
             header_cell(label(r["outcome"]), scope="row"),
@@ -357,7 +418,7 @@ def all_estimates_table(results: pd.DataFrame, real: bool, redact=str) -> dict:
         ]
         if not real:
             row += [data_cell(f"{int(r['n']):,}", cls="num"), data_cell(f"{int(r['events']):,}", cls="num")]
-        row.append(data_cell("; ".join(remarks)))
+        row.append(data_cell("; ".join(flags)))
         body.append(row)
     cols = ["Cohort", "Outcome", "Specification", "Method", "Scale", "Estimate", "95% interval", "p"]
     if not real:

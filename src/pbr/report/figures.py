@@ -167,6 +167,20 @@ def _forest_points(ax: plt.Axes, est: list[dict], y: np.ndarray, headline: str) 
 
 def _forest_axes(ax: plt.Axes, est: list[dict], y: np.ndarray) -> None:
     """The forest plot's axes: a line at 1, a log x axis with round ticks, a label per row."""
+    _log_odds_axis(ax)
+    ax.set_yticks(y)
+    ax.set_yticklabels(
+        [f"{label(r['outcome_key'])} ({r['cohort']}){'' if r['verdict'].ok else ' †'}" for r in est],
+        fontsize=9,
+    )
+    ax.set_ylim(-0.8, len(est) - 0.2)
+    ax.set_xlabel("DiD odds ratio (pilot × post), log scale", fontsize=9)
+    ax.grid(axis="x", alpha=0.3, which="both")
+    _style(ax)
+
+
+def _log_odds_axis(ax: plt.Axes) -> None:
+    """A log x axis of odds ratios: a dotted line at 1, round ticks labelled as plain numbers."""
     ax.axvline(1.0, color=GREY, lw=1, ls=":")
     ax.set_xscale("log")
     lo_x, hi_x = ax.get_xlim()
@@ -177,15 +191,6 @@ def _forest_axes(ax: plt.Axes, est: list[dict], y: np.ndarray) -> None:
     ax.set_xticks(ticks)
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-    ax.set_yticks(y)
-    ax.set_yticklabels(
-        [f"{label(r['outcome_key'])} ({r['cohort']}){'' if r['verdict'].ok else ' †'}" for r in est],
-        fontsize=9,
-    )
-    ax.set_ylim(-0.8, len(est) - 0.2)
-    ax.set_xlabel("DiD odds ratio (pilot × post), log scale", fontsize=9)
-    ax.grid(axis="x", alpha=0.3, which="both")
-    _style(ax)
 
 
 def _forest_text(est: list[dict], left_out: list[dict], headline: str) -> tuple[str, str]:
@@ -285,50 +290,85 @@ def trend_figure(trends: pd.DataFrame, cohort: str, outcomes: list[str], config:
     return Figure(_png(fig), alt, caption, f"fig-trends-{cohort}")
 
 
-def event_study_figure(es: pd.DataFrame, pretrend: dict, config: dict) -> Figure | None:
-    """Event-study odds ratios by period bin (logit, CRV1), one panel per cohort x outcome."""
-    es = es[es["method"] == "logit_crv1"] if not es.empty else es
-    if es.empty:
+#: The event-study coefficient table's specifications: the standard one (drawn) and the one
+#: whose reference bin is clear of the start (its reference bin is marked).
+EVENT_STUDY_STANDARD, EVENT_STUDY_CLEAR = "event_study", "event_study_clear"
+
+
+def _clear_reference(es: pd.DataFrame, c: str, o: str) -> pd.Timestamp | None:
+    """The start of the clear-of-start event study's reference bin for one cohort x outcome."""
+    if "specification" not in es.columns:
         return None
-    pairs = list(dict.fromkeys(zip(es["cohort"], es["outcome"], strict=True)))
+    s = es[(es["specification"] == EVENT_STUDY_CLEAR) & (es["cohort"] == c) & (es["outcome"] == o)]
+    s = s[s["is_reference"].astype(bool)]
+    return pd.Timestamp(s["bin_start"].iloc[0]) if not s.empty else None
+
+
+def _event_study_panel(ax: plt.Axes, s: pd.DataFrame, start: pd.Timestamp, clear_ref) -> None:
+    """One event study: the pilot x bin ORs with their CRV1 intervals, the reference bin, the
+    start, and (shaded) the reference bin of the clear-of-start event study."""
+    months = _MONTHS.get(str(s["bin_col"].iloc[0]), 6)
+    half = pd.DateOffset(days=round(30.4 * months / 2))
+    x = pd.DatetimeIndex([pd.Timestamp(b) + half for b in s["bin_start"]])
+    ref = s["is_reference"].astype(bool).to_numpy()
+    lo = (s["estimate"] - s["ci_low"]).to_numpy(dtype=float)
+    hi = (s["ci_high"] - s["estimate"]).to_numpy(dtype=float)
+    ax.errorbar(
+        x[~ref],
+        s["estimate"][~ref],
+        yerr=[lo[~ref], hi[~ref]],
+        fmt="o",
+        color=BLUE,
+        ecolor=BLUE,
+        capsize=3,
+        ms=5,
+        label="pilot × period OR (95% CI, CRV1: for reference)",
+    )
+    ax.plot(x[ref], s["estimate"][ref], "o", mfc="white", mec=BLACK, ms=7, label="reference period")
+    if clear_ref is not None:
+        ax.axvspan(
+            clear_ref,
+            clear_ref + pd.DateOffset(months=months),
+            color=ORANGE,
+            alpha=0.25,
+            hatch="//",
+            label="reference period clear of the start (timing check)",
+        )
+    ax.axhline(1.0, color=GREY, lw=1, ls=":")
+    ax.axvline(start, color=BLACK, lw=1, ls="--", label="pilots start")
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.tick_params(axis="y", which="minor", labelsize=7)
+    ax.set_ylabel("odds ratio (log scale)", fontsize=9)
+    ax.tick_params(axis="x", labelrotation=30)
+    _style(ax)
+
+
+def event_study_figure(es: pd.DataFrame, pretrend: dict, config: dict) -> Figure | None:
+    """Event-study odds ratios by period bin (logit), one panel per cohort x outcome.
+
+    With a ``specification`` column the standard event study is drawn and the reference bin of
+    the one clear of the start is shaded. Each title gives the joint pre-trend test's verdict
+    from the wild cluster score bootstrap (``pretrend``: :func:`pbr.report.estimates.pretrend_tests`);
+    the per-bin intervals are CRV1 and shown for reference only."""
+    es = es[es["method"] == "logit_crv1"] if not es.empty else es
+    standard = es[es["specification"] == EVENT_STUDY_STANDARD] if "specification" in es.columns else es
+    if standard.empty:
+        return None
+    pairs = list(dict.fromkeys(zip(standard["cohort"], standard["outcome"], strict=True)))
     ncol = min(2, len(pairs))
     nrow = math.ceil(len(pairs) / ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(5.2 * ncol, 3.0 * nrow + 0.5), squeeze=False)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(5.2 * ncol, 3.0 * nrow + 0.7), squeeze=False)
     start = pd.Timestamp(config["study"]["post_start"])
-    alts = []
+    alts, any_clear = [], False
     for ax, (c, o) in zip(axes.flat, pairs, strict=False):
-        s = es[(es["cohort"] == c) & (es["outcome"] == o)].sort_values("bin")
-        months = _MONTHS.get(str(s["bin_col"].iloc[0]), 6)
-        x = pd.DatetimeIndex(
-            [pd.Timestamp(b) + pd.DateOffset(days=round(30.4 * months / 2)) for b in s["bin_start"]]
-        )
-        ref = s["is_reference"].astype(bool).to_numpy()
-        lo = (s["estimate"] - s["ci_low"]).to_numpy(dtype=float)
-        hi = (s["ci_high"] - s["estimate"]).to_numpy(dtype=float)
-        ax.errorbar(
-            x[~ref],
-            s["estimate"][~ref],
-            yerr=[lo[~ref], hi[~ref]],
-            fmt="o",
-            color=BLUE,
-            ecolor=BLUE,
-            capsize=3,
-            ms=5,
-            label="pilot × period OR (95% CI, CRV1)",
-        )
-        ax.plot(x[ref], s["estimate"][ref], "o", mfc="white", mec=BLACK, ms=7, label="reference period")
-        ax.axhline(1.0, color=GREY, lw=1, ls=":")
-        ax.axvline(start, color=BLACK, lw=1, ls="--", label="pilots start")
-        ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.yaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.tick_params(axis="y", which="minor", labelsize=7)
-        p = pretrend.get((c, o), {}).get("logit_crv1")
-        ptxt = f"pre-trend {p_statement(p)}" if p is not None else "pre-trend test not available"
+        s = standard[(standard["cohort"] == c) & (standard["outcome"] == o)].sort_values("bin")
+        clear_ref = _clear_reference(es, c, o)
+        any_clear |= clear_ref is not None
+        _event_study_panel(ax, s, start, clear_ref)
+        ptxt = _pretrend_title(pretrend.get((c, o)))
         ax.set_title(f"{label(o)} ({c}); {ptxt}", fontsize=9)
-        ax.set_ylabel("odds ratio (log scale)", fontsize=9)
-        ax.tick_params(axis="x", labelrotation=30)
-        _style(ax)
         alts.append(
             f"{label(o)} ({c}): "
             + ", ".join(
@@ -336,27 +376,127 @@ def event_study_figure(es: pd.DataFrame, pretrend: dict, config: dict) -> Figure
                 for b, e in zip(s["bin_start"], s["estimate"], strict=True)
             )
             + f"; {ptxt}"
+            + (f"; clear-of-start reference period from {clear_ref:%b %Y}" if clear_ref is not None else "")
         )
     for ax in list(axes.flat)[len(pairs) :]:
         ax.set_visible(False)
     handles, labels_ = axes.flat[0].get_legend_handles_labels()
     fig.legend(
-        handles, labels_, loc="lower center", ncol=3, fontsize=8, frameon=False, bbox_to_anchor=(0.5, -0.03)
+        handles, labels_, loc="lower center", ncol=2, fontsize=8, frameon=False, bbox_to_anchor=(0.5, -0.05)
     )
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
-    bin_unit = str(es["bin_col"].iloc[0]).replace("_", "-")
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    bin_unit = str(standard["bin_col"].iloc[0]).replace("_", "-")
     alt = (
         f"Event-study plots: odds ratio of pilot versus other areas in each {bin_unit} relative to the "
-        "reference period (hollow circle, fixed at 1), log scale, dashed line at the pilots' start. "
+        "reference period (hollow circle, fixed at 1), log scale, dashed line at the pilots' start"
+        + (", the reference period of the clear-of-start event study shaded" if any_clear else "")
+        + ". "
         + "; ".join(alts)
         + "."
     )
     caption = (
         f"Event studies: pilot × {bin_unit} interactions in the logit (area and period fixed effects, "
-        "covariates, CRV1 by area); the p-value in each title is the joint test that every pre-period "
-        "coefficient is zero (a small p warns that the trends were not parallel before the pilots)."
+        "covariates); per-period intervals are CRV1 by area, for reference only. The verdict in each "
+        "title is the joint test that every pre-period coefficient is zero by the wild cluster score "
+        "bootstrap (a small p warns that the trends were not parallel before the pilots); CRV1 "
+        "over-rejects this test with few treated areas."
+        + (
+            " Shaded: the reference period of the event study whose reference is clear of the start "
+            "(its outcome windows end before the pilots began; see the timing checks)."
+            if any_clear
+            else ""
+        )
     )
     return Figure(_png(fig), alt, caption, "fig-event-study")
+
+
+def _pretrend_title(test: dict | None) -> str:
+    """A panel title's pre-trend words: the bootstrap verdict and p, or that there is none."""
+    if not test:
+        return "pre-trend test not available"
+    if test.get("p") is None:
+        return "no bootstrap pre-trend test"
+    return f"{test['verdict']} (bootstrap {p_statement(test['p'])})"
+
+
+def pilot_forest_plot(
+    pilots: list[tuple[str, float]], mean: dict | None, cohort: str, outcome: str
+) -> Figure:
+    """The per-pilot DiD odds ratios of one cohort x outcome as points (each pilot against all
+    comparison areas has no valid interval of its own), and the Ibragimov-Müller mean with its
+    t interval (``mean``: estimate, ci_low, ci_high, p; None without it).
+
+    ``pilots``: (area name, OR) pairs; an OR missing or outside :data:`FOREST_LIMITS` is drawn
+    at the edge as an arrow (and named in the caption)."""
+    ax_lo, ax_hi = FOREST_LIMITS
+    names = [n for n, _ in pilots] + (["Ibragimov-Müller mean"] if mean else [])
+    fig, ax = plt.subplots(figsize=(7.5, 0.38 * len(names) + 1.4))
+    y = np.arange(len(names))[::-1].astype(float)
+    cut = []
+    for yi, (name, v) in zip(y, pilots, strict=False):
+        if isnan(v):
+            cut.append(f"{name} (not estimable)")
+            continue
+        x = min(max(v, ax_lo), ax_hi)
+        marker = "o" if x == v else ("<" if v < ax_lo else ">")
+        if x != v:
+            cut.append(f"{name} ({format_number(v, 2)})")
+        ax.plot(x, yi, marker, color=VERMILLION, ms=7, label="one pilot vs all comparison areas")
+    if mean:
+        lo, hi = float(mean.get("ci_low", math.nan)), float(mean.get("ci_high", math.nan))
+        if not isnan(lo) and not isnan(hi):
+            ax.plot([max(lo, ax_lo), min(hi, ax_hi)], [y[-1], y[-1]], color=BLUE, lw=3)
+        ax.plot(mean["estimate"], y[-1], "D", color=BLUE, ms=8, label="Ibragimov-Müller mean, t 95% CI")
+    _log_odds_axis(ax)
+    ax.set_yticks(y)
+    ax.set_yticklabels(names, fontsize=9)
+    ax.set_ylim(-0.8, len(names) - 0.2)
+    ax.set_xlabel("DiD odds ratio (pilot × post), log scale", fontsize=9)
+    ax.grid(axis="x", alpha=0.3)
+    handles, labels_ = ax.get_legend_handles_labels()
+    keep = dict(zip(labels_, handles, strict=True))
+    ax.legend(
+        keep.values(),
+        keep.keys(),
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.18),
+        ncol=2,
+        fontsize=8,
+        frameon=False,
+    )
+    _style(ax)
+    alt, caption = _pilot_forest_text(pilots, mean, cut, cohort, outcome)
+    return Figure(_png(fig), alt, caption, f"fig-pilots-{cohort}-{outcome}")
+
+
+def _pilot_forest_text(
+    pilots: list[tuple[str, float]], mean: dict | None, cut: list[str], cohort: str, outcome: str
+) -> tuple[str, str]:
+    """The per-pilot forest plot's alt text (every value drawn) and caption (``cut``: points at the edge)."""
+    mean_txt = (
+        f"Ibragimov-Müller mean {format_number(mean['estimate'], 2)}"
+        + (
+            f" ({format_interval(mean['ci_low'], mean['ci_high'], 2)})"
+            if not isnan(mean.get("ci_low"))
+            else ""
+        )
+        + f", {p_statement(mean.get('p'))}"
+        if mean
+        else "no Ibragimov-Müller mean"
+    )
+    alt = (
+        f"Forest plot of the DiD odds ratio of each pilot area against all comparison areas, "
+        f"{label(outcome)} ({cohort}), log scale, dotted line at 1: "
+        + "; ".join(f"{n} {format_number(v, 2) or 'not estimable'}" for n, v in pilots)
+        + f"; {mean_txt}."
+    )
+    caption = (
+        f"{label(outcome)} ({cohort} cohort): each pilot area's DiD odds ratio against all comparison "
+        "areas (vermilion points; a single pilot has no valid interval of its own) and the "
+        "Ibragimov-Müller mean of the pilots' coefficients with its t interval (blue diamond)."
+        + (f" Drawn at the edge or left out: {', '.join(cut)}." if cut else "")
+    )
+    return alt, caption
 
 
 def linkage_quality_figure(quality: pd.DataFrame, threshold: float) -> Figure | None:

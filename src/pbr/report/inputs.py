@@ -26,6 +26,10 @@ class ReportInputs:
     #: the validated area lookup (results/extract/areas.parquet: area_code, area_name, pilot,
     #: pilot_sub_area); empty: the report counts areas from the results alone, without names
     areas: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: each pilot area's DiD against all comparison areas (results/fit/pilot_areas.parquet: cohort,
+    #: outcome, area_code, beta, odds_ratio, risk_difference, leverage_share, n, events); empty:
+    #: the per-pilot section reads the result rows alone
+    pilot_areas: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 AREA_COLUMNS = ["area_code", "area_name", "region", "pilot", "pilot_sub_area"]
@@ -44,12 +48,14 @@ def load_inputs(
     effects: Sequence[str | Path] = (),
     areas: str | Path | None = None,
     extracts: Sequence[str | Path] = (),
+    pilot_areas: str | Path | None = None,
 ) -> ReportInputs:
     """Read the report's inputs; ``pairs`` files are named pairs_<register>.parquet, ``effects`` is 0 or 1 JSON file.
 
     The area lookup is ``areas``, or else the file named ``areas.*`` among ``extracts`` (the
     validated extracts the rule already takes as inputs); only its area columns are read
-    (the lookup holds no identifier, and area names are not personal data).
+    (the lookup holds no identifier, and area names are not personal data). ``pilot_areas``
+    is optional (absent: the per-pilot section reads the result rows alone).
     """
     from pbr import io as pio
     from pbr.flow import concat_flows
@@ -74,4 +80,5 @@ def load_inputs(
         pairs={Path(p).stem.removeprefix("pairs_"): pio.read_table(p) for p in pairs},
         effects=pio.read_json(effects[0]) if effects else None,
         areas=area_table,
+        pilot_areas=opt(pilot_areas),
     )

@@ -27,6 +27,7 @@ from pbr.registry import outcomes as outcome_registry
 from pbr.registry.methods import EXCHANGEABLE_NOTE, measured_sizes
 from pbr.registry.published import PUBLISHED_JOURNEYS
 from pbr.report.cells import METHOD_LABELS, SCI_LARGE, format_number, format_p, isnan
+from pbr.report.composition import composition_section
 from pbr.report.descriptive import (
     baseline_section,
     flow_section,
@@ -41,6 +42,8 @@ from pbr.report.figures import ReportFigures, event_study_figure, forest_plot, p
 from pbr.report.findings import area_summary, summary_findings
 from pbr.report.inputs import ReportInputs
 from pbr.report.methods import model_formula, source_section, verdict_methods, verdict_methods_table
+from pbr.report.pilots import pilot_section
+from pbr.report.timing import timing_section
 from pbr.report.verdicts import MAX_CI_RATIO, MAX_PLAUSIBLE_OR, MIN_CELL_EVENTS
 
 log = logging.getLogger(__name__)
@@ -269,6 +272,7 @@ def render_report(
     sections["robustness"] = robustness_section(
         inputs.results, settings.cohorts, settings.outcomes, config, disc.redact
     )
+    sections.update(_evidence_sections(inputs, config, settings, disc))
     figures = _figures(inputs, sections, config, settings, disc)
     html_text = _html(
         inputs, sections, figures, config, settings, disc, config_hash, input_checksums, run_date, data_source
@@ -312,6 +316,24 @@ def _counted_sections(inputs: ReportInputs, config: dict, settings: _Settings, d
         "areas": areas,
         "rows": rows,
         "did_table": did_tbl,
+    }
+
+
+def _evidence_sections(inputs: ReportInputs, config: dict, settings: _Settings, disc: Disclosure) -> dict:
+    """The timing checks, the per-pilot evidence and the composition and adjustment checks."""
+    results, cohorts, outcomes = inputs.results, settings.cohorts, settings.outcomes
+    return {
+        "timing": timing_section(results, cohorts, outcomes, config, disc.redact),
+        "pilots": pilot_section(
+            results,
+            _or_empty(inputs.pilot_areas),
+            _or_empty(inputs.areas),
+            cohorts,
+            outcomes,
+            settings.real,
+            disc.redact,
+        ),
+        "composition": composition_section(results, cohorts, outcomes, config, disc.redact),
     }
 
 
@@ -419,6 +441,9 @@ def _html(
         figures=figures,
         inference_tables=inference_section(results, cohorts, outcomes, headline, disc.redact),
         robustness=robustness,
+        timing=sections["timing"],
+        pilots=sections["pilots"],
+        composition=sections["composition"],
         all_table=all_estimates_table(results, real, disc.redact),
         rates_tables=sections["rates"]["tables"],
         baseline_tables=sections["baseline_tables"],

@@ -1,0 +1,356 @@
+"""The report sections of issue 19: the headline method first on every check, CRV1 beside for
+reference; pre-trend verdicts from the bootstrap p; RI roles; per-pilot evidence; timing;
+composition and adjustment; the event-study figure with the clear-of-start reference.
+
+Rendered from report_fixtures' issue-19 inputs (hand-built rows in the formats the fit writes).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from report_fixtures import (
+    COHORTS,
+    OUTCOMES,
+    K,
+    make_config,
+    make_issue19_inputs,
+    make_pilot_areas,
+    make_results,
+    parse_cells,
+    render_issue19,
+    result_row,
+    small_numbers,
+)
+
+from pbr.report.estimates import inference_section, pretrend_tests, reassignments, robustness_section
+from pbr.report.figures import event_study_figure
+from pbr.report.findings import summary_findings
+from pbr.report.inputs import load_inputs
+from pbr.report.pilots import pilot_section
+from pbr.report.timing import straddle_text, timing_section
+
+C, OUT = "drug", "successful_completion"
+
+
+@pytest.fixture(scope="module")
+def issue19(tmp_path_factory) -> dict[str, Path]:
+    """The issue-19 fixture report, synthetic and real mode."""
+    tmp = tmp_path_factory.mktemp("issue19")
+    return {"synthetic": render_issue19(tmp), "real": render_issue19(tmp, real=True, name="real")}
+
+
+def _pretrend_frame(p_crv1: float, p_boot: float | None) -> pd.DataFrame:
+    """One event study's joint pre-trend tests: CRV1 (logit, LPM) and, unless None, the bootstraps."""
+    rows = [
+        result_row(C, OUT, "main", "logit_crv1", 0.6, 0.5, 0.7, 0.01, 1000, 300),
+        result_row(C, OUT, "event_study_pretrend", "logit_crv1", 12.0, np.nan, np.nan, p_crv1, 1000, 300)
+        | {"scale": "wald_chi2"},
+        result_row(C, OUT, "event_study_pretrend", "lpm_crv1", 3.0, np.nan, np.nan, p_crv1, 1000, 300)
+        | {"scale": "wald_F"},
+    ]
+    if p_boot is not None:
+        rows += [
+            result_row(
+                C, OUT, "event_study_pretrend", "logit_score_wcb", 12.0, np.nan, np.nan, p_boot, 1000, 300
+            )
+            | {"scale": "wald_chi2"},
+            result_row(C, OUT, "event_study_pretrend", "lpm_wcb_webb", 3.0, np.nan, np.nan, p_boot, 1000, 300)
+            | {"scale": "wald_F"},
+        ]
+    return pd.DataFrame(rows)
+
+
+def _cells(html: Path, table_id: str) -> list[str]:
+    return [c["text"] for c in parse_cells(html).cells if c["table"] == table_id]
+
+
+def _row(html: Path, table_id: str, name: str) -> list[str]:
+    """The cells of the row whose row header is ``name`` (up to the next row header)."""
+    cells = [c for c in parse_cells(html).cells if c["table"] == table_id]
+    i = next(i for i, c in enumerate(cells) if c["tag"] == "th" and c["text"] == name)
+    out = [cells[i]["text"]]
+    for c in cells[i + 1 :]:
+        if c["tag"] == "th":
+            break
+        out.append(c["text"])
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Pre-trend verdicts: the bootstrap p only
+
+
+@pytest.mark.parametrize(("p_crv1", "p_boot", "detected"), [(0.01, 0.40, False), (0.60, 0.02, True)])
+def test_pretrend_verdict_comes_from_the_bootstrap_p_not_crv1(p_crv1, p_boot, detected):
+    """CRV1 and the bootstrap disagree: the verdict words, the findings box and the figure follow
+    the bootstrap; CRV1's p is kept beside, for reference."""
+    results = _pretrend_frame(p_crv1, p_boot)
+    (test,) = pretrend_tests(results).values()
+    assert test["p"] == p_boot and test["p_crv1"] == p_crv1 and test["lpm_p_crv1"] == p_crv1
+    assert test["detected"] is detected
+    assert test["verdict"] == ("pre-trend detected" if detected else "no pre-trend detected")
+    rob = robustness_section(results, [C], [OUT], make_config())
+    (pre,) = rob["pretrend"]
+    assert pre["p"] == p_boot and pre["p_crv1"] == p_crv1
+    findings = summary_findings([], [], rob, "logit_score_wcb", True)
+    (item,) = [f for f in findings if f["text"].startswith("Event-study pre-trend")]
+    assert item["ok"] is (not detected)
+    row = next(
+        r for r in rob["table"]["body"] if any(c["text"] == "Event study: joint pre-trend test" for c in r)
+    )
+    comment = row[-2]["text"]
+    assert (row[-5]["text"], row[-3]["text"]) == (f"{p_boot:.3f}", f"{p_crv1:.3f}")  # p, CRV1 p
+    assert comment.startswith("pre-trend detected" if detected else "no pre-trend detected")
+    assert "CRV1, for reference only" in comment
+
+
+def test_without_a_bootstrap_pretrend_test_there_is_no_verdict():
+    (test,) = pretrend_tests(_pretrend_frame(0.01, None)).values()
+    assert test["p"] is None and test["detected"] is None and test["p_crv1"] == 0.01
+    assert test["verdict"].startswith("no verdict")
+
+
+def test_a_not_estimable_bootstrap_pretrend_test_gives_no_p():
+    results = _pretrend_frame(0.01, 0.3)
+    results.loc[results["method"] == "logit_score_wcb", ["estimate", "p_value"]] = np.nan
+    (test,) = pretrend_tests(results).values()
+    assert test["p"] is None and test["detected"] is None and test["lpm_p"] == 0.3
+
+
+# ---------------------------------------------------------------------------------------
+# Robustness: headline first, CRV1 beside
+
+
+def test_robustness_rows_show_the_headline_interval_first_and_crv1_beside(issue19):
+    placebo = _row(issue19["synthetic"], "tbl-robustness", "Placebo start (2011-04-01, pre-period only)")
+    assert placebo[1:6] == ["1.020", "0.700–1.500", "0.930", "0.800–1.300", "0.900"]
+    head = _cells(issue19["synthetic"], "tbl-robustness")
+    assert "Headline method (few-cluster)" in head and "CRV1, for reference only" in head
+    threshold = _row(issue19["synthetic"], "tbl-robustness", "Linkage threshold 0.2 (main: 0.5)")
+    assert threshold[2] == "0.400–2.200" and threshold[4] == "0.500–1.800"
+
+
+def test_a_check_without_a_headline_row_says_so_and_shows_crv1_only_for_reference():
+    results = make_results()  # robustness rows with CRV1 only
+    rob = robustness_section(results, COHORTS, OUTCOMES, make_config())
+    texts = [[c["text"] for c in row] for row in rob["table"]["body"]]
+    placebo = next(r for r in texts if any(str(x).startswith("Placebo") for x in r))
+    i = next(i for i, x in enumerate(placebo) if str(x).startswith("Placebo"))
+    assert placebo[i + 2 : i + 4] == ["", ""]  # no headline interval or p
+    assert placebo[i + 4] == "0.800–1.300"
+    assert "no few-cluster row" in placebo[i + 6]
+
+
+def test_mason_verdict_uses_the_headline_interval():
+    """Published 0.859 lies inside CRV1 (0.78-0.95) but outside the headline interval (0.90-1.20)."""
+    results = make_results()
+    crv = results[(results["specification"] == "mason_2015") & (results["method"] == "logit_crv1")].iloc[0]
+    results = pd.concat(
+        [
+            results,
+            pd.DataFrame([crv.to_dict() | {"method": "logit_score_wcb", "ci_low": 0.9, "ci_high": 1.2}]),
+        ]
+    )
+    rob = robustness_section(results, COHORTS, OUTCOMES, make_config())
+    (mason,) = rob["mason"]
+    assert mason["inside"] is False and mason["ci"] == (0.9, 1.2)
+    # without the headline row: no verdict at all, never CRV1's "inside"
+    rob = robustness_section(make_results(), COHORTS, OUTCOMES, make_config())
+    (mason,) = rob["mason"]
+    assert mason["inside"] is None and not mason["verdict"].ok
+
+
+def test_leave_one_out_counts_the_score_bootstrap_intervals(issue19):
+    rob = robustness_section(make_issue19_inputs().results, COHORTS, OUTCOMES, make_config())
+    comment = next(
+        row[-2]["text"] for row in rob["table"]["body"] if any("Leave one" in str(c["text"]) for c in row)
+    )
+    # headline intervals: 0.38-0.90 and 0.58-1.00 and 0.78-1.10: one excludes 1; CRV1: all three
+    assert "score-bootstrap interval (over the remaining pilots) excludes 1 in 1 of 3" in comment
+    assert "CRV1, for reference only: excludes 1 in 3 of 3" in comment
+    fits = _cells(issue19["synthetic"], "tbl-leave-out")
+    assert "without E0012" in fits and "0.380–0.900" in fits
+
+
+# ---------------------------------------------------------------------------------------
+# Inference roles
+
+
+def test_inference_rows_carry_their_role_and_reassignments():
+    inputs = make_issue19_inputs()
+    (drug, _) = inference_section(inputs.results, COHORTS, OUTCOMES, "logit_score_wcb")
+    rows = [[c["text"] for c in r] for r in drug["body"]]
+    by_method = {r[-7]: r for r in rows}
+    raw = by_method["Logit, randomisation inference (coefficient)"]
+    assert raw[-6] == "valid only if the pilots were exchangeable with other areas"
+    assert "9,999 re-assignments" in raw[-1]
+    size = by_method["LPM, randomisation inference (studentised, within size strata)"]
+    assert size[-6].startswith("sensitivity")
+    assert by_method["Logit, randomisation inference (studentised)"][-6].startswith("secondary check")
+    assert by_method["Logit, wild cluster score bootstrap"][-6] == "headline"
+    assert rows[0][1] == "Logit, wild cluster score bootstrap"  # the headline first
+    assert by_method["Logit, CRV1 cluster-robust"][-6].startswith("for reference only")
+
+
+def test_reassignments_are_read_from_the_note():
+    assert (
+        reassignments("randomisation inference over 149 areas, 8 treated per draw, 9,999 re-assignments")
+        == 9999
+    )
+    assert reassignments("WCR (null imposed), Webb weights, 9999 reps") is None
+    assert reassignments(np.nan) is None
+
+
+# ---------------------------------------------------------------------------------------
+# Per-pilot evidence
+
+
+def test_per_pilot_section_has_a_forest_plot_a_table_and_the_tests(issue19):
+    html = issue19["synthetic"]
+    p = parse_cells(html)
+    assert any("Forest plot of the DiD odds ratio of each pilot area" in i.get("alt", "") for i in p.imgs)
+    kent = _row(html, "tbl-pilots-drug-successful_completion", "Kent")
+    assert kent[1:6] == ["P2", "0.950", "-0.63", "12.0", "80"]
+    bracknell = _row(html, "tbl-pilots-drug-successful_completion", "Bracknell Forest")
+    assert bracknell[4] == "30.0"  # leverage share in percent
+    tests = _cells(html, "tbl-pilot-tests-drug-successful_completion")
+    assert "Logit, Ibragimov-Müller t test over pilot areas" in tests and "0.011" in tests
+    assert "Logit, Canay-Romano-Shaikh sign-change test" in tests and "0.016" in tests
+
+
+def test_real_mode_per_pilot_table_shows_no_count(issue19):
+    html = issue19["real"]
+    cells = _cells(html, "tbl-pilots-drug-successful_completion")
+    assert "Journeys" not in cells and "Events" not in cells
+    wigan = _row(html, "tbl-pilots-drug-successful_completion", "Wigan")  # 6 journeys, 3 events
+    for text in wigan[1:]:
+        assert not small_numbers(text.replace("P7", "")), wigan
+    assert "not shown in real-data mode" in html.read_text()
+
+
+def test_per_pilot_section_reads_the_pilot_table_alone_and_codes_without_a_lookup():
+    inputs = make_issue19_inputs()
+    results = inputs.results[~inputs.results["specification"].str.startswith("pilot_")]
+    (entry,) = pilot_section(results, make_pilot_areas(), pd.DataFrame(), COHORTS, OUTCOMES, real=False)
+    body = [[c["text"] for c in r] for r in entry["table"]["body"]]
+    assert [r[0] for r in body] == [f"P{i}" for i in range(8)]
+    assert body[7][2] == "0.330" and "P7 0.33" in entry["figure"].alt
+    assert "Ibragimov-Müller mean 0.61 (0.45–0.84), p = 0.011" in entry["figure"].alt
+
+
+def test_no_per_pilot_rows_no_section_entry():
+    assert pilot_section(make_results(), pd.DataFrame(), pd.DataFrame(), COHORTS, OUTCOMES, real=False) == []
+
+
+def test_load_inputs_reads_the_pilot_table_when_given(tmp_path):
+    inputs = make_issue19_inputs()
+    paths = {}
+    for name, df in {"results": inputs.results, "rates": inputs.rates, "flow": inputs.flow}.items():
+        paths[name] = tmp_path / f"{name}.parquet"
+        df.to_parquet(paths[name])
+    make_pilot_areas().to_parquet(tmp_path / "pilot_areas.parquet")
+    kw = {"results": paths["results"], "rates": paths["rates"], "flows": [paths["flow"]]}
+    assert load_inputs(**kw).pilot_areas.empty
+    read = load_inputs(**kw, pilot_areas=tmp_path / "pilot_areas.parquet").pilot_areas
+    assert list(read["area_code"]) == [f"P{i}" for i in range(8)]
+
+
+# ---------------------------------------------------------------------------------------
+# Timing, composition, adjustment
+
+
+def test_timing_table_and_the_straddle_sentence(issue19):
+    cfg = make_config()
+    assert "journeys starting from April 2011 to March 2012, before the pilots began on 1 April 2012" in (
+        straddle_text(cfg)
+    )
+    donut = _row(
+        issue19["synthetic"], "tbl-timing", "Donut: journeys whose outcome window crosses 2012-04-01 dropped"
+    )
+    assert donut[1:6] == ["0.610", "0.450–0.830", "0.004", "0.500–0.750", "0.001"]
+    clear = _row(
+        issue19["synthetic"], "tbl-timing", "Event-study pre-trend test (reference period clear of the start)"
+    )
+    assert clear[3] == "0.660" and clear[5] == "0.410" and clear[6].startswith("no pre-trend detected")
+    assert _row(issue19["synthetic"], "tbl-timing", "Placebo clear of the start")[2] == "0.700–1.350"
+    # the placebo clear of the start is not counted twice in the robustness table
+    assert "Placebo clear of the start" not in _cells(issue19["synthetic"], "tbl-robustness")
+    assert timing_section(make_results(), COHORTS, OUTCOMES, cfg)["table"] is None
+
+
+def test_composition_table_in_percentage_points_with_post_start_covariates_flagged(issue19):
+    html = issue19["synthetic"]
+    daily = _row(html, "tbl-composition", "baseline use: daily")
+    assert daily[1:6] == ["3.10", "−0.90 to 7.10", "0.700", "1.10–5.10", "0.600"]
+    assert "after the journey starts" in daily[6]
+    assert "after the journey starts" not in " ".join(_row(html, "tbl-composition", "sex: female"))
+    assert _row(html, "tbl-composition", "denominator: with start top")[1] == "-6.00"
+    main = _row(html, "tbl-adjustment", "Covariates: every covariate (main)")
+    assert main[1:3] == ["0.580", "0.406–0.812"] and "possibly affected by the scheme" in main[-1]
+    none = _row(html, "tbl-adjustment", "Covariates: none")
+    assert none[1:6] == ["0.520", "0.364–0.728", "0.020", "0.416–0.650", "0.001"]
+
+
+def test_configured_post_start_covariates_are_the_ones_flagged(tmp_path):
+    cfg = make_config()
+    cfg["models"]["robustness"]["post_start_covariates"] = ["sex"]
+    from pbr.report.composition import composition_table
+
+    tbl = composition_table(make_issue19_inputs().results, COHORTS, cfg)
+    flagged = [row for row in tbl["body"] if any("after the journey starts" in str(c["text"]) for c in row)]
+    assert len(flagged) == 1 and any(c["text"] == "sex: female" for c in flagged[0])
+
+
+# ---------------------------------------------------------------------------------------
+# Event-study figure
+
+
+def test_event_study_figure_draws_the_standard_study_and_marks_the_clear_reference():
+    inputs = make_issue19_inputs()
+    pt = pretrend_tests(inputs.results)
+    fig = event_study_figure(inputs.event_study, pt, make_config())
+    assert fig is not None
+    assert fig.alt.count("Successful completion (12 months) (drug):") == 1  # one panel, not two
+    assert "clear-of-start reference period from Oct 2010" in fig.alt
+    assert "no pre-trend detected (bootstrap p = 0.520)" in fig.alt
+    # without the specification column (older tables): drawn, nothing shaded
+    old = inputs.event_study[inputs.event_study["specification"] == "event_study"].drop(
+        columns="specification"
+    )
+    fig = event_study_figure(old, pt, make_config())
+    assert fig is not None and "clear-of-start" not in fig.alt
+
+
+def test_the_issue19_report_renders_self_contained_with_every_new_section(issue19):
+    for html in issue19.values():
+        text = html.read_text()
+        for sid in ('id="pilots"', 'id="composition"', 'id="timing"', 'id="tbl-timing"'):
+            assert sid in text, sid
+        assert 'href="#pilots"' in text and 'href="#composition"' in text
+        p = parse_cells(html)
+        assert all(i.get("src", "").startswith("data:image/png;base64,") for i in p.imgs)
+    assert K == 10
+
+
+def test_a_check_comment_carries_the_fits_caveat_once_without_the_methods_note():
+    """A caveat row's note is the fit's caveat plus the method's description: the check shows the
+    caveat (from the CRV1 row of the same fit) once, never the bootstrap's note, never 'caveat: caveat:'."""
+    from pbr.report.checks import spec_check
+
+    caveat = "caveat: 6 journeys fitted at probability 0 or 1"
+    results = pd.DataFrame(
+        [
+            result_row(C, OUT, "main", "logit_crv1", 0.6, 0.5, 0.7, 0.01, 1000, 300, caveat)
+            | {"status": "caveat"},
+            result_row(
+                C, OUT, "main", "logit_score_wcb", 0.6, 0.4, 0.9, 0.02, 1000, 300, caveat + "; Webb weights"
+            )
+            | {"status": "caveat"},
+        ]
+    )
+    check = spec_check(results, C, OUT, "main", "Main")
+    assert check.comment == "caveat: 6 journeys fitted at probability 0 or 1"
