@@ -38,9 +38,9 @@ from scipy import special
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from pbr.fit import design, inference, models, robustness  # noqa: E402
-from pbr.fit.frame import model_rows  # noqa: E402
-from pbr.fit.spec import FitSpec  # noqa: E402
+from pbr.fit import design, inference, models, robustness
+from pbr.fit.frame import model_rows
+from pbr.fit.spec import FitSpec
 
 warnings.filterwarnings("ignore")
 logging.getLogger("pbr").setLevel(logging.ERROR)

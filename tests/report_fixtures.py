@@ -661,7 +661,11 @@ def make_issue19_inputs() -> ReportInputs:
     results.loc[results["method"].isin(["logit_ri_t", "lpm_ri_t"]), "note"] = RI_NOTE.replace(
         "coefficient", "t"
     )
-    inputs.results = pd.concat([results, pd.DataFrame(make_issue19_rows())], ignore_index=True)
+    extra = pd.DataFrame(make_issue19_rows())
+    # the issue-19 rows replace make_results' rows of the same model and method (one row each)
+    key = ["cohort", "outcome", "specification", "method"]
+    replaced = results.set_index(key).index.isin(extra.set_index(key).index)
+    inputs.results = pd.concat([results[~replaced], extra], ignore_index=True)
     inputs.pilot_areas = make_pilot_areas()
     inputs.event_study = make_event_study_with_specs()
     inputs.areas = make_area_lookup()

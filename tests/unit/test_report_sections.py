@@ -26,6 +26,7 @@ from report_fixtures import (
     small_numbers,
 )
 
+from pbr.registry.methods import METHOD_LABELS
 from pbr.report.estimates import inference_section, pretrend_tests, reassignments, robustness_section
 from pbr.report.figures import event_study_figure
 from pbr.report.findings import summary_findings
@@ -96,8 +97,8 @@ def test_pretrend_verdict_comes_from_the_bootstrap_p_not_crv1(p_crv1, p_boot, de
     rob = robustness_section(results, [C], [OUT], make_config())
     (pre,) = rob["pretrend"]
     assert pre["p"] == p_boot and pre["p_crv1"] == p_crv1
-    findings = summary_findings([], [], rob, "logit_score_wcb", True)
-    (item,) = [f for f in findings if f["text"].startswith("Event-study pre-trend")]
+    findings = summary_findings([], [], rob, "logit_score_wcb", True, results=results)
+    (item,) = [f for f in findings if f["text"].startswith("Event-study joint pre-trend")]
     assert item["ok"] is (not detected)
     row = next(
         r for r in rob["table"]["body"] if any(c["text"] == "Event study: joint pre-trend test" for c in r)
@@ -147,7 +148,9 @@ def test_a_check_without_a_headline_row_says_so_and_shows_crv1_only_for_referenc
 
 def test_mason_verdict_uses_the_headline_interval():
     """Published 0.859 lies inside CRV1 (0.78-0.95) but outside the headline interval (0.90-1.20)."""
-    results = make_results()
+    full = make_results()
+    headline_mason = (full["specification"] == "mason_2015") & (full["method"] == "logit_score_wcb")
+    results = full[~headline_mason]  # the fixture's own headline rows, replaced below
     crv = results[(results["specification"] == "mason_2015") & (results["method"] == "logit_crv1")].iloc[0]
     results = pd.concat(
         [
@@ -159,7 +162,7 @@ def test_mason_verdict_uses_the_headline_interval():
     (mason,) = rob["mason"]
     assert mason["inside"] is False and mason["ci"] == (0.9, 1.2)
     # without the headline row: no verdict at all, never CRV1's "inside"
-    rob = robustness_section(make_results(), COHORTS, OUTCOMES, make_config())
+    rob = robustness_section(full[~headline_mason], COHORTS, OUTCOMES, make_config())
     (mason,) = rob["mason"]
     assert mason["inside"] is None and not mason["verdict"].ok
 
@@ -185,15 +188,15 @@ def test_inference_rows_carry_their_role_and_reassignments():
     (drug, _) = inference_section(inputs.results, COHORTS, OUTCOMES, "logit_score_wcb")
     rows = [[c["text"] for c in r] for r in drug["body"]]
     by_method = {r[-7]: r for r in rows}
-    raw = by_method["Logit, randomisation inference (coefficient)"]
+    raw = by_method[METHOD_LABELS["logit_ri"]]
     assert raw[-6] == "valid only if the pilots were exchangeable with other areas"
     assert "9,999 re-assignments" in raw[-1]
-    size = by_method["LPM, randomisation inference (studentised, within size strata)"]
+    size = by_method[METHOD_LABELS["lpm_ri_t_size"]]
     assert size[-6].startswith("sensitivity")
-    assert by_method["Logit, randomisation inference (studentised)"][-6].startswith("secondary check")
-    assert by_method["Logit, wild cluster score bootstrap"][-6] == "headline"
-    assert rows[0][1] == "Logit, wild cluster score bootstrap"  # the headline first
-    assert by_method["Logit, CRV1 cluster-robust"][-6].startswith("for reference only")
+    assert by_method[METHOD_LABELS["logit_ri_t"]][-6].startswith("secondary check")
+    assert by_method[METHOD_LABELS["logit_score_wcb"]][-6] == "headline"
+    assert rows[0][1] == METHOD_LABELS["logit_score_wcb"]  # the headline first
+    assert by_method[METHOD_LABELS["logit_crv1"]][-6].startswith("for reference only")
 
 
 def test_reassignments_are_read_from_the_note():
@@ -218,7 +221,7 @@ def test_per_pilot_section_has_a_forest_plot_a_table_and_the_tests(issue19):
     bracknell = _row(html, "tbl-pilots-drug-successful_completion", "Bracknell Forest")
     assert bracknell[4] == "30.0"  # leverage share in percent
     tests = _cells(html, "tbl-pilot-tests-drug-successful_completion")
-    assert "Logit, Ibragimov-Müller t test over pilot areas" in tests and "0.011" in tests
+    assert METHOD_LABELS["logit_ibragimov_mueller"] in tests and "0.011" in tests
     assert "Logit, Canay-Romano-Shaikh sign-change test" in tests and "0.016" in tests
 
 

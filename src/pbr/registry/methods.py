@@ -144,6 +144,22 @@ METHODS: dict[str, Method] = {
         ),
     )
 }
+#: The order of the methods in the report's inference tables, the headline's family first, and
+#: what each shows there (issue 19: raw-coefficient RI is invalid when the pilots differ in
+#: size from the other areas; the studentised RI is a secondary check; CRV1 over-rejects).
+INFERENCE_ROLES = {
+    "logit_score_wcb": "headline family: few-cluster interval and p",
+    "logit_att_score_wcb": "absolute effect: ATT among pilot post-period journeys, headline interval",
+    "lpm_wcb_webb": "few-cluster interval and p (LPM)",
+    "logit_ri_t": "secondary check (studentised randomisation inference)",
+    "lpm_ri_t": "secondary check (studentised randomisation inference)",
+    "logit_ri_t_size": "sensitivity: re-assignments among areas of similar size",
+    "lpm_ri_t_size": "sensitivity: re-assignments among areas of similar size",
+    "logit_ri": "valid only if the pilots were exchangeable with other areas",
+    "lpm_ri": "valid only if the pilots were exchangeable with other areas",
+    "logit_crv1": "for reference only: over-rejects with few treated areas",
+    "lpm_crv1": "for reference only: over-rejects with few treated areas",
+}
 METHOD_LABELS: dict[str, str] = {k: m.label for k, m in METHODS.items()}
 SHORT_LABELS: dict[str, str] = {k: m.short for k, m in METHODS.items()}
 

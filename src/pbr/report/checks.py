@@ -9,8 +9,7 @@ scale), then the CRV1 interval and p labelled "for reference". Verdict words com
 headline method only. A check whose headline row is missing shows the CRV1 numbers in the
 reference columns alone and says that it has no verdict.
 
-Also: the remarks of a result row (:func:`remarks`) and the labels of the methods issue 19
-added to the tidy table (:data:`EXTRA_METHOD_LABELS`).
+Also: the remarks of a result row (:func:`remarks`). Method labels: :mod:`pbr.registry.methods`.
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ from typing import Any, TypeGuard
 import pandas as pd
 
 from pbr.report.cells import (
-    METHOD_LABELS,
     data_cell,
     format_interval,
     format_number,
@@ -41,28 +39,9 @@ from pbr.report.verdicts import (
     verdict,
 )
 
-#: Labels of the methods issue 19 added to the tidy table. They sit here only until the lead
-#: merges them into the one method vocabulary (pbr/registry/methods.py); read them through
-#: :func:`method_label`, never directly.
-EXTRA_METHOD_LABELS = {
-    "logit_ri_t_size": "Logit, randomisation inference (studentised, within size strata)",
-    "lpm_ri_t_size": "LPM, randomisation inference (studentised, within size strata)",
-    "logit_att_score_wcb": "Logit ATT on the probability scale, wild cluster score bootstrap",
-    "logit_per_pilot": "Logit, one pilot area against all comparison areas",
-    "lpm_per_pilot": "LPM, one pilot area against all comparison areas",
-    "logit_ibragimov_mueller": "Logit, Ibragimov-Müller t test over pilot areas",
-    "lpm_ibragimov_mueller": "LPM, Ibragimov-Müller t test over pilot areas",
-    "logit_canay_romano_shaikh": "Logit, Canay-Romano-Shaikh sign-change test",
-    "lpm_canay_romano_shaikh": "LPM, Canay-Romano-Shaikh sign-change test",
-}
 #: The headline (few-cluster) method of each scale, and CRV1 shown beside it for reference.
 HEADLINE_METHOD = {"odds_ratio": "logit_score_wcb", "risk_difference": "lpm_wcb_webb"}
 REFERENCE_METHOD = {"odds_ratio": "logit_crv1", "risk_difference": "lpm_crv1"}
-
-
-def method_label(method: str) -> str:
-    """The report's label of an inference method (its code when it has none)."""
-    return METHOD_LABELS.get(method) or EXTRA_METHOD_LABELS.get(method, method)
 
 
 def remarks(r, redact, p_only: bool = False) -> list[str]:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from pbr.registry.methods import INFERENCE_ROLES, method_label
 from pbr.registry.published import PUBLISHED_COHORT, PUBLISHED_MASON_2015
 from pbr.report.cells import (
     data_cell,
@@ -36,7 +37,6 @@ from pbr.report.checks import (
     check_cells,
     check_head,
     grouped_rows,
-    method_label,
     model_check,
     remarks,
     shown,
@@ -50,22 +50,6 @@ NO_HEADLINE = Verdict(
     "no_verdict", ("no few-cluster interval",), "no few-cluster (headline) row for this check"
 )
 
-#: The order of the methods in the inference tables, the headline's family first, and the role
-#: each plays in the report (issue 19: raw-coefficient RI is invalid when the pilots differ in
-#: size from the other areas; the studentised RI is a secondary check; CRV1 over-rejects).
-INFERENCE_ROLES = {
-    "logit_score_wcb": "headline family: few-cluster interval and p",
-    "logit_att_score_wcb": "absolute effect: ATT among pilot post-period journeys, headline interval",
-    "lpm_wcb_webb": "few-cluster interval and p (LPM)",
-    "logit_ri_t": "secondary check (studentised randomisation inference)",
-    "lpm_ri_t": "secondary check (studentised randomisation inference)",
-    "logit_ri_t_size": "sensitivity: re-assignments among areas of similar size",
-    "lpm_ri_t_size": "sensitivity: re-assignments among areas of similar size",
-    "logit_ri": "valid only if the pilots were exchangeable with other areas",
-    "lpm_ri": "valid only if the pilots were exchangeable with other areas",
-    "logit_crv1": "for reference only: over-rejects with few treated areas",
-    "lpm_crv1": "for reference only: over-rejects with few treated areas",
-}
 _REASSIGNMENTS = re.compile(r"(\d[\d,]*) re-assignments")
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from pbr.registry.methods import method_label
 from pbr.report.cells import (
     data_cell,
     format_interval,
@@ -30,7 +31,7 @@ from pbr.report.cells import (
     simple_head,
     table,
 )
-from pbr.report.checks import method_label, remarks, shown
+from pbr.report.checks import remarks, shown
 from pbr.report.figures import pilot_forest_plot
 from pbr.report.verdicts import result_row
 
