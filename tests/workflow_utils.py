@@ -45,6 +45,8 @@ ALL_RULES = UPSTREAM_OF_OUTCOMES | {
     "fit_linkage_sensitivity",
     "infer_few_cluster",
     "fit_robustness",
+    "fit_pilots",
+    "fit_power",
     "collect_results",
     "render_report",
     "all",

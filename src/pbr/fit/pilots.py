@@ -48,7 +48,7 @@ import pandas as pd
 from scipy import special, stats
 
 from pbr.fit.design import Design, Projector, build_design, fit_logit, fit_terms
-from pbr.fit.estimability import Estimability, estimability, fit_check, merge, verdict
+from pbr.fit.estimability import estimability, fit_check, merge, verdict
 from pbr.fit.frame import drop_note, drop_uninformative, model_frame, post_start
 from pbr.fit.inference import invert_test
 from pbr.fit.spec import FitSpec, base_row, empty_row, estimate_row, joined, results_frame
@@ -175,17 +175,11 @@ class PilotFit:
     rows: list[dict]
 
 
-def one_pilot_check(check: Estimability) -> Estimability:
-    """:func:`estimability` without its "a single treated area" problem (expected here)."""
-    fatal = [f for f in check.fatal if not f.startswith("a single treated area")]
-    return verdict(fatal, check.caveats, check.min_cell_events)
-
-
 def fit_one_pilot(frame: pd.DataFrame, area: str, spec: FitSpec, post_from) -> PilotFit:
     """Pilot ``area`` against every comparison area of ``frame`` (a model frame before drops)."""
     keep = ~frame["pilot"].fillna(False).astype(bool) | (frame["area_code"] == area)
     sub, dropped_areas, dropped_rows = drop_uninformative(frame.loc[keep], spec.outcome, spec.covariates)
-    pre = {f: one_pilot_check(estimability(sub, spec.outcome, f, post_from)) for f in ("logit", "linear")}
+    pre = {f: estimability(sub, spec.outcome, f, post_from, min_pilot_areas=1) for f in ("logit", "linear")}
     base = base_row(spec, sub, dropped_areas, dropped_rows, pre["logit"].min_cell_events, f"pilot_{area}")
     drops = drop_note(dropped_areas, dropped_rows)
     d = build_design(sub, spec.outcome, list(spec.covariates)) if len(sub) else None

@@ -64,7 +64,7 @@ POWER_METHOD = "logit_score_wcb"
 #: The columns of the power table.
 POWER_COLUMNS = ["cohort", "outcome", "method", "mde_low", "mde_high", "power_reps", "note"]
 #: The beta grid: multiples of the robust standard error, 0 to GRID_MAX in GRID_POINTS steps.
-GRID_MAX, GRID_POINTS = 8.0, 33
+GRID_MAX, GRID_POINTS = 12.0, 49
 
 
 @dataclass(frozen=True)
@@ -100,33 +100,53 @@ def score_space(design: Design, parts: LogitParts | None = None) -> ScoreSpace:
     )
 
 
+@dataclass(frozen=True)
+class BootstrapTerms:
+    """The parts of a replicate's bootstrap statistics that do not depend on the replicate."""
+
+    v: np.ndarray  # (G,B) bootstrap weights
+    Q: np.ndarray  # (G,B) I v - a_x v: the change of the bootstrap scores per unit beta
+    c2: np.ndarray  # (B,) sum_g Q^2
+    num_i: np.ndarray  # (B,) I'v
+
+    @classmethod
+    def of(cls, space: ScoreSpace, v: np.ndarray) -> BootstrapTerms:
+        """The terms for bootstrap weights v (G x B)."""
+        Q = space.info_g[:, None] * v - space.a_x @ v
+        return cls(v=v, Q=Q, c2=np.sum(Q * Q, axis=0), num_i=space.info_g @ v)
+
+
+def replicate_pvalues(
+    space: ScoreSpace, betas: np.ndarray, u_r: np.ndarray, terms: BootstrapTerms
+) -> np.ndarray:
+    """Score bootstrap p-value (K,) of the replicate s_rep = u_r s + beta I at each beta of ``betas`` (K,).
+
+    The bootstrap denominator is quadratic in beta: q = P + beta Q with P = (u s) v - a (u v),
+    so one G x G x B product serves every beta.
+    """
+    v = terms.v
+    s_r = u_r * space.s
+    P = s_r[:, None] * v - space.a @ (u_r[:, None] * v)
+    c0, c1 = np.sum(P * P, axis=0), np.sum(P * terms.Q, axis=0)
+    b = np.asarray(betas, dtype=float)[:, None]
+    S = s_r[None, :] + b * space.info_g[None, :]  # K x G
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a_obs = np.abs(S.sum(axis=1) / np.sqrt(np.sum(S * S, axis=1)))[:, None]
+        num = (s_r @ v)[None, :] + b * terms.num_i[None, :]
+        t_star = num / np.sqrt(np.maximum(c0[None, :] + 2 * b * c1[None, :] + b**2 * terms.c2[None, :], 0.0))
+    return np.mean(np.abs(t_star) >= a_obs - 1e-10 * np.maximum(a_obs, 1e-300), axis=1)
+
+
 def score_space_power(
     space: ScoreSpace, betas: np.ndarray, u: np.ndarray, v: np.ndarray, alpha: float
 ) -> np.ndarray:
-    """Power of the score bootstrap at each log-OR in ``betas``: replicates u (G x R), bootstrap weights v (G x B).
-
-    Per replicate the bootstrap denominator is quadratic in beta: q = P + beta Q with
-    P = (u s) v - a (u v), Q = I v - a_x v, so one G x G x B product serves every beta.
-    """
-    betas = np.asarray(betas, dtype=float)
-    Q = space.info_g[:, None] * v - space.a_x @ v  # G x B, the same for every replicate
-    c2 = np.sum(Q * Q, axis=0)
-    num_i = space.info_g @ v  # (B,)
+    """Power of the score bootstrap at each log-OR in ``betas``: the share of replicates (columns
+    of u, G x R) whose :func:`replicate_pvalues` (bootstrap weights v, G x B) are <= alpha."""
+    terms = BootstrapTerms.of(space, v)
     rejections = np.zeros(len(betas))
     reps = u.shape[1]
     for r in range(reps):
-        s_r = u[:, r] * space.s
-        P = s_r[:, None] * v - space.a @ (u[:, r, None] * v)
-        c0, c1 = np.sum(P * P, axis=0), np.sum(P * Q, axis=0)
-        S = s_r[None, :] + betas[:, None] * space.info_g[None, :]  # K x G
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t_obs = S.sum(axis=1) / np.sqrt(np.sum(S * S, axis=1))
-            num = (s_r @ v)[None, :] + betas[:, None] * num_i[None, :]
-            den = np.sqrt(np.maximum(c0[None, :] + 2 * betas[:, None] * c1 + betas[:, None] ** 2 * c2, 0.0))
-            t_star = num / den
-        a_obs = np.abs(t_obs)[:, None]
-        p = np.mean(np.abs(t_star) >= a_obs - 1e-10 * np.maximum(a_obs, 1e-300), axis=1)
-        rejections += p <= alpha
+        rejections += replicate_pvalues(space, betas, u[:, r], terms) <= alpha
         if (r + 1) % 200 == 0:
             log.info("power replicates: %d of %d", r + 1, reps)
     return rejections / reps
