@@ -192,6 +192,11 @@ def test_pilot_without_events_is_not_estimable_and_the_tests_say_how_many():
     tests = rows[rows["specification"] == "per_pilot"].set_index("method")
     assert "7 of 8 pilot areas" in tests.loc["logit_ibragimov_mueller", "note"]
     assert tests.loc["logit_ibragimov_mueller", "n_treated_clusters"] == 7
+    assert tests.loc["logit_ibragimov_mueller", "status"] == "caveat"
+    assert (
+        "1 pilot area(s) without a per-pilot estimate left out"
+        in tests.loc["logit_canay_romano_shaikh", "note"]
+    )
     assert "8 of 8 pilot areas" in tests.loc["lpm_ibragimov_mueller", "note"]  # the LPM keeps E001 (a caveat)
     assert np.isnan(areas.set_index("area_code").loc["E001", "beta"])
 

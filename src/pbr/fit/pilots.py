@@ -215,37 +215,48 @@ def per_pilot_fits(frame: pd.DataFrame, spec: FitSpec, post_from) -> list[PilotF
 
 
 def pilot_test_rows(fits: list[PilotFit], base: dict, family: str, alpha: float) -> list[dict]:
-    """The Ibragimov-Mueller and Canay-Romano-Shaikh rows of one family on the usable pilots."""
+    """The Ibragimov-Mueller and Canay-Romano-Shaikh rows of one family on the usable pilots
+    (a caveat when pilots without an estimate are left out)."""
     b = np.array([f.beta[family] for f in fits if f.usable[family]])
     q, total = len(b), len(fits)
     used = f"{q} of {total} pilot areas with a per-pilot estimate"
+    left_out = [f"{total - q} pilot area(s) without a per-pilot estimate left out"] if q < total else []
     base = base | {"n_treated_clusters": q}
     rows = []
     for method, test in zip(PILOT_TESTS[family], ("ibragimov_mueller", "canay_romano_shaikh"), strict=True):
         if q < MIN_PILOTS[test]:
-            reason = f"not estimable: {used}; the test needs at least {MIN_PILOTS[test]}"
-            rows.append(empty_row(base, method, reason))
+            rows.append(
+                empty_row(base, method, f"not estimable: {used}; the test needs at least {MIN_PILOTS[test]}")
+            )
             continue
         if test == "ibragimov_mueller":
             mean, lo, hi, p, se = ibragimov_mueller(b, alpha)
+            check = verdict(caveats=left_out)
             note = f"Ibragimov-Mueller t test on {used}: t(q-1) p-value and interval (per-pilot coefficients)"
-            rows.append(estimate_row(base, method, mean, lo, hi, p, se=se, status="ok", note=note))
+            rows.append(
+                estimate_row(
+                    base, method, mean, lo, hi, p, se=se, status=check.status, note=joined(check.reason, note)
+                )
+            )
             continue
         mean, lo, hi, p = canay_romano_shaikh(b, alpha)
         floor = 2 / 2**q
-        caveat = (
-            f"caveat: with {q} pilots the sign-change p-value cannot fall below {floor:.3g}, above the "
-            f"test level {alpha:g}; the interval is unbounded"
+        coarse = (
+            [
+                f"with {q} pilots the sign-change p-value cannot fall below {floor:.3g}, above the test level "
+                f"{alpha:g} (interval unbounded)"
+            ]
             if floor > alpha
-            else ""
+            else []
         )
-        note = joined(
-            caveat,
+        check = verdict(caveats=[*left_out, *coarse])
+        note = (
             f"Canay-Romano-Shaikh sign-change test on {used}: all {2**q} sign vectors, statistic |t|; "
-            "interval by test inversion",
+            "interval by test inversion"
         )
-        status = "caveat" if caveat else "ok"
-        rows.append(estimate_row(base, method, mean, lo, hi, p, status=status, note=note))
+        rows.append(
+            estimate_row(base, method, mean, lo, hi, p, status=check.status, note=joined(check.reason, note))
+        )
     return rows
 
 
