@@ -152,11 +152,21 @@ def test_attach_mde_fills_only_the_main_headline_rows():
             {"cohort": "drug", "outcome": "y", "specification": "main", "method": "logit_crv1"},
             {"cohort": "drug", "outcome": "y", "specification": "placebo_2011", "method": "logit_score_wcb"},
             {"cohort": "alcohol", "outcome": "y", "specification": "main", "method": "logit_score_wcb"},
+            {
+                "cohort": "drug",
+                "outcome": "z",
+                "specification": "main",
+                "method": "logit_score_wcb",
+                "status": "not_estimable",
+            },
         ],
         columns=RESULT_COLUMNS,
     )
     table = pd.DataFrame(
-        [{"cohort": "drug", "outcome": "y", "method": "logit_score_wcb", "mde_low": 0.7, "mde_high": 1.4}]
+        [
+            {"cohort": "drug", "outcome": "y", "method": "logit_score_wcb", "mde_low": 0.7, "mde_high": 1.4},
+            {"cohort": "drug", "outcome": "z", "method": "logit_score_wcb", "mde_low": 0.1, "mde_high": 9.0},
+        ]
     )
     out = power.attach_mde(res, table)
     assert out.loc[0, "mde_low"] == 0.7 and out.loc[0, "mde_high"] == 1.4

@@ -233,11 +233,12 @@ def power_table(
 
 def attach_mde(results: pd.DataFrame, power: pd.DataFrame) -> pd.DataFrame:
     """``results`` (RESULT_COLUMNS) with ``mde_low`` / ``mde_high`` of ``power`` (:data:`POWER_COLUMNS`)
-    copied onto each outcome x cohort's row of specification ``main`` and the power table's method."""
+    copied onto each outcome x cohort's row of specification ``main`` and the power table's method,
+    unless that row is not estimable (no finding to qualify)."""
     out = results.copy()
     keys = ["cohort", "outcome", "method"]
     mde = power.set_index(keys)[["mde_low", "mde_high"]]
-    main = out["specification"] == "main"
+    main = (out["specification"] == "main") & (out["status"] != "not_estimable")
     index = pd.MultiIndex.from_frame(out.loc[main, keys])
     found = mde.reindex(index)
     out.loc[main, "mde_low"] = found["mde_low"].to_numpy()
