@@ -1,6 +1,6 @@
 """Cross-check of the score-space power of logit_score_wcb (pbr.fit.power) against brute force.
 
-Run:  .venv/bin/python bench/bench_power.py             (about 5 minutes on 2 idle cores)
+Run:  .venv/bin/python bench/bench_power.py             (about 5 minutes on 2 cores)
       .venv/bin/python bench/bench_power.py --quick     (a smoke run, ~2 minutes)
 
 Data: bench/bench_inference.py's ``simulate`` (149 areas, 8 pilot, unequal area sizes,
@@ -15,6 +15,16 @@ is therefore averaged over the same geometries:
 2. Brute force at that planted OR: data sets with the OR planted (seeds 1000 + r), each run
    through ``few_cluster_rows(..., methods=("logit_score_wcb",), logit_ci=False)``; power =
    share with p <= 0.05, with its Monte Carlo SE; the loop stops at ``--budget`` seconds.
+   Paired with each: the score-space power at the planted OR on its null twin, so the
+   difference brute - score space is free of the between-geometry variation.
+
+Measured 2026-12-03 (shared 2-core machine, load 3-10):
+  $ .venv/bin/python bench/bench_power.py
+    planted OR 0.410 (score-space MDE of the twins' mean curve); brute force power 0.762
+    (MC SE 0.036, 143 data sets); score-space power on their null twins 0.753; paired
+    difference +0.009 (SE 0.034); score-space size 0.053; 183 s.
+  $ .venv/bin/python bench/bench_power.py --planted-or 1 --twins 2 --budget 150
+    brute force rejection 0.040 (MC SE 0.040, 25 data sets), score space 0.051; 161 s.
 """
 
 from __future__ import annotations
@@ -54,18 +64,23 @@ def score_space_curve(df, betas: np.ndarray, replicates: int, boot: int, seed: i
     return power.score_space_power(space, betas, u, v, 0.05)
 
 
-def brute_force(n: int, log_or: float, boot: int, budget: float, max_reps: int) -> list[float]:
-    """p-values of logit_score_wcb on fresh data sets with ``log_or`` planted, until ``budget`` seconds."""
-    start, pvals = time.perf_counter(), []
-    for r in range(max_reps):
-        if time.perf_counter() - start > budget:
-            break
+def brute_force(
+    n: int, log_or: float, boot: int, budget: float, twin_reps: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per data set r (seed 1000 + r, ``log_or`` planted) until ``budget`` seconds: the brute-force
+    p-value of logit_score_wcb, and the score-space power at ``log_or`` on its null twin (paired)."""
+    start, pvals, twin = time.perf_counter(), [], []
+    r = 0
+    while time.perf_counter() - start < budget:
         df = simulate(n, log_or=log_or, seed=1000 + r)
         row = inference.few_cluster_rows(
             df, SPEC, reps=boot, seed=r, methods=("logit_score_wcb",), logit_ci=False
-        ).iloc[0]
-        pvals.append(float(row["p_value"]))
-    return pvals
+        )
+        pvals.append(float(row.iloc[0]["p_value"]))
+        null_twin = simulate(n, seed=1000 + r)
+        twin.append(float(score_space_curve(null_twin, np.array([log_or]), twin_reps, boot, 5000 + r)[0]))
+        r += 1
+    return np.array(pvals), np.array(twin)
 
 
 def main() -> None:
@@ -73,13 +88,14 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--n", type=int, default=6000)
     ap.add_argument("--boot", type=int, default=399)
-    ap.add_argument("--budget", type=float, default=150.0)
-    ap.add_argument("--twins", type=int, default=8)
+    ap.add_argument("--budget", type=float, default=180.0)
+    ap.add_argument("--twins", type=int, default=6)
     ap.add_argument("--replicates", type=int, default=300)
+    ap.add_argument("--planted-or", type=float, default=None, help="plant this OR instead (e.g. 1: size)")
     a = ap.parse_args()
     if a.quick:
         a.budget, a.twins, a.replicates = 30.0, 3, 100
-    print(f"$ .venv/bin/python bench/bench_power.py{' --quick' if a.quick else ''}")
+    print("$ .venv/bin/python bench/bench_power.py " + " ".join(sys.argv[1:]))
     print(
         f"  n={a.n}, B={a.boot}, {a.twins} twins x {a.replicates} score-space replicates, budget {a.budget:g} s"
     )
@@ -99,21 +115,25 @@ def main() -> None:
     )
     print(f"   power there {m:.3f} (between-twin SE {s:.3f}); per twin: {', '.join(f'{x:.2f}' for x in at)}")
     print(f"   power at OR 1 (size): {curves[:, 0].mean():.3f}  ({time.perf_counter() - t0:.0f} s)")
+    if a.planted_or is not None:
+        beta = math.log(a.planted_or)
     t1 = time.perf_counter()
-    pvals = np.array(brute_force(a.n, beta, a.boot, a.budget, 2000))
-    pw = float(np.mean(pvals <= 0.05))
-    se = math.sqrt(pw * (1 - pw) / len(pvals))
+    pvals, twin = brute_force(a.n, beta, a.boot, a.budget, a.replicates)
+    hit = (pvals <= 0.05).astype(float)
+    pw, se = float(hit.mean()), float(hit.std(ddof=1) / math.sqrt(len(hit)))
+    diff = hit - twin
     print(
-        f"\n2. brute force at planted OR {math.exp(beta):.3f}: power {pw:.3f} (MC SE {se:.3f}) "
-        f"over {len(pvals)} data sets"
+        f"\n2. brute force at planted OR {math.exp(beta):.3f}: power {pw:.3f} (MC SE {se:.3f}) over "
+        f"{len(pvals)} data sets; score-space power on their null twins {twin.mean():.3f}"
     )
     print(
-        f"   ({time.perf_counter() - t1:.0f} s; each: simulate + few_cluster_rows(logit_score_wcb, B={a.boot}))"
+        f"   paired difference brute - score space {diff.mean():+.3f} "
+        f"(SE {diff.std(ddof=1) / math.sqrt(len(diff)):.3f})"
     )
     print(
-        f"\ndifference brute - score space: {pw - m:+.3f} (SE {math.hypot(se, s):.3f}); "
-        f"total {time.perf_counter() - t0:.0f} s"
+        f"   ({time.perf_counter() - t1:.0f} s; each: simulate + few_cluster_rows(logit_score_wcb, B={a.boot}) + twin)"
     )
+    print(f"\ntotal {time.perf_counter() - t0:.0f} s")
 
 
 if __name__ == "__main__":

@@ -40,7 +40,9 @@ The approximation is first order in beta (it ignores the change of the IRLS weig
 the effect) and takes the realised per-area scores as the noise scale; under a real effect
 those scores carry some of it (a larger MDE, i.e. conservative). ``bench/bench_power.py``
 checks it against full-data replicates (each refitted and bootstrapped) at a planted odds
-ratio near the MDE; the test suite checks that power is about alpha at beta = 0 and rises
+ratio near the MDE: at OR 0.41 (149 areas, 6,000 journeys, B = 399) brute force gave power
+0.762 (MC SE 0.036, 143 data sets) and the score space 0.753 on the same data sets' null
+twins (paired difference +0.009, SE 0.034); the test suite checks that power is about alpha at beta = 0 and rises
 with |beta|, and that I_g is the first-order change of the restricted scores.
 """
 
