@@ -12,8 +12,9 @@ DiD says nothing about how the effect is spread over them. This module gives:
   given; the per-pilot coefficients feed the two tests below.
 - **Ibragimov-Mueller (2010)** (:func:`ibragimov_mueller`): with q independent, roughly
   normal per-pilot coefficients b_j of a common mean, t = mean / (sd / sqrt(q)) is Student t
-  with q - 1 degrees of freedom (and conservative under unequal variances at the 5% level
-  for q <= 14, their Theorem 1): p from t(q-1), interval mean +- t_{q-1} sd / sqrt(q).
+  with q - 1 degrees of freedom (and conservative at the usual test levels when the
+  variances differ, their argument after Bakirov and Szekely 2006): p from t(q-1), interval
+  mean +- t_{q-1} sd / sqrt(q).
 - **Canay-Romano-Shaikh (2017)** (:func:`canay_romano_shaikh`): a sign-change randomisation
   test on the same b_j, valid when each b_j is approximately symmetric about the common
   mean: statistic |t|, p = share of all 2^q sign vectors s with |t(s * b)| >= |t(b)|.
@@ -26,7 +27,10 @@ DiD says nothing about how the effect is spread over them. This module gives:
   coefficient is sum x~ y / sum x~^2, so the share is the weight of area j's rows in it).
   The comparison areas' rows hold the rest. ``leverage_share`` reports this one;
   ``leverage_share_logit`` the same with the IRLS weights of the no-effect logit
-  (x~ partialled out with those weights, shares of sum w x~^2), the logit's analogue.
+  (x~ partialled out with those weights, shares of sum w x~^2), the logit's analogue. The
+  pilot-area table (:data:`PILOT_AREA_COLUMNS`) also holds each pilot's per-pilot logit
+  coefficient, odds ratio and LPM risk difference, and its own journeys and events (``n``,
+  ``events``) in the main model's rows.
 
 The tests are hand-written because no installed library offers them (a few lines each);
 the test suite checks them against ``scipy.stats.ttest_1samp`` and an independent
