@@ -167,7 +167,9 @@ def main() -> None:
     if args.merge:
         pvalues = pd.concat([pd.read_parquet(f) for f in args.merge], ignore_index=True)
     else:
-        print(f"# Size at nominal 5%: {args.cohort}/{args.outcome}, {args.reps} replicates, shock sd {args.shock_sd}")
+        print(
+            f"# Size at nominal 5%: {args.cohort}/{args.outcome}, {args.reps} replicates, shock sd {args.shock_sd}"
+        )
         pvalues = run(args)
         if args.pvalues:
             pvalues.to_parquet(args.pvalues, index=False)

@@ -7,8 +7,24 @@ import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 import pandas as pd
 
 from pbr import io
-from pbr.fit import multiplicity, spec
+from pbr.fit import multiplicity, pilots, power, spec
 from pbr.logs import logged
+
+
+def stack_pilot_areas(paths) -> pd.DataFrame:
+    """The pilot-area tables of every outcome x cohort, stacked (pbr.fit.pilots.PILOT_AREA_COLUMNS)."""
+    parts = [io.read_table(p) for p in paths]
+    if not parts:
+        return pd.DataFrame(columns=pilots.PILOT_AREA_COLUMNS)
+    return pd.concat(parts, ignore_index=True)[pilots.PILOT_AREA_COLUMNS]
+
+
+def with_mde(res: pd.DataFrame, paths) -> pd.DataFrame:
+    """The tidy table with the minimum detectable odds ratios of the power tables on its main rows."""
+    tables = [io.read_table(p) for p in paths]
+    if not tables:
+        return res
+    return power.attach_mde(res, pd.concat(tables, ignore_index=True))
 
 
 def main(smk) -> None:
@@ -19,6 +35,7 @@ def main(smk) -> None:
             pd.concat(draws, ignore_index=True) if draws else pd.DataFrame(columns=["cohort", "outcome"])
         )
         res = multiplicity.adjusted_p_values(res, draws_all, smk.params.headline_method)
+        res = with_mde(res, smk.input.power)
         io.write_table(res, smk.output.parquet)
         res.to_csv(smk.output.csv, index=False, float_format="%.10g", lineterminator="\n")
         es = [io.read_table(p) for p in smk.input.event_studies]
@@ -28,6 +45,8 @@ def main(smk) -> None:
             else pd.DataFrame(columns=["cohort", "outcome", "method", "bin"])
         )
         io.write_table(es_all, smk.output.event_study, sort_by=["cohort", "outcome", "method", "bin"])
+        areas = stack_pilot_areas(smk.input.pilot_areas)
+        io.write_table(areas, smk.output.pilot_areas, sort_by=["cohort", "outcome", "area_code"])
 
 
 if __name__ == "__main__":

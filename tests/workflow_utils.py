@@ -46,6 +46,8 @@ ALL_RULES = UPSTREAM_OF_OUTCOMES | {
     "infer_few_cluster",
     "fit_robustness",
     "fit_composition",
+    "fit_pilots",
+    "fit_power",
     "collect_results",
     "render_report",
     "all",

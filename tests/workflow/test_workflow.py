@@ -20,6 +20,7 @@ def test_dry_run_plans_every_stage():
     jobs = planned_jobs(out)
     assert set(jobs) == ALL_RULES
     assert jobs["fit_did"] == jobs["infer_few_cluster"] == 22  # 11 outcomes x 2 cohorts
+    assert jobs["fit_pilots"] == jobs["fit_power"] == 22
     assert jobs["fit_linkage_sensitivity"] == 4  # death and crime x 2 cohorts
     assert jobs["fit_robustness"] == 5  # the configured robustness outcomes, drug cohort
     assert jobs["fit_composition"] == 2  # one per cohort
@@ -67,6 +68,8 @@ DOWNSTREAM_OF_OUTCOMES = {  # tiny config: 4 outcomes x 2 cohorts, robustness fo
     "infer_few_cluster": 8,
     "fit_robustness": 1,
     "fit_composition": 2,
+    "fit_pilots": 8,
+    "fit_power": 8,
     "collect_results": 1,
     "render_report": 1,
     "all": 1,

@@ -231,7 +231,24 @@ def fit_parts():
         for o in OUTCOMES
         if o in linked_outcomes()
     ]
-    return parts
+    return parts + pilot_parts()
+
+
+def pilot_parts():
+    """Per-pilot DiD and test rows of every outcome x cohort (stacked into the tidy table)."""
+    return [R / "fit" / c / f"{o}_pilots.parquet" for c in COHORTS for o in OUTCOMES]
+
+
+def pilot_area_parts():
+    """Pilot-area tables (per-pilot coefficients, leverage) of every outcome x cohort."""
+    return [
+        R / "fit" / c / f"{o}_pilot_areas.parquet" for c in COHORTS for o in OUTCOMES
+    ]
+
+
+def power_parts():
+    """Minimum detectable odds ratio tables of every outcome x cohort."""
+    return [R / "fit" / c / f"{o}_power.parquet" for c in COHORTS for o in OUTCOMES]
 
 
 def draws_parts():

@@ -8,7 +8,9 @@ bootstraps, randomisation inference), results/fit/<cohort>/<outcome>_draws.parqu
 statistic and its bootstrap draws), results/fit/<cohort>/<outcome>_robustness.parquet and
 _event_study.parquet (configured outcomes only), results/fit/<cohort>/composition.parquet (covariate
 mix, denominator shares, adjustment sets), results/fit/did_results.{parquet,csv} (every row),
-results/fit/event_study.parquet.
+results/fit/event_study.parquet; results/fit/<cohort>/<outcome>_pilots.parquet and _pilot_areas.parquet
+(a DiD per pilot area, the tests on them, leverage; stacked into results/fit/pilot_areas.parquet),
+results/fit/<cohort>/<outcome>_power.parquet (minimum detectable odds ratios, copied onto the rows).
 """
 
 
@@ -98,6 +100,62 @@ rule infer_few_cluster:
         "../../scripts/infer_few_cluster.py"
 
 
+rule fit_pilots:
+    """A DiD per pilot area (the other pilots left out), Ibragimov-Mueller and Canay-Romano-Shaikh tests, leverage."""
+    input:
+        analysis=R / "derive" / "analysis_{cohort}.parquet",
+        code=code("fit_pilots"),
+    output:
+        result=R / "fit" / "{cohort}" / "{outcome}_pilots.parquet",
+        areas=R / "fit" / "{cohort}" / "{outcome}_pilot_areas.parquet",
+    log:
+        R / "logs" / "fit_pilots" / "{cohort}" / "{outcome}.log",
+    benchmark:
+        R / "benchmarks" / "fit_pilots" / "{cohort}" / "{outcome}.tsv"
+    wildcard_constraints:
+        cohort="drug|alcohol",
+        outcome=OUTCOME_PATTERN,
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=20,
+    params:
+        models=model_settings(),
+        period_unit=config["study"]["period_unit"],
+    script:
+        "../../scripts/fit_pilots.py"
+
+
+rule fit_power:
+    """Minimum detectable odds ratio of logit_score_wcb at the target power (score-space simulation)."""
+    input:
+        analysis=R / "derive" / "analysis_{cohort}.parquet",
+        code=code("fit_power"),
+    output:
+        result=R / "fit" / "{cohort}" / "{outcome}_power.parquet",
+    log:
+        R / "logs" / "fit_power" / "{cohort}" / "{outcome}.log",
+    benchmark:
+        R / "benchmarks" / "fit_power" / "{cohort}" / "{outcome}.tsv"
+    wildcard_constraints:
+        cohort="drug|alcohol",
+        outcome=OUTCOME_PATTERN,
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=20,
+    params:
+        models=model_settings(),
+        power=config["models"]["power"],
+        period_unit=config["study"]["period_unit"],
+    script:
+        "../../scripts/fit_power.py"
+
+
 rule fit_robustness:
     """Event study with pre-trend test, placebo start, leave one pilot area out, Mason 2015 window."""
     input:
@@ -175,11 +233,14 @@ rule collect_results:
         parts=fit_parts(),
         event_studies=event_study_parts(),
         draws=draws_parts(),
+        pilot_areas=pilot_area_parts(),
+        power=power_parts(),
         code=code("collect_results"),
     output:
         parquet=R / "fit" / "did_results.parquet",
         csv=R / "fit" / "did_results.csv",
         event_study=R / "fit" / "event_study.parquet",
+        pilot_areas=R / "fit" / "pilot_areas.parquet",
     log:
         R / "logs" / "collect_results.log",
     conda:

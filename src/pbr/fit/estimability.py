@@ -97,7 +97,11 @@ def _period_words(post_from: pd.Timestamp | None) -> tuple[str, str, str]:
 
 
 def estimability(
-    mf: pd.DataFrame, outcome: str, family: str = "logit", post_from: pd.Timestamp | None = None
+    mf: pd.DataFrame,
+    outcome: str,
+    family: str = "logit",
+    post_from: pd.Timestamp | None = None,
+    min_pilot_areas: int = 2,
 ) -> Estimability:
     """Can the DiD of this model frame (after :func:`pbr.fit.frame.drop_uninformative`) be estimated at all?
 
@@ -108,8 +112,9 @@ def estimability(
     the linear model) and, as a caveat, none with fewer than :data:`SPARSE_CELL` events or
     non-events. ``post`` is the frame's column (else derived as
     :func:`pbr.fit.frame.post_indicator` does); ``post_from`` (:func:`pbr.fit.frame.post_start`)
-    only words the reasons. Returns the status, the reason and ``min_cell_events`` (the
-    cells' smallest min(events, non-events)).
+    only words the reasons. ``min_pilot_areas=1`` accepts a single pilot area (a per-pilot
+    DiD, :mod:`pbr.fit.pilots`, which gives no cluster-robust interval). Returns the status,
+    the reason and ``min_cell_events`` (the cells' smallest min(events, non-events)).
     """
     _check_family(family)
     if not len(mf):
@@ -128,7 +133,7 @@ def estimability(
         post = post_indicator(mf, "period_fe").to_numpy() > 0
     cells = group_period_cells(mf[outcome].to_numpy(dtype=float), pilot, post, post_from)
     min_cell = min(min(e, k - e) for _, k, e in cells)
-    fatal = _design_problems(mf, pilot, post, post_from)
+    fatal = _design_problems(mf, pilot, post, post_from, min_pilot_areas)
     caveats: list[str] = []
     if not fatal:
         fatal, caveats = _cell_problems(cells, family)
@@ -149,10 +154,14 @@ def group_period_cells(
 
 
 def _design_problems(
-    mf: pd.DataFrame, pilot: np.ndarray, post: np.ndarray, post_from: pd.Timestamp | None
+    mf: pd.DataFrame,
+    pilot: np.ndarray,
+    post: np.ndarray,
+    post_from: pd.Timestamp | None,
+    min_pilot_areas: int = 2,
 ) -> list[str]:
     """What leaves the DiD term without identification: no control or pilot areas, no pre or
-    post period, fewer than 2 pilot areas observed in both periods."""
+    post period, fewer than ``min_pilot_areas`` (at most 2) pilot areas observed in both periods."""
     before, after, both_periods = _period_words(post_from)
     fatal: list[str] = []
     if pilot.all():
@@ -168,7 +177,7 @@ def _design_problems(
         both = sorted(periods.index[periods == 2])
         if not both:
             fatal.append(f"no pilot area has journeys {both_periods}: the DiD term is not identified")
-        elif len(both) == 1:
+        elif len(both) == 1 and min_pilot_areas > 1:
             fatal.append(
                 f"a single treated area ({both[0]} is the only pilot area with journeys {both_periods}): "
                 "cluster-robust and few-cluster inference need at least 2"
