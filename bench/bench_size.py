@@ -38,7 +38,7 @@ from scipy import special
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from pbr.fit import design, inference, models, robustness
+from pbr.fit import design, inference, models, pilots, robustness
 from pbr.fit.frame import model_rows
 from pbr.fit.spec import FitSpec
 
@@ -78,32 +78,56 @@ def replicate(mf: pd.DataFrame, eta0: np.ndarray, outcome: str, shock_sd: float,
     return out
 
 
-def _few_cluster(methods: tuple[str, ...], reps: int) -> Callable[[pd.DataFrame, FitSpec, int], dict]:
-    def run(df: pd.DataFrame, spec: FitSpec, seed: int) -> dict:
+def _few_cluster(methods: tuple[str, ...], reps: int) -> Callable[[pd.DataFrame, FitSpec, int], list]:
+    def run(df: pd.DataFrame, spec: FitSpec, seed: int) -> list:
         rows = inference.few_cluster_rows(
             df, spec, reps=reps, ri_reps=reps, seed=seed, lpm_ci=False, logit_ci=False, methods=methods
         )
-        return dict(zip(rows["method"], rows["p_value"], strict=True))
+        return _pvalues(rows)
 
     return run
 
 
-def _crv1(df: pd.DataFrame, spec: FitSpec, seed: int) -> dict:
-    rows = models.fit_did(df, spec)
-    return {f"{m}": p for m, p in zip(rows["method"], rows["p_value"], strict=True)}
+def _pvalues(rows: pd.DataFrame) -> list[tuple[str, str, float]]:
+    """(specification, method, p) of result rows; the leave-one-out fits count as one check."""
+    spec = rows["specification"].str.replace(r"^leave_out_.*$", "leave_one_out", regex=True)
+    spec = spec.str.replace(r"^pilot_.*$", "per_pilot_fit", regex=True)
+    return list(zip(spec, rows["method"], rows["p_value"], strict=True))
 
 
-def _pretrend(df: pd.DataFrame, spec: FitSpec, seed: int) -> dict:
-    _, rows = robustness.event_study(df, spec, bin_col="half_year")
-    return {f"pretrend_{m}": p for m, p in zip(rows["method"], rows["p_value"], strict=True)}
+def _crv1(df: pd.DataFrame, spec: FitSpec, seed: int) -> list:
+    return _pvalues(models.fit_did(df, spec))
 
 
-def checks(reps: int) -> dict[str, Callable[[pd.DataFrame, FitSpec, int], dict]]:
-    """Name -> function(null data, spec, seed) returning {method: p-value}."""
+def _robustness(reps: int) -> Callable[[pd.DataFrame, FitSpec, int], list]:
+    def run(df: pd.DataFrame, spec: FitSpec, seed: int) -> list:
+        rows, _ = robustness.robustness_rows(df, spec, **_robustness_settings(reps, seed))
+        return _pvalues(rows)
+
+    return run
+
+
+def _robustness_settings(reps: int, seed: int) -> dict:
+    """The keyword arguments of ``robustness_rows`` this version of it takes (bootstrap settings)."""
+    import inspect
+
+    names = inspect.signature(robustness.robustness_rows).parameters
+    wanted = {"reps": reps, "bootstrap_reps": reps, "seed": seed}
+    return {k: v for k, v in wanted.items() if k in names}
+
+
+def _pilots(df: pd.DataFrame, spec: FitSpec, seed: int) -> list:
+    rows, _ = pilots.pilot_rows(df, spec)
+    return _pvalues(rows[rows["specification"] == "per_pilot"])
+
+
+def checks(reps: int) -> dict[str, Callable[[pd.DataFrame, FitSpec, int], list]]:
+    """Name -> function(null data, spec, seed) returning [(check, method, p-value)]."""
     return {
         "main_crv1": _crv1,
         "main_few_cluster": _few_cluster(inference.METHODS, reps),
-        "pretrend": _pretrend,
+        "robustness": _robustness(reps),
+        "pilots": _pilots,
     }
 
 
@@ -119,9 +143,9 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
     todo = range(args.chunk, args.reps, args.n_chunks)
     for i, r in enumerate(todo):
         data = replicate(mf, eta0, args.outcome, args.shock_sd, args.seed + r)
-        for name, fn in chosen.items():
-            for method, p in fn(data, spec, args.seed + r).items():
-                rows.append({"replicate": r, "check": name, "method": method, "p_value": p})
+        for fn in chosen.values():
+            for check, method, p in fn(data, spec, args.seed + r):
+                rows.append({"replicate": r, "check": check, "method": method, "p_value": p})
         if (i + 1) % 10 == 0:
             rate = (time.perf_counter() - start) / (i + 1)
             print(f"  {i + 1}/{len(todo)} replicates, {rate:.1f} s each", flush=True)
@@ -129,7 +153,8 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
 
 
 def summary(pvalues: pd.DataFrame, scenario: str, command: str) -> pd.DataFrame:
-    """Rejection rate at 5% and its MC SE per method."""
+    """Rejection rate at 5% and its MC SE per check x method (p-values of every replicate; the
+    leave-one-out fits pooled: each is a null p)."""
     out = []
     for (check, method), g in pvalues.groupby(["check", "method"], sort=True):
         p = g["p_value"].dropna()

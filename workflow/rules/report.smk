@@ -15,7 +15,7 @@ rule render_report:
     input:
         results=R / "fit" / "did_results.parquet",
         # optional: the per-pilot table, when collect_results writes one
-        pilot_areas=rules.collect_results.output.get("pilot_areas", []),
+        pilot_areas=R / "fit" / "pilot_areas.parquet",
         event_study=R / "fit" / "event_study.parquet",
         rates=R / "derive" / "rates.parquet",
         trends=R / "derive" / "trends.parquet",
