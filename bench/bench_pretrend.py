@@ -30,10 +30,10 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_inference import SMALL_COVS, simulate  # noqa: E402
+from bench_inference import SMALL_COVS, simulate
 
-from pbr.fit import robustness  # noqa: E402
-from pbr.fit.spec import FitSpec  # noqa: E402
+from pbr.fit import robustness
+from pbr.fit.spec import FitSpec
 
 warnings.filterwarnings("ignore")
 logging.getLogger("pbr").setLevel(logging.WARNING)
