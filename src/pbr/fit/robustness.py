@@ -2,22 +2,55 @@
 
 Every function takes the analysis-table-like frame (columns area_code, pilot, did, post,
 quarter, half_year, start_date, the outcome and the covariates) and returns rows in
-``pbr.fit.spec.RESULT_COLUMNS`` with ``specification`` set:
+``pbr.fit.spec.RESULT_COLUMNS`` with ``specification`` set. Only 8 areas are treated, so
+CRV1 over-rejects (bench/bench_pretrend.py: the CRV1 pre-trend tests reject a true null far
+more often than 5%); every check therefore carries a few-cluster method beside its CRV1 rows,
+which stay for reference only (their note says so). Specifications and methods:
 
-- :func:`event_study`: pilot x period-bin interactions (half-years by default, reference
-  = the last pre-period bin) in the logit and the LPM, CRV1 by area. Returns a tidy
-  coefficient table (``EVENT_STUDY_COLUMNS``) and one summary row per model,
-  ``specification="event_study_pretrend"``, whose ``estimate`` is the joint Wald
-  statistic that all pre-period coefficients are zero (logit: chi2(q); LPM: F(q, G-1))
-  and ``p_value`` its p-value.
-- :func:`placebo`: a fake start date inside the pre-period (default 1 April 2011) on
-  pre-period journeys only, ``specification="placebo_2011"``.
-- :func:`leave_one_out`: the main model dropping one pilot area at a time,
-  ``specification="leave_out_<area_code>"``.
-- :func:`mason_2015`: FY2011-12 (pre) against FY2012-13 (post) only,
-  ``specification="mason_2015"``. Mason et al. (2015) fitted a multilevel
-  random-intercept logit over areas; here a fixed-effects logit (area and period FE)
-  stands in for it, which targets the same within-area DiD odds ratio.
+- ``event_study_pretrend`` (:func:`event_study`): pilot x period-bin interactions
+  (half-years by default, reference = the last pre-period bin) in the logit and the LPM.
+  One row per method; ``estimate`` = the statistic of the joint test that all pre-period
+  coefficients are 0, ``p_value`` its p-value:
+
+  - ``logit_crv1`` (``wald_chi2``: CRV1 Wald, chi2(q)) and ``lpm_crv1`` (``wald_F``: CRV1
+    Wald F, F(q, G-1)): reference only;
+  - ``logit_score_wcb`` (``wald_chi2``): restricted wild cluster score bootstrap of the
+    cluster-robust score statistic (logit refitted with the pre-period terms = 0);
+  - ``lpm_wcb_webb`` (``wald_F``): restricted wild cluster bootstrap (WCR) of the CRV1 Wald F
+    (the statistic equals ``lpm_crv1``'s; the p-value is the bootstrap's).
+
+  The bootstraps (:mod:`pbr.fit.joint`) use Webb weights drawn per area code
+  (:func:`pbr.fit.draws.area_webb_weights`; settings :class:`Bootstrap`, from config
+  ``models.inference``). The tidy coefficient table (``EVENT_STUDY_COLUMNS``, ``specification``
+  ``event_study``) holds the CRV1 models' pilot x bin coefficients.
+- ``placebo_<year>`` (:func:`placebo`): a fake start date inside the pre-period (default
+  1 April 2011) on pre-period journeys only.
+- ``leave_out_<area_code>`` (:func:`leave_one_out`): the main model dropping one pilot area
+  at a time (the score bootstrap then runs over the 7 remaining pilots).
+- ``mason_2015`` (:func:`mason_2015`): FY2011-12 (pre) against FY2012-13 (post). Mason et
+  al. (2015) fitted a multilevel random-intercept logit over areas; here a fixed-effects
+  logit (area and period FE) stands in for it, which targets the same within-area DiD OR.
+- Timing sensitivity (outcome windows from :func:`pbr.registry.outcomes.window_days`,
+  selections in :mod:`pbr.fit.timing`; a 12-month outcome of a journey starting in
+  FY2011-12 is partly observed under the scheme):
+
+  - ``donut`` (:func:`donut`): the main DiD without the pre-period journeys whose outcome
+    window reaches the start;
+  - ``event_study_pretrend_clear`` (:func:`event_study_clear`; table specification
+    ``event_study_clear``): the event study with the reference = the last pre-period bin
+    whose windows all end before the start; the joint test covers the pre-period bins clear
+    of the start only (moving the reference alone leaves a joint test of all pre-period
+    terms unchanged), the later pre-period bins are estimated, not tested; the same four
+    methods; not estimable when no bin is clear;
+  - ``placebo_clear`` (:func:`placebo_clear`): the placebo on the pre-period journeys whose
+    windows end before the start, fake start at the bin boundary nearest the middle of
+    their start dates; not estimable without such a boundary.
+
+Placebo, leave-one-out, Mason, donut and clear placebo rows (:func:`variant_rows`) are
+``logit_crv1`` and ``lpm_crv1`` rows of ``pbr.fit.models.fit_did`` (leave-one-out: the
+logit only) and a ``logit_score_wcb`` row of :func:`pbr.fit.inference.few_cluster_rows`
+(wild cluster score bootstrap, its interval by test inversion); the linkage-threshold fits
+(scripts/fit_linkage_sensitivity.py) use the same function.
 
 Model conventions are those of ``pbr.fit.models.fit_did``: logit and LPM with area and period fixed
 effects, CRV1 by area (pyfixest small-sample defaults), z-based intervals, areas, periods
@@ -27,16 +60,19 @@ and covariate levels without outcome variation dropped and reported; the same tw
 Every row carries ``status`` and ``min_cell_events`` from the checks of ``pbr.fit.estimability``
 (``estimability`` before, ``fit_check`` after each fit), so that no variant crashes or
 prints an absurd number on sparse or degenerate data (no rows, every journey still open,
-no pre or post period, one pilot area left, empty bins). Placebo, leave-one-out and Mason
-rows are ``pbr.fit.models.fit_did`` rows (each refit gets its own status). The event study adds
+no pre or post period, one pilot area left, empty bins). The variants' rows
+are ``pbr.fit.models.fit_did`` and ``few_cluster_rows`` rows (each refit gets its own status); a
+variant that cannot be formed (no clear bin, no placebo boundary) gives rows without numbers
+and the reason (:func:`not_estimable_rows`). The event study adds
 its own checks: no pilot journeys in the reference bin, or no pre-period bin besides it,
 is not estimable; in the logit, a pilot x bin cell whose outcome is all 0 or all 1 has an
 infinite coefficient, so its journeys and term are left out (the exact limit of the other
 estimates; a caveat naming the bins), and a reference-bin cell without outcome variation
 makes the logit not estimable; each term goes through ``pbr.fit.estimability.fit_check`` (divergence,
 non-finite standard errors, a risk difference outside [-1, 1]), and a singular covariance
-of the pre-period terms leaves the Wald test not estimable. The coefficient table has rows
-only for a model whose pre-trend row is estimable.
+of the pre-period terms leaves the Wald test not estimable, as does a non-finite bootstrap
+statistic (a singular score covariance); a restricted logit that did not converge is a caveat.
+The coefficient table has rows only for a model whose pre-trend row is estimable.
 """
 
 from __future__ import annotations
