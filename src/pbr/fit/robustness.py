@@ -219,7 +219,8 @@ def event_study(
     pre_check = {f: estimability(mf, spec.outcome, f, post_from) for f in ("logit", "linear")}
     if check is not None:
         pre_check = {
-            f: verdict([*c.fatal, *check.fatal], [*c.caveats, *check.caveats]) for f, c in pre_check.items()
+            f: verdict([*c.fatal, *check.fatal], [*c.caveats, *check.caveats], c.min_cell_events)
+            for f, c in pre_check.items()
         }
     bins = _Bins.of(mf, bin_col, ref_bin, origin, test_after_ref)
     base = base_row(
