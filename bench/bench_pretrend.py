@@ -13,6 +13,11 @@ fits the half-year event study (reference = the last pre-period half-year, 3 pre
 terms) with the four methods of ``pbr.fit.robustness.event_study`` and records p <= 0.05:
 CRV1 chi2 / F tests and the restricted wild cluster bootstraps (``pbr.fit.joint``).
 Prints each method's rejection rate with its Monte Carlo standard error.
+
+Measured (this script with --seed 20120401 / 20130401 / 20140401 and --replicates 300 /
+150 / 300; 750 replicates in all): CRV1 logit 0.343, CRV1 LPM 0.335 (MC s.e. 0.017);
+logit_score_wcb 0.052 (0.008), lpm_wcb_webb 0.039 (0.007). About 1-2 s per replicate on
+one core of an idle machine.
 """
 
 from __future__ import annotations
