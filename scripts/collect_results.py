@@ -42,9 +42,11 @@ def main(smk) -> None:
         es_all = (
             pd.concat(es, ignore_index=True)
             if es
-            else pd.DataFrame(columns=["cohort", "outcome", "method", "bin"])
+            else pd.DataFrame(columns=["cohort", "outcome", "specification", "method", "bin"])
         )
-        io.write_table(es_all, smk.output.event_study, sort_by=["cohort", "outcome", "method", "bin"])
+        io.write_table(
+            es_all, smk.output.event_study, sort_by=["cohort", "outcome", "specification", "method", "bin"]
+        )
         areas = stack_pilot_areas(smk.input.pilot_areas)
         io.write_table(areas, smk.output.pilot_areas, sort_by=["cohort", "outcome", "area_code"])
 

@@ -1,11 +1,12 @@
-"""Rule fit_linkage_sensitivity: the main DiD models of a linked outcome at the sensitivity linkage thresholds."""
+"""Rule fit_linkage_sensitivity: the main DiD models of a linked outcome at the sensitivity linkage thresholds
+(CRV1 logit and LPM, reference only, and the wild cluster score bootstrap)."""
 
 import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 import pandas as pd
 
 from pbr import io
 from pbr.derive import outcomes
-from pbr.fit import models
+from pbr.fit import robustness
 from pbr.fit.frame import analysis_columns
 from pbr.fit.spec import RESULT_COLUMNS, FitSpec
 from pbr.logs import logged
@@ -18,11 +19,18 @@ def main(smk) -> None:
         thresholds = smk.params.linkage["sensitivity_thresholds"]
         columns = [outcome + outcomes.threshold_suffix(t) for t in thresholds]
         analysis = io.read_present_columns(smk.input.analysis, analysis_columns(columns, spec))
-        parts = []
-        for t, column in zip(thresholds, columns, strict=True):
-            res = models.fit_did(analysis.rename(columns={column: outcome}), spec)
-            res["specification"] = f"linkage_threshold_{t:g}"
-            parts.append(res)
+        inf = smk.params.inference
+        bootstrap = robustness.Bootstrap(reps=int(inf["bootstrap_reps"]), seed=int(inf["seed"]))
+        parts = [
+            robustness.variant_rows(
+                analysis.rename(columns={column: outcome}),
+                spec,
+                f"linkage_threshold_{t:g}",
+                f"linkage threshold {t:g}",
+                bootstrap=bootstrap,
+            )
+            for t, column in zip(thresholds, columns, strict=True)
+        ]
         io.write_table(pd.concat(parts, ignore_index=True)[RESULT_COLUMNS], smk.output.result)
 
 

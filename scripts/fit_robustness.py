@@ -1,5 +1,5 @@
-"""Rule fit_robustness: event study, placebo, leave one pilot area out, Mason 2015 window
-(one library call: pbr.fit.robustness.robustness_rows)."""
+"""Rule fit_robustness: event study, placebo, leave one pilot area out, Mason 2015 window, timing
+sensitivity (one library call: pbr.fit.robustness.robustness_rows)."""
 
 import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 
@@ -8,13 +8,14 @@ from pbr.fit import robustness
 from pbr.fit.frame import analysis_columns
 from pbr.fit.spec import FitSpec
 from pbr.logs import logged
+from pbr.registry import outcomes
 
 
 def main(smk) -> None:
     cohort, outcome = smk.wildcards.cohort, smk.wildcards.outcome
     with logged(smk.log[0], f"fit_robustness[{cohort}/{outcome}]"):
         spec = FitSpec.from_config(cohort, outcome, smk.params.models, smk.params.period_unit)
-        rb = smk.params.robustness
+        rb, inf = smk.params.robustness, smk.params.inference
         rows, es_table = robustness.robustness_rows(
             io.read_present_columns(smk.input.analysis, analysis_columns([outcome], spec)),
             spec,
@@ -23,6 +24,9 @@ def main(smk) -> None:
             placebo_start=rb["placebo_start"],
             mason_pre_start=rb["mason_pre_start"],
             mason_post_end=rb["mason_post_end"],
+            bootstrap=robustness.Bootstrap(reps=int(inf["bootstrap_reps"]), seed=int(inf["seed"])),
+            window_days=outcomes.window_days(outcome, smk.params.outcome_settings),
+            post_from=smk.params.post_start,
         )
         io.write_table(rows, smk.output.result)
         io.write_table(es_table, smk.output.event_study)

@@ -79,7 +79,7 @@ def test_pretrend_test_does_not_reject_under_parallel_trends(event_effect):
     _, summary = event_effect
     assert list(summary.columns) == spec.RESULT_COLUMNS
     assert (summary["specification"] == "event_study_pretrend").all()
-    assert set(summary["method"]) == {"logit_crv1", "lpm_crv1"}
+    assert set(summary["method"]) == set(robustness.EVENT_STUDY_METHODS)
     assert (summary["p_value"] > 0.05).all(), summary["p_value"]
     assert summary["note"].str.contains("3 pre-period").all()
     assert set(summary["scale"]) == {"wald_chi2", "wald_F"}
@@ -87,7 +87,9 @@ def test_pretrend_test_does_not_reject_under_parallel_trends(event_effect):
 
 def test_pretrend_test_rejects_a_planted_pretrend():
     _, summary = robustness.event_study(simulate(pre_trend=0.1, seed=6), FitSpec("drug", "y", COVS))
-    assert (summary["p_value"] < 0.01).all(), summary["p_value"]
+    p = summary.set_index("method")["p_value"]
+    assert (p[["logit_crv1", "lpm_crv1"]] < 0.01).all(), p
+    assert (p[["logit_score_wcb", "lpm_wcb_webb"]] < 0.05).all(), p
 
 
 def test_placebo_gives_a_null(effect_data):
@@ -120,15 +122,6 @@ def test_mason_window(effect_data):
     assert res.loc["logit_crv1", "ci_high"] < 1
 
 
-def test_robustness_rows_stack_every_variant(effect_data):
-    rows, table = robustness.robustness_rows(effect_data, FitSpec("drug", "y", COVS))
-    assert list(rows.columns) == spec.RESULT_COLUMNS
-    specs = set(rows["specification"])
-    assert {"event_study_pretrend", "placebo_2011", "mason_2015"} <= specs
-    assert sum(s.startswith("leave_out_") for s in specs) == 8
-    assert list(table.columns) == robustness.EVENT_STUDY_COLUMNS
-
-
 def test_event_study_engines_agree(effect_data, event_effect):
     """The exact engine's event-study coefficients, intervals and pre-trend tests equal pyfixest's
     (the LPM to rounding; the logit to pyfixest's IRLS tolerance)."""
@@ -144,3 +137,104 @@ def test_event_study_engines_agree(effect_data, event_effect):
         sa = summary.set_index("method").loc[method]
         sb = summary_pf.set_index("method").loc[method]
         assert abs(sa["estimate"] / sb["estimate"] - 1) < 10 * tol
+    boot = summary.set_index("method").loc[list(robustness.BOOTSTRAP_METHODS)]
+    boot_pf = summary_pf.set_index("method").loc[list(robustness.BOOTSTRAP_METHODS)]
+    assert np.allclose(
+        boot["estimate"], boot_pf["estimate"], rtol=1e-6
+    )  # the bootstraps always use the exact design
+    assert (table["specification"] == "event_study").all()
+
+
+def test_bootstrap_pretrend_rows(event_effect):
+    """The WCR statistic is the CRV1 Wald F (same statistic, bootstrap p); the bootstraps' p-values lie
+    above CRV1's (CRV1 over-rejects); the CRV1 rows say they are reference only."""
+    _, summary = event_effect
+    rows = summary.set_index("method")
+    assert rows.loc["lpm_wcb_webb", "estimate"] == pytest.approx(rows.loc["lpm_crv1", "estimate"], rel=1e-10)
+    assert rows.loc["lpm_wcb_webb", "p_value"] > rows.loc["lpm_crv1", "p_value"]
+    assert rows.loc["logit_score_wcb", "scale"] == "wald_chi2"
+    assert rows.loc[["logit_crv1", "lpm_crv1"], "note"].str.contains("CRV1, reference only").all()
+    assert rows.loc["logit_score_wcb", "note"].startswith("joint test that the 3 pre-period")
+    assert (rows.loc[list(robustness.BOOTSTRAP_METHODS), "status"] == "ok").all()
+
+
+def test_event_study_with_one_pilot_is_not_estimable():
+    """One pilot area: every pre-trend row, bootstraps included, is not estimable with the reason."""
+    _, summary = robustness.event_study(simulate(n=4000, n_pilot=1, seed=2), FitSpec("drug", "y", COVS))
+    assert len(summary) == 4 and (summary["status"] == "not_estimable").all()
+    assert summary["note"].str.contains("pilot area").all() and summary["estimate"].isna().all()
+
+
+@pytest.fixture(scope="module")
+def small_effect():
+    return simulate(n=8000, log_or=np.log(0.4), seed=5)
+
+
+@pytest.fixture(scope="module")
+def all_rows(small_effect):
+    return robustness.robustness_rows(
+        small_effect, FitSpec("drug", "y", COVS), bootstrap=robustness.Bootstrap(reps=199), window_days=365
+    )
+
+
+def test_robustness_rows_stack_every_variant(all_rows):
+    rows, table = all_rows
+    assert list(rows.columns) == spec.RESULT_COLUMNS
+    specs = set(rows["specification"])
+    assert {"event_study_pretrend", "placebo_2011", "mason_2015"} <= specs
+    assert {"event_study_pretrend_clear", "donut", "placebo_clear"} <= specs
+    assert sum(s.startswith("leave_out_") for s in specs) == 8
+    assert list(table.columns) == robustness.EVENT_STUDY_COLUMNS
+
+
+def test_variants_carry_the_score_bootstrap(all_rows):
+    rows, _ = all_rows
+    score = rows[rows["method"] == "logit_score_wcb"].set_index("specification")
+    for name in (
+        "placebo_2011",
+        "mason_2015",
+        "donut",
+        "placebo_clear",
+        *[f"leave_out_E{a:03d}" for a in range(8)],
+    ):
+        assert name in score.index, name
+    assert (score.loc[[f"leave_out_E{a:03d}" for a in range(8)], "n_treated_clusters"] == 7).all()
+    assert score.loc["placebo_2011", "ci_low"] < 1 < score.loc["placebo_2011", "ci_high"]
+    assert score.loc["mason_2015", "ci_high"] < 1
+    crv1 = rows[rows["method"].str.endswith("_crv1") & ~rows["specification"].str.startswith("event_study")]
+    assert crv1["note"].str.contains("CRV1, reference only").all()
+
+
+def test_timing_variants(all_rows, small_effect):
+    rows, table = all_rows
+    by_spec = rows.set_index(["specification", "method"])
+    start = small_effect["start_date"]
+    crossing = (start < "2012-04-01") & (start + pd.Timedelta(days=365) >= pd.Timestamp("2012-04-01"))
+    assert by_spec.loc[("donut", "logit_crv1"), "n"] == int((~crossing).sum())
+    clear = by_spec.loc["event_study_pretrend_clear"]
+    assert set(clear.index) == set(robustness.EVENT_STUDY_METHODS)
+    assert clear["note"].str.contains(r"1 pre-period .* \(reference bin 1 = 2010-10-01\)").all()
+    assert (
+        clear["note"]
+        .str.contains("bin\\(s\\) 2, 3 \\(outcome windows crossing the start\\) estimated, not tested")
+        .all()
+    )
+    assert by_spec.loc[("placebo_clear", "logit_crv1"), "note"].startswith("placebo clear of the start")
+    assert "fake start 2010-10-01" in by_spec.loc[("placebo_clear", "logit_crv1"), "note"]
+    assert set(table["specification"]) == {"event_study", "event_study_clear"}
+    ref = table[(table["specification"] == "event_study_clear") & table["is_reference"]]
+    assert set(ref["bin"]) == {1}
+
+
+def test_timing_variants_not_estimable_when_no_window_is_clear(effect_data):
+    window = robustness.Timing(900, pd.Timestamp("2012-04-01"))
+    _, summary = robustness.event_study_clear(
+        effect_data, FitSpec("drug", "y", COVS), window, robustness.Bootstrap(99)
+    )
+    assert (summary["status"] == "not_estimable").all()
+    assert summary["note"].str.contains("no reference bin clear of the start").all()
+    placebo = robustness.placebo_clear(
+        effect_data, FitSpec("drug", "y", COVS), window, robustness.Bootstrap(99)
+    )
+    assert len(placebo) == 3 and (placebo["status"] == "not_estimable").all()
+    assert placebo["note"].str.contains("no placebo clear of the start").all()

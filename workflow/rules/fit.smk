@@ -60,11 +60,12 @@ rule fit_linkage_sensitivity:
     threads: 1
     resources:
         mem_mb=2500,
-        runtime=10,
+        runtime=20,
     params:
         models=model_settings("engine"),
         period_unit=config["study"]["period_unit"],
         linkage=pick(config["linkage"], "sensitivity_thresholds"),
+        inference=pick(config["models"]["inference"], "bootstrap_reps", "seed"),
     script:
         "../../scripts/fit_linkage_sensitivity.py"
 
@@ -157,7 +158,9 @@ rule fit_power:
 
 
 rule fit_robustness:
-    """Event study with pre-trend test, placebo start, leave one pilot area out, Mason 2015 window."""
+    """Event study with pre-trend tests (CRV1 and restricted wild cluster bootstraps), placebo start, leave one
+    pilot area out, Mason 2015 window (each with the score bootstrap), timing sensitivity (donut, clear reference
+    and placebo)."""
     input:
         analysis=R / "derive" / "analysis_{cohort}.parquet",
         code=code("fit_robustness"),
@@ -176,7 +179,7 @@ rule fit_robustness:
     threads: 1
     resources:
         mem_mb=3000,
-        runtime=30,
+        runtime=60,
     params:
         models=model_settings("engine"),
         robustness=pick(
@@ -186,8 +189,11 @@ rule fit_robustness:
             "mason_pre_start",
             "mason_post_end",
         ),
+        inference=pick(config["models"]["inference"], "bootstrap_reps", "seed"),
+        outcome_settings=config["outcomes"],
         period_unit=config["study"]["period_unit"],
         pre_start=config["study"]["pre_start"],
+        post_start=config["study"]["post_start"],
     script:
         "../../scripts/fit_robustness.py"
 

@@ -3,8 +3,10 @@
 An entry gives the outcome's ``name`` (its column in the analysis table and its key in the
 config), its ``label`` in the report, its ``denominator`` in words, its ``definition`` (a
 function of the config's ``outcomes:`` section giving the text the report prints), the
-``inputs`` its derivation reads and the config section (``settings``) whose keys are passed
-to it as keyword arguments. Its derivation is the function of the same name in
+``inputs`` its derivation reads, the config section (``settings``) whose keys are passed
+to it as keyword arguments and its ``window`` (:func:`window_days`: the last day after the
+journey start its value can depend on; the timing sensitivity of :mod:`pbr.fit.robustness`
+drops or avoids journeys whose window crosses the pilots' start). Its derivation is the function of the same name in
 :mod:`pbr.derive.outcomes`, called as ``fn(*inputs, **settings)``; the inputs are:
 
 - ``journeys``: the study journeys (with the baseline covariates and the outcomes derived
@@ -39,6 +41,9 @@ class Outcome:
     definition: Callable[[Mapping], str]
     inputs: tuple[str, ...] = ("journeys",)
     settings: str | None = None  # the config section under outcomes: passed as keywords (None: none)
+    window: Callable[[Mapping], int] | None = (
+        None  # days after the start the value can depend on (window_days)
+    )
 
     @property
     def register(self) -> str | None:
@@ -58,6 +63,16 @@ def _tops(o: Mapping) -> str:
     )
 
 
+def _representation_window(o: Mapping) -> int:
+    """Completion within its window, then a new journey within the re-presentation window of discharge."""
+    return int(o["successful_completion"]["window_days"]) + int(o["representation"]["window_days"])
+
+
+def _review_window(o: Mapping) -> int:
+    """The review TOP is read up to its last admissible day."""
+    return int(o["top"]["review_max_days"])
+
+
 OUTCOMES: tuple[Outcome, ...] = (
     Outcome(
         "treatment_initiation",
@@ -68,6 +83,7 @@ OUTCOMES: tuple[Outcome, ...] = (
             f"{o['treatment_initiation']['max_days']} days of triage."
         ),
         settings="treatment_initiation",
+        window=lambda o: o["treatment_initiation"]["max_days"],
     ),
     Outcome(
         "waiting_over_3_weeks",
@@ -78,6 +94,7 @@ OUTCOMES: tuple[Outcome, ...] = (
             f"{o['waiting_over_3_weeks']['threshold_days']} days from referral to the first intervention."
         ),
         settings="waiting_over_3_weeks",
+        window=lambda o: o["treatment_initiation"]["max_days"],
     ),
     Outcome(
         "successful_completion",
@@ -88,6 +105,7 @@ OUTCOMES: tuple[Outcome, ...] = (
             f"on days 0–{o['successful_completion']['window_days']}. Denominator: all journeys."
         ),
         settings="successful_completion",
+        window=lambda o: o["successful_completion"]["window_days"],
     ),
     Outcome(
         "completion_without_representation",
@@ -99,6 +117,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         ),
         inputs=("successful_completion", "gap"),
         settings="representation",
+        window=_representation_window,
     ),
     Outcome(
         "representation",
@@ -109,6 +128,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         ),
         inputs=("successful_completion", "gap"),
         settings="representation",
+        window=_representation_window,
     ),
     Outcome(
         "abstinence",
@@ -119,6 +139,7 @@ OUTCOMES: tuple[Outcome, ...] = (
             "problem substance in the 28 days before the review."
         ),
         inputs=("journeys", "start_top", "review_top"),
+        window=_review_window,
     ),
     Outcome(
         "non_injecting",
@@ -128,6 +149,7 @@ OUTCOMES: tuple[Outcome, ...] = (
             "Among journeys injecting at the start TOP, with a review TOP: zero days injected at review."
         ),
         inputs=("journeys", "start_top", "review_top"),
+        window=_review_window,
     ),
     Outcome(
         "housing_problem",
@@ -139,6 +161,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         ),
         inputs=("journeys", "start_top", "review_top"),
         settings="housing_problem",
+        window=_review_window,
     ),
     Outcome(
         "drug_related_death",
@@ -151,6 +174,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         ),
         inputs=("journeys", "deaths"),
         settings="drug_related_death",
+        window=lambda o: o["drug_related_death"]["window_days"],
     ),
     Outcome(
         "acquisitive_crime",
@@ -162,6 +186,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         ),
         inputs=("journeys", "offences"),
         settings="acquisitive_crime",
+        window=lambda o: o["acquisitive_crime"]["window_days"],
     ),
     Outcome(
         "declined_to_continue",
@@ -172,6 +197,7 @@ OUTCOMES: tuple[Outcome, ...] = (
             f"within {o['declined_to_continue']['window_days']} days (Mason 2015). Denominator: all journeys."
         ),
         settings="declined_to_continue",
+        window=lambda o: o["declined_to_continue"]["window_days"],
     ),
 )
 
@@ -200,3 +226,27 @@ def label(name: str) -> str:
 def definitions(outcome_settings: Mapping) -> dict[str, str]:
     """Each outcome's definition in words, from the config's ``outcomes:`` section."""
     return {o.name: o.definition(outcome_settings) for o in OUTCOMES}
+
+
+def window_days(name: str, outcome_settings: Mapping) -> int:
+    """The last day after the journey start (day 0) on which the outcome's value can depend, from
+    the config's ``outcomes:`` section: a journey starting d days before a date D has an outcome
+    read partly on or after D when d <= this window. Per outcome:
+
+    - successful completion, declined to continue, drug-related death, acquisitive crime: their
+      ``window_days`` (the discharge, death or offence is dated on days 0..window_days);
+    - completion without re-presentation and re-presentation: the completion window plus the
+      re-presentation window (a new journey within ``representation.window_days`` of a discharge
+      on day <= ``successful_completion.window_days``);
+    - abstinence, non-injecting, housing problem: ``top.review_max_days`` (the review TOP's last day);
+    - treatment initiation: ``treatment_initiation.max_days`` (an intervention within that many days
+      of triage; triage is taken to be at referral, so a late triage extends the window by its delay);
+    - waiting over 3 weeks: the same (its flag is read by day ``threshold_days``; its denominator,
+      an intervention started, is taken as read within the initiation window: an approximation).
+
+    ValueError for an outcome not registered or registered without a window.
+    """
+    entry = by_name().get(name)
+    if entry is None or entry.window is None:
+        raise ValueError(f"outcome {name!r} has no registered window (registry.outcomes: window=...)")
+    return int(entry.window(outcome_settings))
