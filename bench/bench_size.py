@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 from scipy import special
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
@@ -41,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from pbr.fit import design, inference, models, pilots, robustness
 from pbr.fit.frame import model_rows
 from pbr.fit.spec import FitSpec
+from pbr.registry import outcomes
 
 warnings.filterwarnings("ignore")
 logging.getLogger("pbr").setLevel(logging.ERROR)
@@ -101,19 +103,35 @@ def _crv1(df: pd.DataFrame, spec: FitSpec, seed: int) -> list:
 
 def _robustness(reps: int) -> Callable[[pd.DataFrame, FitSpec, int], list]:
     def run(df: pd.DataFrame, spec: FitSpec, seed: int) -> list:
-        rows, _ = robustness.robustness_rows(df, spec, **_robustness_settings(reps, seed))
+        rows, _ = robustness.robustness_rows(
+            df,
+            spec,
+            bootstrap=robustness.Bootstrap(reps=reps, seed=seed),
+            window_days=outcomes.window_days(spec.outcome, _outcome_settings()),
+        )
         return _pvalues(rows)
 
     return run
 
 
-def _robustness_settings(reps: int, seed: int) -> dict:
-    """The keyword arguments of ``robustness_rows`` this version of it takes (bootstrap settings)."""
-    import inspect
+def _outcome_settings() -> dict:
+    """The default config's ``outcomes:`` section (the outcome windows of the timing checks)."""
+    with open(Path(__file__).resolve().parents[1] / "config" / "config.yaml") as f:
+        return yaml.safe_load(f)["outcomes"]
 
-    names = inspect.signature(robustness.robustness_rows).parameters
-    wanted = {"reps": reps, "bootstrap_reps": reps, "seed": seed}
-    return {k: v for k, v in wanted.items() if k in names}
+
+def p_values_only(few_cluster_rows: Callable) -> Callable:
+    """``few_cluster_rows`` without its test-inversion intervals: a test's size needs only its
+    p-value, and the intervals are most of the cost of the robustness checks' refits."""
+
+    def rows(*args, **kwargs):
+        return few_cluster_rows(*args, **(kwargs | {"logit_ci": False, "lpm_ci": False}))
+
+    return rows
+
+
+# the robustness checks call inference.few_cluster_rows through the module: p-values only here
+inference.few_cluster_rows = p_values_only(inference.few_cluster_rows)
 
 
 def _pilots(df: pd.DataFrame, spec: FitSpec, seed: int) -> list:
