@@ -167,6 +167,8 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
         if (i + 1) % 10 == 0:
             rate = (time.perf_counter() - start) / (i + 1)
             print(f"  {i + 1}/{len(todo)} replicates, {rate:.1f} s each", flush=True)
+            if args.pvalues:  # a checkpoint: a long run stopped early keeps what it finished
+                pd.DataFrame(rows).to_parquet(args.pvalues, index=False)
     return pd.DataFrame(rows)
 
 
