@@ -357,3 +357,21 @@ def test_a_check_comment_carries_the_fits_caveat_once_without_the_methods_note()
     )
     check = spec_check(results, C, OUT, "main", "Main")
     assert check.comment == "caveat: 6 journeys fitted at probability 0 or 1"
+
+
+def test_only_the_fits_own_phrase_marks_an_interval_unbounded():
+    """The ATT's note explains that an unbounded end of beta maps to -1 or 1: that is not a
+    remark; the fit's phrase for an infinite interval end is."""
+    from pbr.report.checks import UNBOUNDED, remarks
+
+    row = {
+        "status": "ok",
+        "estimate": -0.01,
+        "ci_low": -0.09,
+        "ci_high": 0.09,
+        "scale": "risk_difference",
+        "min_cell_events": 100,
+        "note": "interval: the ATT at the ends (an unbounded end of beta gives -1 or 1)",
+    }
+    assert UNBOUNDED not in remarks(row, str)
+    assert UNBOUNDED in remarks(row | {"note": f"bootstrap; {UNBOUNDED}"}, str)

@@ -39,6 +39,10 @@ from pbr.report.verdicts import (
     verdict,
 )
 
+#: What the fit's note says of an interval with an infinite end (pbr.fit.inference): matched
+#: whole, since a note may use the word "unbounded" otherwise (the ATT's method text does).
+UNBOUNDED = "interval unbounded within the search range"
+
 #: The headline (few-cluster) method of each scale, and CRV1 shown beside it for reference.
 HEADLINE_METHOD = {"odds_ratio": "logit_score_wcb", "risk_difference": "lpm_wcb_webb"}
 REFERENCE_METHOD = {"odds_ratio": "logit_crv1", "risk_difference": "lpm_crv1"}
@@ -57,8 +61,8 @@ def remarks(r, redact, p_only: bool = False) -> list[str]:
         return [f"not estimable: {reason}" if reason else "not estimable"]
     if st == "caveat" and status_reason(r):
         out.append(f"caveat: {redact(status_reason(r).removeprefix('caveat:').strip())}")
-    if "unbounded" in note_text(r):
-        out.append("interval unbounded within the search range")
+    if UNBOUNDED in note_text(r):
+        out.append(UNBOUNDED)
     scale = str(row_field(r, "scale"))
     if scale == "odds_ratio":
         v = verdict(r, 1.0, 1.0) if p_only else verdict(r)

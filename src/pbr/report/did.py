@@ -31,6 +31,7 @@ from pbr.report.cells import (
     mark,
     table,
 )
+from pbr.report.checks import UNBOUNDED
 from pbr.report.disclosure import Count, Disclosure, Joined
 from pbr.report.verdicts import (
     Verdict,
@@ -176,7 +177,7 @@ def _did_row(
         return float(x) if ok and not isnan(x) else math.nan
 
     note = note_text(crv1_row) if status != "not_estimable" else ""
-    unbounded = headline_row is not None and "unbounded" in note_text(headline_row)
+    unbounded = headline_row is not None and UNBOUNDED in note_text(headline_row)
     return {
         "cohort": c,
         "outcome_key": o,
