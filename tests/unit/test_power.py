@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from did_simulation import simulate_journeys
 from scipy import special
 
 from pbr.fit import inference, power
@@ -19,36 +20,8 @@ SPEC = FitSpec("drug", "y", COVS)
 
 
 def simulate(n=3000, n_areas=40, n_pilot=8, log_or=0.0, seed=1):
-    """Journeys by area x quarter (post from quarter 8), unequal areas, area x half-year shocks."""
-    rng = np.random.default_rng(seed)
-    size = rng.lognormal(0, 0.6, n_areas)
-    area = rng.choice(n_areas, n, p=size / size.sum())
-    quarter = rng.integers(0, 16, n)
-    pilot = area < n_pilot
-    post = quarter >= 8
-    age = rng.choice(["18-29", "30-39", "40+"], n)
-    sex = rng.choice(["F", "M"], n, p=[0.3, 0.7])
-    lp = (
-        -0.8
-        + rng.normal(0, 0.4, n_areas)[area]
-        + 0.03 * quarter
-        + 0.3 * (age == "40+")
-        + rng.normal(0, 0.1, (n_areas, 8))[area, quarter // 2]
-        + log_or * (pilot & post)
-    )
-    y = (rng.random(n) < special.expit(lp)).astype(int)
-    return pd.DataFrame(
-        {
-            "area_code": [f"E{a:03d}" for a in area],
-            "pilot": pd.array(pilot, dtype="boolean"),
-            "post": post.astype("int64"),
-            "did": (pilot & post).astype("int64"),
-            "quarter": quarter,
-            "age_group": age,
-            "sex": sex,
-            "y": pd.array(y, dtype="Int64"),
-        }
-    )
+    """:func:`did_simulation.simulate_journeys` with this module's number of areas."""
+    return simulate_journeys(n, n_areas, n_pilot, log_or, seed)
 
 
 @pytest.fixture(scope="module")
