@@ -10,9 +10,12 @@
 - :mod:`pbr.fit.models`: the main DiD per outcome x cohort (logit and linear companion,
   either engine);
 - :mod:`pbr.fit.draws`: bootstrap weights and re-assignments drawn per area code (the same
-  for an area in every outcome and cohort);
+  for an area in every outcome and cohort), and the bootstraps' settings;
 - :mod:`pbr.fit.inference`: few-cluster inference (wild cluster bootstraps, the logit's
   ATT, randomisation inference, the headline statistic's bootstrap draws);
 - :mod:`pbr.fit.multiplicity`: Holm and Romano-Wolf p-values over outcomes x cohorts;
-- :mod:`pbr.fit.robustness`: event study, placebo, leave one pilot area out, Mason 2015.
+- :mod:`pbr.fit.event_study`: the event study (pilot x period-bin terms, the joint
+  pre-trend test by CRV1 and restricted wild cluster bootstraps, the coefficient table);
+- :mod:`pbr.fit.robustness`: placebo, leave one pilot area out, Mason 2015, the timing
+  sensitivity (donut, clear event study and placebo), all variants for one outcome.
 """

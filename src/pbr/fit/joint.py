@@ -30,7 +30,7 @@ partialled out (w-weighted). Per area g: s_g = X~_g' e_g (a q-vector), S = sum_g
   C_g B^-1 S* (C_g = X~_g'X~_g). The CRV1 Wald F statistic beta*'Vcov*^-1 beta*/q equals
   S*'(sum_g q_g q_g')^-1 S* / (q c), c the CRV1 small-sample factor, which cancels in the
   comparison; the observed statistic is the same with v = 1 (it equals the CRV1 Wald F of
-  ``pbr.fit.robustness``'s ``lpm_crv1`` pre-trend row).
+  ``pbr.fit.event_study``'s ``lpm_crv1`` pre-trend row).
 
 Since N(N'wN)^-1N' = W(W'wW)^-1W' + P~(P~'wP~)^-1P~' (P~ = P with W partialled out), every
 piece is a cross-tabulation on W (:meth:`Design.cross`) and small dense products in P~:
