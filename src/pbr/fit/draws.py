@@ -14,7 +14,7 @@ area gets its own random stream, seeded by ``(seed, stream, a stable hash of its
   its own stream). With every area present this is a uniform draw of ``n_treated`` areas
   without replacement; models holding the same areas get the same re-assignments. With
   ``strata``, the draw is within strata: each stratum gets as many treated areas as it
-  holds in the data (the restricted RI of :mod:`pbr.fit.inference`).
+  holds in the data (the restricted RI of :mod:`pbr.fit.randomisation`).
 
 :class:`Bootstrap` holds the draws' settings that the robustness checks and the event study
 pass on (reps and seed, config ``models.inference``).
