@@ -10,7 +10,7 @@ has sd 0.62), with the *pilot geometry*: the 8 treated areas are those whose siz
 equal the published pilot areas' ranks among the 149 by population x need (1st, 23rd,
 27th, 60th, 61st, 89th, 97th and 146th largest: Kent ... Bracknell Forest). Each replicate
 fits the half-year event study (reference = the last pre-period half-year, 3 pre-period
-terms) with the four methods of ``pbr.fit.robustness.event_study`` and records p <= 0.05:
+terms) with the four methods of ``pbr.fit.event_study.event_study`` and records p <= 0.05:
 CRV1 chi2 / F tests and the restricted wild cluster bootstraps (``pbr.fit.joint``).
 Prints each method's rejection rate with its Monte Carlo standard error.
 
@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_inference import SMALL_COVS, simulate
 
-from pbr.fit import robustness
+from pbr.fit import draws, event_study
 from pbr.fit.spec import FitSpec
 
 warnings.filterwarnings("ignore")
@@ -66,16 +66,16 @@ def main() -> None:
     ap.add_argument("--boot-reps", type=int, default=999)
     ap.add_argument("--seed", type=int, default=20120401)
     a = ap.parse_args()
-    methods = robustness.EVENT_STUDY_METHODS
+    methods = event_study.EVENT_STUDY_METHODS
     reject: dict[str, list[bool]] = {m: [] for m in methods}
     status: dict[str, list[str]] = {m: [] for m in methods}
     t0 = time.perf_counter()
     for r in range(a.replicates):
         df = pilot_geometry(simulate(a.n, log_or=0.0, seed=a.seed + r))
-        _, summary = robustness.event_study(
+        _, summary = event_study.event_study(
             df,
             FitSpec("drug", "y", SMALL_COVS),
-            bootstrap=robustness.Bootstrap(reps=a.boot_reps, seed=a.seed + r),
+            bootstrap=draws.Bootstrap(reps=a.boot_reps, seed=a.seed + r),
         )
         for _, row in summary.iterrows():
             status[row["method"]].append(row["status"])

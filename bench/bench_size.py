@@ -39,7 +39,7 @@ from scipy import special
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from pbr.fit import design, inference, models, pilots, robustness
+from pbr.fit import design, draws, inference, models, pilots, robustness
 from pbr.fit.frame import model_rows
 from pbr.fit.spec import FitSpec
 from pbr.registry import outcomes
@@ -106,7 +106,7 @@ def _robustness(reps: int) -> Callable[[pd.DataFrame, FitSpec, int], list]:
         rows, _ = robustness.robustness_rows(
             df,
             spec,
-            bootstrap=robustness.Bootstrap(reps=reps, seed=seed),
+            bootstrap=draws.Bootstrap(reps=reps, seed=seed),
             window_days=outcomes.window_days(spec.outcome, _outcome_settings()),
         )
         return _pvalues(rows)

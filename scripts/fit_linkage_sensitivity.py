@@ -6,7 +6,7 @@ import pandas as pd
 
 from pbr import io
 from pbr.derive import outcomes
-from pbr.fit import robustness
+from pbr.fit import draws, robustness
 from pbr.fit.frame import analysis_columns
 from pbr.fit.spec import RESULT_COLUMNS, FitSpec
 from pbr.logs import logged
@@ -20,7 +20,7 @@ def main(smk) -> None:
         columns = [outcome + outcomes.threshold_suffix(t) for t in thresholds]
         analysis = io.read_present_columns(smk.input.analysis, analysis_columns(columns, spec))
         inf = smk.params.inference
-        bootstrap = robustness.Bootstrap(reps=int(inf["bootstrap_reps"]), seed=int(inf["seed"]))
+        bootstrap = draws.Bootstrap(reps=int(inf["bootstrap_reps"]), seed=int(inf["seed"]))
         parts = [
             robustness.variant_rows(
                 analysis.rename(columns={column: outcome}),

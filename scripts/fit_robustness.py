@@ -4,7 +4,7 @@ sensitivity (one library call: pbr.fit.robustness.robustness_rows)."""
 import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 
 from pbr import io
-from pbr.fit import robustness
+from pbr.fit import draws, robustness
 from pbr.fit.frame import analysis_columns
 from pbr.fit.spec import FitSpec
 from pbr.logs import logged
@@ -24,7 +24,7 @@ def main(smk) -> None:
             placebo_start=rb["placebo_start"],
             mason_pre_start=rb["mason_pre_start"],
             mason_post_end=rb["mason_post_end"],
-            bootstrap=robustness.Bootstrap(reps=int(inf["bootstrap_reps"]), seed=int(inf["seed"])),
+            bootstrap=draws.Bootstrap(reps=int(inf["bootstrap_reps"]), seed=int(inf["seed"])),
             window_days=outcomes.window_days(outcome, smk.params.outcome_settings),
             post_from=smk.params.post_start,
         )

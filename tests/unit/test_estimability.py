@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pbr.fit import design, estimability, frame, inference, models, robustness, spec
+from pbr.fit import design, estimability, event_study, frame, inference, models, robustness, spec
 from pbr.fit.spec import FitSpec
 
 COVS = ["age_group", "sex"]
@@ -185,7 +185,7 @@ def test_robustness_checks_report_degenerate_data(kind):
     for method, expected in zip(("logit_crv1", "lpm_crv1"), EXPECTED[kind][:2], strict=True):
         if expected == "not_estimable":  # what makes the DiD not estimable does the event study too
             assert pretrend.loc[method, "status"] == "not_estimable", pretrend.loc[method, "note"]
-    assert list(table.columns) == robustness.EVENT_STUDY_COLUMNS
+    assert list(table.columns) == event_study.EVENT_STUDY_COLUMNS
     logit = table["scale"] == "odds_ratio"
     assert table.loc[logit, "estimate"].between(*ODDS_RATIO_BOUNDS).all()
     assert table.loc[~logit, "estimate"].between(-1, 1).all()
@@ -193,14 +193,14 @@ def test_robustness_checks_report_degenerate_data(kind):
 
 @pytest.mark.parametrize("kind", ["complete_separation", "tiny", "all_open"])
 def test_event_study_with_pyfixest_reports_degenerate_data(kind):
-    _, summary = robustness.event_study(degenerate(kind), FitSpec("drug", "y", COVS, engine="pyfixest"))
+    _, summary = event_study.event_study(degenerate(kind), FitSpec("drug", "y", COVS, engine="pyfixest"))
     assert_well_formed(summary)
     assert len(summary) == 4  # CRV1 and the bootstrap pre-trend tests, logit and LPM
 
 
 def test_tiny_data_linear_event_study_outside_the_possible_range_is_not_estimable():
     """53 rows: the LPM's pilot x half-year terms run past a risk difference of 1 (1.23)."""
-    _, summary = robustness.event_study(degenerate("tiny"), FitSpec("drug", "y", COVS))
+    _, summary = event_study.event_study(degenerate("tiny"), FitSpec("drug", "y", COVS))
     lpm = summary.set_index("method").loc["lpm_crv1"]
     assert lpm["status"] == "not_estimable" and "outside [-1, 1]" in lpm["note"]
     assert np.isnan(lpm["estimate"])
@@ -215,7 +215,7 @@ def test_event_study_leaves_out_a_pilot_bin_without_events_from_the_logit():
     that cell is left out (with a caveat naming it); the LPM keeps it; the Wald test runs."""
     df = simulate(n=3000, seed=3)
     df.loc[_pilot(df) & (df["half_year"] == 5), "y"] = 0
-    table, summary = robustness.event_study(df, FitSpec("drug", "y", COVS))
+    table, summary = event_study.event_study(df, FitSpec("drug", "y", COVS))
     s = summary.set_index("method")
     assert s.loc["logit_crv1", "status"] == "caveat"
     assert "half_year bin(s) 5 (2012-10-01) without outcome variation" in s.loc["logit_crv1", "note"]
@@ -227,7 +227,7 @@ def test_event_study_leaves_out_a_pilot_bin_without_events_from_the_logit():
 def test_event_study_without_pilot_journeys_in_the_reference_bin_is_not_estimable():
     df = simulate(n=3000, seed=3)
     df = df.loc[~(_pilot(df) & (df["half_year"] == 3))]
-    table, summary = robustness.event_study(df, FitSpec("drug", "y", COVS))
+    table, summary = event_study.event_study(df, FitSpec("drug", "y", COVS))
     assert (summary["status"] == "not_estimable").all()
     assert summary["note"].str.contains("no pilot journeys in the reference half_year bin 3").all()
     assert table.empty
@@ -236,7 +236,7 @@ def test_event_study_without_pilot_journeys_in_the_reference_bin_is_not_estimabl
 def test_event_study_without_pre_bins_besides_the_reference_is_not_estimable():
     df = simulate(n=3000, seed=3)
     df = df.loc[df["half_year"] >= 3]
-    _, summary = robustness.event_study(df, FitSpec("drug", "y", COVS))
+    _, summary = event_study.event_study(df, FitSpec("drug", "y", COVS))
     assert (summary["status"] == "not_estimable").all()
     assert summary["note"].str.contains("no pre-trend to test").all()
 
@@ -252,7 +252,7 @@ def no_prefit_checks(monkeypatch):
     def always_ok(mf, outcome, family="logit", post_from=None):
         return estimability.verdict(min_cell_events=0)
 
-    for module in (models, inference, robustness):  # each imported the check by name
+    for module in (models, inference, robustness, event_study):  # each imported the check by name
         monkeypatch.setattr(module, "estimability", always_ok)
 
 

@@ -10,7 +10,7 @@ import pytest
 import scipy.sparse as sp
 from scipy import stats
 
-from pbr.fit import draws, inference, models, spec
+from pbr.fit import draws, inference, models, randomisation, spec, wild_bootstrap
 from pbr.fit.design import build_design, fit_logit
 from pbr.fit.frame import model_rows
 from pbr.fit.spec import FitSpec
@@ -138,10 +138,10 @@ def test_ri_p_values_are_deterministic_given_a_seed():
 
 def test_fast_lpm_ri_statistic_equals_a_full_refit(design):
     mf, d = design
-    parts = inference.lpm_parts(d)
+    parts = wild_bootstrap.lpm_parts(d)
     assign = draws.area_assignments(d.area_codes, d.treated, 4, seed=5)
     for delta in (0.0, 0.07):
-        fast, _ = inference.ri_lpm_stats(parts, assign, delta)
+        fast, _ = randomisation.ri_lpm_stats(parts, assign, delta)
         for r in range(len(assign)):
             refit = _refit_frame(mf, d, assign[r])
             refit["y"] = mf["y"] - delta * mf["did"]  # the sharp null's shifted outcome
@@ -151,8 +151,8 @@ def test_fast_lpm_ri_statistic_equals_a_full_refit(design):
 
 def test_observed_assignment_reproduces_the_estimate(design):
     mf, d = design
-    parts = inference.lpm_parts(d)
-    beta, _ = inference.ri_lpm_stats(parts, d.treated.astype(float)[None, :])
+    parts = wild_bootstrap.lpm_parts(d)
+    beta, _ = randomisation.ri_lpm_stats(parts, d.treated.astype(float)[None, :])
     fit = pf.feols(FML, data=mf, vcov={"CRV1": "area_code"})
     assert abs(beta[0] - fit.coef()["did"]) < 1e-10
     assert abs(parts.beta - fit.coef()["did"]) < 1e-10
@@ -164,9 +164,9 @@ def test_observed_assignment_reproduces_the_estimate(design):
 
 def test_logit_score_statistic_ranks_like_full_refits(design):
     mf, d = design
-    parts = inference.logit_parts(d, 0.0, with_ri=True)
+    parts = wild_bootstrap.logit_parts(d, 0.0, with_ri=True)
     assign = np.vstack([d.treated.astype(float), draws.area_assignments(d.area_codes, d.treated, 7, seed=7)])
-    one_step, score_t = inference.ri_logit_stats(parts, assign)
+    one_step, score_t = randomisation.ri_logit_stats(parts, assign)
     refits = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -184,11 +184,11 @@ def test_logit_score_statistic_ranks_like_full_refits(design):
 def test_wcr_bootstrap_draw_equals_an_explicit_refit(design):
     """One WCR draw by the fast algebra = restricted fit, wild residuals, full CRV1 refit."""
     mf, d = design
-    parts = inference.lpm_parts(d)
+    parts = wild_bootstrap.lpm_parts(d)
     v = draws.area_webb_weights(d.area_codes, 2, seed=1)
     dummies = "y_r ~ C(age_group) + C(sex) + C(area_code) + C(period_fe)"
     for delta in (0.0, -0.05):
-        t_obs, t_star = inference.wcr_tstats(parts, v, delta)
+        t_obs, t_star = wild_bootstrap.wcr_tstats(parts, v, delta)
         data = mf.assign(y_r=mf["y"] - delta * mf["did"])
         restricted = pf.feols(dummies, data=data)
         fitted = restricted.predict()
@@ -215,10 +215,10 @@ def test_score_bootstrap_is_centred_at_the_restricted_fit(design):
     _, d = design
     coef, _, _ = fit_logit(sp.hstack([d.W, sp.csr_matrix(d.did[:, None])], format="csr"), d.y)
     v = draws.area_webb_weights(d.area_codes, 999, seed=3)
-    at_mle = inference.logit_parts(d, float(coef[-1]))
+    at_mle = wild_bootstrap.logit_parts(d, float(coef[-1]))
     assert abs(at_mle.s.sum()) < 1e-6
-    assert inference.score_pvalue(at_mle, v) > 0.99
-    assert inference.score_pvalue(inference.logit_parts(d, float(coef[-1]) + 2.0), v) < 0.05
+    assert wild_bootstrap.score_pvalue(at_mle, v) > 0.99
+    assert wild_bootstrap.score_pvalue(wild_bootstrap.logit_parts(d, float(coef[-1]) + 2.0), v) < 0.05
 
 
 def test_webb_weights_and_assignments():
@@ -252,7 +252,9 @@ def test_draws_of_an_area_do_not_change_when_another_area_is_dropped():
     rows = inference.few_cluster_rows(
         df, FitSpec("drug", "y", COVS), reps=99, seed=3, lpm_ci=False, methods=("lpm_wcb_webb",)
     )
-    p = inference.wcr_pvalue(inference.lpm_parts(less), draws.area_webb_weights(less.area_codes, 99, 3))
+    p = wild_bootstrap.wcr_pvalue(
+        wild_bootstrap.lpm_parts(less), draws.area_webb_weights(less.area_codes, 99, 3)
+    )
     assert rows["p_value"].iloc[0] == p
 
 
@@ -439,7 +441,7 @@ def test_raw_coefficient_ri_is_labelled_and_size_strata_are_counted():
     assign = np.vstack(
         [d.treated[None].astype(float), draws.area_assignments(d.area_codes, d.treated, 99, 20120401, strata)]
     )
-    _, t = inference.ri_lpm_stats(inference.lpm_parts(d), assign)
+    _, t = randomisation.ri_lpm_stats(wild_bootstrap.lpm_parts(d), assign)
     assert (
         rows.loc["lpm_ri_t_size", "p_value"]
         == (1 + np.sum(np.abs(t[1:]) >= np.abs(t[0]) * (1 - 1e-10))) / 100

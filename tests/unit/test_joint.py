@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from pbr.fit import inference, joint
+from pbr.fit import joint, wild_bootstrap
 from pbr.fit.design import build_design
 from pbr.fit.draws import area_webb_weights
 from pbr.fit.frame import model_rows
@@ -119,11 +119,11 @@ def test_one_term_logit_is_the_squared_score_statistic(problem):
     v = area_webb_weights(design.area_codes, 499, seed=3)
     parts = joint.logit_joint_parts(design, np.zeros((design.n, 0)), design.did)
     t_obs, t_star = joint.joint_stats(parts, v)
-    t1, t1_star = inference.score_tstats(inference.logit_parts(design, 0.0), v)
+    t1, t1_star = wild_bootstrap.score_tstats(wild_bootstrap.logit_parts(design, 0.0), v)
     assert t_obs == pytest.approx(t1**2, rel=1e-8)
     np.testing.assert_allclose(t_star, t1_star**2, rtol=1e-8)
     assert joint.joint_pvalue(parts, v)[1] == pytest.approx(
-        inference.score_pvalue(inference.logit_parts(design, 0.0), v)
+        wild_bootstrap.score_pvalue(wild_bootstrap.logit_parts(design, 0.0), v)
     )
 
 

@@ -9,7 +9,7 @@ import pytest
 from did_simulation import simulate_journeys
 from scipy import special
 
-from pbr.fit import inference, power
+from pbr.fit import power, wild_bootstrap
 from pbr.fit.design import build_design
 from pbr.fit.draws import area_webb_weights
 from pbr.fit.frame import model_rows
@@ -48,19 +48,19 @@ def test_power_is_about_alpha_at_no_effect_and_rises_with_the_effect(space):
 
 
 def test_a_replicate_without_reweighting_reproduces_the_data_p_value(design):
-    parts = inference.logit_parts(design, 0.0)
+    parts = wild_bootstrap.logit_parts(design, 0.0)
     space = power.score_space(design, parts)
     v = area_webb_weights(design.area_codes, 999, 5)
-    p = inference.score_pvalue(parts, v)
+    p = wild_bootstrap.score_pvalue(parts, v)
     ones = np.ones((design.n_areas, 1))
     assert power.score_space_power(space, np.array([0.0]), ones, v, p + 1e-9)[0] == 1.0
     assert power.score_space_power(space, np.array([0.0]), ones, v, p - 1e-3)[0] == 0.0
 
 
 def test_replicate_p_values_equal_the_score_bootstrap_on_the_replicate_scores(design, space):
-    """Each replicate's p-value is inference.score_pvalue on LogitParts holding the replicate's
+    """Each replicate's p-value is wild_bootstrap.score_pvalue on LogitParts holding the replicate's
     scores u s + beta I and one-step map a diag(u) + beta a_x."""
-    parts = inference.logit_parts(design, 0.0)
+    parts = wild_bootstrap.logit_parts(design, 0.0)
     v = area_webb_weights(design.area_codes, 499, 5)
     u = area_webb_weights(design.area_codes, 4, 6, stream="power")
     terms = power.BootstrapTerms.of(space, v)
@@ -71,21 +71,21 @@ def test_replicate_p_values_equal_the_score_bootstrap_on_the_replicate_scores(de
             rep = dataclasses.replace(
                 parts, s=u[:, r] * space.s + b * space.info_g, a=space.a * u[None, :, r] + b * space.a_x
             )
-            assert got[k] == pytest.approx(inference.score_pvalue(rep, v), abs=1e-12)
+            assert got[k] == pytest.approx(wild_bootstrap.score_pvalue(rep, v), abs=1e-12)
 
 
 def test_per_area_information_is_the_first_order_change_of_the_restricted_scores(design, space):
     """Data at the no-effect fit's probabilities (fractional y) shifted by a small log OR b:
     the restricted scores move by b I_g and the one-step map by b a_x, to first order."""
-    parts = inference.logit_parts(design, 0.0)
+    parts = wild_bootstrap.logit_parts(design, 0.0)
     p0 = special.expit(parts.eta)
     y = design.y
     try:
         for b in (1e-2, 1e-3):
             design.y = p0
-            base = inference.logit_parts(design, 0.0)
+            base = wild_bootstrap.logit_parts(design, 0.0)
             design.y = special.expit(parts.eta + b * design.did)
-            moved = inference.logit_parts(design, 0.0)
+            moved = wild_bootstrap.logit_parts(design, 0.0)
             scale = np.abs(space.info_g).max()
             assert np.abs((moved.s - base.s) / b - space.info_g).max() < 0.5 * b * scale
             assert np.abs((moved.a - base.a) / b - space.a_x).max() < 0.5 * b * np.abs(space.a_x).max()

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pbr.fit import robustness, spec
+from pbr.fit import draws, event_study, robustness, spec
 from pbr.fit.spec import FitSpec
 
 COVS = ["age_group", "sex"]
@@ -57,7 +57,7 @@ def effect_data():
 
 @pytest.fixture(scope="module")
 def event_effect(effect_data):
-    return robustness.event_study(effect_data, FitSpec("drug", "y", COVS))
+    return event_study.event_study(effect_data, FitSpec("drug", "y", COVS))
 
 
 def test_event_study_recovers_the_effect_only_in_post_bins(event_effect):
@@ -79,14 +79,14 @@ def test_pretrend_test_does_not_reject_under_parallel_trends(event_effect):
     _, summary = event_effect
     assert list(summary.columns) == spec.RESULT_COLUMNS
     assert (summary["specification"] == "event_study_pretrend").all()
-    assert set(summary["method"]) == set(robustness.EVENT_STUDY_METHODS)
+    assert set(summary["method"]) == set(event_study.EVENT_STUDY_METHODS)
     assert (summary["p_value"] > 0.05).all(), summary["p_value"]
     assert summary["note"].str.contains("3 pre-period").all()
     assert set(summary["scale"]) == {"wald_chi2", "wald_F"}
 
 
 def test_pretrend_test_rejects_a_planted_pretrend():
-    _, summary = robustness.event_study(simulate(pre_trend=0.1, seed=6), FitSpec("drug", "y", COVS))
+    _, summary = event_study.event_study(simulate(pre_trend=0.1, seed=6), FitSpec("drug", "y", COVS))
     p = summary.set_index("method")["p_value"]
     assert (p[["logit_crv1", "lpm_crv1"]] < 0.01).all(), p
     assert (p[["logit_score_wcb", "lpm_wcb_webb"]] < 0.05).all(), p
@@ -126,7 +126,7 @@ def test_event_study_engines_agree(effect_data, event_effect):
     """The exact engine's event-study coefficients, intervals and pre-trend tests equal pyfixest's
     (the LPM to rounding; the logit to pyfixest's IRLS tolerance)."""
     table, summary = event_effect
-    table_pf, summary_pf = robustness.event_study(effect_data, FitSpec("drug", "y", COVS, engine="pyfixest"))
+    table_pf, summary_pf = event_study.event_study(effect_data, FitSpec("drug", "y", COVS, engine="pyfixest"))
     assert len(table) == len(table_pf) and (table["bin"].to_numpy() == table_pf["bin"].to_numpy()).all()
     for method, tol in (("logit_crv1", 1e-3), ("lpm_crv1", 1e-8)):
         a = table[table["method"] == method].reset_index(drop=True)
@@ -137,8 +137,8 @@ def test_event_study_engines_agree(effect_data, event_effect):
         sa = summary.set_index("method").loc[method]
         sb = summary_pf.set_index("method").loc[method]
         assert abs(sa["estimate"] / sb["estimate"] - 1) < 10 * tol
-    boot = summary.set_index("method").loc[list(robustness.BOOTSTRAP_METHODS)]
-    boot_pf = summary_pf.set_index("method").loc[list(robustness.BOOTSTRAP_METHODS)]
+    boot = summary.set_index("method").loc[list(event_study.BOOTSTRAP_METHODS)]
+    boot_pf = summary_pf.set_index("method").loc[list(event_study.BOOTSTRAP_METHODS)]
     assert np.allclose(
         boot["estimate"], boot_pf["estimate"], rtol=1e-6
     )  # the bootstraps always use the exact design
@@ -155,12 +155,12 @@ def test_bootstrap_pretrend_rows(event_effect):
     assert rows.loc["logit_score_wcb", "scale"] == "wald_chi2"
     assert rows.loc[["logit_crv1", "lpm_crv1"], "note"].str.contains("CRV1, reference only").all()
     assert rows.loc["logit_score_wcb", "note"].startswith("joint test that the 3 pre-period")
-    assert (rows.loc[list(robustness.BOOTSTRAP_METHODS), "status"] == "ok").all()
+    assert (rows.loc[list(event_study.BOOTSTRAP_METHODS), "status"] == "ok").all()
 
 
 def test_event_study_with_one_pilot_is_not_estimable():
     """One pilot area: every pre-trend row, bootstraps included, is not estimable with the reason."""
-    _, summary = robustness.event_study(simulate(n=4000, n_pilot=1, seed=2), FitSpec("drug", "y", COVS))
+    _, summary = event_study.event_study(simulate(n=4000, n_pilot=1, seed=2), FitSpec("drug", "y", COVS))
     assert len(summary) == 4 and (summary["status"] == "not_estimable").all()
     assert summary["note"].str.contains("pilot area").all() and summary["estimate"].isna().all()
 
@@ -173,7 +173,7 @@ def small_effect():
 @pytest.fixture(scope="module")
 def all_rows(small_effect):
     return robustness.robustness_rows(
-        small_effect, FitSpec("drug", "y", COVS), bootstrap=robustness.Bootstrap(reps=199), window_days=365
+        small_effect, FitSpec("drug", "y", COVS), bootstrap=draws.Bootstrap(reps=199), window_days=365
     )
 
 
@@ -184,7 +184,7 @@ def test_robustness_rows_stack_every_variant(all_rows):
     assert {"event_study_pretrend", "placebo_2011", "mason_2015"} <= specs
     assert {"event_study_pretrend_clear", "donut", "placebo_clear"} <= specs
     assert sum(s.startswith("leave_out_") for s in specs) == 8
-    assert list(table.columns) == robustness.EVENT_STUDY_COLUMNS
+    assert list(table.columns) == event_study.EVENT_STUDY_COLUMNS
 
 
 def test_variants_carry_the_score_bootstrap(all_rows):
@@ -212,7 +212,7 @@ def test_timing_variants(all_rows, small_effect):
     crossing = (start < "2012-04-01") & (start + pd.Timedelta(days=365) >= pd.Timestamp("2012-04-01"))
     assert by_spec.loc[("donut", "logit_crv1"), "n"] == int((~crossing).sum())
     clear = by_spec.loc["event_study_pretrend_clear"]
-    assert set(clear.index) == set(robustness.EVENT_STUDY_METHODS)
+    assert set(clear.index) == set(event_study.EVENT_STUDY_METHODS)
     assert clear["note"].str.contains(r"1 pre-period .* \(reference bin 1 = 2010-10-01\)").all()
     assert (
         clear["note"]
@@ -229,12 +229,10 @@ def test_timing_variants(all_rows, small_effect):
 def test_timing_variants_not_estimable_when_no_window_is_clear(effect_data):
     window = robustness.Timing(900, pd.Timestamp("2012-04-01"))
     _, summary = robustness.event_study_clear(
-        effect_data, FitSpec("drug", "y", COVS), window, robustness.Bootstrap(99)
+        effect_data, FitSpec("drug", "y", COVS), window, draws.Bootstrap(99)
     )
     assert (summary["status"] == "not_estimable").all()
     assert summary["note"].str.contains("no reference bin clear of the start").all()
-    placebo = robustness.placebo_clear(
-        effect_data, FitSpec("drug", "y", COVS), window, robustness.Bootstrap(99)
-    )
+    placebo = robustness.placebo_clear(effect_data, FitSpec("drug", "y", COVS), window, draws.Bootstrap(99))
     assert len(placebo) == 3 and (placebo["status"] == "not_estimable").all()
     assert placebo["note"].str.contains("no placebo clear of the start").all()

@@ -10,9 +10,17 @@
 - :mod:`pbr.fit.models`: the main DiD per outcome x cohort (logit and linear companion,
   either engine);
 - :mod:`pbr.fit.draws`: bootstrap weights and re-assignments drawn per area code (the same
-  for an area in every outcome and cohort);
-- :mod:`pbr.fit.inference`: few-cluster inference (wild cluster bootstraps, the logit's
-  ATT, randomisation inference, the headline statistic's bootstrap draws);
+  for an area in every outcome and cohort), and the bootstraps' settings;
+- :mod:`pbr.fit.wild_bootstrap`: the exact wild cluster bootstraps of the DiD coefficient
+  (the LPM's restricted bootstrap, the logit's score bootstrap) on the partialled-out design;
+- :mod:`pbr.fit.randomisation`: randomisation inference over areas (the re-assigned
+  statistics, their p-value, the few-assignments caveat);
+- :mod:`pbr.fit.inference`: few-cluster inference rows (wild cluster bootstraps, the
+  logit's ATT, randomisation inference; intervals by test inversion; the headline
+  statistic's bootstrap draws);
 - :mod:`pbr.fit.multiplicity`: Holm and Romano-Wolf p-values over outcomes x cohorts;
-- :mod:`pbr.fit.robustness`: event study, placebo, leave one pilot area out, Mason 2015.
+- :mod:`pbr.fit.event_study`: the event study (pilot x period-bin terms, the joint
+  pre-trend test by CRV1 and restricted wild cluster bootstraps, the coefficient table);
+- :mod:`pbr.fit.robustness`: placebo, leave one pilot area out, Mason 2015, the timing
+  sensitivity (donut, clear event study and placebo), all variants for one outcome.
 """

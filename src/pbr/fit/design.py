@@ -21,7 +21,8 @@ On it:
   that the caller reports the model as not estimable (``pbr.fit.models``). The logit's linear
   predictor is returned for the caller's divergence checks (``pbr.fit.estimability.fit_check``).
 
-``pbr.fit.inference`` builds the few-cluster methods on the same design.
+``pbr.fit.wild_bootstrap`` and ``pbr.fit.randomisation`` build the few-cluster statistics on the
+same design (their rows: ``pbr.fit.inference``).
 """
 
 from __future__ import annotations

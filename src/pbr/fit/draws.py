@@ -14,7 +14,10 @@ area gets its own random stream, seeded by ``(seed, stream, a stable hash of its
   its own stream). With every area present this is a uniform draw of ``n_treated`` areas
   without replacement; models holding the same areas get the same re-assignments. With
   ``strata``, the draw is within strata: each stratum gets as many treated areas as it
-  holds in the data (the restricted RI of :mod:`pbr.fit.inference`).
+  holds in the data (the restricted RI of :mod:`pbr.fit.randomisation`).
+
+:class:`Bootstrap` holds the draws' settings that the robustness checks and the event study
+pass on (reps and seed, config ``models.inference``).
 
 numpy's ``SeedSequence`` mixes the three integers, so streams of different areas, seeds or
 purposes (``stream``) are independent for any practical purpose. Hand-written because no
@@ -25,6 +28,7 @@ frequencies) and that an area's draws do not change when other areas are dropped
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -33,6 +37,14 @@ WEBB_WEIGHTS = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, 
 
 #: The purposes draws are made for; each has its own stream so that they are independent.
 STREAMS = {"bootstrap": 1, "assignment": 2, "power": 3}
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    """The wild cluster bootstraps' settings (config ``models.inference``): draws and seed."""
+
+    reps: int = 999
+    seed: int = 20120401
 
 
 def area_key(code: object) -> int:

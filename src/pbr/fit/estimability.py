@@ -1,7 +1,7 @@
 """Estimability: the checks every result row goes through, before and after its fit.
 
-Every result row (of :mod:`pbr.fit.models`, :mod:`pbr.fit.inference` and
-:mod:`pbr.fit.robustness`) carries a ``status`` -- ``ok``, ``caveat`` or ``not_estimable``
+Every result row (of :mod:`pbr.fit.models`, :mod:`pbr.fit.inference`, :mod:`pbr.fit.event_study`
+and :mod:`pbr.fit.robustness`) carries a ``status`` -- ``ok``, ``caveat`` or ``not_estimable``
 -- with the reason in words in ``note`` whenever it is not ``ok``, and
 ``min_cell_events``: over the four cells pilot / other areas x pre / post period of the
 model's rows, the smallest of min(events, non-events). Not-estimable rows carry no numbers.

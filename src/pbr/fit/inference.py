@@ -1,36 +1,21 @@
-"""Few-cluster inference for the DiD: wild cluster bootstraps and randomisation inference.
+"""Few-cluster inference rows for the DiD: wild cluster bootstraps and randomisation inference.
 
 Only 8 of the 149 areas are treated, so cluster-robust (CRV1) standard errors over-state
-precision. This module gives the honest alternatives, all clustered by area and all
-built on one exact partialling-out of the nuisance terms.
-
-Nuisance design
----------------
-The area, period and covariate dummies form the sparse design ``W`` of :mod:`pbr.fit.design`:
-every projection on it is exact, and every quantity the methods below need is a small
-cross-product (k x G or G x G, G = number of areas), so re-assignments and bootstrap
-draws cost microseconds each.
+precision. This module gives the honest alternatives as result rows, all clustered by area
+and all built on one exact partialling-out of the nuisance terms: the statistics of the
+wild cluster bootstraps are in :mod:`pbr.fit.wild_bootstrap` (with the nuisance design), those
+of randomisation inference in :mod:`pbr.fit.randomisation`; here are the rows (checks,
+intervals by test inversion, notes), the logit's ATT and the headline statistic's draws.
 
 Methods (row ``method`` names, see :func:`few_cluster_rows`)
 -----------------------------------------------------------
 ``lpm_wcb_webb``
-    Restricted wild cluster bootstrap (WCR, "WCR-11") of the LPM's CRV1 t statistic,
-    Webb six-point weights drawn per area. In each draw the bootstrap sample is refitted
-    on the full design, so the bootstrap t uses refitted residuals (exactly; the test
-    suite checks one draw against a pyfixest refit). p = share of the B draws with
-    |t*| >= |t| (symmetric, two-sided). CI = {delta: p(delta) > alpha} by test inversion
-    (same draws for every delta), found by stepping outward from the estimate, then Brent's method.
-    (pyfixest's own ``Feols.wildboottest`` needs the optional ``wildboottest`` package,
-    which is not in this environment; this implementation replaces it.)
+    Restricted wild cluster bootstrap (WCR) of the LPM's CRV1 t statistic, Webb weights
+    per area; CI by test inversion (:func:`invert_test`). See :mod:`pbr.fit.wild_bootstrap`.
 ``logit_score_wcb``
-    Wild cluster *score* bootstrap (Kline & Santos 2012) for the logit coefficient: the
-    logit is fitted under H0: beta = delta (offset delta * did), the per-area efficient
-    scores s_g (did partialled out of the nuisance terms with the IRLS weights) are
-    perturbed by Webb weights, and the studentised score T = sum s_g / sqrt(sum s_g^2)
-    is compared with its bootstrap law; the bootstrap denominator includes the one-step
-    re-estimation of the nuisance parameters (the analogue of WCR's refit). The CI
-    (odds-ratio scale) inverts the test by refitting the restricted logit at each
-    trial delta. Never uses ``Felogit.wildboottest`` (which bootstraps the LPM; P-B1).
+    Wild cluster score bootstrap (Kline & Santos 2012) for the logit coefficient; CI (odds
+    ratio scale) by test inversion, refitting the restricted logit at each trial delta.
+    See :mod:`pbr.fit.wild_bootstrap`.
 ``logit_att_score_wcb``
     The same logit on the probability scale (scale ``risk_difference``): the average effect
     on the treated, ATT = mean over the pilot post-period journeys (did = 1) of
@@ -40,31 +25,10 @@ Methods (row ``method`` names, see :func:`few_cluster_rows`)
     (ATT(delta) rises with delta, so the ends map to the ends); an unbounded end of beta
     gives -1 or 1, the bound of a risk difference. The tests check the estimate and both
     ends against statsmodels GLM fits.
-``lpm_ri`` / ``logit_ri``
-    Randomisation inference over areas: R random re-assignments of "pilot" to as many
-    areas as are treated in the data, among all areas in the data. Statistic: the LPM
-    coefficient (exact, via Frisch-Waugh-Lovell: beta_S = 1_S'c / 1_S'G 1_S), and for
-    the logit the one-step estimate from the no-effect logit fitted once (efficient
-    score / efficient information, a fast stand-in for refitting the logit that agrees
-    with refits in sign and ranking). p = (1 + #{|stat_perm| >= |stat_obs|}) / (1 + R).
-    LPM CI by test inversion under the constant additive effect sharp null
-    H0: y_i(0) = y_i - delta * did_i (exact breakpoints are step points of p(delta),
-    located by Brent's method). Logit RI: p-value only (H0: the outcome does not depend on
-    the pilot assignment). A raw coefficient's spread depends on the size of the areas
-    that carry it, so these are valid only if the pilots were exchangeable with other
-    areas (issue #19: the pilots include some of the largest and some of the smallest
-    areas); their note starts so (:data:`RAW_RI_CAVEAT`), and no verdict uses them.
-``lpm_ri_t`` / ``logit_ri_t``
-    The same re-assignments with a studentised statistic (score-type t: the sum of the
-    per-area efficient scores over its cluster-robust norm, residuals from the model
-    fitted under H0). Studentising guards against treated areas that are larger or
-    smaller than the rest (MacKinnon & Webb 2020). LPM: CI by inversion; logit: p only.
-``lpm_ri_t_size`` / ``logit_ri_t_size``
-    The studentised RI with re-assignments restricted to strata of areas of similar size
-    (journeys per area in the model frame; :func:`pbr.fit.draws.size_strata`: one pilot
-    per stratum with the areas nearest it in size rank), each stratum keeping its number
-    of pilots: a sensitivity for pilots that are not exchangeable with areas of another
-    size. LPM: CI by inversion; logit: p only.
+``lpm_ri`` / ``logit_ri``, ``lpm_ri_t`` / ``logit_ri_t``, ``lpm_ri_t_size`` / ``logit_ri_t_size``
+    Randomisation inference over areas (raw coefficient, studentised, studentised within
+    size strata); LPM: CI by inversion; logit: p only. See :mod:`pbr.fit.randomisation`.
+    The raw-coefficient rows' note starts with :data:`RAW_RI_CAVEAT`, and no verdict uses them.
 
 Draws
 -----
@@ -73,9 +37,7 @@ Webb weights and re-assignments come from :mod:`pbr.fit.draws`, drawn per *area 
 and re-assignments over the same areas are the same, in every outcome and cohort, which
 the Romano-Wolf adjustment of :mod:`pbr.fit.multiplicity` needs. :func:`headline_draws`
 writes the headline statistic (``logit_score_wcb`` under beta = 0) and its draws for it.
-Same data and seed, same numbers. The LPM RI products that do not depend on delta are
-formed once per set of re-assignments (:class:`RiLpm`), so each delta a test inversion
-tries costs O(G R), not O(G^2 R).
+Same data and seed, same numbers.
 
 Estimability
 ------------
@@ -89,8 +51,7 @@ risk difference outside [-1, 1] or a zero standard error) and on each row's inte
 (beyond odds ratios 1e-6..1e6 or unbounded, or beyond [-1, 1]: caveat). A not-estimable
 family gives rows without numbers for all its methods, and its bootstrap and test
 inversion are not run. Randomisation inference with so few distinct re-assignments that p
-cannot reach the test level (few areas; within size strata, the product over strata of the
-ways to place each stratum's pilots) is a caveat: p cannot fall below 1 / (number of assignments).
+cannot reach the test level is a caveat (:func:`pbr.fit.randomisation.few_assignments_check`).
 """
 
 from __future__ import annotations
@@ -109,6 +70,7 @@ from pbr.fit.design import Design, Projector, build_design, fit_logit
 from pbr.fit.draws import area_assignments, area_webb_weights, size_strata
 from pbr.fit.estimability import Estimability, estimability, fit_check, merge, verdict
 from pbr.fit.frame import drop_note, model_rows, post_start
+from pbr.fit.randomisation import RiLpm, few_assignments_check, ri_logit_stats, ri_pvalue
 from pbr.fit.spec import (
     FitSpec,
     base_row,
@@ -119,14 +81,9 @@ from pbr.fit.spec import (
     results_frame,
     scale_of,
 )
+from pbr.fit.wild_bootstrap import LogitParts, logit_parts, lpm_parts, score_pvalue, score_tstats, wcr_pvalue
 
 log = logging.getLogger(__name__)
-
-
-def _ge(stat: np.ndarray, obs: float | np.ndarray) -> np.ndarray:
-    """|stat| >= |obs| with a relative tolerance for floating-point ties."""
-    a = np.abs(obs)
-    return np.abs(stat) >= a - 1e-10 * np.maximum(a, 1e-300)
 
 
 def invert_test(
@@ -183,191 +140,6 @@ def _crossing(
         return min(float(special.ndtri(1 - min(p, 1.0) / 2) - z_alpha), -1e-300)
 
     return float(optimize.brentq(f, inside[0], outside[0], xtol=tol, rtol=4 * np.finfo(float).eps))
-
-
-# ---------------------------------------------------------------------------------------
-# LPM: exact wild cluster restricted bootstrap
-
-
-@dataclass
-class LpmParts:
-    """Cross-products of the LPM after partialling out W (see module docstring)."""
-
-    beta: float
-    se_crv1_unscaled: float  # sqrt(sum_g (x~_g'u_g)^2) / x~'x~, no small-sample factor
-    s_y: np.ndarray  # (G,) x~_g'y~_g
-    s_x: np.ndarray  # (G,) x~_g'x~_g
-    a_y: np.ndarray  # (G,G) F'(W'W)^-1 E_y
-    a_x: np.ndarray  # (G,G) F'(W'W)^-1 F
-    # randomisation-inference pieces (areas)
-    c_y: np.ndarray  # (G,) z~_a'y~
-    gram_z: np.ndarray  # (G,G) Z~'Z~
-    h_y: np.ndarray  # (G,G) H[g,a] = sum_{i in g} z~_a,i y~_i
-    h_x: np.ndarray  # (G,G) same with x~ (observed did) in place of y~
-    treated: np.ndarray  # (G,) bool, observed assignment
-
-
-def lpm_parts(design: Design) -> LpmParts:
-    """Partial W out of y, did and the area x post columns once; keep only small matrices."""
-    proj = Projector(design)
-    y_t = proj.resid(design.y)
-    x_t = proj.resid(design.did)
-    xx = float(x_t @ x_t)
-    beta = float(x_t @ y_t) / xx
-    s_y, s_x = design.by_area(x_t * y_t), design.by_area(x_t * x_t)
-    q = s_y - beta * s_x
-    F = design.wt_by_area(x_t)
-    E_y = design.wt_by_area(y_t)
-    a_y = F.T @ proj.solve(E_y)
-    a_x = F.T @ proj.solve(F)
-    Z = design.z_matrix()
-    post = design.post_column()
-    WtZ = np.asarray((design.WT @ Z).todense())
-    B = proj.solve(WtZ)
-    gram_z = np.diag(design.by_area(post)) - WtZ.T @ B
-    c_y = design.by_area(post * y_t)
-    h_y = np.diag(c_y) - E_y.T @ B
-    h_x = np.diag(design.by_area(post * x_t)) - F.T @ B
-    return LpmParts(
-        beta=beta,
-        se_crv1_unscaled=float(np.sqrt(np.sum(q**2)) / xx),
-        s_y=s_y,
-        s_x=s_x,
-        a_y=a_y,
-        a_x=a_x,
-        c_y=c_y,
-        gram_z=gram_z,
-        h_y=h_y,
-        h_x=h_x,
-        treated=design.treated,
-    )
-
-
-def wcr_tstats(parts: LpmParts, v: np.ndarray, delta: float = 0.0) -> tuple[float, np.ndarray]:
-    """Observed t and bootstrap t* (WCR, H0: beta = delta) for weight matrix v (G x B).
-
-    Both without the CRV1 small-sample factor, which cancels in the comparison.
-    """
-    s = parts.s_y - delta * parts.s_x
-    a = parts.a_y - delta * parts.a_x
-    xx = parts.s_x.sum()
-    t_obs = (parts.beta - delta) / parts.se_crv1_unscaled
-    num = s @ v  # (B,) = x~'x~ (beta* - delta)
-    q = s[:, None] * v - a @ v - parts.s_x[:, None] * (num / xx)[None, :]
-    return t_obs, num / np.sqrt(np.sum(q**2, axis=0))
-
-
-def wcr_pvalue(parts: LpmParts, v: np.ndarray, delta: float = 0.0) -> float:
-    """Symmetric two-sided WCR p-value: share of draws with |t*| >= |t|."""
-    t_obs, t_star = wcr_tstats(parts, v, delta)
-    return float(np.mean(_ge(t_star, t_obs)))
-
-
-# ---------------------------------------------------------------------------------------
-# Randomisation inference over areas
-
-
-def ri_lpm_stats(parts: LpmParts, assign: np.ndarray, delta: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """LPM coefficient and score-type t for each assignment row (R x G), under shift delta."""
-    return RiLpm(parts, assign).stats(delta)
-
-
-class RiLpm:
-    """:func:`ri_lpm_stats` for many deltas (test inversion) on one set of assignments (R x G).
-
-    Every G x G by G x R product is linear in delta, so it is formed once here, and each
-    delta costs O(G R) instead of O(G^2 R).
-    """
-
-    def __init__(self, parts: LpmParts, assign: np.ndarray):
-        self.num_y = assign @ parts.c_y
-        self.num_x = assign @ (parts.gram_z @ parts.treated.astype(float))
-        self.den = np.sum((assign @ parts.gram_z) * assign, axis=1)
-        self.h_y = parts.h_y @ assign.T  # (G, R)
-        self.h_x = parts.h_x @ assign.T
-
-    def stats(self, delta: float) -> tuple[np.ndarray, np.ndarray]:
-        """(coefficient, score-type t) of each assignment under H0: y - delta * did unaffected."""
-        num = self.num_y - delta * self.num_x
-        h = self.h_y - delta * self.h_x
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return num / self.den, num / np.sqrt(np.sum(h**2, axis=0))
-
-
-def _ri_p(stats_all: np.ndarray) -> float:
-    """Row 0 is the observed assignment: p = (1 + #{|perm| >= |obs|}) / (1 + R)."""
-    return float((1 + np.sum(_ge(stats_all[1:], stats_all[0]))) / len(stats_all))
-
-
-# ---------------------------------------------------------------------------------------
-# Logit: restricted fit, efficient scores, score bootstrap and RI
-
-
-@dataclass
-class LogitParts:
-    """Logit fitted under H0: beta = delta, and its efficient-score cross-products."""
-
-    delta: float
-    eta: np.ndarray  # linear predictor of the restricted fit (warm start for the next delta)
-    s: np.ndarray  # (G,) per-area efficient scores of did
-    info: float  # efficient information for beta
-    a: np.ndarray  # (G,G) one-step nuisance re-estimation map
-    treated: np.ndarray
-    # RI pieces (only when with_ri=True)
-    c: np.ndarray | None = None  # (G,) efficient score of each area's post column
-    gram_z: np.ndarray | None = None  # (G,G) weighted Z~'Z~
-    h: np.ndarray | None = None  # (G,G) per-cluster efficient scores of each area's column
-
-
-def logit_parts(
-    design: Design, delta: float = 0.0, eta_start: np.ndarray | None = None, with_ri: bool = False
-) -> LogitParts:
-    """Fit the logit without did (offset delta * did) and build the score quantities."""
-    off = delta * design.did
-    _, eta, _ = fit_logit(design.W, design.y, offset=off, eta_start=eta_start, gram=design.gram)
-    p = special.expit(eta)
-    w = p * (1 - p)
-    e = design.y - p
-    proj = Projector(design, w)
-    x_t = design.did - design.W @ proj.coef(design.did)
-    s = design.by_area(x_t * e)
-    info = float(np.sum(w * x_t * x_t))
-    F = design.wt_by_area(w * x_t)
-    E = design.wt_by_area(e)
-    a = F.T @ proj.solve(E)
-    parts = LogitParts(delta=delta, eta=eta, s=s, info=info, a=a, treated=design.treated)
-    if with_ri:
-        Z = design.z_matrix()
-        post = design.post_column()
-        WtwZ = np.asarray((design.WT @ (sp.diags(w) @ Z)).todense())
-        B = proj.solve(WtwZ)
-        ze = design.by_area(post * e)
-        parts.gram_z = np.diag(design.by_area(w * post)) - WtwZ.T @ B
-        parts.c = ze - B.T @ E.sum(axis=1)
-        parts.h = np.diag(ze) - E.T @ B
-    return parts
-
-
-def score_tstats(parts: LogitParts, v: np.ndarray) -> tuple[float, np.ndarray]:
-    """Observed studentised score and its wild-bootstrap draws (weights v, G x B)."""
-    t_obs = parts.s.sum() / np.sqrt(np.sum(parts.s**2))
-    q = parts.s[:, None] * v - parts.a @ v
-    return float(t_obs), (parts.s @ v) / np.sqrt(np.sum(q**2, axis=0))
-
-
-def score_pvalue(parts: LogitParts, v: np.ndarray) -> float:
-    """Wild cluster score bootstrap p-value: the share of draws t* at least as extreme as t (:func:`score_tstats`)."""
-    t_obs, t_star = score_tstats(parts, v)
-    return float(np.mean(_ge(t_star, t_obs)))
-
-
-def ri_logit_stats(parts: LogitParts, assign: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One-step coefficient and score-type t of each assignment row under the no-effect logit."""
-    num = assign @ parts.c
-    den = np.sum((assign @ parts.gram_z) * assign, axis=1)
-    h = parts.h @ assign.T
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return num / den, num / np.sqrt(np.sum(h**2, axis=0))
 
 
 # ---------------------------------------------------------------------------------------
@@ -547,8 +319,8 @@ class _Draws:
             else None
         )
         alpha = 1 - confidence_level
-        ri_check = _ri_check(np.zeros(len(treated), dtype=np.int64), treated, alpha)
-        size_check = _ri_check(strata, treated, alpha)
+        ri_check = few_assignments_check(np.zeros(len(treated), dtype=np.int64), treated, alpha)
+        size_check = few_assignments_check(strata, treated, alpha)
         n_strata = len(np.unique(strata))
         return cls(
             v=v,
@@ -638,7 +410,7 @@ def _linear_rows(rows: _Rows, design: Design, draws: _Draws, pre: Estimability, 
         ri = RiLpm(lpm, assign)
 
         def p_ri(delta: float, k: int = _RI[method], ri: RiLpm = ri) -> float:
-            return _ri_p(ri.stats(delta)[k])
+            return ri_pvalue(ri.stats(delta)[k])
 
         p = p_ri(0.0)
         lo, hi = invert_test(p_ri, lpm.beta, se_scale, alpha) if with_ci else (np.nan, np.nan)
@@ -690,7 +462,7 @@ def _logit_rows(rows: _Rows, design: Design, draws: _Draws, pre: Estimability, w
     for method in (m for m in rows.methods if m.startswith("logit_ri")):
         log.info("%s/%s %s: %d re-assignments", rows.spec.cohort, rows.spec.outcome, method, draws.ri_reps)
         assign, ri_check, text = draws.ri(method)
-        p = _ri_p(ri_logit_stats(fit.null, assign)[_RI[method]])
+        p = ri_pvalue(ri_logit_stats(fit.null, assign)[_RI[method]])
         stat = (
             "one-step logit coefficient from the no-effect model (efficient score / information)"
             if _RI[method] == 0
@@ -756,22 +528,3 @@ def _did_collinear(design: Design) -> bool:
     """The DiD column lies in the span of the fixed effects and covariates (as ``design.fit_terms`` judges)."""
     x_t = Projector(design).resid(design.did)
     return bool(x_t @ x_t <= 1e-10 * max(float(design.did @ design.did), 1.0))
-
-
-def _ri_check(strata: np.ndarray, treated: np.ndarray, alpha: float) -> Estimability:
-    """Caveat when so few distinct assignments exist that RI cannot reach p <= alpha: with strata,
-    their number is the product over strata of C(areas in the stratum, its treated areas)."""
-    n_assign = 1
-    for stratum in np.unique(strata):
-        members = strata == stratum
-        n_assign *= math.comb(int(members.sum()), int(treated[members].sum()))
-    if n_assign * alpha >= 1:
-        return verdict()
-    n_strata = len(np.unique(strata))
-    where = f"among {len(treated)}" if n_strata == 1 else f"within {n_strata} size strata of {len(treated)}"
-    return verdict(
-        caveats=[
-            f"only {n_assign} distinct assignments of {int(treated.sum())} pilot areas {where}: a "
-            f"randomisation p-value cannot fall much below 1/{n_assign}, so it cannot reach {alpha:g}"
-        ]
-    )

@@ -3,7 +3,7 @@
 The event study's pre-trend test asks whether the q pre-period pilot x bin coefficients
 are jointly 0. With 8 treated areas the CRV1 Wald test of that hypothesis over-rejects
 badly (bench/bench_pretrend.py measures it), so this module gives the q-vector
-generalisation of the two restricted bootstraps of :mod:`pbr.fit.inference`: the logit
+generalisation of the two restricted bootstraps of :mod:`pbr.fit.wild_bootstrap`: the logit
 wild cluster *score* bootstrap (there: ``LogitParts``, ``score_tstats``) and the LPM
 restricted wild bootstrap (there: ``LpmParts``, ``wcr_tstats``). Hand-written because no
 library offers either for a joint hypothesis on a fixed-effects design; the test suite
@@ -22,7 +22,7 @@ partialled out (w-weighted). Per area g: s_g = X~_g' e_g (a q-vector), S = sum_g
   nuisance parameters re-estimated by one Newton step, which changes area g's score by
   - sum_h A_gh v_h, with A_gh = X~_g' w_g N_g (N'wN)^-1 N_h' e_h (the q-vector analogue of
   ``LogitParts.a``); S* = sum_g v_g s_g, V* = sum_g q_g q_g' with q_g = v_g s_g - sum_h A_gh v_h.
-  With q = 1, T = t^2 and T* = t*^2 of ``inference.score_tstats``.
+  With q = 1, T = t^2 and T* = t*^2 of ``wild_bootstrap.score_tstats``.
 - **LPM** (:func:`lpm_joint_parts`): restricted OLS of y on N gives residuals u = e; the
   bootstrap sample y* = fitted + v_g u is refitted on the full model [N, X]. By
   Frisch-Waugh-Lovell, X~'y* = S* = sum_g v_g s_g, the refit's coefficients are
@@ -30,7 +30,7 @@ partialled out (w-weighted). Per area g: s_g = X~_g' e_g (a q-vector), S = sum_g
   C_g B^-1 S* (C_g = X~_g'X~_g). The CRV1 Wald F statistic beta*'Vcov*^-1 beta*/q equals
   S*'(sum_g q_g q_g')^-1 S* / (q c), c the CRV1 small-sample factor, which cancels in the
   comparison; the observed statistic is the same with v = 1 (it equals the CRV1 Wald F of
-  ``pbr.fit.robustness``'s ``lpm_crv1`` pre-trend row).
+  ``pbr.fit.event_study``'s ``lpm_crv1`` pre-trend row).
 
 Since N(N'wN)^-1N' = W(W'wW)^-1W' + P~(P~'wP~)^-1P~' (P~ = P with W partialled out), every
 piece is a cross-tabulation on W (:meth:`Design.cross`) and small dense products in P~:

@@ -19,7 +19,7 @@ hypotheses ordered by |t| (largest first), the k-th p-value is the share of draw
 largest |t*| among the hypotheses not yet rejected (k-th onwards) reaches the k-th |t|,
 then made monotone along the order (a later one never below an earlier one). With one
 hypothesis it is the bootstrap p of that hypothesis (share of |t*| >= |t|, as
-:func:`pbr.fit.inference.score_pvalue` computes it). The tests check it against a loop
+:func:`pbr.fit.wild_bootstrap.score_pvalue` computes it). The tests check it against a loop
 written from the definition and these properties.
 
 On |t|, a hypothesis whose bootstrap law has heavier tails (a rare outcome's score) takes

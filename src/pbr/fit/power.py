@@ -17,7 +17,7 @@ is done in the space of per-area scores, where one replicate costs one G x G x B
 (G areas) for every trial odds ratio at once (64 ms per replicate at G = 149, B = 999 and
 97 trial odds ratios on the same loaded machine):
 
-- From the no-effect restricted logit (:func:`pbr.fit.inference.logit_parts` at delta = 0):
+- From the no-effect restricted logit (:func:`pbr.fit.wild_bootstrap.logit_parts` at delta = 0):
   per-area efficient scores s_g (the DiD column partialled out of the nuisance design with
   the IRLS weights, x~, times the residuals), the one-step nuisance map ``a`` and the
   per-area information I_g = sum_{i in g} w_i x~_i^2 (what a DiD log-OR beta adds to area
@@ -30,7 +30,7 @@ is done in the space of per-area scores, where one replicate costs one G x G x B
   a_x = F'(W'wW)^-1 F (F: area h's column W_h' w_h x~_h).
 - Its p-value is the score bootstrap's: studentised sum t = sum s_rep / sqrt(sum s_rep^2)
   against t*_b = s_rep'v_b / sqrt(sum_g (s_rep,g v_gb - (a_rep v_b)_g)^2), B bootstrap
-  weights v, exactly as :func:`pbr.fit.inference.score_tstats` does for the data.
+  weights v, exactly as :func:`pbr.fit.wild_bootstrap.score_tstats` does for the data.
 - Power(beta) = share of replicates with p <= alpha, on a grid of beta (multiples of the
   robust standard error sqrt(sum s_g^2) / I, the same u and v for every beta, so power is
   close to monotone); the MDE in each direction is the first crossing of the target on the
@@ -60,8 +60,8 @@ from pbr.fit.design import Design, Projector, build_design
 from pbr.fit.draws import area_webb_weights
 from pbr.fit.estimability import estimability
 from pbr.fit.frame import model_rows, post_start
-from pbr.fit.inference import LogitParts, logit_parts
 from pbr.fit.spec import FitSpec, joined
+from pbr.fit.wild_bootstrap import LogitParts, logit_parts
 
 log = logging.getLogger(__name__)
 

@@ -2,9 +2,9 @@
 
 :class:`FitSpec` names one model: the cohort and outcome, the covariates, the period of the
 fixed effects, the confidence level and the engine. Every fitting function of the stage
-(:func:`pbr.fit.models.fit_did`, :func:`pbr.fit.inference.few_cluster_rows` and the
-variants of :mod:`pbr.fit.robustness`) takes one, and the scripts build it from the
-configuration with :meth:`FitSpec.from_config`.
+(:func:`pbr.fit.models.fit_did`, :func:`pbr.fit.inference.few_cluster_rows`,
+:func:`pbr.fit.event_study.event_study` and the variants of :mod:`pbr.fit.robustness`) takes
+one, and the scripts build it from the configuration with :meth:`FitSpec.from_config`.
 
 Every fitting function returns rows in :data:`RESULT_COLUMNS`, built here and only here:
 :func:`base_row` (what the model frame holds: rows, events, areas, drops), then per method
