@@ -193,6 +193,28 @@ def summary(pvalues: pd.DataFrame, scenario: str, command: str) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+BEGIN, END = "<!-- sizes: begin (bench/bench_size.py --docs) -->", "<!-- sizes: end -->"
+
+
+def markdown(table: pd.DataFrame) -> str:
+    """The sizes as a markdown table: check, method, rejection rate (MC SE), replicates."""
+    lines = ["| check (specification) | method | rejection at 5% (MC SE) | replicates |", "|---|---|---|---|"]
+    for r in table.sort_values(["check", "method"]).itertuples():
+        lines.append(
+            f"| {r.check} | `{r.method}` | {r.rejection_rate:.3f} ({r.mc_se:.3f}) | {r.replicates} |"
+        )
+    return "\n".join(lines)
+
+
+def write_docs(path: str, table: pd.DataFrame, scenario: str, command: str) -> None:
+    """Replace the block between :data:`BEGIN` and :data:`END` in ``path`` with the table."""
+    text = Path(path).read_text()
+    head, rest = text.split(BEGIN)
+    _, tail = rest.split(END)
+    block = f"{BEGIN}\nScenario: {scenario}. Command: `{command}`.\n\n{markdown(table)}\n{END}"
+    Path(path).write_text(head + block + tail)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--analysis", default="results/s01/derive/analysis_drug.parquet")
@@ -207,8 +229,12 @@ def main() -> None:
     ap.add_argument("--pvalues", default=None, help="write the per-replicate p-values here (Parquet)")
     ap.add_argument("--merge", nargs="*", default=None, help="p-value files of chunks to summarise")
     ap.add_argument("--out", default=None, help="summary CSV")
+    ap.add_argument("--docs", default=None, help="markdown file whose sizes block is rewritten")
+    ap.add_argument("--run-command", default=None, help="with --merge: the command that made the chunks")
     args = ap.parse_args()
     command = "python " + " ".join(sys.argv)
+    if args.merge and args.run_command:
+        command = f"{args.run_command}; merged by {command}"
     if args.merge:
         pvalues = pd.concat([pd.read_parquet(f) for f in args.merge], ignore_index=True)
     else:
@@ -223,6 +249,8 @@ def main() -> None:
     print(table.drop(columns=["command", "scenario"]).to_string(index=False))
     if args.out:
         table.to_csv(args.out, index=False)
+    if args.docs:
+        write_docs(args.docs, table, scenario, command)
 
 
 if __name__ == "__main__":
