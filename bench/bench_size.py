@@ -24,6 +24,7 @@ rejection_rate, mc_se, command), the file the report's methods section quotes
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import math
 import sys
@@ -47,16 +48,6 @@ from pbr.registry import outcomes
 warnings.filterwarnings("ignore")
 logging.getLogger("pbr").setLevel(logging.ERROR)
 
-COVARIATES = [
-    "age_group",
-    "sex",
-    "substance_group",
-    "injecting",
-    "previously_treated",
-    "referral_source",
-    "baseline_use",
-    "baseline_functioning",
-]
 ALPHA = 0.05
 
 
@@ -107,17 +98,18 @@ def _robustness(reps: int) -> Callable[[pd.DataFrame, FitSpec, int], list]:
             df,
             spec,
             bootstrap=draws.Bootstrap(reps=reps, seed=seed),
-            window_days=outcomes.window_days(spec.outcome, _outcome_settings()),
+            window_days=outcomes.window_days(spec.outcome, default_config()["outcomes"]),
         )
         return _pvalues(rows)
 
     return run
 
 
-def _outcome_settings() -> dict:
-    """The default config's ``outcomes:`` section (the outcome windows of the timing checks)."""
+@functools.cache
+def default_config() -> dict:
+    """The default study configuration (config/config.yaml): its covariates and outcome windows."""
     with open(Path(__file__).resolve().parents[1] / "config" / "config.yaml") as f:
-        return yaml.safe_load(f)["outcomes"]
+        return yaml.safe_load(f)
 
 
 def p_values_only(few_cluster_rows: Callable) -> Callable:
@@ -152,7 +144,7 @@ def checks(reps: int) -> dict[str, Callable[[pd.DataFrame, FitSpec, int], list]]
 def run(args: argparse.Namespace) -> pd.DataFrame:
     """The p-values of every check on replicates chunk::n_chunks (one row per replicate x method)."""
     analysis = pd.read_parquet(args.analysis)
-    spec = FitSpec(args.cohort, args.outcome, tuple(COVARIATES))
+    spec = FitSpec(args.cohort, args.outcome, tuple(default_config()["models"]["covariates"]))
     mf, eta0 = null_linear_predictor(analysis, spec)
     mf = mf.assign(pilot=mf["pilot"].astype(bool), start_date=pd.to_datetime(mf["start_date"]))
     chosen = checks(args.bootstrap_reps)

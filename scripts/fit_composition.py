@@ -5,6 +5,7 @@ import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 
 from pbr import io
 from pbr.fit import composition
+from pbr.fit.draws import Bootstrap
 from pbr.fit.frame import analysis_columns
 from pbr.fit.spec import FitSpec
 from pbr.logs import logged
@@ -29,7 +30,7 @@ def main(smk) -> None:
             adjusted_outcomes=adjusted,
             adjustment_sets={"unadjusted": [], "demographics": rb["demographic_covariates"]},
             post_start_covariates=rb["post_start_covariates"],
-            inference_settings=composition.Inference(inf["bootstrap_reps"], inf["seed"]),
+            bootstrap=Bootstrap(inf["bootstrap_reps"], inf["seed"]),
         )
         io.write_table(rows, smk.output.result)
 

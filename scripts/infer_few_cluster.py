@@ -16,11 +16,10 @@ def main(smk) -> None:
         spec = FitSpec.from_config(cohort, outcome, smk.params.models, smk.params.period_unit)
         inf = smk.params.inference
         df = io.read_present_columns(smk.input.analysis, analysis_columns([outcome], spec))
-        rows = inference.few_cluster_rows(
+        rows, draws = inference.few_cluster_results(
             df, spec, reps=inf["bootstrap_reps"], seed=inf["seed"], ri_reps=inf["ri_reps"]
         )
         io.write_table(rows, smk.output.result)
-        draws = inference.headline_draws(df, spec, reps=inf["bootstrap_reps"], seed=inf["seed"])
         io.write_table(draws, smk.output.draws)
 
 

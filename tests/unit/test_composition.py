@@ -6,11 +6,11 @@ import pytest
 import statsmodels.formula.api as smf
 
 from pbr.fit import composition, models, spec
-from pbr.fit.composition import Inference
+from pbr.fit.draws import Bootstrap
 from pbr.fit.spec import FitSpec
 from pbr.registry.outcomes import OUTCOMES
 
-FAST = Inference(reps=199, seed=3)
+FAST = Bootstrap(reps=199, seed=3)
 
 
 def simulate(n=6000, n_areas=40, n_pilot=8, female_shift=0.0, seed=1):
@@ -165,7 +165,7 @@ def test_composition_table_without_pilot_journeys_gives_not_estimable_rows():
         adjusted_outcomes=["y"],
         adjustment_sets={"unadjusted": []},
         post_start_covariates=[],
-        inference_settings=FAST,
+        bootstrap=FAST,
     )
     assert list(rows.columns) == spec.RESULT_COLUMNS
     assert len(rows) == 3 * 2 + 2 + 2

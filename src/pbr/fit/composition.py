@@ -35,11 +35,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import pandas as pd
 
 from pbr.fit import inference, models
+from pbr.fit.draws import Bootstrap
+from pbr.fit.robustness import relabel
 from pbr.fit.spec import FitSpec, joined, results_frame
 from pbr.registry.outcomes import OUTCOMES
 
@@ -59,14 +61,6 @@ ADJUSTMENT_METHODS = ("logit_crv1", "logit_score_wcb")
 POST_START_NOTE = "recorded at the start TOP, after the journey starts: the scheme may have changed it"
 #: Columns of the analysis table a share's model frame needs besides the share itself.
 DESIGN_COLUMNS = ("area_code", "analysis_area", "pilot", "did", "post", "start_date")
-
-
-@dataclass(frozen=True)
-class Inference:
-    """The bootstrap settings shared by every row: draws and seed (``models.inference``)."""
-
-    reps: int = 9999
-    seed: int = 20120401
 
 
 def covariate_levels(analysis: pd.DataFrame, covariate: str) -> pd.Series:
@@ -89,7 +83,7 @@ def share_rows(
     spec: FitSpec,
     indicator: pd.Series,
     note: str,
-    inference_settings: Inference,
+    bootstrap: Bootstrap,
 ) -> pd.DataFrame:
     """The DiD of the share of journeys with ``indicator`` (0/1, row-aligned with ``analysis``):
     rows ``lpm_crv1`` and ``lpm_wcb_webb`` for ``spec.outcome`` (the share's name), no
@@ -100,17 +94,9 @@ def share_rows(
     frame[spec.outcome] = indicator.to_numpy(dtype="int64")
     crv1 = models.fit_did(frame, spec, methods=("lpm_crv1",))
     wcb = inference.few_cluster_rows(
-        frame, spec, reps=inference_settings.reps, seed=inference_settings.seed, methods=("lpm_wcb_webb",)
+        frame, spec, reps=bootstrap.reps, seed=bootstrap.seed, methods=("lpm_wcb_webb",)
     )
-    return _labelled(pd.concat([crv1, wcb], ignore_index=True), COMPOSITION, note)
-
-
-def _labelled(rows: pd.DataFrame, specification: str, note: str) -> pd.DataFrame:
-    """``rows`` with ``specification`` set and ``note`` put before each row's own note."""
-    rows = rows.copy()
-    rows["specification"] = specification
-    rows["note"] = [joined(note, str(n) if pd.notna(n) else "") for n in rows["note"]]
-    return rows
+    return relabel(pd.concat([crv1, wcb], ignore_index=True), COMPOSITION, note)
 
 
 def mix_rows(
@@ -118,7 +104,7 @@ def mix_rows(
     spec: FitSpec,
     covariates: Sequence[str],
     post_start_covariates: Sequence[str],
-    inference_settings: Inference,
+    bootstrap: Bootstrap,
 ) -> pd.DataFrame:
     """The DiD of the share of journeys in each level of each covariate (:func:`share_rows`;
     ``spec`` gives cohort, period and confidence level); none for a covariate with one level in
@@ -137,12 +123,12 @@ def mix_rows(
                 POST_START_NOTE if covariate in post_start_covariates else "",
             )
             level_spec = replace(spec, outcome=mix_name(covariate, level))
-            parts.append(share_rows(analysis, level_spec, values.eq(level), note, inference_settings))
+            parts.append(share_rows(analysis, level_spec, values.eq(level), note, bootstrap))
     return results_frame([]) if not parts else pd.concat(parts, ignore_index=True)
 
 
 def denominator_rows(
-    analysis: pd.DataFrame, spec: FitSpec, outcomes: Sequence[str], inference_settings: Inference
+    analysis: pd.DataFrame, spec: FitSpec, outcomes: Sequence[str], bootstrap: Bootstrap
 ) -> pd.DataFrame:
     """The DiD of the share of journeys in each restricted denominator among ``outcomes``
     (:func:`restricted_denominators`): the outcome not missing, outcome ``denominator:<name>``."""
@@ -155,7 +141,7 @@ def denominator_rows(
             f"share of journeys in the denominator of {entry.name} ({entry.denominator}) among all journeys"
         )
         den_spec = replace(spec, outcome=f"{DENOMINATOR_PREFIX}{entry.name}")
-        parts.append(share_rows(analysis, den_spec, analysis[entry.name].notna(), note, inference_settings))
+        parts.append(share_rows(analysis, den_spec, analysis[entry.name].notna(), note, bootstrap))
     return results_frame([]) if not parts else pd.concat(parts, ignore_index=True)
 
 
@@ -163,7 +149,7 @@ def adjustment_rows(
     analysis: pd.DataFrame,
     spec: FitSpec,
     adjustment_sets: Mapping[str, Sequence[str]],
-    inference_settings: Inference,
+    bootstrap: Bootstrap,
 ) -> pd.DataFrame:
     """The main DiD of ``spec.outcome`` with each adjustment set (specification name ->
     covariates, e.g. ``unadjusted``: none, ``demographics``: those recorded before treatment
@@ -177,12 +163,12 @@ def adjustment_rows(
         wcb = inference.few_cluster_rows(
             analysis,
             set_spec,
-            reps=inference_settings.reps,
-            seed=inference_settings.seed,
+            reps=bootstrap.reps,
+            seed=bootstrap.seed,
             methods=("logit_score_wcb",),
         )
         note = f"covariates: {', '.join(covariates) if covariates else 'none'}"
-        parts.append(_labelled(pd.concat([crv1, wcb], ignore_index=True), name, note))
+        parts.append(relabel(pd.concat([crv1, wcb], ignore_index=True), name, note))
     return results_frame([]) if not parts else pd.concat(parts, ignore_index=True)
 
 
@@ -194,17 +180,15 @@ def composition_table(
     adjusted_outcomes: Sequence[str],
     adjustment_sets: Mapping[str, Sequence[str]],
     post_start_covariates: Sequence[str],
-    inference_settings: Inference,
+    bootstrap: Bootstrap,
 ) -> pd.DataFrame:
     """Every composition row of one cohort (``spec``: cohort, covariates, period, confidence):
     the mix of ``spec.covariates``, the denominators of ``share_outcomes`` and the adjustment
     sets of ``adjusted_outcomes`` (none for a cohort without robustness checks)."""
     parts = [
-        mix_rows(analysis, spec, spec.covariates, post_start_covariates, inference_settings),
-        denominator_rows(analysis, spec, share_outcomes, inference_settings),
+        mix_rows(analysis, spec, spec.covariates, post_start_covariates, bootstrap),
+        denominator_rows(analysis, spec, share_outcomes, bootstrap),
     ]
     for outcome in adjusted_outcomes:
-        parts.append(
-            adjustment_rows(analysis, replace(spec, outcome=outcome), adjustment_sets, inference_settings)
-        )
+        parts.append(adjustment_rows(analysis, replace(spec, outcome=outcome), adjustment_sets, bootstrap))
     return results_frame(pd.concat(parts, ignore_index=True).to_dict("records"))

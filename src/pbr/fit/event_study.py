@@ -74,6 +74,7 @@ from pbr.fit.spec import (
     scale_of,
     statistic_row,
 )
+from pbr.fit.timing import BIN_MONTHS, bin_start
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +99,6 @@ EVENT_STUDY_COLUMNS = [
     "n",
     "n_clusters",
 ]
-
-_MONTHS = {"quarter": 3, "half_year": 6, "year": 12}
 
 
 def _bin_name(b: int) -> str:
@@ -143,8 +142,7 @@ class _Bins:
 
     def start(self, b: int):
         """The first day of bin ``b`` (NaT for a bin column of unknown length)."""
-        step = _MONTHS.get(self.column)
-        return (pd.Timestamp(self.origin) + pd.DateOffset(months=step * b)).date() if step else pd.NaT
+        return bin_start(self.origin, self.column, b).date() if self.column in BIN_MONTHS else pd.NaT
 
 
 #: The event study's pre-trend methods: CRV1 Wald tests (reference only) and the restricted

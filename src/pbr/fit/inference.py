@@ -81,7 +81,15 @@ from pbr.fit.spec import (
     results_frame,
     scale_of,
 )
-from pbr.fit.wild_bootstrap import LogitParts, logit_parts, lpm_parts, score_pvalue, score_tstats, wcr_pvalue
+from pbr.fit.wild_bootstrap import (
+    LogitParts,
+    at_least_as_extreme,
+    logit_parts,
+    lpm_parts,
+    score_pvalue,
+    score_tstats,
+    wcr_pvalue,
+)
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +189,25 @@ def few_cluster_rows(
     ATT as a risk difference); ``se`` is NaN (these methods give p-values and intervals,
     not standard errors).
     """
+    return few_cluster_results(
+        df, spec, reps=reps, seed=seed, ri_reps=ri_reps, lpm_ci=lpm_ci, logit_ci=logit_ci, methods=methods
+    )[0]
+
+
+def few_cluster_results(
+    df: pd.DataFrame,
+    spec: FitSpec,
+    *,
+    reps: int = 9999,
+    seed: int = 20120401,
+    ri_reps: int = 9999,
+    lpm_ci: bool = True,
+    logit_ci: bool = True,
+    methods: tuple[str, ...] = METHODS,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(:func:`few_cluster_rows`, :func:`headline_draws`) of one outcome from one fit: the model
+    frame, design and logits are built once (rule infer_few_cluster writes both). The draws
+    are empty unless ``methods`` has ``logit_score_wcb`` or its ATT and the logit is estimable."""
     mf, dropped_areas, dropped_rows = model_rows(df, spec)
     pre = {f: estimability(mf, spec.outcome, f, post_start(df)) for f in ("logit", "linear")}
     base = base_row(spec, mf, dropped_areas, dropped_rows, pre["logit"].min_cell_events)
@@ -192,12 +219,12 @@ def few_cluster_rows(
         elif rows.of_family[family]:
             live.append(family)
     if not live:
-        return rows.frame()
+        return rows.frame(), rows.draws
     design = build_design(mf, spec.outcome, list(spec.covariates))
     if _did_collinear(design):
         for family in live:
             rows.not_estimable(family, pre[family], fit_check(family, np.nan, collinear=True))
-        return rows.frame()
+        return rows.frame(), rows.draws
     draws = _Draws.of(
         design,
         reps=reps,
@@ -210,7 +237,7 @@ def few_cluster_rows(
         _linear_rows(rows, design, draws, pre["linear"], lpm_ci)
     if "logit" in live:
         _logit_rows(rows, design, draws, pre["logit"], logit_ci)
-    return rows.frame()
+    return rows.frame(), rows.draws
 
 
 def headline_draws(df: pd.DataFrame, spec: FitSpec, reps: int = 9999, seed: int = 20120401) -> pd.DataFrame:
@@ -223,22 +250,18 @@ def headline_draws(df: pd.DataFrame, spec: FitSpec, reps: int = 9999, seed: int 
     The same data, checks and draws as :func:`few_cluster_rows`, so the share of draws
     with |t*| >= |t| is that row's p-value. Not estimable: an empty frame with the columns.
     """
-    mf, _, _ = model_rows(df, spec)
-    empty = pd.DataFrame(
-        {"cohort": [], "outcome": [], "draw": np.zeros(0, np.int64), "statistic": np.zeros(0)}
-    )
-    if estimability(mf, spec.outcome, "logit", post_start(df)).status == "not_estimable":
-        return empty
-    design = build_design(mf, spec.outcome, list(spec.covariates))
-    fit = None if _did_collinear(design) else _logit_fit(design, with_ri=False)
-    if fit is None or fit.null is None:
-        return empty
-    t_obs, t_star = score_tstats(fit.null, area_webb_weights(design.area_codes, reps, seed))
+    return few_cluster_results(df, spec, reps=reps, seed=seed, logit_ci=False, methods=("logit_score_wcb",))[
+        1
+    ]
+
+
+def _draw_frame(spec: FitSpec, t_obs: float, t_star: np.ndarray) -> pd.DataFrame:
+    """:data:`DRAW_COLUMNS` of one model: draw 0 the observed statistic, then its bootstrap draws."""
     return pd.DataFrame(
         {
             "cohort": spec.cohort,
             "outcome": spec.outcome,
-            "draw": np.arange(reps + 1, dtype=np.int64),
+            "draw": np.arange(len(t_star) + 1, dtype=np.int64),
             "statistic": np.concatenate([[t_obs], t_star]),
         }
     )
@@ -261,6 +284,11 @@ class _Rows:
         self.spec, self.base, self.drops, self.methods = spec, base, drops, methods
         self.of_family = {f: [m for m in methods if family_of(m) == f] for f in ("linear", "logit")}
         self.rows: list[dict] = []
+        #: the headline statistic and its bootstrap draws (:func:`headline_draws`); empty until
+        #: the score bootstrap runs
+        self.draws = pd.DataFrame(
+            {"cohort": [], "outcome": [], "draw": np.zeros(0, np.int64), "statistic": np.zeros(0)}
+        )
 
     def not_estimable(self, family: str, *checks: Estimability) -> None:
         """Rows without numbers for every method of ``family``."""
@@ -479,7 +507,9 @@ def _score_rows(
     """``logit_score_wcb`` (odds ratio) and ``logit_att_score_wcb`` (its ATT, risk difference)."""
     assert fit.null is not None
     log.info("%s/%s logit_score_wcb: %d draws", rows.spec.cohort, rows.spec.outcome, draws.reps)
-    p = score_pvalue(fit.null, draws.v)
+    t_obs, t_star = score_tstats(fit.null, draws.v)
+    p = float(np.mean(at_least_as_extreme(t_star, t_obs)))  # score_pvalue, keeping the draws
+    rows.draws = _draw_frame(rows.spec, t_obs, t_star)
     lo = hi = np.nan
     if with_ci:
         cache = {"eta": fit.null.eta}

@@ -56,6 +56,7 @@ from pbr.fit.estimability import estimability, fit_check, merge, verdict
 from pbr.fit.frame import drop_note, drop_uninformative, model_frame, post_start
 from pbr.fit.inference import invert_test
 from pbr.fit.spec import FitSpec, base_row, empty_row, estimate_row, joined, results_frame
+from pbr.fit.wild_bootstrap import at_least_as_extreme
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ def crs_pvalue(b: np.ndarray, delta: float = 0.0, signs: np.ndarray | None = Non
     t_obs = abs(float(t_statistic(d)))
     if not np.isfinite(t_obs):  # all b_j equal to delta: nothing to tell apart
         return 1.0
-    return float(np.mean(t_all >= t_obs - 1e-10 * max(t_obs, 1e-300)))
+    return float(np.mean(at_least_as_extreme(t_all, t_obs)))
 
 
 def canay_romano_shaikh(b: np.ndarray, alpha: float) -> tuple[float, float, float, float]:

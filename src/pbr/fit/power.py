@@ -61,7 +61,7 @@ from pbr.fit.draws import area_webb_weights
 from pbr.fit.estimability import estimability
 from pbr.fit.frame import model_rows, post_start
 from pbr.fit.spec import FitSpec, joined
-from pbr.fit.wild_bootstrap import LogitParts, logit_parts
+from pbr.fit.wild_bootstrap import LogitParts, at_least_as_extreme, logit_parts
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ def replicate_pvalues(
         a_obs = np.abs(S.sum(axis=1) / np.sqrt(np.sum(S * S, axis=1)))[:, None]
         num = (s_r @ v)[None, :] + b * terms.num_i[None, :]
         t_star = num / np.sqrt(np.maximum(c0[None, :] + 2 * b * c1[None, :] + b**2 * terms.c2[None, :], 0.0))
-    return np.mean(np.abs(t_star) >= a_obs - 1e-10 * np.maximum(a_obs, 1e-300), axis=1)
+    return np.mean(at_least_as_extreme(t_star, a_obs), axis=1)
 
 
 def score_space_power(

@@ -80,7 +80,8 @@ from pbr.fit.spec import (
 log = logging.getLogger(__name__)
 
 
-def _relabel(res: pd.DataFrame, specification: str, note: str) -> pd.DataFrame:
+def relabel(res: pd.DataFrame, specification: str, note: str) -> pd.DataFrame:
+    """``res`` with ``specification`` set and ``note`` put before each row's own note."""
     res = res.copy()
     res["specification"] = specification
     res["note"] = [note if not n else f"{note}; {n}" for n in res["note"].fillna("")]
@@ -117,7 +118,7 @@ def variant_rows(
     res = pd.concat(parts, ignore_index=True)[RESULT_COLUMNS]
     crv1 = res["method"].str.endswith("_crv1")
     res.loc[crv1, "note"] = [joined("CRV1, reference only", n) for n in res.loc[crv1, "note"].fillna("")]
-    return _relabel(res, specification, note)
+    return relabel(res, specification, note)
 
 
 def not_estimable_rows(

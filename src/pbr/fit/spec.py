@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from pbr.registry.methods import METHODS
+
 #: The columns of every result row, in order.
 RESULT_COLUMNS = [
     "cohort",
@@ -122,11 +124,14 @@ def family_of(method: str) -> str:
 
 
 def scale_of(method: str) -> str:
-    """The reporting scale of a method's estimate: odds ratio (logit) or risk difference (LPM, and
-    a logit's average effect on the treated, ``logit_att_*``: a difference of probabilities)."""
-    if family_of(method) == "logit" and not method.startswith("logit_att_"):
-        return "odds_ratio"
-    return "risk_difference"
+    """The reporting scale of a method's estimate, as the method vocabulary
+    (:data:`pbr.registry.methods.METHODS`) gives it: odds ratio (logit) or risk difference (LPM,
+    and a logit's average effect on the treated: a difference of probabilities); a method not
+    in the vocabulary by its family."""
+    known = METHODS.get(method)
+    if known is not None:
+        return known.reporting_scale
+    return "odds_ratio" if family_of(method) == "logit" else "risk_difference"
 
 
 def joined(*notes: str) -> str:
