@@ -35,7 +35,7 @@ lint: $(VENV)/.installed
 # the unit tier on all cores; the workflow and system tiers in one process (one shared tiny run)
 test: lint
 	$(BIN)/python -m pytest -n auto tests/unit
-	$(BIN)/python -m pytest tests/workflow tests/system
+	$(BIN)/python -m pytest --durations=25 tests/workflow tests/system
 
 test-fast: $(VENV)/.installed
 	$(BIN)/python -m pytest -n auto tests/unit

@@ -18,13 +18,15 @@ is therefore averaged over the same geometries:
    Paired with each: the score-space power at the planted OR on its null twin, so the
    difference brute - score space is free of the between-geometry variation.
 
-Measured 2026-12-03 (shared 2-core machine, load 3-10):
-  $ .venv/bin/python bench/bench_power.py
-    planted OR 0.410 (score-space MDE of the twins' mean curve); brute force power 0.762
-    (MC SE 0.036, 143 data sets); score-space power on their null twins 0.753; paired
-    difference +0.009 (SE 0.034); score-space size 0.053; 183 s.
-  $ .venv/bin/python bench/bench_power.py --planted-or 1 --twins 2 --budget 150
-    brute force rejection 0.040 (MC SE 0.040, 25 data sets), score space 0.051; 161 s.
+Measured 2026-12-03, session 10 (scores at the estimate, leverage-adjusted; shared 2-core machine):
+  $ .venv/bin/python bench/bench_power.py --budget 300
+    planted OR 0.414 (score-space MDE of the twins' mean curve; size there 0.054); brute
+    force power 0.734 (MC SE 0.038, 139 data sets); score space on their null twins 0.744
+    (paired difference -0.010, SE 0.036); on the planted data sets 0.658 (+0.076, SE 0.035);
+    from the planted data's no-effect scores (before session 10) 0.358 (+0.376, SE 0.042); 305 s.
+Session 9 (scores at no effect): brute force 0.762 (MC SE 0.036, 143 data sets) at OR 0.410
+against 0.753 on the null twins; at OR 1, brute force 0.040 (MC SE 0.040, 25 data sets)
+against 0.051.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_inference import SMALL_COVS, simulate
 
-from pbr.fit import inference, power
+from pbr.fit import inference, power, wild_bootstrap
 from pbr.fit.design import build_design
 from pbr.fit.draws import area_webb_weights
 from pbr.fit.frame import model_rows
@@ -55,10 +57,18 @@ logging.getLogger("pbr").setLevel(logging.WARNING)
 SPEC = FitSpec("drug", "y", SMALL_COVS)
 
 
-def score_space_curve(df, betas: np.ndarray, replicates: int, boot: int, seed: int) -> np.ndarray:
-    """Score-space power of logit_score_wcb at each log-OR of ``betas`` on data set ``df``."""
+def score_space_curve(
+    df, betas: np.ndarray, replicates: int, boot: int, seed: int, at_estimate: bool = True
+) -> np.ndarray:
+    """Score-space power of logit_score_wcb at each log-OR of ``betas`` on data set ``df``, from the
+    logit's leverage-adjusted scores at its estimate (pbr.fit.power.noise_space) or, with
+    ``at_estimate=False``, from its scores at no effect."""
     mf, _, _ = model_rows(df, SPEC)
-    space = power.score_space(build_design(mf, "y", SMALL_COVS))
+    design = build_design(mf, "y", SMALL_COVS)
+    if at_estimate:
+        space = power.noise_space(design)
+    else:
+        space = power.score_space(design, wild_bootstrap.logit_parts(design, 0.0))
     u = area_webb_weights(space.area_codes, replicates, seed, stream="power")
     v = area_webb_weights(space.area_codes, boot, seed)
     return power.score_space_power(space, betas, u, v, 0.05)
@@ -66,10 +76,11 @@ def score_space_curve(df, betas: np.ndarray, replicates: int, boot: int, seed: i
 
 def brute_force(
     n: int, log_or: float, boot: int, budget: float, twin_reps: int
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per data set r (seed 1000 + r, ``log_or`` planted) until ``budget`` seconds: the brute-force
-    p-value of logit_score_wcb, and the score-space power at ``log_or`` on its null twin (paired)."""
-    start, pvals, twin = time.perf_counter(), [], []
+    p-value of logit_score_wcb; the score-space power at ``log_or`` on its null twin; and on the
+    planted data set itself, from its scores at the estimate and at no effect (all paired)."""
+    start, pvals, twin, own, own_null = time.perf_counter(), [], [], [], []
     r = 0
     while time.perf_counter() - start < budget:
         df = simulate(n, log_or=log_or, seed=1000 + r)
@@ -79,8 +90,11 @@ def brute_force(
         pvals.append(float(row.iloc[0]["p_value"]))
         null_twin = simulate(n, seed=1000 + r)
         twin.append(float(score_space_curve(null_twin, np.array([log_or]), twin_reps, boot, 5000 + r)[0]))
+        at = np.array([log_or])
+        own.append(float(score_space_curve(df, at, twin_reps, boot, 5000 + r)[0]))
+        own_null.append(float(score_space_curve(df, at, twin_reps, boot, 5000 + r, at_estimate=False)[0]))
         r += 1
-    return np.array(pvals), np.array(twin)
+    return np.array(pvals), np.array(twin), np.array(own), np.array(own_null)
 
 
 def main() -> None:
@@ -118,18 +132,23 @@ def main() -> None:
     if a.planted_or is not None:
         beta = math.log(a.planted_or)
     t1 = time.perf_counter()
-    pvals, twin = brute_force(a.n, beta, a.boot, a.budget, a.replicates)
+    pvals, twin, own, own_null = brute_force(a.n, beta, a.boot, a.budget, a.replicates)
     hit = (pvals <= 0.05).astype(float)
     pw, se = float(hit.mean()), float(hit.std(ddof=1) / math.sqrt(len(hit)))
-    diff = hit - twin
     print(
         f"\n2. brute force at planted OR {math.exp(beta):.3f}: power {pw:.3f} (MC SE {se:.3f}) over "
-        f"{len(pvals)} data sets; score-space power on their null twins {twin.mean():.3f}"
+        f"{len(pvals)} data sets; score-space power at that OR:"
     )
-    print(
-        f"   paired difference brute - score space {diff.mean():+.3f} "
-        f"(SE {diff.std(ddof=1) / math.sqrt(len(diff)):.3f})"
-    )
+    for label, ss in (
+        ("on their null twins", twin),
+        ("on the planted data, noise_space (leverage-adjusted scores at the estimate)", own),
+        ("on the planted data, scores at no effect (before session 10)", own_null),
+    ):
+        diff = hit - ss
+        print(
+            f"   {label}: {ss.mean():.3f}; paired difference brute - score space {diff.mean():+.3f} "
+            f"(SE {diff.std(ddof=1) / math.sqrt(len(diff)):.3f})"
+        )
     print(
         f"   ({time.perf_counter() - t1:.0f} s; each: simulate + few_cluster_rows(logit_score_wcb, B={a.boot}) + twin)"
     )

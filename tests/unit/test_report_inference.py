@@ -32,8 +32,8 @@ from report_fixtures import (
 from pbr.registry import methods as registry
 from pbr.report import cells
 from pbr.report.did import DidSettings, did_rows, rule_out_text
-from pbr.report.estimates import robustness_section
-from pbr.report.findings import pretrend_rows, summary_findings
+from pbr.report.estimates import pretrend_tests, robustness_section
+from pbr.report.findings import summary_findings
 from pbr.report.methods import verdict_methods, verdict_methods_table
 
 HEADLINE = "logit_score_wcb"
@@ -186,7 +186,8 @@ def test_the_pretrend_item_counts_the_headline_tests_only():
     res = _set(res, "drug", "successful_completion", "logit_crv1", "event_study_pretrend", p_value=0.01)
     item = _item(_findings(res), "Event-study joint pre-trend tests (wild cluster score bootstrap)")
     assert item["ok"] is True and item["text"].endswith("0 of 1") and item["method"] == HEADLINE
-    assert [x["p"] for x in pretrend_rows(res, HEADLINE)] == [0.45]
+    (test,) = pretrend_tests(res, headline=HEADLINE).values()
+    assert test["p"] == 0.45 and test["p_crv1"] == 0.01 and test["method"] == HEADLINE
     res = _set(res, "drug", "successful_completion", HEADLINE, "event_study_pretrend", p_value=0.02)
     item = _item(_findings(res), "Event-study joint pre-trend tests (wild cluster score bootstrap)")
     assert item["ok"] is False and "Successful completion (12 months) (drug)" in item["text"]
@@ -354,8 +355,9 @@ def test_a_crv1_headline_is_flagged_and_the_crv1_reference_reads_p_crv1():
     findings = summary_findings(rows, [], rob, "logit_crv1", True, results=res)
     assert findings[0]["ok"] is False and "its size is not honest" in findings[0]["text"]
     # without bootstrap pre-trend rows, the CRV1 tests are counted for reference, by their CRV1 p
-    rob = {"mason": [], "pretrend": [{"cohort": "drug", "outcome": "abstinence", "p": None, "p_crv1": 0.01}]}
-    res = res[res["specification"] != "event_study_pretrend"]
+    res = _set(res, "drug", "successful_completion", "logit_crv1", "event_study_pretrend", p_value=0.01)
+    res = res[~((res["specification"] == "event_study_pretrend") & (res["method"] != "logit_crv1"))]
+    rob = robustness_section(res, COHORTS, OUTCOMES, make_config())
     findings = summary_findings(rows, [], rob, HEADLINE, True, results=res)
     item = _item(findings, "For reference only, not a verdict (no wild cluster score bootstrap pre-trend")
     assert item["text"].endswith("1 of 1") and item["ok"] is None
@@ -376,3 +378,26 @@ def test_sections_can_report_their_verdicts_to_the_methods_section():
         HEADLINE: ["pre-trend detected", "leave-one-out"],
         "logit_ibragimov_mueller": ["per-pilot t test"],
     }
+
+
+def test_the_pretrend_verdict_follows_the_configured_headline():
+    """With the LPM bootstrap as headline, its pre-trend p makes the verdict; a not-estimable
+    headline row is named with its reason, not silently counted."""
+    res = make_results()
+    res = _set(res, "drug", "successful_completion", "lpm_wcb_webb", "event_study_pretrend", p_value=0.01)
+    (test,) = pretrend_tests(res, headline="lpm_wcb_webb").values()
+    assert test["method"] == "lpm_wcb_webb" and test["detected"] is True and test["p"] == 0.45
+    (test,) = pretrend_tests(res).values()
+    assert test["method"] == HEADLINE and test["detected"] is False
+    res = _set(
+        res,
+        "drug",
+        "successful_completion",
+        HEADLINE,
+        "event_study_pretrend",
+        status="not_estimable",
+        p_value=np.nan,
+        note="not estimable: no events in the pilots",
+    )
+    (test,) = pretrend_tests(res).values()
+    assert test["detected"] is None and test["tested"] and test["reason"] == "no events in the pilots"

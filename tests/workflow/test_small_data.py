@@ -2,8 +2,8 @@
 
 At scale 0.05 a separated logit once raised OverflowError and stopped the run after 64 of
 71 jobs; elsewhere the few-cluster job wrote an odds ratio of 1.7e95 with no note. Here
-every default outcome runs at four small scales (fewer bootstrap draws, so the test stays
-short), and every row of the results is either a sane estimate or marked not estimable
+every default outcome runs at four small scales (fewer bootstrap draws and power
+replicates, so the test stays short), and every row of the results is either a sane estimate or marked not estimable
 with its reason.
 """
 
@@ -28,6 +28,7 @@ def test_every_default_outcome_runs_to_a_report(scale, tmp_path):
         f"synthetic:\n  scale: {scale}\n"
         "linkage:\n  u_max_pairs: 200000\n"
         "models:\n  inference:\n    bootstrap_reps: 99\n    ri_reps: 99\n"
+        "  power:\n    replicates: 200\n    bootstrap_reps: 199\n"
     )
     run_snakemake(work, "--configfile", "small.yaml", "--cores", "2", timeout=1200)
     default = load_config(work / "config" / "config.yaml")

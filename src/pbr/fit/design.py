@@ -279,6 +279,13 @@ def fit_logit(
     return coef, eta, converged
 
 
+def fit_did_logit(design: Design) -> tuple[float, np.ndarray, bool]:
+    """The DiD logit (did beside W) by :func:`fit_logit`: (beta, linear predictor, converged)."""
+    w_full = sp.hstack([design.W, sp.csr_matrix(design.did[:, None])], format="csr")
+    coef, eta, converged = fit_logit(w_full, design.y, gram=lambda w: design.gram_with(w, design.did))
+    return float(coef[-1]), eta, converged
+
+
 # ---------------------------------------------------------------------------------------
 # Terms of interest with CRV1 by area
 

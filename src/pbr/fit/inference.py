@@ -63,10 +63,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from scipy import optimize, special
 
-from pbr.fit.design import Design, Projector, build_design, fit_logit
+from pbr.fit.design import Design, Projector, build_design, fit_did_logit
 from pbr.fit.draws import area_assignments, area_webb_weights, size_strata
 from pbr.fit.estimability import Estimability, estimability, fit_check, merge, verdict
 from pbr.fit.frame import drop_note, model_rows, post_start
@@ -466,9 +465,7 @@ class _LogitFit:
 
 def _logit_fit(design: Design, with_ri: bool) -> _LogitFit:
     """The same model as ``models.fit_did``'s logit, its checks, and the fit under H0: beta = 0."""
-    w_full = sp.hstack([design.W, sp.csr_matrix(design.did[:, None])], format="csr")
-    coef, eta, converged = fit_logit(w_full, design.y, gram=lambda w: design.gram_with(w, design.did))
-    beta = float(coef[-1])
+    beta, eta, converged = fit_did_logit(design)
     check = fit_check("logit", beta, converged=converged, eta=eta, did=design.did)
     if check.status == "not_estimable":
         return _LogitFit(beta, eta, check, None)

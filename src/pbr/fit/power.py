@@ -17,11 +17,14 @@ is done in the space of per-area scores, where one replicate costs one G x G x B
 (G areas) for every trial odds ratio at once (64 ms per replicate at G = 149, B = 999 and
 97 trial odds ratios on the same loaded machine):
 
-- From the no-effect restricted logit (:func:`pbr.fit.wild_bootstrap.logit_parts` at delta = 0):
-  per-area efficient scores s_g (the DiD column partialled out of the nuisance design with
-  the IRLS weights, x~, times the residuals), the one-step nuisance map ``a`` and the
-  per-area information I_g = sum_{i in g} w_i x~_i^2 (what a DiD log-OR beta adds to area
-  g's score to first order: the restricted fit's residuals move by beta w x~).
+- From the logit fitted at its estimate (:func:`noise_space`; :func:`fitted_parts`: the DiD
+  log-OR held at its estimate, :func:`pbr.fit.wild_bootstrap.logit_parts` at delta = beta_hat;
+  at 0 when the logit does not converge): per-area efficient scores s_g (the DiD column
+  partialled out of the nuisance design with the IRLS weights, x~, times the residuals), each
+  divided by sqrt(1 - h_g), h_g = I_g / I (fitting the effect shrinks an area's score
+  variance by 1 - h_g); the one-step nuisance map ``a``; and the per-area information
+  I_g = sum_{i in g} w_i x~_i^2 (what a DiD log-OR beta adds to area g's score to first
+  order: the restricted fit's residuals move by beta w x~).
 - A replicate under log-OR beta draws s_rep = u_g s_g + beta I_g, u Webb weights per area
   (:func:`pbr.fit.draws.area_webb_weights`, stream ``power``): the data's own within-area
   noise, re-signed and re-scaled per area as a wild bootstrap does, plus the effect. The
@@ -37,17 +40,28 @@ is done in the space of per-area scores, where one replicate costs one G x G x B
   running maximum of power, interpolated linearly between grid points.
 
 The approximation is first order in beta (it ignores the change of the IRLS weights with
-the effect) and takes the realised per-area scores as the noise scale; under a real effect
-those scores carry some of it (a larger MDE, i.e. conservative). ``bench/bench_power.py``
-checks it against full-data replicates (each refitted and bootstrapped) at a planted odds
-ratio near the MDE: at OR 0.41 (149 areas, 6,000 journeys, B = 399) brute force gave power
-0.762 (MC SE 0.036, 143 data sets) and the score space 0.753 on the same data sets' null
-twins (paired difference +0.009, SE 0.034); the test suite checks that power is about alpha at beta = 0 and rises
-with |beta|, and that I_g is the first-order change of the restricted scores.
+the effect) and takes the realised per-area scores as the noise scale. They are taken at the
+estimate, where they sum to zero: the no-effect fit's scores carry the data's own effect,
+about beta_hat I_g, which the re-weighting would turn into noise, inflating the MDE of every
+outcome with an effect (session 9's default run: treatment initiation, OR 0.165, MDEs
+0.204 / 4.888). Centring shrinks the scores of the areas that carry the design (Kent's
+h_g is about 0.3), hence the leverage adjustment.
+
+``bench/bench_power.py`` checks it against full-data replicates (each refitted and
+bootstrapped, 149 areas, 6,000 journeys, B = 399) at a planted odds ratio near the MDE, paired
+data set by data set (``.venv/bin/python bench/bench_power.py --budget 300``, session 10):
+at OR 0.414, brute-force power 0.734 (MC SE 0.038, 139 data sets); score space on the
+data sets' null twins 0.744 (paired difference -0.010, SE 0.036), on the planted data
+sets themselves 0.658 (+0.076, SE 0.035: conservative where there is an effect, since
+the first-order step ignores how the effect changes the weights); from the no-effect fit's
+scores, as before session 10, 0.358 (+0.376, SE 0.042). The test suite checks that power is about alpha at
+beta = 0 and rises with |beta|, that I_g is the first-order change of the restricted scores,
+and that a data set with a large planted effect gets about its null twin's MDE.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass
@@ -56,7 +70,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from pbr.fit.design import Design, Projector, build_design
+from pbr.fit.design import Design, Projector, build_design, fit_did_logit
 from pbr.fit.draws import area_webb_weights
 from pbr.fit.estimability import estimability
 from pbr.fit.frame import model_rows, post_start
@@ -82,6 +96,8 @@ class ScoreSpace:
     a: np.ndarray  # (G,G) one-step nuisance map of the data
     a_x: np.ndarray  # (G,G) its change per unit beta
     area_codes: np.ndarray  # (G,)
+    delta: float = 0.0  # the DiD log-OR the logit was fitted at (the estimate, or 0)
+    leverage_adjusted: bool = False  # scores divided by sqrt(1 - I_g / I) (noise_space)
 
     @property
     def robust_se(self) -> float:
@@ -89,9 +105,9 @@ class ScoreSpace:
         return float(np.sqrt(np.sum(self.s**2)) / self.info_g.sum())
 
 
-def score_space(design: Design, parts: LogitParts | None = None) -> ScoreSpace:
-    """:class:`ScoreSpace` of ``design`` from the no-effect restricted logit (``parts``, fitted when None)."""
-    parts = logit_parts(design, 0.0) if parts is None else parts
+def score_space(design: Design, parts: LogitParts) -> ScoreSpace:
+    """:class:`ScoreSpace` of ``design`` from the logit fitted with the DiD log-OR held at
+    ``parts.delta`` (:func:`pbr.fit.wild_bootstrap.logit_parts`), scores as fitted."""
     p = special.expit(parts.eta)
     w = p * (1 - p)
     proj = Projector(design, w)
@@ -103,7 +119,29 @@ def score_space(design: Design, parts: LogitParts | None = None) -> ScoreSpace:
         a=parts.a,
         a_x=F.T @ proj.solve(F),
         area_codes=design.area_codes,
+        delta=parts.delta,
     )
+
+
+def noise_space(design: Design) -> ScoreSpace:
+    """The :class:`ScoreSpace` the MDE simulates from: the logit's at its estimate
+    (:func:`fitted_parts`), each area's score divided by sqrt(1 - h_g), h_g = I_g / I its share of
+    the information on the DiD term. Fitting the effect shrinks each area's score variance by
+    (1 - h_g) (exactly, when the scores' variance is the information), most in the pilots that
+    carry the design; the division undoes it, as HC2 does for residuals."""
+    space = score_space(design, fitted_parts(design))
+    h = np.clip(space.info_g / space.info_g.sum(), 0.0, 0.99)
+    return dataclasses.replace(space, s=space.s / np.sqrt(1.0 - h), leverage_adjusted=True)
+
+
+def fitted_parts(design: Design) -> LogitParts:
+    """The score quantities of the logit at its estimate (the DiD logit's beta held fixed): the
+    per-area scores are the data's noise around the fitted model, free of its effect (they sum
+    to zero). The no-effect fit's scores would carry the effect, beta I_g, as if it were noise."""
+    beta, eta, converged = fit_did_logit(design)
+    if not (converged and np.isfinite(beta)):
+        return logit_parts(design, 0.0)
+    return logit_parts(design, beta, eta_start=eta)
 
 
 @dataclass(frozen=True)
@@ -207,7 +245,7 @@ def power_table(
             [row | {"mde_low": math.nan, "mde_high": math.nan, "note": pre.reason}], columns=POWER_COLUMNS
         )
     design = build_design(mf, spec.outcome, list(spec.covariates))
-    space = score_space(design)
+    space = noise_space(design)
     if not (np.isfinite(space.robust_se) and space.info_g.sum() > 0):
         reason = "not estimable: no information on the DiD term in the no-effect logit"
         return pd.DataFrame(
@@ -224,8 +262,10 @@ def power_table(
         if math.isnan(value)
     ]
     note = joined(
-        f"score-space simulation of {POWER_METHOD} (no-effect logit's per-area scores, Webb-reweighted, "
-        f"plus beta x per-area information): {replicates} replicates, {bootstrap_reps} bootstrap draws, "
+        f"score-space simulation of {POWER_METHOD} (per-area scores of the logit at OR "
+        f"{math.exp(space.delta):.3g}, leverage-adjusted and Webb-reweighted, plus beta x per-area "
+        f"information): "
+        f"{replicates} replicates, {bootstrap_reps} bootstrap draws, "
         f"seed {seed}; power {target:g} at level {alpha:g}; simulated rejection at OR 1: {size:.3f}",
         *unreached,
     )

@@ -42,7 +42,7 @@ from pbr.report.checks import (
     shown,
     spec_check,
 )
-from pbr.report.verdicts import Verdict, result_row, row_status, verdict
+from pbr.report.verdicts import Verdict, result_row, row_status, status_reason, verdict
 
 #: The verdict of a check that has no headline (few-cluster) row: CRV1 alone gives none.
 ODDS = "odds_ratio"
@@ -135,26 +135,36 @@ _STAT_NAMES = {"wald_chi2": "Wald χ²", "wald_F": "Wald F"}
 
 
 def pretrend_tests(
-    results: pd.DataFrame, specification: str = "event_study_pretrend", alpha: float = 0.05
+    results: pd.DataFrame,
+    specification: str = "event_study_pretrend",
+    alpha: float = 0.05,
+    headline: str = "logit_score_wcb",
 ) -> dict:
     """(cohort, outcome) -> the joint pre-trend test of one event study, the bootstrap first.
 
     Each entry holds, for every method of :data:`PRETREND_FIELDS`, its p (``p``: the logit wild
     cluster score bootstrap; ``lpm_p``: the LPM restricted wild bootstrap; ``p_crv1`` and
     ``lpm_p_crv1``: CRV1, kept for reference only) and its statistic (``stat``, ... as
-    (value, scale)); None when the row is absent or not estimable. ``detected`` (bootstrap
-    p < ``alpha``; None without it), ``verdict`` (words from the bootstrap p only) and
-    ``text`` (every test in words) follow."""
+    (value, scale)); None when the row is absent or not estimable. The verdict is the
+    ``headline`` method's (the configured headline, when it has a pre-trend row; else the score
+    bootstrap): ``method`` names it, ``detected`` (its p < ``alpha``; None without it),
+    ``tested`` (it has a row), ``reason`` (why that row has no p, '' otherwise), ``verdict`` (words)
+    and ``text`` (every test in words) follow."""
     out: dict = {}
     pre = results[results["specification"] == specification]
+    keys = {method: p_key for p_key, _, method in PRETREND_FIELDS}
+    method = headline if headline in keys else "logit_score_wcb"
     for (c, o), s in pre.groupby(["cohort", "outcome"], sort=False):
-        test: dict = {}
-        for p_key, stat_key, method in PRETREND_FIELDS:
-            r = s[s["method"] == method]
+        test: dict = {"method": method, "reason": ""}
+        for p_key, stat_key, m in PRETREND_FIELDS:
+            r = s[s["method"] == m]
             ok = not r.empty and shown(r.iloc[0])
             test[p_key] = float(r.iloc[0]["p_value"]) if ok else None
             test[stat_key] = (float(r.iloc[0]["estimate"]), str(r.iloc[0]["scale"])) if ok else None
-        p = test["p"]
+            if m == method:
+                test["tested"] = not r.empty
+                test["reason"] = "" if ok or r.empty else status_reason(r.iloc[0])
+        p = test[keys[method]]
         test["detected"] = None if p is None or isnan(p) else bool(p < alpha)
         test["verdict"] = {
             True: "pre-trend detected",
@@ -219,7 +229,8 @@ def robustness_section(
     mason_checks: list[dict] = []
     pre_rows: list = []
     leave_out_rows: list = []
-    pretrend = pretrend_tests(results, alpha=alpha)
+    headline = config["models"].get("headline_method", "logit_score_wcb")
+    pretrend = pretrend_tests(results, alpha=alpha, headline=headline)
     for c in cohorts:
         for o in outcomes:
             s = results[(results["cohort"] == c) & (results["outcome"] == o)]

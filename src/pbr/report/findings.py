@@ -9,7 +9,7 @@ import pandas as pd
 from pbr.registry.methods import METHOD_LABELS, SHORT_LABELS, may_decide
 from pbr.registry.published import PUBLISHED_PILOT_AREAS, PUBLISHED_UNADJUSTED_OR
 from pbr.report.cells import format_interval, format_number, inside, isnan, label
-from pbr.report.verdicts import VERDICT_OK, result_row, row_status, status_reason, verdict
+from pbr.report.verdicts import VERDICT_OK, result_row, row_status, verdict
 
 
 def _of(n_ok: int, n: int, n_all: int) -> str:
@@ -67,7 +67,7 @@ def summary_findings(
     out += [
         x | {"basis": "the raw rates beside the published ones (no test)"} for x in _raw_rate_items(rates_cmp)
     ]
-    out += _pretrend_items(results, robustness.get("pretrend") or [], headline, redact)
+    out += _pretrend_items(robustness.get("pretrend") or [], headline, redact)
     if synthetic:
         out += _planted_items(rows, headline)
     out += _unassessed(rows, robustness["mason"], redact)
@@ -327,53 +327,34 @@ def _raw_rate_items(rates_cmp: list[dict]) -> list[dict]:
     return out
 
 
-def pretrend_rows(results: pd.DataFrame, method: str) -> list[dict]:
-    """The event-study joint pre-trend tests of ``method`` (``event_study_pretrend`` rows of
-    ``results``): cohort, outcome, statistic, its scale, p and status (one dict per model)."""
-    if results.empty or "specification" not in results.columns:
+def _pretrend_items(pretrend: list[dict], headline: str, redact) -> list[dict]:
+    """The event-study joint pre-trend tests (the robustness section's, one dict per event study:
+    :func:`pbr.report.estimates.pretrend_tests` with cohort and outcome) that detect a pre-trend,
+    named, by the method that makes their verdict; without any such test, the CRV1 tests for
+    reference only."""
+    if not pretrend:
         return []
-    sel = results[(results["specification"] == "event_study_pretrend") & (results["method"] == method)]
-    return [
-        {
-            "cohort": r["cohort"],
-            "outcome": r["outcome"],
-            "stat": r["estimate"],
-            "scale": r["scale"],
-            "p": None if isnan(r["p_value"]) else float(r["p_value"]),
-            "status": row_status(r),
-            "reason": status_reason(r),
-        }
-        for _, r in sel.iterrows()
-    ]
-
-
-def _pretrend_items(results: pd.DataFrame, crv1_pretrend: list[dict], headline: str, redact) -> list[dict]:
-    """The joint pre-trend tests by the headline method with p < 0.05, named; without any, the
-    CRV1 tests (``crv1_pretrend``, the robustness section's) for reference only."""
-    tests = pretrend_rows(results, headline)
-    if tests:
-        usable = [x for x in tests if x["p"] is not None and x["status"] != "not_estimable"]
-        bad = [x for x in usable if x["p"] < 0.05]
-        text = f"Event-study joint pre-trend tests ({_name(headline)}) with p < 0.05: {len(bad)} of {len(usable)}"
+    method = pretrend[0]["method"]
+    usable = [x for x in pretrend if x["detected"] is not None]
+    if any(x["tested"] for x in pretrend):
+        bad = [x for x in usable if x["detected"]]
+        what = f"Event-study joint pre-trend tests ({_name(method)})"
+        text = f"{what} detecting a pre-trend: {len(bad)} of {len(usable)}"
         if bad:
             text += " (" + ", ".join(f"{label(x['outcome'])} ({x['cohort']})" for x in bad) + ")"
-        skipped = [x for x in tests if x not in usable]
         detail = "; ".join(
-            f"{label(x['outcome'])} ({x['cohort']}): not estimable ({redact(x['reason'])})" for x in skipped
+            f"{label(x['outcome'])} ({x['cohort']}): not estimable ({redact(x['reason'])})"
+            for x in pretrend
+            if x["tested"] and x["detected"] is None
         )
-        return [
-            _item(text, not bad, detail, headline, f"Event-study joint pre-trend tests ({_name(headline)})")
-        ]
-    if not crv1_pretrend:
-        return []
-    # the CRV1 p: 'p_crv1' where the robustness section keeps the bootstrap p as 'p', else 'p'
-    crv1_p = [x["p_crv1"] if "p_crv1" in x else x.get("p") for x in crv1_pretrend]
+        return [_item(text, not bad, detail, method, what)]
+    crv1_p = [x["p_crv1"] for x in pretrend]
     bad_pre = [p for p in crv1_p if p is not None and not isnan(p) and p < 0.05]
     return [
         _item(
-            f"For reference only, not a verdict (no {_name(headline)} pre-trend test in this run; the CRV1 "
+            f"For reference only, not a verdict (no {_name(method)} pre-trend test in this run; the CRV1 "
             f"test over-rejects with few treated areas): CRV1 pre-trend tests with p < 0.05: "
-            f"{len(bad_pre)} of {len(crv1_pretrend)}",
+            f"{len(bad_pre)} of {len(pretrend)}",
             None,
             method="logit_crv1",
         )
