@@ -34,6 +34,8 @@ localrules:
     tabulate_rates,
     collect_results,
     render_report,
+    simulation,
+    sim_summary,
 
 
 rule all:
@@ -47,6 +49,7 @@ include: "workflow/rules/link.smk"
 include: "workflow/rules/derive.smk"
 include: "workflow/rules/fit.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/simulation.smk"
 
 
 # Named stage targets: `snakemake link` stops after linkage, and so on.

@@ -266,3 +266,13 @@ def event_study_parts():
 if not SYNTHETIC and workflow.is_main_process:
     key_id()
     source_fingerprint()
+
+
+# the simulation study (workflow/rules/simulation.smk)
+SIM = config["simulation"]
+SIM_DIR = R / "simulation"
+
+
+def sim_settings(*keys):
+    """The simulation settings a job reads (a setting re-runs only the jobs that use it)."""
+    return pick(SIM, "journeys", "seed", *keys)
