@@ -18,7 +18,15 @@ PKG = SRC / "pbr"
 LEAVES = {"pbr", "pbr.errors", "pbr.contract", "pbr.config", "pbr.io", "pbr.flow", "pbr.logs", "pbr.source"}
 LEAVES |= {"pbr.dependencies"}
 LEAF_PACKAGES = ("pbr.registry",)  # every module of these is a leaf
-STAGES = ["synthetic", "extract", "link", "derive", "fit", "report"]  # pipeline order
+STAGES = [
+    "synthetic",
+    "extract",
+    "link",
+    "derive",
+    "fit",
+    "report",
+    "simstudy",
+]  # pipeline order; the study of the methods last
 
 
 def _name(path: Path) -> str:
