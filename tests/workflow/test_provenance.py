@@ -15,6 +15,7 @@ import modulefinder
 import os
 import re
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -89,16 +90,14 @@ def _rules_of_script(work: Path) -> dict[str, str]:
     return out
 
 
-@pytest.mark.slow
-def test_editing_each_library_module_reruns_exactly_the_rules_that_import_it(tiny_run, tmp_path):
-    """For every module of src/pbr: edit it, and the dry run plans exactly what Snakemake plans
-    when told to re-run the rules whose scripts import it (modulefinder's view), nothing else."""
-    work = tmp_path / "w"
-    shutil.copytree(tiny_run, work, symlinks=True)
-    rules = _rules_of_script(work)
-    imports = {rule: _modulefinder_pbr_files(ROOT / "scripts" / f"{s}.py") for rule, s in rules.items()}
+def _edit_plans(
+    work: Path, modules: list[Path], imports: dict[str, set[Path]]
+) -> list[tuple[Path, frozenset, dict, dict]]:
+    """(module, its importers, the dry-run plan after editing it, the plan of --forcerun of its
+    importers) for each of ``modules``, one after the other in the copy ``work``."""
     reference: dict[frozenset, dict] = {}
-    for module in MODULES:
+    out = []
+    for module in modules:
         importers = frozenset(r for r, files in imports.items() if module.resolve() in files)
         path = work / module.relative_to(ROOT)
         original, st = path.read_bytes(), path.stat()
@@ -111,8 +110,29 @@ def test_editing_each_library_module_reruns_exactly_the_rules_that_import_it(tin
         if importers not in reference:
             forced = ["--forcerun", *sorted(importers)] if importers else []
             reference[importers] = planned_jobs(run_snakemake(work, *TINY, "-n", *forced).output)
-        assert plan == reference[importers], f"{module.relative_to(ROOT)}: imported by {sorted(importers)}"
-    assert planned_jobs(run_snakemake(work, *TINY, "-n").output) == {}
+        out.append((module, importers, plan, reference[importers]))
+    return out
+
+
+@pytest.mark.slow
+def test_editing_each_library_module_reruns_exactly_the_rules_that_import_it(tiny_run, tmp_path):
+    """For every module of src/pbr: edit it, and the dry run plans exactly what Snakemake plans
+    when told to re-run the rules whose scripts import it (modulefinder's view), nothing else.
+    The modules are split over two copies of the run, dry-run side by side (one per core)."""
+    copies = [tmp_path / f"w{i}" for i in range(2)]
+    for work in copies:
+        shutil.copytree(tiny_run, work, symlinks=True)
+    rules = _rules_of_script(copies[0])
+    imports = {rule: _modulefinder_pbr_files(ROOT / "scripts" / f"{s}.py") for rule, s in rules.items()}
+    with ThreadPoolExecutor(max_workers=len(copies)) as pool:
+        halves = pool.map(
+            lambda i: _edit_plans(copies[i], MODULES[i :: len(copies)], imports), range(len(copies))
+        )
+        results = [r for half in halves for r in half]
+    assert len(results) == len(MODULES)
+    for module, importers, plan, reference in results:
+        assert plan == reference, f"{module.relative_to(ROOT)}: imported by {sorted(importers)}"
+    assert planned_jobs(run_snakemake(copies[0], *TINY, "-n").output) == {}
     # the estimator's module reaches every fit rule; a module no script imports re-runs nothing
     fit_rules = {"fit_did", "fit_linkage_sensitivity", "infer_few_cluster", "fit_robustness"}
     design = frozenset(

@@ -2,7 +2,7 @@
 
 At scale 0.05 a separated logit once raised OverflowError and stopped the run after 64 of
 71 jobs; elsewhere the few-cluster job wrote an odds ratio of 1.7e95 with no note. Here
-every default outcome runs at four small scales (fewer bootstrap draws and power
+every default outcome runs at two small scales (fewer bootstrap draws and power
 replicates, so the test stays short), and every row of the results is either a sane estimate or marked not estimable
 with its reason.
 """
@@ -17,7 +17,9 @@ from workflow_utils import copy_workflow, run_snakemake
 
 from pbr.config import load_config
 
-SCALES = [0.01, 0.02, 0.05, 0.1]
+#: the sparsest scale and the one that once crashed; each run costs CI about 3 minutes, so 0.02
+#: (the tiny run's scale) and 0.1 (less sparse than 0.05), 160 s and 210 s in session 10, are left out
+SCALES = [0.01, 0.05]
 
 
 @pytest.mark.slow
