@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import functools
 import logging
-import math
 import sys
 import time
 import warnings
@@ -44,6 +43,7 @@ from pbr.fit import design, draws, inference, models, pilots, robustness
 from pbr.fit.frame import model_rows
 from pbr.fit.spec import FitSpec
 from pbr.registry import outcomes
+from pbr.simstudy import performance
 
 warnings.filterwarnings("ignore")
 logging.getLogger("pbr").setLevel(logging.ERROR)
@@ -169,16 +169,15 @@ def summary(pvalues: pd.DataFrame, scenario: str, command: str) -> pd.DataFrame:
     leave-one-out fits pooled: each is a null p)."""
     out = []
     for (check, method), g in pvalues.groupby(["check", "method"], sort=True):
-        p = g["p_value"].dropna()
-        r = float((p <= ALPHA).mean()) if len(p) else math.nan
+        r, mc_se, n = performance.rate(g["p_value"], ALPHA)
         out.append(
             {
                 "method": method,
                 "check": check,
                 "scenario": scenario,
-                "replicates": len(p),
+                "replicates": n,
                 "rejection_rate": r,
-                "mc_se": math.sqrt(r * (1 - r) / len(p)) if len(p) else math.nan,
+                "mc_se": mc_se,
                 "command": command,
             }
         )

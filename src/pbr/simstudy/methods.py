@@ -106,33 +106,19 @@ def main_pvalues(
 def pretrend_pvalues(df: pd.DataFrame, reps: int, seed: int) -> list[dict]:
     """The event study's joint pre-trend tests on one replicate (p at no pre-trend)."""
     _, rows = event_study(df, SPEC, bootstrap=Bootstrap(reps=reps, seed=seed))
-    rows = rows[rows["specification"] == "event_study_pretrend"]
-    return [
-        {
-            "check": "pretrend",
-            "method": r.method,
-            "estimate": r.estimate,
-            "p_truth": math.nan,
-            "p_zero": r.p_value,
-        }
-        for r in rows.itertuples()
-    ]
+    return _zero_rows(rows, "event_study_pretrend", "pretrend")
 
 
 def per_pilot_pvalues(df: pd.DataFrame) -> list[dict]:
     """Ibragimov-Mueller and Canay-Romano-Shaikh over the per-pilot DiDs on one replicate (p at 0)."""
     rows, _ = pilot_rows(df, SPEC)
-    rows = rows[rows["specification"] == "per_pilot"]
-    return [
-        {
-            "check": "per_pilot",
-            "method": r.method,
-            "estimate": r.estimate,
-            "p_truth": math.nan,
-            "p_zero": r.p_value,
-        }
-        for r in rows.itertuples()
-    ]
+    return _zero_rows(rows, "per_pilot", "per_pilot")
+
+
+def _zero_rows(rows: pd.DataFrame, specification: str, check: str) -> list[dict]:
+    """The result rows of ``specification`` as ``check`` rows with their p at 0 (no p at the truth)."""
+    rows = rows[rows["specification"] == specification]
+    return [{"check": check, **_row(r.method, r.estimate, math.nan, r.p_value)} for r in rows.itertuples()]
 
 
 def _row(method: str, estimate: float, p_truth: float, p_zero: float) -> dict:
