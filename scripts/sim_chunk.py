@@ -29,7 +29,6 @@ def main(smk) -> None:
                 "ignore"
             )  # separation warnings of sparse replicates: counted in the p-values
             for i, r in enumerate(todo):
-                checks = methods.CHECKS if r < s["screening_replicates"] else ("main",)
                 df = mechanism.replicate(geometry, sc, s["seed"], r)
                 parts.append(
                     methods.replicate_pvalues(
@@ -37,7 +36,7 @@ def main(smk) -> None:
                         scenario=name,
                         r=r,
                         target=target,
-                        checks=checks,
+                        screening=r < s["screening_replicates"],
                         reps=s["bootstrap_reps"],
                         ri_reps=s["ri_reps"],
                         seed=s["seed"],

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from pbr.fit import inference, models
+from pbr.fit.counts import FREQ
 from pbr.simstudy import mechanism, methods, performance, scenarios, truth
 from pbr.simstudy.methods import SPEC
 
@@ -62,15 +63,37 @@ def test_a_replicate_is_an_analysis_table_with_the_scenarios_prevalence():
     sc = scenarios.scenario("base", 20000)
     g = mechanism.build_geometry(sc, 5)
     df = mechanism.replicate(g, sc, 5, 0)
-    assert df["p_true"].mean() == pytest.approx(0.4, abs=0.02)
+    assert np.average(df["p_true"], weights=df[FREQ]) == pytest.approx(0.4, abs=0.02)
+    assert df[FREQ].sum() == 20000 and (df[FREQ] > 0).all()
+    cell = ["area_code", "quarter", "sex"]
+    assert df.groupby(cell).size().max() <= 2 and not df.duplicated([*cell, "y"]).any()
     assert set(df["quarter"]) == set(range(16)) and df["post"].eq(df["quarter"] >= 8).all()
     assert (df["did"] == (df["pilot"] & (df["post"] == 1))).all() and df["pilot"].groupby(
         df["area_code"]
     ).nunique().max() == 1
     rare = scenarios.scenario("prevalence_0.005", 20000)
-    assert mechanism.replicate(mechanism.build_geometry(rare, 5), rare, 5, 0)[
-        "p_true"
-    ].mean() == pytest.approx(0.005, rel=0.3)
+    rare_df = mechanism.replicate(mechanism.build_geometry(rare, 5), rare, 5, 0)
+    assert np.average(rare_df["p_true"], weights=rare_df[FREQ]) == pytest.approx(0.005, rel=0.3)
+
+
+def test_collapsed_replicates_give_the_journeys_p_values():
+    """A replicate's rows stand for their journeys (frequency weights): every method's estimate
+    and p-values are those of the same journeys one row each."""
+    sc = scenarios.scenario("base", 4000)
+    df = mechanism.replicate(mechanism.build_geometry(sc, 13), sc, 13, 0)
+    journeys = df.loc[df.index.repeat(df[FREQ])].drop(columns=FREQ).reset_index(drop=True)
+    assert len(journeys) == 4000 and len(df) < 0.8 * len(journeys)
+    kw = {
+        "scenario": "base",
+        "r": 0,
+        "target": (0.1, 0.01),
+        "screening": True,
+        "reps": 99,
+        "ri_reps": 99,
+        "seed": 3,
+    }
+    a, b = methods.replicate_pvalues(df, **kw), methods.replicate_pvalues(journeys, **kw)
+    pd.testing.assert_frame_equal(a, b, rtol=1e-7, atol=1e-10)
 
 
 def test_replicates_do_not_depend_on_order_or_chunking():

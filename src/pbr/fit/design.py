@@ -37,6 +37,8 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy import linalg, special
 
+from pbr.fit.counts import FREQ
+
 log = logging.getLogger(__name__)
 
 
@@ -54,11 +56,21 @@ class Design:
     WT: sp.csr_matrix  # W transposed
     factors: tuple[tuple[np.ndarray, int], ...]  # (codes, number of levels) of each factor in W
     columns: np.ndarray  # (k,) position of each W column among all the factors' levels
+    freq: np.ndarray  # (N,) float, journeys each row stands for (frame column FREQ; 1 each without it)
 
     @property
     def n(self) -> int:
         """Number of rows (journeys) in the design."""
         return len(self.y)
+
+    @property
+    def journeys(self) -> int:
+        """Number of journeys the rows stand for (the sum of ``freq``; ``n`` without frequency weights)."""
+        return round(float(np.sum(self.freq)))
+
+    def journeys_by_area(self) -> np.ndarray:
+        """Journeys in each area (G,): the rows' frequency weights summed by area."""
+        return self.by_area(self.freq)
 
     @property
     def n_areas(self) -> int:
@@ -174,15 +186,17 @@ def build_design(mf: pd.DataFrame, outcome: str, covariates: list[str]) -> Desig
         WT=W.T.tocsr(),
         factors=tuple(factors),
         columns=columns,
+        freq=mf[FREQ].to_numpy(dtype=float) if FREQ in mf.columns else np.ones(len(mf)),
     )
 
 
 class Projector:
-    """Exact (weighted) least-squares projection on the columns of W."""
+    """Exact (weighted) least-squares projection on the columns of W; weights ``w`` (N,), by
+    default the design's frequency weights (``Design.freq``: ordinary least squares on journeys)."""
 
     def __init__(self, design: Design, w: np.ndarray | None = None):
-        self.design, self.w = design, w
-        self.gram = design.gram(np.ones(design.n) if w is None else w)
+        self.design, self.w = design, design.freq if w is None else w
+        self.gram = design.gram(self.w)
         try:
             self.cho = linalg.cho_factor(self.gram, lower=True)
         except linalg.LinAlgError:  # vanishing weights (see _solve_psd): fall back to least squares
@@ -196,7 +210,7 @@ class Projector:
 
     def coef(self, v: np.ndarray) -> np.ndarray:
         """Coefficients of the (weighted) least-squares regression of v on W."""
-        return self.solve(self.design.WT @ (v if self.w is None else self.w * v))
+        return self.solve(self.design.WT @ (self.w * v))
 
     def resid(self, v: np.ndarray) -> np.ndarray:
         """v with its projection on W removed (W partialled out)."""
@@ -207,8 +221,8 @@ class Projector:
 # Logit by IRLS on the sparse design
 
 
-def _deviance(y: np.ndarray, eta: np.ndarray) -> float:
-    return float(2 * np.sum(np.logaddexp(0.0, eta) - y * eta))
+def _deviance(y: np.ndarray, eta: np.ndarray, freq: np.ndarray) -> float:
+    return float(2 * np.sum(freq * (np.logaddexp(0.0, eta) - y * eta)))
 
 
 def _solve_psd(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
@@ -235,12 +249,15 @@ def fit_logit(
     tol: float = 1e-13,
     maxiter: int = 60,
     gram: Callable[[np.ndarray], np.ndarray] | None = None,
+    freq: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, bool]:
     """Logit MLE of y on W (+ offset) by IRLS with step halving; returns (coef, eta, converged).
 
     ``gram(w)`` returns W' diag(w) W (e.g. ``Design.gram``); default: a sparse product.
+    ``freq``: frequency weights (each row stands for that many identical journeys; default 1).
     """
     off = np.zeros_like(y) if offset is None else offset
+    f = np.ones_like(y) if freq is None else freq
     WT = W.T.tocsr()
     if gram is None:
 
@@ -253,20 +270,20 @@ def fit_logit(
         dev = np.inf
     else:
         eta = eta_start
-        dev = _deviance(y, eta)
+        dev = _deviance(y, eta, f)
     coef, converged = None, False
     for _ in range(maxiter):
         mu = special.expit(eta)
         w = np.maximum(mu * (1 - mu), 1e-12)
         z = eta - off + (y - mu) / w
-        new = _solve_psd(gram(w), WT @ (w * z))
+        new = _solve_psd(gram(f * w), WT @ (f * w * z))
         new_eta = W @ new + off
-        new_dev = _deviance(y, new_eta)
+        new_dev = _deviance(y, new_eta, f)
         halvings = 0
         while coef is not None and new_dev > dev * (1 + 1e-14) and halvings < 30:
             new = (new + coef) / 2
             new_eta = W @ new + off
-            new_dev = _deviance(y, new_eta)
+            new_dev = _deviance(y, new_eta, f)
             halvings += 1
         converged = abs(dev - new_dev) <= tol * (abs(new_dev) + 0.1)
         coef, eta, dev = new, new_eta, new_dev
@@ -282,7 +299,9 @@ def fit_logit(
 def fit_did_logit(design: Design) -> tuple[float, np.ndarray, bool]:
     """The DiD logit (did beside W) by :func:`fit_logit`: (beta, linear predictor, converged)."""
     w_full = sp.hstack([design.W, sp.csr_matrix(design.did[:, None])], format="csr")
-    coef, eta, converged = fit_logit(w_full, design.y, gram=lambda w: design.gram_with(w, design.did))
+    coef, eta, converged = fit_logit(
+        w_full, design.y, gram=lambda w: design.gram_with(w, design.did), freq=design.freq
+    )
     return float(coef[-1]), eta, converged
 
 
@@ -297,7 +316,7 @@ class TermsFit:
     coef: np.ndarray  # (q,) coefficients of X[:, kept]
     vcov: np.ndarray  # (q, q) CRV1 by area, small-sample factor included
     kept: np.ndarray  # (q,) columns of X estimated (the others are collinear with W)
-    n: int  # rows used
+    n: int  # journeys used (the rows' frequency weights summed)
     converged: bool  # logit IRLS converged (always True for the linear model)
     eta: np.ndarray | None = None  # logit linear predictor (N,) at the estimate; None for the linear model
     note: str = ""  # why no term was estimated ('' when some were)
@@ -314,7 +333,7 @@ def crv1_factor(design: Design, q: int) -> float:
 
     NaN (not an error) when undefined: a single cluster, or no residual degrees of freedom.
     """
-    n, g = design.n, design.n_areas
+    n, g = design.journeys, design.n_areas
     k = q + design.W.shape[1] - g + 1
     if g < 2 or n <= k:
         return float("nan")
@@ -343,14 +362,14 @@ def fit_terms(design: Design, x: np.ndarray, family: str) -> TermsFit:
         raise ValueError(f"family must be 'logit' or 'linear', not {family!r}")
     x = np.asarray(x, dtype=float).reshape(design.n, -1)
     proj = Projector(design)
-    x_t = x - design.W @ proj.solve(design.WT @ x)
+    x_t = x - design.W @ proj.solve(design.WT @ (design.freq[:, None] * x))
     kept = _independent(x_t, x)
     if not len(kept):
         return TermsFit(
             coef=np.zeros(0),
             vcov=np.zeros((0, 0)),
             kept=kept,
-            n=design.n,
+            n=design.journeys,
             converged=True,
             note="the term(s) of interest are collinear with the fixed effects (and covariates)",
         )
@@ -358,10 +377,12 @@ def fit_terms(design: Design, x: np.ndarray, family: str) -> TermsFit:
     converged, eta = True, None
     if family == "logit":
         logit_design = sp.hstack([design.W, sp.csr_matrix(x)], format="csr")
-        coef, eta, converged = fit_logit(logit_design, design.y, gram=lambda w: design.gram_with(w, x))
+        coef, eta, converged = fit_logit(
+            logit_design, design.y, gram=lambda w: design.gram_with(w, x), freq=design.freq
+        )
         beta = coef[-x.shape[1] :]
         mu = special.expit(eta)
-        w = mu * (1 - mu)
+        w = design.freq * mu * (1 - mu)
         e = design.y - mu
         wx = w[:, None] * x
         x_t = x - design.W @ Projector(design, w).solve(design.WT @ wx)
@@ -369,10 +390,11 @@ def fit_terms(design: Design, x: np.ndarray, family: str) -> TermsFit:
     else:
         x_t = x_t[:, kept]
         y_t = proj.resid(design.y)
-        bread = x_t.T @ x_t
-        beta = _solve_psd(bread, x_t.T @ y_t)
+        bread = x_t.T @ (design.freq[:, None] * x_t)
+        beta = _solve_psd(bread, x_t.T @ (design.freq * y_t))
         e = y_t - x_t @ beta
-    scores = np.column_stack([design.by_area(x_t[:, j] * e) for j in range(x.shape[1])])  # G x q
+    fe = design.freq * e
+    scores = np.column_stack([design.by_area(x_t[:, j] * fe) for j in range(x.shape[1])])  # G x q
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", linalg.LinAlgWarning)
@@ -381,5 +403,10 @@ def fit_terms(design: Design, x: np.ndarray, family: str) -> TermsFit:
     except (linalg.LinAlgError, linalg.LinAlgWarning):  # vanishing weights: no usable covariance
         vcov = np.full((x.shape[1], x.shape[1]), np.nan)
     return TermsFit(
-        coef=np.asarray(beta), vcov=(vcov + vcov.T) / 2, kept=kept, n=design.n, converged=converged, eta=eta
+        coef=np.asarray(beta),
+        vcov=(vcov + vcov.T) / 2,
+        kept=kept,
+        n=design.journeys,
+        converged=converged,
+        eta=eta,
     )

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from pbr.fit.counts import freq_of
 from pbr.fit.frame import post_indicator
 
 #: |log odds ratio| of the DiD (or an event-study term) beyond which the logit is taken to have
@@ -131,7 +132,7 @@ def estimability(
         post = mf["post"].to_numpy(dtype=float) > 0
     else:
         post = post_indicator(mf, "period_fe").to_numpy() > 0
-    cells = group_period_cells(mf[outcome].to_numpy(dtype=float), pilot, post, post_from)
+    cells = group_period_cells(mf[outcome].to_numpy(dtype=float), pilot, post, post_from, freq_of(mf))
     min_cell = min(min(e, k - e) for _, k, e in cells)
     fatal = _design_problems(mf, pilot, post, post_from, min_pilot_areas)
     caveats: list[str] = []
@@ -141,15 +142,21 @@ def estimability(
 
 
 def group_period_cells(
-    y: np.ndarray, pilot: np.ndarray, post: np.ndarray, post_from: pd.Timestamp | None = None
+    y: np.ndarray,
+    pilot: np.ndarray,
+    post: np.ndarray,
+    post_from: pd.Timestamp | None = None,
+    freq: np.ndarray | None = None,
 ) -> list[tuple[str, int, int]]:
-    """(label, journeys, events) of the four cells pilot / control areas x post / pre period."""
+    """(label, journeys, events) of the four cells pilot / control areas x post / pre period
+    (``freq``: the journeys each row stands for, 1 each by default)."""
     before, after, _ = _period_words(post_from)
+    f = np.ones(len(y)) if freq is None else freq
     cells = []
     for in_pilot, group in ((True, "pilot areas"), (False, "control areas")):
         for in_post, when in ((True, after), (False, before)):
             m = (pilot == in_pilot) & (post == in_post)
-            cells.append((f"the {group} {when}", int(m.sum()), int(y[m].sum())))
+            cells.append((f"the {group} {when}", round(float(f[m].sum())), round(float((f * y)[m].sum()))))
     return cells
 
 

@@ -59,6 +59,7 @@ import pandas as pd
 from scipy import special
 
 from pbr.fit import design, joint, models
+from pbr.fit.counts import FREQ, journeys
 from pbr.fit.draws import Bootstrap, area_webb_weights
 from pbr.fit.estimability import Estimability, estimability, fit_check, merge, verdict
 from pbr.fit.frame import drop_note, drop_uninformative, model_rows, post_start
@@ -485,10 +486,10 @@ def _event_frame(mf: pd.DataFrame, spec: FitSpec, event_bins: _Bins, logit: bool
     if separated:
         cells = pilot & mf[bin_col].isin(separated)
         out, dropped_clusters, extra = drop_uninformative(mf.loc[~cells], outcome, covariates)
-        dropped_rows = int(cells.sum()) + extra
+        dropped_rows = journeys(mf, cells) + extra
         listed = ", ".join(f"{b} ({start(b)})" for b in separated)
         caveats.append(
-            f"pilot x {bin_col} bin(s) {listed} without outcome variation: their {int(cells.sum())} journeys and "
+            f"pilot x {bin_col} bin(s) {listed} without outcome variation: their {journeys(mf, cells)} journeys and "
             "terms left out of the logit (their coefficients are infinite; the others are the limit of the fit)"
         )
     out = out.copy()
@@ -532,6 +533,10 @@ def _fit_terms(
             fit.n,
             fit.converged,
             fit.eta,
+        )
+    if FREQ in mf.columns:
+        raise ValueError(
+            f"rows with frequency weights ({FREQ!r}) need the exact engine (spec.engine 'exact')"
         )
     import pyfixest as pf  # only here: its import and JIT cost seconds per process
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from pbr.fit.counts import FREQ, journeys
 from pbr.fit.spec import FitSpec
 
 
@@ -24,7 +25,7 @@ def model_frame(analysis: pd.DataFrame, outcome: str, covariates: list[str], per
     analysis table's, or derived by :func:`post_indicator` where the table has none.
     """
     area = "analysis_area" if "analysis_area" in analysis.columns else "area_code"
-    cols = [area, "pilot", "did", period_col, outcome, *covariates]
+    cols = [area, "pilot", "did", period_col, outcome, *covariates, *([FREQ] if FREQ in analysis else [])]
     mask = analysis[outcome].notna()
     df = analysis.loc[mask, cols].copy()
     df = df.rename(columns={area: "area_code"})
@@ -73,21 +74,24 @@ def drop_uninformative(
     Such rows are perfectly predicted by their own dummy: they carry no information on the
     DiD, and left in they send that dummy's coefficient to infinity (a fit that converges
     slowly or not at all). Repeated until nothing changes; returns (data, areas dropped,
-    rows dropped).
+    journeys dropped). Rows with frequency weights (:data:`FREQ`) count as their journeys.
     """
-    n0, areas0 = len(df), df["area_code"].nunique()
+    n0, areas0 = journeys(df), df["area_code"].nunique()
     while True:
         n = len(df)
         for col in ["area_code", "period_fe", *covariates]:
-            mean = df.groupby(col, observed=True)[outcome].transform("mean")
-            df = df.loc[~mean.isin([0.0, 1.0])]
+            # all 0 or all 1 within the group: the mean is 0 or 1 with or without weights
+            y = df[outcome]
+            low = y.groupby(df[col], observed=True).transform("min")
+            high = y.groupby(df[col], observed=True).transform("max")
+            df = df.loc[low != high]
         if len(df) == n:
             break
     df = df.reset_index(drop=True)
     for col in covariates:  # no empty levels left behind (a dummy of zeros)
         if isinstance(df[col].dtype, pd.CategoricalDtype):
             df[col] = df[col].cat.remove_unused_categories()
-    return df, int(areas0 - df["area_code"].nunique()), n0 - len(df)
+    return df, int(areas0 - df["area_code"].nunique()), n0 - journeys(df)
 
 
 def drop_note(dropped_areas: int, dropped_rows: int) -> str:

@@ -224,7 +224,7 @@ def few_cluster_results(
         for family in live:
             rows.not_estimable(family, pre[family], fit_check(family, np.nan, collinear=True))
         return rows.frame(), rows.draws
-    draws = _Draws.of(
+    draws = Draws.of(
         design,
         reps=reps,
         ri_reps=ri_reps,
@@ -266,14 +266,17 @@ def _draw_frame(spec: FitSpec, t_obs: float, t_star: np.ndarray) -> pd.DataFrame
     )
 
 
-def logit_att(eta: np.ndarray, did: np.ndarray, delta: float) -> float:
-    """ATT on the probability scale: the mean over the ``did`` rows of expit(eta) - expit(eta - delta).
+def logit_att(eta: np.ndarray, did: np.ndarray, delta: float, freq: np.ndarray | None = None) -> float:
+    """ATT on the probability scale: the mean over the ``did`` journeys of expit(eta) - expit(eta - delta).
 
     ``eta``: the linear predictor of a logit whose DiD coefficient is ``delta`` (the
-    unrestricted fit at its estimate, or the restricted fit at a trial delta).
+    unrestricted fit at its estimate, or the restricted fit at a trial delta); ``freq``: the
+    journeys each row stands for (1 each by default).
     """
     treated = did > 0
-    return float(np.mean(special.expit(eta[treated]) - special.expit(eta[treated] - delta)))
+    weights = None if freq is None else freq[treated]
+    change = special.expit(eta[treated]) - special.expit(eta[treated] - delta)
+    return float(np.average(change, weights=weights))
 
 
 class _Rows:
@@ -313,7 +316,7 @@ class _Rows:
 
 
 @dataclass(frozen=True)
-class _Draws:
+class Draws:
     """The bootstrap weights and re-assignments shared by every method of one call, drawn per
     area code (:mod:`pbr.fit.draws`): the same for an area in every outcome and cohort."""
 
@@ -332,14 +335,14 @@ class _Draws:
     @classmethod
     def of(
         cls, design: Design, *, reps: int, ri_reps: int, seed: int, confidence_level: float, methods
-    ) -> _Draws:
+    ) -> Draws:
         """The draws ``methods`` need: re-assignments only for RI methods, within strata only for ``*_size``."""
         codes, treated = design.area_codes, design.treated
         observed = treated.astype(float)[None, :]
         v = area_webb_weights(codes, reps, seed)
         plain = any(m in _RI and not m.endswith("_size") for m in methods)
         assign = np.vstack([observed, area_assignments(codes, treated, ri_reps, seed)]) if plain else observed
-        strata = size_strata(np.bincount(design.area, minlength=design.n_areas), treated)
+        strata = size_strata(design.journeys_by_area(), treated)
         assign_size = (
             np.vstack([observed, area_assignments(codes, treated, ri_reps, seed, strata=strata)])
             if any(m in _RI and m.endswith("_size") for m in methods)
@@ -408,7 +411,7 @@ _RI = {
 }
 
 
-def _linear_rows(rows: _Rows, design: Design, draws: _Draws, pre: Estimability, with_ci: bool) -> None:
+def _linear_rows(rows: _Rows, design: Design, draws: Draws, pre: Estimability, with_ci: bool) -> None:
     """The LPM rows: the restricted wild cluster bootstrap and the RI statistics."""
     lpm = lpm_parts(design)
     se_scale = lpm.se_crv1_unscaled * math.sqrt(design.n_areas / max(design.n_areas - 1, 1))
@@ -476,7 +479,7 @@ def _logit_fit(design: Design, with_ri: bool) -> _LogitFit:
     return _LogitFit(beta, eta, check, null)
 
 
-def _logit_rows(rows: _Rows, design: Design, draws: _Draws, pre: Estimability, with_ci: bool) -> None:
+def _logit_rows(rows: _Rows, design: Design, draws: Draws, pre: Estimability, with_ci: bool) -> None:
     """The logit rows: the wild cluster score bootstrap (OR and ATT) and the RI statistics."""
     fit = _logit_fit(design, with_ri=any(m.startswith("logit_ri") for m in rows.methods))
     if fit.null is None:
@@ -499,7 +502,7 @@ def _logit_rows(rows: _Rows, design: Design, draws: _Draws, pre: Estimability, w
 
 
 def _score_rows(
-    rows: _Rows, design: Design, draws: _Draws, fit: _LogitFit, pre: Estimability, with_ci: bool
+    rows: _Rows, design: Design, draws: Draws, fit: _LogitFit, pre: Estimability, with_ci: bool
 ) -> None:
     """``logit_score_wcb`` (odds ratio) and ``logit_att_score_wcb`` (its ATT, risk difference)."""
     assert fit.null is not None
@@ -525,7 +528,7 @@ def _score_rows(
         ci_note = f"; {draws.ci_text} (OR scale), restricted logit refitted per delta" if with_ci else ""
         rows.add("logit_score_wcb", fit.beta, lo, hi, p, note + ci_note, pre, fit.check)
     if "logit_att_score_wcb" in rows.methods:
-        att = logit_att(fit.eta, design.did, fit.beta)
+        att = logit_att(fit.eta, design.did, fit.beta, design.freq)
         ends = [_att_end(design, fit, x) for x in (lo, hi)]
         note = (
             "ATT on the probability scale among pilot post-period journeys implied by the logit: "
@@ -548,10 +551,11 @@ def _att_end(design: Design, fit: _LogitFit, delta: float) -> float:
     if np.isinf(delta):
         return float(np.sign(delta))
     assert fit.null is not None
-    return logit_att(logit_parts(design, delta, eta_start=fit.null.eta).eta, design.did, delta)
+    return logit_att(logit_parts(design, delta, eta_start=fit.null.eta).eta, design.did, delta, design.freq)
 
 
 def _did_collinear(design: Design) -> bool:
     """The DiD column lies in the span of the fixed effects and covariates (as ``design.fit_terms`` judges)."""
     x_t = Projector(design).resid(design.did)
-    return bool(x_t @ x_t <= 1e-10 * max(float(design.did @ design.did), 1.0))
+    f = design.freq
+    return bool((f * x_t) @ x_t <= 1e-10 * max(float((f * design.did) @ design.did), 1.0))

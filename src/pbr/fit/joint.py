@@ -12,7 +12,8 @@ the restricted model, then the bootstrap sample's statistic by dense algebra).
 
 Notation: W the nuisance dummies (:class:`pbr.fit.design.Design`), P the terms kept in the
 restricted model (N x p: the post-period pilot x bin terms), X the q tested terms, w the
-weights (logit: the IRLS weights mu(1-mu) of the restricted fit; LPM: 1), e the residuals
+weights (logit: the IRLS weights mu(1-mu) of the restricted fit; LPM: 1; both times the
+rows' frequency weights ``Design.freq``, as every sum over rows below), e the residuals
 of the restricted fit. N = [W, P] is the restricted model's design; X~ = X with N
 partialled out (w-weighted). Per area g: s_g = X~_g' e_g (a q-vector), S = sum_g s_g.
 
@@ -74,7 +75,7 @@ class JointParts:
 def _partial_out(design: Design, w: np.ndarray | None, p: np.ndarray, x: np.ndarray):
     """(P~, X~, M^-1) with W, then P~, partialled out (weights w); M = P~'wP~."""
     proj = Projector(design, w)
-    wt = np.ones(design.n) if w is None else w
+    wt = design.freq if w is None else w
 
     def resid(m: np.ndarray) -> np.ndarray:
         return m - design.W @ proj.solve(design.WT @ (wt[:, None] * m))
@@ -91,12 +92,13 @@ def _partial_out(design: Design, w: np.ndarray | None, p: np.ndarray, x: np.ndar
 def _parts(design: Design, w: np.ndarray | None, e: np.ndarray, p: np.ndarray, x: np.ndarray, lpm: bool):
     """Scores s (G x q), the re-estimation map a (q x G x G) and, for the LPM, c (G x q x q)."""
     proj, p_t, x_t, m_inv = _partial_out(design, w, p, x)
-    wt = np.ones(design.n) if w is None else w
+    wt = design.freq if w is None else w
+    fe = design.freq * e  # sums over rows are sums over journeys (frequency weights)
     g_n, q = design.n_areas, x.shape[1]
-    by_area = np.column_stack([design.by_area(x_t[:, j] * e) for j in range(q)]) if q else np.zeros((g_n, 0))
-    E = design.wt_by_area(e)  # k x G
+    by_area = np.column_stack([design.by_area(x_t[:, j] * fe) for j in range(q)]) if q else np.zeros((g_n, 0))
+    E = design.wt_by_area(fe)  # k x G
     solved = proj.solve(E)
-    pe = np.column_stack([design.by_area(p_t[:, k] * e) for k in range(p.shape[1])]) if p.shape[1] else None
+    pe = np.column_stack([design.by_area(p_t[:, k] * fe) for k in range(p.shape[1])]) if p.shape[1] else None
     a = np.empty((q, g_n, g_n))
     for j in range(q):
         wx = wt * x_t[:, j]
@@ -109,7 +111,7 @@ def _parts(design: Design, w: np.ndarray | None, e: np.ndarray, p: np.ndarray, x
         c = np.empty((g_n, q, q))
         for j in range(q):
             for k in range(j, q):
-                c[:, j, k] = c[:, k, j] = design.by_area(x_t[:, j] * x_t[:, k])
+                c[:, j, k] = c[:, k, j] = design.by_area(design.freq * x_t[:, j] * x_t[:, k])
     return by_area, a, c
 
 
@@ -120,11 +122,13 @@ def logit_joint_parts(design: Design, p: np.ndarray, x: np.ndarray) -> JointPart
     x = np.asarray(x, dtype=float).reshape(design.n, -1)
     if p.shape[1]:
         restricted = sp.hstack([design.W, sp.csr_matrix(p)], format="csr")
-        _, eta, converged = fit_logit(restricted, design.y, gram=lambda w: design.gram_with(w, p))
+        _, eta, converged = fit_logit(
+            restricted, design.y, gram=lambda w: design.gram_with(w, p), freq=design.freq
+        )
     else:
-        _, eta, converged = fit_logit(design.W, design.y, gram=design.gram)
+        _, eta, converged = fit_logit(design.W, design.y, gram=design.gram, freq=design.freq)
     mu = special.expit(eta)
-    w = mu * (1 - mu)
+    w = design.freq * mu * (1 - mu)
     s, a, _ = _parts(design, w, design.y - mu, p, x, lpm=False)
     return JointParts(s=s, a=a, c=None, factor=1.0, converged=converged, eta=eta)
 
@@ -136,7 +140,7 @@ def lpm_joint_parts(design: Design, p: np.ndarray, x: np.ndarray) -> JointParts:
     x = np.asarray(x, dtype=float).reshape(design.n, -1)
     _, p_t, _, m_inv = _partial_out(design, None, p, np.zeros((design.n, 0)))
     y_t = Projector(design).resid(design.y)
-    u = y_t - p_t @ (m_inv @ (p_t.T @ y_t)) if p.shape[1] else y_t
+    u = y_t - p_t @ (m_inv @ (p_t.T @ (design.freq * y_t))) if p.shape[1] else y_t
     s, a, c = _parts(design, None, u, p, x, lpm=True)
     return JointParts(s=s, a=a, c=c, factor=crv1_factor(design, p.shape[1] + x.shape[1]))
 

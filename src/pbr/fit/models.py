@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from pbr.fit import design
+from pbr.fit.counts import FREQ
 from pbr.fit.estimability import estimability, fit_check, merge
 from pbr.fit.frame import drop_note, model_rows, post_start
 from pbr.fit.spec import (
@@ -177,7 +178,12 @@ def _sqrt(v: float) -> float:
 
 
 def _did_pyfixest(df: pd.DataFrame, outcome: str, covariates: tuple[str, ...], logit: bool) -> _DidFit:
-    """The DiD term by pyfixest ``feglm`` (logit) or ``feols``."""
+    """The DiD term by pyfixest ``feglm`` (logit) or ``feols``; rows with frequency weights
+    (:data:`pbr.fit.counts.FREQ`) need the exact engine (ValueError)."""
+    if FREQ in df.columns:
+        raise ValueError(
+            f"rows with frequency weights ({FREQ!r}) need the exact engine (spec.engine 'exact')"
+        )
     import pyfixest as pf  # only here: its import and JIT cost about 2 s per process
 
     formula_text = formula(outcome, covariates)

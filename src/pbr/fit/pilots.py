@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from pbr.fit.counts import freq_of
 from pbr.fit.design import Design, Projector, build_design, fit_logit, fit_terms
 from pbr.fit.estimability import estimability, fit_check, merge, verdict
 from pbr.fit.frame import drop_note, drop_uninformative, model_frame, post_start
@@ -151,7 +152,7 @@ def canay_romano_shaikh(b: np.ndarray, alpha: float) -> tuple[float, float, floa
 
 def leverage_shares(design: Design, w: np.ndarray | None = None) -> np.ndarray:
     """Each area's share (G,) of sum w x~^2, x~ = did partialled out of W (weighted by w)."""
-    weights = np.ones(design.n) if w is None else w
+    weights = design.freq if w is None else w
     x_t = Projector(design, w).resid(design.did)
     by_area = design.by_area(weights * x_t * x_t)
     total = by_area.sum()
@@ -159,10 +160,11 @@ def leverage_shares(design: Design, w: np.ndarray | None = None) -> np.ndarray:
 
 
 def logit_null_weights(design: Design) -> np.ndarray:
-    """IRLS weights p(1 - p) of the no-effect logit (y on the nuisance design only)."""
-    _, eta, _ = fit_logit(design.W, design.y, gram=design.gram)
+    """IRLS weights p(1 - p) of the no-effect logit (y on the nuisance design only), times the
+    rows' frequency weights."""
+    _, eta, _ = fit_logit(design.W, design.y, gram=design.gram, freq=design.freq)
     p = special.expit(eta)
-    return p * (1 - p)
+    return design.freq * p * (1 - p)
 
 
 # ---------------------------------------------------------------------------------------
@@ -288,7 +290,12 @@ def pilot_area_table(main: pd.DataFrame, fits: list[PilotFit], spec: FitSpec) ->
         codes = [str(c) for c in d.area_codes]
         lev = dict(zip(codes, leverage_shares(d), strict=True))
         lev_logit = dict(zip(codes, leverage_shares(d, logit_null_weights(d)), strict=True))
-    y_by_area = main.groupby("area_code")[spec.outcome].agg(["size", "sum"])
+    weights = freq_of(main)
+    y_by_area = (
+        pd.DataFrame({"size": weights, "sum": weights * main[spec.outcome].to_numpy(dtype=float)})
+        .groupby(main["area_code"].to_numpy())
+        .sum()
+    )
     rows = []
     for f in fits:
         n, events = y_by_area.loc[f.area] if f.area in y_by_area.index else (0, 0)

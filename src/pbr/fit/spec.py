@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from pbr.fit.counts import events, journeys
 from pbr.registry.methods import METHODS
 
 #: The columns of every result row, in order.
@@ -153,8 +154,8 @@ def base_row(
         "cohort": spec.cohort,
         "outcome": spec.outcome,
         "specification": specification,
-        "n": len(mf),
-        "events": int(mf[spec.outcome].sum()),
+        "n": journeys(mf),
+        "events": events(mf, spec.outcome),
         "n_clusters": int(mf["area_code"].nunique()),
         "n_treated_clusters": int(mf.loc[pilot, "area_code"].nunique()),
         "dropped_clusters": dropped_clusters,

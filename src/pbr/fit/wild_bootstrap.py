@@ -4,7 +4,9 @@ and the logit's wild cluster score bootstrap, on one exact partialling-out of th
 The rows of these methods (their checks, intervals by test inversion, notes) are built by
 :func:`pbr.fit.inference.few_cluster_rows`; the same cross-products also carry the pieces
 randomisation inference reads (:mod:`pbr.fit.randomisation`), and the power simulation
-(:mod:`pbr.fit.power`) reuses the logit's.
+(:mod:`pbr.fit.power`) reuses the logit's. Every sum over rows is weighted by the design's
+frequency weights (``Design.freq``), so a table of identical journeys collapsed into one row
+with their count gives the journeys' statistics exactly.
 
 Nuisance design
 ---------------
@@ -78,25 +80,27 @@ class LpmParts:
 
 def lpm_parts(design: Design) -> LpmParts:
     """Partial W out of y, did and the area x post columns once; keep only small matrices."""
+    f = design.freq  # every sum over rows is a sum over journeys
     proj = Projector(design)
     y_t = proj.resid(design.y)
     x_t = proj.resid(design.did)
-    xx = float(x_t @ x_t)
-    beta = float(x_t @ y_t) / xx
-    s_y, s_x = design.by_area(x_t * y_t), design.by_area(x_t * x_t)
+    fx = f * x_t
+    xx = float(fx @ x_t)
+    beta = float(fx @ y_t) / xx
+    s_y, s_x = design.by_area(fx * y_t), design.by_area(fx * x_t)
     q = s_y - beta * s_x
-    F = design.wt_by_area(x_t)
-    E_y = design.wt_by_area(y_t)
+    F = design.wt_by_area(fx)
+    E_y = design.wt_by_area(f * y_t)
     a_y = F.T @ proj.solve(E_y)
     a_x = F.T @ proj.solve(F)
     Z = design.z_matrix()
     post = design.post_column()
-    WtZ = np.asarray((design.WT @ Z).todense())
+    WtZ = np.asarray((design.WT @ (sp.diags(f) @ Z)).todense())
     B = proj.solve(WtZ)
-    gram_z = np.diag(design.by_area(post)) - WtZ.T @ B
-    c_y = design.by_area(post * y_t)
+    gram_z = np.diag(design.by_area(f * post)) - WtZ.T @ B
+    c_y = design.by_area(f * post * y_t)
     h_y = np.diag(c_y) - E_y.T @ B
-    h_x = np.diag(design.by_area(post * x_t)) - F.T @ B
+    h_x = np.diag(design.by_area(post * fx)) - F.T @ B
     return LpmParts(
         beta=beta,
         se_crv1_unscaled=float(np.sqrt(np.sum(q**2)) / xx),
@@ -157,16 +161,17 @@ def logit_parts(
 ) -> LogitParts:
     """Fit the logit without did (offset delta * did) and build the score quantities."""
     off = delta * design.did
-    _, eta, _ = fit_logit(design.W, design.y, offset=off, eta_start=eta_start, gram=design.gram)
+    f = design.freq
+    _, eta, _ = fit_logit(design.W, design.y, offset=off, eta_start=eta_start, gram=design.gram, freq=f)
     p = special.expit(eta)
-    w = p * (1 - p)
+    w = f * p * (1 - p)
     e = design.y - p
     proj = Projector(design, w)
     x_t = design.did - design.W @ proj.coef(design.did)
-    s = design.by_area(x_t * e)
+    s = design.by_area(f * x_t * e)
     info = float(np.sum(w * x_t * x_t))
     F = design.wt_by_area(w * x_t)
-    E = design.wt_by_area(e)
+    E = design.wt_by_area(f * e)
     a = F.T @ proj.solve(E)
     parts = LogitParts(delta=delta, eta=eta, s=s, info=info, a=a, treated=design.treated)
     if with_ri:
@@ -174,7 +179,7 @@ def logit_parts(
         post = design.post_column()
         WtwZ = np.asarray((design.WT @ (sp.diags(w) @ Z)).todense())
         B = proj.solve(WtwZ)
-        ze = design.by_area(post * e)
+        ze = design.by_area(f * post * e)
         parts.gram_z = np.diag(design.by_area(w * post)) - WtwZ.T @ B
         parts.c = ze - B.T @ E.sum(axis=1)
         parts.h = np.diag(ze) - E.T @ B

@@ -29,17 +29,17 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 
 from pbr.fit.design import build_design, fit_terms
-from pbr.fit.draws import Bootstrap, area_assignments, area_webb_weights, size_strata
+from pbr.fit.draws import Bootstrap
 from pbr.fit.event_study import event_study
 from pbr.fit.frame import model_rows
+from pbr.fit.inference import Draws
 from pbr.fit.pilots import pilot_rows
 from pbr.fit.randomisation import RiLpm, ri_logit_stats, ri_pvalue
 from pbr.fit.spec import FitSpec, normal_p_value
-from pbr.fit.wild_bootstrap import logit_parts, lpm_parts, score_pvalue, wcr_pvalue
+from pbr.fit.wild_bootstrap import LogitParts, LpmParts, logit_parts, lpm_parts, score_pvalue, wcr_pvalue
 
 #: The columns of a replicate's p-value table.
 PVALUE_COLUMNS = ["scenario", "replicate", "check", "method", "estimate", "p_truth", "p_zero"]
@@ -56,27 +56,26 @@ MAIN_METHODS = (
     "lpm_ri_t",
     "lpm_ri_t_size",
 )
-#: Which checks a replicate runs: ``main`` always, the others on the screening replicates.
+#: The candidates for the method the report leads with (and CRV1 beside them): run on every
+#: replicate; the randomisation-inference rows of :data:`MAIN_METHODS` on the screening ones.
+HEADLINE_CANDIDATES = ("logit_crv1", "logit_score_wcb", "lpm_crv1", "lpm_wcb_webb")
+#: The checks: ``main`` on every replicate (its RI rows on the screening replicates only), the
+#: others on the screening replicates.
 CHECKS = ("main", "pretrend", "per_pilot")
-SPEC = FitSpec("drug", "y", ("age_group", "sex"))
+SPEC = FitSpec("drug", "y", ("sex",))
 
 
 def main_pvalues(
-    df: pd.DataFrame, target: tuple[float, float], reps: int, ri_reps: int, seed: int
+    df: pd.DataFrame, target: tuple[float, float], reps: int, ri_reps: int, seed: int, with_ri: bool = True
 ) -> list[dict]:
-    """The main model's methods (:data:`MAIN_METHODS`) on one replicate: estimate, p at the target
-    (``target`` = (logit log OR, LPM risk difference)) and at 0."""
+    """The main model's methods (:data:`MAIN_METHODS`; without ``with_ri``, those of
+    :data:`HEADLINE_CANDIDATES` only) on one replicate: estimate, p at the target (``target`` =
+    (logit log OR, LPM risk difference)) and at 0. The draws are the pipeline's
+    (:class:`pbr.fit.inference.Draws`)."""
     mf, _, _ = model_rows(df, SPEC)
     d = build_design(mf, "y", list(SPEC.covariates))
-    v = area_webb_weights(d.area_codes, reps, seed)
-    observed = d.treated.astype(float)[None, :]
-    strata = size_strata(np.bincount(d.area, minlength=d.n_areas), d.treated)
-    assign = {
-        "": np.vstack([observed, area_assignments(d.area_codes, d.treated, ri_reps, seed)]),
-        "_size": np.vstack(
-            [observed, area_assignments(d.area_codes, d.treated, ri_reps, seed, strata=strata)]
-        ),
-    }
+    methods = MAIN_METHODS if with_ri else HEADLINE_CANDIDATES
+    draws = Draws.of(d, reps=reps, ri_reps=ri_reps, seed=seed, confidence_level=0.95, methods=methods)
     t_logit, t_lpm = target
     out: list[dict] = []
     logit = fit_terms(d, d.did, "logit")
@@ -85,22 +84,35 @@ def main_pvalues(
         b, se = float(fit.coef[0]), math.sqrt(float(fit.vcov[0, 0]))
         out.append(_row(method, b, normal_p_value(b - truth, se), normal_p_value(b, se)))
     b_logit = float(logit.coef[0])
-    at = {delta: logit_parts(d, delta, with_ri=True) for delta in {0.0, t_logit}}
+    at = {delta: logit_parts(d, delta, with_ri=with_ri) for delta in {0.0, t_logit}}
+    v = draws.v
     out.append(_row("logit_score_wcb", b_logit, score_pvalue(at[t_logit], v), score_pvalue(at[0.0], v)))
-    for suffix, a in assign.items():
+    parts = lpm_parts(d)
+    out.append(_row("lpm_wcb_webb", parts.beta, wcr_pvalue(parts, v, t_lpm), wcr_pvalue(parts, v, 0.0)))
+    if with_ri:
+        out += _ri_rows(at, parts, draws, target, b_logit)
+    return [r | {"check": "main"} for r in out]
+
+
+def _ri_rows(
+    at: dict[float, LogitParts], parts: LpmParts, draws: Draws, target: tuple[float, float], b_logit: float
+) -> list[dict]:
+    """The randomisation-inference rows (plain and within size strata) of the logit and the LPM."""
+    t_logit, t_lpm = target
+    out = []
+    assert draws.assign_size is not None
+    for suffix, a in (("", draws.assign), ("_size", draws.assign_size)):
         truth_stats, zero_stats = ri_logit_stats(at[t_logit], a), ri_logit_stats(at[0.0], a)
         if suffix == "":
             out.append(_row("logit_ri", b_logit, ri_pvalue(truth_stats[0]), ri_pvalue(zero_stats[0])))
         out.append(_row(f"logit_ri_t{suffix}", b_logit, ri_pvalue(truth_stats[1]), ri_pvalue(zero_stats[1])))
-    parts = lpm_parts(d)
-    out.append(_row("lpm_wcb_webb", parts.beta, wcr_pvalue(parts, v, t_lpm), wcr_pvalue(parts, v, 0.0)))
-    for suffix, a in assign.items():
+    for suffix, a in (("", draws.assign), ("_size", draws.assign_size)):
         ri = RiLpm(parts, a)
         truth_stats, zero_stats = ri.stats(t_lpm), ri.stats(0.0)
         if suffix == "":
             out.append(_row("lpm_ri", parts.beta, ri_pvalue(truth_stats[0]), ri_pvalue(zero_stats[0])))
         out.append(_row(f"lpm_ri_t{suffix}", parts.beta, ri_pvalue(truth_stats[1]), ri_pvalue(zero_stats[1])))
-    return [r | {"check": "main"} for r in out]
+    return out
 
 
 def pretrend_pvalues(df: pd.DataFrame, reps: int, seed: int) -> list[dict]:
@@ -131,19 +143,18 @@ def replicate_pvalues(
     scenario: str,
     r: int,
     target: tuple[float, float],
-    checks: tuple[str, ...],
+    screening: bool,
     reps: int,
     ri_reps: int,
     seed: int,
 ) -> pd.DataFrame:
-    """Every check of ``checks`` (:data:`CHECKS`) on replicate ``r`` (:data:`PVALUE_COLUMNS`);
-    the draws of replicate r come from ``[seed, r]`` through the area-keyed streams."""
+    """Replicate ``r``'s p-values (:data:`PVALUE_COLUMNS`): the main model's headline candidates
+    always; on a ``screening`` replicate also its RI rows and the other checks (:data:`CHECKS`).
+    The draws of replicate r come from ``[seed, r]`` through the area-keyed streams."""
     draw_seed = int(seed) * 100003 + int(r)
-    rows = main_pvalues(df, target, reps, ri_reps, draw_seed) if "main" in checks else []
-    if "pretrend" in checks:
-        rows += pretrend_pvalues(df, reps, draw_seed)
-    if "per_pilot" in checks:
-        rows += per_pilot_pvalues(df)
+    rows = main_pvalues(df, target, reps, ri_reps, draw_seed, with_ri=screening)
+    if screening:
+        rows += pretrend_pvalues(df, reps, draw_seed) + per_pilot_pvalues(df)
     out = pd.DataFrame(rows, columns=[c for c in PVALUE_COLUMNS if c not in ("scenario", "replicate")])
     out.insert(0, "replicate", int(r))
     out.insert(0, "scenario", scenario)

@@ -11,8 +11,8 @@ methods, performance measures):
   pilots (Kent the 3rd largest, Bracknell Forest among the smallest);
 - journeys: ``journeys`` in all, spread over areas by size and uniformly over the 16
   quarters April 2010 - March 2014, post from April 2012 (quarter 8);
-- outcome: logit of an area effect (normal, sd 0.4), a linear trend, two covariates
-  (age group, sex), an area x half-year shock (normal, sd ``shock_sd``) and the effect on
+- outcome: logit of an area effect (normal, sd 0.4), a linear trend, one covariate
+  (sex), an area x half-year shock (normal, sd ``shock_sd``) and the effect on
   pilot post-period journeys; the intercept set so that the mean outcome is ``prevalence``.
 """
 
@@ -32,7 +32,7 @@ class Scenario:
     name: str = "base"
     aim: str = "realistic base: the published pilots, the generator's area sizes, shocks sd 0.1"
     geometry: str = "published"  # one of GEOMETRIES
-    journeys: int = 60000  # journeys in the model (all areas, 16 quarters)
+    journeys: int = 150000  # journeys in the model (all areas, 16 quarters; about scale 0.5)
     prevalence: float = 0.4  # mean outcome
     shock_sd: float = 0.1  # area x half-year shock sd (logit scale)
     ar_rho: float = 0.0  # AR(1) correlation of an area's shocks over half-years
