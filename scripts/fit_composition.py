@@ -30,7 +30,7 @@ def main(smk) -> None:
             adjusted_outcomes=adjusted,
             adjustment_sets={"unadjusted": [], "demographics": rb["demographic_covariates"]},
             post_start_covariates=rb["post_start_covariates"],
-            bootstrap=Bootstrap(inf["bootstrap_reps"], inf["seed"]),
+            bootstrap=Bootstrap(inf["bootstrap_reps"], inf["seed"], inf["ri_reps"]),
         )
         io.write_table(rows, smk.output.result)
 

@@ -20,7 +20,9 @@ def main(smk) -> None:
         columns = [outcome + outcomes.threshold_suffix(t) for t in thresholds]
         analysis = io.read_present_columns(smk.input.analysis, analysis_columns(columns, spec))
         inf = smk.params.inference
-        bootstrap = draws.Bootstrap(reps=int(inf["bootstrap_reps"]), seed=int(inf["seed"]))
+        bootstrap = draws.Bootstrap(
+            reps=int(inf["bootstrap_reps"]), seed=int(inf["seed"]), ri_reps=int(inf["ri_reps"])
+        )
         parts = [
             robustness.variant_rows(
                 analysis.rename(columns={column: outcome}),

@@ -24,7 +24,9 @@ def main(smk) -> None:
             placebo_start=rb["placebo_start"],
             mason_pre_start=rb["mason_pre_start"],
             mason_post_end=rb["mason_post_end"],
-            bootstrap=draws.Bootstrap(reps=int(inf["bootstrap_reps"]), seed=int(inf["seed"])),
+            bootstrap=draws.Bootstrap(
+                reps=int(inf["bootstrap_reps"]), seed=int(inf["seed"]), ri_reps=int(inf["ri_reps"])
+            ),
             window_days=outcomes.window_days(outcome, smk.params.outcome_settings),
             post_from=smk.params.post_start,
         )

@@ -195,7 +195,7 @@ def test_robustness_checks_report_degenerate_data(kind):
 def test_event_study_with_pyfixest_reports_degenerate_data(kind):
     _, summary = event_study.event_study(degenerate(kind), FitSpec("drug", "y", COVS, engine="pyfixest"))
     assert_well_formed(summary)
-    assert len(summary) == 4  # CRV1 and the bootstrap pre-trend tests, logit and LPM
+    assert len(summary) == 6  # CRV1, the bootstrap and the RI pre-trend tests, logit and LPM
 
 
 def test_tiny_data_linear_event_study_outside_the_possible_range_is_not_estimable():

@@ -331,7 +331,7 @@ def test_event_study_rows(tables):
     boot = Bootstrap(reps=99, seed=21)
     table_e, rows_e = event_study(expanded, SPEC, bootstrap=boot)
     table_c, rows_c = event_study(compressed, SPEC, bootstrap=boot)
-    assert len(rows_e) == 4 and rows_e["p_value"].notna().all()
+    assert len(rows_e) == 6 and rows_e["p_value"].notna().all()
     same_rows(rows_c, rows_e)
     same_rows(table_c, table_e)
 

@@ -161,7 +161,7 @@ def test_bootstrap_pretrend_rows(event_effect):
 def test_event_study_with_one_pilot_is_not_estimable():
     """One pilot area: every pre-trend row, bootstraps included, is not estimable with the reason."""
     _, summary = event_study.event_study(simulate(n=4000, n_pilot=1, seed=2), FitSpec("drug", "y", COVS))
-    assert len(summary) == 4 and (summary["status"] == "not_estimable").all()
+    assert len(summary) == 6 and (summary["status"] == "not_estimable").all()
     assert summary["note"].str.contains("pilot area").all() and summary["estimate"].isna().all()
 
 

@@ -12,7 +12,9 @@ import yaml
 
 from pbr.fit import inference, models
 from pbr.fit.counts import FREQ
+from pbr.registry.methods import SIZE_COLUMNS
 from pbr.simstudy import mechanism, methods, performance, scenarios, truth
+from pbr.simstudy import sizes as registry_sizes
 from pbr.simstudy.methods import SPEC
 
 SCHEMA = yaml.safe_load((Path(__file__).resolve().parents[2] / "config" / "schema.yaml").read_text())[
@@ -196,3 +198,42 @@ def test_performance_rates_and_their_monte_carlo_errors():
     assert out.loc["or_0.6", "bias"] == pytest.approx(-0.5 + 0.45)
     assert performance.measure(scenarios.scenario("or_0.6"), "pretrend") == "size"
     assert performance.measure(scenarios.scenario("pretrend"), "pretrend") == "power"
+
+
+def test_registry_sizes_pool_the_true_nulls_and_name_the_worst_scenario():
+    """The study's rows for the report: main pooled over every scenario at its target; the other
+    checks only where their null holds; the worst scenario is the farthest from 0.05."""
+    perf = pd.DataFrame(
+        [
+            ("base", "main", "logit_score_wcb", "size", 100, 0.05, 0.02, 0.05, 0.02),
+            ("or_0.6", "main", "logit_score_wcb", "power", 300, 0.09, 0.01, 0.9, 0.01),
+            ("base", "pretrend", "logit_score_wcb", "size", 100, math.nan, math.nan, 0.03, 0.01),
+            ("pretrend", "pretrend", "logit_score_wcb", "power", 100, math.nan, math.nan, 0.7, 0.04),
+        ],
+        columns=[
+            "scenario",
+            "check",
+            "method",
+            "measure",
+            "replicates",
+            "reject_truth",
+            "reject_truth_mc_se",
+            "reject_zero",
+            "reject_zero_mc_se",
+        ],
+    )
+    rows = registry_sizes.size_rows(perf, "cmd").set_index(["check", "scenario"])["rejection_rate"]
+    main = rows.loc["main"]
+    assert main.iloc[0] == pytest.approx((0.05 * 100 + 0.09 * 300) / 400)
+    assert main.index[1].endswith(": or_0.6") and main.iloc[1] == 0.09
+    pre = rows.loc["event_study_pretrend"]
+    assert len(pre) == 2 and (pre == 0.03).all() and pre.index[1].endswith(": base")
+    old = pd.DataFrame(
+        [
+            ("logit_score_wcb", "main", "bench", 300, 0.06, 0.01, "b"),
+            ("logit_score_wcb", "donut", "bench", 300, 0.07, 0.01, "b"),
+        ],
+        columns=list(SIZE_COLUMNS),
+    )
+    out = registry_sizes.merged(old, registry_sizes.size_rows(perf, "cmd"))
+    assert set(out.loc[out["check"] == "main", "command"]) == {"cmd"} and (out["check"] == "donut").sum() == 1

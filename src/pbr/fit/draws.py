@@ -41,10 +41,12 @@ STREAMS = {"bootstrap": 1, "assignment": 2, "power": 3}
 
 @dataclass(frozen=True)
 class Bootstrap:
-    """The wild cluster bootstraps' settings (config ``models.inference``): draws and seed."""
+    """The few-cluster draws' settings (config ``models.inference``): wild bootstrap draws,
+    randomisation-inference re-assignments and seed."""
 
     reps: int = 999
     seed: int = 20120401
+    ri_reps: int = 999
 
 
 def area_key(code: object) -> int:

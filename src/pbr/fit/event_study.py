@@ -60,9 +60,10 @@ from scipy import special
 
 from pbr.fit import design, joint, models
 from pbr.fit.counts import FREQ, journeys
-from pbr.fit.draws import Bootstrap, area_webb_weights
+from pbr.fit.draws import Bootstrap, area_assignments, area_webb_weights
 from pbr.fit.estimability import Estimability, estimability, fit_check, merge, verdict
 from pbr.fit.frame import drop_note, drop_uninformative, model_rows, post_start
+from pbr.fit.randomisation import few_assignments_check, ri_pvalue
 from pbr.fit.spec import (
     FitSpec,
     base_row,
@@ -148,8 +149,10 @@ class _Bins:
 
 #: The event study's pre-trend methods: CRV1 Wald tests (reference only) and the restricted
 #: wild cluster bootstraps of the same hypothesis (:mod:`pbr.fit.joint`).
-EVENT_STUDY_METHODS = ("logit_crv1", "lpm_crv1", "logit_score_wcb", "lpm_wcb_webb")
+EVENT_STUDY_METHODS = ("logit_crv1", "lpm_crv1", "logit_score_wcb", "lpm_wcb_webb", "logit_ri_t", "lpm_ri_t")
 BOOTSTRAP_METHODS = ("logit_score_wcb", "lpm_wcb_webb")
+#: Randomisation inference of the pre-trend test on the pre-period journeys (:meth:`_EventStudy.randomisation`).
+RI_METHODS = ("logit_ri_t", "lpm_ri_t")
 
 
 def event_study(
@@ -197,6 +200,9 @@ def event_study(
     coef_rows, summary = [], []
     for method in methods:
         family = family_of(method)
+        if method in RI_METHODS:  # on the pre period only: the full model's checks do not apply
+            summary.append(study.randomisation(method, check if check is not None else verdict()))
+            continue
         if pre_check[family].status == "not_estimable":
             reason = pre_check[family].reason
             log.warning("%s/%s event study %s: %s", spec.cohort, spec.outcome, method, reason)
@@ -320,6 +326,81 @@ class _EventStudy:
             "p = share F* >= F"
         )
         return stat, p, test, verdict(problems, caveats)
+
+    def randomisation(self, method: str, pre_check: Estimability) -> dict:
+        """The summary row of randomisation inference of the pre-trend test (:data:`RI_METHODS`).
+
+        On the pre-period journeys of the tested bins and the reference only, where the sharp
+        null "no journey's outcome depends on which areas are pilots" can hold (the post
+        period's effect would break it): the studentised score statistic of the pilot x bin
+        terms (:func:`pbr.fit.joint.ri_joint_stats`) for the observed pilots and for
+        re-assignments of as many pilots among the areas (:func:`pbr.fit.draws.area_assignments`),
+        p = (1 + #{T* >= T}) / (1 + R). Exact when the pilots were drawn at random among the
+        areas; studentising guards against pilots that are larger or smaller than the rest.
+        """
+        spec, bins, family = self.spec, self.bins, family_of(method)
+        col = bins.column
+        in_test = self.mf[col].map(lambda b: bins.tested(int(b))).to_numpy(dtype=bool)
+        sub, dropped_areas, dropped_rows = drop_uninformative(
+            self.mf.loc[(self.mf["post"].to_numpy() <= 0) & in_test], spec.outcome, spec.covariates
+        )
+        pilot = sub["pilot"].fillna(False).astype(bool)
+        with_pilots = {int(b) for b in sub.loc[pilot, col].unique()}
+        tested = [b for b in bins.all if b != bins.ref and bins.tested(b) and b in with_pilots]
+        row_base = self.base | {"n": journeys(sub)}
+        drop = drop_note(self.base["dropped_clusters"], self.base["dropped_rows"])
+        fatal = []
+        if not len(sub):
+            fatal.append(f"no pre-period journeys in the tested {col} bins with outcome variation")
+        elif pilot.all() or not pilot.any():
+            fatal.append(
+                f"no {'control' if pilot.all() else 'pilot'} areas with pre-period journeys of the tested bins"
+            )
+        elif sub.loc[pilot, "area_code"].nunique() < 2:
+            fatal.append(
+                "a single pilot area with pre-period journeys of the tested bins: randomisation inference "
+                "needs at least 2"
+            )
+        elif bins.ref not in with_pilots:
+            fatal.append(f"no pilot journeys in the reference {col} bin {bins.ref} of the pre period")
+        if not tested:
+            fatal.append(
+                f"no tested pre-period pilot x {col} bin besides the reference ({bins.ref}): no pre-trend to test"
+            )
+        if pre_check.status == "not_estimable" or fatal:
+            return self._not_estimable(row_base, method, [pre_check, verdict(fatal)], drop, journeys(sub))
+        d = design.build_design(sub, spec.outcome, list(spec.covariates))
+        observed = d.treated.astype(float)[None, :]
+        b = self.bootstrap
+        assign = np.vstack([observed, area_assignments(d.area_codes, d.treated, b.ri_reps, b.seed)])
+        log.info("%s/%s event study %s: %d re-assignments", spec.cohort, spec.outcome, method, b.ri_reps)
+        stats = joint.ri_joint_stats(d, sub[col].to_numpy(), tested, assign, family)
+        alpha = 1 - spec.confidence_level
+        checks = [
+            pre_check,
+            few_assignments_check(np.zeros(d.n_areas, dtype=np.int64), d.treated, alpha),
+            verdict(
+                [] if np.isfinite(stats[0]) else ["the statistic is not finite (singular score covariance)"]
+            ),
+        ]
+        status, reason = merge(*checks)
+        if status == "not_estimable":
+            return self._not_estimable(row_base, method, checks, drop, journeys(sub))
+        pre_drop = drop_note(dropped_areas, dropped_rows)
+        note = joined(
+            reason,
+            f"randomisation inference of the joint test that the {len(tested)} pre-period pilot x {col} "
+            f"coefficients are 0 (reference bin {bins.ref} = {bins.start(bins.ref)}), on the pre-period journeys "
+            f"only: studentised score statistic (model without the terms, "
+            f"{'logit' if family == 'logit' else 'least squares'}; cluster-robust; chi2 scale) for the "
+            f"{int(d.treated.sum())} pilots and {b.ri_reps} re-assignments among {d.n_areas} areas by area code "
+            f"(seed {b.seed}); p = share T* >= T; estimate = the statistic",
+            bins.untested_words(),
+            joined(drop, pre_drop.replace("dropped", "dropped from the pre period") if pre_drop else ""),
+        )
+        return statistic_row(
+            row_base, method, "wald_chi2", float(stats[0]), ri_pvalue(stats), status=status, note=note
+        )
 
     def _not_estimable(self, row_base: dict, method: str, checks: list, drop: str, n: int) -> dict:
         reason = merge(*checks)[1]

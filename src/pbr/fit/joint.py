@@ -194,3 +194,48 @@ def joint_pvalue(parts: JointParts, v: np.ndarray) -> tuple[float, float]:
     unscaled = t_obs * parts.factor if parts.c is not None else t_obs
     p = float(np.mean(t_star >= unscaled * (1 - 1e-10)))
     return t_obs, p
+
+
+# ---------------------------------------------------------------------------------------
+# Randomisation inference of the joint test (pre-period data)
+
+
+def ri_joint_stats(
+    design: Design, bins: np.ndarray, tested: list[int], assign: np.ndarray, family: str
+) -> np.ndarray:
+    """Studentised score statistic of the pilot x bin terms for each assignment row (R x G).
+
+    ``design`` holds the pre-period journeys only (W: area, period and covariate dummies), so
+    that the sharp null "no journey's outcome depends on which areas are pilots" can hold;
+    ``bins`` (N,) is each row's bin and ``tested`` the bins with a term (the reference left
+    out). The model without the terms (the logit, or least squares for ``family="linear"``)
+    is fitted once: it does not depend on the assignment. For assignment S the terms are
+    X_S = sum_{a in S} D_a, D_a (N x q) area a's bin indicators, so area g's score is
+    s_g(S) = sum_{a in S} h[:, g, a] with h[b, g, a] = D~_{a,b,g}' e_g (D~ partialled out of
+    W with the weights, e the residuals: the q-vector analogue of ``LogitParts.h``). The
+    statistic is T(S) = S' V^-1 S, S = sum_g s_g(S), V = sum_g s_g s_g' (chi2(q) scale);
+    NaN where V is singular. Row 0 of ``assign`` is usually the observed assignment
+    (:func:`pbr.fit.randomisation.ri_pvalue`).
+    """
+    f = design.freq
+    if family == "logit":
+        _, eta, _ = fit_logit(design.W, design.y, gram=design.gram, freq=f)
+        mu = special.expit(eta)
+        w, e = f * mu * (1 - mu), design.y - mu
+    elif family == "linear":
+        w, e = f, Projector(design).resid(design.y)
+    else:
+        raise ValueError(f"family must be 'logit' or 'linear', not {family!r}")
+    proj = Projector(design, w)
+    E = design.wt_by_area(f * e)  # k x G
+    h = np.empty((len(tested), design.n_areas, design.n_areas))
+    for j, b in enumerate(tested):
+        in_bin = (bins == b).astype(float)
+        B = proj.solve(design.cross(w * in_bin, design.area, design.n_areas))  # k x G
+        h[j] = np.diag(design.by_area(f * in_bin * e)) - E.T @ B
+    out = np.empty(assign.shape[0])
+    for start in range(0, assign.shape[0], CHUNK):
+        a = assign[start : start + CHUNK]
+        scores = np.einsum("jga,ra->gjr", h, a)  # G x q x R
+        out[start : start + CHUNK] = _quadratic(scores.sum(axis=0).T, scores)
+    return out

@@ -13,7 +13,8 @@ Checks (``check`` column of :data:`PVALUE_COLUMNS`):
     truth is 1 - coverage of the interval each method's test inverts into.
 ``pretrend``
     The event study's joint pre-trend tests (:func:`pbr.fit.event_study.event_study`:
-    ``logit_score_wcb``, ``lpm_wcb_webb``, ``logit_crv1``, ``lpm_crv1``), ``p_zero`` only: their
+    ``logit_score_wcb``, ``lpm_wcb_webb``, ``logit_ri_t``, ``lpm_ri_t`` (pre-period randomisation
+    inference), ``logit_crv1``, ``lpm_crv1``), ``p_zero`` only: their
     truth is "no pre-trend" in every scenario but ``pretrend`` (where rejection is power).
 ``per_pilot``
     Ibragimov-Mueller and Canay-Romano-Shaikh over the per-pilot DiDs
@@ -115,9 +116,9 @@ def _ri_rows(
     return out
 
 
-def pretrend_pvalues(df: pd.DataFrame, reps: int, seed: int) -> list[dict]:
+def pretrend_pvalues(df: pd.DataFrame, reps: int, ri_reps: int, seed: int) -> list[dict]:
     """The event study's joint pre-trend tests on one replicate (p at no pre-trend)."""
-    _, rows = event_study(df, SPEC, bootstrap=Bootstrap(reps=reps, seed=seed))
+    _, rows = event_study(df, SPEC, bootstrap=Bootstrap(reps=reps, seed=seed, ri_reps=ri_reps))
     return _zero_rows(rows, "event_study_pretrend", "pretrend")
 
 
@@ -154,7 +155,7 @@ def replicate_pvalues(
     draw_seed = int(seed) * 100003 + int(r)
     rows = main_pvalues(df, target, reps, ri_reps, draw_seed, with_ri=screening)
     if screening:
-        rows += pretrend_pvalues(df, reps, draw_seed) + per_pilot_pvalues(df)
+        rows += pretrend_pvalues(df, reps, ri_reps, draw_seed) + per_pilot_pvalues(df)
     out = pd.DataFrame(rows, columns=[c for c in PVALUE_COLUMNS if c not in ("scenario", "replicate")])
     out.insert(0, "replicate", int(r))
     out.insert(0, "scenario", scenario)
