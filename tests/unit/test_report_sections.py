@@ -319,7 +319,7 @@ def test_event_study_figure_draws_the_standard_study_and_marks_the_clear_referen
     assert fig is not None
     assert fig.alt.count("Successful completion (12 months) (drug):") == 1  # one panel, not two
     assert "clear-of-start reference period from Oct 2010" in fig.alt
-    assert "no pre-trend detected (bootstrap p = 0.520)" in fig.alt
+    assert "no pre-trend detected (logit score bootstrap p = 0.520)" in fig.alt
     # without the specification column (older tables): drawn, nothing shaded
     old = inputs.event_study[inputs.event_study["specification"] == "event_study"].drop(
         columns="specification"

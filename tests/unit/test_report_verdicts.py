@@ -19,6 +19,7 @@ from report_fixtures import COHORTS, OUTCOMES, K, make_config, make_inputs, pars
 
 from pbr.config import config_hash
 from pbr.flow import flow_frame, flow_row
+from pbr.registry.methods import SIZE_COLUMNS
 from pbr.registry.published import PUBLISHED_PILOT_AREAS
 from pbr.report.cells import format_interval, format_number
 from pbr.report.did import did_rows
@@ -27,7 +28,7 @@ from pbr.report.estimates import robustness_section
 from pbr.report.findings import area_summary, summary_findings
 from pbr.report.inputs import AREA_COLUMNS, ReportInputs, load_inputs
 from pbr.report.render import render_report
-from pbr.report.verdicts import MAX_CI_RATIO, MIN_CELL_EVENTS, interval_problem
+from pbr.report.verdicts import MAX_CI_RATIO, MIN_CELL_EVENTS, WORST_SCENARIO, interval_problem, lead_method
 
 HEADLINE = "logit_score_wcb"
 
@@ -491,3 +492,60 @@ def test_redact_counts(text, expected):
     assert redact_counts(text, K, real=False) == text
     once = redact_counts(text, K, real=True)
     assert redact_counts(once, K, real=True) == once  # idempotent
+
+
+def _worst(method: str, rate: float) -> tuple:
+    return (method, "event_study_pretrend", f"{WORST_SCENARIO} 0.05: base", 500, rate, 0.01, "cmd")
+
+
+def test_lead_method_is_the_one_whose_worst_scenario_is_nearest_the_level():
+    """The stated rule: the candidate whose worst simulation scenario is nearest 5%; the default
+    without study rows or on a tie."""
+    sizes = pd.DataFrame(
+        [_worst("logit_score_wcb", 0.11), _worst("logit_ri_t", 0.065), _worst("logit_crv1", 0.05)],
+        columns=list(SIZE_COLUMNS),
+    )
+    cands = ("logit_score_wcb", "logit_ri_t")
+    assert lead_method(sizes, "event_study_pretrend", cands, "logit_score_wcb", 0.05) == "logit_ri_t"
+    assert lead_method(sizes, "main", cands, "logit_score_wcb", 0.05) == "logit_score_wcb"
+    assert (
+        lead_method(sizes.iloc[:0], "event_study_pretrend", cands, "logit_score_wcb", 0.05)
+        == "logit_score_wcb"
+    )
+    tie = sizes.assign(rejection_rate=[0.06, 0.04, 0.05])
+    assert lead_method(tie, "event_study_pretrend", cands, "logit_score_wcb", 0.05) == "logit_score_wcb"
+
+
+def test_pretrend_verdict_follows_the_measured_lead_method():
+    """With study rows that favour the pre-period RI, the pre-trend verdicts are its p's (here 0.01:
+    detected) and the findings box names it; without them, the score bootstrap's (0.52)."""
+    inputs = make_inputs()
+    res = inputs.results
+    extra = []
+    for (c, o), _ in res[res["specification"] == "event_study_pretrend"].groupby(["cohort", "outcome"]):
+        extra.append(
+            {
+                "cohort": c,
+                "outcome": o,
+                "specification": "event_study_pretrend",
+                "method": "logit_ri_t",
+                "scale": "wald_chi2",
+                "estimate": 9.0,
+                "p_value": 0.01,
+                "status": "ok",
+                "note": "",
+                "n": 1000,
+            }
+        )
+    inputs.results = pd.concat([res, pd.DataFrame(extra)], ignore_index=True)
+    cfg = make_config()
+    sizes = pd.DataFrame(
+        [_worst("logit_score_wcb", 0.11), _worst("logit_ri_t", 0.05)], columns=list(SIZE_COLUMNS)
+    )
+    rob = robustness_section(inputs.results, COHORTS, OUTCOMES, cfg, sizes=sizes)
+    assert rob["pretrend"] and all(t["method"] == "logit_ri_t" and t["detected"] for t in rob["pretrend"])
+    assert all(
+        "(verdict)" in t["text"] and t["text"].startswith("logit randomisation") for t in rob["pretrend"]
+    )
+    default = robustness_section(inputs.results, COHORTS, OUTCOMES, cfg)
+    assert all(t["method"] == "logit_score_wcb" for t in default["pretrend"])

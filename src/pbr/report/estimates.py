@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from pbr.registry.methods import INFERENCE_ROLES, method_label
+from pbr.registry.methods import INFERENCE_ROLES, may_decide, method_label
 from pbr.registry.published import PUBLISHED_COHORT, PUBLISHED_MASON_2015
 from pbr.report.cells import (
     data_cell,
@@ -42,7 +42,7 @@ from pbr.report.checks import (
     shown,
     spec_check,
 )
-from pbr.report.verdicts import Verdict, result_row, row_status, status_reason, verdict
+from pbr.report.verdicts import Verdict, lead_method, result_row, row_status, status_reason, verdict
 
 #: The verdict of a check that has no headline (few-cluster) row: CRV1 alone gives none.
 ODDS = "odds_ratio"
@@ -123,33 +123,24 @@ def inference_section(
     return out
 
 
-#: The joint pre-trend tests of an event study: (p key, statistic key, method); the first is
-#: the headline (logit wild cluster score bootstrap), whose p alone gives the verdict words.
-PRETREND_FIELDS = (
-    ("p", "stat", "logit_score_wcb"),
-    ("lpm_p", "lpm_stat", "lpm_wcb_webb"),
-    ("p_crv1", "stat_crv1", "logit_crv1"),
-    ("lpm_p_crv1", "lpm_stat_crv1", "lpm_crv1"),
-)
-_STAT_NAMES = {"wald_chi2": "Wald χ²", "wald_F": "Wald F"}
-
-
 def pretrend_tests(
     results: pd.DataFrame,
     specification: str = "event_study_pretrend",
     alpha: float = 0.05,
     headline: str = "logit_score_wcb",
 ) -> dict:
-    """(cohort, outcome) -> the joint pre-trend test of one event study, the bootstrap first.
+    """(cohort, outcome) -> the joint pre-trend tests of one event study and their verdict.
 
     Each entry holds, for every method of :data:`PRETREND_FIELDS`, its p (``p``: the logit wild
-    cluster score bootstrap; ``lpm_p``: the LPM restricted wild bootstrap; ``p_crv1`` and
-    ``lpm_p_crv1``: CRV1, kept for reference only) and its statistic (``stat``, ... as
-    (value, scale)); None when the row is absent or not estimable. The verdict is the
-    ``headline`` method's (the configured headline, when it has a pre-trend row; else the score
-    bootstrap): ``method`` names it, ``detected`` (its p < ``alpha``; None without it),
-    ``tested`` (it has a row), ``reason`` (why that row has no p, '' otherwise), ``verdict`` (words)
-    and ``text`` (every test in words) follow."""
+    cluster score bootstrap; ``lpm_p``: the LPM restricted wild bootstrap; ``ri_p`` and
+    ``lpm_ri_p``: randomisation inference on the pre-period journeys; ``p_crv1`` and
+    ``lpm_p_crv1``: CRV1, kept for reference only) and its statistic (``stat``, ... as (value,
+    scale)); None when the row is absent or not estimable. The verdict is the ``headline``
+    method's (the method :func:`pbr.report.verdicts.lead_method` chose for the check; the score
+    bootstrap when it has no pre-trend row): ``method`` names it, ``verdict_p`` is its p,
+    ``detected`` (that p < ``alpha``; None without it), ``tested`` (it has a row), ``reason``
+    (why that row has no p, '' otherwise), ``verdict`` (words) and ``text`` (every test in
+    words) follow."""
     out: dict = {}
     pre = results[results["specification"] == specification]
     keys = {method: p_key for p_key, _, method in PRETREND_FIELDS}
@@ -164,31 +155,53 @@ def pretrend_tests(
             if m == method:
                 test["tested"] = not r.empty
                 test["reason"] = "" if ok or r.empty else status_reason(r.iloc[0])
-        p = test[keys[method]]
+        p = test["verdict_p"] = test[keys[method]]
         test["detected"] = None if p is None or isnan(p) else bool(p < alpha)
         test["verdict"] = {
             True: "pre-trend detected",
             False: "no pre-trend detected",
-            None: "no verdict: no bootstrap pre-trend test",
+            None: f"no verdict: no {PRETREND_NAMES[method]} pre-trend test",
         }[test["detected"]]
         test["text"] = _pretrend_text(test)
         out[(c, o)] = test
     return out
 
 
+#: The joint pre-trend tests of an event study: (p key, statistic key, method). CRV1 last, for
+#: reference only; the verdict is the method :func:`pbr.report.verdicts.lead_method` chooses.
+PRETREND_FIELDS = (
+    ("p", "stat", "logit_score_wcb"),
+    ("lpm_p", "lpm_stat", "lpm_wcb_webb"),
+    ("ri_p", "ri_stat", "logit_ri_t"),
+    ("lpm_ri_p", "lpm_ri_stat", "lpm_ri_t"),
+    ("p_crv1", "stat_crv1", "logit_crv1"),
+    ("lpm_p_crv1", "lpm_stat_crv1", "lpm_crv1"),
+)
+#: The pre-trend tests' names in the report's words.
+PRETREND_NAMES = {
+    "logit_score_wcb": "logit score bootstrap",
+    "lpm_wcb_webb": "LPM wild bootstrap",
+    "logit_ri_t": "logit randomisation inference (pre-period)",
+    "lpm_ri_t": "LPM randomisation inference (pre-period)",
+    "logit_crv1": "logit CRV1",
+    "lpm_crv1": "LPM CRV1",
+}
+_STAT_NAMES = {"wald_chi2": "Wald χ²", "wald_F": "Wald F"}
+
+
 def _pretrend_text(test: dict) -> str:
-    """The joint pre-trend tests of one model in words: bootstrap first, CRV1 for reference."""
+    """The joint pre-trend tests of one model in words: the verdict's method first, the other
+    few-cluster tests, then CRV1 for reference."""
 
     def one(p_key: str, stat_key: str) -> str:
         value, scale = test[stat_key]
         return f"{_STAT_NAMES.get(scale, scale)} = {format_number(value, 2)}, {p_statement(test[p_key])}"
 
+    few = [(m, p_key, stat_key) for p_key, stat_key, m in PRETREND_FIELDS if not m.endswith("crv1")]
+    few.sort(key=lambda f: f[0] != test["method"])
     parts = [
-        f"{name}: {one(p_key, stat_key)}"
-        for name, p_key, stat_key in (
-            ("logit score bootstrap", "p", "stat"),
-            ("LPM wild bootstrap", "lpm_p", "lpm_stat"),
-        )
+        f"{PRETREND_NAMES[m]}{' (verdict)' if m == test['method'] else ''}: {one(p_key, stat_key)}"
+        for m, p_key, stat_key in few
         if test[p_key] is not None
     ]
     ref = [
@@ -202,18 +215,33 @@ def _pretrend_text(test: dict) -> str:
 
 
 def pretrend_check(test: dict, name: str = "Event study: joint pre-trend test") -> Check:
-    """A pre-trend test as a check: the bootstrap p first, the CRV1 p beside; the verdict words."""
+    """A pre-trend test as a check: the verdict method's p first, the CRV1 p beside; the verdict words."""
     return Check(
         name,
         estimate="",
-        p=format_p(test["p"]),
+        p=format_p(test["verdict_p"]),
         reference_p=format_p(test["p_crv1"]),
         comment=f"{test['verdict']} ({test['text']})" if test["text"] else test["verdict"],
     )
 
 
+def pretrend_method(sizes: pd.DataFrame | None, config: dict) -> str:
+    """The method whose p decides the pre-trend verdicts (:func:`pbr.report.verdicts.lead_method`
+    over the few-cluster pre-trend tests; the configured headline, or the score bootstrap, by default)."""
+    headline = config["models"].get("headline_method", "logit_score_wcb")
+    candidates = tuple(m for _, _, m in PRETREND_FIELDS if may_decide(m))
+    default = headline if headline in candidates else "logit_score_wcb"
+    alpha = 1 - float(config["models"].get("confidence_level", 0.95))
+    return lead_method(sizes, "event_study_pretrend", candidates, default, alpha)
+
+
 def robustness_section(
-    results: pd.DataFrame, cohorts: list[str], outcomes: list[str], config: dict, redact=str
+    results: pd.DataFrame,
+    cohorts: list[str],
+    outcomes: list[str],
+    config: dict,
+    redact=str,
+    sizes: pd.DataFrame | None = None,
 ) -> dict:
     """Pre-trend tests, placebo, leave-one-out range, Mason 2015 window, linkage thresholds.
 
@@ -229,8 +257,7 @@ def robustness_section(
     mason_checks: list[dict] = []
     pre_rows: list = []
     leave_out_rows: list = []
-    headline = config["models"].get("headline_method", "logit_score_wcb")
-    pretrend = pretrend_tests(results, alpha=alpha, headline=headline)
+    pretrend = pretrend_tests(results, alpha=alpha, headline=pretrend_method(sizes, config))
     for c in cohorts:
         for o in outcomes:
             s = results[(results["cohort"] == c) & (results["outcome"] == o)]

@@ -22,6 +22,7 @@ import pandas as pd
 
 from pbr.report.cells import GROUPS, format_interval, format_number, isnan, label, p_statement
 from pbr.report.disclosure import Disclosure
+from pbr.report.estimates import PRETREND_NAMES
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies; every series
 # also differs by marker or line style, so the figures survive greyscale printing.
@@ -350,7 +351,7 @@ def event_study_figure(es: pd.DataFrame, pretrend: dict, config: dict) -> Figure
 
     With a ``specification`` column the standard event study is drawn and the reference bin of
     the one clear of the start is shaded. Each title gives the joint pre-trend test's verdict
-    from the wild cluster score bootstrap (``pretrend``: :func:`pbr.report.estimates.pretrend_tests`);
+    and its method's p (``pretrend``: :func:`pbr.report.estimates.pretrend_tests`);
     the per-bin intervals are CRV1 and shown for reference only."""
     es = es[es["method"] == "logit_crv1"] if not es.empty else es
     standard = es[es["specification"] == EVENT_STUDY_STANDARD] if "specification" in es.columns else es
@@ -414,9 +415,9 @@ def _pretrend_title(test: dict | None) -> str:
     """A panel title's pre-trend words: the bootstrap verdict and p, or that there is none."""
     if not test:
         return "pre-trend test not available"
-    if test.get("p") is None:
-        return "no bootstrap pre-trend test"
-    return f"{test['verdict']} (bootstrap {p_statement(test['p'])})"
+    if test.get("verdict_p") is None:
+        return test["verdict"]
+    return f"{test['verdict']} ({PRETREND_NAMES[test['method']]} {p_statement(test['verdict_p'])})"
 
 
 def pilot_forest_plot(

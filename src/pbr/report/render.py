@@ -270,9 +270,9 @@ def render_report(
     disc.resolve()
 
     sections["robustness"] = robustness_section(
-        inputs.results, settings.cohorts, settings.outcomes, config, disc.redact
+        inputs.results, settings.cohorts, settings.outcomes, config, disc.redact, sections["sizes"]
     )
-    sections.update(_evidence_sections(inputs, config, settings, disc))
+    sections.update(_evidence_sections(inputs, config, settings, disc, sections["sizes"]))
     figures = _figures(inputs, sections, config, settings, disc)
     html_text = _html(
         inputs, sections, figures, config, settings, disc, config_hash, input_checksums, run_date, data_source
@@ -319,11 +319,13 @@ def _counted_sections(inputs: ReportInputs, config: dict, settings: _Settings, d
     }
 
 
-def _evidence_sections(inputs: ReportInputs, config: dict, settings: _Settings, disc: Disclosure) -> dict:
+def _evidence_sections(
+    inputs: ReportInputs, config: dict, settings: _Settings, disc: Disclosure, sizes: pd.DataFrame
+) -> dict:
     """The timing checks, the per-pilot evidence and the composition and adjustment checks."""
     results, cohorts, outcomes = inputs.results, settings.cohorts, settings.outcomes
     return {
-        "timing": timing_section(results, cohorts, outcomes, config, disc.redact),
+        "timing": timing_section(results, cohorts, outcomes, config, disc.redact, sizes),
         "pilots": pilot_section(
             results,
             _or_empty(inputs.pilot_areas),

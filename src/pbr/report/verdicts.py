@@ -201,3 +201,33 @@ def verdict(r, lo=None, hi=None) -> Verdict:
     if not tags:
         return VERDICT_OK
     return Verdict("no_verdict", tuple(tags), "; ".join(details))
+
+
+# ---------------------------------------------------------------------------------------
+# Which method decides a check's verdict (issue #20: a stated rule, from the simulation study)
+
+#: The scenario label of a simulation-study row giving a method's worst scenario (the one
+#: farthest from the nominal level; :mod:`pbr.simstudy.sizes` writes it).
+WORST_SCENARIO = "simulation study, the scenario farthest from"
+
+
+def lead_method(
+    sizes: pd.DataFrame, check: str, candidates: tuple[str, ...], default: str, alpha: float
+) -> str:
+    """The method that decides ``check``'s verdict, by the rule the report states: among
+    ``candidates`` (methods that may decide a verdict, run for the check), the one whose worst
+    scenario in the simulation study (rows :data:`WORST_SCENARIO` of the measured sizes) rejects
+    a true null at the rate nearest ``alpha``; ``default`` when the study measured none of them
+    (or it ties with the best)."""
+    if sizes is None or sizes.empty:
+        return default
+    worst = sizes[
+        (sizes["check"] == check)
+        & sizes["method"].isin(candidates)
+        & sizes["scenario"].astype(str).str.startswith(WORST_SCENARIO)
+    ]
+    if worst.empty:
+        return default
+    gap = (worst["rejection_rate"].astype(float) - alpha).abs()
+    best = worst.loc[gap == gap.min(), "method"].tolist()
+    return default if default in best else str(best[0])

@@ -26,6 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from pbr.registry.methods import SIZE_COLUMNS, SIZES_CSV, check_sizes
+from pbr.report.verdicts import WORST_SCENARIO
 
 #: The study's checks (:data:`pbr.simstudy.methods.CHECKS`) -> the result rows' specification.
 CHECK_NAMES = {"main": "main", "pretrend": "event_study_pretrend", "per_pilot": "per_pilot"}
@@ -70,7 +71,7 @@ def size_rows(performance: pd.DataFrame, command: str, alpha: float = 0.05) -> p
             _row(
                 method,
                 name,
-                f"simulation study, the scenario farthest from {alpha:g}: {worst['scenario']}",
+                f"{WORST_SCENARIO} {alpha:g}: {worst['scenario']}",
                 int(worst["replicates"]),
                 float(worst["rate"]),
                 float(worst["mc_se"]),
