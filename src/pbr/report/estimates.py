@@ -257,7 +257,8 @@ def robustness_section(
     mason_checks: list[dict] = []
     pre_rows: list = []
     leave_out_rows: list = []
-    pretrend = pretrend_tests(results, alpha=alpha, headline=pretrend_method(sizes, config))
+    lead = pretrend_method(sizes, config)
+    pretrend = pretrend_tests(results, alpha=alpha, headline=lead)
     for c in cohorts:
         for o in outcomes:
             s = results[(results["cohort"] == c) & (results["outcome"] == o)]
@@ -292,6 +293,7 @@ def robustness_section(
         "mason": mason_checks,
         "pretrend": pre_rows,
         "pt": pretrend,
+        "pretrend_method": PRETREND_NAMES[lead],
         "leave_out": _leave_out_table(leave_out_rows, redact),
     }
 
