@@ -13,7 +13,7 @@ import yaml
 from pbr.fit import inference, models
 from pbr.fit.counts import FREQ
 from pbr.registry.methods import SIZE_COLUMNS
-from pbr.simstudy import mechanism, methods, performance, scenarios, truth
+from pbr.simstudy import mechanism, methods, performance, scenarios, tables, truth
 from pbr.simstudy import sizes as registry_sizes
 from pbr.simstudy.methods import SPEC
 
@@ -237,3 +237,22 @@ def test_registry_sizes_pool_the_true_nulls_and_name_the_worst_scenario():
     )
     out = registry_sizes.merged(old, registry_sizes.size_rows(perf, "cmd"))
     assert set(out.loc[out["check"] == "main", "command"]) == {"cmd"} and (out["check"] == "donut").sum() == 1
+
+
+def test_docs_tables_pivot_scenarios_by_method_with_mc_ses():
+    perf = pd.DataFrame(
+        {
+            "scenario": ["base", "base", "or_0.6"],
+            "check": ["main"] * 3,
+            "method": ["logit_score_wcb", "logit_crv1", "logit_score_wcb"],
+            "replicates": [2000, 2000, 2000],
+            "reject_truth": [0.051, 0.11, 0.06],
+            "reject_truth_mc_se": [0.005, 0.007, 0.0053],
+            "target_log_or": [0.0, 0.0, -0.5],
+        }
+    )
+    text = tables.pivot_markdown(perf, "main", "reject_truth", ("logit_score_wcb", "logit_crv1"), "T")
+    lines = text.splitlines()
+    assert lines[2] == "| scenario | target log OR | `logit_score_wcb` (2,000) | `logit_crv1` (2,000) |"
+    assert lines[4] == "| base | 0.000 | 0.051 (0.005) | 0.110 (0.007) |"
+    assert lines[5] == "| or_0.6 | -0.500 | 0.060 (0.005) |  |"
