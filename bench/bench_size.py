@@ -43,7 +43,8 @@ from pbr.fit import design, draws, inference, models, pilots, robustness
 from pbr.fit.frame import model_rows
 from pbr.fit.spec import FitSpec
 from pbr.registry import outcomes
-from pbr.simstudy import performance
+from pbr.registry.methods import SIZE_COLUMNS
+from pbr.simstudy import performance, sizes
 
 warnings.filterwarnings("ignore")
 logging.getLogger("pbr").setLevel(logging.ERROR)
@@ -238,10 +239,31 @@ def main() -> None:
     scenario = f"study geometry ({args.cohort} {args.outcome}), shock sd {args.shock_sd}"
     table = summary(pvalues, scenario, command)
     print(table.drop(columns=["command", "scenario"]).to_string(index=False))
+    study = _study_rows(args.out)
+    if len(study):  # the simulation study's rows stay, and supersede these for the checks it covers
+        table = table[~_covered(table, study)]
+        print(
+            f"{_covered(summary(pvalues, scenario, command), study).sum()} rows superseded by the simulation study"
+        )
     if args.out:
-        table.to_csv(args.out, index=False)
+        sizes.merged(table, study).to_csv(args.out, index=False)
     if args.docs:
         write_docs(args.docs, table, scenario, command)
+
+
+def _study_rows(path: str | None) -> pd.DataFrame:
+    """The simulation study's rows (:mod:`pbr.simstudy.sizes`) of an existing sizes file."""
+    if not path or not Path(path).exists():
+        return pd.DataFrame(columns=list(SIZE_COLUMNS))
+    old = pd.read_csv(path)
+    return old[old["scenario"].astype(str).str.startswith("simulation study")]
+
+
+def _covered(table: pd.DataFrame, study: pd.DataFrame) -> pd.Series:
+    pairs = set(zip(study["method"], study["check"], strict=True))
+    return pd.Series(
+        [(m, c) in pairs for m, c in zip(table["method"], table["check"], strict=True)], index=table.index
+    )
 
 
 if __name__ == "__main__":
