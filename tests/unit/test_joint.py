@@ -171,4 +171,6 @@ def test_ri_joint_statistic_matches_brute_force(pre_period, family):
         assert got[r] == pytest.approx(_cluster_quadratic(design, xt, e), rel=1e-7)
         if family == "logit":
             parts = joint.logit_joint_parts(design, np.zeros((design.n, 0)), x)
-            assert got[r] == pytest.approx(joint.joint_stats(parts, np.ones((design.n_areas, 1)))[0], rel=1e-7)
+            assert got[r] == pytest.approx(
+                joint.joint_stats(parts, np.ones((design.n_areas, 1)))[0], rel=1e-7
+            )

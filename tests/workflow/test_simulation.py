@@ -53,7 +53,9 @@ def test_the_simulation_target_runs_and_does_not_depend_on_chunking(tmp_path):
     main = perf[perf["check"] == "main"]
     assert set(main["method"]) == set(methods.MAIN_METHODS)
     candidates = main["method"].isin(methods.HEADLINE_CANDIDATES)
-    assert (main.loc[candidates, "replicates"] == 4).all() and (main.loc[~candidates, "replicates"] == 2).all()
+    assert (main.loc[candidates, "replicates"] == 4).all() and (
+        main.loc[~candidates, "replicates"] == 2
+    ).all()
     assert set(perf["check"]) == {"main", "pretrend", "per_pilot"}
     assert (perf.loc[perf["check"] != "main", "replicates"] == 2).all()
     by = perf.set_index(["scenario", "check", "method"])
