@@ -65,7 +65,9 @@ rule fit_linkage_sensitivity:
         models=model_settings("engine"),
         period_unit=config["study"]["period_unit"],
         linkage=pick(config["linkage"], "sensitivity_thresholds"),
-        inference=pick(config["models"]["inference"], "bootstrap_reps", "seed"),
+        inference=pick(
+            config["models"]["inference"], "bootstrap_reps", "ri_reps", "seed"
+        ),
     script:
         "../../scripts/fit_linkage_sensitivity.py"
 
@@ -189,7 +191,9 @@ rule fit_robustness:
             "mason_pre_start",
             "mason_post_end",
         ),
-        inference=pick(config["models"]["inference"], "bootstrap_reps", "seed"),
+        inference=pick(
+            config["models"]["inference"], "bootstrap_reps", "ri_reps", "seed"
+        ),
         outcome_settings=config["outcomes"],
         period_unit=config["study"]["period_unit"],
         pre_start=config["study"]["pre_start"],
@@ -219,7 +223,9 @@ rule fit_composition:
         runtime=30,
     params:
         models=model_settings("outcomes"),
-        inference=pick(config["models"]["inference"], "bootstrap_reps", "seed"),
+        inference=pick(
+            config["models"]["inference"], "bootstrap_reps", "ri_reps", "seed"
+        ),
         robustness=pick(
             config["models"]["robustness"],
             "outcomes",
