@@ -495,7 +495,7 @@ def test_redact_counts(text, expected):
 
 
 def _worst(method: str, rate: float) -> tuple:
-    return (method, "event_study_pretrend", f"{WORST_SCENARIO} 0.05: base", 500, rate, 0.01, "cmd")
+    return (method, "event_study_pretrend", f"{WORST_SCENARIO}: base", 500, rate, 0.01, "cmd")
 
 
 def test_lead_method_is_the_one_whose_worst_scenario_is_nearest_the_level():

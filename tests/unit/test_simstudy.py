@@ -13,6 +13,7 @@ import yaml
 from pbr.fit import inference, models
 from pbr.fit.counts import FREQ
 from pbr.registry.methods import SIZE_COLUMNS
+from pbr.report.verdicts import WORST_SCENARIO
 from pbr.simstudy import mechanism, methods, performance, scenarios, tables, truth
 from pbr.simstudy import sizes as registry_sizes
 from pbr.simstudy.methods import SPEC
@@ -228,6 +229,7 @@ def test_registry_sizes_pool_the_true_nulls_and_name_the_worst_scenario():
     assert main.index[1].endswith(": or_0.6") and main.iloc[1] == 0.09
     pre = rows.loc["event_study_pretrend"]
     assert len(pre) == 2 and (pre == 0.03).all() and pre.index[1].endswith(": base")
+    assert main.index[1] == f"{WORST_SCENARIO}: or_0.6"
     old = pd.DataFrame(
         [
             ("logit_score_wcb", "main", "bench", 300, 0.06, 0.01, "b"),

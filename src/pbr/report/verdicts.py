@@ -206,9 +206,9 @@ def verdict(r, lo=None, hi=None) -> Verdict:
 # ---------------------------------------------------------------------------------------
 # Which method decides a check's verdict (issue #20: a stated rule, from the simulation study)
 
-#: The scenario label of a simulation-study row giving a method's worst scenario (the one
-#: farthest from the nominal level; :mod:`pbr.simstudy.sizes` writes it).
-WORST_SCENARIO = "simulation study, the scenario farthest from"
+#: The scenario label of a simulation-study row giving a method's worst scenario (the one where
+#: it rejects a true null most often; :mod:`pbr.simstudy.sizes` writes it).
+WORST_SCENARIO = "simulation study, the scenario rejecting most"
 
 
 def lead_method(
@@ -216,9 +216,9 @@ def lead_method(
 ) -> str:
     """The method that decides ``check``'s verdict, by the rule the report states: among
     ``candidates`` (methods that may decide a verdict, run for the check), the one whose worst
-    scenario in the simulation study (rows :data:`WORST_SCENARIO` of the measured sizes) rejects
-    a true null at the rate nearest ``alpha``; ``default`` when the study measured none of them
-    (or it ties with the best)."""
+    scenario in the simulation study (rows :data:`WORST_SCENARIO` of the measured sizes: where it
+    rejects a true null most often) rejects at the rate nearest ``alpha``; ``default`` when the
+    study measured none of them (or it ties with the best)."""
     if sizes is None or sizes.empty:
         return default
     worst = sizes[
