@@ -686,5 +686,6 @@ def render_issue19(
         out / "report.html",
         run_date="2026-01-01 00:00 UTC",
         extra_outputs={"event_study_png": out / "event_study.png", "did_csv": out / "did.csv"},
+        method_sizes=make_sizes(),
     )
     return out / "report.html"

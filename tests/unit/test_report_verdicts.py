@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from report_fixtures import COHORTS, OUTCOMES, K, make_config, make_inputs, parse_cells
+from report_fixtures import COHORTS, OUTCOMES, K, make_config, make_inputs, make_sizes, parse_cells
 
 from pbr.config import config_hash
 from pbr.flow import flow_frame, flow_row
@@ -62,6 +62,7 @@ def _render(tmp: Path, inputs: ReportInputs, real: bool = False, name: str = "r"
         out / "report.html",
         run_date="2026-01-01 00:00 UTC",
         extra_outputs={"did_csv": out / "did.csv", "flow_csv": out / "flow.csv", "forest_png": out / "f.png"},
+        method_sizes=make_sizes(),
     )
     return out / "report.html"
 
