@@ -241,10 +241,9 @@ def main() -> None:
     print(table.drop(columns=["command", "scenario"]).to_string(index=False))
     study = _study_rows(args.out)
     if len(study):  # the simulation study's rows stay, and supersede these for the checks it covers
-        table = table[~_covered(table, study)]
-        print(
-            f"{_covered(summary(pvalues, scenario, command), study).sum()} rows superseded by the simulation study"
-        )
+        covered = _covered(table, study)
+        table = table[~covered]
+        print(f"{covered.sum()} rows superseded by the simulation study")
     if args.out:
         sizes.merged(table, study).to_csv(args.out, index=False)
     if args.docs:

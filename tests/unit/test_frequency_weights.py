@@ -12,6 +12,7 @@ are shuffled, so row order cannot matter either.
 import numpy as np
 import pandas as pd
 import pytest
+from did_simulation import simulate_journeys
 
 from pbr.fit import draws, joint, models, randomisation, wild_bootstrap
 from pbr.fit.design import build_design, crv1_factor, fit_terms
@@ -25,7 +26,7 @@ FREQ = "freq"  # pbr.fit.frame.FREQ (checked by test_freq_constant_and_model_fra
 COVS = ["age_group", "sex"]
 SPEC = FitSpec("drug", "y", tuple(COVS))
 ORIGIN = pd.Timestamp("2010-04-01")
-N_AREAS, N_PILOT, QUARTERS, POST_FROM = 32, 6, 16, 8
+N_AREAS, N_PILOT, QUARTERS = 32, 6, 16
 ALL_ZERO_AREA = f"E{N_AREAS - 1:03d}"  # a comparison area whose outcome is always 0 (dropped)
 RTOL, ATOL = 1e-7, 1e-9
 #: The columns identifying a model-frame row (rows equal on them have the same fitted values).
@@ -33,43 +34,14 @@ KEY = ["area_code", "period_fe", "did", "post", *COVS, "y"]
 
 
 def simulate(n=5000, seed=4):
-    """Journeys over 16 quarters from April 2010 (post from quarter 8) in 32 areas of unequal size,
-    6 of them pilots; two covariates with few levels and ``start_date`` = the quarter's first day,
-    so identical journeys are common; y ~ logit with area effects (prevalence ~0.3), all 0 in
-    one comparison area."""
-    rng = np.random.default_rng(seed)
-    size = rng.lognormal(0, 0.7, N_AREAS)
-    area = rng.choice(N_AREAS, n, p=size / size.sum())
-    quarter = rng.integers(0, QUARTERS, n)
-    pilot = area < N_PILOT
-    post = quarter >= POST_FROM
-    age = rng.choice(["18-34", "35-54", "55+"], n)
-    sex = rng.choice(["F", "M"], n, p=[0.35, 0.65])
-    lp = (
-        -0.9
-        + rng.normal(0, 0.5, N_AREAS)[area]
-        + 0.02 * quarter
-        + 0.3 * (age == "55+")
-        - 0.2 * (sex == "F")
-        - 0.3 * (pilot & post)
-    )
-    y = (rng.random(n) < 1 / (1 + np.exp(-lp))).astype("int64")
-    y[area == N_AREAS - 1] = 0
+    """:func:`did_simulation.simulate_journeys` over 32 areas (6 pilots, a planted OR of exp(-0.3))
+    with ``half_year`` and ``start_date`` = the quarter's first day, so identical journeys are
+    common; the outcome all 0 in one comparison area."""
+    df = simulate_journeys(n=n, n_areas=N_AREAS, n_pilot=N_PILOT, log_or=-0.3, seed=seed)
     starts = pd.DatetimeIndex([ORIGIN + pd.DateOffset(months=3 * q) for q in range(QUARTERS)])
-    return pd.DataFrame(
-        {
-            "area_code": [f"E{a:03d}" for a in area],
-            "pilot": pilot,
-            "post": post.astype("int64"),
-            "did": (pilot & post).astype("int64"),
-            "quarter": quarter.astype("int64"),
-            "half_year": (quarter // 2).astype("int64"),
-            "start_date": starts[quarter],
-            "age_group": age,
-            "sex": sex,
-            "y": pd.array(y, dtype="Int64"),
-        }
-    )
+    quarter = df["quarter"].to_numpy()
+    df["y"] = df["y"].mask(df["area_code"] == ALL_ZERO_AREA, 0)
+    return df.assign(half_year=quarter // 2, start_date=starts[quarter])
 
 
 def compress(df: pd.DataFrame, seed: int = 9) -> pd.DataFrame:

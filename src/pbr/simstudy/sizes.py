@@ -47,7 +47,7 @@ def null_rates(performance: pd.DataFrame) -> pd.DataFrame:
     return out[["scenario", "check", "method", "replicates", "rate", "mc_se"]]
 
 
-def size_rows(performance: pd.DataFrame, command: str, alpha: float = 0.05) -> pd.DataFrame:
+def size_rows(performance: pd.DataFrame, command: str) -> pd.DataFrame:
     """The registry rows (:data:`SIZE_COLUMNS`) of the study's ``performance`` table
     (:data:`pbr.simstudy.performance.PERFORMANCE_COLUMNS`): pooled, and the scenario rejecting most,
     per method x check."""

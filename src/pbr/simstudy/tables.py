@@ -63,7 +63,7 @@ def pivot_markdown(perf: pd.DataFrame, check: str, column: str, methods: tuple[s
     reps = t.groupby("method")["replicates"].max()
     head = "| scenario | target log OR | " + " | ".join(f"`{m}` ({reps[m]:,})" for m in present) + " |"
     lines = [
-        f"**{title}** (replicates per scenario in brackets)",
+        f"**{title}** (in brackets: the most replicates of any scenario)",
         "",
         head,
         "|---" * (len(present) + 2) + "|",
