@@ -180,6 +180,16 @@ def make_sizes() -> pd.DataFrame:
     return measured_sizes(SIZES_CSV)
 
 
+STUDY_RATES_CSV = ROOT / "tests" / "report_study_rates.csv"
+
+
+def make_study_rates() -> pd.DataFrame:
+    """The simulation study's per-scenario rates fixture (tests/report_study_rates.csv: made-up)."""
+    from pbr.registry.methods import study_rates
+
+    return study_rates(STUDY_RATES_CSV)
+
+
 def make_event_study() -> pd.DataFrame:
     rows = []
     for b in range(8):
@@ -421,6 +431,7 @@ def render(
         out / "report.html",
         run_date=run_date,
         method_sizes=make_sizes(),
+        study_rates_table=make_study_rates(),
         extra_outputs={
             "forest_png": out / "forest.png",
             "did_csv": out / "did.csv",

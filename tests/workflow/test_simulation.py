@@ -7,13 +7,15 @@ import pandas as pd
 import pytest
 from workflow_utils import copy_workflow, planned_jobs, run_snakemake
 
-from pbr.simstudy import methods
+from pbr.simstudy import checks, methods
 
 TINY_SIM = """simulation:
   scenarios: [base, or_0.6, pretrend]
   journeys: 5000
   replicates: 4
   screening_replicates: 2
+  check_replicates: 2
+  interval_replicates: 1
   chunks: {chunks}
   bootstrap_reps: 99
   ri_reps: 99
@@ -48,20 +50,33 @@ def test_the_simulation_target_runs_and_does_not_depend_on_chunking(tmp_path):
             ["scenario", "replicate", "check", "method"]
         )
         tables[chunks] = p.reset_index(drop=True)
+        check_files = sorted((sim / "checks").glob("*/chunk_*.parquet"))
+        assert len(check_files) == 3 * chunks
+        c = pd.concat([pd.read_parquet(f) for f in check_files]).sort_values(
+            ["scenario", "replicate", "check", "method"]
+        )
+        tables[f"checks{chunks}"] = c.reset_index(drop=True)
         perf = pd.read_csv(sim / "performance.csv")
     pd.testing.assert_frame_equal(tables[1], tables[2])
+    pd.testing.assert_frame_equal(tables["checks1"], tables["checks2"])
     main = perf[perf["check"] == "main"]
     assert set(main["method"]) == set(methods.MAIN_METHODS)
     candidates = main["method"].isin(methods.HEADLINE_CANDIDATES)
     assert (main.loc[candidates, "replicates"] == 4).all() and (
         main.loc[~candidates, "replicates"] == 2
     ).all()
-    assert set(perf["check"]) == {"main", "pretrend", "per_pilot"}
-    assert (perf.loc[perf["check"] != "main", "replicates"] == 2).all()
+    assert set(perf["check"]) == {*methods.CHECKS, *checks.ROBUSTNESS_CHECKS, "interval"}
+    interval = perf["check"] == "interval"
+    assert (perf.loc[(perf["check"] != "main") & ~interval, "replicates"] == 2).all()
+    assert (perf.loc[interval, "replicates"] == 1).all() and (perf.loc[interval, "median_width"] > 0).all()
     by = perf.set_index(["scenario", "check", "method"])
     assert by.loc[("base", "main", "logit_score_wcb"), "measure"] == "size"
     assert by.loc[("or_0.6", "main", "logit_score_wcb"), "measure"] == "power"
     assert by.loc[("or_0.6", "pretrend", "logit_score_wcb"), "measure"] == "size"
     assert by.loc[("pretrend", "pretrend", "logit_score_wcb"), "measure"] == "power"
+    assert by.loc[("pretrend", "placebo", "logit_score_wcb"), "measure"] == "power"
+    assert by.loc[("or_0.6", "placebo", "logit_score_wcb"), "measure"] == "size"
     assert by.loc[("or_0.6", "main", "logit_crv1"), "target_log_or"] < -0.2
+    md = (work / "results" / "sim1" / "simulation" / "performance.md").read_text()
+    assert "## placebo" in md and "median width" in md
     assert "## main" in (work / "results" / "sim1" / "simulation" / "performance.md").read_text()

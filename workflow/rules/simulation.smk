@@ -52,6 +52,34 @@ rule sim_chunk:
         "../../scripts/sim_chunk.py"
 
 
+rule sim_checks:
+    """The robustness checks (placebo, leave-one-out, Mason 2015 window, donut) and the main model's interval
+    widths on one chunk of a scenario's replicates (the same replicates as sim_chunk's).
+    """
+    input:
+        code=code("sim_checks"),
+    output:
+        checks=SIM_DIR / "checks" / "{scenario}" / "chunk_{chunk}.parquet",
+    log:
+        R / "logs" / "sim_checks" / "{scenario}" / "chunk_{chunk}.log",
+    benchmark:
+        R / "benchmarks" / "sim_checks" / "{scenario}" / "chunk_{chunk}.tsv"
+    wildcard_constraints:
+        chunk=r"\d+",
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=240,
+    params:
+        settings=sim_settings(
+            "check_replicates", "interval_replicates", "chunks", "bootstrap_reps"
+        ),
+    script:
+        "../../scripts/sim_checks.py"
+
+
 rule sim_summary:
     """Size, coverage, power and bias of every method in every scenario, with Monte Carlo SEs."""
     input:
@@ -60,6 +88,11 @@ rule sim_summary:
         ),
         pvalues=expand(
             SIM_DIR / "pvalues" / "{scenario}" / "chunk_{chunk}.parquet",
+            scenario=SIM["scenarios"],
+            chunk=range(SIM["chunks"]),
+        ),
+        checks=expand(
+            SIM_DIR / "checks" / "{scenario}" / "chunk_{chunk}.parquet",
             scenario=SIM["scenarios"],
             chunk=range(SIM["chunks"]),
         ),
@@ -72,7 +105,13 @@ rule sim_summary:
     conda:
         ENV
     params:
-        settings=sim_settings("scenarios", "replicates", "screening_replicates"),
+        settings=sim_settings(
+            "scenarios",
+            "replicates",
+            "screening_replicates",
+            "check_replicates",
+            "interval_replicates",
+        ),
     script:
         "../../scripts/sim_summary.py"
 

@@ -104,15 +104,22 @@ def variant_rows(
     *,
     methods: tuple[str, ...] = ("logit_crv1", "lpm_crv1"),
     bootstrap: Bootstrap | None = None,
+    with_ci: bool = True,
 ) -> pd.DataFrame:
     """The DiD of one variant's data: :func:`models.fit_did` rows for ``methods`` (CRV1, reference
     only) and, with ``bootstrap``, the headline wild cluster score bootstrap row
-    (:func:`pbr.fit.inference.few_cluster_rows`, ``logit_score_wcb``, with its interval)."""
+    (:func:`pbr.fit.inference.few_cluster_rows`, ``logit_score_wcb``, with its interval unless
+    not ``with_ci``: the simulation study wants its p-value only, :mod:`pbr.simstudy.checks`)."""
     parts = [models.fit_did(df, spec, methods=methods)]
     if bootstrap is not None:
         parts.append(
             inference.few_cluster_rows(
-                df, spec, methods=("logit_score_wcb",), reps=bootstrap.reps, seed=bootstrap.seed
+                df,
+                spec,
+                methods=("logit_score_wcb",),
+                reps=bootstrap.reps,
+                seed=bootstrap.seed,
+                logit_ci=with_ci,
             )
         )
     res = pd.concat(parts, ignore_index=True)[RESULT_COLUMNS]
@@ -139,16 +146,31 @@ def placebo(
     df: pd.DataFrame, spec: FitSpec, *, fake_start: str = "2011-04-01", bootstrap: Bootstrap | None = None
 ) -> pd.DataFrame:
     """Placebo DiD: pre-period journeys only, 'post' from a fake start date."""
-    pre = df.loc[df["post"].astype(int) == 0]
     fake = pd.Timestamp(fake_start)
     label = str(fake.year) if (fake.month, fake.day) == (4, 1) else fake.strftime("%Y%m%d")
     return variant_rows(
-        _with_post(pre, fake),
+        placebo_frame(df, fake_start),
         spec,
         f"placebo_{label}",
         f"placebo: pre-period journeys only, fake start {fake.date()} (expect no effect)",
         bootstrap=bootstrap,
     )
+
+
+def placebo_frame(df: pd.DataFrame, fake_start: str) -> pd.DataFrame:
+    """The placebo's data: the pre-period journeys, ``post`` and ``did`` from ``fake_start``."""
+    return _with_post(df.loc[df["post"].astype(int) == 0], pd.Timestamp(fake_start))
+
+
+def pilot_areas(df: pd.DataFrame, spec: FitSpec) -> list[str]:
+    """The pilot areas with journeys in ``spec``'s outcome denominator (the leave-one-out fits), sorted."""
+    in_denominator = df[spec.outcome].notna() & df["pilot"].fillna(False).astype(bool)
+    return sorted(df.loc[in_denominator, "area_code"].astype(str).unique())
+
+
+def leave_out_frame(df: pd.DataFrame, area: str) -> pd.DataFrame:
+    """``df`` without the journeys of ``area``."""
+    return df.loc[df["area_code"].astype(str) != area]
 
 
 def leave_one_out(
@@ -160,15 +182,12 @@ def leave_one_out(
 ) -> pd.DataFrame:
     """The main model refitted once per pilot area, without that area (with ``bootstrap``, also the
     score bootstrap over the remaining pilots)."""
-    in_denominator = df[spec.outcome].notna() & df["pilot"].fillna(False).astype(bool)
-    pilots = sorted(df.loc[in_denominator, "area_code"].astype(str).unique())
     parts = []
-    for area in pilots:
+    for area in pilot_areas(df, spec):
         log.info("%s/%s leave out %s", spec.cohort, spec.outcome, area)
-        sub = df.loc[df["area_code"].astype(str) != area]
         parts.append(
             variant_rows(
-                sub,
+                leave_out_frame(df, area),
                 spec,
                 f"leave_out_{area}",
                 f"pilot area {area} left out",
@@ -191,16 +210,21 @@ def mason_2015(
     bootstrap: Bootstrap | None = None,
 ) -> pd.DataFrame:
     """Mason et al. (2015) window: FY2011-12 (pre) against FY2012-13 (post)."""
-    start = df["start_date"]
-    sub = df.loc[(start >= pd.Timestamp(pre_start)) & (start <= pd.Timestamp(post_end))]
     return variant_rows(
-        _with_post(sub, pd.Timestamp(post_start)),
+        mason_frame(df, pre_start, post_start, post_end),
         spec,
         "mason_2015",
         f"journeys starting {pre_start} to {post_end}, post from {post_start}; fixed-effects logit "
         "(area + period FE) stands in for Mason et al.'s multilevel random-intercept logit",
         bootstrap=bootstrap,
     )
+
+
+def mason_frame(df: pd.DataFrame, pre_start: str, post_start: str, post_end: str) -> pd.DataFrame:
+    """The Mason 2015 window's data: journeys starting ``pre_start`` to ``post_end``, post from ``post_start``."""
+    start = df["start_date"]
+    sub = df.loc[(start >= pd.Timestamp(pre_start)) & (start <= pd.Timestamp(post_end))]
+    return _with_post(sub, pd.Timestamp(post_start))
 
 
 @dataclass(frozen=True)

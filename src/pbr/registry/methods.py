@@ -213,17 +213,21 @@ def check_sizes(df: pd.DataFrame, path: str | Path = "method_sizes.csv") -> None
     """Raise :class:`SizesError` naming ``path`` and the rows at fault unless ``df`` holds
     :data:`SIZE_COLUMNS` with a known method, a rate in [0, 1], an MC SE >= 0, replicates >= 1
     and a command on every row."""
-    missing = [c for c in SIZE_COLUMNS if c not in df.columns]
+    _check_rows(df, path, SIZE_COLUMNS, "rejection_rate", "command")
+
+
+def _check_rows(df: pd.DataFrame, path: str | Path, columns: tuple[str, ...], rate: str, text: str) -> None:
+    """Raise :class:`SizesError` unless ``df`` has ``columns``, known methods, ``rate`` in [0, 1], an
+    MC SE >= 0, replicates >= 1 and a non-empty ``text`` and ``check`` on every row."""
+    missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise SizesError(
-            f"{path}: missing column(s) {', '.join(missing)} (expected {', '.join(SIZE_COLUMNS)})"
-        )
+        raise SizesError(f"{path}: missing column(s) {', '.join(missing)} (expected {', '.join(columns)})")
     problems = {
         "unknown method": ~df["method"].isin(list(METHODS)),
-        "rejection_rate outside [0, 1]": ~pd.to_numeric(df["rejection_rate"], errors="coerce").between(0, 1),
+        f"{rate} outside [0, 1]": ~pd.to_numeric(df[rate], errors="coerce").between(0, 1),
         "mc_se missing or negative": ~(pd.to_numeric(df["mc_se"], errors="coerce") >= 0),
         "replicates below 1": ~(pd.to_numeric(df["replicates"], errors="coerce") >= 1),
-        "no command": df["command"].fillna("").astype(str).str.strip() == "",
+        f"no {text}": df[text].fillna("").astype(str).str.strip() == "",
         "no check": df["check"].fillna("").astype(str).str.strip() == "",
     }
     bad = [
@@ -233,6 +237,26 @@ def check_sizes(df: pd.DataFrame, path: str | Path = "method_sizes.csv") -> None
     ]
     if bad:
         raise SizesError(f"{path}: {'; '.join(bad)} (the header is line 1)")
+
+
+#: The simulation study's rejection rates of a true null per scenario (:mod:`pbr.simstudy.sizes`
+#: writes them beside the pooled and worst rows of :data:`SIZES_CSV`): what the report's sentence
+#: on the scenarios where no method holds its size is made from.
+STUDY_RATES_CSV = SIZES_CSV.parent / "study_rates.csv"
+STUDY_RATE_COLUMNS = ("scenario", "check", "method", "replicates", "rate", "mc_se")
+
+
+def study_rates(path: str | Path | None = None) -> pd.DataFrame:
+    """The simulation study's per-scenario rates (:data:`STUDY_RATE_COLUMNS`; ``check`` as in
+    :data:`SIZE_COLUMNS`), from ``path`` (default :data:`STUDY_RATES_CSV`); empty when missing.
+    Malformed rows raise :class:`SizesError` as :func:`measured_sizes` does."""
+    path = Path(path) if path is not None else STUDY_RATES_CSV
+    if not path.exists():
+        log.warning("no simulation-study rates at %s: the report names no scenario", path)
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in STUDY_RATE_COLUMNS})
+    df = pd.read_csv(path, dtype={"scenario": str, "check": str, "method": str})
+    _check_rows(df, path, STUDY_RATE_COLUMNS, "rate", "scenario")
+    return df[list(STUDY_RATE_COLUMNS)].reset_index(drop=True)
 
 
 def sizes_of(sizes: pd.DataFrame, method: str) -> list[dict]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 from markupsafe import Markup
 
-from pbr.registry.methods import EXCHANGEABLE_NOTE, method_label, role_of, sizes_of
+from pbr.registry.methods import EXCHANGEABLE_NOTE, may_decide, method_label, role_of, sizes_of
 from pbr.report.cells import data_cell, header_cell, isnan, simple_head, table
 from pbr.report.disclosure import Disclosure
 
@@ -118,3 +118,64 @@ ROLE_TEXT = {
     "reference": "for reference only: never decides a verdict",
     "exchangeable_only": f"{EXCHANGEABLE_NOTE}: never in a verdict",
 }
+
+
+#: The band a method's rejection of a true null should hold in every scenario of the simulation
+#: study (issue #20's target at nominal 5%).
+SIZE_BAND = (0.04, 0.06)
+#: The checks of the study's per-scenario rates, in the report's words (in this order).
+STUDY_CHECKS = {
+    "main": "Main estimate (rejection at each scenario's target: 1 - coverage)",
+    "event_study_pretrend": "Joint pre-trend test",
+    "per_pilot": "Per-pilot tests",
+    "placebo_2011": "Placebo start",
+    "leave_one_out": "Leave one pilot area out",
+    "mason_2015": "Mason 2015 window",
+    "donut": "Donut (timing)",
+}
+
+
+def _pct(x: float) -> str:
+    return f"{100 * float(x):.1f}%"
+
+
+def size_band_items(
+    rates: pd.DataFrame, leads: dict[str, str], band: tuple[float, float] = SIZE_BAND
+) -> list[dict]:
+    """One item per check of the simulation study's per-scenario rates
+    (:func:`pbr.registry.methods.study_rates`): the lead method's (``leads``: check -> the method
+    deciding its verdicts) lowest and highest rate over the scenarios, and, said plainly, the
+    scenarios where no method that may decide a verdict held its rejection of a true null inside
+    ``band``, each with the method nearest the nominal level there."""
+    items = []
+    mid = sum(band) / 2
+    for check, words in STUDY_CHECKS.items():
+        t = rates[(rates["check"] == check) & rates["method"].map(may_decide)] if not rates.empty else rates
+        if t.empty:
+            continue
+        lead = leads.get(check, "")
+        own = t[t["method"] == lead]
+        span = ""
+        if lead and not own.empty:
+            lo, hi = own.loc[own["rate"].idxmin()], own.loc[own["rate"].idxmax()]
+            span = (
+                f"{method_label(lead)} ({lead}): {_pct(lo['rate'])} ({lo['scenario']}) to "
+                f"{_pct(hi['rate'])} ({hi['scenario']}) over {len(own)} scenarios"
+            )
+        inside = t["rate"].between(*band)
+        failing = []
+        for scenario, g in t.groupby("scenario", sort=True):
+            if inside[g.index].any():
+                continue
+            near = g.loc[(g["rate"] - mid).abs().idxmin()]
+            failing.append(f"{scenario} (nearest: {near['method']} {_pct(near['rate'])})")
+        items.append(
+            {
+                "check": words,
+                "span": span,
+                "failing": failing,
+                "scenarios": int(t["scenario"].nunique()),
+                "methods": sorted(set(t["method"])),
+            }
+        )
+    return items

@@ -24,9 +24,10 @@ import yaml
 
 from pbr.io import write_bytes
 from pbr.registry import outcomes as outcome_registry
-from pbr.registry.methods import EXCHANGEABLE_NOTE, measured_sizes
+from pbr.registry.methods import EXCHANGEABLE_NOTE, measured_sizes, study_rates
 from pbr.registry.published import PUBLISHED_JOURNEYS
 from pbr.report.cells import METHOD_LABELS, SCI_LARGE, format_number, format_p, isnan
+from pbr.report.checks import HEADLINE_METHOD
 from pbr.report.composition import composition_section
 from pbr.report.descriptive import (
     baseline_section,
@@ -37,11 +38,18 @@ from pbr.report.descriptive import (
 )
 from pbr.report.did import DidSettings, did_rows, did_section, planted_effects
 from pbr.report.disclosure import COMPLEMENT, DERIVED, SMALL, Disclosure
-from pbr.report.estimates import all_estimates_table, inference_section, robustness_section
+from pbr.report.estimates import all_estimates_table, inference_section, pretrend_method, robustness_section
 from pbr.report.figures import ReportFigures, event_study_figure, forest_plot, placeholder, trend_figure
 from pbr.report.findings import area_summary, summary_findings
 from pbr.report.inputs import ReportInputs
-from pbr.report.methods import model_formula, source_section, verdict_methods, verdict_methods_table
+from pbr.report.methods import (
+    SIZE_BAND,
+    model_formula,
+    size_band_items,
+    source_section,
+    verdict_methods,
+    verdict_methods_table,
+)
 from pbr.report.pilots import pilot_section
 from pbr.report.timing import timing_section
 from pbr.report.verdicts import MAX_CI_RATIO, MAX_PLAUSIBLE_OR, MIN_CELL_EVENTS
@@ -251,6 +259,7 @@ def render_report(
     extra_outputs: dict[str, str | Path] | None = None,
     data_source: dict | None = None,
     method_sizes: pd.DataFrame | None = None,
+    study_rates_table: pd.DataFrame | None = None,
 ) -> Path:
     """Render ``report/report.html.j2`` to ``out_path`` (one self-contained file).
 
@@ -261,12 +270,14 @@ def render_report(
     ``event_study_png``, ``trends_png``, ``flow_csv`` (each written when named).
 
     ``method_sizes``: the measured sizes of the methods (default
-    :func:`pbr.registry.methods.measured_sizes`, the registry's file).
+    :func:`pbr.registry.methods.measured_sizes`, the registry's file); ``study_rates_table``: the simulation
+    study's per-scenario rates (default :func:`pbr.registry.methods.study_rates`).
     """
     settings = _Settings.of(config)
     disc = Disclosure(settings.small_cell_threshold, active=settings.real)
     sections = _counted_sections(inputs, config, settings, disc)
     sections["sizes"] = measured_sizes() if method_sizes is None else method_sizes
+    sections["study_rates"] = study_rates() if study_rates_table is None else study_rates_table
     disc.resolve()
 
     sections["robustness"] = robustness_section(
@@ -424,6 +435,17 @@ def _html(
         headline=headline,
         headline_label=METHOD_LABELS.get(headline, headline),
         findings=findings,
+        size_band=size_band_items(
+            sections["study_rates"],
+            {
+                "main": headline,
+                "event_study_pretrend": pretrend_method(sections["sizes"], config),
+                **dict.fromkeys(
+                    ("placebo_2011", "leave_one_out", "mason_2015", "donut"), HEADLINE_METHOD["odds_ratio"]
+                ),
+            },
+        ),
+        size_band_range=SIZE_BAND,
         verdict_methods=verdict_methods_table(
             verdict_methods(findings, headline, sections["rows"], section_verdicts(sections)),
             sections["sizes"],

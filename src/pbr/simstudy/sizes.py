@@ -11,7 +11,9 @@ For each method of each check the study covers, two rows (:data:`pbr.registry.me
   conservative scenarios show in the docs' tables), with its own rate and SE.
 
 They replace, in the registry's file, the rows of the same method and check (e.g. the single
-geometry of ``bench/bench_size.py``); rows of checks the study does not cover stay. Run as
+geometry of ``bench/bench_size.py``); rows of checks the study does not cover stay. The rates
+per scenario behind them go to :data:`pbr.registry.methods.STUDY_RATES_CSV` (the report names
+the scenarios where no method holds its size from them). Run as
 
     python -m pbr.simstudy.sizes results/simulation/performance.csv --command "..."
 
@@ -26,11 +28,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from pbr.registry.methods import SIZE_COLUMNS, SIZES_CSV, check_sizes
+from pbr.registry.methods import SIZE_COLUMNS, SIZES_CSV, STUDY_RATE_COLUMNS, STUDY_RATES_CSV, check_sizes
 from pbr.report.verdicts import WORST_SCENARIO
 
-#: The study's checks (:data:`pbr.simstudy.methods.CHECKS`) -> the result rows' specification.
-CHECK_NAMES = {"main": "main", "pretrend": "event_study_pretrend", "per_pilot": "per_pilot"}
+#: The study's checks (:data:`pbr.simstudy.methods.CHECKS`, :data:`pbr.simstudy.checks.ROBUSTNESS_CHECKS`)
+#: -> the result rows' specification (the registry's ``check``).
+CHECK_NAMES = {
+    "main": "main",
+    "pretrend": "event_study_pretrend",
+    "per_pilot": "per_pilot",
+    "placebo": "placebo_2011",
+    "leave_one_out": "leave_one_out",
+    "mason_2015": "mason_2015",
+    "donut": "donut",
+}
 
 
 def null_rates(performance: pd.DataFrame) -> pd.DataFrame:
@@ -45,6 +56,13 @@ def null_rates(performance: pd.DataFrame) -> pd.DataFrame:
     out = pd.concat([main, other], ignore_index=True)
     out = out[out["replicates"] > 0]
     return out[["scenario", "check", "method", "replicates", "rate", "mc_se"]]
+
+
+def rate_rows(performance: pd.DataFrame) -> pd.DataFrame:
+    """The registry's per-scenario rates (:data:`STUDY_RATE_COLUMNS`): :func:`null_rates` with each
+    check named as the result rows' specification (:data:`CHECK_NAMES`)."""
+    out = null_rates(performance).assign(check=lambda t: t["check"].map(CHECK_NAMES))
+    return out[list(STUDY_RATE_COLUMNS)].sort_values(["check", "method", "scenario"]).reset_index(drop=True)
 
 
 def size_rows(performance: pd.DataFrame, command: str) -> pd.DataFrame:
@@ -108,14 +126,21 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("performance", help="results/simulation/performance.csv of a `snakemake simulation` run")
     ap.add_argument("--command", required=True, help="the command (and commit) that made the table")
     ap.add_argument("--into", default=str(SIZES_CSV), help="the registry's sizes file to update")
+    ap.add_argument(
+        "--rates-into", default=str(STUDY_RATES_CSV), help="the registry's per-scenario rates to replace"
+    )
     args = ap.parse_args(argv)
-    study = size_rows(pd.read_csv(args.performance), args.command)
+    performance = pd.read_csv(args.performance)
+    study = size_rows(performance, args.command)
+    rates = rate_rows(performance)
+    rates.to_csv(args.rates_into, index=False, float_format="%.6g")
     into = Path(args.into)
     base = pd.read_csv(into) if into.exists() else pd.DataFrame(columns=list(SIZE_COLUMNS))
     out = merged(base, study)
     check_sizes(out, into)
     out.to_csv(into, index=False)
     print(f"{into}: {len(study)} rows from the simulation study, {len(out)} in all")
+    print(f"{args.rates_into}: {len(rates)} per-scenario rates")
 
 
 if __name__ == "__main__":

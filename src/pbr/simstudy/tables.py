@@ -11,7 +11,10 @@ import math
 
 import pandas as pd
 
-#: (check, measure column, methods, title) of each table docs/inference.md shows.
+#: The robustness checks' columns: the headline method on each (CRV1 in the second table).
+_ROBUSTNESS = ("placebo", "leave_one_out", "mason_2015", "donut")
+
+#: (check or checks, measure column, methods, title) of each table docs/inference.md shows.
 TABLES = (
     (
         "main",
@@ -51,32 +54,58 @@ TABLES = (
         ),
         "Per-pilot tests: rejection of no effect (size in the null scenarios)",
     ),
+    (
+        _ROBUSTNESS,
+        "reject_zero",
+        ("logit_score_wcb",),
+        "Robustness checks with the headline method (`logit_score_wcb`): rejection of no effect (size; the "
+        "placebo's null holds wherever there is no pre-trend, the others' in the null scenarios)",
+    ),
+    (
+        _ROBUSTNESS,
+        "reject_zero",
+        ("logit_crv1",),
+        "Robustness checks with CRV1 (`logit_crv1`, reference only): rejection of no effect",
+    ),
+    (
+        "interval",
+        "median_width",
+        ("logit_score_wcb", "logit_crv1", "lpm_wcb_webb", "lpm_crv1"),
+        "Median width of the main model's 95% interval (log OR for the logit, risk difference for the LPM)",
+    ),
 )
 
 
-def pivot_markdown(perf: pd.DataFrame, check: str, column: str, methods: tuple[str, ...], title: str) -> str:
-    """One table: scenarios (the table's order) x ``methods``, cells ``rate (MC SE)`` of ``column``,
-    with the replicates per method and scenario's target log OR."""
-    t = perf[(perf["check"] == check) & perf["method"].isin(methods)]
+def pivot_markdown(
+    perf: pd.DataFrame, check: str | tuple[str, ...], column: str, methods: tuple[str, ...], title: str
+) -> str:
+    """One table: scenarios (the table's order) x ``methods`` (x each check of a tuple ``check``),
+    cells ``value (MC SE)`` of ``column``, with the replicates per column and scenario's target log OR."""
+    checks = (check,) if isinstance(check, str) else check
+    t = perf[perf["check"].isin(checks) & perf["method"].isin(methods)]
     scenarios = list(dict.fromkeys(perf["scenario"]))
-    present = [m for m in methods if m in set(t["method"])]
-    reps = t.groupby("method")["replicates"].max()
-    head = "| scenario | target log OR | " + " | ".join(f"`{m}` ({reps[m]:,})" for m in present) + " |"
+    present = [(c, m) for c in checks for m in methods if ((t["check"] == c) & (t["method"] == m)).any()]
+    reps = t.groupby(["check", "method"])["replicates"].max()
+
+    def name(c: str, m: str) -> str:
+        return f"{c}: `{m}`" if len(checks) > 1 else f"`{m}`"
+
+    head = "| scenario | target log OR | " + " | ".join(f"{name(*k)} ({reps[k]:,})" for k in present) + " |"
     lines = [
         f"**{title}** (in brackets: the most replicates of any scenario)",
         "",
         head,
         "|---" * (len(present) + 2) + "|",
     ]
-    by = t.set_index(["scenario", "method"])
+    by = t.set_index(["scenario", "check", "method"])
     target = perf.drop_duplicates("scenario").set_index("scenario").get("target_log_or")
     for s in scenarios:
         cells = []
-        for m in present:
-            if (s, m) not in by.index or math.isnan(by.loc[(s, m), column]):
+        for c, m in present:
+            if (s, c, m) not in by.index or math.isnan(by.loc[(s, c, m), column]):
                 cells.append("")
                 continue
-            r = by.loc[(s, m)]
+            r = by.loc[(s, c, m)]
             cells.append(f"{r[column]:.3f} ({r[column + '_mc_se']:.3f})")
         tl = "" if target is None or math.isnan(target[s]) else f"{target[s]:.3f}"
         lines.append(f"| {s} | {tl} | " + " | ".join(cells) + " |")
