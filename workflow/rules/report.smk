@@ -35,9 +35,15 @@ rule render_report:
             "report/_composition.html.j2",
             "report/report.css",
         ],
-        # the measured sizes of the inference methods, printed beside every verdict (when written)
+        # the measured sizes of the inference methods, printed beside every verdict, and the simulation
+        # study's rates per scenario, from which the report names where no method holds its size (when written)
         sizes=[
-            p for p in ["src/pbr/registry/data/method_sizes.csv"] if os.path.exists(p)
+            p
+            for p in [
+                "src/pbr/registry/data/method_sizes.csv",
+                "src/pbr/registry/data/study_rates.csv",
+            ]
+            if os.path.exists(p)
         ],
         code=code("render_report"),
     output:
