@@ -8,7 +8,7 @@ import pytest
 from report_fixtures import make_study_rates
 
 from pbr.registry.methods import SizesError, study_rates
-from pbr.report.methods import SIZE_BAND, size_band_items
+from pbr.report.methods import SIZE_BAND, STUDY_CHECKS, size_band_items, size_band_leads
 from pbr.simstudy import sizes as registry_sizes
 
 
@@ -30,6 +30,20 @@ def test_the_items_name_the_lead_methods_span_and_the_scenarios_without_a_method
     assert wide["failing"] == [] and wide["span"] == ""
     assert size_band_items(pd.DataFrame(columns=["scenario", "check", "method", "rate"]), {}) == []
     assert SIZE_BAND == (0.04, 0.06)
+
+
+def test_every_study_check_has_its_words_and_a_lead_from_one_vocabulary():
+    # the study's checks as the registry names them are the report's checks, in its order
+    assert set(registry_sizes.CHECK_NAMES.values()) == set(STUDY_CHECKS)
+    leads = size_band_leads("head", "pre", "rob")
+    assert leads == {
+        "main": "head",
+        "event_study_pretrend": "pre",
+        "placebo_2011": "rob",
+        "leave_one_out": "rob",
+        "mason_2015": "rob",
+        "donut": "rob",
+    }
 
 
 def test_the_report_prints_the_sentence(rendered):

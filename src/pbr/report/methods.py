@@ -133,6 +133,19 @@ STUDY_CHECKS = {
     "mason_2015": "Mason 2015 window",
     "donut": "Donut (timing)",
 }
+#: The study's checks whose verdicts the main model's headline method decides, besides ``main``.
+ROBUSTNESS_STUDY_CHECKS = tuple(
+    c for c in STUDY_CHECKS if c not in ("main", "event_study_pretrend", "per_pilot")
+)
+
+
+def size_band_leads(headline: str, pretrend: str, robustness: str) -> dict[str, str]:
+    """The method deciding each study check's verdicts (:data:`STUDY_CHECKS` -> method): the report's
+    ``headline`` for the main estimate, ``pretrend`` for the joint pre-trend test, ``robustness`` for
+    the robustness checks; the per-pilot tests have no single lead."""
+    return {"main": headline, "event_study_pretrend": pretrend} | dict.fromkeys(
+        ROBUSTNESS_STUDY_CHECKS, robustness
+    )
 
 
 def _pct(x: float) -> str:

@@ -46,6 +46,7 @@ from pbr.report.methods import (
     SIZE_BAND,
     model_formula,
     size_band_items,
+    size_band_leads,
     source_section,
     verdict_methods,
     verdict_methods_table,
@@ -437,13 +438,9 @@ def _html(
         findings=findings,
         size_band=size_band_items(
             sections["study_rates"],
-            {
-                "main": headline,
-                "event_study_pretrend": pretrend_method(sections["sizes"], config),
-                **dict.fromkeys(
-                    ("placebo_2011", "leave_one_out", "mason_2015", "donut"), HEADLINE_METHOD["odds_ratio"]
-                ),
-            },
+            size_band_leads(
+                headline, pretrend_method(sections["sizes"], config), HEADLINE_METHOD["odds_ratio"]
+            ),
         ),
         size_band_range=SIZE_BAND,
         verdict_methods=verdict_methods_table(
