@@ -13,7 +13,8 @@ def main(smk) -> None:
         s = smk.params.settings
         truth = pd.concat([io.read_table(p) for p in smk.input.truth], ignore_index=True)
         pvalues = pd.concat(
-            [io.read_table(p) for p in [*smk.input.pvalues, *smk.input.checks]], ignore_index=True
+            [io.read_table(p) for p in [*smk.input.pvalues, *smk.input.checks, *smk.input.trends]],
+            ignore_index=True,
         )
         chosen = {name: scenarios.scenario(name, s["journeys"]) for name in s["scenarios"]}
         table = performance.performance(pvalues, truth, chosen)
@@ -22,7 +23,8 @@ def main(smk) -> None:
         text = [
             f"# Simulation study: {len(s['scenarios'])} scenarios, {s['replicates']} replicates "
             f"({s['screening_replicates']} with the pre-trend and per-pilot tests, {s['check_replicates']} with "
-            f"the robustness checks, {s['interval_replicates']} with interval widths), {s['journeys']} journeys",
+            f"the robustness checks, {s['interval_replicates']} with interval widths, {s['trend_replicates']} with the "
+            f"tests over the pilots' linear pre-trends), {s['journeys']} journeys",
             "",
         ]
         for check in (*methods.CHECKS, *checks.ROBUSTNESS_CHECKS, "interval"):

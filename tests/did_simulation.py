@@ -5,9 +5,10 @@ import pandas as pd
 from scipy import special
 
 
-def simulate_journeys(n=3000, n_areas=30, n_pilot=8, log_or=0.0, seed=1):
+def simulate_journeys(n=3000, n_areas=30, n_pilot=8, log_or=0.0, seed=1, pretrend=0.0):
     """Journeys by area x quarter (post from quarter 8): unequal areas, area x half-year shocks,
-    two covariates (age_group, sex), a planted DiD odds ratio exp(log_or); outcome ``y``."""
+    two covariates (age_group, sex), a planted DiD odds ratio exp(log_or) and a differential
+    linear trend of the pilots, ``pretrend`` log odds per year (every quarter); outcome ``y``."""
     rng = np.random.default_rng(seed)
     size = rng.lognormal(0, 0.6, n_areas)
     area = rng.choice(n_areas, n, p=size / size.sum())
@@ -23,6 +24,7 @@ def simulate_journeys(n=3000, n_areas=30, n_pilot=8, log_or=0.0, seed=1):
         + 0.3 * (age == "40+")
         + rng.normal(0, 0.1, (n_areas, 8))[area, quarter // 2]
         + log_or * (pilot & post)
+        + pretrend * pilot * quarter / 4
     )
     y = (rng.random(n) < special.expit(lp)).astype(int)
     return pd.DataFrame(

@@ -184,12 +184,12 @@ def test_the_pretrend_item_counts_the_headline_tests_only():
     res = make_results()
     # the CRV1 test flags a pre-trend; the bootstrap test does not: no flag
     res = _set(res, "drug", "successful_completion", "logit_crv1", "event_study_pretrend", p_value=0.01)
-    item = _item(_findings(res), "Event-study joint pre-trend tests (wild cluster score bootstrap)")
+    item = _item(_findings(res), "Pre-trend tests (wild cluster score bootstrap)")
     assert item["ok"] is True and item["text"].endswith("0 of 1") and item["method"] == HEADLINE
     (test,) = pretrend_tests(res, headline=HEADLINE).values()
     assert test["p"] == 0.45 and test["p_crv1"] == 0.01 and test["method"] == HEADLINE
     res = _set(res, "drug", "successful_completion", HEADLINE, "event_study_pretrend", p_value=0.02)
-    item = _item(_findings(res), "Event-study joint pre-trend tests (wild cluster score bootstrap)")
+    item = _item(_findings(res), "Pre-trend tests (wild cluster score bootstrap)")
     assert item["ok"] is False and "Successful completion (12 months) (drug)" in item["text"]
     # without a bootstrap test: the CRV1 test is for reference only, never a verdict
     res = res[~((res["specification"] == "event_study_pretrend") & (res["method"] == HEADLINE))]

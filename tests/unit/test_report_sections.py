@@ -98,7 +98,7 @@ def test_pretrend_verdict_comes_from_the_bootstrap_p_not_crv1(p_crv1, p_boot, de
     (pre,) = rob["pretrend"]
     assert pre["p"] == p_boot and pre["p_crv1"] == p_crv1
     findings = summary_findings([], [], rob, "logit_score_wcb", True, results=results)
-    (item,) = [f for f in findings if f["text"].startswith("Event-study joint pre-trend")]
+    (item,) = [f for f in findings if f["text"].startswith("Pre-trend tests")]
     assert item["ok"] is (not detected)
     row = next(
         r for r in rob["table"]["body"] if any(c["text"] == "Event study: joint pre-trend test" for c in r)
@@ -107,6 +107,39 @@ def test_pretrend_verdict_comes_from_the_bootstrap_p_not_crv1(p_crv1, p_boot, de
     assert (row[-5]["text"], row[-3]["text"]) == (f"{p_boot:.3f}", f"{p_crv1:.3f}")  # p, CRV1 p
     assert comment.startswith("pre-trend detected" if detected else "no pre-trend detected")
     assert "CRV1, for reference only" in comment
+
+
+def test_the_tests_over_the_pilots_trends_decide_when_the_rule_leads_with_them():
+    """The per-pilot trend tests (pbr.fit.pilot_trends) sit beside the joint tests; led by the
+    Ibragimov-Mueller test, its p makes the verdict and its mean trend is worded per year."""
+    results = pd.concat(
+        [
+            _pretrend_frame(0.01, 0.02),
+            pd.DataFrame(
+                [
+                    result_row(C, OUT, "event_study_pretrend", m, est, lo, hi, p, 1000, 300)
+                    for m, est, lo, hi, p in (
+                        ("logit_ibragimov_mueller", 1.08, 0.95, 1.2, 0.30),
+                        ("lpm_ibragimov_mueller", 0.01, -0.01, 0.03, 0.31),
+                        ("logit_canay_romano_shaikh", 1.08, 0.9, 1.3, 0.27),
+                    )
+                ]
+            ),
+        ],
+        ignore_index=True,
+    )
+    (test,) = pretrend_tests(results, headline="logit_ibragimov_mueller").values()
+    assert test["method"] == "logit_ibragimov_mueller" and test["verdict_p"] == 0.30
+    assert test["detected"] is False and test["p"] == 0.02 and test["lpm_crs_p"] is None
+    assert test["text"].startswith(
+        "logit Ibragimov-Müller t over the pilots' linear pre-trends (verdict): mean trend OR per year = 1.08"
+    )
+    assert (
+        "LPM Ibragimov-Müller t over the pilots' linear pre-trends: mean trend per year (risk difference)"
+        in (test["text"])
+    )
+    (score,) = pretrend_tests(results).values()
+    assert score["method"] == "logit_score_wcb" and score["detected"] is True
 
 
 def test_without_a_bootstrap_pretrend_test_there_is_no_verdict():

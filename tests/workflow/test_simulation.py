@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from workflow_utils import copy_workflow, planned_jobs, run_snakemake
 
+from pbr.fit.pilots import PILOT_TESTS
 from pbr.simstudy import checks, methods
 
 TINY_SIM = """simulation:
@@ -16,6 +17,7 @@ TINY_SIM = """simulation:
   screening_replicates: 2
   check_replicates: 2
   interval_replicates: 1
+  trend_replicates: 3
   chunks: {chunks}
   bootstrap_reps: 99
   ri_reps: 99
@@ -56,9 +58,19 @@ def test_the_simulation_target_runs_and_does_not_depend_on_chunking(tmp_path):
             ["scenario", "replicate", "check", "method"]
         )
         tables[f"checks{chunks}"] = c.reset_index(drop=True)
+        trend_files = sorted((sim / "trends").glob("*/chunk_*.parquet"))
+        assert len(trend_files) == 3 * chunks
+        t = pd.concat([pd.read_parquet(f) for f in trend_files]).sort_values(
+            ["scenario", "replicate", "method"]
+        )
+        tables[f"trends{chunks}"] = t.reset_index(drop=True)
         perf = pd.read_csv(sim / "performance.csv")
     pd.testing.assert_frame_equal(tables[1], tables[2])
     pd.testing.assert_frame_equal(tables["checks1"], tables["checks2"])
+    pd.testing.assert_frame_equal(tables["trends1"], tables["trends2"])
+    trend_methods = [m for pair in PILOT_TESTS.values() for m in pair]
+    trend = (perf["check"] == "pretrend") & perf["method"].isin(trend_methods)
+    assert set(perf.loc[trend, "method"]) == set(trend_methods) and (perf.loc[trend, "replicates"] == 3).all()
     main = perf[perf["check"] == "main"]
     assert set(main["method"]) == set(methods.MAIN_METHODS)
     candidates = main["method"].isin(methods.HEADLINE_CANDIDATES)
@@ -67,7 +79,7 @@ def test_the_simulation_target_runs_and_does_not_depend_on_chunking(tmp_path):
     ).all()
     assert set(perf["check"]) == {*methods.CHECKS, *checks.ROBUSTNESS_CHECKS, "interval"}
     interval = perf["check"] == "interval"
-    assert (perf.loc[(perf["check"] != "main") & ~interval, "replicates"] == 2).all()
+    assert (perf.loc[(perf["check"] != "main") & ~interval & ~trend, "replicates"] == 2).all()
     assert (perf.loc[interval, "replicates"] == 1).all() and (perf.loc[interval, "median_width"] > 0).all()
     by = perf.set_index(["scenario", "check", "method"])
     assert by.loc[("base", "main", "logit_score_wcb"), "measure"] == "size"

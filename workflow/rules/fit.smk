@@ -104,7 +104,8 @@ rule infer_few_cluster:
 
 
 rule fit_pilots:
-    """A DiD per pilot area (the other pilots left out), Ibragimov-Mueller and Canay-Romano-Shaikh tests, leverage."""
+    """A DiD per pilot area (the other pilots left out), Ibragimov-Mueller and Canay-Romano-Shaikh tests, leverage;
+    the same tests on the pilots' linear pre-trends."""
     input:
         analysis=R / "derive" / "analysis_{cohort}.parquet",
         code=code("fit_pilots"),
@@ -127,6 +128,10 @@ rule fit_pilots:
     params:
         models=model_settings(),
         period_unit=config["study"]["period_unit"],
+        event_study_bin=config["models"]["robustness"]["event_study_bin"],
+        outcome_settings=config["outcomes"],
+        pre_start=config["study"]["pre_start"],
+        post_start=config["study"]["post_start"],
     script:
         "../../scripts/fit_pilots.py"
 

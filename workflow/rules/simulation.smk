@@ -80,6 +80,31 @@ rule sim_checks:
         "../../scripts/sim_checks.py"
 
 
+rule sim_trends:
+    """The per-pilot linear pre-trend tests (Ibragimov-Mueller, Canay-Romano-Shaikh) on one chunk of a
+    scenario's replicates (the same replicates as sim_chunk's)."""
+    input:
+        code=code("sim_trends"),
+    output:
+        trends=SIM_DIR / "trends" / "{scenario}" / "chunk_{chunk}.parquet",
+    log:
+        R / "logs" / "sim_trends" / "{scenario}" / "chunk_{chunk}.log",
+    benchmark:
+        R / "benchmarks" / "sim_trends" / "{scenario}" / "chunk_{chunk}.tsv"
+    wildcard_constraints:
+        chunk=r"\d+",
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=240,
+    params:
+        settings=sim_settings("trend_replicates", "chunks"),
+    script:
+        "../../scripts/sim_trends.py"
+
+
 rule sim_summary:
     """Size, coverage, power and bias of every method in every scenario, with Monte Carlo SEs."""
     input:
@@ -93,6 +118,11 @@ rule sim_summary:
         ),
         checks=expand(
             SIM_DIR / "checks" / "{scenario}" / "chunk_{chunk}.parquet",
+            scenario=SIM["scenarios"],
+            chunk=range(SIM["chunks"]),
+        ),
+        trends=expand(
+            SIM_DIR / "trends" / "{scenario}" / "chunk_{chunk}.parquet",
             scenario=SIM["scenarios"],
             chunk=range(SIM["chunks"]),
         ),
@@ -111,6 +141,7 @@ rule sim_summary:
             "screening_replicates",
             "check_replicates",
             "interval_replicates",
+            "trend_replicates",
         ),
     script:
         "../../scripts/sim_summary.py"

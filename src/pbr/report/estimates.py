@@ -133,8 +133,9 @@ def pretrend_tests(
 
     Each entry holds, for every method of :data:`PRETREND_FIELDS`, its p (``p``: the logit wild
     cluster score bootstrap; ``lpm_p``: the LPM restricted wild bootstrap; ``ri_p`` and
-    ``lpm_ri_p``: randomisation inference on the pre-period journeys; ``p_crv1`` and
-    ``lpm_p_crv1``: CRV1, kept for reference only) and its statistic (``stat``, ... as (value,
+    ``lpm_ri_p``: randomisation inference on the pre-period journeys; ``im_p``, ``lpm_im_p``,
+    ``crs_p``, ``lpm_crs_p``: the tests over the pilots' linear pre-trends of
+    :mod:`pbr.fit.pilot_trends`; ``p_crv1`` and ``lpm_p_crv1``: CRV1, kept for reference only) and its statistic (``stat``, ... as (value,
     scale)); None when the row is absent or not estimable. The verdict is the ``headline``
     method's (the method :func:`pbr.report.verdicts.lead_method` chose for the check; the score
     bootstrap when it has no pre-trend row): ``method`` names it, ``verdict_p`` is its p,
@@ -174,6 +175,10 @@ PRETREND_FIELDS = (
     ("lpm_p", "lpm_stat", "lpm_wcb_webb"),
     ("ri_p", "ri_stat", "logit_ri_t"),
     ("lpm_ri_p", "lpm_ri_stat", "lpm_ri_t"),
+    ("im_p", "im_stat", "logit_ibragimov_mueller"),
+    ("lpm_im_p", "lpm_im_stat", "lpm_ibragimov_mueller"),
+    ("crs_p", "crs_stat", "logit_canay_romano_shaikh"),
+    ("lpm_crs_p", "lpm_crs_stat", "lpm_canay_romano_shaikh"),
     ("p_crv1", "stat_crv1", "logit_crv1"),
     ("lpm_p_crv1", "lpm_stat_crv1", "lpm_crv1"),
 )
@@ -183,10 +188,19 @@ PRETREND_NAMES = {
     "lpm_wcb_webb": "LPM wild bootstrap",
     "logit_ri_t": "logit randomisation inference (pre-period)",
     "lpm_ri_t": "LPM randomisation inference (pre-period)",
+    "logit_ibragimov_mueller": "logit Ibragimov-Müller t over the pilots' linear pre-trends",
+    "lpm_ibragimov_mueller": "LPM Ibragimov-Müller t over the pilots' linear pre-trends",
+    "logit_canay_romano_shaikh": "logit Canay-Romano-Shaikh sign-change test over the pilots' linear pre-trends",
+    "lpm_canay_romano_shaikh": "LPM Canay-Romano-Shaikh sign-change test over the pilots' linear pre-trends",
     "logit_crv1": "logit CRV1",
     "lpm_crv1": "LPM CRV1",
 }
-_STAT_NAMES = {"wald_chi2": "Wald χ²", "wald_F": "Wald F"}
+_STAT_NAMES = {
+    "wald_chi2": "Wald χ²",
+    "wald_F": "Wald F",
+    "odds_ratio": "mean trend OR per year",
+    "risk_difference": "mean trend per year (risk difference)",
+}
 
 
 def _pretrend_text(test: dict) -> str:

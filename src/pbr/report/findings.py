@@ -338,7 +338,7 @@ def _pretrend_items(pretrend: list[dict], headline: str, redact) -> list[dict]:
     usable = [x for x in pretrend if x["detected"] is not None]
     if any(x["tested"] for x in pretrend):
         bad = [x for x in usable if x["detected"]]
-        what = f"Event-study joint pre-trend tests ({_name(method)})"
+        what = f"Pre-trend tests ({_name(method)})"
         text = f"{what} detecting a pre-trend: {len(bad)} of {len(usable)}"
         if bad:
             text += " (" + ", ".join(f"{label(x['outcome'])} ({x['cohort']})" for x in bad) + ")"

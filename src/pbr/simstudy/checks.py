@@ -39,7 +39,7 @@ import pandas as pd
 from pbr.fit import inference, models, robustness, timing
 from pbr.fit.draws import Bootstrap
 from pbr.simstudy.mechanism import ORIGIN, POST_FROM
-from pbr.simstudy.methods import PVALUE_COLUMNS, SPEC
+from pbr.simstudy.methods import PVALUE_COLUMNS, SPEC, pvalue_table
 
 #: The columns of a replicate's check table.
 CHECK_COLUMNS = [*PVALUE_COLUMNS, "width"]
@@ -133,7 +133,4 @@ def replicate_checks(
     rows = (robustness_pvalues(df, r, reps, draw_seed) if robust else []) + (
         interval_widths(df, reps, draw_seed) if interval else []
     )
-    out = pd.DataFrame(rows, columns=[c for c in CHECK_COLUMNS if c not in ("scenario", "replicate")])
-    out.insert(0, "replicate", int(r))
-    out.insert(0, "scenario", scenario)
-    return out[CHECK_COLUMNS]
+    return pvalue_table(rows, scenario, r, CHECK_COLUMNS)

@@ -119,16 +119,16 @@ def _ri_rows(
 def pretrend_pvalues(df: pd.DataFrame, reps: int, ri_reps: int, seed: int) -> list[dict]:
     """The event study's joint pre-trend tests on one replicate (p at no pre-trend)."""
     _, rows = event_study(df, SPEC, bootstrap=Bootstrap(reps=reps, seed=seed, ri_reps=ri_reps))
-    return _zero_rows(rows, "event_study_pretrend", "pretrend")
+    return zero_rows(rows, "event_study_pretrend", "pretrend")
 
 
 def per_pilot_pvalues(df: pd.DataFrame) -> list[dict]:
     """Ibragimov-Mueller and Canay-Romano-Shaikh over the per-pilot DiDs on one replicate (p at 0)."""
     rows, _ = pilot_rows(df, SPEC)
-    return _zero_rows(rows, "per_pilot", "per_pilot")
+    return zero_rows(rows, "per_pilot", "per_pilot")
 
 
-def _zero_rows(rows: pd.DataFrame, specification: str, check: str) -> list[dict]:
+def zero_rows(rows: pd.DataFrame, specification: str, check: str) -> list[dict]:
     """The result rows of ``specification`` as ``check`` rows with their p at 0 (no p at the truth)."""
     rows = rows[rows["specification"] == specification]
     return [{"check": check, **_row(r.method, r.estimate, math.nan, r.p_value)} for r in rows.itertuples()]
@@ -156,7 +156,14 @@ def replicate_pvalues(
     rows = main_pvalues(df, target, reps, ri_reps, draw_seed, with_ri=screening)
     if screening:
         rows += pretrend_pvalues(df, reps, ri_reps, draw_seed) + per_pilot_pvalues(df)
-    out = pd.DataFrame(rows, columns=[c for c in PVALUE_COLUMNS if c not in ("scenario", "replicate")])
+    return pvalue_table(rows, scenario, r)
+
+
+def pvalue_table(
+    rows: list[dict], scenario: str, r: int, columns: list[str] = PVALUE_COLUMNS
+) -> pd.DataFrame:
+    """Replicate ``r``'s rows (check, method, estimate, p_truth, p_zero, ...) as a table of ``columns``."""
+    out = pd.DataFrame(rows, columns=[c for c in columns if c not in ("scenario", "replicate")])
     out.insert(0, "replicate", int(r))
     out.insert(0, "scenario", scenario)
-    return out[PVALUE_COLUMNS]
+    return out[columns]

@@ -44,6 +44,17 @@ TABLES = (
         "Joint pre-trend tests: rejection of no pre-trend (size; power in `pretrend`)",
     ),
     (
+        "pretrend",
+        "reject_zero",
+        (
+            "logit_ibragimov_mueller",
+            "logit_canay_romano_shaikh",
+            "lpm_ibragimov_mueller",
+            "lpm_canay_romano_shaikh",
+        ),
+        "Tests over the pilots' linear pre-trends: rejection of no pre-trend (size; power in `pretrend`)",
+    ),
+    (
         "per_pilot",
         "reject_zero",
         (
