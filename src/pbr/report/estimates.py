@@ -135,8 +135,9 @@ def pretrend_tests(
     cluster score bootstrap; ``lpm_p``: the LPM restricted wild bootstrap; ``ri_p`` and
     ``lpm_ri_p``: randomisation inference on the pre-period journeys; ``im_p``, ``lpm_im_p``,
     ``crs_p``, ``lpm_crs_p``: the tests over the pilots' linear pre-trends of
-    :mod:`pbr.fit.pilot_trends`; ``p_crv1`` and ``lpm_p_crv1``: CRV1, kept for reference only) and its statistic (``stat``, ... as (value,
-    scale)); None when the row is absent or not estimable. The verdict is the ``headline``
+    :mod:`pbr.fit.pilot_trends`; ``p_crv1`` and ``lpm_p_crv1``: CRV1, kept for reference only)
+    and its statistic (``stat``, ... as (value, scale)); None when the row is absent or not
+    estimable. The verdict is the ``headline``
     method's (the method :func:`pbr.report.verdicts.lead_method` chose for the check; the score
     bootstrap when it has no pre-trend row): ``method`` names it, ``verdict_p`` is its p,
     ``detected`` (that p < ``alpha``; None without it), ``tested`` (it has a row), ``reason``
