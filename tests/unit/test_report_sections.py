@@ -100,9 +100,7 @@ def test_pretrend_verdict_comes_from_the_bootstrap_p_not_crv1(p_crv1, p_boot, de
     findings = summary_findings([], [], rob, "logit_score_wcb", True, results=results)
     (item,) = [f for f in findings if f["text"].startswith("Pre-trend tests")]
     assert item["ok"] is (not detected)
-    row = next(
-        r for r in rob["table"]["body"] if any(c["text"] == "Event study: joint pre-trend test" for c in r)
-    )
+    row = next(r for r in rob["table"]["body"] if any(c["text"] == "Pre-trend test" for c in r))
     comment = row[-2]["text"]
     assert (row[-5]["text"], row[-3]["text"]) == (f"{p_boot:.3f}", f"{p_crv1:.3f}")  # p, CRV1 p
     assert comment.startswith("pre-trend detected" if detected else "no pre-trend detected")
@@ -308,9 +306,7 @@ def test_timing_table_and_the_straddle_sentence(issue19):
         issue19["synthetic"], "tbl-timing", "Donut: journeys whose outcome window crosses 2012-04-01 dropped"
     )
     assert donut[1:6] == ["0.610", "0.450–0.830", "0.004", "0.500–0.750", "0.001"]
-    clear = _row(
-        issue19["synthetic"], "tbl-timing", "Event-study pre-trend test (reference period clear of the start)"
-    )
+    clear = _row(issue19["synthetic"], "tbl-timing", "Pre-trend test (pre-period clear of the start)")
     assert clear[3] == "0.660" and clear[5] == "0.410" and clear[6].startswith("no pre-trend detected")
     assert _row(issue19["synthetic"], "tbl-timing", "Placebo clear of the start")[2] == "0.700–1.350"
     # the placebo clear of the start is not counted twice in the robustness table

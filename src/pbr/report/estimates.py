@@ -229,7 +229,7 @@ def _pretrend_text(test: dict) -> str:
     return "; ".join(parts)
 
 
-def pretrend_check(test: dict, name: str = "Event study: joint pre-trend test") -> Check:
+def pretrend_check(test: dict, name: str = "Pre-trend test") -> Check:
     """A pre-trend test as a check: the verdict method's p first, the CRV1 p beside; the verdict words."""
     return Check(
         name,

@@ -64,8 +64,8 @@ def _timing_checks(results: pd.DataFrame, c: str, o: str, config: dict, tests: d
     ]
     checks = [x for x in candidates if x is not None]
     for spec, name in (
-        ("event_study_pretrend", "Event-study pre-trend test (standard reference period)"),
-        ("event_study_pretrend_clear", "Event-study pre-trend test (reference period clear of the start)"),
+        ("event_study_pretrend", "Pre-trend test (all pre-period bins)"),
+        ("event_study_pretrend_clear", "Pre-trend test (pre-period clear of the start)"),
     ):
         if (c, o) in tests[spec]:
             checks.append(pretrend_check(tests[spec][(c, o)], name))
