@@ -25,6 +25,15 @@ def test_the_items_name_the_lead_methods_span_and_the_scenarios_without_a_method
     assert main["failing"] == ["smallest (nearest: lpm_wcb_webb 6.7%)"]
     assert main["methods"] == ["logit_score_wcb", "lpm_wcb_webb"] and main["scenarios"] == 3
     assert placebo["failing"] == ["smallest (nearest: logit_score_wcb 8.0%)"]
+    # outside the band, but not beyond Monte Carlo error: 6.7% -+ 1.96 x 0.56% reaches 6%
+    assert main["beyond_error"] == [] and placebo["beyond_error"] == []
+    clear = make_study_rates().assign(
+        rate=lambda t: t["rate"].where(
+            ~((t["scenario"] == "smallest") & (t["method"] == "lpm_wcb_webb")), 0.09
+        )
+    )
+    (main_clear,) = [i for i in size_band_items(clear, {}) if i["check"].startswith("Main")]
+    assert main_clear["beyond_error"] == ["smallest"]  # 7.2% -+ 1.14% and 9.0% -+ 1.10%: both clear of 6%
     # a band that holds everything names no scenario; a missing lead gives no span
     (wide,) = size_band_items(make_study_rates()[lambda t: t["check"] == "main"], {}, band=(0.0, 0.2))
     assert wide["failing"] == [] and wide["span"] == ""
@@ -53,6 +62,7 @@ def test_the_report_prints_the_sentence(rendered):
     assert "4&ndash;6%" in block
     assert "No method (logit_score_wcb, lpm_wcb_webb) inside the band in\n    1 of 3 scenarios" in block
     assert "smallest (nearest: lpm_wcb_webb 6.7%)" in block
+    assert "in none of them beyond Monte Carlo error" in block
 
 
 def test_study_rates_are_checked_and_written_from_the_performance_table(tmp_path):

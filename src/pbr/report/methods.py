@@ -123,6 +123,8 @@ ROLE_TEXT = {
 #: The band a method's rejection of a true null should hold in every scenario of the simulation
 #: study (issue #20's target at nominal 5%).
 SIZE_BAND = (0.04, 0.06)
+#: A rate is outside the band beyond Monte Carlo error when rate -+ MC_Z x its MC SE is clear of it.
+MC_Z = 1.96
 #: The checks of the study's per-scenario rates, in the report's words (in this order).
 STUDY_CHECKS = {
     "main": "Main estimate (rejection at each scenario's target: 1 - coverage)",
@@ -159,7 +161,10 @@ def size_band_items(
     (:func:`pbr.registry.methods.study_rates`): the lead method's (``leads``: check -> the method
     deciding its verdicts) lowest and highest rate over the scenarios, and, said plainly, the
     scenarios where no method that may decide a verdict held its rejection of a true null inside
-    ``band``, each with the method nearest the nominal level there."""
+    ``band``, each with the method nearest the nominal level there; and among them
+    (``beyond_error``) those where every such method's rate lies outside the band by more than
+    its Monte Carlo error (rate -+ :data:`MC_Z` MC SE clear of the band), the scenarios the
+    study shows outside the band rather than too few replicates to tell."""
     items = []
     mid = sum(band) / 2
     for check, words in STUDY_CHECKS.items():
@@ -176,17 +181,22 @@ def size_band_items(
                 f"{_pct(hi['rate'])} ({hi['scenario']}) over {len(own)} scenarios"
             )
         inside = t["rate"].between(*band)
-        failing = []
+        se = t["mc_se"].astype(float).fillna(0.0) if "mc_se" in t.columns else pd.Series(0.0, index=t.index)
+        may_be_inside = (t["rate"] + MC_Z * se >= band[0]) & (t["rate"] - MC_Z * se <= band[1])
+        failing, beyond = [], []
         for scenario, g in t.groupby("scenario", sort=True):
             if inside[g.index].any():
                 continue
             near = g.loc[(g["rate"] - mid).abs().idxmin()]
             failing.append(f"{scenario} (nearest: {near['method']} {_pct(near['rate'])})")
+            if not may_be_inside[g.index].any():
+                beyond.append(scenario)
         items.append(
             {
                 "check": words,
                 "span": span,
                 "failing": failing,
+                "beyond_error": beyond,
                 "scenarios": int(t["scenario"].nunique()),
                 "methods": sorted(set(t["method"])),
             }
