@@ -39,7 +39,7 @@ from scipy import special
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from pbr.fit import design, draws, inference, models, pilots, robustness
+from pbr.fit import design, draws, inference, models, pilot_trends, pilots, robustness
 from pbr.fit.frame import model_rows
 from pbr.fit.spec import FitSpec
 from pbr.registry import outcomes
@@ -132,6 +132,12 @@ def _pilots(df: pd.DataFrame, spec: FitSpec, seed: int) -> list:
     return _pvalues(rows[rows["specification"] == "per_pilot"])
 
 
+def _trends(df: pd.DataFrame, spec: FitSpec, seed: int) -> list:
+    """The tests over the pilots' linear pre-trends, on all pre-period journeys and on those clear of the start."""
+    window = outcomes.window_days(spec.outcome, default_config()["outcomes"])
+    return _pvalues(pilot_trends.pilot_trend_rows(df, spec, window_days=window))
+
+
 def checks(reps: int) -> dict[str, Callable[[pd.DataFrame, FitSpec, int], list]]:
     """Name -> function(null data, spec, seed) returning [(check, method, p-value)]."""
     return {
@@ -139,6 +145,7 @@ def checks(reps: int) -> dict[str, Callable[[pd.DataFrame, FitSpec, int], list]]
         "main_few_cluster": _few_cluster(inference.METHODS, reps),
         "robustness": _robustness(reps),
         "pilots": _pilots,
+        "trends": _trends,
     }
 
 
@@ -148,7 +155,7 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
     spec = FitSpec(args.cohort, args.outcome, tuple(default_config()["models"]["covariates"]))
     mf, eta0 = null_linear_predictor(analysis, spec)
     mf = mf.assign(pilot=mf["pilot"].astype(bool), start_date=pd.to_datetime(mf["start_date"]))
-    chosen = checks(args.bootstrap_reps)
+    chosen = {k: fn for k, fn in checks(args.bootstrap_reps).items() if not args.checks or k in args.checks}
     rows = []
     start = time.perf_counter()
     todo = range(args.chunk, args.reps, args.n_chunks)
@@ -223,6 +230,13 @@ def main() -> None:
     ap.add_argument("--out", default=None, help="summary CSV")
     ap.add_argument("--docs", default=None, help="markdown file whose sizes block is rewritten")
     ap.add_argument("--run-command", default=None, help="with --merge: the command that made the chunks")
+    ap.add_argument(
+        "--checks",
+        nargs="*",
+        choices=sorted(checks(99)),
+        default=None,
+        help="run only these checks; with --out, the file's other rows of this bench stay",
+    )
     args = ap.parse_args()
     command = "python " + " ".join(sys.argv)
     if args.merge and args.run_command:
@@ -239,6 +253,8 @@ def main() -> None:
     scenario = f"study geometry ({args.cohort} {args.outcome}), shock sd {args.shock_sd}"
     table = summary(pvalues, scenario, command)
     print(table.drop(columns=["command", "scenario"]).to_string(index=False))
+    if args.checks and args.out and Path(args.out).exists():  # the checks not re-run keep their rows
+        table = sizes.merged(_bench_rows(args.out), table)
     study = _study_rows(args.out)
     if len(study):  # the simulation study's rows stay, and supersede these for the checks it covers
         covered = _covered(table, study)
@@ -256,6 +272,12 @@ def _study_rows(path: str | None) -> pd.DataFrame:
         return pd.DataFrame(columns=list(SIZE_COLUMNS))
     old = pd.read_csv(path)
     return old[old["scenario"].astype(str).str.startswith("simulation study")]
+
+
+def _bench_rows(path: str) -> pd.DataFrame:
+    """This bench's rows (the study geometry's, not the simulation study's) of an existing sizes file."""
+    old = pd.read_csv(path)
+    return old[~old["scenario"].astype(str).str.startswith("simulation study")]
 
 
 def _covered(table: pd.DataFrame, study: pd.DataFrame) -> pd.Series:
