@@ -106,3 +106,13 @@ def test_a_pilot_seen_in_one_bin_only_is_left_out_with_a_caveat(data):
     assert "1 pilot area(s) without a per-pilot estimate left out" in im["note"]
     with pytest.raises(ValueError, match="bin_col must be one of"):
         pilot_trends.pre_period_frame(df, SPEC, "month")
+
+
+def test_without_pilots_every_row_is_not_estimable_and_says_why_first(data):
+    for frame in (data.iloc[:0], data.assign(pilot=False, did=0), data[data["post"] == 1]):
+        rows = pilot_trends.pilot_trend_rows(frame, SPEC, window_days=365)
+        assert len(rows) == 8 and (rows["status"] == "not_estimable").all()
+        assert (
+            rows["note"].str.startswith("not estimable: 0 of 0 pilot areas with a per-pilot estimate").all()
+        )
+        assert rows["p_value"].isna().all()

@@ -147,7 +147,7 @@ def pilot_trend_rows(
         )
         for family in PER_PILOT:
             for row in pilot_test_rows(fits, base, family, alpha):
-                rows.append(row | {"note": joined(what, row["note"], drop_note(dropped_areas, dropped_rows))})
+                rows.append(row | {"note": joined(row["note"], what, drop_note(dropped_areas, dropped_rows))})
         log.info(
             "%s/%s %s: per-pilot trends of %d pilots", spec.cohort, spec.outcome, specification, len(fits)
         )
