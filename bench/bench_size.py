@@ -205,12 +205,32 @@ def markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def write_docs(path: str, table: pd.DataFrame, scenario: str, command: str) -> None:
-    """Replace the block between :data:`BEGIN` and :data:`END` in ``path`` with the table."""
+def markers(checks: list[str] | None) -> tuple[str, str]:
+    """The docs block's markers: :data:`BEGIN` / :data:`END` for a run of every check, their own
+    for a run of some (``--checks``), so that each block shows the rows of one command."""
+    if not checks:
+        return BEGIN, END
+    tag = " ".join(sorted(checks))
+    return (
+        f"<!-- sizes: begin (bench/bench_size.py --docs --checks {tag}) -->",
+        f"<!-- sizes --checks {tag}: end -->",
+    )
+
+
+def write_docs(
+    path: str, table: pd.DataFrame, scenario: str, command: str, checks: list[str] | None = None
+) -> None:
+    """Replace the block of ``checks`` (:func:`markers`) in ``path`` with the table; a block not
+    yet in the file goes after the block of every check."""
+    begin, end = markers(checks)
     text = Path(path).read_text()
-    head, rest = text.split(BEGIN)
-    _, tail = rest.split(END)
-    block = f"{BEGIN}\nScenario: {scenario}. Command: `{command}`.\n\n{markdown(table)}\n{END}"
+    block = f"{begin}\nScenario: {scenario}. Command: `{command}`.\n\n{markdown(table)}\n{end}"
+    if begin not in text:
+        head, tail = text.split(END)
+        Path(path).write_text(f"{head}{END}\n\n{block}{tail}")
+        return
+    head, rest = text.split(begin)
+    _, tail = rest.split(end)
     Path(path).write_text(head + block + tail)
 
 
@@ -253,6 +273,7 @@ def main() -> None:
     scenario = f"study geometry ({args.cohort} {args.outcome}), shock sd {args.shock_sd}"
     table = summary(pvalues, scenario, command)
     print(table.drop(columns=["command", "scenario"]).to_string(index=False))
+    measured = table
     if args.checks and args.out and Path(args.out).exists():  # the checks not re-run keep their rows
         table = sizes.merged(_bench_rows(args.out), table)
     study = _study_rows(args.out)
@@ -263,7 +284,7 @@ def main() -> None:
     if args.out:
         sizes.merged(table, study).to_csv(args.out, index=False)
     if args.docs:
-        write_docs(args.docs, table, scenario, command)
+        write_docs(args.docs, measured, scenario, command, args.checks)
 
 
 def _study_rows(path: str | None) -> pd.DataFrame:
