@@ -184,15 +184,20 @@ def test_the_pretrend_item_counts_the_headline_tests_only():
     res = make_results()
     # the CRV1 test flags a pre-trend; the bootstrap test does not: no flag
     res = _set(res, "drug", "successful_completion", "logit_crv1", "event_study_pretrend", p_value=0.01)
-    item = _item(_findings(res), "Pre-trend tests (wild cluster score bootstrap)")
+    item = _item(_findings(res), "Pre-trend tests (logit score bootstrap)")
     assert item["ok"] is True and item["text"].endswith("0 of 1") and item["method"] == HEADLINE
-    (test,) = pretrend_tests(res, headline=HEADLINE).values()
+    (test,) = pretrend_tests(res, lead=HEADLINE).values()
     assert test["p"] == 0.45 and test["p_crv1"] == 0.01 and test["method"] == HEADLINE
     res = _set(res, "drug", "successful_completion", HEADLINE, "event_study_pretrend", p_value=0.02)
-    item = _item(_findings(res), "Pre-trend tests (wild cluster score bootstrap)")
+    item = _item(_findings(res), "Pre-trend tests (logit score bootstrap)")
     assert item["ok"] is False and "Successful completion (12 months) (drug)" in item["text"]
-    # without a bootstrap test: the CRV1 test is for reference only, never a verdict
+    # without the score bootstrap's test, the next method by the rule decides (here the LPM WCR's
+    # p 0.50), and the findings say so
     res = res[~((res["specification"] == "event_study_pretrend") & (res["method"] == HEADLINE))]
+    item = _item(_findings(res), "Pre-trend tests (LPM wild bootstrap)")
+    assert item["ok"] is True and item["method"] == "lpm_wcb_webb" and item["text"].endswith("0 of 1")
+    # without any test allowed to decide: the CRV1 test is for reference only, never a verdict
+    res = res[~((res["specification"] == "event_study_pretrend") & (res["method"] == "lpm_wcb_webb"))]
     item = _item(
         _findings(res), "For reference only, not a verdict (no wild cluster score bootstrap pre-trend"
     )
@@ -385,7 +390,7 @@ def test_the_pretrend_verdict_follows_the_configured_headline():
     headline row is named with its reason, not silently counted."""
     res = make_results()
     res = _set(res, "drug", "successful_completion", "lpm_wcb_webb", "event_study_pretrend", p_value=0.01)
-    (test,) = pretrend_tests(res, headline="lpm_wcb_webb").values()
+    (test,) = pretrend_tests(res, lead="lpm_wcb_webb").values()
     assert test["method"] == "lpm_wcb_webb" and test["detected"] is True and test["p"] == 0.45
     (test,) = pretrend_tests(res).values()
     assert test["method"] == HEADLINE and test["detected"] is False

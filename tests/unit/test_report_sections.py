@@ -98,7 +98,7 @@ def test_pretrend_verdict_comes_from_the_bootstrap_p_not_crv1(p_crv1, p_boot, de
     (pre,) = rob["pretrend"]
     assert pre["p"] == p_boot and pre["p_crv1"] == p_crv1
     findings = summary_findings([], [], rob, "logit_score_wcb", True, results=results)
-    (item,) = [f for f in findings if f["text"].startswith("Pre-trend tests")]
+    (item,) = [f for f in findings if f["text"].startswith("Pre-trend tests (")]
     assert item["ok"] is (not detected)
     row = next(r for r in rob["table"]["body"] if any(c["text"] == "Pre-trend test" for c in r))
     comment = row[-2]["text"]
@@ -126,7 +126,7 @@ def test_the_tests_over_the_pilots_trends_decide_when_the_rule_leads_with_them()
         ],
         ignore_index=True,
     )
-    (test,) = pretrend_tests(results, headline="logit_ibragimov_mueller").values()
+    (test,) = pretrend_tests(results, lead="logit_ibragimov_mueller").values()
     assert test["method"] == "logit_ibragimov_mueller" and test["verdict_p"] == 0.30
     assert test["detected"] is False and test["p"] == 0.02 and test["lpm_crs_p"] is None
     assert test["text"].startswith(
@@ -404,3 +404,107 @@ def test_only_the_fits_own_phrase_marks_an_interval_unbounded():
     }
     assert UNBOUNDED not in remarks(row, str)
     assert UNBOUNDED in remarks(row | {"note": f"bootstrap; {UNBOUNDED}"}, str)
+
+
+def _trend_tests_frame(crs_pilots: int, crs_p: float, im_p: float | None) -> pd.DataFrame:
+    """The joint tests (p 0.01) and the tests over the pilots' trends: the CRS test on
+    ``crs_pilots`` pilot areas, the IM test (not estimable when ``im_p`` is None)."""
+    crs = result_row(
+        C, OUT, "event_study_pretrend", "logit_canay_romano_shaikh", 1.1, 0.9, 1.3, crs_p, 1000, 300
+    )
+    im = result_row(
+        C, OUT, "event_study_pretrend", "logit_ibragimov_mueller", 1.1, 0.9, 1.3, im_p, 1000, 300
+    ) | (
+        {}
+        if im_p is not None
+        else {
+            "estimate": np.nan,
+            "p_value": np.nan,
+            "status": "not_estimable",
+            "note": "not estimable: 1 of 8 pilot areas with a per-pilot estimate; the test needs at least 2",
+        }
+    )
+    return pd.concat(
+        [_pretrend_frame(0.01, 0.01), pd.DataFrame([crs | {"n_treated_clusters": crs_pilots}, im])],
+        ignore_index=True,
+    )
+
+
+ORDER = ("logit_canay_romano_shaikh", "logit_ibragimov_mueller", "logit_score_wcb")
+
+
+@pytest.mark.parametrize(
+    ("crs_pilots", "im_p", "method", "why"),
+    [
+        (8, 0.40, "logit_canay_romano_shaikh", None),  # CRS on 8 pilots can reach 5%: it decides
+        (5, 0.40, "logit_ibragimov_mueller", "cannot fall below 0.0625"),  # 2/2^5 > 0.05: IM decides
+        (5, None, "logit_score_wcb", "cannot fall below 0.0625"),  # and without IM, the joint test
+    ],
+)
+def test_the_next_method_by_the_rule_decides_where_the_lead_cannot(crs_pilots, im_p, method, why):
+    """A test that cannot be computed, or whose p cannot fall to the level with so few pilot
+    areas, never says "no pre-trend detected": the next method of the rule's order decides, and
+    the text says why the ones before it did not."""
+    results = _trend_tests_frame(crs_pilots, 0.30, im_p)
+    (test,) = pretrend_tests(results, lead=ORDER).values()
+    assert test["method"] == method
+    p = {"logit_canay_romano_shaikh": 0.30, "logit_ibragimov_mueller": im_p, "logit_score_wcb": 0.01}[method]
+    assert test["verdict_p"] == p and test["detected"] is (p < 0.05)
+    assert [m for m, _ in test["passed_over"]] == list(ORDER[: ORDER.index(method)])
+    if why:
+        assert test["text"].startswith("not deciding here, ") and why in test["text"]
+        if im_p is None:
+            assert "1 of 8 pilot areas with a per-pilot estimate" in test["text"]
+    findings = summary_findings(
+        [], [], {"pretrend": [{"cohort": C, "outcome": OUT, **test}], "mason": []}, "logit_score_wcb", True
+    )
+    (item,) = [f for f in findings if f["text"].startswith("Pre-trend tests (")]
+    assert item["method"] == method
+
+
+def test_without_a_deciding_test_the_verdict_says_none_could_decide():
+    results = _trend_tests_frame(5, 0.30, None)
+    results = results[results["method"] != "logit_score_wcb"]
+    (test,) = pretrend_tests(results, lead=ORDER).values()
+    assert test["detected"] is None and test["verdict_p"] is None and test["method"] == ORDER[0]
+    assert test["verdict"].startswith("no verdict: no pre-trend test allowed to decide")
+    assert "cannot fall below" in test["reason"]
+
+
+def test_findings_give_one_item_per_deciding_method_lead_first():
+    """Two outcomes, the lead deciding one and the next method the other: two findings items,
+    each naming its method, the lead's first."""
+    a = _trend_tests_frame(8, 0.30, 0.40)
+    b = _trend_tests_frame(5, 0.30, 0.02).assign(outcome="abstinence")
+    tests = pretrend_tests(pd.concat([b, a], ignore_index=True), lead=ORDER)
+    pre = [{"cohort": c, "outcome": o, **t} for (c, o), t in tests.items()]
+    findings = summary_findings([], [], {"pretrend": pre, "mason": []}, "logit_score_wcb", True)
+    items = [f for f in findings if f["text"].startswith("Pre-trend tests (")]
+    assert [i["method"] for i in items] == ["logit_canay_romano_shaikh", "logit_ibragimov_mueller"]
+    assert items[0]["ok"] is True and items[1]["ok"] is False and "Abstinence" in items[1]["text"]
+    assert "could not be computed or reach the level" in items[1]["detail"]
+
+
+def test_the_pretrend_family_item_gives_the_chance_flags_and_holm():
+    """Three outcomes, one flagged at p 0.02: chance alone flags 0.15 of 3 at 5%; Holm's
+    adjusted p is 3 x 0.02 = 0.06, so none is left (statsmodels' multipletests)."""
+    frames = [
+        _trend_tests_frame(8, p, 0.5).assign(outcome=o)
+        for o, p in (("abstinence", 0.02), ("successful_completion", 0.4), ("representation", 0.7))
+    ]
+    tests = pretrend_tests(pd.concat(frames, ignore_index=True), lead=ORDER)
+    pre = [{"cohort": c, "outcome": o, **t} for (c, o), t in tests.items()]
+    findings = summary_findings([], [], {"pretrend": pre, "mason": []}, "logit_score_wcb", True)
+    (item,) = [f for f in findings if f["text"].startswith("Pre-trend tests as a family")]
+    assert item["ok"] is None
+    assert (
+        "1 of 3 flagged at p < 0.05" in item["text"] and "chance alone flags 0.15 on average" in item["text"]
+    )
+    assert item["text"].endswith("after Holm across the 3: 0")
+
+
+def test_every_pretrend_method_has_a_name_and_a_short_name():
+    from pbr.report.estimates import PRETREND_FIELDS, PRETREND_NAMES, PRETREND_SHORT
+
+    methods = {m for _, _, m in PRETREND_FIELDS}
+    assert set(PRETREND_NAMES) == methods == set(PRETREND_SHORT)

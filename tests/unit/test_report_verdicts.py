@@ -18,8 +18,9 @@ import pytest
 from report_fixtures import COHORTS, OUTCOMES, K, make_config, make_inputs, make_sizes, parse_cells
 
 from pbr.config import config_hash
+from pbr.fit.pilots import canay_romano_shaikh
 from pbr.flow import flow_frame, flow_row
-from pbr.registry.methods import SIZE_COLUMNS
+from pbr.registry.methods import SIZE_COLUMNS, p_floor
 from pbr.registry.published import PUBLISHED_PILOT_AREAS
 from pbr.report.cells import format_interval, format_number
 from pbr.report.did import did_rows
@@ -28,7 +29,15 @@ from pbr.report.estimates import robustness_section
 from pbr.report.findings import area_summary, summary_findings
 from pbr.report.inputs import AREA_COLUMNS, ReportInputs, load_inputs
 from pbr.report.render import render_report
-from pbr.report.verdicts import MAX_CI_RATIO, MIN_CELL_EVENTS, WORST_SCENARIO, interval_problem, lead_method
+from pbr.report.verdicts import (
+    MAX_CI_RATIO,
+    MIN_CELL_EVENTS,
+    WORST_SCENARIO,
+    interval_problem,
+    lead_method,
+    lead_methods,
+    reaches_level,
+)
 
 HEADLINE = "logit_score_wcb"
 
@@ -550,3 +559,52 @@ def test_pretrend_verdict_follows_the_measured_lead_method():
     )
     default = robustness_section(inputs.results, COHORTS, OUTCOMES, cfg)
     assert all(t["method"] == "logit_score_wcb" for t in default["pretrend"])
+
+
+def test_lead_methods_order_the_measured_by_their_worst_scenario_then_the_unmeasured():
+    sizes = pd.DataFrame(
+        [
+            _worst("logit_score_wcb", 0.082),
+            _worst("logit_canay_romano_shaikh", 0.059),
+            _worst("logit_ri_t", 0.116),
+        ],
+        columns=list(SIZE_COLUMNS),
+    )
+    cands = (
+        "logit_score_wcb",
+        "lpm_wcb_webb",
+        "logit_ri_t",
+        "logit_canay_romano_shaikh",
+        "logit_ibragimov_mueller",
+    )
+    order = lead_methods(sizes, "event_study_pretrend", cands, "logit_score_wcb", 0.05)
+    assert order == (
+        "logit_canay_romano_shaikh",
+        "logit_score_wcb",
+        "logit_ri_t",
+        "lpm_wcb_webb",
+        "logit_ibragimov_mueller",
+    )
+    assert lead_methods(None, "event_study_pretrend", cands, "lpm_wcb_webb", 0.05)[0] == "lpm_wcb_webb"
+
+
+@pytest.mark.parametrize(
+    ("method", "g", "q", "floor"),
+    [
+        ("logit_canay_romano_shaikh", 149, 8, 2 / 256),
+        ("lpm_canay_romano_shaikh", 149, 5, 0.0625),
+        ("logit_ri_t", 10, 4, 1 / 210),
+        ("logit_score_wcb", 10, 4, 0.0),
+    ],
+)
+def test_p_floor_is_the_smallest_p_a_test_can_give(method, g, q, floor):
+    assert p_floor(method, g, q) == pytest.approx(floor)
+    row = {"method": method, "n_clusters": g, "n_treated_clusters": q}
+    assert reaches_level(row, 0.05) is (floor <= 0.05)
+
+
+def test_the_sign_change_floor_is_the_p_of_the_most_extreme_sample():
+    """Cross-check with the test itself: q same-signed per-pilot estimates give the smallest p."""
+    for q in (4, 5, 6, 8):
+        b = np.linspace(1.0, 2.0, q)
+        assert canay_romano_shaikh(b, 0.05)[3] == pytest.approx(p_floor("logit_canay_romano_shaikh", 149, q))

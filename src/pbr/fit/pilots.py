@@ -58,6 +58,7 @@ from pbr.fit.frame import drop_note, drop_uninformative, model_frame, post_start
 from pbr.fit.inference import invert_test
 from pbr.fit.spec import FitSpec, base_row, empty_row, estimate_row, joined, results_frame
 from pbr.fit.wild_bootstrap import at_least_as_extreme
+from pbr.registry.methods import p_floor
 
 log = logging.getLogger(__name__)
 
@@ -247,7 +248,7 @@ def pilot_test_rows(fits: list[PilotFit], base: dict, family: str, alpha: float)
             )
             continue
         mean, lo, hi, p = canay_romano_shaikh(b, alpha)
-        floor = 2 / 2**q
+        floor = p_floor(method, total, q)
         coarse = (
             [
                 f"with {q} pilots the sign-change p-value cannot fall below {floor:.3g}, above the test level "

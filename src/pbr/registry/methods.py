@@ -22,6 +22,7 @@ verdict and says "size not measured" where the file has no entry.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -179,6 +180,26 @@ def role_of(name: str) -> str:
 def may_decide(name: str) -> bool:
     """Whether a method may decide a verdict (role ``verdict``)."""
     return role_of(name) == "verdict"
+
+
+#: Tests whose p-value has a floor set by the number of pilot areas (sign changes of q per-pilot
+#: estimates, statistic |t|: 2 of the 2^q sign vectors, the observed and its mirror, are as extreme).
+SIGN_CHANGE_TESTS = ("logit_canay_romano_shaikh", "lpm_canay_romano_shaikh")
+#: Randomisation inference over every placing of the pilots among all areas (no strata).
+REASSIGNMENT_TESTS = ("logit_ri", "logit_ri_t", "lpm_ri", "lpm_ri_t")
+
+
+def p_floor(name: str, n_clusters: int, n_treated: int) -> float:
+    """The smallest p-value ``name`` can give with ``n_treated`` pilot areas (of ``n_clusters``
+    areas): 2 / 2^q for the sign-change tests, 1 / C(G, q) for randomisation inference over all
+    placings (its size-strata variant has more constraints: the fit stage checks it), 0 for the
+    others. A test whose floor is above the level cannot reject, so it cannot decide a verdict."""
+    q = int(n_treated)
+    if name in SIGN_CHANGE_TESTS:
+        return 2.0 / 2**q if q > 0 else 1.0
+    if name in REASSIGNMENT_TESTS and 0 < q < int(n_clusters):
+        return 1.0 / math.comb(int(n_clusters), q)
+    return 0.0
 
 
 # ---------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from pbr.registry.methods import INFERENCE_ROLES, may_decide, method_label
+from pbr.registry.methods import INFERENCE_ROLES, may_decide, method_label, p_floor
 from pbr.registry.published import PUBLISHED_COHORT, PUBLISHED_MASON_2015
 from pbr.report.cells import (
     data_cell,
@@ -42,7 +42,15 @@ from pbr.report.checks import (
     shown,
     spec_check,
 )
-from pbr.report.verdicts import Verdict, lead_method, result_row, row_status, status_reason, verdict
+from pbr.report.verdicts import (
+    Verdict,
+    lead_methods,
+    reaches_level,
+    result_row,
+    row_status,
+    status_reason,
+    verdict,
+)
 
 #: The verdict of a check that has no headline (few-cluster) row: CRV1 alone gives none.
 ODDS = "odds_ratio"
@@ -127,9 +135,9 @@ def pretrend_tests(
     results: pd.DataFrame,
     specification: str = "event_study_pretrend",
     alpha: float = 0.05,
-    headline: str = "logit_score_wcb",
+    lead: str | tuple[str, ...] = "logit_score_wcb",
 ) -> dict:
-    """(cohort, outcome) -> the joint pre-trend tests of one event study and their verdict.
+    """(cohort, outcome) -> the pre-trend tests of one event study and their verdict.
 
     Each entry holds, for every method of :data:`PRETREND_FIELDS`, its p (``p``: the logit wild
     cluster score bootstrap; ``lpm_p``: the LPM restricted wild bootstrap; ``ri_p`` and
@@ -137,36 +145,64 @@ def pretrend_tests(
     ``crs_p``, ``lpm_crs_p``: the tests over the pilots' linear pre-trends of
     :mod:`pbr.fit.pilot_trends`; ``p_crv1`` and ``lpm_p_crv1``: CRV1, kept for reference only)
     and its statistic (``stat``, ... as (value, scale)); None when the row is absent or not
-    estimable. The verdict is the ``headline``
-    method's (the method :func:`pbr.report.verdicts.lead_method` chose for the check; the score
-    bootstrap when it has no pre-trend row): ``method`` names it, ``verdict_p`` is its p,
-    ``detected`` (that p < ``alpha``; None without it), ``tested`` (it has a row), ``reason``
-    (why that row has no p, '' otherwise), ``verdict`` (words) and ``text`` (every test in
-    words) follow."""
+    estimable. ``lead``: the deciding method, or the methods in the order of the stated rule
+    (:func:`pbr.report.verdicts.lead_methods`); the first whose test has a p and can reach
+    ``alpha`` (:func:`pbr.report.verdicts.reaches_level`) decides: ``method`` names it,
+    ``passed_over`` the methods before it that could not, with why; ``verdict_p`` is its p,
+    ``detected`` (that p < ``alpha``; None without a deciding test), ``tested`` (a row of the
+    lead methods exists), ``reason`` (why the first has no p, '' when a test decided),
+    ``verdict`` (words) and ``text`` (every test in words) follow."""
     out: dict = {}
     pre = results[results["specification"] == specification]
     keys = {method: p_key for p_key, _, method in PRETREND_FIELDS}
-    method = headline if headline in keys else "logit_score_wcb"
+    order = tuple(m for m in ((lead,) if isinstance(lead, str) else lead) if m in keys) or (
+        "logit_score_wcb",
+    )
     for (c, o), s in pre.groupby(["cohort", "outcome"], sort=False):
-        test: dict = {"method": method, "reason": ""}
+        test: dict = {}
+        rows = {}
         for p_key, stat_key, m in PRETREND_FIELDS:
             r = s[s["method"] == m]
-            ok = not r.empty and shown(r.iloc[0])
+            rows[m] = None if r.empty else r.iloc[0]
+            ok = rows[m] is not None and shown(rows[m])
             test[p_key] = float(r.iloc[0]["p_value"]) if ok else None
             test[stat_key] = (float(r.iloc[0]["estimate"]), str(r.iloc[0]["scale"])) if ok else None
-            if m == method:
-                test["tested"] = not r.empty
-                test["reason"] = "" if ok or r.empty else status_reason(r.iloc[0])
-        p = test["verdict_p"] = test[keys[method]]
+        method, passed_over = _deciding_test(order, rows, test, keys, alpha)
+        test |= {"method": method or order[0], "passed_over": passed_over, "alpha": alpha}
+        test["tested"] = any(rows[m] is not None for m in order)
+        test["reason"] = "" if method else (passed_over[0][1] if passed_over else "")
+        p = test["verdict_p"] = test[keys[method]] if method else None
         test["detected"] = None if p is None or isnan(p) else bool(p < alpha)
         test["verdict"] = {
             True: "pre-trend detected",
             False: "no pre-trend detected",
-            None: f"no verdict: no {PRETREND_NAMES[method]} pre-trend test",
+            None: "no verdict: no pre-trend test allowed to decide could be computed or reach "
+            f"p < {alpha:g} here",
         }[test["detected"]]
         test["text"] = _pretrend_text(test)
         out[(c, o)] = test
     return out
+
+
+def _deciding_test(
+    order: tuple[str, ...], rows: dict, test: dict, keys: dict, alpha: float
+) -> tuple[str | None, list[tuple[str, str]]]:
+    """The first method of ``order`` whose row has a p that can reach ``alpha`` (None when none
+    can) and, for each method before it, why it could not (the first clause of its note)."""
+    passed_over: list[tuple[str, str]] = []
+    for m in order:
+        r = rows.get(m)
+        if r is None:
+            continue
+        if test[keys[m]] is None:
+            passed_over.append((m, (status_reason(r) or "not estimable").split(";")[0]))
+        elif not reaches_level(r, alpha):
+            q = int(r["n_treated_clusters"])
+            floor = p_floor(m, int(r["n_clusters"]), q)
+            passed_over.append((m, f"with {q} pilot areas its p-value cannot fall below {floor:.3g}"))
+        else:
+            return m, passed_over
+    return None, passed_over
 
 
 #: The joint pre-trend tests of an event study: (p key, statistic key, method). CRV1 last, for
@@ -194,6 +230,19 @@ PRETREND_NAMES = {
     "logit_canay_romano_shaikh": "logit Canay-Romano-Shaikh sign-change test over the pilots' linear pre-trends",
     "lpm_canay_romano_shaikh": "LPM Canay-Romano-Shaikh sign-change test over the pilots' linear pre-trends",
     "logit_crv1": "logit CRV1",
+    "lpm_crv1": "LPM CRV1",
+}
+#: The same, short enough for a figure panel's title.
+PRETREND_SHORT = {
+    "logit_score_wcb": "score bootstrap",
+    "lpm_wcb_webb": "LPM wild bootstrap",
+    "logit_ri_t": "RI",
+    "lpm_ri_t": "LPM RI",
+    "logit_ibragimov_mueller": "IM, pilot trends",
+    "lpm_ibragimov_mueller": "LPM IM, pilot trends",
+    "logit_canay_romano_shaikh": "CRS, pilot trends",
+    "lpm_canay_romano_shaikh": "LPM CRS, pilot trends",
+    "logit_crv1": "CRV1",
     "lpm_crv1": "LPM CRV1",
 }
 _STAT_NAMES = {
@@ -226,6 +275,9 @@ def _pretrend_text(test: dict) -> str:
     ]
     if ref:
         parts.append("CRV1, for reference only: " + ", ".join(ref))
+    skipped = [f"{PRETREND_NAMES[m]}: {why}" for m, why in test.get("passed_over", [])]
+    if skipped and test["verdict_p"] is not None:
+        parts.insert(0, "not deciding here, " + "; ".join(skipped))
     return "; ".join(parts)
 
 
@@ -240,14 +292,20 @@ def pretrend_check(test: dict, name: str = "Pre-trend test") -> Check:
     )
 
 
-def pretrend_method(sizes: pd.DataFrame | None, config: dict) -> str:
-    """The method whose p decides the pre-trend verdicts (:func:`pbr.report.verdicts.lead_method`
-    over the few-cluster pre-trend tests; the configured headline, or the score bootstrap, by default)."""
+def pretrend_methods(sizes: pd.DataFrame | None, config: dict) -> tuple[str, ...]:
+    """The few-cluster pre-trend tests in the order that decides the pre-trend verdicts
+    (:func:`pbr.report.verdicts.lead_methods`; the configured headline, or the score bootstrap,
+    first without study rows)."""
     headline = config["models"].get("headline_method", "logit_score_wcb")
     candidates = tuple(m for _, _, m in PRETREND_FIELDS if may_decide(m))
     default = headline if headline in candidates else "logit_score_wcb"
     alpha = 1 - float(config["models"].get("confidence_level", 0.95))
-    return lead_method(sizes, "event_study_pretrend", candidates, default, alpha)
+    return lead_methods(sizes, "event_study_pretrend", candidates, default, alpha)
+
+
+def pretrend_method(sizes: pd.DataFrame | None, config: dict) -> str:
+    """The method that decides the pre-trend verdicts wherever its test can (:func:`pretrend_methods`' first)."""
+    return pretrend_methods(sizes, config)[0]
 
 
 def robustness_section(
@@ -272,8 +330,8 @@ def robustness_section(
     mason_checks: list[dict] = []
     pre_rows: list = []
     leave_out_rows: list = []
-    lead = pretrend_method(sizes, config)
-    pretrend = pretrend_tests(results, alpha=alpha, headline=lead)
+    order = pretrend_methods(sizes, config)
+    pretrend = pretrend_tests(results, alpha=alpha, lead=order)
     for c in cohorts:
         for o in outcomes:
             s = results[(results["cohort"] == c) & (results["outcome"] == o)]
@@ -308,9 +366,17 @@ def robustness_section(
         "mason": mason_checks,
         "pretrend": pre_rows,
         "pt": pretrend,
-        "pretrend_method": PRETREND_NAMES[lead],
+        "pretrend_method": PRETREND_NAMES[order[0]],
+        "pretrend_fallbacks": _fallback_names(order, pretrend),
         "leave_out": _leave_out_table(leave_out_rows, redact),
     }
+
+
+def _fallback_names(order: tuple[str, ...], tests: dict) -> list[str]:
+    """The methods after the lead that decided a pre-trend verdict here (where the lead's test
+    could not be computed or reach the level), in the rule's order."""
+    used = {t["method"] for t in tests.values() if t["verdict_p"] is not None}
+    return [PRETREND_NAMES[m] for m in order[1:] if m in used]
 
 
 def _placebo_checks(

@@ -22,7 +22,7 @@ import pandas as pd
 
 from pbr.report.cells import GROUPS, format_interval, format_number, isnan, label, p_statement
 from pbr.report.disclosure import Disclosure
-from pbr.report.estimates import PRETREND_NAMES
+from pbr.report.estimates import PRETREND_NAMES, PRETREND_SHORT
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies; every series
 # also differs by marker or line style, so the figures survive greyscale printing.
@@ -369,7 +369,7 @@ def event_study_figure(es: pd.DataFrame, pretrend: dict, config: dict) -> Figure
         any_clear |= clear_ref is not None
         _event_study_panel(ax, s, start, clear_ref)
         ptxt = _pretrend_title(pretrend.get((c, o)))
-        ax.set_title(f"{label(o)} ({c}); {ptxt}", fontsize=9)
+        ax.set_title(f"{label(o)} ({c})\n{_pretrend_title(pretrend.get((c, o)), short=True)}", fontsize=8.5)
         alts.append(
             f"{label(o)} ({c}): "
             + ", ".join(
@@ -398,9 +398,11 @@ def event_study_figure(es: pd.DataFrame, pretrend: dict, config: dict) -> Figure
     caption = (
         f"Event studies: pilot × {bin_unit} interactions in the logit (area and period fixed effects, "
         "covariates); per-period intervals are CRV1 by area, for reference only. The verdict in each "
-        "title is the joint test that every pre-period coefficient is zero by the wild cluster score "
-        "bootstrap (a small p warns that the trends were not parallel before the pilots); CRV1 "
-        "over-rejects this test with few treated areas."
+        "title is the pre-trend test named there, the one the stated rule chose (the robustness "
+        "section: 'CRS' Canay-Romano-Shaikh and 'IM' Ibragimov-Müller tests over the pilots' linear "
+        "pre-trends, or the joint test that every pre-period coefficient is zero); a small p warns that "
+        "the trends were not parallel before the pilots. CRV1 over-rejects these tests with few "
+        "treated areas."
         + (
             " Shaded: the reference period of the event study whose reference is clear of the start "
             "(its outcome windows end before the pilots began; see the timing checks)."
@@ -411,13 +413,15 @@ def event_study_figure(es: pd.DataFrame, pretrend: dict, config: dict) -> Figure
     return Figure(_png(fig), alt, caption, "fig-event-study")
 
 
-def _pretrend_title(test: dict | None) -> str:
-    """A panel title's pre-trend words: the bootstrap verdict and p, or that there is none."""
+def _pretrend_title(test: dict | None, short: bool = False) -> str:
+    """A panel title's pre-trend words: the verdict and its method's p, or that there is none
+    (``short``: the method's short name and no reason, to fit a panel's title)."""
     if not test:
         return "pre-trend test not available"
     if test.get("verdict_p") is None:
-        return test["verdict"]
-    return f"{test['verdict']} ({PRETREND_NAMES[test['method']]} {p_statement(test['verdict_p'])})"
+        return "no pre-trend verdict" if short else test["verdict"]
+    name = (PRETREND_SHORT if short else PRETREND_NAMES)[test["method"]]
+    return f"{test['verdict']} ({name} {p_statement(test['verdict_p'])})"
 
 
 def pilot_forest_plot(

@@ -6,9 +6,11 @@ import re
 
 import pandas as pd
 
+from pbr.fit.multiplicity import holm
 from pbr.registry.methods import METHOD_LABELS, SHORT_LABELS, may_decide
 from pbr.registry.published import PUBLISHED_PILOT_AREAS, PUBLISHED_UNADJUSTED_OR
 from pbr.report.cells import format_interval, format_number, inside, isnan, label
+from pbr.report.estimates import PRETREND_NAMES
 from pbr.report.verdicts import VERDICT_OK, result_row, row_status, verdict
 
 
@@ -335,19 +337,23 @@ def _pretrend_items(pretrend: list[dict], headline: str, redact) -> list[dict]:
     if not pretrend:
         return []
     method = pretrend[0]["method"]
-    usable = [x for x in pretrend if x["detected"] is not None]
     if any(x["tested"] for x in pretrend):
-        bad = [x for x in usable if x["detected"]]
-        what = f"Pre-trend tests ({_name(method)})"
-        text = f"{what} detecting a pre-trend: {len(bad)} of {len(usable)}"
-        if bad:
-            text += " (" + ", ".join(f"{label(x['outcome'])} ({x['cohort']})" for x in bad) + ")"
+        usable = [x for x in pretrend if x["detected"] is not None]
+        rank = {
+            m: min(len(x.get("passed_over", [])) for x in usable if x["method"] == m)
+            for m in {x["method"] for x in usable}
+        }
+        by_method = sorted(rank, key=lambda m: (rank[m], m)) or [method]
+        items = [
+            _pretrend_item([x for x in usable if x["method"] == m], m, len(by_method) > 1) for m in by_method
+        ]
         detail = "; ".join(
             f"{label(x['outcome'])} ({x['cohort']}): not estimable ({redact(x['reason'])})"
             for x in pretrend
             if x["tested"] and x["detected"] is None
         )
-        return [_item(text, not bad, detail, method, what)]
+        items[0]["detail"] = "; ".join(d for d in (items[0]["detail"], detail) if d)
+        return items + _pretrend_family_items(usable)
     crv1_p = [x["p_crv1"] for x in pretrend]
     bad_pre = [p for p in crv1_p if p is not None and not isnan(p) and p < 0.05]
     return [
@@ -359,6 +365,45 @@ def _pretrend_items(pretrend: list[dict], headline: str, redact) -> list[dict]:
             method="logit_crv1",
         )
     ]
+
+
+def _pretrend_family_items(tests: list[dict]) -> list[dict]:
+    """The pre-trend verdicts as a family: how many flags chance alone gives at ``alpha`` with
+    no pre-trend anywhere, and how many stay after Holm's adjustment across them (valid
+    whatever the tests' dependence); information, not a verdict."""
+    if len(tests) < 2:
+        return []
+    alpha = float(tests[0].get("alpha", 0.05))
+    p = [x["verdict_p"] for x in tests]
+    flagged = sum(bool(x["detected"]) for x in tests)
+    kept = int((holm(p) < alpha).sum())
+    return [
+        _item(
+            f"Pre-trend tests as a family: {flagged} of {len(tests)} flagged at p < {alpha:g}, where "
+            f"chance alone flags {len(tests) * alpha:.2g} on average with no pre-trend anywhere; "
+            f"after Holm across the {len(tests)}: {kept}",
+            None,
+        )
+    ]
+
+
+def _pretrend_item(tests: list[dict], method: str, several: bool) -> dict:
+    """The pre-trend verdicts one method made: how many detect a pre-trend, named; with
+    ``several`` deciding methods, it says the others decided where this one could not."""
+    bad = [x for x in tests if x["detected"]]
+    what = f"Pre-trend tests ({PRETREND_NAMES.get(method, _name(method))})"
+    text = f"{what} detecting a pre-trend: {len(bad)} of {len(tests)}"
+    if bad:
+        text += " (" + ", ".join(f"{label(x['outcome'])} ({x['cohort']})" for x in bad) + ")"
+    passed = list(
+        dict.fromkeys(PRETREND_NAMES.get(m, _name(m)) for x in tests for m, _ in x.get("passed_over", []))
+    )
+    detail = (
+        f"decided here because {', '.join(passed)} could not be computed or reach the level"
+        if passed and several
+        else ""
+    )
+    return _item(text, not bad, detail, method, what)
 
 
 def _planted_items(rows: list[dict], headline: str) -> list[dict]:

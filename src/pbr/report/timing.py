@@ -16,7 +16,7 @@ import pandas as pd
 
 from pbr.report.cells import table
 from pbr.report.checks import Check, check_head, grouped_rows, spec_check
-from pbr.report.estimates import pretrend_check, pretrend_method, pretrend_tests
+from pbr.report.estimates import pretrend_check, pretrend_methods, pretrend_tests
 
 TIMING_SPECS = ("donut", "placebo_clear", "event_study_pretrend_clear")
 #: The longest outcome window the explanation speaks of, in months.
@@ -81,11 +81,11 @@ def timing_section(
     sizes: pd.DataFrame | None = None,
 ) -> dict:
     """The timing table (``table``, None without a timing specification) and its explanation (``text``);
-    the pre-trend verdicts by :func:`pbr.report.estimates.pretrend_method`."""
+    the pre-trend verdicts by :func:`pbr.report.estimates.pretrend_methods`."""
     alpha = 1 - float(config["models"].get("confidence_level", 0.95))
-    method = pretrend_method(sizes, config)
+    order = pretrend_methods(sizes, config)
     tests = {
-        spec: pretrend_tests(results, spec, alpha, method)
+        spec: pretrend_tests(results, spec, alpha, order)
         for spec in ("event_study_pretrend", "event_study_pretrend_clear")
     }
     body: list = []

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from pbr.fit.spec import STATUSES
+from pbr.registry.methods import p_floor
 from pbr.report.cells import format_interval, format_number, isnan
 
 # ---------------------------------------------------------------------------------------
@@ -211,23 +212,43 @@ def verdict(r, lo=None, hi=None) -> Verdict:
 WORST_SCENARIO = "simulation study, the scenario rejecting most"
 
 
+def lead_methods(
+    sizes: pd.DataFrame | None, check: str, candidates: tuple[str, ...], default: str, alpha: float
+) -> tuple[str, ...]:
+    """``candidates`` (methods that may decide ``check``'s verdict, run for the check) in the
+    order the report's stated rule gives them: those the simulation study measured first, by how
+    near ``alpha`` their worst scenario (rows :data:`WORST_SCENARIO` of the measured sizes: where
+    the method rejects a true null most often) rejects, ``default`` first on a tie; then the
+    unmeasured, ``default`` first. The first decides; where its test cannot be computed or cannot
+    reach ``alpha`` for an outcome, the next (:func:`pbr.report.estimates.pretrend_tests`)."""
+    rank = {m: i for i, m in enumerate(sorted(candidates, key=lambda m: m != default))}
+    gap: dict[str, float] = {}
+    if sizes is not None and not sizes.empty:
+        worst = sizes[
+            (sizes["check"] == check)
+            & sizes["method"].isin(candidates)
+            & sizes["scenario"].astype(str).str.startswith(WORST_SCENARIO)
+        ]
+        gap = {
+            str(m): abs(float(r) - alpha)
+            for m, r in zip(worst["method"], worst["rejection_rate"], strict=True)
+        }
+    return tuple(sorted(rank, key=lambda m: (m not in gap, gap.get(m, 0.0), rank[m])))
+
+
 def lead_method(
-    sizes: pd.DataFrame, check: str, candidates: tuple[str, ...], default: str, alpha: float
+    sizes: pd.DataFrame | None, check: str, candidates: tuple[str, ...], default: str, alpha: float
 ) -> str:
-    """The method that decides ``check``'s verdict, by the rule the report states: among
-    ``candidates`` (methods that may decide a verdict, run for the check), the one whose worst
-    scenario in the simulation study (rows :data:`WORST_SCENARIO` of the measured sizes: where it
-    rejects a true null most often) rejects at the rate nearest ``alpha``; ``default`` when the
-    study measured none of them (or it ties with the best)."""
-    if sizes is None or sizes.empty:
-        return default
-    worst = sizes[
-        (sizes["check"] == check)
-        & sizes["method"].isin(candidates)
-        & sizes["scenario"].astype(str).str.startswith(WORST_SCENARIO)
-    ]
-    if worst.empty:
-        return default
-    gap = (worst["rejection_rate"].astype(float) - alpha).abs()
-    best = worst.loc[gap == gap.min(), "method"].tolist()
-    return default if default in best else str(best[0])
+    """The method that decides ``check``'s verdict by the stated rule (:func:`lead_methods`' first):
+    the candidate whose worst simulation scenario rejects nearest ``alpha``; ``default`` when the
+    study measured none of them or on a tie."""
+    return lead_methods(sizes, check, candidates, default, alpha)[0]
+
+
+def reaches_level(r, alpha: float) -> bool:
+    """Whether a result row's test can reject at ``alpha`` at all: its smallest possible p-value
+    (:func:`pbr.registry.methods.p_floor`, set by the number of pilot areas) is at most ``alpha``."""
+    q, g = row_field(r, "n_treated_clusters"), row_field(r, "n_clusters")
+    if q is None or g is None or pd.isna(q) or pd.isna(g):
+        return True
+    return p_floor(str(row_field(r, "method")), int(g), int(q)) <= alpha
