@@ -185,17 +185,23 @@ def test_the_pretrend_item_counts_the_headline_tests_only():
     # the CRV1 test flags a pre-trend; the bootstrap test does not: no flag
     res = _set(res, "drug", "successful_completion", "logit_crv1", "event_study_pretrend", p_value=0.01)
     item = _item(_findings(res), "Pre-trend tests (logit score bootstrap)")
-    assert item["ok"] is True and item["text"].endswith("0 of 1") and item["method"] == HEADLINE
+    assert item["ok"] is None and item["text"].endswith("0 of 1") and item["method"] == HEADLINE
+    family = _item(_findings(res), "Pre-trend across the 1 pre-trend test ")
+    assert family["ok"] is True and family["method"] == HEADLINE
     (test,) = pretrend_tests(res, lead=HEADLINE).values()
     assert test["p"] == 0.45 and test["p_crv1"] == 0.01 and test["method"] == HEADLINE
     res = _set(res, "drug", "successful_completion", HEADLINE, "event_study_pretrend", p_value=0.02)
     item = _item(_findings(res), "Pre-trend tests (logit score bootstrap)")
-    assert item["ok"] is False and "Successful completion (12 months) (drug)" in item["text"]
+    assert "Successful completion (12 months) (drug)" in item["text"]
+    family = _item(_findings(res), "Pre-trend across the 1 pre-trend test ")
+    assert family["ok"] is False and "Successful completion (12 months) (drug)" in family["text"]
     # without the score bootstrap's test, the next method by the rule decides (here the LPM WCR's
     # p 0.50), and the findings say so
     res = res[~((res["specification"] == "event_study_pretrend") & (res["method"] == HEADLINE))]
     item = _item(_findings(res), "Pre-trend tests (LPM wild bootstrap)")
-    assert item["ok"] is True and item["method"] == "lpm_wcb_webb" and item["text"].endswith("0 of 1")
+    assert item["method"] == "lpm_wcb_webb" and item["text"].endswith("0 of 1")
+    family = _item(_findings(res), "Pre-trend across the 1 pre-trend test ")
+    assert family["ok"] is True and family["method"] == "lpm_wcb_webb"
     # without any test allowed to decide: the CRV1 test is for reference only, never a verdict
     res = res[~((res["specification"] == "event_study_pretrend") & (res["method"] == "lpm_wcb_webb"))]
     item = _item(

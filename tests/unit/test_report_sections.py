@@ -98,8 +98,8 @@ def test_pretrend_verdict_comes_from_the_bootstrap_p_not_crv1(p_crv1, p_boot, de
     (pre,) = rob["pretrend"]
     assert pre["p"] == p_boot and pre["p_crv1"] == p_crv1
     findings = summary_findings([], [], rob, "logit_score_wcb", True, results=results)
-    (item,) = [f for f in findings if f["text"].startswith("Pre-trend tests (")]
-    assert item["ok"] is (not detected)
+    (item,) = [f for f in findings if f["text"].startswith("Pre-trend across")]
+    assert item["ok"] is (not detected)  # one test: Holm's p is its p
     row = next(r for r in rob["table"]["body"] if any(c["text"] == "Pre-trend test" for c in r))
     comment = row[-2]["text"]
     assert (row[-5]["text"], row[-3]["text"]) == (f"{p_boot:.3f}", f"{p_crv1:.3f}")  # p, CRV1 p
@@ -481,13 +481,16 @@ def test_findings_give_one_item_per_deciding_method_lead_first():
     findings = summary_findings([], [], {"pretrend": pre, "mason": []}, "logit_score_wcb", True)
     items = [f for f in findings if f["text"].startswith("Pre-trend tests (")]
     assert [i["method"] for i in items] == ["logit_canay_romano_shaikh", "logit_ibragimov_mueller"]
-    assert items[0]["ok"] is True and items[1]["ok"] is False and "Abstinence" in items[1]["text"]
+    assert items[0]["ok"] is None and items[1]["ok"] is None and "Abstinence" in items[1]["text"]
+    (family,) = [f for f in findings if f["text"].startswith("Pre-trend across")]
+    assert family["ok"] is False and "Abstinence" in family["text"]  # Holm: 2 x 0.02 = 0.04 < 0.05
     assert "could not be computed or reach the level" in items[1]["detail"]
 
 
-def test_the_pretrend_family_item_gives_the_chance_flags_and_holm():
-    """Three outcomes, one flagged at p 0.02: chance alone flags 0.15 of 3 at 5%; Holm's
-    adjusted p is 3 x 0.02 = 0.06, so none is left (statsmodels' multipletests)."""
+def test_the_pretrend_family_verdict_is_holms():
+    """Three outcomes, one flagged alone at p 0.02: Holm's adjusted p is 3 x 0.02 = 0.06
+    (statsmodels' multipletests), so the family shows no pre-trend; the detail gives the flag
+    before adjustment and the 0.15 flags chance alone gives at 5%."""
     frames = [
         _trend_tests_frame(8, p, 0.5).assign(outcome=o)
         for o, p in (("abstinence", 0.02), ("successful_completion", 0.4), ("representation", 0.7))
@@ -495,12 +498,17 @@ def test_the_pretrend_family_item_gives_the_chance_flags_and_holm():
     tests = pretrend_tests(pd.concat(frames, ignore_index=True), lead=ORDER)
     pre = [{"cohort": c, "outcome": o, **t} for (c, o), t in tests.items()]
     findings = summary_findings([], [], {"pretrend": pre, "mason": []}, "logit_score_wcb", True)
-    (item,) = [f for f in findings if f["text"].startswith("Pre-trend tests as a family")]
-    assert item["ok"] is None
-    assert (
-        "1 of 3 flagged at p < 0.05" in item["text"] and "chance alone flags 0.15 on average" in item["text"]
-    )
-    assert item["text"].endswith("after Holm across the 3: 0")
+    (item,) = [f for f in findings if f["text"].startswith("Pre-trend across")]
+    assert item["ok"] is True and item["method"] == "logit_canay_romano_shaikh"
+    assert item["text"] == "Pre-trend across the 3 pre-trend tests after Holm's adjustment: 0"
+    assert item["detail"].startswith("1 of 3 flagged at p < 0.05 before adjustment")
+    assert "chance alone flags 0.15 on average" in item["detail"]
+    (alone,) = [f for f in findings if f["text"].startswith("Pre-trend tests (")]
+    assert alone["ok"] is None and "Abstinence" in alone["text"]
+    sharper = [{**x, "verdict_p": 0.01, "detected": True} if x["outcome"] == "abstinence" else x for x in pre]
+    findings = summary_findings([], [], {"pretrend": sharper, "mason": []}, "logit_score_wcb", True)
+    (item,) = [f for f in findings if f["text"].startswith("Pre-trend across")]
+    assert item["ok"] is False and "Abstinence" in item["text"]  # 3 x 0.01 = 0.03
 
 
 def test_every_pretrend_method_has_a_name_and_a_short_name():

@@ -330,10 +330,10 @@ def _raw_rate_items(rates_cmp: list[dict]) -> list[dict]:
 
 
 def _pretrend_items(pretrend: list[dict], headline: str, redact) -> list[dict]:
-    """The event-study joint pre-trend tests (the robustness section's, one dict per event study:
-    :func:`pbr.report.estimates.pretrend_tests` with cohort and outcome) that detect a pre-trend,
-    named, by the method that makes their verdict; without any such test, the CRV1 tests for
-    reference only."""
+    """The pre-trend tests (the robustness section's, one dict per event study:
+    :func:`pbr.report.estimates.pretrend_tests` with cohort and outcome): the family's verdict
+    after Holm's adjustment first, then, per deciding method, the tests that flag a pre-trend
+    alone, named; without any test allowed to decide, the CRV1 tests for reference only."""
     if not pretrend:
         return []
     method = pretrend[0]["method"]
@@ -353,7 +353,7 @@ def _pretrend_items(pretrend: list[dict], headline: str, redact) -> list[dict]:
             if x["tested"] and x["detected"] is None
         )
         items[0]["detail"] = "; ".join(d for d in (items[0]["detail"], detail) if d)
-        return items + _pretrend_family_items(usable)
+        return _pretrend_family_items(usable, by_method[0]) + items
     crv1_p = [x["p_crv1"] for x in pretrend]
     bad_pre = [p for p in crv1_p if p is not None and not isnan(p) and p < 0.05]
     return [
@@ -367,32 +367,35 @@ def _pretrend_items(pretrend: list[dict], headline: str, redact) -> list[dict]:
     ]
 
 
-def _pretrend_family_items(tests: list[dict]) -> list[dict]:
-    """The pre-trend verdicts as a family: how many flags chance alone gives at ``alpha`` with
-    no pre-trend anywhere, and how many stay after Holm's adjustment across them (valid
-    whatever the tests' dependence); information, not a verdict."""
-    if len(tests) < 2:
+def _pretrend_family_items(tests: list[dict], lead: str) -> list[dict]:
+    """The verdict on the pre-trend tests as a family: a pre-trend where one stays after Holm's
+    adjustment across them (the family-wise error held at ``alpha`` whatever the tests'
+    dependence, each test's size measured in the simulation study), beside how many were
+    flagged before adjustment and how many chance alone flags with no pre-trend anywhere."""
+    if not tests:
         return []
     alpha = float(tests[0].get("alpha", 0.05))
-    p = [x["verdict_p"] for x in tests]
+    p = holm([x["verdict_p"] for x in tests])
+    kept = [x for x, q in zip(tests, p, strict=True) if q < alpha]
     flagged = sum(bool(x["detected"]) for x in tests)
-    kept = int((holm(p) < alpha).sum())
-    return [
-        _item(
-            f"Pre-trend tests as a family: {flagged} of {len(tests)} flagged at p < {alpha:g}, where "
-            f"chance alone flags {len(tests) * alpha:.2g} on average with no pre-trend anywhere; "
-            f"after Holm across the {len(tests)}: {kept}",
-            None,
-        )
-    ]
+    what = f"Pre-trend across the {len(tests)} pre-trend test{'s' if len(tests) != 1 else ''} after Holm's adjustment"
+    text = f"{what}: {len(kept)}"
+    if kept:
+        text += " (" + ", ".join(f"{label(x['outcome'])} ({x['cohort']})" for x in kept) + ")"
+    detail = (
+        f"{flagged} of {len(tests)} flagged at p < {alpha:g} before adjustment, where chance alone flags "
+        f"{len(tests) * alpha:.2g} on average with no pre-trend anywhere"
+    )
+    return [_item(text, not kept, detail, lead, "Pre-trend tests after Holm's adjustment")]
 
 
 def _pretrend_item(tests: list[dict], method: str, several: bool) -> dict:
-    """The pre-trend verdicts one method made: how many detect a pre-trend, named; with
+    """The pre-trend tests one method decided: how many flag a pre-trend at the level, each
+    test alone (the robustness table's verdicts; the family's verdict is Holm's), named; with
     ``several`` deciding methods, it says the others decided where this one could not."""
     bad = [x for x in tests if x["detected"]]
     what = f"Pre-trend tests ({PRETREND_NAMES.get(method, _name(method))})"
-    text = f"{what} detecting a pre-trend: {len(bad)} of {len(tests)}"
+    text = f"{what} flagging a pre-trend, each test alone: {len(bad)} of {len(tests)}"
     if bad:
         text += " (" + ", ".join(f"{label(x['outcome'])} ({x['cohort']})" for x in bad) + ")"
     passed = list(
@@ -403,7 +406,7 @@ def _pretrend_item(tests: list[dict], method: str, several: bool) -> dict:
         if passed and several
         else ""
     )
-    return _item(text, not bad, detail, method, what)
+    return _item(text, None, detail, method, what)
 
 
 def _planted_items(rows: list[dict], headline: str) -> list[dict]:
