@@ -128,7 +128,7 @@ MC_Z = 1.96
 #: The checks of the study's per-scenario rates, in the report's words (in this order).
 STUDY_CHECKS = {
     "main": "Main estimate (rejection at each scenario's target: 1 - coverage)",
-    "event_study_pretrend": "Joint pre-trend test",
+    "event_study_pretrend": "Pre-trend test (joint event-study tests and tests over the pilots' linear pre-trends)",
     "per_pilot": "Per-pilot tests",
     "placebo_2011": "Placebo start",
     "leave_one_out": "Leave one pilot area out",
