@@ -14,13 +14,18 @@ at most 3 minutes and 6 GiB), then precision, recall and F1 against the syntheti
 (its true pairs assembled by the library, as the rule assess_linkage assembles them)
 at the configured threshold and across thresholds, beside the exact-key match, overall
 and by group x period (pilot/other x pre/post) of the person's first study journey
-(target: F1 >= 0.95 for both registers, no material difference between groups).
+(target, issue #21: precision and recall within 0.01 over the cells).
 
-Last, the information ceiling: the best F1 that any rule deciding pair by pair on the
+Then the information ceiling: the best F1 that any rule deciding pair by pair on the
 comparison pattern (the model's levels), the initials' frequency decile and a 5-year
-birth band could reach, its cells chosen with the truth (so optimistic). When it is
-below the target, no threshold or training of a pairwise model on these identifiers
-meets it.
+birth band could reach, its cells chosen with the truth (so optimistic), and the model's
+F1 against it (target, issue #21: within 0.01; it replaced F1 >= 0.95, which lies above
+the ceiling for offenders).
+
+Last, the calibration of the match probabilities (issue #21): over every candidate (person,
+unit) pair the model scores at or above 0.001, the share truly matched in each tenth of the
+probability against its mean probability (a reliability curve), and the expected calibration
+error (the pair-weighted mean gap), overall and by group x period (target: at most 0.02).
 
 ``--noise floor`` generates registers with only the noise the issue sets as its floor
 (5% of dates of birth and 2% of names wrong, 10% of people in another area, 5 unrelated
@@ -117,11 +122,8 @@ def register_truths(
     return out
 
 
-def quality_by_scope(
-    tmp: Path, config: dict, truths: dict[str, pd.DataFrame], episodes: pd.DataFrame, areas: pd.DataFrame
-) -> pd.DataFrame:
-    """Precision / recall / F1 per register, threshold and scope (all persons, and the group/period of
-    each person's first study journey, both cohorts), from the bench's outputs."""
+def group_period_scopes(config: dict, episodes: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
+    """Each person's scope: the group/period of their first study journey (both cohorts)."""
     from pbr.derive import journeys
 
     study, journey_cfg = config["study"], config["journeys"]
@@ -135,6 +137,14 @@ def quality_by_scope(
     study_journeys, _ = journeys.flag_exclusions(study_journeys, study["cohorts"], study["min_age"])
     scopes = quality.person_scopes(study_journeys)
     scopes["scope"] = scopes["scope"].str.split("/", n=1).str[1]  # group/period, both cohorts
+    return scopes
+
+
+def quality_by_scope(
+    tmp: Path, config: dict, truths: dict[str, pd.DataFrame], scopes: pd.DataFrame
+) -> pd.DataFrame:
+    """Precision / recall / F1 per register, threshold and scope (all persons, and each person's
+    ``scopes`` label), from the bench's outputs."""
     parts = []
     for name, spec in REGISTERS.items():
         matches = quality.link_matches(io.read_table(tmp / f"links_{name}.parquet"), spec["unit"])
@@ -146,6 +156,21 @@ def quality_by_scope(
 
 #: candidate pairs scored below this are left out of the ceiling (they sit in cells far below 0.5)
 CEILING_MIN_PROBABILITY = 0.001
+
+
+def scored_pairs(tmp: Path, name: str, left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
+    """Every candidate pair the trained model scores at or above :data:`CEILING_MIN_PROBABILITY`,
+    as (person, unit) pairs (left_id, right_id) at the best-scored identity, with the match weight,
+    probability and comparison levels (``gamma_*``)."""
+    trained = json.loads((tmp / f"model_{name}.json").read_text())
+    trained |= {"retain_matching_columns": True, "retain_intermediate_calculation_columns": True}
+    pred = model.duckdb_linker(left, right, trained, 2).inference.predict(CEILING_MIN_PROBABILITY)
+    pairs = pred.as_pandas_dataframe()
+    levels = sorted(c for c in pairs.columns if c.startswith("gamma_"))
+    pairs = pairs[["unique_id_l", "unique_id_r", "match_weight", "match_probability", *levels]]
+    pairs["right_id"] = pairs["unique_id_r"].map(right.set_index("unique_id")["group"])
+    pairs = pairs.sort_values("match_weight", ascending=False, kind="mergesort")
+    return pairs.drop_duplicates(["unique_id_l", "right_id"]).rename(columns={"unique_id_l": "left_id"})
 
 
 def information_ceiling(
@@ -162,15 +187,8 @@ def information_ceiling(
     scored count as missed. ``left`` and ``right`` hold the linkage records of the NDTMS
     persons and of the register.
     """
-    trained = json.loads((tmp / f"model_{name}.json").read_text())
-    trained |= {"retain_matching_columns": True, "retain_intermediate_calculation_columns": True}
-    pred = model.duckdb_linker(left, right, trained, 2).inference.predict(CEILING_MIN_PROBABILITY)
-    pairs = pred.as_pandas_dataframe()
+    pairs = scored_pairs(tmp, name, left, right)
     levels = sorted(c for c in pairs.columns if c.startswith("gamma_"))
-    pairs = pairs[["unique_id_l", "unique_id_r", "match_weight", *levels]]
-    pairs["right_id"] = pairs["unique_id_r"].map(right.set_index("unique_id")["group"])
-    pairs = pairs.sort_values("match_weight", ascending=False, kind="mergesort")
-    pairs = pairs.drop_duplicates(["unique_id_l", "right_id"]).rename(columns={"unique_id_l": "left_id"})
     person = left.set_index("unique_id")
     freq = person["initials"].map(person["initials"].value_counts(normalize=True))
     pairs["initials_decile"] = (
@@ -198,8 +216,9 @@ def information_ceiling(
     }
 
 
-def assess(tmp: Path, config: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Quality by scope and the information ceiling of each register, from the bench's outputs in ``tmp``."""
+def assess(tmp: Path, config: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Quality by scope, the information ceiling and the calibration table of each register, from
+    the bench's outputs in ``tmp``."""
     valid = tmp / "valid"
     raw_episodes, areas = (
         io.read_table(valid / "ndtms_episodes.parquet"),
@@ -220,11 +239,19 @@ def assess(tmp: Path, config: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
         for name, spec in REGISTERS.items()
     }
     truths = register_truths(tmp, episodes, rights)
-    scored = quality_by_scope(tmp, config, truths, episodes, areas)
+    scopes = group_period_scopes(config, episodes, areas)
+    scored = quality_by_scope(tmp, config, truths, scopes)
     ceilings = pd.DataFrame(
         [information_ceiling(tmp, name, truths[name], left, rights[name]) for name in REGISTERS]
     )
-    return scored, ceilings
+    calibration = pd.concat(
+        [
+            quality.calibration_table(scored_pairs(tmp, name, left, rights[name]), truths[name], name, scopes)
+            for name in REGISTERS
+        ],
+        ignore_index=True,
+    )
+    return scored, ceilings, calibration
 
 
 def print_timings(runs: dict[str, tuple[float, float, str]], scale: float) -> None:
@@ -252,9 +279,7 @@ def print_quality(scored: pd.DataFrame, threshold: float) -> None:
     for name in REGISTERS:
         f1 = main_rows[(main_rows.register == name) & (main_rows.method == "probabilistic")]["f1"].iloc[0]
         exact = main_rows[(main_rows.register == name) & (main_rows.method == "exact_key")]["f1"].iloc[0]
-        print(
-            f"{name}: F1 {f1:.4f} (target >= 0.95: {'met' if f1 >= 0.95 else 'NOT met'}; exact key {exact:.4f})"
-        )
+        print(f"{name}: F1 {f1:.4f} (exact key {exact:.4f}; its target is against the ceiling, below)")
     print("\nacross thresholds (all persons):")
     sweep = scored[(scored.scope == "all") & (scored.method == "probabilistic")]
     print(sweep[["register", "threshold", "precision", "recall", "f1"]].round(4).to_string(index=False))
@@ -263,20 +288,66 @@ def print_quality(scored: pd.DataFrame, threshold: float) -> None:
     print(
         by_scope[["register", "scope", "n_true", "precision", "recall", "f1"]].round(4).to_string(index=False)
     )
+    for name, g in by_scope[by_scope.method == "probabilistic"].groupby("register", sort=False):
+        spread = {m: g[m].max() - g[m].min() for m in ("precision", "recall")}
+        met = "met" if max(spread.values()) <= SCOPE_SPREAD_TARGET else "NOT met"
+        print(
+            f"{name}: spread over group/period: precision {spread['precision']:.4f}, recall "
+            f"{spread['recall']:.4f} (target <= {SCOPE_SPREAD_TARGET} with no differential error: {met})"
+        )
 
 
-def print_ceilings(ceilings: pd.DataFrame) -> None:
-    """The information ceiling per register, and where the 0.95 target is above it."""
+#: Targets (issue #21): the model's F1 within this of the information ceiling; precision and
+#: recall within this of each other over the group/period cells when no differential error is planted.
+CEILING_GAP_TARGET = 0.01
+SCOPE_SPREAD_TARGET = 0.01
+
+
+def print_ceilings(ceilings: pd.DataFrame, scored: pd.DataFrame, threshold: float) -> None:
+    """The information ceiling per register, and the model's F1 at ``threshold`` against it."""
     print(
         "\ninformation ceiling: best F1 of a pairwise rule on comparison pattern x initials-frequency "
         "decile x 5-year birth band, its cells chosen with the truth (optimistic):"
     )
     print(ceilings.round(4).to_string(index=False))
+    at = scored[
+        (scored.scope == "all") & (scored.method == "probabilistic") & (scored.threshold == threshold)
+    ]
     for row in ceilings.itertuples():
-        if row.f1 < 0.95:
-            print(
-                f"{row.register}: the 0.95 target is above what these identifiers carry (ceiling {row.f1:.4f})"
-            )
+        f1 = at[at.register == row.register]["f1"].iloc[0]
+        gap = row.f1 - f1
+        met = "met" if gap <= CEILING_GAP_TARGET else "NOT met"
+        print(
+            f"{row.register}: F1 {f1:.4f} at p >= {threshold}, {gap:.4f} below the ceiling {row.f1:.4f} "
+            f"(target within {CEILING_GAP_TARGET}: {met})"
+        )
+
+
+#: Target (issue #21): the expected calibration error of the match probabilities.
+ECE_TARGET = 0.02
+
+
+def print_calibration(table: pd.DataFrame) -> None:
+    """The reliability of the match probabilities (every candidate pair scored at or above
+    CEILING_MIN_PROBABILITY, against the truth): the curve for all persons, the expected
+    calibration error overall and by group/period, and the target."""
+    print(
+        f"\ncalibration of the match probabilities (candidate (person, unit) pairs scored >= "
+        f"{CEILING_MIN_PROBABILITY}, {quality.CALIBRATION_BINS} equal bins; share truly matched against the mean "
+        "probability):"
+    )
+    curve = table[table.scope == "all"]
+    print(
+        curve[["register", "bin_low", "bin_high", *quality.CALIBRATION_RATES]].round(4).to_string(index=False)
+    )
+    errors = quality.calibration_error(table)
+    print("\nexpected calibration error (pair-weighted mean gap over the bins), overall and by group/period:")
+    print(errors.round(4).to_string(index=False))
+    for row in errors[errors.scope == "all"].itertuples():
+        met = "met" if row.ece <= ECE_TARGET else "NOT met"
+        print(
+            f"{row.register}: ECE {row.ece:.4f} (target <= {ECE_TARGET}: {met}; largest bin gap {row.max_gap:.4f})"
+        )
 
 
 def main() -> None:
@@ -321,10 +392,11 @@ def main() -> None:
             for name, spec in REGISTERS.items()
         }
         print_timings(runs, args.scale)
-        scored, ceilings = assess(tmp, config)
+        scored, ceilings, calibration = assess(tmp, config)
     pd.set_option("display.width", 200)
     print_quality(scored, cfg["threshold"])
-    print_ceilings(ceilings)
+    print_ceilings(ceilings, scored, cfg["threshold"])
+    print_calibration(calibration)
 
 
 if __name__ == "__main__":

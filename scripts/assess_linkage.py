@@ -21,32 +21,40 @@ def main(smk) -> None:
             smk.output.match_rates,
             sort_by=["register", "cohort", "group", "period"],
         )
-        scores = pd.DataFrame(columns=quality.QUALITY_COLUMNS)  # real data: no truth to score against
+        # real data: no truth to score against
+        scores = pd.DataFrame(columns=quality.QUALITY_COLUMNS)
+        calibration = pd.DataFrame(columns=list(quality.CALIBRATION_COLUMNS))
         if hasattr(smk.input, "truth"):  # synthetic data: score against the truth
             truth = Path(smk.input.truth)
             grouped = [r for r, spec in registers.items() if spec["unit"] != spec["id"]]
-            scores = quality.linkage_quality(
-                journeys,
-                links,
-                {r: io.read_table(smk.input[f"exact_{r}"]) for r in registers},
-                io.read_table(smk.input.episodes, columns=["person_id", "episode_id"]),
-                io.read_table(truth / "episode_person.parquet"),
-                {r: io.read_table(truth / f"{TRUTH_TABLES[r]}.parquet") for r in registers},
-                registers,
-                list(cfg["quality_thresholds"]),
-                cfg["threshold"],
-                register_units={
+            truths = {
+                "episodes": io.read_table(smk.input.episodes, columns=["person_id", "episode_id"]),
+                "episode_truth": io.read_table(truth / "episode_person.parquet"),
+                "unit_truth": {r: io.read_table(truth / f"{TRUTH_TABLES[r]}.parquet") for r in registers},
+                "registers": registers,
+                "register_units": {
                     r: io.read_table(
                         smk.input.offences_extract, columns=[registers[r]["id"], registers[r]["unit"]]
                     )
                     for r in grouped
                 },
-                records={
+                "records": {
                     r: io.read_table(smk.input[f"records_{r}"], columns=[registers[r]["group"], "group"])
                     for r in grouped
                 },
+            }
+            scores = quality.linkage_quality(
+                journeys,
+                links,
+                {r: io.read_table(smk.input[f"exact_{r}"]) for r in registers},
+                thresholds=list(cfg["quality_thresholds"]),
+                threshold=cfg["threshold"],
+                **truths,
             )
+            pairs = {r: io.read_table(smk.input[f"pairs_{r}"]) for r in registers}
+            calibration = quality.linkage_calibration(journeys, pairs, **truths)
         io.write_table(scores, smk.output.quality)
+        io.write_table(calibration, smk.output.calibration, sort_by=["register", "scope", "bin_low"])
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ def main(smk) -> None:
             baseline=smk.input.baseline,
             quality=smk.input.quality,
             match_rates=smk.input.match_rates,
+            calibration=smk.input.calibration,
             pairs=list(smk.input.pairs),
             effects=list(smk.input.effects),
             flows=list(smk.input.flows),
@@ -31,7 +32,7 @@ def main(smk) -> None:
             pilot_areas=smk.input.get("pilot_areas") or None,
         )
         data_inputs = ("extracts", "results", "event_study", "rates", "trends", "baseline", "quality")
-        data_inputs += ("match_rates", "pairs", "effects", "flows", "pilot_areas")
+        data_inputs += ("match_rates", "calibration", "pairs", "effects", "flows", "pilot_areas")
         checked = [p for name in data_inputs for p in _paths(getattr(smk.input, name))]
         render_report(
             inputs,

@@ -13,6 +13,7 @@ import pandas as pd
 
 from pbr.config import config_hash, load_config
 from pbr.flow import flow_frame, flow_row
+from pbr.link import quality as quality_module
 from pbr.report.inputs import ReportInputs
 from pbr.report.render import render_report
 
@@ -402,10 +403,32 @@ def make_inputs() -> ReportInputs:
         )
         for reg in ("deaths", "offences")
     }
+    # candidate pairs whose truth is drawn at their probability, but for an over-confident
+    # offences model (true with probability p**2): deaths calibrated, offences not
+    scored = pd.DataFrame({"left_id": [f"P{i}" for i in range(40000)], "right_id": "R"})
+    scored["match_probability"] = np.linspace(0.05, 1.0, len(scored))
+    calibration = pd.concat(
+        [
+            quality_module.calibration_table(
+                scored,
+                scored[rng.uniform(0, 1, len(scored)) < scored["match_probability"] ** power],
+                reg,
+                pd.DataFrame(
+                    {
+                        "person_id": scored["left_id"],
+                        "scope": np.where(scored.index % 2, "pilot/pre", "other/pre"),
+                    }
+                ),
+            )
+            for reg, power in (("deaths", 1), ("offences", 2))
+        ],
+        ignore_index=True,
+    )
     return ReportInputs(
         results=make_results(),
         rates=make_rates(),
         flow=make_flow(),
+        calibration=calibration,
         event_study=make_event_study(),
         trends=make_trends(),
         baseline=make_baseline(),

@@ -483,3 +483,69 @@ def test_a_register_sharing_few_clients_is_flagged_in_the_flow_and_match_rates(c
     ]
     assert rates["note"].str.startswith("deaths all: 3 of 2,000 NDTMS study journeys").all()
     assert (quality.match_rates(journeys, {"deaths": out["links"]}, 0.5, {"deaths": 0.0})["note"] == "").all()
+
+
+# ---------------------------------------------------------------------------------------------
+# Calibration of the match probabilities
+
+
+def _scored_pairs(n: int = 4000, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Candidate pairs with probabilities and a truth drawn so that a pair with probability p is
+    true with probability p**2 (over-confident in the middle), a few on the inner bin edges."""
+    rng = np.random.default_rng(seed)
+    p = np.r_[rng.uniform(0, 1, n), [0.1, 0.5, 0.9, 1.0, 0.0]]
+    true = rng.uniform(0, 1, len(p)) < p**2
+    pairs = pd.DataFrame(
+        {"left_id": [f"P{i % 900}" for i in range(len(p))], "right_id": [f"R{i}" for i in range(len(p))]}
+    ).assign(match_probability=p)
+    return pairs, pairs.loc[true, ["left_id", "right_id"]]
+
+
+def test_calibration_table_matches_scikit_learn_calibration_curve():
+    from sklearn.calibration import calibration_curve
+
+    pairs, truth = _scored_pairs()
+    table = quality.calibration_table(pairs, truth, "deaths")
+    is_true = pairs.set_index(["left_id", "right_id"]).index.isin(
+        truth.set_index(["left_id", "right_id"]).index
+    )
+    prob_true, prob_pred = calibration_curve(
+        is_true, pairs["match_probability"], n_bins=10, strategy="uniform"
+    )
+    np.testing.assert_allclose(table["share_true"], prob_true, rtol=1e-12)
+    np.testing.assert_allclose(table["mean_probability"], prob_pred, rtol=1e-12)
+    assert table["pairs"].sum() == len(pairs)
+
+
+def test_calibration_error_is_the_pair_weighted_gap_by_hand():
+    pairs = pd.DataFrame(
+        {
+            "left_id": ["A", "B", "C", "D", "E"],
+            "right_id": ["1", "2", "3", "4", "5"],
+            "match_probability": [0.95, 0.97, 0.15, 0.12, 0.5],
+        }
+    )
+    truth = pd.DataFrame({"left_id": ["A", "C", "E"], "right_id": ["1", "3", "5"]})
+    scopes = pd.DataFrame({"person_id": ["A", "B", "C", "D", "E"], "scope": ["x", "x", "y", "y", "y"]})
+    table = quality.calibration_table(pairs, truth, "offences", scopes)
+    err = quality.calibration_error(table).set_index("scope")
+    # bins: 0.9-1 (0.96 predicted, 1/2 true), 0.1-0.2 (0.135, 1/2), 0.4-0.5 (0.5, 1/1: 0.5 on an edge)
+    gaps = {"high": abs(0.96 - 0.5), "low": abs(0.135 - 0.5), "mid": abs(0.5 - 1.0)}
+    assert err.loc["all", "ece"] == pytest.approx((2 * gaps["high"] + 2 * gaps["low"] + gaps["mid"]) / 5)
+    assert err.loc["all", "max_gap"] == pytest.approx(gaps["mid"])
+    assert err.loc["x", "ece"] == pytest.approx(gaps["high"]) and err.loc["x", "pairs"] == 2
+    assert err.loc["y", "ece"] == pytest.approx((2 * gaps["low"] + gaps["mid"]) / 3)
+    mid = table[(table["scope"] == "all") & (table["share_true"] == 1.0)]
+    assert (mid["bin_low"].iloc[0], mid["bin_high"].iloc[0]) == pytest.approx((0.4, 0.5))
+
+
+def test_a_calibrated_score_has_a_small_error_and_an_overconfident_one_does_not():
+    rng = np.random.default_rng(3)
+    p = rng.uniform(0, 1, 20000)
+    pairs = pd.DataFrame(
+        {"left_id": [f"P{i}" for i in range(len(p))], "right_id": "R", "match_probability": p}
+    )
+    for truth_p, low in ((p, True), (p**3, False)):
+        truth = pairs.loc[rng.uniform(0, 1, len(p)) < truth_p, ["left_id", "right_id"]]
+        ece = quality.calibration_error(quality.calibration_table(pairs, truth, "deaths"))["ece"].iloc[0]
+        assert bool(ece < 0.02) is low

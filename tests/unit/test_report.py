@@ -335,3 +335,16 @@ def test_deterministic_linkage_pairs_give_no_weight_figure():
     )
     fig = match_weight_figure(pairs, 0.5, Disclosure(K, active=False))
     assert fig is not None and "offences: weights from 3.0 to 8.0" in fig.alt and "deaths" not in fig.alt
+
+
+def test_synthetic_report_shows_the_calibration_of_the_match_probabilities_real_does_not(rendered):
+    """The fixture's deaths probabilities are calibrated, its offences ones over-confident (a pair
+    with probability p is true with probability p^2): the table says which meets the 0.02 target."""
+    cells = [
+        c["text"] for c in parse_cells(rendered["synthetic"]).cells if c["table"] == "tbl-linkage-calibration"
+    ]
+    deaths, offences = cells.index("deaths"), cells.index("offences")
+    assert cells[deaths + 4] == "met" and cells[offences + 4] == "not met"
+    assert float(cells[offences + 1]) > 0.1 > float(cells[deaths + 1])
+    assert "–" in cells[deaths + 2]  # the range over the two cells
+    assert "tbl-linkage-calibration" not in rendered["real"].read_text()

@@ -43,3 +43,15 @@ def test_bench_linkage_prints_quality_and_ceiling_on_tiny_data():
     for register, f1 in rows:
         # cells chosen with the truth on so few pairs: at least what the model reaches
         assert float(f1) >= _f1(out, register, "probabilistic") - 0.02
+    gaps = re.findall(
+        r"^(deaths|offences): F1 ([\d.]+) at p >= 0.5, (-?[\d.]+) below the ceiling ([\d.]+)", out, re.M
+    )
+    assert [g[0] for g in gaps] == ["deaths", "offences"], out
+    for _, f1, gap, ceil in gaps:
+        assert float(gap) == pytest.approx(float(ceil) - float(f1), abs=2e-4)
+    assert len(re.findall(r"^(deaths|offences): spread over group/period: precision", out, re.M)) == 2
+    calibration = out[out.index("calibration of the match probabilities") :]
+    eces = re.findall(r"^(deaths|offences): ECE ([\d.]+) \(target <= 0.02: (met|NOT met)", calibration, re.M)
+    assert [e[0] for e in eces] == ["deaths", "offences"], calibration
+    for _, ece, verdict in eces:
+        assert 0.0 <= float(ece) <= 1.0 and verdict == ("met" if float(ece) <= 0.02 else "NOT met")

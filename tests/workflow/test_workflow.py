@@ -48,6 +48,26 @@ def test_report_holds_the_did_table(tiny_run):
     assert "data:image/png;base64," in html
 
 
+def test_the_match_probabilities_are_scored_against_the_truth(tiny_run):
+    """Synthetic data: the calibration table covers every candidate pair of both registers,
+    overall and by cell, and the report shows its expected calibration error."""
+    from pbr.link import quality
+
+    cal = pd.read_parquet(tiny_run / "results" / "link" / "calibration.parquet")
+    assert set(cal["register"]) == {"deaths", "offences"} and "all" in set(cal["scope"])
+    assert cal["scope"].str.endswith("/pilot/post").any()  # cohort / group / period of a person
+    for register in ("deaths", "offences"):
+        pairs = pd.read_parquet(tiny_run / "results" / "link" / f"pairs_{register}.parquet")
+        overall = cal[(cal["register"] == register) & (cal["scope"] == "all")]
+        assert overall["pairs"].sum() == len(pairs.drop_duplicates(["left_id", "right_id"]))
+        assert (
+            overall["bin_low"].min() >= 0.0
+            and ((overall["share_true"] >= 0) & (overall["share_true"] <= 1)).all()
+        )
+    assert quality.calibration_error(cal)["ece"].between(0, 1).all()
+    assert 'id="tbl-linkage-calibration"' in (tiny_run / "results" / "report" / "report.html").read_text()
+
+
 @pytest.mark.slow
 def test_second_run_does_nothing(tiny_run):
     out = run_snakemake(tiny_run, *TINY, "-n").output

@@ -178,6 +178,7 @@ def linkage_quality_inputs(wildcards):
     for reg in REGISTERS:
         files[f"links_{reg}"] = R / "link" / f"{reg}.parquet"
         files[f"exact_{reg}"] = R / "link" / f"exact_{reg}.parquet"
+        files[f"pairs_{reg}"] = R / "link" / f"pairs_{reg}.parquet"
     if SYNTHETIC:
         files["truth"] = R / "truth" / "tables"
         files["offences_extract"] = R / "extract" / "pnc_offences.parquet"

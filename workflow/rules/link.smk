@@ -7,8 +7,9 @@ death or PNC offender identity; these keep identifiers, so they stay beside the 
 results/link/episodes.parquet (de-identified, with person_id and age);
 results/link/model_<register>.json (trained splink model); results/link/<register>.parquet
 (person -> register records, with match probability); results/link/pairs_<register>.parquet and
-exact_<register>.parquet (candidate pairs, for quality); results/link/quality.parquet and
-match_rates.parquet. Registers: deaths (ONS), offences (PNC).
+exact_<register>.parquet (candidate pairs, for quality); results/link/quality.parquet,
+match_rates.parquet and calibration.parquet (the match probabilities against the synthetic truth;
+empty with real data). Registers: deaths (ONS), offences (PNC).
 """
 
 
@@ -142,7 +143,8 @@ rule predict_links:
 
 
 rule assess_linkage:
-    """Linkage quality: match rates by cohort x group x period; precision, recall, F1 on synthetic data."""
+    """Linkage quality: match rates by cohort x group x period; precision, recall, F1 and the
+    calibration of the match probabilities on synthetic data."""
     input:
         unpack(linkage_quality_inputs),
         # offenders' pseudonyms by PNC id (the truth names PNC ids), looked up, not hashed again
@@ -151,6 +153,7 @@ rule assess_linkage:
     output:
         quality=R / "link" / "quality.parquet",
         match_rates=R / "link" / "match_rates.parquet",
+        calibration=R / "link" / "calibration.parquet",
     log:
         R / "logs" / "assess_linkage.log",
     conda:

@@ -131,13 +131,8 @@ def quality_table(
     """
     key = ["left_id", "right_id"]
     truth = truth[key].drop_duplicates()
-
-    def flagged(pairs: pd.DataFrame) -> pd.DataFrame:
-        out = pairs.drop_duplicates(key).merge(truth.assign(_true=True), on=key, how="left")
-        return out.assign(_true=out["_true"].astype("boolean").fillna(False).astype(bool))
-
-    matches = flagged(matches[[*key, "match_probability"]])
-    exact = flagged(exact[key])
+    matches = flag_true_pairs(matches[[*key, "match_probability"]], truth)
+    exact = flag_true_pairs(exact[key], truth)
     scope_of = None if person_scope is None else person_scope.set_index("person_id")["scope"]
     scopes = [("all", None)]
     if scope_of is not None:
@@ -164,6 +159,79 @@ def quality_table(
             | _pair_scores(len(scope_exact), len(scope_truth), int(scope_exact["_true"].sum()))
         )
     return pd.DataFrame(rows)
+
+
+def flag_true_pairs(pairs: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
+    """``pairs`` (one row per left_id, right_id: the first kept) with ``_true``: the pair is in ``truth``."""
+    key = ["left_id", "right_id"]
+    out = pairs.drop_duplicates(key).merge(
+        truth[key].drop_duplicates().assign(_true=True), on=key, how="left"
+    )
+    return out.assign(_true=out["_true"].astype("boolean").fillna(False).astype(bool))
+
+
+# ---------------------------------------------------------------------------------------------
+# Calibration of the match probabilities against the truth (synthetic data only)
+# ---------------------------------------------------------------------------------------------
+
+#: Equal-width bins of the match probability over [0, 1], as scikit-learn's ``calibration_curve``
+#: (strategy "uniform"; a probability on an inner edge falls in the lower bin).
+CALIBRATION_BINS = 10
+#: The columns :func:`calibration_table` gives each bin.
+CALIBRATION_RATES = ("pairs", "mean_probability", "share_true")
+#: The calibration table's columns (the rule assess_linkage's ``calibration.parquet``).
+CALIBRATION_COLUMNS = ("register", "scope", "bin_low", "bin_high", *CALIBRATION_RATES)
+
+
+def calibration_table(
+    pairs: pd.DataFrame,
+    truth: pd.DataFrame,
+    register_name: str,
+    person_scope: pd.DataFrame | None = None,
+    bins: int = CALIBRATION_BINS,
+) -> pd.DataFrame:
+    """The reliability of the match probabilities: per scope ('all' and each of ``person_scope``'s
+    labels) and probability bin, the candidate pairs, their mean match probability and the share
+    truly matched (the truth's (person, unit) pairs). ``pairs``: left_id, right_id,
+    match_probability, one row per (person, unit), e.g. the scored candidate pairs.
+
+    Hand-written rather than scikit-learn's ``calibration_curve`` (which gives the two rates of the
+    non-empty bins, for one set of pairs, and is not a run-time dependency): the same bins and
+    rates, with the counts that weigh the calibration error and a row per scope; the tests
+    compare the two."""
+    flagged = flag_true_pairs(pairs[["left_id", "right_id", "match_probability"]], truth)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    flagged["bin"] = np.searchsorted(edges[1:-1], flagged["match_probability"].to_numpy())
+    scopes = [("all", flagged)]
+    if person_scope is not None:
+        scope_of = flagged["left_id"].map(person_scope.set_index("person_id")["scope"])
+        scopes += [(str(label), part) for label, part in flagged.groupby(scope_of, sort=True)]
+    rows = []
+    for scope, part in scopes:
+        cells = part.groupby("bin").agg(
+            pairs=("_true", "size"),
+            mean_probability=("match_probability", "mean"),
+            share_true=("_true", "mean"),
+        )
+        for b, cell in cells.iterrows():
+            rows.append(
+                {"register": register_name, "scope": scope, "bin_low": edges[b], "bin_high": edges[b + 1]}
+                | cell.to_dict()
+            )
+    return pd.DataFrame(rows, columns=list(CALIBRATION_COLUMNS)).astype({"pairs": "int64"})
+
+
+def calibration_error(table: pd.DataFrame) -> pd.DataFrame:
+    """Per register and scope of a :func:`calibration_table`: the pairs, the expected calibration
+    error (the pair-weighted mean of |mean probability - share truly matched| over the bins) and
+    the largest gap of a bin."""
+    gap = (table["mean_probability"] - table["share_true"]).abs()
+    t = table.assign(_gap=gap, _weighted=gap * table["pairs"])
+    out = t.groupby(["register", "scope"], sort=False).agg(
+        pairs=("pairs", "sum"), _weighted=("_weighted", "sum"), max_gap=("_gap", "max")
+    )
+    out.insert(1, "ece", out.pop("_weighted") / out["pairs"])
+    return out.reset_index()
 
 
 def person_scopes(journeys: pd.DataFrame) -> pd.DataFrame:
@@ -215,10 +283,58 @@ def linkage_quality(
     columns) and ``records`` (its linkage records' group and pseudonym). Logs the scores at
     ``threshold``."""
     scopes = person_scopes(journeys)
+    truths = _register_truths(episodes, episode_truth, unit_truth, registers, register_units, records)
     parts = []
     for name, spec in registers.items():
+        table = quality_table(
+            link_matches(links[name], spec["unit"]), exact[name], truths[name], thresholds, name, scopes
+        )
+        parts.append(table)
+        _log_scores(table, name, threshold)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=QUALITY_COLUMNS)
+
+
+def linkage_calibration(
+    journeys: pd.DataFrame,
+    pairs: dict[str, pd.DataFrame],
+    episodes: pd.DataFrame,
+    episode_truth: pd.DataFrame,
+    unit_truth: dict[str, pd.DataFrame],
+    registers: dict[str, dict],
+    register_units: dict[str, pd.DataFrame] | None = None,
+    records: dict[str, pd.DataFrame] | None = None,
+) -> pd.DataFrame:
+    """The calibration table of every register (:data:`CALIBRATION_COLUMNS`), as the rule
+    assess_linkage writes it: :func:`calibration_table` of its scored candidate pairs (``pairs``:
+    the link stage's ``pairs_<register>``, every (person, unit) pair at or above
+    ``linkage.min_probability``) against :func:`register_true_pairs`, overall and per journey
+    group x period; the other arguments as :func:`linkage_quality`'s. Logs each register's
+    expected calibration error."""
+    scopes = person_scopes(journeys)
+    truths = _register_truths(episodes, episode_truth, unit_truth, registers, register_units, records)
+    parts = [calibration_table(pairs[name], truths[name], name, scopes) for name in registers]
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=CALIBRATION_COLUMNS)
+    for row in calibration_error(out[out["scope"] == "all"]).itertuples():
+        log.info(
+            "%s: expected calibration error %.4f over %d candidate pairs (largest bin gap %.4f)",
+            row.register, row.ece, row.pairs, row.max_gap,
+        )  # fmt: skip
+    return out
+
+
+def _register_truths(
+    episodes: pd.DataFrame,
+    episode_truth: pd.DataFrame,
+    unit_truth: dict[str, pd.DataFrame],
+    registers: dict[str, dict],
+    register_units: dict[str, pd.DataFrame] | None,
+    records: dict[str, pd.DataFrame] | None,
+) -> dict[str, pd.DataFrame]:
+    """Each register's true (person, unit) pairs (:func:`register_true_pairs`)."""
+    out = {}
+    for name, spec in registers.items():
         grouped = spec["unit"] != spec["id"]
-        truth = register_true_pairs(
+        out[name] = register_true_pairs(
             episodes,
             episode_truth,
             unit_truth[name],
@@ -226,12 +342,7 @@ def linkage_quality(
             register_units[name] if grouped and register_units else None,
             records[name] if grouped and records else None,
         )
-        table = quality_table(
-            link_matches(links[name], spec["unit"]), exact[name], truth, thresholds, name, scopes
-        )
-        parts.append(table)
-        _log_scores(table, name, threshold)
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=QUALITY_COLUMNS)
+    return out
 
 
 def _log_scores(table: pd.DataFrame, register: str, threshold: float) -> None:

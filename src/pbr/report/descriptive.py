@@ -15,6 +15,7 @@ from collections.abc import Hashable, Sequence
 import numpy as np
 import pandas as pd
 
+from pbr.link.quality import calibration_error
 from pbr.registry.published import PUBLISHED_COHORT, PUBLISHED_RAW_RATES, PUBLISHED_UNADJUSTED_OR
 from pbr.report.cells import (
     GROUPS,
@@ -412,13 +413,18 @@ def linkage_section(inputs: ReportInputs, config: dict, journeys: dict, disc: Di
     threshold = float(config["linkage"]["threshold"])
     match_table = _match_rate_table(inputs.match_rates, threshold, journeys, disc)
     quality = inputs.quality
-    quality_table = threshold_table = scope_table = None
+    quality_table = threshold_table = scope_table = calibration_table = None
     if not quality.empty and not real:
         quality_table = _quality_table(quality, threshold)
         threshold_table = _threshold_table(quality, threshold)
         scope_table = _scope_table(quality, threshold)
+    if not inputs.calibration.empty and not real:
+        calibration_table = _calibration_table(
+            inputs.calibration, float(config["linkage"]["min_probability"])
+        )
     return {
         "match_table": match_table,
+        "calibration_table": calibration_table,
         "quality_table": quality_table,
         "threshold_table": threshold_table,
         "scope_table": scope_table,
@@ -525,6 +531,47 @@ def _threshold_table(quality: pd.DataFrame, threshold: float) -> dict:
         simple_head("Register", "Threshold", "Links", "Precision", "Recall", "F1"),
         body,
         tid="tbl-linkage-thresholds",
+    )
+
+
+#: The expected calibration error the match probabilities should stay within (issue #21).
+ECE_TARGET = 0.02
+
+
+def _calibration_table(calibration: pd.DataFrame, min_probability: float) -> dict:
+    """Per register: the expected calibration error of the match probabilities against the
+    synthetic truth, overall and its range over the cohort / group / period cells, the largest
+    gap of a probability bin, and whether the target holds."""
+    errors = calibration_error(calibration)
+    body = []
+    for register, e in errors.groupby("register", sort=True):
+        overall = e[e["scope"] == "all"].iloc[0]
+        cells = e[e["scope"] != "all"]["ece"]
+        body.append(
+            [
+                header_cell(register, scope="row"),
+                data_cell(format_number(overall["ece"], 3), cls="num"),
+                data_cell(
+                    f"{format_number(cells.min(), 3)}–{format_number(cells.max(), 3)}" if len(cells) else "",
+                    cls="num",
+                ),
+                data_cell(format_number(overall["max_gap"], 3), cls="num"),
+                data_cell("met" if overall["ece"] <= ECE_TARGET else "not met"),
+            ]
+        )
+    return table(
+        f"Calibration of the match probabilities against the synthetic truth: the expected calibration "
+        f"error (the pair-weighted mean gap between the mean probability and the share truly matched, "
+        f"over tenths of the probability) of every candidate pair scored at p ≥ {min_probability:g}",
+        simple_head(
+            "Register",
+            "Expected calibration error",
+            "Range over cohort / group / period",
+            "Largest gap of a tenth",
+            f"Target ≤ {ECE_TARGET:g}",
+        ),
+        body,
+        tid="tbl-linkage-calibration",
     )
 
 

@@ -21,6 +21,9 @@ class ReportInputs:
     baseline: pd.DataFrame = field(default_factory=pd.DataFrame)
     quality: pd.DataFrame = field(default_factory=pd.DataFrame)
     match_rates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the reliability of the match probabilities against the synthetic truth
+    #: (results/link/calibration.parquet, :func:`pbr.link.quality.linkage_calibration`); empty with real data
+    calibration: pd.DataFrame = field(default_factory=pd.DataFrame)
     pairs: dict[str, pd.DataFrame] = field(default_factory=dict)
     effects: dict | None = None
     #: the validated area lookup (results/extract/areas.parquet: area_code, area_name, pilot,
@@ -44,6 +47,7 @@ def load_inputs(
     baseline: str | Path | None = None,
     quality: str | Path | None = None,
     match_rates: str | Path | None = None,
+    calibration: str | Path | None = None,
     pairs: Sequence[str | Path] = (),
     effects: Sequence[str | Path] = (),
     areas: str | Path | None = None,
@@ -77,6 +81,7 @@ def load_inputs(
         baseline=opt(baseline),
         quality=opt(quality),
         match_rates=opt(match_rates),
+        calibration=opt(calibration),
         pairs={Path(p).stem.removeprefix("pairs_"): pio.read_table(p) for p in pairs},
         effects=pio.read_json(effects[0]) if effects else None,
         areas=area_table,
