@@ -173,21 +173,19 @@ def scored_pairs(tmp: Path, name: str, left: pd.DataFrame, right: pd.DataFrame) 
     return pairs.drop_duplicates(["unique_id_l", "right_id"]).rename(columns={"unique_id_l": "left_id"})
 
 
-def information_ceiling(
-    tmp: Path, name: str, truth: pd.DataFrame, left: pd.DataFrame, right: pd.DataFrame
-) -> dict:
+def information_ceiling(name: str, pairs: pd.DataFrame, truth: pd.DataFrame, left: pd.DataFrame) -> dict:
     """The best F1 of a pairwise rule on comparison pattern x initials-frequency decile x birth band.
 
-    Scores the candidate pairs with the trained model, keeping its comparison levels;
-    takes each (person, unit) pair's best-scored identity; groups pairs into cells by
+    From the candidate pairs the trained model scores (with their comparison levels, each
+    (person, unit) pair at its best-scored identity), groups pairs into cells by
     their levels, the decile of their initials' frequency among persons and the
     person's 5-year birth band; ranks cells by their share of true pairs and returns
     the F1 (with precision, recall and the cell share at the cut) of the best prefix.
     Cells are chosen with the truth, so this is an optimistic ceiling; true pairs never
-    scored count as missed. ``left`` and ``right`` hold the linkage records of the NDTMS
-    persons and of the register.
+    scored count as missed. ``pairs``: :func:`scored_pairs` of the register; ``left``: the
+    linkage records of the NDTMS persons.
     """
-    pairs = scored_pairs(tmp, name, left, right)
+    pairs = pairs.copy()  # the cells' columns are added here, not to the caller's table
     levels = sorted(c for c in pairs.columns if c.startswith("gamma_"))
     person = left.set_index("unique_id")
     freq = person["initials"].map(person["initials"].value_counts(normalize=True))
@@ -241,14 +239,12 @@ def assess(tmp: Path, config: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.Data
     truths = register_truths(tmp, episodes, rights)
     scopes = group_period_scopes(config, episodes, areas)
     scored = quality_by_scope(tmp, config, truths, scopes)
+    pairs = {name: scored_pairs(tmp, name, left, rights[name]) for name in REGISTERS}  # one prediction each
     ceilings = pd.DataFrame(
-        [information_ceiling(tmp, name, truths[name], left, rights[name]) for name in REGISTERS]
+        [information_ceiling(name, pairs[name], truths[name], left) for name in REGISTERS]
     )
     calibration = pd.concat(
-        [
-            quality.calibration_table(scored_pairs(tmp, name, left, rights[name]), truths[name], name, scopes)
-            for name in REGISTERS
-        ],
+        [quality.calibration_table(pairs[name], truths[name], name, scopes) for name in REGISTERS],
         ignore_index=True,
     )
     return scored, ceilings, calibration

@@ -27,32 +27,30 @@ def main(smk) -> None:
         if hasattr(smk.input, "truth"):  # synthetic data: score against the truth
             truth = Path(smk.input.truth)
             grouped = [r for r, spec in registers.items() if spec["unit"] != spec["id"]]
-            truths = {
-                "episodes": io.read_table(smk.input.episodes, columns=["person_id", "episode_id"]),
-                "episode_truth": io.read_table(truth / "episode_person.parquet"),
-                "unit_truth": {r: io.read_table(truth / f"{TRUTH_TABLES[r]}.parquet") for r in registers},
-                "registers": registers,
-                "register_units": {
+            truths = quality.register_truths(
+                io.read_table(smk.input.episodes, columns=["person_id", "episode_id"]),
+                io.read_table(truth / "episode_person.parquet"),
+                {r: io.read_table(truth / f"{TRUTH_TABLES[r]}.parquet") for r in registers},
+                registers,
+                register_units={
                     r: io.read_table(
                         smk.input.offences_extract, columns=[registers[r]["id"], registers[r]["unit"]]
                     )
                     for r in grouped
                 },
-                "records": {
+                records={
                     r: io.read_table(smk.input[f"records_{r}"], columns=[registers[r]["group"], "group"])
                     for r in grouped
                 },
-            }
+            )
+            scopes = quality.person_scopes(journeys)
+            exact = {r: io.read_table(smk.input[f"exact_{r}"]) for r in registers}
+            thresholds = list(cfg["quality_thresholds"])
             scores = quality.linkage_quality(
-                journeys,
-                links,
-                {r: io.read_table(smk.input[f"exact_{r}"]) for r in registers},
-                thresholds=list(cfg["quality_thresholds"]),
-                threshold=cfg["threshold"],
-                **truths,
+                scopes, links, exact, truths, registers, thresholds, cfg["threshold"]
             )
             pairs = {r: io.read_table(smk.input[f"pairs_{r}"]) for r in registers}
-            calibration = quality.linkage_calibration(journeys, pairs, **truths)
+            calibration = quality.linkage_calibration(scopes, pairs, truths)
         io.write_table(scores, smk.output.quality)
         io.write_table(calibration, smk.output.calibration, sort_by=["register", "scope", "bin_low"])
 

@@ -248,7 +248,7 @@ def pilot_test_rows(fits: list[PilotFit], base: dict, family: str, alpha: float)
             )
             continue
         mean, lo, hi, p = canay_romano_shaikh(b, alpha)
-        floor = p_floor(method, total, q)
+        floor = p_floor(method, None, q)
         coarse = (
             [
                 f"with {q} pilots the sign-change p-value cannot fall below {floor:.3g}, above the test level "

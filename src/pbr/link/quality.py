@@ -264,26 +264,18 @@ QUALITY_COLUMNS = [
 
 
 def linkage_quality(
-    journeys: pd.DataFrame,
+    scopes: pd.DataFrame,
     links: dict[str, pd.DataFrame],
     exact: dict[str, pd.DataFrame],
-    episodes: pd.DataFrame,
-    episode_truth: pd.DataFrame,
-    unit_truth: dict[str, pd.DataFrame],
+    truths: dict[str, pd.DataFrame],
     registers: dict[str, dict],
     thresholds: list[float],
     threshold: float,
-    register_units: dict[str, pd.DataFrame] | None = None,
-    records: dict[str, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """The quality table of every register (:data:`QUALITY_COLUMNS`), as the rule assess_linkage
-    writes it: :func:`quality_table` of its links and exact-key pairs against
-    :func:`register_true_pairs`, overall and per journey group x period. A register whose unit
-    is not its record (offences: the offender) needs ``register_units`` (its id and unit
-    columns) and ``records`` (its linkage records' group and pseudonym). Logs the scores at
-    ``threshold``."""
-    scopes = person_scopes(journeys)
-    truths = _register_truths(episodes, episode_truth, unit_truth, registers, register_units, records)
+    writes it: :func:`quality_table` of its links and exact-key pairs against its true pairs
+    (``truths``: :func:`register_truths`), overall and per ``scopes`` (:func:`person_scopes`:
+    journey cohort / group / period). Logs the scores at ``threshold``."""
     parts = []
     for name, spec in registers.items():
         table = quality_table(
@@ -295,24 +287,14 @@ def linkage_quality(
 
 
 def linkage_calibration(
-    journeys: pd.DataFrame,
-    pairs: dict[str, pd.DataFrame],
-    episodes: pd.DataFrame,
-    episode_truth: pd.DataFrame,
-    unit_truth: dict[str, pd.DataFrame],
-    registers: dict[str, dict],
-    register_units: dict[str, pd.DataFrame] | None = None,
-    records: dict[str, pd.DataFrame] | None = None,
+    scopes: pd.DataFrame, pairs: dict[str, pd.DataFrame], truths: dict[str, pd.DataFrame]
 ) -> pd.DataFrame:
     """The calibration table of every register (:data:`CALIBRATION_COLUMNS`), as the rule
     assess_linkage writes it: :func:`calibration_table` of its scored candidate pairs (``pairs``:
     the link stage's ``pairs_<register>``, every (person, unit) pair at or above
-    ``linkage.min_probability``) against :func:`register_true_pairs`, overall and per journey
-    group x period; the other arguments as :func:`linkage_quality`'s. Logs each register's
-    expected calibration error."""
-    scopes = person_scopes(journeys)
-    truths = _register_truths(episodes, episode_truth, unit_truth, registers, register_units, records)
-    parts = [calibration_table(pairs[name], truths[name], name, scopes) for name in registers]
+    ``linkage.min_probability``) against its true pairs (``truths``: :func:`register_truths`),
+    overall and per ``scopes``. Logs each register's expected calibration error."""
+    parts = [calibration_table(pairs[name], truths[name], name, scopes) for name in pairs]
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=CALIBRATION_COLUMNS)
     for row in calibration_error(out[out["scope"] == "all"]).itertuples():
         log.info(
@@ -322,15 +304,18 @@ def linkage_calibration(
     return out
 
 
-def _register_truths(
+def register_truths(
     episodes: pd.DataFrame,
     episode_truth: pd.DataFrame,
     unit_truth: dict[str, pd.DataFrame],
     registers: dict[str, dict],
-    register_units: dict[str, pd.DataFrame] | None,
-    records: dict[str, pd.DataFrame] | None,
+    register_units: dict[str, pd.DataFrame] | None = None,
+    records: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Each register's true (person, unit) pairs (:func:`register_true_pairs`)."""
+    """Each register's true (person, unit) pairs (:func:`register_true_pairs`), assembled once for
+    :func:`linkage_quality` and :func:`linkage_calibration`. A register whose unit is not its
+    record (offences: the offender) needs ``register_units`` (its id and unit columns) and
+    ``records`` (its linkage records' group and pseudonym)."""
     out = {}
     for name, spec in registers.items():
         grouped = spec["unit"] != spec["id"]

@@ -189,15 +189,16 @@ SIGN_CHANGE_TESTS = ("logit_canay_romano_shaikh", "lpm_canay_romano_shaikh")
 REASSIGNMENT_TESTS = ("logit_ri", "logit_ri_t", "lpm_ri", "lpm_ri_t")
 
 
-def p_floor(name: str, n_clusters: int, n_treated: int) -> float:
+def p_floor(name: str, n_clusters: int | None, n_treated: int) -> float:
     """The smallest p-value ``name`` can give with ``n_treated`` pilot areas (of ``n_clusters``
-    areas): 2 / 2^q for the sign-change tests, 1 / C(G, q) for randomisation inference over all
-    placings (its size-strata variant has more constraints: the fit stage checks it), 0 for the
-    others. A test whose floor is above the level cannot reject, so it cannot decide a verdict."""
+    areas; None where unknown, as for the sign-change tests, which do not need it): 2 / 2^q for
+    the sign-change tests, 1 / C(G, q) for randomisation inference over all placings (its
+    size-strata variant has more constraints: the fit stage checks it), 0 for the others. A test
+    whose floor is above the level cannot reject, so it cannot decide a verdict."""
     q = int(n_treated)
     if name in SIGN_CHANGE_TESTS:
         return 2.0 / 2**q if q > 0 else 1.0
-    if name in REASSIGNMENT_TESTS and 0 < q < int(n_clusters):
+    if name in REASSIGNMENT_TESTS and n_clusters is not None and 0 < q < int(n_clusters):
         return 1.0 / math.comb(int(n_clusters), q)
     return 0.0
 

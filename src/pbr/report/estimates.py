@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from pbr.registry.methods import INFERENCE_ROLES, may_decide, method_label, p_floor
+from pbr.registry.methods import INFERENCE_ROLES, may_decide, method_label
 from pbr.registry.published import PUBLISHED_COHORT, PUBLISHED_MASON_2015
 from pbr.report.cells import (
     data_cell,
@@ -47,6 +47,7 @@ from pbr.report.verdicts import (
     lead_methods,
     reaches_level,
     result_row,
+    row_p_floor,
     row_status,
     status_reason,
     verdict,
@@ -197,8 +198,7 @@ def _deciding_test(
         if test[keys[m]] is None:
             passed_over.append((m, (status_reason(r) or "not estimable").split(";")[0]))
         elif not reaches_level(r, alpha):
-            q = int(r["n_treated_clusters"])
-            floor = p_floor(m, int(r["n_clusters"]), q)
+            q, floor = int(r["n_treated_clusters"]), row_p_floor(r)
             passed_over.append((m, f"with {q} pilot areas its p-value cannot fall below {floor:.3g}"))
         else:
             return m, passed_over

@@ -245,10 +245,16 @@ def lead_method(
     return lead_methods(sizes, check, candidates, default, alpha)[0]
 
 
-def reaches_level(r, alpha: float) -> bool:
-    """Whether a result row's test can reject at ``alpha`` at all: its smallest possible p-value
-    (:func:`pbr.registry.methods.p_floor`, set by the number of pilot areas) is at most ``alpha``."""
+def row_p_floor(r) -> float:
+    """The smallest p-value a result row's test can give (:func:`pbr.registry.methods.p_floor`,
+    set by its numbers of pilot areas and areas); 0 when the row does not say them."""
     q, g = row_field(r, "n_treated_clusters"), row_field(r, "n_clusters")
     if q is None or g is None or pd.isna(q) or pd.isna(g):
-        return True
-    return p_floor(str(row_field(r, "method")), int(g), int(q)) <= alpha
+        return 0.0
+    return p_floor(str(row_field(r, "method")), int(g), int(q))
+
+
+def reaches_level(r, alpha: float) -> bool:
+    """Whether a result row's test can reject at ``alpha`` at all: its :func:`row_p_floor` is at
+    most ``alpha``."""
+    return row_p_floor(r) <= alpha
