@@ -4,7 +4,8 @@ Usage::
 
     .venv/bin/python bench/bench_linkage.py              # scale 1.0 (the published study)
     .venv/bin/python bench/bench_linkage.py --scale 0.1
-    .venv/bin/python bench/bench_linkage.py --same-region-moves 0.6   # a scenario: local moves
+    .venv/bin/python bench/bench_linkage.py --same-region-moves 0   # the old rule: moves anywhere
+    .venv/bin/python bench/bench_linkage.py --compare-moves   # the default rule and the old one
     .venv/bin/python bench/bench_linkage.py --noise floor   # only the issue's noise floor
 
 Generates and validates synthetic extracts (not timed against the target), then, in a
@@ -346,16 +347,65 @@ def print_calibration(table: pd.DataFrame) -> None:
         )
 
 
+def run_scenario(args: argparse.Namespace, config: dict, same_region_moves: float) -> pd.DataFrame:
+    """Generate, link and assess one scenario of register area moves; print every figure; return
+    each register's F1 at the threshold beside its information ceiling."""
+    cfg = config["linkage"]
+    overrides = {k: 0.0 for k in BEYOND_FLOOR} if args.noise == "floor" else {}
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        prep = timed(
+            prepare,
+            scale=args.scale,
+            seed=args.seed,
+            tmp=tmp,
+            same_region_moves=same_region_moves,
+            noise_overrides=overrides,
+        )
+        print(
+            f"linkage at scale {args.scale}, seed {args.seed}, {args.noise} noise, "
+            f"{same_region_moves:.0%} of register area moves within the home region"
+            f" (extracts generated and validated in {prep[0]:.0f} s, not counted)"
+        )
+        runs = {
+            name: timed(link_register, cfg=cfg, spec=spec, tmp=tmp, name=name)
+            for name, spec in REGISTERS.items()
+        }
+        print_timings(runs, args.scale)
+        scored, ceilings, calibration = assess(tmp, config)
+    print_quality(scored, cfg["threshold"])
+    print_ceilings(ceilings, scored, cfg["threshold"])
+    print_calibration(calibration)
+    at = scored[
+        (scored.scope == "all") & (scored.method == "probabilistic") & (scored.threshold == cfg["threshold"])
+    ]
+    out = ceilings[["register", "f1"]].rename(columns={"f1": "ceiling"})
+    out["f1"] = out["register"].map(at.set_index("register")["f1"])
+    out["ece"] = out["register"].map(
+        quality.calibration_error(calibration).query("scope == 'all'").set_index("register")["ece"]
+    )
+    return out.assign(same_region_moves=same_region_moves, gap=out["ceiling"] - out["f1"])
+
+
 def main() -> None:
     from pbr.config import validate_config
+    from pbr.synthetic.params import NoiseParams
 
+    default_moves = NoiseParams().register_area_move_same_region
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument(
         "--same-region-moves",
         type=float,
-        default=0.0,
-        help="share of register area moves that stay in the home region (default 0: any area, as the generator)",
+        default=default_moves,
+        help=f"share of register area moves that stay in the home region (default {default_moves}, the "
+        "generator's; 0: any area, the rule before issue #21)",
+    )
+    ap.add_argument(
+        "--compare-moves",
+        action="store_true",
+        help="run the scenario twice, with --same-region-moves and with 0 (the old all-random rule), "
+        "and print F1 and ceiling of both side by side",
     )
     ap.add_argument("--seed", type=int, default=20120401, help="generator seed (default: the pipeline's)")
     ap.add_argument(
@@ -365,34 +415,16 @@ def main() -> None:
         help="default: the generator's noise; floor: only the issue's noise floor (see above)",
     )
     args = ap.parse_args()
-    overrides = {k: 0.0 for k in BEYOND_FLOOR} if args.noise == "floor" else {}
     config = validate_config({})
-    cfg = config["linkage"]
-    with tempfile.TemporaryDirectory() as d:
-        tmp = Path(d)
-        prep = timed(
-            prepare,
-            scale=args.scale,
-            seed=args.seed,
-            tmp=tmp,
-            same_region_moves=args.same_region_moves,
-            noise_overrides=overrides,
-        )
-        print(
-            f"linkage at scale {args.scale}, seed {args.seed}, {args.noise} noise, "
-            f"{args.same_region_moves:.0%} of register area moves within the home region"
-            f" (extracts generated and validated in {prep[0]:.0f} s, not counted)"
-        )
-        runs = {
-            name: timed(link_register, cfg=cfg, spec=spec, tmp=tmp, name=name)
-            for name, spec in REGISTERS.items()
-        }
-        print_timings(runs, args.scale)
-        scored, ceilings, calibration = assess(tmp, config)
     pd.set_option("display.width", 200)
-    print_quality(scored, cfg["threshold"])
-    print_ceilings(ceilings, scored, cfg["threshold"])
-    print_calibration(calibration)
+    moves = [args.same_region_moves, 0.0] if args.compare_moves else [args.same_region_moves]
+    summary = pd.concat([run_scenario(args, config, m) for m in moves], ignore_index=True)
+    print("\nF1 at the threshold, information ceiling and ECE by rule of register area moves:")
+    print(
+        summary[["same_region_moves", "register", "f1", "ceiling", "gap", "ece"]]
+        .round(4)
+        .to_string(index=False)
+    )
 
 
 if __name__ == "__main__":

@@ -518,3 +518,27 @@ def test_register_moves_within_the_region_stay_in_the_home_region_and_leave_the_
     assert (region[moved] == region[home]).all()
     assert (moved != home).all()
     assert len(np.unique(moved)) > len(np.unique(region))  # several areas per region are used
+
+
+@pytest.mark.parametrize("same_region", [0.6, 0.0])
+def test_register_areas_split_into_home_region_and_elsewhere_as_the_settings_state(same_region):
+    """Clients' PNC identities sit in the home area (the area of their last referral) 90% of the
+    time; the other 10% split by ``register_area_move_same_region`` between the home region and
+    anywhere in England (which lands in the home region by chance about 1 time in 9)."""
+    noise = params.NoiseParams(register_area_move_same_region=same_region)
+    ext = generator.generate(params.SyntheticParams(scale=0.02, seed=5, noise=noise))
+    episodes = ext.tables["ndtms_episodes"].merge(ext.truth["episode_person"], on="episode_id")
+    home = (
+        episodes.sort_values("referral_date", kind="mergesort").groupby("true_person_id")["area_code"].last()
+    )
+    region = ext.tables["areas"].set_index("area_code")["region"]
+    identities = ext.tables["pnc_offences"].merge(ext.truth["offence_person"], on="offence_id")
+    identities = identities.dropna(subset=["true_person_id", "area_code"]).drop_duplicates("pnc_id")
+    person_home = identities["true_person_id"].map(home)
+    same_area = identities["area_code"] == person_home
+    in_region = ~same_area & (identities["area_code"].map(region) == person_home.map(region))
+    anywhere = 0.1 * (1 - same_region)
+    assert len(identities) > 2000
+    assert same_area.mean() == pytest.approx(0.9, abs=0.025)
+    assert in_region.mean() == pytest.approx(0.1 * same_region + anywhere / 9, abs=0.015)
+    assert (~same_area & ~in_region).mean() == pytest.approx(anywhere * 8 / 9, abs=0.015)

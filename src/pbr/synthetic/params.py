@@ -181,8 +181,9 @@ class NoiseParams:
     register_name_error: float = 0.02
     #: share of register copies recorded in a different area
     register_area_move: float = 0.10
-    #: share of those moves that stay within the home area's region (0: any area, by population)
-    register_area_move_same_region: float = 0.0
+    #: share of those moves that stay within the home area's region (0: any area, by population,
+    #: the rule before issue #21); the rest go to any area. 0.6 follows the census: docs/synthetic.md
+    register_area_move_same_region: float = 0.6
     #: share of register copies with no area
     register_area_missing: float = 0.01
     #: share of register copies with sex missing

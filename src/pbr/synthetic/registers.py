@@ -108,7 +108,7 @@ def register_copy(
     area = people.home[pids].copy()
     moved = rng.random(k) < noise.register_area_move
     area[moved] = choice(rng, people.area_weight, int(moved.sum()))
-    if noise.register_area_move_same_region > 0:  # no extra draws by default: same data as before
+    if noise.register_area_move_same_region > 0:  # 0 draws nothing more: the data of the old rule
         local = np.flatnonzero(moved)[rng.random(int(moved.sum())) < noise.register_area_move_same_region]
         area[local] = area_in_region(rng, people.region, people.area_weight, people.home[pids[local]])
     area[rng.random(k) < noise.register_area_missing] = -1
