@@ -1,4 +1,5 @@
-"""Rule assess_linkage: match rates by group and period; precision, recall, F1 against the synthetic truth."""
+"""Rule assess_linkage: match rates and the quality indicators without truth by group and period;
+precision, recall, F1 and calibration against the synthetic truth."""
 
 from pathlib import Path
 
@@ -6,7 +7,7 @@ import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 import pandas as pd
 
 from pbr import io
-from pbr.link import quality
+from pbr.link import indicators, quality
 from pbr.logs import logged
 from pbr.registry.registers import TRUTH_TABLES
 
@@ -19,6 +20,14 @@ def main(smk) -> None:
         io.write_table(
             quality.match_rates(journeys, links, cfg["threshold"], cfg["min_link_rate"]),
             smk.output.match_rates,
+            sort_by=["register", "cohort", "group", "period"],
+        )
+        pairs = {r: io.read_table(smk.input[f"pairs_{r}"]) for r in registers}
+        io.write_table(
+            indicators.cell_indicators(
+                journeys, links, pairs, {r: spec["unit"] for r, spec in registers.items()}, cfg["threshold"]
+            ),
+            smk.output.indicators,
             sort_by=["register", "cohort", "group", "period"],
         )
         # real data: no truth to score against
@@ -49,7 +58,6 @@ def main(smk) -> None:
             scores = quality.linkage_quality(
                 scopes, links, exact, truths, registers, thresholds, cfg["threshold"]
             )
-            pairs = {r: io.read_table(smk.input[f"pairs_{r}"]) for r in registers}
             calibration = quality.linkage_calibration(scopes, pairs, truths)
         io.write_table(scores, smk.output.quality)
         io.write_table(calibration, smk.output.calibration, sort_by=["register", "scope", "bin_low"])

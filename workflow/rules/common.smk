@@ -185,6 +185,15 @@ def linkage_quality_inputs(wildcards):
     return files
 
 
+def negative_control_inputs(wildcards):
+    """The analysis table of a cohort and every register's links and candidate pairs."""
+    files = {"analysis": R / "derive" / f"analysis_{wildcards.cohort}.parquet"}
+    for reg in REGISTERS:
+        files[f"links_{reg}"] = R / "link" / f"{reg}.parquet"
+        files[f"pairs_{reg}"] = R / "link" / f"pairs_{reg}.parquet"
+    return files
+
+
 def linkage_thresholds():
     """The linkage settings the outcomes depend on (only these re-run the outcomes when changed)."""
     return pick(config["linkage"], "threshold", "sensitivity_thresholds")
@@ -232,6 +241,7 @@ def fit_parts():
         for o in OUTCOMES
         if o in linked_outcomes()
     ]
+    parts += [R / "fit" / c / "linkage_negative_control.parquet" for c in COHORTS]
     return parts + pilot_parts()
 
 

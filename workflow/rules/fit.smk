@@ -10,7 +10,8 @@ _event_study.parquet (configured outcomes only), results/fit/<cohort>/compositio
 mix, denominator shares, adjustment sets), results/fit/did_results.{parquet,csv} (every row),
 results/fit/event_study.parquet; results/fit/<cohort>/<outcome>_pilots.parquet and _pilot_areas.parquet
 (a DiD per pilot area, the tests on them, leverage; stacked into results/fit/pilot_areas.parquet),
-results/fit/<cohort>/<outcome>_power.parquet (minimum detectable odds ratios, copied onto the rows).
+results/fit/<cohort>/<outcome>_power.parquet (minimum detectable odds ratios, copied onto the rows),
+results/fit/<cohort>/linkage_negative_control.parquet (the DiD of the linkage's negative controls).
 """
 
 
@@ -70,6 +71,37 @@ rule fit_linkage_sensitivity:
         ),
     script:
         "../../scripts/fit_linkage_sensitivity.py"
+
+
+rule fit_linkage_negative_control:
+    """The DiD of the linkage's negative controls (grey-zone links, offences before the start) for one cohort."""
+    input:
+        unpack(negative_control_inputs),
+        code=code("fit_linkage_negative_control"),
+    output:
+        result=R / "fit" / "{cohort}" / "linkage_negative_control.parquet",
+    log:
+        R / "logs" / "fit_linkage_negative_control" / "{cohort}.log",
+    benchmark:
+        R / "benchmarks" / "fit_linkage_negative_control" / "{cohort}.tsv"
+    wildcard_constraints:
+        cohort="drug|alcohol",
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=20,
+    params:
+        models=model_settings("engine"),
+        period_unit=config["study"]["period_unit"],
+        linkage=pick(config["linkage"], "threshold"),
+        registers=REGISTERS,
+        inference=pick(
+            config["models"]["inference"], "bootstrap_reps", "ri_reps", "seed"
+        ),
+    script:
+        "../../scripts/fit_linkage_negative_control.py"
 
 
 rule infer_few_cluster:

@@ -143,8 +143,9 @@ rule predict_links:
 
 
 rule assess_linkage:
-    """Linkage quality: match rates by cohort x group x period; precision, recall, F1 and the
-    calibration of the match probabilities on synthetic data."""
+    """Linkage quality: match rates and the indicators without truth (expected false and missed
+    links, grey zone) by cohort x group x period; precision, recall, F1 and the calibration of the
+    match probabilities on synthetic data."""
     input:
         unpack(linkage_quality_inputs),
         # offenders' pseudonyms by PNC id (the truth names PNC ids), looked up, not hashed again
@@ -154,6 +155,7 @@ rule assess_linkage:
         quality=R / "link" / "quality.parquet",
         match_rates=R / "link" / "match_rates.parquet",
         calibration=R / "link" / "calibration.parquet",
+        indicators=R / "link" / "indicators.parquet",
     log:
         R / "logs" / "assess_linkage.log",
     conda:

@@ -217,6 +217,15 @@ def linked_outcomes() -> tuple[str, ...]:
     return tuple(o.name for o in OUTCOMES if o.register)
 
 
+def register_outcome(register: str) -> str:
+    """The first registered outcome linked to ``register`` (the row a negative control of that
+    register's linkage is reported under)."""
+    for o in OUTCOMES:
+        if o.register == register:
+            return o.name
+    raise ValueError(f"no registered outcome reads the register {register!r}")
+
+
 def label(name: str) -> str:
     """The report's label of an outcome (the name in words for one not registered)."""
     entry = by_name().get(name)

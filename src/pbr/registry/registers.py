@@ -31,3 +31,28 @@ REGISTERS: dict[str, dict] = {
 
 #: register -> the synthetic truth table that says which person each record belongs to
 TRUTH_TABLES = {"deaths": "death_person", "offences": "offence_person"}
+
+#: Negative controls of the linkage (issue #21): per-journey indicators the scheme should not move
+#: unless the linkage itself changed (e.g. pilots recording attributors more carefully after April
+#: 2012). name -> ``register``, ``label`` (what is 1), ``among`` (the denominator) and, for one
+#: dated by the register's records, ``date`` (the link table's date column). Their DiD is
+#: fitted as an outcome's (rule fit_linkage_negative_control, :mod:`pbr.link.indicators`) and the
+#: report flags one that differs from no change.
+NEGATIVE_CONTROLS: dict[str, dict[str, str]] = {
+    "grey_deaths": {
+        "register": "deaths",
+        "label": "the death link's probability in the grey zone (0.2 to 0.9)",
+        "among": "journeys whose person links to a death",
+    },
+    "grey_offences": {
+        "register": "offences",
+        "label": "the offender link's probability in the grey zone (0.2 to 0.9)",
+        "among": "journeys whose person links to a PNC identity",
+    },
+    "prior_offence": {
+        "register": "offences",
+        "label": "a linked offence dated in the 365 days before the journey starts",
+        "among": "all journeys",
+        "date": "offence_date",
+    },
+}

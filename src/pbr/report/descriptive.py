@@ -15,6 +15,7 @@ from collections.abc import Hashable, Sequence
 import numpy as np
 import pandas as pd
 
+from pbr.link.indicators import GREY_ZONE
 from pbr.link.quality import calibration_error
 from pbr.registry.published import PUBLISHED_COHORT, PUBLISHED_RAW_RATES, PUBLISHED_UNADJUSTED_OR
 from pbr.report.cells import (
@@ -424,6 +425,7 @@ def linkage_section(inputs: ReportInputs, config: dict, journeys: dict, disc: Di
         )
     return {
         "match_table": match_table,
+        "indicator_table": _indicator_table(inputs.link_indicators, threshold, journeys, disc),
         "calibration_table": calibration_table,
         "quality_table": quality_table,
         "threshold_table": threshold_table,
@@ -466,6 +468,63 @@ def _match_rate_table(
         head,
         body,
         tid="tbl-match-rates",
+    )
+
+
+#: the columns of the linkage indicator table
+INDICATOR_HEADS = (
+    "Register", "Cohort", "Group", "Period", "Linked journeys, rate (linked / journeys)",
+    "Grey-zone share of links", "Expected false links", "Expected missed links", "Implied rate",
+)  # fmt: skip
+
+
+def _indicator_table(
+    indicators: pd.DataFrame, threshold: float, journeys: dict, disc: Disclosure
+) -> dict | None:
+    """The linkage quality a real-data user can see, per register x cohort x group x period: links
+    (rate), the grey-zone share of links, the expected false and missed links, and the rate the
+    probabilities imply; None without the table. Expected counts are sums of probabilities, shown
+    only where the link count is."""
+    if indicators.empty:
+        return None
+    body = []
+    for r in indicators.sort_values(["register", "cohort", "group", "period"]).itertuples():
+        c, g, p = r.cohort, r.group, r.period
+        journeys_key = _cell_key(journeys, c, g, p, int(r.journeys), ("link_journeys", c, g, p))
+        linked_key = ("linked", r.register, c, g, p)
+        events, denominator, rate = disc.rate(linked_key, int(r.linked), journeys_key, int(r.journeys))
+        grey_key = ("grey", r.register, c, g, p)
+        disc.count(grey_key, int(r.grey), shown=False)
+        grey = Rate(disc, (grey_key, linked_key), r.grey / r.linked if r.linked else float("nan"))
+        implied = Rate(disc, (linked_key, journeys_key), float(r.implied_rate))
+
+        def expected(value: float, key: Hashable = linked_key) -> Lazy:
+            return Lazy(lambda: DERIVED if disc.suppressed(key) else f"{value:,.1f}")
+
+        body.append(
+            [
+                header_cell(r.register, scope="row"),
+                data_cell(c),
+                data_cell(g),
+                data_cell(p),
+                data_cell(Joined([rate, " (", events, " / ", denominator, ")"]), cls="num count-cell"),
+                data_cell(grey, cls="num"),
+                data_cell(expected(float(r.expected_false)), cls="num"),
+                data_cell(expected(float(r.expected_missed)), cls="num"),
+                data_cell(implied, cls="num"),
+            ]
+        )
+    lo, hi = GREY_ZONE
+    return table(
+        f"Linkage quality without the truth, from the match probabilities (links at p ≥ {threshold:g}): "
+        f"the grey-zone share of links ({lo:g} ≤ p < {hi:g}), the expected false links (the sum of 1 − p "
+        "over the links), the expected missed links (the sum of p over the candidate pairs left out) and "
+        "the link rate they imply ((links − expected false + expected missed) / journeys)",
+        simple_head(*INDICATOR_HEADS),
+        body,
+        tid="tbl-linkage-indicators",
+        note="The expected counts assume the match probabilities are calibrated (on synthetic data, the "
+        "calibration table measures it).",
     )
 
 

@@ -15,7 +15,9 @@ from typing import Any
 import pandas as pd
 
 from pbr.registry.methods import INFERENCE_ROLES, may_decide, method_label
+from pbr.registry.outcomes import register_outcome
 from pbr.registry.published import PUBLISHED_COHORT, PUBLISHED_MASON_2015
+from pbr.registry.registers import NEGATIVE_CONTROLS
 from pbr.report.cells import (
     data_cell,
     format_interval,
@@ -501,6 +503,51 @@ def _threshold_checks(
         if check is not None:
             checks.append(check)
     return checks
+
+
+def negative_control_table(results: pd.DataFrame, redact=str) -> dict | None:
+    """The DiD of each linkage negative control (:data:`pbr.registry.registers.NEGATIVE_CONTROLS`)
+    per cohort, with the headline method's interval and p, CRV1 beside; the last column says
+    whether the headline test finds the linkage changed in the pilots after April 2012 (p below
+    the significance level). None when none was fitted."""
+    if results.empty:
+        return None
+    alpha = 0.05
+    body = []
+    for c in sorted(results["cohort"].unique()):
+        checks = []
+        for name, control in NEGATIVE_CONTROLS.items():
+            o = register_outcome(control["register"])
+            check = spec_check(
+                results,
+                c,
+                o,
+                f"negative_control_{name}",
+                control["label"],
+                f"among {control['among']}",
+                redact,
+            )
+            if check is None:
+                continue
+            head = result_row(results, c, o, f"negative_control_{name}", HEADLINE_METHOD["odds_ratio"])
+            v = verdict(head) if head is not None else NO_HEADLINE
+            if head is None or not v.ok:
+                check.mark = data_cell(v.label or "no verdict", cls="mark-none")
+            else:
+                changed = float(head["p_value"]) < alpha
+                check.mark = mark(not changed, "no change detected", f"changed (p < {alpha:g})")
+            checks.append(check)
+        body += grouped_rows(c, "", checks, mark=True, name="Linkage")
+    if not body:
+        return None
+    return table(
+        "Negative controls of the linkage: the DiD odds ratio of indicators the scheme should not move "
+        "unless the linkage changed, with the headline method's (wild cluster score bootstrap) 95% interval "
+        "and p; CRV1 beside, for reference only",
+        check_head("OR", ("Cohort", "Controls", "Indicator"), mark="Linkage changed in the pilots?"),
+        body,
+        tid="tbl-linkage-negative-control",
+    )
 
 
 def all_estimates_table(results: pd.DataFrame, real: bool, redact=str) -> dict:

@@ -38,7 +38,13 @@ from pbr.report.descriptive import (
 )
 from pbr.report.did import DidSettings, did_rows, did_section, planted_effects
 from pbr.report.disclosure import COMPLEMENT, DERIVED, SMALL, Disclosure
-from pbr.report.estimates import all_estimates_table, inference_section, pretrend_method, robustness_section
+from pbr.report.estimates import (
+    all_estimates_table,
+    inference_section,
+    negative_control_table,
+    pretrend_method,
+    robustness_section,
+)
 from pbr.report.figures import ReportFigures, event_study_figure, forest_plot, placeholder, trend_figure
 from pbr.report.findings import area_summary, summary_findings
 from pbr.report.inputs import ReportInputs
@@ -314,6 +320,7 @@ def _counted_sections(inputs: ReportInputs, config: dict, settings: _Settings, d
     )
     baseline_tables = baseline_section(_or_empty(inputs.baseline), cohorts, journeys, disc)
     linkage = linkage_section(inputs, config, journeys, disc, settings.real)
+    linkage["negative_controls"] = negative_control_table(inputs.results, disc.redact)
     planted = planted_effects(inputs.effects) if settings.synthetic else {}
     areas = area_summary(inputs.results, _or_empty(inputs.areas), flow, config)
     rows = did_rows(inputs.results, cohorts, outcomes, headline, planted, DidSettings.of(config))
