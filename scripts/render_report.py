@@ -25,6 +25,7 @@ def main(smk) -> None:
             quality=smk.input.quality,
             match_rates=smk.input.match_rates,
             calibration=smk.input.calibration,
+            registration_lag=smk.input.registration_lag,
             pairs=list(smk.input.pairs),
             effects=list(smk.input.effects),
             flows=list(smk.input.flows),
@@ -32,7 +33,15 @@ def main(smk) -> None:
             pilot_areas=smk.input.get("pilot_areas") or None,
         )
         data_inputs = ("extracts", "results", "event_study", "rates", "trends", "baseline", "quality")
-        data_inputs += ("match_rates", "calibration", "pairs", "effects", "flows", "pilot_areas")
+        data_inputs += (
+            "match_rates",
+            "calibration",
+            "registration_lag",
+            "pairs",
+            "effects",
+            "flows",
+            "pilot_areas",
+        )
         checked = [p for name in data_inputs for p in _paths(getattr(smk.input, name))]
         render_report(
             inputs,

@@ -24,6 +24,9 @@ class ReportInputs:
     #: the reliability of the match probabilities against the synthetic truth
     #: (results/link/calibration.parquet, :func:`pbr.link.quality.linkage_calibration`); empty with real data
     calibration: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the delay from death to registration of the linked deaths by group x period, and the extract's
+    #: latest registration (results/link/registration_lag.parquet, :mod:`pbr.derive.registration`)
+    registration_lag: pd.DataFrame = field(default_factory=pd.DataFrame)
     pairs: dict[str, pd.DataFrame] = field(default_factory=dict)
     effects: dict | None = None
     #: the validated area lookup (results/extract/areas.parquet: area_code, area_name, pilot,
@@ -48,6 +51,7 @@ def load_inputs(
     quality: str | Path | None = None,
     match_rates: str | Path | None = None,
     calibration: str | Path | None = None,
+    registration_lag: str | Path | None = None,
     pairs: Sequence[str | Path] = (),
     effects: Sequence[str | Path] = (),
     areas: str | Path | None = None,
@@ -82,6 +86,7 @@ def load_inputs(
         quality=opt(quality),
         match_rates=opt(match_rates),
         calibration=opt(calibration),
+        registration_lag=opt(registration_lag),
         pairs={Path(p).stem.removeprefix("pairs_"): pio.read_table(p) for p in pairs},
         effects=pio.read_json(effects[0]) if effects else None,
         areas=area_table,
