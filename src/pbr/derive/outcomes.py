@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from pbr.contract import SUBSTANCE_TOP_COLUMN
+from pbr.derive.registration import drug_poisoning
 from pbr.errors import PipelineError
 from pbr.registry import outcomes as outcome_registry
 from pbr.registry.registers import REGISTERS
@@ -231,12 +232,6 @@ def register_event_within(
     return pd.Series(
         journeys["journey_id"].isin(linked_journeys).to_numpy(), index=journeys.index, dtype="Int64"
     )
-
-
-def drug_poisoning(deaths: pd.DataFrame, icd10_prefixes: list[str]) -> pd.Series:
-    """Whether each death's underlying cause is a drug poisoning (ICD-10 prefix match, dots ignored)."""
-    cause = deaths["underlying_cause"].astype("string").str.upper().str.replace(".", "", regex=False)
-    return cause.str.startswith(tuple(sorted(icd10_prefixes))).fillna(False).astype(bool)
 
 
 def drug_related_death(

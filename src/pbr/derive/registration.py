@@ -8,15 +8,15 @@ before and after April 2012 the DiD is biased. :func:`registration_lag_table` de
 of the linked deaths the outcomes can count, and of the drug poisonings among them, per group x
 period; its ``extract`` row gives the extract's latest registration date and how many days after
 the end of the last outcome window it lies. The sensitivity that counts only deaths registered
-within a set lag is :func:`pbr.derive.outcomes.registered_within`.
+within a set lag is :func:`pbr.derive.outcomes.registered_within`. This module imports no other
+stage module, so that the linkage assessment that writes the table does not re-run when an outcome
+definition changes.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
-from pbr.derive.outcomes import drug_poisoning
 
 #: Delays reported as shares: registered more than this many calendar months after the death.
 LAG_MONTHS = (6, 12)
@@ -36,6 +36,13 @@ LAG_COLUMNS = [
     "latest_registration",
     "days_after_last_window",
 ]
+
+
+def drug_poisoning(deaths: pd.DataFrame, icd10_prefixes: list[str]) -> pd.Series:
+    """Whether each death's underlying cause is a drug poisoning (ICD-10 prefix match, dots ignored);
+    the drug-related-death outcome (:func:`pbr.derive.outcomes.drug_related_death`) reads it too."""
+    cause = deaths["underlying_cause"].astype("string").str.upper().str.replace(".", "", regex=False)
+    return cause.str.startswith(tuple(sorted(icd10_prefixes))).fillna(False).astype(bool)
 
 
 def deaths_in_windows(journeys: pd.DataFrame, deaths: pd.DataFrame, window_days: int) -> pd.DataFrame:
