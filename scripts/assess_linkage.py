@@ -1,5 +1,5 @@
-"""Rule assess_linkage: match rates and the quality indicators without truth by group and period;
-precision, recall, F1 and calibration against the synthetic truth."""
+"""Rule assess_linkage: match rates, the quality indicators without truth and the registration delay of
+the linked deaths by group and period; precision, recall, F1 and calibration against the synthetic truth."""
 
 from pathlib import Path
 
@@ -7,6 +7,7 @@ import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 import pandas as pd
 
 from pbr import io
+from pbr.derive.registration import registration_lag_table
 from pbr.link import indicators, quality
 from pbr.logs import logged
 from pbr.registry.registers import TRUTH_TABLES
@@ -29,6 +30,19 @@ def main(smk) -> None:
             ),
             smk.output.indicators,
             sort_by=["register", "cohort", "group", "period"],
+        )
+        deaths = smk.params.deaths
+        io.write_table(
+            registration_lag_table(
+                journeys,
+                links["deaths"],
+                io.read_table(smk.input.deaths_extract, columns=["date_of_death", "date_of_registration"]),
+                cfg["threshold"],
+                smk.params.post_end,
+                deaths["window_days"],
+                deaths["icd10_prefixes"],
+            ),
+            smk.output.registration_lag,
         )
         # real data: no truth to score against
         scores = pd.DataFrame(columns=quality.QUALITY_COLUMNS)

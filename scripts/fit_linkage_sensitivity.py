@@ -1,5 +1,6 @@
 """Rule fit_linkage_sensitivity: the main DiD models of a linked outcome at the sensitivity linkage thresholds
-(CRV1 logit and LPM, reference only, and the wild cluster score bootstrap)."""
+and, where configured, counting only the records registered within the late-registration lag (CRV1 logit and
+LPM, reference only, and the wild cluster score bootstrap)."""
 
 import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 import pandas as pd
@@ -10,14 +11,34 @@ from pbr.fit import draws, robustness
 from pbr.fit.frame import analysis_columns
 from pbr.fit.spec import RESULT_COLUMNS, FitSpec
 from pbr.logs import logged
+from pbr.registry import outcomes as outcome_registry
+
+
+def variants(
+    outcome: str, thresholds: list[float], registered_within: int | None
+) -> list[tuple[str, str, str]]:
+    """(analysis column, specification, note) of each sensitivity variant of ``outcome``."""
+    out = [
+        (outcome + outcomes.threshold_suffix(t), f"linkage_threshold_{t:g}", f"linkage threshold {t:g}")
+        for t in thresholds
+    ]
+    if registered_within is not None:
+        out.append(
+            (
+                outcome + outcome_registry.registration_suffix(registered_within),
+                outcome_registry.registration_spec(registered_within),
+                f"only linked records registered within {registered_within} days of their event",
+            )
+        )
+    return out
 
 
 def main(smk) -> None:
     cohort, outcome = smk.wildcards.cohort, smk.wildcards.outcome
     with logged(smk.log[0], f"fit_linkage_sensitivity[{cohort}/{outcome}]"):
         spec = FitSpec.from_config(cohort, outcome, smk.params.models, smk.params.period_unit)
-        thresholds = smk.params.linkage["sensitivity_thresholds"]
-        columns = [outcome + outcomes.threshold_suffix(t) for t in thresholds]
+        fits = variants(outcome, smk.params.linkage["sensitivity_thresholds"], smk.params.registered_within)
+        columns = [column for column, _, _ in fits]
         analysis = io.read_present_columns(smk.input.analysis, analysis_columns(columns, spec))
         inf = smk.params.inference
         bootstrap = draws.Bootstrap(
@@ -25,13 +46,9 @@ def main(smk) -> None:
         )
         parts = [
             robustness.variant_rows(
-                analysis.rename(columns={column: outcome}),
-                spec,
-                f"linkage_threshold_{t:g}",
-                f"linkage threshold {t:g}",
-                bootstrap=bootstrap,
+                analysis.rename(columns={column: outcome}), spec, specification, note, bootstrap=bootstrap
             )
-            for t, column in zip(thresholds, columns, strict=True)
+            for column, specification, note in fits
         ]
         io.write_table(pd.concat(parts, ignore_index=True)[RESULT_COLUMNS], smk.output.result)
 

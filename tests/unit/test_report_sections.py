@@ -516,3 +516,108 @@ def test_every_pretrend_method_has_a_name_and_a_short_name():
 
     methods = {m for _, _, m in PRETREND_FIELDS}
     assert set(PRETREND_NAMES) == methods == set(PRETREND_SHORT)
+
+
+# ---------------------------------------------------------------------------------------
+# Late death registration: the delay table (disclosure) and the sensitivity row
+
+
+def _registration_lag() -> pd.DataFrame:
+    """A registration-delay table (results/link/registration_lag.parquet) with one small cell."""
+    rows = []
+    cells = {("pilot", "pre"): (40, 3, 1), ("pilot", "post"): (36, 4, 0), ("other", "pre"): (400, 30, 2)}
+    cells[("other", "post")] = (380, 25, 3)
+    for kind, scale in (("linked", 1), ("drug_poisoning", 0)):
+        for (g, p), (n, over6, over12) in cells.items():
+            n, over6, over12 = (
+                (n, over6, over12) if scale else (max(n // 10, 2), 1 if g == "pilot" else 12, 0)
+            )
+            if kind == "drug_poisoning" and (g, p) == ("pilot", "post"):
+                n = 2  # a cell small enough to identify a person
+            rows.append(
+                [
+                    kind,
+                    g,
+                    p,
+                    n,
+                    7.0 + n,
+                    150.5,
+                    over6,
+                    over6 / n,
+                    over12,
+                    over12 / n,
+                    pd.Timestamp("2014-10-01"),
+                    -181,
+                ]
+            )
+    rows.append(
+        [
+            "extract",
+            "all",
+            "all",
+            9000,
+            5.0,
+            40.0,
+            300,
+            300 / 9000,
+            60,
+            60 / 9000,
+            pd.Timestamp("2015-05-01"),
+            31,
+        ]
+    )
+    from pbr.derive.registration import LAG_COLUMNS
+
+    return pd.DataFrame(rows, columns=LAG_COLUMNS)
+
+
+@pytest.fixture(scope="module")
+def registration_reports(tmp_path_factory) -> dict[str, Path]:
+    tmp = tmp_path_factory.mktemp("registration")
+    out = {}
+    for mode in ("synthetic", "real"):
+        inputs = make_issue19_inputs()
+        inputs.registration_lag = _registration_lag()
+        crv = [
+            result_row(
+                c, "drug_related_death", "registered_within_365d", "logit_crv1", 0.9, 0.5, 1.6, 0.7, 900, 28
+            )
+            for c in COHORTS
+        ]
+        wcb = [r | {"method": "logit_score_wcb", "ci_low": 0.3, "ci_high": 2.5, "p_value": 0.81} for r in crv]
+        extra = [pd.DataFrame(crv), pd.DataFrame(wcb)]
+        inputs.results = pd.concat([inputs.results, *extra], ignore_index=True)
+        out[mode] = render_issue19(tmp, real=mode == "real", name=mode, inputs=inputs)
+    return out
+
+
+def test_the_registration_delay_table_renders_with_its_figures(registration_reports):
+    row = _row(registration_reports["synthetic"], "tbl-registration-lag", "linked deaths")
+    assert row == ["linked deaths", "pilot", "pre", "40", "47", "150", "7.5% (3)", "2.5% (1)"]
+    html = registration_reports["synthetic"].read_text()
+    assert "2015-05-01, 31 days after the end of the last outcome window (2015-03-31" in html
+    assert "counts only deaths registered within 365 days" in html
+
+
+def test_the_registration_delay_table_suppresses_a_small_cell(registration_reports):
+    cells = [
+        c for c in parse_cells(registration_reports["real"]).cells if c["table"] == "tbl-registration-lag"
+    ]
+    texts = [c["text"] for c in cells]
+    i = next(
+        i
+        for i, c in enumerate(cells)
+        if c["text"] == "drug poisonings" and texts[i + 1 : i + 3] == ["pilot", "post"]
+    )
+    # the count is suppressed, and the delay quantiles and shares computed from it with it
+    assert texts[i + 3] == f"<{K}" and texts[i + 4] == texts[i + 5] == "[s]"
+    assert texts[i + 6].startswith("[s]") and texts[i + 7].startswith("[s]")
+    assert not [n for n in small_numbers(" ".join(texts)) if 0 < n < K and str(n) in texts]
+
+
+def test_the_registration_sensitivity_is_judged_by_the_threshold_rows_method(registration_reports):
+    row = _row(registration_reports["synthetic"], "tbl-robustness", "Registered within 365 days")
+    assert row[2] == "0.300–2.500" and row[3] == "0.810" and row[4] == "0.500–1.600"
+    assert "wild cluster score bootstrap (logit_score_wcb), as the linkage-threshold rows" in row[6]
+    methods = _cells(registration_reports["synthetic"], "tbl-verdict-methods")
+    assert any("late-registration sensitivity" in x for x in methods)

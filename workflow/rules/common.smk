@@ -26,7 +26,7 @@ from pbr.config import (
 )  # noqa: E402
 from pbr.contract import TABLES  # noqa: E402
 from pbr.dependencies import code_inputs  # noqa: E402
-from pbr.registry.outcomes import linked_outcomes  # noqa: E402
+from pbr.registry.outcomes import linked_outcomes, registration_lag  # noqa: E402
 from pbr.registry.registers import REGISTERS  # noqa: E402
 from pbr.synthetic import params as synthetic_params  # noqa: E402
 
@@ -197,6 +197,11 @@ def negative_control_inputs(wildcards):
 def linkage_thresholds():
     """The linkage settings the outcomes depend on (only these re-run the outcomes when changed)."""
     return pick(config["linkage"], "threshold", "sensitivity_thresholds")
+
+
+def registration_lag_of(wildcards):
+    """The late-registration lag (days) of the outcome's sensitivity fit, or None (the outcome has none)."""
+    return registration_lag(wildcards.outcome, config["outcomes"])
 
 
 def model_settings(*keys):

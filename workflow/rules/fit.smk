@@ -3,9 +3,9 @@
 Inputs: results/derive/analysis_<cohort>.parquet.
 Outputs: results/fit/<cohort>/<outcome>.parquet (main logit and LPM, CRV1),
 results/fit/<cohort>/<outcome>_linkage_thresholds.parquet (death and crime: the same models at the
-sensitivity linkage thresholds), results/fit/<cohort>/<outcome>_few_cluster.parquet (wild cluster
-bootstraps, randomisation inference), results/fit/<cohort>/<outcome>_draws.parquet (the headline
-statistic and its bootstrap draws), results/fit/<cohort>/<outcome>_robustness.parquet and
+sensitivity linkage thresholds; deaths also counting only those registered within the late-registration
+lag), results/fit/<cohort>/<outcome>_few_cluster.parquet (wild cluster bootstraps, randomisation
+inference), results/fit/<cohort>/<outcome>_draws.parquet (the headline statistic and its bootstrap draws), results/fit/<cohort>/<outcome>_robustness.parquet and
 _event_study.parquet (configured outcomes only), results/fit/<cohort>/composition.parquet (covariate
 mix, denominator shares, adjustment sets), results/fit/did_results.{parquet,csv} (every row),
 results/fit/event_study.parquet; results/fit/<cohort>/<outcome>_pilots.parquet and _pilot_areas.parquet
@@ -43,7 +43,9 @@ rule fit_did:
 
 
 rule fit_linkage_sensitivity:
-    """The main logistic DiD and its linear companion at the sensitivity linkage thresholds (death, crime)."""
+    """The main logistic DiD and its linear companion at the sensitivity linkage thresholds (death, crime) and,
+    where the outcome's settings give one, counting only the records registered within the late-registration lag.
+    """
     input:
         analysis=R / "derive" / "analysis_{cohort}.parquet",
         code=code("fit_linkage_sensitivity"),
@@ -66,6 +68,7 @@ rule fit_linkage_sensitivity:
         models=model_settings("engine"),
         period_unit=config["study"]["period_unit"],
         linkage=pick(config["linkage"], "sensitivity_thresholds"),
+        registered_within=registration_lag_of,
         inference=pick(
             config["models"]["inference"], "bootstrap_reps", "ri_reps", "seed"
         ),

@@ -8,8 +8,9 @@ results/link/episodes.parquet (de-identified, with person_id and age);
 results/link/model_<register>.json (trained splink model); results/link/<register>.parquet
 (person -> register records, with match probability); results/link/pairs_<register>.parquet and
 exact_<register>.parquet (candidate pairs, for quality); results/link/quality.parquet,
-match_rates.parquet and calibration.parquet (the match probabilities against the synthetic truth;
-empty with real data). Registers: deaths (ONS), offences (PNC).
+match_rates.parquet, calibration.parquet (the match probabilities against the synthetic truth;
+empty with real data) and registration_lag.parquet (the delay from death to registration of the linked
+deaths by group x period, and the extract's latest registration). Registers: deaths (ONS), offences (PNC).
 """
 
 
@@ -144,18 +145,22 @@ rule predict_links:
 
 rule assess_linkage:
     """Linkage quality: match rates and the indicators without truth (expected false and missed
-    links, grey zone) by cohort x group x period; precision, recall, F1 and the calibration of the
-    match probabilities on synthetic data."""
+    links, grey zone) by cohort x group x period; the registration delay of the linked deaths by group x
+    period; precision, recall, F1 and the calibration of the match probabilities on synthetic data.
+    """
     input:
         unpack(linkage_quality_inputs),
         # offenders' pseudonyms by PNC id (the truth names PNC ids), looked up, not hashed again
         records_offences=R / "extract" / "link_records_offences.parquet",
+        # every death's dates (death, registration) for the extract's registration cut-off; no identifier is read
+        deaths_extract=R / "extract" / "ons_deaths.parquet",
         code=code("assess_linkage"),
     output:
         quality=R / "link" / "quality.parquet",
         match_rates=R / "link" / "match_rates.parquet",
         calibration=R / "link" / "calibration.parquet",
         indicators=R / "link" / "indicators.parquet",
+        registration_lag=R / "link" / "registration_lag.parquet",
     log:
         R / "logs" / "assess_linkage.log",
     conda:
@@ -167,6 +172,10 @@ rule assess_linkage:
     params:
         linkage=pick(
             config["linkage"], "threshold", "quality_thresholds", "min_link_rate"
+        ),
+        post_end=config["study"]["post_end"],
+        deaths=pick(
+            config["outcomes"]["drug_related_death"], "window_days", "icd10_prefixes"
         ),
         registers=REGISTERS,
     script:

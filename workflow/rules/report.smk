@@ -3,7 +3,8 @@
 Inputs: results/fit/did_results.parquet, event_study.parquet and (when collect_results writes
 it) pilot_areas.parquet; results/derive/rates.parquet,
 trends.parquet, baseline.parquet; results/link/quality.parquet, match_rates.parquet,
-calibration.parquet, indicators.parquet and pairs_<register>.parquet (this puts assess_linkage in the DAG); every flow table; the validated
+calibration.parquet, indicators.parquet, registration_lag.parquet and pairs_<register>.parquet (this puts assess_linkage
+in the DAG); every flow table; the validated
 extracts (for checksums); results/truth/effects.json (synthetic mode); the templates under report/.
 Outputs: results/report/report.html (self-contained), and for `snakemake --report`: the forest plot,
 the DiD table, the event-study and trend figures and the flow table (captions in report/captions/).
@@ -24,6 +25,7 @@ rule render_report:
         match_rates=R / "link" / "match_rates.parquet",
         calibration=R / "link" / "calibration.parquet",
         link_indicators=R / "link" / "indicators.parquet",
+        registration_lag=R / "link" / "registration_lag.parquet",
         pairs=expand(
             R / "link" / "pairs_{register}.parquet", register=sorted(REGISTERS)
         ),

@@ -15,8 +15,10 @@ import numpy as np
 import pandas as pd
 
 from pbr.contract import SUBSTANCE_TOP_COLUMN
+from pbr.derive.registration import drug_poisoning
 from pbr.errors import PipelineError
 from pbr.registry import outcomes as outcome_registry
+from pbr.registry.registers import REGISTERS
 
 log = logging.getLogger(__name__)
 
@@ -236,9 +238,25 @@ def drug_related_death(
     journeys: pd.DataFrame, deaths: pd.DataFrame, window_days: int, icd10_prefixes: list[str]
 ) -> pd.Series:
     """1 if a linked death with a drug-poisoning cause (ICD-10 prefix match) falls on days 0..``window_days``."""
-    cause = deaths["underlying_cause"].astype("string").str.upper().str.replace(".", "", regex=False)
-    poison = cause.str.startswith(tuple(sorted(icd10_prefixes))).fillna(False).astype(bool)
+    poison = drug_poisoning(deaths, icd10_prefixes)
     return register_event_within(journeys, deaths.loc[poison], "date_of_death", window_days)
+
+
+def registered_within(records: pd.DataFrame, register: str, days: int) -> pd.DataFrame:
+    """The link-table ``records`` of ``register`` registered on days 0..``days`` after their event
+    (e.g. deaths registered within ``days`` of the death); the register's ``event`` and ``registered``
+    columns are named in :data:`pbr.registry.registers.REGISTERS`. A registration before its event is
+    a contract error stopped at validation (the date-order check of docs/input-contract.md)."""
+    spec = REGISTERS[register]
+    missing = [c for c in (spec["event"], spec["registered"]) if c not in records.columns]
+    if missing:
+        raise OutcomeError(
+            f"the {register} link table has no column {', '.join(missing)}, which the late-registration "
+            f"sensitivity ({outcome_registry.REGISTRATION_SETTING}) reads: re-run the link stage, or set "
+            f"the setting to null"
+        )
+    lag = _days(records[spec["registered"]], records[spec["event"]])
+    return records[lag.le(days).fillna(False).astype(bool)]
 
 
 def acquisitive_crime(
@@ -293,7 +311,9 @@ def derive_outcomes(
     config's ``outcomes:`` section). ``deaths`` and ``offences`` are link tables with a
     ``match_probability``; linked outcomes use links at or above ``threshold``, and are
     repeated, as ``<outcome>_p<threshold>`` columns (e.g. drug_related_death_p050), at each
-    sensitivity threshold.
+    sensitivity threshold, and, where the outcome's settings give a late-registration lag
+    (:func:`pbr.registry.outcomes.registration_lag`), as ``<outcome>_reg<days>`` at ``threshold``
+    counting only the records registered within that lag of their event (:func:`registered_within`).
     """
     t = definitions["top"]
     j = journeys.reset_index(drop=True).copy()
@@ -316,7 +336,23 @@ def derive_outcomes(
             if suffix and not entry.register:
                 continue
             j[entry.name + suffix] = _derive_one(entry, j, all_journeys, inputs, definitions)
+    main = {name: table[table["match_probability"] >= threshold] for name, table in links.items()}
+    for entry, days in _registration_variants(definitions):
+        register = str(entry.register)
+        late = inputs | main | {register: registered_within(main[register], register, days)}
+        j[entry.name + outcome_registry.registration_suffix(days)] = _derive_one(
+            entry, j, all_journeys, late, definitions
+        )
     return j
+
+
+def _registration_variants(definitions: dict) -> list[tuple[outcome_registry.Outcome, int]]:
+    """The linked outcomes with a late-registration sensitivity, and its lag in days."""
+    lags = [
+        (entry, outcome_registry.registration_lag(entry.name, definitions))
+        for entry in outcome_registry.OUTCOMES
+    ]
+    return [(entry, days) for entry, days in lags if days is not None]
 
 
 def _derive_one(
@@ -331,6 +367,7 @@ def _derive_one(
         inputs["gap"] = next_journey_gap(j, all_journeys)
     args = [j if name == "journeys" else inputs[name] if name in inputs else j[name] for name in entry.inputs]
     settings = definitions[entry.settings] if entry.settings else {}
+    settings = {k: v for k, v in settings.items() if k != outcome_registry.REGISTRATION_SETTING}
     derive = globals().get(entry.name)
     if not callable(derive):
         raise OutcomeError(

@@ -18,6 +18,13 @@ drops or avoids journeys whose window crosses the pilots' start). Its derivation
   threshold, and fitted at each by ``fit_linkage_sensitivity``);
 - the name of an outcome derived before it (its 0/1 column).
 
+A linked outcome whose register records the event late (``registered`` in
+:data:`pbr.registry.registers.REGISTERS`: deaths are registered after they occur) may carry
+:data:`REGISTRATION_SETTING` in its config section: it is then derived again counting only
+the register records registered within that many days of the event, as the column
+``<outcome>`` + :func:`registration_suffix`, and fitted beside the linkage-threshold variants
+as specification :func:`registration_spec` (the late-registration sensitivity).
+
 The config's schema takes its list of valid outcome names from here; the report its labels
 and definitions; the workflow the linked outcomes. Adding an outcome: an entry here, its
 function in :mod:`pbr.derive.outcomes`, its test (docs/adding-an-outcome.md).
@@ -259,3 +266,41 @@ def window_days(name: str, outcome_settings: Mapping) -> int:
     if entry is None or entry.window is None:
         raise ValueError(f"outcome {name!r} has no registered window (registry.outcomes: window=...)")
     return int(entry.window(outcome_settings))
+
+
+#: The key, in a linked outcome's config section, of its late-registration sensitivity (days; null:
+#: none). Not passed to the outcome's function: the main outcome counts every linked record.
+REGISTRATION_SETTING = "registered_within_days"
+#: The result rows' specification of the late-registration sensitivity starts with this.
+REGISTRATION_SPEC_PREFIX = "registered_within_"
+
+
+def registration_lag(name: str, outcome_settings: Mapping) -> int | None:
+    """The days within which a record must be registered in ``name``'s late-registration
+    sensitivity, from the config's ``outcomes:`` section; None when the outcome has none (not
+    linked, its register has no registration date, or the setting is absent or null)."""
+    entry = by_name().get(name)
+    if entry is None or entry.register is None or entry.settings is None:
+        return None
+    if REGISTERS[entry.register].get("registered") is None:
+        return None
+    days = (outcome_settings.get(entry.settings) or {}).get(REGISTRATION_SETTING)
+    return None if days is None else int(days)
+
+
+def registration_suffix(days: int) -> str:
+    """Column suffix of an outcome counting only records registered within ``days``: 365 -> '_reg365'."""
+    return f"_reg{int(days)}"
+
+
+def registration_spec(days: int) -> str:
+    """Specification of the late-registration sensitivity fit: 365 -> 'registered_within_365d'."""
+    return f"{REGISTRATION_SPEC_PREFIX}{int(days)}d"
+
+
+def registration_spec_days(spec: str) -> int | None:
+    """The days of a late-registration specification ('registered_within_365d' -> 365); None for another."""
+    if not (spec.startswith(REGISTRATION_SPEC_PREFIX) and spec.endswith("d")):
+        return None
+    days = spec.removeprefix(REGISTRATION_SPEC_PREFIX).removesuffix("d")
+    return int(days) if days.isdigit() else None

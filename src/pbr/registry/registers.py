@@ -9,15 +9,18 @@ from __future__ import annotations
 #: name -> spec: ``table`` (the validated extract), ``id`` (one row's identifier), ``unit``
 #: (what links to a person: a death, or a PNC identity holding many offences), ``group``
 #: (the column grouping rows into one unit, or None), ``keep`` (the fields the link table
-#: carries to the outcomes), ``event`` (the event date a person must be alive before, or None).
+#: carries to the outcomes), ``event`` (the event date a person must be alive before, or None),
+#: ``registered`` (the date the register recorded the event, when it lags the event date: a death
+#: is registered after it occurs, often months later when a coroner holds an inquest; or None).
 REGISTERS: dict[str, dict] = {
     "deaths": {
         "table": "ons_deaths",
         "id": "death_id",
         "unit": "death_id",
         "group": None,
-        "keep": ["death_id", "date_of_death", "underlying_cause"],
+        "keep": ["death_id", "date_of_death", "date_of_registration", "underlying_cause"],
         "event": "date_of_death",
+        "registered": "date_of_registration",
     },
     "offences": {
         "table": "pnc_offences",
@@ -26,6 +29,7 @@ REGISTERS: dict[str, dict] = {
         "group": "pnc_id",
         "keep": ["offence_id", "offence_date", "offence_group"],
         "event": None,
+        "registered": None,
     },
 }
 

@@ -409,8 +409,9 @@ def baseline_section(
 
 
 def linkage_section(inputs: ReportInputs, config: dict, journeys: dict, disc: Disclosure, real: bool) -> dict:
-    """The linkage section: match rates by register and cell and, against the synthetic truth
-    (not with real data), linkage quality at the chosen threshold, across thresholds and by scope."""
+    """The linkage section: match rates by register and cell, the registration delay of the linked
+    deaths (:func:`registration_lag_section`) and, against the synthetic truth (not with real data),
+    linkage quality at the chosen threshold, across thresholds and by scope."""
     threshold = float(config["linkage"]["threshold"])
     match_table = _match_rate_table(inputs.match_rates, threshold, journeys, disc)
     quality = inputs.quality
@@ -426,6 +427,7 @@ def linkage_section(inputs: ReportInputs, config: dict, journeys: dict, disc: Di
     return {
         "match_table": match_table,
         "indicator_table": _indicator_table(inputs.link_indicators, threshold, journeys, disc),
+        "registration_table": registration_lag_section(inputs.registration_lag, config, disc),
         "calibration_table": calibration_table,
         "quality_table": quality_table,
         "threshold_table": threshold_table,
@@ -525,6 +527,96 @@ def _indicator_table(
         tid="tbl-linkage-indicators",
         note="The expected counts assume the match probabilities are calibrated (on synthetic data, the "
         "calibration table measures it).",
+    )
+
+
+#: The kinds of deaths of the registration-delay table (:mod:`pbr.derive.registration`), in words.
+REGISTRATION_KINDS = {"linked": "linked deaths", "drug_poisoning": "drug poisonings"}
+
+
+def registration_lag_section(lags: pd.DataFrame, config: dict, disc: Disclosure) -> dict | None:
+    """The delay from death to registration of the linked deaths in a study journey's outcome window,
+    and of the drug poisonings among them, by group x period (results/link/registration_lag.parquet,
+    :func:`pbr.derive.registration.registration_lag_table`): deaths, median and 90th percentile
+    delay, the share (count) registered more than 6 and 12 months after the death; the note gives
+    the extract's latest registration against the end of the last outcome window. Every count is a
+    disclosure cell; a cell's median, percentile and shares are hidden with its count. None without
+    the table."""
+    if lags.empty:
+        return None
+    body = []
+    for kind, words in REGISTRATION_KINDS.items():
+        for r in lags[lags["deaths"] == kind].itertuples():
+            body.append([header_cell(words, scope="row"), data_cell(r.group), data_cell(r.period)])
+            body[-1] += _registration_cells(r, kind, disc)
+        # the deaths that are not drug poisonings are a hidden part of the linked deaths of each cell
+    for r in lags[lags["deaths"] == "linked"].itertuples():
+        key, poison = ("reglag", "linked", r.group, r.period), ("reglag", "drug_poisoning", r.group, r.period)
+        if poison in disc.values:
+            other = ("reglag", "other_causes", r.group, r.period)
+            disc.count(other, disc.values[key] - disc.values[poison], shown=False)
+            disc.relate(key, [poison, other])
+    return table(
+        "Delay from death to registration of the linked deaths (p ≥ "
+        f"{float(config['linkage']['threshold']):g}) dated in a study journey's death-outcome window, "
+        "by the group and period of that journey",
+        simple_head(
+            "Deaths",
+            "Group",
+            "Period",
+            "Deaths",
+            "Median delay (days)",
+            "90th percentile (days)",
+            "Registered > 6 months after: % (n)",
+            "> 12 months: % (n)",
+        ),
+        body,
+        tid="tbl-registration-lag",
+        note=_registration_note(lags, config),
+    )
+
+
+def _registration_cells(r, kind: str, disc: Disclosure) -> list[dict]:
+    """One group x period's deaths, delay quantiles and late shares, through the disclosure registry."""
+    key = ("reglag", kind, r.group, r.period)
+    n = disc.count(key, int(r.n))
+    cells = [data_cell(n, cls="num count-cell")]
+    for value in (r.median_days, r.p90_days):
+        cells.append(
+            data_cell(Lazy(lambda v=value, c=n: DERIVED if c.hidden else format_number(v, 0)), cls="num")
+        )
+    for months in (6, 12):
+        late, _, share = disc.rate(
+            ("reglag", f"over_{months}", kind, r.group, r.period),
+            int(getattr(r, f"n_over_{months}_months")),
+            key,
+            int(r.n),
+        )
+        cells.append(data_cell(Joined([share, " (", late, ")"]), cls="num count-cell"))
+    return cells
+
+
+def _registration_note(lags: pd.DataFrame, config: dict) -> str:
+    """The extract's latest registration date against the end of the last outcome window."""
+    whole = lags[lags["deaths"] == "extract"]
+    if whole.empty or pd.isna(whole["latest_registration"].iloc[0]):
+        return ""
+    r = whole.iloc[0]
+    window = int(config["outcomes"]["drug_related_death"]["window_days"])
+    end = pd.Timestamp(config["study"]["post_end"]) + pd.Timedelta(days=window)
+    days = int(r["days_after_last_window"])
+    where = f"{days:,} days after" if days >= 0 else f"{-days:,} days before"
+    lag = config["outcomes"]["drug_related_death"].get("registered_within_days")
+    return (
+        f"The extract's latest registration is {pd.Timestamp(r['latest_registration']):%Y-%m-%d}, {where} the end "
+        f"of the last outcome window ({end:%Y-%m-%d}: study.post_end plus {window} days). A death late in "
+        "that window and registered after the extract was taken is missing from the outcome"
+        + (
+            f"; the late-registration sensitivity (robustness table) counts only deaths registered within "
+            f"{lag} days of the death."
+            if lag is not None
+            else "."
+        )
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from pbr.registry.methods import INFERENCE_ROLES, may_decide, method_label
-from pbr.registry.outcomes import register_outcome
+from pbr.registry.outcomes import register_outcome, registration_spec_days
 from pbr.registry.published import PUBLISHED_COHORT, PUBLISHED_MASON_2015
 from pbr.registry.registers import NEGATIVE_CONTROLS
 from pbr.report.cells import (
@@ -351,6 +351,7 @@ def robustness_section(
             checks += _leave_one_out_check(s, leave_out_rows)
             checks += _mason_check(results, c, o, config, redact, mason_checks)
             checks += _threshold_checks(results, c, o, specs, float(config["linkage"]["threshold"]), redact)
+            checks += _registration_checks(results, c, o, specs, redact)
             body += grouped_rows(c, o, checks, mark=True)
     tbl = (
         table(
@@ -371,7 +372,19 @@ def robustness_section(
         "pretrend_method": PRETREND_NAMES[order[0]],
         "pretrend_fallbacks": _fallback_names(order, pretrend),
         "leave_out": _leave_out_table(leave_out_rows, redact),
+        "verdicts": _registration_verdicts(results),
     }
+
+
+def _registration_verdicts(results: pd.DataFrame) -> dict[str, list[str]]:
+    """The verdicts the late-registration sensitivity rows make (the headline method's, as the
+    linkage-threshold rows'), for the methods section: method -> their names; {} without such rows."""
+    head = HEADLINE_METHOD[ODDS]
+    rows = results[
+        (results["method"] == head)
+        & results["specification"].map(lambda x: registration_spec_days(str(x)) is not None)
+    ]
+    return {head: ["Robustness table: late-registration sensitivity (interval and p)"]} if len(rows) else {}
 
 
 def _fallback_names(order: tuple[str, ...], tests: dict) -> list[str]:
@@ -548,6 +561,23 @@ def negative_control_table(results: pd.DataFrame, redact=str) -> dict | None:
         body,
         tid="tbl-linkage-negative-control",
     )
+
+
+def _registration_checks(results: pd.DataFrame, c: str, o: str, specs: set[str], redact) -> list[Check]:
+    """The late-registration sensitivity of one cohort x outcome (only linked records registered within
+    a lag of their event), judged, as the linkage-threshold fits are, on the headline method's interval."""
+    head = HEADLINE_METHOD["odds_ratio"]
+    checks = []
+    for spec in sorted(x for x in specs if registration_spec_days(x) is not None):
+        days = registration_spec_days(spec)
+        text = (
+            f"counts only deaths registered within {days} days of the death (main: every linked death); "
+            f"interval and p by the {method_label(head).lower()} ({head}), as the linkage-threshold rows"
+        )
+        check = spec_check(results, c, o, spec, f"Registered within {days} days", text, redact=redact)
+        if check is not None:
+            checks.append(check)
+    return checks
 
 
 def all_estimates_table(results: pd.DataFrame, real: bool, redact=str) -> dict:

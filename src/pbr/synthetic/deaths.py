@@ -136,4 +136,21 @@ def death_register(
         }
     )
     truth = pd.DataFrame({"death_id": string_col(ids), "true_person_id": person_ids(owner[order])})
-    return DeathRegister(table=table, truth=truth, n_client=k, n_unrelated=nu)
+    registered = _registered_by(date[order] + lag[order], r.deaths_registered_by)
+    if registered is None:
+        return DeathRegister(table=table, truth=truth, n_client=k, n_unrelated=nu)
+    n_client = int((registered & (owner[order] >= 0)).sum())
+    return DeathRegister(
+        table=table[registered].reset_index(drop=True),
+        truth=truth[registered].reset_index(drop=True),
+        n_client=n_client,
+        n_unrelated=int(registered.sum()) - n_client,
+    )
+
+
+def _registered_by(registration: np.ndarray, cut_off: str) -> np.ndarray | None:
+    """Which deaths (``registration``: day numbers) are registered on or before ``cut_off`` (ISO
+    date), the extract's registration cut-off; None when there is none ('')."""
+    if not cut_off:
+        return None
+    return registration <= day_number(cut_off)

@@ -216,6 +216,9 @@ class RegistersParams:
     deaths_elderly_share: float = 0.3
     #: client background proven offences per person-year, opiate or crack users (others scaled down)
     offending_rate: float = 0.25
+    #: the ONS extract's registration cut-off (ISO date): deaths registered after it are not in
+    #: ons_deaths, as in a real extract; '' (the default): every death drawn is in it
+    deaths_registered_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -379,3 +382,11 @@ def _check_params(p: SyntheticParams) -> None:
         raise ValueError("registers ratios and rates must be >= 0")
     if not 0 <= r.deaths_elderly_share <= 1:
         raise ValueError("registers.deaths_elderly_share must be in [0, 1]")
+    if r.deaths_registered_by:
+        try:
+            np.datetime64(r.deaths_registered_by, "D")
+        except ValueError:
+            raise ValueError(
+                f"registers.deaths_registered_by must be an ISO date (YYYY-MM-DD) or '', "
+                f"got {r.deaths_registered_by!r}"
+            ) from None
