@@ -12,7 +12,7 @@ from pbr.fit.spec import RESULT_COLUMNS, FitSpec
 from pbr.link import indicators
 from pbr.logs import logged
 from pbr.registry.outcomes import register_outcome
-from pbr.registry.registers import NEGATIVE_CONTROLS
+from pbr.registry.registers import NEGATIVE_CONTROLS, negative_control_spec
 
 
 def main(smk) -> None:
@@ -43,7 +43,7 @@ def main(smk) -> None:
             frame = analysis.drop(columns="person_id").assign(**{spec.outcome: value})
             note = "linkage negative control"
             parts.append(
-                robustness.variant_rows(frame, spec, f"negative_control_{name}", note, bootstrap=bootstrap)
+                robustness.variant_rows(frame, spec, negative_control_spec(name), note, bootstrap=bootstrap)
             )
         io.write_table(pd.concat(parts, ignore_index=True)[RESULT_COLUMNS], smk.output.result)
 

@@ -131,7 +131,20 @@ def make_results() -> pd.DataFrame:
             result_row(c, o, f"leave_out_{a}", "logit_crv1", 0.55 + 0.03 * i, 0.45, 0.75, 0.01, n - 50, 480)
         )
     rows.append(result_row(c, o, "mason_2015", "logit_crv1", 0.86, 0.78, 0.95, 0.003, n // 2, 250))
+    # the linkage's negative controls (drug cohort): offences before the start moved, grey links did not
+    for control, (est, p) in NEGATIVE_CONTROL_FITS.items():
+        for m, (lo, hi) in (
+            ("logit_score_wcb", (est * 0.7, est * 1.4)),
+            ("logit_crv1", (est * 0.8, est * 1.25)),
+        ):
+            rows.append(
+                result_row(c, "acquisitive_crime", f"negative_control_{control}", m, est, lo, hi, p, n, 400)
+            )
     return add_honest_rows(pd.DataFrame(rows))
+
+
+#: the fixture's negative-control DiDs: control -> (OR, headline p)
+NEGATIVE_CONTROL_FITS = {"prior_offence": (1.6, 0.01), "grey_offences": (0.9, 0.6)}
 
 
 # the rows of issue 19's honest inference (the fit's later steps), added to make_results():
@@ -391,6 +404,15 @@ def make_inputs() -> ReportInputs:
             )
     match_rates = pd.DataFrame(match)
     match_rates["rate"] = match_rates["linked"] / match_rates["journeys"]
+    # the indicators without truth: the same linked counts, a tenth of the links in the grey zone
+    link_indicators = match_rates[["register", "cohort", "group", "period", "journeys", "linked"]].assign(
+        grey=lambda d: d["linked"] // 10,
+        expected_false=lambda d: d["linked"] * 0.02,
+        expected_missed=lambda d: d["linked"] * 0.05,
+    )
+    link_indicators["link_rate"] = link_indicators["linked"] / link_indicators["journeys"]
+    link_indicators["grey_share"] = link_indicators["grey"] / link_indicators["linked"]
+    link_indicators["implied_rate"] = link_indicators["linked"] * 1.03 / link_indicators["journeys"]
     rng = np.random.default_rng(1)
     pairs = {
         reg: pd.DataFrame(
@@ -434,6 +456,7 @@ def make_inputs() -> ReportInputs:
         baseline=make_baseline(),
         quality=pd.DataFrame(quality),
         match_rates=match_rates,
+        link_indicators=link_indicators,
         pairs=pairs,
         effects={
             "did_or": {"drug": {"successful_completion": 0.6, "abstinence": 1.5, "drug_related_death": 1.0}}

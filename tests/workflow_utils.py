@@ -43,6 +43,7 @@ ALL_RULES = UPSTREAM_OF_OUTCOMES | {
     "tabulate_rates",
     "fit_did",
     "fit_linkage_sensitivity",
+    "fit_linkage_negative_control",
     "infer_few_cluster",
     "fit_robustness",
     "fit_composition",

@@ -348,3 +348,44 @@ def test_synthetic_report_shows_the_calibration_of_the_match_probabilities_real_
     assert float(cells[offences + 1]) > 0.1 > float(cells[deaths + 1])
     assert "–" in cells[deaths + 2]  # the range over the two cells
     assert "tbl-linkage-calibration" not in rendered["real"].read_text()
+
+
+def _table_cells(path, tid: str) -> list[str]:
+    return [c["text"] for c in parse_cells(path).cells if c["table"] == tid]
+
+
+def test_linkage_indicators_show_the_expected_errors_and_hide_them_with_a_suppressed_count(rendered):
+    cells = _table_cells(rendered["synthetic"], "tbl-linkage-indicators")
+    # drug, pilot, post, offences: 200 journeys, 66 linked, 6 grey, 1.3 expected false, 3.3 missed
+    row = next(i for i in range(len(cells)) if cells[i : i + 4] == ["offences", "drug", "pilot", "post"])
+    assert cells[row + 4] == "33.0% (66 / 200)"
+    assert cells[row + 5] == "9.1%"
+    assert cells[row + 6 : row + 9] == ["1.3", "3.3", "34.0%"]
+    # real data: alcohol pilot post has 8 journeys and 0 death links; its counts are suppressed and the
+    # expected errors computed from them hidden with them
+    real = _table_cells(rendered["real"], "tbl-linkage-indicators")
+    row = next(i for i in range(len(real)) if real[i : i + 4] == ["offences", "alcohol", "pilot", "post"])
+    assert real[row + 4].startswith("[s]") and f"<{K}" in real[row + 4]
+    assert real[row + 6 : row + 9] == ["[s]", "[s]", "[s]"]
+
+
+def test_negative_controls_flag_a_control_the_headline_test_finds_moved():
+    """The fixture's offences before the start moved (headline p 0.01), its grey links did not (0.6)."""
+    from report_fixtures import make_results
+
+    from pbr.report.estimates import negative_control_table
+
+    tbl = negative_control_table(make_results())
+    text = [[c["text"] for c in row] for row in tbl["body"]]
+    prior = next(r for r in text if any("before the journey starts" in x for x in r))
+    grey = next(r for r in text if any("offender link" in x for x in r))
+    assert prior[-1] == "✗ changed (p < 0.05)" and "1.600" in prior
+    assert grey[-1] == "✓ no change detected" and "0.900" in grey
+    assert negative_control_table(make_results().iloc[0:0]) is None
+
+
+def test_findings_count_the_negative_controls_and_name_the_changed_one(rendered):
+    text = re.sub(r"<[^>]+>", " ", rendered["synthetic"].read_text())
+    text = re.sub(r"\s+", " ", text)
+    assert "Linkage negative controls showing no change in the pilots after April 2012: 1 of 2" in text
+    assert "Changed: drug prior_offence (OR 1.600, p 0.010)" in text

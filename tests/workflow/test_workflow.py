@@ -22,6 +22,7 @@ def test_dry_run_plans_every_stage():
     assert jobs["fit_did"] == jobs["infer_few_cluster"] == 22  # 11 outcomes x 2 cohorts
     assert jobs["fit_pilots"] == jobs["fit_power"] == 22
     assert jobs["fit_linkage_sensitivity"] == 4  # death and crime x 2 cohorts
+    assert jobs["fit_linkage_negative_control"] == 2  # one per cohort
     assert jobs["fit_robustness"] == 5  # the configured robustness outcomes, drug cohort
     assert jobs["fit_composition"] == 2  # one per cohort
     assert jobs["derive_outcomes"] == 2 and jobs["train_linkage"] == jobs["predict_links"] == 2
@@ -68,6 +69,31 @@ def test_the_match_probabilities_are_scored_against_the_truth(tiny_run):
     assert 'id="tbl-linkage-calibration"' in (tiny_run / "results" / "report" / "report.html").read_text()
 
 
+def test_linkage_indicators_and_negative_controls_reach_the_report(tiny_run):
+    """The indicators without truth count the same links as the match rates, their expected errors
+    are sums of probabilities within their bounds, and each cohort's negative controls are fitted
+    with the headline method and shown."""
+    from pbr.registry.registers import NEGATIVE_CONTROLS
+
+    link = tiny_run / "results" / "link"
+    indicators = pd.read_parquet(link / "indicators.parquet")
+    rates = pd.read_parquet(link / "match_rates.parquet")
+    keys = ["register", "cohort", "group", "period"]
+    both = indicators.merge(rates, on=keys, suffixes=("", "_rates"))
+    assert len(both) == len(rates) == len(indicators) > 0
+    assert (both["linked"] == both["linked_rates"]).all() and (
+        both["journeys"] == both["journeys_rates"]
+    ).all()
+    assert (indicators["expected_false"] <= indicators["linked"] * 0.5 + 1e-9).all()  # each link has p >= 0.5
+    assert (indicators["grey"] <= indicators["linked"]).all() and (indicators["expected_missed"] >= 0).all()
+    for cohort in ("drug", "alcohol"):
+        fits = pd.read_parquet(tiny_run / "results" / "fit" / cohort / "linkage_negative_control.parquet")
+        assert set(fits["specification"]) == {f"negative_control_{n}" for n in NEGATIVE_CONTROLS}
+        assert set(fits["method"]) == {"logit_crv1", "lpm_crv1", "logit_score_wcb"}
+    html = (tiny_run / "results" / "report" / "report.html").read_text()
+    assert 'id="tbl-linkage-indicators"' in html and 'id="tbl-linkage-negative-control"' in html
+
+
 @pytest.mark.slow
 def test_second_run_does_nothing(tiny_run):
     out = run_snakemake(tiny_run, *TINY, "-n").output
@@ -85,6 +111,7 @@ DOWNSTREAM_OF_OUTCOMES = {  # tiny config: 4 outcomes x 2 cohorts, robustness fo
     "tabulate_rates": 1,
     "fit_did": 8,
     "fit_linkage_sensitivity": 4,  # death and crime x 2 cohorts
+    "fit_linkage_negative_control": 2,  # one per cohort (the analysis table changed)
     "infer_few_cluster": 8,
     "fit_robustness": 1,
     "fit_composition": 2,

@@ -270,6 +270,13 @@ def _round_model(obj):
     return obj
 
 
+def em_sessions() -> list:
+    """The blocking rules of the EM sessions, each estimating the comparisons it does not block on."""
+    from splink import block_on
+
+    return [block_on("dob", "area_code"), block_on("initials", "area_code"), block_on("initials", "dob")]
+
+
 def train_link_model(
     left: pd.DataFrame,
     right: pd.DataFrame,
@@ -298,11 +305,7 @@ def train_link_model(
         [block_on("initials", "dob", "sex", "area_code")], recall=recall
     )
     training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
-    for rule in (
-        block_on("dob", "area_code"),
-        block_on("initials", "area_code"),
-        block_on("initials", "dob"),
-    ):
+    for rule in em_sessions():
         training.estimate_parameters_using_expectation_maximisation(
             rule, fix_probability_two_random_records_match=True, max_pairs=em_max_pairs
         )

@@ -60,3 +60,11 @@ NEGATIVE_CONTROLS: dict[str, dict[str, str]] = {
         "date": "offence_date",
     },
 }
+
+#: the specification of a negative control's fit rows: this prefix and the control's name
+NEGATIVE_CONTROL_PREFIX = "negative_control_"
+
+
+def negative_control_spec(name: str) -> str:
+    """The specification of negative control ``name``'s fit rows ('negative_control_prior_offence')."""
+    return NEGATIVE_CONTROL_PREFIX + name

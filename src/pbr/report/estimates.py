@@ -17,7 +17,7 @@ import pandas as pd
 from pbr.registry.methods import INFERENCE_ROLES, may_decide, method_label
 from pbr.registry.outcomes import register_outcome, registration_spec_days
 from pbr.registry.published import PUBLISHED_COHORT, PUBLISHED_MASON_2015
-from pbr.registry.registers import NEGATIVE_CONTROLS
+from pbr.registry.registers import NEGATIVE_CONTROLS, negative_control_spec
 from pbr.report.cells import (
     data_cell,
     format_interval,
@@ -535,14 +535,14 @@ def negative_control_table(results: pd.DataFrame, redact=str) -> dict | None:
                 results,
                 c,
                 o,
-                f"negative_control_{name}",
+                negative_control_spec(name),
                 control["label"],
                 f"among {control['among']}",
                 redact,
             )
             if check is None:
                 continue
-            head = result_row(results, c, o, f"negative_control_{name}", HEADLINE_METHOD["odds_ratio"])
+            head = result_row(results, c, o, negative_control_spec(name), HEADLINE_METHOD["odds_ratio"])
             v = verdict(head) if head is not None else NO_HEADLINE
             if head is None or not v.ok:
                 check.mark = data_cell(v.label or "no verdict", cls="mark-none")

@@ -9,6 +9,7 @@ import pandas as pd
 from pbr.fit.multiplicity import holm
 from pbr.registry.methods import METHOD_LABELS, SHORT_LABELS, may_decide
 from pbr.registry.published import PUBLISHED_PILOT_AREAS, PUBLISHED_UNADJUSTED_OR
+from pbr.registry.registers import NEGATIVE_CONTROL_PREFIX
 from pbr.report.cells import format_interval, format_number, inside, isnan, label
 from pbr.report.estimates import PRETREND_NAMES
 from pbr.report.verdicts import VERDICT_OK, result_row, row_status, verdict
@@ -70,6 +71,7 @@ def summary_findings(
         x | {"basis": "the raw rates beside the published ones (no test)"} for x in _raw_rate_items(rates_cmp)
     ]
     out += _pretrend_items(robustness.get("pretrend") or [], headline, redact)
+    out += _negative_control_items(results, headline)
     if synthetic:
         out += _planted_items(rows, headline)
     out += _unassessed(rows, robustness["mason"], redact)
@@ -288,6 +290,37 @@ def _mason_items(results: pd.DataFrame, mason: list[dict], headline: str) -> lis
             None,
             method="logit_crv1",
         )
+    ]
+
+
+def _negative_control_items(results: pd.DataFrame, headline: str, alpha: float = 0.05) -> list[dict]:
+    """The linkage's negative controls (rule fit_linkage_negative_control) showing no change in the
+    pilots after April 2012 by the headline method (p >= ``alpha``); the changed ones named."""
+    if results.empty:
+        return []
+    rows = results[
+        results["specification"].str.startswith(NEGATIVE_CONTROL_PREFIX) & (results["method"] == headline)
+    ]
+    if rows.empty:
+        return []
+    judged = [(r, verdict(r)) for _, r in rows.iterrows()]
+    flags = [float(r["p_value"]) >= alpha for r, v in judged if v.ok]
+    changed = [
+        f"{r['cohort']} {r['specification'].removeprefix(NEGATIVE_CONTROL_PREFIX)} "
+        f"(OR {format_number(r['estimate'])}, p {format_number(r['p_value'])})"
+        for r, v in judged
+        if v.ok and float(r["p_value"]) < alpha
+    ]
+    detail = ("Changed: " + "; ".join(changed) + ". Read the death and crime DiDs with that in mind (the "
+              "linkage section).") if changed else ""  # fmt: skip
+    return [
+        _tally(
+            "Linkage negative controls showing no change in the pilots after April 2012",
+            flags,
+            len(judged),
+            detail,
+        )
+        | {"method": headline}
     ]
 
 
