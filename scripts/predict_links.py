@@ -32,6 +32,7 @@ def main(smk) -> None:
         )
         io.write_table(out["links"], smk.output.links, sort_by=["person_id", spec["id"]])
         io.write_table(out["pairs"], smk.output.pairs, sort_by=["left_id", "right_id"])
+        io.write_table(out["candidates"], smk.output.candidates, sort_by=["person_id", spec["id"]])
         io.write_table(out["exact"], smk.output.exact, sort_by=["left_id", "right_id"])
         io.write_table(out["flow"], smk.output.flow)
 

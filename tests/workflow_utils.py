@@ -44,6 +44,8 @@ ALL_RULES = UPSTREAM_OF_OUTCOMES | {
     "fit_did",
     "fit_linkage_sensitivity",
     "fit_linkage_negative_control",
+    "fit_imputed_links",
+    "combine_imputations",
     "infer_few_cluster",
     "fit_robustness",
     "fit_composition",

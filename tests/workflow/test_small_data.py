@@ -28,7 +28,7 @@ def test_every_default_outcome_runs_to_a_report(scale, tmp_path):
     work = copy_workflow(tmp_path / "w")
     (work / "small.yaml").write_text(
         f"synthetic:\n  scale: {scale}\n"
-        "linkage:\n  u_max_pairs: 200000\n"
+        "linkage:\n  u_max_pairs: 200000\n  imputations: 5\n"
         "models:\n  inference:\n    bootstrap_reps: 99\n    ri_reps: 99\n"
         "  power:\n    replicates: 200\n    bootstrap_reps: 199\n"
     )

@@ -23,6 +23,7 @@ def test_dry_run_plans_every_stage():
     assert jobs["fit_pilots"] == jobs["fit_power"] == 22
     assert jobs["fit_linkage_sensitivity"] == 4  # death and crime x 2 cohorts
     assert jobs["fit_linkage_negative_control"] == 2  # one per cohort
+    assert jobs["fit_imputed_links"] == 20 and jobs["combine_imputations"] == 1  # linkage.imputations
     assert jobs["fit_robustness"] == 5  # the configured robustness outcomes, drug cohort
     assert jobs["fit_composition"] == 2  # one per cohort
     assert jobs["derive_outcomes"] == 2 and jobs["train_linkage"] == jobs["predict_links"] == 2
@@ -94,6 +95,26 @@ def test_linkage_indicators_and_negative_controls_reach_the_report(tiny_run):
     assert 'id="tbl-linkage-indicators"' in html and 'id="tbl-linkage-negative-control"' in html
 
 
+def test_imputed_link_sets_are_drawn_fitted_and_combined(tiny_run):
+    """Each imputation draws its own one-to-one link sets (different links, the same rows on a
+    re-run), and the combined rows sit beside the single link set's in the results and the report."""
+    fits = [pd.read_parquet(tiny_run / "results" / "fit" / "imputations" / f"{m}.parquet") for m in (1, 2, 3)]
+    assert all(set(f["outcome"]) == {"drug_related_death", "acquisitive_crime"} for f in fits)
+    crime = [
+        f.loc[(f["cohort"] == "drug") & (f["outcome"] == "acquisitive_crime"), "beta"].iloc[0] for f in fits
+    ]
+    assert len(set(crime)) == 3  # three different link sets
+    mi = pd.read_parquet(tiny_run / "results" / "fit" / "linkage_mi.parquet")
+    results = pd.read_parquet(tiny_run / "results" / "fit" / "did_results.parquet")
+    # cohorts x outcomes x methods
+    assert len(results[results["specification"] == "linkage_mi"]) == len(mi) == 2 * 2 * 2
+    row = mi[
+        (mi["cohort"] == "drug") & (mi["outcome"] == "acquisitive_crime") & (mi["method"] == "logit_crv1")
+    ]
+    assert row["beta"].iloc[0] == pytest.approx(sum(crime) / 3)
+    assert "Multiple imputation of links" in (tiny_run / "results" / "report" / "report.html").read_text()
+
+
 @pytest.mark.slow
 def test_second_run_does_nothing(tiny_run):
     out = run_snakemake(tiny_run, *TINY, "-n").output
@@ -112,6 +133,8 @@ DOWNSTREAM_OF_OUTCOMES = {  # tiny config: 4 outcomes x 2 cohorts, robustness fo
     "fit_did": 8,
     "fit_linkage_sensitivity": 4,  # death and crime x 2 cohorts
     "fit_linkage_negative_control": 2,  # one per cohort (the analysis table changed)
+    "fit_imputed_links": 3,  # the tiny config's imputations (the analysis tables changed)
+    "combine_imputations": 1,
     "infer_few_cluster": 8,
     "fit_robustness": 1,
     "fit_composition": 2,

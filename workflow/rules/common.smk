@@ -26,6 +26,7 @@ from pbr.config import (
 )  # noqa: E402
 from pbr.contract import TABLES  # noqa: E402
 from pbr.dependencies import code_inputs  # noqa: E402
+from pbr.registry.outcomes import by_name as outcome_entries  # noqa: E402
 from pbr.registry.outcomes import linked_outcomes, registration_lag  # noqa: E402
 from pbr.registry.registers import REGISTERS  # noqa: E402
 from pbr.synthetic import params as synthetic_params  # noqa: E402
@@ -247,7 +248,33 @@ def fit_parts():
         if o in linked_outcomes()
     ]
     parts += [R / "fit" / c / "linkage_negative_control.parquet" for c in COHORTS]
+    if imputed_outcomes():
+        parts.append(R / "fit" / "linkage_mi.parquet")
     return parts + pilot_parts()
+
+
+IMPUTATIONS = int(config["linkage"]["imputations"])
+
+
+def imputed_outcomes():
+    """The modelled linked outcomes, fitted on every imputed link set (none when imputation is off:
+    fewer than 2 imputations)."""
+    return [o for o in OUTCOMES if o in linked_outcomes()] if IMPUTATIONS >= 2 else []
+
+
+def imputation_inputs(wildcards):
+    """Every cohort's analysis table and every register's candidate pairs and records."""
+    files = {"analyses": [R / "derive" / f"analysis_{c}.parquet" for c in COHORTS]}
+    for reg in REGISTERS:
+        files[f"pairs_{reg}"] = R / "link" / f"pairs_{reg}.parquet"
+        files[f"candidates_{reg}"] = R / "link" / f"candidates_{reg}.parquet"
+    return files
+
+
+def imputed_definitions():
+    """The outcome settings the imputed linked outcomes are derived with."""
+    sections = {outcome_entries()[o].settings for o in imputed_outcomes()} - {None}
+    return pick(config["outcomes"], *sorted(sections))
 
 
 def pilot_parts():

@@ -11,7 +11,9 @@ mix, denominator shares, adjustment sets), results/fit/did_results.{parquet,csv}
 results/fit/event_study.parquet; results/fit/<cohort>/<outcome>_pilots.parquet and _pilot_areas.parquet
 (a DiD per pilot area, the tests on them, leverage; stacked into results/fit/pilot_areas.parquet),
 results/fit/<cohort>/<outcome>_power.parquet (minimum detectable odds ratios, copied onto the rows),
-results/fit/<cohort>/linkage_negative_control.parquet (the DiD of the linkage's negative controls).
+results/fit/<cohort>/linkage_negative_control.parquet (the DiD of the linkage's negative controls),
+results/fit/imputations/<m>.parquet (the death and crime DiDs on imputed link set m) and
+results/fit/linkage_mi.parquet (combined by Rubin's rules).
 """
 
 
@@ -105,6 +107,66 @@ rule fit_linkage_negative_control:
         ),
     script:
         "../../scripts/fit_linkage_negative_control.py"
+
+
+rule fit_imputed_links:
+    """One imputed link set per register, its death and crime outcomes and their logit DiDs (every cohort)."""
+    input:
+        unpack(imputation_inputs),
+        code=code("fit_imputed_links"),
+    output:
+        result=R / "fit" / "imputations" / "{imputation}.parquet",
+    log:
+        R / "logs" / "fit_imputed_links" / "{imputation}.log",
+    benchmark:
+        R / "benchmarks" / "fit_imputed_links" / "{imputation}.tsv"
+    wildcard_constraints:
+        imputation=r"\d+",
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=20,
+    params:
+        seed=config["linkage"]["imputation_seed"],
+        registers=REGISTERS,
+        cohorts=COHORTS,
+        outcomes=imputed_outcomes(),
+        definitions=imputed_definitions(),
+        models=model_settings("engine"),
+        period_unit=config["study"]["period_unit"],
+    script:
+        "../../scripts/fit_imputed_links.py"
+
+
+rule combine_imputations:
+    """The imputed link sets' DiDs combined by Rubin's rules; the headline interval widened by their variance ratio."""
+    input:
+        imputations=expand(
+            R / "fit" / "imputations" / "{imputation}.parquet",
+            imputation=range(1, IMPUTATIONS + 1),
+        ),
+        headline=[
+            R / "fit" / c / f"{o}_few_cluster.parquet"
+            for c in COHORTS
+            for o in imputed_outcomes()
+        ],
+        code=code("combine_imputations"),
+    output:
+        result=R / "fit" / "linkage_mi.parquet",
+    log:
+        R / "logs" / "combine_imputations.log",
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        models=pick(config["models"], "headline_method", "confidence_level"),
+    script:
+        "../../scripts/combine_imputations.py"
 
 
 rule infer_few_cluster:

@@ -115,6 +115,7 @@ rule predict_links:
     output:
         links=R / "link" / "{register}.parquet",
         pairs=R / "link" / "pairs_{register}.parquet",
+        candidates=R / "link" / "candidates_{register}.parquet",
         exact=R / "link" / "exact_{register}.parquet",
         flow=R / "link" / "flow_{register}.parquet",
     log:

@@ -346,6 +346,19 @@ def derive_outcomes(
     return j
 
 
+def linked_outcome_columns(
+    journeys: pd.DataFrame, links: dict[str, pd.DataFrame], definitions: dict, names: tuple[str, ...]
+) -> pd.DataFrame:
+    """The linked outcomes ``names`` of ``journeys`` given one link set per register (``links``:
+    register -> link table, every row a link, e.g. an imputed link set), as
+    :func:`derive_outcomes` derives them from the links at the threshold."""
+    j = journeys.reset_index(drop=True)
+    entries = [e for e in outcome_registry.OUTCOMES if e.name in names and e.register]
+    return pd.DataFrame(
+        {e.name: _derive_one(e, j, j, dict(links), definitions) for e in entries}, index=j.index
+    )
+
+
 def _registration_variants(definitions: dict) -> list[tuple[outcome_registry.Outcome, int]]:
     """The linked outcomes with a late-registration sensitivity, and its lag in days."""
     lags = [

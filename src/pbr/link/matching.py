@@ -96,6 +96,14 @@ def link_table(
     return out[columns]
 
 
+def candidate_links(candidates: pd.DataFrame, matches: pd.DataFrame, unit_column: str) -> pd.DataFrame:
+    """The rows of ``candidates`` (a :func:`link_table` of every candidate pair) whose (person, unit)
+    is one of ``matches`` (left_id, right_id): the link table of that one-to-one link set."""
+    chosen = pd.MultiIndex.from_arrays([matches["left_id"], matches["right_id"]])
+    keep = pd.MultiIndex.from_arrays([candidates["person_id"], candidates[unit_column]]).isin(chosen)
+    return candidates.loc[keep].reset_index(drop=True)
+
+
 def link_register_probabilistic(
     left: pd.DataFrame,
     right: pd.DataFrame,
@@ -108,6 +116,10 @@ def link_register_probabilistic(
     memory_mb: int | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Predict, match one-to-one, and build the link table, the candidate pairs, the exact baseline and flow rows.
+
+    ``candidates`` is the link table of every candidate pair (the register records of every unit a
+    person may be, with the pair's probability): the links of an imputed link set are its rows
+    (:func:`candidate_links`, :mod:`pbr.link.imputation`).
 
     A register unit that is a person (an offender: ``spec['group']``, which is then also
     ``spec['unit']``) is carried as its pseudonym (``right['group']``, looked up by
@@ -123,10 +135,11 @@ def link_register_probabilistic(
     if spec["group"] is not None:
         unit = spec["unit"]
         pseudonym = unit_pseudonyms(right, spec["group"])
-        pseudonym = pseudonym[pseudonym.isin(set(matches["right_id"]))]  # only matched units' records
+        pseudonym = pseudonym[pseudonym.isin(set(unit_pairs["right_id"]))]  # only candidate units' records
         records = register[register[unit].isin(pseudonym.index)]
         records = records.assign(**{unit: records[unit].map(pseudonym)})
-    links = link_table(matches, records, spec["unit"], spec["keep"])
+    candidates = link_table(unit_pairs, records, spec["unit"], spec["keep"])
+    links = candidate_links(candidates, matches, spec["unit"])
     exact = to_group_pairs(exact_key_pairs(left, right), right)
     linked = links.loc[links["match_probability"] >= cfg["threshold"], spec["id"]].nunique()
     notes = person_link_notes(left, right, links, cfg, name)
@@ -140,7 +153,7 @@ def link_register_probabilistic(
         len(register),
         cfg["threshold"],
     )
-    return {"links": links, "pairs": unit_pairs, "exact": exact, "flow": flow}
+    return {"links": links, "pairs": unit_pairs, "candidates": candidates, "exact": exact, "flow": flow}
 
 
 def _register_link_flow(

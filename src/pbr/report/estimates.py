@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from pbr.fit.imputed import MI_SPECIFICATION
 from pbr.registry.methods import INFERENCE_ROLES, may_decide, method_label
 from pbr.registry.outcomes import register_outcome, registration_spec_days
 from pbr.registry.published import PUBLISHED_COHORT, PUBLISHED_MASON_2015
@@ -352,6 +353,7 @@ def robustness_section(
             checks += _mason_check(results, c, o, config, redact, mason_checks)
             checks += _threshold_checks(results, c, o, specs, float(config["linkage"]["threshold"]), redact)
             checks += _registration_checks(results, c, o, specs, redact)
+            checks += _imputation_checks(results, c, o, specs, redact)
             body += grouped_rows(c, o, checks, mark=True)
     tbl = (
         table(
@@ -561,6 +563,25 @@ def negative_control_table(results: pd.DataFrame, redact=str) -> dict | None:
         body,
         tid="tbl-linkage-negative-control",
     )
+
+
+def _imputation_checks(results: pd.DataFrame, c: str, o: str, specs: set[str], redact) -> list[Check]:
+    """The DiD over imputed link sets (rule combine_imputations): Rubin's rules on the CRV1 fits, and
+    the headline interval widened by their variance ratio (its comment gives the fraction of missing
+    information); no p-value: its verdict rests on the interval."""
+    if MI_SPECIFICATION not in specs:
+        return []
+    text = (
+        "links drawn from the match probabilities (one-to-one, 'no link' included), the DiD fitted on each "
+        "link set and combined by Rubin's rules"
+    )
+    head = result_row(results, c, o, MI_SPECIFICATION, HEADLINE_METHOD["odds_ratio"])
+    spread = re.search(r"\d+ imputed link sets[^;]*; fraction of missing information [\d.]+", str(head["note"])) if (
+        head is not None) else None  # fmt: skip
+    if spread:
+        text += f"; {spread.group(0)}; interval: the main one's, widened by the imputations' variance ratio"
+    check = spec_check(results, c, o, MI_SPECIFICATION, "Multiple imputation of links", text, redact=redact)
+    return [check] if check is not None else []
 
 
 def _registration_checks(results: pd.DataFrame, c: str, o: str, specs: set[str], redact) -> list[Check]:
