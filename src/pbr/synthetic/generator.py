@@ -136,7 +136,7 @@ def generate(params: SyntheticParams) -> SyntheticExtract:
         top = top_table(journeys, late, schedule, episodes, order, streams.top)
         del schedule
     with _stage("registers"):
-        people = register_people(population, journeys, areas, streams.ids)
+        people = register_people(population, journeys, areas, calendar.post_start, streams.ids)
         dates = (calendar.referral_start, calendar.extract_end)
         deaths = death_register(params, population, journeys, people, areas.code, *dates, streams.registers)
         offences = offence_register(
@@ -144,8 +144,8 @@ def generate(params: SyntheticParams) -> SyntheticExtract:
         )
     with _stage("episode table"):
         attributors = ndtms_attributors(
-            params.noise, episodes, population, people.pools, people.forename, people.surname, areas.n_agencies,
-            streams.noise,
+            params.noise, episodes, population, people.pools, people.forename, people.surname, areas,
+            calendar.post_start, streams.noise,
         )  # fmt: skip
         episode_rows = episode_table(episodes, order, journeys, attributors, areas, streams.ids)
         episode_truth = pd.DataFrame(
