@@ -35,7 +35,8 @@ How the data are made
 * **Records.** Journeys are cut into episodes (:mod:`~pbr.synthetic.episodes`: transfers,
   83/84, re-referred within 0-20 days), given agencies, agency-local client ids and the
   NDTMS attributor (:mod:`~pbr.synthetic.ndtms`: initials, date of birth, sex) with
-  recording noise; TOP interviews (:mod:`~pbr.synthetic.top`) at start, about every three
+  recording noise (its rates, and the register area moves', may differ by group x period:
+  ``noise.differential``); TOP interviews (:mod:`~pbr.synthetic.top`) at start, about every three
   months in treatment, and at exit. Clients' deaths and proven offences go into ONS and PNC
   registers (:mod:`~pbr.synthetic.deaths`, :mod:`~pbr.synthetic.offences`) that also hold
   many more unrelated people drawn from the same name, date-of-birth and sex distributions,
