@@ -31,4 +31,6 @@ settings give byte-identical tables. Imports run one way, down this list:
 - :mod:`pbr.synthetic.truth`: the truth tables' journeys and the effects record;
 - :mod:`pbr.synthetic.generator`: :func:`~pbr.synthetic.generator.generate` and
   :class:`~pbr.synthetic.generator.SyntheticExtract`.
+- :mod:`pbr.synthetic.errors`: the realised identifier errors by group x period, measured
+  on an extract (evaluation only: what ``noise.differential`` planted).
 """

@@ -35,7 +35,8 @@ How the data are made
 * **Records.** Journeys are cut into episodes (:mod:`~pbr.synthetic.episodes`: transfers,
   83/84, re-referred within 0-20 days), given agencies, agency-local client ids and the
   NDTMS attributor (:mod:`~pbr.synthetic.ndtms`: initials, date of birth, sex) with
-  recording noise; TOP interviews (:mod:`~pbr.synthetic.top`) at start, about every three
+  recording noise (its rates, and the register area moves', may differ by group x period:
+  ``noise.differential``); TOP interviews (:mod:`~pbr.synthetic.top`) at start, about every three
   months in treatment, and at exit. Clients' deaths and proven offences go into ONS and PNC
   registers (:mod:`~pbr.synthetic.deaths`, :mod:`~pbr.synthetic.offences`) that also hold
   many more unrelated people drawn from the same name, date-of-birth and sex distributions,
@@ -136,7 +137,7 @@ def generate(params: SyntheticParams) -> SyntheticExtract:
         top = top_table(journeys, late, schedule, episodes, order, streams.top)
         del schedule
     with _stage("registers"):
-        people = register_people(population, journeys, areas, streams.ids)
+        people = register_people(population, journeys, areas, calendar.post_start, streams.ids)
         dates = (calendar.referral_start, calendar.extract_end)
         deaths = death_register(params, population, journeys, people, areas.code, *dates, streams.registers)
         offences = offence_register(
@@ -144,8 +145,8 @@ def generate(params: SyntheticParams) -> SyntheticExtract:
         )
     with _stage("episode table"):
         attributors = ndtms_attributors(
-            params.noise, episodes, population, people.pools, people.forename, people.surname, areas.n_agencies,
-            streams.noise,
+            params.noise, episodes, population, people.pools, people.forename, people.surname, areas,
+            calendar.post_start, streams.noise,
         )  # fmt: skip
         episode_rows = episode_table(episodes, order, journeys, attributors, areas, streams.ids)
         episode_truth = pd.DataFrame(

@@ -1,5 +1,6 @@
 """The NDTMS episode table: agency-local client ids and the attributor (initials, date of birth,
-sex) per (agency, client) record, with recording errors."""
+sex) per (agency, client) record, with recording errors (at rates that can differ by group x
+period: ``noise.differential``)."""
 
 from __future__ import annotations
 
@@ -53,21 +54,36 @@ def _first_referral(record: np.ndarray, n_records: int, referral: np.ndarray) ->
     return out
 
 
+def _error_multiplier(
+    noise: NoiseParams,
+    episodes: Episodes,
+    record: np.ndarray,
+    first_ref: np.ndarray,
+    areas: Areas,
+    post_start: int,
+) -> np.ndarray:
+    """Per record: the multiplier of the NDTMS error rates in its cell, pilot if its agency's unit
+    carries the planted effect, post if its first referral is on or after ``post_start``."""
+    unit = np.zeros(len(first_ref), dtype=np.int64)
+    unit[record] = episodes.unit  # a record's episodes share its agency, so its unit
+    return noise.differential.multipliers("ndtms", areas.unit_treated[unit], first_ref >= post_start)
+
+
 def _initials(
-    rng: np.random.Generator, noise: NoiseParams, fi: np.ndarray, si: np.ndarray
+    rng: np.random.Generator, noise: NoiseParams, fi: np.ndarray, si: np.ndarray, mult: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Recorded initials: some wrong (a random letter) or swapped, some missing."""
+    """Recorded initials: some wrong (a random letter) or swapped, some missing (rates x ``mult``)."""
     n = len(fi)
     letters = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
     li = np.array([SURNAME_INITIALS[x] for x in letters])
-    err = rng.random(n) < noise.ndtms_initial_error
+    err = rng.random(n) < noise.ndtms_initial_error * mult
     kind = rng.integers(0, 5, n)
     rnd = letters[choice(rng, li, n)]
     fi2 = np.where(err & (kind <= 1), rnd, fi)
     si2 = np.where(err & (kind >= 2) & (kind <= 3), rnd, si)
     swap = err & (kind == 4)
     fi2, si2 = np.where(swap, si, fi2), np.where(swap, fi, si2)
-    return fi2, si2, rng.random(n) < noise.ndtms_initials_missing
+    return fi2, si2, rng.random(n) < noise.ndtms_initials_missing * mult
 
 
 def ndtms_attributors(
@@ -77,12 +93,14 @@ def ndtms_attributors(
     pools: NamePools,
     forename: np.ndarray,
     surname: np.ndarray,
-    n_agencies: int,
+    areas: Areas,
+    post_start: int,
     rng: np.random.Generator,
 ) -> Attributors:
     """Attributor per (agency, client) record: initials, date of birth, sex, with noise; client ids.
 
-    ``forename`` and ``surname`` are each person's names (indices into ``pools``).
+    ``forename`` and ``surname`` are each person's names (indices into ``pools``); the error
+    rates are multiplied by the record's cell's ``noise.differential`` multiplier.
     """
     episodes, population = episodes, population
     key = episodes.agency * (population.n + 1) + episodes.person
@@ -92,9 +110,11 @@ def ndtms_attributors(
     p_pid = pairs % (population.n + 1)
     fi = np.array([s[0] for s in pools.forenames.tolist()])[forename[p_pid]]
     si = np.array([s[0] for s in pools.surnames.tolist()])[surname[p_pid]]
-    fi2, si2, miss = _initials(rng, noise, fi, si)
+    first_ref = _first_referral(inv, npair, episodes.referral)
+    mult = _error_multiplier(noise, episodes, inv, first_ref, areas, post_start)
+    fi2, si2, miss = _initials(rng, noise, fi, si, mult)
     dob = population.dob[p_pid].copy()
-    de = rng.random(npair) < noise.ndtms_dob_error
+    de = rng.random(npair) < noise.ndtms_dob_error * mult
     dob[de] = dob_errors(rng, dob[de])
     # a recorded date of birth never changes whether a journey's first episode is an adult's
     first = np.flatnonzero(episodes.index == 0)
@@ -102,16 +122,15 @@ def ndtms_attributors(
     true_adult = age_years(population.dob[episodes.person[first]], s) >= 18
     rec_adult = age_years(dob[inv[first]], s) >= 18
     dob[inv[first][true_adult != rec_adult]] = population.dob[p_pid[inv[first][true_adult != rec_adult]]]
-    dob = np.minimum(dob, _first_referral(inv, npair, episodes.referral))
+    dob = np.minimum(dob, first_ref)
     sex = np.where(population.female[p_pid], 1, 0)
-    sex = np.where(rng.random(npair) < noise.ndtms_sex_missing, -1, sex)
+    sex = np.where(rng.random(npair) < noise.ndtms_sex_missing * mult, -1, sex)
     # client ids: numbered within agency in order of first referral (not unique across agencies)
-    first_ref = _first_referral(inv, npair, episodes.referral)
     o = np.lexsort((first_ref, p_ag))
     rank = np.empty(npair, dtype=np.int64)
     start_of_ag = np.searchsorted(p_ag[o], p_ag[o], side="left")
     rank[o] = np.arange(npair) - start_of_ag
-    base = rng.integers(1, 20000, n_agencies)
+    base = rng.integers(1, 20000, areas.n_agencies)
     return Attributors(
         record=inv,
         initial_first=fi2,

@@ -171,6 +171,39 @@ class RatesParams:
     alcohol: CohortRates = field(default_factory=_alcohol_rates)
 
 
+#: the NDTMS attributor error rates that ``CellNoise.ndtms`` multiplies
+NDTMS_ERROR_RATES = ("ndtms_dob_error", "ndtms_initial_error", "ndtms_initials_missing", "ndtms_sex_missing")
+#: the group x period cells of :class:`DifferentialNoise`, in index order ``2 * pilot + post``
+DIFFERENTIAL_CELLS = ("other_pre", "other_post", "pilot_pre", "pilot_post")
+
+
+@dataclass(frozen=True)
+class CellNoise:
+    """Multipliers of identifier error rates in one group x period cell (1: the base rate)."""
+
+    #: multiplies the four NDTMS attributor error rates of the cell's (agency, client) records
+    ndtms: float = 1.0
+    #: multiplies register_area_move for the register copies of the cell's clients
+    register_area_move: float = 1.0
+
+
+@dataclass(frozen=True)
+class DifferentialNoise:
+    """Differential linkage error: error-rate multipliers per group (pilot, other) x period (pre:
+    before ``dates.post_start``, post: from it). All 1 (the default): none. An NDTMS record's cell
+    is its agency's unit and its first referral; a register copy's, the client's last journey."""
+
+    pilot_pre: CellNoise = field(default_factory=CellNoise)
+    pilot_post: CellNoise = field(default_factory=CellNoise)
+    other_pre: CellNoise = field(default_factory=CellNoise)
+    other_post: CellNoise = field(default_factory=CellNoise)
+
+    def multipliers(self, rate: str, pilot: np.ndarray, post: np.ndarray) -> np.ndarray:
+        """Each element's multiplier of ``rate`` (a :class:`CellNoise` field) by its cell."""
+        per_cell = np.array([getattr(getattr(self, c), rate) for c in DIFFERENTIAL_CELLS])
+        return per_cell[2 * np.asarray(pilot, dtype=np.int64) + np.asarray(post, dtype=np.int64)]
+
+
 @dataclass(frozen=True)
 class NoiseParams:
     """Identifier errors. Register rates apply to clients' register copies (ONS, PNC)."""
@@ -202,6 +235,9 @@ class NoiseParams:
     ndtms_initials_missing: float = 0.002
     #: share of NDTMS (client, agency) records with sex missing
     ndtms_sex_missing: float = 0.003
+    #: multipliers of the NDTMS error rates and of register_area_move per group x period
+    #: (all 1: no differential error); docs/synthetic.md, "Differential linkage error"
+    differential: DifferentialNoise = field(default_factory=DifferentialNoise)
 
 
 @dataclass(frozen=True)
@@ -372,6 +408,8 @@ def _check_params(p: SyntheticParams) -> None:
     for section in (p.noise, p.process):
         for f in dataclasses.fields(section):
             v = getattr(section, f.name)
+            if f.name == "differential":
+                continue
             if f.name in ("area_sd", "max_reviews"):
                 if v < 0:
                     raise ValueError(f"{f.name} must be >= 0")
@@ -390,3 +428,18 @@ def _check_params(p: SyntheticParams) -> None:
                 f"registers.deaths_registered_by must be an ISO date (YYYY-MM-DD) or '', "
                 f"got {r.deaths_registered_by!r}"
             ) from None
+    _check_differential(p.noise)
+
+
+def _check_differential(noise: NoiseParams) -> None:
+    """Every multiplier >= 0, and no multiplied rate above 1."""
+    rates = {"ndtms": NDTMS_ERROR_RATES, "register_area_move": ("register_area_move",)}
+    for cell in DIFFERENTIAL_CELLS:
+        for name, bases in rates.items():
+            where = f"noise.differential.{cell}.{name}"
+            v = getattr(getattr(noise.differential, cell), name)
+            if not v >= 0:
+                raise ValueError(f"{where} must be >= 0, got {v}")
+            for base in bases:
+                if getattr(noise, base) * v > 1:
+                    raise ValueError(f"{where} x noise.{base} must be <= 1, got {v} x {getattr(noise, base)}")

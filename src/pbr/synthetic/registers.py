@@ -1,5 +1,6 @@
 """What the ONS and PNC registers know people by: clients' full names and home areas, their
-register copies with recording errors, and unrelated people drawn from the same distributions."""
+register copies with recording errors (area moves at rates that can differ by group x period:
+``noise.differential``), and unrelated people drawn from the same distributions."""
 
 from __future__ import annotations
 
@@ -29,6 +30,9 @@ class RegisterPeople:
     area_weight: np.ndarray
     #: region of each area
     region: np.ndarray
+    #: per person, the cell of the last journey: in a pilot unit, starting on or after post_start
+    pilot: np.ndarray
+    post: np.ndarray
 
 
 @dataclass
@@ -56,9 +60,10 @@ class UnrelatedPeople:
 
 
 def register_people(
-    population: Population, journeys: Journeys, areas: Areas, rng: np.random.Generator
+    population: Population, journeys: Journeys, areas: Areas, post_start: int, rng: np.random.Generator
 ) -> RegisterPeople:
-    """Full names for every client, and each one's home area: the area of their last journey."""
+    """Full names for every client, and each one's home area and group x period cell: those of
+    their last journey."""
     pools = NamePools.load()
     n = population.n
     forename = pools.draw_forenames(rng, population.female[:n])
@@ -66,6 +71,10 @@ def register_people(
     J = journeys
     home = np.zeros(n, dtype=np.int64)
     home[J.person[J.last]] = J.area[J.last]
+    pilot = np.zeros(n, dtype=bool)
+    pilot[J.person[J.last]] = J.treated[J.last]
+    post = np.zeros(n, dtype=bool)
+    post[J.person[J.last]] = J.start[J.last] >= post_start
     return RegisterPeople(
         pools=pools,
         forename=forename,
@@ -73,6 +82,8 @@ def register_people(
         home=home,
         area_weight=areas.register_weights(),
         region=np.asarray(areas.region),
+        pilot=pilot,
+        post=post,
     )
 
 
@@ -83,7 +94,8 @@ def register_copy(
     people: RegisterPeople,
     pids: np.ndarray,
 ) -> RegisterCopy:
-    """Clients' identifiers as a register holds them: full names, with recording errors."""
+    """Clients' identifiers as a register holds them: full names, with recording errors (area
+    moves at ``register_area_move`` x the client's cell's ``noise.differential`` multiplier)."""
     pools = people.pools
     k = len(pids)
     fem = population.female[pids]
@@ -106,7 +118,10 @@ def register_copy(
     sex = np.where(fem, 1, 0)
     sex = np.where(rng.random(k) < noise.register_sex_missing, -1, sex)
     area = people.home[pids].copy()
-    moved = rng.random(k) < noise.register_area_move
+    move_rate = noise.register_area_move * noise.differential.multipliers(
+        "register_area_move", people.pilot[pids], people.post[pids]
+    )
+    moved = rng.random(k) < move_rate
     area[moved] = choice(rng, people.area_weight, int(moved.sum()))
     if noise.register_area_move_same_region > 0:  # 0 draws nothing more: the data of the old rule
         local = np.flatnonzero(moved)[rng.random(int(moved.sum())) < noise.register_area_move_same_region]
