@@ -27,7 +27,9 @@ def main(smk) -> None:
             log.info("imputation %d: %d %s links drawn", m, len(drawn), register)
         parts = []
         for cohort, path in zip(smk.params.cohorts, smk.input.analyses, strict=True):
-            specs = [FitSpec.from_config(cohort, o, smk.params.models, smk.params.period_unit) for o in outcomes]
+            specs = [
+                FitSpec.from_config(cohort, o, smk.params.models, smk.params.period_unit) for o in outcomes
+            ]
             columns = ["journey_id", "person_id", *analysis_columns([], specs[0])]
             analysis = io.read_present_columns(path, list(dict.fromkeys(columns)))
             derived = linked_outcome_columns(analysis, links, smk.params.definitions, outcomes)
