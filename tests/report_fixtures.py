@@ -457,10 +457,29 @@ def make_inputs() -> ReportInputs:
         quality=pd.DataFrame(quality),
         match_rates=match_rates,
         link_indicators=link_indicators,
+        link_bounds=make_link_bounds(),
         pairs=pairs,
         effects={
             "did_or": {"drug": {"successful_completion": 0.6, "abstinence": 1.5, "drug_related_death": 1.0}}
         },
+    )
+
+
+def make_link_bounds() -> pd.DataFrame:
+    """Drug acquisitive crime by cell: 150 pilot-post events of 1,000 against 100 elsewhere, each cell
+    with 5 expected false and 8 expected missed events."""
+    cells = [("pilot", "pre", 100), ("pilot", "post", 150), ("other", "pre", 100), ("other", "post", 100)]
+    return pd.DataFrame(
+        {
+            "cohort": "drug",
+            "outcome": "acquisitive_crime",
+            "group": [c[0] for c in cells],
+            "period": [c[1] for c in cells],
+            "journeys": 1000,
+            "events": [c[2] for c in cells],
+            "expected_false": 5.0,
+            "expected_missed": 8.0,
+        }
     )
 
 

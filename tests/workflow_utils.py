@@ -46,6 +46,7 @@ ALL_RULES = UPSTREAM_OF_OUTCOMES | {
     "fit_linkage_negative_control",
     "fit_imputed_links",
     "combine_imputations",
+    "bound_linked_outcomes",
     "infer_few_cluster",
     "fit_robustness",
     "fit_composition",

@@ -389,3 +389,20 @@ def test_findings_count_the_negative_controls_and_name_the_changed_one(rendered)
     text = re.sub(r"\s+", " ", text)
     assert "Linkage negative controls showing no change in the pilots after April 2012: 1 of 2" in text
     assert "Changed: drug prior_offence (OR 1.600, p 0.010)" in text
+
+
+def test_the_linkage_bounds_table_gives_the_range_and_the_tipping_point(rendered):
+    from report_fixtures import make_link_bounds
+
+    from pbr.fit.link_bounds import bounds_row
+
+    cells = _table_cells(rendered["synthetic"], "tbl-linkage-bounds")
+    b = bounds_row(make_link_bounds())
+    assert cells[cells.index("drug") + 2] == f"{b['odds_ratio']:.3f}"
+    low, high = cells[cells.index("drug") + 3].split("–")
+    assert float(low) == pytest.approx(b["low"], abs=5e-4) and float(high) == pytest.approx(
+        b["high"], abs=5e-4
+    )
+    assert float(low) < b["odds_ratio"] < float(high)
+    # 150 pilot-post events against 100 elsewhere: 100 there would give OR 1, a third fewer
+    assert cells[cells.index("drug") + 4] == "33% fewer events"

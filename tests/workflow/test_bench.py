@@ -1,7 +1,8 @@
 """The linkage benchmark runs end to end on tiny data and prints figures that hang together.
 
 Benchmarks are not timed here (their targets are checked by running them at scale 1.0);
-this only keeps ``bench/bench_linkage.py`` working as the code under it changes.
+this only keeps ``bench/bench_linkage.py`` and ``bench/bench_em_sessions.py`` working as the code under
+it changes.
 """
 
 from __future__ import annotations
@@ -63,3 +64,22 @@ def test_bench_linkage_prints_quality_and_ceiling_on_tiny_data():
     for _, register, f1, ceil, gap in rows:
         assert float(f1) == pytest.approx(_f1(out, register, "probabilistic"), abs=1e-4)
         assert float(gap) == pytest.approx(float(ceil) - float(f1), abs=2e-4)
+
+
+@pytest.mark.slow
+def test_bench_em_sessions_prints_each_designs_figures_on_tiny_data():
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_em_sessions.py"), "--scale", "0.02", "current"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = re.findall(
+        r"^current (deaths|offences): F1 ([\d.]+), ceiling ([\d.]+) \(gap (-?[\d.]+)\)", proc.stdout, re.M
+    )
+    assert [r[0] for r in rows] == ["deaths", "offences"], proc.stdout
+    for _, f1, ceiling, gap in rows:
+        assert 0.5 < float(f1) <= 1 and float(gap) == pytest.approx(float(ceiling) - float(f1), abs=2e-4)
+    assert "current offences area m-probabilities" in proc.stdout

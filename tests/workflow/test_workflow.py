@@ -112,7 +112,11 @@ def test_imputed_link_sets_are_drawn_fitted_and_combined(tiny_run):
         (mi["cohort"] == "drug") & (mi["outcome"] == "acquisitive_crime") & (mi["method"] == "logit_crv1")
     ]
     assert row["beta"].iloc[0] == pytest.approx(sum(crime) / 3)
-    assert "Multiple imputation of links" in (tiny_run / "results" / "report" / "report.html").read_text()
+    html = (tiny_run / "results" / "report" / "report.html").read_text()
+    assert "Multiple imputation of links" in html and 'id="tbl-linkage-bounds"' in html
+    cells = pd.read_parquet(tiny_run / "results" / "fit" / "linkage_bounds.parquet")
+    assert set(cells["outcome"]) == {"drug_related_death", "acquisitive_crime"} and len(cells) == 2 * 2 * 4
+    assert (cells["expected_false"] <= cells["events"] * 0.5 + 1e-9).all()  # each event's link has p >= 0.5
 
 
 @pytest.mark.slow
@@ -135,6 +139,7 @@ DOWNSTREAM_OF_OUTCOMES = {  # tiny config: 4 outcomes x 2 cohorts, robustness fo
     "fit_linkage_negative_control": 2,  # one per cohort (the analysis table changed)
     "fit_imputed_links": 3,  # the tiny config's imputations (the analysis tables changed)
     "combine_imputations": 1,
+    "bound_linked_outcomes": 1,
     "infer_few_cluster": 8,
     "fit_robustness": 1,
     "fit_composition": 2,

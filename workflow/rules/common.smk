@@ -256,10 +256,24 @@ def fit_parts():
 IMPUTATIONS = int(config["linkage"]["imputations"])
 
 
+def modelled_linked_outcomes():
+    """The modelled outcomes that read a linked register (death, crime)."""
+    return [o for o in OUTCOMES if o in linked_outcomes()]
+
+
 def imputed_outcomes():
     """The modelled linked outcomes, fitted on every imputed link set (none when imputation is off:
     fewer than 2 imputations)."""
-    return [o for o in OUTCOMES if o in linked_outcomes()] if IMPUTATIONS >= 2 else []
+    return modelled_linked_outcomes() if IMPUTATIONS >= 2 else []
+
+
+def bound_inputs(wildcards):
+    """Every cohort's analysis table and every register's links and candidate records."""
+    files = {"analyses": [R / "derive" / f"analysis_{c}.parquet" for c in COHORTS]}
+    for reg in REGISTERS:
+        files[f"links_{reg}"] = R / "link" / f"{reg}.parquet"
+        files[f"candidates_{reg}"] = R / "link" / f"candidates_{reg}.parquet"
+    return files
 
 
 def imputation_inputs(wildcards):
@@ -271,9 +285,9 @@ def imputation_inputs(wildcards):
     return files
 
 
-def imputed_definitions():
-    """The outcome settings the imputed linked outcomes are derived with."""
-    sections = {outcome_entries()[o].settings for o in imputed_outcomes()} - {None}
+def linked_definitions(outcomes):
+    """The outcome settings ``outcomes`` are derived with."""
+    sections = {outcome_entries()[o].settings for o in outcomes} - {None}
     return pick(config["outcomes"], *sorted(sections))
 
 

@@ -13,7 +13,8 @@ results/fit/event_study.parquet; results/fit/<cohort>/<outcome>_pilots.parquet a
 results/fit/<cohort>/<outcome>_power.parquet (minimum detectable odds ratios, copied onto the rows),
 results/fit/<cohort>/linkage_negative_control.parquet (the DiD of the linkage's negative controls),
 results/fit/imputations/<m>.parquet (the death and crime DiDs on imputed link set m) and
-results/fit/linkage_mi.parquet (combined by Rubin's rules).
+results/fit/linkage_mi.parquet (combined by Rubin's rules), results/fit/linkage_bounds.parquet (their events
+and expected false and missed events by cell).
 """
 
 
@@ -133,7 +134,7 @@ rule fit_imputed_links:
         registers=REGISTERS,
         cohorts=COHORTS,
         outcomes=imputed_outcomes(),
-        definitions=imputed_definitions(),
+        definitions=linked_definitions(imputed_outcomes()),
         models=model_settings("engine"),
         period_unit=config["study"]["period_unit"],
     script:
@@ -167,6 +168,33 @@ rule combine_imputations:
         models=pick(config["models"], "headline_method", "confidence_level"),
     script:
         "../../scripts/combine_imputations.py"
+
+
+rule bound_linked_outcomes:
+    """Events and the expected false and missed events of the death and crime outcomes by cell."""
+    input:
+        unpack(bound_inputs),
+        code=code("bound_linked_outcomes"),
+    output:
+        result=R / "fit" / "linkage_bounds.parquet",
+    log:
+        R / "logs" / "bound_linked_outcomes.log",
+    benchmark:
+        R / "benchmarks" / "bound_linked_outcomes.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=20,
+    params:
+        threshold=config["linkage"]["threshold"],
+        registers=REGISTERS,
+        cohorts=COHORTS,
+        outcomes=modelled_linked_outcomes(),
+        definitions=linked_definitions(modelled_linked_outcomes()),
+    script:
+        "../../scripts/bound_linked_outcomes.py"
 
 
 rule infer_few_cluster:

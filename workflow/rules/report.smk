@@ -25,6 +25,10 @@ rule render_report:
         match_rates=R / "link" / "match_rates.parquet",
         calibration=R / "link" / "calibration.parquet",
         link_indicators=R / "link" / "indicators.parquet",
+        # optional: the death and crime outcomes' expected errors by cell, when one is modelled
+        link_bounds=(
+            [R / "fit" / "linkage_bounds.parquet"] if modelled_linked_outcomes() else []
+        ),
         registration_lag=R / "link" / "registration_lag.parquet",
         pairs=expand(
             R / "link" / "pairs_{register}.parquet", register=sorted(REGISTERS)

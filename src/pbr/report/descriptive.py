@@ -15,6 +15,7 @@ from collections.abc import Hashable, Sequence
 import numpy as np
 import pandas as pd
 
+from pbr.fit.link_bounds import bounds_row
 from pbr.link.indicators import GREY_ZONE
 from pbr.link.quality import calibration_error
 from pbr.registry.published import PUBLISHED_COHORT, PUBLISHED_RAW_RATES, PUBLISHED_UNADJUSTED_OR
@@ -427,6 +428,7 @@ def linkage_section(inputs: ReportInputs, config: dict, journeys: dict, disc: Di
     return {
         "match_table": match_table,
         "indicator_table": _indicator_table(inputs.link_indicators, threshold, journeys, disc),
+        "bounds_table": _bounds_table(inputs.link_bounds),
         "registration_table": registration_lag_section(inputs.registration_lag, config, disc),
         "calibration_table": calibration_table,
         "quality_table": quality_table,
@@ -527,6 +529,40 @@ def _indicator_table(
         tid="tbl-linkage-indicators",
         note="The expected counts assume the match probabilities are calibrated (on synthetic data, the "
         "calibration table measures it).",
+    )
+
+
+def _bounds_table(cells: pd.DataFrame) -> dict | None:
+    """Per cohort x death/crime outcome: the unadjusted DiD odds ratio, its range when each cell's
+    events are corrected by their expected false or missed events, and the tipping point
+    (:func:`pbr.fit.link_bounds.bounds_row`); None without the cells. No counts are shown."""
+    if cells.empty:
+        return None
+    body = []
+    for (c, o), sub in cells.groupby(["cohort", "outcome"], sort=True):
+        b = bounds_row(sub)
+        tip = b["tipping_change"]
+        body.append(
+            [
+                data_cell(c),
+                header_cell(label(o), scope="row"),
+                data_cell(format_number(b["odds_ratio"], 3), cls="num"),
+                data_cell(f"{format_number(b['low'], 3)}–{format_number(b['high'], 3)}", cls="num"),
+                data_cell(
+                    "" if isnan(tip) else f"{abs(tip):.0%} {'fewer' if tip < 0 else 'more'} events", cls="num"
+                ),
+            ]
+        )
+    return table(
+        "Linkage error bounds: the unadjusted DiD odds ratio of each death and crime outcome, its range when "
+        "each group x period cell's events are corrected by the expected false events (less) or the expected "
+        "missed events (more), and the tipping point: the change of the pilot-post cell's events that would "
+        "move the odds ratio to 1 (a recall that much lower or higher there than in the other cells)",
+        simple_head("Cohort", "Outcome", "Unadjusted DiD OR", "Range from linkage error", "Tipping point"),
+        body,
+        tid="tbl-linkage-bounds",
+        note="Unadjusted (the four cells' odds, no covariates): a guide to how far linkage error alone could "
+        "move the estimate, not an interval. Expected errors assume calibrated match probabilities.",
     )
 
 

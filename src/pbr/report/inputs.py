@@ -27,6 +27,9 @@ class ReportInputs:
     #: the linkage quality without truth by register x cohort x group x period
     #: (results/link/indicators.parquet, :func:`pbr.link.indicators.cell_indicators`)
     link_indicators: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the death and crime outcomes' events and expected false and missed events by cohort x group x
+    #: period (results/fit/linkage_bounds.parquet, :func:`pbr.fit.link_bounds.cell_event_errors`)
+    link_bounds: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: the delay from death to registration of the linked deaths by group x period, and the extract's
     #: latest registration (results/link/registration_lag.parquet, :mod:`pbr.derive.registration`)
     registration_lag: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -55,6 +58,7 @@ def load_inputs(
     match_rates: str | Path | None = None,
     calibration: str | Path | None = None,
     link_indicators: str | Path | None = None,
+    link_bounds: str | Path | None = None,
     registration_lag: str | Path | None = None,
     pairs: Sequence[str | Path] = (),
     effects: Sequence[str | Path] = (),
@@ -91,6 +95,7 @@ def load_inputs(
         match_rates=opt(match_rates),
         calibration=opt(calibration),
         link_indicators=opt(link_indicators),
+        link_bounds=opt(link_bounds),
         registration_lag=opt(registration_lag),
         pairs={Path(p).stem.removeprefix("pairs_"): pio.read_table(p) for p in pairs},
         effects=pio.read_json(effects[0]) if effects else None,
