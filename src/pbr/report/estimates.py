@@ -520,6 +520,28 @@ def _threshold_checks(
     return checks
 
 
+#: the registers in words (the negative-control table's row groups)
+REGISTER_LABELS = {"deaths": "ONS deaths", "offences": "PNC offences"}
+
+
+def _negative_control_check(results: pd.DataFrame, c: str, name: str, control: dict, alpha: float, redact):
+    """One negative control's check, its mark from the headline p (None when not fitted)."""
+    o = register_outcome(control["register"])
+    check = spec_check(
+        results, c, o, negative_control_spec(name), control["label"], f"among {control['among']}", redact
+    )
+    if check is None:
+        return None
+    head = result_row(results, c, o, negative_control_spec(name), HEADLINE_METHOD["odds_ratio"])
+    v = verdict(head) if head is not None else NO_HEADLINE
+    if head is None or not v.ok:
+        check.mark = data_cell(v.label or "no verdict", cls="mark-none")
+    else:
+        changed = float(head["p_value"]) < alpha
+        check.mark = mark(not changed, "no change detected", f"changed (p < {alpha:g})")
+    return check
+
+
 def negative_control_table(results: pd.DataFrame, redact=str) -> dict | None:
     """The DiD of each linkage negative control (:data:`pbr.registry.registers.NEGATIVE_CONTROLS`)
     per cohort, with the headline method's interval and p, CRV1 beside; the last column says
@@ -529,37 +551,23 @@ def negative_control_table(results: pd.DataFrame, redact=str) -> dict | None:
         return None
     alpha = 0.05
     body = []
+    registers = dict.fromkeys(control["register"] for control in NEGATIVE_CONTROLS.values())
     for c in sorted(results["cohort"].unique()):
-        checks = []
-        for name, control in NEGATIVE_CONTROLS.items():
-            o = register_outcome(control["register"])
-            check = spec_check(
-                results,
-                c,
-                o,
-                negative_control_spec(name),
-                control["label"],
-                f"among {control['among']}",
-                redact,
-            )
-            if check is None:
-                continue
-            head = result_row(results, c, o, negative_control_spec(name), HEADLINE_METHOD["odds_ratio"])
-            v = verdict(head) if head is not None else NO_HEADLINE
-            if head is None or not v.ok:
-                check.mark = data_cell(v.label or "no verdict", cls="mark-none")
-            else:
-                changed = float(head["p_value"]) < alpha
-                check.mark = mark(not changed, "no change detected", f"changed (p < {alpha:g})")
-            checks.append(check)
-        body += grouped_rows(c, "", checks, mark=True, name="Linkage")
+        for register in registers:
+            checks = [
+                x
+                for name, control in NEGATIVE_CONTROLS.items()
+                if control["register"] == register
+                and (x := _negative_control_check(results, c, name, control, alpha, redact)) is not None
+            ]
+            body += grouped_rows(c, "", checks, mark=True, name=REGISTER_LABELS.get(register, register))
     if not body:
         return None
     return table(
         "Negative controls of the linkage: the DiD odds ratio of indicators the scheme should not move "
         "unless the linkage changed, with the headline method's (wild cluster score bootstrap) 95% interval "
         "and p; CRV1 beside, for reference only",
-        check_head("OR", ("Cohort", "Controls", "Indicator"), mark="Linkage changed in the pilots?"),
+        check_head("OR", ("Cohort", "Register", "Indicator"), mark="Linkage changed in the pilots?"),
         body,
         tid="tbl-linkage-negative-control",
     )
