@@ -27,7 +27,9 @@ rule render_report:
         link_indicators=R / "link" / "indicators.parquet",
         # optional: the death and crime outcomes' expected errors by cell, when one is modelled
         link_bounds=(
-            [R / "fit" / "linkage_bounds.parquet"] if modelled_linked_outcomes() else []
+            [R / "fit" / "linkage_bounds.parquet"]
+            if modelled_linked_outcomes()
+            else []
         ),
         registration_lag=R / "link" / "registration_lag.parquet",
         pairs=expand(
