@@ -213,3 +213,28 @@ def test_generator_takes_windows_and_pilot_rule_from_the_study():
     syn = synthetic_settings(cfg)
     assert syn["pilot_rule"] == "sub_area_pilot_rest_other"
     assert syn["dates"]["post_start"] == "2012-07-01"
+
+
+def test_the_slurm_profile_sets_the_resources_of_every_rule_run_as_a_job():
+    """A rule missing from the profile's set-resources runs with its own resources where the profile's
+    were meant (the cluster test found one): every rule that is not local is listed, with the memory
+    and time measured for it (which may be below what the rule states for a laptop)."""
+    import re
+
+    import yaml
+
+    profile = yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())
+    snakefile = (ROOT / "Snakefile").read_text()
+    local = set(re.findall(r"^\s+(\w+),$", snakefile.split("localrules:")[1].split("\n\n")[0], re.M))
+    remote = [
+        name
+        for path in sorted((ROOT / "workflow" / "rules").glob("*.smk"))
+        for name in re.findall(r"^rule (\w+):", path.read_text(), re.M)
+        if name not in local
+    ]
+    assert len(remote) > 20
+    for name in remote:
+        listed = profile["set-resources"].get(name, {})
+        assert {"mem_mb", "runtime"} <= set(listed), (
+            f"profiles/slurm/config.yaml: set-resources of rule {name}"
+        )
