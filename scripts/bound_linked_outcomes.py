@@ -13,18 +13,21 @@ from pbr.registry.outcomes import by_name
 def main(smk) -> None:
     with logged(smk.log[0], "bound_linked_outcomes"):
         registers, threshold = smk.params.registers, float(smk.params.threshold)
+        outcomes = {o: str(by_name()[o].register) for o in smk.params.outcomes}
+        tables = {
+            r: (io.read_table(smk.input[f"links_{r}"]), io.read_table(smk.input[f"candidates_{r}"]))
+            for r in set(outcomes.values())
+        }
         parts = []
         for cohort, path in zip(smk.params.cohorts, smk.input.analyses, strict=True):
-            for outcome in smk.params.outcomes:
-                register = str(by_name()[outcome].register)
-                columns = ["journey_id", "person_id", "start_date", "group", "period", outcome]
-                journeys = io.read_present_columns(path, columns)
+            columns = ["journey_id", "person_id", "start_date", "group", "period", *outcomes]
+            journeys = io.read_present_columns(path, columns)
+            for outcome, register in outcomes.items():
                 cells = cell_event_errors(
                     journeys,
                     outcome,
                     register,
-                    io.read_table(smk.input[f"links_{register}"]),
-                    io.read_table(smk.input[f"candidates_{register}"]),
+                    *tables[register],
                     registers[register]["unit"],
                     threshold,
                     smk.params.definitions,

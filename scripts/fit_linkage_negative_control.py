@@ -23,19 +23,25 @@ def main(smk) -> None:
         bootstrap = draws.Bootstrap(
             reps=int(inf["bootstrap_reps"]), seed=int(inf["seed"]), ri_reps=int(inf["ri_reps"])
         )
+        specs = {
+            name: FitSpec.from_config(
+                cohort, register_outcome(control["register"]), smk.params.models, smk.params.period_unit
+            )
+            for name, control in NEGATIVE_CONTROLS.items()
+        }
+        columns = ["person_id", *(c for spec in specs.values() for c in analysis_columns([], spec))]
+        analysis = io.read_present_columns(smk.input.analysis, list(dict.fromkeys(columns)))
+        tables = {
+            r: (io.read_table(smk.input[f"links_{r}"]), io.read_table(smk.input[f"pairs_{r}"]))
+            for r in {control["register"] for control in NEGATIVE_CONTROLS.values()}
+        }
         parts = []
         for name, control in NEGATIVE_CONTROLS.items():
-            register = control["register"]
-            spec = FitSpec.from_config(
-                cohort, register_outcome(register), smk.params.models, smk.params.period_unit
-            )
-            columns = ["person_id", *analysis_columns([], spec)]
-            analysis = io.read_present_columns(smk.input.analysis, list(dict.fromkeys(columns)))
+            register, spec = control["register"], specs[name]
             value = indicators.negative_control(
                 name,
                 analysis,
-                io.read_table(smk.input[f"links_{register}"]),
-                io.read_table(smk.input[f"pairs_{register}"]),
+                *tables[register],
                 registers[register]["unit"],
                 threshold,
                 event=control.get("date"),

@@ -93,24 +93,14 @@ def test_prior_offence_counts_linked_offences_in_the_year_before_the_start_only(
     journeys = pd.DataFrame(
         {"person_id": ["A", "B", "C", "D", "E"], "start_date": pd.Timestamp("2012-06-01")}
     )
-    got = indicators.negative_control(
-        "prior_offence",
-        journeys,
-        links,
-        links.rename(columns={"person_id": "left_id", "unit": "right_id"}),
-        "unit",
-        0.5,
-        event="offence_date",
-    )
+
+    def prior_offence(links: pd.DataFrame) -> pd.Series:
+        pairs = links.rename(columns={"person_id": "left_id", "unit": "right_id"})
+        return indicators.negative_control(
+            "prior_offence", journeys, links, pairs, "unit", 0.5, event="offence_date"
+        )
+
+    got = prior_offence(links)
     # days 1 and 365 before the start count; day 0 and day 366 (2012 is a leap year) do not
     assert got.tolist() == [1, 1, 0, 0, 0]
-    low = links.assign(match_probability=0.4)
-    assert indicators.negative_control(
-        "prior_offence",
-        journeys,
-        low,
-        low.rename(columns={"person_id": "left_id", "unit": "right_id"}),
-        "unit",
-        0.5,
-        event="offence_date",
-    ).tolist() == [0, 0, 0, 0, 0]
+    assert prior_offence(links.assign(match_probability=0.4)).tolist() == [0, 0, 0, 0, 0]

@@ -186,13 +186,23 @@ def linkage_quality_inputs(wildcards):
     return files
 
 
+def register_files(*kinds):
+    """Every register's link-stage files of ``kinds`` ('links': <register>.parquet, 'pairs',
+    'candidates': <kind>_<register>.parquet), keyed <kind>_<register> as the scripts read them.
+    """
+    return {
+        f"{kind}_{reg}": R
+        / "link"
+        / (f"{reg}.parquet" if kind == "links" else f"{kind}_{reg}.parquet")
+        for reg in REGISTERS
+        for kind in kinds
+    }
+
+
 def negative_control_inputs(wildcards):
     """The analysis table of a cohort and every register's links and candidate pairs."""
-    files = {"analysis": R / "derive" / f"analysis_{wildcards.cohort}.parquet"}
-    for reg in REGISTERS:
-        files[f"links_{reg}"] = R / "link" / f"{reg}.parquet"
-        files[f"pairs_{reg}"] = R / "link" / f"pairs_{reg}.parquet"
-    return files
+    analysis = R / "derive" / f"analysis_{wildcards.cohort}.parquet"
+    return {"analysis": analysis, **register_files("links", "pairs")}
 
 
 def linkage_thresholds():
@@ -269,20 +279,17 @@ def imputed_outcomes():
 
 def bound_inputs(wildcards):
     """Every cohort's analysis table and every register's links and candidate records."""
-    files = {"analyses": [R / "derive" / f"analysis_{c}.parquet" for c in COHORTS]}
-    for reg in REGISTERS:
-        files[f"links_{reg}"] = R / "link" / f"{reg}.parquet"
-        files[f"candidates_{reg}"] = R / "link" / f"candidates_{reg}.parquet"
-    return files
+    return {"analyses": analyses(), **register_files("links", "candidates")}
 
 
 def imputation_inputs(wildcards):
     """Every cohort's analysis table and every register's candidate pairs and records."""
-    files = {"analyses": [R / "derive" / f"analysis_{c}.parquet" for c in COHORTS]}
-    for reg in REGISTERS:
-        files[f"pairs_{reg}"] = R / "link" / f"pairs_{reg}.parquet"
-        files[f"candidates_{reg}"] = R / "link" / f"candidates_{reg}.parquet"
-    return files
+    return {"analyses": analyses(), **register_files("pairs", "candidates")}
+
+
+def analyses():
+    """Every cohort's analysis table."""
+    return [R / "derive" / f"analysis_{c}.parquet" for c in COHORTS]
 
 
 def linked_definitions(outcomes):

@@ -28,7 +28,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from pbr.fit.spec import RESULT_COLUMNS, empty_row, estimate_row, joined
+from pbr.fit.spec import RESULT_COLUMNS, empty_row, estimate_row, joined, results_frame
+
+#: the rows of :func:`combined_rows` are in RESULT_COLUMNS
+__all__ = ["MI_SPECIFICATION", "RESULT_COLUMNS", "combined_rows", "rubin"]
 
 #: the specification of the rows combined over imputed link sets
 MI_SPECIFICATION = "linkage_mi"
@@ -80,8 +83,7 @@ def combined_rows(
         rows.append(_crv1_row(base, pooled, m, confidence_level))
         single = headline[(headline["cohort"] == cohort) & (headline["outcome"] == outcome)]
         rows.append(_headline_row(base, single, headline_method, pooled, m))
-    out = pd.DataFrame(rows)
-    return out.reindex(columns=RESULT_COLUMNS) if len(out) else pd.DataFrame(columns=RESULT_COLUMNS)
+    return results_frame(rows)
 
 
 def _mi_note(pooled: dict, m: int) -> str:

@@ -29,12 +29,11 @@ from pbr.derive.outcomes import linked_outcome_columns
 CELLS = (("pilot", "pre"), ("pilot", "post"), ("other", "pre"), ("other", "post"))
 
 
-def _pseudo_links(candidates: pd.DataFrame, unit: str) -> pd.DataFrame:
-    """Candidates with each (person, unit) as its own person ('<person>|<unit>'), so an outcome
-    derived from them is per candidate unit."""
-    return candidates.assign(
-        person_id=candidates["person_id"].astype(str) + "|" + candidates[unit].astype(str)
-    )
+def _per_unit(frame: pd.DataFrame, unit: str, *columns: str) -> pd.DataFrame:
+    """``frame`` with each of ``columns`` tagged by the row's candidate unit ('<id>|<unit>'), so an
+    outcome derived from it is per (journey, candidate unit)."""
+    tag = "|" + frame[unit].astype(str)
+    return frame.assign(**{c: frame[c].astype(str) + tag for c in columns})
 
 
 def cell_event_errors(
@@ -63,12 +62,11 @@ def cell_event_errors(
     )
     missed = np.zeros(len(j))
     if len(pairs):
-        tag = "|" + pairs[unit].astype(str)  # each (journey, candidate unit) its own journey and person
-        pseudo = pairs.assign(
-            journey_id=pairs["journey_id"].astype(str) + tag, person_id=pairs["person_id"].astype(str) + tag
-        )
         events = linked_outcome_columns(
-            pseudo, {register: _pseudo_links(rejected, unit)}, definitions, (outcome,)
+            _per_unit(pairs, unit, "journey_id", "person_id"),
+            {register: _per_unit(rejected, unit, "person_id")},
+            definitions,
+            (outcome,),
         )[outcome]
         gain = pairs["match_probability"].to_numpy() * (events.fillna(0).to_numpy() == 1)
         per_journey = pd.Series(gain).groupby(pairs["journey_id"].to_numpy()).sum().clip(upper=1.0)
