@@ -5,6 +5,7 @@ import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 from pbr import io
 from pbr.derive import outcomes
 from pbr.logs import logged
+from pbr.registry.recall import recall_thresholds
 
 
 def main(smk) -> None:
@@ -23,6 +24,7 @@ def main(smk) -> None:
             smk.params.outcomes,
             threshold=smk.params.linkage["threshold"],
             sensitivity_thresholds=tuple(smk.params.linkage["sensitivity_thresholds"]),
+            recall_thresholds=tuple(recall_thresholds(smk.params.linkage)),
         )
         io.write_table(analysis, smk.output.analysis, sort_by=["journey_id"])
 

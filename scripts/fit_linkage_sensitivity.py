@@ -12,15 +12,22 @@ from pbr.fit.frame import analysis_columns
 from pbr.fit.spec import RESULT_COLUMNS, FitSpec
 from pbr.logs import logged
 from pbr.registry import outcomes as outcome_registry
+from pbr.registry.recall import recall_spec, recall_suffix, recall_thresholds
 
 
-def variants(
-    outcome: str, thresholds: list[float], registered_within: int | None
-) -> list[tuple[str, str, str]]:
+def variants(outcome: str, linkage: dict, registered_within: int | None) -> list[tuple[str, str, str]]:
     """(analysis column, specification, note) of each sensitivity variant of ``outcome``."""
     out = [
         (outcome + outcomes.threshold_suffix(t), f"linkage_threshold_{t:g}", f"linkage threshold {t:g}")
-        for t in thresholds
+        for t in linkage["sensitivity_thresholds"]
+    ]
+    out += [
+        (
+            outcome + recall_suffix(r),
+            recall_spec(r),
+            f"assumed recall {r:g} (main {linkage['recall']:g}): links at p >= {t:.3f} of the trained model",
+        )
+        for r, t in recall_thresholds(linkage)
     ]
     if registered_within is not None:
         out.append(
@@ -37,7 +44,7 @@ def main(smk) -> None:
     cohort, outcome = smk.wildcards.cohort, smk.wildcards.outcome
     with logged(smk.log[0], f"fit_linkage_sensitivity[{cohort}/{outcome}]"):
         spec = FitSpec.from_config(cohort, outcome, smk.params.models, smk.params.period_unit)
-        fits = variants(outcome, smk.params.linkage["sensitivity_thresholds"], smk.params.registered_within)
+        fits = variants(outcome, smk.params.linkage, smk.params.registered_within)
         columns = [column for column, _, _ in fits]
         analysis = io.read_present_columns(smk.input.analysis, analysis_columns(columns, spec))
         inf = smk.params.inference

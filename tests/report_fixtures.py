@@ -589,10 +589,8 @@ def make_issue19_rows() -> list[dict]:
         crv = result_row(c, o, f"leave_out_{a}", "logit_crv1", 0.55 + 0.03 * i, 0.45, 0.75, 0.01, n - 50, 480)
         rows.append(_wcb(crv, 0.38 + 0.2 * i, 0.9 + 0.1 * i, 0.03 + 0.05 * i))
     for coh in COHORTS:
-        for t in ("0.2", "0.9"):
-            crv = result_row(
-                coh, "drug_related_death", f"linkage_threshold_{t}", "logit_crv1", 0.95, 0.5, 1.8, 0.8, n, 30
-            )
+        for spec in ("linkage_threshold_0.2", "linkage_threshold_0.9", "linkage_recall_0.6"):
+            crv = result_row(coh, "drug_related_death", spec, "logit_crv1", 0.95, 0.5, 1.8, 0.8, n, 30)
             rows.append(_wcb(crv, 0.4, 2.2, 0.84))
     rows += _timing_rows(c, o, n) + _ri_rows() + _pilot_rows(c, o, n) + _composition_rows(c, o, n)
     return rows

@@ -20,6 +20,7 @@ import yaml
 
 from pbr.errors import PipelineError
 from pbr.registry import outcomes as outcome_registry
+from pbr.registry.recall import recall_thresholds
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "config" / "schema.yaml"
 
@@ -267,11 +268,13 @@ def _check_consistency(config: dict) -> None:
                 f">= {REAL_MIN_SMALL_CELL_THRESHOLD}"
             )
     linkage = config["linkage"]
-    lowest = min([linkage["threshold"], *linkage["sensitivity_thresholds"]])
+    equivalent = [t for _, t in recall_thresholds(linkage)]
+    lowest = min([linkage["threshold"], *linkage["sensitivity_thresholds"], *equivalent])
     if linkage["min_probability"] > lowest:
         raise ConfigError(
             f"'linkage.min_probability': {linkage['min_probability']} must not exceed 'linkage.threshold' or any "
-            f"sensitivity threshold; allowed values: a number > 0 and <= {lowest}"
+            "sensitivity threshold, nor the equivalent threshold of any 'linkage.recall_sensitivity' recall; "
+            f"allowed values: a number > 0 and <= {lowest}"
         )
     t = config["outcomes"]["top"]
     if not t["review_min_days"] <= t["review_target_days"] <= t["review_max_days"]:

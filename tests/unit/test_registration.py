@@ -88,13 +88,22 @@ def test_the_fit_names_the_registration_variant_beside_the_thresholds(monkeypatc
     spec.loader.exec_module(script)
     variants = script.variants
 
-    fits = variants("drug_related_death", [0.2, 0.9], 365)
+    linkage = {
+        "threshold": 0.5,
+        "sensitivity_thresholds": [0.2, 0.9],
+        "recall": 0.8,
+        "recall_sensitivity": [0.6],
+    }
+    fits = variants("drug_related_death", linkage, 365)
     assert [f[:2] for f in fits] == [
         ("drug_related_death_p020", "linkage_threshold_0.2"),
         ("drug_related_death_p090", "linkage_threshold_0.9"),
+        ("drug_related_death_r060", "linkage_recall_0.6"),
         ("drug_related_death_reg365", "registered_within_365d"),
     ]
-    assert len(variants("acquisitive_crime", [0.2], None)) == 1
+    assert "p >= 0.429" in fits[2][2]
+    one = linkage | {"sensitivity_thresholds": [0.2], "recall_sensitivity": []}
+    assert len(variants("acquisitive_crime", one, None)) == 1
 
 
 # --------------------------------------------------------------------------- the config

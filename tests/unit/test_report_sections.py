@@ -164,6 +164,11 @@ def test_robustness_rows_show_the_headline_interval_first_and_crv1_beside(issue1
     assert "Headline method (few-cluster)" in head and "CRV1, for reference only" in head
     threshold = _row(issue19["synthetic"], "tbl-robustness", "Linkage threshold 0.2 (main: 0.5)")
     assert threshold[2] == "0.400–2.200" and threshold[4] == "0.500–1.800"
+    # the recall sensitivity names its recall, the main one and the equivalent threshold
+    recall = _row(
+        issue19["synthetic"], "tbl-robustness", "Assumed recall 0.6 (main: 0.8; links at p ≥ 0.429)"
+    )
+    assert recall[2] == "0.400–2.200"
 
 
 def test_a_check_without_a_headline_row_says_so_and_shows_crv1_only_for_reference():

@@ -164,6 +164,14 @@ def test_the_linkage_threshold_retrains_nothing(tiny_run, tmp_path):
 
 
 @pytest.mark.slow
+def test_the_recall_sensitivity_retrains_nothing(tiny_run, tmp_path):
+    """Another assumed recall is an equivalent threshold on the trained model: no linkage re-runs."""
+    plan = _plan_after_config(tiny_run, tmp_path, "linkage:\n  recall_sensitivity: [0.7]\n")
+    assert not {"train_linkage", "link_records", "predict_links"} & set(plan)
+    assert plan["derive_outcomes"] == 2 and plan["fit_linkage_sensitivity"] == 4
+
+
+@pytest.mark.slow
 def test_the_model_engine_reruns_the_fits_that_use_it_only(tiny_run, tmp_path):
     plan = _plan_after_config(tiny_run, tmp_path, "models:\n  engine: pyfixest\n")
     assert "infer_few_cluster" not in plan and "derive_outcomes" not in plan

@@ -38,6 +38,21 @@ def test_bad_config_stops_with_the_key_named(tmp_path):
     assert "unknown key(s) ['scael'] under 'synthetic'" in proc.output
 
 
+def test_the_recall_sensitivity_is_derived_at_the_equivalent_thresholds_and_fitted(tiny_run):
+    """Each assumed recall gives its columns (links at the equivalent threshold, so between the
+    main outcome and the one at the nearer sensitivity threshold) and its fits in the report."""
+    analysis = pd.read_parquet(tiny_run / "results" / "derive" / "analysis_drug.parquet")
+    low, high = analysis["acquisitive_crime_r060"], analysis["acquisitive_crime_r095"]
+    main, loose = analysis["acquisitive_crime"], analysis["acquisitive_crime_p020"]
+    # recall 0.6: links at p >= 0.429, so at least the main links and at most those at 0.2
+    assert (low >= main).all() and (low <= loose).all() and (high <= main).all()
+    results = pd.read_parquet(tiny_run / "results" / "fit" / "did_results.parquet")
+    specs = set(results.loc[results["outcome"] == "acquisitive_crime", "specification"])
+    assert {"linkage_recall_0.6", "linkage_recall_0.95"} <= specs
+    html = (tiny_run / "results" / "report" / "report.html").read_text()
+    assert "Assumed recall 0.6 (main: 0.8; links at p ≥ 0.429)" in html
+
+
 @pytest.mark.slow
 def test_report_holds_the_did_table(tiny_run):
     html = (tiny_run / "results" / "report" / "report.html").read_text()

@@ -207,7 +207,13 @@ def negative_control_inputs(wildcards):
 
 def linkage_thresholds():
     """The linkage settings the outcomes depend on (only these re-run the outcomes when changed)."""
-    return pick(config["linkage"], "threshold", "sensitivity_thresholds")
+    return pick(
+        config["linkage"],
+        "threshold",
+        "sensitivity_thresholds",
+        "recall",
+        "recall_sensitivity",
+    )
 
 
 def registration_lag_of(wildcards):

@@ -70,7 +70,7 @@ rule fit_linkage_sensitivity:
     params:
         models=model_settings("engine"),
         period_unit=config["study"]["period_unit"],
-        linkage=pick(config["linkage"], "sensitivity_thresholds"),
+        linkage=linkage_thresholds(),
         registered_within=registration_lag_of,
         inference=pick(
             config["models"]["inference"], "bootstrap_reps", "ri_reps", "seed"

@@ -18,6 +18,7 @@ from pbr.contract import SUBSTANCE_TOP_COLUMN
 from pbr.derive.registration import drug_poisoning
 from pbr.errors import PipelineError
 from pbr.registry import outcomes as outcome_registry
+from pbr.registry.recall import recall_suffix
 from pbr.registry.registers import REGISTERS
 
 log = logging.getLogger(__name__)
@@ -303,6 +304,7 @@ def derive_outcomes(
     definitions: dict,
     threshold: float = 0.0,
     sensitivity_thresholds: tuple[float, ...] = (),
+    recall_thresholds: tuple[tuple[float, float], ...] = (),
 ) -> pd.DataFrame:
     """The analysis table: study journeys with baseline covariates and one 0/1/<NA> column per outcome.
 
@@ -311,7 +313,10 @@ def derive_outcomes(
     config's ``outcomes:`` section). ``deaths`` and ``offences`` are link tables with a
     ``match_probability``; linked outcomes use links at or above ``threshold``, and are
     repeated, as ``<outcome>_p<threshold>`` columns (e.g. drug_related_death_p050), at each
-    sensitivity threshold, and, where the outcome's settings give a late-registration lag
+    sensitivity threshold, as ``<outcome>_r<recall>`` (e.g. drug_related_death_r060) at the
+    equivalent threshold of each other assumed recall (``recall_thresholds``: (recall, threshold)
+    pairs, :func:`pbr.registry.recall.recall_thresholds`), and, where the outcome's settings give a
+    late-registration lag
     (:func:`pbr.registry.outcomes.registration_lag`), as ``<outcome>_reg<days>`` at ``threshold``
     counting only the records registered within that lag of their event (:func:`registered_within`).
     """
@@ -329,8 +334,9 @@ def derive_outcomes(
     j = pd.concat([j, baseline_covariates(j, start_top)], axis=1)
     inputs: dict[str, object] = {"start_top": start_top, "review_top": review_top}
     links = {"deaths": deaths, "offences": offences}
-    for t in (threshold, *sensitivity_thresholds):
-        suffix = "" if t == threshold else threshold_suffix(t)
+    variants = [("", threshold), *((threshold_suffix(t), t) for t in sensitivity_thresholds)]
+    variants += [(recall_suffix(r), t) for r, t in recall_thresholds]
+    for suffix, t in variants:
         inputs |= {name: table[table["match_probability"] >= t] for name, table in links.items()}
         for entry in outcome_registry.OUTCOMES:
             if suffix and not entry.register:

@@ -81,10 +81,10 @@ def drop_uninformative(
         n = len(df)
         for col in ["area_code", "period_fe", *covariates]:
             # all 0 or all 1 within the group: the mean is 0 or 1 with or without weights
-            y = df[outcome]
-            low = y.groupby(df[col], observed=True).transform("min")
-            high = y.groupby(df[col], observed=True).transform("max")
-            df = df.loc[low != high]
+            bounds = df[outcome].groupby(df[col], observed=True).agg(["min", "max"])
+            constant = bounds.index[bounds["min"] == bounds["max"]]
+            if len(constant):  # most calls drop nothing: no copy then
+                df = df.loc[~df[col].isin(constant)]
         if len(df) == n:
             break
     df = df.reset_index(drop=True)

@@ -18,6 +18,7 @@ from pbr.fit.imputed import MI_SPECIFICATION
 from pbr.registry.methods import INFERENCE_ROLES, may_decide, method_label
 from pbr.registry.outcomes import register_outcome, registration_spec_days
 from pbr.registry.published import PUBLISHED_COHORT, PUBLISHED_MASON_2015
+from pbr.registry.recall import recall_spec, recall_thresholds
 from pbr.registry.registers import NEGATIVE_CONTROLS, negative_control_spec
 from pbr.report.cells import (
     data_cell,
@@ -351,7 +352,7 @@ def robustness_section(
             checks += _placebo_checks(results, c, o, specs, config, redact)
             checks += _leave_one_out_check(s, leave_out_rows)
             checks += _mason_check(results, c, o, config, redact, mason_checks)
-            checks += _threshold_checks(results, c, o, specs, float(config["linkage"]["threshold"]), redact)
+            checks += _threshold_checks(results, c, o, specs, config["linkage"], redact)
             checks += _registration_checks(results, c, o, specs, redact)
             checks += _imputation_checks(results, c, o, specs, redact)
             body += grouped_rows(c, o, checks, mark=True)
@@ -508,16 +509,21 @@ def _mason_check(
 
 
 def _threshold_checks(
-    results: pd.DataFrame, c: str, o: str, specs: set[str], threshold: float, redact
+    results: pd.DataFrame, c: str, o: str, specs: set[str], linkage: dict, redact
 ) -> list[Check]:
-    """The fits of one cohort x outcome at other linkage thresholds."""
-    checks = []
-    for spec in sorted(x for x in specs if x.startswith("linkage_threshold_")):
-        t = spec.removeprefix("linkage_threshold_")
-        check = spec_check(results, c, o, spec, f"Linkage threshold {t} (main: {threshold:g})", redact=redact)
-        if check is not None:
-            checks.append(check)
-    return checks
+    """The fits of one cohort x outcome at other linkage thresholds and under other assumed
+    recalls (``linkage``: the config's linkage section)."""
+    labels = {
+        spec: f"Linkage threshold {spec.removeprefix('linkage_threshold_')} (main: {linkage['threshold']:g})"
+        for spec in sorted(x for x in specs if x.startswith("linkage_threshold_"))
+    }
+    labels |= {
+        recall_spec(r): f"Assumed recall {r:g} (main: {linkage['recall']:g}; links at p ≥ {t:.3f})"
+        for r, t in recall_thresholds(linkage)
+        if recall_spec(r) in specs
+    }
+    checks = [spec_check(results, c, o, spec, label, redact=redact) for spec, label in labels.items()]
+    return [check for check in checks if check is not None]
 
 
 #: the registers in words (the negative-control table's row groups)

@@ -1,0 +1,368 @@
+"""Coverage of the multiply-imputed linked outcomes under planted differential linkage error (issue #21).
+
+Usage::
+
+    .venv/bin/python bench/bench_linkage_mi.py --replicates 0-199 --jobs 2      # both scenarios
+    .venv/bin/python bench/bench_linkage_mi.py --scenario differential --replicates 0-99
+    .venv/bin/python bench/bench_linkage_mi.py --summary-only                   # print what is stored
+
+Each replicate generates synthetic extracts at ``--scale`` (default 0.05) with seed
+``--seed`` + replicate, and runs in-process what the workflow runs for the death and crime
+outcomes: validation, pseudonymous persons, journeys, the linkage (the Fellegi-Sunter model
+trained afresh, one-to-one links at the threshold), the analysis tables, and then
+
+- the **true** outcomes: the linked outcomes derived from the synthetic truth's (person, unit)
+  pairs (:func:`pbr.link.quality.register_true_pairs`) through the same outcome functions;
+- the **single-link** fit: the headline method (``models.headline_method``, the score wild
+  bootstrap with ``--bootstrap-reps`` draws) and CRV1 on the outcomes of the one link set;
+- the **MI** fit: ``linkage.imputations`` imputed link sets (:mod:`pbr.link.imputation`), CRV1 on
+  each, combined as the rule ``combine_imputations`` combines them (:func:`pbr.fit.imputed.combined_rows`:
+  Rubin's rules; the headline interval centred on the MI estimate and widened by sqrt(T/W)).
+
+Scenarios (paired: the same seeds):
+
+- ``non-differential``: the default noise;
+- ``differential``: NDTMS attributor errors x ``--ndtms`` and register area moves x
+  ``--register-area-move`` in ``--cell`` only (``noise.differential``; default pilot_post x3, x2).
+
+Rows are stored per replicate under ``--out`` (default results/bench/linkage_mi/), so runs can be
+split into chunks (``--replicates 0-49``, then ``50-99``) or across cluster jobs and resumed; the
+summary reads every stored replicate. For each scenario x cohort x linked outcome it prints the
+mean log OR on the true outcomes, the bias (mean estimate minus true, same replicate) of the
+single-link and MI estimates, the coverage of the true-outcome OR by each interval (headline
+method and CRV1) with its Monte Carlo standard error, and the mean fraction of missing
+information. Target (issue #21): the MI headline interval covers the true-outcome OR in at least
+93% of at least 200 replicates of the differential scenario.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+#: the bench's pseudonymisation key (synthetic data only)
+SECRET = b"bench-mi"
+#: coverage target of the MI headline interval (issue #21)
+TARGET = 0.93
+#: replicates the target needs
+TARGET_REPLICATES = 200
+SCENARIOS = ("non-differential", "differential")
+
+
+def replicate_config(args: argparse.Namespace, scenario: str, replicate: int) -> dict:
+    """The synthetic settings of one replicate of ``scenario``."""
+    cfg: dict = {"scale": args.scale, "seed": args.seed + replicate}
+    if scenario == "differential":
+        cell = {"ndtms": args.ndtms, "register_area_move": args.register_area_move}
+        cfg["noise"] = {"differential": {args.cell: cell}}
+    return cfg
+
+
+def validated_tables(synthetic: dict, tmp: Path) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """Generate the extracts of ``synthetic``; return the validated tables and the truth tables."""
+    from pbr import io
+    from pbr.contract import TABLES
+    from pbr.extract.tables import read_extracts
+    from pbr.synthetic import generator, params
+
+    extract = generator.generate(params.SyntheticParams.from_config(synthetic))
+    for name, df in extract.tables.items():
+        io.write_table(df, tmp / f"{name}.parquet", sort_by=TABLES[name].key)
+    tables, _ = read_extracts(directory=str(tmp), fmt="parquet")
+    return tables, extract.truth
+
+
+def study_journeys(config: dict, episodes: pd.DataFrame, areas: pd.DataFrame):
+    """(all journeys with study fields and exclusions, episode -> journey), as rule build_journeys."""
+    from pbr.derive import journeys
+
+    study, jcfg = config["study"], config["journeys"]
+    ep = journeys.assign_journeys(episodes, jcfg["transfer_codes"], jcfg["transfer_gap_days"])
+    j = journeys.assign_study_fields(
+        journeys.summarise_journeys(ep), areas,
+        study["pre_start"], study["post_start"], study["post_end"], study["partial_pilot_rule"],
+    )  # fmt: skip
+    j, _ = journeys.flag_exclusions(j, study["cohorts"], study["min_age"])
+    return j, ep[["episode_id", "journey_id"]]
+
+
+def linked_register(config: dict, tables: dict, name: str, spec: dict) -> dict:
+    """Train and predict one register's linkage (one thread); the outputs of
+    :func:`pbr.link.matching.link_register_probabilistic` and the linkage records of both sides."""
+    from pbr.link import matching, model, records
+
+    cfg = config["linkage"]
+    tops = tables["ndtms_top"][["episode_id", "top_date"]]
+    register = tables[spec["table"]]
+    left, right = records.link_inputs(tables["ndtms_episodes"], register, spec, SECRET, tables["areas"], tops)
+    trained = model.train_link_model(
+        left, right, cfg["recall"], cfg["seed"], cfg["u_max_pairs"], 1, cfg["em_max_pairs"]
+    )
+    out = matching.link_register_probabilistic(left, right, register, spec, trained, cfg, name, 1)
+    return out | {"left": left, "right": right}
+
+
+def true_links(
+    episodes: pd.DataFrame, truth: dict, tables: dict, linked: dict, name: str, spec: dict
+) -> pd.DataFrame:
+    """The link table of the true (person, unit) pairs of register ``name`` (every true pair, found
+    by the linkage or not), in the link table's units and columns."""
+    from pbr.link import matching, quality
+    from pbr.link.records import unit_pseudonyms
+    from pbr.registry.registers import TRUTH_TABLES
+
+    register = tables[spec["table"]]
+    pairs = quality.register_true_pairs(
+        episodes,
+        truth["episode_person"],
+        truth[TRUTH_TABLES[name]],
+        spec,
+        register[[spec["id"], spec["unit"]]] if spec["unit"] != spec["id"] else None,
+        linked["right"] if spec["unit"] != spec["id"] else None,
+    )
+    records = register
+    if spec["group"] is not None:
+        records = register.assign(
+            **{spec["unit"]: register[spec["unit"]].map(unit_pseudonyms(linked["right"], spec["group"]))}
+        )
+    matches = pairs.assign(match_weight=np.inf, match_probability=1.0)
+    return matching.link_table(matches, records, spec["unit"], spec["keep"])
+
+
+def outcome_fits(config: dict, analysis: pd.DataFrame, cohort: str, outcome: str, columns: dict, reps: int):
+    """Per estimate (true, single, each imputation): the CRV1 logit row; the single link set's
+    headline row. ``columns``: estimate name -> the outcome's values."""
+    from pbr.fit.frame import analysis_columns
+    from pbr.fit.inference import few_cluster_results
+    from pbr.fit.models import fit_did
+    from pbr.fit.spec import FitSpec
+
+    models = config["models"]
+    spec = FitSpec.from_config(cohort, outcome, models, config["study"]["period_unit"])
+    frame = analysis[list(dict.fromkeys(["journey_id", *analysis_columns([], spec)]))]
+    crv1 = {}
+    for name, values in columns.items():
+        fit = fit_did(frame.assign(**{outcome: values}), spec, methods=("logit_crv1",))
+        crv1[name] = fit.iloc[0]
+    headline, _ = few_cluster_results(
+        frame.assign(**{outcome: columns["single"]}),
+        spec,
+        reps=reps,
+        seed=config["models"]["inference"]["seed"],
+        methods=(models["headline_method"],),
+        ri_reps=0,
+    )
+    return crv1, headline
+
+
+def replicate_rows(args: argparse.Namespace, scenario: str, replicate: int) -> pd.DataFrame:
+    """Every cohort x linked outcome's true, single-link and MI estimates of one replicate."""
+    from pbr import config as pbr_config
+    from pbr.derive import outcomes
+    from pbr.fit.imputed import combined_rows
+    from pbr.link import pseudonyms
+    from pbr.link.imputation import imputation_seed, imputed_links
+    from pbr.link.matching import candidate_links
+    from pbr.registry.outcomes import OUTCOMES
+    from pbr.registry.registers import REGISTERS
+
+    config = pbr_config.load_config(ROOT / "config" / "config.yaml")
+    linked_names = tuple(e.name for e in OUTCOMES if e.register)
+    with tempfile.TemporaryDirectory() as tmp:
+        tables, truth = validated_tables(replicate_config(args, scenario, replicate), Path(tmp))
+    episodes, _ = pseudonyms.link_persons(tables["ndtms_episodes"], SECRET)
+    all_journeys, episode_journey = study_journeys(config, episodes, tables["areas"])
+    all_journeys = all_journeys.merge(
+        episodes[["episode_id", "person_id"]].drop_duplicates("episode_id"), how="left", on="episode_id"
+    ) if "person_id" not in all_journeys.columns else all_journeys  # fmt: skip
+    linked = {name: linked_register(config, tables, name, spec) for name, spec in REGISTERS.items()}
+    truths = {
+        name: true_links(episodes, truth, tables, linked[name], name, spec)
+        for name, spec in REGISTERS.items()
+    }
+    threshold = config["linkage"]["threshold"]
+    m_total = int(config["linkage"]["imputations"])
+    imputed = {}
+    for m in range(1, m_total + 1):
+        rng = imputation_seed(int(config["linkage"]["imputation_seed"]), m)
+        imputed[m] = {
+            name: candidate_links(
+                linked[name]["candidates"], imputed_links(linked[name]["pairs"], rng), spec["unit"]
+            )
+            for name, spec in sorted(REGISTERS.items())
+        }
+    rows = []
+    for cohort in config["study"]["cohorts"]:
+        study = outcomes.study_journeys(all_journeys, cohort)
+        analysis = outcomes.derive_outcomes(
+            study, all_journeys, tables["ndtms_top"], episode_journey,
+            linked["deaths"]["links"], linked["offences"]["links"], config["outcomes"], threshold=threshold,
+        )  # fmt: skip
+        true_columns = outcomes.linked_outcome_columns(analysis, truths, config["outcomes"], linked_names)
+        imputed_columns = {
+            m: outcomes.linked_outcome_columns(analysis, links, config["outcomes"], linked_names)
+            for m, links in imputed.items()
+        }
+        for outcome in linked_names:
+            columns = {"true": true_columns[outcome].to_numpy(), "single": analysis[outcome].to_numpy()}
+            columns |= {f"m{m}": c[outcome].to_numpy() for m, c in imputed_columns.items()}
+            crv1, headline = outcome_fits(config, analysis, cohort, outcome, columns, args.bootstrap_reps)
+            mi_input = pd.DataFrame([crv1[f"m{m}"] for m in imputed]).assign(imputation=list(imputed))
+            mi = combined_rows(
+                mi_input, headline, config["models"]["headline_method"], float(config["models"]["confidence_level"])
+            )  # fmt: skip
+            rows.append(estimate_record(scenario, replicate, cohort, outcome, crv1, headline, mi, columns))
+    return pd.DataFrame(rows)
+
+
+def _interval(row) -> tuple[float, float, float]:
+    """(log OR, log lower, log upper) of a result row (ORs on the row), NaN when not estimable."""
+    if row is None or row["status"] == "not_estimable" or not np.isfinite(row["beta"]):
+        return (math.nan,) * 3
+    lo = math.log(row["ci_low"]) if row["ci_low"] > 0 else -math.inf
+    return float(row["beta"]), lo, math.log(row["ci_high"]) if np.isfinite(row["ci_high"]) else math.inf
+
+
+def estimate_record(scenario, replicate, cohort, outcome, crv1, headline, mi, columns) -> dict:
+    """One replicate x cohort x outcome: the events, and each estimate's log OR and interval."""
+    method = headline["method"].iloc[0] if len(headline) else "logit_score_wcb"
+    rec = {"scenario": scenario, "replicate": replicate, "cohort": cohort, "outcome": outcome}
+    rec |= {
+        f"events_{k}": float(np.nansum(pd.to_numeric(columns[k], errors="coerce")))
+        for k in ("true", "single")
+    }
+    pick = {
+        "true_crv1": crv1["true"],
+        "single_crv1": crv1["single"],
+        "single_headline": headline.iloc[0] if len(headline) else None,
+        "mi_crv1": _row(mi, "logit_crv1"),
+        "mi_headline": _row(mi, method),
+    }
+    for key, row in pick.items():
+        rec[f"{key}_beta"], rec[f"{key}_lo"], rec[f"{key}_hi"] = _interval(row)
+    fmi = mi.loc[mi["method"] == "logit_crv1", "note"].str.extract(r"missing information ([0-9.]+)")[0]
+    rec["fmi"] = float(fmi.iloc[0]) if len(fmi) and pd.notna(fmi.iloc[0]) else math.nan
+    return rec
+
+
+def _row(frame: pd.DataFrame, method: str):
+    sel = frame[frame["method"] == method]
+    return sel.iloc[0] if len(sel) else None
+
+
+def parse_range(text: str) -> list[int]:
+    lo, _, hi = text.partition("-")
+    return list(range(int(lo), int(hi or lo) + 1))
+
+
+def run_one(args: argparse.Namespace, scenario: str, replicate: int, path: Path) -> tuple[str, int, float]:
+    import logging
+
+    logging.disable(logging.WARNING)  # splink's and the pipeline's info logs, once per replicate
+    t0 = time.perf_counter()
+    rows = replicate_rows(args, scenario, replicate)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows.to_parquet(path.with_suffix(".tmp"), index=False)
+    path.with_suffix(".tmp").rename(path)
+    return scenario, replicate, time.perf_counter() - t0
+
+
+def summary(out: Path) -> pd.DataFrame:
+    """Per scenario x cohort x outcome: replicates, bias and coverage (with Monte Carlo SE)."""
+    files = sorted(out.glob("*/*.parquet"))
+    if not files:
+        raise SystemExit(f"no replicates stored under {out}: run without --summary-only first")
+    rows = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    table = []
+    for (scenario, cohort, outcome), g in rows.groupby(["scenario", "cohort", "outcome"], sort=False):
+        g = g[np.isfinite(g["true_crv1_beta"])]
+        rec = {"scenario": scenario, "cohort": cohort, "outcome": outcome, "replicates": len(g)}
+        rec["true_log_or"] = g["true_crv1_beta"].mean()
+        for est in ("single_headline", "mi_headline", "single_crv1", "mi_crv1"):
+            ok = g[np.isfinite(g[f"{est}_beta"])]
+            covered = (ok[f"{est}_lo"] <= ok["true_crv1_beta"]) & (ok["true_crv1_beta"] <= ok[f"{est}_hi"])
+            rec[f"{est}_n"] = len(ok)
+            rec[f"{est}_bias"] = (ok[f"{est}_beta"] - ok["true_crv1_beta"]).mean()
+            rec[f"{est}_cover"] = covered.mean() if len(ok) else math.nan
+        rec["rmse_single"] = math.sqrt(((g["single_crv1_beta"] - g["true_crv1_beta"]) ** 2).mean())
+        rec["rmse_mi"] = math.sqrt(((g["mi_crv1_beta"] - g["true_crv1_beta"]) ** 2).mean())
+        rec["fmi"] = g["fmi"].mean()
+        table.append(rec)
+    return pd.DataFrame(table)
+
+
+def print_summary(table: pd.DataFrame) -> None:
+    for _, r in table.iterrows():
+        n = r["mi_headline_n"]
+        mcse = math.sqrt(r["mi_headline_cover"] * (1 - r["mi_headline_cover"]) / n) if n else math.nan
+        print(
+            f"\n{r['scenario']} / {r['cohort']} / {r['outcome']}: {r['replicates']} replicates, "
+            f"mean true log OR {r['true_log_or']:+.3f} (OR {math.exp(r['true_log_or']):.3f})"
+        )
+        print(
+            f"  bias (estimate - true, log OR): single {r['single_crv1_bias']:+.4f}, MI {r['mi_crv1_bias']:+.4f}; "
+            f"RMSE single {r['rmse_single']:.4f}, MI {r['rmse_mi']:.4f}; mean FMI {r['fmi']:.3f}"
+        )
+        print(
+            f"  coverage of the true-outcome OR: headline single {r['single_headline_cover']:.3f} "
+            f"(n {r['single_headline_n']}), MI {r['mi_headline_cover']:.3f} (n {n}, MC SE {mcse:.3f}); "
+            f"CRV1 single {r['single_crv1_cover']:.3f}, MI {r['mi_crv1_cover']:.3f}"
+        )
+        if r["scenario"] == "differential":
+            met = n >= TARGET_REPLICATES and r["mi_headline_cover"] >= TARGET
+            print(
+                f"  target MI headline coverage >= {TARGET:.2f} over >= {TARGET_REPLICATES} replicates: "
+                f"{'met' if met else 'NOT met' if n >= TARGET_REPLICATES else f'open ({n} replicates so far)'}"
+            )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", type=float, default=0.05)
+    ap.add_argument("--seed", type=int, default=7000)
+    ap.add_argument("--replicates", default="0-199", help="replicate range, e.g. 0-49")
+    ap.add_argument("--scenario", choices=(*SCENARIOS, "both"), default="both")
+    ap.add_argument("--cell", default="pilot_post")
+    ap.add_argument("--ndtms", type=float, default=3.0)
+    ap.add_argument("--register-area-move", type=float, default=2.0)
+    ap.add_argument("--bootstrap-reps", type=int, default=999)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=ROOT / "results" / "bench" / "linkage_mi")
+    ap.add_argument("--summary-only", action="store_true")
+    args = ap.parse_args()
+    scenarios = SCENARIOS if args.scenario == "both" else (args.scenario,)
+    tag = f"s{args.scale:g}_seed{args.seed}_{args.cell}_x{args.ndtms:g}_a{args.register_area_move:g}"
+    tag += f"_b{args.bootstrap_reps}"
+    out = args.out / tag
+    if not args.summary_only:
+        todo = [
+            (s, r, out / s / f"{r:04d}.parquet")
+            for r in parse_range(args.replicates)
+            for s in scenarios
+            if not (out / s / f"{r:04d}.parquet").exists()
+        ]
+        print(f"{len(todo)} replicates to run ({args.jobs} processes), stored under {out}", flush=True)
+        t0 = time.perf_counter()
+        with ProcessPoolExecutor(args.jobs) as pool:
+            futures = [pool.submit(run_one, args, s, r, p) for s, r, p in todo]
+            for i, f in enumerate(as_completed(futures), 1):
+                s, r, secs = f.result()
+                done = f"{secs:.0f} s ({time.perf_counter() - t0:.0f} s so far)"
+                print(f"[{i}/{len(todo)}] {s} replicate {r}: {done}", flush=True)
+    pd.set_option("display.width", 200)
+    print_summary(summary(out))
+
+
+if __name__ == "__main__":
+    main()
