@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from scipy import stats  # noqa: E402
 
 #: the bench's pseudonymisation key (synthetic data only)
 SECRET = b"bench-mi"
@@ -141,8 +142,8 @@ def true_links(
 
 
 def outcome_fits(config: dict, analysis: pd.DataFrame, cohort: str, outcome: str, columns: dict, reps: int):
-    """Per estimate (true, single, each imputation): the CRV1 logit row; the single link set's
-    headline row. ``columns``: estimate name -> the outcome's values."""
+    """Per estimate (true, single, each imputation): the CRV1 logit row; the true outcomes' and
+    the single link set's headline rows. ``columns``: estimate name -> the outcome's values."""
     from pbr.fit.frame import analysis_columns
     from pbr.fit.inference import few_cluster_results
     from pbr.fit.models import fit_did
@@ -155,14 +156,17 @@ def outcome_fits(config: dict, analysis: pd.DataFrame, cohort: str, outcome: str
     for name, values in columns.items():
         fit = fit_did(frame.assign(**{outcome: values}), spec, methods=("logit_crv1",))
         crv1[name] = fit.iloc[0]
-    headline, _ = few_cluster_results(
-        frame.assign(**{outcome: columns["single"]}),
-        spec,
-        reps=reps,
-        seed=config["models"]["inference"]["seed"],
-        methods=(models["headline_method"],),
-        ri_reps=0,
-    )
+    headline = {
+        name: few_cluster_results(
+            frame.assign(**{outcome: columns[name]}),
+            spec,
+            reps=reps,
+            seed=config["models"]["inference"]["seed"],
+            methods=(models["headline_method"],),
+            ri_reps=0,
+        )[0]
+        for name in ("true", "single")
+    }
     return crv1, headline
 
 
@@ -183,9 +187,6 @@ def replicate_rows(args: argparse.Namespace, scenario: str, replicate: int) -> p
         tables, truth = validated_tables(replicate_config(args, scenario, replicate), Path(tmp))
     episodes, _ = pseudonyms.link_persons(tables["ndtms_episodes"], SECRET)
     all_journeys, episode_journey = study_journeys(config, episodes, tables["areas"])
-    all_journeys = all_journeys.merge(
-        episodes[["episode_id", "person_id"]].drop_duplicates("episode_id"), how="left", on="episode_id"
-    ) if "person_id" not in all_journeys.columns else all_journeys  # fmt: skip
     linked = {name: linked_register(config, tables, name, spec) for name, spec in REGISTERS.items()}
     truths = {
         name: true_links(episodes, truth, tables, linked[name], name, spec)
@@ -220,10 +221,24 @@ def replicate_rows(args: argparse.Namespace, scenario: str, replicate: int) -> p
             crv1, headline = outcome_fits(config, analysis, cohort, outcome, columns, args.bootstrap_reps)
             mi_input = pd.DataFrame([crv1[f"m{m}"] for m in imputed]).assign(imputation=list(imputed))
             mi = combined_rows(
-                mi_input, headline, config["models"]["headline_method"], float(config["models"]["confidence_level"])
+                mi_input, headline["single"], config["models"]["headline_method"],
+                float(config["models"]["confidence_level"]),
             )  # fmt: skip
-            rows.append(estimate_record(scenario, replicate, cohort, outcome, crv1, headline, mi, columns))
+            rec = estimate_record(scenario, replicate, cohort, outcome, crv1, headline, mi, columns)
+            rows.append(rec | pooled_parts(mi_input))
     return pd.DataFrame(rows)
+
+
+def pooled_parts(imputed: pd.DataFrame) -> dict:
+    """Rubin's within and between variances and degrees of freedom of the CRV1 fits (NaN when an
+    imputation gave no estimate, as :func:`pbr.fit.imputed.combined_rows` then gives none)."""
+    from pbr.fit.imputed import rubin
+
+    ok = imputed[imputed["status"] != "not_estimable"]
+    if len(ok) < max(2, len(imputed)):
+        return {"within": math.nan, "between": math.nan, "mi_df": math.nan, "m": len(imputed)}
+    pooled = rubin(ok["beta"].to_numpy(), ok["se"].to_numpy(), float(ok["n_clusters"].min()) - 1)
+    return {"within": pooled["within"], "between": pooled["between"], "mi_df": pooled["df"], "m": len(ok)}
 
 
 def _interval(row) -> tuple[float, float, float]:
@@ -236,7 +251,7 @@ def _interval(row) -> tuple[float, float, float]:
 
 def estimate_record(scenario, replicate, cohort, outcome, crv1, headline, mi, columns) -> dict:
     """One replicate x cohort x outcome: the events, and each estimate's log OR and interval."""
-    method = headline["method"].iloc[0] if len(headline) else "logit_score_wcb"
+    method = headline["single"]["method"].iloc[0] if len(headline["single"]) else "logit_score_wcb"
     rec = {"scenario": scenario, "replicate": replicate, "cohort": cohort, "outcome": outcome}
     rec |= {
         f"events_{k}": float(np.nansum(pd.to_numeric(columns[k], errors="coerce")))
@@ -245,14 +260,13 @@ def estimate_record(scenario, replicate, cohort, outcome, crv1, headline, mi, co
     pick = {
         "true_crv1": crv1["true"],
         "single_crv1": crv1["single"],
-        "single_headline": headline.iloc[0] if len(headline) else None,
+        "true_headline": headline["true"].iloc[0] if len(headline["true"]) else None,
+        "single_headline": headline["single"].iloc[0] if len(headline["single"]) else None,
         "mi_crv1": _row(mi, "logit_crv1"),
         "mi_headline": _row(mi, method),
     }
     for key, row in pick.items():
         rec[f"{key}_beta"], rec[f"{key}_lo"], rec[f"{key}_hi"] = _interval(row)
-    fmi = mi.loc[mi["method"] == "logit_crv1", "note"].str.extract(r"missing information ([0-9.]+)")[0]
-    rec["fmi"] = float(fmi.iloc[0]) if len(fmi) and pd.notna(fmi.iloc[0]) else math.nan
     return rec
 
 
@@ -278,8 +292,16 @@ def run_one(args: argparse.Namespace, scenario: str, replicate: int, path: Path)
     return scenario, replicate, time.perf_counter() - t0
 
 
+def covered(lo: pd.Series, hi: pd.Series, target) -> pd.Series:
+    return (lo <= target) & (target <= hi)
+
+
 def summary(out: Path) -> pd.DataFrame:
-    """Per scenario x cohort x outcome: replicates, bias and coverage (with Monte Carlo SE)."""
+    """Per scenario x cohort x outcome (replicates whose true outcomes gave an estimate): the mean
+    true log OR (the estimand's Monte Carlo estimate), bias and RMSE of the single-link and MI
+    estimates against the same replicate's true-outcome estimate, the coverage of that estimate
+    (the issue's target) and of the estimand by each interval, and how well the MI's between
+    variance accounts for the linkage error (MI estimate minus true-outcome estimate)."""
     files = sorted(out.glob("*/*.parquet"))
     if not files:
         raise SystemExit(f"no replicates stored under {out}: run without --summary-only first")
@@ -287,43 +309,69 @@ def summary(out: Path) -> pd.DataFrame:
     table = []
     for (scenario, cohort, outcome), g in rows.groupby(["scenario", "cohort", "outcome"], sort=False):
         g = g[np.isfinite(g["true_crv1_beta"])]
-        rec = {"scenario": scenario, "cohort": cohort, "outcome": outcome, "replicates": len(g)}
-        rec["true_log_or"] = g["true_crv1_beta"].mean()
-        for est in ("single_headline", "mi_headline", "single_crv1", "mi_crv1"):
+        theta = g["true_crv1_beta"].mean()
+        rec = {
+            "scenario": scenario,
+            "cohort": cohort,
+            "outcome": outcome,
+            "replicates": len(g),
+            "theta": theta,
+        }
+        for est in ("true_headline", "single_headline", "mi_headline", "true_crv1", "single_crv1", "mi_crv1"):
             ok = g[np.isfinite(g[f"{est}_beta"])]
-            covered = (ok[f"{est}_lo"] <= ok["true_crv1_beta"]) & (ok["true_crv1_beta"] <= ok[f"{est}_hi"])
             rec[f"{est}_n"] = len(ok)
             rec[f"{est}_bias"] = (ok[f"{est}_beta"] - ok["true_crv1_beta"]).mean()
-            rec[f"{est}_cover"] = covered.mean() if len(ok) else math.nan
-        rec["rmse_single"] = math.sqrt(((g["single_crv1_beta"] - g["true_crv1_beta"]) ** 2).mean())
-        rec["rmse_mi"] = math.sqrt(((g["mi_crv1_beta"] - g["true_crv1_beta"]) ** 2).mean())
-        rec["fmi"] = g["fmi"].mean()
+            rec[f"{est}_rmse"] = math.sqrt(((ok[f"{est}_beta"] - ok["true_crv1_beta"]) ** 2).mean())
+            rec[f"{est}_same"] = covered(ok[f"{est}_lo"], ok[f"{est}_hi"], ok["true_crv1_beta"]).mean()
+            rec[f"{est}_pop"] = covered(ok[f"{est}_lo"], ok[f"{est}_hi"], theta).mean()
+        mi = g[np.isfinite(g["between"]) & np.isfinite(g["mi_crv1_beta"])]
+        spread = (1 + 1 / mi["m"]) * mi["between"]
+        error = mi["mi_crv1_beta"] - mi["true_crv1_beta"]
+        q = stats.t.ppf(0.975, mi["mi_df"].clip(lower=1))
+        rec["linkage_n"] = len(mi)
+        rec["linkage_cover"] = (error.abs() <= q * np.sqrt(spread)).mean()
+        rec["linkage_var_ratio"] = float((error**2).mean() / spread.mean()) if len(mi) else math.nan
+        rec["fmi"] = float((spread / (mi["within"] + spread)).mean())
         table.append(rec)
     return pd.DataFrame(table)
 
 
+def _mcse(p: float, n: int) -> float:
+    return math.sqrt(p * (1 - p) / n) if n else math.nan
+
+
 def print_summary(table: pd.DataFrame) -> None:
     for _, r in table.iterrows():
-        n = r["mi_headline_n"]
-        mcse = math.sqrt(r["mi_headline_cover"] * (1 - r["mi_headline_cover"]) / n) if n else math.nan
+        n = int(r["mi_headline_n"])
         print(
-            f"\n{r['scenario']} / {r['cohort']} / {r['outcome']}: {r['replicates']} replicates, "
-            f"mean true log OR {r['true_log_or']:+.3f} (OR {math.exp(r['true_log_or']):.3f})"
+            f"\n{r['scenario']} / {r['cohort']} / {r['outcome']}: {r['replicates']} replicates with a "
+            f"true-outcome estimate; mean true log OR {r['theta']:+.3f} (OR {math.exp(r['theta']):.3f})"
         )
         print(
-            f"  bias (estimate - true, log OR): single {r['single_crv1_bias']:+.4f}, MI {r['mi_crv1_bias']:+.4f}; "
-            f"RMSE single {r['rmse_single']:.4f}, MI {r['rmse_mi']:.4f}; mean FMI {r['fmi']:.3f}"
+            f"  bias against the same replicate's true-outcome log OR: single {r['single_crv1_bias']:+.4f} "
+            f"(RMSE {r['single_crv1_rmse']:.4f}), MI {r['mi_crv1_bias']:+.4f} (RMSE {r['mi_crv1_rmse']:.4f}); "
+            f"mean FMI {r['fmi']:.3f}"
         )
+        for family, label in (("headline", "headline method"), ("crv1", "CRV1")):
+            same = [f"{e} {r[f'{e}_{family}_same']:.3f}" for e in ("single", "mi")]
+            pop = [f"{e} {r[f'{e}_{family}_pop']:.3f}" for e in ("true", "single", "mi")]
+            print(
+                f"  {label}: covers the replicate's true-outcome OR: {', '.join(same)}; "
+                f"covers the mean true OR: {', '.join(pop)} (n {int(r[f'mi_{family}_n'])})"
+            )
         print(
-            f"  coverage of the true-outcome OR: headline single {r['single_headline_cover']:.3f} "
-            f"(n {r['single_headline_n']}), MI {r['mi_headline_cover']:.3f} (n {n}, MC SE {mcse:.3f}); "
-            f"CRV1 single {r['single_crv1_cover']:.3f}, MI {r['mi_crv1_cover']:.3f}"
+            f"  linkage error (MI minus true-outcome log OR) within t x sqrt((1 + 1/M) B): "
+            f"{r['linkage_cover']:.3f} of {int(r['linkage_n'])}; mean squared error / mean (1 + 1/M) B "
+            f"{r['linkage_var_ratio']:.2f}"
         )
         if r["scenario"] == "differential":
-            met = n >= TARGET_REPLICATES and r["mi_headline_cover"] >= TARGET
+            cover = r["mi_headline_same"]
+            state = "met" if cover >= TARGET else "NOT met"
+            if n < TARGET_REPLICATES:
+                state = f"open ({n} replicates so far)"
             print(
-                f"  target MI headline coverage >= {TARGET:.2f} over >= {TARGET_REPLICATES} replicates: "
-                f"{'met' if met else 'NOT met' if n >= TARGET_REPLICATES else f'open ({n} replicates so far)'}"
+                f"  target: the MI headline interval covers the true-outcome OR in >= {TARGET:.0%} of "
+                f">= {TARGET_REPLICATES} replicates: {cover:.3f} (MC SE {_mcse(cover, n):.3f}): {state}"
             )
 
 
