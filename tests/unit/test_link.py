@@ -549,3 +549,68 @@ def test_a_calibrated_score_has_a_small_error_and_an_overconfident_one_does_not(
         truth = pairs.loc[rng.uniform(0, 1, len(p)) < truth_p, ["left_id", "right_id"]]
         ece = quality.calibration_error(quality.calibration_table(pairs, truth, "deaths"))["ece"].iloc[0]
         assert bool(ece < 0.02) is low
+
+
+# --------------------------------------------------------------------------- a missing sex (issue #25)
+
+
+def _sex_episodes(rows):
+    """Episodes (episode_id, initials, date of birth, sex) with the other columns link_persons reads."""
+    df = pd.DataFrame(rows, columns=["episode_id", "initials", "date_of_birth", "sex"])
+    n = len(df)
+    return pd.DataFrame(
+        {
+            "episode_id": df["episode_id"],
+            "client_id": [f"c{i}" for i in range(n)],
+            "agency_id": ["A1"] * n,
+            "area_code": ["X"] * n,
+            "initial_first": df["initials"].str[0],
+            "initial_surname": df["initials"].str[1],
+            "date_of_birth": pd.to_datetime(df["date_of_birth"]),
+            "sex": pd.array(df["sex"], dtype="string"),
+            "referral_date": pd.to_datetime(["2011-01-01"] * n),
+            "triage_date": pd.to_datetime(["2011-01-02"] * n),
+            "first_intervention_date": pd.to_datetime([None] * n),
+            "discharge_date": pd.to_datetime([None] * n),
+            "discharge_reason": pd.array([None] * n, dtype="Int64"),
+        }
+    )
+
+
+SEX_CASES = [
+    ("a1", "JS", "1980-01-31", "M"),
+    ("a2", "JS", "1980-01-31", None),  # filled: the one sex recorded with JS / 1980-01-31
+    ("b1", "MB", "1975-06-01", "M"),
+    ("b2", "MB", "1975-06-01", "F"),
+    ("b3", "MB", "1975-06-01", None),  # ambiguous: both sexes recorded
+    ("c1", "KL", "1990-02-02", None),  # unknown: no sex recorded anywhere
+    ("c2", "KL", "1990-02-02", None),
+    ("d1", "jS", "1980-02-01", "F"),  # another date of birth: its sex does not count for JS / 1980-01-31
+]
+
+
+def test_a_missing_sex_joins_the_one_sex_recorded_with_the_same_initials_and_birth_date():
+    episodes = _sex_episodes(SEX_CASES)
+    out, flow = pseudonyms.link_persons(episodes, SECRET)
+    pid = out.set_index("episode_id")["person_id"]
+    assert pid["a1"] == pid["a2"]  # one client, not two
+    assert len({pid["b1"], pid["b2"], pid["b3"]}) == 3  # ambiguous: kept apart
+    assert pid["c1"] == pid["c2"]  # the same unknown sex: one person
+    sex = out.set_index("episode_id")["sex"]
+    assert sex["a2"] == "M" and pd.isna(sex["b3"]) and pd.isna(sex["c1"])
+    flagged = flow[flow["action"] == "flagged"].set_index("reason")["n"]
+    assert flagged["sex " + pseudonyms.SEX_SETTLED["filled"]] == 1
+    assert flagged["sex " + pseudonyms.SEX_SETTLED["ambiguous"]] == 1
+    assert flagged["sex " + pseudonyms.SEX_SETTLED["unknown"]] == 2
+    kept = flow[flow["action"] == "kept"]["n"].sum()
+    assert kept == len(episodes)  # flagged rows count episodes already kept, not more
+
+
+def test_the_linkage_records_hold_the_same_persons_with_the_settled_sex():
+    episodes = _sex_episodes(SEX_CASES)
+    persons, _ = pseudonyms.link_persons(episodes, SECRET)
+    recs = records.ndtms_link_records(episodes, SECRET, AREAS, NO_TOPS)
+    assert set(recs["unique_id"]) == set(persons["person_id"])
+    by_person = recs.set_index("unique_id")["sex"]
+    a2 = persons.set_index("episode_id").loc["a2", "person_id"]
+    assert by_person[a2] == "M"

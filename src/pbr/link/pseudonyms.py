@@ -84,6 +84,55 @@ def attributor_key(
     return key
 
 
+#: how the sex in an episode's person key was settled (:func:`person_keys`)
+SEX_SETTLED = {
+    "recorded": "recorded on the episode",
+    "filled": "missing; filled from the one sex recorded on episodes with the same initials and date of birth",
+    "ambiguous": "missing; both sexes recorded with the same initials and date of birth: a person of unknown sex",
+    "unknown": "missing on every episode with the same initials and date of birth: a person of unknown sex",
+}
+
+
+def person_keys(episodes: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Each episode's person key (:func:`attributor_key`; <NA> when an initial or the date of
+    birth is missing) and how its sex was settled (a key of :data:`SEX_SETTLED`).
+
+    A missing sex would otherwise make a person of its own (the key's sex 'U') and split a
+    client whose sex one agency left blank. It takes the sex the other episodes with the same
+    initials and date of birth record when they record exactly one; when they record both, or
+    none, the episode keeps the unknown sex (a person of its own: the rule cannot tell which
+    client it belongs to). Used by :func:`link_persons` and the linkage records alike, so a
+    person is the same set of episodes in both.
+    """
+    partial = (
+        upper_strings(episodes["initial_first"])
+        + upper_strings(episodes["initial_surname"])
+        + "|"
+        + iso_dates(episodes["date_of_birth"])
+    )
+    sex = as_strings(episodes["sex"])
+    recorded = pd.DataFrame({"partial": partial, "sex": sex}).dropna()
+    sexes = recorded.groupby("partial", sort=False)["sex"].agg(["nunique", "first"])
+    missing = sex.isna() & partial.notna()
+    n_sexes = partial.map(sexes["nunique"]).fillna(0)
+    fill = missing & n_sexes.eq(1)
+    settled = pd.Series("recorded", index=episodes.index, dtype="string")
+    settled[missing] = "unknown"
+    settled[missing & n_sexes.gt(1)] = "ambiguous"
+    settled[fill] = "filled"
+    sex = sex.where(~fill, partial.map(sexes["first"]))
+    key = attributor_key(
+        episodes["initial_first"], episodes["initial_surname"], episodes["date_of_birth"], sex
+    )
+    return key, settled
+
+
+def key_sex(keys: pd.Series) -> pd.Series:
+    """The sex a person key carries (<NA> for the unknown sex 'U')."""
+    sex = keys.str.rsplit("|", n=1).str[-1].astype("string")
+    return sex.mask(sex == "U")
+
+
 def person_ids(keys: pd.Series, secret: bytes) -> pd.Series:
     """Keyed hash (HMAC-SHA256, 16 hex chars) of each attributor key: the pseudonymous person id."""
     return _keyed_hash(keys, secret, "P")
@@ -131,14 +180,14 @@ def link_persons(episodes: pd.DataFrame, secret: bytes) -> tuple[pd.DataFrame, p
     """De-identified episodes with ``person_id`` and ``age_at_referral``, plus flow rows.
 
     Episodes whose attributor is incomplete (missing initial or date of birth) cannot be
-    grouped into persons: they are dropped and counted.
+    grouped into persons: they are dropped and counted. A missing sex is settled by
+    :func:`person_keys`; each way is counted (flagged rows of the flow table).
     """
-    key = attributor_key(
-        episodes["initial_first"], episodes["initial_surname"], episodes["date_of_birth"], episodes["sex"]
-    )
+    key, settled = person_keys(episodes)
     complete = key.notna()
     out = episodes.loc[complete].copy()
     out.insert(0, "person_id", person_ids(key[complete], secret))
+    out["sex"] = key_sex(key[complete])  # a missing sex the person key settled is the person's
     out["age_at_referral"] = age_in_years(out["date_of_birth"], out["referral_date"])
     out = out.drop(columns=["initial_first", "initial_surname", "date_of_birth", "client_id"])
     rows = [
@@ -160,6 +209,11 @@ def link_persons(episodes: pd.DataFrame, secret: bytes) -> tuple[pd.DataFrame, p
             "grouped into persons",
             int(complete.sum()),
         ),
+    ]
+    rows += [
+        flow_row("link", "persons", "ndtms_episodes", "episodes", "flagged", f"sex {reason}", n)
+        for way, reason in SEX_SETTLED.items()
+        if way != "recorded" and (n := int((settled[complete] == way).sum()))
     ]
     log.info("persons: %d episodes -> %d persons", complete.sum(), out["person_id"].nunique())
     return out, flow_frame(rows)

@@ -15,10 +15,11 @@ import pandas as pd
 from pbr.contract import DISCHARGE_REASONS, NULL_TOKENS, name_initial
 from pbr.link.pseudonyms import (
     as_strings,
-    attributor_key,
     iso_dates,
+    key_sex,
     per_distinct_value,
     person_ids,
+    person_keys,
     unit_ids,
     upper_strings,
 )
@@ -61,10 +62,11 @@ def ndtms_link_records(
     empty. ``areas`` is the area lookup (area_code -> region); ``tops`` holds the TOP
     interviews (episode_id, top_date).
     """
-    key = attributor_key(
-        episodes["initial_first"], episodes["initial_surname"], episodes["date_of_birth"], episodes["sex"]
+    key, _ = person_keys(episodes)
+    person_episodes = episodes.loc[key.notna()].assign(
+        person_id=person_ids(key[key.notna()], secret),
+        sex=key_sex(key[key.notna()]),  # the person's sex, a missing one settled as the key settles it
     )
-    person_episodes = episodes.loc[key.notna()].assign(person_id=person_ids(key[key.notna()], secret))
     person_episodes = person_episodes.sort_values(
         ["person_id", "referral_date", "episode_id"], kind="mergesort"
     )

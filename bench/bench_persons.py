@@ -1,0 +1,111 @@
+"""Persons against the synthetic truth: how often the attributor rule splits a client or merges two (issue #25).
+
+Usage::
+
+    .venv/bin/python bench/bench_persons.py                  # scales 0.1, 0.3 and 1.0
+    .venv/bin/python bench/bench_persons.py --scales 0.1
+
+For each scale, generates and validates the synthetic extracts (as the workflow does), builds
+persons from the NDTMS episodes by the pipeline's rule (:func:`pbr.link.pseudonyms.link_persons`:
+the attributor, a missing sex settled by :func:`pbr.link.pseudonyms.person_keys`) and by the
+rule before issue #25 (the attributor as recorded, a missing sex a person of its own), and
+prints against the truth's clients (``episode_person``): pairwise precision, recall and F1 over
+pairs of episodes (a pair is predicted when both episodes are one person, true when one client),
+the clients split over two or more persons, the persons holding two or more clients, and the
+episodes whose sex was missing, by how the rule settled it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+#: the bench's pseudonymisation key (synthetic data only)
+SECRET = b"bench-persons"
+
+
+def pairs(sizes: pd.Series) -> int:
+    """Pairs within groups of these sizes."""
+    n = sizes.to_numpy(dtype=np.int64)
+    return int((n * (n - 1) // 2).sum())
+
+
+def person_scores(predicted: pd.Series, true: pd.Series) -> dict:
+    """Pairwise precision / recall / F1 of the episode grouping ``predicted`` against ``true``
+    (both indexed by episode), and the split clients and merged persons."""
+    both = pd.DataFrame({"pred": predicted, "true": true}).dropna()
+    together = pairs(both.groupby(["pred", "true"]).size())
+    n_pred, n_true = pairs(both.groupby("pred").size()), pairs(both.groupby("true").size())
+    precision = together / n_pred if n_pred else 1.0
+    recall = together / n_true if n_true else 1.0
+    return {
+        "episodes": len(both),
+        "clients": both["true"].nunique(),
+        "persons": both["pred"].nunique(),
+        "precision": precision,
+        "recall": recall,
+        "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
+        "split_clients": int((both.groupby("true")["pred"].nunique() > 1).sum()),
+        "merged_persons": int((both.groupby("pred")["true"].nunique() > 1).sum()),
+    }
+
+
+def scale_rows(scale: float, seed: int | None) -> list[dict]:
+    from pbr import io
+    from pbr.contract import TABLES
+    from pbr.extract.tables import read_extracts
+    from pbr.link import pseudonyms
+    from pbr.synthetic import generator, params
+
+    t0 = time.perf_counter()
+    settings = params.SyntheticParams.from_config(
+        {"scale": scale} | ({"seed": seed} if seed is not None else {})
+    )
+    extract = generator.generate(settings)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, df in extract.tables.items():
+            io.write_table(df, Path(tmp) / f"{name}.parquet", sort_by=TABLES[name].key)
+        tables, _ = read_extracts(directory=tmp, fmt="parquet")
+    episodes = tables["ndtms_episodes"]
+    truth = extract.truth["episode_person"].set_index("episode_id")["true_person_id"]
+    true = truth.reindex(episodes["episode_id"]).to_numpy()
+    index = episodes["episode_id"].to_numpy()
+    as_recorded = pseudonyms.attributor_key(
+        episodes["initial_first"], episodes["initial_surname"], episodes["date_of_birth"], episodes["sex"]
+    )
+    key, settled = pseudonyms.person_keys(episodes)
+    out = []
+    for rule, k in (("as recorded (before #25)", as_recorded), ("missing sex settled (pipeline)", key)):
+        scores = person_scores(pd.Series(k.to_numpy(), index=index), pd.Series(true, index=index))
+        out.append({"scale": scale, "rule": rule} | scores)
+    counts = settled.value_counts()
+    print(
+        f"scale {scale}: {len(episodes)} validated episodes in {time.perf_counter() - t0:.0f} s; sex missing on "
+        + ", ".join(f"{counts.get(way, 0)} {way}" for way in pseudonyms.SEX_SETTLED if way != "recorded"),
+        flush=True,
+    )
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scales", type=float, nargs="+", default=[0.1, 0.3, 1.0])
+    ap.add_argument("--seed", type=int, default=None)
+    args = ap.parse_args()
+    rows = [row for scale in args.scales for row in scale_rows(scale, args.seed)]
+    table = pd.DataFrame(rows)
+    pd.set_option("display.width", 200)
+    print(table.round(5).to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
