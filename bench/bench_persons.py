@@ -59,8 +59,33 @@ def person_scores(predicted: pd.Series, true: pd.Series) -> dict:
     }
 
 
+def journey_scores(episodes: pd.DataFrame, truth: pd.DataFrame, config: dict) -> dict:
+    """Journeys as the workflow builds them (:func:`pbr.derive.journeys.assign_journeys` on
+    ``episodes``, which carry person_id) against the truth's journeys: the share of true journeys
+    whose episodes form exactly one built journey, and of the rest those inside a person that
+    holds episodes of two or more clients."""
+    from pbr.derive import journeys
+
+    cfg = config["journeys"]
+    built = journeys.assign_journeys(episodes, cfg["transfer_codes"], cfg["transfer_gap_days"])
+    both = built[["episode_id", "person_id", "journey_id"]].merge(truth, on="episode_id")
+    true_sets = both.groupby("true_journey_id")["episode_id"].apply(frozenset)
+    built_sets = set(both.groupby("journey_id")["episode_id"].apply(frozenset))
+    equal = true_sets.map(lambda x: x in built_sets)
+    merged = both.groupby("person_id")["true_person_id"].nunique() > 1
+    in_merged = both.groupby("true_journey_id")["person_id"].agg(lambda p: bool(merged.reindex(p).any()))
+    wrong = ~equal
+    return {
+        "true_journeys": len(true_sets),
+        "journeys_equal": float(equal.mean()),
+        "wrong_in_merged": int((wrong & in_merged.reindex(equal.index)).sum()),
+        "wrong_elsewhere": int((wrong & ~in_merged.reindex(equal.index)).sum()),
+    }
+
+
 def scale_rows(scale: float, seed: int | None) -> list[dict]:
     from pbr import io
+    from pbr.config import validate_config
     from pbr.contract import TABLES
     from pbr.extract.tables import read_extracts
     from pbr.link import pseudonyms
@@ -83,10 +108,14 @@ def scale_rows(scale: float, seed: int | None) -> list[dict]:
         episodes["initial_first"], episodes["initial_surname"], episodes["date_of_birth"], episodes["sex"]
     )
     key, settled = pseudonyms.person_keys(episodes)
+    persons, _ = pseudonyms.link_persons(episodes, SECRET)
+    config = validate_config({})
+    journeys = journey_scores(persons, extract.truth["episode_person"], config)
     out = []
     for rule, k in (("as recorded (before #25)", as_recorded), ("missing sex settled (pipeline)", key)):
         scores = person_scores(pd.Series(k.to_numpy(), index=index), pd.Series(true, index=index))
         out.append({"scale": scale, "rule": rule} | scores)
+    out[-1] |= journeys  # the pipeline's persons
     counts = settled.value_counts()
     print(
         f"scale {scale}: {len(episodes)} validated episodes in {time.perf_counter() - t0:.0f} s; sex missing on "

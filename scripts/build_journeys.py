@@ -4,6 +4,7 @@ import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 
 from pbr import io
 from pbr.derive import journeys
+from pbr.flow import concat_flows
 from pbr.logs import logged
 
 
@@ -24,7 +25,7 @@ def main(smk) -> None:
         j, flow = journeys.flag_exclusions(j, study["cohorts"], study["min_age"])
         io.write_table(j, smk.output.journeys, sort_by=["journey_id"])
         io.write_table(ep[["episode_id", "journey_id"]], smk.output.episode_journey, sort_by=["episode_id"])
-        io.write_table(flow, smk.output.flow)
+        io.write_table(concat_flows(journeys.transfer_flow(ep), flow), smk.output.flow)
 
 
 if __name__ == "__main__":

@@ -87,6 +87,45 @@ def test_transfer_after_gap_or_non_transfer_starts_new_journey():
     assert j.loc[j.person_id == "p2", "end_date"].isna().all()
 
 
+def test_an_episode_open_at_the_transfer_does_not_break_it():
+    """Two clients sharing an attributor are one person: the other client's episode, referred
+    before the transfer's discharge, sits between the transfer and its continuation by referral
+    date; the transfer still continues in the episode referred after it (issue #25)."""
+    ep = _ep(
+        [
+            ("p1", "e1", "2013-02-22", "2013-11-18", 83),
+            ("p1", "x1", "2013-08-27", None, None),  # the other client's open episode
+            ("p1", "e2", "2013-12-04", "2014-04-25", 80),  # 16 days after the transfer
+        ]
+    )
+    ep = journeys.assign_journeys(ep, [83, 84], 21).set_index("episode_id")
+    assert ep.loc["e1", "journey_id"] == ep.loc["e2", "journey_id"] != ep.loc["x1", "journey_id"]
+    assert ep["journey_seq"].to_dict() == {"e1": 1, "x1": 2, "e2": 1}  # numbered by first referral
+
+
+def test_a_transfer_continues_in_its_own_area_first_and_each_episode_continues_one_transfer():
+    ep = _ep(
+        [
+            ("p1", "e1", "2013-05-18", "2013-08-07", 84),  # custody transfer in area A
+            ("p1", "x1", "2013-08-13", "2013-12-27", 81),  # 6 days later, another area: not it
+            ("p1", "e2", "2013-08-18", "2013-11-22", 82),  # 11 days later, area A: the continuation
+            ("p2", "f1", "2011-01-01", "2011-03-01", 83),
+            ("p2", "f2", "2011-01-05", "2011-03-03", 83),  # two transfers, one episode after both
+            ("p2", "f3", "2011-03-10", "2011-06-01", 80),
+        ]
+    )
+    ep.loc[ep["episode_id"] == "x1", "area_code"] = "B"
+    links = journeys.transfer_links(ep, [83, 84], 21).set_index("from")
+    assert links.loc["e1", "to"] == "e2" and links.loc["e1", "candidates"] == 2
+    # f3 continues the transfer discharged nearer to it (f2: 7 days), not both
+    assert links.loc["f2", "to"] == "f3" and "f1" not in links.index
+    assigned = journeys.assign_journeys(ep, [83, 84], 21)
+    j = assigned.set_index("episode_id")["journey_id"]
+    assert j["e1"] == j["e2"] != j["x1"] and j["f2"] == j["f3"] != j["f1"]
+    (flagged,) = journeys.transfer_flow(assigned).itertuples()
+    assert flagged.action == "flagged" and flagged.n == 1  # e1 chose between e2 and x1; f2 had only f3
+
+
 def _areas():
     return pd.DataFrame(
         {

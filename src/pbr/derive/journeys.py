@@ -1,8 +1,9 @@
 """Derive stage, part 1: treatment journeys and study cohorts from linked episodes.
 
-A journey is a person's run of episodes: the next episode continues the journey when
-it is referred within ``transfer_gap_days`` after a discharge whose reason is a
-transfer (``transfer_codes``); otherwise it starts a new journey. The journey starts at
+A journey is a person's run of episodes: an episode continues the journey when it is
+referred within ``transfer_gap_days`` after a discharge whose reason is a transfer
+(``transfer_codes``; :func:`transfer_links` says which episode when several could);
+otherwise it starts a new journey. The journey starts at
 its first referral, ends at its last discharge, and takes its area, agency and client
 profile from its first episode and its discharge reason from its last.
 """
@@ -17,6 +18,7 @@ import pandas as pd
 from pbr.contract import normal_sub_area
 from pbr.errors import PipelineError
 from pbr.flow import flow_frame, flow_row
+from pbr.link.matching import best_matches
 
 log = logging.getLogger(__name__)
 
@@ -42,30 +44,80 @@ SUBSTANCE_GROUPS = {
 AGE_BANDS = [(18, 24), (25, 29), (30, 34), (35, 39), (40, 44), (45, 49), (50, 200)]
 
 
+def transfer_links(episodes: pd.DataFrame, transfer_codes: list[int], transfer_gap_days: int) -> pd.DataFrame:
+    """The continuation of each transfer: (from, to) episode ids of one person, one-to-one.
+
+    An episode discharged with a transfer reason continues in an episode of the same person
+    referred 0..``transfer_gap_days`` days after that discharge, preferring one in the same
+    area (a custody transfer stays in it), then the shortest gap, then the lower episode id.
+    An episode that was already open at the discharge (referred before it) never continues it,
+    so another client's episode inside a merged person (two clients sharing an attributor)
+    no longer breaks a transfer, as taking the next episode by referral date did. Each episode
+    continues at most one transfer (greedy by preference, :func:`pbr.link.matching.best_matches`).
+    Columns: from, to, candidates (how many episodes could have continued the transfer).
+    """
+    ends = episodes.loc[
+        episodes["discharge_reason"].isin(transfer_codes).fillna(False).astype(bool)
+        & episodes["discharge_date"].notna(),
+        ["episode_id", "person_id", "discharge_date", "area_code"],
+    ]
+    starts = episodes[["episode_id", "person_id", "referral_date", "area_code"]]
+    pairs = ends.merge(starts, on="person_id", suffixes=("_from", "_to"))
+    gap = (pairs["referral_date"] - pairs["discharge_date"]).dt.days
+    pairs = pairs[gap.between(0, transfer_gap_days) & (pairs["episode_id_from"] != pairs["episode_id_to"])]
+    gap = gap[pairs.index]
+    same_area = (pairs["area_code_from"] == pairs["area_code_to"]).fillna(False).astype(int)
+    pairs = pairs.assign(
+        match_weight=same_area * (transfer_gap_days + 1) + (transfer_gap_days - gap),
+        candidates=pairs.groupby("episode_id_from")["episode_id_to"].transform("size"),
+    ).rename(columns={"episode_id_from": "from", "episode_id_to": "to"})
+    links = best_matches(pairs[["from", "to", "match_weight", "candidates"]], "from", "to")
+    return links[["from", "to", "candidates"]]
+
+
 def assign_journeys(
     episodes: pd.DataFrame, transfer_codes: list[int], transfer_gap_days: int
 ) -> pd.DataFrame:
     """Episodes with ``journey_seq`` and ``journey_id`` (person id + sequence) added.
 
-    The next episode continues the journey when its referral falls 0..``transfer_gap_days``
-    days after the previous episode's discharge and that discharge's reason is a transfer.
+    A journey is a chain of :func:`transfer_links`: an episode that continues a transfer joins
+    the transfer's journey; any other starts a new one. A person's journeys are numbered in
+    the order of their first referral. ``transfer_candidates``: on a continued transfer, how many
+    episodes could have continued it (:func:`transfer_flow` counts those with a choice).
     """
     ordered = episodes.sort_values(
         ["person_id", "referral_date", "episode_id"], kind="mergesort"
     ).reset_index(drop=True)
-    same_person = ordered["person_id"].eq(ordered["person_id"].shift())
-    prev_reason = ordered["discharge_reason"].shift()
-    gap = (ordered["referral_date"] - ordered["discharge_date"].shift()).dt.days
-    continues = (
-        same_person
-        & prev_reason.isin(transfer_codes).fillna(False).astype(bool)
-        & gap.between(0, transfer_gap_days).fillna(False).astype(bool)
-    )
-    ordered["journey_seq"] = (~continues).astype("int64").groupby(ordered["person_id"]).cumsum()
+    links = transfer_links(ordered, transfer_codes, transfer_gap_days)
+    ordered["transfer_candidates"] = (
+        ordered["episode_id"].map(pd.Series(links["candidates"].to_numpy(), index=links["from"].to_numpy()))
+    ).astype("Int64")
+    previous = pd.Series(links["from"].to_numpy(), index=links["to"].to_numpy())
+    head = ordered["episode_id"].copy()
+    while True:  # follow each chain back to its first episode (chains are a few episodes long)
+        step = head.map(previous)
+        if step.isna().all():
+            break
+        head = step.fillna(head)
+    first = ordered.assign(head=head.to_numpy()).loc[lambda d: d["episode_id"] == d["head"]]
+    seq = first.groupby("person_id", sort=False).cumcount() + 1  # in the sorted order: by first referral
+    ordered["journey_seq"] = head.map(pd.Series(seq.to_numpy(), index=first["episode_id"].to_numpy()))
+    ordered["journey_seq"] = ordered["journey_seq"].astype("int64")
     ordered["journey_id"] = (
         ordered["person_id"] + "-" + ordered["journey_seq"].astype(str).str.zfill(3)
     ).astype("string")
     return ordered
+
+
+def transfer_flow(episodes: pd.DataFrame) -> pd.DataFrame:
+    """Flow rows (flagged) of the transfers that had a choice of continuation: ``episodes`` from
+    :func:`assign_journeys`."""
+    chosen = int(episodes["transfer_candidates"].gt(1).sum())
+    reason = (
+        "transfer continued in one of two or more episodes referred within the gap "
+        "(the same area first, then the shortest gap)"
+    )
+    return flow_frame([flow_row("derive", "journeys", "episodes", "episodes", "flagged", reason, chosen)])
 
 
 def summarise_journeys(episodes: pd.DataFrame) -> pd.DataFrame:
