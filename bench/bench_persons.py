@@ -83,6 +83,30 @@ def journey_scores(episodes: pd.DataFrame, truth: pd.DataFrame, config: dict) ->
     }
 
 
+def bridged_persons(episodes: pd.DataFrame, persons: pd.DataFrame, config: dict):
+    """(episode -> person after joining the persons of each transfer bridge, the bridges)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from pbr.link.bridges import transfer_bridges
+
+    person = persons.set_index("episode_id")["person_id"]
+    cfg = config["journeys"]
+    bridges = transfer_bridges(
+        episodes.assign(person_id=person.reindex(episodes["episode_id"]).to_numpy()).dropna(
+            subset=["person_id"]
+        ),
+        cfg["transfer_codes"],
+        cfg["transfer_gap_days"],
+    )
+    ids, codes = np.unique(person.to_numpy(), return_inverse=True)
+    index = pd.Series(np.arange(len(ids)), index=ids)
+    a, b = index[bridges["person_from"]].to_numpy(), index[bridges["person_to"]].to_numpy()
+    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(len(ids), len(ids)))
+    _, component = connected_components(graph, directed=False)
+    return pd.Series(ids[component][codes], index=person.index), bridges
+
+
 def scale_rows(scale: float, seed: int | None) -> list[dict]:
     from pbr import io
     from pbr.config import validate_config
@@ -116,6 +140,20 @@ def scale_rows(scale: float, seed: int | None) -> list[dict]:
         scores = person_scores(pd.Series(k.to_numpy(), index=index), pd.Series(true, index=index))
         out.append({"scale": scale, "rule": rule} | scores)
     out[-1] |= journeys  # the pipeline's persons
+    bridged, bridges = bridged_persons(episodes, persons, config)
+    true_person = truth.reindex(bridges["from"]).to_numpy() == truth.reindex(bridges["to"]).to_numpy()
+    scores = person_scores(
+        pd.Series(bridged.reindex(index).to_numpy(), index=index), pd.Series(true, index=index)
+    )
+    out.append({"scale": scale, "rule": "+ transfer bridges (prototype)"} | scores)
+    out[-1] |= journey_scores(
+        persons.assign(person_id=bridged.reindex(persons["episode_id"]).to_numpy()),
+        extract.truth["episode_person"],
+        config,
+    )
+    by_part = pd.Series(true_person, index=bridges.index).groupby(bridges["differs"]).agg(["size", "mean"])
+    print(f"  transfer bridges: {len(bridges)}, {true_person.mean():.4f} join one true client; by part:")
+    print("  " + by_part.round(4).to_string().replace("\n", "\n  "))
     counts = settled.value_counts()
     print(
         f"scale {scale}: {len(episodes)} validated episodes in {time.perf_counter() - t0:.0f} s; sex missing on "
