@@ -50,11 +50,15 @@ sys.path.insert(0, str(ROOT / "src"))
 import pandas as pd  # noqa: E402
 
 from pbr import io  # noqa: E402
-from pbr.link import matching, model, pseudonyms, quality, records  # noqa: E402
+from pbr.config import validate_config  # noqa: E402
+from pbr.link import matching, model, quality, records  # noqa: E402
+from pbr.link.persons import link_persons, transfer_settings  # noqa: E402
 from pbr.registry.registers import REGISTERS, TRUTH_TABLES  # noqa: E402
 
 #: the bench's pseudonymisation key (synthetic data only)
 SECRET = b"bench"
+#: the default config's transfer bridges: the bench's persons are the workflow's
+TRANSFERS = transfer_settings(validate_config({}))
 
 #: NoiseParams set to zero by ``--noise floor``: every error beyond the issue's floor
 BEYOND_FLOOR = (
@@ -94,6 +98,7 @@ def link_register(cfg: dict, spec: dict, tmp: str, name: str) -> None:
         SECRET,
         io.read_table(valid / "areas.parquet"),
         tops,
+        TRANSFERS,
     )
     trained = model.train_link_model(
         left, right, cfg["recall"], cfg["seed"], cfg["u_max_pairs"], 2, cfg["em_max_pairs"]
@@ -109,7 +114,7 @@ def register_truths(
 ) -> dict[str, pd.DataFrame]:
     """Per register, the true (person_id, unit) pairs of the bench's persons, assembled as the rule
     assess_linkage assembles them (:func:`pbr.link.quality.register_true_pairs`). ``episodes`` is
-    :func:`pbr.link.pseudonyms.link_persons` output; ``rights`` the registers' linkage records."""
+    :func:`pbr.link.persons.link_persons` output; ``rights`` the registers' linkage records."""
     episode_truth = io.read_table(tmp / "truth" / "episode_person.parquet")
     out = {}
     for name, spec in REGISTERS.items():
@@ -223,9 +228,9 @@ def assess(tmp: Path, config: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.Data
         io.read_table(valid / "ndtms_episodes.parquet"),
         io.read_table(valid / "areas.parquet"),
     )
-    episodes, _ = pseudonyms.link_persons(raw_episodes, SECRET)
+    episodes, _ = link_persons(raw_episodes, SECRET, TRANSFERS)
     tops = io.read_table(valid / "ndtms_top.parquet", columns=["episode_id", "top_date"])
-    left = records.ndtms_link_records(raw_episodes, SECRET, areas, tops)
+    left = records.ndtms_link_records(raw_episodes, SECRET, areas, tops, TRANSFERS)
     rights = {
         name: records.register_link_records(
             io.read_table(valid / f"{spec['table']}.parquet"),

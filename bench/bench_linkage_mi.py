@@ -102,11 +102,14 @@ def linked_register(config: dict, tables: dict, name: str, spec: dict) -> dict:
     """Train and predict one register's linkage (one thread); the outputs of
     :func:`pbr.link.matching.link_register_probabilistic` and the linkage records of both sides."""
     from pbr.link import matching, model, records
+    from pbr.link.persons import transfer_settings
 
     cfg = config["linkage"]
     tops = tables["ndtms_top"][["episode_id", "top_date"]]
     register = tables[spec["table"]]
-    left, right = records.link_inputs(tables["ndtms_episodes"], register, spec, SECRET, tables["areas"], tops)
+    left, right = records.link_inputs(
+        tables["ndtms_episodes"], register, spec, SECRET, tables["areas"], tops, transfer_settings(config)
+    )
     trained = model.train_link_model(
         left, right, cfg["recall"], cfg["seed"], cfg["u_max_pairs"], 1, cfg["em_max_pairs"]
     )
@@ -175,9 +178,9 @@ def replicate_rows(args: argparse.Namespace, scenario: str, replicate: int) -> p
     from pbr import config as pbr_config
     from pbr.derive import outcomes
     from pbr.fit.imputed import combined_rows
-    from pbr.link import pseudonyms
     from pbr.link.imputation import imputation_seed, imputed_links
     from pbr.link.matching import candidate_links
+    from pbr.link.persons import link_persons, transfer_settings
     from pbr.registry.outcomes import OUTCOMES
     from pbr.registry.registers import REGISTERS
 
@@ -185,7 +188,7 @@ def replicate_rows(args: argparse.Namespace, scenario: str, replicate: int) -> p
     linked_names = tuple(e.name for e in OUTCOMES if e.register)
     with tempfile.TemporaryDirectory() as tmp:
         tables, truth = validated_tables(replicate_config(args, scenario, replicate), Path(tmp))
-    episodes, _ = pseudonyms.link_persons(tables["ndtms_episodes"], SECRET)
+    episodes, _ = link_persons(tables["ndtms_episodes"], SECRET, transfer_settings(config))
     all_journeys, episode_journey = study_journeys(config, episodes, tables["areas"])
     linked = {name: linked_register(config, tables, name, spec) for name, spec in REGISTERS.items()}
     truths = {
@@ -280,12 +283,20 @@ def parse_range(text: str) -> list[int]:
     return list(range(int(lo), int(hi or lo) + 1))
 
 
+def library_commit() -> str:
+    """The commit of this checkout (the library the replicates ran), or 'unknown' outside git."""
+    import subprocess
+
+    done = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True)
+    return done.stdout.strip() or "unknown"
+
+
 def run_one(args: argparse.Namespace, scenario: str, replicate: int, path: Path) -> tuple[str, int, float]:
     import logging
 
     logging.disable(logging.WARNING)  # splink's and the pipeline's info logs, once per replicate
     t0 = time.perf_counter()
-    rows = replicate_rows(args, scenario, replicate)
+    rows = replicate_rows(args, scenario, replicate).assign(commit=library_commit())
     path.parent.mkdir(parents=True, exist_ok=True)
     rows.to_parquet(path.with_suffix(".tmp"), index=False)
     path.with_suffix(".tmp").rename(path)
@@ -306,6 +317,12 @@ def summary(out: Path) -> pd.DataFrame:
     if not files:
         raise SystemExit(f"no replicates stored under {out}: run without --summary-only first")
     rows = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    commits = rows["commit"].fillna("before 'commit' was stored") if "commit" in rows else None
+    if commits is not None and commits.nunique() > 1:
+        raise SystemExit(
+            f"the replicates under {out} ran on {commits.nunique()} library versions "
+            f"({commits.value_counts().to_dict()}): run each version into its own --out"
+        )
     table = []
     for (scenario, cohort, outcome), g in rows.groupby(["scenario", "cohort", "outcome"], sort=False):
         g = g[np.isfinite(g["true_crv1_beta"])]

@@ -15,7 +15,7 @@ def main(smk) -> None:
         table, areas = io.read_table(smk.input.table), io.read_table(smk.input.areas)
         if side == "ndtms":
             tops = io.read_table(smk.input.tops, columns=["episode_id", "top_date"])
-            link_records = records.ndtms_link_records(table, secret, areas, tops)
+            link_records = records.ndtms_link_records(table, secret, areas, tops, smk.params.transfers)
         else:
             spec = smk.params.spec
             link_records = records.register_link_records(

@@ -37,7 +37,8 @@ from pbr.contract import TABLES
 from pbr.derive import journeys, outcomes
 from pbr.extract.problems import ExtractError
 from pbr.extract.tables import read_extracts
-from pbr.link import matching, pseudonyms, quality, records
+from pbr.link import matching, quality, records
+from pbr.link.persons import link_persons
 from pbr.registry.registers import REGISTERS
 
 CORPUS = Path(__file__).resolve().parents[1] / "bad_extracts"
@@ -58,7 +59,7 @@ def _derive_cohorts(tables: dict[str, pd.DataFrame], cohorts: list[str], study: 
     returns journeys and flow."""
     cfg = validate_config({"study": study or {}})
     study, jc = cfg["study"], cfg["journeys"]
-    episodes, _ = pseudonyms.link_persons(tables["ndtms_episodes"], b"corpus-key")
+    episodes, _ = link_persons(tables["ndtms_episodes"], b"corpus-key")
     ep = journeys.assign_journeys(episodes, jc["transfer_codes"], jc["transfer_gap_days"])
     j = journeys.assign_study_fields(
         journeys.summarise_journeys(ep),
@@ -232,7 +233,7 @@ def test_placeholder_dates_of_birth_do_not_merge_clients(valid_dir, tmp_path):
     dob = header.index("date_of_birth")
     placeholder = {r[0] for r in rows if r[dob] in ("1900-01-01", "1800-01-01")}
     tables, _ = read_extracts(directory=d, today=TODAY)
-    episodes, _ = pseudonyms.link_persons(tables["ndtms_episodes"], b"corpus-key")
+    episodes, _ = link_persons(tables["ndtms_episodes"], b"corpus-key")
     assert (episodes["age_at_referral"] <= 100).all()
     assert placeholder and not placeholder & set(episodes["episode_id"])
     assert len(tables["ndtms_episodes"]) == len(rows) - len(placeholder)

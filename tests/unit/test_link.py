@@ -9,6 +9,7 @@ import pytest
 from pbr import source
 from pbr.contract import IDENTIFIER_COLUMNS, MIN_LINK_RATE
 from pbr.link import matching, model, pseudonyms, quality, records
+from pbr.link.persons import link_persons
 
 SECRET = b"test-key"
 
@@ -45,7 +46,7 @@ NO_TOPS = pd.DataFrame(
 
 
 def test_same_attributor_is_one_person_across_agencies():
-    out, flow = pseudonyms.link_persons(_episodes(), SECRET)
+    out, flow = link_persons(_episodes(), SECRET)
     pid = out.set_index("episode_id")["person_id"]
     assert pid["e1"] == pid["e2"] != pid["e3"]
     assert "e4" not in pid.index  # missing initial: cannot be a person
@@ -55,23 +56,23 @@ def test_same_attributor_is_one_person_across_agencies():
 
 
 def test_identifiers_do_not_leave_linkage():
-    out, _ = pseudonyms.link_persons(_episodes(), SECRET)
+    out, _ = link_persons(_episodes(), SECRET)
     assert not (set(out.columns) & IDENTIFIER_COLUMNS)
     assert "client_id" not in out.columns
 
 
 def test_age_at_referral_counts_whole_years():
-    out, _ = pseudonyms.link_persons(_episodes(), SECRET)
+    out, _ = link_persons(_episodes(), SECRET)
     age = out.set_index("episode_id")["age_at_referral"]
     assert age["e1"] == 30  # referral the day before the 31st birthday
     assert age["e3"] == 36
 
 
 def test_person_id_is_a_keyed_hash():
-    a, _ = pseudonyms.link_persons(_episodes(), b"key-one")
-    b, _ = pseudonyms.link_persons(_episodes(), b"key-two")
+    a, _ = link_persons(_episodes(), b"key-one")
+    b, _ = link_persons(_episodes(), b"key-two")
     assert set(a["person_id"]).isdisjoint(set(b["person_id"]))
-    again, _ = pseudonyms.link_persons(_episodes(), b"key-one")
+    again, _ = link_persons(_episodes(), b"key-one")
     assert a["person_id"].tolist() == again["person_id"].tolist()
 
 
@@ -118,7 +119,7 @@ def test_deterministic_register_link_on_exact_key_carries_no_identifiers():
     cfg = {"method": "deterministic", "threshold": 0.9, "min_probability": 0.05}
     left, right = records.link_inputs(_episodes(), _deaths(), DEATH_SPEC, SECRET, AREAS, TOPS)
     out = matching.link_register_probabilistic(left, right, _deaths(), DEATH_SPEC, {}, cfg, "deaths")
-    persons, _ = pseudonyms.link_persons(_episodes(), SECRET)
+    persons, _ = link_persons(_episodes(), SECRET)
     pid = persons.set_index("episode_id")["person_id"]
     got = dict(zip(out["links"]["death_id"], out["links"]["person_id"], strict=True))
     assert got == {
@@ -196,7 +197,7 @@ def test_offender_link_carries_the_pseudonym_and_counts_every_offence():
     assert links.loc["o1", "pnc_id"] == links.loc["o2", "pnc_id"] == n1 and links.loc["o4", "pnc_id"] == n3
     assert out["flow"].set_index("action")["n"].to_dict() == {"kept": 3, "dropped": 1}
     # the truth names offenders as the link table does (pseudonyms looked up in the records)
-    persons, _ = pseudonyms.link_persons(_episodes(), SECRET)
+    persons, _ = link_persons(_episodes(), SECRET)
     episode_truth = pd.DataFrame(
         {"episode_id": ["e1", "e2", "e3", "e4"], "true_person_id": ["T1", "T1", "T2", "T3"]}
     )
@@ -282,7 +283,7 @@ def test_probabilistic_linkage_beats_the_exact_key_on_noisy_records():
     trained = model.train_link_model(left, right, recall=0.8, seed=1, max_pairs=2e5)
     cfg = {"method": "probabilistic", "threshold": 0.5, "min_probability": 0.05}
     out = matching.link_register_probabilistic(left, right, register, DEATH_SPEC, trained, cfg, "deaths")
-    persons, _ = pseudonyms.link_persons(episodes, SECRET)
+    persons, _ = link_persons(episodes, SECRET)
     ep_of = persons.groupby("person_id")["episode_id"].apply(set).to_dict()
     true_pairs = pd.DataFrame(
         [(pid, d) for pid, eps in ep_of.items() for e, d in truth if e in eps],
@@ -316,7 +317,7 @@ def test_probabilistic_linkage_beats_the_exact_key_on_noisy_records():
 
 def test_person_link_record_carries_areas_and_dates_for_comparison():
     left, right = records.link_inputs(_episodes(), _deaths(), DEATH_SPEC, SECRET, AREAS, TOPS)
-    persons, _ = pseudonyms.link_persons(_episodes(), SECRET)
+    persons, _ = link_persons(_episodes(), SECRET)
     pid = persons.set_index("episode_id")["person_id"]
     rec = left.set_index("unique_id")
     js, mb = rec.loc[pid["e1"]], rec.loc[pid["e3"]]
@@ -462,7 +463,7 @@ def test_a_register_sharing_few_clients_is_flagged_in_the_flow_and_match_rates(c
     )
     assert (out["flow"]["action"] != "flagged").all()
     # by group and period, over study journeys: match_rates notes the cells
-    persons, _ = pseudonyms.link_persons(episodes, SECRET)
+    persons, _ = link_persons(episodes, SECRET)
     journeys = persons[["person_id"]].assign(
         exclusion=pd.NA,
         cohort="drug",
@@ -591,7 +592,7 @@ SEX_CASES = [
 
 def test_a_missing_sex_joins_the_one_sex_recorded_with_the_same_initials_and_birth_date():
     episodes = _sex_episodes(SEX_CASES)
-    out, flow = pseudonyms.link_persons(episodes, SECRET)
+    out, flow = link_persons(episodes, SECRET)
     pid = out.set_index("episode_id")["person_id"]
     assert pid["a1"] == pid["a2"]  # one client, not two
     assert len({pid["b1"], pid["b2"], pid["b3"]}) == 3  # ambiguous: kept apart
@@ -608,7 +609,7 @@ def test_a_missing_sex_joins_the_one_sex_recorded_with_the_same_initials_and_bir
 
 def test_the_linkage_records_hold_the_same_persons_with_the_settled_sex():
     episodes = _sex_episodes(SEX_CASES)
-    persons, _ = pseudonyms.link_persons(episodes, SECRET)
+    persons, _ = link_persons(episodes, SECRET)
     recs = records.ndtms_link_records(episodes, SECRET, AREAS, NO_TOPS)
     assert set(recs["unique_id"]) == set(persons["person_id"])
     by_person = recs.set_index("unique_id")["sex"]

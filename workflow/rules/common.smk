@@ -26,6 +26,7 @@ from pbr.config import (
 )  # noqa: E402
 from pbr.contract import TABLES  # noqa: E402
 from pbr.dependencies import code_inputs  # noqa: E402
+from pbr.link.persons import transfer_settings  # noqa: E402
 from pbr.registry.outcomes import by_name as outcome_entries  # noqa: E402
 from pbr.registry.outcomes import linked_outcomes, registration_lag  # noqa: E402
 from pbr.registry.registers import REGISTERS  # noqa: E402
@@ -163,6 +164,14 @@ def link_records_table(wildcards):
 def link_records_tops(wildcards):
     """The TOP interviews (their dates are contacts of a person alive); the NDTMS side only."""
     return R / "extract" / "ndtms_top.parquet" if wildcards.side == "ndtms" else []
+
+
+def person_transfers(wildcards=None):
+    """The transfer settings persons are joined across (linkage.transfer_bridges), or None: the
+    NDTMS persons and their linkage records only (a register side needs none)."""
+    if getattr(wildcards, "side", "ndtms") != "ndtms":
+        return None
+    return transfer_settings(config)
 
 
 def link_records_spec(wildcards):

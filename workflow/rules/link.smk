@@ -36,6 +36,7 @@ rule link_persons:
     params:
         source=config["data"]["source"],
         key_id=key_id,
+        transfers=person_transfers(),
     script:
         "../../scripts/link_persons.py"
 
@@ -66,6 +67,7 @@ rule link_records:
         source=config["data"]["source"],
         key_id=key_id,
         spec=link_records_spec,
+        transfers=person_transfers,
     script:
         "../../scripts/link_records.py"
 

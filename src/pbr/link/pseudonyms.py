@@ -21,7 +21,6 @@ from collections.abc import Callable
 import pandas as pd
 
 from pbr.errors import PipelineError
-from pbr.flow import flow_frame, flow_row
 from pbr.source import SourceError, link_key
 
 log = logging.getLogger(__name__)
@@ -174,46 +173,3 @@ def age_in_years(dob: pd.Series, on: pd.Series) -> pd.Series:
         (on.dt.month == dob.dt.month) & (on.dt.day < dob.dt.day)
     )
     return (years - before_birthday.astype(int)).astype("Int64")
-
-
-def link_persons(episodes: pd.DataFrame, secret: bytes) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """De-identified episodes with ``person_id`` and ``age_at_referral``, plus flow rows.
-
-    Episodes whose attributor is incomplete (missing initial or date of birth) cannot be
-    grouped into persons: they are dropped and counted. A missing sex is settled by
-    :func:`person_keys`; each way is counted (flagged rows of the flow table).
-    """
-    key, settled = person_keys(episodes)
-    complete = key.notna()
-    out = episodes.loc[complete].copy()
-    out.insert(0, "person_id", person_ids(key[complete], secret))
-    out["sex"] = key_sex(key[complete])  # a missing sex the person key settled is the person's
-    out["age_at_referral"] = age_in_years(out["date_of_birth"], out["referral_date"])
-    out = out.drop(columns=["initial_first", "initial_surname", "date_of_birth", "client_id"])
-    rows = [
-        flow_row(
-            "link",
-            "persons",
-            "ndtms_episodes",
-            "episodes",
-            "dropped",
-            "incomplete attributor (initial or date of birth missing)",
-            int((~complete).sum()),
-        ),
-        flow_row(
-            "link",
-            "persons",
-            "ndtms_episodes",
-            "episodes",
-            "kept",
-            "grouped into persons",
-            int(complete.sum()),
-        ),
-    ]
-    rows += [
-        flow_row("link", "persons", "ndtms_episodes", "episodes", "flagged", f"sex {reason}", n)
-        for way, reason in SEX_SETTLED.items()
-        if way != "recorded" and (n := int((settled[complete] == way).sum()))
-    ]
-    log.info("persons: %d episodes -> %d persons", complete.sum(), out["person_id"].nunique())
-    return out, flow_frame(rows)

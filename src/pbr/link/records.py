@@ -13,12 +13,12 @@ from __future__ import annotations
 import pandas as pd
 
 from pbr.contract import DISCHARGE_REASONS, NULL_TOKENS, name_initial
+from pbr.link.persons import episode_persons
 from pbr.link.pseudonyms import (
     as_strings,
     iso_dates,
     key_sex,
     per_distinct_value,
-    person_ids,
     person_keys,
     unit_ids,
     upper_strings,
@@ -49,7 +49,11 @@ CONTACT_DATES = ("referral_date", "triage_date", "first_intervention_date")
 
 
 def ndtms_link_records(
-    episodes: pd.DataFrame, secret: bytes, areas: pd.DataFrame, tops: pd.DataFrame
+    episodes: pd.DataFrame,
+    secret: bytes,
+    areas: pd.DataFrame,
+    tops: pd.DataFrame,
+    transfers: dict | None = None,
 ) -> pd.DataFrame:
     """One linkage record per NDTMS person.
 
@@ -60,12 +64,15 @@ def ndtms_link_records(
     TOP interview; a discharge may be recorded after a death, so it does not count) and
     the latest discharge with reason 'client died' (``died_on``). ``event_date`` is
     empty. ``areas`` is the area lookup (area_code -> region); ``tops`` holds the TOP
-    interviews (episode_id, top_date).
+    interviews (episode_id, top_date). The persons are :func:`pbr.link.persons.episode_persons`
+    (``transfers``: the settings of its transfer bridges, or None), as rule link_persons builds them.
     """
+    person, _, _ = episode_persons(episodes, secret, transfers)
     key, _ = person_keys(episodes)
-    person_episodes = episodes.loc[key.notna()].assign(
-        person_id=person_ids(key[key.notna()], secret),
-        sex=key_sex(key[key.notna()]),  # the person's sex, a missing one settled as the key settles it
+    complete = person.notna()
+    person_episodes = episodes.loc[complete].assign(
+        person_id=person[complete],
+        sex=key_sex(key[complete]),  # the person's sex, a missing one settled as the key settles it
     )
     person_episodes = person_episodes.sort_values(
         ["person_id", "referral_date", "episode_id"], kind="mergesort"
@@ -173,10 +180,12 @@ def link_inputs(
     secret: bytes,
     areas: pd.DataFrame,
     tops: pd.DataFrame,
+    transfers: dict | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The two sides of a linkage: NDTMS persons and the register's records (or offender identities)."""
+    """The two sides of a linkage: NDTMS persons (``transfers``: :func:`ndtms_link_records`) and the
+    register's records (or offender identities)."""
     right = register_link_records(register, spec["id"], areas, spec["group"], spec.get("event"), secret)
-    return ndtms_link_records(episodes, secret, areas, tops), right
+    return ndtms_link_records(episodes, secret, areas, tops, transfers), right
 
 
 def _joined_values(person: pd.Series, value: pd.Series) -> pd.Series:

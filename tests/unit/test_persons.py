@@ -2,7 +2,8 @@
 
 import pandas as pd
 
-from pbr.link.bridges import one_error_apart, transfer_bridges
+from pbr.config import validate_config
+from pbr.link.persons import one_error_apart, transfer_bridges
 
 
 def test_one_recording_error_apart():
@@ -67,3 +68,35 @@ def test_a_transfer_joins_the_one_person_one_error_away_in_its_area():
     assert bridges[["from", "to", "person_from", "person_to", "differs"]].values.tolist() == [
         ["a1", "a2", "PA", "PB", "surname initial"]
     ]
+
+
+def test_the_persons_and_their_linkage_records_join_the_bridged_persons_alike():
+    from pbr.link.persons import link_persons, transfer_settings
+    from pbr.link.records import ndtms_link_records
+
+    episodes = _episodes(
+        [
+            ("a1", "", "RM", "1990-06-12", "M", "X", "2012-07-10", "2013-01-25", 83),
+            ("a2", "", "RH", "1990-06-12", "M", "X", "2013-01-29", "2013-06-13", 80),
+            ("b1", "", "DG", "1983-05-24", "F", "X", "2011-04-26", "2011-05-20", 80),
+        ]
+    ).drop(columns="person_id")
+    episodes["client_id"] = ["c1", "c2", "c3"]
+    episodes["agency_id"] = "G"
+    episodes["triage_date"] = episodes["referral_date"]
+    episodes["first_intervention_date"] = episodes["referral_date"]
+    transfers = transfer_settings(validate_config({}))
+    assert transfers == {"transfer_codes": [83, 84], "transfer_gap_days": 21}
+    joined, flow = link_persons(episodes, b"k", transfers)
+    apart, _ = link_persons(episodes, b"k", None)
+    pid = joined.set_index("episode_id")["person_id"]
+    assert pid["a1"] == pid["a2"] != pid["b1"]
+    assert apart["person_id"].nunique() == 3  # without the bridges: the attributor alone
+    assert flow.loc[flow["reason"].str.contains("one attributor error away"), "n"].tolist() == [1]
+    areas = pd.DataFrame({"area_code": ["X"], "region": ["North"]})
+    tops = pd.DataFrame(
+        {"episode_id": pd.Series([], dtype="string"), "top_date": pd.Series([], dtype="datetime64[ns]")}
+    )
+    recs = ndtms_link_records(episodes, b"k", areas, tops, transfers)
+    assert set(recs["unique_id"]) == set(pid)
+    assert transfer_settings(validate_config({"linkage": {"transfer_bridges": False}})) is None
