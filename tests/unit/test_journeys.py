@@ -123,7 +123,9 @@ def test_a_transfer_continues_in_its_own_area_first_and_each_episode_continues_o
     j = assigned.set_index("episode_id")["journey_id"]
     assert j["e1"] == j["e2"] != j["x1"] and j["f2"] == j["f3"] != j["f1"]
     (flagged,) = journeys.transfer_flow(assigned).itertuples()
-    assert flagged.action == "flagged" and flagged.n == 1  # e1 chose between e2 and x1; f2 had only f3
+    assert (
+        flagged.action == "flagged" and flagged.n == 1
+    )  # e1 chose between e2 and x1 (one journey); f2 had only f3
 
 
 def _areas():

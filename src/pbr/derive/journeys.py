@@ -110,14 +110,14 @@ def assign_journeys(
 
 
 def transfer_flow(episodes: pd.DataFrame) -> pd.DataFrame:
-    """Flow rows (flagged) of the transfers that had a choice of continuation: ``episodes`` from
-    :func:`assign_journeys`."""
-    chosen = int(episodes["transfer_candidates"].gt(1).sum())
+    """Flow row (flagged) of the journeys with a transfer that had a choice of continuation:
+    ``episodes`` from :func:`assign_journeys`."""
+    chosen = int(episodes.loc[episodes["transfer_candidates"].gt(1).fillna(False), "journey_id"].nunique())
     reason = (
-        "transfer continued in one of two or more episodes referred within the gap "
-        "(the same area first, then the shortest gap)"
+        "a transfer with two or more episodes that could continue it (the same area first, then the soonest, "
+        "continues it)"
     )
-    return flow_frame([flow_row("derive", "journeys", "episodes", "episodes", "flagged", reason, chosen)])
+    return flow_frame([flow_row("derive", "cohorts", "journeys", "journeys", "flagged", reason, chosen)])
 
 
 def summarise_journeys(episodes: pd.DataFrame) -> pd.DataFrame:
