@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from workflow_utils import ALL_RULES, ROOT, TEST_KEY, TINY, copy_workflow, planned_jobs, run_snakemake
 
+from pbr import source
 from pbr.contract import TABLES
 
 TABLE_NAMES = sorted(TABLES)
@@ -388,23 +389,23 @@ def _text_files(work: Path) -> list[Path]:
 
 @pytest.mark.slow
 def test_real_mode_person_ids_are_keyed_with_the_environment_key(real_run):
-    from pbr import source
-    from pbr.link import pseudonyms
+    """Every person id is the one the library's person rule (the attributor's keyed hash, a missing
+    sex settled, persons joined across transfers) gives with the environment's key, and none is
+    the synthetic key's."""
+    from pbr.config import validate_config
+    from pbr.link.persons import episode_persons, transfer_settings
 
-    work, extract = real_run
-    episodes = pd.read_csv(extract / "ndtms_episodes.csv", dtype=str, keep_default_na=False)
-    keys = pseudonyms.attributor_key(
-        episodes["initial_first"].replace("", None),
-        episodes["initial_surname"].replace("", None),
-        pd.to_datetime(episodes["date_of_birth"]),
-        episodes["sex"].replace("", None),
-    )
+    work, _ = real_run
+    validated = pd.read_parquet(work / "results" / "extract" / "ndtms_episodes.parquet")
     linked = pd.read_parquet(work / "results" / "link" / "episodes.parquet").set_index("episode_id")[
         "person_id"
     ]
-    ids = pd.Series(keys.to_numpy(), index=episodes["episode_id"]).loc[linked.index]
-    assert (pseudonyms.person_ids(ids, REAL_KEY.encode()).to_numpy() == linked.to_numpy()).all()
-    assert set(pseudonyms.person_ids(ids, source.SYNTHETIC_KEY.encode())).isdisjoint(set(linked))
+    transfers = transfer_settings(validate_config({}))  # real.yaml keeps the default journeys and bridges
+    with_key, _, _ = episode_persons(validated, REAL_KEY.encode(), transfers)
+    expected = pd.Series(with_key.to_numpy(), index=validated["episode_id"].to_numpy()).loc[linked.index]
+    assert (expected.to_numpy() == linked.to_numpy()).all()
+    with_synthetic, _, _ = episode_persons(validated, source.SYNTHETIC_KEY.encode(), transfers)
+    assert set(with_synthetic.dropna()).isdisjoint(set(linked))
 
 
 @pytest.mark.slow
