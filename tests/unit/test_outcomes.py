@@ -143,6 +143,18 @@ def test_housing_problem_at_review():
     j, start, review = _top_journeys()
     assert outcomes.housing_problem(j, start, review, among_start_problem=False).tolist() == [0, 0, pd.NA]
     assert outcomes.housing_problem(j, start, review, among_start_problem=True).tolist() == [0, pd.NA, pd.NA]
+    # without a start TOP a journey is outside the default denominator, inside the alternative's
+    no_start = start.drop(index=j.loc[0, "journey_id"])
+    assert outcomes.housing_problem(j, no_start, review, among_start_problem=False).tolist() == [
+        pd.NA,
+        0,
+        pd.NA,
+    ]
+    assert outcomes.housing_problem(j, no_start, review, False, requires_start_top=False).tolist() == [
+        0,
+        0,
+        pd.NA,
+    ]
 
 
 def test_drug_death_window_cause_and_timing():

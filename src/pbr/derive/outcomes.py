@@ -197,12 +197,17 @@ def non_injecting(journeys: pd.DataFrame, start_top: pd.DataFrame, review_top: p
 
 
 def housing_problem(
-    journeys: pd.DataFrame, start_top: pd.DataFrame, review_top: pd.DataFrame, among_start_problem: bool
+    journeys: pd.DataFrame,
+    start_top: pd.DataFrame,
+    review_top: pd.DataFrame,
+    among_start_problem: bool,
+    requires_start_top: bool = True,
 ) -> pd.Series:
     """1 if an acute housing problem is recorded at review.
 
-    Denominator: journeys with a start and a review TOP recording it (and, if
-    ``among_start_problem``, only those with a problem at the start).
+    Denominator: journeys with a review TOP recording it and, if ``requires_start_top`` (the
+    default), a start TOP recording it too (and, if ``among_start_problem``, only those with a
+    problem at the start).
     """
     start = pd.Series(
         start_top["acute_housing_problem"].reindex(journeys["journey_id"]).to_numpy(), index=journeys.index
@@ -210,7 +215,9 @@ def housing_problem(
     review = pd.Series(
         review_top["acute_housing_problem"].reindex(journeys["journey_id"]).to_numpy(), index=journeys.index
     ).astype("boolean")
-    denom = start.notna() & review.notna()
+    denom = review.notna()
+    if requires_start_top or among_start_problem:
+        denom &= start.notna()
     if among_start_problem:
         denom &= start.astype("boolean").fillna(False)
     return _within_denominator(review, denom)

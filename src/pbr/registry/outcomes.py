@@ -161,9 +161,15 @@ OUTCOMES: tuple[Outcome, ...] = (
     Outcome(
         "housing_problem",
         "Housing problem at review",
-        "journeys with start and review TOPs recording it",
+        "journeys with a review TOP recording it (and a start TOP, unless requires_start_top is false)",
         lambda o: (
-            "An acute housing problem at the review TOP, among journeys with start and review TOPs"
+            "An acute housing problem at the review TOP, among journeys with "
+            + (
+                "start and review TOPs recording it"
+                if o["housing_problem"].get("requires_start_top", True)
+                or o["housing_problem"]["among_start_problem"]
+                else "a review TOP recording it (a start TOP not required)"
+            )
             + (" and a problem at the start." if o["housing_problem"]["among_start_problem"] else ".")
         ),
         inputs=("journeys", "start_top", "review_top"),
