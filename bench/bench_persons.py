@@ -118,7 +118,7 @@ def scale_rows(scale: float, seed: int | None) -> list[dict]:
         | person_scores(as_recorded.set_axis(true.index), true)
     ]
     for rule, bridge in (("missing sex settled", None), ("+ transfer bridges (the workflow's)", transfers)):
-        person, settled, bridges = persons.episode_persons(episodes, SECRET, bridge)
+        person, _, settled, bridges = persons.episode_persons(episodes, SECRET, bridge)
         built, _ = persons.link_persons(episodes, SECRET, bridge)
         out.append(
             {"scale": scale, "rule": rule}

@@ -401,10 +401,10 @@ def test_real_mode_person_ids_are_keyed_with_the_environment_key(real_run):
         "person_id"
     ]
     transfers = transfer_settings(validate_config({}))  # real.yaml keeps the default journeys and bridges
-    with_key, _, _ = episode_persons(validated, REAL_KEY.encode(), transfers)
+    with_key, _, _, _ = episode_persons(validated, REAL_KEY.encode(), transfers)
     expected = pd.Series(with_key.to_numpy(), index=validated["episode_id"].to_numpy()).loc[linked.index]
     assert (expected.to_numpy() == linked.to_numpy()).all()
-    with_synthetic, _, _ = episode_persons(validated, source.SYNTHETIC_KEY.encode(), transfers)
+    with_synthetic, _, _, _ = episode_persons(validated, source.SYNTHETIC_KEY.encode(), transfers)
     assert set(with_synthetic.dropna()).isdisjoint(set(linked))
 
 

@@ -155,10 +155,11 @@ def joined_persons(person: pd.Series, bridges: pd.DataFrame) -> pd.Series:
 
 def episode_persons(
     episodes: pd.DataFrame, secret: bytes, transfers: dict | None = None
-) -> tuple[pd.Series, pd.Series, pd.DataFrame]:
-    """Each episode's person id (<NA> with an incomplete attributor), how its sex was settled
-    (:data:`pbr.link.pseudonyms.SEX_SETTLED`) and the transfer bridges that joined persons
-    (``transfers``: ``transfer_codes`` and ``transfer_gap_days``; None: no bridges)."""
+) -> tuple[pd.Series, pd.Series, pd.Series, pd.DataFrame]:
+    """Each episode's person id (<NA> with an incomplete attributor), its person's sex (a missing
+    one settled; <NA> when unknown), how that sex was settled (:data:`pbr.link.pseudonyms.SEX_SETTLED`)
+    and the transfer bridges that joined persons (``transfers``: ``transfer_codes`` and
+    ``transfer_gap_days``; None: no bridges)."""
     key, settled = person_keys(episodes)
     person = pd.Series(pd.NA, index=episodes.index, dtype="string")
     person[key.notna()] = person_ids(key[key.notna()], secret)
@@ -167,7 +168,7 @@ def episode_persons(
         named = episodes.assign(person_id=person)[person.notna()]
         bridges = transfer_bridges(named, transfers["transfer_codes"], int(transfers["transfer_gap_days"]))
         person = joined_persons(person, bridges)
-    return person, settled, bridges
+    return person, key_sex(key), settled, bridges
 
 
 def link_persons(
@@ -180,12 +181,11 @@ def link_persons(
     :func:`pbr.link.pseudonyms.person_keys`, persons are joined across transfers
     (:func:`episode_persons`); each is counted (flagged rows of the flow table).
     """
-    person, settled, bridges = episode_persons(episodes, secret, transfers)
-    key, _ = person_keys(episodes)
+    person, sex, settled, bridges = episode_persons(episodes, secret, transfers)
     complete = person.notna()
     out = episodes.loc[complete].copy()
     out.insert(0, "person_id", person[complete])
-    out["sex"] = key_sex(key[complete])  # a missing sex the person key settled is the person's
+    out["sex"] = sex[complete]  # a missing sex the person key settled is the person's
     out["age_at_referral"] = age_in_years(out["date_of_birth"], out["referral_date"])
     out = out.drop(columns=["initial_first", "initial_surname", "date_of_birth", "client_id"])
     step = ("link", "persons", "ndtms_episodes", "episodes")

@@ -17,9 +17,7 @@ from pbr.link.persons import episode_persons
 from pbr.link.pseudonyms import (
     as_strings,
     iso_dates,
-    key_sex,
     per_distinct_value,
-    person_keys,
     unit_ids,
     upper_strings,
 )
@@ -67,12 +65,11 @@ def ndtms_link_records(
     interviews (episode_id, top_date). The persons are :func:`pbr.link.persons.episode_persons`
     (``transfers``: the settings of its transfer bridges, or None), as rule link_persons builds them.
     """
-    person, _, _ = episode_persons(episodes, secret, transfers)
-    key, _ = person_keys(episodes)
+    person, sex, _, _ = episode_persons(episodes, secret, transfers)
     complete = person.notna()
     person_episodes = episodes.loc[complete].assign(
         person_id=person[complete],
-        sex=key_sex(key[complete]),  # the person's sex, a missing one settled as the key settles it
+        sex=sex[complete],  # the person's sex, a missing one settled as the key settles it
     )
     person_episodes = person_episodes.sort_values(
         ["person_id", "referral_date", "episode_id"], kind="mergesort"
