@@ -12,7 +12,10 @@ def main(smk) -> None:
     with logged(smk.log[0], "build_journeys"):
         study, jcfg = smk.params.study, smk.params.journeys
         ep = journeys.assign_journeys(
-            io.read_table(smk.input.episodes), jcfg["transfer_codes"], jcfg["transfer_gap_days"]
+            io.read_table(smk.input.episodes),
+            jcfg["transfer_codes"],
+            jcfg["transfer_gap_days"],
+            jcfg["overlap_rule"],
         )
         j = journeys.assign_study_fields(
             journeys.summarise_journeys(ep),
@@ -24,8 +27,10 @@ def main(smk) -> None:
         )
         j, flow = journeys.flag_exclusions(j, study["cohorts"], study["min_age"])
         io.write_table(j, smk.output.journeys, sort_by=["journey_id"])
-        io.write_table(ep[["episode_id", "journey_id"]], smk.output.episode_journey, sort_by=["episode_id"])
-        io.write_table(concat_flows(journeys.transfer_flow(ep), flow), smk.output.flow)
+        in_journey = ep.loc[ep["journey_id"].notna(), ["episode_id", "journey_id"]]
+        io.write_table(in_journey, smk.output.episode_journey, sort_by=["episode_id"])
+        flows = (journeys.transfer_flow(ep), journeys.overlap_flow(ep, jcfg["overlap_rule"]), flow)
+        io.write_table(concat_flows(*flows), smk.output.flow)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ def main(smk) -> None:
         models, rb = smk.params.models, smk.params.robustness
         spec = FitSpec.from_config(cohort, "", models, smk.params.period_unit)
         robust = cohort in rb["cohorts"]
-        adjusted = [o for o in models["outcomes"] if o in rb["outcomes"]] if robust else []
+        adjusted = composition.adjusted_outcomes(models["outcomes"], rb["outcomes"], models) if robust else []
         covariates = list(dict.fromkeys([*spec.covariates, *rb["demographic_covariates"]]))
         columns = analysis_columns(
             models["outcomes"], FitSpec(cohort, "", tuple(covariates), spec.period_col)
@@ -27,8 +27,9 @@ def main(smk) -> None:
             io.read_present_columns(smk.input.analysis, columns),
             spec,
             share_outcomes=models["outcomes"],
-            adjusted_outcomes=adjusted,
-            adjustment_sets={"unadjusted": [], "demographics": rb["demographic_covariates"]},
+            adjustments={
+                o: composition.adjustment_sets(o, models, rb["demographic_covariates"]) for o in adjusted
+            },
             post_start_covariates=rb["post_start_covariates"],
             bootstrap=Bootstrap(inf["bootstrap_reps"], inf["seed"], inf["ri_reps"]),
         )

@@ -162,8 +162,7 @@ def test_composition_table_without_pilot_journeys_gives_not_estimable_rows():
         df,
         FitSpec("alcohol", "", ("sex",)),
         share_outcomes=["abstinence"],
-        adjusted_outcomes=["y"],
-        adjustment_sets={"unadjusted": []},
+        adjustments={"y": {"unadjusted": []}},
         post_start_covariates=[],
         bootstrap=FAST,
     )
@@ -171,3 +170,67 @@ def test_composition_table_without_pilot_journeys_gives_not_estimable_rows():
     assert len(rows) == 3 * 2 + 2 + 2
     assert (rows["status"] == "not_estimable").all()
     assert rows["note"].str.contains("not estimable").all()
+
+
+MODELS = {
+    "covariates": ["age_group", "sex", "baseline_use"],
+    "start_outcome_covariates": "before_start",
+    "confidence_level": 0.95,
+    "robustness": {"post_start_covariates": ["baseline_use"]},
+}
+
+
+@pytest.mark.parametrize("rule", ["before_start", "all"])
+def test_outcomes_decided_at_the_start_leave_out_the_start_top_covariates(rule):
+    """Issue #25: initiation, waiting and declined are decided at or before the start; under
+    'before_start' their model omits the start-TOP covariates, every other outcome keeps them."""
+    from pbr.registry.outcomes import start_decided_outcomes
+
+    models = MODELS | {"start_outcome_covariates": rule}
+    assert set(start_decided_outcomes()) == {
+        "treatment_initiation",
+        "waiting_over_3_weeks",
+        "declined_to_continue",
+    }
+    for o in OUTCOMES:
+        got = FitSpec.from_config("drug", o.name, models, "quarter").covariates
+        if rule == "before_start" and o.decided_at_start:
+            assert got == ("age_group", "sex")
+            assert (
+                composition.adjustment_sets(o.name, models, ["age_group"])["all_covariates"]
+                == MODELS["covariates"]
+            )
+        else:
+            assert got == tuple(MODELS["covariates"])
+            assert "all_covariates" not in composition.adjustment_sets(o.name, models, ["age_group"])
+    adjusted = composition.adjusted_outcomes([o.name for o in OUTCOMES], ["abstinence"], models)
+    expected = {"abstinence"} | (set(start_decided_outcomes()) if rule == "before_start" else set())
+    assert set(adjusted) == expected
+    with pytest.raises(ValueError, match="start_outcome_covariates"):
+        spec.outcome_covariates("treatment_initiation", MODELS | {"start_outcome_covariates": "some"})
+
+
+def test_adjusting_initiation_for_a_start_top_that_follows_it_biases_the_did():
+    """Why the rule exists: the start TOP is mostly recorded once an intervention starts, so its
+    'no_top' category is almost the outcome; when the scheme also changes how often a TOP is
+    recorded for those who do not start (here from 5% to 30% in the pilots after the start),
+    adjusting for it moves the DiD far from the planted log OR (-0.6); the model without it
+    recovers it."""
+    rng = np.random.default_rng(11)
+    df = simulate(n=20000, seed=11)
+    n = len(df)
+    did = df["did"].to_numpy().astype(bool)
+    lp = -0.2 + 0.5 * (df["age_group"] == "40+").to_numpy() - 0.6 * did
+    started = rng.random(n) < 1 / (1 + np.exp(-lp))
+    recorded = np.where(started, 0.9, np.where(did, 0.3, 0.05))
+    top = np.where(rng.random(n) < recorded, rng.choice(["0", "1-13", "14+"], n), "no_top")
+    df["treatment_initiation"] = pd.array(started.astype(int), dtype="Int64")
+    df["baseline_use"] = top
+    fits = {}
+    for rule in ("before_start", "all"):
+        s = FitSpec.from_config(
+            "drug", "treatment_initiation", MODELS | {"start_outcome_covariates": rule}, "quarter"
+        )
+        fits[rule] = float(models.fit_did(df, s, methods=("logit_crv1",)).iloc[0]["beta"])
+    assert fits["before_start"] == pytest.approx(-0.6, abs=0.15)
+    assert abs(fits["all"] - -0.6) > 0.5

@@ -87,10 +87,13 @@ def test_transfer_after_gap_or_non_transfer_starts_new_journey():
     assert j.loc[j.person_id == "p2", "end_date"].isna().all()
 
 
-def test_an_episode_open_at_the_transfer_does_not_break_it():
+@pytest.mark.parametrize(("area", "rule"), [("B", "merge"), ("B", "keep_earliest"), ("A", "separate")])
+def test_an_episode_open_at_the_transfer_does_not_break_it(area, rule):
     """Two clients sharing an attributor are one person: the other client's episode, referred
     before the transfer's discharge, sits between the transfer and its continuation by referral
-    date; the transfer still continues in the episode referred after it (issue #25)."""
+    date; the transfer still continues in the episode referred after it (issue #25). In another
+    area the other client's episode is its own journey under every overlap rule, counted; in the
+    same area only the rule ``separate`` keeps it apart (the others take it for concurrent treatment)."""
     ep = _ep(
         [
             ("p1", "e1", "2013-02-22", "2013-11-18", 83),
@@ -98,9 +101,132 @@ def test_an_episode_open_at_the_transfer_does_not_break_it():
             ("p1", "e2", "2013-12-04", "2014-04-25", 80),  # 16 days after the transfer
         ]
     )
-    ep = journeys.assign_journeys(ep, [83, 84], 21).set_index("episode_id")
+    ep.loc[ep["episode_id"] == "x1", "area_code"] = area
+    assigned = journeys.assign_journeys(ep, [83, 84], 21, rule)
+    ep = assigned.set_index("episode_id")
     assert ep.loc["e1", "journey_id"] == ep.loc["e2", "journey_id"] != ep.loc["x1", "journey_id"]
     assert ep["journey_seq"].to_dict() == {"e1": 1, "x1": 2, "e2": 1}  # numbered by first referral
+    assert ep.loc["x1", "overlap"] == ("other_area" if area == "B" else "kept_apart")
+    flow = journeys.overlap_flow(assigned, rule).set_index("reason")["n"]
+    # x1 is referred while e1 is open, e2 while x1 is: both journeys are counted
+    assert flow[journeys.OVERLAP_FLOW["other_area"][2]] == (2 if area == "B" else 0)
+
+
+OVERLAPPING = [
+    ("p1", "e1", "2013-01-01", "2013-06-30", 80),
+    ("p1", "e2", "2013-03-01", "2013-09-30", 85),  # referred while e1 is open, another agency
+    ("p1", "e3", "2014-01-01", "2014-03-01", 80),  # after both: its own journey
+]
+
+
+@pytest.mark.parametrize("rule", journeys.OVERLAP_RULES)
+def test_overlapping_episodes_in_one_area_follow_the_overlap_rule(rule):
+    """Concurrent treatment of one client at two agencies of one area (issue #25): one journey
+    ending when the later ends (``merge``), the earliest only (``keep_earliest``), or two journeys
+    (``separate``); the flow table counts what the rule did."""
+    ep = _ep(OVERLAPPING)
+    ep.loc[ep["episode_id"] == "e2", "agency_id"] = "H"
+    assigned = journeys.assign_journeys(ep, [83, 84], 21, rule)
+    j = journeys.summarise_journeys(assigned).set_index("journey_id")
+    state = assigned.set_index("episode_id")["overlap"]
+    flow = journeys.overlap_flow(assigned, rule)
+    rule_rows = flow["reason"] == journeys.OVERLAP_FLOW[journeys.RULE_STATE[rule]][2]
+    (counted,) = flow[rule_rows].itertuples()
+    if rule == "merge":
+        assert len(j) == 2 and state["e2"] == "merged"
+        first = j.loc["p1-001"]
+        assert (first.n_episodes, first.end_date, first.discharge_reason) == (2, D("2013-09-30"), 85)
+        assert first.agency_id == "G"  # the profile is the first episode's
+        assert (counted.action, counted.table, counted.n) == ("flagged", "journeys", 1)
+    elif rule == "keep_earliest":
+        assert len(j) == 2 and state["e2"] == "dropped"
+        assert pd.isna(assigned.set_index("episode_id").loc["e2", "journey_id"])
+        assert j.loc["p1-001", "end_date"] == D("2013-06-30")
+        assert (counted.action, counted.table, counted.n) == ("dropped", "episodes", 1)
+        kept = flow[flow["action"] == "kept"]["n"].sum()
+        assert kept + counted.n == len(ep)  # episodes reconcile: kept + dropped
+    else:
+        assert len(j) == 3 and state["e2"] == "kept_apart"
+        assert (counted.action, counted.n) == ("flagged", 1)
+
+
+def test_a_chain_of_overlaps_and_an_open_episode_make_one_journey():
+    """e3 overlaps e2 only, e2 overlaps e1: one cluster; the open e4 keeps it open; an episode
+    referred on the day the last one ends does not overlap it."""
+    ep = _ep(
+        [
+            ("p1", "e1", "2012-01-01", "2012-03-01", 85),
+            ("p1", "e2", "2012-02-01", "2012-06-01", 85),
+            ("p1", "e3", "2012-05-01", "2012-07-31", 80),
+            ("p1", "e5", "2012-07-31", "2012-09-01", 80),  # referred the day e3 ends: new journey
+            ("p2", "f1", "2012-01-01", None, None),
+            ("p2", "f2", "2012-04-01", "2012-05-01", 80),  # inside the open f1
+        ]
+    )
+    j = journeys.build_journeys(ep, [83, 84], 21).set_index("journey_id")
+    assert j["n_episodes"].to_dict() == {"p1-001": 3, "p1-002": 1, "p2-001": 2}
+    assert j.loc["p1-001", "end_date"] == D("2012-07-31")
+    assert pd.isna(j.loc["p2-001", "end_date"]) and pd.isna(j.loc["p2-001", "discharge_reason"])
+
+
+def test_a_transfer_continues_into_a_journey_with_concurrent_episodes():
+    ep = _ep(
+        [
+            ("p1", "e1", "2012-01-01", "2012-03-01", 83),
+            ("p1", "e2", "2012-03-10", "2012-08-01", 80),  # continues the transfer
+            ("p1", "e3", "2012-04-01", "2012-06-01", 85),  # concurrent with e2, same area
+        ]
+    )
+    j = journeys.build_journeys(ep, [83, 84], 21)
+    assert len(j) == 1 and j.iloc[0].n_episodes == 3 and j.iloc[0].discharge_reason == 80
+
+
+def test_overlap_clusters_agree_with_a_brute_force_overlap_graph():
+    """The sweep of :func:`journeys.overlap_links` against every pair tested for overlap, with
+    scipy's connected components, on random episodes (open ones included)."""
+    import numpy as np
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    rng = np.random.default_rng(5)
+    n = 400
+    start = pd.Timestamp("2012-01-01") + pd.to_timedelta(rng.integers(0, 700, n), unit="D")
+    length = pd.to_timedelta(rng.integers(0, 200, n), unit="D")
+    end = pd.Series(start + length).where(rng.random(n) > 0.1)
+    ep = pd.DataFrame(
+        {
+            "episode_id": [f"e{i:03d}" for i in range(n)],
+            "person_id": [f"p{i}" for i in rng.integers(0, 40, n)],
+            "area_code": rng.choice(["A", "B", None], n),
+            "referral_date": start,
+            "discharge_date": end,
+        }
+    )
+    links = journeys.overlap_links(ep)
+    pos = pd.Series(range(n), index=ep["episode_id"])
+    sweep = coo_matrix(([1] * len(links), (pos[links["from"]], pos[links["to"]])), shape=(n, n))
+    days = (
+        journeys.open_ended(ep["referral_date"]).to_numpy(),
+        journeys.open_ended(ep["discharge_date"]).to_numpy(),
+    )
+    same = (ep["person_id"].to_numpy()[:, None] == ep["person_id"].to_numpy()) & (
+        ep["area_code"].fillna("?").to_numpy()[:, None] == ep["area_code"].fillna("?").to_numpy()
+    )
+    overlap = (days[0][:, None] < days[1][None, :]) & (days[0][None, :] <= days[0][:, None])
+    brute = coo_matrix(same & overlap & ~np.eye(n, dtype=bool))
+    _, a = connected_components(sweep, directed=False)
+    _, b = connected_components(brute, directed=False)
+    assert len(links) > 20  # the draw has overlaps
+    assert pd.crosstab(a, b).gt(0).sum(axis=1).eq(1).all() and len(set(a)) == len(set(b))
+
+
+def test_journeys_do_not_depend_on_the_order_of_the_episodes():
+    ep = _ep(
+        [*OVERLAPPING, ("p1", "e4", "2014-02-01", "2014-05-01", 83), ("p1", "e5", "2014-05-10", None, None)]
+    )
+    a = journeys.assign_journeys(ep, [83, 84], 21).set_index("episode_id")["journey_id"]
+    b = journeys.assign_journeys(ep.sample(frac=1, random_state=3), [83, 84], 21).set_index("episode_id")
+    assert b["journey_id"].reindex(a.index).equals(a)
 
 
 def test_a_transfer_continues_in_its_own_area_first_and_each_episode_continues_one_transfer():
@@ -119,9 +245,12 @@ def test_a_transfer_continues_in_its_own_area_first_and_each_episode_continues_o
     assert links.loc["e1", "to"] == "e2" and links.loc["e1", "candidates"] == 2
     # f3 continues the transfer discharged nearer to it (f2: 7 days), not both
     assert links.loc["f2", "to"] == "f3" and "f1" not in links.index
-    assigned = journeys.assign_journeys(ep, [83, 84], 21)
+    # f1 and f2 overlap in one area: kept apart here (under merge they are one journey with f3)
+    assigned = journeys.assign_journeys(ep, [83, 84], 21, "separate")
     j = assigned.set_index("episode_id")["journey_id"]
     assert j["e1"] == j["e2"] != j["x1"] and j["f2"] == j["f3"] != j["f1"]
+    merged = journeys.assign_journeys(ep, [83, 84], 21).set_index("episode_id")["journey_id"]
+    assert merged["f1"] == merged["f2"] == merged["f3"]
     (flagged,) = journeys.transfer_flow(assigned).itertuples()
     assert (
         flagged.action == "flagged" and flagged.n == 1

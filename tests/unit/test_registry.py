@@ -59,3 +59,18 @@ def test_the_generator_names_its_outcomes_as_the_registry_does():
 
     assert set(OUTCOMES) <= set(registry.names())
     assert {f for f in CohortEffects.__dataclass_fields__} <= set(registry.names())
+
+
+def test_docs_outcomes_is_current_and_names_every_denominator():
+    """docs/outcomes.md is generated from the registry and the default config (issue #25)."""
+    from pathlib import Path
+
+    from pbr.config import validate_config
+    from pbr.registry.outcomes import OUTCOMES
+    from pbr.report.methods import outcomes_markdown
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "outcomes.md"
+    text = outcomes_markdown(validate_config({}))
+    assert doc.read_text() == text, "docs/outcomes.md is out of date: run `python -m pbr.report.methods > docs/outcomes.md`"
+    for o in OUTCOMES:
+        assert f"| `{o.name}` | {o.label} | {o.denominator} |" in text

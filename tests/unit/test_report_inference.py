@@ -412,3 +412,29 @@ def test_the_pretrend_verdict_follows_the_configured_headline():
     )
     (test,) = pretrend_tests(res).values()
     assert test["detected"] is None and test["tested"] and test["reason"] == "no events in the pilots"
+
+
+def test_the_methods_state_denominators_the_covariate_rule_and_the_overlap_rule(html):
+    """Issue #25: every outcome's denominator, which outcomes leave out the start-TOP covariates,
+    and what the journeys do with overlapping episodes, in the methods section."""
+    from pbr.config import validate_config
+    from pbr.registry.outcomes import OUTCOMES
+    from pbr.report.methods import covariate_rule
+
+    text = html.read_text()
+    methods = text[text.index("<dt>Journeys</dt>") : text.index("<dt>Inference</dt>")]
+    shown = [o for o in OUTCOMES if f"<strong>{o.label}</strong>" in methods]
+    assert len(shown) == 3  # the fixture's outcomes
+    for o in shown:
+        assert f"<strong>{o.label}</strong> (denominator: {o.denominator})" in methods
+    assert "journeys.overlap_rule: merge" in methods
+    # the fixture has no outcome decided at the start; the default config has three
+    assert "Every outcome is adjusted for the same covariates." in methods
+    cfg = validate_config({})
+    rule = covariate_rule(cfg)
+    assert rule.startswith(
+        "Treatment initiation, Waiting time over 3 weeks, Declined to continue (Mason 2015) are"
+    )
+    assert "leave out baseline_use, baseline_functioning" in rule
+    cfg["models"]["start_outcome_covariates"] = "all"
+    assert "like the other outcomes (models.start_outcome_covariates: all)" in covariate_rule(cfg)

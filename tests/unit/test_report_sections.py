@@ -342,6 +342,34 @@ def test_configured_post_start_covariates_are_the_ones_flagged(tmp_path):
     assert len(flagged) == 1 and any(c["text"] == "sex: female" for c in flagged[0])
 
 
+def test_an_outcome_decided_at_the_start_shows_its_main_and_every_covariate_fit():
+    """Issue #25: initiation's main model leaves out the start TOP; the adjustment table labels it
+    so and shows the fit with every covariate beside it."""
+    from pbr.report.composition import adjustment_table
+
+    rows = []
+    for spec, e in (("main", 0.59), ("all_covariates", 0.64), ("demographics", 0.59), ("unadjusted", 0.57)):
+        crv = result_row(
+            "drug", "treatment_initiation", spec, "logit_crv1", e, e * 0.8, e * 1.25, 0.001, 3000, 900
+        )
+        rows += [
+            crv,
+            crv | {"method": "logit_score_wcb", "ci_low": e * 0.7, "ci_high": e * 1.4, "p_value": 0.02},
+        ]
+    cfg = make_config()
+    tbl = adjustment_table(pd.DataFrame(rows), ["drug"], ["treatment_initiation"], cfg)
+    text = {c["text"]: row for row in tbl["body"] for c in row if isinstance(c.get("text"), str)}
+    main = [c["text"] for c in text["Covariates: recorded before the start (main)"]]
+    assert "0.590" in main
+    assert any("are left out (models.start_outcome_covariates)" in str(t) for t in main)
+    full = [c["text"] for c in text["Covariates: every covariate, start TOP included"]]
+    assert "0.640" in full and any("partly adjusts for the outcome" in str(t) for t in full)
+    cfg["models"]["start_outcome_covariates"] = "all"
+    tbl = adjustment_table(pd.DataFrame(rows), ["drug"], ["treatment_initiation"], cfg)
+    labels = {c["text"] for row in tbl["body"] for c in row if isinstance(c.get("text"), str)}
+    assert "Covariates: every covariate (main)" in labels
+
+
 # ---------------------------------------------------------------------------------------
 # Event-study figure
 

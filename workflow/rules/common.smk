@@ -231,8 +231,13 @@ def registration_lag_of(wildcards):
 
 
 def model_settings(*keys):
-    """The model settings a fit reads: covariates and confidence level, and ``keys`` (e.g. engine)."""
-    return pick(config["models"], "covariates", "confidence_level", *keys)
+    """The model settings a fit reads: covariates, the rule for the outcomes decided at the start
+    (with the start-TOP covariates it drops) and confidence level, and ``keys`` (e.g. engine).
+    """
+    models = config["models"]
+    return pick(
+        models, "covariates", "start_outcome_covariates", "confidence_level", *keys
+    ) | {"robustness": pick(models["robustness"], "post_start_covariates")}
 
 
 def key_id(wildcards=None):

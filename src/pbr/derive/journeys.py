@@ -3,9 +3,14 @@
 A journey is a person's run of episodes: an episode continues the journey when it is
 referred within ``transfer_gap_days`` after a discharge whose reason is a transfer
 (``transfer_codes``; :func:`transfer_links` says which episode when several could);
-otherwise it starts a new journey. The journey starts at
-its first referral, ends at its last discharge, and takes its area, agency and client
-profile from its first episode and its discharge reason from its last.
+otherwise it starts a new journey. Episodes of one person that overlap in time (one referred
+while another is still open) follow ``overlap_rule`` (:data:`OVERLAP_RULES`,
+:func:`overlap_links`): in the same area they are concurrent treatment of one client at two
+agencies, merged into one journey (``merge``, the default) or reduced to the earliest
+(``keep_earliest``); in different areas they are more likely two clients who share an
+attributor, and stay separate journeys, counted. The journey starts at its first referral,
+ends at its last discharge (open while any episode is open), takes its area, agency and client
+profile from its first episode and its discharge reason from the episode that ends last.
 """
 
 from __future__ import annotations
@@ -43,6 +48,15 @@ SUBSTANCE_GROUPS = {
 }
 AGE_BANDS = [(18, 24), (25, 29), (30, 34), (35, 39), (40, 44), (45, 49), (50, 200)]
 
+#: What happens to a person's episodes that overlap in time in the same area (config
+#: ``journeys.overlap_rule``): one journey (``merge``), only the earliest kept (``keep_earliest``,
+#: the others dropped and counted), or each in its own journey (``separate``).
+OVERLAP_RULES = ("merge", "keep_earliest", "separate")
+#: Values of the ``overlap`` column of :func:`assign_journeys`.
+OVERLAP_STATES = ("none", "merged", "dropped", "kept_apart", "other_area")
+#: The ``overlap`` state of a same-area concurrent episode under each rule.
+RULE_STATE = {"merge": "merged", "keep_earliest": "dropped", "separate": "kept_apart"}
+
 
 def transfer_links(episodes: pd.DataFrame, transfer_codes: list[int], transfer_gap_days: int) -> pd.DataFrame:
     """The continuation of each transfer: (from, to) episode ids of one person, one-to-one.
@@ -75,38 +89,103 @@ def transfer_links(episodes: pd.DataFrame, transfer_codes: list[int], transfer_g
     return links[["from", "to", "candidates"]]
 
 
-def assign_journeys(
-    episodes: pd.DataFrame, transfer_codes: list[int], transfer_gap_days: int
-) -> pd.DataFrame:
-    """Episodes with ``journey_seq`` and ``journey_id`` (person id + sequence) added.
+def open_ended(dates: pd.Series) -> pd.Series:
+    """Dates as days since 1970 (float), a missing date (an open episode) as +inf."""
+    days = dates.to_numpy(dtype="datetime64[D]").astype("int64").astype(float)
+    return pd.Series(np.where(dates.isna().to_numpy(), np.inf, days), index=dates.index)
 
-    A journey is a chain of :func:`transfer_links`: an episode that continues a transfer joins
-    the transfer's journey; any other starts a new one. A person's journeys are numbered in
-    the order of their first referral. ``transfer_candidates``: on a continued transfer, how many
-    episodes could have continued it (:func:`transfer_flow` counts those with a choice).
+
+def overlap_links(episodes: pd.DataFrame) -> pd.DataFrame:
+    """The overlaps of a person's episodes in one area: (from, to) episode ids where ``to`` was
+    referred while ``from``, or an episode overlapping it, was still open (an episode with no
+    discharge date is open). Within a person and area, in order of referral, an episode joins the
+    cluster of the one before it when referred before the latest discharge so far (the classic
+    merge of overlapping intervals), so each cluster is a chain of links. An episode referred on
+    the day another is discharged does not overlap it. Missing areas count as one area."""
+    keys = ["person_id", "area_code"]
+    e = episodes[["episode_id", *keys, "referral_date", "discharge_date"]].sort_values(
+        [*keys, "referral_date", "episode_id"], kind="mergesort"
+    )
+    end = open_ended(e["discharge_date"])
+    grouped = end.groupby([e[k] for k in keys], dropna=False, sort=False)
+    latest_before = grouped.cummax().groupby([e[k] for k in keys], dropna=False, sort=False).shift()
+    before = e["episode_id"].groupby([e[k] for k in keys], dropna=False, sort=False).shift()
+    overlap = (open_ended(e["referral_date"]) < latest_before).fillna(False).astype(bool)
+    return pd.DataFrame({"from": before[overlap].to_numpy(), "to": e.loc[overlap, "episode_id"].to_numpy()})
+
+
+def other_area_overlaps(episodes: pd.DataFrame) -> pd.Series:
+    """Per episode (aligned with ``episodes``): referred while an earlier-referred episode of the
+    same person in another area was still open (with no same-area overlap of its own, the case of
+    :func:`overlap_links`): two clients sharing an attributor, or one client treated in two areas."""
+    e = episodes.sort_values(["person_id", "referral_date", "episode_id"], kind="mergesort")
+    end = open_ended(e["discharge_date"])
+    latest_before = (
+        end.groupby(e["person_id"], sort=False).cummax().groupby(e["person_id"], sort=False).shift()
+    )
+    overlap = (open_ended(e["referral_date"]) < latest_before).fillna(False).astype(bool)
+    same_area = e["episode_id"].isin(overlap_links(episodes)["to"])
+    return (overlap & ~same_area).reindex(episodes.index)
+
+
+def assign_journeys(
+    episodes: pd.DataFrame,
+    transfer_codes: list[int],
+    transfer_gap_days: int,
+    overlap_rule: str = "merge",
+) -> pd.DataFrame:
+    """Episodes with ``journey_seq``, ``journey_id`` (person id + sequence) and ``overlap`` added.
+
+    A journey is a connected set of :func:`transfer_links` and, under ``overlap_rule`` ``merge``,
+    :func:`overlap_links` (concurrent episodes in the same area); any other episode starts a new
+    one. Under ``keep_earliest`` only the first-referred episode of each overlapping cluster is
+    kept: the others have no journey (``journey_id`` <NA>, ``overlap`` 'dropped'). A person's
+    journeys are numbered in the order of their first referral. ``overlap``: 'merged' (joined a
+    concurrent episode's journey), 'dropped', 'kept_apart' (overlaps in the same area under
+    ``separate``), 'other_area' (:func:`other_area_overlaps`) or 'none'. ``transfer_candidates``:
+    on a continued transfer, how many episodes could have continued it (:func:`transfer_flow`
+    counts those with a choice).
     """
+    if overlap_rule not in OVERLAP_RULES:
+        raise ValueError(f"journeys.overlap_rule must be one of {OVERLAP_RULES}, not {overlap_rule!r}")
     ordered = episodes.sort_values(
         ["person_id", "referral_date", "episode_id"], kind="mergesort"
     ).reset_index(drop=True)
-    links = transfer_links(ordered, transfer_codes, transfer_gap_days)
+    overlaps = overlap_links(ordered)
+    state = pd.Series("none", index=ordered.index, dtype=object)
+    state[other_area_overlaps(ordered).to_numpy()] = "other_area"
+    concurrent = ordered["episode_id"].isin(overlaps["to"]).to_numpy()
+    state[concurrent] = RULE_STATE[overlap_rule]
+    kept = ordered[state != "dropped"]
+    links = transfer_links(kept, transfer_codes, transfer_gap_days)
     ordered["transfer_candidates"] = (
         ordered["episode_id"].map(pd.Series(links["candidates"].to_numpy(), index=links["from"].to_numpy()))
     ).astype("Int64")
-    previous = pd.Series(links["from"].to_numpy(), index=links["to"].to_numpy())
-    head = ordered["episode_id"].copy()
-    while True:  # follow each chain back to its first episode (chains are a few episodes long)
-        step = head.map(previous)
-        if step.isna().all():
-            break
-        head = step.fillna(head)
-    first = ordered.assign(head=head.to_numpy()).loc[lambda d: d["episode_id"] == d["head"]]
-    seq = first.groupby("person_id", sort=False).cumcount() + 1  # in the sorted order: by first referral
-    ordered["journey_seq"] = head.map(pd.Series(seq.to_numpy(), index=first["episode_id"].to_numpy()))
-    ordered["journey_seq"] = ordered["journey_seq"].astype("int64")
+    edges = pd.concat([links[["from", "to"]], overlaps if overlap_rule == "merge" else None])
+    first = _first_episode(ordered, edges)
+    first_ids = ordered.loc[(first == np.arange(len(ordered))) & (state != "dropped").to_numpy(), "person_id"]
+    seq = first_ids.groupby(first_ids, sort=False).cumcount() + 1  # in the sorted order: by first referral
+    journey_seq = pd.Series(first, index=ordered.index).map(seq).astype("Int64")
+    ordered["journey_seq"] = journey_seq.mask(state == "dropped")
     ordered["journey_id"] = (
-        ordered["person_id"] + "-" + ordered["journey_seq"].astype(str).str.zfill(3)
+        ordered["person_id"] + "-" + ordered["journey_seq"].astype("string").str.zfill(3)
     ).astype("string")
+    ordered["overlap"] = state.astype("string").to_numpy()
     return ordered
+
+
+def _first_episode(ordered: pd.DataFrame, edges: pd.DataFrame) -> np.ndarray:
+    """Per row of ``ordered`` (sorted by person and referral): the row position of the first episode
+    of its connected set of ``edges`` (from, to episode ids), by scipy's connected components."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(ordered)
+    position = pd.Series(np.arange(n), index=ordered["episode_id"].to_numpy())
+    rows, cols = position[edges["from"].to_numpy()].to_numpy(), position[edges["to"].to_numpy()].to_numpy()
+    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
+    _, component = connected_components(graph, directed=False)
+    return pd.Series(np.arange(n)).groupby(component).transform("min").to_numpy()
 
 
 def transfer_flow(episodes: pd.DataFrame) -> pd.DataFrame:
@@ -120,16 +199,69 @@ def transfer_flow(episodes: pd.DataFrame) -> pd.DataFrame:
     return flow_frame([flow_row("derive", "cohorts", "journeys", "journeys", "flagged", reason, chosen)])
 
 
+#: The flow rows of :func:`overlap_flow`: overlap state -> (table, action, reason).
+OVERLAP_FLOW = {
+    "merged": (
+        "journeys",
+        "flagged",
+        "an episode referred while another episode of the person in the same area was open (concurrent "
+        "treatment), merged into its journey (journeys.overlap_rule: merge)",
+    ),
+    "dropped": (
+        "episodes",
+        "dropped",
+        "an episode referred while another episode of the person in the same area was open; the earliest "
+        "is kept (journeys.overlap_rule: keep_earliest)",
+    ),
+    "kept_apart": (
+        "journeys",
+        "flagged",
+        "an episode referred while another episode of the person in the same area was open, kept as its "
+        "own journey (journeys.overlap_rule: separate)",
+    ),
+    "other_area": (
+        "journeys",
+        "flagged",
+        "an episode referred while another episode of the person in another area was open (two clients "
+        "sharing an attributor, or one treated in two areas): its own journey",
+    ),
+}
+
+
+def overlap_flow(episodes: pd.DataFrame, overlap_rule: str) -> pd.DataFrame:
+    """Flow rows of the overlapping episodes of :func:`assign_journeys` (column ``overlap``) under
+    ``overlap_rule``: the journeys holding a merged (``merge``) or kept-apart (``separate``) episode
+    are flagged, the episodes dropped by ``keep_earliest`` are dropped (beside the episodes kept in a
+    journey), and the journeys starting while an episode in another area was open are flagged."""
+    state = episodes["overlap"]
+    rows = []
+    for value in (RULE_STATE[overlap_rule], "other_area"):
+        table, action, reason = OVERLAP_FLOW[value]
+        hit = episodes[state == value]
+        n = len(hit) if table == "episodes" else hit["journey_id"].nunique()
+        rows.append(flow_row("derive", "cohorts", table, table, action, reason, n))
+    if overlap_rule == "keep_earliest":
+        kept = int(episodes["journey_id"].notna().sum())
+        rows.append(flow_row("derive", "cohorts", "episodes", "episodes", "kept", "in a journey", kept))
+    return flow_frame(rows)
+
+
 def summarise_journeys(episodes: pd.DataFrame) -> pd.DataFrame:
-    """One row per journey from episodes carrying ``journey_id`` (see :func:`assign_journeys`).
+    """One row per journey from episodes carrying ``journey_id`` (see :func:`assign_journeys`; an
+    episode without one, dropped by the overlap rule, is in no journey). The end and discharge
+    reason are the episode's that ends last (an open episode: the journey is open); the profile
+    the first-referred episode's.
 
     Columns: journey_id, person_id, journey_seq, n_episodes, start_date, end_date,
     discharge_reason, triage_date, first_intervention_date, area_code, sub_area,
     agency_id, the first episode's client profile, and age_at_start.
     """
-    g = episodes.groupby("journey_id", sort=True)
+    in_journey = episodes[episodes["journey_id"].notna()]
+    g = in_journey.groupby("journey_id", sort=True)
     first = g.head(1).set_index("journey_id")
-    last = g.tail(1).set_index("journey_id")
+    ending = in_journey.assign(_end=open_ended(in_journey["discharge_date"]))
+    last = ending.sort_values("_end", kind="mergesort").groupby("journey_id", sort=True).tail(1)
+    last = last.set_index("journey_id").reindex(first.index)
     j = pd.DataFrame(index=first.index)
     j["person_id"] = first["person_id"]
     j["journey_seq"] = first["journey_seq"].astype("int64")
@@ -145,9 +277,11 @@ def summarise_journeys(episodes: pd.DataFrame) -> pd.DataFrame:
     return j.reset_index()
 
 
-def build_journeys(episodes: pd.DataFrame, transfer_codes: list[int], transfer_gap_days: int) -> pd.DataFrame:
+def build_journeys(
+    episodes: pd.DataFrame, transfer_codes: list[int], transfer_gap_days: int, overlap_rule: str = "merge"
+) -> pd.DataFrame:
     """One row per journey from de-identified episodes (:func:`assign_journeys` then :func:`summarise_journeys`)."""
-    return summarise_journeys(assign_journeys(episodes, transfer_codes, transfer_gap_days))
+    return summarise_journeys(assign_journeys(episodes, transfer_codes, transfer_gap_days, overlap_rule))
 
 
 PROFILE_COLUMNS = [

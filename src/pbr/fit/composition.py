@@ -12,9 +12,11 @@ have moved them. Three checks, each in :data:`pbr.fit.spec.RESULT_COLUMNS` rows:
   :mod:`pbr.registry.outcomes`) is not all journeys, the DiD of the share of journeys in
   it (the analysis table has the outcome NaN outside its denominator), outcome
   ``denominator:<outcome>``;
-- adjustment sets (:func:`adjustment_rows`): the main DiD without covariates
-  (specification ``unadjusted``) and with the demographic covariates only
-  (``demographics``); the main specification (every covariate) is ``fit_did``'s.
+- adjustment sets (:func:`adjustment_rows`, :func:`adjustment_sets`): the main DiD without
+  covariates (specification ``unadjusted``), with the demographic covariates only
+  (``demographics``) and, for an outcome decided at the start whose main model omits the
+  start-TOP covariates, with every covariate (``all_covariates``); the main specification is
+  ``fit_did``'s.
 
 Shares are fitted as linear probability models with area and period fixed effects and no
 covariates, on all journeys of the cohort, by the functions every other row comes from:
@@ -42,7 +44,7 @@ import pandas as pd
 from pbr.fit import inference, models
 from pbr.fit.draws import Bootstrap
 from pbr.fit.robustness import relabel
-from pbr.fit.spec import FitSpec, joined, results_frame
+from pbr.fit.spec import FitSpec, joined, outcome_covariates, results_frame
 from pbr.registry.outcomes import OUTCOMES
 
 log = logging.getLogger(__name__)
@@ -172,23 +174,47 @@ def adjustment_rows(
     return results_frame([]) if not parts else pd.concat(parts, ignore_index=True)
 
 
+def adjustment_sets(
+    outcome: str, models: Mapping, demographic_covariates: Sequence[str]
+) -> dict[str, list[str]]:
+    """The adjustment sets ``outcome``'s main DiD is fitted with beside its main covariates:
+    none (``unadjusted``), ``demographic_covariates`` (``demographics``) and, for an outcome whose
+    main model omits covariates (:func:`pbr.fit.spec.outcome_covariates`: one decided at the start),
+    every covariate (``all_covariates``), so that the table shows what the rule changes."""
+    sets = {"unadjusted": [], "demographics": list(demographic_covariates)}
+    if outcome_covariates(outcome, models) != tuple(models["covariates"]):
+        sets["all_covariates"] = list(models["covariates"])
+    return sets
+
+
+def adjusted_outcomes(
+    outcomes: Sequence[str], robustness_outcomes: Sequence[str], models: Mapping
+) -> list[str]:
+    """The outcomes of ``outcomes`` with adjustment rows: the robustness outcomes and every outcome
+    whose main model omits covariates (:func:`adjustment_sets`), in ``outcomes``' order."""
+    return [
+        o
+        for o in outcomes
+        if o in robustness_outcomes or outcome_covariates(o, models) != tuple(models["covariates"])
+    ]
+
+
 def composition_table(
     analysis: pd.DataFrame,
     spec: FitSpec,
     *,
     share_outcomes: Sequence[str],
-    adjusted_outcomes: Sequence[str],
-    adjustment_sets: Mapping[str, Sequence[str]],
+    adjustments: Mapping[str, Mapping[str, Sequence[str]]],
     post_start_covariates: Sequence[str],
     bootstrap: Bootstrap,
 ) -> pd.DataFrame:
     """Every composition row of one cohort (``spec``: cohort, covariates, period, confidence):
-    the mix of ``spec.covariates``, the denominators of ``share_outcomes`` and the adjustment
-    sets of ``adjusted_outcomes`` (none for a cohort without robustness checks)."""
+    the mix of ``spec.covariates``, the denominators of ``share_outcomes`` and, per outcome of
+    ``adjustments``, its adjustment sets (name -> covariates; :func:`adjustment_sets`)."""
     parts = [
         mix_rows(analysis, spec, spec.covariates, post_start_covariates, bootstrap),
         denominator_rows(analysis, spec, share_outcomes, bootstrap),
     ]
-    for outcome in adjusted_outcomes:
-        parts.append(adjustment_rows(analysis, replace(spec, outcome=outcome), adjustment_sets, bootstrap))
+    for outcome, sets in adjustments.items():
+        parts.append(adjustment_rows(analysis, replace(spec, outcome=outcome), sets, bootstrap))
     return results_frame(pd.concat(parts, ignore_index=True).to_dict("records"))

@@ -25,6 +25,7 @@ from scipy import special
 
 from pbr.fit.counts import events, journeys
 from pbr.registry.methods import METHODS
+from pbr.registry.outcomes import start_decided_outcomes
 
 #: The columns of every result row, in order.
 RESULT_COLUMNS = [
@@ -85,13 +86,14 @@ class FitSpec:
 
     @classmethod
     def from_config(cls, cohort: str, outcome: str, models: Mapping, period_unit: str) -> FitSpec:
-        """The spec a rule fits: the ``models`` section of the config (covariates, confidence
-        level, engine) and the study's period unit. A rule that fits no main model (the
-        few-cluster inference has its own engine) is not given ``engine``: the default then."""
+        """The spec a rule fits: the ``models`` section of the config (covariates as
+        :func:`outcome_covariates` gives them, confidence level, engine) and the study's period
+        unit. A rule that fits no main model (the few-cluster inference has its own engine) is
+        not given ``engine``: the default then."""
         return cls(
             cohort,
             outcome,
-            tuple(models["covariates"]),
+            outcome_covariates(outcome, models),
             period_unit,
             float(models["confidence_level"]),
             models.get("engine", ENGINES[0]),
@@ -101,6 +103,28 @@ class FitSpec:
     def z(self) -> float:
         """The normal quantile of the confidence level (intervals beta +- z SE)."""
         return normal_quantile(self.confidence_level)
+
+
+#: Values of ``models.start_outcome_covariates``.
+START_OUTCOME_COVARIATES = ("before_start", "all")
+
+
+def outcome_covariates(outcome: str, models: Mapping) -> tuple[str, ...]:
+    """The covariates of ``outcome``'s main model: ``models["covariates"]``, less the start-TOP
+    covariates (``models["robustness"]["post_start_covariates"]``) for an outcome decided at or
+    before treatment starts (:func:`pbr.registry.outcomes.start_decided_outcomes`) when
+    ``models["start_outcome_covariates"]`` is 'before_start' (the default): the start TOP is mostly
+    recorded when an intervention starts, so its 'no TOP' category partly is such an outcome."""
+    covariates = tuple(models["covariates"])
+    rule = models["start_outcome_covariates"]
+    if rule not in START_OUTCOME_COVARIATES:
+        raise ValueError(
+            f"models.start_outcome_covariates must be one of {START_OUTCOME_COVARIATES}, not {rule!r}"
+        )
+    if rule == "all" or outcome not in start_decided_outcomes():
+        return covariates
+    at_start_top = set(models["robustness"]["post_start_covariates"])
+    return tuple(c for c in covariates if c not in at_start_top)
 
 
 def normal_quantile(confidence_level: float) -> float:

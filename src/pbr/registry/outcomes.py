@@ -4,7 +4,8 @@ An entry gives the outcome's ``name`` (its column in the analysis table and its 
 config), its ``label`` in the report, its ``denominator`` in words, its ``definition`` (a
 function of the config's ``outcomes:`` section giving the text the report prints), the
 ``inputs`` its derivation reads, the config section (``settings``) whose keys are passed
-to it as keyword arguments and its ``window`` (:func:`window_days`: the last day after the
+to it as keyword arguments, whether it is ``decided_at_start`` (:func:`start_decided_outcomes`)
+and its ``window`` (:func:`window_days`: the last day after the
 journey start its value can depend on; the timing sensitivity of :mod:`pbr.fit.robustness`
 drops or avoids journeys whose window crosses the pilots' start). Its derivation is the function of the same name in
 :mod:`pbr.derive.outcomes`, called as ``fn(*inputs, **settings)``; the inputs are:
@@ -51,6 +52,7 @@ class Outcome:
     window: Callable[[Mapping], int] | None = (
         None  # days after the start the value can depend on (window_days)
     )
+    decided_at_start: bool = False  # decided at or before treatment starts (start_decided_outcomes)
 
     @property
     def register(self) -> str | None:
@@ -91,6 +93,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         ),
         settings="treatment_initiation",
         window=lambda o: o["treatment_initiation"]["max_days"],
+        decided_at_start=True,
     ),
     Outcome(
         "waiting_over_3_weeks",
@@ -102,6 +105,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         ),
         settings="waiting_over_3_weeks",
         window=lambda o: o["treatment_initiation"]["max_days"],
+        decided_at_start=True,
     ),
     Outcome(
         "successful_completion",
@@ -109,7 +113,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         "all journeys",
         lambda o: (
             f"The journey ends with discharge code {_codes(o['successful_completion']['discharge_codes'])} "
-            f"on days 0–{o['successful_completion']['window_days']}. Denominator: all journeys."
+            f"on days 0–{o['successful_completion']['window_days']}."
         ),
         settings="successful_completion",
         window=lambda o: o["successful_completion"]["window_days"],
@@ -120,7 +124,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         "all journeys",
         lambda o: (
             f"Successfully completed and no new journey within {o['representation']['window_days']} days of "
-            "discharge. Denominator: all journeys."
+            "discharge."
         ),
         inputs=("successful_completion", "gap"),
         settings="representation",
@@ -183,7 +187,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         lambda o: (
             f"A linked ONS death with underlying cause "
             f"{', '.join(o['drug_related_death']['icd10_prefixes'])} dated (by date of death) on days "
-            f"0–{o['drug_related_death']['window_days']} after the journey start. Denominator: all journeys."
+            f"0–{o['drug_related_death']['window_days']} after the journey start."
         ),
         inputs=("journeys", "deaths"),
         settings="drug_related_death",
@@ -195,7 +199,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         "all journeys",
         lambda o: (
             f"A linked proven offence in {', '.join(o['acquisitive_crime']['offence_groups'])} "
-            f"dated (by offence date) on days 0–{o['acquisitive_crime']['window_days']}. Denominator: all journeys."
+            f"dated (by offence date) on days 0–{o['acquisitive_crime']['window_days']}."
         ),
         inputs=("journeys", "offences"),
         settings="acquisitive_crime",
@@ -207,12 +211,21 @@ OUTCOMES: tuple[Outcome, ...] = (
         "all journeys",
         lambda o: (
             f"The journey ends with discharge code {_codes(o['declined_to_continue']['discharge_codes'])} "
-            f"within {o['declined_to_continue']['window_days']} days (Mason 2015). Denominator: all journeys."
+            f"within {o['declined_to_continue']['window_days']} days (Mason 2015)."
         ),
         settings="declined_to_continue",
         window=lambda o: o["declined_to_continue"]["window_days"],
+        decided_at_start=True,
     ),
 )
+
+
+def start_decided_outcomes() -> tuple[str, ...]:
+    """The outcomes decided at or before treatment starts (initiation, waiting, declined): the start
+    TOP, mostly recorded when an intervention starts, is partly their outcome, so under the config's
+    ``models.start_outcome_covariates: before_start`` their DiD omits the start-TOP covariates
+    (:func:`pbr.fit.spec.outcome_covariates`)."""
+    return tuple(o.name for o in OUTCOMES if o.decided_at_start)
 
 
 def by_name() -> dict[str, Outcome]:

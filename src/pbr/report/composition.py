@@ -9,14 +9,16 @@ journey starts, so they may respond to the scheme (issue 19). Two tables:
   percentage points: the LPM restricted wild cluster bootstrap (``lpm_wcb_webb``) first, CRV1
   beside for reference; covariates recorded after the journey starts are flagged (config
   ``models.robustness.post_start_covariates``);
-- the main DiD with every covariate, with demographics only (``demographics``) and with none
-  (``unadjusted``): the OR with the headline interval for each.
+- the main DiD with its covariates, with every covariate (``all_covariates``: for an outcome
+  decided at the start, whose main model leaves out the start TOP), with demographics only
+  (``demographics``) and with none (``unadjusted``): the OR with the headline interval for each.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from pbr.fit.spec import outcome_covariates
 from pbr.report.cells import data_cell, label, table
 from pbr.report.checks import (
     HEADLINE_METHOD,
@@ -34,7 +36,14 @@ from pbr.report.verdicts import result_row
 DEFAULT_POST_START_COVARIATES = ("baseline_use", "baseline_functioning")
 MIX, DENOMINATOR = "mix:", "denominator:"
 #: The adjustment specifications beside main, and what each adjusts for.
-ADJUSTMENTS = {"main": "every covariate (main)", "demographics": "demographics only", "unadjusted": "none"}
+ADJUSTMENTS = {
+    "main": "every covariate (main)",
+    "all_covariates": "every covariate, start TOP included",
+    "demographics": "demographics only",
+    "unadjusted": "none",
+}
+#: The main specification's words for an outcome decided at the start, fitted without the start TOP.
+MAIN_BEFORE_START = "recorded before the start (main)"
 
 
 def post_start_covariates(config: dict) -> list[str]:
@@ -103,13 +112,23 @@ def adjustment_table(
     for c in cohorts:
         for o in outcomes:
             specs = set(results.loc[(results["cohort"] == c) & (results["outcome"] == o), "specification"])
-            if not specs & {"unadjusted", "demographics"}:
+            if not specs & {"unadjusted", "demographics", "all_covariates"}:
                 continue
             checks = []
+            before_start = outcome_covariates(o, config["models"]) != tuple(config["models"]["covariates"])
             for spec, words in ADJUSTMENTS.items():
+                if spec == "main" and before_start:
+                    words = MAIN_BEFORE_START
                 text = {
-                    "main": f"includes covariates recorded after the journey starts ({flagged}): possibly "
-                    "affected by the scheme",
+                    "main": (
+                        f"an outcome decided at the start: the start-TOP covariates ({flagged}) are left out "
+                        "(models.start_outcome_covariates)"
+                        if before_start
+                        else f"includes covariates recorded after the journey starts ({flagged}): possibly "
+                        "affected by the scheme"
+                    ),
+                    "all_covariates": f"the start TOP is mostly recorded when an intervention starts, so "
+                    f"adjusting for {flagged} partly adjusts for the outcome",
                     "demographics": ", ".join(demographics) if demographics else "",
                 }.get(spec, "")
                 check = spec_check(results, c, o, spec, f"Covariates: {words}", text, redact)
@@ -119,8 +138,8 @@ def adjustment_table(
     if not body:
         return None
     return table(
-        "Adjustment: the DiD odds ratio with every covariate (main), with demographics only and "
-        "unadjusted; headline (wild cluster score bootstrap) interval first, CRV1 for reference only",
+        "Adjustment: the DiD odds ratio with the main covariates, with every covariate, with demographics "
+        "only and unadjusted; headline (wild cluster score bootstrap) interval first, CRV1 for reference only",
         check_head("OR", ("Cohort", "Outcome", "Covariates")),
         body,
         tid="tbl-adjustment",

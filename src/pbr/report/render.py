@@ -50,7 +50,9 @@ from pbr.report.findings import area_summary, summary_findings
 from pbr.report.inputs import ReportInputs
 from pbr.report.methods import (
     SIZE_BAND,
+    covariate_rule,
     model_formula,
+    overlap_rule_text,
     size_band_items,
     size_band_leads,
     source_section,
@@ -479,6 +481,9 @@ def _html(
         flow=sections["flow"],
         definitions=outcome_registry.definitions(config["outcomes"]),
         formula=model_formula(config),
+        covariate_rule=covariate_rule(config),
+        overlap_rule=overlap_rule_text(config),
+        denominators={o.name: o.denominator for o in outcome_registry.OUTCOMES},
         labels={o.name: o.label for o in outcome_registry.OUTCOMES},
         method_labels=METHOD_LABELS,
         exchangeable_note=EXCHANGEABLE_NOTE,
