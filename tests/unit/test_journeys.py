@@ -142,7 +142,12 @@ def test_overlapping_episodes_in_one_area_follow_the_overlap_rule(rule):
         assert len(j) == 2 and state["e2"] == "dropped"
         assert pd.isna(assigned.set_index("episode_id").loc["e2", "journey_id"])
         assert j.loc["p1-001", "end_date"] == D("2013-06-30")
-        assert (counted.action, counted.table, counted.n) == ("dropped", "episodes", 1)
+        assert (counted.action, counted.table, counted.unit, counted.n) == (
+            "dropped",
+            "ndtms_episodes",
+            "episodes",
+            1,
+        )
         kept = flow[flow["action"] == "kept"]["n"].sum()
         assert kept + counted.n == len(ep)  # episodes reconcile: kept + dropped
     else:
@@ -402,3 +407,24 @@ def test_a_missing_period_or_group_stops_with_the_study_dates(drop, needles):
     for needle in needles:
         assert needle in msg, msg
     assert "study.pre_start" in msg and "study.post_end" in msg and "outside the windows 1" in msg
+
+
+def test_episodes_dropped_by_keep_earliest_continue_the_spine_of_the_flow_diagram():
+    """The flow rows of keep_earliest are NDTMS episodes of the derive stage: the diagram chains
+    them to the link stage's kept episodes (kept + dropped = the episodes grouped into persons)."""
+    from pbr.flow import concat_flows, flow_frame, flow_row
+    from pbr.report.descriptive import flow_section
+    from pbr.report.disclosure import Disclosure
+
+    ep = _ep(OVERLAPPING)
+    assigned = journeys.assign_journeys(ep, [83, 84], 21, "keep_earliest")
+    linked = flow_frame(
+        [flow_row("link", "persons", "ndtms_episodes", "episodes", "kept", "grouped", len(ep))]
+    )
+    flow = concat_flows(linked, journeys.overlap_flow(assigned, "keep_earliest"))
+    disc = Disclosure(10, active=False)
+    section = flow_section(flow, disc)
+    derive = [s for s in section["spine"] if s["stage"] == "derive" and s["table"] == "ndtms_episodes"]
+    assert len(derive) == 1 and derive[0]["incoming"] is not None
+    disc.resolve()
+    assert str(derive[0]["kept"]) == "2" and str(derive[0]["incoming"]) == "3"

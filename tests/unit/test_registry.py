@@ -71,6 +71,8 @@ def test_docs_outcomes_is_current_and_names_every_denominator():
 
     doc = Path(__file__).resolve().parents[2] / "docs" / "outcomes.md"
     text = outcomes_markdown(validate_config({}))
-    assert doc.read_text() == text, "docs/outcomes.md is out of date: run `python -m pbr.report.methods > docs/outcomes.md`"
+    assert doc.read_text() == text, (
+        "docs/outcomes.md is out of date: run `python -m pbr.report.methods > docs/outcomes.md`"
+    )
     for o in OUTCOMES:
         assert f"| `{o.name}` | {o.label} | {o.denominator} |" in text

@@ -208,7 +208,7 @@ OVERLAP_FLOW = {
         "treatment), merged into its journey (journeys.overlap_rule: merge)",
     ),
     "dropped": (
-        "episodes",
+        "ndtms_episodes",
         "dropped",
         "an episode referred while another episode of the person in the same area was open; the earliest "
         "is kept (journeys.overlap_rule: keep_earliest)",
@@ -238,11 +238,12 @@ def overlap_flow(episodes: pd.DataFrame, overlap_rule: str) -> pd.DataFrame:
     for value in (RULE_STATE[overlap_rule], "other_area"):
         table, action, reason = OVERLAP_FLOW[value]
         hit = episodes[state == value]
-        n = len(hit) if table == "episodes" else hit["journey_id"].nunique()
-        rows.append(flow_row("derive", "cohorts", table, table, action, reason, n))
+        unit = "episodes" if table == "ndtms_episodes" else "journeys"
+        n = len(hit) if unit == "episodes" else hit["journey_id"].nunique()
+        rows.append(flow_row("derive", "cohorts", table, unit, action, reason, n))
     if overlap_rule == "keep_earliest":
         kept = int(episodes["journey_id"].notna().sum())
-        rows.append(flow_row("derive", "cohorts", "episodes", "episodes", "kept", "in a journey", kept))
+        rows.append(flow_row("derive", "cohorts", "ndtms_episodes", "episodes", "kept", "in a journey", kept))
     return flow_frame(rows)
 
 

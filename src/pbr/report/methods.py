@@ -271,7 +271,9 @@ def outcomes_markdown(config: dict) -> str:
             "|---|---|---|---|---|",
             *rows,
             "",
-            "Covariates: " + ", ".join(models["covariates"]) + " (`models.covariates`). "
+            "Covariates: "
+            + ", ".join(models["covariates"])
+            + " (`models.covariates`). "
             + covariate_rule({**config, "models": every}),
             "",
             "The denominator of the housing outcome is set by `outcomes.housing_problem.requires_start_top`",
