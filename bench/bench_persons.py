@@ -152,9 +152,8 @@ def scale_rows(scale: float, seed: int | None, extra_collisions: int = 0) -> lis
         scores = person_scores(person.set_axis(true.index), true)
         for overlap in journeys.OVERLAP_RULES if bridge else ("merge",):
             label = f"{rule}, overlaps: {overlap}"
-            out.append(
-                {"scale": scale, "rule": label} | scores | journey_scores(built, truth, config, overlap)
-            )
+            row = {"scale": scale, "planted": extra_collisions, "rule": label}
+            out.append(row | scores | journey_scores(built, truth, config, overlap))
     one_client = true_of.reindex(bridges["from"]).to_numpy() == true_of.reindex(bridges["to"]).to_numpy()
     by_part = pd.Series(one_client, index=bridges.index).groupby(bridges["differs"]).agg(["size", "mean"])
     counts = settled.value_counts()
