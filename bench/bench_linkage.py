@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import tempfile
 from pathlib import Path
@@ -297,6 +298,27 @@ def print_quality(scored: pd.DataFrame, threshold: float) -> None:
             f"{name}: spread over group/period: precision {spread['precision']:.4f}, recall "
             f"{spread['recall']:.4f} (target <= {SCOPE_SPREAD_TARGET} with no differential error: {met})"
         )
+        print("  " + recall_contrasts(g.set_index("scope")))
+
+
+def recall_contrasts(cells: pd.DataFrame) -> str:
+    """The recall's widest spread, its change over time, its difference between groups and its
+    difference in differences (the part that would bias a DiD), each with its binomial standard
+    error (true pairs per cell, ``n_true``), from the four group/period cells."""
+    r, n = cells["recall"], cells["n_true"].astype(float)
+    var = r * (1 - r) / n
+    hi, lo = r.idxmax(), r.idxmin()
+    parts = [f"widest spread {r[hi] - r[lo]:.4f} (SE {math.sqrt(var[hi] + var[lo]):.4f}; {hi} vs {lo})"]
+    if {"pilot/pre", "pilot/post", "other/pre", "other/post"} <= set(r.index):
+        time = (r["pilot/post"] + r["other/post"] - r["pilot/pre"] - r["other/pre"]) / 2
+        group = (r["pilot/pre"] + r["pilot/post"] - r["other/pre"] - r["other/post"]) / 2
+        did = r["pilot/post"] - r["pilot/pre"] - r["other/post"] + r["other/pre"]
+        se = math.sqrt(var.sum())
+        parts.append(
+            f"post minus pre {time:+.4f} (SE {se / 2:.4f}), pilot minus other {group:+.4f} (SE {se / 2:.4f}), "
+            f"DiD {did:+.4f} (SE {se:.4f})"
+        )
+    return "recall: " + "; ".join(parts)
 
 
 #: Targets (issue #21): the model's F1 within this of the information ceiling; precision and
