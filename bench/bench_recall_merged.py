@@ -1,0 +1,91 @@
+"""Why the offenders' recall differs over time: recall of true pairs inside and outside persons
+that merge two clients (issue #21's recall-spread target; docs/linkage.md).
+
+Usage::
+
+    .venv/bin/python bench/bench_recall_merged.py              # scale 0.3, the pipeline's seed
+    .venv/bin/python bench/bench_recall_merged.py --scale 1 --register deaths
+
+Generates and validates synthetic extracts, builds the workflow's persons, trains and predicts
+one register's linkage in-process (one thread; :mod:`bench_linkage_mi`'s helpers), and prints, by
+the period of the person's first study journey (:func:`bench_linkage.group_period_scopes`), the
+recall of the true (person, unit) pairs: for persons holding episodes of two or more true clients
+(merged: two clients sharing an attributor) and the rest, for persons whose client is split over
+two or more persons, and by the number of true units a person has (one-to-one links let a person
+take one unit only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+import pandas as pd  # noqa: E402
+from bench_linkage import group_period_scopes  # noqa: E402
+from bench_linkage_mi import SECRET, linked_register, true_links, validated_tables  # noqa: E402
+
+
+def true_pair_table(scale: float, seed: int, register: str) -> pd.DataFrame:
+    """One row per true (person, unit) pair: found at the threshold, the person's period, whether
+    the person is merged (two or more clients) or its client split, and its number of true units."""
+    from pbr import config as pbr_config
+    from pbr.link.persons import link_persons, transfer_settings
+    from pbr.registry.registers import REGISTERS
+
+    config = pbr_config.load_config(ROOT / "config" / "config.yaml")
+    with tempfile.TemporaryDirectory() as tmp:
+        tables, truth = validated_tables({"scale": scale, "seed": seed}, Path(tmp))
+    episodes, _ = link_persons(tables["ndtms_episodes"], SECRET, transfer_settings(config))
+    spec = REGISTERS[register]
+    linked = linked_register(config, tables, register, spec)
+    unit = spec["unit"]
+    pairs = true_links(episodes, truth, tables, linked, register, spec)[["person_id", unit]].drop_duplicates()
+    found = set(map(tuple, linked["links"][["person_id", unit]].drop_duplicates().to_numpy()))
+    client = episodes["episode_id"].map(truth["episode_person"].set_index("episode_id")["true_person_id"])
+    owners = pd.DataFrame({"person_id": episodes["person_id"], "client": client})
+    clients_of = owners.groupby("person_id")["client"].nunique()
+    persons_of = owners.groupby("client")["person_id"].nunique()
+    main_client = owners.groupby("person_id")["client"].agg(lambda c: c.mode().iloc[0])
+    scopes = group_period_scopes(config, episodes, tables["areas"]).set_index("person_id")["scope"]
+    return pairs.assign(
+        found=[tuple(p) in found for p in pairs.to_numpy()],
+        period=pairs["person_id"].map(scopes).str.split("/").str[1],
+        merged=pairs["person_id"].map(clients_of).gt(1),
+        split=pairs["person_id"].map(main_client).map(persons_of).gt(1),
+        units=pairs["person_id"].map(pairs.groupby("person_id")[unit].nunique()).clip(upper=3),
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", type=float, default=0.3)
+    ap.add_argument("--seed", type=int, default=20120401)
+    ap.add_argument("--register", default="offences")
+    args = ap.parse_args()
+    logging.disable(logging.WARNING)
+    t = true_pair_table(args.scale, args.seed, args.register)
+    t = t[t["period"].notna()]
+    pd.set_option("display.width", 200)
+    print(
+        f"{args.register} at scale {args.scale}, seed {args.seed}: {len(t):,} true pairs (persons in a study journey)"
+    )
+    print("\nrecall by period:\n" + t.groupby("period")["found"].agg(["size", "mean"]).round(4).to_string())
+    flags = {"merged": t["merged"], "split": t["split"], "units": t["units"] > 1}
+    for col, words in (
+        ("merged", "the person holds two or more clients"),
+        ("split", "the person's client is split over two or more persons"),
+        ("units", "true units of the person (3: three or more)"),
+    ):
+        share = flags[col].astype(float).groupby(t["period"]).mean().round(4).to_dict()
+        print(f"\nrecall by period and {col} ({words}); share of pairs (units: two or more): {share}")
+        print(t.groupby(["period", col])["found"].agg(["size", "mean"]).round(4).to_string())
+
+
+if __name__ == "__main__":
+    main()
