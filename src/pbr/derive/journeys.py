@@ -52,8 +52,6 @@ AGE_BANDS = [(18, 24), (25, 29), (30, 34), (35, 39), (40, 44), (45, 49), (50, 20
 #: ``journeys.overlap_rule``): one journey (``merge``), only the earliest kept (``keep_earliest``,
 #: the others dropped and counted), or each in its own journey (``separate``).
 OVERLAP_RULES = ("merge", "keep_earliest", "separate")
-#: Values of the ``overlap`` column of :func:`assign_journeys`.
-OVERLAP_STATES = ("none", "merged", "dropped", "kept_apart", "other_area")
 #: The ``overlap`` state of a same-area concurrent episode under each rule.
 RULE_STATE = {"merge": "merged", "keep_earliest": "dropped", "separate": "kept_apart"}
 
@@ -114,17 +112,18 @@ def overlap_links(episodes: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"from": before[overlap].to_numpy(), "to": e.loc[overlap, "episode_id"].to_numpy()})
 
 
-def other_area_overlaps(episodes: pd.DataFrame) -> pd.Series:
+def other_area_overlaps(episodes: pd.DataFrame, overlaps: pd.DataFrame) -> pd.Series:
     """Per episode (aligned with ``episodes``): referred while an earlier-referred episode of the
-    same person in another area was still open (with no same-area overlap of its own, the case of
-    :func:`overlap_links`): two clients sharing an attributor, or one client treated in two areas."""
+    same person in another area was still open, and not itself the ``to`` of a same-area overlap
+    (``overlaps``: :func:`overlap_links` of ``episodes``): two clients sharing an attributor, or one
+    client treated in two areas."""
     e = episodes.sort_values(["person_id", "referral_date", "episode_id"], kind="mergesort")
     end = open_ended(e["discharge_date"])
     latest_before = (
         end.groupby(e["person_id"], sort=False).cummax().groupby(e["person_id"], sort=False).shift()
     )
     overlap = (open_ended(e["referral_date"]) < latest_before).fillna(False).astype(bool)
-    same_area = e["episode_id"].isin(overlap_links(episodes)["to"])
+    same_area = e["episode_id"].isin(overlaps["to"])
     return (overlap & ~same_area).reindex(episodes.index)
 
 
@@ -153,7 +152,7 @@ def assign_journeys(
     ).reset_index(drop=True)
     overlaps = overlap_links(ordered)
     state = pd.Series("none", index=ordered.index, dtype=object)
-    state[other_area_overlaps(ordered).to_numpy()] = "other_area"
+    state[other_area_overlaps(ordered, overlaps).to_numpy()] = "other_area"
     concurrent = ordered["episode_id"].isin(overlaps["to"]).to_numpy()
     state[concurrent] = RULE_STATE[overlap_rule]
     kept = ordered[state != "dropped"]

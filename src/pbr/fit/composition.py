@@ -44,7 +44,7 @@ import pandas as pd
 from pbr.fit import inference, models
 from pbr.fit.draws import Bootstrap
 from pbr.fit.robustness import relabel
-from pbr.fit.spec import FitSpec, joined, outcome_covariates, results_frame
+from pbr.fit.spec import FitSpec, joined, leaves_out_covariates, results_frame
 from pbr.registry.outcomes import OUTCOMES
 
 log = logging.getLogger(__name__)
@@ -182,7 +182,7 @@ def adjustment_sets(
     main model omits covariates (:func:`pbr.fit.spec.outcome_covariates`: one decided at the start),
     every covariate (``all_covariates``), so that the table shows what the rule changes."""
     sets = {"unadjusted": [], "demographics": list(demographic_covariates)}
-    if outcome_covariates(outcome, models) != tuple(models["covariates"]):
+    if leaves_out_covariates(outcome, models):
         sets["all_covariates"] = list(models["covariates"])
     return sets
 
@@ -192,11 +192,7 @@ def adjusted_outcomes(
 ) -> list[str]:
     """The outcomes of ``outcomes`` with adjustment rows: the robustness outcomes and every outcome
     whose main model omits covariates (:func:`adjustment_sets`), in ``outcomes``' order."""
-    return [
-        o
-        for o in outcomes
-        if o in robustness_outcomes or outcome_covariates(o, models) != tuple(models["covariates"])
-    ]
+    return [o for o in outcomes if o in robustness_outcomes or leaves_out_covariates(o, models)]
 
 
 def composition_table(

@@ -127,6 +127,12 @@ def outcome_covariates(outcome: str, models: Mapping) -> tuple[str, ...]:
     return tuple(c for c in covariates if c not in at_start_top)
 
 
+def leaves_out_covariates(outcome: str, models: Mapping) -> bool:
+    """Whether ``outcome``'s main model leaves out some of ``models["covariates"]``
+    (:func:`outcome_covariates`: an outcome decided at the start under 'before_start')."""
+    return outcome_covariates(outcome, models) != tuple(models["covariates"])
+
+
 def normal_quantile(confidence_level: float) -> float:
     """z such that a normal interval beta +- z SE has this confidence level."""
     return float(special.ndtri(0.5 + confidence_level / 2))

@@ -6,8 +6,8 @@ rule (``linkage.recall``) and by the count of pairs (splink's
 ``estimate_probability_two_random_records_match``). Lambda is so proportional to 1 / recall,
 and, with the m- and u-probabilities held, every pair's posterior log odds move by the same
 log(r / r') when the recall goes from r to r' (the (1 - lambda) terms, of the order of lambda,
-are left out: lambda is 3.1e-7 for deaths and 2.7e-7 for offenders in the paper-scale models,
-results/link/model_*.json). A link at p >= t under recall r' is then a link at p >= t' under r:
+are left out: lambda is 3.1e-7 for deaths and 2.8e-7 for offenders in the paper-scale models at
+6d1d80c, results/link/model_*.json). A link at p >= t under recall r' is then a link at p >= t' under r:
 
     logit t' = logit t + log(r' / r)
 

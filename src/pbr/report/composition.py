@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pbr.fit.spec import outcome_covariates
+from pbr.fit.spec import leaves_out_covariates
 from pbr.report.cells import data_cell, label, table
 from pbr.report.checks import (
     HEADLINE_METHOD,
@@ -115,7 +115,7 @@ def adjustment_table(
             if not specs & {"unadjusted", "demographics", "all_covariates"}:
                 continue
             checks = []
-            before_start = outcome_covariates(o, config["models"]) != tuple(config["models"]["covariates"])
+            before_start = leaves_out_covariates(o, config["models"])
             for spec, words in ADJUSTMENTS.items():
                 if spec == "main" and before_start:
                     words = MAIN_BEFORE_START
