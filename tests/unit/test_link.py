@@ -1,6 +1,8 @@
 """Link stage: attributor keys, keyed person ids, identifiers removed, exact register links."""
 
+import copy
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -313,6 +315,79 @@ def test_probabilistic_linkage_beats_the_exact_key_on_noisy_records():
         "256.0 MiB",
         "256 MiB",
     )
+    # the EM underflow floor changes nothing where EM never reaches it: same bytes without it
+    import contextlib
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(model, "em_underflow_floor", lambda floored: contextlib.nullcontext())
+        unfloored = model.train_link_model(left, right, recall=0.8, seed=1, max_pairs=2e5)
+    assert json.dumps(unfloored, sort_keys=True) == json.dumps(trained, sort_keys=True)
+
+
+def _comparison_level(label: str):
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    levels = [cll.NullLevel("x"), cll.CustomLevel("x_l = x_r", label), cll.ElseLevel()]
+    comparison = cl.CustomComparison(output_column_name="x", comparison_levels=levels)
+    return comparison.get_comparison("duckdb").comparison_levels[1]
+
+
+def test_em_underflow_floor_holds_a_zero_m_at_splinks_floor_and_passes_the_rest():
+    from splink.internals import expectation_maximisation as em
+
+    level = _comparison_level("a level no match falls in")
+    zero = {"x": {level.comparison_vector_value: {"m_probability": 0.0, "u_probability": 0.2}}}
+    # splink 5.0.0 itself refuses the 0.0 its own EM can produce
+    with pytest.raises(ValueError, match="below the minimum"):
+        em.populate_m_u_from_lookup(set(), level, "x", copy.deepcopy(zero))
+    floored: list = []
+    with model.em_underflow_floor(floored):
+        em.populate_m_u_from_lookup(set(), level, "x", copy.deepcopy(zero))
+        assert level.m_probability == 1e-300 and level.u_probability == 0.2
+        assert floored == [("x", "a level no match falls in", "m")]
+        tiny = {"x": {level.comparison_vector_value: {"m_probability": 2e-300, "u_probability": 0.2}}}
+        em.populate_m_u_from_lookup(set(), level, "x", tiny)
+        assert level.m_probability == 2e-300 and len(floored) == 1
+    assert em.populate_m_u_from_lookup.__name__ == "populate_m_u_from_lookup"  # restored
+
+
+def test_a_deaths_level_em_drives_to_zero_trains_at_the_floor(tmp_path, caplog):
+    """The replicate that stopped the linkage MI bench (``--scenario differential
+    --replicates 103-103``): EM drove 'discharged as died on another date' to exactly 0."""
+    from pbr import config as pbr_config
+    from pbr import io
+    from pbr.contract import TABLES
+    from pbr.extract.tables import read_extracts
+    from pbr.link.persons import transfer_settings
+    from pbr.registry.registers import REGISTERS
+    from pbr.synthetic import generator, params
+
+    cell = {"ndtms": 3.0, "register_area_move": 2.0}
+    synthetic = {"scale": 0.05, "seed": 7103, "noise": {"differential": {"pilot_post": cell}}}
+    extract = generator.generate(params.SyntheticParams.from_config(synthetic))
+    for name, df in extract.tables.items():
+        io.write_table(df, tmp_path / f"{name}.parquet", sort_by=TABLES[name].key)
+    tables, _ = read_extracts(directory=str(tmp_path), fmt="parquet")
+    config = pbr_config.load_config(Path(__file__).parents[2] / "config" / "config.yaml")
+    spec, cfg = REGISTERS["deaths"], config["linkage"]
+    left, right = records.link_inputs(
+        tables["ndtms_episodes"], tables[spec["table"]], spec, SECRET, tables["areas"],
+        tables["ndtms_top"][["episode_id", "top_date"]], transfer_settings(config),
+    )  # fmt: skip
+    caplog.set_level("WARNING", logger="pbr.link.model")
+    trained = model.train_link_model(
+        left, right, cfg["recall"], cfg["seed"], cfg["u_max_pairs"], 1, cfg["em_max_pairs"]
+    )
+    levels = {
+        (c["output_column_name"], level.get("label_for_charts")): level.get("m_probability")
+        for c in trained["comparisons"]
+        for level in c["comparison_levels"]
+    }
+    assert levels[("event_timing", "discharged as died on another date")] == 1e-300
+    assert levels[("event_timing", "discharged as died within 60 days of the event")] > 0.1
+    warned = [r.getMessage() for r in caplog.records if "held at splink's floor" in r.getMessage()]
+    assert len(warned) == 1 and "discharged as died on another date" in warned[0]
 
 
 def test_person_link_record_carries_areas_and_dates_for_comparison():

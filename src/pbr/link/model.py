@@ -11,6 +11,7 @@ is trained without labels (:func:`train_link_model`) and scores candidate pairs
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import shutil
 import tempfile
@@ -21,6 +22,8 @@ from pbr.link.records import LINK_COLUMNS
 
 #: a discharge 'client died' within this many days of a death date agrees with it
 DIED_WINDOW_DAYS = 60
+
+log = logging.getLogger(__name__)
 
 #: share of a job's memory (Snakemake ``resources.mem_mb``) that DuckDB may hold; the rest
 #: is for the pandas frames around it (inputs, pairs, link table)
@@ -277,6 +280,45 @@ def em_sessions() -> list:
     return [block_on("dob", "area_code"), block_on("initials", "area_code"), block_on("initials", "dob")]
 
 
+@contextlib.contextmanager
+def em_underflow_floor(floored: list[tuple[str, str, str]]):
+    """Within this block, an m or u probability that splink's EM estimates below splink's own
+    floor (``M_U_CLAMP_MIN``, 1e-300) is set to that floor, and ``(comparison, level)`` is
+    appended to ``floored`` with the parameter ('m' or 'u').
+
+    Why hand-patched: splink 5.0.0's maximisation step assigns each level's new m through a
+    setter that raises ``ValueError`` below 1e-300, while its match-weight code clamps m and u
+    at that same 1e-300. When no true match falls in a level, EM drives the level's m down by a
+    constant factor an iteration until the posterior underflows to exactly 0.0 (measured: the
+    deaths level 'discharged as died on another date', 4e-44, 1e-88, ..., 3e-288, then 0.0 in
+    one EM session of ``bench/bench_linkage_mi.py --scenario differential --replicates
+    103-103``), and training stops with that error. Holding the value at the floor is the value
+    splink's weights would use anyway; estimates at or above it pass unchanged, so models
+    that train without the floor are byte-identical with it (tested). splink takes the median
+    of a level's m over the three EM sessions that estimate it, so one floored session does
+    not pin the level where the other sessions' data carry evidence for it.
+    """
+    from splink.internals import expectation_maximisation as em
+    from splink.internals.comparison_level import M_U_CLAMP_MIN
+
+    populate = em.populate_m_u_from_lookup
+
+    def floored_populate(fixed, level, column, lookup):
+        record = lookup.get(column, {}).get(level.comparison_vector_value, {})
+        for key in ("m_probability", "u_probability"):
+            value = record.get(key)
+            if isinstance(value, float) and value < M_U_CLAMP_MIN:
+                record[key] = M_U_CLAMP_MIN
+                floored.append((column, level.label_for_charts, key[0]))
+        return populate(fixed, level, column, lookup)
+
+    em.populate_m_u_from_lookup = floored_populate
+    try:
+        yield floored
+    finally:
+        em.populate_m_u_from_lookup = populate
+
+
 def train_link_model(
     left: pd.DataFrame,
     right: pd.DataFrame,
@@ -294,7 +336,8 @@ def train_link_model(
     birth and area (estimates initials, sex and, for deaths, the event comparison), on
     initials and area (date of birth, sex) and on initials and date of birth (area, sex),
     with lambda held fixed (splink note P-A1), each on at most ``em_max_pairs`` pairs
-    (uncapped, the initials block holds hundreds of millions of pairs at full scale).
+    (uncapped, the initials block holds hundreds of millions of pairs at full scale). An m
+    that EM drives to exactly 0 is held at splink's floor (:func:`em_underflow_floor`).
     """
     from splink import block_on
 
@@ -305,9 +348,20 @@ def train_link_model(
         [block_on("initials", "dob", "sex", "area_code")], recall=recall
     )
     training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
-    for rule in em_sessions():
-        training.estimate_parameters_using_expectation_maximisation(
-            rule, fix_probability_two_random_records_match=True, max_pairs=em_max_pairs
+    floored: list[tuple[str, str, str]] = []
+    with em_underflow_floor(floored):
+        for rule in em_sessions():
+            training.estimate_parameters_using_expectation_maximisation(
+                rule, fix_probability_two_random_records_match=True, max_pairs=em_max_pairs
+            )
+    for column, level, parameter in dict.fromkeys(floored):
+        log.warning(
+            "EM estimated %s = 0 for %s level '%s' (no true match seems to fall in it); held at "
+            "splink's floor 1e-300, so a pair at this level is almost never linked. If the level "
+            "should hold matches in your data, check the input for it.",
+            parameter,
+            column,
+            level,
         )
     return _round_model(linker.misc.save_model_to_json())
 
