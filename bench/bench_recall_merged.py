@@ -5,14 +5,15 @@ Usage::
 
     .venv/bin/python bench/bench_recall_merged.py              # scale 0.3, the pipeline's seed
     .venv/bin/python bench/bench_recall_merged.py --scale 1 --register deaths
+    .venv/bin/python bench/bench_recall_merged.py --scale 1 --per-person 1   # one-to-one
 
 Generates and validates synthetic extracts, builds the workflow's persons, trains and predicts
 one register's linkage in-process (one thread; :mod:`bench_linkage_mi`'s helpers), and prints, by
 the period of the person's first study journey (:func:`bench_linkage.group_period_scopes`), the
 recall of the true (person, unit) pairs: for persons holding episodes of two or more true clients
 (merged: two clients sharing an attributor) and the rest, for persons whose client is split over
-two or more persons, and by the number of true units a person has (one-to-one links let a person
-take one unit only).
+two or more persons, and by the number of true units a person has (one-to-one links,
+``--per-person 1``, let a person take one unit only).
 """
 
 from __future__ import annotations
@@ -31,36 +32,18 @@ from bench_linkage import group_period_scopes  # noqa: E402
 from bench_linkage_mi import SECRET, linked_register, true_links, validated_tables  # noqa: E402
 
 
-def capacity_matches(pairs: pd.DataFrame, per_person: int) -> pd.DataFrame:
-    """Greedy assignment as :func:`pbr.link.matching.best_matches` (descending weight, ties by
-    ids), but a person may take up to ``per_person`` units (each unit still once): 1 is the
-    workflow's one-to-one rule. An experiment, not the workflow's rule."""
-    order = pairs.sort_values(
-        ["match_weight", "left_id", "right_id"], ascending=[False, True, True], kind="mergesort"
-    )
-    taken: dict = {}
-    used: set = set()
-    keep = []
-    for row, left_id, right_id in zip(
-        order.index, order["left_id"].to_numpy(), order["right_id"].to_numpy(), strict=True
-    ):
-        if right_id in used or taken.get(left_id, 0) >= per_person:
-            continue
-        used.add(right_id)
-        taken[left_id] = taken.get(left_id, 0) + 1
-        keep.append(row)
-    return order.loc[keep]
-
-
-def true_pair_table(scale: float, seed: int, register: str, per_person: int = 1) -> pd.DataFrame:
+def true_pair_table(scale: float, seed: int, register: str, per_person: int | None = None) -> pd.DataFrame:
     """One row per true (person, unit) pair: found at the threshold, the person's period, whether
     the person is merged (two or more clients) or its client split, and its number of true units;
-    ``attrs['links']``: the links at the threshold (a person taking up to ``per_person`` units)."""
+    ``attrs['links']``: the links at the threshold (a person taking up to ``per_person`` units,
+    no more than its NDTMS clients; None: the config's ``linkage.units_per_person``)."""
     from pbr import config as pbr_config
     from pbr.link.persons import link_persons, transfer_settings
     from pbr.registry.registers import REGISTERS
 
     config = pbr_config.load_config(ROOT / "config" / "config.yaml")
+    if per_person is not None:
+        config["linkage"]["units_per_person"][register] = per_person
     with tempfile.TemporaryDirectory() as tmp:
         tables, truth = validated_tables({"scale": scale, "seed": seed}, Path(tmp))
     episodes, _ = link_persons(tables["ndtms_episodes"], SECRET, transfer_settings(config))
@@ -69,10 +52,6 @@ def true_pair_table(scale: float, seed: int, register: str, per_person: int = 1)
     unit = spec["unit"]
     pairs = true_links(episodes, truth, tables, linked, register, spec)[["person_id", unit]].drop_duplicates()
     links = linked["links"]
-    if per_person != 1:
-        from pbr.link.matching import candidate_links
-
-        links = candidate_links(linked["candidates"], capacity_matches(linked["pairs"], per_person), unit)
     links = links[links["match_probability"] >= config["linkage"]["threshold"]]
     found = set(map(tuple, links[["person_id", unit]].drop_duplicates().to_numpy()))
     client = episodes["episode_id"].map(truth["episode_person"].set_index("episode_id")["true_person_id"])
@@ -105,15 +84,17 @@ def main() -> None:
     ap.add_argument(
         "--per-person",
         type=int,
-        default=1,
-        help="units a person may take (1: the workflow's one-to-one rule)",
+        default=None,
+        help="units a person may take, no more than its NDTMS clients (1: one-to-one; "
+        "default: the config's linkage.units_per_person)",
     )
     args = ap.parse_args()
     logging.disable(logging.WARNING)
     t = true_pair_table(args.scale, args.seed, args.register, args.per_person)
+    limit = "the config's" if args.per_person is None else str(args.per_person)
     f1 = 2 * t.attrs["precision"] * t.attrs["recall"] / (t.attrs["precision"] + t.attrs["recall"])
     print(
-        f"a person may take {args.per_person} unit(s): precision {t.attrs['precision']:.4f}, "
+        f"a person may take {limit} unit(s), at most its clients: precision {t.attrs['precision']:.4f}, "
         f"recall {t.attrs['recall']:.4f}, F1 {f1:.4f} (all true pairs and links at the threshold)"
     )
     t = t[t["period"].notna()]

@@ -9,11 +9,14 @@ import pandas as pd
 import pytest
 
 from pbr import source
+from pbr.config import validate_config
 from pbr.contract import IDENTIFIER_COLUMNS, MIN_LINK_RATE
 from pbr.link import matching, model, pseudonyms, quality, records
 from pbr.link.persons import link_persons
 
 SECRET = b"test-key"
+#: the linkage settings' defaults
+LINKAGE = validate_config({})["linkage"]
 
 
 def _episodes():
@@ -118,7 +121,7 @@ DEATH_SPEC = {
 
 
 def test_deterministic_register_link_on_exact_key_carries_no_identifiers():
-    cfg = {"method": "deterministic", "threshold": 0.9, "min_probability": 0.05}
+    cfg = LINKAGE | {"method": "deterministic", "threshold": 0.9}
     left, right = records.link_inputs(_episodes(), _deaths(), DEATH_SPEC, SECRET, AREAS, TOPS)
     out = matching.link_register_probabilistic(left, right, _deaths(), DEATH_SPEC, {}, cfg, "deaths")
     persons, _ = link_persons(_episodes(), SECRET)
@@ -148,6 +151,80 @@ def test_best_matches_is_one_to_one_greedy_and_threshold_consistent():
         high[["left_id", "right_id"]].values.tolist()
         == m[m.match_probability >= 0.9][["left_id", "right_id"]].values.tolist()
     )
+
+
+def _brute_capacity_matches(pairs: pd.DataFrame) -> list[tuple[str, str]]:
+    """The greedy capacity assignment spelled out pair by pair (the order best_matches states)."""
+    taken: dict = {}
+    used: set = set()
+    out = []
+    for r in sorted(pairs.itertuples(), key=lambda r: (-r.match_weight, r.left_id, r.right_id)):
+        if r.right_id not in used and taken.get(r.left_id, 0) < r.capacity:
+            taken[r.left_id] = taken.get(r.left_id, 0) + 1
+            used.add(r.right_id)
+            out.append((r.left_id, r.right_id))
+    return sorted(out)
+
+
+def test_best_matches_lets_a_person_take_units_up_to_its_capacity():
+    pairs = pd.DataFrame(
+        {
+            "left_id": ["a", "a", "a", "b", "b"],
+            "right_id": ["x", "y", "z", "x", "y"],
+            "match_weight": [5.0, 4.0, 3.0, 4.5, 1.0],
+            "match_probability": [0.97, 0.95, 0.9, 0.96, 0.6],
+            "capacity": [2, 2, 2, 1, 1],
+        }
+    )
+    m = matching.best_matches(pairs, capacity="capacity")
+    # a takes x and y (its two best), b loses x to a and y to a: no link; z stays free
+    assert list(zip(m.left_id, m.right_id, strict=True)) == [("a", "x"), ("a", "y")]
+    one = matching.best_matches(pairs.assign(capacity=1), capacity="capacity")
+    assert one[["left_id", "right_id"]].equals(matching.best_matches(pairs)[["left_id", "right_id"]])
+    # random tables: the brute-force greedy, each unit once, each person within capacity, and the
+    # assignment above any threshold is the one made from the pairs above it alone
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        n = 300
+        persons = rng.integers(0, 60, n)
+        caps = rng.integers(1, 4, 60)
+        rand = pd.DataFrame(
+            {
+                "left_id": [f"p{i:02d}" for i in persons],
+                "right_id": [f"u{i:02d}" for i in rng.integers(0, 80, n)],
+                "match_weight": rng.integers(-5, 5, n).astype(float),  # ties on purpose
+                "capacity": caps[persons],
+            }
+        ).drop_duplicates(["left_id", "right_id"])
+        rand["match_probability"] = 1 / (1 + 2.0 ** -rand["match_weight"])
+        got = matching.best_matches(rand, capacity="capacity")
+        assert sorted(zip(got.left_id, got.right_id, strict=True)) == _brute_capacity_matches(rand)
+        assert not got["right_id"].duplicated().any()
+        assert (got.groupby("left_id").size() <= got.groupby("left_id")["capacity"].first()).all()
+        above = matching.best_matches(rand[rand.match_weight >= 1], capacity="capacity")
+        kept = got[got.match_weight >= 1]
+        assert above[["left_id", "right_id"]].values.tolist() == kept[["left_id", "right_id"]].values.tolist()
+
+
+def test_unit_capacity_is_the_persons_clients_up_to_the_setting():
+    left = pd.DataFrame({"unique_id": ["a", "b", "c"], "clients": [1, 2, 3]})
+    pairs = pd.DataFrame({"left_id": ["a", "b", "c", "c", "zz"]})
+    assert matching.unit_capacity(pairs, left, 2).tolist() == [1, 2, 2, 2, 1]
+    assert matching.unit_capacity(pairs, left, 1).tolist() == [1, 1, 1, 1, 1]
+
+
+def test_link_records_count_the_clients_a_person_merges():
+    """Two clients (another agency, or the same agency's second client id) sharing an attributor are
+    one person of two clients; one client's two episodes are one client."""
+    eps = _episodes()
+    extra = eps.iloc[[0, 0, 0]].assign(
+        episode_id=["e5", "e6", "e7"], agency_id=["A9", "A1", "A1"], client_id=["c1", "c7", "c1"]
+    )
+    left = records.ndtms_link_records(pd.concat([eps, extra], ignore_index=True), SECRET, AREAS, TOPS)
+    person = left.set_index("unique_id")["clients"]
+    # the J S 1980-01-31 attributor: c1 at A1 (e1, e7), c9 at A2, c1 at A9, c7 at A1 -> 4 clients;
+    # M B: one client; e4 (no first initial) is no person
+    assert sorted(person.tolist()) == [1, 4]
 
 
 def test_offender_identities_collapse_to_the_offender():
@@ -190,7 +267,7 @@ def test_offender_link_carries_the_pseudonym_and_counts_every_offence():
         "group": "pnc_id",
         "keep": ["offence_id", "offence_date", "offence_group"],
     }
-    cfg = {"method": "deterministic", "threshold": 0.9, "min_probability": 0.05}
+    cfg = LINKAGE | {"method": "deterministic", "threshold": 0.9}
     left, right = records.link_inputs(_episodes(), pnc, spec, SECRET, AREAS, TOPS)
     out = matching.link_register_probabilistic(left, right, pnc, spec, {}, cfg, "offences")
     links = out["links"].set_index("offence_id")
@@ -240,6 +317,7 @@ def _noisy_population(n=3000, n_unrelated=15000, seed=5):
         {
             "episode_id": [f"e{i}" for i in range(n)],
             "client_id": [f"c{i}" for i in range(n)],
+            "agency_id": "G1",
             "area_code": ppl["area"],
             "initial_first": ppl["first"],
             "initial_surname": ppl["sur"],
@@ -283,7 +361,7 @@ def test_probabilistic_linkage_beats_the_exact_key_on_noisy_records():
     areas = pd.DataFrame({"area_code": [f"A{i}" for i in range(30)] + ["A99"], "region": "R"})
     left, right = records.link_inputs(episodes, register, DEATH_SPEC, SECRET, areas, NO_TOPS)
     trained = model.train_link_model(left, right, recall=0.8, seed=1, max_pairs=2e5)
-    cfg = {"method": "probabilistic", "threshold": 0.5, "min_probability": 0.05}
+    cfg = LINKAGE | {"method": "probabilistic", "threshold": 0.5}
     out = matching.link_register_probabilistic(left, right, register, DEATH_SPEC, trained, cfg, "deaths")
     persons, _ = link_persons(episodes, SECRET)
     ep_of = persons.groupby("person_id")["episode_id"].apply(set).to_dict()
@@ -516,7 +594,7 @@ def test_a_register_sharing_few_clients_is_flagged_in_the_flow_and_match_rates(c
             }
         )
 
-    cfg = {"method": "deterministic", "threshold": 0.5, "min_probability": 0.05}
+    cfg = LINKAGE | {"method": "deterministic", "threshold": 0.5}
     for k, flagged in ((40, False), (3, True)):
         caplog.clear()
         reg = deaths(k)

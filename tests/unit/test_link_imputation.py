@@ -53,6 +53,25 @@ def test_a_person_with_two_candidates_takes_at_most_one_by_their_odds():
     assert shares["A"] == pytest.approx(0.2, abs=0.025) and shares["B"] == pytest.approx(0.6, abs=0.03)
 
 
+def test_a_person_of_capacity_two_draws_each_candidate_by_its_own_probability():
+    """A person whom two NDTMS clients share (capacity 2) and two candidates of 0.5 and 0.75: each
+    is linked with its own probability, both with 0.375; a capacity-1 person keeps the odds rule."""
+    pairs = pd.DataFrame({"left_id": ["P", "P"], "right_id": ["A", "B"], "match_probability": [0.5, 0.75],
+                          "capacity": [2, 2]})  # fmt: skip
+    n = 4000
+    drawn = imputation.imputed_links(_copies(pairs, n), imputation.imputation_seed(1, 1))
+    shares = drawn["right_id"].str.split("_").str[0].value_counts() / n
+    assert shares["A"] == pytest.approx(0.5, abs=0.03) and shares["B"] == pytest.approx(0.75, abs=0.03)
+    both = drawn["left_id"].value_counts().eq(2).sum() / n
+    assert both == pytest.approx(0.375, abs=0.03)
+    # capacity 1 everywhere draws exactly what a table without the column draws
+    one = _copies(pairs.assign(capacity=1), 50)
+    rng_a, rng_b = imputation.imputation_seed(1, 2), imputation.imputation_seed(1, 2)
+    assert imputation.imputed_links(one, rng_a).equals(
+        imputation.imputed_links(one.drop(columns="capacity"), rng_b)
+    )
+
+
 def test_every_draw_is_one_to_one_and_reproducible():
     rng = np.random.default_rng(0)
     pairs = pd.DataFrame(

@@ -49,6 +49,16 @@ def test_person_indicators_count_the_accepted_link_and_the_rejected_candidates()
     assert got.loc[["A", "B", "C", "D"], "expected_missed"].tolist() == pytest.approx([0.3, 0.4, 0, 0.1])
 
 
+def test_a_person_linked_to_two_units_counts_once_with_both_expected_false():
+    """A person that two NDTMS clients share may link two units (linkage.units_per_person)."""
+    links, pairs = _links_pairs()
+    links = pd.concat([links, pd.DataFrame({"person_id": ["A"], "unit": ["U9"], "match_probability": [0.3]})])
+    got = indicators.person_link_indicators(links, pairs, "unit", 0.2)
+    assert got.loc["A", "linked"] == 1 and got.loc["A", "grey"] == 1  # U9's 0.3 is grey
+    assert got.loc["A", "expected_false"] == pytest.approx(0.05 + 0.7)
+    assert got.loc["A", "expected_missed"] == 0
+
+
 def test_a_lower_threshold_moves_a_link_from_missed_to_accepted():
     links, pairs = _links_pairs()
     got = indicators.person_link_indicators(links, pairs, "unit", 0.3)

@@ -6,13 +6,13 @@ assume the probabilities are calibrated, which ``bench/bench_linkage.py`` measur
 synthetic data). Per study journey and register, from its person's links and candidate pairs:
 
 - ``linked``: the person has a link at or above the threshold;
-- ``grey``: that link's probability lies in the grey zone (``GREY_ZONE``, 0.2 <= p < 0.9),
+- ``grey``: a link's probability lies in the grey zone (``GREY_ZONE``, 0.2 <= p < 0.9),
   where the decision is least certain;
-- ``expected_false``: 1 - p of the person's accepted link (0 without one): the chance the
-  link is wrong;
+- ``expected_false``: the sum of 1 - p over the person's accepted links (0 without one; a
+  person links one unit, or more where several NDTMS clients share it,
+  :func:`pbr.link.matching.unit_capacity`): the expected wrong links;
 - ``expected_missed``: the sum of p over the person's rejected candidate pairs (below the
-  threshold, or losing the one-to-one assignment to a likelier pair): the expected true
-  links left out.
+  threshold, or losing the assignment to a likelier pair): the expected true links left out.
 
 :func:`cell_indicators` sums them by register x cohort x group x period, with the link rate
 and the rate the probabilities imply ((linked - expected false + expected missed) /
@@ -53,18 +53,19 @@ def person_link_indicators(
     """Per person with a candidate pair: the indicators of :data:`JOURNEY_INDICATORS` (person_id-indexed).
 
     ``links``: the register's link table (person_id, ``unit``, match_probability; one unit per
-    person, several rows per unit allowed); ``pairs``: its candidate (person, unit) pairs
+    person or more, several rows per unit allowed); ``pairs``: its candidate (person, unit) pairs
     (left_id, right_id, match_probability).
     """
     units = links.drop_duplicates(["person_id", unit])
     accepted = units[units["match_probability"] >= threshold]
-    p = accepted.set_index("person_id")["match_probability"]
+    p = accepted["match_probability"]
     lo, hi = grey_zone
+    per_person = accepted.assign(grey=((p >= lo) & (p < hi)).astype(np.int64), false=1.0 - p)
+    per_person = per_person.groupby("person_id").agg(grey=("grey", "max"), false=("false", "sum"))
     out = pd.DataFrame(index=pd.Index(pairs["left_id"].unique(), name="person_id"))
-    out["linked"] = out.index.isin(p.index).astype(np.int64)
-    p = p.reindex(out.index)
-    out["grey"] = ((p >= lo) & (p < hi)).to_numpy(dtype=np.int64)
-    out["expected_false"] = (1.0 - p).fillna(0.0).to_numpy()
+    out["linked"] = out.index.isin(accepted["person_id"]).astype(np.int64)
+    out["grey"] = per_person["grey"].reindex(out.index).fillna(0).to_numpy(dtype=np.int64)
+    out["expected_false"] = per_person["false"].reindex(out.index).fillna(0.0).to_numpy()
     kept = pd.MultiIndex.from_frame(accepted[["person_id", unit]])
     rejected = ~pd.MultiIndex.from_arrays([pairs["left_id"], pairs["right_id"]]).isin(kept)
     missed = pairs.loc[rejected].groupby("left_id")["match_probability"].sum()

@@ -61,9 +61,12 @@ def ndtms_link_records(
     needs the person alive (``last_contact``: a referral, triage, first intervention or
     TOP interview; a discharge may be recorded after a death, so it does not count) and
     the latest discharge with reason 'client died' (``died_on``). ``event_date`` is
-    empty. ``areas`` is the area lookup (area_code -> region); ``tops`` holds the TOP
-    interviews (episode_id, top_date). The persons are :func:`pbr.link.persons.episode_persons`
-    (``transfers``: the settings of its transfer bridges, or None), as rule link_persons builds them.
+    empty. ``clients`` counts the person's NDTMS clients (agency x client id): a person
+    merged from two clients sharing an attributor may be two people
+    (:func:`pbr.link.matching.unit_capacity`). ``areas`` is the area lookup (area_code ->
+    region); ``tops`` holds the TOP interviews (episode_id, top_date). The persons are
+    :func:`pbr.link.persons.episode_persons` (``transfers``: the settings of its transfer
+    bridges, or None), as rule link_persons builds them.
     """
     person, sex, _, _ = episode_persons(episodes, secret, transfers)
     complete = person.notna()
@@ -97,6 +100,8 @@ def ndtms_link_records(
     )
     records["died_on"] = records["unique_id"].map(_days_since_epoch(died)).astype("Int64")
     records["event_date"] = pd.array([pd.NA] * len(records), dtype="Int64")
+    clients = person_episodes.drop_duplicates(["person_id", "agency_id", "client_id"])
+    records["clients"] = records["unique_id"].map(clients.groupby("person_id").size()).astype("int64")
     return records
 
 
