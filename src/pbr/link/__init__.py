@@ -10,7 +10,7 @@ referral, sex). Nothing after this stage can see an identifier.
   per ONS death or PNC offender identity) and the register's unit pseudonyms by lookup;
 - :mod:`pbr.link.model`: the Fellegi-Sunter model (splink 5 on DuckDB): comparisons,
   blocking rules, DuckDB's memory limit, training without labels and scoring of pairs;
-- :mod:`pbr.link.matching`: scored or exact-key pairs made into one-to-one (person,
+- :mod:`pbr.link.matching`: scored or exact-key pairs made into (person,
   unit) matches and link tables, per register with its flow rows; persons' scopes;
 - :mod:`pbr.link.quality`: the true pairs of the synthetic truth, precision / recall /
   F1 tables, match rates, and the notes and warnings where a link rate is implausible.

@@ -1,6 +1,6 @@
 """Multiple imputation of links: link sets drawn from the candidate pairs' probabilities.
 
-A single link set (greedy one-to-one at p >= threshold) treats every decision as certain.
+A single link set (the greedy matching at p >= threshold) treats every decision as certain.
 Goldstein, Harron and Wade (Stat Med 2012) carry the uncertainty through instead: draw
 several link sets from the match probabilities, analyse each, and combine by Rubin's rules
 (issue #21).

@@ -11,7 +11,7 @@ are left out: lambda is 3.1e-7 for deaths and 2.8e-7 for offenders in the paper-
 
     logit t' = logit t + log(r' / r)
 
-and the one-to-one matching, which ranks each person's candidates by their weight, picks
+and the matching, which ranks each person's candidates by their weight, picks
 the same pairs. :func:`equivalent_threshold` gives t'; the workflow derives the linked outcomes
 at the equivalent threshold of each recall in ``linkage.recall_sensitivity`` instead of
 training the model again. The EM sessions hold lambda fixed while they estimate the

@@ -586,7 +586,8 @@ def _imputation_checks(results: pd.DataFrame, c: str, o: str, specs: set[str], r
     if MI_SPECIFICATION not in specs:
         return []
     text = (
-        "links drawn from the match probabilities (one-to-one, 'no link' included), the DiD fitted on each "
+        "links drawn from the match probabilities (each register unit to one person, each person within "
+        "linkage.units_per_person; 'no link' included), the DiD fitted on each "
         "link set and combined by Rubin's rules"
     )
     head = result_row(results, c, o, MI_SPECIFICATION, HEADLINE_METHOD["odds_ratio"])
