@@ -75,10 +75,11 @@ def trained_pairs(
 
 
 def linked(pairs: pd.DataFrame, threshold: float) -> set[tuple[str, str]]:
-    """The one-to-one links of ``pairs`` at p >= ``threshold``."""
+    """The links of ``pairs`` at p >= ``threshold`` (each person within its ``capacity``, as the
+    link stage matches)."""
     from pbr.link import matching
 
-    links = matching.best_matches(pairs)
+    links = matching.best_matches(pairs, capacity="capacity")
     kept = links.loc[links["match_probability"] >= threshold, ["left_id", "right_id"]]
     return set(map(tuple, kept.to_numpy()))
 
