@@ -91,10 +91,10 @@ def main() -> None:
     args = ap.parse_args()
     logging.disable(logging.WARNING)
     t = true_pair_table(args.scale, args.seed, args.register, args.per_person)
-    limit = "the config's" if args.per_person is None else str(args.per_person)
+    limit = "linkage.units_per_person" if args.per_person is None else str(args.per_person)
     f1 = 2 * t.attrs["precision"] * t.attrs["recall"] / (t.attrs["precision"] + t.attrs["recall"])
     print(
-        f"a person may take {limit} unit(s), at most its clients: precision {t.attrs['precision']:.4f}, "
+        f"a person may take up to {limit} unit(s), at most its clients: precision {t.attrs['precision']:.4f}, "
         f"recall {t.attrs['recall']:.4f}, F1 {f1:.4f} (all true pairs and links at the threshold)"
     )
     t = t[t["period"].notna()]
