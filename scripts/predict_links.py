@@ -1,4 +1,4 @@
-"""Rule predict_links: score pairs, match one-to-one, write the de-identified link table."""
+"""Rule predict_links: score pairs, match them (linkage.units_per_person), write the de-identified link table."""
 
 import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 

@@ -58,7 +58,7 @@ def test_bench_linkage_prints_quality_and_ceiling_on_tiny_data():
         assert 0.0 <= float(ece) <= 1.0 and verdict == ("met" if float(ece) <= 0.02 else "NOT met")
     summary = out[out.index("F1 at the threshold, information ceiling and ECE by rule") :]
     rows = re.findall(
-        r"^\s*(0\.6|0\.0)\s+(deaths|offences)\s+([\d.]+)\s+([\d.]+)\s+(-?[\d.]+)", summary, re.M
+        r"^\s*(0\.6|0\.0)\s+20120401\s+(deaths|offences)\s+([\d.]+)\s+([\d.]+)\s+(-?[\d.]+)", summary, re.M
     )
     assert [(r[0], r[1]) for r in rows] == [("0.6", "deaths"), ("0.6", "offences")], summary
     for _, register, f1, ceil, gap in rows:

@@ -107,7 +107,8 @@ rule train_linkage:
 
 
 rule predict_links:
-    """Score candidate pairs with the trained model and write the one-to-one link table."""
+    """Score candidate pairs with the trained model, match them (each unit to one person, each person
+    within linkage.units_per_person) and write the link table."""
     input:
         left=R / "extract" / "link_records_ndtms.parquet",
         right=R / "extract" / "link_records_{register}.parquet",
@@ -140,6 +141,7 @@ rule predict_links:
             "min_probability",
             "threshold",
             "min_link_rate",
+            "units_per_person",
         ),
         spec=register_spec,
     script:
