@@ -37,6 +37,12 @@ def _designs() -> dict:
 
     return {
         "current": model.em_sessions,
+        # before session 18: the date of birth's session blocked on initials and area, sex left free
+        "before18": lambda: [
+            block_on("dob", "area_code"),
+            block_on("initials", "area_code"),
+            block_on("initials", "dob"),
+        ],
         # the area's session blocked on date of birth alone: initials, sex and area estimated together
         "dob": lambda: [block_on("dob", "area_code"), block_on("initials", "area_code"), block_on("dob")],
     }
