@@ -293,13 +293,19 @@ def print_quality(scored: pd.DataFrame, threshold: float) -> None:
         by_scope[["register", "scope", "n_true", "precision", "recall", "f1"]].round(4).to_string(index=False)
     )
     for name, g in by_scope[by_scope.method == "probabilistic"].groupby("register", sort=False):
-        spread = {m: g[m].max() - g[m].min() for m in ("precision", "recall")}
-        met = "met" if max(spread.values()) <= SCOPE_SPREAD_TARGET else "NOT met"
-        print(
-            f"{name}: spread over group/period: precision {spread['precision']:.4f}, recall "
-            f"{spread['recall']:.4f} (target <= {SCOPE_SPREAD_TARGET} with no differential error: {met})"
-        )
-        print("  " + recall_contrasts(g.set_index("scope")))
+        print_spread(name, "spread", g.set_index("scope"))
+
+
+def print_spread(name: str, label: str, cells: pd.DataFrame) -> None:
+    """Register ``name``'s precision and recall spread over its group/period ``cells`` (scope-indexed)
+    against the target, and the recall's contrasts."""
+    spread = {m: cells[m].max() - cells[m].min() for m in ("precision", "recall")}
+    met = "met" if max(spread.values()) <= SCOPE_SPREAD_TARGET else "NOT met"
+    print(
+        f"{name}: {label} over group/period: precision {spread['precision']:.4f}, recall "
+        f"{spread['recall']:.4f} (target <= {SCOPE_SPREAD_TARGET} with no differential error: {met})"
+    )
+    print("  " + recall_contrasts(cells))
 
 
 def recall_contrasts(cells: pd.DataFrame) -> str:
@@ -436,14 +442,7 @@ def print_pooled_cells(cells: pd.DataFrame, seeds: list[int]) -> None:
     print(f"\nby group/period, pooled over seeds {', '.join(map(str, seeds))}:")
     print(pooled[["n_true", "n_predicted", "precision", "recall"]].round(4).to_string())
     for name, g in pooled.groupby(level="register", sort=False):
-        g = g.droplevel("register")
-        spread = {m: g[m].max() - g[m].min() for m in ("precision", "recall")}
-        met = "met" if max(spread.values()) <= SCOPE_SPREAD_TARGET else "NOT met"
-        print(
-            f"{name}: pooled spread over group/period: precision {spread['precision']:.4f}, recall "
-            f"{spread['recall']:.4f} (target <= {SCOPE_SPREAD_TARGET} with no differential error: {met})"
-        )
-        print("  " + recall_contrasts(g))
+        print_spread(name, "pooled spread", g.droplevel("register"))
 
 
 def main() -> None:

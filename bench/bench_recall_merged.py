@@ -35,8 +35,9 @@ from bench_linkage_mi import SECRET, linked_register, true_links, validated_tabl
 def true_pair_table(scale: float, seed: int, register: str, per_person: int | None = None) -> pd.DataFrame:
     """One row per true (person, unit) pair: found at the threshold, the person's period, whether
     the person is merged (two or more clients) or its client split, and its number of true units;
-    ``attrs['links']``: the links at the threshold (a person taking up to ``per_person`` units,
-    no more than its NDTMS clients; None: the config's ``linkage.units_per_person``)."""
+    ``attrs['precision']`` and ``attrs['recall']``: of the links at the threshold over all true
+    pairs (a person taking up to ``per_person`` units, no more than its NDTMS clients; None: the
+    config's ``linkage.units_per_person``)."""
     from pbr import config as pbr_config
     from pbr.link.persons import link_persons, transfer_settings
     from pbr.registry.registers import REGISTERS

@@ -67,7 +67,7 @@ def unit_capacity(pairs: pd.DataFrame, left: pd.DataFrame, units_per_person: int
     One client is one person, who dies once and is, as a rule, one PNC offender. A person
     whose attributor several clients share may be several people (a collision), each with a
     death or an offender record of their own: one-to-one matching would link only one of
-    them. Measured at scale 1.0 on offenders (``bench/bench_recall_merged.py``): persons
+    them. Measured at scale 1.0 on offenders (``bench/bench_recall_merged.py``, commit e7a8da2): persons
     holding two or more true clients hold 13.4% of the true pairs of persons first treated
     before April 2012 and 5.1% after; one-to-one, their pairs' recall was 0.67 and 0.69
     against 0.89 for the rest, so recall differed by period (0.857 before, 0.876 after).

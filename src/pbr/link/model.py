@@ -309,8 +309,8 @@ def em_underflow_floor(floored: list[tuple[str, str, str]]):
     103-103``), and training stops with that error. Holding the value at the floor is the value
     splink's weights would use anyway; estimates at or above it pass unchanged, so models
     that train without the floor are byte-identical with it (tested). splink takes the median
-    of a level's m over the three EM sessions that estimate it, so one floored session does
-    not pin the level where the other sessions' data carry evidence for it.
+    of a level's m over the EM sessions that estimate it, so where several do (sex, the death
+    date), one floored session does not pin the level.
     """
     from splink.internals import expectation_maximisation as em
     from splink.internals.comparison_level import M_U_CLAMP_MIN
