@@ -10,14 +10,26 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+PIP_VERSION := 26.3
+UV_VERSION := 0.13.9
 
-.PHONY: report test test-fast test-workflow test-system test-cluster lint install clean
+.PHONY: report test test-fast test-workflow test-system test-cluster lint install lock clean
 
-$(VENV)/.installed: pyproject.toml
+# every package at the version requirements.lock pins (`make lock` rewrites it from pyproject.toml)
+$(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,cluster]"
+	$(BIN)/python -m pip install --quiet pip==$(PIP_VERSION)
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
+
+# re-resolve requirements.lock after a change of pyproject.toml's pins (uv in its own venv;
+# versions already in the lock are kept where the pins allow)
+lock:
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet uv==$(UV_VERSION)
+	.venv-lock/bin/uv pip compile pyproject.toml --extra dev --extra cluster --universal \
+		--python-version 3.11 -o requirements.lock
 
 install: $(VENV)/.installed
 

@@ -1,4 +1,5 @@
-"""environment.yml (conda) and pyproject.toml (pip) pin the same versions."""
+"""environment.yml (conda), pyproject.toml (pip) and requirements.lock (every installed package)
+pin the same versions, and the environment running the tests is the lock's."""
 
 import re
 import tomllib
@@ -22,7 +23,13 @@ def _pyproject_pins() -> dict[str, str]:
 def _conda_pins() -> dict[str, str]:
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
-    return {_name(d): d.replace(" ", "") for d in pip}
+    return {_name(d): d.replace(" ", "") for d in pip if not d.startswith("-")}
+
+
+def test_conda_installs_the_lock():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
+    assert "-r requirements.lock" in pip
 
 
 def test_same_packages_same_pins():
@@ -42,3 +49,63 @@ def test_python_versions_agree():
     requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
     major_minor = conda_py.split("=")[1]
     assert f">={major_minor}" in requires
+
+
+LOCK = ROOT / "requirements.lock"
+#: installed by the set-up itself, not resolved into the lock
+NOT_LOCKED = {"pbr", "pip", "setuptools", "wheel"}
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _lock_pins() -> dict[str, tuple[str, str | None]]:
+    """requirements.lock: package -> (version, environment marker or None)."""
+    pins = {}
+    for line in LOCK.read_text().splitlines():
+        hit = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;]+)\s*(?:;\s*(.+))?$", line)
+        if hit:
+            pins[_norm(hit[1])] = (hit[2], hit[3])
+    return pins
+
+
+def _project_pins() -> dict[str, str]:
+    """pyproject.toml's exact pins, the dev and cluster extras included: package -> version."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    reqs = [
+        *project["dependencies"],
+        *(r for extra in project["optional-dependencies"].values() for r in extra),
+    ]
+    return {_norm(_name(r)): r.split("==")[1].split()[0] for r in (r.split("#")[0].strip() for r in reqs)}
+
+
+def test_lock_pins_every_dependency_at_its_pyproject_version():
+    lock = _lock_pins()
+    assert len(lock) > 100, f"requirements.lock pins only {len(lock)} packages"
+    wrong = {
+        p: (v, lock.get(p, ("missing",))[0]) for p, v in _project_pins().items() if lock.get(p, ("",))[0] != v
+    }
+    assert not wrong, f"pyproject.toml pin vs requirements.lock: {wrong}; run `make lock`"
+
+
+def test_environment_yml_pins_agree_with_the_lock():
+    lock = _lock_pins()
+    conda = {_norm(p): pin.split("==")[1] for p, pin in _conda_pins().items()}
+    assert {p: v for p, v in conda.items() if lock.get(p, ("",))[0] != v} == {}
+
+
+def test_installed_packages_are_the_locked_ones():
+    """The environment running the tests (make install, CI) is the lock's, no more and no less."""
+    from importlib import metadata
+
+    from packaging.markers import Marker
+
+    installed = {_norm(d.metadata["Name"]): d.version for d in metadata.distributions()}
+    lock = _lock_pins()
+    wanted = {p: v for p, (v, marker) in lock.items() if marker is None or Marker(marker).evaluate()}
+    wrong = {p: (v, installed.get(p, "missing")) for p, v in wanted.items() if installed.get(p) != v}
+    extra = sorted(set(installed) - set(lock) - NOT_LOCKED)
+    fix = "rebuild the environment from the lock: rm -rf .venv && make install"
+    assert not wrong, f"locked vs installed versions: {wrong}; {fix}"
+    assert not extra, f"installed but not in requirements.lock: {extra}; {fix}"
