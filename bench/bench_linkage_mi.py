@@ -25,6 +25,11 @@ Scenarios (paired: the same seeds):
 - ``differential``: NDTMS attributor errors x ``--ndtms`` and register area moves x
   ``--register-area-move`` in ``--cell`` only (``noise.differential``; default pilot_post x3, x2).
 
+``--death-rate R`` sets the drug-related death rate of both cohorts to R in every cell (the
+generator's ``rates``): at scale 0.05 the default rates (0.006 drug, 0.001 alcohol) leave the
+pilot areas' post-period cell without a death in many replicates, so the death outcome has no
+estimate there; a raised rate measures the death outcome's coverage at a small scale.
+
 Rows are stored per replicate under ``--out`` (default results/bench/linkage_mi/), so runs can be
 split into chunks (``--replicates 0-49``, then ``50-99``) or across cluster jobs and resumed; the
 summary reads every stored replicate. For each scenario x cohort x linked outcome it prints the
@@ -67,6 +72,9 @@ def replicate_config(args: argparse.Namespace, scenario: str, replicate: int) ->
     if scenario == "differential":
         cell = {"ndtms": args.ndtms, "register_area_move": args.register_area_move}
         cfg["noise"] = {"differential": {args.cell: cell}}
+    if args.death_rate is not None:
+        rate = dict.fromkeys(("pilot_pre", "other_pre", "other_post"), args.death_rate)
+        cfg["rates"] = {cohort: {"drug_related_death": rate} for cohort in ("drug", "alcohol")}
     return cfg
 
 
@@ -402,13 +410,20 @@ def main() -> None:
     ap.add_argument("--ndtms", type=float, default=3.0)
     ap.add_argument("--register-area-move", type=float, default=2.0)
     ap.add_argument("--bootstrap-reps", type=int, default=999)
+    ap.add_argument(
+        "--death-rate",
+        type=float,
+        default=None,
+        help="the drug-related death rate of both cohorts in every cell (default: the generator's, "
+        "0.006 drug and 0.001 alcohol, which leave a small run's pilot cells without deaths)",
+    )
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "bench" / "linkage_mi")
     ap.add_argument("--summary-only", action="store_true")
     args = ap.parse_args()
     scenarios = SCENARIOS if args.scenario == "both" else (args.scenario,)
     tag = f"s{args.scale:g}_seed{args.seed}_{args.cell}_x{args.ndtms:g}_a{args.register_area_move:g}"
-    tag += f"_b{args.bootstrap_reps}"
+    tag += f"_b{args.bootstrap_reps}" + (f"_d{args.death_rate:g}" if args.death_rate is not None else "")
     out = args.out / tag
     if not args.summary_only:
         todo = [

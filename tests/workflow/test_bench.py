@@ -83,3 +83,36 @@ def test_bench_em_sessions_prints_each_designs_figures_on_tiny_data():
     for _, f1, ceiling, gap in rows:
         assert 0.5 < float(f1) <= 1 and float(gap) == pytest.approx(float(ceiling) - float(f1), abs=2e-4)
     assert "current offences area m-probabilities" in proc.stdout
+
+
+@pytest.mark.slow
+def test_bench_linkage_mi_stores_a_replicate_and_summarises_it(tmp_path):
+    """One differential replicate at a tiny scale (deaths raised so both cohorts have some): every
+    cohort x linked outcome gets a stored row and a summary block with a target line."""
+    args = ["--scale", "0.02", "--replicates", "0-0", "--scenario", "differential", "--bootstrap-reps", "19"]
+    args += ["--jobs", "1", "--death-rate", "0.05", "--out", str(tmp_path)]
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_linkage_mi.py"), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    stored = list(tmp_path.glob("s0.02_seed7000_pilot_post_x3_a2_b19_d0.05/differential/0000.parquet"))
+    assert len(stored) == 1, sorted(map(str, tmp_path.rglob("*")))
+    import pandas as pd
+
+    rows = pd.read_parquet(stored[0])
+    assert sorted(zip(rows["cohort"], rows["outcome"], strict=True)) == [
+        ("alcohol", "acquisitive_crime"),
+        ("alcohol", "drug_related_death"),
+        ("drug", "acquisitive_crime"),
+        ("drug", "drug_related_death"),
+    ]
+    assert (rows["m"] == 20).all() and (rows["events_true"] > 0).all()
+    targets = re.findall(r"^  target: .*: (open \((\d+) replicates so far\)|met|NOT met)$", proc.stdout, re.M)
+    assert len(targets) == 4, proc.stdout
+    estimable = (rows["mi_headline_beta"].notna() & rows["true_crv1_beta"].notna()).sum()
+    assert sorted(int(n) for _, n in targets) == [0] * (4 - estimable) + [1] * estimable, proc.stdout
+    assert estimable >= 2, rows[["cohort", "outcome", "events_true", "mi_headline_beta"]]
