@@ -2,7 +2,11 @@
 
 :func:`logged` wraps a script's body: it configures logging, and turns the pipeline's
 own errors (bad input, bad config, missing key) into one clear message with no
-traceback, so the user reads what went wrong and what to do next.
+traceback, so the user reads what went wrong and what to do next. While the body runs, a
+:class:`Heartbeat` logs "still working" whenever nothing was logged for
+:data:`HEARTBEAT_SECONDS`, naming the last thing logged and the time since the job started,
+so no job is silent for longer (some steps, e.g. DuckDB scoring pairs inside splink, cannot
+report their own progress).
 """
 
 from __future__ import annotations
@@ -10,13 +14,59 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from pbr.errors import PipelineError
 
-__all__ = ["PipelineError", "configure", "logged"]
+__all__ = ["HEARTBEAT_SECONDS", "Heartbeat", "PipelineError", "configure", "logged"]
+
+#: a job that logged nothing for this long logs that it is still working
+HEARTBEAT_SECONDS = 10.0
+
+
+class Heartbeat(logging.Handler):
+    """Logs ``<step>: still working, <N> s in; last: <message>`` on ``log`` whenever no record
+    reached the root logger for ``every`` seconds (default :data:`HEARTBEAT_SECONDS`), from a
+    daemon thread, until :meth:`stop`.
+
+    Installed on the root logger (it sees every record, its own included), so a job that logs
+    steadily never hears from it.
+    """
+
+    def __init__(self, log: logging.Logger, step: str, every: float | None = None):
+        super().__init__(level=logging.DEBUG)
+        self.log, self.step = log, step
+        self.every = HEARTBEAT_SECONDS if every is None else every
+        self.started = self.last = time.monotonic()
+        self.last_message = "started"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{step}", daemon=True)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.last = time.monotonic()
+        if not record.getMessage().startswith(f"{self.step}: still working"):
+            self.last_message = record.getMessage().splitlines()[0][:160]
+
+    def start(self) -> Heartbeat:
+        logging.getLogger().addHandler(self)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        logging.getLogger().removeHandler(self)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(min(1.0, self.every / 4)):
+            now = time.monotonic()
+            if now - self.last >= self.every:
+                self.log.info(
+                    "%s: still working, %.0f s in; last: %s", self.step, now - self.started, self.last_message
+                )
 
 
 def configure(log_file: str | Path | None, level: int = logging.INFO) -> None:
@@ -43,8 +93,12 @@ def logged(log_file: str | Path | None, step: str) -> Iterator[logging.Logger]:
     log = logging.getLogger(f"pbr.{step}")
     started = time.perf_counter()
     log.info("%s: started", step)
+    heartbeat = Heartbeat(log, step).start()
     try:
-        yield log
+        try:
+            yield log
+        finally:
+            heartbeat.stop()
     except PipelineError as exc:
         log.error("%s failed:\n%s", step, exc)
         sys.exit(1)

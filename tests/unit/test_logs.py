@@ -1,0 +1,76 @@
+"""pbr.logs: a job never goes silent for longer than the heartbeat, and a steady job hears
+nothing from it."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+
+from pbr import logs
+
+
+class _Records(logging.Handler):
+    def __init__(self):
+        super().__init__(level=logging.DEBUG)
+        self.records: list[tuple[float, str]] = []
+
+    def emit(self, record):
+        self.records.append((time.monotonic(), record.getMessage()))
+
+
+@pytest.fixture
+def captured():
+    handler = _Records()
+    root = logging.getLogger()
+    old_level = root.level
+    root.setLevel(logging.INFO)
+    root.addHandler(handler)
+    yield handler
+    root.removeHandler(handler)
+    root.setLevel(old_level)
+
+
+def _beats(handler, step):
+    return [m for _, m in handler.records if m.startswith(f"{step}: still working")]
+
+
+def test_a_silent_job_hears_the_heartbeat_naming_the_last_message(captured):
+    log = logging.getLogger("pbr.test_silent")
+    beat = logs.Heartbeat(log, "silent", every=0.2).start()
+    log.info("scoring candidate pairs")
+    time.sleep(1.1)
+    beat.stop()
+    beats = _beats(captured, "silent")
+    assert 2 <= len(beats) <= 6, beats
+    assert all(b.endswith("last: scoring candidate pairs") for b in beats), beats
+    gaps = [b - a for (a, _), (b, _) in zip(captured.records, captured.records[1:], strict=False)]
+    assert max(gaps) < 0.2 + 0.15, gaps  # never silent for much longer than `every`
+    n = len(captured.records)
+    time.sleep(0.5)
+    assert len(captured.records) == n, "the heartbeat went on after stop()"
+    assert beat not in logging.getLogger().handlers
+
+
+def test_a_steady_job_hears_nothing(captured):
+    log = logging.getLogger("pbr.test_steady")
+    beat = logs.Heartbeat(log, "steady", every=0.3).start()
+    for i in range(12):
+        log.info("step %d of 12", i + 1)
+        time.sleep(0.05)
+    beat.stop()
+    assert _beats(captured, "steady") == []
+
+
+def test_logged_stops_its_heartbeat_on_a_pipeline_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(logs, "HEARTBEAT_SECONDS", 0.1)
+    with pytest.raises(SystemExit), logs.logged(tmp_path / "job.log", "failing") as log:
+        log.info("reading the extract")
+        time.sleep(0.35)
+        raise logs.PipelineError("bad column")
+    text = (tmp_path / "job.log").read_text()
+    assert "failing: still working" in text and "last: reading the extract" in text
+    assert "failing failed:\nbad column" in text
+    assert not [h for h in logging.getLogger().handlers if isinstance(h, logs.Heartbeat)]
+    logging.getLogger().handlers.clear()
