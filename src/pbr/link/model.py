@@ -18,6 +18,7 @@ import tempfile
 
 import pandas as pd
 
+from pbr.link import messages
 from pbr.link.records import LINK_COLUMNS
 
 #: a discharge 'client died' within this many days of a death date agrees with it
@@ -249,6 +250,7 @@ def duckdb_linker(
     import duckdb
     from splink import DuckDBAPI, Linker
 
+    messages.install()
     con = duckdb.connect()
     con.execute(f"SET threads TO {int(threads)}")
     if memory_mb:
@@ -377,7 +379,11 @@ def train_link_model(
             column,
             level,
         )
-    return _round_model(linker.misc.save_model_to_json())
+    trained = _round_model(linker.misc.save_model_to_json())
+    untrained = messages.untrained_message(trained)
+    if untrained:
+        log.warning(untrained)
+    return trained
 
 
 def predict_link_pairs(
@@ -392,6 +398,9 @@ def predict_link_pairs(
 
     Columns: left_id, right_id, match_weight, match_probability (rounded to stable digits).
     """
+    untrained = messages.untrained_message(model)
+    if untrained:
+        log.warning(untrained)
     linker = duckdb_linker(left, right, model, threads, memory_mb)
     predictions = linker.inference.predict(threshold_match_probability=min_probability)
     relation = predictions.as_duckdbpyrelation()
