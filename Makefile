@@ -2,6 +2,7 @@
 #   make report   install into .venv if needed, run the whole pipeline on the default
 #                 synthetic data, leave results/report/report.html
 #   make test     install into .venv if needed, lint, run the test suite (all three tiers)
+#   make report-small   the whole pipeline at 5% of the paper's size (config/small.yaml)
 # Tiers: make test-fast (tests/unit: the library, no workflow run, under 2 minutes),
 #        make test-workflow (tests/workflow: tiny runs of the workflow),
 #        make test-system (tests/system: SLURM cluster, PostgreSQL, browser, reproducibility)
@@ -13,7 +14,7 @@ BIN := $(VENV)/bin
 PIP_VERSION := 26.3
 UV_VERSION := 0.13.9
 
-.PHONY: report test test-fast test-workflow test-system test-cluster lint install lock clean
+.PHONY: report report-small test test-fast test-workflow test-system test-cluster lint install lock clean
 
 # every package at the version requirements.lock pins (`make lock` rewrites it from pyproject.toml)
 $(VENV)/.installed: pyproject.toml requirements.lock
@@ -36,6 +37,11 @@ install: $(VENV)/.installed
 report: $(VENV)/.installed
 	$(BIN)/snakemake
 	@echo "Report: results/report/report.html"
+
+# the small run (config/small.yaml): every section at 5% of the paper's size, results/small
+report-small: $(VENV)/.installed
+	$(BIN)/snakemake --configfile config/small.yaml
+	@echo "Report: results/small/report/report.html"
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

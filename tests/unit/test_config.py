@@ -9,7 +9,13 @@ from pbr.config import ConfigError, check_synthetic_settings, load_config, load_
 from pbr.synthetic import params
 
 ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = sorted([ROOT / "config" / "config.yaml", *(ROOT / "tests" / "configs").glob("*.yaml")])
+SHIPPED = sorted(
+    [
+        ROOT / "config" / "config.yaml",
+        ROOT / "config" / "small.yaml",
+        *(ROOT / "tests" / "configs").glob("*.yaml"),
+    ]
+)
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
