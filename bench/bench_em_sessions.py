@@ -55,7 +55,7 @@ def assess_design(tmp: Path, config: dict, name: str) -> None:
     for register, spec in REGISTERS.items():
         bl.link_register(config["linkage"], spec, str(tmp), register)
     print(f"{name}: trained and linked in {time.time() - start:.0f} s", flush=True)
-    scored, ceilings, calibration = bl.assess(tmp, config)
+    scored, ceilings, calibration, _ = bl.assess(tmp, config)
     at = scored[(scored.scope == "all") & (scored.method == "probabilistic") & (scored.threshold == 0.5)]
     errors = quality.calibration_error(calibration)
     for register in REGISTERS:

@@ -181,6 +181,33 @@ def scored_pairs(tmp: Path, name: str, left: pd.DataFrame, right: pd.DataFrame) 
     return pairs.drop_duplicates(["unique_id_l", "right_id"]).rename(columns={"unique_id_l": "left_id"})
 
 
+def ceiling_cells(pairs: pd.DataFrame, truth: pd.DataFrame, left: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The information ceiling's cells (:func:`information_ceiling`): ``pairs`` with ``true`` and
+    the rank of the pair's cell (``cell_rank``, best share of true pairs first), and the rank of
+    the last cell the best rule takes."""
+    pairs = pairs.copy()  # the cells' columns are added here, not to the caller's table
+    levels = sorted(c for c in pairs.columns if c.startswith("gamma_"))
+    person = left.set_index("unique_id")
+    freq = person["initials"].map(person["initials"].value_counts(normalize=True))
+    pairs["initials_decile"] = (
+        pd.qcut(freq.rank(method="first"), 10, labels=False).reindex(pairs["left_id"]).to_numpy()
+    )
+    pairs["birth_band"] = (person["dob"].str[:4].astype(int) // 5).reindex(pairs["left_id"]).to_numpy()
+    true = set(zip(truth["left_id"], truth["right_id"], strict=True))
+    pairs["true"] = [p in true for p in zip(pairs["left_id"], pairs["right_id"], strict=True)]
+    keys = [*levels, "initials_decile", "birth_band"]
+    cells = pairs.groupby(keys, dropna=False)["true"].agg(["size", "sum"])
+    cells = cells.assign(share=cells["sum"] / cells["size"]).sort_values(
+        "share", ascending=False, kind="mergesort"
+    )
+    true_positives, predicted = cells["sum"].cumsum().to_numpy(), cells["size"].cumsum().to_numpy()
+    f1 = 2 * true_positives / (predicted + len(true))
+    cells["rank"] = range(len(cells))
+    pairs["cell_rank"] = pairs.join(cells["rank"], on=keys)["rank"].to_numpy()
+    pairs.attrs |= {"cells": cells, "f1": f1, "n_true": len(true)}
+    return pairs, int(f1.argmax())
+
+
 def information_ceiling(name: str, pairs: pd.DataFrame, truth: pd.DataFrame, left: pd.DataFrame) -> dict:
     """The best F1 of a pairwise rule on comparison pattern x initials-frequency decile x birth band.
 
@@ -193,38 +220,51 @@ def information_ceiling(name: str, pairs: pd.DataFrame, truth: pd.DataFrame, lef
     scored count as missed. ``pairs``: :func:`scored_pairs` of the register; ``left``: the
     linkage records of the NDTMS persons.
     """
-    pairs = pairs.copy()  # the cells' columns are added here, not to the caller's table
-    levels = sorted(c for c in pairs.columns if c.startswith("gamma_"))
-    person = left.set_index("unique_id")
-    freq = person["initials"].map(person["initials"].value_counts(normalize=True))
-    pairs["initials_decile"] = (
-        pd.qcut(freq.rank(method="first"), 10, labels=False).reindex(pairs["left_id"]).to_numpy()
-    )
-    pairs["birth_band"] = (person["dob"].str[:4].astype(int) // 5).reindex(pairs["left_id"]).to_numpy()
-    true = set(zip(truth["left_id"], truth["right_id"], strict=True))
-    pairs["true"] = [p in true for p in zip(pairs["left_id"], pairs["right_id"], strict=True)]
-    cells = pairs.groupby([*levels, "initials_decile", "birth_band"], dropna=False)["true"].agg(
-        ["size", "sum"]
-    )
-    cells = cells.assign(share=cells["sum"] / cells["size"]).sort_values(
-        "share", ascending=False, kind="mergesort"
-    )
+    scored, best = ceiling_cells(pairs, truth, left)
+    cells = scored.attrs["cells"]
     true_positives, predicted = cells["sum"].cumsum().to_numpy(), cells["size"].cumsum().to_numpy()
-    f1 = 2 * true_positives / (predicted + len(true))
-    best = int(f1.argmax())
     return {
         "register": name,
         "cells": len(cells),
         "precision": true_positives[best] / predicted[best],
-        "recall": true_positives[best] / len(true),
-        "f1": f1[best],
+        "recall": true_positives[best] / scored.attrs["n_true"],
+        "f1": scored.attrs["f1"][best],
         "cut_share": cells["share"].iloc[best],
     }
 
 
-def assess(tmp: Path, config: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Quality by scope, the information ceiling and the calibration table of each register, from
-    the bench's outputs in ``tmp``."""
+def ceiling_by_scope(
+    name: str, pairs: pd.DataFrame, truth: pd.DataFrame, left: pd.DataFrame, scopes: pd.DataFrame
+) -> pd.DataFrame:
+    """The information ceiling's rule (:func:`information_ceiling`) by the group/period of the
+    person (``scopes``): n_true, n_predicted, precision and recall per cell. Its spread says how
+    much of the model's spread over group/period the identifiers themselves allow: the rule
+    sees each pair's levels, initials' frequency and birth band, not its cell."""
+    scored, best = ceiling_cells(pairs, truth, left)
+    scope_of = scopes.set_index("person_id")["scope"]
+    predicted = scored[scored["cell_rank"] <= best]
+    truth = truth[["left_id", "right_id"]].drop_duplicates()
+    truth = truth.assign(scope=truth["left_id"].map(scope_of))
+    rows = []
+    for scope, t in truth.dropna(subset=["scope"]).groupby("scope"):
+        pred = predicted[predicted["left_id"].map(scope_of) == scope]
+        found = int(pred["true"].sum())
+        rows.append(
+            {
+                "register": name,
+                "scope": scope,
+                "n_true": len(t),
+                "n_predicted": len(pred),
+                "precision": found / len(pred) if len(pred) else float("nan"),
+                "recall": found / len(t),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def assess(tmp: Path, config: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Quality by scope, the information ceiling, the calibration table and the ceiling's rule by
+    group/period (:func:`ceiling_by_scope`) of each register, from the bench's outputs in ``tmp``."""
     valid = tmp / "valid"
     raw_episodes, areas = (
         io.read_table(valid / "ndtms_episodes.parquet"),
@@ -255,7 +295,11 @@ def assess(tmp: Path, config: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.Data
         [quality.calibration_table(pairs[name], truths[name], name, scopes) for name in REGISTERS],
         ignore_index=True,
     )
-    return scored, ceilings, calibration
+    ceiling_cells_ = pd.concat(
+        [ceiling_by_scope(name, pairs[name], truths[name], left, scopes) for name in REGISTERS],
+        ignore_index=True,
+    )
+    return scored, ceilings, calibration, ceiling_cells_
 
 
 def print_timings(runs: dict[str, tuple[float, float, str]], scale: float) -> None:
@@ -296,14 +340,15 @@ def print_quality(scored: pd.DataFrame, threshold: float) -> None:
         print_spread(name, "spread", g.set_index("scope"))
 
 
-def print_spread(name: str, label: str, cells: pd.DataFrame) -> None:
-    """Register ``name``'s precision and recall spread over its group/period ``cells`` (scope-indexed)
-    against the target, and the recall's contrasts."""
+def print_spread(name: str, label: str, cells: pd.DataFrame, target: bool = True) -> None:
+    """Register ``name``'s precision and recall spread over its group/period ``cells`` (scope-indexed),
+    against the target when ``target`` (the model's; not the ceiling's rule), and the recall's contrasts."""
     spread = {m: cells[m].max() - cells[m].min() for m in ("precision", "recall")}
     met = "met" if max(spread.values()) <= SCOPE_SPREAD_TARGET else "NOT met"
+    verdict = f" (target <= {SCOPE_SPREAD_TARGET} with no differential error: {met})" if target else ""
     print(
         f"{name}: {label} over group/period: precision {spread['precision']:.4f}, recall "
-        f"{spread['recall']:.4f} (target <= {SCOPE_SPREAD_TARGET} with no differential error: {met})"
+        f"{spread['recall']:.4f}{verdict}"
     )
     print("  " + recall_contrasts(cells))
 
@@ -386,7 +431,7 @@ def run_scenario(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Generate, link and assess one scenario of register area moves; print every figure; return
     each register's F1 at the threshold beside its information ceiling, and the quality rows by
-    group/period at the threshold."""
+    group/period of the model at the threshold and of the ceiling's rule (column ``rule``)."""
     cfg = config["linkage"]
     overrides = {k: 0.0 for k in BEYOND_FLOOR} if args.noise == "floor" else {}
     with tempfile.TemporaryDirectory() as d:
@@ -409,10 +454,17 @@ def run_scenario(
             for name, spec in REGISTERS.items()
         }
         print_timings(runs, args.scale)
-        scored, ceilings, calibration = assess(tmp, config)
+        scored, ceilings, calibration, ceiling_scopes = assess(tmp, config)
     print_quality(scored, cfg["threshold"])
     print_ceilings(ceilings, scored, cfg["threshold"])
     print_calibration(calibration)
+    print(
+        "\nthe information ceiling's rule by group/period (what the identifiers allow; pairwise, "
+        "cells chosen with the truth):"
+    )
+    print(ceiling_scopes.round(4).to_string(index=False))
+    for name, g in ceiling_scopes.groupby("register", sort=False):
+        print_spread(name, "the ceiling's spread", g.set_index("scope"), target=False)
     at = scored[
         (scored.scope == "all") & (scored.method == "probabilistic") & (scored.threshold == cfg["threshold"])
     ]
@@ -424,6 +476,7 @@ def run_scenario(
     cells = scored[
         (scored.scope != "all") & (scored.method == "probabilistic") & (scored.threshold == cfg["threshold"])
     ]
+    cells = pd.concat([cells.assign(rule="model"), ceiling_scopes.assign(rule="ceiling")], ignore_index=True)
     return out.assign(same_region_moves=same_region_moves, gap=out["ceiling"] - out["f1"]), cells
 
 
@@ -434,15 +487,18 @@ def print_pooled_cells(cells: pd.DataFrame, seeds: list[int]) -> None:
     pooled = cells.assign(
         found=cells["recall"] * cells["n_true"], correct=cells["precision"] * cells["n_predicted"]
     )
-    pooled = pooled.groupby(["register", "scope"], sort=False)[
+    pooled = pooled.groupby(["rule", "register", "scope"], sort=False)[
         ["n_true", "found", "n_predicted", "correct"]
     ].sum()
     pooled["recall"] = pooled["found"] / pooled["n_true"]
     pooled["precision"] = pooled["correct"] / pooled["n_predicted"]
-    print(f"\nby group/period, pooled over seeds {', '.join(map(str, seeds))}:")
+    print(
+        f"\nby group/period, pooled over seeds {', '.join(map(str, seeds))} (the model; the ceiling's rule):"
+    )
     print(pooled[["n_true", "n_predicted", "precision", "recall"]].round(4).to_string())
-    for name, g in pooled.groupby(level="register", sort=False):
-        print_spread(name, "pooled spread", g.droplevel("register"))
+    for (rule, name), g in pooled.groupby(level=["rule", "register"], sort=False):
+        label = "pooled spread" if rule == "model" else "the ceiling's pooled spread"
+        print_spread(name, label, g.droplevel(["rule", "register"]), target=rule == "model")
 
 
 def main() -> None:
