@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import tempfile
 import time
@@ -52,6 +53,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+
+# One BLAS thread per process, set before numpy loads OpenBLAS: the bench runs ``--jobs``
+# replicates side by side, and OpenBLAS's own threads on top of them oversubscribe the cores
+# (measured, scale 0.05 with --death-rate 0.05: 95-97 s per replicate two at a time on 2 cores
+# with OpenBLAS's default threads; 32 s for one alone with one thread). Snakemake sets the same
+# variables to each job's threads.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
