@@ -59,6 +59,7 @@ def main(smk) -> None:
                 "event_study_png": smk.output.event_study,
                 "trends_png": smk.output.trends,
                 "flow_csv": smk.output.flow,
+                "figures_dir": smk.output.figures,
             },
             data_source=io.read_json(smk.input.source),
         )

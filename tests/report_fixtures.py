@@ -503,6 +503,7 @@ def render(
             "event_study_png": out / "event_study.png",
             "trends_png": out / "trends.png",
             "flow_csv": out / "flow.csv",
+            "figures_dir": out / "figures",
         },
     )
     return out / "report.html"

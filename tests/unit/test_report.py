@@ -306,6 +306,29 @@ def test_same_inputs_give_the_same_report_except_the_run_date(tmp_path, monkeypa
     assert len(re.findall(r"&middot; run [^<\n]*", a.read_text())) == 1
     for f in ("forest.png", "did.csv", "event_study.png", "trends.png", "flow.csv"):
         assert (a.parent / f).read_bytes() == (b.parent / f).read_bytes(), f
+    figures = sorted(p.name for p in (a.parent / "figures").iterdir())
+    assert figures == sorted(p.name for p in (b.parent / "figures").iterdir()) and figures
+    for f in figures:
+        assert (a.parent / "figures" / f).read_bytes() == (b.parent / "figures" / f).read_bytes(), f
+
+
+def test_every_figure_shown_is_written_as_print_png_and_svg(rendered):
+    """results/report/figures/ holds each figure the report shows (by its id) at 200 dpi and as SVG."""
+    import xml.etree.ElementTree as ET
+
+    from PIL import Image
+
+    html = rendered["synthetic"].read_text()
+    shown = set(re.findall(r'<figure[^>]*id="(fig-[^"]+)"', html)) - {"fig-placeholder"}
+    folder = rendered["synthetic"].parent / "figures"
+    written = {p.stem for p in folder.glob("*.png")}
+    assert shown and shown <= written, (shown - written, written)
+    assert written == {p.stem for p in folder.glob("*.svg")}
+    for fid in written:
+        with Image.open(folder / f"{fid}.png") as im:
+            assert round(im.info["dpi"][0]) == 200, (fid, im.info.get("dpi"))
+        root = ET.fromstring((folder / f"{fid}.svg").read_bytes())
+        assert root.tag.endswith("svg"), fid
 
 
 # ---------------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ calibration.parquet, indicators.parquet, registration_lag.parquet and pairs_<reg
 in the DAG); every flow table; the validated
 extracts (for checksums); results/truth/effects.json (synthetic mode); the templates under report/.
 Outputs: results/report/report.html (self-contained), and for `snakemake --report`: the forest plot,
-the DiD table, the event-study and trend figures and the flow table (captions in report/captions/).
+the DiD table, the event-study and trend figures and the flow table (captions in report/captions/);
+results/report/figures/: every figure the report shows, as PNG (200 dpi) and SVG.
 """
 
 
@@ -93,6 +94,8 @@ rule render_report:
             category="5. Record flow",
             labels={"item": "Flow table"},
         ),
+        # every figure the report shows, as <figure id>.png (200 dpi) and .svg
+        figures=directory(R / "report" / "figures"),
     log:
         R / "logs" / "render_report.log",
     conda:

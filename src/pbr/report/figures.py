@@ -1,7 +1,9 @@
 """The report's figures, drawn with matplotlib and embedded as base64 PNG (the report opens offline).
 
 Forest plot of the DiD odds ratios, quarterly trends, event studies, linkage quality and
-match weights; each :class:`Figure` carries its alt text and caption.
+match weights; each :class:`Figure` carries its alt text and caption, and, for reuse outside
+the report (results/report/figures/), a PNG at :data:`PRINT_DPI` and an SVG, both written
+without time stamps so that a re-run gives the same bytes.
 """
 
 from __future__ import annotations
@@ -46,14 +48,23 @@ _MONTHS = {"quarter": 3, "half_year": 6, "year": 12}
 FOREST_LIMITS = (0.01, 100.0)
 
 
+#: resolution of the PNG embedded in the HTML report, and of the PNG written for print and reuse
+SCREEN_DPI, PRINT_DPI = 100, 200
+# SVG element ids from a fixed salt, not a random one: the same figure gives the same SVG bytes
+matplotlib.rcParams["svg.hashsalt"] = "pbr-report"
+
+
 @dataclass
 class Figure:
-    """A rendered figure: PNG bytes, alt text (what a reader who cannot see it needs) and caption."""
+    """A rendered figure: PNG bytes (:data:`SCREEN_DPI`, embedded in the report), alt text (what a
+    reader who cannot see it needs), caption, id, and for reuse a PNG at :data:`PRINT_DPI` and an SVG."""
 
     png: bytes
     alt: str
     caption: str
     fid: str
+    print_png: bytes = b""
+    svg: bytes = b""
 
     @property
     def b64(self) -> str:
@@ -70,11 +81,18 @@ class ReportFigures(TypedDict):
     trends: list[Figure]
 
 
-def _png(fig: plt.Figure) -> bytes:
+def _saved(fig: plt.Figure, fmt: str, dpi: int = SCREEN_DPI) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
+    metadata = {"Software": None} if fmt == "png" else {"Date": None, "Creator": None}
+    fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight", metadata=metadata)
     return buf.getvalue()
+
+
+def _figure(fig: plt.Figure, alt: str, caption: str, fid: str) -> Figure:
+    """``fig`` rendered as the report's PNG, a print PNG and an SVG (then closed)."""
+    out = Figure(_saved(fig, "png"), alt, caption, fid, _saved(fig, "png", PRINT_DPI), _saved(fig, "svg"))
+    plt.close(fig)
+    return out
 
 
 def _style(ax: plt.Axes) -> None:
@@ -112,7 +130,7 @@ def forest_plot(rows: list[dict], headline: str) -> Figure:
             loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / n), ncol=2, fontsize=8, frameon=False
         )
     alt, caption = _forest_text(est, left_out, headline)
-    return Figure(_png(fig), alt, caption, "fig-forest")
+    return _figure(fig, alt, caption, "fig-forest")
 
 
 def _forest_points(ax: plt.Axes, est: list[dict], y: np.ndarray, headline: str) -> None:
@@ -288,7 +306,7 @@ def trend_figure(trends: pd.DataFrame, cohort: str, outcomes: list[str], config:
     )
     if hidden_points:
         caption += f" {hidden_points} quarter(s) with a small count are not plotted (disclosure control)."
-    return Figure(_png(fig), alt, caption, f"fig-trends-{cohort}")
+    return _figure(fig, alt, caption, f"fig-trends-{cohort}")
 
 
 #: The event-study coefficient table's specifications: the standard one (drawn) and the one
@@ -410,7 +428,7 @@ def event_study_figure(es: pd.DataFrame, pretrend: dict, config: dict) -> Figure
             else ""
         )
     )
-    return Figure(_png(fig), alt, caption, "fig-event-study")
+    return _figure(fig, alt, caption, "fig-event-study")
 
 
 def _pretrend_title(test: dict | None, short: bool = False) -> str:
@@ -471,7 +489,7 @@ def pilot_forest_plot(
     )
     _style(ax)
     alt, caption = _pilot_forest_text(pilots, mean, cut, cohort, outcome)
-    return Figure(_png(fig), alt, caption, f"fig-pilots-{cohort}-{outcome}")
+    return _figure(fig, alt, caption, f"fig-pilots-{cohort}-{outcome}")
 
 
 def _pilot_forest_text(
@@ -548,7 +566,7 @@ def linkage_quality_figure(quality: pd.DataFrame, threshold: float) -> Figure | 
         "dotted horizontal: exact key on initials, date of birth and sex; "
         f"dotted vertical: chosen threshold {threshold:g})."
     )
-    return Figure(_png(fig), alt, caption, "fig-linkage-quality")
+    return _figure(fig, alt, caption, "fig-linkage-quality")
 
 
 def match_weight_figure(pairs: dict[str, pd.DataFrame], threshold: float, disc: Disclosure) -> Figure | None:
@@ -592,7 +610,7 @@ def match_weight_figure(pairs: dict[str, pd.DataFrame], threshold: float, disc: 
     )
     if hidden:
         caption += f" {hidden} bar(s) with a small count are not drawn (disclosure control)."
-    return Figure(_png(fig), alt, caption, "fig-match-weights")
+    return _figure(fig, alt, caption, "fig-match-weights")
 
 
 def placeholder(text: str) -> Figure:
@@ -600,4 +618,4 @@ def placeholder(text: str) -> Figure:
     fig, ax = plt.subplots(figsize=(5, 1))
     ax.text(0.5, 0.5, text, ha="center", va="center")
     ax.axis("off")
-    return Figure(_png(fig), text, text, "fig-placeholder")
+    return _figure(fig, text, text, "fig-placeholder")

@@ -45,7 +45,14 @@ from pbr.report.estimates import (
     pretrend_method,
     robustness_section,
 )
-from pbr.report.figures import ReportFigures, event_study_figure, forest_plot, placeholder, trend_figure
+from pbr.report.figures import (
+    Figure,
+    ReportFigures,
+    event_study_figure,
+    forest_plot,
+    placeholder,
+    trend_figure,
+)
 from pbr.report.findings import area_summary, summary_findings
 from pbr.report.inputs import ReportInputs
 from pbr.report.methods import (
@@ -276,7 +283,9 @@ def render_report(
     :func:`pbr.source.read_fingerprint`): shown in the header and the provenance section.
 
     ``extra_outputs`` may name files for Snakemake's report: ``forest_png``, ``did_csv``,
-    ``event_study_png``, ``trends_png``, ``flow_csv`` (each written when named).
+    ``event_study_png``, ``trends_png``, ``flow_csv`` (each written when named), and
+    ``figures_dir``, a directory for every figure the report shows (:func:`shown_figures`) as
+    ``<figure id>.png`` (200 dpi) and ``.svg``.
 
     ``method_sizes``: the measured sizes of the methods (default
     :func:`pbr.registry.methods.measured_sizes`, the registry's file); ``study_rates_table``: the simulation
@@ -303,6 +312,8 @@ def render_report(
     files.update(_extra_files(extra_outputs, sections, figures, disc))
     for path, data in files.items():
         write_bytes(data, path)
+    if extra_outputs and extra_outputs.get("figures_dir"):
+        Path(extra_outputs["figures_dir"]).mkdir(parents=True, exist_ok=True)  # even with no figure
     log.info("report written to %s (%d bytes)", out_path, len(html_text))
     return out_path
 
@@ -514,7 +525,32 @@ def _extra_files(
         files[extra["trends_png"]] = _stack_pngs(pngs)
     if "flow_csv" in extra:
         files[extra["flow_csv"]] = flow_csv(sections["flow"], disc).encode() if sections["flow"] else b""
+    if "figures_dir" in extra:
+        for fig in shown_figures(figures, sections):
+            files[extra["figures_dir"] / f"{fig.fid}.png"] = fig.print_png
+            files[extra["figures_dir"] / f"{fig.fid}.svg"] = fig.svg
     return files
+
+
+def shown_figures(figures: ReportFigures, sections: dict) -> list[Figure]:
+    """Every figure the report shows (the DiD figures and those inside its sections), once per id,
+    in the order found; placeholders left out."""
+    found: dict[str, Figure] = {}
+
+    def walk(value) -> None:
+        if isinstance(value, Figure):
+            if value.fid != "fig-placeholder":
+                found.setdefault(value.fid, value)
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list | tuple):
+            for v in value:
+                walk(v)
+
+    walk(dict(figures))
+    walk(sections)
+    return list(found.values())
 
 
 def _stack_pngs(pngs: list[bytes]) -> bytes:
