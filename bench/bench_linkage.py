@@ -213,7 +213,7 @@ def ceiling_cells(pairs: pd.DataFrame, truth: pd.DataFrame, left: pd.DataFrame) 
     return pairs, int(f1.argmax())
 
 
-def information_ceiling(name: str, pairs: pd.DataFrame, truth: pd.DataFrame, left: pd.DataFrame) -> dict:
+def information_ceiling(name: str, cells: tuple[pd.DataFrame, int]) -> dict:
     """The best F1 of a pairwise rule on comparison pattern x initials-frequency decile x birth band.
 
     From the candidate pairs the trained model scores (with their comparison levels, each
@@ -222,10 +222,10 @@ def information_ceiling(name: str, pairs: pd.DataFrame, truth: pd.DataFrame, lef
     person's 5-year birth band; ranks cells by their share of true pairs and returns
     the F1 (with precision, recall and the cell share at the cut) of the best prefix.
     Cells are chosen with the truth, so this is an optimistic ceiling; true pairs never
-    scored count as missed. ``pairs``: :func:`scored_pairs` of the register; ``left``: the
-    linkage records of the NDTMS persons.
+    scored count as missed. ``cells``: :func:`ceiling_cells` of the register's
+    :func:`scored_pairs`, its truth and the linkage records of the NDTMS persons.
     """
-    scored, best = ceiling_cells(pairs, truth, left)
+    scored, best = cells
     cells = scored.attrs["cells"]
     true_positives, predicted = cells["sum"].cumsum().to_numpy(), cells["size"].cumsum().to_numpy()
     return {
@@ -239,13 +239,14 @@ def information_ceiling(name: str, pairs: pd.DataFrame, truth: pd.DataFrame, lef
 
 
 def ceiling_by_scope(
-    name: str, pairs: pd.DataFrame, truth: pd.DataFrame, left: pd.DataFrame, scopes: pd.DataFrame
+    name: str, cells: tuple[pd.DataFrame, int], truth: pd.DataFrame, scopes: pd.DataFrame
 ) -> pd.DataFrame:
     """The information ceiling's rule (:func:`information_ceiling`) by the group/period of the
     person (``scopes``): n_true, n_predicted, precision and recall per cell. Its spread says how
     much of the model's spread over group/period the identifiers themselves allow: the rule
-    sees each pair's levels, initials' frequency and birth band, not its cell."""
-    scored, best = ceiling_cells(pairs, truth, left)
+    sees each pair's levels, initials' frequency and birth band, not its cell. ``cells``:
+    :func:`ceiling_cells` of the register."""
+    scored, best = cells
     scope_of = scopes.set_index("person_id")["scope"]
     predicted = scored[scored["cell_rank"] <= best]
     truth = truth[["left_id", "right_id"]].drop_duplicates()
@@ -295,15 +296,14 @@ def assess(tmp: Path, config: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.Data
     pairs = {
         name: scored_pairs(tmp, name, left, rights[name]) for name in BENCH_REGISTERS
     }  # one prediction each
-    ceilings = pd.DataFrame(
-        [information_ceiling(name, pairs[name], truths[name], left) for name in BENCH_REGISTERS]
-    )
+    cells = {name: ceiling_cells(pairs[name], truths[name], left) for name in BENCH_REGISTERS}  # once each
+    ceilings = pd.DataFrame([information_ceiling(name, cells[name]) for name in BENCH_REGISTERS])
     calibration = pd.concat(
         [quality.calibration_table(pairs[name], truths[name], name, scopes) for name in BENCH_REGISTERS],
         ignore_index=True,
     )
     ceiling_cells_ = pd.concat(
-        [ceiling_by_scope(name, pairs[name], truths[name], left, scopes) for name in BENCH_REGISTERS],
+        [ceiling_by_scope(name, cells[name], truths[name], scopes) for name in BENCH_REGISTERS],
         ignore_index=True,
     )
     return scored, ceilings, calibration, ceiling_cells_
