@@ -63,8 +63,8 @@ class Figure:
     alt: str
     caption: str
     fid: str
-    print_png: bytes = b""
-    svg: bytes = b""
+    print_png: bytes
+    svg: bytes
 
     @property
     def b64(self) -> str:
