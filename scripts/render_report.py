@@ -60,6 +60,8 @@ def main(smk) -> None:
                 "trends_png": smk.output.trends,
                 "flow_csv": smk.output.flow,
                 "figures_dir": smk.output.figures,
+                "tables_dir": smk.output.tables,
+                "findings_json": smk.output.findings,
             },
             data_source=io.read_json(smk.input.source),
         )

@@ -504,6 +504,8 @@ def render(
             "trends_png": out / "trends.png",
             "flow_csv": out / "flow.csv",
             "figures_dir": out / "figures",
+            "tables_dir": out / "tables",
+            "findings_json": out / "findings.json",
         },
     )
     return out / "report.html"
@@ -760,7 +762,36 @@ def render_issue19(
         {},
         out / "report.html",
         run_date="2026-01-01 00:00 UTC",
-        extra_outputs={"event_study_png": out / "event_study.png", "did_csv": out / "did.csv"},
+        extra_outputs={
+            "event_study_png": out / "event_study.png",
+            "did_csv": out / "did.csv",
+            "tables_dir": out / "tables",
+        },
         method_sizes=make_sizes(),
     )
     return out / "report.html"
+
+
+def outputs_doc(tmp: Path) -> str:
+    """docs/outputs.md as the code writes it: the fixture reports rendered (the main one, then
+    the one with the per-pilot, timing and composition sections), their data dictionaries
+    (tables/columns.csv) put into :func:`pbr.report.outputs.outputs_markdown`, each table once."""
+    from pbr.report.outputs import outputs_markdown
+
+    frames = [
+        pd.read_csv(html.parent / "tables" / "columns.csv", keep_default_na=False)
+        for html in (render(tmp), render_issue19(tmp))
+    ]
+    first = frames[0]
+    rest = frames[1][~frames[1]["table"].isin(set(first["table"]))]
+    return outputs_markdown(pd.concat([first, rest], ignore_index=True))
+
+
+if __name__ == "__main__":
+    import sys
+    import tempfile
+
+    if sys.argv[1:] != ["outputs-doc"]:
+        sys.exit("usage: python tests/report_fixtures.py outputs-doc > docs/outputs.md")
+    with tempfile.TemporaryDirectory() as d:
+        print(outputs_doc(Path(d)), end="")

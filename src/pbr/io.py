@@ -54,6 +54,14 @@ def write_table(df: pd.DataFrame, path: str | Path, sort_by: Sequence[str] | Non
     return path
 
 
+def parquet_bytes(df: pd.DataFrame) -> bytes:
+    """``df`` (index dropped) as the bytes of a zstd Parquet file, as :func:`write_table` writes
+    it (for small tables written together with others, all or none)."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), sink, compression="zstd")
+    return sink.getvalue().to_pybytes()
+
+
 def write_bytes(data: bytes, path: str | Path) -> Path:
     """Write ``data`` to ``path`` atomically."""
     return _atomic(path, lambda tmp: tmp.write_bytes(data))

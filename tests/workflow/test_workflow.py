@@ -466,11 +466,23 @@ def test_real_mode_report_and_its_tables_pass_the_small_cell_rule(real_run):
     # every table under results/report/ is checked here
     assert sorted(p.name for p in out.glob("*.csv")) == ["did_table.csv", "flow.csv"]
     flow = pd.read_csv(out / "flow.csv", dtype=str, keep_default_na=False)
-    assert (flow["n"] == f"<{SMALL_CELL}").any()
+    assert (flow["n_marker"] == f"<{SMALL_CELL}").any()
     bad = flow[~flow["n"].map(_count_ok)]
     assert bad.empty, bad.to_string()
     did = pd.read_csv(out / "did_table.csv", dtype=str, keep_default_na=False)
     assert did["journeys"].map(_count_ok).all(), did["journeys"].tolist()
+    # the typed tables: every count column (tables/columns.csv marks them) passes the rule
+    dictionary = pd.read_csv(out / "tables" / "columns.csv")
+    counted = dictionary[dictionary["count"]]
+    assert len(counted) > 10
+    markers = 0
+    for name, cols in counted.groupby("table"):
+        t = pd.read_parquet(out / "tables" / f"{name}.parquet")
+        for col in cols["column"]:
+            assert not t[col].dropna().between(1, SMALL_CELL - 1).any(), (name, col)
+            if f"{col}_marker" in t:
+                markers += int(t[f"{col}_marker"].notna().sum())
+    assert markers > 0  # the small cells are withheld there too, with their markers
     html = out / "report.html"
     cells = [c for c in parse_cells(html).cells if "count" in c["attrs"].get("class", "")]
     assert cells and "&lt;10" in html.read_text()

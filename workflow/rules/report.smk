@@ -8,7 +8,9 @@ in the DAG); every flow table; the validated
 extracts (for checksums); results/truth/effects.json (synthetic mode); the templates under report/.
 Outputs: results/report/report.html (self-contained), and for `snakemake --report`: the forest plot,
 the DiD table, the event-study and trend figures and the flow table (captions in report/captions/);
-results/report/figures/: every figure the report shows, as PNG (200 dpi) and SVG.
+results/report/figures/: every figure the report shows, as PNG (200 dpi) and SVG;
+results/report/tables/: every table the report shows as typed CSV and Parquet, with columns.csv
+(the data dictionary); results/report/findings.json: the verdicts as data (docs/outputs.md).
 """
 
 
@@ -96,6 +98,14 @@ rule render_report:
         ),
         # every figure the report shows, as <figure id>.png (200 dpi) and .svg
         figures=directory(R / "report" / "figures"),
+        # every table the report shows, typed, as <name>.csv and <name>.parquet, and columns.csv
+        tables=directory(R / "report" / "tables"),
+        findings=report(
+            R / "report" / "findings.json",
+            caption="../../report/captions/findings.rst",
+            category="2. Main results",
+            labels={"item": "Findings as data (JSON)"},
+        ),
     log:
         R / "logs" / "render_report.log",
     conda:

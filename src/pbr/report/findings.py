@@ -159,6 +159,13 @@ def _significance(flag: bool | None) -> str:
     return "significant" if flag else "not significant"
 
 
+def conclusion_holds(r: dict) -> bool:
+    """Step 2 for one DiD row with a verdict: the published conclusion holds under the headline
+    method (significant on the published side of 1, or not significant, as published)."""
+    same_side = r["published"] is None or (r["estimate"] - 1) * (r["published"] - 1) > 0
+    return bool(r["significant"] and same_side) if r["published_significant"] else not r["significant"]
+
+
 def _conclusion_items(judged: list[dict], headline: str) -> list[dict]:
     """Step 2 of the reproduction: the published conclusion (significant in its direction, or not
     significant) reached under the headline method; where CRV1 (for reference) says otherwise,
@@ -168,8 +175,7 @@ def _conclusion_items(judged: list[dict], headline: str) -> list[dict]:
     assessed = [r for r in judged if r["verdict"].ok]
     flags, parts = [], []
     for r in assessed:
-        same_side = r["published"] is None or (r["estimate"] - 1) * (r["published"] - 1) > 0
-        same = bool(r["significant"] and same_side) if r["published_significant"] else not r["significant"]
+        same = conclusion_holds(r)
         flags.append(same)
         part = f"{r['outcome']} {'✓' if same else '✗'}: {_significance(r['significant'])} under the {_name(headline)}"
         if r["significant_crv1"] is not None and r["significant_crv1"] != r["significant"]:

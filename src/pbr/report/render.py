@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import importlib.metadata
 import io
+import json
 import logging
 import math
 import subprocess
@@ -22,7 +23,7 @@ import jinja2
 import pandas as pd
 import yaml
 
-from pbr.io import write_bytes
+from pbr.io import parquet_bytes, write_bytes
 from pbr.registry import outcomes as outcome_registry
 from pbr.registry.methods import EXCHANGEABLE_NOTE, measured_sizes, study_rates
 from pbr.registry.published import PUBLISHED_JOURNEYS
@@ -54,6 +55,7 @@ from pbr.report.figures import (
     trend_figure,
 )
 from pbr.report.findings import area_summary, summary_findings
+from pbr.report.findings_json import findings_document
 from pbr.report.inputs import ReportInputs
 from pbr.report.methods import (
     SIZE_BAND,
@@ -67,6 +69,7 @@ from pbr.report.methods import (
     verdict_methods_table,
 )
 from pbr.report.pilots import pilot_section
+from pbr.report.tables import Column, columns_frame, table_file_name, table_views, typed_table
 from pbr.report.timing import timing_section
 from pbr.report.verdicts import MAX_CI_RATIO, MAX_PLAUSIBLE_OR, MIN_CELL_EVENTS
 
@@ -193,6 +196,14 @@ DID_CSV_PUBLISHED = {
 }
 
 
+def _count_cells(disc: Disclosure, key) -> tuple[int | str, str]:
+    """A registered count as two CSV cells: its value ('' when suppressed) and the marker shown
+    instead ('' when shown), so the value column stays numeric."""
+    if disc.suppressed(key):
+        return "", disc.text(key)
+    return disc.values[key], ""
+
+
 def did_csv(rows: list[dict], disc: Disclosure) -> str:
     """The DiD table as CSV (one row per cohort x outcome), its counts and notes under disclosure control.
 
@@ -200,25 +211,29 @@ def did_csv(rows: list[dict], disc: Disclosure) -> str:
     probability scale and the LPM risk difference (proportions, not percentage points), the
     minimum detectable ORs and what a finding not significant can rule out, the CRV1 interval
     (for reference) and both steps of the reproduction (point ratio, within tolerance, inside
-    the published interval; the published OR inside the headline interval)."""
-    header = [*DID_CSV_FIELDS, "journeys", "areas", "pilot_areas", *DID_CSV_PUBLISHED]
-    header += ["min_cell_events", "verdict", "verdict_reason", "note"]
+    the published interval; the published OR inside the headline interval). Every count is a
+    plain number; one withheld by disclosure control is empty, with its marker (``<10``,
+    ``[c]``; ``<5``/``≥5`` for the smallest cell in real-data mode) in ``<column>_marker``."""
+    header = [*DID_CSV_FIELDS, "journeys", "journeys_marker", "areas", "pilot_areas", *DID_CSV_PUBLISHED]
+    header += ["min_cell_events", "min_cell_events_marker", "verdict", "verdict_reason", "note"]
     out = []
     for r in rows:
         v = r["verdict"]
-        m = r["min_cell_events"]
-        if m is not None and disc.active:  # a count: shown only against the rule's constant
-            m = f"<{MIN_CELL_EVENTS}" if m < MIN_CELL_EVENTS else f"≥{MIN_CELL_EVENTS}"
+        smallest = r["min_cell_events"]
+        m, m_marker = smallest, ""
+        if smallest is not None and disc.active:  # a count: shown only against the rule's constant
+            m, m_marker = "", (f"<{MIN_CELL_EVENTS}" if smallest < MIN_CELL_EVENTS else f"≥{MIN_CELL_EVENTS}")
         reason = r["status_reason"] if v.kind == "not_estimable" else v.detail
         caveat = r["status_reason"] if r["status"] == "caveat" else ""
         out.append(
             [
                 *(r[k] for k in DID_CSV_FIELDS.values()),
-                disc.text(("model_n", r["cohort"], r["outcome_key"])),
+                *_count_cells(disc, ("model_n", r["cohort"], r["outcome_key"])),
                 r["n_clusters"],
                 r["n_treated"],
                 *(r[k] for k in DID_CSV_PUBLISHED.values()),
                 m,
+                m_marker,
                 {"ok": "assessed", "not_estimable": "not estimable"}.get(v.kind, v.label),
                 disc.redact(reason) if v.kind == "not_estimable" else reason,
                 disc.redact("; ".join(x for x in (caveat, r["note"]) if x)),
@@ -228,14 +243,15 @@ def did_csv(rows: list[dict], disc: Disclosure) -> str:
 
 
 def flow_csv(flow_sec: dict, disc: Disclosure) -> str:
-    """The flow table as CSV, its counts (as shown in the report) and text under disclosure control."""
+    """The flow table as CSV, its text under disclosure control; ``n`` a plain number, empty when
+    suppressed, with the marker shown instead in ``n_marker``."""
     f = flow_sec["rows"]
     cols = ["stage", "step", "table", "unit", "action", "reason", "cohort", "group", "period"]
     rows = [
-        [*("" if isnan(f.at[i, c]) else disc.redact(f.at[i, c]) for c in cols), disc.text(k)]
+        [*("" if isnan(f.at[i, c]) else disc.redact(f.at[i, c]) for c in cols), *_count_cells(disc, k)]
         for i, k in enumerate(flow_sec["keys"])
     ]
-    return _csv_text([*cols, "n"], rows)
+    return _csv_text([*cols, "n", "n_marker"], rows)
 
 
 @dataclass(frozen=True)
@@ -303,17 +319,20 @@ def render_report(
     )
     sections.update(_evidence_sections(inputs, config, settings, disc, sections["sizes"]))
     figures = _figures(inputs, sections, config, settings, disc)
-    html_text = _html(
+    context = _context(
         inputs, sections, figures, config, settings, disc, config_hash, input_checksums, run_date, data_source
     )
+    html_text = _env().get_template("report.html.j2").render(**context)
     # everything is rendered before anything is written: an error leaves no report behind
     out_path = Path(out_path)
     files = {out_path: html_text.encode("utf-8")}
     files.update(_extra_files(extra_outputs, sections, figures, disc))
+    files.update(_data_files(extra_outputs, context, html_text, disc))
     for path, data in files.items():
         write_bytes(data, path)
-    if extra_outputs and extra_outputs.get("figures_dir"):
-        Path(extra_outputs["figures_dir"]).mkdir(parents=True, exist_ok=True)  # even with no figure
+    for key in ("figures_dir", "tables_dir"):  # the directories exist even when empty
+        if extra_outputs and extra_outputs.get(key):
+            Path(extra_outputs[key]).mkdir(parents=True, exist_ok=True)
     log.info("report written to %s (%d bytes)", out_path, len(html_text))
     return out_path
 
@@ -424,7 +443,7 @@ def _findings(inputs: ReportInputs, sections: dict, settings: _Settings, disc: D
     )
 
 
-def _html(
+def _context(
     inputs: ReportInputs,
     sections: dict,
     figures: ReportFigures,
@@ -435,16 +454,15 @@ def _html(
     input_checksums: dict[str, str],
     run_date: str | None,
     data_source: dict | None,
-) -> str:
-    """The report's HTML: the template rendered with every section, figure and provenance item."""
+) -> dict:
+    """The template's context: every section, figure and provenance item of the report."""
     real, k, headline = settings.real, settings.small_cell_threshold, settings.headline
     results, cohorts, outcomes = inputs.results, settings.cohorts, settings.outcomes
     robustness = sections["robustness"]
     analysed = _analysed(sections["flow"], cohorts)
     commit = git_commit(TEMPLATE_DIR.parent)
     findings = _findings(inputs, sections, settings, disc)
-    env = _env()
-    return env.get_template("report.html.j2").render(
+    return dict(
         title=config["report"]["title"],
         config=config,
         config_yaml=yaml.safe_dump(config, sort_keys=False, width=100, allow_unicode=True),
@@ -530,6 +548,46 @@ def _extra_files(
             files[extra["figures_dir"] / f"{fig.fid}.png"] = fig.print_png
             files[extra["figures_dir"] / f"{fig.fid}.svg"] = fig.svg
     return files
+
+
+def _data_files(
+    extra_outputs: dict[str, str | Path] | None, context: dict, html_text: str, disc: Disclosure
+) -> dict[Path, bytes]:
+    """The report's results as data, when named in ``extra_outputs``: ``tables_dir`` gets every
+    table the report shows as ``<name>.csv`` and ``<name>.parquet`` (:func:`shown_tables`);
+    ``findings_json`` the verdicts (:func:`pbr.report.findings_json.findings_document`)."""
+    extra = {k_: Path(v) for k_, v in (extra_outputs or {}).items() if v}
+    files = {}
+    if "tables_dir" in extra:
+        tables = shown_tables(context, html_text)
+        for name, (view, _) in tables.items():
+            frame = typed_table(view)[0]
+            files[extra["tables_dir"] / f"{name}.csv"] = frame.to_csv(
+                index=False, lineterminator="\n"
+            ).encode()
+            files[extra["tables_dir"] / f"{name}.parquet"] = parquet_bytes(frame)
+        dictionary = columns_frame(tables).to_csv(index=False, lineterminator="\n")
+        files[extra["tables_dir"] / "columns.csv"] = dictionary.encode()
+    if "findings_json" in extra:
+        doc = findings_document(context, disc.redact)
+        files[extra["findings_json"]] = (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
+    return files
+
+
+def shown_tables(context: dict, html_text: str) -> dict[str, tuple[dict, list[Column]]]:
+    """Every table view in the template ``context`` that the rendered report shows (its id is in
+    ``html_text``) and its typed columns (:func:`pbr.report.tables.typed_table`), by file name
+    (:func:`pbr.report.tables.table_file_name`). A shown table without an id is an error: its
+    data could not be named."""
+    out: dict[str, tuple[dict, list[Column]]] = {}
+    for view in table_views(context):
+        tid = view.get("id") or ""
+        if not tid:
+            raise ValueError(f"a report table has no id, so it cannot be exported: {view['caption']!r}")
+        if f'id="{tid}"' not in html_text:
+            continue
+        out.setdefault(table_file_name(tid), (view, typed_table(view)[1]))
+    return out
 
 
 def shown_figures(figures: ReportFigures, sections: dict) -> list[Figure]:
