@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -64,6 +66,31 @@ def test_report_holds_the_did_table(tiny_run):
     for _, r in main.iterrows():
         assert f"<td>{r['cohort']}</td>" in html
     assert "data:image/png;base64," in html
+    # the same results as data: the typed DiD table, its dictionary and the findings
+    out = tiny_run / "results" / "report"
+    did = pd.read_parquet(out / "tables" / "did.parquet")
+    assert len(did) == 8 and str(did["journeys"].dtype) == "Int64"
+    assert set(pd.read_csv(out / "tables" / "columns.csv")["table"]) >= {"did", "flow", "all"}
+    findings = json.loads((out / "findings.json").read_text())
+    assert {(f["cohort"], f["outcome"]) for f in findings["findings"]} <= set(
+        zip(main["cohort"], main["outcome"], strict=True)
+    )
+    assert findings["findings"] and all(f["verdict_rule"] in findings["rules"] for f in findings["findings"])
+
+
+@pytest.mark.slow
+def test_snakemakes_own_report_builds_from_a_run(tiny_run, tmp_path):
+    """`snakemake --report` (issue 22): the zip holds the HTML report, the DiD table, the findings
+    and the figures, each with its caption."""
+    target = tmp_path / "snakemake_report.zip"
+    run_snakemake(tiny_run, "--configfile", "tests/configs/tiny.yaml", "--report", str(target))
+    with zipfile.ZipFile(target) as z:
+        names = z.namelist()
+        index = next(n for n in names if n.endswith("report.html") and n.count("/") == 1)
+        text = z.read(index).decode("utf-8", errors="replace")
+    for item in ("did_table.csv", "findings.json", "forest_plot.png", "flow.csv"):
+        assert any(n.endswith(item) for n in names), (item, names[:20])
+    assert "DiD odds ratios beside published" in text and "Findings as data" in text
 
 
 def test_the_match_probabilities_are_scored_against_the_truth(tiny_run):
