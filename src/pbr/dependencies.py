@@ -16,7 +16,9 @@ standard library, which finds imports from the compiled bytecode.
 from __future__ import annotations
 
 import ast
+import importlib.metadata
 import os
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -106,3 +108,35 @@ def code_inputs(script: str | Path, src: str | Path) -> list[str]:
     set of input paths)."""
     files = [*script_helpers(script), *library_files(script, src)]
     return [os.path.relpath(module_file) for module_file in files]
+
+
+def third_party_modules(files: list[Path]) -> set[str]:
+    """Top-level names of the modules outside the standard library and this package that
+    ``files`` import anywhere (inside functions too; relative imports and ``_``-prefixed names,
+    such as the scripts' ``_bootstrap`` or typing-only ``_typeshed``, left out)."""
+    names: set[str] = set()
+    for path in files:
+        for node in ast.walk(ast.parse(Path(path).read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                names.add(node.module.split(".")[0])
+    return {n for n in names if n != PACKAGE and not n.startswith("_") and n not in sys.stdlib_module_names}
+
+
+def imported_distributions(scripts: list[Path], src: str | Path) -> dict[str, str]:
+    """Distribution name -> installed version of every package outside the standard library that
+    ``scripts`` import, directly or through this package's modules (:func:`library_files`);
+    sorted by name. A module no installed distribution provides is listed as 'not installed'."""
+    files = {Path(s).resolve() for s in scripts}
+    for script in scripts:
+        files.update(library_files(script, src))
+    providers = importlib.metadata.packages_distributions()
+    out: dict[str, str] = {}
+    for module in third_party_modules(sorted(files)):
+        for dist in providers.get(module, [module]):
+            try:
+                out[dist] = importlib.metadata.version(dist)
+            except importlib.metadata.PackageNotFoundError:
+                out[dist] = "not installed"
+    return dict(sorted(out.items(), key=lambda kv: kv[0].lower()))

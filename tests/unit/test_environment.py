@@ -109,3 +109,48 @@ def test_installed_packages_are_the_locked_ones():
     fix = "rebuild the environment from the lock: rm -rf .venv && make install"
     assert not wrong, f"locked vs installed versions: {wrong}; {fix}"
     assert not extra, f"installed but not in requirements.lock: {extra}; {fix}"
+
+
+#: runtime dependencies that no script of the pipeline imports, and why each is pinned
+NOT_IMPORTED = {
+    "snakemake": "runs the workflow",
+    "psycopg": "the PostgreSQL driver SQLAlchemy loads for a data.real.url of postgresql+psycopg://",
+    "pygments": "snakemake --report's HTML reporter imports it, and snakemake does not declare it",
+}
+
+
+def _imported() -> set[str]:
+    from pbr.dependencies import imported_distributions
+
+    scripts = sorted(p for p in (ROOT / "scripts").glob("*.py") if not p.name.startswith("_"))
+    return {_norm(d) for d in imported_distributions(scripts, ROOT / "src")}
+
+
+def test_every_runtime_dependency_is_imported_by_the_pipeline_or_says_why():
+    """No package is pinned that nothing imports (issue 22): each runtime dependency is imported
+    by a workflow script or the modules it uses, or is listed in NOT_IMPORTED with its reason."""
+    declared = {_norm(_name(d)) for d in _pyproject_pins()}
+    unused = declared - _imported() - set(NOT_IMPORTED)
+    assert not unused, f"pinned but never imported by the pipeline: {sorted(unused)}"
+    assert not set(NOT_IMPORTED) & _imported(), "NOT_IMPORTED lists a package the code now imports"
+
+
+def test_every_package_the_pipeline_imports_is_a_declared_dependency():
+    declared = {_norm(_name(d)) for d in _pyproject_pins()}
+    undeclared = _imported() - declared
+    assert not undeclared, (
+        f"imported by the pipeline but not in pyproject's dependencies: {sorted(undeclared)}"
+    )
+
+
+def test_the_reports_package_table_lists_what_the_pipeline_imports():
+    from pbr.report.render import package_versions
+
+    versions = package_versions()
+    names = {_norm(n) for n in versions}
+    assert {"pandas", "splink", "matplotlib", "jinja2", "snakemake"} <= names
+    assert {"pytest", "hypothesis", "ruff"}.isdisjoint(
+        names
+    )  # installed, but the pipeline never imports them
+    assert names - {"snakemake", "python"} == _imported()
+    assert all(v != "not installed" for v in versions.values()), versions

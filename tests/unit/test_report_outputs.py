@@ -129,16 +129,19 @@ def test_every_table_the_report_shows_is_written_typed_as_csv_and_parquet(render
     ids = [t for t in re.findall(r'<table id="([^"]+)"', html) if t not in NOT_EXPORTED]
     names = {t.removeprefix("tbl-").replace("-", "_") for t in ids}
     assert len(names) >= 15
-    assert {p.stem for p in out.glob("*.csv")} == names | {"columns"}
-    assert {p.stem for p in out.glob("*.parquet")} == names
+    # and the trend figures' rates, the one figure whose data is not a table
+    assert {p.stem for p in out.glob("*.csv")} == names | {"columns", "trends"}
+    assert {p.stem for p in out.glob("*.parquet")} == names | {"trends"}
     dictionary = pd.read_csv(out / "columns.csv")
-    for tid in ids:
+    for tid in [*ids, "tbl-trends"]:
         name = tid.removeprefix("tbl-").replace("-", "_")
         parquet = pd.read_parquet(out / f"{name}.parquet")
         csv = pd.read_csv(out / f"{name}.csv")
         # the data dictionary lists every column, in order; the CSV holds the Parquet's values
         assert dictionary.loc[dictionary["table"] == name, "column"].tolist() == list(parquet.columns)
         assert list(csv.columns) == list(parquet.columns) and len(csv) == len(parquet)
+        if name == "trends":
+            continue
         # one row per body row of the HTML table
         body = _table_html(html, tid).split("<tbody>")[1]
         assert len(parquet) == body.count("<tr"), name
@@ -209,3 +212,21 @@ def test_docs_outputs_md_is_generated_from_the_code(tmp_path):
     assert doc.read_text() == expected, (
         "docs/outputs.md is out of date: run `python tests/report_fixtures.py outputs-doc > docs/outputs.md`"
     )
+
+
+def test_trend_points_are_the_plotted_rates_with_small_quarters_withheld():
+    from report_fixtures import make_inputs
+
+    from pbr.report.tables import trend_points
+
+    trends = make_inputs().trends
+    assert trends is not None and not trends.empty
+    synthetic = trend_points(trends, Disclosure(10, active=False), "2010-04-01")
+    assert len(synthetic) == len(trends) and synthetic["rate"].notna().all()
+    assert synthetic["quarter_start"].iloc[0] == "2010-04-01"
+    small = trends.assign(n=trends["n"].where(trends.index != trends.index[0], 5))
+    small = small.assign(events=small["events"].clip(upper=small["n"]))
+    real = trend_points(small, Disclosure(10, active=True), "2010-04-01")
+    hidden = real[real["rate"].isna()]
+    assert len(hidden) >= 1 and set(hidden["rate_marker"]) == {"<10"}
+    assert real["rate"].notna().sum() == len(real) - len(hidden)

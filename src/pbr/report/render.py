@@ -15,14 +15,17 @@ import io
 import json
 import logging
 import math
+import platform
 import subprocess
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import jinja2
 import pandas as pd
 import yaml
 
+from pbr.dependencies import imported_distributions
 from pbr.io import parquet_bytes, write_bytes
 from pbr.registry import outcomes as outcome_registry
 from pbr.registry.methods import EXCHANGEABLE_NOTE, measured_sizes, study_rates
@@ -69,27 +72,26 @@ from pbr.report.methods import (
     verdict_methods_table,
 )
 from pbr.report.pilots import pilot_section
-from pbr.report.tables import Column, columns_frame, table_file_name, table_views, typed_table
+from pbr.report.tables import (
+    TREND_CAPTION,
+    TREND_COLUMNS,
+    Column,
+    columns_frame,
+    table_file_name,
+    table_views,
+    trend_points,
+    typed_table,
+)
 from pbr.report.timing import timing_section
 from pbr.report.verdicts import MAX_CI_RATIO, MAX_PLAUSIBLE_OR, MIN_CELL_EVENTS
 
 log = logging.getLogger(__name__)
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[3] / "report"
-VERSIONED_PACKAGES = [
-    "snakemake",
-    "pandas",
-    "numpy",
-    "pyarrow",
-    "duckdb",
-    "splink",
-    "pyfixest",
-    "statsmodels",
-    "linearmodels",
-    "scipy",
-    "matplotlib",
-    "jinja2",
-]
+SCRIPTS_DIR = TEMPLATE_DIR.parent / "scripts"
+SRC_DIR = TEMPLATE_DIR.parent / "src"
+#: Packages every run uses without a script importing them: the workflow engine.
+RUNNER_PACKAGES = ("snakemake",)
 
 
 def _or_empty(df: pd.DataFrame | None) -> pd.DataFrame:
@@ -100,15 +102,19 @@ def _or_empty(df: pd.DataFrame | None) -> pd.DataFrame:
 # Provenance
 
 
+@cache
 def package_versions() -> dict[str, str]:
-    """Installed versions of the packages the numbers depend on."""
-    out = {}
-    for p in VERSIONED_PACKAGES:
+    """Installed version of every package the pipeline's code imports (the workflow scripts,
+    directly or through ``pbr``'s modules, found from their import statements by
+    :func:`pbr.dependencies.imported_distributions`), then the workflow engine and Python."""
+    scripts = sorted(p for p in SCRIPTS_DIR.glob("*.py") if not p.name.startswith("_"))
+    out = imported_distributions(scripts, SRC_DIR)
+    for p in RUNNER_PACKAGES:
         try:
             out[p] = importlib.metadata.version(p)
         except importlib.metadata.PackageNotFoundError:
             out[p] = "not installed"
-    return out
+    return out | {"Python": platform.python_version()}
 
 
 def git_commit(repo: Path) -> str:
@@ -327,7 +333,7 @@ def render_report(
     out_path = Path(out_path)
     files = {out_path: html_text.encode("utf-8")}
     files.update(_extra_files(extra_outputs, sections, figures, disc))
-    files.update(_data_files(extra_outputs, context, html_text, disc))
+    files.update(_data_files(extra_outputs, context, html_text, disc, inputs.trends))
     for path, data in files.items():
         write_bytes(data, path)
     for key in ("figures_dir", "tables_dir"):  # the directories exist even when empty
@@ -551,26 +557,36 @@ def _extra_files(
 
 
 def _data_files(
-    extra_outputs: dict[str, str | Path] | None, context: dict, html_text: str, disc: Disclosure
+    extra_outputs: dict[str, str | Path] | None,
+    context: dict,
+    html_text: str,
+    disc: Disclosure,
+    trends: pd.DataFrame | None,
 ) -> dict[Path, bytes]:
     """The report's results as data, when named in ``extra_outputs``: ``tables_dir`` gets every
-    table the report shows as ``<name>.csv`` and ``<name>.parquet`` (:func:`shown_tables`);
-    ``findings_json`` the verdicts (:func:`pbr.report.findings_json.findings_document`)."""
+    table the report shows as ``<name>.csv`` and ``<name>.parquet`` (:func:`shown_tables`), the
+    trend figures' rates (``trends``, :func:`pbr.report.tables.trend_points`) and the data
+    dictionary ``columns.csv``; ``findings_json`` the verdicts
+    (:func:`pbr.report.findings_json.findings_document`), strict JSON (no NaN)."""
     extra = {k_: Path(v) for k_, v in (extra_outputs or {}).items() if v}
     files = {}
     if "tables_dir" in extra:
-        tables = shown_tables(context, html_text)
-        for name, (view, _) in tables.items():
-            frame = typed_table(view)[0]
-            files[extra["tables_dir"] / f"{name}.csv"] = frame.to_csv(
-                index=False, lineterminator="\n"
-            ).encode()
+        shown = shown_tables(context, html_text)
+        frames = {name: typed_table(view)[0] for name, (view, _) in shown.items()}
+        tables = {name: (view["caption"], cols) for name, (view, cols) in shown.items()}
+        if trends is not None and not trends.empty:
+            frames["trends"] = trend_points(trends, disc, context["config"]["study"]["pre_start"])
+            tables["trends"] = (TREND_CAPTION, TREND_COLUMNS)
+        for name, frame in frames.items():
+            text = frame.to_csv(index=False, lineterminator="\n")
+            files[extra["tables_dir"] / f"{name}.csv"] = text.encode()
             files[extra["tables_dir"] / f"{name}.parquet"] = parquet_bytes(frame)
         dictionary = columns_frame(tables).to_csv(index=False, lineterminator="\n")
         files[extra["tables_dir"] / "columns.csv"] = dictionary.encode()
     if "findings_json" in extra:
         doc = findings_document(context, disc.redact)
-        files[extra["findings_json"]] = (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
+        text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        files[extra["findings_json"]] = text.encode()
     return files
 
 

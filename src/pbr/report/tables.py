@@ -313,20 +313,58 @@ def table_views(value, path: str = "") -> Iterator[dict]:
             yield from table_views(v)
 
 
-def columns_frame(tables: dict[str, tuple[dict, list[Column]]]) -> pd.DataFrame:
-    """The data dictionary of exported tables (name -> (view, columns)): one row per column,
+def columns_frame(tables: dict[str, tuple[str, list[Column]]]) -> pd.DataFrame:
+    """The data dictionary of exported tables (name -> (caption, columns)): one row per column,
     with the table's file name and caption, the column's name, type, header text and whether it
     holds counts under disclosure control."""
     rows = [
         {
             "table": name,
-            "caption": _plain(view["caption"]),
+            "caption": _plain(caption),
             "column": col.name,
             "type": DTYPES[col.dtype],
             "header": col.header,
             "count": col.count,
         }
-        for name, (view, cols) in tables.items()
+        for name, (caption, cols) in tables.items()
         for col in cols
     ]
     return pd.DataFrame(rows, columns=["table", "caption", "column", "type", "header", "count"])
+
+
+#: The trend figures' data (:func:`trend_points`): its caption and columns.
+TREND_CAPTION = "The quarterly outcome rates the trend figures plot, pilot vs other areas, by cohort and outcome"
+TREND_COLUMNS = [
+    Column("cohort", "cohort", "string"),
+    Column("outcome", "outcome key (docs/outcomes.md)", "string"),
+    Column("group", "pilot or other areas", "string"),
+    Column("quarter", "quarter of journey start, 0 = the first of the pre period", "Int64"),
+    Column("quarter_start", "the quarter's first day (YYYY-MM-DD)", "string"),
+    Column("rate", "the outcome rate, a proportion (0 to 1); missing when not plotted", "float64"),
+    Column("rate_marker", "the marker of a rate not plotted (a small count, real-data mode)", "string"),
+]
+
+
+def trend_points(trends: pd.DataFrame, disc, pre_start: str) -> pd.DataFrame:
+    """The quarterly rates the trend figures plot, as data: cohort, outcome, group, quarter (0 =
+    the quarter starting ``pre_start``), its first day, and the rate (a proportion). Counts are
+    not given (the report shows none per quarter). A quarter whose journeys, events or non-events
+    are small (:meth:`pbr.report.disclosure.Disclosure.small`; real-data mode) is not plotted:
+    its rate is missing here, with ``rate_marker`` '<k'."""
+    cols = ["cohort", "outcome", "group", "quarter", "quarter_start", "rate", "rate_marker"]
+    if trends is None or trends.empty:
+        return pd.DataFrame({c: pd.Series(dtype="string") for c in cols})
+    t = trends.sort_values(["cohort", "outcome", "group", "quarter"], kind="mergesort").reset_index(drop=True)
+    small = t["n"].map(disc.small) | t["events"].map(disc.small) | (t["n"] - t["events"]).map(disc.small)
+    base = pd.Timestamp(pre_start)
+    return pd.DataFrame(
+        {
+            "cohort": t["cohort"].astype("string"),
+            "outcome": t["outcome"].astype("string"),
+            "group": t["group"].astype("string"),
+            "quarter": t["quarter"].astype("Int64"),
+            "quarter_start": [(base + pd.DateOffset(months=3 * int(q))).date().isoformat() for q in t["quarter"]],
+            "rate": t["rate"].astype("float64").where(~small),
+            "rate_marker": pd.array([f"<{disc.threshold}" if s else None for s in small], dtype="string"),
+        }
+    )[cols]
