@@ -333,7 +333,9 @@ def columns_frame(tables: dict[str, tuple[str, list[Column]]]) -> pd.DataFrame:
 
 
 #: The trend figures' data (:func:`trend_points`): its caption and columns.
-TREND_CAPTION = "The quarterly outcome rates the trend figures plot, pilot vs other areas, by cohort and outcome"
+TREND_CAPTION = (
+    "The quarterly outcome rates the trend figures plot, pilot vs other areas, by cohort and outcome"
+)
 TREND_COLUMNS = [
     Column("cohort", "cohort", "string"),
     Column("outcome", "outcome key (docs/outcomes.md)", "string"),
@@ -363,7 +365,9 @@ def trend_points(trends: pd.DataFrame, disc, pre_start: str) -> pd.DataFrame:
             "outcome": t["outcome"].astype("string"),
             "group": t["group"].astype("string"),
             "quarter": t["quarter"].astype("Int64"),
-            "quarter_start": [(base + pd.DateOffset(months=3 * int(q))).date().isoformat() for q in t["quarter"]],
+            "quarter_start": [
+                (base + pd.DateOffset(months=3 * int(q))).date().isoformat() for q in t["quarter"]
+            ],
             "rate": t["rate"].astype("float64").where(~small),
             "rate_marker": pd.array([f"<{disc.threshold}" if s else None for s in small], dtype="string"),
         }
