@@ -137,6 +137,15 @@ def test_one_inference_figure_per_cohort_with_every_interval_method():
     assert inference_figures(make_results().iloc[0:0], COHORTS, OUTCOMES, "logit_score_wcb") == {}
 
 
+def test_the_logit_att_is_drawn_in_percentage_points_whatever_its_row_says():
+    from report_fixtures import make_inputs
+
+    results = make_inputs().results
+    assert (results.loc[results["method"] == "logit_att_score_wcb", "scale"] == "odds_ratio").all()
+    alt = inference_figures(results, COHORTS, OUTCOMES, "logit_score_wcb")["drug"].alt
+    assert "Successful completion (12 months), ATT, score bootstrap: −2.1 (−4.3 to 0.4)" in alt
+
+
 def test_the_inference_tables_are_folded_under_details(rendered):
     html = rendered["synthetic"].read_text()
     section = html[html.index('id="inference"') : html.index('id="robustness"')]

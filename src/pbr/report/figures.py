@@ -752,13 +752,19 @@ _INFERENCE_STYLES = [
 ]
 
 
+def _odds_scale(method: str, scale: str) -> bool:
+    """Whether a method's rows are odds ratios (the ATT of the logit is a risk difference, whatever
+    its row says)."""
+    return scale == "odds_ratio" and "_att_" not in method
+
+
 def _inference_methods(s: pd.DataFrame, order: list[str], odds: bool) -> list[str]:
     """The methods of one panel, in ``order``: rows on the odds-ratio scale (``odds``) or not,
     with a shown estimate and interval (randomisation inference on the logit gives p only)."""
     keep = []
     for m in order:
         r = s[s["method"] == m]
-        if r.empty or (r["scale"].iloc[0] == "odds_ratio") != odds:
+        if r.empty or _odds_scale(m, r["scale"].iloc[0]) != odds:
             continue
         ok = r.apply(lambda x: row_status(x) != "not_estimable" and not isnan(x["ci_low"]), axis=1)
         if ok.any():
@@ -807,7 +813,7 @@ def inference_figure(
                 labelled.add(m)
                 digits = 2 if odds else 1
                 alts.append(
-                    f"{label(o)}, {SHORT_LABELS.get(m, m)}: {format_number(est, digits)} "
+                    f"{label(o)}, {SHORT_LABELS.get(m, m)}: {format_number(est, digits).replace('-', '−')} "
                     f"({format_interval(lo, hi, digits)})"
                 )
         if odds:
