@@ -166,7 +166,8 @@ def test_column_labels_expand_spans():
     ]
     assert column_labels(head) == ["A", "G: x", "G: y", "B"]
     t = stacked({"head": head, "body": [[{"text": 1}, {"text": 2, "colspan": 2}, {"text": 3}]]})
-    assert [c["label"] for c in t["body"][0]] == ["A", "G: x / G: y", "B"] and t["stack"]
+    assert [c["label"] for c in t["body"][0]] == ["A", "G: x / G: y", "B"] and t["stack"] == "stack"
+    assert stacked(t, narrow=True)["stack"] == "stack-narrow"
 
 
 def test_every_did_cell_carries_its_column_label(rendered):
@@ -176,7 +177,7 @@ def test_every_did_cell_carries_its_column_label(rendered):
     labels = {c["attrs"]["data-label"] for c in body}
     assert "Published OR (95% CI), Jones 2018" in labels and "Cohort" in labels
     html = rendered["synthetic"].read_text()
-    assert 'id="tbl-did" class="stack"' in html
+    assert 'id="tbl-did" class="stack"' in html and 'id="tbl-rates-drug" class="stack-narrow"' in html
     css = (Path(__file__).resolve().parents[2] / "report" / "report.css").read_text()
     assert "content: attr(data-label)" in css and "@media print" in css
 

@@ -48,6 +48,7 @@ def test_table1_uses_labels_and_shows_the_smd_by_period():
     # drug pre: pilot 4/214 female, other 2873 // 3 of 2873
     p1, p2 = 4 / 214, (2873 // 3) / 2873
     assert female[-2] == f"{smd_proportion(p1, p2):.2f}".replace("-", "−")
+    assert not any(t in ("−0.00", "-0.00") for row in texts for t in row)  # 0.00, never minus zero
 
 
 def test_table1_smd_from_a_small_count_is_suppressed_in_real_mode():

@@ -414,7 +414,7 @@ def _smd_cell(disc: Disclosure, pilot: tuple, other: tuple) -> Lazy:
         p1 = v[pilot[0]] / v[pilot[1]] if v[pilot[1]] else float("nan")
         p2 = v[other[0]] / v[other[1]] if v[other[1]] else float("nan")
         smd = smd_proportion(p1, p2)
-        return "" if isnan(smd) else f"{smd:.2f}".replace("-", "−")
+        return "" if isnan(smd) else f"{0.0 if abs(smd) < 0.005 else smd:.2f}".replace("-", "−")
 
     return Lazy(text)
 
