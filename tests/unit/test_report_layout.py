@@ -137,6 +137,20 @@ def test_one_inference_figure_per_cohort_with_every_interval_method():
     assert inference_figures(make_results().iloc[0:0], COHORTS, OUTCOMES, "logit_score_wcb") == {}
 
 
+def test_the_inference_axes_come_from_the_bulk_of_the_intervals():
+    from pbr.report.figures import _linear_limits
+
+    items = [{"estimate": e, "ci_low": e - 2, "ci_high": e + 2} for e in (-5, 0, 3, 4)]
+    items.append({"estimate": 0, "ci_low": -100, "ci_high": 1})  # one very wide interval
+    assert _linear_limits(items) == (-13.0, 11.0)
+    results = make_results()
+    wide = (results["cohort"] == "drug") & (results["method"] == "lpm_wcb_webb")
+    wide &= results["outcome"] == "abstinence"
+    results.loc[wide, "ci_low"] = -1.0  # -100 percentage points
+    alt = inference_figures(results, COHORTS, OUTCOMES, "logit_score_wcb")["drug"].alt
+    assert "Abstinence at review, wild cluster restricted bootstrap (LPM): 2.0 (−100.0 to 5.0)" in alt
+
+
 def test_the_logit_att_is_drawn_in_percentage_points_whatever_its_row_says():
     from report_fixtures import make_inputs
 

@@ -185,7 +185,16 @@ def forest_plot(rows: list[dict], headline: str) -> Figure:
     numbers = [(_forest_row_label(r), *forest_numbers(r)) for r in est]
     _forest_column(ax, numbers, y)
     if est:
-        ax.legend(loc="upper left", bbox_to_anchor=(-0.1, -0.12 - 0.6 / n), ncol=2, fontsize=8, frameon=False)
+        # below the axis label, a fixed distance whatever the number of rows
+        below = matplotlib.transforms.offset_copy(ax.transAxes, fig, y=-0.5, units="inches")
+        ax.legend(
+            loc="upper left",
+            bbox_to_anchor=(-0.1, 0),
+            bbox_transform=below,
+            ncol=2,
+            fontsize=8,
+            frameon=False,
+        )
     alt, caption = _forest_text(est, left_out, headline, limits)
     out = _figure(fig, alt, caption, "fig-forest")
     out.numbers = numbers
@@ -772,71 +781,129 @@ def _inference_methods(s: pd.DataFrame, order: list[str], odds: bool) -> list[st
     return keep
 
 
+def _linear_limits(items: list[dict]) -> tuple[float, float]:
+    """A linear axis from the bulk of the intervals (as :func:`forest_limits` on a log axis): 0,
+    every point, and the quartiles of the interval ends (nearest rank towards the middle)
+    widened by half their distance."""
+    points = [it["estimate"] for it in items]
+    lows = [it["ci_low"] for it in items]
+    highs = [it["ci_high"] for it in items]
+    lo_b = float(np.quantile(lows, 0.25, method="higher"))
+    hi_b = float(np.quantile(highs, 0.75, method="lower"))
+    pad = max(0.5 * (hi_b - lo_b), 0.5)
+    return min([0.0, *points, lo_b - pad]), max([0.0, *points, hi_b + pad])
+
+
+def _clipped_interval(ax: plt.Axes, lo: float, hi: float, y: float, limits, **style) -> None:
+    """An interval drawn inside ``limits``, an arrow at an end cut there."""
+    ax.plot([max(lo, limits[0]), min(hi, limits[1])], [y, y], solid_capstyle="butt", **style)
+    if lo < limits[0]:
+        ax.plot(limits[0], y, "<", color=style["color"], ms=5, clip_on=False)
+    if hi > limits[1]:
+        ax.plot(limits[1], y, ">", color=style["color"], ms=5, clip_on=False)
+
+
+def _inference_items(main: pd.DataFrame, outs: list[str], y, methods: list[str], odds: bool, headline: str):
+    """The marks of one panel: per method and outcome its estimate and interval (percentage
+    points off the odds scale), row position, colour, marker and legend label."""
+    offsets = np.linspace(0.3, -0.3, len(methods)) if len(methods) > 1 else np.zeros(1)
+    factor = 1.0 if odds else 100.0
+    items = []
+    for k, m in enumerate(methods):
+        color, marker = (GREY, "|") if "crv1" in m else _INFERENCE_STYLES[k % len(_INFERENCE_STYLES)]
+        for yi, o in zip(y, outs, strict=True):
+            r = main[(main["outcome"] == o) & (main["method"] == m)]
+            if r.empty or row_status(r.iloc[0]) == "not_estimable" or isnan(r.iloc[0]["ci_low"]):
+                continue
+            est, lo, hi = (factor * float(r.iloc[0][c]) for c in ("estimate", "ci_low", "ci_high"))
+            if odds and not est > 0:
+                continue
+            items.append(
+                {
+                    "method": m,
+                    "outcome": o,
+                    "y": yi + offsets[k],
+                    "estimate": est,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "color": color,
+                    "marker": marker,
+                    "name": ("headline: " if m == headline else "") + SHORT_LABELS.get(m, m),
+                }
+            )
+    return items
+
+
+def _inference_panel(ax: plt.Axes, items: list[dict], odds: bool, headline: str) -> list[str]:
+    """Draw one panel's marks inside the axis chosen from the bulk of the intervals; its alt text."""
+    limits = forest_limits(items) if odds else _linear_limits(items)
+    if odds:
+        ax.set_xscale("log")
+    ax.set_xlim(*limits)
+    alts, labelled = [], set()
+    for it in items:
+        m = it["method"]
+        lw = 2.2 if m == headline else 1.3
+        _clipped_interval(ax, it["ci_low"], it["ci_high"], it["y"], limits, color=it["color"], lw=lw)
+        ax.plot(
+            it["estimate"],
+            it["y"],
+            it["marker"],
+            color=it["color"],
+            ms=6,
+            mew=1.5,
+            label=it["name"] if m not in labelled else None,
+        )
+        labelled.add(m)
+        digits = 2 if odds else 1
+        alts.append(
+            f"{label(it['outcome'])}, {SHORT_LABELS.get(m, m)}: "
+            f"{format_number(it['estimate'], digits).replace('-', '−')} "
+            f"({format_interval(it['ci_low'], it['ci_high'], digits)})"
+        )
+    if odds:
+        log_axis(ax.xaxis, *limits)
+    ax.axvline(1.0 if odds else 0.0, color=GREY, lw=1, ls=":")
+    ax.set_xlabel("DiD odds ratio, log scale" if odds else "percentage points", fontsize=9)
+    ax.set_title("Logit: odds ratio" if odds else "LPM risk difference and logit ATT", fontsize=9)
+    return alts
+
+
 def inference_figure(
     results: pd.DataFrame, cohort: str, outcomes: list[str], headline: str, order: list[str]
 ) -> Figure | None:
     """One cohort's inference methods compared: each outcome a row, each method a mark with its
     95% interval, offset within the row; the odds ratios (log scale) in one panel, the risk
     differences and the ATT (percentage points) in the other. ``order``: the methods as in the
-    inference tables (headline first). None without a row to draw."""
+    inference tables (headline first). Each axis is chosen from the bulk of the intervals
+    (:func:`forest_limits`; on the linear axis the same rule without logs), an end beyond it cut
+    with an arrow. None without a row to draw."""
     main = results[(results["specification"] == "main") & (results["cohort"] == cohort)]
     outs = [o for o in outcomes if o in set(main["outcome"])]
-    panels = [
-        (odds, _inference_methods(main[main["outcome"].isin(outs)], order, odds)) for odds in (True, False)
-    ]
-    panels = [(odds, ms) for odds, ms in panels if ms]
+    y = np.arange(len(outs))[::-1].astype(float)
+    panels = []
+    for odds in (True, False):
+        methods = _inference_methods(main[main["outcome"].isin(outs)], order, odds)
+        items = _inference_items(main, outs, y, methods, odds, headline) if methods else []
+        if items:
+            panels.append((odds, items))
     if not outs or not panels:
         return None
     fig, axes = plt.subplots(
-        1, len(panels), figsize=(4.6 * len(panels), 0.75 * len(outs) + 2.2), squeeze=False, sharey=True
+        1, len(panels), figsize=(4.6 * len(panels), 0.75 * len(outs) + 1.2), squeeze=False, sharey=True
     )
-    y = np.arange(len(outs))[::-1].astype(float)
     alts: list[str] = []
-    labelled: set[str] = set()
-    for ax, (odds, methods) in zip(axes.flat, panels, strict=True):
-        offsets = np.linspace(0.3, -0.3, len(methods)) if len(methods) > 1 else np.zeros(1)
-        factor = 1.0 if odds else 100.0
-        for k, m in enumerate(methods):
-            color, marker = (GREY, "|") if "crv1" in m else _INFERENCE_STYLES[k % len(_INFERENCE_STYLES)]
-            name = ("headline: " if m == headline else "") + SHORT_LABELS.get(m, m)
-            for yi, o in zip(y, outs, strict=True):
-                r = main[(main["outcome"] == o) & (main["method"] == m)]
-                if r.empty or row_status(r.iloc[0]) == "not_estimable" or isnan(r.iloc[0]["ci_low"]):
-                    continue
-                r = r.iloc[0]
-                est, lo, hi = (factor * float(r[c]) for c in ("estimate", "ci_low", "ci_high"))
-                yy = yi + offsets[k]
-                ax.plot([lo, hi], [yy, yy], color=color, lw=2.2 if m == headline else 1.3)
-                ax.plot(
-                    est, yy, marker, color=color, ms=6, mew=1.5, label=name if m not in labelled else None
-                )
-                labelled.add(m)
-                digits = 2 if odds else 1
-                alts.append(
-                    f"{label(o)}, {SHORT_LABELS.get(m, m)}: {format_number(est, digits).replace('-', '−')} "
-                    f"({format_interval(lo, hi, digits)})"
-                )
-        if odds:
-            ax.set_xscale("log")
-            lo_x, hi_x = ax.get_xlim()
-            lo_x, hi_x = max(min(lo_x, 0.9), FOREST_LIMITS[0]), min(max(hi_x, 1.1), FOREST_LIMITS[1])
-            ax.set_xlim(lo_x, hi_x)
-            log_axis(ax.xaxis, lo_x, hi_x)
-            ax.axvline(1.0, color=GREY, lw=1, ls=":")
-            ax.set_xlabel("DiD odds ratio, log scale", fontsize=9)
-            ax.set_title("Logit: odds ratio", fontsize=9)
-        else:
-            ax.axvline(0.0, color=GREY, lw=1, ls=":")
-            ax.set_xlabel("percentage points", fontsize=9)
-            ax.set_title("LPM risk difference and logit ATT", fontsize=9)
+    for ax, (odds, items) in zip(axes.flat, panels, strict=True):
+        alts += _inference_panel(ax, items, odds, headline)
         ax.set_yticks(y)
         ax.set_yticklabels([label(o) for o in outs], fontsize=9)
         ax.set_ylim(-0.6, len(outs) - 0.4)
         ax.grid(axis="x", alpha=0.3)
         for yi in y[:-1]:
             ax.axhline(yi - 0.5, color=GREY, lw=0.5, alpha=0.4)
+        below = matplotlib.transforms.offset_copy(ax.transAxes, fig, y=-0.45, units="inches")
         ax.legend(
-            loc="upper center", bbox_to_anchor=(0.5, -0.14 - 0.3 / len(outs)), fontsize=7.5, frameon=False
+            loc="upper center", bbox_to_anchor=(0.5, 0), bbox_transform=below, fontsize=7.5, frameon=False
         )
         _style(ax)
     fig.tight_layout()
@@ -847,8 +914,10 @@ def inference_figure(
     caption = (
         f"{cohort.capitalize()} cohort: each inference method's estimate and 95% interval, offset within "
         "each outcome's row (headline method thick, CRV1 grey and for reference only). The methods of a "
-        "family share their point estimate and differ in the interval. Randomisation inference on the "
-        "logit gives p-values only and is not drawn; the full table, with p-values and remarks, is below."
+        "family share their point estimate and differ in the interval. Each axis is set by the bulk of "
+        "the intervals; an interval reaching beyond it is cut at the edge (arrow), and is given in full "
+        "in the table below. Randomisation inference on the logit gives p-values only and is not drawn; "
+        "the full table, with p-values and remarks, is below."
     )
     return _figure(fig, alt, caption, f"fig-inference-{cohort}")
 
