@@ -784,13 +784,13 @@ def _inference_methods(s: pd.DataFrame, order: list[str], odds: bool) -> list[st
 def _linear_limits(items: list[dict]) -> tuple[float, float]:
     """A linear axis from the bulk of the intervals (as :func:`forest_limits` on a log axis): 0,
     every point, and the quartiles of the interval ends (nearest rank towards the middle)
-    widened by half their distance."""
+    widened by their distance either way."""
     points = [it["estimate"] for it in items]
     lows = [it["ci_low"] for it in items]
     highs = [it["ci_high"] for it in items]
     lo_b = float(np.quantile(lows, 0.25, method="higher"))
     hi_b = float(np.quantile(highs, 0.75, method="lower"))
-    pad = max(0.5 * (hi_b - lo_b), 0.5)
+    pad = max(hi_b - lo_b, 0.5)
     return min([0.0, *points, lo_b - pad]), max([0.0, *points, hi_b + pad])
 
 
