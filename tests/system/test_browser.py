@@ -148,14 +148,45 @@ class DevTools:
         os.close(self.r)
 
 
-def load_in_chromium(binary: str, html: Path, user_data_dir: Path, screenshot: Path) -> dict:
-    """Load a page; return console errors, image sizes and DiD table rows; save a full-page screenshot."""
+#: What the layout checks read from the page (Runtime.evaluate): the main DiD table's overflow
+#: (its wrapper's scroll and client widths, the table's right edge, the viewport), where the
+#: published-OR cells (those with a value) end, and the forest plot's numbers as the HTML table under it lists them.
+LAYOUT_PROBE = """(() => {
+    const t = document.getElementById('tbl-did');
+    const wrap = t.closest('.table-wrap');
+    const vw = document.documentElement.clientWidth;
+    const published = Array.from(t.querySelectorAll('td[data-label^="Published OR (95% CI)"]'))
+        .filter(td => td.textContent.trim())
+        .map(td => { const r = td.getBoundingClientRect(); return [r.left, r.right, r.width]; });
+    return {
+        viewport: vw, inner: window.innerWidth,
+        wrapScroll: wrap.scrollWidth, wrapClient: wrap.clientWidth,
+        tableScroll: t.scrollWidth, tableRight: t.getBoundingClientRect().right,
+        pageScroll: document.documentElement.scrollWidth,
+        published: published,
+        forestNumbers: Array.from(document.querySelectorAll('#fig-forest-numbers td')).map(td => td.textContent),
+        forestAlt: document.querySelector('#fig-forest img').alt,
+    };
+})()"""
+
+
+def load_in_chromium(
+    binary: str, html: Path, user_data_dir: Path, screenshot: Path, width: int | None = None
+) -> dict:
+    """Load a page; return console errors, image sizes and DiD table rows, and with ``width`` (the
+    viewport's CSS width) the layout probe's values (:data:`LAYOUT_PROBE`); save a full-page screenshot."""
     dt = DevTools(binary, user_data_dir)
     try:
         target = dt.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         s = dt.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         for domain in ("Page", "Runtime", "Log"):
             dt.send(f"{domain}.enable", session=s)
+        if width:
+            dt.send(
+                "Emulation.setDeviceMetricsOverride",
+                {"width": width, "height": 1000, "deviceScaleFactor": 1, "mobile": False},
+                session=s,
+            )
         dt.events.clear()
         dt.send("Page.navigate", {"url": html.resolve().as_uri()}, session=s)
         dt.wait_for("Page.loadEventFired")
@@ -168,6 +199,10 @@ def load_in_chromium(binary: str, html: Path, user_data_dir: Path, screenshot: P
                 "value"
             ]
         )
+        if width:
+            value["layout"] = dt.send(
+                "Runtime.evaluate", {"expression": LAYOUT_PROBE, "returnByValue": True}, session=s
+            )["result"]["value"]
         metrics = dt.send("Page.getLayoutMetrics", session=s)
         size = metrics.get("cssContentSize") or metrics["contentSize"]
         shot = dt.send(
@@ -227,4 +262,24 @@ def test_issue19_report_loads_in_headless_chromium(chromium, tmp_path):
     assert len(got["images"]) >= 4 and all(
         complete and w > 0 and h > 0 and alt > 0 for complete, w, h, alt in got["images"]
     )
+    assert shot.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("width", [900, 1400])
+def test_main_table_fits_and_forest_numbers_are_there(rendered, chromium, tmp_path, width):
+    """At 900 and 1400 px wide the main DiD table does not overflow its container or the viewport
+    (at 900 px its rows stack into cards), every published-OR cell is inside the viewport, and the
+    forest plot's numbers are in the page (the HTML table under it); screenshots kept for review."""
+    shot = ARTIFACTS / f"report_{width}px.png"
+    got = load_in_chromium(chromium, rendered["synthetic"], tmp_path / "profile", shot, width=width)
+    assert got["errors"] == []
+    lay = got["layout"]
+    assert lay["inner"] == width  # the viewport; "viewport" is its width less the scroll bar
+    assert lay["wrapScroll"] <= lay["wrapClient"], lay
+    assert lay["tableRight"] <= lay["viewport"], lay
+    assert lay["pageScroll"] <= lay["viewport"], lay
+    assert len(lay["published"]) == len(OUTCOMES)  # published values are for the drug cohort
+    assert all(w > 0 and left >= 0 and right <= lay["viewport"] for left, right, w in lay["published"]), lay
+    assert "0.58 (0.41–0.81)" in lay["forestNumbers"] and "0.60 (0.53–0.67)" in lay["forestNumbers"]
+    assert "reproduced 0.58 (0.41–0.81)" in lay["forestAlt"]
     assert shot.stat().st_size > 10_000

@@ -17,9 +17,9 @@ from pbr.report.outputs import DID_COLUMNS, FINDINGS_KEYS, FLOW_COLUMNS
 from pbr.report.tables import typed_table
 
 ROOT = Path(__file__).resolve().parents[2]
-#: tables of the provenance section (package versions, data source, checksums) and the flow
-#: diagram's boxes (the flow table's own counts): not results, not exported
-NOT_EXPORTED = {"tbl-versions", "tbl-source", "tbl-checksums"}
+#: tables not exported on their own: the provenance section's (package versions, data source,
+#: checksums: not results) and the forest plot's numbers (the DiD table's, in tables/did.csv)
+NOT_EXPORTED = {"tbl-versions", "tbl-source", "tbl-checksums", "fig-forest-numbers"}
 
 
 def _view(disc: Disclosure) -> dict:

@@ -342,10 +342,91 @@ def _level_key(level: str) -> tuple:
     return (special, float(m.group(1)) if m else math.inf, level)
 
 
+#: Table 1's words for the baseline variables (the analysis' column names), defined once here.
+BASELINE_LABELS = {
+    "age_group": "Age group (years)",
+    "sex": "Sex",
+    "substance_group": "Main substance",
+    "injecting": "Injecting status",
+    "previously_treated": "Treated before",
+    "referral_source": "Referral source",
+    "baseline_use": "Days of use in the 28 days before start (start TOP)",
+    "baseline_functioning": "Quality of life score at start (start TOP, 0-20)",
+}
+#: Words for levels: (variable, level) for one variable, or a level alone for every variable.
+LEVEL_LABELS = {
+    "unknown": "not recorded",
+    "no_top": "no start TOP",
+    ("sex", "F"): "female",
+    ("sex", "M"): "male",
+    ("previously_treated", "True"): "yes",
+    ("previously_treated", "False"): "no",
+    ("substance_group", "opiate"): "opiates",
+    ("substance_group", "other_drug"): "other drugs",
+    ("injecting", "current"): "currently injecting",
+    ("injecting", "previous"): "injected before",
+    ("injecting", "never"): "never injected",
+    ("injecting", "declined"): "declined to say",
+    ("referral_source", "gp"): "GP",
+    ("referral_source", "health_social"): "health or social care",
+    ("referral_source", "self"): "self-referral",
+}
+
+
+def baseline_label(variable: str) -> str:
+    """Table 1's label of a baseline variable (its name in words when not in :data:`BASELINE_LABELS`)."""
+    return BASELINE_LABELS.get(variable, variable.replace("_", " ").capitalize())
+
+
+def level_label(variable: str, level: str) -> str:
+    """Table 1's label of a level of a baseline variable (:data:`LEVEL_LABELS`, else the level in words)."""
+    return LEVEL_LABELS.get((variable, level), LEVEL_LABELS.get(level, level.replace("_", " ")))
+
+
+def smd_proportion(p1: float, p2: float) -> float:
+    """Standardised mean difference of two proportions: (p1 - p2) / sqrt((p1(1-p1) + p2(1-p2)) / 2);
+    0 when both are 0 or both 1, NaN when either is missing."""
+    if isnan(p1) or isnan(p2):
+        return float("nan")
+    var = (p1 * (1 - p1) + p2 * (1 - p2)) / 2
+    return 0.0 if var == 0 else (p1 - p2) / math.sqrt(var)
+
+
+def smd_continuous(m1: float, s1: float, m2: float, s2: float) -> float:
+    """Standardised mean difference of a continuous variable: (m1 - m2) / sqrt((s1² + s2²) / 2)
+    (the pooled standard deviation of the two groups); NaN when undefined."""
+    if any(isnan(x) for x in (m1, s1, m2, s2)):
+        return float("nan")
+    pooled = math.sqrt((s1**2 + s2**2) / 2)
+    return float("nan") if pooled == 0 else (m1 - m2) / pooled
+
+
+def _smd_cell(disc: Disclosure, pilot: tuple, other: tuple) -> Lazy:
+    """The SMD of one level, pilot vs other, shown once the registry is resolved: ``[s]`` (as a
+    percentage is) when any of the four counts it is computed from is suppressed. ``pilot`` and
+    ``other``: (count key, total key)."""
+    keys = [*pilot, *other]
+
+    def text() -> str:
+        if any(disc.suppressed(k) for k in keys):
+            return DERIVED
+        v = disc.values
+        p1 = v[pilot[0]] / v[pilot[1]] if v[pilot[1]] else float("nan")
+        p2 = v[other[0]] / v[other[1]] if v[other[1]] else float("nan")
+        smd = smd_proportion(p1, p2)
+        return "" if isnan(smd) else f"{0.0 if abs(smd) < 0.005 else smd:.2f}".replace("-", "−")
+
+    return Lazy(text)
+
+
 def baseline_section(
     baseline: pd.DataFrame, cohorts: list[str], journeys: dict, disc: Disclosure
 ) -> list[dict]:
-    """Table 1: baseline characteristics by group x period, n (%), per cohort."""
+    """Table 1: baseline characteristics by group x period, n (%), per cohort, with the
+    standardised mean difference (SMD) of each level's proportion, pilot vs other, in the pre
+    and in the post period (:func:`smd_proportion`). Variables and levels in words
+    (:data:`BASELINE_LABELS`, :data:`LEVEL_LABELS`); every count is registered, and an SMD
+    computed from a suppressed count is suppressed too."""
     out: list[dict] = []
     if baseline.empty:
         return out
@@ -362,51 +443,68 @@ def baseline_section(
         body = [
             [header_cell("Journeys", scope="row", colspan=2)]
             + [data_cell(totals.get((g, p), ""), cls="num count") for g in GROUPS for p in PERIODS]
+            + [data_cell("", cls="num") for _ in PERIODS]
         ]
         for var in dict.fromkeys(b["variable"]):
-            v = b[b["variable"] == var]
-            levels = sorted(dict.fromkeys(v["level"].astype(str)), key=_level_key)
-            first = True
-            parts_by_cell: dict[tuple, list] = {}
-            for level in levels:
-                row = []
-                if first:
-                    row.append(header_cell(var.replace("_", " "), scope="rowgroup", rowspan=len(levels)))
-                    first = False
-                row.append(header_cell(level.replace("_", " "), scope="row"))
-                for g in GROUPS:
-                    for p in PERIODS:
-                        s = v[(v["group"] == g) & (v["period"] == p) & (v["level"].astype(str) == level)]
-                        if (g, p) not in totals:
-                            row.append(data_cell("", cls="num"))
-                            continue
-                        n = int(s["n"].iloc[0]) if not s.empty else 0
-                        key = ("baseline", c, g, p, var, level)
-                        count = disc.count(key, n)
-                        parts_by_cell.setdefault((g, p), []).append(key)
-                        percent = Rate(
-                            disc,
-                            (key, totals[(g, p)].key),
-                            n / totals[(g, p)].value if totals[(g, p)].value else float("nan"),
-                        )
-                        row.append(data_cell(Joined([count, " (", percent, ")"]), cls="num count-cell"))
-                body.append(row)
-            for (g, p), part_keys in parts_by_cell.items():
-                disc.relate(totals[(g, p)].key, part_keys)
+            body += _baseline_rows(b[b["variable"] == var], c, var, totals, disc)
         head = [
             [header_cell("Characteristic", rowspan=2), header_cell("Level", rowspan=2)]
-            + [header_cell(f"{g.capitalize()} areas", scope="colgroup", colspan=2) for g in GROUPS],
-            [header_cell(p) for _ in GROUPS for p in PERIODS],
+            + [header_cell(f"{g.capitalize()} areas", scope="colgroup", colspan=2) for g in GROUPS]
+            + [header_cell("SMD, pilot vs other", scope="colgroup", colspan=2)],
+            [header_cell(p) for _ in GROUPS for p in PERIODS] + [header_cell(p) for p in PERIODS],
         ]
-        out.append(
-            table(
-                f"{c.capitalize()} cohort: baseline characteristics at journey start, n (%)",
-                head,
-                body,
-                tid=f"tbl-baseline-{c}",
-            )
+        t = table(
+            f"{c.capitalize()} cohort: baseline characteristics at journey start, n (%), and the "
+            "standardised mean difference (SMD) of pilot vs other areas in each period",
+            head,
+            body,
+            tid=f"tbl-baseline-{c}",
         )
+        t["note"] = (
+            "SMD: the difference in the share of journeys at that level, pilot minus other, over the "
+            "pooled standard deviation, (p1 − p2) / √((p1(1 − p1) + p2(1 − p2)) / 2); an absolute SMD "
+            f"above 0.1 is a common sign of imbalance. {DERIVED}: computed from a suppressed count."
+        )
+        out.append(t)
     return out
+
+
+def _baseline_rows(v: pd.DataFrame, c: str, var: str, totals: dict, disc: Disclosure) -> list[list]:
+    """Table 1's rows of one variable: a row per level, its counts registered, the SMDs beside."""
+    levels = sorted(dict.fromkeys(v["level"].astype(str)), key=_level_key)
+    parts_by_cell: dict[tuple, list] = {}
+    rows = []
+    for i, level in enumerate(levels):
+        row = [header_cell(baseline_label(var), scope="rowgroup", rowspan=len(levels))] if i == 0 else []
+        row.append(header_cell(level_label(var, level), scope="row"))
+        keys = {}
+        for g in GROUPS:
+            for p in PERIODS:
+                s = v[(v["group"] == g) & (v["period"] == p) & (v["level"].astype(str) == level)]
+                if (g, p) not in totals:
+                    row.append(data_cell("", cls="num"))
+                    continue
+                n = int(s["n"].iloc[0]) if not s.empty else 0
+                key = keys[(g, p)] = ("baseline", c, g, p, var, level)
+                count = disc.count(key, n)
+                parts_by_cell.setdefault((g, p), []).append(key)
+                percent = Rate(
+                    disc,
+                    (key, totals[(g, p)].key),
+                    n / totals[(g, p)].value if totals[(g, p)].value else float("nan"),
+                )
+                row.append(data_cell(Joined([count, " (", percent, ")"]), cls="num count-cell"))
+        for p in PERIODS:
+            if ("pilot", p) in keys and ("other", p) in keys:
+                pilot = (keys[("pilot", p)], totals[("pilot", p)].key)
+                other = (keys[("other", p)], totals[("other", p)].key)
+                row.append(data_cell(_smd_cell(disc, pilot, other), cls="num smd"))
+            else:
+                row.append(data_cell("", cls="num smd"))
+        rows.append(row)
+    for (g, p), part_keys in parts_by_cell.items():
+        disc.relate(totals[(g, p)].key, part_keys)
+    return rows
 
 
 def linkage_section(inputs: ReportInputs, config: dict, journeys: dict, disc: Disclosure, real: bool) -> dict:

@@ -11,20 +11,24 @@ from __future__ import annotations
 import base64
 import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypedDict
 
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.axis
 import matplotlib.pyplot as plt
 import matplotlib.ticker
+import matplotlib.transforms
 import numpy as np
 import pandas as pd
 
+from pbr.registry.methods import INFERENCE_ROLES, SHORT_LABELS
 from pbr.report.cells import GROUPS, format_interval, format_number, isnan, label, p_statement
 from pbr.report.disclosure import Disclosure
 from pbr.report.estimates import PRETREND_NAMES, PRETREND_SHORT
+from pbr.report.verdicts import row_status
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies; every series
 # also differs by marker or line style, so the figures survive greyscale printing.
@@ -44,8 +48,10 @@ GROUP_STYLE = {
 }
 
 _MONTHS = {"quarter": 3, "half_year": 6, "year": 12}
-#: The forest plot's axis: intervals beyond it are cut at the edge (marked with an arrow).
+#: The forest plot's widest axis: rows whose estimate lies beyond it are left out.
 FOREST_LIMITS = (0.01, 100.0)
+#: Round values the forest plot's axis limits are moved out to (:func:`forest_limits`).
+FOREST_ROUND = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0, 100.0)
 
 
 #: resolution of the PNG embedded in the HTML report, and of the PNG written for print and reuse
@@ -65,6 +71,9 @@ class Figure:
     fid: str
     print_png: bytes
     svg: bytes
+    #: the numbers drawn beside the rows (the forest plot: row, reproduced, published), also shown
+    #: as an HTML table under the figure
+    numbers: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def b64(self) -> str:
@@ -73,10 +82,12 @@ class Figure:
 
 
 class ReportFigures(TypedDict):
-    """The DiD figures of the report: the forest plot, the event study (None when not configured),
-    and one trend figure per cohort with trend data."""
+    """The DiD figures of the report: the forest plot, one inference-comparison figure per cohort
+    with results, the event study (None when not configured), and one trend figure per cohort
+    with trend data."""
 
     forest: Figure
+    inference: list[Figure]
     event_study: Figure | None
     trends: list[Figure]
 
@@ -105,12 +116,55 @@ def _quarter_dates(start: str, quarters) -> pd.DatetimeIndex:
     return pd.DatetimeIndex([base + pd.DateOffset(months=3 * int(q)) for q in quarters])
 
 
-def forest_plot(rows: list[dict], headline: str) -> Figure:
-    """Reproduced DiD ORs (headline interval thick, CRV1 thin) beside published ones and planted ones.
+def forest_limits(rows: list[dict]) -> tuple[float, float]:
+    """The forest plot's x axis, chosen from the bulk of the intervals so that one very wide
+    interval does not squeeze every other row.
 
-    Rows not estimable, or whose estimate lies outside :data:`FOREST_LIMITS`, are left out;
-    intervals are cut at those limits (an arrow marks a cut end); a row without a verdict is
-    labelled so (†).
+    The axis spans at least 0.5-2 and every point drawn (reproduced, published and planted ORs),
+    and the interval ends out to the lower quartile of the lower ends divided by 1.5 and the upper
+    quartile of the upper ends times 1.5 (quartiles by the nearest rank towards the middle, so one
+    extreme end among a few rows does not move them), within :data:`FOREST_LIMITS`; each limit is
+    then moved out to the next round value of :data:`FOREST_ROUND`. An interval end beyond the
+    axis is cut there and marked with an arrow (the numbers beside the plot give it in full).
+    """
+    points = [
+        float(v)
+        for r in rows
+        for v in (r["estimate"], r.get("published"), r.get("planted"))
+        if v is not None and not isnan(v) and v > 0
+    ]
+    lows = [float(r["ci_low"]) for r in rows if not isnan(r["ci_low"]) and r["ci_low"] > 0]
+    highs = [float(r["ci_high"]) for r in rows if not isnan(r["ci_high"]) and math.isfinite(r["ci_high"])]
+    lo = min([0.5, *points] + ([float(np.quantile(lows, 0.25, method="higher")) / 1.5] if lows else []))
+    hi = max([2.0, *points] + ([float(np.quantile(highs, 0.75, method="lower")) * 1.5] if highs else []))
+    lo, hi = max(lo, FOREST_LIMITS[0]), min(hi, FOREST_LIMITS[1])
+    lo = max([t for t in FOREST_ROUND if t <= lo], default=FOREST_LIMITS[0])
+    hi = min([t for t in FOREST_ROUND if t >= hi], default=FOREST_LIMITS[1])
+    return lo, hi
+
+
+def forest_numbers(r: dict) -> tuple[str, str]:
+    """A forest-plot row's numbers as text: the reproduced OR with its headline interval, and the
+    published OR with its interval ('' when none was published)."""
+    rep = format_number(r["estimate"], 2)
+    if not isnan(r["ci_low"]) and not isnan(r["ci_high"]):
+        rep += f" ({format_interval(r['ci_low'], r['ci_high'], 2)})"
+    pub = ""
+    if r["published"] is not None:
+        pub = format_number(r["published"], 2)
+        if r["published_low"] is not None:
+            pub += f" ({format_interval(r['published_low'], r['published_high'], 2)})"
+    return rep, pub
+
+
+def forest_plot(rows: list[dict], headline: str) -> Figure:
+    """Reproduced DiD ORs (headline interval thick, CRV1 thin) beside published ones and planted ones,
+    with a column of numbers (reproduced and published OR with their intervals) beside each row.
+
+    Rows not estimable, or whose estimate lies outside :data:`FOREST_LIMITS`, are left out; the
+    x axis is chosen from the bulk of the intervals (:func:`forest_limits`) and an interval end
+    beyond it is cut at the edge and marked with an arrow; a row without a verdict is labelled so
+    (†). The numbers are also kept on the figure (``numbers``) for the report's HTML table.
     """
     est = [
         r
@@ -120,31 +174,84 @@ def forest_plot(rows: list[dict], headline: str) -> Figure:
         and FOREST_LIMITS[0] <= r["estimate"] <= FOREST_LIMITS[1]
     ]
     left_out = [r for r in rows if r not in est]
+    limits = forest_limits(est)
     n = max(len(est), 1)
-    fig, ax = plt.subplots(figsize=(8.5, 0.5 * n + 1.4))
+    fig, ax = plt.subplots(figsize=(3.7, 0.5 * n + 1.5))
     y = np.arange(len(est))[::-1].astype(float)
-    _forest_points(ax, est, y, headline)
+    ax.set_xscale("log")
+    ax.set_xlim(*limits)
+    _forest_points(ax, est, y, headline, limits)
     _forest_axes(ax, est, y)
+    numbers = [(_forest_row_label(r), *forest_numbers(r)) for r in est]
+    _forest_column(ax, numbers, y)
     if est:
+        # below the axis label, a fixed distance whatever the number of rows
+        below = matplotlib.transforms.offset_copy(ax.transAxes, fig, y=-0.5, units="inches")
         ax.legend(
-            loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / n), ncol=2, fontsize=8, frameon=False
+            loc="upper left",
+            bbox_to_anchor=(-0.1, 0),
+            bbox_transform=below,
+            ncol=2,
+            fontsize=8,
+            frameon=False,
         )
-    alt, caption = _forest_text(est, left_out, headline)
-    return _figure(fig, alt, caption, "fig-forest")
+    alt, caption = _forest_text(est, left_out, headline, limits)
+    out = _figure(fig, alt, caption, "fig-forest")
+    out.numbers = numbers
+    return out
 
 
-def _forest_points(ax: plt.Axes, est: list[dict], y: np.ndarray, headline: str) -> None:
+def _forest_row_label(r: dict) -> str:
+    return f"{label(r['outcome_key'])} ({r['cohort']}){'' if r['verdict'].ok else ' †'}"
+
+
+def _forest_column(ax: plt.Axes, numbers: list[tuple[str, str, str]], y: np.ndarray) -> None:
+    """The column of numbers right of the plot: reproduced OR (95% CI), and published OR (95% CI)
+    when any row has one (placed in points from the axis' right edge, so they keep their size)."""
+    tr = matplotlib.transforms.blended_transform_factory(ax.transAxes, ax.transData)
+    top = len(y) - 0.45
+    published = any(pub for _, _, pub in numbers)
+    cols = [(12, "Reproduced\nOR (95% CI)", 1)] + ([(112, "Published\nOR (95% CI)", 2)] if published else [])
+    for dx, head, i in cols:
+        ax.annotate(
+            head,
+            (1, top),
+            xycoords=tr,
+            xytext=(dx, 0),
+            textcoords="offset points",
+            ha="left",
+            va="bottom",
+            fontsize=9,
+            fontweight="bold",
+        )
+        for yi, row in zip(y, numbers, strict=True):
+            ax.annotate(
+                row[i],
+                (1, yi),
+                xycoords=tr,
+                xytext=(dx, 0),
+                textcoords="offset points",
+                ha="left",
+                va="center",
+                fontsize=9,
+            )
+
+
+def _forest_points(
+    ax: plt.Axes, est: list[dict], y: np.ndarray, headline: str, limits: tuple[float, float]
+) -> None:
     """Each row's reproduced OR with its headline (thick) and CRV1 (thin, below) intervals, the
-    published OR and interval (above) and the planted OR; each legend entry labelled once."""
-    ax_lo, ax_hi = FOREST_LIMITS
+    published OR and interval (above) and the planted OR; each legend entry labelled once; an
+    interval end beyond ``limits`` is cut there with an arrow."""
+    ax_lo, ax_hi = limits
 
     def clip(lo, hi, y, color, lw):
         a, b = max(lo, ax_lo), min(hi, ax_hi)
         ax.plot([a, b], [y, y], color=color, lw=lw, solid_capstyle="butt")
         if lo < ax_lo:
-            ax.plot(ax_lo, y, "<", color=color, ms=6)
+            ax.plot(ax_lo, y, "<", color=color, ms=6, clip_on=False)
         if hi > ax_hi:
-            ax.plot(ax_hi, y, ">", color=color, ms=6)
+            ax.plot(ax_hi, y, ">", color=color, ms=6, clip_on=False)
 
     seen = set()
 
@@ -164,12 +271,7 @@ def _forest_points(ax: plt.Axes, est: list[dict], y: np.ndarray, headline: str) 
             ax.plot([], [], color=SKY, lw=1.5, label=lab("CRV1 95% CI"))
         if r["published"] is not None:
             if r["published_low"] is not None:
-                ax.plot(
-                    [r["published_low"], r["published_high"]],
-                    [yi + 0.22, yi + 0.22],
-                    color=VERMILLION,
-                    lw=1.5,
-                )
+                clip(r["published_low"], r["published_high"], yi + 0.22, VERMILLION, 1.5)
             ax.plot(
                 r["published"],
                 yi + 0.22,
@@ -188,14 +290,39 @@ def _forest_axes(ax: plt.Axes, est: list[dict], y: np.ndarray) -> None:
     """The forest plot's axes: a line at 1, a log x axis with round ticks, a label per row."""
     _log_odds_axis(ax)
     ax.set_yticks(y)
-    ax.set_yticklabels(
-        [f"{label(r['outcome_key'])} ({r['cohort']}){'' if r['verdict'].ok else ' †'}" for r in est],
-        fontsize=9,
-    )
+    ax.set_yticklabels([_forest_row_label(r) for r in est], fontsize=9)
     ax.set_ylim(-0.8, len(est) - 0.2)
     ax.set_xlabel("DiD odds ratio (pilot × post), log scale", fontsize=9)
-    ax.grid(axis="x", alpha=0.3, which="both")
+    ax.grid(axis="x", alpha=0.3, which="major")
     _style(ax)
+
+
+#: Tick values of a log axis of odds ratios, finest first: the first tier giving 3 to 7 ticks
+#: inside the axis is used (the coarsest when none does).
+LOG_TICK_TIERS = (
+    (0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.1, 1.25, 1.5, 1.75, 2),
+    (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 10, 20, 50, 100),
+    (0.01, 0.1, 0.2, 0.5, 1, 2, 5, 10, 100),
+    (0.001, 0.01, 0.1, 1, 10, 100, 1000),
+)
+
+
+def log_ticks(lo: float, hi: float) -> list[float]:
+    """Readable major ticks of a log axis from ``lo`` to ``hi`` (:data:`LOG_TICK_TIERS`)."""
+    tiers = [[t for t in tier if lo <= t <= hi] for tier in LOG_TICK_TIERS]
+    for ticks in tiers:
+        if 3 <= len(ticks) <= 7:
+            return ticks
+    return max(tiers[1:], key=lambda t: (len(t) <= 7, len(t)))
+
+
+def log_axis(axis: matplotlib.axis.Axis, lo: float, hi: float) -> None:
+    """A log axis's ticks: :func:`log_ticks` labelled as plain numbers (0.5, 1, 2), and minor
+    ticks unlabelled, so no tick labels overlap."""
+    axis.set_major_locator(matplotlib.ticker.FixedLocator(log_ticks(lo, hi)))
+    axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_locator(matplotlib.ticker.LogLocator(base=10, subs="auto"))
+    axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
 
 
 def _log_odds_axis(ax: plt.Axes) -> None:
@@ -203,18 +330,15 @@ def _log_odds_axis(ax: plt.Axes) -> None:
     ax.axvline(1.0, color=GREY, lw=1, ls=":")
     ax.set_xscale("log")
     lo_x, hi_x = ax.get_xlim()
-    nice = [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 10, 20, 50, 100]
-    ticks = [t for t in nice if lo_x <= t <= hi_x]
-    if len(ticks) > 9:
-        ticks = [t for t in ticks if t in (0.01, 0.1, 0.2, 0.5, 1, 2, 5, 10, 100)]
-    ax.set_xticks(ticks)
-    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_xlim(lo_x, hi_x)
+    log_axis(ax.xaxis, lo_x, hi_x)
 
 
-def _forest_text(est: list[dict], left_out: list[dict], headline: str) -> tuple[str, str]:
+def _forest_text(
+    est: list[dict], left_out: list[dict], headline: str, limits: tuple[float, float]
+) -> tuple[str, str]:
     """The forest plot's alt text (every value drawn) and caption (what each mark is, what is left out)."""
-    ax_lo, ax_hi = FOREST_LIMITS
+    ax_lo, ax_hi = limits
     parts = []
     for r in est:
         s = f"{label(r['outcome_key'])} ({r['cohort']}): reproduced {format_number(r['estimate'], 2)}"
@@ -236,9 +360,12 @@ def _forest_text(est: list[dict], left_out: list[dict], headline: str) -> tuple[
         "interval (thin light blue, below), published values (vermilion diamonds, with their interval, "
         "above)"
         + (" and the planted synthetic effect (black cross)" if any(r.get("planted") for r in est) else "")
-        + f". Intervals beyond {ax_lo:g}–{ax_hi:g} are cut at the edge (arrow). † marks a row with too "
-        "few events or too wide an interval for a verdict. Rows that could not be estimated, or whose "
-        f"estimate lies outside {ax_lo:g}–{ax_hi:g}, are left out"
+        + f"; the numbers beside each row are the reproduced OR with its {headline} 95% interval and the "
+        f"published OR with its interval. The axis ({ax_lo:g}–{ax_hi:g}) is set by the bulk of the "
+        "intervals: an interval reaching beyond it is cut at the edge (arrow); its full range is in the "
+        "numbers. † marks a row with too few events or too wide an interval for a verdict. Rows that "
+        f"could not be estimated, or whose estimate lies outside {FOREST_LIMITS[0]:g}–{FOREST_LIMITS[1]:g}, "
+        "are left out"
         + (
             ": " + ", ".join(f"{label(r['outcome_key'])} ({r['cohort']})" for r in left_out)
             if left_out
@@ -356,9 +483,9 @@ def _event_study_panel(ax: plt.Axes, s: pd.DataFrame, start: pd.Timestamp, clear
     ax.axhline(1.0, color=GREY, lw=1, ls=":")
     ax.axvline(start, color=BLACK, lw=1, ls="--", label="pilots start")
     ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.yaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.tick_params(axis="y", which="minor", labelsize=7)
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(lo, hi)
+    log_axis(ax.yaxis, lo, hi)
     ax.set_ylabel("odds ratio (log scale)", fontsize=9)
     ax.tick_params(axis="x", labelrotation=30)
     _style(ax)
@@ -619,3 +746,190 @@ def placeholder(text: str) -> Figure:
     ax.text(0.5, 0.5, text, ha="center", va="center")
     ax.axis("off")
     return _figure(fig, text, text, "fig-placeholder")
+
+
+#: The inference-comparison figure's marks: headline family and few-cluster methods in colour,
+#: CRV1 grey (reference only), each method its own marker (greyscale-safe).
+_INFERENCE_STYLES = [
+    (BLUE, "o"),
+    (VERMILLION, "s"),
+    (GREEN, "^"),
+    (PURPLE, "v"),
+    (ORANGE, "D"),
+    (SKY, "P"),
+    (BLACK, "X"),
+]
+
+
+def _odds_scale(method: str, scale: str) -> bool:
+    """Whether a method's rows are odds ratios (the ATT of the logit is a risk difference, whatever
+    its row says)."""
+    return scale == "odds_ratio" and "_att_" not in method
+
+
+def _inference_methods(s: pd.DataFrame, order: list[str], odds: bool) -> list[str]:
+    """The methods of one panel, in ``order``: rows on the odds-ratio scale (``odds``) or not,
+    with a shown estimate and interval (randomisation inference on the logit gives p only)."""
+    keep = []
+    for m in order:
+        r = s[s["method"] == m]
+        if r.empty or _odds_scale(m, r["scale"].iloc[0]) != odds:
+            continue
+        ok = r.apply(lambda x: row_status(x) != "not_estimable" and not isnan(x["ci_low"]), axis=1)
+        if ok.any():
+            keep.append(m)
+    return keep
+
+
+def _linear_limits(items: list[dict]) -> tuple[float, float]:
+    """A linear axis from the bulk of the intervals (as :func:`forest_limits` on a log axis): 0,
+    every point, and the quartiles of the interval ends (nearest rank towards the middle)
+    widened by their distance either way."""
+    points = [it["estimate"] for it in items]
+    lows = [it["ci_low"] for it in items]
+    highs = [it["ci_high"] for it in items]
+    lo_b = float(np.quantile(lows, 0.25, method="higher"))
+    hi_b = float(np.quantile(highs, 0.75, method="lower"))
+    pad = max(hi_b - lo_b, 0.5)
+    return min([0.0, *points, lo_b - pad]), max([0.0, *points, hi_b + pad])
+
+
+def _clipped_interval(ax: plt.Axes, lo: float, hi: float, y: float, limits, **style) -> None:
+    """An interval drawn inside ``limits``, an arrow at an end cut there."""
+    ax.plot([max(lo, limits[0]), min(hi, limits[1])], [y, y], solid_capstyle="butt", **style)
+    if lo < limits[0]:
+        ax.plot(limits[0], y, "<", color=style["color"], ms=5, clip_on=False)
+    if hi > limits[1]:
+        ax.plot(limits[1], y, ">", color=style["color"], ms=5, clip_on=False)
+
+
+def _inference_items(main: pd.DataFrame, outs: list[str], y, methods: list[str], odds: bool, headline: str):
+    """The marks of one panel: per method and outcome its estimate and interval (percentage
+    points off the odds scale), row position, colour, marker and legend label."""
+    offsets = np.linspace(0.3, -0.3, len(methods)) if len(methods) > 1 else np.zeros(1)
+    factor = 1.0 if odds else 100.0
+    items = []
+    for k, m in enumerate(methods):
+        color, marker = (GREY, "|") if "crv1" in m else _INFERENCE_STYLES[k % len(_INFERENCE_STYLES)]
+        for yi, o in zip(y, outs, strict=True):
+            r = main[(main["outcome"] == o) & (main["method"] == m)]
+            if r.empty or row_status(r.iloc[0]) == "not_estimable" or isnan(r.iloc[0]["ci_low"]):
+                continue
+            est, lo, hi = (factor * float(r.iloc[0][c]) for c in ("estimate", "ci_low", "ci_high"))
+            if odds and not est > 0:
+                continue
+            items.append(
+                {
+                    "method": m,
+                    "outcome": o,
+                    "y": yi + offsets[k],
+                    "estimate": est,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "color": color,
+                    "marker": marker,
+                    "name": ("headline: " if m == headline else "") + SHORT_LABELS.get(m, m),
+                }
+            )
+    return items
+
+
+def _inference_panel(ax: plt.Axes, items: list[dict], odds: bool, headline: str) -> list[str]:
+    """Draw one panel's marks inside the axis chosen from the bulk of the intervals; its alt text."""
+    limits = forest_limits(items) if odds else _linear_limits(items)
+    if odds:
+        ax.set_xscale("log")
+    ax.set_xlim(*limits)
+    alts, labelled = [], set()
+    for it in items:
+        m = it["method"]
+        lw = 2.2 if m == headline else 1.3
+        _clipped_interval(ax, it["ci_low"], it["ci_high"], it["y"], limits, color=it["color"], lw=lw)
+        ax.plot(
+            it["estimate"],
+            it["y"],
+            it["marker"],
+            color=it["color"],
+            ms=6,
+            mew=1.5,
+            label=it["name"] if m not in labelled else None,
+        )
+        labelled.add(m)
+        digits = 2 if odds else 1
+        alts.append(
+            f"{label(it['outcome'])}, {SHORT_LABELS.get(m, m)}: "
+            f"{format_number(it['estimate'], digits).replace('-', '−')} "
+            f"({format_interval(it['ci_low'], it['ci_high'], digits)})"
+        )
+    if odds:
+        log_axis(ax.xaxis, *limits)
+    ax.axvline(1.0 if odds else 0.0, color=GREY, lw=1, ls=":")
+    ax.set_xlabel("DiD odds ratio, log scale" if odds else "percentage points", fontsize=9)
+    ax.set_title("Logit: odds ratio" if odds else "LPM risk difference and logit ATT", fontsize=9)
+    return alts
+
+
+def inference_figure(
+    results: pd.DataFrame, cohort: str, outcomes: list[str], headline: str, order: list[str]
+) -> Figure | None:
+    """One cohort's inference methods compared: each outcome a row, each method a mark with its
+    95% interval, offset within the row; the odds ratios (log scale) in one panel, the risk
+    differences and the ATT (percentage points) in the other. ``order``: the methods as in the
+    inference tables (headline first). Each axis is chosen from the bulk of the intervals
+    (:func:`forest_limits`; on the linear axis the same rule without logs), an end beyond it cut
+    with an arrow. None without a row to draw."""
+    main = results[(results["specification"] == "main") & (results["cohort"] == cohort)]
+    outs = [o for o in outcomes if o in set(main["outcome"])]
+    y = np.arange(len(outs))[::-1].astype(float)
+    panels = []
+    for odds in (True, False):
+        methods = _inference_methods(main[main["outcome"].isin(outs)], order, odds)
+        items = _inference_items(main, outs, y, methods, odds, headline) if methods else []
+        if items:
+            panels.append((odds, items))
+    if not outs or not panels:
+        return None
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(4.6 * len(panels), 0.75 * len(outs) + 1.2), squeeze=False, sharey=True
+    )
+    alts: list[str] = []
+    for ax, (odds, items) in zip(axes.flat, panels, strict=True):
+        alts += _inference_panel(ax, items, odds, headline)
+        ax.set_yticks(y)
+        ax.set_yticklabels([label(o) for o in outs], fontsize=9)
+        ax.set_ylim(-0.6, len(outs) - 0.4)
+        ax.grid(axis="x", alpha=0.3)
+        for yi in y[:-1]:
+            ax.axhline(yi - 0.5, color=GREY, lw=0.5, alpha=0.4)
+        below = matplotlib.transforms.offset_copy(ax.transAxes, fig, y=-0.45, units="inches")
+        ax.legend(
+            loc="upper center", bbox_to_anchor=(0.5, 0), bbox_transform=below, fontsize=7.5, frameon=False
+        )
+        _style(ax)
+    fig.tight_layout()
+    alt = (
+        f"{cohort.capitalize()} cohort: estimate and 95% interval of each inference method, one row per "
+        "outcome, odds ratios (log scale) and percentage points in separate panels. " + "; ".join(alts) + "."
+    )
+    caption = (
+        f"{cohort.capitalize()} cohort: each inference method's estimate and 95% interval, offset within "
+        "each outcome's row (headline method thick, CRV1 grey and for reference only). The methods of a "
+        "family share their point estimate and differ in the interval. Each axis is set by the bulk of "
+        "the intervals; an interval reaching beyond it is cut at the edge (arrow), and is given in full "
+        "in the table below. Randomisation inference on the logit gives p-values only and is not drawn; "
+        "the full table, with p-values and remarks, is below."
+    )
+    return _figure(fig, alt, caption, f"fig-inference-{cohort}")
+
+
+def inference_figures(
+    results: pd.DataFrame, cohorts: list[str], outcomes: list[str], headline: str
+) -> dict[str, Figure]:
+    """cohort -> its inference-comparison figure (:func:`inference_figure`), cohorts without rows left out."""
+    order = [headline, *(m for m in INFERENCE_ROLES if m != headline)]
+    out = {}
+    for c in cohorts:
+        f = inference_figure(results, c, outcomes, headline, order)
+        if f is not None:
+            out[c] = f
+    return out

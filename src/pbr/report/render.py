@@ -54,12 +54,14 @@ from pbr.report.figures import (
     ReportFigures,
     event_study_figure,
     forest_plot,
+    inference_figures,
     placeholder,
     trend_figure,
 )
 from pbr.report.findings import area_summary, summary_findings
 from pbr.report.findings_json import findings_document
 from pbr.report.inputs import ReportInputs
+from pbr.report.layout import small_data_banner, stacked
 from pbr.report.methods import (
     SIZE_BAND,
     covariate_rule,
@@ -149,6 +151,7 @@ def _env() -> jinja2.Environment:
     env.filters["num"] = format_number
     env.filters["ucfirst"] = lambda t: str(t)[:1].upper() + str(t)[1:]
     env.filters["p"] = format_p
+    env.filters["stacked"] = stacked
     return env
 
 
@@ -399,10 +402,14 @@ def _evidence_sections(
 def _figures(
     inputs: ReportInputs, sections: dict, config: dict, settings: _Settings, disc: Disclosure
 ) -> ReportFigures:
-    """The forest plot, the event studies (None without them) and one trend figure per cohort."""
+    """The forest plot, the inference comparison and the trends (one figure per cohort), and the
+    event studies (None without them)."""
     headline, trends = settings.headline, _or_empty(inputs.trends)
     return {
         "forest": forest_plot(sections["rows"], METHOD_LABELS.get(headline, headline).lower()),
+        "inference": list(
+            inference_figures(inputs.results, settings.cohorts, settings.outcomes, headline).values()
+        ),
         "event_study": event_study_figure(
             _or_empty(inputs.event_study), sections["robustness"]["pt"], config
         ),
@@ -505,6 +512,7 @@ def _context(
         did_rows=sections["rows"],
         figures=figures,
         inference_tables=inference_section(results, cohorts, outcomes, headline, disc.redact),
+        small_data=small_data_banner(sections["rows"], analysed, config),
         robustness=robustness,
         timing=sections["timing"],
         pilots=sections["pilots"],
