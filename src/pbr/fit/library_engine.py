@@ -70,7 +70,7 @@ from pbr.fit.counts import freq_of
 #: (collinear), as in :func:`pbr.fit.design.fit_terms`.
 COLLINEAR_TOL = 1e-10
 #: statsmodels IRLS: converged when the deviance changes by less than ATOL + RTOL * deviance.
-IRLS_ATOL, IRLS_RTOL, IRLS_MAXITER = 1e-8, 1e-13, 100
+IRLS_ATOL, IRLS_RTOL, IRLS_MAXITER = 0.0, 1e-13, 100
 #: How linearmodels absorbs area and period: unweighted, pyhdfe's Somaini-Wolak method (exact, not
 #: iterative, for two effects; the one with fewer levels first); weighted rows (which pyhdfe does
 #: not take), LSMR run to these tolerances rather than its defaults (1e-8), so that the LPM equals
