@@ -50,7 +50,9 @@ reported (``converged``), and the linear predictor is returned for the divergenc
 :func:`pbr.fit.estimability.fit_check`.
 
 The design is dense (N x about 200 at scale 1.0) and IRLS solves a least-squares problem on it
-at each step, so this engine is much slower than ``exact`` (bench/bench_models.py).
+at each step, so this engine is much slower than ``exact``: at scale 0.05, 1.57 s per ``fit_did``
+(logit and LPM) against 0.075 s (pyfixest 0.18 s), single-threaded (bench/bench_models.py
+``--engines-only``). It is a check, not the default.
 """
 
 from __future__ import annotations
