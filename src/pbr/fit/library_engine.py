@@ -31,7 +31,11 @@ no factor at all) and the result is multiplied by the exact engine's CRV1 factor
 
 with G the areas (clusters), N the journeys (the frequency weights summed) and k counting the
 terms, the covariate dummies and the period dummies but not the area dummies, which are
-nested in the clusters (the ``+ 1`` is the intercept they stand for). Neither library's own
+nested in the clusters (the ``+ 1`` is the intercept they stand for); the rank is the logit
+design's after its pivoted QR (below) and, for the LPM, AbsorbingLS's ``df_model`` (the absorbed
+dummies' columns plus the regressors kept: the rank unless the area and period effects are
+confounded, e.g. some areas seen only in periods no other area has, where this k is too large).
+Neither library's own
 correction gives it: statsmodels' ``use_correction=True`` is G/(G-1) (n-1)/(n-K) with K
 counting every area dummy and n the rows, not the journeys; linearmodels'
 ``debiased=True`` is G (n-1)/((G-1)(n-k-d)) with d counting the area dummies too (it
@@ -47,7 +51,12 @@ least-squares projection on the full-rank dummies, the exact engine's rule; for 
 dummies: statsmodels inverts the Hessian for the sandwich); a singular Hessian (vanishing
 IRLS weights under separation) gives a NaN covariance; IRLS that did not converge is
 reported (``converged``), and the linear predictor is returned for the divergence checks of
-:func:`pbr.fit.estimability.fit_check`.
+:func:`pbr.fit.estimability.fit_check`. IRLS runs to the exact engine's tolerance (a relative
+change of the deviance below 1e-13, no absolute floor), so that a separated fit runs as far as
+the exact engine's (a log odds ratio of -29.4 against -28.7 on tests/unit/test_estimability.py's
+separated data) and meets the same checks: with statsmodels' default (an absolute change below
+1e-8) it stopped earlier, and on the tiny test run a row the exact engine reports as not
+estimable came out ok.
 
 The design is dense (N x about 200 at scale 1.0) and IRLS solves a least-squares problem on it
 at each step, so this engine is much slower than ``exact``: at scale 0.05, 1.57 s per ``fit_did``
