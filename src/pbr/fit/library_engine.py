@@ -35,13 +35,12 @@ nested in the clusters (the ``+ 1`` is the intercept they stand for); the rank i
 design's after its pivoted QR (below) and, for the LPM, AbsorbingLS's ``df_model`` (the absorbed
 dummies' columns plus the regressors kept: the rank unless the area and period effects are
 confounded, e.g. some areas seen only in periods no other area has, where this k is too large).
-Neither library's own
-correction gives it: statsmodels' ``use_correction=True`` is G/(G-1) (n-1)/(n-K) with K
-counting every area dummy and n the rows, not the journeys; linearmodels'
-``debiased=True`` is G (n-1)/((G-1)(n-k-d)) with d counting the area dummies too (it
-discounts an effect nested in the clusters only when it is the only absorbed effect) and
-n again the rows. With the factor applied, the standard errors equal the exact engine's to
-its convergence tolerance (tests/unit/test_library_engine.py).
+Neither library's own correction gives it: statsmodels' ``use_correction=True`` is
+G/(G-1) (n-1)/(n-K) with K counting every area dummy and n the rows, not the journeys;
+linearmodels' ``debiased=True`` is G (n-1)/((G-1)(n-k-d)) with d counting the area dummies too
+(it discounts an effect nested in the clusters only when it is the only absorbed effect) and n
+again the rows. With the factor applied, the standard errors equal the exact engine's to its
+convergence tolerance (tests/unit/test_library_engine.py: 1e-9 relative; measured 1e-12 and less).
 
 Not estimable, never an error, as in the other engines: terms collinear with the fixed
 effects and covariates are left out (for the logit, by the residual of each term after a
