@@ -1,7 +1,7 @@
 """Estimability: on small, sparse or degenerate data no estimator crashes, and none prints an
 absurd number without a note (``status`` / ``note`` / ``min_cell_events`` on every row).
 
-Each degenerate frame goes through the main fit (both engines), the few-cluster methods and
+Each degenerate frame goes through the main fit (every engine), the few-cluster methods and
 the robustness checks. A second set of tests switches the checks before fitting off (so the
 fits run on separated or collinear data) to show that the checks during and after the fit
 catch what the first line would have. A last test pins the numbers of a healthy frame to
@@ -149,7 +149,7 @@ def assert_as_expected(rows: pd.DataFrame, kind: str) -> None:
         assert words in r["note"], (r["method"], r["note"])
 
 
-@pytest.mark.parametrize("engine", ["exact", "pyfixest"])
+@pytest.mark.parametrize("engine", ["exact", "pyfixest", "statsmodels"])
 @pytest.mark.parametrize("kind", CASES)
 def test_fit_did_reports_degenerate_data(kind, engine):
     rows = models.fit_did(degenerate(kind), FitSpec("drug", "y", COVS, engine=engine))
@@ -191,9 +191,10 @@ def test_robustness_checks_report_degenerate_data(kind):
     assert table.loc[~logit, "estimate"].between(-1, 1).all()
 
 
+@pytest.mark.parametrize("engine", ["pyfixest", "statsmodels"])
 @pytest.mark.parametrize("kind", ["complete_separation", "tiny", "all_open"])
-def test_event_study_with_pyfixest_reports_degenerate_data(kind):
-    _, summary = event_study.event_study(degenerate(kind), FitSpec("drug", "y", COVS, engine="pyfixest"))
+def test_event_study_with_another_engine_reports_degenerate_data(kind, engine):
+    _, summary = event_study.event_study(degenerate(kind), FitSpec("drug", "y", COVS, engine=engine))
     assert_well_formed(summary)
     assert len(summary) == 6  # CRV1, the bootstrap and the RI pre-trend tests, logit and LPM
 
@@ -256,11 +257,12 @@ def no_prefit_checks(monkeypatch):
         monkeypatch.setattr(module, "estimability", always_ok)
 
 
-@pytest.mark.parametrize("engine", ["exact", "pyfixest"])
+@pytest.mark.parametrize("engine", ["exact", "pyfixest", "statsmodels"])
 @pytest.mark.usefixtures("no_prefit_checks")
 def test_a_diverging_logit_is_caught_during_the_fit(engine):
     """Separated data fitted anyway: the exact engine runs to beta -28.7 (OR 3e-13), pyfixest
-    stops at -18.1 (OR 1e-8, p = 0): both not estimable, with the divergence in the note."""
+    stops at -18.1 (OR 1e-8, p = 0), statsmodels at -29.4: all not estimable, with the
+    divergence in the note."""
     rows = models.fit_did(degenerate("complete_separation"), FitSpec("drug", "y", COVS, engine=engine))
     assert_well_formed(rows)
     r = rows.set_index("method")
@@ -281,7 +283,7 @@ def test_few_cluster_logit_methods_catch_a_diverging_fit():
     assert (rows.loc[~rows["method"].str.startswith("logit"), "status"] == "ok").all()
 
 
-@pytest.mark.parametrize("engine", ["exact", "pyfixest"])
+@pytest.mark.parametrize("engine", ["exact", "pyfixest", "statsmodels"])
 @pytest.mark.usefixtures("no_prefit_checks")
 @pytest.mark.filterwarnings(r"ignore:\s*\d+ variables dropped due to multicollinearity:UserWarning")
 def test_a_did_term_collinear_with_the_fixed_effects_is_reported_not_raised(engine):

@@ -8,6 +8,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from workflow_utils import ALL_RULES, ROOT, TEST_KEY, TINY, copy_workflow, planned_jobs, run_snakemake
@@ -572,3 +573,54 @@ def test_a_rule_failing_midway_leaves_no_output_a_rerun_would_trust(real_run, tm
     script.write_text(original)
     plan = planned_jobs(run_snakemake(work, "--configfile", "real.yaml", "-n", env=env).output)
     assert plan.get("build_journeys") == 1 and plan.get("render_report") == 1
+
+
+@pytest.mark.slow
+def test_the_statsmodels_engine_runs_to_the_report_with_the_default_engines_numbers(tiny_run, tmp_path):
+    """``models.engine: statsmodels`` over the tiny run: Snakemake re-runs every job that fits a
+    main model (their ``models`` params changed; the data, linkage and few-cluster jobs do not
+    depend on the engine, so their outputs are reused) and everything after them, through the
+    report. Every CRV1 row (main, robustness, linkage sensitivity, event study) has the default
+    engine's status and, where estimable, its coefficient (to 1e-8, relative) and standard error
+    (1e-5); every other row is unchanged."""
+    work = tmp_path / "w"
+    shutil.copytree(tiny_run, work, symlinks=True)
+    (work / "extra.yaml").write_text("models:\n  engine: statsmodels\n")
+    out = run_snakemake(work, *TINY, "extra.yaml", "--cores", "2").output
+    assert "render_report" in out and "fit_did" in out
+    assert planned_jobs(run_snakemake(work, *TINY, "extra.yaml", "-n").output) == {}
+    key = ["cohort", "outcome", "specification", "method"]
+    default = (
+        pd.read_parquet(tiny_run / "results" / "fit" / "did_results.parquet").set_index(key).sort_index()
+    )
+    library = pd.read_parquet(work / "results" / "fit" / "did_results.parquet").set_index(key).sort_index()
+    assert default.index.equals(library.index)
+    crv1 = default.index.get_level_values("method").str.endswith("_crv1")
+    assert crv1.sum() >= 20
+    differ = default.index[(default["status"] != library["status"]).to_numpy()]
+    assert differ.empty, pd.concat(
+        {"exact": default.loc[differ, "note"], "statsmodels": library.loc[differ, "note"]}, axis=1
+    ).to_string()
+    pd.testing.assert_frame_equal(default[~crv1], library[~crv1])  # the engine changes nothing else
+    fitted = crv1 & (default["status"] != "not_estimable").to_numpy() & default["beta"].notna().to_numpy()
+    assert fitted.sum() >= 10
+    # measured: coefficients to 2e-11; standard errors to 6e-7 where some journeys are fitted at
+    # probability ~0 (nuisance coefficients running off under quasi-separation stop at slightly
+    # different points, e.g. linear predictors -29.37 and -29.38), within the pyfixest comparison's 1e-3
+    for col, rtol in (
+        ("beta", 1e-8),
+        ("n", 0),
+        ("se", 1e-5),
+        ("ci_low", 1e-5),
+        ("ci_high", 1e-5),
+        ("p_value", 1e-5),
+    ):
+        np.testing.assert_allclose(library.loc[fitted, col], default.loc[fitted, col], rtol=rtol, err_msg=col)
+    es_default = pd.read_parquet(tiny_run / "results" / "fit" / "event_study.parquet")
+    es_library = pd.read_parquet(work / "results" / "fit" / "event_study.parquet")
+    assert len(es_default) == len(es_library) > 0
+    for col in ("beta", "se"):
+        np.testing.assert_allclose(es_library[col], es_default[col], rtol=1e-8, atol=1e-12, equal_nan=True)
+    assert (work / "results" / "report" / "report.html").stat().st_mtime > (
+        tiny_run / "results" / "report" / "report.html"
+    ).stat().st_mtime

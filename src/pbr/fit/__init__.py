@@ -7,8 +7,11 @@
 - :mod:`pbr.fit.estimability`: the checks every row goes through before and after its fit;
 - :mod:`pbr.fit.design`: the exact engine (IRLS logit and OLS on the area / period /
   covariate dummy design, CRV1 by area);
+- :mod:`pbr.fit.library_engine`: the ``statsmodels`` engine (statsmodels' GLM and
+  linearmodels' AbsorbingLS, each with its cluster sandwich times the exact engine's
+  small-sample factor);
 - :mod:`pbr.fit.models`: the main DiD per outcome x cohort (logit and linear companion,
-  either engine);
+  by any engine);
 - :mod:`pbr.fit.draws`: bootstrap weights and re-assignments drawn per area code (the same
   for an area in every outcome and cohort), and the bootstraps' settings;
 - :mod:`pbr.fit.wild_bootstrap`: the exact wild cluster bootstraps of the DiD coefficient

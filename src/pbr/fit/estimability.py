@@ -16,7 +16,7 @@ model's rows, the smallest of min(events, non-events). Not-estimable rows carry 
   events or non-events in a cell (a caveat: sparse-data bias, unstable intervals).
 - :func:`fit_check`, after fitting: no finite estimate or standard error; a DiD log odds
   ratio beyond +-:data:`MAX_LOG_OR` (separation the cell checks missed: the IRLS runs off
-  towards infinity; pyfixest stops near 18, the exact engine near 29); pilot post-period
+  towards infinity; pyfixest stops near 18, the exact and statsmodels engines near 29); pilot post-period
   journeys fitted at probability 0 or 1 (|log odds| > :data:`MAX_ETA`); a risk difference
   outside [-1, 1]; and, as caveats, logit IRLS not converged (with nothing else wrong),
   other journeys fitted at probability 0 or 1 (separation among the nuisance terms), an

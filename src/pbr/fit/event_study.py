@@ -30,8 +30,8 @@ CRV1 rows, which stay for reference only (their note says so).
 
 Model conventions are those of ``pbr.fit.models.fit_did``: logit and LPM with area and period fixed
 effects, CRV1 by area (pyfixest small-sample defaults), z-based intervals, areas, periods
-and covariate levels without outcome variation dropped and reported; the same two engines
-(``engine="exact"`` or ``"pyfixest"``).
+and covariate levels without outcome variation dropped and reported; the same three engines
+(``engine="exact"``, ``"pyfixest"`` or ``"statsmodels"``).
 
 Every row carries ``status`` and ``min_cell_events`` from the checks of ``pbr.fit.estimability``
 (``estimability`` before, ``fit_check`` after each fit). The event study adds
@@ -58,7 +58,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from pbr.fit import design, joint, models
+from pbr.fit import design, joint, library_engine, models
 from pbr.fit.counts import FREQ, journeys
 from pbr.fit.draws import Bootstrap, area_assignments, area_webb_weights
 from pbr.fit.estimability import Estimability, estimability, fit_check, merge, verdict
@@ -408,7 +408,7 @@ class _EventStudy:
         return self.empty(row_base, method, reason, drop, n=n)
 
     def _design(self, data: _EventFrame) -> design.Design | None:
-        """The exact engine's design of the frame fitted (None for pyfixest)."""
+        """The exact engine's design of the frame fitted (None for pyfixest and statsmodels)."""
         return self._exact_design(data) if self.spec.engine == "exact" else None
 
     def _exact_design(self, data: _EventFrame) -> design.Design:
@@ -602,8 +602,9 @@ def _fit_terms(
     """Coefficients (by name) and CRV1 covariance of the terms ``names``, the rows used, and
     the logit's convergence and linear predictor.
 
-    With ``model_design`` (the design of ``mf``), the exact engine fits them; without, pyfixest.
-    Terms collinear with the fixed effects are left out of both, by either engine.
+    With ``model_design`` (the design of ``mf``), the exact engine fits them; without, pyfixest
+    or, with ``spec.engine`` ``statsmodels``, :func:`pbr.fit.library_engine.fit_terms`.
+    Terms collinear with the fixed effects are left out, by every engine.
     """
     if model_design is not None:
         fit = design.fit_terms(model_design, mf[names].to_numpy(dtype=float), "logit" if logit else "linear")
@@ -615,9 +616,12 @@ def _fit_terms(
             fit.converged,
             fit.eta,
         )
+    if spec.engine == "statsmodels":
+        lib = library_engine.fit_terms(mf, spec.outcome, spec.covariates, names, logit)
+        return _TermsResult(lib.coef, lib.vcov, lib.n, lib.converged, lib.eta)
     if FREQ in mf.columns:
         raise ValueError(
-            f"rows with frequency weights ({FREQ!r}) need the exact engine (spec.engine 'exact')"
+            f"rows with frequency weights ({FREQ!r}) need the exact or statsmodels engine, not pyfixest"
         )
     import pyfixest as pf  # only here: its import and JIT cost seconds per process
 

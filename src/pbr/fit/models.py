@@ -5,11 +5,14 @@ with standard errors clustered by area (CRV1 with pyfixest's small-sample defaul
 intervals on the z scale: OR = exp(beta), CI = exp(beta +- z SE). Companion: the linear
 probability model with the same design; its estimate is a risk difference.
 
-Two engines give the same numbers (the test suite checks coefficients and standard errors
-against each other and against statsmodels): ``exact`` (the default; :mod:`pbr.fit.design`,
-IRLS and projections on the dummy design, no iterative demeaning) and ``pyfixest``
-(``feglm``/``feols``). ``exact`` is several times faster per fit and spares each fit job
-pyfixest's import and JIT (bench/bench_models.py measures both).
+Three engines give the same numbers (the test suite checks coefficients and standard errors
+against each other): ``exact`` (the default; :mod:`pbr.fit.design`, IRLS and projections on
+the dummy design, no iterative demeaning), ``pyfixest`` (``feglm``/``feols``) and
+``statsmodels`` (:mod:`pbr.fit.library_engine`: statsmodels' GLM with the fixed effects as
+dummies for the logit, linearmodels' ``AbsorbingLS`` for the LPM, each with its own cluster
+sandwich times the exact engine's small-sample factor). ``exact`` is the fastest per fit and
+spares each fit job the libraries' imports (bench/bench_models.py measures all three).
+Rows with frequency weights (:data:`pbr.fit.counts.FREQ`) need ``exact`` or ``statsmodels``.
 
 Areas (or periods) in which the outcome never varies carry no information in a
 fixed-effects logit (perfect prediction). They are dropped before fitting
@@ -31,7 +34,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from pbr.fit import design
+from pbr.fit import design, library_engine
 from pbr.fit.counts import FREQ
 from pbr.fit.estimability import estimability, fit_check, merge
 from pbr.fit.frame import drop_note, model_rows, post_start
@@ -76,7 +79,8 @@ def fit_did(
     """Fit the logistic DiD and its linear companion; one result row per method (RESULT_COLUMNS).
 
     ``methods`` picks the models fitted (both by default; robustness refits may need one);
-    ``spec.engine`` is ``exact`` or ``pyfixest`` (the same numbers; see the module docstring).
+    ``spec.engine`` is ``exact``, ``pyfixest`` or ``statsmodels`` (the same numbers; see the
+    module docstring).
     Each row goes through :func:`estimability` before and :func:`fit_check` after its fit.
     """
     df, dropped_areas, dropped_rows = model_rows(analysis, spec)
@@ -107,6 +111,8 @@ class _DidFitter:
     def fit(self, logit: bool) -> _DidFit:
         if self.spec.engine == "pyfixest":
             return _did_pyfixest(self.df, self.spec.outcome, self.spec.covariates, logit)
+        if self.spec.engine == "statsmodels":
+            return _did_library(self.df, self.spec, logit)
         if self.design is None:
             self.design = design.build_design(self.df, self.spec.outcome, list(self.spec.covariates))
         return _did_exact(self.design, logit)
@@ -177,12 +183,27 @@ def _sqrt(v: float) -> float:
     return math.sqrt(v) if v >= 0 else math.nan
 
 
+def _did_library(df: pd.DataFrame, spec: FitSpec, logit: bool) -> _DidFit:
+    """The DiD term by statsmodels (logit) or linearmodels (:mod:`pbr.fit.library_engine`)."""
+    fit = library_engine.fit_terms(df, spec.outcome, spec.covariates, ["did"], logit)
+    if "did" not in fit.coef.index:
+        return _DidFit(math.nan, math.nan, fit.n, collinear=True)
+    return _DidFit(
+        float(fit.coef["did"]),
+        _sqrt(float(fit.vcov.loc["did", "did"])),
+        fit.n,
+        converged=fit.converged,
+        eta=fit.eta,
+        did=df["did"].to_numpy(dtype=float),
+    )
+
+
 def _did_pyfixest(df: pd.DataFrame, outcome: str, covariates: tuple[str, ...], logit: bool) -> _DidFit:
     """The DiD term by pyfixest ``feglm`` (logit) or ``feols``; rows with frequency weights
-    (:data:`pbr.fit.counts.FREQ`) need the exact engine (ValueError)."""
+    (:data:`pbr.fit.counts.FREQ`) need the exact or statsmodels engine (ValueError)."""
     if FREQ in df.columns:
         raise ValueError(
-            f"rows with frequency weights ({FREQ!r}) need the exact engine (spec.engine 'exact')"
+            f"rows with frequency weights ({FREQ!r}) need the exact or statsmodels engine, not pyfixest"
         )
     import pyfixest as pf  # only here: its import and JIT cost about 2 s per process
 

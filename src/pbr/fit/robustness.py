@@ -43,8 +43,8 @@ logit only) and a ``logit_score_wcb`` row of :func:`pbr.fit.inference.few_cluste
 
 Model conventions are those of ``pbr.fit.models.fit_did``: logit and LPM with area and period fixed
 effects, CRV1 by area (pyfixest small-sample defaults), z-based intervals, areas, periods
-and covariate levels without outcome variation dropped and reported; the same two engines
-(``engine="exact"`` or ``"pyfixest"``).
+and covariate levels without outcome variation dropped and reported; the same three engines
+(``engine="exact"``, ``"pyfixest"`` or ``"statsmodels"``).
 
 Every row carries ``status`` and ``min_cell_events`` from the checks of ``pbr.fit.estimability``
 (``estimability`` before, ``fit_check`` after each fit), so that no variant crashes or

@@ -59,7 +59,7 @@ RESULT_COLUMNS = [
 STATUSES = ("ok", "caveat", "not_estimable")
 
 #: The engines that fit the main models (the same numbers; see :mod:`pbr.fit.models`).
-ENGINES = ("exact", "pyfixest")
+ENGINES = ("exact", "pyfixest", "statsmodels")
 
 
 def check_engine(engine: str) -> None:
