@@ -10,14 +10,8 @@ import pandas as pd
 import pytest
 from report_fixtures import COHORTS, K, make_baseline
 
-from pbr.report.descriptive import (
-    BASELINE_LABELS,
-    baseline_label,
-    baseline_section,
-    level_label,
-    smd_continuous,
-    smd_proportion,
-)
+from pbr.registry.covariates import BASELINE_LABELS, baseline_label, level_label
+from pbr.report.descriptive import baseline_section, smd_continuous, smd_proportion
 from pbr.report.disclosure import DERIVED, Disclosure
 
 # ---------------------------------------------------------------------------------------

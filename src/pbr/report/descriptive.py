@@ -18,6 +18,7 @@ import pandas as pd
 from pbr.fit.link_bounds import bounds_row
 from pbr.link.indicators import GREY_ZONE
 from pbr.link.quality import calibration_error
+from pbr.registry.covariates import baseline_label, level_label
 from pbr.registry.published import PUBLISHED_COHORT, PUBLISHED_RAW_RATES, PUBLISHED_UNADJUSTED_OR
 from pbr.report.cells import (
     GROUPS,
@@ -342,47 +343,6 @@ def _level_key(level: str) -> tuple:
     return (special, float(m.group(1)) if m else math.inf, level)
 
 
-#: Table 1's words for the baseline variables (the analysis' column names), defined once here.
-BASELINE_LABELS = {
-    "age_group": "Age group (years)",
-    "sex": "Sex",
-    "substance_group": "Main substance",
-    "injecting": "Injecting status",
-    "previously_treated": "Treated before",
-    "referral_source": "Referral source",
-    "baseline_use": "Days of use in the 28 days before start (start TOP)",
-    "baseline_functioning": "Quality of life score at start (start TOP, 0-20)",
-}
-#: Words for levels: (variable, level) for one variable, or a level alone for every variable.
-LEVEL_LABELS = {
-    "unknown": "not recorded",
-    "no_top": "no start TOP",
-    ("sex", "F"): "female",
-    ("sex", "M"): "male",
-    ("previously_treated", "True"): "yes",
-    ("previously_treated", "False"): "no",
-    ("substance_group", "opiate"): "opiates",
-    ("substance_group", "other_drug"): "other drugs",
-    ("injecting", "current"): "currently injecting",
-    ("injecting", "previous"): "injected before",
-    ("injecting", "never"): "never injected",
-    ("injecting", "declined"): "declined to say",
-    ("referral_source", "gp"): "GP",
-    ("referral_source", "health_social"): "health or social care",
-    ("referral_source", "self"): "self-referral",
-}
-
-
-def baseline_label(variable: str) -> str:
-    """Table 1's label of a baseline variable (its name in words when not in :data:`BASELINE_LABELS`)."""
-    return BASELINE_LABELS.get(variable, variable.replace("_", " ").capitalize())
-
-
-def level_label(variable: str, level: str) -> str:
-    """Table 1's label of a level of a baseline variable (:data:`LEVEL_LABELS`, else the level in words)."""
-    return LEVEL_LABELS.get((variable, level), LEVEL_LABELS.get(level, level.replace("_", " ")))
-
-
 def smd_proportion(p1: float, p2: float) -> float:
     """Standardised mean difference of two proportions: (p1 - p2) / sqrt((p1(1-p1) + p2(1-p2)) / 2);
     0 when both are 0 or both 1, NaN when either is missing."""
@@ -425,7 +385,7 @@ def baseline_section(
     """Table 1: baseline characteristics by group x period, n (%), per cohort, with the
     standardised mean difference (SMD) of each level's proportion, pilot vs other, in the pre
     and in the post period (:func:`smd_proportion`). Variables and levels in words
-    (:data:`BASELINE_LABELS`, :data:`LEVEL_LABELS`); every count is registered, and an SMD
+    (:mod:`pbr.registry.covariates`); every count is registered, and an SMD
     computed from a suppressed count is suppressed too."""
     out: list[dict] = []
     if baseline.empty:

@@ -213,28 +213,16 @@ def _forest_column(ax: plt.Axes, numbers: list[tuple[str, str, str]], y: np.ndar
     published = any(pub for _, _, pub in numbers)
     cols = [(12, "Reproduced\nOR (95% CI)", 1)] + ([(112, "Published\nOR (95% CI)", 2)] if published else [])
     for dx, head, i in cols:
-        ax.annotate(
-            head,
-            (1, top),
-            xycoords=tr,
-            xytext=(dx, 0),
-            textcoords="offset points",
-            ha="left",
-            va="bottom",
-            fontsize=9,
-            fontweight="bold",
-        )
+        _at_right(ax, tr, head, top, dx, va="bottom", fontweight="bold")
         for yi, row in zip(y, numbers, strict=True):
-            ax.annotate(
-                row[i],
-                (1, yi),
-                xycoords=tr,
-                xytext=(dx, 0),
-                textcoords="offset points",
-                ha="left",
-                va="center",
-                fontsize=9,
-            )
+            _at_right(ax, tr, row[i], yi, dx, va="center")
+
+
+def _at_right(ax: plt.Axes, tr, text: str, y: float, dx: float, **style) -> None:
+    """``text`` at height ``y`` (data), ``dx`` points right of the axis' right edge, 9 pt, left-aligned."""
+    ax.annotate(
+        text, (1, y), xycoords=tr, xytext=(dx, 0), textcoords="offset points", ha="left", fontsize=9, **style
+    )
 
 
 def _forest_points(
