@@ -113,15 +113,19 @@ def refine_calibration(model: Model, params: SyntheticParams, areas: Areas, cale
             continue  # too few journeys to improve on the first calibration
         xbs = {o: xb(o, journeys.cov) + model.area_effect[o][area] for o in _PREDICTORS}
         xbs["completion_without_representation"] = xbs["successful_completion"]
+        year2 = (journeys.start >= calendar.second_year_start)[cells[(1, 1)]]
         for o in _DIRECT:
-            calibrate(model, params, o, cohort, {k: xbs[o][m] for k, m in cells.items()})
+            calibrate(model, params, o, cohort, {k: xbs[o][m] for k, m in cells.items()}, second_year=year2)
         weights = {}
         for (g, per), m in cells.items():
             a = model.intercept["treatment_initiation"][cohort]
+            lor = model.journey_log_or(
+                "treatment_initiation", np.full(int(m.sum()), cohort), year2 if (g, per) == (1, 1) else None
+            )
             lp = (
                 a[g]
                 + model.post_effect["treatment_initiation"][cohort] * per
-                + model.log_or["treatment_initiation"][cohort] * (g * per)
+                + lor * (g * per)
                 + xbs["treatment_initiation"][m]
             )
             weights[(g, per)] = sigmoid(lp)
@@ -132,4 +136,5 @@ def refine_calibration(model: Model, params: SyntheticParams, areas: Areas, cale
             cohort,
             {k: xbs["waiting_over_3_weeks"][m] for k, m in cells.items()},
             weights,
+            second_year=year2,
         )

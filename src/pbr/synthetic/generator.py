@@ -132,7 +132,9 @@ def generate(params: SyntheticParams) -> SyntheticExtract:
     with _stage("episodes and TOP"):
         episodes = cut_episodes(params.process, journeys, areas, calendar.extract_end, streams.episodes)
         schedule, coverage = schedule_tops(params.process, journeys, calendar.extract_end, streams.top)
-        late = draw_late_outcomes(model, params, journeys, coverage, calendar.post_start, streams.post)
+        late = draw_late_outcomes(
+            model, params, journeys, coverage, calendar.post_start, calendar.second_year_start, streams.post
+        )
         order = order_episodes(episodes, streams.ids)
         top = top_table(journeys, late, schedule, episodes, order, streams.top)
         del schedule
@@ -179,6 +181,7 @@ def generate(params: SyntheticParams) -> SyntheticExtract:
         }
         n_rows = {name: len(df) for name, df in tables.items()}
         effects = effects_record(
-            params, model, journeys, truth, calendar.targets, deaths, offences, population.n, loop, n_rows
-        )
+            params, model, journeys, truth, calendar.targets, deaths, offences, population.n, loop, n_rows,
+            calendar.second_year_start,
+        )  # fmt: skip
     return SyntheticExtract(tables=tables, truth=truth_tables, effects=effects)

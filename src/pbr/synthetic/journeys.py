@@ -155,16 +155,20 @@ def _outcome_draws(
     arrivals: Arrivals,
     areas: Areas,
     post: np.ndarray,
+    second_year: np.ndarray,
     clipped: dict[str, int],
 ) -> tuple[np.ndarray, ...]:
     """Initiation, completion, completion without re-presentation (nested, each with its exact
-    margin), waiting, and the probability of a drug-related death."""
+    margin), waiting, and the probability of a drug-related death; ``post``: referred on or after
+    the post start, ``second_year``: in the second post year or later."""
     n = len(arrivals.person)
     area = areas.unit_area[arrivals.unit]
     treated = areas.unit_treated[arrivals.unit]
     prob = {}
     for o in LOOP_OUTCOMES:
-        prob[o] = sigmoid(model.linear_predictor(o, arrivals.cohort, treated, post, area, xb(o, cov)))
+        prob[o] = sigmoid(
+            model.linear_predictor(o, arrivals.cohort, treated, post, area, xb(o, cov), second_year)
+        )
     p_i, p_c, p_y = (
         prob["treatment_initiation"],
         prob["successful_completion"],
@@ -336,7 +340,14 @@ def journeys_month(
         arrivals.representation | population.previously_treated[pid],
     )
     init, comp, no_representation, wait, p_drd = _outcome_draws(
-        rng, model, cov, arrivals, areas, start >= calendar.post_start, clipped
+        rng,
+        model,
+        cov,
+        arrivals,
+        areas,
+        start >= calendar.post_start,
+        start >= calendar.second_year_start,
+        clipped,
     )
     triaged, triage_lag, intervention_lag = _waits(rng, process, init, wait)
     days_to_end, reason = _discharges(rng, cov, init, comp, intervention_lag, triage_lag)

@@ -21,6 +21,9 @@ class Calendar:
     referral_start: int
     pre_start: int
     post_start: int
+    #: first day of the second post year (``post_start`` + 12 months): journeys referred from it
+    #: carry the second year's planted OR (``effects_second_year``)
+    second_year_start: int
     post_end: int
     extract_end: int
     #: first and last day of each month (the last month ends on the extract date)
@@ -50,6 +53,12 @@ class Calendar:
         per[(days >= self.pre_start) & (days < self.post_start)] = 0
         per[(days >= self.post_start) & (days <= self.post_end)] = 1
         return per
+
+
+def second_year_start(post_start: str) -> int:
+    """Day number of the first day of the second post year: ``post_start`` (ISO, the 1st of a
+    month) plus 12 months."""
+    return int((np.datetime64(post_start, "M") + 12).astype("datetime64[D]").astype(np.int64))
 
 
 def window_targets(params: SyntheticParams) -> np.ndarray:
@@ -97,6 +106,7 @@ def build_calendar(params: SyntheticParams, areas: Areas, rng: np.random.Generat
         referral_start=day_number(dates.referral_start),
         pre_start=pre_start,
         post_start=post_start,
+        second_year_start=second_year_start(dates.post_start),
         post_end=post_end,
         extract_end=extract_end,
         month_start=m_start,

@@ -42,9 +42,12 @@ def draw_late_outcomes(
     journeys: Journeys,
     coverage: TopCoverage,
     post_start: int,
+    second_year_start: int,
     rng: np.random.Generator,
 ) -> LateOutcomes:
-    """Calibrate each outcome on the journeys where it is observed, then draw it for every journey."""
+    """Calibrate each outcome on the journeys where it is observed, then draw it for every journey
+    (with the planted OR of its post year: the second's for journeys referred from
+    ``second_year_start``)."""
     n = len(journeys.person)
     base = journeys.adult & (journeys.period >= 0)
     injector = journeys.cov.injecting == 0
@@ -55,11 +58,12 @@ def draw_late_outcomes(
         "acquisitive_crime": np.ones(n, dtype=bool),
     }
     post = journeys.start >= post_start
+    second_year = journeys.start >= second_year_start
     prob = {}
     for o, mask in masks.items():
         xb_area = xb(o, journeys.cov) + model.area_effect[o][journeys.area]
         for c in (0, 1):
-            _calibrate_on_observed(model, params, o, c, journeys, base, mask, xb_area)
+            _calibrate_on_observed(model, params, o, c, journeys, base, mask, xb_area, second_year)
         prob[o] = sigmoid(
             model.linear_predictor(
                 o,
@@ -68,6 +72,7 @@ def draw_late_outcomes(
                 post,
                 journeys.area,
                 xb_area - model.area_effect[o][journeys.area],
+                second_year,
             )
         )
     # abstinence and non-injecting are correlated (Gaussian copula), each with its exact margin
@@ -90,16 +95,20 @@ def _calibrate_on_observed(
     base: np.ndarray,
     mask: np.ndarray,
     xb_area: np.ndarray,
+    second_year: np.ndarray,
 ) -> None:
     """Calibrate ``outcome`` for ``cohort`` on the study journeys where it is observed (``mask``);
     on all the cell's journeys when fewer than 5 are observed."""
     coh = journeys.cohort == cohort
     samples = {}
+    pilot_post_year2 = None
     for g in (0, 1):
         for per in (0, 1):
             cell = base & coh & (journeys.group == g) & (journeys.period == per)
-            x = xb_area[cell & mask]
-            if len(x) < 5:
-                x = xb_area[cell] if cell.sum() >= 5 else np.zeros(1)
-            samples[(g, per)] = x
-    calibrate(model, params, outcome, cohort, samples)
+            chosen = cell & mask
+            if chosen.sum() < 5:
+                chosen = cell if cell.sum() >= 5 else None
+            samples[(g, per)] = xb_area[chosen] if chosen is not None else np.zeros(1)
+            if (g, per) == (1, 1) and chosen is not None:
+                pilot_post_year2 = second_year[chosen]
+    calibrate(model, params, outcome, cohort, samples, second_year=pilot_post_year2)

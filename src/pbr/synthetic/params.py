@@ -108,12 +108,50 @@ def _alcohol_effects() -> CohortEffects:
 
 @dataclass(frozen=True)
 class EffectsParams:
-    """Planted DiD odds ratios per cohort (defaults: Jones 2018 for drug clients)."""
+    """Planted DiD odds ratios per cohort (defaults: Jones 2018 for drug clients): over the whole
+    post period, or over its first year for an outcome that ``effects_second_year`` sets."""
 
     #: drug cohort (first episode's primary substance is not alcohol)
     drug: CohortEffects = field(default_factory=_drug_effects)
     #: alcohol cohort
     alcohol: CohortEffects = field(default_factory=_alcohol_effects)
+
+
+@dataclass(frozen=True)
+class CohortSecondYearEffects:
+    """Planted DiD odds ratios of one cohort in the second post year (journeys referred from
+    ``dates.post_start`` + 12 months, FY2013-14 by default); null (the default): the cohort's OR
+    in ``effects``, the same in both years."""
+
+    treatment_initiation: float | None = None
+    waiting_over_3_weeks: float | None = None
+    successful_completion: float | None = None
+    completion_without_representation: float | None = None
+    abstinence: float | None = None
+    non_injecting: float | None = None
+    housing_problem: float | None = None
+    drug_related_death: float | None = None
+    acquisitive_crime: float | None = None
+
+
+@dataclass(frozen=True)
+class SecondYearEffectsParams:
+    """Planted DiD odds ratios in the second post year per cohort (all null by default: an effect
+    constant over the post period). With a value set, ``effects`` holds the first post year's OR."""
+
+    #: drug cohort
+    drug: CohortSecondYearEffects = field(default_factory=CohortSecondYearEffects)
+    #: alcohol cohort
+    alcohol: CohortSecondYearEffects = field(default_factory=CohortSecondYearEffects)
+
+    def odds_ratio(self, first_year: EffectsParams, cohort: str, outcome: str) -> float:
+        """The second post year's OR of ``cohort`` x ``outcome``: its own value, or the first year's."""
+        value = getattr(getattr(self, cohort), outcome)
+        return float(getattr(getattr(first_year, cohort), outcome)) if value is None else float(value)
+
+    def resolved(self, first_year: EffectsParams) -> dict[str, dict[str, float]]:
+        """Every cohort x outcome's second-year OR, nulls resolved to the first year's."""
+        return {c: {o: self.odds_ratio(first_year, c, o) for o in OUTCOMES} for c in ("drug", "alcohol")}
 
 
 @dataclass(frozen=True)
@@ -309,6 +347,7 @@ class SyntheticParams:
     dates: DatesParams = field(default_factory=DatesParams)
     counts: CountsParams = field(default_factory=CountsParams)
     effects: EffectsParams = field(default_factory=EffectsParams)
+    effects_second_year: SecondYearEffectsParams = field(default_factory=SecondYearEffectsParams)
     rates: RatesParams = field(default_factory=RatesParams)
     noise: NoiseParams = field(default_factory=NoiseParams)
     registers: RegistersParams = field(default_factory=RegistersParams)
@@ -349,6 +388,10 @@ def _from_dict(base, cfg, path: str):
             if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
                 raise ValueError(f"{where} must be an integer, got {value!r}")
             kwargs[key] = int(value)
+        elif kind == float | None:
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+                raise ValueError(f"{where} must be a number or null, got {value!r}")
+            kwargs[key] = None if value is None else float(value)
         elif kind is float:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ValueError(f"{where} must be a number, got {value!r}")
@@ -401,6 +444,9 @@ def _check_params(p: SyntheticParams) -> None:
         for o in OUTCOMES:
             if not getattr(eff, o) > 0:
                 raise ValueError(f"effects.{cohort}.{o} must be > 0")
+            second = getattr(getattr(p.effects_second_year, cohort), o)
+            if second is not None and not second > 0:
+                raise ValueError(f"effects_second_year.{cohort}.{o} must be > 0 or null")
             cell = getattr(rates, o)
             for k in ("pilot_pre", "other_pre", "other_post"):
                 if not 0 < getattr(cell, k) < 1:

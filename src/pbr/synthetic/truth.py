@@ -149,6 +149,46 @@ def _realised(journeys: Journeys, truth: Truth) -> tuple[dict, dict]:
     return realised, counts
 
 
+def _raw_did_or(rates: dict) -> float | None:
+    """The raw DiD OR of four cell rates (pilot/other x pre/post), None unless all are in (0, 1)."""
+    r = list(rates.values())
+    if not all(x is not None and 0 < x < 1 for x in r):
+        return None
+    odds = {k: x / (1 - x) for k, x in rates.items()}
+    return round(odds["pilot_post"] / odds["pilot_pre"] / (odds["other_post"] / odds["other_pre"]), 6)
+
+
+def _realised_by_post_year(journeys: Journeys, truth: Truth, second_year_start: int) -> dict:
+    """Per cohort and outcome: the post cells' rates per post year (journeys referred before
+    ``second_year_start``: first year; from it: second), and each year's raw DiD OR against the
+    whole pre window."""
+    out: dict = {}
+    ins = journeys.adult & (journeys.period >= 0) & (journeys.group < 2)
+    year2 = journeys.start >= second_year_start
+    years = (("first_year", ~year2), ("second_year", year2))
+    for ci, cohort in enumerate(("drug", "alcohol")):
+        out[cohort] = {}
+        coh = ins & (journeys.cohort == ci)
+        for o, (value, na) in truth.outcomes.items():
+            rec: dict = {}
+            rates: dict = {}
+            for g, gname in ((True, "pilot"), (False, "other")):
+                v = value[coh & (journeys.treated == g) & (journeys.period == 0) & ~na]
+                rates[f"{gname}_pre"] = float(v.mean()) if len(v) else None
+            for yname, ym in years:
+                for g, gname in ((True, "pilot"), (False, "other")):
+                    v = value[coh & (journeys.treated == g) & (journeys.period == 1) & ym & ~na]
+                    rate = float(v.mean()) if len(v) else None
+                    rates[f"{gname}_post"] = rate
+                    rec[f"{gname}_post_{yname}"] = {
+                        "n": len(v),
+                        "rate": None if rate is None else round(rate, 6),
+                    }
+                rec[f"raw_did_or_{yname}"] = _raw_did_or(rates)
+            out[cohort][o] = rec
+    return out
+
+
 def _model_record(params: SyntheticParams) -> dict:
     """The generating model's covariate coefficients, their levels and centring."""
     return {
@@ -178,8 +218,11 @@ def effects_record(
     n_persons: int,
     loop: LoopCounts,
     n_rows: dict[str, int],
+    second_year_start: int,
 ) -> dict:
-    """The effects record (``effects.json``): planted ORs, calibration, realised rates, counts."""
+    """The effects record (``effects.json``): planted ORs (``did_or``: the whole post period's, or
+    the first post year's where ``did_or_second_year`` differs), calibration, realised rates (and
+    per post year, ``realised_by_post_year``), counts."""
     realised, counts = _realised(journeys, truth)
     t = targets
     target_counts = {
@@ -193,8 +236,11 @@ def effects_record(
     did = {cohort: dataclasses.asdict(getattr(params.effects, cohort)) for cohort in ("drug", "alcohol")}
     return {
         "did_or": did,
+        "did_or_second_year": params.effects_second_year.resolved(params.effects),
+        "second_year_start": str(np.datetime64(second_year_start, "D")),
         "calibration": model.calibration,
         "realised": realised,
+        "realised_by_post_year": _realised_by_post_year(journeys, truth, second_year_start),
         "counts": {"targets": target_counts, "realised": counts, "journeys_total": len(journeys.person)},
         "registers": {
             "deaths_client": deaths.n_client,
