@@ -223,3 +223,33 @@ def test_the_effects_record_matches_the_truth_per_post_year(varying, cohort, out
     share = cal["second_year_share"]
     mix = (1 - share) * cal["implied_pilot_post_first_year"] + share * cal["implied_pilot_post_second_year"]
     assert cal["implied_pilot_post"] == pytest.approx(mix, abs=1e-5)
+
+
+def test_the_bench_windows_agree_with_the_effects_record(varying):
+    """bench/bench_effect_profile.py's window DiD: the Jones window is the record's raw DiD OR, its
+    second-year window the record's second-year one."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "bench" / "bench_effect_profile.py"
+    spec = importlib.util.spec_from_file_location("bench_effect_profile", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    win = bench.windows("2012-04-01")
+    for cohort, outcome in PLANTED:
+        jones = bench.window_did(
+            varying.truth["journeys"], cohort, outcome, *win["Jones (2 pre vs 2 post years)"]
+        )
+        year2 = bench.window_did(
+            varying.truth["journeys"], cohort, outcome, *win["second post year vs 2 pre years"]
+        )
+        assert jones["raw_did_or"] == pytest.approx(
+            varying.effects["realised"][cohort][outcome]["raw_did_or"], rel=1e-5
+        )
+        rec = varying.effects["realised_by_post_year"][cohort][outcome]
+        assert year2["raw_did_or"] == pytest.approx(rec["raw_did_or_second_year"], rel=1e-5)
+        mason = bench.window_did(
+            varying.truth["journeys"], cohort, outcome, *win["Mason (FY11-12 vs FY12-13)"]
+        )
+        assert mason["pilot_post"]["n"] == rec["pilot_post_first_year"]["n"]
