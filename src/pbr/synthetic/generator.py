@@ -25,9 +25,10 @@ How the data are made
   post-period effect, covariate effects and the planted difference-in-differences term (log
   OR on pilot x post). Intercepts are calibrated so that the pre-period rates in both groups
   and the post-period rate in the other areas hit the targets in ``rates``; the pilot post
-  rate follows from the planted OR. The simulated outcomes are calibrated on a pilot run
-  (same seed, scale <= 0.15) so that re-presentations are in the mix; the TOP and crime
-  outcomes on the realised journeys themselves. Initiation, completion and completion
+  rate follows from the planted OR (per post year: a journey referred in the second post year
+  carries ``effects_second_year``'s OR, by default the same as ``effects``'). The simulated
+  outcomes are calibrated on a pilot run (same seed, scale <= 0.15) so that re-presentations
+  are in the mix; the TOP and crime outcomes on the realised journeys themselves. Initiation, completion and completion
   without re-presentation are nested (completion needs initiation, and so on) and each keeps
   its own exact logistic margin. Every outcome is realised in the records so that the
   pipeline's definitions (config ``outcomes:``) recover it, with dates kept clear of the
@@ -51,9 +52,9 @@ definitions find them on the true persons*, <NA> outside an outcome's denominato
 triage, no start or review TOP, not injecting at start, ...). These equal the planted draws
 for every outcome except drug-related death and acquisitive crime, where a person's
 overlapping 12-month windows can share one death or offence. ``effects`` records the
-planted ORs, the calibration (intercepts, targets, implied pilot post rate), realised rates
-and raw DiD ORs per cell, counts against targets, register sizes and the covariate
-coefficients.
+planted ORs (both post years'), the calibration (intercepts, targets, implied pilot post
+rate, also per post year), realised rates and raw DiD ORs per cell (and per post year),
+counts against targets, register sizes and the covariate coefficients.
 
 Everything is vectorised (numpy / pyarrow); the only Python loop of any length is over the
 72 referral months. Each part draws from its own random stream
