@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from report_fixtures import outputs_doc
 
+from pbr.registry.published import FINAL_REPORT_DIRECTIONS
 from pbr.report.cells import data_cell, header_cell, table
 from pbr.report.disclosure import COMPLEMENT, Disclosure, Joined
 from pbr.report.outputs import DID_COLUMNS, FINDINGS_KEYS, FLOW_COLUMNS
@@ -172,9 +173,14 @@ def test_did_table_and_flow_csv_columns_are_all_documented(rendered):
 
 def _keys(doc: dict) -> set[str]:
     """Every documented key of a findings document, as FINDINGS_KEYS names them."""
-    keys = set(doc) - {"summary", "findings"} | {"summary[]", "findings[]"}
-    for rec in doc["findings"]:
-        keys |= {f"findings[].{k}" for k in rec}
+    keys = set()
+    for top, value in doc.items():
+        if isinstance(value, list):
+            keys.add(f"{top}[]")
+            if top != "summary":  # the findings box's items: documented as a whole
+                keys |= {f"{top}[].{k}" for rec in value for k in rec}
+        else:
+            keys.add(top)
     return keys
 
 
@@ -204,6 +210,21 @@ def test_findings_json_holds_each_published_finding_with_its_verdict_and_rule(re
         assert verdicts[("drug", "drug_related_death")] == "reproduced"  # published not significant, CI has 1
         assert doc["run"]["headline_method"] == "logit_score_wcb"
         assert [s["verdict"] for s in doc["summary"]].count("not a verdict") >= 1
+        # the final report's directions: every finding listed, judged only where the run analysed it
+        final = {(d["cohort"], d["outcome"]): d for d in doc["final_report"]}
+        assert len(final) == len(FINAL_REPORT_DIRECTIONS)
+        for (cohort, outcome), d in final.items():
+            row = did.loc[(cohort, outcome)] if (cohort, outcome) in did.index else None
+            if row is None:
+                assert d["verdict"] == "not analysed in this run" and d["reproduced_direction"] is None
+            elif d["reproduced_direction"] is not None:
+                lo, hi = row["ci_low"], row["ci_high"]
+                expect = "lower" if hi < 1 else "higher" if lo > 1 else "no change"
+                assert d["reproduced_direction"] == expect
+                assert (d["verdict"] == "reproduced") == (expect == d["published_direction"])
+        # the fixture: drug completion 0.58 (0.41-0.81) is lower, as the final report says
+        assert final[("drug", "successful_completion")]["verdict"] == "reproduced"
+        assert final[("drug", "retention")]["verdict"] == "not analysed in this run"
 
 
 def test_docs_outputs_md_is_generated_from_the_code(tmp_path):

@@ -75,3 +75,39 @@ PUBLISHED_JOURNEYS = {
 
 # Alcohol journeys starting in each window, all areas (the final report)
 PUBLISHED_ALCOHOL_JOURNEYS = {"pre": 159153, "post": 165833}
+
+# The final report (2017): directions without public values, drug and alcohol clients
+# (study notes, "The final report (2017)"). (cohort, outcome, direction, the finding in words);
+# direction: "lower" or "higher" in pilot areas (the pilot x post OR below or above 1), or
+# "no change" (not significant). Left out: cost per client (not an outcome here) and the
+# "some evidence of a beneficial effect" on drug clients' acquisitive crime, which is no
+# testable direction (Jones 2018's "not significant" for it is among the Jones findings).
+FINAL_REPORT_DIRECTIONS: tuple[tuple[str, str, str, str], ...] = (
+    ("drug", "successful_completion", "lower", "successful completion fell more in pilot areas"),
+    ("alcohol", "successful_completion", "lower", "successful completion fell more in pilot areas"),
+    (
+        "drug",
+        "completion_without_representation",
+        "lower",
+        "completion without returning within a year fell more in pilot areas",
+    ),
+    (
+        "alcohol",
+        "completion_without_representation",
+        "lower",
+        "completion without returning within a year fell more in pilot areas",
+    ),
+    ("drug", "retention", "higher", "longer retention in treatment in pilot areas"),
+    ("alcohol", "retention", "higher", "longer retention in treatment in pilot areas"),
+    ("drug", "unplanned_discharge", "higher", "more unplanned discharges in pilot areas"),
+    ("alcohol", "unplanned_discharge", "higher", "more unplanned discharges in pilot areas"),
+    ("drug", "drug_related_death", "no change", "death rates did not change significantly"),
+    ("alcohol", "drug_related_death", "no change", "death rates did not change significantly"),
+    ("drug", "abstinence", "higher", "relative improvement in abstinence during treatment"),
+    ("drug", "non_injecting", "higher", "relative improvement in injecting during treatment"),
+    ("alcohol", "acquisitive_crime", "no change", "acquisitive crime did not change significantly"),
+    ("drug", "waiting_over_3_weeks", "higher", "more waited over three weeks to start treatment"),
+    ("drug", "treatment_initiation", "lower", "after assessment, more failed to start treatment"),
+    ("alcohol", "waiting_over_3_weeks", "no change", "no change in waiting over three weeks"),
+    ("alcohol", "treatment_initiation", "no change", "no change in failing to start treatment"),
+)

@@ -12,6 +12,7 @@ from pbr.registry.published import PUBLISHED_PILOT_AREAS, PUBLISHED_UNADJUSTED_O
 from pbr.registry.registers import NEGATIVE_CONTROL_PREFIX
 from pbr.report.cells import format_interval, format_number, inside, isnan, label
 from pbr.report.estimates import PRETREND_NAMES
+from pbr.report.final_report import direction_rows
 from pbr.report.verdicts import VERDICT_OK, result_row, row_status, verdict
 
 
@@ -67,6 +68,7 @@ def summary_findings(
     out += _crv1_reference_items(pub)
     out += _multiplicity_items(rows, headline)
     out += _mason_items(results, robustness["mason"], headline)
+    out += _final_report_items(rows, headline)
     out += [
         x | {"basis": "the raw rates beside the published ones (no test)"} for x in _raw_rate_items(rates_cmp)
     ]
@@ -446,6 +448,27 @@ def _pretrend_item(tests: list[dict], method: str, several: bool) -> dict:
         else ""
     )
     return _item(text, None, detail, method, what)
+
+
+def _final_report_items(rows: list[dict], headline: str) -> list[dict]:
+    """The final report's (2017) directions reproduced under the headline method
+    (:mod:`pbr.report.final_report`); findings whose row carries no verdict, or that the run did
+    not analyse, are counted as such, with the reason."""
+    found = direction_rows(rows)
+    judged = [d for d in found if d["reproduced"] is not None]
+    detail = "; ".join(
+        f"{label(d['outcome'])} ({d['cohort']}, {d['direction']}) "
+        + ("✓" if d["reproduced"] else "✗" if d["reproduced"] is not None else f"– {d['why']}")
+        for d in found
+    )
+    item = _tally(
+        "Final report (2017): directions reproduced (significant in the published direction, or not significant "
+        "where it found no change)",
+        [bool(d["reproduced"]) for d in judged],
+        len(found),
+        detail,
+    )
+    return [item | {"method": headline}]
 
 
 def _planted_items(rows: list[dict], headline: str) -> list[dict]:

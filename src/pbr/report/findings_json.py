@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 from pbr.report.cells import METHOD_LABELS, isnan
+from pbr.report.final_report import RULE, direction_record, direction_rows
 from pbr.report.findings import conclusion_holds
 from pbr.report.verdicts import MAX_CI_RATIO, MAX_PLAUSIBLE_OR, MIN_CELL_EVENTS
 
@@ -56,6 +57,7 @@ def rules(tolerance: float, headline: str, confidence: float) -> dict[str, str]:
             f"{MAX_PLAUSIBLE_OR:g}"
         ),
         "crv1": "CRV1 intervals are shown for reference only and never decide a verdict (few treated areas)",
+        "final_report_direction": f"the final report's (2017) direction: {RULE}",
     }
 
 
@@ -152,4 +154,5 @@ def findings_document(context: dict, redact=str) -> dict:
         "rules": rules(tolerance, headline, confidence),
         "summary": [summary_record(f) for f in context["findings"]],
         "findings": [finding_record(r, redact) for r in rows],
+        "final_report": [direction_record(d) for d in direction_rows(context["did_rows"])],
     }

@@ -97,6 +97,12 @@ FINDINGS_KEYS = {
     "findings[].verdict_rule": "the key in rules of the rule that made the verdict",
     "findings[].verdict_reason": "why there is no verdict, when there is none",
     "findings[].planted_odds_ratio": "synthetic data: the effect planted by the generator (null on real data)",
+    "final_report[]": "one record per finding of the final report (2017), published as a direction:",
+    "final_report[].cohort, .outcome, .finding": "which finding, in the final report's words",
+    "final_report[].published_direction, .reproduced_direction": "lower, higher or no change (pilot x post OR "
+    "significantly below 1, above 1, or not significant); reproduced_direction null without a verdict",
+    "final_report[].odds_ratio, .ci_low, .ci_high": "the reproduced OR and headline interval",
+    "final_report[].verdict, .verdict_rule": "reproduced, not reproduced, or why there is none; the rule's key",
 }
 
 

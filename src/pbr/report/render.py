@@ -58,6 +58,7 @@ from pbr.report.figures import (
     placeholder,
     trend_figure,
 )
+from pbr.report.final_report import direction_rows, direction_table
 from pbr.report.findings import area_summary, summary_findings
 from pbr.report.findings_json import findings_document
 from pbr.report.inputs import ReportInputs
@@ -510,6 +511,9 @@ def _context(
         published_journeys=PUBLISHED_JOURNEYS,
         did_table=sections["did_table"],
         did_rows=sections["rows"],
+        final_report_table=direction_table(
+            direction_rows(sections["rows"]), METHOD_LABELS.get(headline, headline)
+        ),
         figures=figures,
         inference_tables=inference_section(results, cohorts, outcomes, headline, disc.redact),
         small_data=small_data_banner(sections["rows"], analysed, config),
