@@ -67,7 +67,7 @@ That is more than a few seconds per outcome at scale 0.05 (and grows with the jo
 :func:`pbr.fit.robustness.mason_2015` fits it only for Mason's own outcomes,
 :data:`MASON_OUTCOMES` (successful completion, declined to continue: the outcomes with a
 published Mason 2015 value), when they are robustness outcomes (by default successful
-completion only).
+completion only); config ``models.robustness.mason_random_intercept: false`` turns it off.
 """
 
 from __future__ import annotations

@@ -330,6 +330,7 @@ def robustness_rows(
     placebo_start: str = "2011-04-01",
     mason_pre_start: str = "2011-04-01",
     mason_post_end: str = "2013-03-31",
+    mason_random_intercept: bool = True,
     bootstrap: Bootstrap = Bootstrap(),
     window_days: int | None = None,
     post_from: str = "2012-04-01",
@@ -337,7 +338,8 @@ def robustness_rows(
     """All variants for one outcome, as rule fit_robustness runs them: (rows in RESULT_COLUMNS,
     event-study coefficient table). ``origin`` is the study's first day (event-study bins count
     from it); the Mason 2015 window runs from ``mason_pre_start`` to ``mason_post_end`` (post from
-    ``post_from``, the pilots' start). With ``window_days`` (the outcome's window), also the timing
+    ``post_from``, the pilots' start), with the random-intercept logit for Mason's outcomes unless
+    not ``mason_random_intercept``. With ``window_days`` (the outcome's window), also the timing
     variants: ``donut``, ``event_study_pretrend_clear``, ``placebo_clear``."""
     es_table, es_rows = event_study(df, spec, bin_col=event_bin_col, origin=origin, bootstrap=bootstrap)
     parts = [
@@ -351,6 +353,7 @@ def robustness_rows(
             post_start=post_from,
             post_end=mason_post_end,
             bootstrap=bootstrap,
+            random_intercept=None if mason_random_intercept else False,
         ),
     ]
     tables = [es_table]
