@@ -36,8 +36,9 @@ intercepts, with which it is correlated, and so understates it (tests/unit/test_
 0.093 against 0.137 by ``fit_map``'s Laplace approximation on simulated data where that is
 well behaved). ``se`` is :func:`conditional_sd` instead, the Laplace approximation of the
 posterior SD given the area SD at its VB value (the inverse Hessian of minus the log
-posterior in the fixed effects and the area intercepts, at the VB means: 0.135 on those
-data); the VB SD is kept in the row's note. Neither is a frequentist standard error: the
+posterior in the fixed effects and the area intercepts, at the VB means: 0.137 on those
+data, and 0.138 the model-based SE of the logit with area dummies); the VB SD is kept in
+the row's note. Neither is a frequentist standard error: the
 interval exp(mean +- z se) is an approximate 95% Bayesian credible interval under the model
 (normal area intercepts constant over the window) and the priors, which leaves out the
 uncertainty of the area SD. With flat priors and many journeys it is close to the
@@ -68,8 +69,12 @@ fixed-effect columns) 8.0-9.5 s per fit over three runs (fit_vb with BFGS and no
         print(o, round(time.perf_counter() - t, 2), 's', r[['n', 'estimate', 'ci_low', 'ci_high']].values)"
 
 The estimates there: successful completion OR 0.645 (0.420-0.991; se 0.219, VB SD 0.162, area
-SD 0.238) against the fixed-effects logit's 0.669 (CRV1 0.501-0.895, SE 0.148); declined to
-continue 4.43 (1.71-11.49) against 4.74 (1.86-12.04).
+SD 0.238) against the fixed-effects logit's 0.669 (CRV1 0.501-0.895, SE 0.148; its model-based,
+not cluster-robust, SE is 0.221, statsmodels GLM with area and quarter dummies: the same as
+``se`` here, so the random-intercept interval is wider than CRV1's because CRV1 is small with
+8 pilot areas, not because the model differs); declined to continue 4.43 (1.71-11.49) against
+4.74 (1.86-12.04). In the tiny workflow test run (scale 0.02) the fit takes under 3 s: OR 0.349
+(0.177-0.687) against the fixed-effects 0.345 (CRV1 0.223-0.535).
 
 That is more than a few seconds per outcome at scale 0.05 (and grows with the journeys), so
 :func:`pbr.fit.robustness.mason_2015` fits it only for Mason's own outcomes,
