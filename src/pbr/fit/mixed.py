@@ -54,7 +54,7 @@ Cost and the figures on a realistic frame
 Measured on the small run's analysis table (/work/main/results/small/derive/analysis_drug.parquet,
 config/small.yaml, scale 0.05) in the Mason window, the default covariates, on the shared
 2-core machine: successful completion (7,563 journeys in the model frame, 148 areas, 32
-fixed-effect columns) 8.0-9.5 s per fit over three runs (fit_vb with BFGS and no scaling
+fixed-effect columns) 8.1-9.5 s per fit over three runs (fit_vb with BFGS and no scaling
 27 s, L-BFGS-B without scaling 11 s); declined to continue (5,628 journeys, 92 areas)
 2.0-2.4 s. Command::
 
