@@ -24,6 +24,7 @@ def main(smk) -> None:
             placebo_start=rb["placebo_start"],
             mason_pre_start=rb["mason_pre_start"],
             mason_post_end=rb["mason_post_end"],
+            mason_random_intercept=bool(rb["mason_random_intercept"]),
             bootstrap=draws.Bootstrap(
                 reps=int(inf["bootstrap_reps"]), seed=int(inf["seed"]), ri_reps=int(inf["ri_reps"])
             ),

@@ -131,6 +131,8 @@ def make_results() -> pd.DataFrame:
             result_row(c, o, f"leave_out_{a}", "logit_crv1", 0.55 + 0.03 * i, 0.45, 0.75, 0.01, n - 50, 480)
         )
     rows.append(result_row(c, o, "mason_2015", "logit_crv1", 0.86, 0.78, 0.95, 0.003, n // 2, 250))
+    # Mason's own model (pbr.fit.mixed), for reference only
+    rows.append(result_row(c, o, "mason_2015", "logit_re", 0.84, 0.71, 0.99, 0.04, n // 2, 250))
     # the linkage's negative controls (drug cohort): offences before the start moved, grey links did not
     for control, (est, p) in NEGATIVE_CONTROL_FITS.items():
         for m, (lo, hi) in (

@@ -233,6 +233,27 @@ def test_the_mason_item_uses_the_headline_row_and_crv1_only_for_reference():
     assert item["ok"] is None
 
 
+def test_the_mason_item_quotes_the_random_intercept_model_and_keeps_the_headline_verdict():
+    # Mason's own model (logit_re) excludes the published 0.859; the headline interval 0.74-1.01 has it
+    res = _set(
+        make_results(), "drug", "successful_completion", "logit_re", "mason_2015", ci_low=0.6, ci_high=0.8
+    )
+    item = _item(_findings(res), "Mason 2015 ORs inside the reproduced interval")
+    assert item["ok"] is True and item["method"] == HEADLINE
+    quoted = "random-intercept logit (Mason's model, for reference only): OR 0.840, 95% credible interval 0.600–0.800"
+    assert quoted in item["detail"]
+    rob = robustness_section(res, COHORTS, OUTCOMES, make_config())
+    comment = next(
+        row[-2]["text"]
+        for row in rob["table"]["body"]
+        if any("Mason 2015 window" in str(c["text"]) for c in row)
+    )
+    assert quoted in comment
+    # without the row: nothing quoted
+    res = res[res["method"] != "logit_re"]
+    assert "random-intercept" not in _item(_findings(res), "Mason 2015 ORs inside")["detail"]
+
+
 # ---------------------------------------------------------------------------------------
 # Reproduction in two steps; multiplicity; absolute effects; what a null can rule out
 

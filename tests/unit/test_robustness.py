@@ -118,8 +118,13 @@ def test_mason_window(effect_data):
     in_window = effect_data["start_date"].between("2011-04-01", "2013-03-31")
     assert res.loc["logit_crv1", "n"] == int(in_window.sum())
     assert (res["specification"] == "mason_2015").all()
-    assert res["note"].str.contains("stands in for Mason").all()
+    assert res["note"].str.contains("journeys starting 2011-04-01 to 2013-03-31").all()
     assert res.loc["logit_crv1", "ci_high"] < 1
+    assert "logit_re" not in res.index  # not a Mason outcome: no random-intercept fit by default
+    both = robustness.mason_2015(effect_data, FitSpec("drug", "y", COVS), random_intercept=True)
+    re_row = both.set_index("method").loc["logit_re"]
+    assert re_row["n"] == res.loc["logit_crv1", "n"] and re_row["ci_high"] < 1  # planted OR 0.4
+    assert abs(re_row["beta"] - res.loc["logit_crv1", "beta"]) < 0.1
 
 
 def test_event_study_engines_agree(effect_data, event_effect):

@@ -79,6 +79,22 @@ def test_report_holds_the_did_table(tiny_run):
     assert findings["findings"] and all(f["verdict_rule"] in findings["rules"] for f in findings["findings"])
 
 
+def test_the_mason_window_has_the_random_intercept_logit_for_reference(tiny_run):
+    res = pd.read_parquet(tiny_run / "results" / "fit" / "did_results.parquet")
+    mason = res[(res["specification"] == "mason_2015") & (res["outcome"] == "successful_completion")]
+    rows = mason.set_index("method")
+    assert {"logit_crv1", "logit_score_wcb", "logit_re"} <= set(rows.index)
+    assert rows.loc["logit_re", "n"] == rows.loc["logit_crv1", "n"]
+    if rows.loc["logit_re", "status"] != "not_estimable":
+        assert (
+            rows.loc["logit_re", "ci_low"]
+            < rows.loc["logit_re", "estimate"]
+            < rows.loc["logit_re", "ci_high"]
+        )
+    html = (tiny_run / "results" / "report" / "report.html").read_text()
+    assert "random-intercept logit (Mason&#39;s model, for reference only)" in html
+
+
 @pytest.mark.slow
 def test_snakemakes_own_report_builds_from_a_run(tiny_run, tmp_path):
     """`snakemake --report` (issue 22): the zip holds the HTML report, the DiD table, the findings

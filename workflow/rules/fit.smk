@@ -320,6 +320,7 @@ rule fit_robustness:
             "placebo_start",
             "mason_pre_start",
             "mason_post_end",
+            "mason_random_intercept",
         ),
         inference=pick(
             config["models"]["inference"], "bootstrap_reps", "ri_reps", "seed"

@@ -16,9 +16,11 @@ which stay for reference only (their note says so). Specifications and methods:
   1 April 2011) on pre-period journeys only.
 - ``leave_out_<area_code>`` (:func:`leave_one_out`): the main model dropping one pilot area
   at a time (the score bootstrap then runs over the 7 remaining pilots).
-- ``mason_2015`` (:func:`mason_2015`): FY2011-12 (pre) against FY2012-13 (post). Mason et
-  al. (2015) fitted a multilevel random-intercept logit over areas; here a fixed-effects
-  logit (area and period FE) stands in for it, which targets the same within-area DiD OR.
+- ``mason_2015`` (:func:`mason_2015`): FY2011-12 (pre) against FY2012-13 (post): the
+  fixed-effects logit (area and period FE) and its few-cluster row, and, for Mason's own
+  outcomes (:data:`pbr.fit.mixed.MASON_OUTCOMES`), Mason et al.'s (2015) own model beside
+  them, the random-intercept logit of :mod:`pbr.fit.mixed` (method ``logit_re``, for
+  reference only: its interval is a variational-Bayes credible interval).
 - Timing sensitivity (outcome windows from :func:`pbr.registry.outcomes.window_days`,
   selections in :mod:`pbr.fit.timing`; a 12-month outcome of a journey starting in
   FY2011-12 is partly observed under the scheme):
@@ -63,7 +65,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from pbr.fit import inference, models, timing
+from pbr.fit import inference, mixed, models, timing
 from pbr.fit.draws import Bootstrap
 from pbr.fit.estimability import estimability, verdict
 from pbr.fit.event_study import EVENT_STUDY_COLUMNS, event_study
@@ -208,16 +210,29 @@ def mason_2015(
     post_start: str = "2012-04-01",
     post_end: str = "2013-03-31",
     bootstrap: Bootstrap | None = None,
+    random_intercept: bool | None = None,
 ) -> pd.DataFrame:
-    """Mason et al. (2015) window: FY2011-12 (pre) against FY2012-13 (post)."""
-    return variant_rows(
-        mason_frame(df, pre_start, post_start, post_end),
+    """Mason et al. (2015) window: FY2011-12 (pre) against FY2012-13 (post): the fixed-effects
+    rows of :func:`variant_rows` and, with ``random_intercept`` (default: for
+    :data:`pbr.fit.mixed.MASON_OUTCOMES` only; a few seconds per fit at scale 0.05), Mason's own
+    random-intercept logit (:func:`pbr.fit.mixed.logit_re`) on the same frame."""
+    frame = mason_frame(df, pre_start, post_start, post_end)
+    window = f"journeys starting {pre_start} to {post_end}, post from {post_start}"
+    rows = variant_rows(
+        frame,
         spec,
         "mason_2015",
-        f"journeys starting {pre_start} to {post_end}, post from {post_start}; fixed-effects logit "
-        "(area + period FE) stands in for Mason et al.'s multilevel random-intercept logit",
+        f"{window}; fixed-effects logit (area + period FE); Mason et al.'s random-intercept logit is "
+        "the logit_re row",
         bootstrap=bootstrap,
     )
+    if random_intercept is None:
+        random_intercept = spec.outcome in mixed.MASON_OUTCOMES
+    if not random_intercept:
+        return rows
+    return pd.concat([rows, mixed.logit_re(frame, spec, "mason_2015", window)], ignore_index=True)[
+        RESULT_COLUMNS
+    ]
 
 
 def mason_frame(df: pd.DataFrame, pre_start: str, post_start: str, post_end: str) -> pd.DataFrame:
@@ -315,6 +330,7 @@ def robustness_rows(
     placebo_start: str = "2011-04-01",
     mason_pre_start: str = "2011-04-01",
     mason_post_end: str = "2013-03-31",
+    mason_random_intercept: bool = True,
     bootstrap: Bootstrap = Bootstrap(),
     window_days: int | None = None,
     post_from: str = "2012-04-01",
@@ -322,7 +338,8 @@ def robustness_rows(
     """All variants for one outcome, as rule fit_robustness runs them: (rows in RESULT_COLUMNS,
     event-study coefficient table). ``origin`` is the study's first day (event-study bins count
     from it); the Mason 2015 window runs from ``mason_pre_start`` to ``mason_post_end`` (post from
-    ``post_from``, the pilots' start). With ``window_days`` (the outcome's window), also the timing
+    ``post_from``, the pilots' start), with the random-intercept logit for Mason's outcomes unless
+    not ``mason_random_intercept``. With ``window_days`` (the outcome's window), also the timing
     variants: ``donut``, ``event_study_pretrend_clear``, ``placebo_clear``."""
     es_table, es_rows = event_study(df, spec, bin_col=event_bin_col, origin=origin, bootstrap=bootstrap)
     parts = [
@@ -336,6 +353,7 @@ def robustness_rows(
             post_start=post_from,
             post_end=mason_post_end,
             bootstrap=bootstrap,
+            random_intercept=None if mason_random_intercept else False,
         ),
     ]
     tables = [es_table]

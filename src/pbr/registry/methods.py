@@ -8,7 +8,8 @@ estimate and its ``role`` in the report:
   bootstrap, the Ibragimov-Müller and Canay-Romano-Shaikh tests over the pilots, the
   studentised randomisation inference as a secondary check);
 - ``reference``: shown beside, never decides (CRV1, which over-rejects with eight treated
-  areas; point estimates without a test, such as the per-pilot DiDs and the ATT);
+  areas; point estimates without a test, such as the per-pilot DiDs and the ATT; Mason
+  2015's random-intercept logit, :mod:`pbr.fit.mixed`, whose size is not measured);
 - ``exchangeable_only``: raw-coefficient randomisation inference, shown labelled "valid only
   if the pilots were exchangeable with other areas", never in a verdict nor in the check
   of the planted effects (it is invalid when the pilots differ in size from the others).
@@ -96,6 +97,12 @@ METHODS: dict[str, Method] = {
             "Logit, randomisation inference (studentised, within size strata)",
             "RI (studentised, size strata)",
             "verdict",
+        ),
+        _m(
+            "logit_re",
+            "Logit with a random area intercept (Mason 2015's model), variational Bayes credible interval",
+            "random-intercept logit",
+            "reference",
         ),
         _m("lpm_crv1", "LPM, CRV1 cluster-robust", "CRV1 cluster-robust (LPM)", "reference"),
         _m(

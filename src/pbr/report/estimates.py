@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from pbr.fit.imputed import MI_SPECIFICATION
-from pbr.registry.methods import INFERENCE_ROLES, may_decide, method_label
+from pbr.registry.methods import INFERENCE_ROLES, SHORT_LABELS, may_decide, method_label
 from pbr.registry.outcomes import register_outcome, registration_spec_days
 from pbr.registry.published import PUBLISHED_COHORT, PUBLISHED_MASON_2015
 from pbr.registry.recall import recall_spec, recall_thresholds
@@ -472,7 +472,9 @@ def _mason_check(
     results: pd.DataFrame, c: str, o: str, config: dict, redact, mason_checks: list[dict]
 ) -> list[Check]:
     """The Mason 2015 window check of one cohort x outcome, if fitted, judged on the headline
-    interval; with a published value, its entry (with its verdict) is appended to ``mason_checks``."""
+    interval; with a published value, its entry (with its verdict) is appended to ``mason_checks``.
+    Mason's own model, the random-intercept logit (``logit_re``, :mod:`pbr.fit.mixed`), is
+    quoted in the comment and the entry (``random_intercept``), for reference only."""
     head = result_row(results, c, o, "mason_2015", HEADLINE_METHOD["odds_ratio"])
     ref = result_row(results, c, o, "mason_2015", REFERENCE_METHOD["odds_ratio"])
     if head is None and ref is None:
@@ -481,7 +483,9 @@ def _mason_check(
     name = f"Mason 2015 window ({rob['mason_pre_start']} to {rob['mason_post_end']})"
     pub = PUBLISHED_MASON_2015.get(o) if c == PUBLISHED_COHORT else None
     txt = f"published (Mason 2015) {pub[0]:.3f} ({pub[1]:.3f}–{pub[2]:.3f})" if pub else "no published value"
-    check = model_check(name, head, ref, txt, redact)
+    re_row = result_row(results, c, o, "mason_2015", RANDOM_INTERCEPT_METHOD)
+    re_text = random_intercept_text(re_row, redact)
+    check = model_check(name, head, ref, "; ".join(x for x in (txt, re_text) if x), redact)
     if not pub:
         return [check]
     # the verdict uses the headline interval only; without a headline row there is none
@@ -503,9 +507,31 @@ def _mason_check(
             "ci": (float(r["ci_low"]), float(r["ci_high"])) if v.ok else (math.nan, math.nan),
             "verdict": v,
             "reason": v.text(redact),
+            "random_intercept": re_text,
         }
     )
     return [check]
+
+
+#: Mason et al.'s own model in the Mason 2015 window (:mod:`pbr.fit.mixed`): quoted, never a verdict.
+RANDOM_INTERCEPT_METHOD = "logit_re"
+
+
+def random_intercept_text(r, redact=str) -> str:
+    """The random-intercept logit's row in words, for reference only ('' without a row)."""
+    if r is None:
+        return ""
+    what = f"{SHORT_LABELS[RANDOM_INTERCEPT_METHOD]} (Mason's model, for reference only)"
+    if not shown(r):
+        return (
+            f"{what}: not estimable ({redact(status_reason(r))})"
+            if status_reason(r)
+            else f"{what}: not estimable"
+        )
+    return (
+        f"{what}: OR {format_number(r['estimate'])}, 95% credible interval "
+        f"{format_interval(r['ci_low'], r['ci_high'])}"
+    )
 
 
 def _threshold_checks(
