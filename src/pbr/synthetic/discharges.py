@@ -10,7 +10,8 @@ study's default definitions) of
   starters) reaches its planted OR: journeys that started treatment and ended before day
   :data:`RETENTION_DAYS` after it with an unplanned or custody code (85, 86, 87) are discharged
   later instead, on a day after it but before the journey's day :data:`UNPLANNED_WINDOW` - 3, the
-  person's next journey and death (only lengthened: a shortfall, if any, is recorded);
+  person's next journey and death (only lengthened: when the loop's own DiD already exceeds the
+  planted OR, nothing changes and the record's ``needed`` is negative);
 - ``unplanned_discharge`` (code 85 or 86 among starters discharged on days 0..:data:`UNPLANNED_WINDOW`)
   reaches its planted OR: such journeys ending 87 (retained in custody) are recoded 85 or 86, or,
   when the loop's own effect (fewer completions) already overshoots it, 85 or 86 recoded 87.
