@@ -54,6 +54,31 @@ def test_waiting_over_3_weeks_among_those_who_started():
     assert outcomes.waiting_over_3_weeks(j, 21).tolist() == [0, 1, pd.NA]
 
 
+def test_retention_day_84_from_the_first_intervention_among_starters():
+    # intervention 2011-01-11: discharge on day 84 after it (2011-04-05) counts, day 83 does not;
+    # still open counts; a death (89) before day 84 does not; never started: outside the denominator
+    j = _journeys(
+        5,
+        first_intervention_date=["2011-01-11", "2011-01-11", "2011-01-11", "2011-01-11", None],
+        end_date=["2011-04-05", "2011-04-04", None, "2011-02-01", "2011-02-01"],
+        discharge_reason=[85, 80, None, 89, 88],
+    )
+    assert outcomes.retention(j, 84).tolist() == [1, 0, 1, 0, pd.NA]
+
+
+def test_unplanned_discharge_codes_among_starters_discharged_in_the_window():
+    # 2012-01-01 is day 365 (in the window), 2012-01-02 day 366 (outside); open: outside;
+    # a completion or a transfer is a planned exit; a non-starter is outside the denominator
+    j = _journeys(
+        7,
+        first_intervention_date=["2011-01-20"] * 6 + [None],
+        end_date=["2012-01-01", "2012-01-02", None, "2011-05-01", "2011-05-01", "2011-05-01", "2011-02-01"],
+        discharge_reason=[85, 86, None, 86, 80, 83, 85],
+    )
+    got = outcomes.unplanned_discharge(j, 365, [85, 86]).tolist()
+    assert got == [1, pd.NA, pd.NA, 1, 0, 0, pd.NA]
+
+
 def test_representation_and_completion_without_it():
     # p0: completes 2011-06-01, next journey on day 183 after discharge (last day of the window)
     # p1: completes, next journey on day 184; p2: completes, never back; p3: does not complete

@@ -23,8 +23,8 @@ def test_dry_run_plans_every_stage():
     out = run_snakemake(ROOT, "-n", "--directory", str(ROOT), "--cores", "1", "--forceall").output
     jobs = planned_jobs(out)
     assert set(jobs) == ALL_RULES
-    assert jobs["fit_did"] == jobs["infer_few_cluster"] == 22  # 11 outcomes x 2 cohorts
-    assert jobs["fit_pilots"] == jobs["fit_power"] == 22
+    assert jobs["fit_did"] == jobs["infer_few_cluster"] == 26  # 13 outcomes x 2 cohorts
+    assert jobs["fit_pilots"] == jobs["fit_power"] == 26
     assert jobs["fit_linkage_sensitivity"] == 4  # death and crime x 2 cohorts
     assert jobs["fit_linkage_negative_control"] == 2  # one per cohort
     assert jobs["fit_imputed_links"] == 20 and jobs["combine_imputations"] == 1  # linkage.imputations

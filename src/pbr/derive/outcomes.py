@@ -131,6 +131,26 @@ def declined_to_continue(journeys: pd.DataFrame, window_days: int, discharge_cod
     return successful_completion(journeys, window_days, discharge_codes)
 
 
+def retention(journeys: pd.DataFrame, min_days: int) -> pd.Series:
+    """1 if the journey's treatment lasted at least ``min_days`` from its first intervention: no
+    discharge, or a discharge ``min_days`` or more days after the first intervention (a death ends
+    treatment as a discharge does). Denominator: journeys in which an intervention started."""
+    started = journeys["first_intervention_date"].notna()
+    days = _days(journeys["end_date"], journeys["first_intervention_date"])
+    retained = journeys["end_date"].isna() | days.ge(min_days).fillna(False).astype(bool)
+    return _within_denominator(retained, started)
+
+
+def unplanned_discharge(journeys: pd.DataFrame, window_days: int, discharge_codes: list[int]) -> pd.Series:
+    """1 if the journey ended with an unplanned-exit code (dropped out, withdrawn).
+
+    Denominator: journeys in which an intervention started and that ended on days 0..``window_days``.
+    """
+    days = _days(journeys["end_date"], journeys["start_date"])
+    discharged = journeys["first_intervention_date"].notna() & days.le(window_days).fillna(False).astype(bool)
+    return _within_denominator(journeys["discharge_reason"].isin(discharge_codes), discharged)
+
+
 def journey_tops(
     journeys: pd.DataFrame,
     top: pd.DataFrame,

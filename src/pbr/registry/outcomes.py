@@ -217,6 +217,34 @@ OUTCOMES: tuple[Outcome, ...] = (
         window=lambda o: o["declined_to_continue"]["window_days"],
         decided_at_start=True,
     ),
+    Outcome(
+        "retention",
+        "Retention (12 weeks)",
+        "journeys in which an intervention started",
+        lambda o: (
+            "Among journeys in which an intervention started: still in treatment "
+            f"{o['retention']['min_days']} days after the first intervention (no discharge before then; "
+            "a death counts as a discharge). Measured from the first intervention, not triage: "
+            "retention is time in treatment, and every starter has that date. Binary at a day count, as "
+            "the final report's 'longer retention' is read here; a linear model for days retained is not "
+            "built (open journeys have no length yet)."
+        ),
+        settings="retention",
+        window=lambda o: o["treatment_initiation"]["max_days"] + o["retention"]["min_days"],
+    ),
+    Outcome(
+        "unplanned_discharge",
+        "Unplanned discharge",
+        "journeys in which an intervention started, discharged within the window",
+        lambda o: (
+            "Among journeys in which an intervention started and that ended on days "
+            f"0–{o['unplanned_discharge']['window_days']}: discharge code "
+            f"{_codes(o['unplanned_discharge']['discharge_codes'])} (an unplanned exit: dropped out, "
+            "treatment withdrawn by the provider)."
+        ),
+        settings="unplanned_discharge",
+        window=lambda o: o["unplanned_discharge"]["window_days"],
+    ),
 )
 
 
@@ -277,7 +305,10 @@ def window_days(name: str, outcome_settings: Mapping) -> int:
     - treatment initiation: ``treatment_initiation.max_days`` (an intervention within that many days
       of triage; triage is taken to be at referral, so a late triage extends the window by its delay);
     - waiting over 3 weeks: the same (its flag is read by day ``threshold_days``; its denominator,
-      an intervention started, is taken as read within the initiation window: an approximation).
+      an intervention started, is taken as read within the initiation window: an approximation);
+    - retention: the initiation window plus ``retention.min_days`` (counted from the first
+      intervention, itself within the initiation window, the same approximation);
+    - unplanned discharge: its ``window_days`` (a discharge on days 0..window_days).
 
     ValueError for an outcome not registered or registered without a window.
     """

@@ -18,6 +18,9 @@ PUBLISHED_OR: dict[str, tuple[float | None, float | None, float | None, str]] = 
     "housing_problem": (None, None, None, "Jones 2018: not significant"),
     "drug_related_death": (None, None, None, "Jones 2018: not significant"),
     "acquisitive_crime": (None, None, None, "Jones 2018: not significant"),
+    # the final report (2017) gave directions only, for drug and alcohol clients alike
+    "retention": (None, None, None, "final report 2017: longer in pilot areas (no value public)"),
+    "unplanned_discharge": (None, None, None, "final report 2017: more in pilot areas (no value public)"),
 }
 
 # outcome -> {(group, period): raw rate}, from the University of Manchester press release

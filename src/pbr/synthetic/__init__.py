@@ -22,6 +22,8 @@ settings give byte-identical tables. Imports run one way, down this list:
   sample, pilot run);
 - :mod:`pbr.synthetic.episodes`: journeys cut into episodes, and their output order;
 - :mod:`pbr.synthetic.outcomes`: the outcomes drawn on the realised journeys (TOP outcomes, crime);
+- :mod:`pbr.synthetic.discharges`: retention and unplanned discharges, planted on the pilot
+  areas' post journeys after the episodes and TOP schedule (other outcomes' records unchanged);
 - :mod:`pbr.synthetic.top`: the TOP schedule and the ``ndtms_top`` table;
 - :mod:`pbr.synthetic.registers`: the clients as the registers know them, register copies,
   unrelated people;

@@ -32,11 +32,14 @@ class Streams:
     ids: np.random.Generator
     #: episodes (transfers, agencies, dates)
     episodes: np.random.Generator
+    #: retention and unplanned discharges (pbr.synthetic.discharges); spawned last, so adding it
+    #: left the nine others' draws as they were
+    discharges: np.random.Generator
 
     @classmethod
     def from_seed(cls, seed: int) -> Streams:
-        """The nine streams of ``seed``, in a fixed order."""
-        seeds = np.random.SeedSequence(seed).spawn(9)
+        """The ten streams of ``seed``, in a fixed order (a child's draws depend only on its position)."""
+        seeds = np.random.SeedSequence(seed).spawn(10)
         return cls(*(np.random.Generator(np.random.PCG64(s)) for s in seeds))
 
 

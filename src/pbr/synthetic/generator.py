@@ -33,6 +33,10 @@ How the data are made
   its own exact logistic margin. Every outcome is realised in the records so that the
   pipeline's definitions (config ``outcomes:``) recover it, with dates kept clear of the
   definitions' boundaries.
+* **Retention and unplanned discharges** (:mod:`~pbr.synthetic.discharges`): planted last, on
+  the pilot areas' post journeys only (some short stays lengthened, custody and unplanned exit
+  codes swapped), so that each cohort's raw DiD OR of the truth equals ``effects``' ``retention``
+  and ``unplanned_discharge``; every other outcome's records are left as they were.
 * **Records.** Journeys are cut into episodes (:mod:`~pbr.synthetic.episodes`: transfers,
   83/84, re-referred within 0-20 days), given agencies, agency-local client ids and the
   NDTMS attributor (:mod:`~pbr.synthetic.ndtms`: initials, date of birth, sex) with
@@ -75,6 +79,7 @@ from pbr.synthetic.areas import areas_table
 from pbr.synthetic.calibration import calibrate_loop_outcomes, refine_calibration, set_up
 from pbr.synthetic.columns import id_array, person_ids, string_col
 from pbr.synthetic.deaths import death_register
+from pbr.synthetic.discharges import plant_discharge_effects
 from pbr.synthetic.draws import Streams
 from pbr.synthetic.episodes import cut_episodes, order_episodes
 from pbr.synthetic.journeys import finish_journeys
@@ -136,8 +141,12 @@ def generate(params: SyntheticParams) -> SyntheticExtract:
         late = draw_late_outcomes(
             model, params, journeys, coverage, calendar.post_start, calendar.second_year_start, streams.post
         )
+        drawn_end = journeys.end.copy()
+        discharges = plant_discharge_effects(
+            params, journeys, episodes, population, calendar.extract_end, streams.discharges
+        )
         order = order_episodes(episodes, streams.ids)
-        top = top_table(journeys, late, schedule, episodes, order, streams.top)
+        top = top_table(journeys, late, schedule, episodes, order, streams.top, drawn_end)
         del schedule
     with _stage("registers"):
         people = register_people(population, journeys, areas, calendar.post_start, streams.ids)
@@ -185,4 +194,5 @@ def generate(params: SyntheticParams) -> SyntheticExtract:
             params, model, journeys, truth, calendar.targets, deaths, offences, population.n, loop, n_rows,
             calendar.second_year_start,
         )  # fmt: skip
+        effects["discharge_effects"] = discharges
     return SyntheticExtract(tables=tables, truth=truth_tables, effects=effects)

@@ -23,6 +23,9 @@ OUTCOMES = (
     "drug_related_death",
     "acquisitive_crime",
 )
+#: Outcomes with a planted DiD odds ratio but no calibrated baseline (the month loop's own rates):
+#: planted after the journeys are drawn (pbr.synthetic.discharges), other outcomes' data unchanged.
+DISCHARGE_OUTCOMES = ("retention", "unplanned_discharge")
 PILOT_RULES = ("whole_area_pilot", "sub_area_pilot_rest_other", "sub_area_pilot_rest_excluded")
 
 
@@ -90,6 +93,12 @@ class CohortEffects:
     drug_related_death: float = 1.0
     #: proven acquisitive offence within 12 months of journey start
     acquisitive_crime: float = 1.0
+    #: still in treatment 84 days after the first intervention, among starters (raw DiD OR of the
+    #: study journeys; a placeholder: the final report gave a direction, longer retention, no number)
+    retention: float = 1.0
+    #: discharge code 85 or 86 among starters discharged within 365 days (raw DiD OR; a placeholder:
+    #: the final report gave a direction, more unplanned discharges, no number)
+    unplanned_discharge: float = 1.0
 
 
 def _drug_effects() -> CohortEffects:
@@ -99,11 +108,18 @@ def _drug_effects() -> CohortEffects:
         completion_without_representation=0.63,
         abstinence=1.50,
         non_injecting=1.32,
+        retention=1.2,
+        unplanned_discharge=1.3,
     )
 
 
 def _alcohol_effects() -> CohortEffects:
-    return CohortEffects(successful_completion=0.80, completion_without_representation=0.80)
+    return CohortEffects(
+        successful_completion=0.80,
+        completion_without_representation=0.80,
+        retention=1.2,
+        unplanned_discharge=1.3,
+    )
 
 
 @dataclass(frozen=True)
@@ -451,6 +467,9 @@ def _check_params(p: SyntheticParams) -> None:
             for k in ("pilot_pre", "other_pre", "other_post"):
                 if not 0 < getattr(cell, k) < 1:
                     raise ValueError(f"rates.{cohort}.{o}.{k} must be in (0, 1)")
+        for o in DISCHARGE_OUTCOMES:
+            if not getattr(eff, o) > 0:
+                raise ValueError(f"effects.{cohort}.{o} must be > 0")
     for section in (p.noise, p.process):
         for f in dataclasses.fields(section):
             v = getattr(section, f.name)

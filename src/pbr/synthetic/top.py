@@ -119,9 +119,15 @@ def top_table(
     episodes: Episodes,
     episode_order: EpisodeOrder,
     rng: np.random.Generator,
+    drawn_end: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """The TOP table, realising abstinence, non-injecting and housing at the window reviews."""
-    rows, cols = _rows(journeys, schedule, episodes, episode_order, rng)
+    """The TOP table, realising abstinence, non-injecting and housing at the window reviews.
+
+    ``drawn_end``: the journeys' ends the schedule was drawn on, if :mod:`pbr.synthetic.discharges`
+    has since lengthened some (default ``journeys.end``): the rows are ordered, and so drawn, as on
+    those ends, leaving every answer as it was; an exit TOP is dated at the journey's end now (so
+    a lengthened journey's exit TOP is out of date order)."""
+    rows, cols = _rows(journeys, schedule, episodes, episode_order, rng, drawn_end)
     row_journey, first = rows.journey, rows.first
     draws = _RowDraws(rng, len(row_journey), first | rows.window)
     abst, noninj, hous = _statuses(journeys, late, rows, draws)
@@ -149,14 +155,17 @@ def _rows(
     episodes: Episodes,
     episode_order: EpisodeOrder,
     rng: np.random.Generator,
+    drawn_end: np.ndarray | None = None,
 ) -> tuple[_Rows, dict[str, pd.Series]]:
-    """The rows in date order (ties at random), and their id, episode, date and stage columns."""
+    """The rows in date order (ties at random; exit TOPs by ``drawn_end``), and their id, episode,
+    date and stage columns."""
+    end = journeys.end if drawn_end is None else drawn_end
     row_journey = np.concatenate([schedule.start_journeys, schedule.review_journey, schedule.exit_journeys])
     row_day = np.concatenate(
         [
             schedule.start_day[schedule.start_journeys],
             schedule.review_day,
-            journeys.end[schedule.exit_journeys],
+            end[schedule.exit_journeys],
         ]
     )
     ns, nrev, nx = len(schedule.start_journeys), len(schedule.review_journey), len(schedule.exit_journeys)
@@ -178,7 +187,7 @@ def _rows(
     cols = {
         "top_id": string_col(id_array("TOP", np.arange(1, nr + 1), 9)),
         "episode_id": string_col(pc.take(episode_order.ids, pa.array(episode_order.rank[e]))),
-        "top_date": date_col(row_day),
+        "top_date": date_col(np.where(stage == 2, journeys.end[row_journey], row_day)),
         "top_stage": code_col(("start", "review", "exit"), stage),
     }
     return _Rows(journey=row_journey, stage=stage, window=win), cols

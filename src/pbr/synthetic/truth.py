@@ -13,11 +13,12 @@ from pbr.synthetic.areas import Areas, sub_area_codes
 from pbr.synthetic.columns import bool_col, code_col, date_col, id_array, int_col, person_ids, string_col
 from pbr.synthetic.dates import NA
 from pbr.synthetic.deaths import DeathRegister
+from pbr.synthetic.discharges import discharge_outcomes
 from pbr.synthetic.journeys import Journeys
 from pbr.synthetic.model import Model
 from pbr.synthetic.offences import OffenceRegister
 from pbr.synthetic.outcomes import LateOutcomes, TopCoverage
-from pbr.synthetic.params import SyntheticParams
+from pbr.synthetic.params import DISCHARGE_OUTCOMES, SyntheticParams
 from pbr.synthetic.population import Population
 from pbr.synthetic.reference import AGE_GROUPS, COEFFICIENTS, INJECTING, REFERRAL_SOURCES, SUBSTANCE_GROUPS
 from pbr.synthetic.simulation import LoopCounts
@@ -54,6 +55,7 @@ def realised_outcomes(
     obs = coverage.observed
     never = np.zeros(n, dtype=bool)
     declined = Dv & (journeys.reason == 88) & (journeys.end - journeys.start <= 365)
+    dis = discharge_outcomes(journeys)
     return Truth(
         outcomes={
             "treatment_initiation": (journeys.initiated, ~journeys.triaged),
@@ -70,6 +72,8 @@ def realised_outcomes(
                 ~journeys.successful_completion,
             ),
             "declined": (declined, never),
+            "retention": (dis.retention, dis.retention_na),
+            "unplanned_discharge": (dis.unplanned_discharge, dis.unplanned_discharge_na),
         }
     )
 
@@ -236,7 +240,11 @@ def effects_record(
     did = {cohort: dataclasses.asdict(getattr(params.effects, cohort)) for cohort in ("drug", "alcohol")}
     return {
         "did_or": did,
-        "did_or_second_year": params.effects_second_year.resolved(params.effects),
+        # the discharge outcomes' ORs hold over the whole post period (no second-year setting)
+        "did_or_second_year": {
+            c: by_outcome | {o: float(did[c][o]) for o in DISCHARGE_OUTCOMES}
+            for c, by_outcome in params.effects_second_year.resolved(params.effects).items()
+        },
         "second_year_start": str(np.datetime64(second_year_start, "D")),
         "calibration": model.calibration,
         "realised": realised,
