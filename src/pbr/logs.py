@@ -6,7 +6,8 @@ traceback, so the user reads what went wrong and what to do next. While the body
 :class:`Heartbeat` logs "still working" whenever nothing was logged for
 :data:`HEARTBEAT_SECONDS`, naming the last thing logged and the time since the job started,
 so no job is silent for longer (some steps, e.g. DuckDB scoring pairs inside splink, cannot
-report their own progress).
+report their own progress). A loop of known length reports what is done and what is left
+through :class:`Progress`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from pbr.errors import PipelineError
 
-__all__ = ["HEARTBEAT_SECONDS", "Heartbeat", "PipelineError", "configure", "logged"]
+__all__ = ["HEARTBEAT_SECONDS", "Heartbeat", "PipelineError", "Progress", "configure", "logged"]
 
 #: a job that logged nothing for this long logs that it is still working
 HEARTBEAT_SECONDS = 10.0
@@ -67,6 +68,30 @@ class Heartbeat(logging.Handler):
                 self.log.info(
                     "%s: still working, %.0f s in; last: %s", self.step, now - self.started, self.last_message
                 )
+
+
+class Progress:
+    """Progress of a loop of ``total`` steps: :meth:`step` logs ``<what>: <i> of <total> done,
+    about <s> s left`` (the time left extrapolated from the rate so far) when ``every`` seconds
+    (default :data:`HEARTBEAT_SECONDS`) passed since the last line, and always at the last step."""
+
+    def __init__(
+        self, log: logging.Logger, what: str, total: int, every: float | None = None, clock=time.monotonic
+    ):
+        self.log, self.what, self.total = log, what, int(total)
+        self.every = HEARTBEAT_SECONDS if every is None else every
+        self.clock = clock
+        self.started = self.last = clock()
+
+    def step(self, done: int) -> None:
+        """Record that ``done`` of the ``total`` steps are done (logging as the class says)."""
+        now = self.clock()
+        if done < self.total and now - self.last < self.every:
+            return
+        self.last = now
+        elapsed = now - self.started
+        left = elapsed / done * (self.total - done) if done else float("nan")
+        self.log.info("%s: %d of %d done, about %.0f s left", self.what, done, self.total, left)
 
 
 def configure(log_file: str | Path | None, level: int = logging.INFO) -> None:

@@ -74,3 +74,20 @@ def test_logged_stops_its_heartbeat_on_a_pipeline_error(tmp_path, monkeypatch):
     assert "failing failed:\nbad column" in text
     assert not [h for h in logging.getLogger().handlers if isinstance(h, logs.Heartbeat)]
     logging.getLogger().handlers.clear()
+
+
+def test_progress_says_what_is_done_and_what_is_left_at_most_every_interval(caplog):
+    from pbr.logs import Progress
+
+    now = [0.0]
+    progress = Progress(logging.getLogger("t.progress"), "month loop", 72, every=10, clock=lambda: now[0])
+    with caplog.at_level(logging.INFO, logger="t.progress"):
+        for m in range(72):
+            now[0] = m * 0.5  # 0.5 s per step: a line every 20 steps (10 s), then the last
+            progress.step(m)
+        now[0] = 36.0
+        progress.step(72)
+    lines = [r.getMessage() for r in caplog.records if r.name == "t.progress"]
+    assert lines[0] == "month loop: 20 of 72 done, about 26 s left"
+    assert lines[-1] == "month loop: 72 of 72 done, about 0 s left"
+    assert len(lines) == 4  # at 20, 40, 60 and 72 steps

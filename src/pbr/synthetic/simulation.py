@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from pbr.logs import Progress
 from pbr.synthetic.areas import Areas
 from pbr.synthetic.dates import age_years
 from pbr.synthetic.draws import choice
@@ -70,7 +71,9 @@ def simulate(
     buckets: dict[int, list[Successors]] = {}
     chunks: list[SimulatedJourneys] = []
     offset = 0
+    progress = Progress(log, "month loop (referral months)", calendar.n_months)
     for m in range(calendar.n_months):
+        progress.step(m)
         due_parts = buckets.pop(m, [])
         due = concat_records(due_parts) if due_parts else None
         keep, new_parts = _plan_month(calendar, areas, population, counts, rng, m, due)
@@ -86,6 +89,7 @@ def simulate(
             sm = np.searchsorted(calendar.month_start, succ.start, side="right") - 1
             for mm in np.unique(sm).tolist():
                 buckets.setdefault(mm, []).append(take_records(succ, sm == mm))
+    progress.step(calendar.n_months)
     log.info(
         "simulated %d journeys of %d people (%d re-presentations dropped)",
         offset,
