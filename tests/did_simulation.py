@@ -5,6 +5,25 @@ import pandas as pd
 from scipy import special
 
 
+def did_frame(area, quarter, pilot, post, age, sex, y, **extra) -> pd.DataFrame:
+    """The model frame of simulated journeys: area codes, pilot, post and DiD indicators, quarter,
+    any ``extra`` columns (e.g. ``half_year``, ``start_date``), the two covariates and the outcome
+    ``y`` (as the fit functions read them)."""
+    return pd.DataFrame(
+        {
+            "area_code": [f"E{a:03d}" for a in area],
+            "pilot": pd.array(pilot, dtype="boolean"),
+            "post": post.astype("int64"),
+            "did": (pilot & post).astype("int64"),
+            "quarter": quarter,
+            **extra,
+            "age_group": age,
+            "sex": sex,
+            "y": pd.array(y, dtype="Int64"),
+        }
+    )
+
+
 def simulate_journeys(n=3000, n_areas=30, n_pilot=8, log_or=0.0, seed=1, pretrend=0.0):
     """Journeys by area x quarter (post from quarter 8): unequal areas, area x half-year shocks,
     two covariates (age_group, sex), a planted DiD odds ratio exp(log_or) and a differential
@@ -27,15 +46,4 @@ def simulate_journeys(n=3000, n_areas=30, n_pilot=8, log_or=0.0, seed=1, pretren
         + pretrend * pilot * quarter / 4
     )
     y = (rng.random(n) < special.expit(lp)).astype(int)
-    return pd.DataFrame(
-        {
-            "area_code": [f"E{a:03d}" for a in area],
-            "pilot": pd.array(pilot, dtype="boolean"),
-            "post": post.astype("int64"),
-            "did": (pilot & post).astype("int64"),
-            "quarter": quarter,
-            "age_group": age,
-            "sex": sex,
-            "y": pd.array(y, dtype="Int64"),
-        }
-    )
+    return did_frame(area, quarter, pilot, post, age, sex, y)

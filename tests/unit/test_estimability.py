@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from did_simulation import did_frame
 
 from pbr.fit import design, estimability, event_study, frame, inference, models, robustness, spec
 from pbr.fit.spec import FitSpec
@@ -44,19 +45,8 @@ def simulate(n=4000, n_areas=30, n_pilot=6, log_or=LOG_OR, seed=2013, base=-0.8)
     )
     y = (rng.random(n) < 1 / (1 + np.exp(-lp))).astype(int)
     start = (np.datetime64("2010-04", "M") + 3 * quarter).astype("datetime64[D]") + rng.integers(0, 89, n)
-    return pd.DataFrame(
-        {
-            "area_code": [f"E{a:03d}" for a in area],
-            "pilot": pd.array(pilot, dtype="boolean"),
-            "post": post.astype("int64"),
-            "did": (pilot & post).astype("int64"),
-            "quarter": quarter,
-            "half_year": quarter // 2,
-            "start_date": pd.to_datetime(start),
-            "age_group": age,
-            "sex": sex,
-            "y": pd.array(y, dtype="Int64"),
-        }
+    return did_frame(
+        area, quarter, pilot, post, age, sex, y, half_year=quarter // 2, start_date=pd.to_datetime(start)
     )
 
 

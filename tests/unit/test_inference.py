@@ -8,6 +8,7 @@ import pandas as pd
 import pyfixest as pf
 import pytest
 import scipy.sparse as sp
+from did_simulation import did_frame
 from scipy import stats
 
 from pbr.fit import draws, inference, models, randomisation, spec, wild_bootstrap
@@ -41,19 +42,7 @@ def simulate(n=3000, n_areas=40, n_pilot=8, log_or=0.0, seed=1, shock_sd=0.1, si
         + log_or * (pilot & post)
     )
     y = (rng.random(n) < 1 / (1 + np.exp(-lp))).astype(int)
-    return pd.DataFrame(
-        {
-            "area_code": [f"E{a:03d}" for a in area],
-            "pilot": pd.array(pilot, dtype="boolean"),
-            "post": post.astype("int64"),
-            "did": (pilot & post).astype("int64"),
-            "quarter": quarter,
-            "half_year": quarter // 2,
-            "age_group": age,
-            "sex": sex,
-            "y": pd.array(y, dtype="Int64"),
-        }
-    )
+    return did_frame(area, quarter, pilot, post, age, sex, y, half_year=quarter // 2)
 
 
 @pytest.fixture(scope="module")

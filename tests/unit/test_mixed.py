@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from did_simulation import did_frame
 
 from pbr.fit import mixed, models, robustness
 from pbr.fit.frame import model_rows
@@ -35,18 +36,7 @@ def simulate(n=6000, n_areas=40, n_pilot=8, log_or=LOG_OR, area_sd=0.4, seed=3):
         + log_or * (pilot & post)
     )
     y = (rng.random(n) < 1 / (1 + np.exp(-lp))).astype(int)
-    return pd.DataFrame(
-        {
-            "area_code": [f"E{a:03d}" for a in area],
-            "pilot": pd.array(pilot, dtype="boolean"),
-            "post": post.astype("int64"),
-            "did": (pilot & post).astype("int64"),
-            "quarter": quarter,
-            "age_group": age,
-            "sex": sex,
-            "y": pd.array(y, dtype="Int64"),
-        }
-    )
+    return did_frame(area, quarter, pilot, post, age, sex, y)
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from did_simulation import did_frame
 
 from pbr.fit import draws, event_study, robustness, spec
 from pbr.fit.spec import FitSpec
@@ -34,19 +35,8 @@ def simulate(n=20000, n_areas=60, n_pilot=8, log_or=0.0, pre_trend=0.0, seed=1):
     )
     y = (rng.random(n) < 1 / (1 + np.exp(-lp))).astype(int)
     start = (np.datetime64("2010-04", "M") + 3 * quarter).astype("datetime64[D]") + rng.integers(0, 89, n)
-    return pd.DataFrame(
-        {
-            "area_code": [f"E{a:03d}" for a in area],
-            "pilot": pd.array(pilot, dtype="boolean"),
-            "post": post.astype("int64"),
-            "did": (pilot & post).astype("int64"),
-            "quarter": quarter,
-            "half_year": quarter // 2,
-            "start_date": pd.to_datetime(start),
-            "age_group": age,
-            "sex": sex,
-            "y": pd.array(y, dtype="Int64"),
-        }
+    return did_frame(
+        area, quarter, pilot, post, age, sex, y, half_year=quarter // 2, start_date=pd.to_datetime(start)
     )
 
 
