@@ -584,8 +584,8 @@ def _data_files(
     files = {}
     if "tables_dir" in extra:
         shown = shown_tables(context, html_text)
-        frames = {name: typed_table(view)[0] for name, (view, _) in shown.items()}
-        tables = {name: (view["caption"], cols) for name, (view, cols) in shown.items()}
+        frames = {name: frame for name, (_, frame, _) in shown.items()}
+        tables = {name: (view["caption"], cols) for name, (view, _, cols) in shown.items()}
         if trends is not None and not trends.empty:
             frames["trends"] = trend_points(trends, disc, context["config"]["study"]["pre_start"])
             tables["trends"] = (TREND_CAPTION, TREND_COLUMNS)
@@ -602,19 +602,21 @@ def _data_files(
     return files
 
 
-def shown_tables(context: dict, html_text: str) -> dict[str, tuple[dict, list[Column]]]:
+def shown_tables(context: dict, html_text: str) -> dict[str, tuple[dict, pd.DataFrame, list[Column]]]:
     """Every table view in the template ``context`` that the rendered report shows (its id is in
-    ``html_text``) and its typed columns (:func:`pbr.report.tables.typed_table`), by file name
+    ``html_text``), its typed frame and columns (:func:`pbr.report.tables.typed_table`), by file name
     (:func:`pbr.report.tables.table_file_name`). A shown table without an id is an error: its
     data could not be named."""
-    out: dict[str, tuple[dict, list[Column]]] = {}
+    out: dict[str, tuple[dict, pd.DataFrame, list[Column]]] = {}
     for view in table_views(context):
         tid = view.get("id") or ""
         if not tid:
             raise ValueError(f"a report table has no id, so it cannot be exported: {view['caption']!r}")
         if f'id="{tid}"' not in html_text:
             continue
-        out.setdefault(table_file_name(tid), (view, typed_table(view)[1]))
+        name = table_file_name(tid)
+        if name not in out:
+            out[name] = (view, *typed_table(view))
     return out
 
 
