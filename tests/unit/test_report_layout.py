@@ -4,6 +4,7 @@ page, and the small-data banner (Table 1: test_report_table1.py)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -282,3 +283,35 @@ def test_the_report_shows_the_banner_only_for_a_small_run(rendered, tmp_path, mo
 
     monkeypatch.setattr(report_fixtures, "make_config", big_config)
     assert 'id="small-data-banner"' not in render(tmp_path).read_text()
+
+
+# ---------------------------------------------------------------------------------------
+# Figures drawn once per format
+
+
+def test_a_figure_is_laid_out_once_and_drawn_once_per_format(monkeypatch):
+    """One layout pass (nothing rasterised), then the print PNG and the SVG: three draws in all,
+    where savefig's bbox_inches="tight" laid the figure out again for each of three formats (six);
+    the report's PNG is the print PNG halved, at 100 dpi."""
+    import io
+
+    import matplotlib.figure
+    from PIL import Image
+
+    from pbr.report import figures
+
+    draws = []
+    draw = matplotlib.figure.Figure.draw
+    monkeypatch.setattr(matplotlib.figure.Figure, "draw", lambda self, r: draws.append(r) or draw(self, r))
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([0, 1], [1, 0])
+    ax.set_title("a title that sets the tight box")
+    fig.tight_layout()
+    out = figures._figure(fig, "alt", "caption", "fig-x")
+    assert len(draws) == 3
+    with Image.open(io.BytesIO(out.print_png)) as big, Image.open(io.BytesIO(out.png)) as small:
+        assert small.size == ((big.width + 1) // 2, (big.height + 1) // 2)
+        assert round(small.info["dpi"][0]) == 100 and round(big.info["dpi"][0]) == 200
+        png_width_pt = big.width / 200 * 72
+    svg_width_pt = float(re.search(rb'<svg[^>]* width="([\d.]+)pt"', out.svg).group(1))
+    assert abs(svg_width_pt - png_width_pt) < 1, (svg_width_pt, png_width_pt)  # one tight box
