@@ -217,7 +217,8 @@ def test_a_card_repeats_the_cells_spanning_rows_above_it():
 def test_soft_breaks_after_underscores_and_slashes_only():
     assert str(soft_breaks("logit_score_wcb")) == "logit_<wbr>score_<wbr>wcb"
     assert str(soft_breaks("results/s01/x <b>")) == "results/<wbr>s01/<wbr>x &lt;b&gt;"
-    assert str(soft_breaks("a_ b / c 0.140–0.382")) == "a_ b / c 0.140–0.382"
+    assert str(soft_breaks("denominator:representation")) == "denominator:<wbr>representation"
+    assert str(soft_breaks("a_ b / c: 0.140–0.382")) == "a_ b / c: 0.140–0.382"
     assert str(soft_breaks(Markup("<a href='#n_1'>[1]</a>"))) == "<a href='#n_1'>[1]</a>"
     assert str(soft_breaks(1234)) == "1234"
 

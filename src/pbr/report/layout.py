@@ -82,15 +82,16 @@ def _repeat(c: dict) -> dict:
 
 
 def soft_breaks(text) -> Markup:
-    """A cell's text, escaped, with a break opportunity (``<wbr>``) after each ``_`` and ``/``
-    followed by a letter or digit, so identifiers (``logit_score_wcb``) and paths wrap in a narrow
-    column; HTML built by a section (Markup) is left as it is."""
+    """A cell's text, escaped, with a break opportunity (``<wbr>``) after each ``_``, ``/`` and
+    ``:`` followed by a letter or digit, so identifiers (``logit_score_wcb``,
+    ``denominator:representation``) and paths wrap in a narrow column; HTML built by a section
+    (Markup) is left as it is."""
     if isinstance(text, Markup):
         return text
     return Markup(_BREAK_AFTER.sub(r"\1<wbr>", str(escape(text))))
 
 
-_BREAK_AFTER = re.compile(r"([_/])(?=[A-Za-z0-9])")
+_BREAK_AFTER = re.compile(r"([_/:])(?=[A-Za-z0-9])")
 
 
 def small_data_banner(rows: list[dict], analysed: list[dict], config: dict) -> dict | None:
