@@ -12,53 +12,76 @@ and reported exp(b3) as the DiD odds ratio. :func:`logit_re` fits that model (me
 categorical dummies, areas, periods and covariate levels without outcome variation
 dropped), so the two differ only by the model: a random area intercept, ``pilot`` and
 ``post`` in place of the area and period fixed effects. Rows with frequency weights
-(:data:`pbr.fit.counts.FREQ`) are expanded to one row per journey (the library takes no
-weights).
+(:data:`pbr.fit.counts.FREQ`) enter the likelihood weighted, as that many journeys.
 
-Library and what the interval means
------------------------------------
-statsmodels' ``BinomialBayesMixedGLM`` (:mod:`statsmodels.genmod.bayes_mixed_glm`), the
-only mixed-model logit in the lock file, is Bayesian: Gaussian priors on the fixed effects
-(SD ``fe_p``, here :data:`FE_PRIOR_SD` = 10 on the logit scale, flat against the data) and on
-the log SD of the area intercepts (SD ``vcp_p``, the library's 1). It fits by ``fit_map``
-(joint posterior mode and Laplace approximation) or ``fit_vb`` (mean-field variational
-Bayes). We use ``fit_vb`` (L-BFGS-B, fixed-effect columns standardised inside the fit and
-back-transformed, ``scale_fe``): on the small run's Mason frame ``fit_map`` is unusable,
-since the joint mode over the area intercepts and their log SD collapses the area SD towards
-0 (1.9e-7 by L-BFGS-B, 4.4e-5 by Newton-CG, BFGS stopping after 6,871 iterations without
-converging) and the DiD term then depends on the optimiser (log OR -0.297 against -0.430);
-VB, which averages over the area intercepts, gives an area SD of 0.238 and log OR -0.438
-with any optimiser or scaling (-0.4379 to -0.4383).
+Maximum likelihood by adaptive Gauss-Hermite quadrature
+--------------------------------------------------------
+No well-kept Python library fits a frequentist mixed logit (a GLMM): statsmodels' only
+mixed-model logit, ``BinomialBayesMixedGLM``, is Bayesian (``fit_vb``, mean-field variational
+Bayes, took 872 s on the paper-scale frame; ``fit_map``, the joint posterior mode, collapses
+the area SD towards 0 on the small run's Mason frame and its DiD term then depends on the
+optimiser). So the likelihood is written here, with numpy and scipy, the way lme4's
+``glmer(nAGQ = Q)`` and Stata's ``melogit`` compute it, and checked against libraries in
+tests/unit/test_mixed.py. With theta = (beta, tau = log s) and eta = X beta:
 
-The row's ``estimate`` is exp of the VB posterior mean of b3. Its ``se`` is *not* the VB
-posterior SD: mean-field VB treats b3 as independent of ``pilot``, ``post`` and the area
-intercepts, with which it is correlated, and so understates it (tests/unit/test_mixed.py:
-0.093 against 0.137 by ``fit_map``'s Laplace approximation on simulated data where that is
-well behaved). ``se`` is :func:`conditional_sd` instead, the Laplace approximation of the
-posterior SD given the area SD at its VB value (the inverse Hessian of minus the log
-posterior in the fixed effects and the area intercepts, at the VB means: 0.137 on those
-data, and 0.138 the model-based SE of the logit with area dummies); the VB SD is kept in
-the row's note. Neither is a frequentist standard error: the
-interval exp(mean +- z se) is an approximate 95% Bayesian credible interval under the model
-(normal area intercepts constant over the window) and the priors, which leaves out the
-uncertainty of the area SD. With flat priors and many journeys it is close to the
-model-based (not cluster-robust) Wald interval of a maximum-likelihood GLMM: it allows for
-between-area variation of the level, not for area-by-period shocks, which with 8 pilot
-areas matter (CRV1 over-rejects for the same reason). ``p_value`` is the normal
-approximation 2 Phi(-|mean| / se), for reading beside Mason's own p-values. The method has
-no measured size: it is shown for reference and decides no verdict
-(:mod:`pbr.registry.methods`, role ``reference``).
+- per area j, the mode b_j of g_j(b) = sum_i w_i [y_i (eta_i + b) - log(1 + exp(eta_i + b))]
+  - b^2 / (2 s^2) (w the frequency weights) by a Newton iteration over all areas at once (steps
+  halved where g_j would fall), and the curvature c_j = sum_i w_i p_i (1 - p_i) + 1 / s^2
+  there, s_j = c_j^(-1/2);
+- the area's log-likelihood by :data:`QUADRATURE_NODES` (9) Gauss-Hermite nodes z_q, weights
+  v_q, centred and scaled by the mode: l_j = log(sqrt(2) s_j) + logsumexp_q[log v_q + z_q^2 +
+  g_j(b_j + sqrt(2) s_j z_q)] - log(2 pi s^2) / 2, and l = sum_j l_j;
+- its gradient by Fisher's identity, the complete-data score averaged over each area's
+  posterior with the normalised quadrature weights omega_jq: X_j' w (y - p_jq) for beta,
+  b_jq^2 / s^2 - 1 for tau; the observed information by Louis' identity (the posterior mean of
+  minus the complete-data Hessian less the posterior variance of the score, by the same
+  quadrature), symmetrised;
+- L-BFGS-B (scipy) from the plain logit (:func:`pbr.fit.design.fit_logit`) and s = 0.3, in
+  coordinates scaled by the Cholesky factor of the plain logit's information (12-17
+  iterations on the Mason frames, 34 where s runs to its bound), s bounded below by
+  :data:`AREA_SD_MIN`. The row's convergence flag is the optimiser's (and the area modes').
+
+Checked (tests/unit/test_mixed.py): the quadrature against scipy.integrate.quad area by area
+(8e-9 relative with 9 nodes; the Laplace approximation, 1 node, 3e-4), the gradient and the
+information against central differences (6e-7 and 3e-6 of the largest entry on areas of 40
+journeys away from the optimum, 2e-9 for the information at it), frequency weights against
+expanded rows (identical), and the fit on simulated data (60 areas of 300 journeys, area SD
+0.4) against ``BinomialBayesMixedGLM.fit_vb`` (DiD log OR 0.0014 apart, area SD 0.457 against
+0.464), the logit with area dummies (0.002 apart, se 0.0944 against 0.0945) and, with the area
+SD at its bound, the plain logit (6e-9 apart, se 2e-7 relative). On the Mason frames 5 against 9 nodes change the
+log-likelihood by 3e-9 relative at most and the DiD estimate and se by under 1e-6, 15 nodes by
+1e-11.
+
+What the interval means
+-----------------------
+The row's ``estimate`` is exp(b3) at the maximum likelihood, ``se`` the square root of b3's
+entry of the inverse observed information (over beta and tau), the interval exp(b3 +- z se),
+a model-based Wald interval, and ``p_value`` the normal approximation 2 Phi(-|b3| / se). It is
+model-based, not cluster-robust: it allows for between-area variation of the level (normal
+area intercepts constant over the window), not for area-by-period shocks, which with 8 pilot
+areas matter (CRV1 over-rejects for the same reason). The method has no measured size: it is
+shown for reference and decides no verdict (:mod:`pbr.registry.methods`, role
+``reference``). When the area SD stops at its lower bound (no between-area variation found,
+lme4's "singular fit") the note says so and se is that of the fixed effects with s held there,
+in effect the plain logit's.
 
 Cost and the figures on a realistic frame
 -----------------------------------------
-Measured on the small run's analysis table (/work/main/results/small/derive/analysis_drug.parquet,
-config/small.yaml, scale 0.05) in the Mason window, the default covariates, on the shared
-2-core machine: successful completion (7,563 journeys in the model frame, 148 areas, 32
-fixed-effect columns) 8.1-9.5 s per fit over three runs (fit_vb with BFGS and no scaling
-27 s, L-BFGS-B without scaling 11 s); declined to continue (5,628 journeys, 92 areas)
-2.0-2.4 s. Command::
+Measured in the Mason window, the default covariates, on the shared 2-core machine (load
+3.5-4 from other work) with one BLAS thread (``OMP_NUM_THREADS=1``; with OpenBLAS's default 2
+threads on the loaded machine the dense products wait on each other, 2-7 times slower), three
+runs each:
 
-    PYTHONPATH=src .venv/bin/python -c "
+- the small run (/work/main/results/small/derive/analysis_drug.parquet, config/small.yaml,
+  scale 0.05): successful completion (7,563 journeys, 148 areas, 32 fixed-effect columns)
+  0.11 s per fit (fit_vb: 8.1-9.5 s); declined to continue (5,628 journeys, 92 areas) 0.15 s
+  (fit_vb 2.0-2.4 s);
+- paper scale (scale 1.0, 151,223 journeys, 149 areas): successful completion 3.9-4.2 s
+  (fit_vb: 872 s), declined to continue 2.7-2.9 s.
+
+Command (the path of the scale-1 table in place of the small run's for paper scale)::
+
+    OMP_NUM_THREADS=1 PYTHONPATH=src .venv/bin/python -c "
     import time, pandas as pd; from pbr.config import load_config; from pbr.fit import mixed, robustness
     from pbr.fit.spec import FitSpec
     df = pd.read_parquet('results/small/derive/analysis_drug.parquet')
@@ -66,21 +89,23 @@ fixed-effect columns) 8.1-9.5 s per fit over three runs (fit_vb with BFGS and no
     frame = robustness.mason_frame(df, '2011-04-01', '2012-04-01', '2013-03-31')
     for o in mixed.MASON_OUTCOMES:
         t = time.perf_counter(); r = mixed.logit_re(frame, FitSpec.from_config('drug', o, models, 'quarter'))
-        print(o, round(time.perf_counter() - t, 2), 's', r[['n', 'estimate', 'ci_low', 'ci_high']].values)"
+        print(o, round(time.perf_counter() - t, 2), 's', r[['estimate', 'ci_low', 'ci_high', 'se', 'note']].values)"
 
-The estimates there: successful completion OR 0.645 (0.420-0.991; se 0.219, VB SD 0.162, area
-SD 0.238) against the fixed-effects logit's 0.669 (CRV1 0.501-0.895, SE 0.148; its model-based,
-not cluster-robust, SE is 0.221, statsmodels GLM with area and quarter dummies: the same as
-``se`` here, so the random-intercept interval is wider than CRV1's because CRV1 is small with
-8 pilot areas, not because the model differs); declined to continue 4.43 (1.71-11.49) against
-4.74 (1.86-12.04). In the tiny workflow test run (scale 0.02) the fit takes under 3 s: OR 0.349
-(0.177-0.687) against the fixed-effects 0.345 (CRV1 0.223-0.535).
+The estimates: at scale 0.05, successful completion OR 0.651 (0.424-1.000; se 0.219, area SD
+0.227; fit_vb 0.645, 0.420-0.991, area SD 0.238) against the fixed-effects logit's 0.669 (CRV1
+0.501-0.895, SE 0.148; its model-based, not cluster-robust, SE is 0.221, statsmodels GLM with
+area and quarter dummies: about ``se`` here, so the random-intercept interval is wider
+than CRV1's because CRV1 is small with 8 pilot areas, not because the model differs);
+declined to continue 4.43 (1.77-11.10; the area SD at its bound: the profile log-likelihood
+falls from s = 1e-4 to 0.05, 0.1, 0.2: -850.55, -850.63, -850.86, -851.85; fit_vb 4.43,
+1.71-11.49) against the fixed-effects 4.74 (1.86-12.04). At scale 1, successful completion
+OR 0.647 (0.590-0.710; se 0.047, area SD 0.251), as fit_vb's 0.647 (0.590-0.710); declined to
+continue 5.23 (4.24-6.47; area SD 0.215).
 
-That is more than a few seconds per outcome at scale 0.05 (and grows with the journeys), so
-:func:`pbr.fit.robustness.mason_2015` fits it only for Mason's own outcomes,
-:data:`MASON_OUTCOMES` (successful completion, declined to continue: the outcomes with a
-published Mason 2015 value), when they are robustness outcomes (by default successful
-completion only); config ``models.robustness.mason_random_intercept: false`` turns it off.
+:func:`pbr.fit.robustness.mason_2015` fits it for Mason's own outcomes, :data:`MASON_OUTCOMES`
+(successful completion, declined to continue: the outcomes with a published Mason 2015 value),
+when they are robustness outcomes (by default successful completion only); config
+``models.robustness.mason_random_intercept: false`` turns it off.
 """
 
 from __future__ import annotations
@@ -134,7 +159,7 @@ MASON_OUTCOMES = tuple(PUBLISHED_MASON_2015)
 NOTE = (
     "random-intercept logit (Mason 2015's model: pilot, post, pilot x post, covariates, area intercept), "
     f"maximum likelihood by adaptive Gauss-Hermite quadrature ({QUADRATURE_NODES} nodes): "
-    "model-based 95% Wald interval (not cluster-robust), for reference only"
+    "model-based Wald interval (not cluster-robust), for reference only"
 )
 
 
