@@ -3,7 +3,7 @@
 Usage::
 
     .venv/bin/python bench/bench_calibration.py                      # default settings, scale 0.25
-    .venv/bin/python bench/bench_calibration.py --scale 1            # the published study's size
+    .venv/bin/python bench/bench_calibration.py --scale 1            # the published study's size (the check)
     .venv/bin/python bench/bench_calibration.py --set effects.drug.successful_completion=0.5 \\
         --set effects_second_year.drug.successful_completion=0.3     # a candidate (repeatable)
     .venv/bin/python bench/bench_calibration.py --config my.yaml     # a config's ``synthetic:`` section
@@ -36,8 +36,8 @@ Raw ORs and rates are from the truth, not fitted; the truth has no linkage error
 outcome (death, crime) is as the planted records give it. At the end, the constraints that pull
 against each other are printed with the figures that show it (``conflicts``).
 
-Runtime (wall, ``time``, measured while another job used the machine's 2 cores): scale 0.1, 51 s
-(the generator 2 s, the rest the adjusted fits of 30 models).
+Runtime (wall, ``time``, on the 2-core machine): scale 1, 2 min 19 s (the generator 34 s, the
+adjusted fits of 30 models 104 s); scale 0.25, 71 s; scale 0.1, 51 s (with another job running).
 """
 
 from __future__ import annotations
@@ -166,12 +166,14 @@ def raw_cells(frame: pd.DataFrame, outcome: str) -> dict[str, tuple[int, float]]
 
 
 def raw_or(cells: dict[str, tuple[int, float]]) -> float:
-    """The raw DiD OR of four cells' rates."""
+    """The raw DiD OR of four cells' rates (NaN unless every rate is in (0, 1))."""
 
     def odds(p: float) -> float:
         return p / (1 - p)
 
     r = {k: v[1] for k, v in cells.items()}
+    if not all(0 < p < 1 for p in r.values()):
+        return math.nan
     return odds(r["pilot_post"]) / odds(r["pilot_pre"]) / (odds(r["other_post"]) / odds(r["other_pre"]))
 
 
