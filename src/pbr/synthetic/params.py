@@ -102,11 +102,15 @@ class CohortEffects:
 
 
 def _drug_effects() -> CohortEffects:
+    # issue #23: one world for Mason 2015 (first post year) and Jones 2018 (two post years), chosen
+    # with bench/bench_calibration.py (docs/synthetic.md, "One synthetic world"); the first post
+    # year's ORs where effects_second_year sets the second's
     return CohortEffects(
-        treatment_initiation=0.17,
-        successful_completion=0.60,
-        completion_without_representation=0.63,
-        abstinence=1.50,
+        treatment_initiation=0.34,
+        waiting_over_3_weeks=1.5,
+        successful_completion=0.86,
+        completion_without_representation=0.95,
+        abstinence=1.43,
         non_injecting=1.32,
         retention=1.2,
         unplanned_discharge=1.3,
@@ -124,8 +128,10 @@ def _alcohol_effects() -> CohortEffects:
 
 @dataclass(frozen=True)
 class EffectsParams:
-    """Planted DiD odds ratios per cohort (defaults: Jones 2018 for drug clients): over the whole
-    post period, or over its first year for an outcome that ``effects_second_year`` sets."""
+    """Planted DiD odds ratios per cohort (defaults, drug clients: Mason 2015's first-year ORs and,
+    with ``effects_second_year``, Jones 2018's two-year ones; docs/synthetic.md, "One synthetic
+    world"): over the whole post period, or over its first year for an outcome that
+    ``effects_second_year`` sets."""
 
     #: drug cohort (first episode's primary substance is not alcohol)
     drug: CohortEffects = field(default_factory=_drug_effects)
@@ -150,13 +156,25 @@ class CohortSecondYearEffects:
     acquisitive_crime: float | None = None
 
 
+def _drug_second_year() -> CohortSecondYearEffects:
+    # issue #23: initiation and completion fall further in the second post year, so that the first
+    # year gives Mason 2015's ORs and the two years together Jones 2018's
+    return CohortSecondYearEffects(
+        treatment_initiation=0.09,
+        successful_completion=0.30,
+        completion_without_representation=0.90,
+    )
+
+
 @dataclass(frozen=True)
 class SecondYearEffectsParams:
-    """Planted DiD odds ratios in the second post year per cohort (all null by default: an effect
-    constant over the post period). With a value set, ``effects`` holds the first post year's OR."""
+    """Planted DiD odds ratios in the second post year per cohort (null: the cohort's OR in
+    ``effects``, constant over the post period). With a value set, ``effects`` holds the first post
+    year's OR. Defaults: drug initiation, completion and completion without re-presentation
+    (issue #23); every other one null."""
 
     #: drug cohort
-    drug: CohortSecondYearEffects = field(default_factory=CohortSecondYearEffects)
+    drug: CohortSecondYearEffects = field(default_factory=_drug_second_year)
     #: alcohol cohort
     alcohol: CohortSecondYearEffects = field(default_factory=CohortSecondYearEffects)
 
@@ -190,7 +208,9 @@ def _cell_rates(a: float, b: float, c: float) -> CellRates:
 class CohortRates:
     """Calibration targets for one cohort, per outcome (the outcomes of :class:`CohortEffects`)."""
 
-    treatment_initiation: CellRates = field(default_factory=lambda: _cell_rates(0.96, 0.955, 0.955))
+    #: drug: 0.99, so that Mason 2015's declined-to-continue rate (code 88, about half the journeys
+    #: not started) is near 0.5% and rises by about 0.9 points at its OR of 2.9 (issue #23)
+    treatment_initiation: CellRates = field(default_factory=lambda: _cell_rates(0.99, 0.99, 0.99))
     waiting_over_3_weeks: CellRates = field(default_factory=lambda: _cell_rates(0.07, 0.07, 0.065))
     successful_completion: CellRates = field(default_factory=lambda: _cell_rates(0.34, 0.27, 0.29))
     completion_without_representation: CellRates = field(
