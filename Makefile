@@ -50,10 +50,13 @@ lint: $(VENV)/.installed
 	$(BIN)/snakemake --lint --cores 1 >/dev/null
 	$(BIN)/mypy
 
-# the unit tier on all cores; the workflow and system tiers in one process (one shared tiny run)
+# the unit tier on all cores; the workflow and system tiers on two workers, one test module per
+# worker at a time (--dist loadfile; the workers share one tiny run, tests/conftest.py). Their
+# time goes mostly to waiting on Snakemake subprocesses and the SLURM queue, so two overlap well.
+# The system tier first: its slowest module (the SLURM cluster) should not start last.
 test: lint
 	$(BIN)/python -m pytest -n auto tests/unit
-	$(BIN)/python -m pytest --durations=25 tests/workflow tests/system
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=25 tests/system tests/workflow
 
 test-fast: $(VENV)/.installed
 	$(BIN)/python -m pytest -n auto tests/unit

@@ -7,7 +7,8 @@ traceback, so the user reads what went wrong and what to do next. While the body
 :data:`HEARTBEAT_SECONDS`, naming the last thing logged and the time since the job started,
 so no job is silent for longer (some steps, e.g. DuckDB scoring pairs inside splink, cannot
 report their own progress). A loop of known length reports what is done and what is left
-through :class:`Progress`.
+through :class:`Progress`; a job made of a few long single calls declares them as
+:class:`Phases`, so its log lines and the heartbeat say which phase of how many is under way.
 """
 
 from __future__ import annotations
@@ -22,7 +23,16 @@ from pathlib import Path
 
 from pbr.errors import PipelineError
 
-__all__ = ["HEARTBEAT_SECONDS", "Heartbeat", "PipelineError", "Progress", "configure", "logged"]
+__all__ = [
+    "HEARTBEAT_SECONDS",
+    "Heartbeat",
+    "Phases",
+    "PipelineError",
+    "Progress",
+    "configure",
+    "current_phase",
+    "logged",
+]
 
 #: a job that logged nothing for this long logs that it is still working
 HEARTBEAT_SECONDS = 10.0
@@ -65,9 +75,16 @@ class Heartbeat(logging.Handler):
         while not self._stop.wait(min(1.0, self.every / 4)):
             now = time.monotonic()
             if now - self.last >= self.every:
-                self.log.info(
-                    "%s: still working, %.0f s in; last: %s", self.step, now - self.started, self.last_message
-                )
+                self.log.info("%s", self.message(now))
+
+    def message(self, now: float) -> str:
+        """The heartbeat's line at ``now``: the time since the job started, the phase under way
+        (:func:`current_phase`, when one is) and the last thing logged."""
+        phase = current_phase()
+        under_way = f"; {phase.status()}" if phase else ""
+        return (
+            f"{self.step}: still working, {now - self.started:.0f} s in{under_way}; last: {self.last_message}"
+        )
 
 
 class Progress:
@@ -92,6 +109,55 @@ class Progress:
         elapsed = now - self.started
         left = elapsed / done * (self.total - done) if done else float("nan")
         self.log.info("%s: %d of %d done, about %.0f s left", self.what, done, self.total, left)
+
+
+class Phases:
+    """A job's ``total`` phases, each a single call that cannot report its own progress (splink's EM
+    training, a DuckDB query). ``with phases.phase(name):`` logs ``<what>: phase <i> of <total>
+    (<name>) started`` and ``... done in <s> s``; while it runs, the heartbeat names it
+    (:meth:`status`: ``phase 2 of 4 (EM training for dob), 45 s in``), and a call that does say
+    how far it got (splink's EM iterations, :mod:`pbr.link.messages`) adds it with :meth:`note`."""
+
+    def __init__(self, log: logging.Logger, what: str, total: int, clock=time.monotonic):
+        self.log, self.what, self.total, self.clock = log, what, int(total), clock
+        self.number, self.name, self.detail = 0, "", ""
+        self.started = clock()
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[Phases]:
+        """Run the next phase, ``name``, as the one under way (:func:`current_phase`)."""
+        global _current
+        self.number, self.name, self.detail = self.number + 1, name, ""
+        self.started = self.clock()
+        self.log.info("%s: %s started", self.what, self.label())
+        outer, _current = _current, self
+        try:
+            yield self
+        finally:
+            _current = outer
+        self.log.info("%s: %s done in %.0f s", self.what, self.label(), self.clock() - self.started)
+
+    def label(self) -> str:
+        """``phase <i> of <total> (<name>)``."""
+        return f"phase {self.number} of {self.total} ({self.name})"
+
+    def status(self) -> str:
+        """The phase under way, the seconds since it started and, when noted, how far it got."""
+        detail = f", {self.detail}" if self.detail else ""
+        return f"{self.label()}, {self.clock() - self.started:.0f} s in{detail}"
+
+    def note(self, detail: str) -> None:
+        """Record how far the phase got (shown by :meth:`status`; not logged here)."""
+        self.detail = detail
+
+
+#: the phase under way in this process (a job is one process), named by the heartbeat
+_current: Phases | None = None
+
+
+def current_phase() -> Phases | None:
+    """The :class:`Phases` whose phase is under way, if any."""
+    return _current
 
 
 def configure(log_file: str | Path | None, level: int = logging.INFO) -> None:

@@ -170,11 +170,26 @@ LAYOUT_PROBE = """(() => {
 })()"""
 
 
+#: Every table's overflow, read after the main layout probe with every <details> opened (a folded
+#: table is laid out like any other): its id (or caption), whether it stacks into cards, and the
+#: scroll and client widths of its container (the .table-wrap, else its parent) and of itself.
+TABLES_PROBE = """(() => {
+    document.querySelectorAll('details').forEach(d => { d.open = true; });
+    return Array.from(document.querySelectorAll('table')).map((t, i) => {
+        const box = t.closest('.table-wrap') || t.parentElement;
+        const name = t.id || ('table ' + i + ': ' + (t.caption ? t.caption.textContent.slice(0, 60) : ''));
+        return {name: name, cls: t.className, boxScroll: box.scrollWidth, boxClient: box.clientWidth,
+                scroll: t.scrollWidth, client: t.clientWidth, height: t.getBoundingClientRect().height};
+    });
+})()"""
+
+
 def load_in_chromium(
     binary: str, html: Path, user_data_dir: Path, screenshot: Path, width: int | None = None
 ) -> dict:
     """Load a page; return console errors, image sizes and DiD table rows, and with ``width`` (the
-    viewport's CSS width) the layout probe's values (:data:`LAYOUT_PROBE`); save a full-page screenshot."""
+    viewport's CSS width) the layout probe's values (:data:`LAYOUT_PROBE`) and every table's
+    (:data:`TABLES_PROBE`, after the screenshot); save a full-page screenshot."""
     dt = DevTools(binary, user_data_dir)
     try:
         target = dt.send("Target.createTarget", {"url": "about:blank"})["targetId"]
@@ -223,6 +238,10 @@ def load_in_chromium(
         )
         screenshot.parent.mkdir(parents=True, exist_ok=True)
         screenshot.write_bytes(base64.b64decode(shot["data"]))
+        if width:
+            value["tables"] = dt.send(
+                "Runtime.evaluate", {"expression": TABLES_PROBE, "returnByValue": True}, session=s
+            )["result"]["value"]
         errors = []
         for m in dt.events:
             p = m.get("params", {})
@@ -283,3 +302,27 @@ def test_main_table_fits_and_forest_numbers_are_there(rendered, chromium, tmp_pa
     assert "0.58 (0.41–0.81)" in lay["forestNumbers"] and "0.60 (0.53–0.67)" in lay["forestNumbers"]
     assert "reproduced 0.58 (0.41–0.81)" in lay["forestAlt"]
     assert shot.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("mode", ["synthetic", "real", "issue19"])
+@pytest.mark.parametrize("width", [900, 1400])
+def test_no_table_scrolls_sideways(rendered, chromium, tmp_path, mode, width):
+    """At 900 and 1400 px wide no table of the report (those folded under <details> included; the
+    issue-19 report adds the timing, per-pilot and composition tables) is wider than its container
+    or than itself: each reads without scrolling sideways (the wide ones stack into cards,
+    layout.stacked; identifiers break after their underscores)."""
+    from report_fixtures import render_issue19
+
+    html = render_issue19(tmp_path) if mode == "issue19" else rendered[mode]
+    shot = ARTIFACTS / f"report_{mode}_{width}px_tables.png"
+    got = load_in_chromium(chromium, html, tmp_path / "profile", shot, width=width)
+    tables = got["tables"]
+    assert len(tables) >= 20 and any(t["name"] == "tbl-robustness" for t in tables)
+    wide = [
+        f"{t['name']} (class {t['cls'] or '-'}): container {t['boxScroll']} > {t['boxClient']} px"
+        f" or table {t['scroll']} > {t['client']} px"
+        for t in tables
+        if t["boxScroll"] > t["boxClient"] or t["scroll"] > t["client"]
+    ]
+    assert not wide, f"at {width} px these tables scroll sideways: " + "; ".join(wide)
+    assert all(t["height"] > 0 for t in tables), [t["name"] for t in tables if t["height"] <= 0]

@@ -90,3 +90,26 @@ def test_install_attaches_one_filter_per_logger(name):
     messages.install()
     messages.install()
     assert sum(isinstance(f, messages.SplinkMessages) for f in logging.getLogger(name).filters) == 1
+
+
+def test_em_iterations_are_kept_as_progress_and_noted_on_the_phase(caplog):
+    """splink's EM iteration lines (INFO) reach the log as 'EM iteration i of at most 25', and the
+    phase under way notes how far EM got; EM's empty separator line is dropped."""
+    from pbr.logs import Phases, current_phase
+
+    messages.install()
+    em = logging.getLogger(messages.EM_LOGGER)
+    logging.getLogger("splink").setLevel(logging.WARNING)  # as the linker leaves it
+    phases = Phases(logging.getLogger("t.em"), "linkage training", 5)
+    with caplog.at_level(logging.INFO), phases.phase("EM training blocked on dob, area_code"):
+        em.info("")
+        em.info("Iteration 3: Largest change in params was -0.25 in the m_probability of dob, level `Exact`")
+        assert current_phase() is phases and phases.detail == "EM iteration 3 of at most 25"
+        em.info("\nEM converged after 3 iterations")
+    lines = [r.getMessage() for r in caplog.records if r.name == messages.EM_LOGGER]
+    assert lines == [
+        "EM iteration 3 of at most 25: largest change in params was -0.25 in the m_probability of dob, "
+        "level `Exact`",
+        "EM converged after 3 iterations",
+    ]
+    assert messages.em_iteration("Some new splink message") is None

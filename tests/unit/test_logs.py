@@ -91,3 +91,42 @@ def test_progress_says_what_is_done_and_what_is_left_at_most_every_interval(capl
     assert lines[0] == "month loop: 20 of 72 done, about 26 s left"
     assert lines[-1] == "month loop: 72 of 72 done, about 0 s left"
     assert len(lines) == 4  # at 20, 40, 60 and 72 steps
+
+
+def test_phases_say_which_phase_of_how_many_and_the_heartbeat_names_it(caplog):
+    """Each phase logs its number, the total and its name when it starts and ends; while it runs,
+    the heartbeat's line names it with the seconds since it started and what it noted."""
+    now = [100.0]
+    log = logging.getLogger("t.phases")
+    phases = logs.Phases(log, "linkage training", 4, clock=lambda: now[0])
+    beat = logs.Heartbeat(log, "train", every=10)
+    beat.started = 90.0
+    with caplog.at_level(logging.INFO, logger="t.phases"):
+        with phases.phase("lambda"):
+            now[0] = 103.0
+        assert logs.current_phase() is None
+        with phases.phase("EM training for dob"):
+            now[0] = 148.0
+            assert logs.current_phase() is phases
+            assert phases.status() == "phase 2 of 4 (EM training for dob), 45 s in"
+            phases.note("EM iteration 3 of at most 25")
+            assert beat.message(now[0]) == (
+                "train: still working, 58 s in; phase 2 of 4 (EM training for dob), 45 s in, "
+                "EM iteration 3 of at most 25; last: started"
+            )
+    assert beat.message(now[0]) == "train: still working, 58 s in; last: started"
+    lines = [r.getMessage() for r in caplog.records if r.name == "t.phases"]
+    assert lines == [
+        "linkage training: phase 1 of 4 (lambda) started",
+        "linkage training: phase 1 of 4 (lambda) done in 3 s",
+        "linkage training: phase 2 of 4 (EM training for dob) started",
+        "linkage training: phase 2 of 4 (EM training for dob) done in 45 s",
+    ]
+
+
+def test_a_failing_phase_is_no_longer_under_way(caplog):
+    phases = logs.Phases(logging.getLogger("t.fail"), "scoring", 2)
+    with pytest.raises(ValueError), phases.phase("DuckDB query"):
+        raise ValueError("out of memory")
+    assert logs.current_phase() is None
+    assert not [r for r in caplog.records if "done in" in r.getMessage()]

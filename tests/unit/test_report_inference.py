@@ -240,7 +240,10 @@ def test_the_mason_item_quotes_the_random_intercept_model_and_keeps_the_headline
     )
     item = _item(_findings(res), "Mason 2015 ORs inside the reproduced interval")
     assert item["ok"] is True and item["method"] == HEADLINE
-    quoted = "random-intercept logit (Mason's model, for reference only): OR 0.840, 95% credible interval 0.600–0.800"
+    quoted = (
+        "random-intercept logit (Mason's model, for reference only): "
+        "OR 0.840, 95% model-based interval 0.600–0.800"
+    )
     assert quoted in item["detail"]
     rob = robustness_section(res, COHORTS, OUTCOMES, make_config())
     comment = next(

@@ -4,10 +4,12 @@ page, and the small-data banner (Table 1: test_report_table1.py)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import matplotlib.ticker
+from markupsafe import Markup
 from report_fixtures import (
     COHORTS,
     OUTCOMES,
@@ -25,7 +27,7 @@ from pbr.report.figures import (
     log_axis,
     log_ticks,
 )
-from pbr.report.layout import column_labels, small_data_banner, stacked
+from pbr.report.layout import column_labels, small_data_banner, soft_breaks, stacked
 from pbr.report.verdicts import Verdict
 
 
@@ -184,6 +186,56 @@ def test_column_labels_expand_spans():
     assert stacked(t, narrow=True)["stack"] == "stack-narrow"
 
 
+def test_a_card_repeats_the_cells_spanning_rows_above_it():
+    """A row under a cell spanning rows carries a hidden copy of it (class repeat) at its column,
+    labelled like it, so each card names its cohort and outcome; the table itself is unchanged."""
+    head = [[{"text": "Cohort"}, {"text": "Outcome"}, {"text": "Check"}, {"text": "OR"}]]
+    body = [
+        [
+            {"text": "drug", "rowspan": 3, "cls": ""},
+            {"text": "Death", "rowspan": 2, "cls": "x"},
+            {"text": "main"},
+            {"text": "0.5"},
+        ],
+        [{"text": "placebo"}, {"text": "1.0"}],
+        [{"text": "Crime"}, {"text": "main"}, {"text": "0.9"}],
+    ]
+    t = stacked({"head": head, "body": body}, narrow=True)
+    texts = [[c["text"] for c in row] for row in t["body"]]
+    assert texts == [
+        ["drug", "Death", "main", "0.5"],
+        ["drug", "Death", "placebo", "1.0"],
+        ["drug", "Crime", "main", "0.9"],
+    ]
+    assert [[c["label"] for c in row] for row in t["body"]] == [["Cohort", "Outcome", "Check", "OR"]] * 3
+    repeats = [[c.get("cls", "") for c in row[:2]] for row in t["body"]]
+    assert repeats == [["", "x"], ["repeat", "x repeat"], ["repeat", ""]]
+    assert all(c.get("rowspan", 1) == 1 for row in t["body"][1:] for c in row)
+    assert body[1] == [{"text": "placebo"}, {"text": "1.0"}]  # the view passed in is not changed
+
+
+def test_soft_breaks_after_underscores_and_slashes_only():
+    assert str(soft_breaks("logit_score_wcb")) == "logit_<wbr>score_<wbr>wcb"
+    assert str(soft_breaks("results/s01/x <b>")) == "results/<wbr>s01/<wbr>x &lt;b&gt;"
+    assert str(soft_breaks("denominator:representation")) == "denominator:<wbr>representation"
+    assert str(soft_breaks("a_ b / c: 0.140–0.382")) == "a_ b / c: 0.140–0.382"
+    assert str(soft_breaks(Markup("<a href='#n_1'>[1]</a>"))) == "<a href='#n_1'>[1]</a>"
+    assert str(soft_breaks(1234)) == "1234"
+
+
+def test_the_wide_tables_stack_and_their_repeats_are_hidden_in_the_table(rendered):
+    html = rendered["synthetic"].read_text()
+    for tid in ("tbl-robustness", "tbl-inference-drug", "tbl-flow", "tbl-linkage-negative-control"):
+        assert f'id="{tid}" class="stack-narrow"' in html, tid
+    assert 'id="tbl-all" class="stack"' in html and "logit_<wbr>score_<wbr>wcb" in html
+    robustness = html[html.index('id="tbl-robustness"') :]
+    robustness = robustness[: robustness.index("</table>")]
+    assert 'class="repeat" data-label="Cohort"' in robustness
+    css = (Path(__file__).resolve().parents[2] / "report" / "report.css").read_text()
+    assert "td.repeat, th.repeat { display: none; }" in css
+    assert "@media screen and (max-width: 1180px)" in css
+
+
 def test_every_did_cell_carries_its_column_label(rendered):
     cells = [c for c in parse_cells(rendered["synthetic"]).cells if c["table"] == "tbl-did"]
     body = [c for c in cells if "data-label" in c["attrs"]]
@@ -232,3 +284,35 @@ def test_the_report_shows_the_banner_only_for_a_small_run(rendered, tmp_path, mo
 
     monkeypatch.setattr(report_fixtures, "make_config", big_config)
     assert 'id="small-data-banner"' not in render(tmp_path).read_text()
+
+
+# ---------------------------------------------------------------------------------------
+# Figures drawn once per format
+
+
+def test_a_figure_is_laid_out_once_and_drawn_once_per_format(monkeypatch):
+    """One layout pass (nothing rasterised), then the print PNG and the SVG: three draws in all,
+    where savefig's bbox_inches="tight" laid the figure out again for each of three formats (six);
+    the report's PNG is the print PNG halved, at 100 dpi."""
+    import io
+
+    import matplotlib.figure
+    from PIL import Image
+
+    from pbr.report import figures
+
+    draws = []
+    draw = matplotlib.figure.Figure.draw
+    monkeypatch.setattr(matplotlib.figure.Figure, "draw", lambda self, r: draws.append(r) or draw(self, r))
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([0, 1], [1, 0])
+    ax.set_title("a title that sets the tight box")
+    fig.tight_layout()
+    out = figures._figure(fig, "alt", "caption", "fig-x")
+    assert len(draws) == 3
+    with Image.open(io.BytesIO(out.print_png)) as big, Image.open(io.BytesIO(out.png)) as small:
+        assert small.size == ((big.width + 1) // 2, (big.height + 1) // 2)
+        assert round(small.info["dpi"][0]) == 100 and round(big.info["dpi"][0]) == 200
+        png_width_pt = big.width / 200 * 72
+    svg_width_pt = float(re.search(rb'<svg[^>]* width="([\d.]+)pt"', out.svg).group(1))
+    assert abs(svg_width_pt - png_width_pt) < 1, (svg_width_pt, png_width_pt)  # one tight box

@@ -71,7 +71,12 @@ def _cells(html: Path, table_id: str) -> list[str]:
 
 def _row(html: Path, table_id: str, name: str) -> list[str]:
     """The cells of the row whose row header is ``name`` (up to the next row header)."""
-    cells = [c for c in parse_cells(html).cells if c["table"] == table_id]
+    cells = [
+        c
+        for c in parse_cells(html).cells
+        if c["table"] == table_id
+        and "repeat" not in c["attrs"].get("class", "").split()  # hidden in the table
+    ]
     i = next(i for i, c in enumerate(cells) if c["tag"] == "th" and c["text"] == name)
     out = [cells[i]["text"]]
     for c in cells[i + 1 :]:

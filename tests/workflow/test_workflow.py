@@ -99,8 +99,9 @@ def test_the_mason_window_has_the_random_intercept_logit_for_reference(tiny_run)
 def test_snakemakes_own_report_builds_from_a_run(tiny_run, tmp_path):
     """`snakemake --report` (issue 22): the zip holds the HTML report, the DiD table, the findings
     and the figures, each with its caption."""
-    target = tmp_path / "snakemake_report.zip"
-    run_snakemake(tiny_run, "--configfile", "tests/configs/tiny.yaml", "--report", str(target))
+    target, work = tmp_path / "snakemake_report.zip", tmp_path / "work"
+    shutil.copytree(tiny_run, work, symlinks=True)  # the shared run stays as it was (xdist workers share it)
+    run_snakemake(work, "--configfile", "tests/configs/tiny.yaml", "--report", str(target))
     with zipfile.ZipFile(target) as z:
         names = z.namelist()
         index = next(n for n in names if n.endswith("report.html") and n.count("/") == 1)
@@ -180,8 +181,10 @@ def test_imputed_link_sets_are_drawn_fitted_and_combined(tiny_run):
 
 
 @pytest.mark.slow
-def test_second_run_does_nothing(tiny_run):
-    out = run_snakemake(tiny_run, *TINY, "-n").output
+def test_second_run_does_nothing(tiny_run, tmp_path):
+    work = tmp_path / "work"
+    shutil.copytree(tiny_run, work, symlinks=True)  # the shared run stays as it was (xdist workers share it)
+    out = run_snakemake(work, *TINY, "-n").output
     assert planned_jobs(out) == {}
     assert "Nothing to be done" in out
 

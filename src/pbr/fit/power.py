@@ -76,6 +76,7 @@ from pbr.fit.estimability import estimability
 from pbr.fit.frame import model_rows, post_start
 from pbr.fit.spec import FitSpec, joined
 from pbr.fit.wild_bootstrap import LogitParts, at_least_as_extreme, logit_parts
+from pbr.logs import Progress
 
 log = logging.getLogger(__name__)
 
@@ -189,10 +190,10 @@ def score_space_power(
     terms = BootstrapTerms.of(space, v)
     rejections = np.zeros(len(betas))
     reps = u.shape[1]
+    progress = Progress(log, "power replicates", reps)
     for r in range(reps):
         rejections += replicate_pvalues(space, betas, u[:, r], terms) <= alpha
-        if (r + 1) % 200 == 0:
-            log.info("power replicates: %d of %d", r + 1, reps)
+        progress.step(r + 1)
     return rejections / reps
 
 

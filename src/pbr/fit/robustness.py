@@ -20,7 +20,7 @@ which stay for reference only (their note says so). Specifications and methods:
   fixed-effects logit (area and period FE) and its few-cluster row, and, for Mason's own
   outcomes (:data:`pbr.fit.mixed.MASON_OUTCOMES`), Mason et al.'s (2015) own model beside
   them, the random-intercept logit of :mod:`pbr.fit.mixed` (method ``logit_re``, for
-  reference only: its interval is a variational-Bayes credible interval).
+  reference only: its interval is a model-based, not cluster-robust, Wald interval).
 - Timing sensitivity (outcome windows from :func:`pbr.registry.outcomes.window_days`,
   selections in :mod:`pbr.fit.timing`; a 12-month outcome of a journey starting in
   FY2011-12 is partly observed under the scheme):

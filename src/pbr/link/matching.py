@@ -22,6 +22,7 @@ from pbr.flow import flow_frame, flow_row
 from pbr.link.model import predict_link_pairs
 from pbr.link.quality import person_link_notes
 from pbr.link.records import unit_pseudonyms
+from pbr.logs import Phases
 
 log = logging.getLogger(__name__)
 
@@ -152,36 +153,41 @@ def link_register_probabilistic(
     ``spec['unit']``) is carried as its pseudonym (``right['group']``, looked up by
     :func:`pbr.link.records.unit_pseudonyms`), never as the register's own identifier.
     """
-    if cfg["method"] == "probabilistic":
-        pairs = predict_link_pairs(left, right, model, cfg["min_probability"], threads, memory_mb)
-    else:
-        pairs = exact_key_pairs(left, right)
-    unit_pairs = to_group_pairs(pairs, right)
-    unit_pairs["capacity"] = unit_capacity(unit_pairs, left, cfg["units_per_person"][name])
-    matches = best_matches(unit_pairs, capacity="capacity")
-    records = register
-    if spec["group"] is not None:
-        unit = spec["unit"]
-        pseudonym = unit_pseudonyms(right, spec["group"])
-        pseudonym = pseudonym[pseudonym.isin(set(unit_pairs["right_id"]))]  # only candidate units' records
-        records = register[register[unit].isin(pseudonym.index)]
-        records = records.assign(**{unit: records[unit].map(pseudonym)})
-    candidates = link_table(unit_pairs, records, spec["unit"], spec["keep"])
-    links = candidate_links(candidates, matches, spec["unit"])
-    exact = to_group_pairs(exact_key_pairs(left, right), right)
-    linked = links.loc[links["match_probability"] >= cfg["threshold"], spec["id"]].nunique()
-    notes = person_link_notes(left, right, links, cfg, name)
-    flow = _register_link_flow(name, len(register), linked, cfg["threshold"], notes)
-    log.info(
-        "%s: %d candidate pairs, %d matches, %d of %d register records linked at p >= %s",
-        name,
-        len(pairs),
-        len(matches),
-        linked,
-        len(register),
-        cfg["threshold"],
-    )
-    return {"links": links, "pairs": unit_pairs, "candidates": candidates, "exact": exact, "flow": flow}
+    phases = Phases(log, f"linking {name}", 2)
+    with phases.phase("scoring candidate pairs (splink, DuckDB)"):
+        if cfg["method"] == "probabilistic":
+            pairs = predict_link_pairs(left, right, model, cfg["min_probability"], threads, memory_mb)
+        else:
+            pairs = exact_key_pairs(left, right)
+    with phases.phase(f"matching {len(pairs):,} pairs, link tables"):
+        unit_pairs = to_group_pairs(pairs, right)
+        unit_pairs["capacity"] = unit_capacity(unit_pairs, left, cfg["units_per_person"][name])
+        matches = best_matches(unit_pairs, capacity="capacity")
+        records = register
+        if spec["group"] is not None:
+            unit = spec["unit"]
+            pseudonym = unit_pseudonyms(right, spec["group"])
+            pseudonym = pseudonym[
+                pseudonym.isin(set(unit_pairs["right_id"]))
+            ]  # only candidate units' records
+            records = register[register[unit].isin(pseudonym.index)]
+            records = records.assign(**{unit: records[unit].map(pseudonym)})
+        candidates = link_table(unit_pairs, records, spec["unit"], spec["keep"])
+        links = candidate_links(candidates, matches, spec["unit"])
+        exact = to_group_pairs(exact_key_pairs(left, right), right)
+        linked = links.loc[links["match_probability"] >= cfg["threshold"], spec["id"]].nunique()
+        notes = person_link_notes(left, right, links, cfg, name)
+        flow = _register_link_flow(name, len(register), linked, cfg["threshold"], notes)
+        log.info(
+            "%s: %d candidate pairs, %d matches, %d of %d register records linked at p >= %s",
+            name,
+            len(pairs),
+            len(matches),
+            linked,
+            len(register),
+            cfg["threshold"],
+        )
+        return {"links": links, "pairs": unit_pairs, "candidates": candidates, "exact": exact, "flow": flow}
 
 
 def _register_link_flow(

@@ -20,6 +20,7 @@ import pandas as pd
 
 from pbr.link import messages
 from pbr.link.records import LINK_COLUMNS
+from pbr.logs import Phases
 
 #: a discharge 'client died' within this many days of a death date agrees with it
 DIED_WINDOW_DAYS = 60
@@ -74,6 +75,7 @@ def splink_settings(event_dates: bool = False, term_frequency: bool = True, link
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,
         linker_uid=linker_uid,
+        max_iterations=messages.EM_MAX_ITERATIONS,
     )
 
 
@@ -275,6 +277,10 @@ def _round_model(obj):
     return obj
 
 
+#: the columns each EM session blocks on (:func:`em_sessions`)
+EM_SESSION_BLOCKS = (("dob", "area_code"), ("initials", "area_code", "sex"), ("initials", "dob"))
+
+
 def em_sessions() -> list:
     """The blocking rules of the EM sessions, each estimating the comparisons it does not block on.
 
@@ -289,11 +295,7 @@ def em_sessions() -> list:
     """
     from splink import block_on
 
-    return [
-        block_on("dob", "area_code"),
-        block_on("initials", "area_code", "sex"),
-        block_on("initials", "dob"),
-    ]
+    return [block_on(*columns) for columns in EM_SESSION_BLOCKS]
 
 
 @contextlib.contextmanager
@@ -360,16 +362,20 @@ def train_link_model(
     event_dates = bool(right["event_date"].notna().any())
     linker = duckdb_linker(left, right, splink_settings(event_dates), threads, memory_mb)
     training = linker.training
-    training.estimate_probability_two_random_records_match(
-        [block_on("initials", "dob", "sex", "area_code")], recall=recall
-    )
-    training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
+    phases = Phases(log, "linkage training", 2 + len(EM_SESSION_BLOCKS))
+    with phases.phase("lambda from the exact rule"):
+        training.estimate_probability_two_random_records_match(
+            [block_on("initials", "dob", "sex", "area_code")], recall=recall
+        )
+    with phases.phase(f"u by random sampling of up to {max_pairs:,.0f} pairs"):
+        training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
     floored: list[tuple[str, str, str]] = []
     with em_underflow_floor(floored):
-        for rule in em_sessions():
-            training.estimate_parameters_using_expectation_maximisation(
-                rule, fix_probability_two_random_records_match=True, max_pairs=em_max_pairs
-            )
+        for columns, rule in zip(EM_SESSION_BLOCKS, em_sessions(), strict=True):
+            with phases.phase(f"EM training blocked on {', '.join(columns)}"):
+                training.estimate_parameters_using_expectation_maximisation(
+                    rule, fix_probability_two_random_records_match=True, max_pairs=em_max_pairs
+                )
     for column, level, parameter in dict.fromkeys(floored):
         log.warning(
             "EM estimated %s = 0 for %s level '%s' (no true match seems to fall in it); held at "

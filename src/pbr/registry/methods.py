@@ -100,7 +100,7 @@ METHODS: dict[str, Method] = {
         ),
         _m(
             "logit_re",
-            "Logit with a random area intercept (Mason 2015's model), variational Bayes credible interval",
+            "Logit with a random area intercept (Mason 2015's model), maximum likelihood, model-based Wald interval",
             "random-intercept logit",
             "reference",
         ),

@@ -529,7 +529,7 @@ def random_intercept_text(r, redact=str) -> str:
             else f"{what}: not estimable"
         )
     return (
-        f"{what}: OR {format_number(r['estimate'])}, 95% credible interval "
+        f"{what}: OR {format_number(r['estimate'])}, 95% model-based interval "
         f"{format_interval(r['ci_low'], r['ci_high'])}"
     )
 

@@ -92,18 +92,43 @@ class ReportFigures(TypedDict):
     trends: list[Figure]
 
 
-def _saved(fig: plt.Figure, fmt: str, dpi: int = SCREEN_DPI) -> bytes:
+def _saved(fig: plt.Figure, fmt: str, bbox: matplotlib.transforms.Bbox, dpi: int = PRINT_DPI) -> bytes:
+    """``fig`` as ``fmt`` bytes, cropped to ``bbox`` (inches), without time stamps."""
     buf = io.BytesIO()
     metadata = {"Software": None} if fmt == "png" else {"Date": None, "Creator": None}
-    fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight", metadata=metadata)
+    fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches=bbox, metadata=metadata)
+    return buf.getvalue()
+
+
+def _tight_bbox(fig: plt.Figure) -> matplotlib.transforms.Bbox:
+    """What ``bbox_inches="tight"`` crops to, padded alike, laid out once at :data:`PRINT_DPI`
+    (nothing rasterised), so that the formats do not each lay the figure out again; the SVG
+    keeps :data:`SCREEN_DPI`, as before (it sizes in points, the dpi matters to raster parts only)."""
+    fig.set_dpi(PRINT_DPI)
+    fig.set_layout_engine(None)  # tight_layout's placeholder would make savefig lay it out again
+    fig.draw_without_rendering()
+    return fig.get_tightbbox().padded(matplotlib.rcParams["savefig.pad_inches"])
+
+
+def _screen_png(print_png: bytes) -> bytes:
+    """The report's PNG (:data:`SCREEN_DPI`) from the print PNG: each pixel the mean of a block of
+    ``PRINT_DPI // SCREEN_DPI`` pixels each way."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(print_png)) as im:
+        small = im.reduce(PRINT_DPI // SCREEN_DPI)
+    buf = io.BytesIO()
+    small.save(buf, format="PNG", dpi=(SCREEN_DPI, SCREEN_DPI))
     return buf.getvalue()
 
 
 def _figure(fig: plt.Figure, alt: str, caption: str, fid: str) -> Figure:
-    """``fig`` rendered as the report's PNG, a print PNG and an SVG (then closed)."""
-    out = Figure(_saved(fig, "png"), alt, caption, fid, _saved(fig, "png", PRINT_DPI), _saved(fig, "svg"))
+    """``fig`` drawn once per format (then closed): the print PNG and the SVG, cropped to one tight
+    box (:func:`_tight_bbox`); the report's PNG is the print PNG reduced (:func:`_screen_png`)."""
+    bbox = _tight_bbox(fig)
+    print_png, svg = _saved(fig, "png", bbox), _saved(fig, "svg", bbox, SCREEN_DPI)
     plt.close(fig)
-    return out
+    return Figure(_screen_png(print_png), alt, caption, fid, print_png, svg)
 
 
 def _style(ax: plt.Axes) -> None:

@@ -1,5 +1,5 @@
 """Layout helpers for the report's template: a table that stacks into cards on a narrow page,
-and the banner that says when a run is too small for its verdicts.
+break opportunities in identifiers, and the banner that says when a run is too small for its verdicts.
 
 Kept apart from the sections so that the template's context needs one name each.
 """
@@ -7,6 +7,9 @@ Kept apart from the sections so that the template's context needs one name each.
 from __future__ import annotations
 
 import copy
+import re
+
+from markupsafe import Markup, escape
 
 from pbr.report.disclosure import Count
 
@@ -38,26 +41,57 @@ def column_labels(head: list[list[dict]]) -> list[str]:
 def stacked(t: dict, narrow: bool = False) -> dict:
     """A copy of the table view ``t`` that stacks into one card per row on a narrow page (the
     CSS class ``stack``: below 1380 px, for the main DiD table; with ``narrow``, ``stack-narrow``:
-    below 960 px): every body cell carries its column's label (``label``, shown above the value
-    by the CSS when the header row is hidden)."""
+    below 1180 px on screen): every body cell carries its column's label (``label``, shown above
+    the value by the CSS when the header row is hidden), and a row under a cell that spans rows
+    repeats that cell (class ``repeat``: hidden in the table, shown in the card), so every card
+    names its cohort and outcome."""
     out = copy.copy(t)
     labels = column_labels(t["head"])
-    body, taken = [], set()
-    for ri, row in enumerate(t["body"]):
-        new_row, col = [], 0
-        for c in row:
-            while (ri, col) in taken:
-                col += 1
-            span = int(c.get("colspan", 1))
-            new_row.append({**c, "label": " / ".join(labels[col : col + span])})
-            for dr in range(int(c.get("rowspan", 1))):
-                for dc in range(span):
-                    taken.add((ri + dr, col + dc))
-            col += span
-        body.append(new_row)
-    out["body"] = body
+    out["body"] = [
+        [{**c, "label": " / ".join(labels[col : col + int(c.get("colspan", 1))])} for col, c in row]
+        for row in placed_rows(t["body"])
+    ]
     out["stack"] = "stack-narrow" if narrow else "stack"
     return out
+
+
+def placed_rows(body: list[list[dict]]) -> list[list[tuple[int, dict]]]:
+    """Each body row's cells with their first column, in column order; a cell spanning rows from
+    above is repeated in every row it covers (a copy with rowspan 1 and class ``repeat``)."""
+    above: dict[int, tuple[dict, int]] = {}  # first column -> (cell spanning rows, its last row)
+    out = []
+    for ri, row in enumerate(body):
+        live = {col: c for col, (c, last) in above.items() if last >= ri}
+        taken = {col + k for col, c in live.items() for k in range(int(c.get("colspan", 1)))}
+        cells = [(col, _repeat(c)) for col, c in live.items()]
+        col = 0
+        for c in row:
+            while col in taken:
+                col += 1
+            cells.append((col, c))
+            if int(c.get("rowspan", 1)) > 1:
+                above[col] = (c, ri + int(c["rowspan"]) - 1)
+            col += int(c.get("colspan", 1))
+        out.append(sorted(cells, key=lambda x: x[0]))
+    return out
+
+
+def _repeat(c: dict) -> dict:
+    """The copy of a row-spanning cell shown in a card below its first row."""
+    return {**c, "rowspan": 1, "cls": " ".join(x for x in (c.get("cls", ""), "repeat") if x)}
+
+
+def soft_breaks(text) -> Markup:
+    """A cell's text, escaped, with a break opportunity (``<wbr>``) after each ``_``, ``/`` and
+    ``:`` followed by a letter or digit, so identifiers (``logit_score_wcb``,
+    ``denominator:representation``) and paths wrap in a narrow column; HTML built by a section
+    (Markup) is left as it is."""
+    if isinstance(text, Markup):
+        return text
+    return Markup(_BREAK_AFTER.sub(r"\1<wbr>", str(escape(text))))
+
+
+_BREAK_AFTER = re.compile(r"([_/:])(?=[A-Za-z0-9])")
 
 
 def small_data_banner(rows: list[dict], analysed: list[dict], config: dict) -> dict | None:

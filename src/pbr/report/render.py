@@ -62,7 +62,7 @@ from pbr.report.final_report import direction_rows, direction_table
 from pbr.report.findings import area_summary, summary_findings
 from pbr.report.findings_json import findings_document
 from pbr.report.inputs import ReportInputs
-from pbr.report.layout import small_data_banner, stacked
+from pbr.report.layout import small_data_banner, soft_breaks, stacked
 from pbr.report.methods import (
     SIZE_BAND,
     covariate_rule,
@@ -153,6 +153,7 @@ def _env() -> jinja2.Environment:
     env.filters["ucfirst"] = lambda t: str(t)[:1].upper() + str(t)[1:]
     env.filters["p"] = format_p
     env.filters["stacked"] = stacked
+    env.filters["soft_breaks"] = soft_breaks
     return env
 
 
