@@ -245,6 +245,45 @@ class RatesParams:
     alcohol: CohortRates = field(default_factory=_alcohol_rates)
 
 
+@dataclass(frozen=True)
+class CaseMixShift:
+    """How the case mix of the pilot areas' post-period journeys differs from the rest: each field
+    0 (the generator's own mix, the extract byte for byte as without the setting) or a shift
+    towards a worse prognosis for successful completion, drawn from its own random stream
+    (``Streams.case_mix``). Applies to the journeys carrying the planted effect (pilot areas,
+    referred from ``dates.post_start``), adults and under 18s, new clients and re-presentations;
+    docs/synthetic.md, "Case mix shift"."""
+
+    #: share of the cell's journeys not referred by criminal justice that are referred by it instead
+    #: (its share rises by this times the share not so referred)
+    criminal_justice_referral: float = 0.0
+    #: share of the cell's journeys not previously treated that are recorded as previously treated
+    previously_treated: float = 0.0
+    #: points added to the mean of the start quality-of-life score (0-20; negative: worse); the
+    #: psychological and physical health scores, drawn around the same mean, move with it
+    quality_of_life: float = 0.0
+
+    def is_null(self) -> bool:
+        """No shift at all."""
+        return all(getattr(self, f.name) == 0 for f in dataclasses.fields(self))
+
+
+def _pilot_post_case_mix() -> CaseMixShift:
+    # issue #23: adjusting for the case mix moves Jones 2018's completion OR from the press
+    # release's unadjusted 0.555 to 0.60 (and abstinence's from 1.389 to 1.50): the pilot areas'
+    # post-period clients had a worse prognosis (docs/synthetic.md, "One synthetic world")
+    return CaseMixShift()
+
+
+@dataclass(frozen=True)
+class CaseMixParams:
+    """Case mix shifts by cell; only the pilot areas' post period (the cell the scheme could
+    change, through referral and recording) has one."""
+
+    #: the pilot areas' journeys referred from ``dates.post_start``
+    pilot_post: CaseMixShift = field(default_factory=_pilot_post_case_mix)
+
+
 #: the NDTMS attributor error rates that ``CellNoise.ndtms`` multiplies
 NDTMS_ERROR_RATES = ("ndtms_dob_error", "ndtms_initial_error", "ndtms_initials_missing", "ndtms_sex_missing")
 #: the group x period cells of :class:`DifferentialNoise`, in index order ``2 * pilot + post``
@@ -385,6 +424,7 @@ class SyntheticParams:
     effects: EffectsParams = field(default_factory=EffectsParams)
     effects_second_year: SecondYearEffectsParams = field(default_factory=SecondYearEffectsParams)
     rates: RatesParams = field(default_factory=RatesParams)
+    case_mix: CaseMixParams = field(default_factory=CaseMixParams)
     noise: NoiseParams = field(default_factory=NoiseParams)
     registers: RegistersParams = field(default_factory=RegistersParams)
     process: ProcessParams = field(default_factory=ProcessParams)
@@ -514,6 +554,14 @@ def _check_params(p: SyntheticParams) -> None:
                 f"got {r.deaths_registered_by!r}"
             ) from None
     _check_differential(p.noise)
+    shift = p.case_mix.pilot_post
+    for name in ("criminal_justice_referral", "previously_treated"):
+        if not 0 <= getattr(shift, name) <= 1:
+            raise ValueError(f"case_mix.pilot_post.{name} must be in [0, 1], got {getattr(shift, name)}")
+    if not -20 <= shift.quality_of_life <= 20:
+        raise ValueError(
+            f"case_mix.pilot_post.quality_of_life must be in [-20, 20], got {shift.quality_of_life}"
+        )
 
 
 def _check_differential(noise: NoiseParams) -> None:
