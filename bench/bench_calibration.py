@@ -38,9 +38,10 @@ Raw ORs and rates are from the truth, not fitted; the truth has no linkage error
 outcome (death, crime) is as the planted records give it. At the end, the constraints that pull
 against each other are printed with the figures that show it (``conflicts``).
 
-Runtime (wall, ``time``, on the 2-core machine): scale 1, 2 min 19 s (the generator 34 s, the
-adjusted fits of 30 models 104 s); scale 0.25, 71 s; scale 0.1, 51 s (with another job running).
-With ``--headline``: scale 1, 9 min 44 s; scale 0.25, 4 min 12 s.
+Runtime (wall, ``time``, on the 2-core machine): scale 1, 1 min 21 s at issue #23's final defaults
+(the generator 17 s, the checks 62 s; 2 min 19 s, the generator 34 s, for the previous defaults on a
+busier machine); scale 0.25, 71 s; scale 0.1, 51 s (with another job running). With
+``--headline`` (previous defaults): scale 1, 9 min 44 s; scale 0.25, 4 min 12 s.
 """
 
 from __future__ import annotations

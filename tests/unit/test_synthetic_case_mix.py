@@ -156,3 +156,16 @@ def test_settings_are_checked():
     p = params.SyntheticParams.from_config({"case_mix": {"pilot_post": {"criminal_justice_referral": 0.2}}})
     assert p.case_mix.pilot_post.criminal_justice_referral == 0.2
     assert not p.case_mix.pilot_post.is_null()
+
+
+def test_the_default_shift_is_issue_23s():
+    """The default world shifts the pilot areas' post-period case mix (docs/synthetic.md, "One
+    synthetic world"): a quarter of the journeys not referred by criminal justice are, half of
+    those not previously treated are recorded so; the quality-of-life scores are not shifted."""
+    shift = params.SyntheticParams().case_mix.pilot_post
+    assert (shift.criminal_justice_referral, shift.previously_treated, shift.quality_of_life) == (
+        0.25,
+        0.5,
+        0.0,
+    )
+    assert not shift.is_null()

@@ -122,9 +122,9 @@ def test_second_year_effects_set_to_their_values_give_the_same_extract():
 def test_the_effects_record_keeps_its_keys_and_adds_the_second_year():
     ex = generator.generate(params.SyntheticParams(scale=0.005, seed=3))
     e = ex.effects
-    # issue #23's defaults: drug completion 0.86 in the first post year (Mason 2015), 0.30 in the second
+    # issue #23's defaults: drug completion 0.86 in the first post year (Mason 2015), 0.35 in the second
     assert e["did_or"]["drug"]["successful_completion"] == 0.86
-    assert e["did_or_second_year"]["drug"]["successful_completion"] == 0.30
+    assert e["did_or_second_year"]["drug"]["successful_completion"] == 0.35
     # abstinence's second-year OR is null: the first year's
     assert e["did_or_second_year"]["drug"]["abstinence"] == e["did_or"]["drug"]["abstinence"]
     resolved = params.SyntheticParams().effects_second_year.resolved(params.EffectsParams())
@@ -136,7 +136,7 @@ def test_the_effects_record_keeps_its_keys_and_adds_the_second_year():
     cal = e["calibration"]["drug"]["successful_completion"]
     for key in ("targets", "intercept_pilot", "intercept_other", "post_effect", "log_did_or", "did_or"):
         assert key in cal
-    assert (cal["did_or"], cal["did_or_second_year"]) == (0.86, 0.30)
+    assert (cal["did_or"], cal["did_or_second_year"]) == (0.86, 0.35)
     assert 0 < cal["implied_pilot_post"] < 1 and 0.3 < cal["second_year_share"] < 0.7
     assert set(e["realised_by_post_year"]["drug"]["successful_completion"]) == {
         "pilot_post_first_year",

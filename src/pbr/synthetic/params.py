@@ -109,8 +109,8 @@ def _drug_effects() -> CohortEffects:
         treatment_initiation=0.34,
         waiting_over_3_weeks=1.5,
         successful_completion=0.86,
-        completion_without_representation=0.95,
-        abstinence=1.43,
+        completion_without_representation=0.90,
+        abstinence=1.58,
         non_injecting=1.32,
         retention=1.2,
         unplanned_discharge=1.3,
@@ -160,9 +160,9 @@ def _drug_second_year() -> CohortSecondYearEffects:
     # issue #23: initiation and completion fall further in the second post year, so that the first
     # year gives Mason 2015's ORs and the two years together Jones 2018's
     return CohortSecondYearEffects(
-        treatment_initiation=0.09,
-        successful_completion=0.30,
-        completion_without_representation=0.90,
+        treatment_initiation=0.12,
+        successful_completion=0.35,
+        completion_without_representation=0.85,
     )
 
 
@@ -272,7 +272,7 @@ def _pilot_post_case_mix() -> CaseMixShift:
     # issue #23: adjusting for the case mix moves Jones 2018's completion OR from the press
     # release's unadjusted 0.555 to 0.60 (and abstinence's from 1.389 to 1.50): the pilot areas'
     # post-period clients had a worse prognosis (docs/synthetic.md, "One synthetic world")
-    return CaseMixShift()
+    return CaseMixShift(criminal_justice_referral=0.25, previously_treated=0.5)
 
 
 @dataclass(frozen=True)
