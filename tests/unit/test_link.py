@@ -448,6 +448,10 @@ PRE_23_DEFAULTS = {
         )
     },
     "rates": {"drug": {"treatment_initiation": {"pilot_pre": 0.96, "other_pre": 0.955, "other_post": 0.955}}},
+    # no case mix shift (issue #23's default shifts the pilot areas' post-period case mix)
+    "case_mix": {
+        "pilot_post": {"criminal_justice_referral": 0.0, "previously_treated": 0.0, "quality_of_life": 0.0}
+    },
 }
 
 
