@@ -77,7 +77,7 @@ def summary_findings(
     out += _negative_control_items(results, headline)
     if synthetic:
         out += _planted_items(rows, headline)
-        out += _default_world_items()
+        out += _default_world_items(headline)
     out += _unassessed(rows, robustness["mason"], redact)
     return [{"method": "", "basis": ""} | x for x in out]
 
@@ -502,11 +502,12 @@ def _planted_items(rows: list[dict], headline: str) -> list[dict]:
     ]
 
 
-def _default_world_items() -> list[dict]:
-    """Synthetic data: the published figures the generator's default world does not meet
-    (:func:`pbr.synthetic.world.findings_statement`; none when it meets them all). No verdict
-    on this run: a statement about the generator, measured by its calibration bench."""
-    statement = findings_statement()
+def _default_world_items(headline: str) -> list[dict]:
+    """Synthetic data: the published figures the generator's default world does not meet when
+    judged by the report's headline method (:func:`pbr.synthetic.world.findings_statement`; none
+    when it meets them all). No verdict on this run: a statement about the generator, measured by
+    its calibration bench."""
+    statement = findings_statement(headline)
     if statement is None:
         return []
     return [
