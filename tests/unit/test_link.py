@@ -430,6 +430,31 @@ def test_em_underflow_floor_holds_a_zero_m_at_splinks_floor_and_passes_the_rest(
     assert em.populate_m_u_from_lookup.__name__ == "populate_m_u_from_lookup"  # restored
 
 
+#: the generator's drug defaults before issue #23 changed them: the extract that made EM drive a
+#: level to zero was drawn with these, and the new defaults draw another that does not
+PRE_23_DEFAULTS = {
+    "effects": {
+        "drug": {
+            "treatment_initiation": 0.17,
+            "waiting_over_3_weeks": 1.0,
+            "successful_completion": 0.60,
+            "completion_without_representation": 0.63,
+            "abstinence": 1.50,
+        }
+    },
+    "effects_second_year": {
+        "drug": dict.fromkeys(
+            ("treatment_initiation", "successful_completion", "completion_without_representation")
+        )
+    },
+    "rates": {"drug": {"treatment_initiation": {"pilot_pre": 0.96, "other_pre": 0.955, "other_post": 0.955}}},
+    # no case mix shift (issue #23's default shifts the pilot areas' post-period case mix)
+    "case_mix": {
+        "pilot_post": {"criminal_justice_referral": 0.0, "previously_treated": 0.0, "quality_of_life": 0.0}
+    },
+}
+
+
 def test_a_deaths_level_em_drives_to_zero_trains_at_the_floor(tmp_path, caplog):
     """The replicate that stopped the linkage MI bench (``--scenario differential
     --replicates 103-103``): EM drove 'discharged as died on another date' to exactly 0."""
@@ -442,7 +467,11 @@ def test_a_deaths_level_em_drives_to_zero_trains_at_the_floor(tmp_path, caplog):
     from pbr.synthetic import generator, params
 
     cell = {"ndtms": 3.0, "register_area_move": 2.0}
-    synthetic = {"scale": 0.05, "seed": 7103, "noise": {"differential": {"pilot_post": cell}}}
+    synthetic = {
+        "scale": 0.05,
+        "seed": 7103,
+        "noise": {"differential": {"pilot_post": cell}},
+    } | PRE_23_DEFAULTS
     extract = generator.generate(params.SyntheticParams.from_config(synthetic))
     for name, df in extract.tables.items():
         io.write_table(df, tmp_path / f"{name}.parquet", sort_by=TABLES[name].key)

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from report_fixtures import COHORTS, OUTCOMES, K, parse_cells, render, result_row, small_numbers
 
 from pbr.registry.published import PUBLISHED_OR
-from pbr.report.did import did_rows, did_section
+from pbr.report.did import did_rows, did_section, planted_effects
 from pbr.report.disclosure import COMPLEMENT, DERIVED, Disclosure, protect
 from pbr.report.figures import match_weight_figure
 from pbr.report.render import TEMPLATE_DIR, git_commit
@@ -181,6 +181,18 @@ def test_published_outside_the_headline_interval_is_marked_outside():
     marks = [c for c in tbl["body"][0] if c.get("cls", "").startswith("mark")]
     assert marks[0]["cls"] == "mark-out" and "✗" in marks[0]["text"]
     assert marks[1]["cls"] == "mark-in" and "✓" in marks[1]["text"]
+
+
+def test_an_effect_that_changes_in_the_second_post_year_has_no_planted_or():
+    """effects.json's did_or is the first post year's OR where did_or_second_year differs: no single
+    OR for the two-year DiD, so the planted column leaves it out; a constant one is kept."""
+    effects = {
+        "did_or": {"drug": {"successful_completion": 0.86, "abstinence": 1.5, "housing_problem": None}},
+        "did_or_second_year": {"drug": {"successful_completion": 0.35, "abstinence": 1.5}},
+    }
+    assert planted_effects(effects) == {("drug", "abstinence"): 1.5}
+    del effects["did_or_second_year"]  # a record from before the setting: every OR constant
+    assert planted_effects(effects) == {("drug", "successful_completion"): 0.86, ("drug", "abstinence"): 1.5}
 
 
 def test_interval_ends_count_as_inside_and_missing_intervals_give_no_mark():

@@ -1,9 +1,10 @@
 """Planted effects that change over time (``synthetic.effects_second_year``).
 
 A journey referred in the second post year (from ``post_start`` + 12 months) carries the
-second year's planted OR. The checks: unset (or set equal to ``effects``), the extract is
-byte-identical to the default; set, the pilot post rates and the raw DiD ORs per post year,
-computed here from the truth journeys, follow the planted ORs within binomial error.
+second year's planted OR. The checks: the default second-year ORs written out give the default
+extract byte for byte, and null ones that of second-year ORs equal to the first year's; set, the
+pilot post rates and the raw DiD ORs per post year, computed here from the truth journeys, follow
+the planted ORs within binomial error.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -80,40 +82,61 @@ def _rate_se(cells: pd.DataFrame, key: tuple[str, str]) -> float:
 # --------------------------------------------------------------------------- the default is unchanged
 
 
-def test_second_year_effects_equal_to_the_first_give_the_default_extract():
-    """Unset, all null, or each set to its ``effects`` value: the same bytes (tables, truth), and
-    the same effects record but for the echoed settings."""
+def _same_extract(a: generator.SyntheticExtract, b: generator.SyntheticExtract) -> bool:
+    """The same bytes (tables, truth) and the same effects record but for the echoed settings."""
+    for kind in ("tables", "truth"):
+        for name, df in getattr(a, kind).items():
+            if _hash(df) != _hash(getattr(b, kind)[name]):
+                return False
+    x, y = (dict(e.effects) for e in (a, b))
+    x.pop("params"), y.pop("params")
+    return json.dumps(x, sort_keys=True) == json.dumps(y, sort_keys=True)
+
+
+def test_second_year_effects_set_to_their_values_give_the_same_extract():
+    """The default second-year ORs written out give the default extract; every second-year OR null
+    gives the extract of second-year ORs equal to the first year's (the setting's meaning of null),
+    which is not the default one (issue #23: the defaults change over the post period)."""
     base_cfg = {"scale": 0.01, "seed": 9}
-    same = {
-        c: dict(params.SyntheticParams().effects_second_year.resolved(params.EffectsParams())[c])
-        for c in ("drug", "alcohol")
+    default = params.SyntheticParams()
+    resolved = {
+        c: dict(default.effects_second_year.resolved(default.effects)[c]) for c in ("drug", "alcohol")
+    }
+    first_year = {
+        c: {o: float(getattr(getattr(default.effects, c), o)) for o in params.OUTCOMES} for c in resolved
     }
     nulls = {c: dict.fromkeys(params.OUTCOMES) for c in ("drug", "alcohol")}
     base = generator.generate(params.SyntheticParams.from_config(base_cfg))
-    for setting in (same, nulls):
-        other = generator.generate(
-            params.SyntheticParams.from_config({**base_cfg, "effects_second_year": setting})
-        )
-        for kind in ("tables", "truth"):
-            for name, df in getattr(base, kind).items():
-                assert _hash(df) == _hash(getattr(other, kind)[name]), (kind, name)
-        a, b = (dict(x.effects) for x in (base, other))
-        a.pop("params"), b.pop("params")
-        assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+    written = generator.generate(
+        params.SyntheticParams.from_config({**base_cfg, "effects_second_year": resolved})
+    )
+    assert _same_extract(base, written)
+    null = generator.generate(params.SyntheticParams.from_config({**base_cfg, "effects_second_year": nulls}))
+    constant = generator.generate(
+        params.SyntheticParams.from_config({**base_cfg, "effects_second_year": first_year})
+    )
+    assert _same_extract(null, constant)
+    assert not _same_extract(null, base)
 
 
 def test_the_effects_record_keeps_its_keys_and_adds_the_second_year():
     ex = generator.generate(params.SyntheticParams(scale=0.005, seed=3))
     e = ex.effects
-    assert e["did_or"]["drug"]["successful_completion"] == 0.6
+    # issue #23's defaults: drug completion 0.86 in the first post year (Mason 2015), 0.35 in the second
+    assert e["did_or"]["drug"]["successful_completion"] == 0.86
+    assert e["did_or_second_year"]["drug"]["successful_completion"] == 0.35
+    # abstinence's second-year OR is null: the first year's
+    assert e["did_or_second_year"]["drug"]["abstinence"] == e["did_or"]["drug"]["abstinence"]
+    resolved = params.SyntheticParams().effects_second_year.resolved(params.EffectsParams())
     assert e["did_or_second_year"] == {
-        c: {o: float(v) for o, v in e["did_or"][c].items()} for c in ("drug", "alcohol")
+        c: resolved[c] | {o: e["did_or"][c][o] for o in params.DISCHARGE_OUTCOMES}
+        for c in ("drug", "alcohol")
     }
     assert e["second_year_start"] == "2013-04-01"
     cal = e["calibration"]["drug"]["successful_completion"]
     for key in ("targets", "intercept_pilot", "intercept_other", "post_effect", "log_did_or", "did_or"):
         assert key in cal
-    assert cal["did_or_second_year"] == cal["did_or"] == 0.6
+    assert (cal["did_or"], cal["did_or_second_year"]) == (0.86, 0.35)
     assert 0 < cal["implied_pilot_post"] < 1 and 0.3 < cal["second_year_share"] < 0.7
     assert set(e["realised_by_post_year"]["drug"]["successful_completion"]) == {
         "pilot_post_first_year",
@@ -173,7 +196,8 @@ def test_settings_are_checked():
         params.SyntheticParams.from_config({"effects_second_year": {"drug": {"abstinance": 1.0}}})
     p = params.SyntheticParams.from_config({"effects_second_year": {"alcohol": {"abstinence": 3}}})
     assert p.effects_second_year.odds_ratio(p.effects, "alcohol", "abstinence") == 3.0
-    assert p.effects_second_year.odds_ratio(p.effects, "drug", "abstinence") == 1.5  # the first year's
+    # the first year's: abstinence has no second-year default
+    assert p.effects_second_year.odds_ratio(p.effects, "drug", "abstinence") == p.effects.drug.abstinence
 
 
 # --------------------------------------------------------------------------- what the truth shows
@@ -253,3 +277,61 @@ def test_the_bench_windows_agree_with_the_effects_record(varying):
             varying.truth["journeys"], cohort, outcome, *win["Mason (FY11-12 vs FY12-13)"]
         )
         assert mason["pilot_post"]["n"] == rec["pilot_post_first_year"]["n"]
+
+
+def _bench(name: str):
+    """A bench script imported as a module (bench/ is not a package)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "bench" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_calibration_bench_reads_the_truth_as_the_effects_record(varying):
+    """bench/bench_calibration.py's analysis table of the truth: its raw cells over the two-year
+    windows are the effects record's realised rates (the press-release and unadjusted-OR checks),
+    its Mason window's pilot post cell the first post year's, and the adjusted fit runs on it."""
+    from pbr.config import load_config
+
+    bench = _bench("bench_calibration")
+    frame = bench.analysis_frame(varying.truth["journeys"], "drug", "2010-04-01")
+    post_start, year = pd.Timestamp("2012-04-01"), pd.DateOffset(years=1)
+    jones = bench.in_window(
+        frame, (pd.Timestamp("2010-04-01"), post_start), (post_start, post_start + 2 * year)
+    )
+    mason = bench.in_window(frame, (post_start - year, post_start), (post_start, post_start + year))
+    assert len(jones) == len(frame)  # every study journey is in the two-year windows
+    for outcome in ("successful_completion", "abstinence", "treatment_initiation"):
+        cells = bench.raw_cells(jones, outcome)
+        rec = varying.effects["realised"]["drug"][outcome]
+        for key, (n, rate) in cells.items():
+            assert n == rec[key]["n"] and rate == pytest.approx(rec[key]["rate"], abs=1e-6), (outcome, key)
+        # the record's OR is from its rates rounded to 6 decimals: near 0.99 the odds magnify that
+        assert bench.raw_or(cells) == pytest.approx(rec["raw_did_or"], rel=1e-3)
+        first = varying.effects["realised_by_post_year"]["drug"][outcome]["pilot_post_first_year"]
+        assert bench.raw_cells(mason, outcome)["pilot_post"][0] == first["n"]
+    config = load_config(Path(__file__).resolve().parents[2] / "config" / "config.yaml")
+    fit = bench.adjusted(jones, "drug", "successful_completion", config["models"], "quarter")
+    assert fit["status"] != "not_estimable" and fit["ci_low"] < fit["estimate"] < fit["ci_high"] < 1
+
+
+def test_the_calibration_bench_says_which_unadjusted_ors_an_adjusted_interval_needs():
+    """With adjusted / unadjusted 0.9 and an interval of +-0.1 on the log scale, an adjusted interval
+    holding 0.6 needs an unadjusted OR of 0.6 / 0.9 / e^0.1 to 0.6 e^0.1 / 0.9."""
+    bench = _bench("bench_calibration")
+    fit = {"estimate": 0.45, "ci_low": 0.45 * np.exp(-0.1), "ci_high": 0.45 * np.exp(0.1)}
+    ratio, lo, hi = bench.needed_unadjusted(fit, 0.5, 0.6)
+    assert ratio == pytest.approx(0.9)
+    assert (lo, hi) == pytest.approx((0.6 / 0.9 / np.exp(0.1), 0.6 * np.exp(0.1) / 0.9))
+    assert np.isnan(
+        bench.raw_or(
+            {"pilot_pre": (5, 0.0), "pilot_post": (5, 0.2), "other_pre": (5, 0.2), "other_post": (5, 0.2)}
+        )
+    )

@@ -51,13 +51,18 @@ def _int(x, default: int = 0) -> int:
 
 
 def planted_effects(effects: dict | None) -> dict[tuple[str, str], float]:
-    """Planted DiD ORs of the synthetic truth, keyed (cohort, outcome)."""
+    """Planted DiD ORs of the synthetic truth, keyed (cohort, outcome): those that hold over the
+    whole post period. An outcome whose second post year carries another OR
+    (``did_or_second_year``) has no single planted OR for the two-year DiD to recover, so it is
+    left out (the report's planted column is then empty for it)."""
     if not effects or not isinstance(effects.get("did_or"), dict):
         return {}
+    second = effects.get("did_or_second_year") or {}
     out = {}
     for c, by_outcome in effects["did_or"].items():
         for k, v in (by_outcome or {}).items():
-            if v is not None:
+            later = (second.get(c) or {}).get(k, v)
+            if v is not None and (later is None or float(later) == float(v)):
                 out[(c, k)] = float(v)  # the generator names outcomes as the registry does
     return out
 

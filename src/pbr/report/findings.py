@@ -14,6 +14,7 @@ from pbr.report.cells import format_interval, format_number, inside, isnan, labe
 from pbr.report.estimates import PRETREND_NAMES
 from pbr.report.final_report import direction_rows
 from pbr.report.verdicts import VERDICT_OK, result_row, row_status, verdict
+from pbr.synthetic.world import findings_statement
 
 
 def _of(n_ok: int, n: int, n_all: int) -> str:
@@ -76,6 +77,7 @@ def summary_findings(
     out += _negative_control_items(results, headline)
     if synthetic:
         out += _planted_items(rows, headline)
+        out += _default_world_items(headline)
     out += _unassessed(rows, robustness["mason"], redact)
     return [{"method": "", "basis": ""} | x for x in out]
 
@@ -497,6 +499,20 @@ def _planted_items(rows: list[dict], headline: str) -> list[dict]:
             headline,
             "Synthetic check: planted OR inside the headline interval",
         )
+    ]
+
+
+def _default_world_items(headline: str) -> list[dict]:
+    """Synthetic data: the published figures the generator's default world does not meet when
+    judged by the report's headline method (:func:`pbr.synthetic.world.findings_statement`; none
+    when it meets them all). No verdict on this run: a statement about the generator, measured by
+    its calibration bench."""
+    statement = findings_statement(headline)
+    if statement is None:
+        return []
+    return [
+        _item(statement["text"], None, statement["detail"], what="Synthetic data: the default world")
+        | {"basis": "the generator's calibration bench at its defaults (docs/synthetic.md), not this run"}
     ]
 
 

@@ -96,7 +96,10 @@ FINDINGS_KEYS = {
     "findings[].verdict": "reproduced, not reproduced, no verdict or not estimable",
     "findings[].verdict_rule": "the key in rules of the rule that made the verdict",
     "findings[].verdict_reason": "why there is no verdict, when there is none",
-    "findings[].planted_odds_ratio": "synthetic data: the effect planted by the generator (null on real data)",
+    "findings[].planted_odds_ratio": (
+        "synthetic data: the effect planted by the generator (null on real data, and where the planted "
+        "effect changes in the second post year)"
+    ),
     "final_report[]": "one record per finding of the final report (2017), published as a direction:",
     "final_report[].cohort, .outcome, .finding": "which finding, in the final report's words",
     "final_report[].published_direction, .reproduced_direction": "lower, higher or no change (pilot x post OR "

@@ -98,7 +98,9 @@ def refine_calibration(model: Model, params: SyntheticParams, areas: Areas, cale
     streams = Streams.from_seed(pilot_params.seed)
     pilot_areas, pilot_model, pilot_calendar = set_up(pilot_params, streams)
     calibrate_loop_outcomes(pilot_model, pilot_params, pilot_areas, pilot_calendar, streams.calibration)
-    journeys = simulate(pilot_params, pilot_areas, pilot_calendar, pilot_model, streams.loop).journeys
+    journeys = simulate(
+        pilot_params, pilot_areas, pilot_calendar, pilot_model, streams.loop, streams.case_mix
+    ).journeys
     period = calendar.period(journeys.start)
     group = areas.unit_group[journeys.unit]
     area = areas.unit_area[journeys.unit]

@@ -35,11 +35,14 @@ class Streams:
     #: retention and unplanned discharges (pbr.synthetic.discharges); spawned last, so adding it
     #: left the nine others' draws as they were
     discharges: np.random.Generator
+    #: the pilot-post case mix shift (``case_mix``); spawned after ``discharges``, so the ten
+    #: others' draws are as they were, and unused when the shift is null
+    case_mix: np.random.Generator
 
     @classmethod
     def from_seed(cls, seed: int) -> Streams:
-        """The ten streams of ``seed``, in a fixed order (a child's draws depend only on its position)."""
-        seeds = np.random.SeedSequence(seed).spawn(10)
+        """The eleven streams of ``seed``, in a fixed order (a child's draws depend only on its position)."""
+        seeds = np.random.SeedSequence(seed).spawn(11)
         return cls(*(np.random.Generator(np.random.PCG64(s)) for s in seeds))
 
 

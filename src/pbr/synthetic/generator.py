@@ -131,7 +131,7 @@ def generate(params: SyntheticParams) -> SyntheticExtract:
         areas, model, calendar = set_up(params, streams)
         calibrate_loop_outcomes(model, params, areas, calendar, streams.calibration)
         refine_calibration(model, params, areas, calendar)
-        sim = simulate(params, areas, calendar, model, streams.loop)
+        sim = simulate(params, areas, calendar, model, streams.loop, streams.case_mix)
         population, loop = sim.population, sim.counts
         journeys = finish_journeys(sim.journeys, population, areas, calendar, streams.post)
         del sim

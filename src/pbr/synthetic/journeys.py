@@ -14,7 +14,7 @@ from pbr.synthetic.dates import NA, birthday
 from pbr.synthetic.draws import sigmoid, uniform_int
 from pbr.synthetic.model import Model, xb
 from pbr.synthetic.months import Calendar
-from pbr.synthetic.params import ProcessParams
+from pbr.synthetic.params import CaseMixShift, ProcessParams
 from pbr.synthetic.population import Covariates, Population, draw_covariates
 from pbr.synthetic.reference import (
     ALCOHOL,
@@ -325,10 +325,14 @@ def journeys_month(
     m: int,
     arrivals: Arrivals,
     clipped: dict[str, int],
+    case_mix: CaseMixShift | None = None,
+    case_mix_rng: np.random.Generator | None = None,
 ) -> tuple[SimulatedJourneys, Successors | None]:
-    """The journeys starting in month ``m``: covariates, outcomes, dates, deaths within a year
+    """The journeys starting in month ``m``: covariates (the pilot-post ones shifted by
+    ``case_mix``, its draws from ``case_mix_rng``), outcomes, dates, deaths within a year
     (recorded in ``population``), and the re-presentations they lead to."""
     pid, start, cohort = arrivals.person, arrivals.start, arrivals.cohort
+    shifted = areas.unit_treated[arrivals.unit] & (start >= calendar.post_start)
     cov = draw_covariates(
         rng,
         cohort,
@@ -338,6 +342,9 @@ def journeys_month(
         population.drug[pid],
         population.injecting_history[pid],
         arrivals.representation | population.previously_treated[pid],
+        case_mix,
+        shifted,
+        case_mix_rng,
     )
     init, comp, no_representation, wait, p_drd = _outcome_draws(
         rng,

@@ -102,11 +102,15 @@ class CohortEffects:
 
 
 def _drug_effects() -> CohortEffects:
+    # issue #23: one world for Mason 2015 (first post year) and Jones 2018 (two post years), chosen
+    # with bench/bench_calibration.py (docs/synthetic.md, "One synthetic world"); the first post
+    # year's ORs where effects_second_year sets the second's
     return CohortEffects(
-        treatment_initiation=0.17,
-        successful_completion=0.60,
-        completion_without_representation=0.63,
-        abstinence=1.50,
+        treatment_initiation=0.34,
+        waiting_over_3_weeks=1.5,
+        successful_completion=0.86,
+        completion_without_representation=0.90,
+        abstinence=1.58,
         non_injecting=1.32,
         retention=1.2,
         unplanned_discharge=1.3,
@@ -124,8 +128,10 @@ def _alcohol_effects() -> CohortEffects:
 
 @dataclass(frozen=True)
 class EffectsParams:
-    """Planted DiD odds ratios per cohort (defaults: Jones 2018 for drug clients): over the whole
-    post period, or over its first year for an outcome that ``effects_second_year`` sets."""
+    """Planted DiD odds ratios per cohort (defaults, drug clients: Mason 2015's first-year ORs and,
+    with ``effects_second_year``, Jones 2018's two-year ones; docs/synthetic.md, "One synthetic
+    world"): over the whole post period, or over its first year for an outcome that
+    ``effects_second_year`` sets."""
 
     #: drug cohort (first episode's primary substance is not alcohol)
     drug: CohortEffects = field(default_factory=_drug_effects)
@@ -150,13 +156,25 @@ class CohortSecondYearEffects:
     acquisitive_crime: float | None = None
 
 
+def _drug_second_year() -> CohortSecondYearEffects:
+    # issue #23: initiation and completion fall further in the second post year, so that the first
+    # year gives Mason 2015's ORs and the two years together Jones 2018's
+    return CohortSecondYearEffects(
+        treatment_initiation=0.12,
+        successful_completion=0.35,
+        completion_without_representation=0.85,
+    )
+
+
 @dataclass(frozen=True)
 class SecondYearEffectsParams:
-    """Planted DiD odds ratios in the second post year per cohort (all null by default: an effect
-    constant over the post period). With a value set, ``effects`` holds the first post year's OR."""
+    """Planted DiD odds ratios in the second post year per cohort (null: the cohort's OR in
+    ``effects``, constant over the post period). With a value set, ``effects`` holds the first post
+    year's OR. Defaults: drug initiation, completion and completion without re-presentation
+    (issue #23); every other one null."""
 
     #: drug cohort
-    drug: CohortSecondYearEffects = field(default_factory=CohortSecondYearEffects)
+    drug: CohortSecondYearEffects = field(default_factory=_drug_second_year)
     #: alcohol cohort
     alcohol: CohortSecondYearEffects = field(default_factory=CohortSecondYearEffects)
 
@@ -190,7 +208,9 @@ def _cell_rates(a: float, b: float, c: float) -> CellRates:
 class CohortRates:
     """Calibration targets for one cohort, per outcome (the outcomes of :class:`CohortEffects`)."""
 
-    treatment_initiation: CellRates = field(default_factory=lambda: _cell_rates(0.96, 0.955, 0.955))
+    #: drug: 0.99, so that Mason 2015's declined-to-continue rate (code 88, about half the journeys
+    #: not started) is near 0.5% and rises by about 0.9 points at its OR of 2.9 (issue #23)
+    treatment_initiation: CellRates = field(default_factory=lambda: _cell_rates(0.99, 0.99, 0.99))
     waiting_over_3_weeks: CellRates = field(default_factory=lambda: _cell_rates(0.07, 0.07, 0.065))
     successful_completion: CellRates = field(default_factory=lambda: _cell_rates(0.34, 0.27, 0.29))
     completion_without_representation: CellRates = field(
@@ -223,6 +243,45 @@ class RatesParams:
 
     drug: CohortRates = field(default_factory=CohortRates)
     alcohol: CohortRates = field(default_factory=_alcohol_rates)
+
+
+@dataclass(frozen=True)
+class CaseMixShift:
+    """How the case mix of the pilot areas' post-period journeys differs from the rest: each field
+    0 (the generator's own mix, the extract byte for byte as without the setting) or a shift
+    towards a worse prognosis for successful completion, drawn from its own random stream
+    (``Streams.case_mix``). Applies to the journeys carrying the planted effect (pilot areas,
+    referred from ``dates.post_start``), adults and under 18s, new clients and re-presentations;
+    docs/synthetic.md, "Case mix shift"."""
+
+    #: share of the cell's journeys not referred by criminal justice that are referred by it instead
+    #: (its share rises by this times the share not so referred)
+    criminal_justice_referral: float = 0.0
+    #: share of the cell's journeys not previously treated that are recorded as previously treated
+    previously_treated: float = 0.0
+    #: points added to the mean of the start quality-of-life score (0-20; negative: worse); the
+    #: psychological and physical health scores, drawn around the same mean, move with it
+    quality_of_life: float = 0.0
+
+    def is_null(self) -> bool:
+        """No shift at all."""
+        return all(getattr(self, f.name) == 0 for f in dataclasses.fields(self))
+
+
+def _pilot_post_case_mix() -> CaseMixShift:
+    # issue #23: adjusting for the case mix moves Jones 2018's completion OR from the press
+    # release's unadjusted 0.555 to 0.60 (and abstinence's from 1.389 to 1.50): the pilot areas'
+    # post-period clients had a worse prognosis (docs/synthetic.md, "One synthetic world")
+    return CaseMixShift(criminal_justice_referral=0.25, previously_treated=0.5)
+
+
+@dataclass(frozen=True)
+class CaseMixParams:
+    """Case mix shifts by cell; only the pilot areas' post period (the cell the scheme could
+    change, through referral and recording) has one."""
+
+    #: the pilot areas' journeys referred from ``dates.post_start``
+    pilot_post: CaseMixShift = field(default_factory=_pilot_post_case_mix)
 
 
 #: the NDTMS attributor error rates that ``CellNoise.ndtms`` multiplies
@@ -365,6 +424,7 @@ class SyntheticParams:
     effects: EffectsParams = field(default_factory=EffectsParams)
     effects_second_year: SecondYearEffectsParams = field(default_factory=SecondYearEffectsParams)
     rates: RatesParams = field(default_factory=RatesParams)
+    case_mix: CaseMixParams = field(default_factory=CaseMixParams)
     noise: NoiseParams = field(default_factory=NoiseParams)
     registers: RegistersParams = field(default_factory=RegistersParams)
     process: ProcessParams = field(default_factory=ProcessParams)
@@ -494,6 +554,14 @@ def _check_params(p: SyntheticParams) -> None:
                 f"got {r.deaths_registered_by!r}"
             ) from None
     _check_differential(p.noise)
+    shift = p.case_mix.pilot_post
+    for name in ("criminal_justice_referral", "previously_treated"):
+        if not 0 <= getattr(shift, name) <= 1:
+            raise ValueError(f"case_mix.pilot_post.{name} must be in [0, 1], got {getattr(shift, name)}")
+    if not -20 <= shift.quality_of_life <= 20:
+        raise ValueError(
+            f"case_mix.pilot_post.quality_of_life must be in [-20, 20], got {shift.quality_of_life}"
+        )
 
 
 def _check_differential(noise: NoiseParams) -> None:

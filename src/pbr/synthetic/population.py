@@ -10,6 +10,7 @@ import numpy as np
 
 from pbr.synthetic.dates import NA, age_years, ymd
 from pbr.synthetic.draws import choice, choice_rows
+from pbr.synthetic.params import CaseMixShift
 from pbr.synthetic.reference import (
     AGE_MEAN,
     AGE_SD,
@@ -26,8 +27,11 @@ from pbr.synthetic.reference import (
     P_PRIMARY_DRUG_UNDER18,
     P_REFERRAL_SOURCE,
     P_THIRD_SUBSTANCE,
+    REFERRAL_SOURCES,
     SUBSTANCE_GROUP,
 )
+
+CRIMINAL_JUSTICE = REFERRAL_SOURCES.index("criminal_justice")
 
 
 @dataclass
@@ -146,8 +150,13 @@ def draw_covariates(
     drug: np.ndarray,
     injecting_history: np.ndarray,
     prev: np.ndarray,
+    shift: CaseMixShift | None = None,
+    shifted: np.ndarray | None = None,
+    shift_rng: np.random.Generator | None = None,
 ) -> Covariates:
-    """Covariates of journeys starting on ``start``, from their people's attributes."""
+    """Covariates of journeys starting on ``start``, from their people's attributes; the journeys
+    ``shifted`` (the pilot-post cell) with the case mix ``shift``, its moves drawn from
+    ``shift_rng`` (no draw when the shift is null or no journey is shifted)."""
     n = len(start)
     age = age_years(dob, start)
     agegrp = np.digitize(age, [25, 35, 45])
@@ -174,6 +183,12 @@ def draw_covariates(
     beta = DAYS_USED_BETA[grp]
     days = np.rint(28 * rng.beta(beta[:, 0], beta[:, 1])).astype(np.int64)
     mean = np.where(cohort == 1, 11.0, 10.0)
+    active = shift is not None and shifted is not None and bool(shifted.any()) and not shift.is_null()
+    if active:
+        assert shift is not None and shifted is not None and shift_rng is not None
+        ref, prev = _shift_case_mix(shift, shifted, shift_rng, ref, prev)
+        if shift.quality_of_life:
+            mean = mean + shift.quality_of_life * shifted
     qol = np.clip(np.rint(rng.normal(mean, 3.5)), 0, 20).astype(np.int64)
     psych = np.clip(np.rint(0.5 * (qol - mean) + rng.normal(mean, 3.0)), 0, 20).astype(np.int64)
     phys = np.clip(np.rint(0.4 * (qol - mean) + rng.normal(mean + 1, 3.0)), 0, 20).astype(np.int64)
@@ -182,6 +197,23 @@ def draw_covariates(
         group=grp, injecting=inj, route=route, referral=ref, employment=emp, accommodation_need=accom,
         days_used=days, quality_of_life=qol, psych_health=psych, phys_health=phys, previously_treated=prev,
     )  # fmt: skip
+
+
+def _shift_case_mix(
+    shift: CaseMixShift, shifted: np.ndarray, rng: np.random.Generator, ref: np.ndarray, prev: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The referral sources and previously-treated flags after ``shift``'s moves among ``shifted``:
+    each shifted journey not at the level moves to it with the field's probability (one uniform
+    per shifted journey and field, in field order, whether or not it is already at the level)."""
+    k = np.flatnonzero(shifted)
+    ref, prev = ref.copy(), np.asarray(prev, dtype=bool).copy()
+    if shift.criminal_justice_referral:
+        move = rng.random(len(k)) < shift.criminal_justice_referral
+        ref[k[move]] = CRIMINAL_JUSTICE
+    if shift.previously_treated:
+        move = rng.random(len(k)) < shift.previously_treated
+        prev[k[move]] = True
+    return ref, prev
 
 
 def _route(rng: np.random.Generator, sub1: np.ndarray, inj: np.ndarray) -> np.ndarray:

@@ -62,9 +62,15 @@ class Simulation:
 
 
 def simulate(
-    params: SyntheticParams, areas: Areas, calendar: Calendar, model: Model, rng: np.random.Generator
+    params: SyntheticParams,
+    areas: Areas,
+    calendar: Calendar,
+    model: Model,
+    rng: np.random.Generator,
+    case_mix_rng: np.random.Generator | None = None,
 ) -> Simulation:
-    """Run the month loop from the first referral month to the extract date."""
+    """Run the month loop from the first referral month to the extract date; the pilot-post
+    journeys' case mix shifted by ``params.case_mix.pilot_post``, its draws from ``case_mix_rng``."""
     cap = int(calendar.month_targets.sum() + calendar.month_minors.sum()) + 16
     population = Population.empty(cap)
     counts = LoopCounts()
@@ -81,7 +87,17 @@ def simulate(
         if arrivals is None:
             continue
         chunk, succ = journeys_month(
-            rng, params.process, model, areas, calendar, population, m, arrivals, counts.clipped
+            rng,
+            params.process,
+            model,
+            areas,
+            calendar,
+            population,
+            m,
+            arrivals,
+            counts.clipped,
+            params.case_mix.pilot_post,
+            case_mix_rng,
         )
         chunks.append(chunk)
         offset += len(arrivals.person)
