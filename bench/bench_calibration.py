@@ -70,6 +70,8 @@ from pbr.registry.published import (  # noqa: E402
     PUBLISHED_OR,
     PUBLISHED_RAW_RATES,
     PUBLISHED_UNADJUSTED_OR,
+    RAW_RATE_TOLERANCE,
+    UNADJUSTED_OR_TOLERANCE,
 )
 from pbr.report.final_report import found_direction  # noqa: E402
 
@@ -85,9 +87,9 @@ JONES_OUTCOMES = (
 MASON_PILOT_CHANGE = {"successful_completion": -1.3, "declined_to_continue": 0.9}
 #: the truth column of a pipeline outcome where the names differ
 TRUTH_COLUMN = {"declined_to_continue": "declined"}
-#: tolerances: raw rates and raw changes (proportion), unadjusted ORs
-RATE_TOLERANCE = 0.01
-UNADJUSTED_TOLERANCE = 0.03
+#: tolerances: raw rates and raw changes (proportion), unadjusted ORs (the report's, defined once)
+RATE_TOLERANCE = RAW_RATE_TOLERANCE
+UNADJUSTED_TOLERANCE = UNADJUSTED_OR_TOLERANCE
 
 
 @dataclass

@@ -609,3 +609,54 @@ def test_the_sign_change_floor_is_the_p_of_the_most_extreme_sample():
     for q in (4, 5, 6, 8):
         b = np.linspace(1.0, 2.0, q)
         assert canay_romano_shaikh(b, 0.05)[3] == pytest.approx(p_floor("logit_canay_romano_shaikh", 149, q))
+
+
+class _ShownRate:
+    """A rate as the report's rates table holds it (``value``, ``hidden``)."""
+
+    def __init__(self, value: float, hidden: bool = False):
+        self.value, self.hidden = value, hidden
+
+
+def _raw_rate_item(rates: dict, hidden: tuple = ()) -> dict:
+    from pbr.registry.published import PUBLISHED_RAW_RATES
+    from pbr.report.findings import _raw_rate_items
+
+    cmp = {
+        "cohort": "drug",
+        "outcome": "successful_completion",
+        "rates": {k: _ShownRate(v, k in hidden) for k, v in rates.items()},
+        "published": PUBLISHED_RAW_RATES["successful_completion"],
+        "unadjusted": "",
+    }
+    (item,) = _raw_rate_items([cmp])
+    return item
+
+
+def test_press_release_rates_are_met_within_one_point_and_the_unadjusted_or_within_0_03():
+    """Issue #23's rule for the press release: every raw rate within 1 point, the unadjusted DiD OR
+    within 0.03 of the published 0.555 (the same tolerances as bench/bench_calibration.py)."""
+    from pbr.report.cells import unadjusted_odds_ratio
+
+    published = {
+        ("pilot", "pre"): 0.34,
+        ("pilot", "post"): 0.24,
+        ("other", "pre"): 0.27,
+        ("other", "post"): 0.29,
+    }
+    near = {k: v + 0.009 for k, v in published.items()}
+    assert abs(unadjusted_odds_ratio({k: _ShownRate(v) for k, v in near.items()}) - 0.561) < 5e-4
+    assert _raw_rate_item(near)["ok"]
+    off_by_1_5 = near | {("pilot", "post"): 0.255}
+    assert not _raw_rate_item(off_by_1_5)["ok"]  # within the old 2-point rule, not within 1
+    # every rate within 1 point, the unadjusted OR more than 0.03 from 0.555
+    skewed = {
+        ("pilot", "pre"): 0.331,
+        ("pilot", "post"): 0.249,
+        ("other", "pre"): 0.279,
+        ("other", "post"): 0.281,
+    }
+    assert unadjusted_odds_ratio({k: _ShownRate(v) for k, v in skewed.items()}) > 0.555 + 0.03
+    assert not _raw_rate_item(skewed)["ok"]
+    item = _raw_rate_item(skewed, hidden=(("other", "post"),))  # a withheld rate: the OR is not judged
+    assert item["ok"] and "met within 1" in item["text"] and "met within 0.03" in item["text"]

@@ -53,6 +53,11 @@ PUBLISHED_MASON_2015: dict[str, tuple[float, float, float, str]] = {
 # Unadjusted DiD odds ratios implied by the published raw rates (study notes: 0.555 and 1.389)
 PUBLISHED_UNADJUSTED_OR = {"successful_completion": 0.555, "abstinence": 1.389}
 
+# How close reproduced raw rates must come to the press release's to count as reproduced
+# (issue #23): each rate within 1 percentage point, the unadjusted DiD OR within 0.03
+RAW_RATE_TOLERANCE = 0.01
+UNADJUSTED_OR_TOLERANCE = 0.03
+
 # The eight pilot areas of the published study (Jones 2018; from April 2012). Kent piloted in
 # West Kent only (later documents); the published study names the area.
 PUBLISHED_PILOT_AREAS = (

@@ -124,3 +124,22 @@ def mark(flag: bool | None, yes: str = "yes", no: str = "no", missing: str = "�
     if flag:
         return data_cell(f"✓ {yes}", cls="mark-in")
     return data_cell(f"✗ {no}", cls="mark-out")
+
+
+def unadjusted_odds_ratio(cell_rates: dict) -> float | None:
+    """odds(pilot post)/odds(pilot pre) over odds(other post)/odds(other pre) of the four cells'
+    rates ((group, period) -> rate); None when a cell is missing or withheld, or a rate is 0 or 1."""
+    if len(cell_rates) < 4 or any(r.hidden for r in cell_rates.values()):
+        return None
+    v = {k: r.value for k, r in cell_rates.items()}
+    if any(not (0 < x < 1) for x in v.values()):
+        return None
+
+    def odds(x):
+        return x / (1 - x)
+
+    return (
+        odds(v[("pilot", "post")])
+        / odds(v[("pilot", "pre")])
+        / (odds(v[("other", "post")]) / odds(v[("other", "pre")]))
+    )

@@ -30,6 +30,7 @@ from pbr.report.cells import (
     label,
     simple_head,
     table,
+    unadjusted_odds_ratio,
 )
 from pbr.report.disclosure import DERIVED, Count, Disclosure, Joined, Lazy, Rate
 from pbr.report.figures import linkage_quality_figure, match_weight_figure
@@ -283,7 +284,13 @@ def rates_section(
                 )
                 row.append(data_cell(format_number(PUBLISHED_UNADJUSTED_OR.get(o), 3), cls="num"))
                 compare.append(
-                    {"cohort": c, "outcome": o, "rates": cell_rates, "published": pub, "unadjusted": unadj}
+                    {
+                        "cohort": c,
+                        "outcome": o,
+                        "rates": cell_rates,
+                        "published": pub,
+                        "unadjusted": unadj,
+                    }
                 )
             else:
                 row += [data_cell(""), data_cell("")]
@@ -322,19 +329,8 @@ def _unadjusted_or_text(cell_rates: dict) -> str:
         return ""
     if any(r.hidden for r in cell_rates.values()):
         return DERIVED
-    v = {k: r.value for k, r in cell_rates.items()}
-    if any(not (0 < x < 1) for x in v.values()):
-        return ""
-
-    def odds(x):
-        return x / (1 - x)
-
-    val = (
-        odds(v[("pilot", "post")])
-        / odds(v[("pilot", "pre")])
-        / (odds(v[("other", "post")]) / odds(v[("other", "pre")]))
-    )
-    return format_number(val, 3)
+    val = unadjusted_odds_ratio(cell_rates)
+    return "" if val is None else format_number(val, 3)
 
 
 def _level_key(level: str) -> tuple:

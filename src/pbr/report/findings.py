@@ -8,9 +8,14 @@ import pandas as pd
 
 from pbr.fit.multiplicity import holm
 from pbr.registry.methods import METHOD_LABELS, SHORT_LABELS, may_decide
-from pbr.registry.published import PUBLISHED_PILOT_AREAS, PUBLISHED_UNADJUSTED_OR
+from pbr.registry.published import (
+    PUBLISHED_PILOT_AREAS,
+    PUBLISHED_UNADJUSTED_OR,
+    RAW_RATE_TOLERANCE,
+    UNADJUSTED_OR_TOLERANCE,
+)
 from pbr.registry.registers import NEGATIVE_CONTROL_PREFIX
-from pbr.report.cells import format_interval, format_number, inside, isnan, label
+from pbr.report.cells import format_interval, format_number, inside, isnan, label, unadjusted_odds_ratio
 from pbr.report.estimates import PRETREND_NAMES
 from pbr.report.final_report import direction_rows
 from pbr.report.verdicts import VERDICT_OK, result_row, row_status, verdict
@@ -352,7 +357,10 @@ def _mason_item(mason: list[dict]) -> dict:
 
 
 def _raw_rate_items(rates_cmp: list[dict]) -> list[dict]:
-    """Per outcome with published raw rates: the largest difference from them (rates shown only)."""
+    """Per outcome with published raw rates: the largest difference from them and the unadjusted
+    DiD OR beside the published one; met when every shown rate is within
+    :data:`RAW_RATE_TOLERANCE` of the published one and the unadjusted OR (when no rate is
+    withheld) within :data:`UNADJUSTED_OR_TOLERANCE` (descriptive: no test)."""
     out = []
     for cmp in rates_cmp:
         pub_or = PUBLISHED_UNADJUSTED_OR.get(cmp["outcome"])
@@ -362,12 +370,15 @@ def _raw_rate_items(rates_cmp: list[dict]) -> list[dict]:
             if rate is not None and not rate.hidden:
                 diffs.append(abs(rate.value - v))
         if diffs:
+            value = unadjusted_odds_ratio(cmp["rates"])
+            or_ok = value is None or pub_or is None or abs(value - pub_or) <= UNADJUSTED_OR_TOLERANCE
             out.append(
                 {
                     "text": f"Raw rates of {label(cmp['outcome']).lower()}: largest difference from the published "
-                    f"rates {100 * max(diffs):.1f} percentage points; unadjusted DiD OR {cmp['unadjusted']} "
-                    f"(published {pub_or})",
-                    "ok": max(diffs) <= 0.02,
+                    f"rates {100 * max(diffs):.1f} percentage points (met within "
+                    f"{100 * RAW_RATE_TOLERANCE:g}); unadjusted DiD OR {cmp['unadjusted']} "
+                    f"(published {pub_or}; met within {UNADJUSTED_OR_TOLERANCE:g})",
+                    "ok": max(diffs) <= RAW_RATE_TOLERANCE + 1e-12 and or_ok,
                     "detail": "",
                 }
             )
