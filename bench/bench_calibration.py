@@ -74,6 +74,7 @@ from pbr.registry.published import (  # noqa: E402
     UNADJUSTED_OR_TOLERANCE,
 )
 from pbr.report.final_report import found_direction  # noqa: E402
+from pbr.synthetic.truth import raw_did_or  # noqa: E402
 
 #: Jones 2018's drug ORs with a public value
 JONES_OUTCOMES = (
@@ -177,15 +178,10 @@ def raw_cells(frame: pd.DataFrame, outcome: str) -> dict[str, tuple[int, float]]
 
 
 def raw_or(cells: dict[str, tuple[int, float]]) -> float:
-    """The raw DiD OR of four cells' rates (NaN unless every rate is in (0, 1))."""
-
-    def odds(p: float) -> float:
-        return p / (1 - p)
-
-    r = {k: v[1] for k, v in cells.items()}
-    if not all(0 < p < 1 for p in r.values()):
-        return math.nan
-    return odds(r["pilot_post"]) / odds(r["pilot_pre"]) / (odds(r["other_post"]) / odds(r["other_pre"]))
+    """The raw DiD OR of four cells' rates (NaN unless every rate is in (0, 1); the generator's
+    :func:`pbr.synthetic.truth.raw_did_or`)."""
+    raw = raw_did_or({k: v[1] for k, v in cells.items()})
+    return math.nan if raw is None else raw
 
 
 def adjusted(

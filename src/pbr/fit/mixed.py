@@ -121,7 +121,7 @@ from numpy.polynomial.hermite import hermgauss
 from scipy import linalg, optimize, sparse, special
 
 from pbr.fit import design
-from pbr.fit.counts import FREQ, freq_of
+from pbr.fit.counts import freq_of
 from pbr.fit.estimability import estimability, fit_check, merge
 from pbr.fit.frame import drop_note, model_rows, post_start
 from pbr.fit.spec import (
@@ -423,7 +423,7 @@ def logit_re(
         log.warning("%s/%s %s %s: %s", spec.cohort, spec.outcome, specification, METHOD, pre.reason)
         return results_frame([empty_row(base, METHOD, pre.reason, note, dropped)])
     y, x, names, area = design_matrices(mf, spec)
-    weights = freq_of(mf) if FREQ in mf.columns else None
+    weights = freq_of(mf)
     if np.linalg.matrix_rank(x) < x.shape[1]:  # e.g. no pilot or no post journeys left
         during = fit_check("logit", math.nan, collinear=True)
         fit = None

@@ -284,13 +284,7 @@ def rates_section(
                 )
                 row.append(data_cell(format_number(PUBLISHED_UNADJUSTED_OR.get(o), 3), cls="num"))
                 compare.append(
-                    {
-                        "cohort": c,
-                        "outcome": o,
-                        "rates": cell_rates,
-                        "published": pub,
-                        "unadjusted": unadj,
-                    }
+                    {"cohort": c, "outcome": o, "rates": cell_rates, "published": pub, "unadjusted": unadj}
                 )
             else:
                 row += [data_cell(""), data_cell("")]

@@ -142,18 +142,15 @@ def _realised(journeys: Journeys, truth: Truth) -> tuple[dict, dict]:
             for key, m in cells.items():
                 v = value[m & ~na]
                 cell[key] = {"n": len(v), "rate": round(float(v.mean()), 6) if len(v) else None}
-            r = {k: cell[k]["rate"] for k in cell}
-            if all(x is not None and 0 < x < 1 for x in r.values()):
-                odds = {k: x / (1 - x) for k, x in r.items()}
-                cell["raw_did_or"] = round(
-                    odds["pilot_post"] / odds["pilot_pre"] / (odds["other_post"] / odds["other_pre"]), 6
-                )
+            raw = raw_did_or({k: cell[k]["rate"] for k in cell})
+            if raw is not None:
+                cell["raw_did_or"] = raw
             realised[cohort][o] = cell
         counts[cohort] = {k: int(m.sum()) for k, m in cells.items()}
     return realised, counts
 
 
-def _raw_did_or(rates: dict) -> float | None:
+def raw_did_or(rates: dict) -> float | None:
     """The raw DiD OR of four cell rates (pilot/other x pre/post), None unless all are in (0, 1)."""
     r = list(rates.values())
     if not all(x is not None and 0 < x < 1 for x in r):
@@ -188,7 +185,7 @@ def _realised_by_post_year(journeys: Journeys, truth: Truth, second_year_start: 
                         "n": len(v),
                         "rate": None if rate is None else round(rate, 6),
                     }
-                rec[f"raw_did_or_{yname}"] = _raw_did_or(rates)
+                rec[f"raw_did_or_{yname}"] = raw_did_or(rates)
             out[cohort][o] = rec
     return out
 
