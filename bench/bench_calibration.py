@@ -253,10 +253,11 @@ def mason_checks(frame: pd.DataFrame, win: tuple, models: dict, unit: str) -> tu
 
 
 def jones_checks(
-    frame: pd.DataFrame, win: tuple, models: dict, unit: str, headline: bool = False
+    frame: pd.DataFrame, win: tuple, models: dict, unit: str, headline: bool = False, tolerance: float = 1.1
 ) -> tuple[list[Check], dict]:
-    """Jones 2018's five ORs (published inside the adjusted interval), the press release's raw rates
-    and unadjusted ORs, and the not-significant findings, in the two-year windows."""
+    """Jones 2018's five ORs (published inside the adjusted interval, and the adjusted OR within a
+    factor ``tolerance`` of it: the report's step 1, ``report.reproduction_tolerance``), the press
+    release's raw rates and unadjusted ORs, and the not-significant findings, in the two-year windows."""
     jf = in_window(frame, *win)
     checks, figures = [], {}
     for outcome in JONES_OUTCOMES:
@@ -273,6 +274,17 @@ def jones_checks(
                 f"interval holds {value} ({lo}-{hi})",
                 f"{fmt_or(fit)}; raw {r:.3f}",
                 met,
+            )
+        )
+        est = fit["estimate"]
+        ratio = max(est / value, value / est) if fit["status"] != "not_estimable" else math.inf
+        checks.append(
+            Check(
+                "Jones 2018",
+                f"{outcome} adjusted OR / published",
+                f"within a factor {tolerance:g}",
+                f"{ratio:.3f}",
+                ratio <= tolerance,
             )
         )
     for outcome, rates in PUBLISHED_RAW_RATES.items():
@@ -419,7 +431,8 @@ def run(settings, config_path: Path = ROOT / "config" / "config.yaml", headline:
     mason_win = ((start - year, start), (start, start + year))
     jones_win = ((pd.Timestamp(settings.dates.pre_start), start), (start, start + 2 * year))
     mason, mason_fig = mason_checks(frames["drug"], mason_win, models, unit)
-    jones, jones_fig = jones_checks(frames["drug"], jones_win, models, unit, headline)
+    tolerance = float(config["report"]["reproduction_tolerance"])
+    jones, jones_fig = jones_checks(frames["drug"], jones_win, models, unit, headline, tolerance)
     checks = mason + jones + direction_checks(frames, jones_win, models, unit, headline)
     print(
         f"scale {settings.scale}, seed {settings.seed}: generated in {t_gen:.1f} s, "

@@ -38,7 +38,7 @@ def main(smk) -> None:
         res = with_mde(res, smk.input.power)
         io.write_table(res, smk.output.parquet)
         res.to_csv(smk.output.csv, index=False, float_format="%.10g", lineterminator="\n")
-        es = [io.read_table(p) for p in smk.input.event_studies]
+        es = [t for t in (io.read_table(p) for p in smk.input.event_studies) if len(t)]  # empty: Mason only
         es_all = (
             pd.concat(es, ignore_index=True)
             if es

@@ -1,5 +1,5 @@
 """Rule fit_robustness: event study, placebo, leave one pilot area out, Mason 2015 window, timing
-sensitivity (one library call: pbr.fit.robustness.robustness_rows)."""
+sensitivity, or the Mason 2015 window alone (one library call: pbr.fit.robustness.robustness_rows)."""
 
 import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 
@@ -30,6 +30,7 @@ def main(smk) -> None:
             ),
             window_days=outcomes.window_days(outcome, smk.params.outcome_settings),
             post_from=smk.params.post_start,
+            variants=smk.params.variants,
         )
         io.write_table(rows, smk.output.result)
         io.write_table(es_table, smk.output.event_study)

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from report_fixtures import COHORTS, OUTCOMES, K, parse_cells, render, result_row, small_numbers
 
 from pbr.registry.published import PUBLISHED_OR
-from pbr.report.did import did_rows, did_section, planted_effects
+from pbr.report.did import did_rows, did_section, planted_effects, raw_planted_effects
 from pbr.report.disclosure import COMPLEMENT, DERIVED, Disclosure, protect
 from pbr.report.figures import match_weight_figure
 from pbr.report.render import TEMPLATE_DIR, git_commit
@@ -193,6 +193,18 @@ def test_an_effect_that_changes_in_the_second_post_year_has_no_planted_or():
     assert planted_effects(effects) == {("drug", "abstinence"): 1.5}
     del effects["did_or_second_year"]  # a record from before the setting: every OR constant
     assert planted_effects(effects) == {("drug", "successful_completion"): 0.86, ("drug", "abstinence"): 1.5}
+
+
+def test_an_effect_planted_as_a_raw_did_or_has_no_planted_adjusted_or():
+    """Retention and unplanned discharge are planted as raw DiD ORs (the truth's discharge_effects):
+    the adjusted DiD estimates another OR, so they are not planted ORs but raw ones, by cohort."""
+    effects = {
+        "did_or": {"drug": {"retention": 1.2, "abstinence": 1.5}, "alcohol": {"unplanned_discharge": 1.3}},
+        "discharge_effects": {"alcohol": {"unplanned_discharge": {"recoded": 3}}, "drug": {"retention": {}}},
+    }
+    assert planted_effects(effects) == {("drug", "abstinence"): 1.5}
+    assert raw_planted_effects(effects) == {("drug", "retention"): 1.2, ("alcohol", "unplanned_discharge"): 1.3}
+    assert raw_planted_effects({"did_or": {"drug": {"abstinence": 1.5}}}) == {} and raw_planted_effects(None) == {}
 
 
 def test_interval_ends_count_as_inside_and_missing_intervals_give_no_mark():

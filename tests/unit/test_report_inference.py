@@ -78,8 +78,8 @@ def _row(res: pd.DataFrame, outcome: str, cohort: str = "drug", settings: DidSet
     return row
 
 
-def _findings(res: pd.DataFrame, planted: dict | None = None) -> list[dict]:
-    rows = did_rows(res, COHORTS, OUTCOMES, HEADLINE, planted)
+def _findings(res: pd.DataFrame, planted: dict | None = None, planted_raw: dict | None = None) -> list[dict]:
+    rows = did_rows(res, COHORTS, OUTCOMES, HEADLINE, planted, planted_raw=planted_raw)
     rob = robustness_section(res, COHORTS, OUTCOMES, make_config())
     return summary_findings(rows, [], rob, HEADLINE, True, results=res)
 
@@ -219,6 +219,19 @@ def test_the_planted_check_uses_the_headline_interval_only():
     planted = {("drug", "successful_completion"): 0.6}
     item = _item(_findings(res, planted), "Synthetic check: planted OR inside the headline interval")
     assert item["ok"] is False and item["method"] == HEADLINE and "0 of 1" in item["text"]
+
+
+def test_the_planted_check_names_raw_planted_outcomes_as_not_compared():
+    """An outcome planted as a raw DiD OR is neither counted nor marked: the item names it, raw."""
+    res = make_results()
+    planted = {("drug", "successful_completion"): 0.6}
+    item = _item(
+        _findings(res, planted, {("drug", "abstinence"): 1.3}),
+        "Synthetic check: planted OR inside the headline interval",
+    )
+    assert "1 of 1" in item["text"] and "not compared: Abstinence at review (drug, raw 1.30)" in item["detail"]
+    item = _item(_findings(res, planted), "Synthetic check: planted OR inside the headline interval")
+    assert "not compared" not in item["detail"]
 
 
 def test_the_mason_item_uses_the_headline_row_and_crv1_only_for_reference():

@@ -182,6 +182,20 @@ def test_robustness_rows_stack_every_variant(all_rows):
     assert list(table.columns) == event_study.EVENT_STUDY_COLUMNS
 
 
+def test_mason_only_variant_is_the_mason_rows_of_all(all_rows, small_effect):
+    """variants='mason_2015' (an outcome of robustness.mason_outcomes alone): the Mason window's rows,
+    the same as in the full set, and an empty event-study table with its columns; a wrong name fails."""
+    rows, table = robustness.robustness_rows(
+        small_effect, FitSpec("drug", "y", COVS), bootstrap=draws.Bootstrap(reps=199), variants="mason_2015"
+    )
+    assert set(rows["specification"]) == {"mason_2015"} and len(table) == 0
+    assert list(table.columns) == event_study.EVENT_STUDY_COLUMNS
+    full = all_rows[0][all_rows[0]["specification"] == "mason_2015"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(rows.reset_index(drop=True), full)
+    with pytest.raises(ValueError, match="variants must be one of"):
+        robustness.robustness_rows(small_effect, FitSpec("drug", "y", COVS), variants="mason")
+
+
 def test_variants_carry_the_score_bootstrap(all_rows):
     rows, _ = all_rows
     score = rows[rows["method"] == "logit_score_wcb"].set_index("specification")

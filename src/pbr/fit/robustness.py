@@ -81,6 +81,10 @@ from pbr.fit.spec import (
 
 log = logging.getLogger(__name__)
 
+#: What one robustness job fits: every variant, or the Mason 2015 window alone
+#: (``robustness.mason_outcomes`` outside ``robustness.outcomes``).
+VARIANTS = ("all", "mason_2015")
+
 
 def relabel(res: pd.DataFrame, specification: str, note: str) -> pd.DataFrame:
     """``res`` with ``specification`` set and ``note`` put before each row's own note."""
@@ -334,27 +338,35 @@ def robustness_rows(
     bootstrap: Bootstrap = Bootstrap(),
     window_days: int | None = None,
     post_from: str = "2012-04-01",
+    variants: str = "all",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """All variants for one outcome, as rule fit_robustness runs them: (rows in RESULT_COLUMNS,
     event-study coefficient table). ``origin`` is the study's first day (event-study bins count
     from it); the Mason 2015 window runs from ``mason_pre_start`` to ``mason_post_end`` (post from
     ``post_from``, the pilots' start), with the random-intercept logit for Mason's outcomes unless
     not ``mason_random_intercept``. With ``window_days`` (the outcome's window), also the timing
-    variants: ``donut``, ``event_study_pretrend_clear``, ``placebo_clear``."""
+    variants: ``donut``, ``event_study_pretrend_clear``, ``placebo_clear``. ``variants="mason_2015"``:
+    the Mason 2015 window alone (an outcome of ``robustness.mason_outcomes`` only) and an empty
+    event-study table."""
+    if variants not in VARIANTS:
+        raise ValueError(f"variants must be one of {VARIANTS}, not {variants!r}")
+    mason = mason_2015(
+        df,
+        spec,
+        pre_start=mason_pre_start,
+        post_start=post_from,
+        post_end=mason_post_end,
+        bootstrap=bootstrap,
+        random_intercept=None if mason_random_intercept else False,
+    )
+    if variants == "mason_2015":
+        return mason[RESULT_COLUMNS], pd.DataFrame(columns=EVENT_STUDY_COLUMNS)
     es_table, es_rows = event_study(df, spec, bin_col=event_bin_col, origin=origin, bootstrap=bootstrap)
     parts = [
         es_rows,
         placebo(df, spec, fake_start=placebo_start, bootstrap=bootstrap),
         leave_one_out(df, spec, bootstrap=bootstrap),
-        mason_2015(
-            df,
-            spec,
-            pre_start=mason_pre_start,
-            post_start=post_from,
-            post_end=mason_post_end,
-            bootstrap=bootstrap,
-            random_intercept=None if mason_random_intercept else False,
-        ),
+        mason,
     ]
     tables = [es_table]
     if window_days is not None:

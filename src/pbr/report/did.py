@@ -52,19 +52,40 @@ def _int(x, default: int = 0) -> int:
 
 def planted_effects(effects: dict | None) -> dict[tuple[str, str], float]:
     """Planted DiD ORs of the synthetic truth, keyed (cohort, outcome): those that hold over the
-    whole post period. An outcome whose second post year carries another OR
-    (``did_or_second_year``) has no single planted OR for the two-year DiD to recover, so it is
-    left out (the report's planted column is then empty for it)."""
+    whole post period, planted on the covariate-adjusted scale the main DiD estimates. An outcome
+    whose second post year carries another OR (``did_or_second_year``) has no single planted OR for
+    the two-year DiD to recover, and an outcome planted as a raw DiD OR
+    (:func:`raw_planted_effects`) none on the adjusted scale: both are left out (the report's
+    planted column is then empty for them, or shows the raw OR as such)."""
     if not effects or not isinstance(effects.get("did_or"), dict):
         return {}
     second = effects.get("did_or_second_year") or {}
+    raw = raw_planted_effects(effects)
     out = {}
     for c, by_outcome in effects["did_or"].items():
         for k, v in (by_outcome or {}).items():
             later = (second.get(c) or {}).get(k, v)
-            if v is not None and (later is None or float(later) == float(v)):
+            if v is not None and (later is None or float(later) == float(v)) and (c, k) not in raw:
                 out[(c, k)] = float(v)  # the generator names outcomes as the registry does
     return out
+
+
+def raw_planted_effects(effects: dict | None) -> dict[tuple[str, str], float]:
+    """Outcomes the generator plants as a raw DiD OR, keyed (cohort, outcome): retention and
+    unplanned discharge (``discharge_effects`` in the truth: :mod:`pbr.synthetic.discharges`
+    changes pilot-post journeys until the raw pilot/other x pre/post OR reaches the planted value).
+    The main DiD adjusts for the covariates, whose mix the scheme changes in the pilots' post period,
+    so it estimates another OR: measured at scale 1, alcohol unplanned discharge raw 1.30 against an
+    adjusted 1.17 (1.10-1.25)."""
+    if not effects or not isinstance(effects.get("did_or"), dict):
+        return {}
+    planted_raw = effects.get("discharge_effects") or {}
+    return {
+        (c, k): float(v)
+        for c, by_outcome in effects["did_or"].items()
+        for k, v in (by_outcome or {}).items()
+        if v is not None and k in (planted_raw.get(c) or {})
+    }
 
 
 @dataclass(frozen=True)
@@ -106,6 +127,7 @@ def did_rows(
     headline: str,
     planted: dict | None = None,
     settings: DidSettings | None = None,
+    planted_raw: dict | None = None,
 ) -> list[dict]:
     """One row per cohort x outcome: the logit OR with the headline interval, the absolute
     effects and the CRV1 interval (for reference), beside published.
@@ -121,7 +143,7 @@ def did_rows(
     can carry a verdict at all; every flag is None unless it can. ``status``/``status_reason``
     come from the fit (the results' ``status`` column and note), ``min_cell_events`` likewise.
     """
-    planted = planted or {}
+    planted, planted_raw = planted or {}, planted_raw or {}
     settings = settings or DidSettings()
     rows = []
     for c in cohorts:
@@ -130,6 +152,7 @@ def did_rows(
             if crv1_row is None:
                 continue
             row = _did_row(results, c, o, crv1_row, headline, planted.get((c, o)))
+            row["planted_raw"] = planted_raw.get((c, o))
             row |= _absolute_effects(results, c, o)
             row |= _reproduction(row, settings)
             row |= _multiplicity(row, settings)
@@ -161,6 +184,13 @@ def _field(r: pd.Series | None, key: str) -> float:
         return math.nan
     x = r.get(key, math.nan)
     return math.nan if isnan(x) else float(x)
+
+
+def _planted_text(r: dict) -> str:
+    """The planted-OR cell: the planted OR, or a raw-scale one marked as such (not comparable)."""
+    if r["planted"] is None and r.get("planted_raw") is not None:
+        return f"{format_number(r['planted_raw'], 2)} raw"
+    return format_number(r["planted"], 2)
 
 
 def _did_row(
@@ -366,7 +396,7 @@ def did_section(
             data_cell(r["rule_out"], cls="rule-out"),
         ]
         if synthetic:
-            row.append(data_cell(format_number(r["planted"], 2), cls="num"))
+            row.append(data_cell(_planted_text(r), cls="num"))
         row.append(data_cell(Markup(f'<a href="#tbl-did-note-{ref}">[{ref}]</a>') if ref else "", cls="note"))
         body.append(row)
     if not notes:

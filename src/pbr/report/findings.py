@@ -497,6 +497,15 @@ def _planted_items(rows: list[dict], headline: str) -> list[dict]:
     if not planted_rows:
         return []
     n_ok = sum(1 for r in planted_rows if r["planted_inside"])
+    raw = [r for r in rows if r.get("planted_raw") is not None and r["planted"] is None]
+    not_compared = (
+        "; not compared: "
+        + ", ".join(f"{r['outcome']} ({r['cohort']}, raw {format_number(r['planted_raw'], 2)})" for r in raw)
+        + " (planted as raw DiD ORs; the covariate-adjusted DiD estimates another OR when the pilots'"
+        " case mix changes)"
+        if raw
+        else ""
+    )
     return [
         _item(
             f"Synthetic check: planted OR inside the headline interval ({_name(headline)}): {n_ok} of "
@@ -506,7 +515,8 @@ def _planted_items(rows: list[dict], headline: str) -> list[dict]:
                 f"{r['outcome']} ({r['cohort']}) {'✓' if r['planted_inside'] else '✗'} (planted "
                 f"{format_number(r['planted'], 2)}, {format_interval(r['ci_low'], r['ci_high'], 2)})"
                 for r in planted_rows
-            ),
+            )
+            + not_compared,
             headline,
             "Synthetic check: planted OR inside the headline interval",
         )

@@ -40,7 +40,7 @@ from pbr.report.descriptive import (
     linkage_section,
     rates_section,
 )
-from pbr.report.did import DidSettings, did_rows, did_section, planted_effects
+from pbr.report.did import DidSettings, did_rows, did_section, planted_effects, raw_planted_effects
 from pbr.report.disclosure import COMPLEMENT, DERIVED, SMALL, Disclosure
 from pbr.report.estimates import (
     all_estimates_table,
@@ -365,8 +365,9 @@ def _counted_sections(inputs: ReportInputs, config: dict, settings: _Settings, d
     linkage = linkage_section(inputs, config, journeys, disc, settings.real)
     linkage["negative_controls"] = negative_control_table(inputs.results, disc.redact)
     planted = planted_effects(inputs.effects) if settings.synthetic else {}
+    planted_raw = raw_planted_effects(inputs.effects) if settings.synthetic else {}
     areas = area_summary(inputs.results, _or_empty(inputs.areas), flow, config)
-    rows = did_rows(inputs.results, cohorts, outcomes, headline, planted, DidSettings.of(config))
+    rows = did_rows(inputs.results, cohorts, outcomes, headline, planted, DidSettings.of(config), planted_raw)
     did_tbl = did_section(
         rows, rates_sec["cells"], headline, disc, settings.real, settings.synthetic, areas["pilot"]
     )
