@@ -166,9 +166,9 @@ def thread_environment(threads: int) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def measured(step, threads: int, **kwargs: object) -> tuple[float, float, dict]:
-    """``step(**kwargs)`` in a fresh process with ``threads``: (wall s, peak RSS GiB, the JSON it printed)."""
-    with thread_environment(threads):
+def measured(step, job_threads: int, **kwargs: object) -> tuple[float, float, dict]:
+    """``step(**kwargs)`` in a fresh process with ``job_threads``: (wall s, peak RSS GiB, the JSON it printed)."""
+    with thread_environment(job_threads):
         wall, peak, stdout = timed(step, **kwargs)
     lines = [line for line in stdout.splitlines() if line.startswith(MARK)]
     return wall, peak, json.loads(lines[-1].removeprefix(MARK)) if lines else {}
@@ -261,6 +261,9 @@ def bare_fit(analysis: str, cohort: str, outcome: str, models: dict, period_unit
     fit = pyfixest_did if library == "pyfixest" else statsmodels_did
     out: dict[str, object] = {"rows": len(df)}
     for model in ("logit", "lpm"):
+        if df.empty:  # pyfixest's demeaning aborts the process on an empty frame
+            out[model] = {"beta": math.nan, "n": 0, "error": "no rows to fit"}
+            continue
         try:
             out[model] = fit(df, outcome, list(spec.covariates), model == "logit")
         except Exception as exc:  # a model a library cannot fit: reported, not fatal
@@ -483,20 +486,24 @@ def n_check(pipe: dict, bare: dict) -> str:
 
 
 def bare_fits(workdir: Path, config: dict, cohort: str, outcome: str, libraries: list[str]) -> dict:
-    """Library -> (wall s, peak GiB, result) of the bare fit of one job, each in a fresh one-thread process."""
-    return {
-        lib: measured(
-            bare_fit,
-            1,
-            analysis=workdir / "results" / "derive" / f"analysis_{cohort}.parquet",
-            cohort=cohort,
-            outcome=outcome,
-            models=config["models"],
-            period_unit=config["study"]["period_unit"],
-            library=lib,
-        )
-        for lib in libraries
-    }
+    """Library -> (wall s, peak GiB, result) of the bare fit of one job, each in a fresh one-thread
+    process; (NaN, NaN, {'crash': message}) for a process that died."""
+    out = {}
+    for lib in libraries:
+        try:
+            out[lib] = measured(
+                bare_fit,
+                1,
+                analysis=workdir / "results" / "derive" / f"analysis_{cohort}.parquet",
+                cohort=cohort,
+                outcome=outcome,
+                models=config["models"],
+                period_unit=config["study"]["period_unit"],
+                library=lib,
+            )
+        except SystemExit as exc:  # bench/_timing.py's report of a failed process
+            out[lib] = (math.nan, math.nan, {"crash": str(exc).strip().splitlines()[-1][:200]})
+    return out
 
 
 def fit_notes(job: str, lib: str, pipe: dict, bare: dict) -> list[str]:
@@ -508,14 +515,20 @@ def fit_notes(job: str, lib: str, pipe: dict, bare: dict) -> list[str]:
     ]
 
 
+def fit_cell(pipe: dict, wall: float, result: dict) -> str:
+    """One library's columns of a job's line: its seconds, pipeline / bare, |d beta|, whether N agrees."""
+    same_n = "ok" if n_check(pipe, result) == "same" else "DIFF"
+    return f"{wall:14.2f} {pipe['s'] / wall:6.2f} {beta_difference(pipe, result):8.1e} {same_n:>4s}"
+
+
 def fit_side_by_side(workdir: Path, config: dict, libraries: list[str]) -> dict[str, float]:
-    """Print part (b); return pipeline / bare summed over the jobs, per library."""
+    """Print part (b); return pipeline / bare summed over the jobs every bare library finished, per library."""
     print(
         f"\n## (b) Fit stage: fit_did jobs (engine {config['models']['engine']}) against bare "
         f"{' and '.join(libraries)} fits of the same rows (one thread each)"
     )
     cols = " ".join(f"{lib + ' s':>14s} {'ratio':>6s} {'|d beta|':>8s} {'N':>4s}" for lib in libraries)
-    print(f"  {'cohort/outcome':34s} {'rows':>7s} {'pipeline s':>10s} {cols}")
+    print(f"  {'cohort/outcome':42s} {'rows':>6s} {'pipeline s':>10s} {cols}")
     sums = dict.fromkeys(["pipeline", *libraries], 0.0)
     peaks = dict.fromkeys(["pipeline", *libraries], 0.0)
     worst = dict.fromkeys(libraries, 0.0)
@@ -526,22 +539,31 @@ def fit_side_by_side(workdir: Path, config: dict, libraries: list[str]) -> dict[
             pipeline_fit(workdir, cohort, outcome),
             bare_fits(workdir, config, cohort, outcome, libraries),
         )
-        sums["pipeline"] += pipe["s"]
+        crashed = [lib for lib, (_, _, result) in bare.items() if "crash" in result]
+        notes += [
+            f"{job} {lib}: the process died ({bare[lib][2]['crash']}); job left out of the sums"
+            for lib in crashed
+        ]
+        if not crashed:
+            sums["pipeline"] += pipe["s"]
         peaks["pipeline"] = max(peaks["pipeline"], pipe["max_rss"] / MIB_PER_GIB)
         cells = []
         for lib, (wall, peak, result) in bare.items():
-            sums[lib] += wall
+            if lib in crashed:
+                cells.append(f"{'died':>14s} {'':6s} {'':8s} {'':4s}")
+                continue
+            if not crashed:
+                sums[lib] += wall
             peaks[lib] = max(peaks[lib], peak)
             diff = beta_difference(pipe, result)
             worst[lib] = worst[lib] if math.isnan(diff) else max(worst[lib], diff)
-            same_n = "ok" if n_check(pipe, result) == "same" else "DIFF"
-            cells.append(f"{wall:14.2f} {pipe['s'] / wall:6.2f} {diff:8.1e} {same_n:>4s}")
+            cells.append(fit_cell(pipe, wall, result))
             notes += fit_notes(job, lib, pipe, result)
-        rows = str(next(iter(bare.values()))[2].get("rows", "?"))
-        print(f"  {job:34s} {rows:>7s} {pipe['s']:10.2f} " + " ".join(cells))
+        rows = next(iter(bare.values()))[2].get("rows", "?")
+        print(f"  {job:42s} {rows!s:>6s} {pipe['s']:10.2f} " + " ".join(cells))
     ratios = {lib: sums["pipeline"] / sums[lib] for lib in libraries}
     total = " ".join(f"{sums[lib]:14.2f} {ratios[lib]:6.2f} {worst[lib]:8.1e} {'':4s}" for lib in libraries)
-    print(f"  {'all jobs (summed)':34s} {'':7s} {sums['pipeline']:10.2f} {total}")
+    print(f"  {'all jobs (summed)':42s} {'':6s} {sums['pipeline']:10.2f} {total}")
     print("  peak RSS of one job: " + ", ".join(f"{k} {v:.2f} GiB" for k, v in peaks.items()))
     for line in notes:
         print(f"  note: {line}")
@@ -615,6 +637,11 @@ def overhead(workdir: Path, jobs: dict, wall: float | None, cores: int) -> float
     return ratio
 
 
+def load() -> str:
+    """The machine's 1, 5 and 15 minute load averages (the bare steps' times depend on them)."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -639,6 +666,9 @@ def main() -> int:
     jobs = job_settings(log) if log.exists() else {}
     cores = args.cores or (provided_cores(log) if log.exists() else None) or 2
     print(f"side by side: {workdir} (scale {config['synthetic'].get('scale')}, {cores} cores)")
+    print(
+        f"load average at the start: {load()} (the run's jobs were timed earlier, perhaps under another load)"
+    )
     t0 = time.perf_counter()
     if "link" in args.parts:
         with tempfile.TemporaryDirectory(prefix="pbr-bare-") as out:
@@ -647,7 +677,7 @@ def main() -> int:
         fit_side_by_side(workdir, config, args.libraries)
     if "overhead" in args.parts:
         overhead(workdir, jobs, args.wall, cores)
-    print(f"\n(this benchmark took {time.perf_counter() - t0:.0f} s)")
+    print(f"\n(this benchmark took {time.perf_counter() - t0:.0f} s; load average at the end: {load()})")
     return 0
 
 
