@@ -18,6 +18,8 @@ with ``tests/workflow_utils.copy_workflow``) and run with plain ``snakemake --co
   of Snakemake and all its descendants, sampled every 0.2 s (jobs running at the same time
   add up), next to the largest single process in the same samples (``getrusage`` of the
   children cannot serve: it keeps the maximum over every earlier run of this script);
+* the whole run's wall time and peaks are also written to ``bench_run.json`` in the run's
+  directory (``bench/bench_side_by_side.py`` reads it);
 * a no-op re-run (nothing to do) and a report-only change (a comment appended to
   ``report/report.css``; merely touching it re-runs nothing: Snakemake 9 compares checksums).
 
@@ -32,6 +34,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import json
 import math
 import os
 import re
@@ -218,6 +221,20 @@ def bench_scale(scale: float, cores: int, base: Path) -> RunResult:
     print(f"[scale {scale:g}] running in {work} ...", flush=True)
     rc, wall, peak, single = run_measured(cmd, work, work / "bench_run.log")
     res = RunResult(scale, work, rc, wall, peak / GIB, single / GIB)
+    (work / "bench_run.json").write_text(
+        json.dumps(
+            {
+                "scale": scale,
+                "cores": cores,
+                "returncode": rc,
+                "wall_s": round(wall, 2),
+                "peak_tree_gib": round(res.peak_tree_gib, 3),
+                "peak_single_gib": round(res.peak_single_gib, 3),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     res.rules = read_benchmarks(work / "results")
     for rule, st in times_from_log(work / "bench_run.log").items():
         if rule not in res.rules and rule != "all":
