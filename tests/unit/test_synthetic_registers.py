@@ -2,8 +2,8 @@
 
 The checks: the default (1) is the code path without the setting, the extract byte for byte
 (the ratios alone, as before it existed); a multiplier is the same as multiplying both ratios,
-changes only the registers and not their clients' records, and gives about as many times the
-unrelated records; the setting is checked.
+leaves the NDTMS tables as they were, and gives as many times the unrelated records per client
+record; the setting is checked.
 """
 
 from __future__ import annotations
@@ -69,21 +69,34 @@ def test_a_multiplier_is_both_ratios_multiplied(doubled):
     assert _hashes(_generate(ratios)) == _hashes(doubled)
 
 
-def test_a_multiplier_changes_the_registers_only(default, doubled):
+def test_a_multiplier_leaves_the_cohort_as_it_is(default, doubled):
+    """The NDTMS tables are those of the default; the registers share one random stream, so the
+    clients' offences (drawn after the unrelated deaths) are drawn afresh from the same
+    distributions, as with another deaths ratio, and a journey's realised acquisitive crime may
+    change with them."""
     a, b = _hashes(default), _hashes(doubled)
     changed = {k for k in a if a[k] != b[k]}
     registers = {f"tables.{t}" for t in REGISTERS} | {f"truth.{t}" for t in REGISTERS.values()}
-    assert changed == registers
+    assert changed <= registers | {"truth.journeys"} and registers <= changed
+    journeys = default.truth["journeys"], doubled.truth["journeys"]
+    differs = [c for c in journeys[0] if not journeys[0][c].equals(journeys[1][c])]
+    assert set(differs) <= {"acquisitive_crime"}
+    assert (journeys[0]["acquisitive_crime"] != journeys[1]["acquisitive_crime"]).mean() < 0.01
 
 
 def test_twice_the_multiplier_gives_twice_the_unrelated_records(default, doubled):
+    one, two = default.effects["registers"], doubled.effects["registers"]
+    assert one["deaths_client"] == two["deaths_client"] > 0  # drawn before any unrelated record
+    assert two["offences_client"] == pytest.approx(one["offences_client"], rel=0.05)
     for table, truth in REGISTERS.items():
-        one, two = default.truth[truth]["true_person_id"], doubled.truth[truth]["true_person_id"]
-        assert one.notna().sum() == two.notna().sum() > 0  # the clients' records as they were
-        assert two.isna().sum() / one.isna().sum() == pytest.approx(2.0, abs=0.01), table
+        ratios = []
+        for ex in (default, doubled):
+            client = ex.truth[truth]["true_person_id"].notna()
+            assert len(ex.tables[table]) == len(client)
+            ratios.append((~client).sum() / client.sum())
+        assert ratios[1] == pytest.approx(2 * ratios[0], abs=0.01), table
     for kind in ("deaths", "offences"):
-        counts = default.effects["registers"], doubled.effects["registers"]
-        assert counts[1][f"{kind}_unrelated"] == round(10 * counts[0][f"{kind}_client"])
+        assert two[f"{kind}_unrelated"] == round(10 * two[f"{kind}_client"])
 
 
 @pytest.mark.parametrize("bad", [0, -1.0])
