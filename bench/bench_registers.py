@@ -22,8 +22,10 @@ where most pairs are true ones that several rules find).
 
 Printed per register and multiplier: register rows, link records (PNC: offender identities),
 candidate pairs, (person, unit) pairs kept at p >= linkage.min_probability, the seconds to read,
-train and predict (with matching and the link table), the process's wall time and peak RSS.
-Then, between consecutive multipliers, each figure's growth exponent: log(its ratio) /
+train and predict (with matching and the link table), the process's wall time and peak RSS;
+then the seconds of each phase the library logs (training: lambda, u, the three EM sessions;
+prediction: scoring the pairs in splink, matching and the link tables). Then, between
+consecutive multipliers, each figure's and each phase's growth exponent: log(its ratio) /
 log(ratio of register rows); 1 is linear. Fixed costs (the NDTMS side, Python and library
 start, u from a fixed number of sampled pairs, EM on at most linkage.em_max_pairs pairs) keep the
 exponents of time and memory below 1 while they dominate.
@@ -42,10 +44,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
+import re
 import sys
 import tempfile
 from pathlib import Path
+from time import perf_counter
 
 from _timing import timed
 from bench_linkage import link_register, link_sides, prepare
@@ -114,6 +119,45 @@ def count_pairs(tmp: str, spec: dict) -> None:
     print(json.dumps([int(con.execute(pair_count_sql(keys)).fetchone()[0]) for keys in rules]))
 
 
+#: a phase's log lines (:class:`pbr.logs.Phases`): "<what>: phase i of n (<name>) started" / "done in"
+PHASE_LINE = re.compile(r"^(?P<what>.+?): phase \d+ of \d+ \((?P<name>.+)\) (?P<event>started|done in)")
+
+
+def phase_label(name: str) -> str:
+    """A short label for a linkage phase ('u by random sampling of up to ...' -> 'u')."""
+    for prefix, label in (("lambda", "lambda"), ("u by", "u"), ("scoring", "score"), ("matching", "match")):
+        if name.startswith(prefix):
+            return label
+    return name.replace("EM training blocked on ", "EM ").replace("area_code", "area")
+
+
+class PhaseClock(logging.Handler):
+    """Seconds of each phase that :class:`pbr.logs.Phases` logs, to the precision of perf_counter."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.started: dict[str, float] = {}
+        self.seconds: dict[str, float] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        line = PHASE_LINE.match(record.getMessage())
+        if line:
+            label = phase_label(line["name"])
+            if line["event"] == "started":
+                self.started[label] = perf_counter()
+            else:
+                self.seconds[label] = perf_counter() - self.started.pop(label)
+
+
+def link_register_phases(cfg: dict, spec: dict, tmp: str, name: str, memory_mb: int | None) -> None:
+    """bench_linkage's ``link_register``, the seconds of its phases written to ``tmp``/phases_``name``.json."""
+    clock, logger = PhaseClock(), logging.getLogger("pbr")
+    logger.setLevel(logging.INFO)
+    logger.addHandler(clock)
+    link_register(cfg, spec, tmp, name, memory_mb)
+    (Path(tmp) / f"phases_{name}.json").write_text(json.dumps(clock.seconds))
+
+
 def generate(tmp: str, scale: float, seed: int, registers: dict) -> None:
     """Generate and validate the extracts into ``tmp``; print the time, peak and registers' sizes."""
     from pbr.synthetic.params import NoiseParams
@@ -139,8 +183,9 @@ def generate(tmp: str, scale: float, seed: int, registers: dict) -> None:
 def link(tmp: str, cfg: dict, name: str, memory_mb: int | None, count: bool) -> dict:
     """Link register ``name`` in a fresh process (and count its candidate pairs in another); its figures."""
     spec = REGISTERS[name]
-    wall, peak, _ = timed(link_register, cfg=cfg, spec=spec, tmp=tmp, name=name, memory_mb=memory_mb)
+    wall, peak, _ = timed(link_register_phases, cfg=cfg, spec=spec, tmp=tmp, name=name, memory_mb=memory_mb)
     row = {"register": name, **json.loads((Path(tmp) / f"timing_{name}.json").read_text())}
+    row["phases"] = json.loads((Path(tmp) / f"phases_{name}.json").read_text())
     pairs = sum(json.loads(timed(count_pairs, tmp=tmp, spec=spec)[2])) if count else float("nan")
     return row | {"candidate_pairs": pairs, "wall_s": wall, "peak_gib": peak}
 
@@ -154,11 +199,18 @@ def measure(args: argparse.Namespace, cfg: dict, registers: dict) -> list[dict]:
 
 
 def print_runs(runs: pd.DataFrame) -> None:
-    """The figures of every register and multiplier."""
+    """The figures of every register and multiplier, then the seconds of their linkage's phases."""
     columns = ["register", "multiplier", "register_rows", "link_records", "candidate_pairs", "unit_pairs"]
     columns += ["read_s", "train_s", "predict_s", "wall_s", "peak_gib"]
-    table = runs[columns].sort_values(["register", "multiplier"], kind="mergesort")
-    print("\n" + table.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
+    print("\n" + runs[columns].to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
+    print("\nseconds per phase (training: lambda, u, EM sessions by blocking; prediction: score, match):")
+    print(phase_table(runs).to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
+
+
+def phase_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Register, multiplier, register rows and the seconds of each phase of its linkage."""
+    phases = pd.DataFrame(list(runs["phases"]), index=runs.index)
+    return pd.concat([runs[["register", "multiplier", "register_rows"]], phases], axis=1)
 
 
 def exponent(y0: float, y1: float, x0: float, x1: float) -> float:
@@ -168,15 +220,17 @@ def exponent(y0: float, y1: float, x0: float, x1: float) -> float:
     return math.log(y1 / y0) / math.log(x1 / x0)
 
 
-def growth(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per register, between consecutive multipliers: the exponent of each :data:`GROWTH` figure
-    in the register rows."""
+def growth(runs: pd.DataFrame, figures: list[str]) -> pd.DataFrame:
+    """Per register, between consecutive multipliers: the exponent of each of ``figures`` (columns
+    of ``runs``) in the register rows."""
     rows = []
-    for name, g in runs.sort_values("multiplier").groupby("register", sort=True):
-        for a, b in zip(g.itertuples(), g.iloc[1:].itertuples(), strict=False):
-            x = (a.register_rows, b.register_rows)
-            exps = {f: exponent(getattr(a, f), getattr(b, f), *x) for f in GROWTH}
-            rows.append({"register": name, "multipliers": f"{a.multiplier:g} -> {b.multiplier:g}", **exps})
+    for name, g in runs.sort_values("multiplier", kind="mergesort").groupby("register", sort=True):
+        for a, b in zip(g.to_dict("records"), g.iloc[1:].to_dict("records"), strict=False):
+            x = (a["register_rows"], b["register_rows"])
+            exps = {f: exponent(a[f], b[f], *x) for f in figures}
+            rows.append(
+                {"register": name, "multipliers": f"{a['multiplier']:g} -> {b['multiplier']:g}", **exps}
+            )
     return pd.DataFrame(rows)
 
 
@@ -186,11 +240,15 @@ def run_multipliers(args: argparse.Namespace, cfg: dict) -> None:
     for m in args.multipliers:
         print(f"scale {args.scale}, register size multiplier {m:g}")
         runs += [r | {"multiplier": m} for r in measure(args, cfg, {"size_multiplier": m})]
-    runs = pd.DataFrame(runs)
+    runs = pd.DataFrame(runs).sort_values(["register", "multiplier"], kind="mergesort")
     print_runs(runs)
-    if len(args.multipliers) > 1:
-        print("\ngrowth exponents, log(figure ratio) / log(register rows ratio), 1 = linear:")
-        print(growth(runs).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    if len(args.multipliers) < 2:
+        return
+    print("\ngrowth exponents, log(figure ratio) / log(register rows ratio), 1 = linear:")
+    print(growth(runs, list(GROWTH)).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    phases = phase_table(runs)
+    print("\ngrowth exponents of the phases:")
+    print(growth(phases, list(phases.columns[3:])).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
 
 
 def run_national(args: argparse.Namespace, cfg: dict) -> None:

@@ -140,6 +140,11 @@ def test_bench_registers_prints_each_register_and_its_growth_on_tiny_data():
     ], proc.stdout
     for one, two in (rows[:2], rows[2:]):
         assert int(two[2]) > 1.5 * int(one[2]) and int(two[4]) > int(one[4])  # rows, candidate pairs
-    growth = re.findall(r"^\s*(deaths|offences)\s+1 -> 2\s+([\d.]+)\s", proc.stdout, re.M)
+    figures, phases = proc.stdout.split("growth exponents, log")[1].split("growth exponents of the phases")
+    growth = re.findall(r"^\s*(deaths|offences)\s+1 -> 2\s+([\d.]+)\s", figures, re.M)
     assert [g[0] for g in growth] == ["deaths", "offences"], proc.stdout
-    assert all(0 < float(g[1]) <= 1.5 for g in growth), growth
+    assert all(0 < float(g[1]) <= 1.5 for g in growth), growth  # candidate pairs
+    assert (
+        "EM initials, area, sex" in phases
+        and len(re.findall(r"^\s*(deaths|offences)\s+1 -> 2", phases, re.M)) == 2
+    )
