@@ -28,7 +28,18 @@ prediction: scoring the pairs in splink, matching and the link tables). Then, be
 consecutive multipliers, each figure's and each phase's growth exponent: log(its ratio) /
 log(ratio of register rows); 1 is linear. Fixed costs (the NDTMS side, Python and library
 start, u from a fixed number of sampled pairs, EM on at most linkage.em_max_pairs pairs) keep the
-exponents of time and memory below 1 while they dominate.
+exponents of time and memory below 1 while they dominate. One step grows faster underneath:
+splink 5's EM blocks both sides concatenated against themselves, so a session also forms (and
+drops) the register's pairs with itself within its key, about (its link pairs) x (register
+records / persons): with the square of the register while the session is below em_max_pairs
+(at scale 0.05, multiplier 20, the initials-area-sex session formed 57 million pairs to keep 0.92
+million; 4.8 s), linearly once its records are sampled down to em_max_pairs.
+
+Sizes: at scale 1 the default registers hold 160,722 deaths and 2,720,190 offence records, so
+multiplier 20 makes 2.7 million deaths and 46 million offence records. Measured at scale 0.05
+(session of issue #24), generation took about 0.7 GiB and linking the offences about 0.9 GiB
+per million offence records: scale 1 at multiplier 20 would need well over this machine's 23 GiB;
+``--national`` (10 million) and multiplier 5 (11.8 million) should fit (extrapolated, not run).
 
 ``--national`` links registers of national size instead: the unrelated ratios are set per
 register from the registers' client records at ``--scale`` (counted first, not timed) so that
