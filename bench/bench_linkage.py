@@ -45,6 +45,7 @@ import math
 import sys
 import tempfile
 from pathlib import Path
+from time import perf_counter
 
 from _timing import timed
 
@@ -74,15 +75,27 @@ BEYOND_FLOOR = (
 )  # fmt: skip
 
 
-def prepare(scale: float, seed: int, tmp: str, same_region_moves: float, noise_overrides: dict) -> None:
-    """Generate the extracts and truth (``tmp``/raw, ``tmp``/truth) and validate them into ``tmp``/valid."""
+def prepare(
+    scale: float,
+    seed: int,
+    tmp: str,
+    same_region_moves: float,
+    noise_overrides: dict,
+    registers: dict | None = None,
+) -> None:
+    """Generate the extracts and truth (``tmp``/raw, ``tmp``/truth) and validate them into ``tmp``/valid.
+
+    ``registers``: settings of ``RegistersParams`` (default: its defaults); the registers' sizes
+    (client and unrelated records) go to ``tmp``/registers.json."""
     from pbr import io
     from pbr.contract import TABLES
     from pbr.extract.tables import read_extracts, write_extracts
     from pbr.synthetic import generator, params
 
     noise = params.NoiseParams(register_area_move_same_region=same_region_moves, **noise_overrides)
-    ext = generator.generate(params.SyntheticParams(scale=scale, seed=seed, noise=noise))
+    sizes = params.RegistersParams(**(registers or {}))
+    ext = generator.generate(params.SyntheticParams(scale=scale, seed=seed, noise=noise, registers=sizes))
+    (Path(tmp) / "registers.json").write_text(json.dumps(ext.effects["registers"]))
     raw = Path(tmp) / "raw"
     for name, df in ext.tables.items():
         io.write_table(df, raw / f"{name}.parquet", sort_by=TABLES[name].key)
@@ -92,9 +105,9 @@ def prepare(scale: float, seed: int, tmp: str, same_region_moves: float, noise_o
     write_extracts(tables, flow, Path(tmp) / "valid")
 
 
-def link_register(cfg: dict, spec: dict, tmp: str, name: str) -> None:
-    """Train and predict one register's linkage (2 threads, as the workflow's rules); write its link
-    table, exact-key pairs and model to ``tmp``."""
+def link_sides(tmp: str, spec: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The register's validated table and the two sides of its linkage (NDTMS persons, register
+    records), read from ``tmp``/valid as the workflow's rules build them."""
     valid = Path(tmp) / "valid"
     register = io.read_table(valid / f"{spec['table']}.parquet")
     tops = io.read_table(valid / "ndtms_top.parquet", columns=["episode_id", "top_date"])
@@ -107,13 +120,35 @@ def link_register(cfg: dict, spec: dict, tmp: str, name: str) -> None:
         tops,
         TRANSFERS,
     )
+    return register, left, right
+
+
+def link_register(cfg: dict, spec: dict, tmp: str, name: str, memory_mb: int | None = None) -> None:
+    """Train and predict one register's linkage (2 threads, as the workflow's rules; DuckDB held to
+    ``memory_mb``, default unbounded); write its link table, exact-key pairs and model to ``tmp``,
+    and the sizes and seconds of its steps to ``tmp``/timing_``name``.json."""
+    t0 = perf_counter()
+    register, left, right = link_sides(tmp, spec)
+    t1 = perf_counter()
     trained = model.train_link_model(
-        left, right, cfg["recall"], cfg["seed"], cfg["u_max_pairs"], 2, cfg["em_max_pairs"]
+        left, right, cfg["recall"], cfg["seed"], cfg["u_max_pairs"], 2, cfg["em_max_pairs"], memory_mb
     )
-    out = matching.link_register_probabilistic(left, right, register, spec, trained, cfg, name, 2)
+    t2 = perf_counter()
+    out = matching.link_register_probabilistic(left, right, register, spec, trained, cfg, name, 2, memory_mb)
+    t3 = perf_counter()
     io.write_table(out["links"], Path(tmp) / f"links_{name}.parquet")
     io.write_table(out["exact"], Path(tmp) / f"exact_{name}.parquet")
     (Path(tmp) / f"model_{name}.json").write_text(json.dumps(trained))
+    timing = {
+        "register_rows": len(register),
+        "link_records": len(right),
+        "persons": len(left),
+        "unit_pairs": len(out["pairs"]),
+        "read_s": t1 - t0,
+        "train_s": t2 - t1,
+        "predict_s": t3 - t2,
+    }
+    (Path(tmp) / f"timing_{name}.json").write_text(json.dumps(timing))
 
 
 def register_truths(

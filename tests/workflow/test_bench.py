@@ -116,3 +116,35 @@ def test_bench_linkage_mi_stores_a_replicate_and_summarises_it(tmp_path):
     estimable = (rows["mi_headline_beta"].notna() & rows["true_crv1_beta"].notna()).sum()
     assert sorted(int(n) for _, n in targets) == [0] * (4 - estimable) + [1] * estimable, proc.stdout
     assert estimable >= 2, rows[["cohort", "outcome", "events_true", "mi_headline_beta"]]
+
+
+@pytest.mark.slow
+def test_bench_registers_prints_each_register_and_its_growth_on_tiny_data():
+    """Two register sizes at a tiny cohort: a row per register and multiplier, the registers
+    growing with the multiplier, and an exponent per register whose candidate pairs grow with them."""
+    args = ["--scale", "0.02", "--multipliers", "1", "2"]
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_registers.py"), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = re.findall(r"^\s*(deaths|offences)\s+([\d.]+)\s+(\d+)\s+(\d+)\s+(\d+)\s", proc.stdout, re.M)
+    assert [(r[0], r[1]) for r in rows] == [
+        ("deaths", "1.00"),
+        ("deaths", "2.00"),
+        ("offences", "1.00"),
+        ("offences", "2.00"),
+    ], proc.stdout
+    for one, two in (rows[:2], rows[2:]):
+        assert int(two[2]) > 1.5 * int(one[2]) and int(two[4]) > int(one[4])  # rows, candidate pairs
+    figures, phases = proc.stdout.split("growth exponents, log")[1].split("growth exponents of the phases")
+    growth = re.findall(r"^\s*(deaths|offences)\s+1 -> 2\s+([\d.]+)\s", figures, re.M)
+    assert [g[0] for g in growth] == ["deaths", "offences"], proc.stdout
+    assert all(0 < float(g[1]) <= 1.5 for g in growth), growth  # candidate pairs
+    assert (
+        "EM initials, area, sex" in phases
+        and len(re.findall(r"^\s*(deaths|offences)\s+1 -> 2", phases, re.M)) == 2
+    )

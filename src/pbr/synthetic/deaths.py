@@ -97,7 +97,7 @@ def death_register(
     cause = np.where(drd, c_drd, np.where(last_cohort[dead] == 1, c_alc, c_drug))
     dod = population.death[dead]
     # unrelated deaths: the elderly, and people of the clients' ages
-    nu = round(r.deaths_unrelated_ratio * k)
+    nu = round(r.deaths_ratio() * k)
     u, dod_u, cause_u = _unrelated_deaths(rng, params, population, people, nu, referral_start, extract_end)
     # assemble (clients first, then unrelated; rows are re-ordered by date below)
     pools = people.pools

@@ -296,7 +296,7 @@ def offence_register(
     nc = len(client.person)
     acquisitive = realised_acquisitive_crime(journeys, client)
     records = _client_records(rng, params.noise, population, people, client)
-    nu = round(params.registers.offences_unrelated_ratio * nc)
+    nu = round(params.registers.offences_ratio() * nc)
     unrelated = _unrelated_offenders(rng, params, population, people, nu, referral_start, extract_end)
     table, truth = _offence_table(rng, client, records, unrelated, people, area_codes)
     return OffenceRegister(

@@ -361,6 +361,9 @@ class RegistersParams:
     deaths_unrelated_ratio: float = 5.0
     #: unrelated offence records per client offence record in the PNC extract
     offences_unrelated_ratio: float = 5.0
+    #: multiplies both unrelated populations (the two ratios above), so that the registers grow
+    #: apart from the cohort (``scale``); 1 (the default): the extract as without the setting
+    size_multiplier: float = 1.0
     #: share of unrelated deaths among the elderly (born 1915-1950); the rest share the clients' birth years
     deaths_elderly_share: float = 0.3
     #: client background proven offences per person-year, opiate or crack users (others scaled down)
@@ -368,6 +371,14 @@ class RegistersParams:
     #: the ONS extract's registration cut-off (ISO date): deaths registered after it are not in
     #: ons_deaths, as in a real extract; '' (the default): every death drawn is in it
     deaths_registered_by: str = ""
+
+    def deaths_ratio(self) -> float:
+        """Unrelated deaths per client death: ``deaths_unrelated_ratio`` x ``size_multiplier``."""
+        return self.deaths_unrelated_ratio * self.size_multiplier
+
+    def offences_ratio(self) -> float:
+        """Unrelated offence records per client one: ``offences_unrelated_ratio`` x ``size_multiplier``."""
+        return self.offences_unrelated_ratio * self.size_multiplier
 
 
 @dataclass(frozen=True)
@@ -543,6 +554,8 @@ def _check_params(p: SyntheticParams) -> None:
     r = p.registers
     if r.deaths_unrelated_ratio < 0 or r.offences_unrelated_ratio < 0 or r.offending_rate < 0:
         raise ValueError("registers ratios and rates must be >= 0")
+    if not r.size_multiplier > 0:
+        raise ValueError(f"registers.size_multiplier must be > 0, got {r.size_multiplier}")
     if not 0 <= r.deaths_elderly_share <= 1:
         raise ValueError("registers.deaths_elderly_share must be in [0, 1]")
     if r.deaths_registered_by:
