@@ -229,7 +229,9 @@ def test_the_planted_check_names_raw_planted_outcomes_as_not_compared():
         _findings(res, planted, {("drug", "abstinence"): 1.3}),
         "Synthetic check: planted OR inside the headline interval",
     )
-    assert "1 of 1" in item["text"] and "not compared: Abstinence at review (drug, raw 1.30)" in item["detail"]
+    assert (
+        "1 of 1" in item["text"] and "not compared: Abstinence at review (drug, raw 1.30)" in item["detail"]
+    )
     item = _item(_findings(res, planted), "Synthetic check: planted OR inside the headline interval")
     assert "not compared" not in item["detail"]
 
@@ -284,6 +286,14 @@ def test_step_one_compares_the_point_estimate_within_the_tolerance():
     assert _row(res, "abstinence", settings=DidSettings(tolerance=1.3))["within_tolerance"] is True
     item = _item(_findings(res), "Step 1, point estimates: reproduced OR within a factor 1.10")
     assert item["text"].endswith("1 of 2") and item["ok"] is False
+    # abstinence's ratio 1.25 is outside the factor, but its headline interval holds the published 1.5
+    assert "ratio 1.034" in item["detail"] and item["detail"].endswith(
+        "within sampling error (the published OR lies inside the reproduced 95% interval, next item): "
+        "Abstinence at review"
+    )
+    res = _set(res, "drug", "abstinence", HEADLINE, ci_low=1.0, ci_high=1.4)
+    item = _item(_findings(res), "Step 1, point estimates: reproduced OR within a factor 1.10")
+    assert item["ok"] is False and "sampling error" not in item["detail"]
     assert DidSettings.of(make_config() | {"report": {"reproduction_tolerance": 1.25}}).tolerance == 1.25
 
 

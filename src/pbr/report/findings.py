@@ -115,22 +115,31 @@ def _headline_warning(headline: str) -> dict:
 
 def _point_items(pub: list[dict]) -> list[dict]:
     """Step 1 of the reproduction: the reproduced point estimates against the published ones
-    (within the tolerance, inside the published interval, on the same side of 1)."""
+    (within the tolerance, inside the published interval, on the same side of 1). The ratio is
+    shown to 3 decimals (1.105 must not read as the tolerance 1.10); a point estimate outside the
+    tolerance whose headline interval holds the published OR is said to be within sampling error."""
     if not pub:
         return []
     assessed = [r for r in pub if r["verdict"].ok]
     tol = pub[0]["tolerance"]
+    judged = [r for r in assessed if r["within_tolerance"] is not None]
+    sampling = [r["outcome"] for r in judged if not r["within_tolerance"] and r["inside"]]
     return [
         _tally(
             f"Step 1, point estimates: reproduced OR within a factor {tol:.2f} of the published OR",
-            [bool(r["within_tolerance"]) for r in assessed if r["within_tolerance"] is not None],
+            [bool(r["within_tolerance"]) for r in judged],
             len(pub),
             "; ".join(
                 f"{r['outcome']} {'✓' if r['within_tolerance'] else '✗'} (reproduced "
-                f"{format_number(r['estimate'], 2)}, published {r['published']:.2f}, ratio "
-                f"{format_number(r['ratio'], 2)})"
-                for r in assessed
-                if r["within_tolerance"] is not None
+                f"{format_number(r['estimate'], 3)}, published {r['published']:.2f}, ratio "
+                f"{format_number(r['ratio'], 3)})"
+                for r in judged
+            )
+            + (
+                f". Outside the factor but within sampling error (the published OR lies inside the "
+                f"reproduced 95% interval, next item): {', '.join(sampling)}"
+                if sampling
+                else ""
             ),
         ),
         _tally(
