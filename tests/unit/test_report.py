@@ -203,8 +203,14 @@ def test_an_effect_planted_as_a_raw_did_or_has_no_planted_adjusted_or():
         "discharge_effects": {"alcohol": {"unplanned_discharge": {"recoded": 3}}, "drug": {"retention": {}}},
     }
     assert planted_effects(effects) == {("drug", "abstinence"): 1.5}
-    assert raw_planted_effects(effects) == {("drug", "retention"): 1.2, ("alcohol", "unplanned_discharge"): 1.3}
-    assert raw_planted_effects({"did_or": {"drug": {"abstinence": 1.5}}}) == {} and raw_planted_effects(None) == {}
+    assert raw_planted_effects(effects) == {
+        ("drug", "retention"): 1.2,
+        ("alcohol", "unplanned_discharge"): 1.3,
+    }
+    assert (
+        raw_planted_effects({"did_or": {"drug": {"abstinence": 1.5}}}) == {}
+        and raw_planted_effects(None) == {}
+    )
 
 
 def test_interval_ends_count_as_inside_and_missing_intervals_give_no_mark():
