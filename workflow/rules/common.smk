@@ -250,7 +250,8 @@ def key_id(wildcards=None):
 
 def robustness_pairs():
     """(cohort, outcome) pairs given the robustness specifications: every variant for the robustness
-    outcomes, the Mason 2015 window alone for the other Mason outcomes (robustness_variants)."""
+    outcomes, the Mason 2015 window alone for the other Mason outcomes (robustness_variants).
+    """
     rb = config["models"]["robustness"]
     return [
         (c, o)
@@ -263,7 +264,11 @@ def robustness_pairs():
 
 def robustness_variants(wildcards):
     """'all' for a robustness outcome, 'mason_2015' for an outcome fitted in Mason's window alone."""
-    return "all" if wildcards.outcome in config["models"]["robustness"]["outcomes"] else "mason_2015"
+    return (
+        "all"
+        if wildcards.outcome in config["models"]["robustness"]["outcomes"]
+        else "mason_2015"
+    )
 
 
 def fit_parts():

@@ -292,7 +292,8 @@ rule fit_power:
 rule fit_robustness:
     """Event study with pre-trend tests (CRV1 and restricted wild cluster bootstraps), placebo start, leave one
     pilot area out, Mason 2015 window (each with the score bootstrap), timing sensitivity (donut, clear reference
-    and placebo); for an outcome of robustness.mason_outcomes alone, the Mason 2015 window only."""
+    and placebo); for an outcome of robustness.mason_outcomes alone, the Mason 2015 window only.
+    """
     input:
         analysis=R / "derive" / "analysis_{cohort}.parquet",
         code=code("fit_robustness"),
