@@ -309,6 +309,19 @@ def test_gram_and_cross_tabulations_equal_sparse_products(design):
     np.testing.assert_allclose(full, (X.T @ sp.diags(w) @ X).toarray(), rtol=1e-12, atol=1e-9)
 
 
+def test_gram_counts_covariate_blocks_over_cells_and_works_without_covariates():
+    """The covariates' blocks are counted over the distinct covariate cells (fewer than the rows),
+    the plan is built once and reused for other weights; without covariates no cells are needed."""
+    df = simulate(n=2000, seed=4)
+    for covs in (COVS, []):
+        mf, _, _ = model_rows(df, FitSpec("drug", "y", covs))
+        d = build_design(mf, "y", covs)
+        for seed in (1, 2):
+            w = np.random.default_rng(seed).random(d.n)
+            np.testing.assert_allclose(d.gram(w), (d.WT @ sp.diags(w) @ d.W).toarray(), rtol=1e-12, atol=1e-9)
+        assert d._plan is not None and (0 < d._plan.n_cells < d.n if covs else d._plan.n_cells == 0)
+
+
 def test_gram_keeps_only_independent_columns():
     """A covariate that repeats another (collinear dummies) is dropped from W and from the Gram."""
     df = simulate(n=1500, seed=2)

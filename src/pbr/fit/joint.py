@@ -44,10 +44,9 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 from scipy import special
 
-from pbr.fit.design import Design, Projector, crv1_factor, fit_logit
+from pbr.fit.design import Beside, Design, Projector, crv1_factor, fit_logit
 
 log = logging.getLogger(__name__)
 
@@ -121,12 +120,11 @@ def logit_joint_parts(design: Design, p: np.ndarray, x: np.ndarray) -> JointPart
     p = np.asarray(p, dtype=float).reshape(design.n, -1)
     x = np.asarray(x, dtype=float).reshape(design.n, -1)
     if p.shape[1]:
-        restricted = sp.hstack([design.W, sp.csr_matrix(p)], format="csr")
         _, eta, converged = fit_logit(
-            restricted, design.y, gram=lambda w: design.gram_with(w, p), freq=design.freq
+            Beside(design.W, design.WT, p), design.y, gram=lambda w: design.gram_with(w, p), freq=design.freq
         )
     else:
-        _, eta, converged = fit_logit(design.W, design.y, gram=design.gram, freq=design.freq)
+        _, eta, converged = fit_logit(design.W, design.y, gram=design.gram, freq=design.freq, WT=design.WT)
     mu = special.expit(eta)
     w = design.freq * mu * (1 - mu)
     s, a, _ = _parts(design, w, design.y - mu, p, x, lpm=False)
@@ -219,7 +217,7 @@ def ri_joint_stats(
     """
     f = design.freq
     if family == "logit":
-        _, eta, _ = fit_logit(design.W, design.y, gram=design.gram, freq=f)
+        _, eta, _ = fit_logit(design.W, design.y, gram=design.gram, freq=f, WT=design.WT)
         mu = special.expit(eta)
         w, e = f * mu * (1 - mu), design.y - mu
     elif family == "linear":

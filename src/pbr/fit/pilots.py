@@ -163,7 +163,7 @@ def leverage_shares(design: Design, w: np.ndarray | None = None) -> np.ndarray:
 def logit_null_weights(design: Design) -> np.ndarray:
     """IRLS weights p(1 - p) of the no-effect logit (y on the nuisance design only), times the
     rows' frequency weights."""
-    _, eta, _ = fit_logit(design.W, design.y, gram=design.gram, freq=design.freq)
+    _, eta, _ = fit_logit(design.W, design.y, gram=design.gram, freq=design.freq, WT=design.WT)
     p = special.expit(eta)
     return design.freq * p * (1 - p)
 

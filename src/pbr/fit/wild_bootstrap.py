@@ -162,7 +162,9 @@ def logit_parts(
     """Fit the logit without did (offset delta * did) and build the score quantities."""
     off = delta * design.did
     f = design.freq
-    _, eta, _ = fit_logit(design.W, design.y, offset=off, eta_start=eta_start, gram=design.gram, freq=f)
+    _, eta, _ = fit_logit(
+        design.W, design.y, offset=off, eta_start=eta_start, gram=design.gram, freq=f, WT=design.WT
+    )
     p = special.expit(eta)
     w = f * p * (1 - p)
     e = design.y - p
