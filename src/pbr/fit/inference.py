@@ -82,12 +82,12 @@ from pbr.fit.spec import (
 )
 from pbr.fit.wild_bootstrap import (
     LogitParts,
+    WcrDraws,
     at_least_as_extreme,
     logit_parts,
     lpm_parts,
     score_pvalue,
     score_tstats,
-    wcr_pvalue,
 )
 
 log = logging.getLogger(__name__)
@@ -422,12 +422,9 @@ def _linear_rows(rows: _Rows, design: Design, draws: Draws, pre: Estimability, w
     v, alpha = draws.v, draws.alpha
     if "lpm_wcb_webb" in rows.methods:
         log.info("%s/%s lpm_wcb_webb: %d draws", rows.spec.cohort, rows.spec.outcome, draws.reps)
-        p = wcr_pvalue(lpm, v, 0.0)
-        lo, hi = (
-            invert_test(lambda x: wcr_pvalue(lpm, v, x), lpm.beta, se_scale, alpha)
-            if with_ci
-            else (np.nan, np.nan)
-        )
+        wcr = WcrDraws.of(lpm, v)
+        p = wcr.pvalue(0.0)
+        lo, hi = invert_test(wcr.pvalue, lpm.beta, se_scale, alpha) if with_ci else (np.nan, np.nan)
         note = (
             f"WCR (null imposed), Webb weights, {draws.reps} reps, seed {draws.seed}; "
             f"p two-sided symmetric = share |t*| >= |t| (CRV1 t)"

@@ -116,24 +116,52 @@ def lpm_parts(design: Design) -> LpmParts:
     )
 
 
+@dataclass(frozen=True)
+class WcrDraws:
+    """The WCR statistic's pieces multiplied by the draws v (G x B) once: s_y'v, s_x'v, a_y v and
+    a_x v. Every piece of the statistic is linear in the null delta, so each delta of a test
+    inversion then costs O(G B) instead of the O(G^2 B) product (a v); at paper scale (149 areas,
+    9,999 draws) that product was most of each p-value's time."""
+
+    parts: LpmParts
+    v: np.ndarray
+    sv_y: np.ndarray  # (B,)
+    sv_x: np.ndarray  # (B,)
+    av_y: np.ndarray  # (G, B)
+    av_x: np.ndarray  # (G, B)
+
+    @classmethod
+    def of(cls, parts: LpmParts, v: np.ndarray) -> WcrDraws:
+        return cls(parts, v, parts.s_y @ v, parts.s_x @ v, parts.a_y @ v, parts.a_x @ v)
+
+    def tstats(self, delta: float = 0.0) -> tuple[float, np.ndarray]:
+        """Observed t and bootstrap t* under H0: beta = delta (:func:`wcr_tstats`)."""
+        parts = self.parts
+        s = parts.s_y - delta * parts.s_x
+        xx = parts.s_x.sum()
+        t_obs = (parts.beta - delta) / parts.se_crv1_unscaled
+        num = self.sv_y - delta * self.sv_x  # (B,) = x~'x~ (beta* - delta)
+        q = s[:, None] * self.v - (self.av_y - delta * self.av_x) - parts.s_x[:, None] * (num / xx)[None, :]
+        return t_obs, num / np.sqrt(np.sum(q**2, axis=0))
+
+    def pvalue(self, delta: float = 0.0) -> float:
+        """Symmetric two-sided WCR p-value under H0: beta = delta (:func:`wcr_pvalue`)."""
+        t_obs, t_star = self.tstats(delta)
+        return float(np.mean(at_least_as_extreme(t_star, t_obs)))
+
+
 def wcr_tstats(parts: LpmParts, v: np.ndarray, delta: float = 0.0) -> tuple[float, np.ndarray]:
     """Observed t and bootstrap t* (WCR, H0: beta = delta) for weight matrix v (G x B).
 
-    Both without the CRV1 small-sample factor, which cancels in the comparison.
+    Both without the CRV1 small-sample factor, which cancels in the comparison. For many deltas
+    with the same draws, :class:`WcrDraws` computes the products with v once.
     """
-    s = parts.s_y - delta * parts.s_x
-    a = parts.a_y - delta * parts.a_x
-    xx = parts.s_x.sum()
-    t_obs = (parts.beta - delta) / parts.se_crv1_unscaled
-    num = s @ v  # (B,) = x~'x~ (beta* - delta)
-    q = s[:, None] * v - a @ v - parts.s_x[:, None] * (num / xx)[None, :]
-    return t_obs, num / np.sqrt(np.sum(q**2, axis=0))
+    return WcrDraws.of(parts, v).tstats(delta)
 
 
 def wcr_pvalue(parts: LpmParts, v: np.ndarray, delta: float = 0.0) -> float:
     """Symmetric two-sided WCR p-value: share of draws with |t*| >= |t|."""
-    t_obs, t_star = wcr_tstats(parts, v, delta)
-    return float(np.mean(at_least_as_extreme(t_star, t_obs)))
+    return WcrDraws.of(parts, v).pvalue(delta)
 
 
 # ---------------------------------------------------------------------------------------
