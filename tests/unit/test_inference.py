@@ -192,6 +192,21 @@ def test_wcr_bootstrap_draw_equals_an_explicit_refit(design):
             assert abs(t_star[b] / t_obs - t_boot / t_full) < 1e-8
 
 
+def test_wcr_reduced_form_equals_the_direct_form_at_every_delta(design):
+    """WcrDraws's O(B) quadratic form in delta gives the direct G x B statistic, near and far from
+    the estimate, and so the same p-values."""
+    _, d = design
+    parts = wild_bootstrap.lpm_parts(d)
+    wcr = wild_bootstrap.WcrDraws.of(parts, draws.area_webb_weights(d.area_codes, 999, seed=3))
+    for delta in (parts.beta, 0.0, parts.beta + 0.01, parts.beta - 0.2, 1.5, -3.0):
+        t_obs, t_star = wcr.tstats(delta)
+        t_obs_direct, t_star_direct = wcr.direct_tstats(delta)
+        assert t_obs == t_obs_direct
+        np.testing.assert_allclose(t_star, t_star_direct, rtol=1e-9, atol=1e-12)
+        direct_p = float(np.mean(wild_bootstrap.at_least_as_extreme(t_star_direct, t_obs_direct)))
+        assert wcr.pvalue(delta) == pytest.approx(direct_p, abs=2 / 999)
+
+
 def test_logit_fit_matches_pyfixest(design):
     mf, d = design
     coef, _, _ = fit_logit(sp.hstack([d.W, sp.csr_matrix(d.did[:, None])], format="csr"), d.y)
