@@ -83,6 +83,21 @@ class _GramPlan:
                 pairs.append((i, j, a * nj + b, ni, nj))
         return cls(starts, first_inner, cell, len(first_row) if inner else 0, tuple(pairs))
 
+    def full(self, w: np.ndarray) -> np.ndarray:
+        """W_all' diag(w) W_all over every level of every factor (no level dropped)."""
+        starts = self.starts
+        full = np.zeros((starts[-1], starts[-1]))
+        w_cell = np.bincount(self.cell, weights=w, minlength=self.n_cells) if self.n_cells else w
+        for i, j, codes, ni, nj in self.pairs:
+            block_w = w_cell if i >= self.first_inner else w
+            block = np.bincount(codes, weights=block_w, minlength=ni * nj).reshape(ni, nj)
+            if i == j:
+                full[starts[i] : starts[i + 1], starts[i] : starts[i + 1]] = np.diag(np.diag(block))
+                continue
+            full[starts[i] : starts[i + 1], starts[j] : starts[j + 1]] = block
+            full[starts[j] : starts[j + 1], starts[i] : starts[i + 1]] = block.T
+        return full
+
 
 @dataclass
 class Design:
@@ -146,19 +161,7 @@ class Design:
         """
         if self._plan is None:
             self._plan = _GramPlan.of(self.factors)
-        plan = self._plan
-        starts = plan.starts
-        full = np.zeros((starts[-1], starts[-1]))
-        w_cell = np.bincount(plan.cell, weights=w, minlength=plan.n_cells) if plan.n_cells else w
-        for i, j, codes, ni, nj in plan.pairs:
-            block_w = w_cell if i >= plan.first_inner and j >= plan.first_inner else w
-            block = np.bincount(codes, weights=block_w, minlength=ni * nj).reshape(ni, nj)
-            if i == j:
-                full[starts[i] : starts[i + 1], starts[i] : starts[i + 1]] = np.diag(np.diag(block))
-                continue
-            full[starts[i] : starts[i + 1], starts[j] : starts[j + 1]] = block
-            full[starts[j] : starts[j + 1], starts[i] : starts[i + 1]] = block.T
-        return full[np.ix_(self.columns, self.columns)]
+        return self._plan.full(w)[np.ix_(self.columns, self.columns)]
 
     def gram_with(self, w: np.ndarray, x: np.ndarray) -> np.ndarray:
         """(k+q) x (k+q) Gram matrix of [W, x] weighted by w; x is one column (N,) or q columns (N x q)."""
@@ -211,7 +214,8 @@ def build_design(mf: pd.DataFrame, outcome: str, covariates: list[str]) -> Desig
     W = sp.hstack(blocks, format="csr")
     columns = np.concatenate(column_blocks)
     # Full column rank: pivoted Cholesky of W'W keeps a maximal independent set of columns.
-    gram = (W.T @ W).toarray()
+    plan = _GramPlan.of(tuple(factors))
+    gram = plan.full(np.ones(len(area)))[np.ix_(columns, columns)]
     _, piv, rank, _ = linalg.lapack.dpstrf(gram, lower=1)
     keep = np.sort(piv[:rank] - 1)
     if rank < W.shape[1]:
@@ -233,6 +237,7 @@ def build_design(mf: pd.DataFrame, outcome: str, covariates: list[str]) -> Desig
         factors=tuple(factors),
         columns=columns,
         freq=mf[FREQ].to_numpy(dtype=float) if FREQ in mf.columns else np.ones(len(mf)),
+        _plan=plan,
     )
 
 
