@@ -28,7 +28,9 @@ def test_dry_run_plans_every_stage():
     assert jobs["fit_linkage_sensitivity"] == 4  # death and crime x 2 cohorts
     assert jobs["fit_linkage_negative_control"] == 2  # one per cohort
     assert jobs["fit_imputed_links"] == 20 and jobs["combine_imputations"] == 1  # linkage.imputations
-    assert jobs["fit_robustness"] == 5  # the configured robustness outcomes, drug cohort
+    # the 5 configured robustness outcomes, drug cohort, and declined_to_continue in Mason's window
+    # alone (models.robustness.mason_outcomes; successful_completion is among the 5)
+    assert jobs["fit_robustness"] == 6
     assert jobs["fit_composition"] == 2  # one per cohort
     assert jobs["derive_outcomes"] == 2 and jobs["train_linkage"] == jobs["predict_links"] == 2
     assert jobs["link_records"] == 3  # NDTMS persons, ONS deaths, PNC offender identities
