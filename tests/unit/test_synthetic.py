@@ -7,15 +7,12 @@ the generator is checked against the study's rules rather than against itself.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
+from extract_hashes import table_hash
 
 from pbr.contract import SUBSTANCE_TOP_COLUMN, TABLES
 from pbr.registry.published import PUBLISHED_ALCOHOL_JOURNEYS, PUBLISHED_JOURNEYS
@@ -466,18 +463,12 @@ def test_calibrated_rates_near_targets(medium):
 # --------------------------------------------------------------------------- determinism and parameters
 
 
-def _parquet_hash(df: pd.DataFrame) -> str:
-    buf = io.BytesIO()
-    pq.write_table(pa.Table.from_pandas(df, preserve_index=False).replace_schema_metadata(None), buf)
-    return hashlib.sha256(buf.getvalue()).hexdigest()
-
-
 def test_same_params_give_identical_extracts():
     p = params.SyntheticParams(scale=0.005, seed=3)
     a, b = generator.generate(p), generator.generate(p)
     for name in a.tables:
         assert a.tables[name].equals(b.tables[name]), name
-        assert _parquet_hash(a.tables[name]) == _parquet_hash(b.tables[name]), name
+        assert table_hash(a.tables[name]) == table_hash(b.tables[name]), name
     for name in a.truth:
         assert a.truth[name].equals(b.truth[name]), name
     assert json.dumps(a.effects, sort_keys=True) == json.dumps(b.effects, sort_keys=True)

@@ -10,14 +10,11 @@ covariates; the settings are checked.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import io
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
+from extract_hashes import extract_hashes
 
 from pbr.synthetic import generator, journeys, params
 from pbr.synthetic.draws import Streams
@@ -25,16 +22,6 @@ from pbr.synthetic.population import CRIMINAL_JUSTICE, draw_covariates, new_peop
 
 NULL = {"criminal_justice_referral": 0.0, "previously_treated": 0.0, "quality_of_life": 0.0}
 SHIFT = {"criminal_justice_referral": 0.4, "previously_treated": 0.5, "quality_of_life": -2.0}
-
-
-def _hashes(ex: generator.SyntheticExtract) -> dict[str, str]:
-    out = {}
-    for kind in ("tables", "truth"):
-        for name, df in getattr(ex, kind).items():
-            buf = io.BytesIO()
-            pq.write_table(pa.Table.from_pandas(df, preserve_index=False).replace_schema_metadata(None), buf)
-            out[f"{kind}.{name}"] = hashlib.sha256(buf.getvalue()).hexdigest()
-    return out
 
 
 def _generate(monkeypatch: pytest.MonkeyPatch, shift: dict, without_setting: bool) -> dict[str, str]:
@@ -48,7 +35,7 @@ def _generate(monkeypatch: pytest.MonkeyPatch, shift: dict, without_setting: boo
 
             m.setattr(journeys, "draw_covariates", old_draw)
         cfg = {"scale": 0.01, "seed": 5, "case_mix": {"pilot_post": shift}}
-        return _hashes(generator.generate(params.SyntheticParams.from_config(cfg)))
+        return extract_hashes(generator.generate(params.SyntheticParams.from_config(cfg)))
 
 
 def test_a_null_shift_gives_the_extract_without_the_setting(monkeypatch):

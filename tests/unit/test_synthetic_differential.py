@@ -9,14 +9,10 @@ register copies) holds enough errors to tell a ratio of 3 from 1.
 
 from __future__ import annotations
 
-import hashlib
-import io
-
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
+from extract_hashes import table_hash
 
 from pbr.synthetic import errors, generator, params
 
@@ -53,12 +49,6 @@ def base() -> generator.SyntheticExtract:
     return generator.generate(_settings())
 
 
-def _hash(df: pd.DataFrame) -> str:
-    buf = io.BytesIO()
-    pq.write_table(pa.Table.from_pandas(df, preserve_index=False).replace_schema_metadata(None), buf)
-    return hashlib.sha256(buf.getvalue()).hexdigest()
-
-
 def _within(share: float, expected: float, n: int, sds: float = 4.0) -> bool:
     """``share`` of ``n`` is within ``sds`` binomial standard errors of ``expected``."""
     return abs(share - expected) <= sds * np.sqrt(expected * (1 - expected) / n)
@@ -82,7 +72,7 @@ def test_the_twin_differs_from_the_extract_only_in_ndtms_attributors(planted, cl
             other = getattr(clean, kind)[name]
             if name == "ndtms_episodes":
                 df, other = df.drop(columns=ATTRIBUTORS), other.drop(columns=ATTRIBUTORS)
-            assert _hash(df) == _hash(other), name
+            assert table_hash(df) == table_hash(other), name
 
 
 def test_planted_ndtms_errors_are_three_times_as_common_in_pilot_post_only(planted, clean):
@@ -127,10 +117,10 @@ def test_area_move_differential_leaves_the_ndtms_tables_and_planted_outcomes_alo
     """The moves draw from the registers' stream: the registers are another draw (and with them
     the realised acquisitive crime, from the background offences drawn after the deaths)."""
     for name in ("areas", "ndtms_top"):
-        assert _hash(planted.tables[name]) == _hash(base.tables[name]), name
-    assert _hash(planted.truth["episode_person"]) == _hash(base.truth["episode_person"])
+        assert table_hash(planted.tables[name]) == table_hash(base.tables[name]), name
+    assert table_hash(planted.truth["episode_person"]) == table_hash(base.truth["episode_person"])
     a, b = (x.truth["journeys"].drop(columns="acquisitive_crime") for x in (planted, base))
-    assert _hash(a) == _hash(b)
+    assert table_hash(a) == table_hash(b)
 
 
 def test_explicitly_neutral_differential_gives_the_default_extract():
@@ -138,9 +128,9 @@ def test_explicitly_neutral_differential_gives_the_default_extract():
     p = params.SyntheticParams.from_config({"scale": 0.01, "seed": 9, "noise": {"differential": neutral}})
     a, b = generator.generate(p), generator.generate(params.SyntheticParams(scale=0.01, seed=9))
     for name in a.tables:
-        assert _hash(a.tables[name]) == _hash(b.tables[name]), name
+        assert table_hash(a.tables[name]) == table_hash(b.tables[name]), name
     for name in a.truth:
-        assert _hash(a.truth[name]) == _hash(b.truth[name]), name
+        assert table_hash(a.truth[name]) == table_hash(b.truth[name]), name
 
 
 def test_a_differential_on_zero_rates_draws_nothing_more():
@@ -151,7 +141,7 @@ def test_a_differential_on_zero_rates_draws_nothing_more():
     )
     a, b = generator.generate(off), generator.generate(on)
     for name in a.tables:
-        assert _hash(a.tables[name]) == _hash(b.tables[name]), name
+        assert table_hash(a.tables[name]) == table_hash(b.tables[name]), name
 
 
 @pytest.mark.parametrize(

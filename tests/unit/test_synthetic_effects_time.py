@@ -9,16 +9,13 @@ the planted ORs within binomial error.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
+from extract_hashes import table_hash
 
 from pbr.synthetic import generator, params
 from pbr.synthetic.model import new_model
@@ -46,12 +43,6 @@ def _config(scale: float, seed: int) -> dict:
 def varying() -> generator.SyntheticExtract:
     """Scale 0.15 (about 750 drug and 870 alcohol pilot journeys per post year; ~4 s)."""
     return generator.generate(params.SyntheticParams.from_config(_config(0.15, 11)))
-
-
-def _hash(df: pd.DataFrame) -> str:
-    buf = io.BytesIO()
-    pq.write_table(pa.Table.from_pandas(df, preserve_index=False).replace_schema_metadata(None), buf)
-    return hashlib.sha256(buf.getvalue()).hexdigest()
 
 
 def _cells(ex: generator.SyntheticExtract, cohort: str, outcome: str) -> pd.DataFrame:
@@ -86,7 +77,7 @@ def _same_extract(a: generator.SyntheticExtract, b: generator.SyntheticExtract) 
     """The same bytes (tables, truth) and the same effects record but for the echoed settings."""
     for kind in ("tables", "truth"):
         for name, df in getattr(a, kind).items():
-            if _hash(df) != _hash(getattr(b, kind)[name]):
+            if table_hash(df) != table_hash(getattr(b, kind)[name]):
                 return False
     x, y = (dict(e.effects) for e in (a, b))
     x.pop("params"), y.pop("params")

@@ -8,26 +8,12 @@ record; the setting is checked.
 
 from __future__ import annotations
 
-import hashlib
-import io
-
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
+from extract_hashes import extract_hashes
 
 from pbr.synthetic import generator, params
 
 REGISTERS = {"ons_deaths": "death_person", "pnc_offences": "offence_person"}
-
-
-def _hashes(ex: generator.SyntheticExtract) -> dict[str, str]:
-    out = {}
-    for kind in ("tables", "truth"):
-        for name, df in getattr(ex, kind).items():
-            buf = io.BytesIO()
-            pq.write_table(pa.Table.from_pandas(df, preserve_index=False).replace_schema_metadata(None), buf)
-            out[f"{kind}.{name}"] = hashlib.sha256(buf.getvalue()).hexdigest()
-    return out
 
 
 def _generate(registers: dict) -> generator.SyntheticExtract:
@@ -52,7 +38,7 @@ def _without_setting(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     with monkeypatch.context() as m:
         m.setattr(params.RegistersParams, "deaths_ratio", lambda self: self.deaths_unrelated_ratio)
         m.setattr(params.RegistersParams, "offences_ratio", lambda self: self.offences_unrelated_ratio)
-        return _hashes(_generate({"size_multiplier": 2}))
+        return extract_hashes(_generate({"size_multiplier": 2}))
 
 
 def test_the_default_multiplier_gives_the_extract_without_the_setting(default, doubled, monkeypatch):
@@ -60,13 +46,13 @@ def test_the_default_multiplier_gives_the_extract_without_the_setting(default, d
     0.01 seed 5 and at the defaults); another multiplier is not (so this check can fail)."""
     assert params.RegistersParams().size_multiplier == 1.0
     without = _without_setting(monkeypatch)
-    assert _hashes(default) == without
-    assert _hashes(doubled) != without
+    assert extract_hashes(default) == without
+    assert extract_hashes(doubled) != without
 
 
 def test_a_multiplier_is_both_ratios_multiplied(doubled):
     ratios = {"deaths_unrelated_ratio": 10.0, "offences_unrelated_ratio": 10.0}
-    assert _hashes(_generate(ratios)) == _hashes(doubled)
+    assert extract_hashes(_generate(ratios)) == extract_hashes(doubled)
 
 
 def test_a_multiplier_leaves_the_cohort_as_it_is(default, doubled):
@@ -74,7 +60,7 @@ def test_a_multiplier_leaves_the_cohort_as_it_is(default, doubled):
     clients' offences (drawn after the unrelated deaths) are drawn afresh from the same
     distributions, as with another deaths ratio, and a journey's realised acquisitive crime may
     change with them."""
-    a, b = _hashes(default), _hashes(doubled)
+    a, b = extract_hashes(default), extract_hashes(doubled)
     changed = {k for k in a if a[k] != b[k]}
     registers = {f"tables.{t}" for t in REGISTERS} | {f"truth.{t}" for t in REGISTERS.values()}
     assert changed <= registers | {"truth.journeys"} and registers <= changed

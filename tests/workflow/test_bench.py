@@ -24,15 +24,20 @@ def _f1(out: str, register: str, method: str) -> float:
     return float(row.group(1))
 
 
-@pytest.mark.slow
-def test_bench_linkage_prints_quality_and_ceiling_on_tiny_data():
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "bench_linkage.py"), "--scale", "0.02", "--noise", "floor"],
+def _bench(script: str, args: list[str], timeout: int) -> subprocess.CompletedProcess:
+    """Run ``bench/<script>`` with ``args`` in a fresh Python; its output captured, never raising."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), *args],
         capture_output=True,
         text=True,
         check=False,
-        timeout=600,
+        timeout=timeout,
     )
+
+
+@pytest.mark.slow
+def test_bench_linkage_prints_quality_and_ceiling_on_tiny_data():
+    proc = _bench("bench_linkage.py", ["--scale", "0.02", "--noise", "floor"], timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
     assert "linkage at scale 0.02, seed 20120401, floor noise" in out
@@ -68,13 +73,7 @@ def test_bench_linkage_prints_quality_and_ceiling_on_tiny_data():
 
 @pytest.mark.slow
 def test_bench_em_sessions_prints_each_designs_figures_on_tiny_data():
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "bench_em_sessions.py"), "--scale", "0.02", "current"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
+    proc = _bench("bench_em_sessions.py", ["--scale", "0.02", "current"], timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = re.findall(
         r"^current (deaths|offences): F1 ([\d.]+), ceiling ([\d.]+) \(gap (-?[\d.]+)\)", proc.stdout, re.M
@@ -91,13 +90,7 @@ def test_bench_linkage_mi_stores_a_replicate_and_summarises_it(tmp_path):
     cohort x linked outcome gets a stored row and a summary block with a target line."""
     args = ["--scale", "0.02", "--replicates", "0-0", "--scenario", "differential", "--bootstrap-reps", "19"]
     args += ["--jobs", "1", "--death-rate", "0.05", "--out", str(tmp_path)]
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "bench_linkage_mi.py"), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=900,
-    )
+    proc = _bench("bench_linkage_mi.py", args, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     stored = list(tmp_path.glob("s0.02_seed7000_pilot_post_x3_a2_b19_d0.05/differential/0000.parquet"))
     assert len(stored) == 1, sorted(map(str, tmp_path.rglob("*")))
@@ -123,13 +116,7 @@ def test_bench_registers_prints_each_register_and_its_growth_on_tiny_data():
     """Two register sizes at a tiny cohort: a row per register and multiplier, the registers
     growing with the multiplier, and an exponent per register whose candidate pairs grow with them."""
     args = ["--scale", "0.02", "--multipliers", "1", "2"]
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "bench_registers.py"), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
+    proc = _bench("bench_registers.py", args, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = re.findall(r"^\s*(deaths|offences)\s+([\d.]+)\s+(\d+)\s+(\d+)\s+(\d+)\s", proc.stdout, re.M)
     assert [(r[0], r[1]) for r in rows] == [

@@ -48,10 +48,11 @@ class _GramPlan:
 
     Factors 0 and 1 (area, period) vary over nearly every row; the covariates (factors from
     ``first_inner`` on) take few joint values. Rows are grouped by their joint covariate cell
-    (``cell``, ``n_cells`` cells; at paper scale about 20,000 cells for 300,000 rows), so a block of
-    two covariates counts the cell weights over the cells, and only the blocks with the area or
-    the period count over the rows. ``pairs``: (i, j, codes, n_i, n_j) per block i <= j, the codes
-    i_code * n_j + j_code over rows, or over cells for two covariates (the diagonal: i_code * (n_i + 1)).
+    (``cell``, ``n_cells`` cells; at paper scale 19,331 cells for the 302,574 rows of drug successful
+    completion, 15,289 for abstinence's 210,016), so a block of two covariates counts the cell weights
+    over the cells, and only the blocks with the area or the period count over the rows. ``pairs``:
+    (i, j, codes, n_i, n_j) per block i <= j, the codes i_code * n_j + j_code over rows, or over cells
+    for two covariates (a factor with itself counts on the block's diagonal only).
     """
 
     starts: np.ndarray
@@ -91,9 +92,6 @@ class _GramPlan:
         for i, j, codes, ni, nj in self.pairs:
             block_w = w_cell if i >= self.first_inner else w
             block = np.bincount(codes, weights=block_w, minlength=ni * nj).reshape(ni, nj)
-            if i == j:
-                full[starts[i] : starts[i + 1], starts[i] : starts[i + 1]] = np.diag(np.diag(block))
-                continue
             full[starts[i] : starts[i + 1], starts[j] : starts[j + 1]] = block
             full[starts[j] : starts[j + 1], starts[i] : starts[i + 1]] = block.T
         return full

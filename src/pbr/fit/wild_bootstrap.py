@@ -125,7 +125,7 @@ class WcrDraws:
     R1 the same with x for y. So sum_g q^2 = S00 - 2 delta S01 + delta^2 S11 with S.. (B,) the
     column sums of R0 R0, R0 R1 and R1 R1, computed here once: each delta of a test inversion then
     costs O(B), where the direct form costs a G x B product (at paper scale, 149 areas and 9,999
-    draws, most of each p-value's time). :meth:`direct_tstats` is the direct form, for the tests.
+    draws, most of each p-value's time). The tests check it against the direct form.
     """
 
     parts: LpmParts
@@ -134,7 +134,6 @@ class WcrDraws:
     s00: np.ndarray  # (B,)
     s01: np.ndarray  # (B,)
     s11: np.ndarray  # (B,)
-    v: np.ndarray  # (G, B)
 
     @classmethod
     def of(cls, parts: LpmParts, v: np.ndarray) -> WcrDraws:
@@ -142,9 +141,7 @@ class WcrDraws:
         n0, n1 = parts.s_y @ v, parts.s_x @ v
         r0 = parts.s_y[:, None] * v - parts.a_y @ v - parts.s_x[:, None] * (n0 / xx)[None, :]
         r1 = parts.s_x[:, None] * v - parts.a_x @ v - parts.s_x[:, None] * (n1 / xx)[None, :]
-        return cls(
-            parts, n0, n1, np.sum(r0 * r0, axis=0), np.sum(r0 * r1, axis=0), np.sum(r1 * r1, axis=0), v
-        )
+        return cls(parts, n0, n1, np.sum(r0 * r0, axis=0), np.sum(r0 * r1, axis=0), np.sum(r1 * r1, axis=0))
 
     def tstats(self, delta: float = 0.0) -> tuple[float, np.ndarray]:
         """Observed t and bootstrap t* under H0: beta = delta (:func:`wcr_tstats`)."""
@@ -152,15 +149,6 @@ class WcrDraws:
         num = self.n0 - delta * self.n1  # (B,) = x~'x~ (beta* - delta)
         ss = np.maximum(self.s00 - 2 * delta * self.s01 + delta * delta * self.s11, 0.0)
         return t_obs, num / np.sqrt(ss)
-
-    def direct_tstats(self, delta: float = 0.0) -> tuple[float, np.ndarray]:
-        """The same statistic by the direct G x B form (the algebra above, unreduced)."""
-        parts, v = self.parts, self.v
-        s = parts.s_y - delta * parts.s_x
-        a = parts.a_y - delta * parts.a_x
-        num = s @ v
-        q = s[:, None] * v - a @ v - parts.s_x[:, None] * (num / parts.s_x.sum())[None, :]
-        return (parts.beta - delta) / parts.se_crv1_unscaled, num / np.sqrt(np.sum(q**2, axis=0))
 
     def pvalue(self, delta: float = 0.0) -> float:
         """Symmetric two-sided WCR p-value under H0: beta = delta (:func:`wcr_pvalue`)."""

@@ -40,7 +40,7 @@ from pbr.fit.inference import Draws
 from pbr.fit.pilots import pilot_rows
 from pbr.fit.randomisation import RiLpm, ri_logit_stats, ri_pvalue
 from pbr.fit.spec import FitSpec, normal_p_value
-from pbr.fit.wild_bootstrap import LogitParts, LpmParts, logit_parts, lpm_parts, score_pvalue, wcr_pvalue
+from pbr.fit.wild_bootstrap import LogitParts, LpmParts, WcrDraws, logit_parts, lpm_parts, score_pvalue
 
 #: The columns of a replicate's p-value table.
 PVALUE_COLUMNS = ["scenario", "replicate", "check", "method", "estimate", "p_truth", "p_zero"]
@@ -89,7 +89,8 @@ def main_pvalues(
     v = draws.v
     out.append(_row("logit_score_wcb", b_logit, score_pvalue(at[t_logit], v), score_pvalue(at[0.0], v)))
     parts = lpm_parts(d)
-    out.append(_row("lpm_wcb_webb", parts.beta, wcr_pvalue(parts, v, t_lpm), wcr_pvalue(parts, v, 0.0)))
+    wcr = WcrDraws.of(parts, v)  # the draws multiplied once for both nulls
+    out.append(_row("lpm_wcb_webb", parts.beta, wcr.pvalue(t_lpm), wcr.pvalue(0.0)))
     if with_ri:
         out += _ri_rows(at, parts, draws, target, b_logit)
     return [r | {"check": "main"} for r in out]
