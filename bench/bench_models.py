@@ -119,7 +119,7 @@ def models_speed(workdir: Path, cores: int) -> float:
     log = workdir / "bench_models_fit_did.log"
     cmd = [*SNAKEMAKE, "--cores", str(cores), "--forcerun", "fit_did", "--until", "fit_did"]
     print(f"\nre-running every fit_did job: {' '.join(cmd[2:])} (log {log})", file=sys.stderr)
-    rc, wall, peak, _ = run_measured(cmd, workdir, log)
+    rc, wall, peak, *_ = run_measured(cmd, workdir, log)
     if rc != 0:
         raise SystemExit(f"snakemake failed (exit {rc}); see {log}")
     jobs = sorted((workdir / "results" / "benchmarks" / "fit_did").rglob("*.tsv"))

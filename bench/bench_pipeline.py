@@ -54,6 +54,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from workflow_utils import SNAKEMAKE, copy_workflow, planned_jobs  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _targets import target  # noqa: E402
+
 GIB = 2**30
 TARGET_TOTAL_S = 300.0
 TARGET_PEAK_GIB = 4.0
@@ -81,6 +84,8 @@ class RunResult:
     wall_s: float
     peak_tree_gib: float
     peak_single_gib: float
+    peak_at_s: float = 0.0
+    peak_processes: list[tuple[str, float]] = field(default_factory=list)
     rules: dict[str, RuleStats] = field(default_factory=dict)
     noop_s: float | None = None
     noop_jobs: dict[str, int] | None = None
@@ -88,8 +93,8 @@ class RunResult:
     report_jobs: dict[str, int] | None = None
 
 
-def tree_rss_bytes(root_pid: int) -> tuple[int, int]:
-    """(summed RSS, largest single RSS) of ``root_pid`` and all its descendants (read from /proc)."""
+def tree_rss(root_pid: int) -> dict[int, int]:
+    """RSS in bytes of ``root_pid`` and each of its descendants, by pid (read from /proc)."""
     children: dict[int, list[int]] = defaultdict(list)
     rss: dict[int, int] = {}
     page = os.sysconf("SC_PAGE_SIZE")
@@ -105,29 +110,64 @@ def tree_rss_bytes(root_pid: int) -> tuple[int, int]:
             rss[pid] = int(fields[21]) * page
         except (OSError, ValueError, IndexError):
             continue
-    total, largest, stack = 0, 0, [root_pid]
+    tree, stack = {}, [root_pid]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
-        largest = max(largest, rss.get(pid, 0))
+        tree[pid] = rss.get(pid, 0)
         stack.extend(children.get(pid, []))
-    return total, largest
+    return tree
 
 
-def run_measured(cmd: list[str], cwd: Path, log: Path) -> tuple[int, float, int, int]:
-    """Run ``cmd``; return (exit code, wall seconds, peak summed RSS of its process tree,
-    peak RSS of its largest single process), memory in bytes, sampled every 0.2 s."""
+def tree_rss_bytes(root_pid: int) -> tuple[int, int]:
+    """(summed RSS, largest single RSS) of ``root_pid`` and all its descendants (read from /proc)."""
+    tree = tree_rss(root_pid)
+    return sum(tree.values()), max(tree.values(), default=0)
+
+
+def process_label(pid: int) -> str:
+    """What a process of the run is: the rule of a Snakemake script job (its temporary script is
+    named ``tmp<random>.<script>.py``), ``snakemake``, or its program's name."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+    except OSError:
+        return "?"
+    for arg in argv:
+        m = re.search(r"\.snakemake/scripts/tmp[^/.]+\.(\w+)\.py$", arg)
+        if m:
+            return m.group(1)
+    if any(Path(a).name == "snakemake" for a in argv[:2]):
+        return "snakemake"
+    return Path(argv[0]).name if argv else "?"
+
+
+def peak_parts(tree: dict[int, int]) -> list[tuple[str, float]]:
+    """The processes holding at least 50 MiB of a sampled tree, as (label, GiB), largest first."""
+    big = sorted(((rss, pid) for pid, rss in tree.items() if rss >= 50 * 2**20), reverse=True)
+    return [(process_label(pid), rss / GIB) for rss, pid in big]
+
+
+def run_measured(
+    cmd: list[str], cwd: Path, log: Path
+) -> tuple[int, float, int, int, float, list[tuple[str, float]]]:
+    """Run ``cmd``; return (exit code, wall seconds, peak summed RSS of its process tree, peak RSS
+    of its largest single process, seconds into the run of the summed peak, the processes at that
+    peak as (label, GiB)), memory in bytes, sampled every 0.2 s."""
     peak = single = 0
+    peak_at, parts = 0.0, []
     with open(log, "w") as out:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
         done = threading.Event()
 
         def sample() -> None:
-            nonlocal peak, single
+            nonlocal peak, single, peak_at, parts
             while not done.is_set():
-                total, largest = tree_rss_bytes(proc.pid)
-                peak, single = max(peak, total), max(single, largest)
+                tree = tree_rss(proc.pid)
+                total = sum(tree.values())
+                if total > peak:
+                    peak, peak_at, parts = total, time.perf_counter() - t0, peak_parts(tree)
+                single = max(single, max(tree.values(), default=0))
                 done.wait(0.2)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -136,7 +176,7 @@ def run_measured(cmd: list[str], cwd: Path, log: Path) -> tuple[int, float, int,
         wall = time.perf_counter() - t0
         done.set()
         sampler.join()
-    return rc, wall, peak, single
+    return rc, wall, peak, single, peak_at, parts
 
 
 def read_benchmarks(results: Path) -> dict[str, RuleStats]:
@@ -221,8 +261,8 @@ def bench_scale(scale: float, cores: int, base: Path) -> RunResult:
     (work / "bench_scale.yaml").write_text(f"synthetic:\n  scale: {scale!r}\n")
     cmd = [*SNAKEMAKE, "--cores", str(cores), "--configfile", "bench_scale.yaml"]
     print(f"[scale {scale:g}] running in {work} ...", flush=True)
-    rc, wall, peak, single = run_measured(cmd, work, work / "bench_run.log")
-    res = RunResult(scale, work, rc, wall, peak / GIB, single / GIB)
+    rc, wall, peak, single, peak_at, parts = run_measured(cmd, work, work / "bench_run.log")
+    res = RunResult(scale, work, rc, wall, peak / GIB, single / GIB, peak_at, parts)
     (work / "bench_run.json").write_text(
         json.dumps(
             {
@@ -232,6 +272,8 @@ def bench_scale(scale: float, cores: int, base: Path) -> RunResult:
                 "wall_s": round(wall, 2),
                 "peak_tree_gib": round(res.peak_tree_gib, 3),
                 "peak_single_gib": round(res.peak_single_gib, 3),
+                "peak_at_s": round(peak_at, 1),
+                "peak_processes": [[label, round(gib, 3)] for label, gib in parts],
             },
             indent=2,
         )
@@ -279,6 +321,8 @@ def print_rules(res: RunResult) -> None:
         f"  {'whole run (wall)':22s} {'':4s} {res.wall_s:9.1f} {'':8s} {res.peak_tree_gib:7.2f} GiB  sampled"
     )
     print(f"  largest single process peak RSS: {res.peak_single_gib:.2f} GiB")
+    held = ", ".join(f"{label} {gib:.2f}" for label, gib in res.peak_processes)
+    print(f"  at the peak ({res.peak_at_s:.0f} s into the run), GiB: {held or 'n/a'}")
     if res.noop_s is not None:
         print(f"  no-op re-run: {res.noop_s:.1f} s, jobs {res.noop_jobs or 'none'}")
         print(f"  report-only change (edit report/report.css): {res.report_s:.1f} s, jobs {res.report_jobs}")
@@ -290,54 +334,51 @@ def print_targets(results: list[RunResult]) -> None:
     ok_runs = [r for r in results if r.returncode == 0]
     rep = paper if paper is not None and paper.returncode == 0 else (ok_runs[-1] if ok_runs else None)
     print("\nTargets")
+    time_name = f"paper scale (1.0) <= {TARGET_TOTAL_S / 60:g} min"
+    peak_name = f"paper scale (1.0) <= {TARGET_PEAK_GIB:g} GiB peak"
     if paper is None:
-        print(f"  paper scale (1.0) <= {TARGET_TOTAL_S / 60:g} min:      not measured")
-        print(f"  paper scale (1.0) <= {TARGET_PEAK_GIB:g} GiB peak:  not measured")
+        target(time_name, "not run", None)
+        target(peak_name, "not run", None)
     elif paper.returncode != 0:
-        print(
-            f"  paper scale (1.0) <= {TARGET_TOTAL_S / 60:g} min:      run failed (exit {paper.returncode})  NOT MET"
-        )
-        print(
-            f"  paper scale (1.0) <= {TARGET_PEAK_GIB:g} GiB peak:  {paper.peak_tree_gib:.2f} GiB "
-            "until it failed  NOT MET"
-        )
+        target(time_name, f"run failed (exit {paper.returncode})", False)
+        target(peak_name, f"{paper.peak_tree_gib:.2f} GiB until it failed", False)
     else:
-        print(
-            f"  paper scale (1.0) <= {TARGET_TOTAL_S / 60:g} min:      {paper.wall_s / 60:.1f} min  "
-            f"{verdict(paper.wall_s <= TARGET_TOTAL_S)}"
+        target(
+            time_name, f"{paper.wall_s / 60:.1f} min ({paper.wall_s:.0f} s)", paper.wall_s <= TARGET_TOTAL_S
         )
-        print(
-            f"  paper scale (1.0) <= {TARGET_PEAK_GIB:g} GiB peak:  {paper.peak_tree_gib:.2f} GiB  "
-            f"{verdict(paper.peak_tree_gib <= TARGET_PEAK_GIB)}"
-        )
+        target(peak_name, f"{paper.peak_tree_gib:.2f} GiB", paper.peak_tree_gib <= TARGET_PEAK_GIB)
+    noop_name, report_name = (
+        f"no-op re-run <= {TARGET_NOOP_S:g} s",
+        f"report-only change <= {TARGET_REPORT_S:g} s",
+    )
     if rep is None or rep.noop_s is None:
-        print("  no-op re-run <= 5 s:             not measured")
-        print("  report-only change <= 30 s:      not measured")
+        target(noop_name, "not run", None)
+        target(report_name, "not run", None)
     else:
         noop_ok = rep.noop_s <= TARGET_NOOP_S and not rep.noop_jobs
-        print(
-            f"  no-op re-run <= 5 s:             {rep.noop_s:.1f} s (scale {rep.scale:g})  {verdict(noop_ok)}"
+        target(
+            noop_name, f"{rep.noop_s:.1f} s (scale {rep.scale:g}), jobs {rep.noop_jobs or 'none'}", noop_ok
         )
         report_ok = rep.report_s <= TARGET_REPORT_S and set(rep.report_jobs or {}) <= {"render_report", "all"}
-        print(
-            f"  report-only change <= 30 s:      {rep.report_s:.1f} s (scale {rep.scale:g}), "
-            f"jobs {sorted(rep.report_jobs or {})}  {verdict(report_ok)}"
+        target(
+            report_name,
+            f"{rep.report_s:.1f} s (scale {rep.scale:g}), jobs {sorted(rep.report_jobs or {})}",
+            report_ok,
         )
     two = by_scale.get(2.0)
+    two_name = f"scale 2 <= {TARGET_SCALE2_RATIO:g} x scale 1 and <= {TARGET_SCALE2_GIB:g} GiB"
     if two is None:
-        print(f"  scale 2 <= {TARGET_SCALE2_RATIO:g} x scale 1, <= {TARGET_SCALE2_GIB:g} GiB: not measured")
+        target(two_name, "not run", None)
     elif two.returncode != 0 or paper is None or paper.returncode != 0:
-        print(
-            f"  scale 2 <= {TARGET_SCALE2_RATIO:g} x scale 1, <= {TARGET_SCALE2_GIB:g} GiB: exit {two.returncode}, "
-            f"peak {two.peak_tree_gib:.2f} GiB (no scale-1 run to compare)  {verdict(False)}"
+        target(
+            two_name,
+            f"exit {two.returncode}, peak {two.peak_tree_gib:.2f} GiB (no scale-1 run to compare)",
+            False,
         )
     else:
         ratio = two.wall_s / paper.wall_s
         ok = ratio <= TARGET_SCALE2_RATIO and two.peak_tree_gib <= TARGET_SCALE2_GIB
-        print(
-            f"  scale 2 <= {TARGET_SCALE2_RATIO:g} x scale 1, <= {TARGET_SCALE2_GIB:g} GiB: "
-            f"{two.wall_s / 60:.1f} min ({ratio:.2f} x), peak {two.peak_tree_gib:.2f} GiB  {verdict(ok)}"
-        )
+        target(two_name, f"{two.wall_s / 60:.1f} min ({ratio:.2f} x), peak {two.peak_tree_gib:.2f} GiB", ok)
 
 
 def print_growth(results: list[RunResult]) -> None:

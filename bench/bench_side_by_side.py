@@ -63,6 +63,7 @@ from pathlib import Path
 
 # Only the standard library at module level: every bare step imports this file in its fresh
 # process (bench/_timing.py), and what it imports there counts in the bare side's time.
+from _targets import target
 from _timing import timed
 from bench_pipeline import STAMP, read_benchmarks, times_from_log
 
@@ -403,10 +404,6 @@ def pipeline_link(workdir: Path, register: str) -> dict[str, dict[str, float]]:
     }
 
 
-def verdict(ratio: float) -> str:
-    return "MET" if ratio <= TARGET_RATIO else "NOT MET"
-
-
 def link_side_by_side(workdir: Path, cfg: dict, jobs: dict, out: Path) -> float:
     """Print part (a); return pipeline / bare over both registers."""
     print(
@@ -444,7 +441,7 @@ def link_side_by_side(workdir: Path, cfg: dict, jobs: dict, out: Path) -> float:
     ratio = totals["pipeline"] / totals["bare"]
     print(f"  {'both':9s} {'all':8s} {totals['pipeline']:10.1f} {totals['bare']:8.1f} {ratio:6.2f}")
     print("\n".join(notes))
-    print(f"  link stage pipeline / bare splink <= {TARGET_RATIO}: {ratio:.2f}  {verdict(ratio)}")
+    target(f"link stage pipeline / bare splink <= {TARGET_RATIO}", f"{ratio:.2f}", ratio <= TARGET_RATIO)
     return ratio
 
 
@@ -568,7 +565,7 @@ def fit_side_by_side(workdir: Path, config: dict, libraries: list[str]) -> dict[
     for line in notes:
         print(f"  note: {line}")
     for lib, ratio in ratios.items():
-        print(f"  fit stage pipeline / bare {lib} <= {TARGET_RATIO}: {ratio:.2f}  {verdict(ratio)}")
+        target(f"fit stage pipeline / bare {lib} <= {TARGET_RATIO}", f"{ratio:.2f}", ratio <= TARGET_RATIO)
     return ratios
 
 

@@ -11,7 +11,6 @@ def main(smk) -> None:
     name = smk.wildcards.register
     with logged(smk.log[0], f"predict_links[{name}]") as log:
         cfg, spec = smk.params.linkage, smk.params.spec
-        register = io.read_table(smk.input.register)
         left, right = io.read_table(smk.input.left), io.read_table(smk.input.right)
         memory_mb = model.duckdb_memory_mb(smk.resources.get("mem_mb"))
         log.info(
@@ -22,7 +21,7 @@ def main(smk) -> None:
         out = matching.link_register_probabilistic(
             left,
             right,
-            register,
+            smk.input.register,  # only the candidate units' rows are read (matching.register_rows)
             spec,
             io.read_json(smk.input.model),
             cfg,

@@ -13,6 +13,8 @@ from pbr.config import validate_config
 from pbr.contract import IDENTIFIER_COLUMNS, MIN_LINK_RATE
 from pbr.link import matching, model, pseudonyms, quality, records
 from pbr.link.persons import link_persons
+from pbr.registry import registers
+from pbr.registry.registers import REGISTERS
 
 SECRET = b"test-key"
 #: the linkage settings' defaults
@@ -120,10 +122,16 @@ DEATH_SPEC = {
 }
 
 
-def test_deterministic_register_link_on_exact_key_carries_no_identifiers():
+def test_deterministic_register_link_on_exact_key_carries_no_identifiers(tmp_path):
     cfg = LINKAGE | {"method": "deterministic", "threshold": 0.9}
     left, right = records.link_inputs(_episodes(), _deaths(), DEATH_SPEC, SECRET, AREAS, TOPS)
     out = matching.link_register_probabilistic(left, right, _deaths(), DEATH_SPEC, {}, cfg, "deaths")
+    _deaths().to_parquet(tmp_path / "deaths.parquet")  # read from its file: the candidate deaths only
+    from_file = matching.link_register_probabilistic(
+        left, right, tmp_path / "deaths.parquet", DEATH_SPEC, {}, cfg, "deaths"
+    )
+    for name, table in out.items():
+        pd.testing.assert_frame_equal(from_file[name], table, obj=name)
     persons, _ = link_persons(_episodes(), SECRET)
     pid = persons.set_index("episode_id")["person_id"]
     got = dict(zip(out["links"]["death_id"], out["links"]["person_id"], strict=True))
@@ -247,7 +255,7 @@ def test_offender_identities_collapse_to_the_offender():
     assert records.unit_pseudonyms(rec, "pnc_id").to_dict() == {"N1": n1, "N2": n2}
 
 
-def test_offender_link_carries_the_pseudonym_and_counts_every_offence():
+def test_offender_link_carries_the_pseudonym_and_counts_every_offence(tmp_path):
     pnc = pd.DataFrame(
         {
             "offence_id": ["o1", "o2", "o3", "o4"],
@@ -292,6 +300,17 @@ def test_offender_link_carries_the_pseudonym_and_counts_every_offence():
     assert set(truth["right_id"]) == {n1, n3}
     with pytest.raises(ValueError, match="needs the register and its records"):
         quality.register_true_pairs(persons, episode_truth, unit_truth, spec)
+    # predict_links passes the register's file: only the candidate units' rows of its linked
+    # columns (no identifiers) are read, with the same outputs
+    assert not set(registers.linked_columns(REGISTERS["offences"])) & IDENTIFIER_COLUMNS
+    path = tmp_path / "pnc_offences.parquet"
+    pnc.to_parquet(path)
+    rows = matching.register_rows(path, REGISTERS["offences"], pd.Series(["N1", "N3"], dtype="string"))
+    assert sorted(rows["offence_id"]) == ["o1", "o2", "o4"]
+    assert list(rows.columns) == registers.linked_columns(REGISTERS["offences"])
+    same = matching.link_register_probabilistic(left, right, path, REGISTERS["offences"], {}, cfg, "offences")
+    for name, table in out.items():
+        pd.testing.assert_frame_equal(same[name], table, obj=name)
 
 
 def _noisy_population(n=3000, n_unrelated=15000, seed=5):

@@ -135,3 +135,13 @@ def test_bench_registers_prints_each_register_and_its_growth_on_tiny_data():
         "EM initials, area, sex" in phases
         and len(re.findall(r"^\s*(deaths|offences)\s+1 -> 2", phases, re.M)) == 2
     )
+
+
+@pytest.mark.parametrize(
+    "script", sorted(p.name for p in (ROOT / "bench").glob("*.py") if not p.name.startswith("_"))
+)
+def test_every_benchmark_prints_its_usage(script):
+    """``--help`` parses: argparse formats every help string only then (a stray % fails there)."""
+    proc = _bench(script, ["--help"], timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "usage:" in proc.stdout and "--help" in proc.stdout

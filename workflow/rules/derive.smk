@@ -87,6 +87,8 @@ rule tabulate_rates:
         baseline=R / "derive" / "baseline.parquet",
     log:
         R / "logs" / "tabulate_rates.log",
+    benchmark:
+        R / "benchmarks" / "tabulate_rates.tsv"
     conda:
         ENV
     threads: 1

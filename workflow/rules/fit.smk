@@ -158,6 +158,8 @@ rule combine_imputations:
         result=R / "fit" / "linkage_mi.parquet",
     log:
         R / "logs" / "combine_imputations.log",
+    benchmark:
+        R / "benchmarks" / "combine_imputations.tsv"
     conda:
         ENV
     threads: 1
@@ -388,6 +390,8 @@ rule collect_results:
         pilot_areas=R / "fit" / "pilot_areas.parquet",
     log:
         R / "logs" / "collect_results.log",
+    benchmark:
+        R / "benchmarks" / "collect_results.tsv"
     conda:
         ENV
     threads: 1

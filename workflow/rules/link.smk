@@ -131,8 +131,10 @@ rule predict_links:
     conda:
         ENV
     threads: 2
+    # a local run's budget: DuckDB may hold 60% (2.4 GB) and spills the rest; the process peaked at
+    # 3.5 GB at paper scale (profiles/slurm sets the cluster's; docs/cluster.md)
     resources:
-        mem_mb=6000,
+        mem_mb=4000,
         runtime=20,
     params:
         linkage=pick(
@@ -168,6 +170,8 @@ rule assess_linkage:
         registration_lag=R / "link" / "registration_lag.parquet",
     log:
         R / "logs" / "assess_linkage.log",
+    benchmark:
+        R / "benchmarks" / "assess_linkage.tsv"
     conda:
         ENV
     threads: 1

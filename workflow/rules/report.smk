@@ -108,6 +108,8 @@ rule render_report:
         ),
     log:
         R / "logs" / "render_report.log",
+    benchmark:
+        R / "benchmarks" / "render_report.tsv"
     conda:
         ENV
     threads: 1

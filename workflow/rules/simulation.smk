@@ -132,6 +132,8 @@ rule sim_summary:
         markdown=SIM_DIR / "performance.md",
     log:
         R / "logs" / "sim_summary.log",
+    benchmark:
+        R / "benchmarks" / "sim_summary.tsv"
     conda:
         ENV
     params:

@@ -166,7 +166,10 @@ def journey_tops(
     the 'review' record dated days ``review_min_days``..``review_max_days`` closest to
     ``review_target_days`` (ties: the earlier, then the lower top_id).
     """
-    t = top.merge(episode_journey, on="episode_id", how="inner")
+    # the journeys' own episodes first (joining the TOP table to every episode of both cohorts held rows
+    # this cohort never uses); the same rows in the same order
+    ours = episode_journey[episode_journey["journey_id"].isin(journeys["journey_id"])]
+    t = top.merge(ours, on="episode_id", how="inner")
     t = t.merge(journeys[["journey_id", "start_date"]], on="journey_id", how="inner")
     t["day"] = _days(t["top_date"], t["start_date"])
     start = t[(t["top_stage"] == "start") & t["day"].between(0, start_max_days)]

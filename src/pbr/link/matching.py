@@ -14,15 +14,20 @@ baseline and the flow rows.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from pbr.flow import flow_frame, flow_row
 from pbr.link.model import predict_link_pairs
 from pbr.link.quality import person_link_notes
 from pbr.link.records import unit_pseudonyms
 from pbr.logs import Phases
+from pbr.registry.registers import linked_columns
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +139,7 @@ def candidate_links(candidates: pd.DataFrame, matches: pd.DataFrame, unit_column
 def link_register_probabilistic(
     left: pd.DataFrame,
     right: pd.DataFrame,
-    register: pd.DataFrame,
+    register: pd.DataFrame | str | Path,
     spec: dict,
     model: dict,
     cfg: dict,
@@ -152,6 +157,9 @@ def link_register_probabilistic(
     A register unit that is a person (an offender: ``spec['group']``, which is then also
     ``spec['unit']``) is carried as its pseudonym (``right['group']``, looked up by
     :func:`pbr.link.records.unit_pseudonyms`), never as the register's own identifier.
+
+    ``register`` is the register's table or the path of its Parquet file; from a path only the
+    candidate units' rows are read (:func:`register_rows`).
     """
     phases = Phases(log, f"linking {name}", 2)
     with phases.phase("scoring candidate pairs (splink, DuckDB)"):
@@ -163,31 +171,56 @@ def link_register_probabilistic(
         unit_pairs = to_group_pairs(pairs, right)
         unit_pairs["capacity"] = unit_capacity(unit_pairs, left, cfg["units_per_person"][name])
         matches = best_matches(unit_pairs, capacity="capacity")
-        records = register
-        if spec["group"] is not None:
-            unit = spec["unit"]
+        unit = spec["unit"]
+        if spec["group"] is None:  # the unit is the record: its id is carried as it is
+            records = register_rows(register, spec, unit_pairs["right_id"].astype("string"))
+        else:
             pseudonym = unit_pseudonyms(right, spec["group"])
             pseudonym = pseudonym[
                 pseudonym.isin(set(unit_pairs["right_id"]))
             ]  # only candidate units' records
-            records = register[register[unit].isin(pseudonym.index)]
+            records = register_rows(register, spec, pd.Series(pseudonym.index, dtype="string"))
             records = records.assign(**{unit: records[unit].map(pseudonym)})
         candidates = link_table(unit_pairs, records, spec["unit"], spec["keep"])
         links = candidate_links(candidates, matches, spec["unit"])
         exact = to_group_pairs(exact_key_pairs(left, right), right)
         linked = links.loc[links["match_probability"] >= cfg["threshold"], spec["id"]].nunique()
         notes = person_link_notes(left, right, links, cfg, name)
-        flow = _register_link_flow(name, len(register), linked, cfg["threshold"], notes)
+        n_records = register_size(register)
+        flow = _register_link_flow(name, n_records, linked, cfg["threshold"], notes)
         log.info(
             "%s: %d candidate pairs, %d matches, %d of %d register records linked at p >= %s",
             name,
             len(pairs),
             len(matches),
             linked,
-            len(register),
+            n_records,
             cfg["threshold"],
         )
         return {"links": links, "pairs": unit_pairs, "candidates": candidates, "exact": exact, "flow": flow}
+
+
+def register_rows(register: pd.DataFrame | str | Path, spec: dict, units: pd.Series) -> pd.DataFrame:
+    """The register's rows (its :func:`~pbr.registry.registers.linked_columns`) whose unit is one of
+    ``units`` (the register's own unit values, as strings).
+
+    ``register`` is the table, or the path of its Parquet file: then only those rows are read
+    (a filter pushed into the reader), so a register of national size (10 million offence
+    records) is never held whole by the job that links it.
+    """
+    unit = spec["unit"]
+    if isinstance(register, pd.DataFrame):
+        return register[register[unit].astype("string").isin(units)]
+    wanted = pa.array(pd.unique(units.dropna()), type=pa.string())
+    table = pq.read_table(
+        register, columns=linked_columns(spec), filters=pc.field(unit).cast(pa.string()).isin(wanted)
+    )
+    return table.to_pandas()
+
+
+def register_size(register: pd.DataFrame | str | Path) -> int:
+    """Rows of the register (a table, or its Parquet file's row count, read from its metadata)."""
+    return len(register) if isinstance(register, pd.DataFrame) else pq.ParquetFile(register).metadata.num_rows
 
 
 def _register_link_flow(

@@ -33,6 +33,13 @@ REGISTERS: dict[str, dict] = {
     },
 }
 
+
+def linked_columns(spec: dict) -> list[str]:
+    """The register columns a link table is built from: the record's id, its unit and the carried
+    fields (``keep``), never the identifiers (names, date of birth), which the link records hold."""
+    return list(dict.fromkeys([spec["id"], spec["unit"], *spec["keep"]]))
+
+
 #: register -> the synthetic truth table that says which person each record belongs to
 TRUTH_TABLES = {"deaths": "death_person", "offences": "offence_person"}
 

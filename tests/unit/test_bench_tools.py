@@ -1,0 +1,111 @@
+"""The benchmarks' shared tools: target lines, the SLURM profile check, the processes at the peak."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+
+import _targets  # noqa: E402
+import bench_pipeline  # noqa: E402
+
+
+def test_target_prints_the_verdict_and_records_it_when_asked(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "targets.jsonl"
+    monkeypatch.setenv("PBR_BENCH_TARGETS", str(out))
+    assert _targets.target("paper scale <= 5 min", "11.6 min", False) == "NOT MET"
+    assert _targets.target("no-op <= 5 s", "2.4 s", True) == "MET"
+    assert _targets.target("scale 2", "not run", None) == "not measured"
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].strip().startswith("paper scale <= 5 min:") and printed[0].endswith("11.6 min  NOT MET")
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["verdict"] for r in records] == ["NOT MET", "MET", "not measured"]
+    assert records[1] == {
+        "bench": Path(sys.argv[0]).stem,
+        "name": "no-op <= 5 s",
+        "measured": "2.4 s",
+        "verdict": "MET",
+    }
+
+
+def test_target_writes_nothing_without_the_variable(tmp_path, monkeypatch):
+    monkeypatch.delenv("PBR_BENCH_TARGETS", raising=False)
+    monkeypatch.chdir(tmp_path)
+    _targets.target("x", "1", True)
+    assert list(tmp_path.iterdir()) == []
+
+
+def _run_dir(tmp_path: Path, measured: dict[str, list[tuple[float, float]]]) -> Path:
+    """A finished run's benchmark files: rule -> [(max_rss MB, seconds) per job]."""
+    for rule, jobs in measured.items():
+        for i, (rss, s) in enumerate(jobs):
+            tsv = tmp_path / "run" / "results" / "benchmarks" / rule / f"job{i}.tsv"
+            tsv.parent.mkdir(parents=True, exist_ok=True)
+            tsv.write_text(f"s\th:m:s\tmax_rss\tmax_vms\n{s}\t0:00:01\t{rss}\t1\n")
+    return tmp_path / "run"
+
+
+@pytest.mark.parametrize(
+    ("rss", "seconds", "fits"),
+    [
+        (1000.0, 60.0, True),  # 2000 MB >= 1.3 x 1000 and >= 1000 + 500; 10 min >= 3 x 60 s
+        (1600.0, 60.0, False),  # 2000 MB < 1.3 x 1600
+        (1000.0, 201.0, False),  # 10 min < 3 x 201 s
+    ],
+)
+def test_profile_resources_says_which_rules_fit(tmp_path, rss, seconds, fits):
+    run = _run_dir(tmp_path, {"fit_did": [(rss * 0.5, 1.0), (rss, seconds)]})
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(
+        yaml.safe_dump(
+            {
+                "default-resources": {"mem_mb": 1000, "runtime": 5},
+                "set-resources": {"fit_did": {"mem_mb": 2000, "runtime": 10}},
+            }
+        )
+    )
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "profile_resources.py"), str(run), "--profile", str(profile)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == (0 if fits else 1), proc.stdout + proc.stderr
+    row = next(line for line in proc.stdout.splitlines() if line.strip().startswith("fit_did"))
+    assert f"{rss:.0f}" in row.split() and ("fits" in row.split()) == fits
+    assert proc.stdout.rstrip().endswith("MET")
+    assert ("NOT MET" in proc.stdout.splitlines()[-1]) != fits
+
+
+def test_profile_resources_proposes_headroom_over_the_measurement():
+    import profile_resources
+
+    assert profile_resources.proposed(4411.0, 44.8) == (6700, 10)  # 1.5 x, rounded up to 100 MB
+    assert profile_resources.proposed(500.0, 90.0) == (1500, 15)  # peak + 1,000 MB; 10 x the longest job
+
+
+def test_the_peak_names_each_snakemake_job_by_its_rule(tmp_path):
+    script = tmp_path / ".snakemake" / "scripts" / "tmpab12_x.fit_did.py"
+    script.parent.mkdir(parents=True)
+    script.write_text("import time\nblock = b'x' * (120 * 2**20)\ntime.sleep(30)\n")
+    proc = subprocess.Popen([sys.executable, str(script)])
+    try:
+        deadline = time.time() + 20
+        parts: list[tuple[str, float]] = []
+        while time.time() < deadline:
+            parts = bench_pipeline.peak_parts(bench_pipeline.tree_rss(proc.pid))
+            if parts and parts[0][1] >= 0.1:  # GiB: the block written
+                break
+            time.sleep(0.1)
+        assert parts and parts[0][0] == "fit_did" and parts[0][1] >= 0.1, parts
+    finally:
+        proc.kill()
+        proc.wait()
