@@ -17,16 +17,19 @@ with ``tests/workflow_utils.copy_workflow``) and run with plain ``snakemake --co
 * the wall time of the whole run, and its peak RSS: the largest sum of the resident memory
   of Snakemake and all its descendants, sampled every 0.2 s (jobs running at the same time
   add up), next to the largest single process in the same samples (``getrusage`` of the
-  children cannot serve: it keeps the maximum over every earlier run of this script);
+  children cannot serve: it keeps the maximum over every earlier run of this script), and the
+  processes holding that peak, each named by its rule (a Snakemake script job runs
+  ``.snakemake/scripts/tmp<random>.<script>.py``) with its share;
 * the whole run's wall time and peaks are also written to ``bench_run.json`` in the run's
   directory (``bench/bench_side_by_side.py`` reads it);
 * a no-op re-run (nothing to do) and a report-only change (a comment appended to
   ``report/report.css``; merely touching it re-runs nothing: Snakemake 9 compares checksums).
 
 Targets (issue #24, this 2-core machine): scale 1.0 in <= 5 min and <= 4 GiB; scale 2 in <= 2.1
-times the scale-1 time and <= 8 GiB; no-op re-run <= 5 s; report-only change <= 30 s. With several scales it prints
-time and memory per scale and the growth exponent (log ratio of time or memory over log
-ratio of scale) between consecutive scales.
+times the scale-1 time and <= 8 GiB; no-op re-run <= 5 s; report-only change <= 30 s (printed through
+``bench/_targets.py``, so ``bench/bench_targets.py`` lists them with the other benchmarks'). With
+several scales it prints time and memory per scale and the growth exponent (log ratio of time or
+memory over log ratio of scale) between consecutive scales.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import itertools
 import json
 import math
 import os
@@ -296,6 +300,10 @@ def bench_scale(scale: float, cores: int, base: Path) -> RunResult:
         css.write("\n/* bench_pipeline: a report-only change */\n")
     res.report_s, out, _ = timed(cmd, work, work / "bench_report.log")
     res.report_jobs = planned_jobs(out)
+    saved = json.loads((work / "bench_run.json").read_text())
+    saved |= {"noop_s": round(res.noop_s, 2), "noop_jobs": res.noop_jobs or {}}
+    saved |= {"report_s": round(res.report_s, 2), "report_jobs": res.report_jobs or {}}
+    (work / "bench_run.json").write_text(json.dumps(saved, indent=2) + "\n")
     return res
 
 
@@ -407,6 +415,62 @@ def print_growth(results: list[RunResult]) -> None:
             f"{xt:>7s} {xm:>6s} {te:>9s} {me:>8s}{status}"
         )
         prev = r
+    print_rule_growth([r for r in runs if r.returncode == 0])
+
+
+def print_rule_growth(runs: list[RunResult]) -> None:
+    """Per rule: its summed job-seconds and its largest job's peak RSS at each scale, and their growth
+    exponents between consecutive scales (1 = linear in the data); rules with a benchmark file at
+    every scale, largest summed time at the largest scale first."""
+    if len(runs) < 2:
+        return
+    rules = [
+        r
+        for r in runs[-1].rules
+        if all(r in run.rules and run.rules[r].source == "benchmark" for run in runs)
+    ]
+    rules.sort(key=lambda name: -runs[-1].rules[name].total_s)
+    scales = " ".join(f"{r.scale:>7g}" for r in runs)
+    steps = " ".join(f"{f'{a.scale:g}->{b.scale:g}':>9s}" for a, b in itertools.pairwise(runs))
+    print(
+        "\nPer rule: summed job-seconds and largest job's peak RSS (MiB) per scale; exponents vs the previous scale"
+    )
+    print(f"  {'rule':30s} {'':4s} {scales}   exponents {steps}")
+    for name in rules:
+        for label, get in (("s", lambda st: st.total_s), ("MiB", lambda st: st.max_rss_mb or float("nan"))):
+            values = [get(run.rules[name]) for run in runs]
+            exps = [
+                math.log(b / a) / math.log(rb.scale / ra.scale) if a > 0 and b > 0 else float("nan")
+                for (a, b), (ra, rb) in zip(itertools.pairwise(values), itertools.pairwise(runs), strict=True)
+            ]
+            print(
+                f"  {name if label == 's' else '':30s} {label:>4s} "
+                + " ".join(f"{v:7.0f}" for v in values)
+                + "             "
+                + " ".join(f"{e:9.2f}" for e in exps)
+            )
+
+
+def load_kept(scale_dir: Path) -> RunResult:
+    """A finished run kept by ``--keep``, read back (bench_run.json, the benchmark files, the log)."""
+    saved = json.loads((scale_dir / "bench_run.json").read_text())
+    res = RunResult(
+        saved["scale"],
+        scale_dir,
+        saved["returncode"],
+        saved["wall_s"],
+        saved["peak_tree_gib"],
+        saved["peak_single_gib"],
+        saved.get("peak_at_s", 0.0),
+        [tuple(p) for p in saved.get("peak_processes", [])],
+    )
+    res.noop_s, res.noop_jobs = saved.get("noop_s"), saved.get("noop_jobs")
+    res.report_s, res.report_jobs = saved.get("report_s"), saved.get("report_jobs")
+    res.rules = read_benchmarks(scale_dir / "results")
+    for rule, st in times_from_log(scale_dir / "bench_run.log").items():
+        if rule not in res.rules and rule != "all":
+            res.rules[rule] = st
+    return res
 
 
 def main() -> int:
@@ -414,7 +478,23 @@ def main() -> int:
     ap.add_argument("--scales", type=float, nargs="+", default=[1.0], help="synthetic scales (default 1.0)")
     ap.add_argument("--cores", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--keep", type=Path, default=None, help="run in this directory and keep it")
+    ap.add_argument(
+        "--from-kept",
+        type=Path,
+        default=None,
+        help="run nothing: print the tables of the runs kept in this directory (its scale_* directories)",
+    )
     args = ap.parse_args()
+    if args.from_kept is not None:
+        dirs = [d for d in args.from_kept.glob("scale_*") if (d / "bench_run.json").exists()]
+        kept = sorted((load_kept(d) for d in dirs), key=lambda r: r.scale)
+        if not kept:
+            sys.exit(f"{args.from_kept}: no kept runs (scale_*/bench_run.json)")
+        for r in kept:
+            print_rules(r)
+        print_growth(kept)
+        print_targets(kept)
+        return 0
 
     base = args.keep or Path(tempfile.mkdtemp(prefix="pbr-bench-"))
     base.mkdir(parents=True, exist_ok=True)

@@ -17,8 +17,9 @@ offences) its linkage records (link_records), the model (train_linkage) and the 
 pairs and link tables (predict_links, reading the register's linked columns only, as the rule
 does); 2 threads for training and prediction; DuckDB held to the share of the link rules' memory
 that the workflow gives it, ``--job-mem-mb``. (Before session 23 one process did all three steps of
-a register, holding the whole register and its records at once: 8.95 GiB for 10 million offences,
-against 6 GiB per job now measured separately.) Its blocking rules' candidate pairs are
+a register, holding the whole register and its records at once: 8.95 GiB for 10 million offence
+records, where the workflow's largest link job held 7.38 GiB, then TODO_MEASURED GiB once predict_links
+read only the candidate units' rows of the register.) Its blocking rules' candidate pairs are
 counted in another fresh process (not timed): per rule, from its keys' frequencies on each side
 without forming the pairs (equal to splink's exact count per rule, checked at scale 0.02), summed
 over the rules, an upper bound of the distinct pairs scored (1.7-1.9 times them at scale 0.02,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -109,3 +110,47 @@ def test_the_peak_names_each_snakemake_job_by_its_rule(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_kept_runs_print_each_rules_growth_and_the_targets(tmp_path):
+    """--from-kept reads the runs back: a rule whose job-seconds double from scale 0.5 to 1 grows with
+    exponent 1, its memory (x 1.41) with 0.5; the targets are judged from the kept figures."""
+    for scale, seconds, rss, wall in ((0.5, 10.0, 1000.0, 200.0), (1.0, 20.0, 1414.2, 380.0)):
+        d = tmp_path / f"scale_{scale:g}"
+        _run_dir(d, {"fit_did": [(rss, seconds / 2), (rss / 2, seconds / 2)]})
+        (d / "run" / "results").rename(d / "results")
+        (d / "bench_run.log").write_text("")
+        saved = {
+            "scale": scale,
+            "returncode": 0,
+            "wall_s": wall,
+            "peak_tree_gib": 3.5,
+            "peak_single_gib": 3.0,
+        }
+        saved |= {"peak_at_s": 12.0, "peak_processes": [["predict_links", 3.1], ["snakemake", 0.3]]}
+        saved |= {
+            "noop_s": 2.0,
+            "noop_jobs": {},
+            "report_s": 20.0,
+            "report_jobs": {"render_report": 1, "all": 1},
+        }
+        (d / "bench_run.json").write_text(json.dumps(saved))
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_pipeline.py"), "--from-kept", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    lines = out[out.index("Per rule: summed job-seconds") :].splitlines()
+    seconds = next(line for line in lines if line.strip().startswith("fit_did")).split()
+    assert seconds[1:4] == ["s", "10", "20"] and float(seconds[-1]) == pytest.approx(1.0)
+    memory = lines[
+        lines.index(next(line for line in lines if line.strip().startswith("fit_did"))) + 1
+    ].split()
+    assert memory[:3] == ["MiB", "1000", "1414"] and float(memory[-1]) == pytest.approx(0.5, abs=0.01)
+    assert "at the peak (12 s into the run), GiB: predict_links 3.10, snakemake 0.30" in out
+    assert re.search(r"paper scale \(1.0\) <= 5 min:\s+6.3 min \(380 s\)\s+NOT MET", out)
+    assert re.search(r"paper scale \(1.0\) <= 4 GiB peak:\s+3.50 GiB\s+MET", out)
+    assert re.search(r"no-op re-run <= 5 s:\s+2.0 s \(scale 1\), jobs none\s+MET", out)

@@ -132,7 +132,7 @@ rule predict_links:
         ENV
     threads: 2
     # a local run's budget: DuckDB may hold 60% (2.4 GB) and spills the rest; the process peaked at
-    # 3.5 GB at paper scale (profiles/slurm sets the cluster's; docs/cluster.md)
+    # TODO_MEASURED at paper scale (profiles/slurm sets the cluster's; docs/cluster.md)
     resources:
         mem_mb=4000,
         runtime=20,
