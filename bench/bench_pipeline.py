@@ -140,7 +140,7 @@ def process_label(pid: int) -> str:
         m = re.search(r"\.snakemake/scripts/tmp[^/.]+\.(\w+)\.py$", arg)
         if m:
             return m.group(1)
-    if any(Path(a).name == "snakemake" for a in argv[:2]):
+    if any(Path(a).name == "snakemake" for a in argv[:3]):  # snakemake, or python [-m] snakemake
         return "snakemake"
     return Path(argv[0]).name if argv else "?"
 

@@ -14,11 +14,15 @@ def main(smk) -> None:
         all_journeys = io.read_table(smk.input.journeys)
         study = outcomes.study_journeys(all_journeys, cohort)
         log.info("%d study journeys in cohort %s", len(study), cohort)
+        episode_journey = io.read_table(smk.input.episode_journey)
+        ours = episode_journey.loc[episode_journey["journey_id"].isin(study["journey_id"]), "episode_id"]
+        top = io.read_rows(smk.input.top, "episode_id", ours)  # only the TOPs of this cohort's journeys
+        log.info("%d TOP interviews of the study journeys' episodes", len(top))
         analysis = outcomes.derive_outcomes(
             study,
             all_journeys,
-            io.read_table(smk.input.top),
-            io.read_table(smk.input.episode_journey),
+            top,
+            episode_journey,
             io.read_table(smk.input.deaths),
             io.read_table(smk.input.offences),
             smk.params.outcomes,

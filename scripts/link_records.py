@@ -5,6 +5,7 @@ import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 from pbr import io, source
 from pbr.link import pseudonyms, records
 from pbr.logs import logged
+from pbr.registry import registers
 
 
 def main(smk) -> None:
@@ -12,12 +13,16 @@ def main(smk) -> None:
     with logged(smk.log[0], f"link_records[{side}]") as log:
         secret = pseudonyms.pseudonymisation_key(smk.params.source)
         source.check_key_id(smk.params.source, smk.params.key_id)
-        table, areas = io.read_table(smk.input.table), io.read_table(smk.input.areas)
+        areas = io.read_table(smk.input.areas)
+        spec = smk.params.spec
+        # a register: only the columns its records are built from (not its events' other fields)
+        table = io.read_table(
+            smk.input.table, columns=None if side == "ndtms" else registers.record_columns(spec)
+        )
         if side == "ndtms":
             tops = io.read_table(smk.input.tops, columns=["episode_id", "top_date"])
             link_records = records.ndtms_link_records(table, secret, areas, tops, smk.params.transfers)
         else:
-            spec = smk.params.spec
             link_records = records.register_link_records(
                 table, spec["id"], areas, spec["group"], spec.get("event"), secret
             )

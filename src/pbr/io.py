@@ -13,12 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,17 @@ def write_bytes(data: bytes, path: str | Path) -> Path:
 def read_table(path: str | Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
     """Read a Parquet intermediate into pandas (nullable dtypes kept)."""
     return pq.read_table(path, columns=list(columns) if columns else None).to_pandas()
+
+
+def read_rows(
+    path: str | Path, column: str, values: Iterable[object], columns: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """The rows of a Parquet intermediate whose ``column`` (compared as text) is one of ``values``,
+    with ``columns`` (default all). The filter is pushed into the reader, so the other rows are
+    never held in memory: a job needing a few of a large table's rows reads only those."""
+    wanted = pa.array(pd.unique(pd.Series(list(values), dtype="string").dropna()), type=pa.string())
+    keep = pc.field(column).cast(pa.string()).isin(wanted)
+    return pq.read_table(path, columns=list(columns) if columns else None, filters=keep).to_pandas()
 
 
 def read_present_columns(path: str | Path, wanted: Sequence[str]) -> pd.DataFrame:

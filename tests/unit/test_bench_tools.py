@@ -110,6 +110,15 @@ def test_the_peak_names_each_snakemake_job_by_its_rule(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+    # Snakemake itself, as the bench starts it (python -m snakemake; here a stand-in module that waits)
+    (tmp_path / "snakemake.py").write_text("import time\ntime.sleep(30)\n")
+    proc = subprocess.Popen([sys.executable, "-m", "snakemake"], env={"PYTHONPATH": str(tmp_path)})
+    try:
+        time.sleep(0.5)
+        assert bench_pipeline.process_label(proc.pid) == "snakemake"
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def test_kept_runs_print_each_rules_growth_and_the_targets(tmp_path):

@@ -255,8 +255,9 @@ def test_offender_identities_collapse_to_the_offender():
     assert records.unit_pseudonyms(rec, "pnc_id").to_dict() == {"N1": n1, "N2": n2}
 
 
-def test_offender_link_carries_the_pseudonym_and_counts_every_offence(tmp_path):
-    pnc = pd.DataFrame(
+def _pnc() -> pd.DataFrame:
+    """Four offence records of three offenders (N1 with two offences)."""
+    return pd.DataFrame(
         {
             "offence_id": ["o1", "o2", "o3", "o4"],
             "pnc_id": ["N1", "N1", "N2", "N3"],
@@ -269,6 +270,10 @@ def test_offender_link_carries_the_pseudonym_and_counts_every_offence(tmp_path):
             "offence_group": ["theft", "theft", "drugs", "theft"],
         }
     )
+
+
+def test_offender_link_carries_the_pseudonym_and_counts_every_offence(tmp_path):
+    pnc = _pnc()
     spec = {
         "id": "offence_id",
         "unit": "pnc_id",
@@ -816,3 +821,30 @@ def test_the_linkage_records_hold_the_same_persons_with_the_settled_sex():
     by_person = recs.set_index("unique_id")["sex"]
     a2 = persons.set_index("episode_id").loc["a2", "person_id"]
     assert by_person[a2] == "M"
+
+
+def test_read_rows_reads_only_the_rows_asked_for(tmp_path):
+    from pbr import io
+
+    table = pd.DataFrame({"k": ["a", "b", "c", "b", None], "n": [1, 2, 3, 4, 5], "x": list("vwxyz")})
+    table.to_parquet(tmp_path / "t.parquet")
+    got = io.read_rows(tmp_path / "t.parquet", "k", pd.Series(["b", "c", "b", None, "q"]), columns=["n", "k"])
+    assert list(got.columns) == ["n", "k"] and got["n"].tolist() == [2, 3, 4]
+    ints = io.read_rows(tmp_path / "t.parquet", "n", [5, 1])  # compared as text, every column
+    assert ints["x"].tolist() == ["v", "z"]
+    assert io.read_rows(tmp_path / "t.parquet", "k", []).empty
+
+
+@pytest.mark.parametrize("register", ["deaths", "offences"])
+def test_link_records_need_only_the_record_columns(register):
+    """link_records reads a register's record_columns: the same linkage records as from every column."""
+    spec = REGISTERS[register]
+    table = _deaths() if register == "deaths" else _pnc()
+    table = table.assign(extra_field="not needed")
+    assert set(registers.record_columns(spec)) <= set(table.columns)
+    full = records.register_link_records(table, spec["id"], AREAS, spec["group"], spec.get("event"), SECRET)
+    lean = table[registers.record_columns(spec)]
+    assert len(lean.columns) < len(table.columns)
+    pd.testing.assert_frame_equal(
+        records.register_link_records(lean, spec["id"], AREAS, spec["group"], spec.get("event"), SECRET), full
+    )

@@ -18,10 +18,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pbr import io
 from pbr.flow import flow_frame, flow_row
 from pbr.link.model import predict_link_pairs
 from pbr.link.quality import person_link_notes
@@ -211,11 +210,7 @@ def register_rows(register: pd.DataFrame | str | Path, spec: dict, units: pd.Ser
     unit = spec["unit"]
     if isinstance(register, pd.DataFrame):
         return register[register[unit].astype("string").isin(units)]
-    wanted = pa.array(pd.unique(units.dropna()), type=pa.string())
-    table = pq.read_table(
-        register, columns=linked_columns(spec), filters=pc.field(unit).cast(pa.string()).isin(wanted)
-    )
-    return table.to_pandas()
+    return io.read_rows(register, unit, units, columns=linked_columns(spec))
 
 
 def register_size(register: pd.DataFrame | str | Path) -> int:
