@@ -183,8 +183,28 @@ def run_measured(
     return rc, wall, peak, single, peak_at, parts
 
 
+#: the last line of a job's log (pbr.logs.logged): "<step>: done in <s> s, peak memory <MiB> MiB"
+PEAK_LINE = re.compile(r": done in [\d.]+ s, peak memory ([\d.]+) MiB")
+
+
+def logged_peaks(results: Path) -> dict[str, float]:
+    """Per rule, the largest peak memory (MiB) its jobs logged (results/logs/<rule>[/...].log): the
+    kernel's high-water mark of each job's process, exact where a benchmark's samples miss a peak."""
+    peaks: dict[str, float] = {}
+    logs = results / "logs"
+    for log in sorted(logs.rglob("*.log")) if logs.is_dir() else []:
+        rel = log.relative_to(logs)
+        rule = rel.parts[0] if len(rel.parts) > 1 else rel.stem
+        found = PEAK_LINE.findall(log.read_text(errors="replace"))
+        if found:
+            peaks[rule] = max(peaks.get(rule, 0.0), *map(float, found))
+    return peaks
+
+
 def read_benchmarks(results: Path) -> dict[str, RuleStats]:
-    """Per-rule stats from results/benchmarks/<rule>[/<wildcards>...].tsv."""
+    """Per-rule stats from results/benchmarks/<rule>[/<wildcards>...].tsv; a rule's peak RSS is the
+    larger of the benchmark's samples (every 0.5 s for the first 15 s of a job, then every 30 s)
+    and the peak its jobs logged (:func:`logged_peaks`)."""
     rules: dict[str, RuleStats] = {}
     bench = results / "benchmarks"
     for tsv in sorted(bench.rglob("*.tsv")):
@@ -203,6 +223,9 @@ def read_benchmarks(results: Path) -> dict[str, RuleStats]:
         st.max_s = max(st.max_s, s)
         if rss is not None:
             st.max_rss_mb = max(st.max_rss_mb or 0.0, rss)
+    for rule, peak in logged_peaks(results).items():
+        if rule in rules:
+            rules[rule].max_rss_mb = max(rules[rule].max_rss_mb or 0.0, peak)
     return rules
 
 

@@ -163,3 +163,31 @@ def test_kept_runs_print_each_rules_growth_and_the_targets(tmp_path):
     assert re.search(r"paper scale \(1.0\) <= 5 min:\s+6.3 min \(380 s\)\s+NOT MET", out)
     assert re.search(r"paper scale \(1.0\) <= 4 GiB peak:\s+3.50 GiB\s+MET", out)
     assert re.search(r"no-op re-run <= 5 s:\s+2.0 s \(scale 1\), jobs none\s+MET", out)
+
+
+def test_a_rules_peak_is_the_larger_of_its_benchmark_and_its_logged_peak(tmp_path):
+    run = _run_dir(tmp_path, {"link_records": [(2881.0, 100.0), (900.0, 20.0)], "fit_did": [(480.0, 2.0)]})
+    logs = run / "results" / "logs" / "link_records"
+    logs.mkdir(parents=True)
+    (logs / "offences.log").write_text(
+        "10:00:00 INFO x: link_records[offences]: done in 99.1 s, peak memory 5341 MiB\\n"
+    )
+    (logs / "deaths.log").write_text(
+        "10:00:00 INFO x: link_records[deaths]: done in 19.0 s\\n"
+    )  # older format
+    (run / "results" / "logs" / "fit_did.log").write_text("x: fit_did: done in 1.2 s, peak memory 300 MiB\\n")
+    rules = bench_pipeline.read_benchmarks(run / "results")
+    assert rules["link_records"].max_rss_mb == 5341.0  # the benchmark sampled 2,881 MiB
+    assert rules["fit_did"].max_rss_mb == 480.0  # its benchmark's sample is the larger
+
+
+def test_logged_runs_end_with_their_peak_memory(tmp_path):
+    from pbr.logs import logged
+
+    log_file = tmp_path / "job.log"
+    with logged(log_file, "job"):
+        block = b"x" * (64 * 2**20)
+    del block
+    last = log_file.read_text().strip().splitlines()[-1]
+    peak = float(bench_pipeline.PEAK_LINE.search(last).group(1))
+    assert peak >= 64, last
