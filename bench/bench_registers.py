@@ -14,15 +14,16 @@ extracts are generated and validated once, in a fresh process (wall time and pea
 not counted). Then the linkage runs as the workflow's jobs run it, each job in a fresh process:
 the NDTMS side's linkage records once (rule link_records[ndtms]), and per register (deaths,
 offences) its linkage records (link_records), the model (train_linkage) and the scored, matched
-pairs and link tables (predict_links, reading the register's linked columns only, as the rule
-does); 2 threads for training and prediction; DuckDB held to the share of the link rules' memory
-that the workflow gives it, ``--job-mem-mb``. (Before session 23 one process did all three steps of
-a register, holding the whole register and its records at once: 8.95 GiB for 10 million offence
-records, where the workflow's largest link job held 7.38 GiB, then TODO_MEASURED GiB once predict_links
-read only the candidate units' rows of the register.) Its blocking rules' candidate pairs are
-counted in another fresh process (not timed): per rule, from its keys' frequencies on each side
-without forming the pairs (equal to splink's exact count per rule, checked at scale 0.02), summed
-over the rules, an upper bound of the distinct pairs scored (1.7-1.9 times them at scale 0.02,
+pairs and link tables (predict_links, reading only the candidate units' rows of the register's
+linked columns, as the rule does); 2 threads for training and prediction; DuckDB held to the share
+of the link rules' memory that the workflow gives it, ``--job-mem-mb``. (Before session 23 one
+process did all three steps of a register, holding the whole register and its records at once:
+8.95 GiB for 10 million offence records. Measured job by job, predict_links held 7.38 GiB reading
+the register's linked columns whole, and 6.56 GiB reading only the candidate units' rows, as the
+rule now does.) Its blocking rules' candidate pairs are counted in another fresh process (not
+timed): per rule, from its keys' frequencies on each side without forming the pairs (equal to
+splink's exact count per rule, checked at scale 0.02), summed over the rules, an upper bound of
+the distinct pairs scored (1.7-1.9 times them at scale 0.02,
 where most pairs are true ones that several rules find).
 
 Printed per register and multiplier: register rows, link records (PNC: offender identities),
@@ -43,8 +44,9 @@ million; 4.8 s), linearly once its records are sampled down to em_max_pairs.
 Sizes: at scale 1 the default registers hold 160,722 deaths and 2,720,190 offence records, so
 multiplier 20 makes 2.7 million deaths and 46 million offence records. Measured at scale 0.05
 (session of issue #24), generation took about 0.7 GiB and linking the offences about 0.9 GiB
-per million offence records: scale 1 at multiplier 20 would need well over this machine's 23 GiB;
-``--national`` (10 million) and multiplier 5 (11.8 million) should fit (extrapolated, not run).
+per million offence records: scale 1 at multiplier 20 would need well over this machine's 23 GiB.
+``--national`` (10 million offence records) was run in session 23: generating and validating took
+10.5 GiB, the largest link job 6.56 GiB (docs/cluster.md).
 
 ``--national`` links registers of national size instead: the unrelated ratios are set per
 register from the registers' client records at ``--scale`` (counted first, not timed) so that
