@@ -84,6 +84,11 @@ def read_rows(
     return pq.read_table(path, columns=list(columns) if columns else None, filters=keep).to_pandas()
 
 
+def row_count(path: str | Path) -> int:
+    """Rows of a Parquet file, from its metadata (nothing else is read)."""
+    return pq.ParquetFile(path).metadata.num_rows
+
+
 def read_present_columns(path: str | Path, wanted: Sequence[str]) -> pd.DataFrame:
     """Read the columns of ``wanted`` that the Parquet file has (optional ones may be absent), in file order."""
     names = pq.read_schema(path).names

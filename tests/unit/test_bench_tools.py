@@ -182,12 +182,19 @@ def test_a_rules_peak_is_the_larger_of_its_benchmark_and_its_logged_peak(tmp_pat
 
 
 def test_logged_runs_end_with_their_peak_memory(tmp_path):
+    """The logged peak is the kernel's high-water mark of the process (VmHWM) in MiB: a wrong unit
+    (KiB or bytes) would be off by a factor of 1,024."""
     from pbr.logs import logged
 
     log_file = tmp_path / "job.log"
     with logged(log_file, "job"):
         block = b"x" * (64 * 2**20)
     del block
+    hwm_kib = next(
+        int(line.split()[1])
+        for line in Path("/proc/self/status").read_text().splitlines()
+        if line.startswith("VmHWM:")
+    )
     last = log_file.read_text().strip().splitlines()[-1]
     peak = float(bench_pipeline.PEAK_LINE.search(last).group(1))
-    assert peak >= 64, last
+    assert hwm_kib / 1024 - 2 <= peak <= hwm_kib / 1024 + 1, (last, hwm_kib)

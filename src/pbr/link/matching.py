@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
 from pbr import io
 from pbr.flow import flow_frame, flow_row
@@ -215,7 +214,7 @@ def register_rows(register: pd.DataFrame | str | Path, spec: dict, units: pd.Ser
 
 def register_size(register: pd.DataFrame | str | Path) -> int:
     """Rows of the register (a table, or its Parquet file's row count, read from its metadata)."""
-    return len(register) if isinstance(register, pd.DataFrame) else pq.ParquetFile(register).metadata.num_rows
+    return len(register) if isinstance(register, pd.DataFrame) else io.row_count(register)
 
 
 def _register_link_flow(
