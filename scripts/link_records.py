@@ -15,10 +15,9 @@ def main(smk) -> None:
         source.check_key_id(smk.params.source, smk.params.key_id)
         areas = io.read_table(smk.input.areas)
         spec = smk.params.spec
-        # a register: only the columns its records are built from (not its events' other fields)
-        table = io.read_table(
-            smk.input.table, columns=None if side == "ndtms" else registers.record_columns(spec)
-        )
+        # only the columns the records are built from (not the episodes' or events' other fields)
+        columns = records.NDTMS_RECORD_COLUMNS if side == "ndtms" else registers.record_columns(spec)
+        table = io.read_table(smk.input.table, columns=columns)
         if side == "ndtms":
             tops = io.read_table(smk.input.tops, columns=["episode_id", "top_date"])
             link_records = records.ndtms_link_records(table, secret, areas, tops, smk.params.transfers)

@@ -848,3 +848,13 @@ def test_link_records_need_only_the_record_columns(register):
     pd.testing.assert_frame_equal(
         records.register_link_records(lean, spec["id"], AREAS, spec["group"], spec.get("event"), SECRET), full
     )
+
+
+def test_ndtms_link_records_need_only_their_columns():
+    """link_records reads NDTMS_RECORD_COLUMNS of the episodes: the same records as from every column."""
+    episodes = _episodes().assign(substance_1="opiates", sub_area="X1", employment="unemployed")
+    assert set(records.NDTMS_RECORD_COLUMNS) <= set(episodes.columns)
+    full = records.ndtms_link_records(episodes, SECRET, AREAS, TOPS)
+    lean = episodes[records.NDTMS_RECORD_COLUMNS]
+    assert len(lean.columns) < len(episodes.columns)
+    pd.testing.assert_frame_equal(records.ndtms_link_records(lean, SECRET, AREAS, TOPS), full)

@@ -70,6 +70,18 @@ def test_a_transfer_joins_the_one_person_one_error_away_in_its_area():
     ]
 
 
+def test_a_transfer_without_an_area_joins_nobody():
+    """The same area is part of the block key: two episodes both without an area are not 'the same area'
+    (a merge on a missing key would pair them), while the same pair with an area is joined."""
+    rows = [
+        ("a1", "PA", "RM", "1990-06-12", "M", None, "2012-07-10", "2013-01-25", 83),
+        ("a2", "PB", "RH", "1990-06-12", "M", None, "2013-01-29", "2013-06-13", 80),
+    ]
+    assert transfer_bridges(_episodes(rows), [83, 84], 21).empty
+    with_area = [(*r[:5], "X", *r[6:]) for r in rows]
+    assert transfer_bridges(_episodes(with_area), [83, 84], 21)["from"].tolist() == ["a1"]
+
+
 def test_the_persons_and_their_linkage_records_join_the_bridged_persons_alike():
     from pbr.link.persons import link_persons, transfer_settings
     from pbr.link.records import ndtms_link_records

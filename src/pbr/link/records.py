@@ -45,6 +45,23 @@ LINK_COLUMNS = [
 #: episode dates on which the client was seen alive (a discharge may be recorded after a death)
 CONTACT_DATES = ("referral_date", "triage_date", "first_intervention_date")
 
+#: the NDTMS episode columns :func:`ndtms_link_records` reads (the attributor, the person's
+#: clients and areas, the contact and discharge dates); rule link_records reads only these (at
+#: scale 2, 13 of the extract's 24 columns)
+NDTMS_RECORD_COLUMNS = [
+    "episode_id",
+    "client_id",
+    "agency_id",
+    "area_code",
+    "initial_first",
+    "initial_surname",
+    "date_of_birth",
+    "sex",
+    *CONTACT_DATES,
+    "discharge_date",
+    "discharge_reason",
+]
+
 
 def ndtms_link_records(
     episodes: pd.DataFrame,
