@@ -6,6 +6,7 @@ Usage::
     .venv/bin/python bench/bench_registers.py --scale 0.05 --multipliers 1 5 20
     .venv/bin/python bench/bench_registers.py --national               # 3.5M deaths, 10M offences
     .venv/bin/python bench/bench_registers.py --national --skip-pairs  # without counting the pairs
+    .venv/bin/python bench/bench_registers.py --national --keep /tmp/reg  # keep the files
 
 What is measured. The cohort stays at ``--scale``; the registers grow with
 ``synthetic.registers.size_multiplier`` (``--multipliers``: each multiplies both unrelated
@@ -61,6 +62,7 @@ included; the largest job's peak) in at most 10 minutes and 6 GiB.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import math
@@ -186,7 +188,7 @@ def records_job(tmp: str, side: str) -> None:
     areas = io.read_table(valid / "areas.parquet")
     if side == "ndtms":
         tops = io.read_table(valid / "ndtms_top.parquet", columns=["episode_id", "top_date"])
-        table = io.read_table(valid / "ndtms_episodes.parquet")
+        table = io.read_table(valid / "ndtms_episodes.parquet", columns=records.NDTMS_RECORD_COLUMNS)
         out = records.ndtms_link_records(table, SECRET, areas, tops, TRANSFERS)
     else:
         spec = REGISTERS[side]
@@ -291,11 +293,20 @@ def ndtms_records(tmp: str) -> dict:
     return {"wall_s": wall, "peak_gib": peak}
 
 
-def measure(args: argparse.Namespace, cfg: dict, registers: dict) -> tuple[list[dict], dict]:
+def work_directory(keep: Path | None, label: str) -> contextlib.AbstractContextManager[str]:
+    """Where a run's extracts, records, models and link tables go: ``keep``/``label`` (created,
+    kept afterwards) or a temporary directory (removed)."""
+    if keep is None:
+        return tempfile.TemporaryDirectory()
+    (keep / label).mkdir(parents=True, exist_ok=True)
+    return contextlib.nullcontext(str(keep / label))
+
+
+def measure(args: argparse.Namespace, cfg: dict, registers: dict, label: str) -> tuple[list[dict], dict]:
     """Generate the extracts with ``registers`` (RegistersParams settings), link each register;
     (a row of figures per register, the NDTMS side's records job)."""
     memory_mb = duckdb_memory_mb(args.job_mem_mb)  # as the workflow's rules set it
-    with tempfile.TemporaryDirectory() as tmp:
+    with work_directory(args.keep, label) as tmp:
         generate(tmp, args.scale, args.seed, registers)
         ndtms = ndtms_records(tmp)
         return [link(tmp, cfg, name, memory_mb, not args.skip_pairs) for name in sorted(REGISTERS)], ndtms
@@ -342,7 +353,7 @@ def run_multipliers(args: argparse.Namespace, cfg: dict) -> None:
     runs = []
     for m in args.multipliers:
         print(f"scale {args.scale}, register size multiplier {m:g}")
-        rows, _ = measure(args, cfg, {"size_multiplier": m})
+        rows, _ = measure(args, cfg, {"size_multiplier": m}, f"multiplier_{m:g}")
         runs += [r | {"multiplier": m} for r in rows]
     runs = pd.DataFrame(runs).sort_values(["register", "multiplier"], kind="mergesort")
     print_runs(runs)
@@ -364,7 +375,7 @@ def run_national(args: argparse.Namespace, cfg: dict) -> None:
     print(
         f"scale {args.scale}, national-size registers: {', '.join(f'{k} {v:.3f}' for k, v in ratios.items())}"
     )
-    rows, ndtms = measure(args, cfg, ratios)
+    rows, ndtms = measure(args, cfg, ratios, "national")
     runs = pd.DataFrame(rows).assign(multiplier=1.0)
     print_runs(runs)
     total, peak = runs["wall_s"].sum() + ndtms["wall_s"], max(runs["peak_gib"].max(), ndtms["peak_gib"])
@@ -400,6 +411,12 @@ def main() -> None:
         f"{LINK_JOB_MEM_MB}, the workflow's; 0: unbounded, as bench_linkage.py)",
     )
     ap.add_argument("--skip-pairs", action="store_true", help="do not count the candidate pairs")
+    ap.add_argument(
+        "--keep",
+        type=Path,
+        help="keep each run's files (extracts, records, models, link tables) in KEEP/national or "
+        "KEEP/multiplier_M (default: a temporary directory, removed)",
+    )
     args = ap.parse_args()
     cfg = validate_config({})["linkage"]
     pd.set_option("display.width", 250)

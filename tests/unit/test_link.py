@@ -4,6 +4,7 @@ import copy
 import json
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -411,12 +412,17 @@ def test_probabilistic_linkage_beats_the_exact_key_on_noisy_records():
         model.predict_link_pairs(left, right, trained, 0.05, memory_mb=small),
         model.predict_link_pairs(left, right, trained, 0.05),
     )
-    con = model.duckdb_linker(left, right, trained, 1, small)._db_api.duckdb_con
+    linker = model.duckdb_linker(left, right, trained, 1, small)
+    con = linker._db_api.duckdb_con
     assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] in (
         "244.1 MiB",
         "256.0 MiB",
         "256 MiB",
     )
+    # closed once the pairs are read, the connection gives its memory back (and takes no more queries)
+    model.close_linker(linker)
+    with pytest.raises(duckdb.ConnectionException):
+        con.execute("SELECT 1")
     # the EM underflow floor changes nothing where EM never reaches it: same bytes without it
     import contextlib
 

@@ -266,6 +266,16 @@ def duckdb_linker(
     return Linker([left_table, right_table], settings, log_level=logging.WARNING)
 
 
+def close_linker(linker) -> None:
+    """Close the linker's DuckDB connection, returning its memory (up to the DuckDB limit) at once.
+
+    Left to the garbage collector, it stays held while the job goes on to match the pairs: at
+    national size (10 million offence records) predict_links held 4.9 GiB after scoring, 3 of
+    them DuckDB's, and peaked at 6.7 GiB in the matching that followed.
+    """
+    linker._db_api.duckdb_con.close()
+
+
 def _round_model(obj):
     """Round every float in the model JSON to 10 significant digits (stable bytes across runs)."""
     if isinstance(obj, dict):
@@ -411,6 +421,7 @@ def predict_link_pairs(
     predictions = linker.inference.predict(threshold_match_probability=min_probability)
     relation = predictions.as_duckdbpyrelation()
     pairs = relation.select("unique_id_l, unique_id_r, match_weight, match_probability").df()
+    close_linker(linker)
     pairs.columns = ["left_id", "right_id", "match_weight", "match_probability"]
     pairs["match_weight"] = pairs["match_weight"].astype(float).round(8)
     pairs["match_probability"] = pairs["match_probability"].astype(float).round(10)
