@@ -1,6 +1,6 @@
 """The library's import graph goes one way: shared leaves, then the stages in pipeline order.
 
-Leaves (errors, contract, config, io, flow, logs, source, dependencies, registry) import only leaves;
+Leaves (errors, contract, config, io, frames, flow, logs, source, dependencies, registry) import only leaves;
 a stage imports leaves, itself and earlier stages, never a later one; no cycle between
 modules; no private name (``_x``) imported from another module. Read with :mod:`ast`
 (imports inside functions count too).
@@ -16,7 +16,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[2] / "src"
 PKG = SRC / "pbr"
 LEAVES = {"pbr", "pbr.errors", "pbr.contract", "pbr.config", "pbr.io", "pbr.flow", "pbr.logs", "pbr.source"}
-LEAVES |= {"pbr.dependencies"}
+LEAVES |= {"pbr.dependencies", "pbr.frames"}
 LEAF_PACKAGES = ("pbr.registry",)  # every module of these is a leaf
 STAGES = [
     "synthetic",

@@ -21,6 +21,7 @@ import pandas as pd
 
 from pbr import io
 from pbr.flow import flow_frame, flow_row
+from pbr.frames import member_of
 from pbr.link.model import predict_link_pairs
 from pbr.link.quality import person_link_notes
 from pbr.link.records import unit_pseudonyms
@@ -98,7 +99,8 @@ def exact_key_pairs(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
 
 def to_group_pairs(pairs: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
     """Pairs of (person, register unit): identities collapsed to their group (offender), best weight kept."""
-    grouped = pairs.merge(right[["unique_id", "group"]], left_on="right_id", right_on="unique_id", how="left")
+    paired = right.loc[member_of(right["unique_id"], pairs["right_id"].unique()), ["unique_id", "group"]]
+    grouped = pairs.merge(paired, left_on="right_id", right_on="unique_id", how="left")
     grouped = grouped.sort_values(
         ["left_id", "group", "match_weight"], ascending=[True, True, False], kind="mergesort"
     )
@@ -173,10 +175,8 @@ def link_register_probabilistic(
         if spec["group"] is None:  # the unit is the record: its id is carried as it is
             records = register_rows(register, spec, unit_pairs["right_id"].astype("string"))
         else:
-            pseudonym = unit_pseudonyms(right, spec["group"])
-            pseudonym = pseudonym[
-                pseudonym.isin(set(unit_pairs["right_id"]))
-            ]  # only candidate units' records
+            candidate = right[member_of(right["group"], unit_pairs["right_id"].unique())]
+            pseudonym = unit_pseudonyms(candidate, spec["group"])  # the candidate units' only
             records = register_rows(register, spec, pd.Series(pseudonym.index, dtype="string"))
             records = records.assign(**{unit: records[unit].map(pseudonym)})
         candidates = link_table(unit_pairs, records, spec["unit"], spec["keep"])

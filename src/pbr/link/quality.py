@@ -24,6 +24,7 @@ from pbr.contract import (  # the thresholds of the link-rate checks are part of
     LINK_RATE_RELATIVE,
     MIN_LINK_RATE,
 )
+from pbr.frames import member_of
 from pbr.link.records import CLIENT_DIED, unit_pseudonyms
 
 log = logging.getLogger(__name__)
@@ -476,9 +477,8 @@ def person_link_notes(
     if len(events):
         died = died.where((died >= events.min()) & (died <= events.max()))
     persons["died"] = died.notna().to_numpy() if len(events) else False
-    linked = persons["person_id"].isin(
-        set(links.loc[links["match_probability"] >= cfg["threshold"], "person_id"])
-    )
+    linked_ids = links.loc[links["match_probability"] >= cfg["threshold"], "person_id"].unique()
+    linked = pd.Series(member_of(persons["person_id"], linked_ids), index=persons.index)
     size = f"a register of {len(right):,} {'deaths' if name == 'deaths' else 'offender identities'}"
     notes = link_rate_notes(persons, linked, name, min_rate, register_size=size) if len(persons) else []
     _warn_link_rate_notes(notes)
