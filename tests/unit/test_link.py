@@ -215,6 +215,36 @@ def test_best_matches_lets_a_person_take_units_up_to_its_capacity():
         assert above[["left_id", "right_id"]].values.tolist() == kept[["left_id", "right_id"]].values.tolist()
 
 
+def test_group_pairs_keep_each_units_best_pair_as_pandas_sorts_them():
+    """to_group_pairs (integer sort codes) against the same steps in pandas: merge, sort by person,
+    unit and weight (descending, stable), first of each (person, unit)."""
+    rng = np.random.default_rng(11)
+    n = 2000
+    right = pd.DataFrame({"unique_id": [f"r{i:04d}" for i in range(400)]})
+    right["group"] = pd.Series([f"g{i:03d}" for i in rng.integers(0, 150, len(right))], dtype="str")
+    pairs = pd.DataFrame(
+        {
+            "left_id": pd.Series([f"p{i:03d}" for i in rng.integers(0, 120, n)], dtype="str"),
+            "right_id": pd.Series([f"r{i:04d}" for i in rng.integers(0, 400, n)], dtype="str"),
+            "match_weight": rng.integers(-3, 4, n).astype(float),  # ties on purpose
+        }
+    ).drop_duplicates(["left_id", "right_id"])
+    pairs["match_probability"] = rng.random(len(pairs))  # tells tied rows apart
+    pairs.loc[pairs.index[:5], "match_weight"] = np.inf  # exact pairs carry an infinite weight
+    expected = (
+        pairs.merge(right, left_on="right_id", right_on="unique_id", how="left")
+        .sort_values(["left_id", "group", "match_weight"], ascending=[True, True, False], kind="mergesort")
+        .drop_duplicates(["left_id", "group"], keep="first")[
+            ["left_id", "group", "match_weight", "match_probability"]
+        ]
+        .rename(columns={"group": "right_id"})
+        .reset_index(drop=True)
+    )
+    got = matching.to_group_pairs(pairs, right)
+    assert len(got) < len(pairs)
+    pd.testing.assert_frame_equal(got, expected)
+
+
 def test_unit_capacity_is_the_persons_clients_up_to_the_setting():
     left = pd.DataFrame({"unique_id": ["a", "b", "c"], "clients": [1, 2, 3]})
     pairs = pd.DataFrame({"left_id": ["a", "b", "c", "c", "zz"]})
