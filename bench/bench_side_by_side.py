@@ -419,8 +419,9 @@ LINK_OUTPUTS = (
 )
 
 
-def link_rules_alone(workdir: Path, cores: int) -> dict[str, dict[str, dict[str, float]]]:
-    """The link rules re-run in the finished run, one job at a time: {register: pipeline_link(...)}.
+def link_rules_alone(workdir: Path, cores: int) -> dict[str, dict]:
+    """The link rules re-run in the finished run, one job at a time: {register: pipeline_link(...) and
+    ``matching_s``, predict_links' seconds matching and on link tables (:func:`matching_seconds`)}.
 
     In the run, two 2-thread link jobs may share the 2 cores (and the bare steps run alone), so the
     rules are re-run here alone (``--forcerun``, ``--cores`` the run's: one 2-thread job at a time)
@@ -451,7 +452,9 @@ def link_rules_alone(workdir: Path, cores: int) -> dict[str, dict[str, dict[str,
         changed = [str(p.relative_to(workdir)) for p in outputs if p.read_bytes() != before[p]]
         if changed:
             raise SystemExit(f"the link rules re-run alone wrote other bytes: {changed}")
-        return {r: pipeline_link(workdir, r) for r in REGISTERS}
+        return {
+            r: {**pipeline_link(workdir, r), "matching_s": matching_seconds(workdir, r)} for r in REGISTERS
+        }
     finally:
         for path, data in saved.items():
             path.write_bytes(data)
@@ -489,12 +492,12 @@ def link_side_by_side(workdir: Path, cfg: dict, jobs: dict, out: Path, cores: in
             )
         pipe_model = json.loads((workdir / "results" / "link" / f"model_{register}.json").read_text())
         diff = model_difference(pipe_model, json.loads(bare["model"].read_text()))
-        matching = matching_seconds(workdir, register)
+        matching = alone[register]["matching_s"]
         notes.append(
             f"  {register}: scored pairs pipeline {pipeline_pairs(workdir, register)}, bare "
             f"{bare['predict'][2].get('pairs')}; max |diff| of lambda, m, u {diff:.1e}; "
-            f"predict_links spent {'?' if matching is None else f'{matching:.0f}'} s matching and on "
-            "link tables (not in the bare script)"
+            f"predict_links (alone) spent {'?' if matching is None else f'{matching:.0f}'} s matching and "
+            "on link tables (not in the bare script)"
         )
     ratio = totals["alone"] / totals["bare"]
     print(
