@@ -416,6 +416,8 @@ LINK_OUTPUTS = (
     "link/{r}.parquet",
     "link/pairs_{r}.parquet",
     "link/candidates_{r}.parquet",
+    "link/exact_{r}.parquet",
+    "link/flow_{r}.parquet",
 )
 
 
@@ -440,7 +442,7 @@ def link_rules_alone(workdir: Path, cores: int) -> dict[str, dict]:
         for rule in ("train_linkage", "predict_links")
         for kind, ext in (("benchmarks", "tsv"), ("logs", "log"))
     ]
-    saved = {p: p.read_bytes() for p in kept if p.exists()}
+    saved = {p: (p.read_bytes(), (p.stat().st_atime_ns, p.stat().st_mtime_ns)) for p in kept if p.exists()}
     targets = [str(p.relative_to(workdir)) for p in outputs]
     cmd = [*SNAKEMAKE, *targets, "--cores", str(cores), "--forcerun", "train_linkage", "predict_links"]
     extra = workdir / "bench_scale.yaml"
@@ -456,8 +458,9 @@ def link_rules_alone(workdir: Path, cores: int) -> dict[str, dict]:
             r: {**pipeline_link(workdir, r), "matching_s": matching_seconds(workdir, r)} for r in REGISTERS
         }
     finally:
-        for path, data in saved.items():
+        for path, (data, ns) in saved.items():
             path.write_bytes(data)
+            os.utime(path, ns=ns)
         for path, ns in times.items():  # same bytes, same times: the run's later rules stay up to date
             os.utime(path, ns=ns)
 

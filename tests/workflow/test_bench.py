@@ -137,6 +137,51 @@ def test_bench_registers_prints_each_register_and_its_growth_on_tiny_data():
     )
 
 
+@pytest.mark.slow
+def test_bench_side_by_side_reruns_the_link_rules_alone_and_leaves_the_run_as_it_was(tiny_run, tmp_path):
+    """Part (a) on a finished tiny run: a row per register and step with the in-run, alone and bare
+    times, the ratio of the totals; the run's link outputs, benchmark files and logs come back
+    byte for byte, with their file times (so the run stays up to date)."""
+    import shutil
+
+    work = tmp_path / "run"
+    shutil.copytree(tiny_run, work, symlinks=True)
+    shutil.copy(ROOT / "tests" / "configs" / "tiny.yaml", work / "bench_scale.yaml")  # the run's settings
+    res = work / "results"
+    watched = [
+        *(res / "link").glob("*.parquet"),
+        *(res / "link").glob("model_*.json"),
+        *(res / "benchmarks" / "predict_links").glob("*.tsv"),
+        *(res / "benchmarks" / "train_linkage").glob("*.tsv"),
+        *(res / "logs" / "predict_links").glob("*.log"),
+    ]
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in watched}
+    assert len(before) > 10
+    proc = _bench("bench_side_by_side.py", ["--workdir", str(work), "--parts", "link"], timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    rows = re.findall(
+        r"^\s*(deaths|offences)\s+(train|predict)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s",
+        proc.stdout,
+        re.M,
+    )
+    assert [(r[0], r[1]) for r in rows] == [
+        ("deaths", "train"),
+        ("deaths", "predict"),
+        ("offences", "train"),
+        ("offences", "predict"),
+    ], proc.stdout
+    for _, _, _, alone, bare, ratio in rows:  # ratio = alone / bare, from the unrounded seconds
+        a, b, r = float(alone), float(bare), float(ratio)
+        assert a > 0 and b > 0.05 and (a - 0.05) / (b + 0.05) - 0.006 <= r <= (a + 0.05) / (b - 0.05) + 0.006
+    assert re.search(r"link stage pipeline / bare splink <= 1.2: [\d.]+\s+(MET|NOT MET)", proc.stdout)
+    assert "predict_links (alone) spent" in proc.stdout
+    after = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in watched}
+    assert after == before
+    from workflow_utils import TINY, planned_jobs, run_snakemake
+
+    assert planned_jobs(run_snakemake(work, *TINY, "-n").output) == {}  # nothing left to re-run
+
+
 @pytest.mark.parametrize(
     "script", sorted(p.name for p in (ROOT / "bench").glob("*.py") if not p.name.startswith("_"))
 )
