@@ -84,7 +84,6 @@ import pandas as pd  # noqa: E402
 from pbr import io  # noqa: E402
 from pbr.link import matching, model, records  # noqa: E402
 from pbr.link.model import DUCKDB_MEMORY_SHARE, duckdb_memory_mb  # noqa: E402
-from pbr.registry import registers  # noqa: E402
 from pbr.registry.registers import REGISTERS  # noqa: E402
 
 #: the memory (MB) the workflow gives train_linkage and predict_links (workflow/rules/link.smk)
@@ -192,7 +191,9 @@ def records_job(tmp: str, side: str) -> None:
         out = records.ndtms_link_records(table, SECRET, areas, tops, TRANSFERS)
     else:
         spec = REGISTERS[side]
-        table = io.read_table(valid / f"{spec['table']}.parquet", columns=registers.record_columns(spec))
+        table = io.read_table(
+            valid / f"{spec['table']}.parquet", columns=records.register_record_columns(spec)
+        )
         out = records.register_link_records(
             table, spec["id"], areas, spec["group"], spec.get("event"), SECRET
         )

@@ -4,6 +4,7 @@ import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 
 from pbr import io
 from pbr.derive import outcomes
+from pbr.frames import member_of
 from pbr.logs import logged
 from pbr.registry.recall import recall_thresholds
 
@@ -15,8 +16,9 @@ def main(smk) -> None:
         study = outcomes.study_journeys(all_journeys, cohort)
         log.info("%d study journeys in cohort %s", len(study), cohort)
         episode_journey = io.read_table(smk.input.episode_journey)
-        ours = episode_journey.loc[episode_journey["journey_id"].isin(study["journey_id"]), "episode_id"]
-        top = io.read_rows(smk.input.top, "episode_id", ours)  # only the TOPs of this cohort's journeys
+        # the cohort's episodes, and only their TOPs read (journey_tops uses no other episode)
+        episode_journey = episode_journey[member_of(episode_journey["journey_id"], study["journey_id"])]
+        top = io.read_rows(smk.input.top, "episode_id", episode_journey["episode_id"])
         log.info("%d TOP interviews of the study journeys' episodes", len(top))
         analysis = outcomes.derive_outcomes(
             study,

@@ -5,7 +5,6 @@ import _bootstrap  # noqa: F401  (puts src/ on sys.path)
 from pbr import io, source
 from pbr.link import pseudonyms, records
 from pbr.logs import logged
-from pbr.registry import registers
 
 
 def main(smk) -> None:
@@ -16,7 +15,7 @@ def main(smk) -> None:
         areas = io.read_table(smk.input.areas)
         spec = smk.params.spec
         # only the columns the records are built from (not the episodes' or events' other fields)
-        columns = records.NDTMS_RECORD_COLUMNS if side == "ndtms" else registers.record_columns(spec)
+        columns = records.NDTMS_RECORD_COLUMNS if side == "ndtms" else records.register_record_columns(spec)
         table = io.read_table(smk.input.table, columns=columns)
         if side == "ndtms":
             tops = io.read_table(smk.input.tops, columns=["episode_id", "top_date"])

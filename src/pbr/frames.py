@@ -2,7 +2,7 @@
 
 Written by hand because pandas 3.1's own path is slow where it matters: ``Series.isin`` on a
 text column (pyarrow-backed, the default ``str`` dtype) turns each allowed value into a pyarrow
-scalar in a Python loop (1.2 s for the 265,000 candidate offenders of predict_links[offences] at
+scalar in a Python loop (1.2 s for the 254,087 candidate offenders of predict_links[offences] at
 paper scale), while pyarrow's ``is_in`` takes them as one array. The tests compare
 :func:`member_of` with ``Series.isin``.
 """

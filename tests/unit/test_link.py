@@ -873,13 +873,13 @@ def test_read_rows_reads_only_the_rows_asked_for(tmp_path):
 
 @pytest.mark.parametrize("register", ["deaths", "offences"])
 def test_link_records_need_only_the_record_columns(register):
-    """link_records reads a register's record_columns: the same linkage records as from every column."""
+    """link_records reads a register's register_record_columns: the same linkage records as from every column."""
     spec = REGISTERS[register]
     table = _deaths() if register == "deaths" else _pnc()
     table = table.assign(extra_field="not needed")
-    assert set(registers.record_columns(spec)) <= set(table.columns)
+    assert set(records.register_record_columns(spec)) <= set(table.columns)
     full = records.register_link_records(table, spec["id"], AREAS, spec["group"], spec.get("event"), SECRET)
-    lean = table[registers.record_columns(spec)]
+    lean = table[records.register_record_columns(spec)]
     assert len(lean.columns) < len(table.columns)
     pd.testing.assert_frame_equal(
         records.register_link_records(lean, spec["id"], AREAS, spec["group"], spec.get("event"), SECRET), full

@@ -132,8 +132,8 @@ rule predict_links:
         ENV
     threads: 2
     # a local run's budget: DuckDB may hold 60% (2.4 GB) and spills the rest; the process peaked at
-    # 3,076 MiB at paper scale (4,411 with 6000 MB and the whole register read; profiles/slurm sets the
-    # cluster's budget; docs/cluster.md)
+    # 3,107 MiB at paper scale in session 24 (4,411 with 6000 MB and the whole register read;
+    # profiles/slurm sets the cluster's budget; docs/cluster.md)
     resources:
         mem_mb=4000,
         runtime=20,

@@ -17,6 +17,7 @@ import pandas as pd
 from pbr.contract import SUBSTANCE_TOP_COLUMN
 from pbr.derive.registration import drug_poisoning
 from pbr.errors import PipelineError
+from pbr.frames import member_of
 from pbr.registry import outcomes as outcome_registry
 from pbr.registry.recall import recall_suffix
 from pbr.registry.registers import REGISTERS
@@ -168,7 +169,7 @@ def journey_tops(
     """
     # the journeys' own episodes first (joining the TOP table to every episode of both cohorts held rows
     # this cohort never uses); the same rows in the same order
-    ours = episode_journey[episode_journey["journey_id"].isin(journeys["journey_id"])]
+    ours = episode_journey[member_of(episode_journey["journey_id"], journeys["journey_id"])]
     t = top.merge(ours, on="episode_id", how="inner")
     t = t.merge(journeys[["journey_id", "start_date"]], on="journey_id", how="inner")
     t["day"] = _days(t["top_date"], t["start_date"])

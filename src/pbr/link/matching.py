@@ -120,8 +120,9 @@ def to_group_pairs(pairs: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
     grouped = pairs.merge(paired, left_on="right_id", right_on="unique_id", how="left")
     person, unit = sort_codes(grouped["left_id"]), sort_codes(grouped["group"])
     order = np.lexsort((-grouped["match_weight"].to_numpy(dtype=float), unit, person))
+    person, unit = person[order], unit[order]
     first = np.ones(len(order), dtype=bool)  # the first (best) row of each (person, unit)
-    first[1:] = (person[order][1:] != person[order][:-1]) | (unit[order][1:] != unit[order][:-1])
+    first[1:] = (person[1:] != person[:-1]) | (unit[1:] != unit[:-1])
     out = grouped.iloc[order[first]][["left_id", "group", "match_weight", "match_probability"]]
     return out.rename(columns={"group": "right_id"}).reset_index(drop=True)
 

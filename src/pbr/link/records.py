@@ -46,8 +46,8 @@ LINK_COLUMNS = [
 CONTACT_DATES = ("referral_date", "triage_date", "first_intervention_date")
 
 #: the NDTMS episode columns :func:`ndtms_link_records` reads (the attributor, the person's
-#: clients and areas, the contact and discharge dates); rule link_records reads only these (at
-#: scale 2, 13 of the extract's 24 columns)
+#: clients and areas, the contact and discharge dates); rule link_records reads only these (13 of
+#: the synthetic extract's 24 columns)
 NDTMS_RECORD_COLUMNS = [
     "episode_id",
     "client_id",
@@ -61,6 +61,16 @@ NDTMS_RECORD_COLUMNS = [
     "discharge_date",
     "discharge_reason",
 ]
+
+
+def register_record_columns(spec: dict) -> list[str]:
+    """The register columns :func:`register_link_records` reads for a register ``spec``
+    (:data:`pbr.registry.registers.REGISTERS`): the record's id, the identifiers compared, the event
+    date and the grouping column when the spec has them; rule link_records reads only these."""
+    optional = [c for c in (spec.get("event"), spec.get("group")) if c]
+    return list(
+        dict.fromkeys([spec["id"], "forename", "surname", "date_of_birth", "sex", "area_code", *optional])
+    )
 
 
 def ndtms_link_records(

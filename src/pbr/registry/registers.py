@@ -40,15 +40,6 @@ def linked_columns(spec: dict) -> list[str]:
     return list(dict.fromkeys([spec["id"], spec["unit"], *spec["keep"]]))
 
 
-def record_columns(spec: dict) -> list[str]:
-    """The register columns its linkage records are built from (:func:`pbr.link.records.register_link_records`):
-    the record's id, the identifiers compared, the event date and the grouping column when the spec has them."""
-    optional = [c for c in (spec.get("event"), spec.get("group")) if c]
-    return list(
-        dict.fromkeys([spec["id"], "forename", "surname", "date_of_birth", "sex", "area_code", *optional])
-    )
-
-
 #: register -> the synthetic truth table that says which person each record belongs to
 TRUTH_TABLES = {"deaths": "death_person", "offences": "offence_person"}
 
